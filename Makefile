@@ -1,0 +1,91 @@
+# katibfs - Kubeflow Katib as a filesystem. Plain GNU make.
+#
+#   make            build ./katibfs
+#   make deps       install the Debian packages needed (as root) or name them
+#   make demo       mount, run examples/demo.yaml to completion, show the results
+#   make test       unit tests (cmocka) + mounted filesystem tests
+#   make check      the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make valgrind   unit tests under valgrind
+#   make bench      benchmarks (bench/)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make format     clang-format the sources
+
+PREFIX ?= /usr/local
+BUILD ?= build
+CC ?= cc
+PKGS := fuse3 yaml-0.1 libcjson sqlite3 libcurl libpcre2-8
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+CPPFLAGS += -Iinclude -D_GNU_SOURCE -DKATIBFS_VERSION=\"$(VERSION)\"
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SAN) -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+VERSION := 0.1.0
+
+CORE_SRC := $(sort $(wildcard core/*.c core/algorithms/*.c))
+FS_SRC := $(sort $(wildcard fs/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+FS_OBJ := $(FS_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps demo test unit fstest check valgrind bench clean install format
+
+all: $(BUILD)/.deps-ok katibfs
+
+$(BUILD)/.deps-ok: scripts/deps.sh
+	@sh scripts/deps.sh build
+	@mkdir -p $(BUILD) && touch $@
+
+deps:
+	@sh scripts/deps.sh test
+
+katibfs: $(BUILD)/katibfs
+	cp $< $@
+
+$(BUILD)/katibfs: $(FS_OBJ) $(BUILD)/libkatib.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libkatib.a: $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkatib.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+fstest: $(BUILD)/katibfs
+	@sh scripts/deps.sh test
+	KATIBFS=$(abspath $(BUILD)/katibfs) sh tests/fs/run.sh
+
+test: deps all unit fstest
+
+check:
+	$(MAKE) BUILD=build/san SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" CFLAGS="-O1 -g" test
+
+valgrind: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do valgrind -q --error-exitcode=1 --leak-check=full $$t; done
+
+demo: all
+	sh scripts/demo.sh
+
+bench: all
+	sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/katibfs/examples
+	install -m 755 katibfs $(DESTDIR)$(PREFIX)/bin/katibfs
+	cp -r examples/. $(DESTDIR)$(PREFIX)/share/katibfs/examples/
+
+format:
+	clang-format -i $(CORE_SRC) $(FS_SRC) $(UNIT_SRC) include/katib/*.h
+
+clean:
+	rm -rf build katibfs
+
+-include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d)

@@ -1,0 +1,121 @@
+/*
+ * algorithm.h - the interface every search algorithm implements.
+ *
+ * An algorithm is one file under core/algorithms/ exporting one const
+ * struct algorithm_ops, listed in the table in core/algorithm.c. Adding an
+ * algorithm touches that file and one line of the table.
+ *
+ * Lifecycle: validate() at spec time (settings named, typed and bounded as
+ * Katib's suggestion service does); create() when the experiment starts or
+ * is loaded again, with the state blob last returned by save() (or NULL);
+ * suggest() whenever the controller needs trials; destroy() at the end.
+ *
+ * suggest() receives the whole history (every trial so far, in creation
+ * order, pending and running ones included so that parallel trials never
+ * get the same assignment) and must fill up to `want` assignments. Each
+ * assignment is an array of spec->nparams strings in spec->params order,
+ * heap-allocated, owned by the caller after return. Returning fewer than
+ * `want` (possibly 0) means the search space or the algorithm is exhausted:
+ * the controller ends the experiment cleanly when nothing more can run.
+ *
+ * Reproducibility: with a random_state setting, the same spec and the same
+ * history give the same suggestions.
+ */
+#ifndef KATIB_ALGORITHM_H
+#define KATIB_ALGORITHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "katib/error.h"
+#include "katib/spec.h"
+
+enum history_state {
+	HISTORY_PENDING,	/* created, running, or waiting */
+	HISTORY_SUCCEEDED,
+	HISTORY_EARLY_STOPPED,
+	HISTORY_FAILED,		/* failed, killed, metrics unavailable */
+};
+
+struct history_trial {
+	char **values;		/* spec->nparams assignment strings */
+	enum history_state state;
+	int has_objective;
+	double objective;	/* strategy-selected value, as reported */
+};
+
+struct search_history {
+	const struct history_trial *trials;
+	size_t ntrials;
+};
+
+struct algorithm_ops {
+	const char *name;
+	/* 1 if implemented; 0 if Katib knows it but katibfs does not yet */
+	int implemented;
+	int (*validate)(const struct experiment_spec *spec,
+			struct kb_error *err);
+	int (*create)(const struct experiment_spec *spec, const char *state,
+		      void **priv, struct kb_error *err);
+	/* Returns the number of assignments written to out (<= want), or a
+	 * negative errno with err filled. */
+	int (*suggest)(void *priv, const struct experiment_spec *spec,
+		       const struct search_history *history, size_t want,
+		       char ***out, struct kb_error *err);
+	/* Heap string with the state to persist, or NULL if stateless. */
+	char *(*save)(void *priv);
+	void (*destroy)(void *priv);
+};
+
+/* The algorithm named `name` in the table, or NULL. */
+const struct algorithm_ops *algorithm_find(const char *name);
+
+/*
+ * Spec-time check for spec->algorithm: the name is one Katib knows and its
+ * settings validate. Algorithms Katib knows but katibfs has not built are
+ * accepted here (katibfs check passes) and refused by algorithm_start().
+ */
+int algorithm_validate(const struct experiment_spec *spec,
+		       struct kb_error *err);
+
+/* Same for spec->earlyStopping (Katib knows only medianstop). */
+int early_stopping_validate(const struct experiment_spec *spec,
+			    struct kb_error *err);
+
+/* ---- Helpers shared by the algorithms (core/search_space.c) ---- */
+
+/* A small, fast, seedable PRNG (xoshiro256**). */
+struct rng {
+	uint64_t s[4];
+};
+
+void rng_seed(struct rng *r, uint64_t seed);
+uint64_t rng_next(struct rng *r);
+double rng_uniform(struct rng *r);	/* [0, 1) */
+double rng_normal(struct rng *r);	/* standard normal */
+
+/* Sample one value of `p` under its distribution (with step quantisation,
+ * int rounding, clamping into [min, max]) and format it as Katib would. */
+char *param_sample(const struct param_spec *p, struct rng *r);
+
+/* Format a value of `p` (rounded to int, snapped to step) as a string. */
+char *param_format(const struct param_spec *p, double v);
+
+/* The number of grid points of p (list length, or steps in [min,max]);
+ * 0 when p is a double without step. */
+size_t param_grid_size(const struct param_spec *p);
+/* The i-th grid point of p as a string. */
+char *param_grid_value(const struct param_spec *p, size_t i);
+
+/* 1 if `values` equals the assignment of some trial in history. */
+int history_contains(const struct search_history *h, size_t nparams,
+		     char *const *values);
+
+/* Parse an algorithm setting as an int/double with bounds; on error fill
+ * err naming spec.algorithm.algorithmSettings[<name>]. */
+int setting_int(const struct algorithm_setting *s, long min, long max,
+		long *out, struct kb_error *err);
+int setting_double(const struct algorithm_setting *s, double min, double max,
+		   double *out, struct kb_error *err);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * spec.h - the Katib v1beta1 Experiment: parse, default, validate, render.
+ *
+ * spec_parse() reads YAML text (a whole `kind: Experiment` object or just the
+ * body of `spec`) with libyaml, fills Katib's defaults (experiment_defaults.go)
+ * and validates as Katib's admission webhook does, plus the checks Katib
+ * forgets (min <= max, numbers that parse, anchors that expand too far).
+ * Every error names the field path ("spec.objective.type") and YAML line.
+ *
+ * Ownership: a struct experiment_spec and everything it points to is owned
+ * by whoever got it from spec_parse(); free it with spec_free(). Strings in
+ * it are NUL-terminated heap copies. cJSON members are owned by the spec.
+ *
+ * Numbers in feasibleSpace stay strings (as in Katib); the parsed doubles
+ * sit beside them.
+ */
+#ifndef KATIB_SPEC_H
+#define KATIB_SPEC_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "katib/error.h"
+
+#define SPEC_MAX_BYTES (1024 * 1024)	/* larger specs are rejected */
+#define SPEC_MAX_YAML_NODES 200000	/* alias expansion bound */
+#define EXPERIMENT_NAME_MAX 40		/* Katib: trial names add 9 chars */
+
+enum param_type { PARAM_INT, PARAM_DOUBLE, PARAM_CATEGORICAL, PARAM_DISCRETE };
+
+enum distribution {
+	DIST_UNIFORM,
+	DIST_LOG_UNIFORM,
+	DIST_NORMAL,
+	DIST_LOG_NORMAL,
+};
+
+struct param_spec {
+	char *name;
+	enum param_type type;
+	enum distribution distribution;
+	/* int/double: min and max required, step optional (NULL when absent) */
+	char *min, *max, *step;
+	double min_value, max_value, step_value; /* step_value 0 = none */
+	/* categorical/discrete: the list (nlist >= 1) */
+	char **list;
+	size_t nlist;
+};
+
+enum metric_strategy { STRATEGY_MIN, STRATEGY_MAX, STRATEGY_LATEST };
+
+struct metric_strategy_spec {
+	char *name;
+	enum metric_strategy value;
+};
+
+struct objective_spec {
+	int maximize;		/* 0 = minimize */
+	int has_goal;
+	double goal;
+	char *metric;		/* objectiveMetricName */
+	char **additional;	/* additionalMetricNames */
+	size_t nadditional;
+	/* After defaulting: one entry per metric (objective first, then the
+	 * additional ones in order, then any extra the user named). */
+	struct metric_strategy_spec *strategies;
+	size_t nstrategies;
+};
+
+struct algorithm_setting {
+	char *name;
+	char *value;
+};
+
+struct algorithm_spec {
+	char *name;
+	struct algorithm_setting *settings;
+	size_t nsettings;
+};
+
+enum collector_kind {
+	COLLECTOR_STDOUT,
+	COLLECTOR_FILE,
+	COLLECTOR_TFEVENT,
+	COLLECTOR_PROMETHEUS,
+	COLLECTOR_CUSTOM,
+	COLLECTOR_PUSH,
+};
+
+enum file_format { FORMAT_TEXT, FORMAT_JSON };
+
+struct collector_spec {
+	enum collector_kind kind;
+	char *path;		/* source.fileSystemPath.path, or NULL */
+	enum file_format format; /* source.fileSystemPath.format */
+	char **metrics_format;	/* source.filter.metricsFormat (may be 0) */
+	size_t nmetrics_format;
+};
+
+struct trial_parameter_spec {
+	char *name;
+	char *description;
+	char *reference;
+};
+
+struct trial_template_spec {
+	int retain;
+	cJSON *trial_spec;	/* the unstructured object, or NULL */
+	char *configmap_name, *configmap_namespace, *template_path;
+	struct trial_parameter_spec *params;
+	size_t nparams;
+	cJSON *primary_pod_labels; /* object or NULL */
+	char *primary_container_name;
+	char *success_condition, *failure_condition;
+};
+
+enum resume_policy { RESUME_NEVER, RESUME_LONG_RUNNING, RESUME_FROM_VOLUME };
+
+struct experiment_spec {
+	char *name;		/* metadata.name or NULL */
+	char *namespace;	/* metadata.namespace or NULL */
+	struct param_spec *params;
+	size_t nparams;
+	struct objective_spec objective;
+	struct algorithm_spec algorithm;
+	int has_early_stopping;
+	struct algorithm_spec early_stopping;
+	int parallel_trial_count;	/* default 3 */
+	int max_trial_count;		/* -1 = unset */
+	int max_failed_trial_count;	/* -1 = unset */
+	enum resume_policy resume_policy;
+	struct collector_spec collector;
+	cJSON *nas_config;		/* spec.nasConfig as JSON, or NULL */
+	struct trial_template_spec trial_template;
+	/* katibfs extension (documented in README): seconds, 0 = none */
+	double trial_timeout;
+};
+
+/*
+ * Parse, default and validate. `name` is the experiment's directory name
+ * (validated as a DNS-1123 label of at most 40 chars); a different
+ * metadata.name is kept in spec->name and is not an error. Returns 0 and
+ * sets *out, or -EINVAL (bad spec), -EFBIG (over SPEC_MAX_BYTES) or -ENOMEM
+ * with err filled.
+ */
+int spec_parse(const char *text, size_t len, const char *name,
+	       struct experiment_spec **out, struct kb_error *err);
+
+void spec_free(struct experiment_spec *spec);
+
+/* 0 if `name` is a valid experiment name (DNS-1123 label, <= 40 chars). */
+int spec_validate_name(const char *name, struct kb_error *err);
+
+/*
+ * The normalized spec (defaults filled) as a whole Experiment YAML document
+ * with metadata.name = `name`. Returns a heap string the caller frees, or
+ * NULL on ENOMEM.
+ */
+char *spec_render_yaml(const struct experiment_spec *spec, const char *name);
+
+/*
+ * Compare a new spec with the one an experiment runs: 0 if only the fields
+ * Katib lets one edit on a live experiment differ (parallelTrialCount,
+ * maxTrialCount, maxFailedTrialCount, and metadata.name); otherwise -EPERM
+ * with err naming the first changed field.
+ */
+int spec_check_update(const struct experiment_spec *old,
+		      const struct experiment_spec *new, struct kb_error *err);
+
+/* Names of all metrics collected: objective first, then additional. */
+size_t spec_metric_names(const struct experiment_spec *spec,
+			 const char **names, size_t max);
+
+/* The strategy for metric `name` (after defaulting). */
+enum metric_strategy spec_metric_strategy(const struct experiment_spec *spec,
+					  const char *name);
+
+/* ---- Trial rendering (Katib's manifest/generator.go) ---- */
+
+/* One hyperparameter assignment: name -> value string. */
+struct assignment {
+	char *name;
+	char *value;
+};
+
+/*
+ * What a local process needs, taken from the primary container of the
+ * rendered trial. All members owned by the struct; free with
+ * trial_command_free().
+ */
+struct trial_command {
+	char **argv;		/* command + args, NULL-terminated, argc >= 1 */
+	size_t argc;
+	char **env;		/* "NAME=value" entries, NULL-terminated */
+	size_t nenv;
+	char *working_dir;	/* or NULL */
+	char *manifest;		/* the whole rendered trial object, JSON text */
+};
+
+/*
+ * Render the trial: substitute ${trialParameters.X} (from `assignments`) and
+ * ${trialSpec.Name|Namespace|Kind|APIVersion|Labels[k]|Annotations[k]} in
+ * the trialSpec, set metadata.name/namespace, find the container named
+ * primaryContainerName anywhere in it and extract command+args, env
+ * (name/value pairs; valueFrom is an error naming the variable) and
+ * workingDir. The configMap source cannot be rendered locally: -ENOTSUP.
+ * Returns 0 or -EINVAL/-ENOTSUP/-ENOMEM with err filled.
+ */
+int spec_render_trial(const struct experiment_spec *spec,
+		      const char *trial_name, const char *namespace,
+		      const struct assignment *assignments, size_t n,
+		      struct trial_command *out, struct kb_error *err);
+
+void trial_command_free(struct trial_command *cmd);
+
+/* Helpers for names printed in messages and files. */
+const char *param_type_name(enum param_type t);
+const char *distribution_name(enum distribution d);
+const char *metric_strategy_name(enum metric_strategy s);
+const char *collector_kind_name(enum collector_kind k);
+
+#endif

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install (as root) or name (otherwise) the Debian packages katibfs needs to build and test.
+# Usage: scripts/deps.sh [build|test]
+set -eu
+PKGS="gcc make pkg-config libfuse3-dev fuse3 libyaml-dev libcjson-dev libsqlite3-dev sqlite3 \
+libcurl4-openssl-dev libpcre2-dev libcmocka-dev"
+case "${1:-build}" in
+test) PKGS="$PKGS python3 procps" ;;
+esac
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+	echo "deps: installing:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+	echo "deps: missing Debian packages. Run:" >&2
+	echo "  sudo apt-get install -y$missing" >&2
+	exit 1
+fi
