@@ -12,9 +12,11 @@
  *
  * suggest() receives the whole history (every trial so far, in creation
  * order, pending and running ones included so that parallel trials never
- * get the same assignment) and must fill up to `want` assignments. Each
- * assignment is an array of spec->nparams strings in spec->params order,
- * heap-allocated, owned by the caller after return. Returning fewer than
+ * get the same assignment) and must fill up to `want` assignments into the
+ * caller's array out[0..want-1]. Each out[i] is a heap array of
+ * spec->nparams heap strings in spec->params order, owned by the caller
+ * after return. The algorithm must not keep pointers into `spec`: the
+ * controller may replace it (a spec update) between calls. Returning fewer than
  * `want` (possibly 0) means the search space or the algorithm is exhausted:
  * the controller ends the experiment cleanly when nothing more can run.
  *
@@ -117,5 +119,61 @@ int setting_int(const struct algorithm_setting *s, long min, long max,
 		long *out, struct kb_error *err);
 int setting_double(const struct algorithm_setting *s, double min, double max,
 		   double *out, struct kb_error *err);
+
+/* ---- Additions (search_space.c / algorithm.c) ---- */
+
+/* Bounds for setting_double_bounds(): exclusive ends. */
+#define SETTING_MIN_OPEN 1
+#define SETTING_MAX_OPEN 2
+
+/* setting_double() with open/closed ends; infinite bounds are unchecked.
+ * The message names the setting and the allowed range. */
+int setting_double_bounds(const struct algorithm_setting *s, double min,
+			  double max, int flags, double *out,
+			  struct kb_error *err);
+
+/* The last setting named `name` in a, or NULL. */
+const struct algorithm_setting *setting_find(const struct algorithm_spec *a,
+					     const char *name);
+
+/*
+ * -EINVAL naming spec.algorithm.algorithmSettings[<name>] for the first
+ * setting whose name is not in `known` (NULL-terminated), listing them.
+ */
+int settings_check_known(const struct algorithm_spec *a,
+			 const char *const *known, struct kb_error *err);
+
+/* Product of the grid sizes of all parameters, saturating at SIZE_MAX;
+ * 0 when some parameter has no finite grid. */
+size_t search_space_grid_size(const struct experiment_spec *spec);
+
+/* The i-th point of the Cartesian product (first parameter slowest) as a
+ * heap array of spec->nparams heap strings, or NULL on ENOMEM. */
+char **search_space_grid_point(const struct experiment_spec *spec, size_t i);
+
+/* Free an assignment array of n strings (NULL allowed). */
+void assignment_values_free(char **values, size_t n);
+
+/* A set of assignments (arrays of nparams strings), for duplicate checks. */
+struct assignment_set;
+
+struct assignment_set *assignment_set_new(size_t nparams);
+/* Adds a copy; 1 if added, 0 if already present, -ENOMEM. */
+int assignment_set_add(struct assignment_set *s, char *const *values);
+int assignment_set_contains(const struct assignment_set *s,
+			    char *const *values);
+size_t assignment_set_count(const struct assignment_set *s);
+void assignment_set_free(struct assignment_set *s);
+/* A set filled with the history's assignments, or NULL on ENOMEM. */
+struct assignment_set *assignment_set_from_history(
+	const struct search_history *h, size_t nparams);
+
+/*
+ * Checks spec->nasConfig as Katib's ENAS/DARTS services do: graphConfig
+ * with numLayers (and inputSizes/outputSizes when need_sizes), and a
+ * non-empty operations list whose parameters are well formed.
+ */
+int nas_config_validate(const struct experiment_spec *spec, int need_sizes,
+			struct kb_error *err);
 
 #endif

@@ -1,0 +1,923 @@
+/*
+ * controller.c - the one thread that runs experiments.
+ *
+ * Each pass (controller_tick) takes the model lock, reaps trials whose
+ * process ended (pidfds tell which), reads new output of running trials,
+ * enforces kills, decides completion as Katib's experiment controller does
+ * (goal, maxFailedTrialCount, maxTrialCount, and an algorithm that has no
+ * more to give), and starts new trials up to parallelTrialCount. All the
+ * store writes of one pass are one transaction. Kernel-cache
+ * notifications queued during the pass are fired after the lock is gone.
+ */
+#include "katib/daemon.h"
+#include "katib/executor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TAIL_INTERVAL 0.25	/* s between reads of running trials' output */
+#define KILL_GRACE 3.0		/* s between SIGTERM and SIGKILL */
+#define READ_CHUNK (1 << 20)	/* output read per trial per pass */
+#define MAX_OBS_PER_CHUNK 4096
+
+static const char name_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+
+/* ---- states and events ---- */
+
+void experiment_set_state_locked(struct katib *k, struct experiment *e,
+				 enum experiment_state s, const char *reason)
+{
+	e->state = s;
+	snprintf(e->reason, sizeof(e->reason), "%s", reason);
+	if (experiment_state_is_finished(s))
+		e->finished = now_epoch();
+	experiment_event(k, e, "experiment %s (%s)", experiment_state_name(s),
+			 reason);
+	experiment_save_locked(k, e);
+}
+
+static void trial_touch(struct katib *k, struct experiment *e,
+			struct trial *t)
+{
+	clock_gettime(CLOCK_REALTIME, &t->mtime);
+	e->mtime = t->mtime;
+	store_put_trial(k->store, e->name, t);
+}
+
+int trial_init_metrics(struct experiment *e, struct trial *t)
+{
+	size_t i, n = e->parser ? metrics_parser_nmetrics(e->parser) : 0;
+
+	free(t->summaries);
+	t->summaries = calloc(n ? n : 1, sizeof(*t->summaries));
+	if (!t->summaries)
+		return -ENOMEM;
+	t->nsummaries = n;
+	for (i = 0; i < n; i++)
+		metric_summary_init(&t->summaries[i]);
+	strbuf_free(&t->observations);
+	t->nobservations = 0;
+	return strbuf_printf(&t->observations, "timestamp,name,value\n");
+}
+
+int trial_add_observations_locked(struct katib *k, struct experiment *e,
+				  struct trial *t,
+				  const struct observation *obs, size_t n)
+{
+	char ts[40];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *name = metrics_parser_metric(e->parser,
+							 obs[i].metric);
+
+		if (obs[i].metric < 0 || (size_t)obs[i].metric >= t->nsummaries)
+			continue;
+		metric_summary_add(&t->summaries[obs[i].metric], obs[i].time,
+				   obs[i].value);
+		format_rfc3339(obs[i].time, ts, sizeof(ts));
+		strbuf_printf(&t->observations, "%s,", ts);
+		strbuf_csv(&t->observations, name);
+		strbuf_append(&t->observations, ",", 1);
+		strbuf_csv(&t->observations, obs[i].value);
+		strbuf_append(&t->observations, "\n", 1);
+		t->nobservations++;
+		store_add_observation(k->store, e->name, t->number,
+				      obs[i].time, name, obs[i].value);
+	}
+	if (n) {
+		clock_gettime(CLOCK_REALTIME, &t->mtime);
+		e->mtime = t->mtime;
+		katib_queue_notify(k, e->name, t->number,
+				   KFILE_T_OBSERVATIONS);
+	}
+	return 0;
+}
+
+/* ---- activation ---- */
+
+int experiment_activate_locked(struct katib *k, struct experiment *e,
+			       struct kb_error *err)
+{
+	const struct algorithm_ops *ops;
+	struct metrics_parser *parser = NULL;
+	struct experiment_spec *spec = e->spec;
+	void *priv = NULL;
+	enum collector_kind ck = spec->collector.kind;
+	int rc;
+
+	ops = algorithm_find(spec->algorithm.name);
+	if (!ops || !ops->implemented)
+		return kb_error_set(err, -EINVAL, "spec.algorithm.algorithmName",
+				    0,
+				    "algorithm '%s' is valid Katib but not "
+				    "built into katibfs yet; available now: "
+				    "random, grid",
+				    spec->algorithm.name);
+	if (spec->has_early_stopping)
+		return kb_error_set(err, -EINVAL, "spec.earlyStopping", 0,
+				    "early stopping (%s) is not built into "
+				    "katibfs yet; remove spec.earlyStopping",
+				    spec->early_stopping.name);
+	if (ck != COLLECTOR_STDOUT && ck != COLLECTOR_FILE &&
+	    ck != COLLECTOR_PUSH)
+		return kb_error_set(err, -EINVAL,
+				    "spec.metricsCollectorSpec.collector.kind",
+				    0,
+				    "collector %s is not available on the local "
+				    "backend; use StdOut, File or Push",
+				    collector_kind_name(ck));
+	if (spec->trial_template.configmap_name)
+		return kb_error_set(err, -EINVAL, "spec.trialTemplate.configMap",
+				    0,
+				    "the local backend has no cluster to read "
+				    "ConfigMap %s from; inline the template as "
+				    "spec.trialTemplate.trialSpec",
+				    spec->trial_template.configmap_name);
+	rc = metrics_parser_new(spec, &parser, err);
+	if (rc)
+		return rc;
+	rc = ops->create(spec, NULL, &priv, err);
+	if (rc) {
+		metrics_parser_free(parser);
+		return rc;
+	}
+	if (e->algo && e->algo_priv && e->algo->destroy)
+		e->algo->destroy(e->algo_priv);
+	metrics_parser_free(e->parser);
+	e->algo = ops;
+	e->algo_priv = priv;
+	e->parser = parser;
+	return 0;
+}
+
+/* ---- reading trial output ---- */
+
+static void source_path(struct katib *k, struct experiment *e,
+			struct trial *t, char *buf, size_t size)
+{
+	const char *p = e->spec->collector.path;
+	char dir[4096];
+
+	if (e->spec->collector.kind != COLLECTOR_FILE || !p) {
+		trial_log_path(k, e->name, t->number, buf, size);
+		return;
+	}
+	if (p[0] == '/') {
+		snprintf(buf, size, "%s", p);
+		return;
+	}
+	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
+	snprintf(buf, size, "%s/%s", dir, p);
+}
+
+static void parse_lines(struct katib *k, struct experiment *e,
+			struct trial *t, const char *buf, size_t len)
+{
+	int json = e->spec->collector.kind == COLLECTOR_FILE &&
+		   e->spec->collector.format == FORMAT_JSON;
+	struct observation obs[64];
+	const char *p = buf, *end = buf + len, *nl;
+	double now = now_epoch();
+
+	for (; p < end; p = nl + 1) {
+		size_t n;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		n = metrics_parse_line(e->parser, p, (size_t)(nl - p), json,
+				       now, obs, 64);
+		trial_add_observations_locked(k, e, t, obs, n);
+	}
+}
+
+/*
+ * Parse what the trial wrote since last time. Only whole lines unless
+ * `final` (the trial ended: a last line without newline counts too).
+ */
+static void read_output(struct katib *k, struct experiment *e,
+			struct trial *t, int final)
+{
+	char path[4096];
+	struct stat st;
+	off_t start;
+	ssize_t n;
+	char *buf;
+	size_t use;
+	int fd;
+
+	if (e->spec->collector.kind == COLLECTOR_PUSH)
+		goto log_notify;
+	source_path(k, e, t, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto log_notify;
+	start = t->log_parsed;
+	if (fstat(fd, &st) || st.st_size <= start) {
+		close(fd);
+		goto log_notify;
+	}
+	buf = malloc(READ_CHUNK);
+	n = buf ? pread(fd, buf, READ_CHUNK, start) : -1;
+	close(fd);
+	if (n <= 0) {
+		free(buf);
+		goto log_notify;
+	}
+	use = (size_t)n;
+	if (!final || (size_t)n == READ_CHUNK) {
+		char *nl = memrchr(buf, '\n', use);
+
+		use = nl ? (size_t)(nl - buf) + 1 : 0;
+		if (!use && (size_t)n == READ_CHUNK)
+			use = (size_t)n; /* one giant line: take it whole */
+	}
+	parse_lines(k, e, t, buf, use);
+	t->log_parsed += (off_t)use;
+	free(buf);
+	if (final && t->log_parsed < st.st_size)
+		read_output(k, e, t, final); /* more than one chunk */
+log_notify:
+	trial_log_path(k, e->name, t->number, path, sizeof(path));
+	if (!stat(path, &st) && st.st_size != t->log_size) {
+		t->log_size = st.st_size;
+		katib_queue_notify(k, e->name, t->number, KFILE_T_LOG);
+	}
+}
+
+/* ---- trial lifecycle ---- */
+
+static void trial_name(struct katib *k, struct experiment *e, char *buf,
+		       size_t size)
+{
+	struct rng r;
+	char suffix[9];
+	int i;
+
+	rng_seed(&r, (uint64_t)now_epoch() * 1000003u ^ ++k->name_seq ^
+			     (uint64_t)e->ntrials << 32);
+	for (i = 0; i < 8; i++)
+		suffix[i] = name_alphabet[rng_next(&r) %
+					  (sizeof(name_alphabet) - 1)];
+	suffix[8] = '\0';
+	snprintf(buf, size, "%s-%s", e->name, suffix);
+}
+
+static char *command_text(const struct trial_command *cmd, const char *cwd)
+{
+	struct strbuf b;
+	size_t i;
+
+	strbuf_init(&b);
+	strbuf_append(&b, "cd ", 3);
+	strbuf_shell_quote(&b, cwd);
+	strbuf_append(&b, " && env", 7);
+	for (i = 0; i < cmd->nenv; i++) {
+		strbuf_append(&b, " ", 1);
+		strbuf_shell_quote(&b, cmd->env[i]);
+	}
+	for (i = 0; i < cmd->argc; i++) {
+		strbuf_append(&b, " ", 1);
+		strbuf_shell_quote(&b, cmd->argv[i]);
+	}
+	strbuf_append(&b, "\n", 1);
+	return strbuf_take(&b, NULL);
+}
+
+static void trial_finish(struct katib *k, struct experiment *e,
+			 struct trial *t, enum trial_state s,
+			 const char *reason, const char *message)
+{
+	char val[METRIC_VALUE_MAX] = "";
+	double v;
+
+	t->state = s;
+	snprintf(t->reason, sizeof(t->reason), "%s", reason);
+	if (message) {
+		free(t->message);
+		t->message = strdup(message);
+	}
+	t->finished = now_epoch();
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	t->pidfd = -1;
+	t->pid = 0;
+	trial_touch(k, e, t);
+	if (!trial_objective(e, t, &v))
+		format_double(v, val, sizeof(val));
+	experiment_event(k, e, "trial %d %s (%s)%s%s%s%s", t->number,
+			 trial_state_name(s), reason, val[0] ? " " : "",
+			 val[0] ? e->spec->objective.metric : "",
+			 val[0] ? "=" : "", val);
+}
+
+static void trial_start(struct katib *k, struct experiment *e,
+			struct trial *t)
+{
+	struct trial_command cmd;
+	struct assignment *as;
+	struct kb_error err;
+	char dir[4096], log[4096], msg[1024];
+	size_t i;
+	int rc;
+
+	kb_error_clear(&err);
+	memset(&cmd, 0, sizeof(cmd));
+	as = calloc(e->spec->nparams + 1, sizeof(*as));
+	for (i = 0; as && i < e->spec->nparams; i++) {
+		as[i].name = e->spec->params[i].name;
+		as[i].value = t->values[i];
+	}
+	rc = as ? spec_render_trial(e->spec, t->name,
+				    e->spec->namespace ? e->spec->namespace
+						       : "default",
+				    as, e->spec->nparams, &cmd, &err)
+		: -ENOMEM;
+	free(as);
+	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
+	trial_log_path(k, e->name, t->number, log, sizeof(log));
+	if (!rc) {
+		snprintf(msg, sizeof(msg), "%s/experiments/%s", k->state_dir,
+			 e->name);
+		mkdir(msg, 0755);
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			rc = kb_error_set(&err, -errno, NULL, 0,
+					  "cannot create %s: %s", dir,
+					  strerror(errno));
+	}
+	if (!rc) {
+		free(t->command);
+		t->command = command_text(&cmd, cmd.working_dir ? cmd.working_dir
+								: dir);
+		t->started = now_epoch();
+		t->log_parsed = 0;
+		rc = local_spawn(&cmd, t->name, dir, log, &t->pid, &t->pidfd,
+				 &err);
+	}
+	trial_command_free(&cmd);
+	if (rc) {
+		kb_error_format(&err, msg, sizeof(msg));
+		trial_finish(k, e, t, TRIAL_FAILED, "StartFailed", msg);
+		return;
+	}
+	t->state = TRIAL_RUNNING;
+	snprintf(t->reason, sizeof(t->reason), "TrialRunning");
+	trial_touch(k, e, t);
+}
+
+void trial_request_kill_locked(struct katib *k, struct experiment *e,
+			       struct trial *t, enum trial_state state,
+			       const char *reason)
+{
+	if (t->state == TRIAL_PENDING) {
+		trial_finish(k, e, t, state, reason, NULL);
+		return;
+	}
+	if (t->state != TRIAL_RUNNING || t->kill_reason)
+		return;
+	t->kill_reason = (int)state;
+	snprintf(t->reason, sizeof(t->reason), "%s", reason);
+	t->kill_deadline = now_epoch() + KILL_GRACE;
+	local_signal(t->pid, SIGTERM);
+	katib_wake(k);
+}
+
+/* The process ended: decide the trial's state as Katib does. */
+static void trial_exited(struct katib *k, struct experiment *e,
+			 struct trial *t, int code, int sig)
+{
+	char msg[128];
+	double v;
+
+	t->exit_code = code;
+	t->term_signal = sig;
+	read_output(k, e, t, 1);
+	if (t->kill_reason) {
+		trial_finish(k, e, t, (enum trial_state)t->kill_reason,
+			     t->reason, NULL);
+		return;
+	}
+	if (code != 0) {
+		if (sig)
+			snprintf(msg, sizeof(msg), "killed by signal %d (%s)",
+				 sig, strsignal(sig));
+		else
+			snprintf(msg, sizeof(msg), "exited with code %d",
+				 code);
+		trial_finish(k, e, t, TRIAL_FAILED, "TrialFailed", msg);
+		return;
+	}
+	if (trial_objective(e, t, &v) &&
+	    !(t->nsummaries && t->summaries[0].count)) {
+		snprintf(msg, sizeof(msg),
+			 "no value of the objective metric '%s' was observed",
+			 e->spec->objective.metric);
+		trial_finish(k, e, t, TRIAL_METRICS_UNAVAILABLE,
+			     "MetricsUnavailable", msg);
+		return;
+	}
+	trial_finish(k, e, t, TRIAL_SUCCEEDED, "TrialSucceeded", NULL);
+}
+
+static void poll_trial(struct katib *k, struct experiment *e, struct trial *t,
+		       double now)
+{
+	int code = 0, sig = 0, rc;
+
+	rc = local_reap(t->pid, &code, &sig);
+	if (rc > 0) {
+		trial_exited(k, e, t, code, sig);
+		return;
+	}
+	if (rc < 0) { /* not our child any more: lost */
+		trial_finish(k, e, t, TRIAL_FAILED, "Lost",
+			     "the trial process could not be waited for");
+		return;
+	}
+	if (t->kill_reason && now >= t->kill_deadline) {
+		local_signal(t->pid, SIGKILL);
+		t->kill_deadline = now + KILL_GRACE;
+	}
+	if (e->spec->trial_timeout > 0 && !t->kill_reason &&
+	    now - t->started > e->spec->trial_timeout)
+		trial_request_kill_locked(k, e, t, TRIAL_FAILED, "Timeout");
+}
+
+/* ---- scheduling and completion ---- */
+
+static void kill_active(struct katib *k, struct experiment *e,
+			const char *reason)
+{
+	size_t i;
+
+	for (i = 0; i < e->ntrials; i++)
+		if (!trial_state_is_terminal(e->trials[i]->state))
+			trial_request_kill_locked(k, e, e->trials[i],
+						  TRIAL_KILLED, reason);
+}
+
+static int goal_reached(const struct experiment *e)
+{
+	const struct objective_spec *o = &e->spec->objective;
+	struct trial *best;
+	double v;
+
+	if (!o->has_goal)
+		return 0;
+	best = experiment_best(e);
+	if (!best || trial_objective(e, best, &v))
+		return 0;
+	return o->maximize ? v >= o->goal : v <= o->goal;
+}
+
+/* Katib's completion check, plus "the algorithm has no more". */
+static int check_completion(struct katib *k, struct experiment *e)
+{
+	const struct experiment_spec *s = e->spec;
+	struct trial_counts c;
+	int failed, done;
+
+	experiment_counts(e, &c);
+	failed = c.failed + c.metrics_unavailable;
+	done = c.succeeded + c.failed + c.killed + c.early_stopped +
+	       c.metrics_unavailable;
+	if (goal_reached(e)) {
+		experiment_set_state_locked(k, e, EXP_SUCCEEDED, "GoalReached");
+	} else if (s->max_failed_trial_count >= 0 && failed > 0 &&
+		   failed >= s->max_failed_trial_count) {
+		experiment_set_state_locked(k, e, EXP_FAILED,
+					    "MaxFailedReached");
+	} else if (s->max_trial_count >= 0 && done >= s->max_trial_count) {
+		experiment_set_state_locked(k, e, EXP_SUCCEEDED,
+					    "MaxTrialsReached");
+	} else if (e->exhausted && !c.pending && !c.running) {
+		experiment_set_state_locked(k, e, EXP_SUCCEEDED,
+					    "SuggestionEndReached");
+	} else {
+		return 0;
+	}
+	kill_active(k, e, "ExperimentFinished");
+	return 1;
+}
+
+static struct history_trial *build_history(const struct experiment *e)
+{
+	struct history_trial *h = calloc(e->ntrials + 1, sizeof(*h));
+	size_t i;
+
+	for (i = 0; h && i < e->ntrials; i++) {
+		const struct trial *t = e->trials[i];
+
+		h[i].values = t->values;
+		switch (t->state) {
+		case TRIAL_PENDING:
+		case TRIAL_RUNNING:
+			h[i].state = HISTORY_PENDING;
+			break;
+		case TRIAL_SUCCEEDED:
+			h[i].state = HISTORY_SUCCEEDED;
+			break;
+		case TRIAL_EARLY_STOPPED:
+			h[i].state = HISTORY_EARLY_STOPPED;
+			break;
+		default:
+			h[i].state = HISTORY_FAILED;
+		}
+		h[i].has_objective = !trial_objective(e, t, &h[i].objective);
+	}
+	return h;
+}
+
+static struct trial *trial_new(struct katib *k, struct experiment *e,
+			       char **values)
+{
+	struct trial *t = calloc(1, sizeof(*t));
+	struct trial **p;
+
+	if (!t)
+		return NULL;
+	if (e->ntrials == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+
+		p = realloc(e->trials, cap * sizeof(*p));
+		if (!p) {
+			free(t);
+			return NULL;
+		}
+		e->trials = p;
+		e->cap = cap;
+	}
+	t->number = (int)e->ntrials + 1;
+	trial_name(k, e, t->name, sizeof(t->name));
+	t->values = values;
+	t->nvalues = e->spec->nparams;
+	t->exit_code = -1;
+	t->pidfd = -1;
+	t->created = now_epoch();
+	snprintf(t->reason, sizeof(t->reason), "TrialCreated");
+	strbuf_init(&t->observations);
+	if (trial_init_metrics(e, t)) {
+		t->values = NULL;
+		t->nvalues = 0;
+		trial_free(t);
+		return NULL;
+	}
+	e->trials[e->ntrials++] = t;
+	trial_touch(k, e, t);
+	return t;
+}
+
+static void free_assignments(char ***v, size_t from, size_t n, size_t np)
+{
+	size_t i, j;
+
+	for (i = from; i < n; i++) {
+		for (j = 0; v[i] && j < np; j++)
+			free(v[i][j]);
+		free(v[i]);
+	}
+	free(v);
+}
+
+/* Ask the algorithm for `want` assignments and create those trials. */
+static void create_trials(struct katib *k, struct experiment *e, size_t want)
+{
+	struct search_history hist;
+	struct history_trial *h = build_history(e);
+	struct kb_error err;
+	char ***out = NULL;
+	char msg[1024];
+	int n, i;
+
+	if (!h)
+		return;
+	kb_error_clear(&err);
+	hist.trials = h;
+	hist.ntrials = e->ntrials;
+	out = calloc(want, sizeof(*out));
+	n = out ? e->algo->suggest(e->algo_priv, e->spec, &hist, want, out,
+				   &err)
+		: -ENOMEM;
+	free(h);
+	if (n < 0) {
+		kb_error_format(&err, msg, sizeof(msg));
+		experiment_event(k, e, "algorithm %s failed: %s",
+				 e->algo->name, msg);
+		experiment_set_state_locked(k, e, EXP_FAILED, "AlgorithmFailed");
+		kill_active(k, e, "ExperimentFinished");
+		free(out);
+		return;
+	}
+	if ((size_t)n < want)
+		e->exhausted = 1;
+	for (i = 0; i < n; i++) {
+		struct trial *t = trial_new(k, e, out[i]);
+
+		if (!t) {
+			free_assignments(out, (size_t)i, (size_t)n,
+					 e->spec->nparams);
+			return;
+		}
+		out[i] = NULL;
+		trial_start(k, e, t);
+	}
+	free(out);
+	if (n)
+		experiment_save_locked(k, e); /* algorithm state */
+}
+
+static void schedule(struct katib *k, struct experiment *e)
+{
+	const struct experiment_spec *s = e->spec;
+	struct trial_counts c;
+	long room;
+	size_t i;
+
+	/* trials put back to Pending (a restart) start first */
+	for (i = 0; i < e->ntrials; i++) {
+		experiment_counts(e, &c);
+		if (c.running >= s->parallel_trial_count)
+			return;
+		if (e->trials[i]->state == TRIAL_PENDING)
+			trial_start(k, e, e->trials[i]);
+	}
+	experiment_counts(e, &c);
+	room = s->parallel_trial_count - c.running - c.pending;
+	if (s->max_trial_count >= 0 && s->max_trial_count - c.total < room)
+		room = s->max_trial_count - c.total;
+	if (room > 0 && !e->exhausted)
+		create_trials(k, e, (size_t)room);
+}
+
+static void tick_experiment(struct katib *k, struct experiment *e,
+			    const short *revents, double now, int tail)
+{
+	size_t i;
+
+	for (i = 0; i < e->ntrials; i++) {
+		struct trial *t = e->trials[i];
+
+		if (t->state != TRIAL_RUNNING)
+			continue;
+		if (tail)
+			read_output(k, e, t, 0);
+		poll_trial(k, e, t, now);
+	}
+	(void)revents;
+	if (e->state == EXP_STOPPED) {
+		kill_active(k, e, "ExperimentStopped");
+		return;
+	}
+	if (e->state != EXP_RUNNING && e->state != EXP_PAUSED)
+		return;
+	if (check_completion(k, e))
+		return;
+	if (e->state == EXP_RUNNING)
+		schedule(k, e);
+	check_completion(k, e);
+}
+
+static void reap_deleted(struct katib *k)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < k->nexps; i++) {
+		struct experiment *e = k->exps[i];
+
+		if (e->deleted)
+			experiment_free(e);
+		else
+			k->exps[j++] = e;
+	}
+	k->nexps = j;
+}
+
+/* One pass over everything; returns the poll timeout to use next (ms). */
+static int controller_tick(struct katib *k, int tail)
+{
+	double now = now_epoch();
+	int running = 0;
+	size_t i, j;
+
+	store_begin(k->store);
+	reap_deleted(k);
+	for (i = 0; i < k->nexps; i++) {
+		struct experiment *e = k->exps[i];
+
+		if (!e->spec)
+			continue;
+		tick_experiment(k, e, NULL, now, tail);
+		for (j = 0; j < e->ntrials; j++)
+			running += e->trials[j]->state == TRIAL_RUNNING;
+	}
+	store_commit(k->store);
+	return running ? (int)(TAIL_INTERVAL * 1000) : -1;
+}
+
+/* ---- the thread ---- */
+
+static size_t collect_pollfds(struct katib *k, struct pollfd **fds,
+			      size_t *cap)
+{
+	size_t n = 1, i, j;
+
+	for (i = 0; i < k->nexps; i++) {
+		struct experiment *e = k->exps[i];
+
+		for (j = 0; j < e->ntrials; j++) {
+			struct trial *t = e->trials[j];
+
+			if (t->state != TRIAL_RUNNING || t->pidfd < 0)
+				continue;
+			if (n == *cap) {
+				struct pollfd *p = realloc(
+					*fds, *cap * 2 * sizeof(*p));
+
+				if (!p)
+					return n;
+				*fds = p;
+				*cap *= 2;
+			}
+			(*fds)[n].fd = t->pidfd;
+			(*fds)[n].events = POLLIN;
+			(*fds)[n].revents = 0;
+			n++;
+		}
+	}
+	return n;
+}
+
+static void fire_notifications(struct katib *k)
+{
+	struct notification *q;
+	katib_notify_fn fn;
+	void *arg;
+	size_t n, i;
+
+	pthread_mutex_lock(&k->lock);
+	q = k->queue;
+	n = k->nqueue;
+	fn = k->notify;
+	arg = k->notify_arg;
+	k->queue = NULL;
+	k->nqueue = k->qcap = 0;
+	pthread_mutex_unlock(&k->lock);
+	for (i = 0; fn && i < n; i++) {
+		/* skip repeats of the previous entry */
+		if (i && !memcmp(&q[i], &q[i - 1], sizeof(q[i])))
+			continue;
+		fn(arg, q[i].exp[0] ? q[i].exp : NULL, q[i].trial, q[i].file);
+	}
+	free(q);
+}
+
+static void *controller_main(void *arg)
+{
+	struct katib *k = arg;
+	size_t cap = 16, n;
+	struct pollfd *fds = calloc(cap, sizeof(*fds));
+	double last_tail = 0, last_checkpoint = now_epoch();
+	int timeout = 0;
+
+	if (!fds)
+		return NULL;
+	for (;;) {
+		double now;
+		uint64_t v;
+		int tail;
+
+		pthread_mutex_lock(&k->lock);
+		if (k->stop) {
+			pthread_mutex_unlock(&k->lock);
+			break;
+		}
+		now = now_epoch();
+		tail = now - last_tail >= TAIL_INTERVAL;
+		if (tail)
+			last_tail = now;
+		timeout = controller_tick(k, tail);
+		n = collect_pollfds(k, &fds, &cap);
+		pthread_cond_broadcast(&k->changed);
+		pthread_mutex_unlock(&k->lock);
+		fire_notifications(k);
+		if (now - last_checkpoint > 10) {
+			store_checkpoint(k->store);
+			last_checkpoint = now;
+		}
+		fds[0].fd = k->wake_fd;
+		fds[0].events = POLLIN;
+		fds[0].revents = 0;
+		if (poll(fds, n, timeout) > 0 && (fds[0].revents & POLLIN))
+			if (read(k->wake_fd, &v, sizeof(v)) < 0)
+				v = 0;
+	}
+	free(fds);
+	return NULL;
+}
+
+/*
+ * Trials found Running in the store belong to a daemon that is gone; its
+ * children cannot be waited for. Kill what is left of their process
+ * groups and run them again from the start.
+ */
+static void requeue_orphans(struct katib *k)
+{
+	size_t i, j;
+
+	store_begin(k->store);
+	for (i = 0; i < k->nexps; i++) {
+		struct experiment *e = k->exps[i];
+
+		for (j = 0; j < e->ntrials; j++) {
+			struct trial *t = e->trials[j];
+
+			if (t->state != TRIAL_RUNNING)
+				continue;
+			if (t->pid > 0 && local_is_trial(t->pid, t->name))
+				local_signal(t->pid, SIGKILL);
+			if (t->pidfd >= 0)
+				close(t->pidfd);
+			t->pidfd = -1;
+			t->pid = 0;
+			t->state = TRIAL_PENDING;
+			snprintf(t->reason, sizeof(t->reason), "Requeued");
+			store_clear_observations(k->store, e->name, t->number);
+			trial_init_metrics(e, t);
+			trial_touch(k, e, t);
+			if (e->spec)
+				experiment_event(k, e,
+						 "trial %d was running when "
+						 "katibfs stopped; it runs "
+						 "again",
+						 t->number);
+		}
+	}
+	store_commit(k->store);
+}
+
+int controller_start(struct katib *k)
+{
+	int rc;
+
+	requeue_orphans(k);
+	rc = pthread_create(&k->controller, NULL, controller_main, k);
+	if (rc)
+		return -rc;
+	k->controller_running = 1;
+	return 0;
+}
+
+/* Kill running trials and wait (briefly) for them, then requeue. */
+static void stop_trials(struct katib *k)
+{
+	double deadline = now_epoch() + KILL_GRACE;
+	size_t i, j;
+	int left = 1;
+
+	pthread_mutex_lock(&k->lock);
+	for (i = 0; i < k->nexps; i++)
+		for (j = 0; j < k->exps[i]->ntrials; j++)
+			if (k->exps[i]->trials[j]->state == TRIAL_RUNNING)
+				local_signal(k->exps[i]->trials[j]->pid,
+					     SIGTERM);
+	while (left && now_epoch() < deadline) {
+		left = 0;
+		for (i = 0; i < k->nexps; i++)
+			for (j = 0; j < k->exps[i]->ntrials; j++) {
+				struct trial *t = k->exps[i]->trials[j];
+				int code, sig;
+
+				if (t->state != TRIAL_RUNNING || !t->pid)
+					continue;
+				if (local_reap(t->pid, &code, &sig) == 0)
+					left = 1;
+				else
+					t->pid = 0;
+			}
+		if (left)
+			usleep(20000);
+	}
+	pthread_mutex_unlock(&k->lock);
+	requeue_orphans(k);
+}
+
+void controller_stop(struct katib *k)
+{
+	if (!k->controller_running)
+		return;
+	pthread_mutex_lock(&k->lock);
+	k->stop = 1;
+	pthread_mutex_unlock(&k->lock);
+	katib_wake(k);
+	pthread_join(k->controller, NULL);
+	k->controller_running = 0;
+	stop_trials(k);
+}

@@ -1,0 +1,646 @@
+/*
+ * katib.c - the daemon's API (include/katib/katib.h): opening the state,
+ * the directory structure, reads, and the user's writes. The controller
+ * thread (controller.c) does everything slow.
+ */
+#include "katib/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- files of the tree ---- */
+
+static const struct {
+	const char *name;
+	enum kfile_class cls;
+	int writable;
+	int trial; /* 1: lives in trials/N/ */
+} kfiles[] = {
+	[KFILE_README] = {"README", KCLASS_IMMUTABLE, 0, 0},
+	[KFILE_SPEC] = {"spec.yaml", KCLASS_SNAPSHOT, 1, 0},
+	[KFILE_STATUS] = {"status", KCLASS_SNAPSHOT, 0, 0},
+	[KFILE_STATUS_JSON] = {"status.json", KCLASS_SNAPSHOT, 0, 0},
+	[KFILE_CONTROL] = {"control", KCLASS_SNAPSHOT, 1, 0},
+	[KFILE_BEST] = {"best", KCLASS_SNAPSHOT, 0, 0},
+	[KFILE_TRIALS_CSV] = {"trials.csv", KCLASS_SNAPSHOT, 0, 0},
+	[KFILE_EVENTS] = {"events", KCLASS_STREAM, 0, 0},
+	[KFILE_T_PARAMS] = {"params", KCLASS_IMMUTABLE, 0, 1},
+	[KFILE_T_PARAMS_JSON] = {"params.json", KCLASS_IMMUTABLE, 0, 1},
+	[KFILE_T_METRICS] = {"metrics", KCLASS_SNAPSHOT, 1, 1},
+	[KFILE_T_OBSERVATIONS] = {"observations", KCLASS_STREAM, 0, 1},
+	[KFILE_T_STATUS] = {"status", KCLASS_SNAPSHOT, 0, 1},
+	[KFILE_T_LOG] = {"log", KCLASS_STREAM, 0, 1},
+	[KFILE_T_SPEC] = {"spec", KCLASS_SNAPSHOT, 0, 1},
+	[KFILE_T_CONTROL] = {"control", KCLASS_SNAPSHOT, 1, 1},
+};
+
+#define NKFILES (sizeof(kfiles) / sizeof(kfiles[0]))
+
+const char *kfile_name(enum kfile f)
+{
+	return f > KFILE_NONE && (size_t)f < NKFILES ? kfiles[f].name : NULL;
+}
+
+static enum kfile kfile_lookup(const char *name, int trial)
+{
+	size_t i;
+
+	for (i = KFILE_SPEC; i < NKFILES; i++)
+		if (kfiles[i].trial == trial && !strcmp(kfiles[i].name, name))
+			return (enum kfile)i;
+	return KFILE_NONE;
+}
+
+enum kfile kfile_experiment_lookup(const char *name)
+{
+	return kfile_lookup(name, 0);
+}
+
+enum kfile kfile_trial_lookup(const char *name)
+{
+	return kfile_lookup(name, 1);
+}
+
+enum kfile_class kfile_class(enum kfile f)
+{
+	return kfiles[f].cls;
+}
+
+int kfile_writable(enum kfile f)
+{
+	return f > KFILE_NONE && (size_t)f < NKFILES && kfiles[f].writable;
+}
+
+/* ---- helpers for the other core files ---- */
+
+struct experiment *katib_find_locked(struct katib *k, const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return NULL;
+	for (i = 0; i < k->nexps; i++)
+		if (!k->exps[i]->deleted && !strcmp(k->exps[i]->name, name))
+			return k->exps[i];
+	return NULL;
+}
+
+void katib_wake(struct katib *k)
+{
+	uint64_t one = 1;
+
+	if (write(k->wake_fd, &one, sizeof(one)) < 0)
+		return; /* counter saturated: the controller is awake anyway */
+}
+
+void katib_queue_notify(struct katib *k, const char *exp, int trial,
+			enum kfile f)
+{
+	struct notification *n;
+
+	if (!k->notify)
+		return;
+	if (k->nqueue == k->qcap) {
+		size_t cap = k->qcap ? k->qcap * 2 : 64;
+
+		n = realloc(k->queue, cap * sizeof(*n));
+		if (!n)
+			return;
+		k->queue = n;
+		k->qcap = cap;
+	}
+	n = &k->queue[k->nqueue++];
+	snprintf(n->exp, sizeof(n->exp), "%s", exp ? exp : "");
+	n->trial = trial;
+	n->file = f;
+}
+
+void experiment_event(struct katib *k, struct experiment *e, const char *fmt,
+		      ...)
+{
+	char msg[2048], ts[40];
+	double now = now_epoch();
+	va_list ap;
+	char *nl;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	while ((nl = strchr(msg, '\n')))
+		*nl = ' ';
+	format_rfc3339(now, ts, sizeof(ts));
+	strbuf_printf(&e->events, "%s %s\n", ts, msg);
+	clock_gettime(CLOCK_REALTIME, &e->mtime);
+	store_add_event(k->store, e->name, now, msg);
+	katib_queue_notify(k, e->name, 0, KFILE_EVENTS);
+	katib_wake(k);
+}
+
+void experiment_save_locked(struct katib *k, struct experiment *e)
+{
+	char *state = NULL;
+
+	if (e->algo && e->algo_priv && e->algo->save)
+		state = e->algo->save(e->algo_priv);
+	store_put_experiment(k->store, e, state);
+	free(state);
+	clock_gettime(CLOCK_REALTIME, &e->mtime);
+}
+
+void trial_dir_path(const struct katib *k, const char *exp, int trial,
+		    char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/experiments/%s/%d", k->state_dir, exp, trial);
+}
+
+void trial_log_path(const struct katib *k, const char *exp, int trial,
+		    char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/experiments/%s/%d/log", k->state_dir, exp,
+		 trial);
+}
+
+/* ---- open / close ---- */
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096], *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int add_experiment(struct katib *k, struct experiment *e)
+{
+	if (k->nexps == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		struct experiment **p = realloc(k->exps, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		k->exps = p;
+		k->cap = cap;
+	}
+	k->exps[k->nexps++] = e;
+	return 0;
+}
+
+static int load_experiment(void *arg, struct experiment *e,
+			   const char *algo_state)
+{
+	struct katib *k = arg;
+	struct kb_error err;
+	int rc;
+
+	rc = add_experiment(k, e);
+	if (rc) {
+		experiment_free(e);
+		return rc;
+	}
+	clock_gettime(CLOCK_REALTIME, &e->mtime);
+	if (!e->raw_spec || e->state == EXP_CREATED || e->state == EXP_INVALID)
+		return 0;
+	kb_error_clear(&err);
+	rc = spec_parse(e->raw_spec, strlen(e->raw_spec), e->name, &e->spec,
+			&err);
+	if (!rc)
+		rc = experiment_activate_locked(k, e, &err);
+	if (rc) {
+		char msg[1024];
+
+		/* A spec that this version no longer accepts: keep the
+		 * record, show why, run nothing. */
+		kb_error_format(&err, msg, sizeof(msg));
+		free(e->error);
+		e->error = strdup(msg);
+		e->state = EXP_INVALID;
+		return 0;
+	}
+	(void)algo_state;
+	return 0;
+}
+
+static int load_trial(void *arg, struct experiment *e, struct trial *t)
+{
+	struct trial **p;
+
+	if (e->ntrials == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+
+		p = realloc(e->trials, cap * sizeof(*p));
+		if (!p) {
+			trial_free(t);
+			return -ENOMEM;
+		}
+		e->trials = p;
+		e->cap = cap;
+	}
+	e->trials[e->ntrials++] = t;
+	t->mtime = e->mtime;
+	return trial_init_metrics(e, t);
+}
+
+static int load_observation(void *arg, struct experiment *e, struct trial *t,
+			    double time, const char *metric, const char *value)
+{
+	struct observation o;
+	size_t i, n = e->parser ? metrics_parser_nmetrics(e->parser) : 0;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(metrics_parser_metric(e->parser, (int)i), metric))
+			break;
+	if (i == n)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.time = time;
+	o.metric = (int)i;
+	snprintf(o.value, sizeof(o.value), "%s", value);
+	/* rebuild summaries and the CSV without writing to the store */
+	metric_summary_add(&t->summaries[i], time, o.value);
+	{
+		char ts[40];
+
+		format_rfc3339(time, ts, sizeof(ts));
+		strbuf_printf(&t->observations, "%s,", ts);
+		strbuf_csv(&t->observations, metric);
+		strbuf_append(&t->observations, ",", 1);
+		strbuf_csv(&t->observations, o.value);
+		strbuf_append(&t->observations, "\n", 1);
+		t->nobservations++;
+	}
+	return 0;
+}
+
+static int load_event(void *arg, struct experiment *e, double time,
+		      const char *message)
+{
+	char ts[40];
+
+	format_rfc3339(time, ts, sizeof(ts));
+	return strbuf_printf(&e->events, "%s %s\n", ts, message);
+}
+
+int katib_open(const struct katib_options *opt, struct katib **out,
+	       struct kb_error *err)
+{
+	struct store_loader loader = {
+		.experiment = load_experiment,
+		.trial = load_trial,
+		.observation = load_observation,
+		.event = load_event,
+	};
+	struct katib *k;
+	int rc;
+
+	if (opt->backend && strcmp(opt->backend, "local"))
+		return kb_error_set(err, -ENOTSUP, "--backend", 0,
+				    "backend '%s' is not built yet; use local",
+				    opt->backend);
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->changed, NULL);
+	k->wake_fd = -1;
+	k->state_dir = realpath(opt->state_dir, NULL);
+	if (!k->state_dir) {
+		rc = mkdir_p(opt->state_dir);
+		k->state_dir = rc ? NULL : realpath(opt->state_dir, NULL);
+	}
+	if (!k->state_dir) {
+		rc = kb_error_set(err, -errno, "--state", 0,
+				  "cannot use state directory %s: %s",
+				  opt->state_dir, strerror(errno));
+		goto fail;
+	}
+	rc = store_open(k->state_dir, &k->store, err);
+	if (rc)
+		goto fail;
+	k->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (k->wake_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	loader.arg = k;
+	rc = store_load(k->store, &loader);
+	if (rc) {
+		kb_error_set(err, rc, "--state", 0,
+			     "cannot load the state database: %s",
+			     strerror(-rc));
+		goto fail;
+	}
+	rc = controller_start(k);
+	if (rc)
+		goto fail;
+	*out = k;
+	return 0;
+fail:
+	katib_close(k);
+	return rc;
+}
+
+void katib_close(struct katib *k)
+{
+	size_t i;
+
+	if (!k)
+		return;
+	controller_stop(k);
+	for (i = 0; i < k->nexps; i++)
+		experiment_free(k->exps[i]);
+	free(k->exps);
+	store_close(k->store);
+	if (k->wake_fd >= 0)
+		close(k->wake_fd);
+	free(k->queue);
+	free(k->state_dir);
+	pthread_cond_destroy(&k->changed);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
+
+void katib_set_notify(struct katib *k, katib_notify_fn fn, void *arg)
+{
+	pthread_mutex_lock(&k->lock);
+	k->notify = fn;
+	k->notify_arg = arg;
+	pthread_mutex_unlock(&k->lock);
+}
+
+/* ---- directory structure ---- */
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int katib_list_experiments(struct katib *k, char ***names, size_t *n)
+{
+	size_t i, m = 0;
+	char **v;
+
+	pthread_mutex_lock(&k->lock);
+	v = calloc(k->nexps + 1, sizeof(*v));
+	for (i = 0; v && i < k->nexps; i++)
+		if (!k->exps[i]->deleted)
+			v[m++] = strdup(k->exps[i]->name);
+	pthread_mutex_unlock(&k->lock);
+	if (!v)
+		return -ENOMEM;
+	qsort(v, m, sizeof(*v), cmp_names);
+	*names = v;
+	*n = m;
+	return 0;
+}
+
+static void epoch_to_ts(double t, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)t;
+	ts->tv_nsec = (long)((t - (double)ts->tv_sec) * 1e9);
+}
+
+int katib_experiment_stat(struct katib *k, const char *exp,
+			  struct katib_stat *st)
+{
+	struct experiment *e;
+
+	pthread_mutex_lock(&k->lock);
+	e = katib_find_locked(k, exp);
+	if (e) {
+		epoch_to_ts(e->created, &st->ctime);
+		st->mtime = e->mtime;
+	}
+	pthread_mutex_unlock(&k->lock);
+	return e ? 0 : -ENOENT;
+}
+
+int katib_list_trials(struct katib *k, const char *exp, int **numbers,
+		      size_t *n)
+{
+	struct experiment *e;
+	int rc = 0;
+	size_t i;
+
+	pthread_mutex_lock(&k->lock);
+	e = katib_find_locked(k, exp);
+	if (!e) {
+		rc = -ENOENT;
+		goto out;
+	}
+	*numbers = malloc((e->ntrials + 1) * sizeof(int));
+	if (!*numbers) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < e->ntrials; i++)
+		(*numbers)[i] = e->trials[i]->number;
+	*n = e->ntrials;
+out:
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+int katib_trial_stat(struct katib *k, const char *exp, int trial,
+		     struct katib_stat *st)
+{
+	struct experiment *e;
+	struct trial *t = NULL;
+
+	pthread_mutex_lock(&k->lock);
+	e = katib_find_locked(k, exp);
+	if (e)
+		t = experiment_trial(e, trial);
+	if (t) {
+		epoch_to_ts(t->created, &st->ctime);
+		st->mtime = t->mtime;
+	}
+	pthread_mutex_unlock(&k->lock);
+	return t ? 0 : -ENOENT;
+}
+
+/* ---- reading ---- */
+
+/* Resolve exp/trial for a file; trial files need a trial. */
+static int resolve_locked(struct katib *k, const char *exp, int trial,
+			  enum kfile f, struct experiment **e,
+			  struct trial **t)
+{
+	*e = NULL;
+	*t = NULL;
+	if (f == KFILE_README)
+		return 0;
+	if (f <= KFILE_NONE || (size_t)f >= NKFILES)
+		return -ENOENT;
+	*e = katib_find_locked(k, exp);
+	if (!*e)
+		return -ENOENT;
+	if (!kfiles[f].trial)
+		return trial > 0 ? -ENOENT : 0;
+	*t = experiment_trial(*e, trial);
+	return *t ? 0 : -ENOENT;
+}
+
+int katib_render(struct katib *k, const char *exp, int trial, enum kfile f,
+		 char **out, size_t *len)
+{
+	struct experiment *e;
+	struct trial *t;
+	int rc;
+
+	if (f == KFILE_README) {
+		*out = render_readme();
+		*len = *out ? strlen(*out) : 0;
+		return *out ? 0 : -ENOMEM;
+	}
+	pthread_mutex_lock(&k->lock);
+	rc = resolve_locked(k, exp, trial, f, &e, &t);
+	if (!rc)
+		rc = render_file_locked(k, e, t, f, out, len);
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+int katib_stream_stat(struct katib *k, const char *exp, int trial,
+		      enum kfile f, off_t *size, struct timespec *mtime)
+{
+	struct experiment *e;
+	struct trial *t;
+	char path[4096];
+	struct stat st;
+	int rc;
+
+	pthread_mutex_lock(&k->lock);
+	rc = resolve_locked(k, exp, trial, f, &e, &t);
+	if (rc)
+		goto out;
+	switch (f) {
+	case KFILE_EVENTS:
+		*size = (off_t)e->events.len;
+		*mtime = e->mtime;
+		break;
+	case KFILE_T_OBSERVATIONS:
+		*size = (off_t)t->observations.len;
+		*mtime = t->mtime;
+		break;
+	case KFILE_T_LOG:
+		trial_log_path(k, e->name, t->number, path, sizeof(path));
+		if (stat(path, &st)) {
+			*size = 0;
+			*mtime = t->mtime;
+		} else {
+			*size = st.st_size;
+			*mtime = st.st_mtim;
+		}
+		break;
+	default:
+		rc = -EINVAL;
+	}
+out:
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+static ssize_t copy_range(const struct strbuf *b, char *buf, size_t size,
+			  off_t off)
+{
+	size_t n;
+
+	if (off < 0)
+		return -EINVAL;
+	if ((size_t)off >= b->len)
+		return 0;
+	n = b->len - (size_t)off;
+	if (n > size)
+		n = size;
+	memcpy(buf, b->data + off, n);
+	return (ssize_t)n;
+}
+
+ssize_t katib_stream_read(struct katib *k, const char *exp, int trial,
+			  enum kfile f, char *buf, size_t size, off_t off)
+{
+	struct experiment *e;
+	struct trial *t;
+	char path[4096];
+	ssize_t rc;
+	int fd;
+
+	pthread_mutex_lock(&k->lock);
+	rc = resolve_locked(k, exp, trial, f, &e, &t);
+	if (rc)
+		goto out;
+	if (f == KFILE_EVENTS) {
+		rc = copy_range(&e->events, buf, size, off);
+	} else if (f == KFILE_T_OBSERVATIONS) {
+		rc = copy_range(&t->observations, buf, size, off);
+	} else if (f == KFILE_T_LOG) {
+		trial_log_path(k, e->name, t->number, path, sizeof(path));
+		pthread_mutex_unlock(&k->lock);
+		/* a local file: read it without holding the model */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return errno == ENOENT ? 0 : -errno;
+		rc = pread(fd, buf, size, off);
+		if (rc < 0)
+			rc = -errno;
+		close(fd);
+		return rc;
+	} else {
+		rc = -EINVAL;
+	}
+out:
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+int katib_wait_finished(struct katib *k, const char *exp, int timeout_ms)
+{
+	struct timespec deadline;
+	struct experiment *e;
+	int rc = -ETIMEDOUT;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&k->lock);
+	for (;;) {
+		struct trial_counts c;
+
+		e = katib_find_locked(k, exp);
+		if (!e) {
+			rc = -ENOENT;
+			break;
+		}
+		experiment_counts(e, &c);
+		if (experiment_state_is_finished(e->state) && !c.running) {
+			rc = 0;
+			break;
+		}
+		if (pthread_cond_timedwait(&k->changed, &k->lock, &deadline))
+			break;
+	}
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}

@@ -1,0 +1,274 @@
+/*
+ * model.c - the in-memory experiment/trial model: buffers, names, counts,
+ * the current optimal trial. See include/katib/model.h.
+ */
+#include "katib/model.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+void strbuf_init(struct strbuf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void strbuf_free(struct strbuf *b)
+{
+	free(b->data);
+	strbuf_init(b);
+}
+
+static int strbuf_grow(struct strbuf *b, size_t extra)
+{
+	size_t want = b->len + extra + 1;
+	size_t cap = b->cap ? b->cap : 64;
+	char *p;
+
+	if (want <= b->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int strbuf_append(struct strbuf *b, const char *s, size_t n)
+{
+	if (strbuf_grow(b, n))
+		return -ENOMEM;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || strbuf_grow(b, (size_t)n))
+		return -ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int strbuf_shell_quote(struct strbuf *b, const char *s)
+{
+	int rc = strbuf_append(b, "'", 1);
+
+	for (; !rc && *s; s++) {
+		if (*s == '\'')
+			rc = strbuf_append(b, "'\\''", 4);
+		else if (*s == '\n')
+			rc = strbuf_append(b, " ", 1);
+		else
+			rc = strbuf_append(b, s, 1);
+	}
+	return rc ? rc : strbuf_append(b, "'", 1);
+}
+
+int strbuf_csv(struct strbuf *b, const char *s)
+{
+	int rc;
+
+	if (!strpbrk(s, ",\"\n\r"))
+		return strbuf_append(b, s, strlen(s));
+	rc = strbuf_append(b, "\"", 1);
+	for (; !rc && *s; s++)
+		rc = *s == '"' ? strbuf_append(b, "\"\"", 2)
+			       : strbuf_append(b, s, 1);
+	return rc ? rc : strbuf_append(b, "\"", 1);
+}
+
+char *strbuf_take(struct strbuf *b, size_t *len)
+{
+	char *p = b->data;
+
+	if (!p)
+		p = calloc(1, 1);
+	if (len)
+		*len = b->len;
+	strbuf_init(b);
+	return p;
+}
+
+static const char *const trial_states[] = {
+	[TRIAL_PENDING] = "Pending",
+	[TRIAL_RUNNING] = "Running",
+	[TRIAL_SUCCEEDED] = "Succeeded",
+	[TRIAL_FAILED] = "Failed",
+	[TRIAL_KILLED] = "Killed",
+	[TRIAL_EARLY_STOPPED] = "EarlyStopped",
+	[TRIAL_METRICS_UNAVAILABLE] = "MetricsUnavailable",
+};
+
+static const char *const experiment_states[] = {
+	[EXP_CREATED] = "Created",	[EXP_RUNNING] = "Running",
+	[EXP_PAUSED] = "Paused",	[EXP_SUCCEEDED] = "Succeeded",
+	[EXP_FAILED] = "Failed",	[EXP_STOPPED] = "Stopped",
+	[EXP_INVALID] = "Invalid",
+};
+
+const char *trial_state_name(enum trial_state s)
+{
+	return trial_states[s];
+}
+
+const char *experiment_state_name(enum experiment_state s)
+{
+	return experiment_states[s];
+}
+
+int trial_state_is_terminal(enum trial_state s)
+{
+	return s != TRIAL_PENDING && s != TRIAL_RUNNING;
+}
+
+int experiment_state_is_finished(enum experiment_state s)
+{
+	return s == EXP_SUCCEEDED || s == EXP_FAILED || s == EXP_STOPPED;
+}
+
+void trial_free(struct trial *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nvalues; i++)
+		free(t->values[i]);
+	free(t->values);
+	free(t->message);
+	free(t->command);
+	free(t->summaries);
+	strbuf_free(&t->observations);
+	free(t);
+}
+
+void experiment_free(struct experiment *e)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < e->ntrials; i++)
+		trial_free(e->trials[i]);
+	free(e->trials);
+	if (e->algo && e->algo_priv && e->algo->destroy)
+		e->algo->destroy(e->algo_priv);
+	metrics_parser_free(e->parser);
+	spec_free(e->spec);
+	free(e->name);
+	free(e->error);
+	free(e->raw_spec);
+	free(e->spec_yaml);
+	strbuf_free(&e->events);
+	free(e);
+}
+
+int trial_objective(const struct experiment *e, const struct trial *t,
+		    double *value)
+{
+	char buf[METRIC_VALUE_MAX];
+	int numeric = 0;
+
+	if (!e->spec || !t->nsummaries)
+		return -ENODATA;
+	if (metric_summary_value(&t->summaries[0],
+				 spec_metric_strategy(e->spec,
+						      e->spec->objective.metric),
+				 buf, sizeof(buf), value, &numeric))
+		return -ENODATA;
+	return numeric ? 0 : -ENODATA;
+}
+
+struct trial *experiment_best(const struct experiment *e)
+{
+	struct trial *best = NULL;
+	double bv = 0, v;
+	size_t i;
+
+	if (!e->spec)
+		return NULL;
+	for (i = 0; i < e->ntrials; i++) {
+		struct trial *t = e->trials[i];
+
+		if (t->state != TRIAL_SUCCEEDED &&
+		    t->state != TRIAL_EARLY_STOPPED)
+			continue;
+		if (trial_objective(e, t, &v))
+			continue;
+		if (!best || (e->spec->objective.maximize ? v > bv : v < bv)) {
+			best = t;
+			bv = v;
+		}
+	}
+	return best;
+}
+
+void experiment_counts(const struct experiment *e, struct trial_counts *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < e->ntrials; i++) {
+		c->total++;
+		switch (e->trials[i]->state) {
+		case TRIAL_PENDING: c->pending++; break;
+		case TRIAL_RUNNING: c->running++; break;
+		case TRIAL_SUCCEEDED: c->succeeded++; break;
+		case TRIAL_FAILED: c->failed++; break;
+		case TRIAL_KILLED: c->killed++; break;
+		case TRIAL_EARLY_STOPPED: c->early_stopped++; break;
+		case TRIAL_METRICS_UNAVAILABLE: c->metrics_unavailable++; break;
+		}
+	}
+}
+
+struct trial *experiment_trial(const struct experiment *e, int number)
+{
+	/* trials are numbered densely from 1 in creation order */
+	if (number < 1 || (size_t)number > e->ntrials)
+		return NULL;
+	return e->trials[number - 1];
+}
+
+double now_epoch(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void format_rfc3339(double t, char *buf, size_t size)
+{
+	time_t sec = (time_t)t;
+	long usec = (long)((t - (double)sec) * 1e6);
+	struct tm tm;
+
+	if (usec < 0)
+		usec = 0;
+	if (usec > 999999)
+		usec = 999999;
+	gmtime_r(&sec, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, usec);
+}

@@ -1,0 +1,484 @@
+/*
+ * requests.c - what a user's write asks of the daemon: mkdir, rmdir, a
+ * spec, a control word, a pushed metric. Each is decided under the model
+ * lock, recorded in the store, explained in `events`, and answered with an
+ * errno (include/katib/katib.h).
+ */
+#include "katib/daemon.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONTROL_MAX 4096
+
+/* Record a rejected write: events line, and err for the caller. */
+static int reject(struct katib *k, struct experiment *e, int code,
+		  struct kb_error *err, const char *what)
+{
+	char msg[1024];
+
+	kb_error_format(err, msg, sizeof(msg));
+	if (e)
+		experiment_event(k, e, "rejected %s: %s", what, msg);
+	return code;
+}
+
+int katib_mkdir(struct katib *k, const char *exp, struct kb_error *err)
+{
+	struct experiment *e;
+	int rc;
+
+	rc = spec_validate_name(exp, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&k->lock);
+	if (katib_find_locked(k, exp)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e || !(e->name = strdup(exp))) {
+		free(e);
+		rc = -ENOMEM;
+		goto out;
+	}
+	strbuf_init(&e->events);
+	e->state = EXP_CREATED;
+	snprintf(e->reason, sizeof(e->reason), "ExperimentCreated");
+	e->created = now_epoch();
+	clock_gettime(CLOCK_REALTIME, &e->mtime);
+	if (k->nexps == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		struct experiment **p = realloc(k->exps, cap * sizeof(*p));
+
+		if (!p) {
+			experiment_free(e);
+			rc = -ENOMEM;
+			goto out;
+		}
+		k->exps = p;
+		k->cap = cap;
+	}
+	k->exps[k->nexps++] = e;
+	store_begin(k->store);
+	experiment_save_locked(k, e);
+	experiment_event(k, e,
+			 "experiment created; write a Katib Experiment to "
+			 "spec.yaml to start it");
+	rc = store_commit(k->store);
+	katib_queue_notify(k, NULL, 0, KFILE_NONE);
+out:
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+		    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int katib_rmdir(struct katib *k, const char *exp, struct kb_error *err)
+{
+	struct experiment *e;
+	struct trial_counts c;
+	char dir[4096];
+	int rc = 0;
+
+	pthread_mutex_lock(&k->lock);
+	e = katib_find_locked(k, exp);
+	if (!e) {
+		rc = -ENOENT;
+		goto out;
+	}
+	experiment_counts(e, &c);
+	if (e->state == EXP_RUNNING || c.running || c.pending) {
+		kb_error_set(err, -EBUSY, NULL, 0,
+			     "experiment is %s with %d trial(s) running; "
+			     "write 'stop' to control first",
+			     experiment_state_name(e->state), c.running);
+		rc = reject(k, e, -EBUSY, err, "rmdir");
+		goto out;
+	}
+	rc = store_delete_experiment(k->store, exp);
+	if (rc)
+		goto out;
+	e->deleted = 1; /* the controller frees it */
+	snprintf(dir, sizeof(dir), "%s/experiments/%s", k->state_dir, exp);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	katib_wake(k);
+out:
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+static void set_error(struct experiment *e, const struct kb_error *err)
+{
+	char msg[1024];
+
+	free(e->error);
+	e->error = NULL;
+	if (!err)
+		return;
+	kb_error_format(err, msg, sizeof(msg));
+	e->error = strdup(msg);
+}
+
+/* A valid spec for a Created or Invalid experiment: start it. */
+static int start_experiment(struct katib *k, struct experiment *e,
+			    struct experiment_spec *spec, const char *text,
+			    size_t len, struct kb_error *err)
+{
+	char *raw = strndup(text, len);
+	char *yaml = spec_render_yaml(spec, e->name);
+	int rc;
+
+	if (!raw || !yaml) {
+		free(raw);
+		free(yaml);
+		spec_free(spec);
+		return -ENOMEM;
+	}
+	spec_free(e->spec);
+	e->spec = spec;
+	rc = experiment_activate_locked(k, e, err);
+	if (rc) {
+		e->spec = NULL;
+		spec_free(spec);
+		free(raw);
+		free(yaml);
+		return rc;
+	}
+	free(e->raw_spec);
+	free(e->spec_yaml);
+	e->raw_spec = raw;
+	e->spec_yaml = yaml;
+	set_error(e, NULL);
+	e->started = now_epoch();
+	if (spec->name && strcmp(spec->name, e->name))
+		experiment_event(k, e,
+				 "metadata.name '%s' differs from the directory "
+				 "name; the experiment is named '%s'",
+				 spec->name, e->name);
+	experiment_set_state_locked(k, e, EXP_RUNNING, "ExperimentRunning");
+	return 0;
+}
+
+static int restartable(const struct experiment *e,
+		       const struct experiment_spec *spec, struct kb_error *err)
+{
+	if (e->spec->resume_policy == RESUME_NEVER)
+		return kb_error_set(err, -EPERM, "spec.resumePolicy", 0,
+				    "experiment is %s and its resumePolicy is "
+				    "Never; it cannot be restarted (use "
+				    "LongRunning or FromVolume to allow it)",
+				    experiment_state_name(e->state));
+	if (e->state != EXP_SUCCEEDED || strcmp(e->reason, "MaxTrialsReached"))
+		return kb_error_set(err, -EPERM, NULL, 0,
+				    "only an experiment that succeeded with "
+				    "MaxTrialsReached can be restarted; this "
+				    "one is %s (%s)",
+				    experiment_state_name(e->state), e->reason);
+	if (spec->max_trial_count >= 0 &&
+	    (size_t)spec->max_trial_count <= e->ntrials)
+		return kb_error_set(err, -EPERM, "spec.maxTrialCount", 0,
+				    "must exceed the %zu trials already run "
+				    "to restart the experiment",
+				    e->ntrials);
+	return 0;
+}
+
+/* A valid spec for a started experiment: the editable fields change. */
+static int update_experiment(struct katib *k, struct experiment *e,
+			     struct experiment_spec *spec, const char *text,
+			     size_t len, struct kb_error *err)
+{
+	struct experiment_spec *old = e->spec;
+	int finished = experiment_state_is_finished(e->state);
+	char *raw, *yaml;
+	int rc;
+
+	rc = spec_check_update(old, spec, err);
+	if (!rc && finished && old->max_trial_count == spec->max_trial_count &&
+	    old->parallel_trial_count == spec->parallel_trial_count &&
+	    old->max_failed_trial_count == spec->max_failed_trial_count)
+		goto same; /* the same spec written again */
+	if (!rc && finished)
+		rc = restartable(e, spec, err);
+	if (rc) {
+		spec_free(spec);
+		return rc;
+	}
+	raw = strndup(text, len);
+	yaml = spec_render_yaml(spec, e->name);
+	if (!raw || !yaml) {
+		free(raw);
+		free(yaml);
+		spec_free(spec);
+		return -ENOMEM;
+	}
+	experiment_event(k, e,
+			 "spec updated: parallelTrialCount=%d "
+			 "maxTrialCount=%d maxFailedTrialCount=%d",
+			 spec->parallel_trial_count, spec->max_trial_count,
+			 spec->max_failed_trial_count);
+	e->spec = spec;
+	spec_free(old);
+	free(e->raw_spec);
+	free(e->spec_yaml);
+	e->raw_spec = raw;
+	e->spec_yaml = yaml;
+	set_error(e, NULL);
+	if (finished) {
+		e->finished = 0;
+		e->exhausted = 0;
+		experiment_set_state_locked(k, e, EXP_RUNNING,
+					    "ExperimentRestarting");
+	} else {
+		experiment_save_locked(k, e);
+	}
+	katib_wake(k);
+	return 0;
+same:
+	spec_free(spec);
+	set_error(e, NULL);
+	experiment_save_locked(k, e);
+	return 0;
+}
+
+int katib_write_spec(struct katib *k, const char *exp, const char *text,
+		     size_t len, struct kb_error *err)
+{
+	struct experiment_spec *spec = NULL;
+	struct experiment *e;
+	int rc;
+
+	pthread_mutex_lock(&k->lock);
+	e = katib_find_locked(k, exp);
+	if (!e) {
+		rc = -ENOENT;
+		goto out;
+	}
+	store_begin(k->store);
+	rc = spec_parse(text, len, e->name, &spec, err);
+	if (!rc && (e->state == EXP_CREATED || e->state == EXP_INVALID))
+		rc = start_experiment(k, e, spec, text, len, err);
+	else if (!rc)
+		rc = update_experiment(k, e, spec, text, len, err);
+	if (rc) {
+		set_error(e, err);
+		if (e->state == EXP_CREATED || e->state == EXP_INVALID) {
+			free(e->raw_spec);
+			e->raw_spec = strndup(text, len);
+			e->state = EXP_INVALID;
+			snprintf(e->reason, sizeof(e->reason), "InvalidSpec");
+		}
+		experiment_save_locked(k, e);
+		reject(k, e, rc, err, "spec.yaml");
+	}
+	store_commit(k->store);
+out:
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+/* ---- control ---- */
+
+static int control_word(struct katib *k, struct experiment *e,
+			const char *w, struct kb_error *err)
+{
+	int running = e->state == EXP_RUNNING, paused = e->state == EXP_PAUSED;
+
+	if (!strcmp(w, "pause")) {
+		if (paused)
+			return 0;
+		if (!running)
+			return kb_error_set(err, -EBUSY, NULL, 0,
+					    "cannot pause: experiment is %s",
+					    experiment_state_name(e->state));
+		experiment_set_state_locked(k, e, EXP_PAUSED, "PausedByUser");
+		return 0;
+	}
+	if (!strcmp(w, "resume")) {
+		if (running)
+			return 0;
+		if (!paused)
+			return kb_error_set(err, -EBUSY, NULL, 0,
+					    "cannot resume: experiment is %s",
+					    experiment_state_name(e->state));
+		experiment_set_state_locked(k, e, EXP_RUNNING, "ResumedByUser");
+		return 0;
+	}
+	if (!strcmp(w, "stop")) {
+		if (e->state == EXP_STOPPED)
+			return 0;
+		if (!running && !paused)
+			return kb_error_set(err, -EBUSY, NULL, 0,
+					    "cannot stop: experiment is %s",
+					    experiment_state_name(e->state));
+		experiment_set_state_locked(k, e, EXP_STOPPED, "StoppedByUser");
+		return 0;
+	}
+	return kb_error_set(err, -EINVAL, NULL, 0,
+			    "unknown control word '%.64s'; accepted: pause, "
+			    "resume, stop",
+			    w);
+}
+
+/* Split text into newline/space separated words and apply f to each. */
+static int for_each_word(const char *text, size_t len,
+			 int (*f)(void *, const char *, struct kb_error *),
+			 void *arg, struct kb_error *err)
+{
+	char buf[CONTROL_MAX + 1], *save = NULL, *w;
+	int rc = 0, n = 0;
+
+	if (len > CONTROL_MAX)
+		return kb_error_set(err, -EINVAL, NULL, 0,
+				    "control write too long (%zu bytes)", len);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	for (w = strtok_r(buf, " \t\r\n", &save); w && !rc;
+	     w = strtok_r(NULL, " \t\r\n", &save), n++)
+		rc = f(arg, w, err);
+	if (!rc && !n)
+		rc = kb_error_set(err, -EINVAL, NULL, 0,
+				  "empty control write; accepted words: "
+				  "pause, resume, stop (trials: kill)");
+	return rc;
+}
+
+struct control_ctx {
+	struct katib *k;
+	struct experiment *e;
+	struct trial *t;
+};
+
+static int exp_word(void *arg, const char *w, struct kb_error *err)
+{
+	struct control_ctx *c = arg;
+
+	return control_word(c->k, c->e, w, err);
+}
+
+int katib_write_control(struct katib *k, const char *exp, const char *text,
+			size_t len, struct kb_error *err)
+{
+	struct control_ctx c = {.k = k};
+	int rc;
+
+	pthread_mutex_lock(&k->lock);
+	c.e = katib_find_locked(k, exp);
+	if (!c.e) {
+		rc = -ENOENT;
+		goto out;
+	}
+	store_begin(k->store);
+	rc = for_each_word(text, len, exp_word, &c, err);
+	if (rc)
+		reject(k, c.e, rc, err, "control write");
+	store_commit(k->store);
+	katib_wake(k);
+out:
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+static int trial_word(void *arg, const char *w, struct kb_error *err)
+{
+	struct control_ctx *c = arg;
+
+	if (strcmp(w, "kill"))
+		return kb_error_set(err, -EINVAL, NULL, 0,
+				    "unknown trial control word '%.64s'; "
+				    "accepted: kill",
+				    w);
+	if (trial_state_is_terminal(c->t->state))
+		return kb_error_set(err, -EBUSY, NULL, 0,
+				    "trial %d already ended (%s)",
+				    c->t->number,
+				    trial_state_name(c->t->state));
+	trial_request_kill_locked(c->k, c->e, c->t, TRIAL_KILLED,
+				  "KilledByUser");
+	return 0;
+}
+
+int katib_write_trial_control(struct katib *k, const char *exp, int trial,
+			      const char *text, size_t len,
+			      struct kb_error *err)
+{
+	struct control_ctx c = {.k = k};
+	char what[64];
+	int rc;
+
+	pthread_mutex_lock(&k->lock);
+	c.e = katib_find_locked(k, exp);
+	c.t = c.e ? experiment_trial(c.e, trial) : NULL;
+	if (!c.t) {
+		rc = -ENOENT;
+		goto out;
+	}
+	store_begin(k->store);
+	rc = for_each_word(text, len, trial_word, &c, err);
+	snprintf(what, sizeof(what), "trials/%d/control write", trial);
+	if (rc)
+		reject(k, c.e, rc, err, what);
+	store_commit(k->store);
+	katib_wake(k);
+out:
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+#define PUSH_MAX_OBS 4096
+
+int katib_push_metrics(struct katib *k, const char *exp, int trial,
+		       const char *text, size_t len, struct kb_error *err)
+{
+	struct observation *obs = NULL;
+	struct experiment *e;
+	struct trial *t = NULL;
+	char what[64];
+	int rc, n;
+
+	pthread_mutex_lock(&k->lock);
+	e = katib_find_locked(k, exp);
+	t = e ? experiment_trial(e, trial) : NULL;
+	if (!t) {
+		rc = -ENOENT;
+		goto out;
+	}
+	snprintf(what, sizeof(what), "trials/%d/metrics write", trial);
+	if (trial_state_is_terminal(t->state) || !e->parser) {
+		rc = kb_error_set(err, -EPERM, NULL, 0,
+				  "trial %d has ended (%s); metrics are taken "
+				  "only while it runs",
+				  trial, trial_state_name(t->state));
+		reject(k, e, rc, err, what);
+		goto out;
+	}
+	obs = calloc(PUSH_MAX_OBS, sizeof(*obs));
+	if (!obs) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	n = metrics_parse_push(e->parser, text, len, now_epoch(), obs,
+			       PUSH_MAX_OBS, err);
+	if (n < 0) {
+		rc = reject(k, e, n, err, what);
+		goto out;
+	}
+	store_begin(k->store);
+	rc = trial_add_observations_locked(k, e, t, obs, (size_t)n);
+	store_commit(k->store);
+out:
+	pthread_mutex_unlock(&k->lock);
+	free(obs);
+	return rc;
+}

@@ -1,0 +1,92 @@
+/*
+ * daemon.h - the inside of struct katib, shared by the API (core/katib.c),
+ * the controller thread (core/controller.c) and the renderers
+ * (core/render.c). Nothing outside core/ includes this.
+ *
+ * Locking: k->lock guards the model, the store and the notification
+ * queue. Functions named *_locked expect it held. The controller thread
+ * fires queued notifications after dropping the lock, never a FUSE handler.
+ */
+#ifndef KATIB_DAEMON_H
+#define KATIB_DAEMON_H
+
+#include <pthread.h>
+
+#include "katib/katib.h"
+#include "katib/model.h"
+#include "katib/store.h"
+
+struct notification {
+	char exp[EXPERIMENT_NAME_MAX + 1];
+	int trial;
+	enum kfile file;
+};
+
+struct katib {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;		/* broadcast after every tick */
+	char *state_dir;
+	struct store *store;
+	struct experiment **exps;
+	size_t nexps, cap;
+
+	pthread_t controller;
+	int controller_running;
+	int wake_fd;			/* eventfd: wakes the controller */
+	int stop;
+
+	katib_notify_fn notify;
+	void *notify_arg;
+	struct notification *queue;
+	size_t nqueue, qcap;
+	uint64_t name_seq;		/* for trial name suffixes */
+};
+
+struct experiment *katib_find_locked(struct katib *k, const char *name);
+
+/* Append "<RFC3339> message" to the experiment's events (memory + store)
+ * and queue a notification. */
+void experiment_event(struct katib *k, struct experiment *e, const char *fmt,
+		      ...) __attribute__((format(printf, 3, 4)));
+
+/* Queue a kernel-cache invalidation (fired by the controller). */
+void katib_queue_notify(struct katib *k, const char *exp, int trial,
+			enum kfile f);
+/* Wake the controller thread. */
+void katib_wake(struct katib *k);
+
+/* Persist the experiment row (state, reason, spec, algorithm state). */
+void experiment_save_locked(struct katib *k, struct experiment *e);
+
+/* Paths under the state directory. */
+void trial_dir_path(const struct katib *k, const char *exp, int trial,
+		    char *buf, size_t size);
+void trial_log_path(const struct katib *k, const char *exp, int trial,
+		    char *buf, size_t size);
+
+/* ---- controller.c ---- */
+int controller_start(struct katib *k);
+void controller_stop(struct katib *k);
+/* Prepare a validated spec to run: parser, algorithm. -EINVAL with err. */
+int experiment_activate_locked(struct katib *k, struct experiment *e,
+			       struct kb_error *err);
+/* Set state and reason, record an event, persist. */
+void experiment_set_state_locked(struct katib *k, struct experiment *e,
+				 enum experiment_state s, const char *reason);
+/* Ask a running trial to end in `state` (Killed, ...) with `reason`. */
+void trial_request_kill_locked(struct katib *k, struct experiment *e,
+			       struct trial *t, enum trial_state state,
+			       const char *reason);
+/* Record pushed observations on a trial. */
+int trial_add_observations_locked(struct katib *k, struct experiment *e,
+				  struct trial *t,
+				  const struct observation *obs, size_t n);
+/* Allocate the metric summaries of t for e's parser. */
+int trial_init_metrics(struct experiment *e, struct trial *t);
+
+/* ---- render.c ---- */
+int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
+		       enum kfile f, char **out, size_t *len);
+char *render_readme(void);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * model.h - the in-memory model of experiments and trials.
+ *
+ * One struct katib (core/katib.c) owns a list of experiments; each
+ * experiment owns its trials. All of it is guarded by katib->lock: the
+ * controller thread is the only writer of trial state; the API calls
+ * (katib.h) mutate only under the same lock and only what the user asked
+ * (a spec, a control word, a pushed metric). Renderers (render.h) read it
+ * under the lock and produce self-contained text.
+ *
+ * Ownership: an experiment owns everything it points to (spec, parser,
+ * algorithm state, trials, buffers) and is freed by experiment_free();
+ * a trial is freed by trial_free().
+ */
+#ifndef KATIB_MODEL_H
+#define KATIB_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "katib/algorithm.h"
+#include "katib/metrics.h"
+#include "katib/spec.h"
+
+/* A growable byte buffer (always NUL-terminated). */
+struct strbuf {
+	char *data;
+	size_t len, cap;
+};
+
+void strbuf_init(struct strbuf *b);
+void strbuf_free(struct strbuf *b);
+int strbuf_append(struct strbuf *b, const char *s, size_t n);
+int strbuf_printf(struct strbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Append s single-quoted for sh ('\'' for quotes inside). */
+int strbuf_shell_quote(struct strbuf *b, const char *s);
+/* Append s as a CSV field (quoted when it holds , " or newline). */
+int strbuf_csv(struct strbuf *b, const char *s);
+/* Take the data (caller frees); b is left empty. */
+char *strbuf_take(struct strbuf *b, size_t *len);
+
+enum trial_state {
+	TRIAL_PENDING,
+	TRIAL_RUNNING,
+	TRIAL_SUCCEEDED,
+	TRIAL_FAILED,
+	TRIAL_KILLED,
+	TRIAL_EARLY_STOPPED,
+	TRIAL_METRICS_UNAVAILABLE,
+};
+
+enum experiment_state {
+	EXP_CREATED,
+	EXP_RUNNING,
+	EXP_PAUSED,
+	EXP_SUCCEEDED,
+	EXP_FAILED,
+	EXP_STOPPED,
+	EXP_INVALID,
+};
+
+const char *trial_state_name(enum trial_state s);
+const char *experiment_state_name(enum experiment_state s);
+int trial_state_is_terminal(enum trial_state s);
+int experiment_state_is_finished(enum experiment_state s);
+
+struct trial {
+	int number;		/* 1, 2, ... */
+	char name[64];		/* <experiment>-<8 chars>, as Katib names trials */
+	enum trial_state state;
+	char reason[48];	/* TrialSucceeded, TrialFailed, Killed, ... */
+	char *message;		/* free text or NULL */
+	char **values;		/* spec->nparams assignment strings */
+	size_t nvalues;
+	int exit_code;		/* -1 until it exits */
+	int term_signal;	/* signal that ended it, or 0 */
+	double created, started, finished; /* epoch seconds, 0 = not yet */
+	char *command;		/* trials/N/spec: what was run, or NULL */
+
+	/* runtime (controller thread only) */
+	pid_t pid;		/* process group leader while running */
+	int pidfd;		/* -1 when none */
+	int kill_reason;	/* 0 none, else the state to end in */
+	double kill_deadline;	/* SIGKILL the group after this time */
+	off_t log_parsed;	/* bytes of the log already parsed */
+	off_t log_size;		/* last size seen (for notifications) */
+	off_t file_start;	/* File collector: offset at start */
+
+	/* metrics */
+	struct metric_summary *summaries; /* one per parser metric */
+	size_t nsummaries;
+	struct strbuf observations;	/* observations CSV, header included */
+	size_t nobservations;
+	struct timespec mtime;
+};
+
+struct experiment {
+	char *name;
+	enum experiment_state state;
+	char reason[48];
+	char *error;		/* the standing spec rejection, or NULL */
+	char *raw_spec;		/* text as written (persisted) */
+	char *spec_yaml;	/* normalized, as spec.yaml reads back */
+	struct experiment_spec *spec;
+	struct metrics_parser *parser;
+	const struct algorithm_ops *algo;
+	void *algo_priv;
+	int exhausted;		/* the algorithm has nothing more to give */
+
+	struct trial **trials;
+	size_t ntrials, cap;
+
+	struct strbuf events;
+	double created, started, finished;
+	struct timespec mtime;
+	int deleted;		/* rmdir'd; freed by the controller */
+};
+
+void trial_free(struct trial *t);
+void experiment_free(struct experiment *e);
+
+/* The objective value of t under its strategy; 0 if it has one. */
+int trial_objective(const struct experiment *e, const struct trial *t,
+		    double *value);
+
+/* The current optimal trial (Katib's currentOptimalTrial) or NULL. */
+struct trial *experiment_best(const struct experiment *e);
+
+/* Counts by state. */
+struct trial_counts {
+	int total, pending, running, succeeded, failed, killed, early_stopped,
+		metrics_unavailable;
+};
+void experiment_counts(const struct experiment *e, struct trial_counts *c);
+
+struct trial *experiment_trial(const struct experiment *e, int number);
+
+double now_epoch(void);
+/* RFC3339 UTC with microseconds, into buf (>= 32 bytes). */
+void format_rfc3339(double t, char *buf, size_t size);
+
+#endif
