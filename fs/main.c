@@ -1,0 +1,523 @@
+/*
+ * main.c - the katibfs program: command line, `katibfs check`, mounting.
+ *
+ *   katibfs [-f] [-d] [-s] [--state DIR] [--backend local|kubernetes]
+ *           [--kubeconfig FILE] [--namespace NS] [-o opt,...] MOUNTPOINT
+ *   katibfs check SPEC.yaml
+ *   katibfs --help | --version
+ *
+ * One process is the FUSE server and the daemon. Without -f (or -d) the
+ * program forks before anything starts: the child opens the core (its
+ * threads must live in the process that serves), mounts, and only then
+ * tells the waiting parent, which exits 0, or 1 if the child failed, so a
+ * script can use the mount as soon as `katibfs` returns.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "katib/spec.h"
+
+#ifndef KATIBFS_VERSION
+#define KATIBFS_VERSION "0.0.0"
+#endif
+
+#define MAX_OPTS 64
+
+struct options {
+	int foreground, debug, single;
+	const char *state;
+	const char *backend;
+	const char *kubeconfig;
+	const char *namespace;
+	const char *mountpoint;
+	const char *fuse_opts[MAX_OPTS];
+	int nfuse_opts;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: katibfs [options] MOUNTPOINT\n"
+		"       katibfs check SPEC.yaml\n"
+		"       katibfs --help | --version\n"
+		"\n"
+		"Kubeflow Katib as a filesystem: mkdir an experiment, write a\n"
+		"Katib Experiment into its spec.yaml, watch trials as files.\n"
+		"Unmount with fusermount3 -u MOUNTPOINT.\n"
+		"\n"
+		"options:\n"
+		"  -f                     stay in the foreground\n"
+		"  -d                     debug: print FUSE requests (implies -f)\n"
+		"  -s                     single-threaded FUSE loop\n"
+		"  --state DIR            state directory (default "
+		"$XDG_DATA_HOME/katibfs\n"
+		"                         or ~/.local/share/katibfs)\n"
+		"  --backend local|kubernetes\n"
+		"                         where trials run (default local)\n"
+		"  --kubeconfig FILE      kubeconfig for the kubernetes backend\n"
+		"  --namespace NS         namespace for the kubernetes backend\n"
+		"  -o OPT[,OPT...]        FUSE mount options (e.g. allow_other)\n"
+		"  -h, --help             this text\n"
+		"  -V, --version          the version\n"
+		"\n"
+		"check: validate SPEC.yaml (\"-\" for stdin) and print it "
+		"normalized;\n"
+		"exit 1 with the reason if it is invalid.\n");
+}
+
+/* ---- katibfs check ---- */
+
+static char *read_all(const char *path, size_t max, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	char *buf;
+	size_t n = 0;
+
+	if (!f)
+		return NULL;
+	buf = malloc(max + 1);
+	if (buf) {
+		n = fread(buf, 1, max, f);
+		if (ferror(f)) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	*len = n;
+	return buf;
+}
+
+static int check_fail(const struct kb_error *err)
+{
+	char msg[1024];
+
+	kb_error_format(err, msg, sizeof(msg));
+	fprintf(stderr, "katibfs: check: %s\n", msg);
+	return 1;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct experiment_spec *spec = NULL, *named = NULL;
+	struct kb_error err;
+	const char *name = "experiment";
+	char *text, *out;
+	size_t len;
+	int rc = 1;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: katibfs check SPEC.yaml\n");
+		return 2;
+	}
+	text = read_all(argv[2], SPEC_MAX_BYTES + 1, &len);
+	if (!text) {
+		fprintf(stderr, "katibfs: check: %s: %s\n", argv[2],
+			strerror(errno ? errno : ENOMEM));
+		return 1;
+	}
+	kb_error_clear(&err);
+	if (spec_parse(text, len, name, &spec, &err)) {
+		rc = check_fail(&err);
+		goto out;
+	}
+	/* Validate as the experiment named in the file would be. */
+	if (spec->name && strcmp(spec->name, name)) {
+		name = spec->name;
+		if (spec_parse(text, len, name, &named, &err)) {
+			rc = check_fail(&err);
+			goto out;
+		}
+	}
+	out = spec_render_yaml(named ? named : spec, name);
+	if (!out) {
+		fprintf(stderr, "katibfs: check: out of memory\n");
+		goto out;
+	}
+	fputs(out, stdout);
+	free(out);
+	rc = fflush(stdout) ? 1 : 0;
+out:
+	spec_free(named);
+	spec_free(spec);
+	free(text);
+	return rc;
+}
+
+/* ---- options ---- */
+
+/* "--name VALUE" or "--name=VALUE": 1 matched, 0 not, -1 missing value. */
+static int long_opt(int argc, char **argv, int *i, const char *name,
+		    const char **val)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+
+	if (strncmp(a, name, n))
+		return 0;
+	if (a[n] == '=') {
+		*val = a + n + 1;
+		return 1;
+	}
+	if (a[n])
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*val = argv[++*i];
+	return 1;
+}
+
+static int add_fuse_opt(struct options *o, const char *opt)
+{
+	if (o->nfuse_opts == MAX_OPTS) {
+		fprintf(stderr, "katibfs: too many -o options\n");
+		return -1;
+	}
+	o->fuse_opts[o->nfuse_opts++] = opt;
+	return 0;
+}
+
+static int parse_long(struct options *o, int argc, char **argv, int *i)
+{
+	static const char *const names[] = {"--state", "--backend",
+					    "--kubeconfig", "--namespace"};
+	const char **slots[] = {&o->state, &o->backend, &o->kubeconfig,
+				&o->namespace};
+	size_t k;
+	int m;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		m = long_opt(argc, argv, i, names[k], slots[k]);
+		if (m < 0) {
+			fprintf(stderr, "katibfs: %s needs a value\n",
+				names[k]);
+			return -1;
+		}
+		if (m)
+			return 0;
+	}
+	fprintf(stderr, "katibfs: unknown option %s\n", argv[*i]);
+	return -1;
+}
+
+static int parse_short(struct options *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (!strcmp(a, "-f")) {
+		o->foreground = 1;
+	} else if (!strcmp(a, "-d")) {
+		o->debug = o->foreground = 1;
+	} else if (!strcmp(a, "-s")) {
+		o->single = 1;
+	} else if (!strncmp(a, "-o", 2)) {
+		if (a[2])
+			return add_fuse_opt(o, a + 2);
+		if (*i + 1 >= argc) {
+			fprintf(stderr, "katibfs: -o needs a value\n");
+			return -1;
+		}
+		return add_fuse_opt(o, argv[++*i]);
+	} else {
+		fprintf(stderr, "katibfs: unknown option %s\n", a);
+		return -1;
+	}
+	return 0;
+}
+
+/* 0, 1 = done (help/version printed), -1 = usage error. */
+static int parse_args(struct options *o, int argc, char **argv)
+{
+	int i, rest = 0;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int rc = 0;
+
+		if (rest || a[0] != '-' || !a[1]) {
+			if (o->mountpoint) {
+				fprintf(stderr,
+					"katibfs: one mountpoint only (%s)\n",
+					a);
+				return -1;
+			}
+			o->mountpoint = a;
+		} else if (!strcmp(a, "--")) {
+			rest = 1;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 1;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			printf("katibfs %s (libfuse %d)\n", KATIBFS_VERSION,
+			       fuse_version());
+			return 1;
+		} else if (a[1] == '-') {
+			rc = parse_long(o, argc, argv, &i);
+		} else {
+			rc = parse_short(o, argc, argv, &i);
+		}
+		if (rc)
+			return -1;
+	}
+	if (!o->mountpoint) {
+		fprintf(stderr, "katibfs: no mountpoint (try --help)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- state directory ---- */
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* The state directory as an absolute path (heap), created if missing. */
+static char *state_dir(const char *given)
+{
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	char buf[PATH_MAX];
+	char *abs;
+	int rc;
+
+	if (given)
+		snprintf(buf, sizeof(buf), "%s", given);
+	else if (xdg && *xdg)
+		snprintf(buf, sizeof(buf), "%s/katibfs", xdg);
+	else if (home && *home)
+		snprintf(buf, sizeof(buf), "%s/.local/share/katibfs", home);
+	else
+		snprintf(buf, sizeof(buf), ".katibfs");
+	rc = mkdir_p(buf);
+	if (rc) {
+		fprintf(stderr, "katibfs: state directory %s: %s\n", buf,
+			strerror(-rc));
+		return NULL;
+	}
+	abs = realpath(buf, NULL);
+	if (!abs)
+		fprintf(stderr, "katibfs: state directory %s: %s\n", buf,
+			strerror(errno));
+	return abs;
+}
+
+/* ---- mounting ---- */
+
+/* Parent side of the fork: exit status once the child is serving. */
+static int wait_for_child(int fd, pid_t pid)
+{
+	char c = 0;
+	ssize_t n;
+	int status;
+
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n == 1 && c == 'k')
+		return 0;
+	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status))
+		return WEXITSTATUS(status);
+	return 1;
+}
+
+/* Child side: detach from the terminal and tell the parent we serve. */
+static void detach(int fd)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	if (chdir("/"))
+		(void)0;
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	if (write(fd, "k", 1) != 1)
+		(void)0;
+	close(fd);
+}
+
+static struct fuse *new_fuse(const struct options *o, struct katibfs *fs,
+			     const char *argv0)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse *fuse = NULL;
+	int i;
+
+	if (fuse_opt_add_arg(&args, argv0) ||
+	    fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, "fsname=katibfs,subtype=katibfs,"
+				    "default_permissions"))
+		goto out;
+	for (i = 0; i < o->nfuse_opts; i++)
+		if (fuse_opt_add_arg(&args, "-o") ||
+		    fuse_opt_add_arg(&args, o->fuse_opts[i]))
+			goto out;
+	if (o->debug && fuse_opt_add_arg(&args, "-d"))
+		goto out;
+	fuse = fuse_new(&args, katibfs_operations(),
+			sizeof(struct fuse_operations), fs);
+out:
+	fuse_opt_free_args(&args);
+	return fuse;
+}
+
+static int loop(struct fuse *fuse, int single)
+{
+	struct fuse_loop_config *cfg;
+	int rc;
+
+	if (single)
+		return fuse_loop(fuse);
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_idle_threads(cfg, 10);
+	fuse_loop_cfg_set_max_threads(cfg, 32);
+	rc = fuse_loop_mt(fuse, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return rc;
+}
+
+static int serve(const struct options *o, const char *state, int notify_fd,
+		 const char *argv0)
+{
+	struct katib_options kopt = {.state_dir = state,
+				     .backend = o->backend};
+	struct katibfs *fs = NULL;
+	struct fuse *fuse = NULL;
+	struct katib *k = NULL;
+	struct kb_error err;
+	char msg[1024];
+	int mounted = 0, rc = 1;
+
+	kb_error_clear(&err);
+	if (katib_open(&kopt, &k, &err)) {
+		kb_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "katibfs: %s\n", msg);
+		goto out;
+	}
+	fs = katibfs_new(k);
+	if (!fs)
+		goto out;
+	fuse = new_fuse(o, fs, argv0);
+	if (!fuse)
+		goto out;
+	if (fuse_mount(fuse, o->mountpoint))
+		goto out;
+	mounted = 1;
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)))
+		goto out;
+	if (katibfs_start_notify(fs, fuse))
+		goto out;
+	if (notify_fd >= 0) {
+		detach(notify_fd);
+		notify_fd = -1;
+	}
+	rc = loop(fuse, o->single) ? 1 : 0;
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+out:
+	if (fs)
+		katibfs_stop_notify(fs);
+	if (mounted)
+		fuse_unmount(fuse);
+	katib_close(k);
+	if (fuse)
+		fuse_destroy(fuse);
+	katibfs_free(fs);
+	if (notify_fd >= 0)
+		close(notify_fd);
+	return rc;
+}
+
+static int cmd_mount(const struct options *o, const char *argv0)
+{
+	char *state;
+	int pipefd[2] = {-1, -1};
+	pid_t pid;
+	int rc;
+
+	state = state_dir(o->state);
+	if (!state)
+		return 1;
+	if (!o->foreground) {
+		if (pipe(pipefd)) {
+			perror("katibfs: pipe");
+			free(state);
+			return 1;
+		}
+		pid = fork();
+		if (pid < 0) {
+			perror("katibfs: fork");
+			free(state);
+			return 1;
+		}
+		if (pid > 0) {
+			close(pipefd[1]);
+			free(state);
+			return wait_for_child(pipefd[0], pid);
+		}
+		close(pipefd[0]);
+		setsid();
+	}
+	rc = serve(o, state, pipefd[1], argv0);
+	free(state);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {.backend = "local"};
+	int rc;
+
+	if (argc >= 2 && !strcmp(argv[1], "check"))
+		return cmd_check(argc, argv);
+	rc = parse_args(&o, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (!strcmp(o.backend, "kubernetes")) {
+		fprintf(stderr,
+			"katibfs: the kubernetes backend is not built yet\n");
+		return 2;
+	}
+	if (strcmp(o.backend, "local")) {
+		fprintf(stderr,
+			"katibfs: unknown backend '%s' (local|kubernetes)\n",
+			o.backend);
+		return 2;
+	}
+	return cmd_mount(&o, argv[0]);
+}
