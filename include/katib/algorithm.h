@@ -176,4 +176,33 @@ struct assignment_set *assignment_set_from_history(
 int nas_config_validate(const struct experiment_spec *spec, int need_sizes,
 			struct kb_error *err);
 
+/* One rule of a table-driven settings check (settings_validate()). */
+enum setting_kind { SETTING_INT, SETTING_DOUBLE, SETTING_CHOICE, SETTING_STRING };
+
+#define SETTING_NONE_OK 4	/* the string "None" is accepted too */
+#define SETTING_REQUIRED 8	/* must be present */
+
+struct setting_rule {
+	const char *name;		/* NULL ends a rule table */
+	enum setting_kind kind;
+	double min, max;		/* INT/DOUBLE bounds (+-INFINITY: none) */
+	int flags;			/* SETTING_* flags */
+	const char *const *choices;	/* CHOICE: NULL-terminated */
+};
+
+/*
+ * Check a->settings against `rules`: each present setting parses and is in
+ * range, required ones are present, and (unless allow_unknown) every name
+ * is in the table. Errors name spec.algorithm.algorithmSettings[<name>].
+ */
+int settings_validate(const struct algorithm_spec *a,
+		      const struct setting_rule *rules, int allow_unknown,
+		      struct kb_error *err);
+
+/*
+ * The random_state setting of spec->algorithm: 1 and *seed set if present
+ * and valid, 0 if absent or invalid.
+ */
+int setting_random_state(const struct experiment_spec *spec, uint64_t *seed);
+
 #endif
