@@ -12,22 +12,22 @@
 #include <string.h>
 
 extern const struct algorithm_ops algorithm_random, algorithm_grid,
-	algorithm_tpe, algorithm_multivariate_tpe, algorithm_cmaes,
-	algorithm_sobol, algorithm_bayesianoptimization, algorithm_hyperband,
-	algorithm_pbt, algorithm_enas, algorithm_darts;
+    algorithm_tpe, algorithm_multivariate_tpe, algorithm_cmaes, algorithm_sobol,
+    algorithm_bayesianoptimization, algorithm_hyperband, algorithm_pbt,
+    algorithm_enas, algorithm_darts;
 
 static const struct algorithm_ops *const table[] = {
-	&algorithm_random,
-	&algorithm_grid,
-	&algorithm_tpe,
-	&algorithm_multivariate_tpe,
-	&algorithm_cmaes,
-	&algorithm_sobol,
-	&algorithm_bayesianoptimization,
-	&algorithm_hyperband,
-	&algorithm_pbt,
-	&algorithm_enas,
-	&algorithm_darts,
+    &algorithm_random,
+    &algorithm_grid,
+    &algorithm_tpe,
+    &algorithm_multivariate_tpe,
+    &algorithm_cmaes,
+    &algorithm_sobol,
+    &algorithm_bayesianoptimization,
+    &algorithm_hyperband,
+    &algorithm_pbt,
+    &algorithm_enas,
+    &algorithm_darts,
 };
 
 #define NALGORITHMS (sizeof(table) / sizeof(table[0]))
@@ -52,20 +52,21 @@ static void known_names(char *buf, size_t size)
 			      table[i]->name);
 }
 
-int algorithm_validate(const struct experiment_spec *spec,
-		       struct kb_error *err)
+int algorithm_validate(const struct experiment_spec *spec, struct kb_error *err)
 {
 	const struct algorithm_ops *ops;
 	char names[256];
 
 	if (!spec->algorithm.name || !*spec->algorithm.name)
-		return kb_error_set(err, -EINVAL, "spec.algorithm.algorithmName",
-				    0, "required");
+		return kb_error_set(err, -EINVAL,
+				    "spec.algorithm.algorithmName", 0,
+				    "required");
 	ops = algorithm_find(spec->algorithm.name);
 	if (!ops) {
 		known_names(names, sizeof(names));
-		return kb_error_set(err, -EINVAL, "spec.algorithm.algorithmName",
-				    0, "unknown algorithm '%s'; known: %s",
+		return kb_error_set(err, -EINVAL,
+				    "spec.algorithm.algorithmName", 0,
+				    "unknown algorithm '%s'; known: %s",
 				    spec->algorithm.name, names);
 	}
 	return ops->validate ? ops->validate(spec, err) : 0;
@@ -110,13 +111,13 @@ int early_stopping_validate(const struct experiment_spec *spec,
 		else if (s->name && !strcmp(s->name, "start_step"))
 			rc = es_int(s, err);
 		else
-			rc = kb_error_set(err, -EINVAL,
-					  "spec.earlyStopping.algorithmSettings",
-					  0,
-					  "unknown setting '%s' for medianstop; "
-					  "known: min_trials_required, "
-					  "start_step",
-					  s->name ? s->name : "");
+			rc = kb_error_set(
+			    err, -EINVAL,
+			    "spec.earlyStopping.algorithmSettings", 0,
+			    "unknown setting '%s' for medianstop; "
+			    "known: min_trials_required, "
+			    "start_step",
+			    s->name ? s->name : "");
 		if (rc)
 			return rc;
 	}
@@ -127,8 +128,7 @@ int early_stopping_validate(const struct experiment_spec *spec,
 
 #define NAS "spec.nasConfig"
 
-static int nas_error(struct kb_error *err, const char *field,
-		     const char *msg)
+static int nas_error(struct kb_error *err, const char *field, const char *msg)
 {
 	return kb_error_set(err, -EINVAL, field, 0, "%s", msg);
 }
@@ -148,8 +148,7 @@ static int json_number(const cJSON *j, double *out)
 	return !*end;
 }
 
-static int nas_sizes(const cJSON *graph, const char *key,
-		     struct kb_error *err)
+static int nas_sizes(const cJSON *graph, const char *key, struct kb_error *err)
 {
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(graph, key);
 	char field[128];
@@ -190,14 +189,17 @@ static int nas_space(const cJSON *fs, const char *type, const char *field,
 		l = cJSON_GetObjectItemCaseSensitive(fs, "list");
 		snprintf(f, sizeof(f), "%s.feasibleSpace.list", field);
 		if (!cJSON_IsArray(l) || !cJSON_GetArraySize(l))
-			return nas_error(err, f, "required for " "categorical "
+			return nas_error(err, f,
+					 "required for "
+					 "categorical "
 					 "and discrete parameters");
 		return 0;
 	}
 	if (strcmp(type, "int") && strcmp(type, "double")) {
 		snprintf(f, sizeof(f), "%s.parameterType", field);
-		return nas_error(err, f, "must be one of int, double, "
-					 "categorical, discrete");
+		return nas_error(err, f,
+				 "must be one of int, double, "
+				 "categorical, discrete");
 	}
 	snprintf(f, sizeof(f), "%s.feasibleSpace.min", field);
 	if (!json_number(cJSON_GetObjectItemCaseSensitive(fs, "min"), &v))
@@ -216,7 +218,8 @@ static int nas_space(const cJSON *fs, const char *type, const char *field,
 static int nas_param(const cJSON *p, const char *field, struct kb_error *err)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
-	const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "parameterType");
+	const cJSON *type =
+	    cJSON_GetObjectItemCaseSensitive(p, "parameterType");
 	char f[256];
 
 	snprintf(f, sizeof(f), "%s.name", field);

@@ -116,8 +116,8 @@ static long days_from_civil(long y, int m, int d)
 
 static int days_in_month(int y, int m)
 {
-	static const int dm[] = { 31, 28, 31, 30, 31, 30,
-				  31, 31, 30, 31, 30, 31 };
+	static const int dm[] = {31, 28, 31, 30, 31, 30,
+				 31, 31, 30, 31, 30, 31};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 ? 28 + leap : dm[m - 1];
@@ -154,8 +154,8 @@ size_t parse_rfc3339(const char *s, size_t len, double *out)
 	    !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h) ||
 	    !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
 		return 0;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
-	    h > 23 || mi > 59 || se > 59)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || se > 59)
 		return 0;
 	if (s[i] == '.') {
 		if (++i >= len || !isdigit((unsigned char)s[i]))
@@ -271,8 +271,8 @@ static int collect_names(struct metrics_parser *p,
 	return rc;
 }
 
-static int compile_all(struct metrics_parser *p,
-		       const struct collector_spec *c, struct kb_error *err)
+static int compile_all(struct metrics_parser *p, const struct collector_spec *c,
+		       struct kb_error *err)
 {
 	static const char *const def = METRICS_DEFAULT_FORMAT;
 	char *const *fmts = c->metrics_format;
@@ -445,7 +445,7 @@ static size_t parse_text(const struct metrics_parser *p, const char *line,
 			 size_t len, double now, struct observation *out,
 			 size_t max)
 {
-	struct emit e = { out, max, 0, now };
+	struct emit e = {out, max, 0, now};
 	size_t i;
 
 	if (!line_mentions(p, line, len))
@@ -501,7 +501,7 @@ static size_t parse_json(const struct metrics_parser *p, const char *line,
 			 size_t len, double now, struct observation *out,
 			 size_t max)
 {
-	struct emit e = { out, max, 0, now };
+	struct emit e = {out, max, 0, now};
 	cJSON *obj;
 	size_t i;
 
@@ -533,8 +533,7 @@ size_t metrics_parse_line(const struct metrics_parser *p, const char *line,
 
 /* ---- push ---- */
 
-static void wanted_list(const struct metrics_parser *p, char *buf,
-			size_t size)
+static void wanted_list(const struct metrics_parser *p, char *buf, size_t size)
 {
 	size_t i, n = 0;
 
@@ -572,9 +571,8 @@ static int push_value_ok(const char *v, size_t len)
 	return 1;
 }
 
-static int push_line(const struct metrics_parser *p, const char *s,
-		     size_t len, int lineno, struct emit *e,
-		     struct kb_error *err)
+static int push_line(const struct metrics_parser *p, const char *s, size_t len,
+		     int lineno, struct emit *e, struct kb_error *err)
 {
 	const char *eq, *name, *val;
 	size_t ts, nlen, vlen;
@@ -614,7 +612,7 @@ int metrics_parse_push(const struct metrics_parser *p, const char *text,
 		       size_t len, double now, struct observation *out,
 		       size_t max, struct kb_error *err)
 {
-	struct emit e = { out, max, 0, now };
+	struct emit e = {out, max, 0, now};
 	const char *line = text, *nl, *end = text + len;
 	size_t llen;
 	int lineno = 0, rc;

@@ -125,7 +125,7 @@ static char *format_int(const struct param_spec *p, double v)
 	if (step > 0)
 		v = lo + clamp(nearbyint((v - lo) / step), 0,
 			       floor((hi - lo) / step)) *
-				 step;
+			     step;
 	v = clamp(nearbyint(v), lo, hi);
 	snprintf(buf, sizeof(buf), "%lld", (long long)v);
 	return strdup(buf);
@@ -181,8 +181,7 @@ static double sample_uniform_int(const struct param_spec *p, struct rng *r)
 	return lo + (double)rng_below(r, (uint64_t)n) * step;
 }
 
-static double sample_uniform_stepped(const struct param_spec *p,
-				     struct rng *r)
+static double sample_uniform_stepped(const struct param_spec *p, struct rng *r)
 {
 	double n = last_step(p, p->step_value) + 1;
 
@@ -202,7 +201,8 @@ static double sample_continuous(const struct param_spec *p, struct rng *r)
 		lo = log(lo);
 		hi = log(hi);
 	}
-	if (p->distribution == DIST_NORMAL || p->distribution == DIST_LOG_NORMAL) {
+	if (p->distribution == DIST_NORMAL ||
+	    p->distribution == DIST_LOG_NORMAL) {
 		mu = (lo + hi) / 2;
 		sigma = (hi - lo) / 6;
 		lo = clamp(mu + sigma * rng_normal(r), lo, hi);
@@ -269,7 +269,8 @@ char *param_grid_value(const struct param_spec *p, size_t i)
 		step = p->step_value > 0 ? p->step_value : 1;
 		return param_format(p, ceil(p->min_value) + (double)i * step);
 	default:
-		return param_format(p, p->min_value + (double)i * p->step_value);
+		return param_format(p,
+				    p->min_value + (double)i * p->step_value);
 	}
 }
 
@@ -378,8 +379,7 @@ struct assignment_set *assignment_set_new(size_t nparams)
 	return s;
 }
 
-static size_t find_slot(char ***slots, size_t cap, size_t n,
-			char *const *v)
+static size_t find_slot(char ***slots, size_t cap, size_t n, char *const *v)
 {
 	size_t i = hash_values(n, v) & (cap - 1);
 
@@ -398,15 +398,14 @@ static int grow(struct assignment_set *s)
 	for (i = 0; i < s->cap; i++)
 		if (s->slots[i])
 			slots[find_slot(slots, cap, s->nparams, s->slots[i])] =
-				s->slots[i];
+			    s->slots[i];
 	free(s->slots);
 	s->slots = slots;
 	s->cap = cap;
 	return 0;
 }
 
-int assignment_set_contains(const struct assignment_set *s,
-			    char *const *values)
+int assignment_set_contains(const struct assignment_set *s, char *const *values)
 {
 	return s->slots[find_slot(s->slots, s->cap, s->nparams, values)] !=
 	       NULL;
@@ -453,8 +452,8 @@ void assignment_set_free(struct assignment_set *s)
 	free(s);
 }
 
-struct assignment_set *assignment_set_from_history(
-	const struct search_history *h, size_t nparams)
+struct assignment_set *
+assignment_set_from_history(const struct search_history *h, size_t nparams)
 {
 	struct assignment_set *s = assignment_set_new(nparams);
 	size_t i;

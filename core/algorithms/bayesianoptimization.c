@@ -1,5 +1,6 @@
 /*
- * bayesianoptimization.c - Bayesian optimisation (Katib's scikit-optimize service).
+ * bayesianoptimization.c - Bayesian optimisation (Katib's scikit-optimize
+ * service).
  *
  * Not implemented in katibfs yet (implemented = 0): only the settings are
  * validated, exactly as Katib's service does, so that `katibfs check`
@@ -12,19 +13,18 @@
 
 #include "katib/algorithm.h"
 
-static const char *const estimators[] = { "GP", "RF", "ET", "GBRT", NULL };
-static const char *const acq_funcs[] = { "gp_hedge", "LCB", "EI", "PI",
-					 "EIps", "PIps", NULL };
-static const char *const acq_optimizers[] = { "auto", "sampling", "lbfgs",
-					      NULL };
+static const char *const estimators[] = {"GP", "RF", "ET", "GBRT", NULL};
+static const char *const acq_funcs[] = {"gp_hedge", "LCB",  "EI", "PI",
+					"EIps",	    "PIps", NULL};
+static const char *const acq_optimizers[] = {"auto", "sampling", "lbfgs", NULL};
 
 static const struct setting_rule bo_rules[] = {
-	{ "base_estimator", SETTING_CHOICE, 0, 0, 0, estimators },
-	{ "n_initial_points", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ "acq_func", SETTING_CHOICE, 0, 0, 0, acq_funcs },
-	{ "acq_optimizer", SETTING_CHOICE, 0, 0, 0, acq_optimizers },
-	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ NULL },
+    {"base_estimator", SETTING_CHOICE, 0, 0, 0, estimators},
+    {"n_initial_points", SETTING_INT, 0, INFINITY, 0, NULL},
+    {"acq_func", SETTING_CHOICE, 0, 0, 0, acq_funcs},
+    {"acq_optimizer", SETTING_CHOICE, 0, 0, 0, acq_optimizers},
+    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
+    {NULL},
 };
 
 /* skopt samples every double as Real(min, max, "log-uniform"). */
@@ -44,8 +44,7 @@ static int bo_param_check(const struct param_spec *p, size_t i,
 			    p->name ? p->name : "");
 }
 
-static int bo_validate(const struct experiment_spec *spec,
-		       struct kb_error *err)
+static int bo_validate(const struct experiment_spec *spec, struct kb_error *err)
 {
 	size_t i;
 	int rc;
@@ -57,7 +56,7 @@ static int bo_validate(const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_bayesianoptimization = {
-	.name = "bayesianoptimization",
-	.implemented = 0,
-	.validate = bo_validate,
+    .name = "bayesianoptimization",
+    .implemented = 0,
+    .validate = bo_validate,
 };

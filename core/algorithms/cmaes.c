@@ -12,14 +12,13 @@
 
 #include "katib/algorithm.h"
 
-static const char *const restart_strategies[] = { "ipop", "bipop", "none",
-						  NULL };
+static const char *const restart_strategies[] = {"ipop", "bipop", "none", NULL};
 
 static const struct setting_rule cmaes_rules[] = {
-	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ "sigma", SETTING_DOUBLE, 0, INFINITY, 0, NULL },
-	{ "restart_strategy", SETTING_CHOICE, 0, 0, 0, restart_strategies },
-	{ NULL },
+    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
+    {"sigma", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
+    {"restart_strategy", SETTING_CHOICE, 0, 0, 0, restart_strategies},
+    {NULL},
 };
 
 /* Goptuna: at least two int/double parameters, names unique. */
@@ -37,8 +36,8 @@ static int cmaes_params_check(const struct experiment_spec *spec,
 			if (!spec->params[i].name || !spec->params[j].name ||
 			    strcmp(spec->params[i].name, spec->params[j].name))
 				continue;
-			snprintf(field, sizeof(field), "spec.parameters[%zu].name",
-				 i);
+			snprintf(field, sizeof(field),
+				 "spec.parameters[%zu].name", i);
 			return kb_error_set(err, -EINVAL, field, 0,
 					    "duplicate parameter name '%s'",
 					    spec->params[i].name);
@@ -61,7 +60,7 @@ static int cmaes_validate(const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_cmaes = {
-	.name = "cmaes",
-	.implemented = 0,
-	.validate = cmaes_validate,
+    .name = "cmaes",
+    .implemented = 0,
+    .validate = cmaes_validate,
 };

@@ -12,26 +12,23 @@
 
 #include "katib/algorithm.h"
 
-#define NONNEG(n) { n, SETTING_DOUBLE, 0, INFINITY, 0, NULL }
-#define ATLEAST1(n) { n, SETTING_INT, 1, INFINITY, 0, NULL }
-
 /* Unknown names are passed through to the trial, as Katib does. */
 static const struct setting_rule darts_rules[] = {
-	ATLEAST1("num_epochs"),
-	NONNEG("w_lr"),
-	NONNEG("w_lr_min"),
-	NONNEG("w_momentum"),
-	NONNEG("w_weight_decay"),
-	NONNEG("w_grad_clip"),
-	NONNEG("alpha_lr"),
-	NONNEG("alpha_weight_decay"),
-	{ "batch_size", SETTING_INT, 1, INFINITY, SETTING_NONE_OK, NULL },
-	{ "num_workers", SETTING_INT, 0, INFINITY, 0, NULL },
-	ATLEAST1("init_channels"),
-	ATLEAST1("print_step"),
-	ATLEAST1("num_nodes"),
-	ATLEAST1("stem_multiplier"),
-	{ NULL },
+    {"num_epochs", SETTING_INT, 1, INFINITY, 0, NULL},
+    {"w_lr", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
+    {"w_lr_min", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
+    {"w_momentum", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
+    {"w_weight_decay", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
+    {"w_grad_clip", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
+    {"alpha_lr", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
+    {"alpha_weight_decay", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
+    {"batch_size", SETTING_INT, 1, INFINITY, SETTING_NONE_OK, NULL},
+    {"num_workers", SETTING_INT, 0, INFINITY, 0, NULL},
+    {"init_channels", SETTING_INT, 1, INFINITY, 0, NULL},
+    {"print_step", SETTING_INT, 1, INFINITY, 0, NULL},
+    {"num_nodes", SETTING_INT, 1, INFINITY, 0, NULL},
+    {"stem_multiplier", SETTING_INT, 1, INFINITY, 0, NULL},
+    {NULL},
 };
 
 static int darts_validate(const struct experiment_spec *spec,
@@ -43,7 +40,7 @@ static int darts_validate(const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_darts = {
-	.name = "darts",
-	.implemented = 0,
-	.validate = darts_validate,
+    .name = "darts",
+    .implemented = 0,
+    .validate = darts_validate,
 };

@@ -25,8 +25,8 @@ struct grid_priv {
 };
 
 static const struct setting_rule grid_rules[] = {
-	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ NULL },
+    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
+    {NULL},
 };
 
 static int grid_param_check(const struct param_spec *p, size_t i,
@@ -146,7 +146,7 @@ static int grid_suggest(void *priv, const struct experiment_spec *spec,
 		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
 	for (i = 0; i < total && n < want; i++) {
 		v = search_space_grid_point(
-			spec, p->shuffle ? permute(i, total, p->seed) : i);
+		    spec, p->shuffle ? permute(i, total, p->seed) : i);
 		if (!v) {
 			rc = -ENOMEM;
 			break;
@@ -171,11 +171,11 @@ static int grid_suggest(void *priv, const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_grid = {
-	.name = "grid",
-	.implemented = 1,
-	.validate = grid_validate,
-	.create = grid_create,
-	.suggest = grid_suggest,
-	.save = grid_save,
-	.destroy = grid_destroy,
+    .name = "grid",
+    .implemented = 1,
+    .validate = grid_validate,
+    .create = grid_create,
+    .suggest = grid_suggest,
+    .save = grid_save,
+    .destroy = grid_destroy,
 };

@@ -16,11 +16,11 @@
 #define HB_FIELD "spec.algorithm.algorithmSettings"
 
 static const struct setting_rule hyperband_rules[] = {
-	{ "resource_name", SETTING_STRING, 0, 0, SETTING_REQUIRED, NULL },
-	{ "r_l", SETTING_DOUBLE, 0, INFINITY,
-	  SETTING_MIN_OPEN | SETTING_REQUIRED, NULL },
-	{ "eta", SETTING_DOUBLE, -INFINITY, INFINITY, 0, NULL },
-	{ NULL },
+    {"resource_name", SETTING_STRING, 0, 0, SETTING_REQUIRED, NULL},
+    {"r_l", SETTING_DOUBLE, 0, INFINITY, SETTING_MIN_OPEN | SETTING_REQUIRED,
+     NULL},
+    {"eta", SETTING_DOUBLE, -INFINITY, INFINITY, 0, NULL},
+    {NULL},
 };
 
 /* resource_name must name an int or double parameter. */
@@ -35,8 +35,7 @@ static int hb_resource_check(const struct experiment_spec *spec,
 		if (spec->params[i].type == PARAM_INT ||
 		    spec->params[i].type == PARAM_DOUBLE)
 			return 0;
-		return kb_error_set(err, -EINVAL, HB_FIELD "[resource_name]",
-				    0,
+		return kb_error_set(err, -EINVAL, HB_FIELD "[resource_name]", 0,
 				    "parameter '%s' must be int or double to "
 				    "carry the resource",
 				    name);
@@ -74,8 +73,8 @@ static int hyperband_validate(const struct experiment_spec *spec,
 
 	rc = settings_validate(a, hyperband_rules, 0, err);
 	if (!rc)
-		rc = hb_resource_check(spec, setting_find(a, "resource_name")->value,
-				       err);
+		rc = hb_resource_check(
+		    spec, setting_find(a, "resource_name")->value, err);
 	if (!rc)
 		rc = hb_eta(a, &eta, err);
 	if (rc)
@@ -93,7 +92,7 @@ static int hyperband_validate(const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_hyperband = {
-	.name = "hyperband",
-	.implemented = 0,
-	.validate = hyperband_validate,
+    .name = "hyperband",
+    .implemented = 0,
+    .validate = hyperband_validate,
 };

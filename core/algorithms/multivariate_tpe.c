@@ -1,5 +1,6 @@
 /*
- * multivariate_tpe.c - multivariate TPE (Katib's optuna TPESampler(multivariate=True) service).
+ * multivariate_tpe.c - multivariate TPE (Katib's optuna
+ * TPESampler(multivariate=True) service).
  *
  * Not implemented in katibfs yet (implemented = 0): only the settings are
  * validated, exactly as Katib's service does, so that `katibfs check`
@@ -13,10 +14,10 @@
 #include "katib/algorithm.h"
 
 static const struct setting_rule mtpe_rules[] = {
-	{ "n_startup_trials", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ "n_ei_candidates", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ NULL },
+    {"n_startup_trials", SETTING_INT, 0, INFINITY, 0, NULL},
+    {"n_ei_candidates", SETTING_INT, 0, INFINITY, 0, NULL},
+    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
+    {NULL},
 };
 
 /* Optuna has no normal distributions (Katib #2666 fails loudly). */
@@ -53,7 +54,7 @@ static int mtpe_validate(const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_multivariate_tpe = {
-	.name = "multivariate-tpe",
-	.implemented = 0,
-	.validate = mtpe_validate,
+    .name = "multivariate-tpe",
+    .implemented = 0,
+    .validate = mtpe_validate,
 };

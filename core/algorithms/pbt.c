@@ -13,13 +13,11 @@
 #include "katib/algorithm.h"
 
 static const struct setting_rule pbt_rules[] = {
-	{ "suggestion_trial_dir", SETTING_STRING, 0, 0, SETTING_REQUIRED,
-	  NULL },
-	{ "n_population", SETTING_INT, 5, INFINITY, SETTING_REQUIRED, NULL },
-	{ "truncation_threshold", SETTING_DOUBLE, 0, 1, SETTING_REQUIRED,
-	  NULL },
-	{ "resample_probability", SETTING_DOUBLE, 0, 1, 0, NULL },
-	{ NULL },
+    {"suggestion_trial_dir", SETTING_STRING, 0, 0, SETTING_REQUIRED, NULL},
+    {"n_population", SETTING_INT, 5, INFINITY, SETTING_REQUIRED, NULL},
+    {"truncation_threshold", SETTING_DOUBLE, 0, 1, SETTING_REQUIRED, NULL},
+    {"resample_probability", SETTING_DOUBLE, 0, 1, 0, NULL},
+    {NULL},
 };
 
 /* PBT samples int/double from arange(min, max + step/2, step). */
@@ -52,7 +50,7 @@ static int pbt_validate(const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_pbt = {
-	.name = "pbt",
-	.implemented = 0,
-	.validate = pbt_validate,
+    .name = "pbt",
+    .implemented = 0,
+    .validate = pbt_validate,
 };

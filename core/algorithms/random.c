@@ -22,15 +22,15 @@
 #include "katib/algorithm.h"
 
 #define RESAMPLE_TRIES 100
-#define ENUMERATE_MAX ((size_t)1 << 22)
+#define ENUMERATE_MAX  ((size_t)1 << 22)
 
 struct random_priv {
 	uint64_t seed;
 };
 
 static const struct setting_rule random_rules[] = {
-	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ NULL },
+    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
+    {NULL},
 };
 
 static int random_validate(const struct experiment_spec *spec,
@@ -51,7 +51,8 @@ static uint64_t time_seed(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return mix64((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec) ^
+	return mix64((uint64_t)ts.tv_sec * 1000000000ULL +
+		     (uint64_t)ts.tv_nsec) ^
 	       mix64((uint64_t)getpid());
 }
 
@@ -184,11 +185,11 @@ static int random_suggest(void *priv, const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_random = {
-	.name = "random",
-	.implemented = 1,
-	.validate = random_validate,
-	.create = random_create,
-	.suggest = random_suggest,
-	.save = random_save,
-	.destroy = random_destroy,
+    .name = "random",
+    .implemented = 1,
+    .validate = random_validate,
+    .create = random_create,
+    .suggest = random_suggest,
+    .save = random_save,
+    .destroy = random_destroy,
 };

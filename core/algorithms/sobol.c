@@ -15,7 +15,7 @@
 /* Sobol takes no settings. Katib's goptuna validator ignores unknown
  * names; katibfs rejects them (a typo should not pass silently). */
 static const struct setting_rule sobol_rules[] = {
-	{ NULL },
+    {NULL},
 };
 
 static int sobol_validate(const struct experiment_spec *spec,
@@ -25,7 +25,7 @@ static int sobol_validate(const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_sobol = {
-	.name = "sobol",
-	.implemented = 0,
-	.validate = sobol_validate,
+    .name = "sobol",
+    .implemented = 0,
+    .validate = sobol_validate,
 };

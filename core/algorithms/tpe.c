@@ -13,12 +13,11 @@
 #include "katib/algorithm.h"
 
 static const struct setting_rule tpe_rules[] = {
-	{ "gamma", SETTING_DOUBLE, 0, 1, SETTING_MIN_OPEN | SETTING_MAX_OPEN,
-	  NULL },
-	{ "prior_weight", SETTING_DOUBLE, 0, INFINITY, SETTING_MIN_OPEN, NULL },
-	{ "n_EI_candidates", SETTING_INT, 1, INFINITY, 0, NULL },
-	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ NULL },
+    {"gamma", SETTING_DOUBLE, 0, 1, SETTING_MIN_OPEN | SETTING_MAX_OPEN, NULL},
+    {"prior_weight", SETTING_DOUBLE, 0, INFINITY, SETTING_MIN_OPEN, NULL},
+    {"n_EI_candidates", SETTING_INT, 1, INFINITY, 0, NULL},
+    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
+    {NULL},
 };
 
 static int tpe_validate(const struct experiment_spec *spec,
@@ -28,7 +27,7 @@ static int tpe_validate(const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_tpe = {
-	.name = "tpe",
-	.implemented = 0,
-	.validate = tpe_validate,
+    .name = "tpe",
+    .implemented = 0,
+    .validate = tpe_validate,
 };

@@ -274,8 +274,7 @@ static void test_sample_double(void **state)
 
 static void test_sample_stepped_clean(void **state)
 {
-	struct param_spec p = num_param("lr", PARAM_DOUBLE, 0.005, 0.05,
-					0.005);
+	struct param_spec p = num_param("lr", PARAM_DOUBLE, 0.005, 0.05, 0.005);
 	struct rng r;
 	char *s;
 	int i;
@@ -284,7 +283,8 @@ static void test_sample_stepped_clean(void **state)
 	for (i = 0; i < 500; i++) {
 		s = param_sample(&p, &r);
 		assert_true(strlen(s) <= 5); /* "0.015", never 0.0150000001 */
-		assert_true(strtod(s, NULL) <= 0.05 && strtod(s, NULL) >= 0.005);
+		assert_true(strtod(s, NULL) <= 0.05 &&
+			    strtod(s, NULL) >= 0.005);
 		free(s);
 	}
 	p.distribution = DIST_NORMAL;
@@ -297,9 +297,9 @@ static void test_sample_stepped_clean(void **state)
 
 static void test_sample_categorical(void **state)
 {
-	char *list[] = { "sgd", "adam", "ftrl" };
+	char *list[] = {"sgd", "adam", "ftrl"};
 	struct param_spec p = list_param("opt", list, 3);
-	int seen[3] = { 0 }, i, k;
+	int seen[3] = {0}, i, k;
 	struct rng r;
 	char *s;
 
@@ -323,7 +323,7 @@ static void expect_format(struct param_spec p, double v, const char *want)
 
 static void test_param_format(void **state)
 {
-	char *list[] = { "a", "b" };
+	char *list[] = {"a", "b"};
 
 	expect_format(num_param("n", PARAM_INT, 1, 10, 0), 3.4, "3");
 	expect_format(num_param("n", PARAM_INT, 1, 10, 0), 42, "10");
@@ -354,7 +354,7 @@ static void expect_grid(struct param_spec p, size_t n, const char *first,
 
 static void test_param_grid(void **state)
 {
-	char *list[] = { "x", "y", "z" };
+	char *list[] = {"x", "y", "z"};
 	struct param_spec p;
 	char *s;
 
@@ -377,11 +377,11 @@ static void test_param_grid(void **state)
 
 static void test_assignment_set(void **state)
 {
-	char *a[] = { "1", "x" }, *b[] = { "1", "y" }, *c[] = { "1x", "" };
-	char *d[] = { "1", "x" };
-	struct history_trial tr[2] = { { a, HISTORY_PENDING, 0, 0 },
-				       { b, HISTORY_FAILED, 0, 0 } };
-	struct search_history h = { tr, 2 };
+	char *a[] = {"1", "x"}, *b[] = {"1", "y"}, *c[] = {"1x", ""};
+	char *d[] = {"1", "x"};
+	struct history_trial tr[2] = {{a, HISTORY_PENDING, 0, 0},
+				      {b, HISTORY_FAILED, 0, 0}};
+	struct search_history h = {tr, 2};
 	struct assignment_set *s = assignment_set_new(2);
 	char name[16], *v[2];
 	int i;
@@ -407,7 +407,7 @@ static void test_assignment_set(void **state)
 
 static void test_settings_helpers(void **state)
 {
-	struct algorithm_setting s = { "n", "12" };
+	struct algorithm_setting s = {"n", "12"};
 	struct kb_error err;
 	double d;
 	long v;
@@ -425,9 +425,9 @@ static void test_settings_helpers(void **state)
 	assert_int_equal(setting_double(&s, 0, 2, &d, &err), 0);
 	assert_true(d == 1.5);
 	kb_error_clear(&err);
-	assert_int_equal(setting_double_bounds(&s, 0, 1.5,
-					       SETTING_MAX_OPEN, &d, &err),
-			 -EINVAL);
+	assert_int_equal(
+	    setting_double_bounds(&s, 0, 1.5, SETTING_MAX_OPEN, &d, &err),
+	    -EINVAL);
 	assert_non_null(strstr(err.message, "a number in [0, 1.5)"));
 	s.value = "abc";
 	assert_int_equal(setting_double(&s, 0, 2, &d, NULL), -EINVAL);
@@ -438,8 +438,17 @@ static void test_settings_helpers(void **state)
 static void test_table(void **state)
 {
 	static const char *const names[] = {
-		"random", "grid", "tpe", "multivariate-tpe", "cmaes", "sobol",
-		"bayesianoptimization", "hyperband", "pbt", "enas", "darts",
+	    "random",
+	    "grid",
+	    "tpe",
+	    "multivariate-tpe",
+	    "cmaes",
+	    "sobol",
+	    "bayesianoptimization",
+	    "hyperband",
+	    "pbt",
+	    "enas",
+	    "darts",
 	};
 	const struct algorithm_ops *ops;
 	struct test_spec t;
@@ -560,7 +569,7 @@ static void test_validate_bo(void **state)
 
 static void test_validate_hyperband(void **state)
 {
-	char *list[] = { "a" };
+	char *list[] = {"a"};
 	struct test_spec t;
 
 	spec_init(&t, "hyperband");
@@ -570,8 +579,7 @@ static void test_validate_hyperband(void **state)
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[resource_name]",
 		       "required");
 	add_setting(&t, "resource_name", "epochs");
-	expect_invalid(&t, "spec.algorithm.algorithmSettings[r_l]",
-		       "required");
+	expect_invalid(&t, "spec.algorithm.algorithmSettings[r_l]", "required");
 	add_setting(&t, "r_l", "9");
 	/* s_max = int(log 9 / log 3) = 2; needs 9 parallel trials */
 	expect_invalid(&t, "spec.parallelTrialCount", ">= 9");
@@ -629,13 +637,13 @@ static void test_validate_nas(void **state)
 	cJSON *nas;
 
 	nas = cJSON_Parse(
-		"{\"graphConfig\": {\"numLayers\": 8, \"inputSizes\": [32,32,3],"
-		" \"outputSizes\": [10]}, \"operations\": [{\"operationType\":"
-		" \"convolution\", \"parameters\": [{\"name\": \"filter_size\","
-		" \"parameterType\": \"categorical\", \"feasibleSpace\":"
-		" {\"list\": [\"3\", \"5\"]}}, {\"name\": \"stride\","
-		" \"parameterType\": \"double\", \"feasibleSpace\": {\"min\":"
-		" \"1\", \"max\": \"2\"}}]}]}");
+	    "{\"graphConfig\": {\"numLayers\": 8, \"inputSizes\": [32,32,3],"
+	    " \"outputSizes\": [10]}, \"operations\": [{\"operationType\":"
+	    " \"convolution\", \"parameters\": [{\"name\": \"filter_size\","
+	    " \"parameterType\": \"categorical\", \"feasibleSpace\":"
+	    " {\"list\": [\"3\", \"5\"]}}, {\"name\": \"stride\","
+	    " \"parameterType\": \"double\", \"feasibleSpace\": {\"min\":"
+	    " \"1\", \"max\": \"2\"}}]}]}");
 	assert_non_null(nas);
 	spec_init(&t, "enas");
 	expect_invalid(&t, "spec.nasConfig", "required by algorithm 'enas'");
@@ -645,24 +653,22 @@ static void test_validate_nas(void **state)
 		       ".feasibleSpace.step",
 		       "required for double");
 	cJSON_AddStringToObject(
-		cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(
+		cJSON_GetArrayItem(
+		    cJSON_GetObjectItem(
 			cJSON_GetArrayItem(
-				cJSON_GetObjectItem(
-					cJSON_GetArrayItem(cJSON_GetObjectItem(
-								   nas,
-								   "operations"),
-							   0),
-					"parameters"),
-				1),
-			"feasibleSpace"),
-		"step", "0.5");
+			    cJSON_GetObjectItem(nas, "operations"), 0),
+			"parameters"),
+		    1),
+		"feasibleSpace"),
+	    "step", "0.5");
 	add_setting(&t, "controller_temperature", "None");
 	add_setting(&t, "controller_baseline_decay", "1");
 	expect_valid(&t);
 	t.settings[1].value = "0";
 	expect_invalid(
-		&t, "spec.algorithm.algorithmSettings[controller_baseline_decay]",
-		"(0, 1]");
+	    &t, "spec.algorithm.algorithmSettings[controller_baseline_decay]",
+	    "(0, 1]");
 	t.settings[1].value = "0.9";
 	add_setting(&t, "num_epochs", "5");
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[num_epochs]",
@@ -688,8 +694,8 @@ static void test_validate_nas(void **state)
 
 static void test_early_stopping(void **state)
 {
-	struct algorithm_setting s[2] = { { "min_trials_required", "3" },
-					  { "start_step", "4" } };
+	struct algorithm_setting s[2] = {{"min_trials_required", "3"},
+					 {"start_step", "4"}};
 	struct test_spec t;
 	struct kb_error err;
 
@@ -728,7 +734,7 @@ static void grid_spec(struct test_spec *t, char **list)
 
 static void test_grid_validate(void **state)
 {
-	char *list[] = { "sgd", "adam" };
+	char *list[] = {"sgd", "adam"};
 	struct test_spec t;
 
 	grid_spec(&t, list);
@@ -748,7 +754,7 @@ static void test_grid_validate(void **state)
 
 static void test_grid_order_and_exhaustion(void **state)
 {
-	char *list[] = { "sgd", "adam" };
+	char *list[] = {"sgd", "adam"};
 	const struct algorithm_ops *ops = algorithm_find("grid");
 	struct test_history th;
 	struct test_spec t;
@@ -777,7 +783,7 @@ static void test_grid_order_and_exhaustion(void **state)
 
 static void test_grid_random_state(void **state)
 {
-	char *list[] = { "sgd", "adam" };
+	char *list[] = {"sgd", "adam"};
 	const struct algorithm_ops *ops = algorithm_find("grid");
 	struct assignment_set *seen = assignment_set_new(3);
 	struct test_history th, th2;
@@ -894,7 +900,7 @@ static void test_random_seed_persisted(void **state)
 
 static void test_random_no_duplicates(void **state)
 {
-	char *list[] = { "a", "b", "c" };
+	char *list[] = {"a", "b", "c"};
 	const struct algorithm_ops *ops = algorithm_find("random");
 	struct assignment_set *seen = assignment_set_new(2);
 	struct test_history th;
@@ -925,29 +931,29 @@ static void test_random_no_duplicates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rng),
-		cmocka_unit_test(test_sample_int),
-		cmocka_unit_test(test_sample_double),
-		cmocka_unit_test(test_sample_stepped_clean),
-		cmocka_unit_test(test_sample_categorical),
-		cmocka_unit_test(test_param_format),
-		cmocka_unit_test(test_param_grid),
-		cmocka_unit_test(test_assignment_set),
-		cmocka_unit_test(test_settings_helpers),
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_validate_random_tpe),
-		cmocka_unit_test(test_validate_mtpe_cmaes_sobol),
-		cmocka_unit_test(test_validate_bo),
-		cmocka_unit_test(test_validate_hyperband),
-		cmocka_unit_test(test_validate_pbt),
-		cmocka_unit_test(test_validate_nas),
-		cmocka_unit_test(test_early_stopping),
-		cmocka_unit_test(test_grid_validate),
-		cmocka_unit_test(test_grid_order_and_exhaustion),
-		cmocka_unit_test(test_grid_random_state),
-		cmocka_unit_test(test_random_reproducible),
-		cmocka_unit_test(test_random_seed_persisted),
-		cmocka_unit_test(test_random_no_duplicates),
+	    cmocka_unit_test(test_rng),
+	    cmocka_unit_test(test_sample_int),
+	    cmocka_unit_test(test_sample_double),
+	    cmocka_unit_test(test_sample_stepped_clean),
+	    cmocka_unit_test(test_sample_categorical),
+	    cmocka_unit_test(test_param_format),
+	    cmocka_unit_test(test_param_grid),
+	    cmocka_unit_test(test_assignment_set),
+	    cmocka_unit_test(test_settings_helpers),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_validate_random_tpe),
+	    cmocka_unit_test(test_validate_mtpe_cmaes_sobol),
+	    cmocka_unit_test(test_validate_bo),
+	    cmocka_unit_test(test_validate_hyperband),
+	    cmocka_unit_test(test_validate_pbt),
+	    cmocka_unit_test(test_validate_nas),
+	    cmocka_unit_test(test_early_stopping),
+	    cmocka_unit_test(test_grid_validate),
+	    cmocka_unit_test(test_grid_order_and_exhaustion),
+	    cmocka_unit_test(test_grid_random_state),
+	    cmocka_unit_test(test_random_reproducible),
+	    cmocka_unit_test(test_random_seed_persisted),
+	    cmocka_unit_test(test_random_no_duplicates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
