@@ -100,9 +100,11 @@ static int decimals(double x)
 	int d;
 
 	x = fabs(x);
+	if (x == 0)
+		return 0;
 	for (d = 0; d < 15; d++) {
 		m = x * pow(10, d);
-		if (fabs(m - nearbyint(m)) <= 1e-9 * (m > 1 ? m : 1))
+		if (m >= 0.5 && fabs(m - nearbyint(m)) <= 1e-9 * m)
 			return d;
 	}
 	return 15;
@@ -143,7 +145,10 @@ static char *format_stepped(const struct param_spec *p, double v)
 		v = p->max_value;
 	/* min + k*step accumulates binary error (0.015000000000000001):
 	 * round to the decimals of step and min, then print shortest. */
-	snprintf(buf, sizeof(buf), "%.*f", d > dm ? d : dm, v);
+	if (d >= 15 || dm >= 15) /* tiny steps: 15 significant digits */
+		snprintf(buf, sizeof(buf), "%.15g", v);
+	else
+		snprintf(buf, sizeof(buf), "%.*f", d > dm ? d : dm, v);
 	return dup_double(strtod(buf, NULL));
 }
 

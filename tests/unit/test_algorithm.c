@@ -336,6 +336,10 @@ static void test_param_format(void **state)
 	expect_format(num_param("x", PARAM_DOUBLE, 0, 1, 0.3), 1, "0.9");
 	expect_format(num_param("x", PARAM_DOUBLE, 0.1, 0.2, 0.1), 0.3, "0.2");
 	expect_format(list_param("c", list, 2), 1, "b");
+	expect_format(num_param("x", PARAM_DOUBLE, 1e-20, 1e-19, 1e-20), 3e-20,
+		      "3e-20");
+	expect_format(num_param("x", PARAM_DOUBLE, 1, 2, 0.1), 1 + 2 * 0.1,
+		      "1.2");
 }
 
 static void expect_grid(struct param_spec p, size_t n, const char *first,
