@@ -90,12 +90,19 @@ enum collector_kind {
 
 enum file_format { FORMAT_TEXT, FORMAT_JSON };
 
+enum fs_path_kind { PATH_KIND_NONE, PATH_KIND_FILE, PATH_KIND_DIRECTORY };
+
 struct collector_spec {
 	enum collector_kind kind;
 	char *path;		/* source.fileSystemPath.path, or NULL */
 	enum file_format format; /* source.fileSystemPath.format */
 	char **metrics_format;	/* source.filter.metricsFormat (may be 0) */
 	size_t nmetrics_format;
+	/* Added by spec.c (members appended, the ones above unchanged): */
+	enum fs_path_kind path_kind; /* source.fileSystemPath.kind */
+	int has_format;		/* fileSystemPath.format set (File: always) */
+	cJSON *http_get;	/* source.httpGet (PrometheusMetric), or NULL */
+	cJSON *custom_collector; /* collector.customCollector, or NULL */
 };
 
 struct trial_parameter_spec {
