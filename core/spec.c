@@ -2468,7 +2468,7 @@ static int substitute(const struct experiment_spec *s, const char *trial,
 	const struct trial_template_spec *t = &s->trial_template;
 	size_t i, j, nonmeta = 0;
 	char ph[300], *esc, *next;
-	const char *v;
+	const char *v = NULL;
 	int rc;
 
 	for (i = 0; i < t->nparams; i++) {
