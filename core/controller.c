@@ -104,7 +104,7 @@ int trial_add_observations_locked(struct katib *k, struct experiment *e,
 /* ---- activation ---- */
 
 int experiment_activate_locked(struct katib *k, struct experiment *e,
-			       struct kb_error *err)
+			       const char *algo_state, struct kb_error *err)
 {
 	const struct algorithm_ops *ops;
 	struct metrics_parser *parser = NULL;
@@ -144,7 +144,7 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 	rc = metrics_parser_new(spec, &parser, err);
 	if (rc)
 		return rc;
-	rc = ops->create(spec, NULL, &priv, err);
+	rc = ops->create(spec, algo_state, &priv, err);
 	if (rc) {
 		metrics_parser_free(parser);
 		return rc;
@@ -313,10 +313,11 @@ static void trial_finish(struct katib *k, struct experiment *e,
 	trial_touch(k, e, t);
 	if (!trial_objective(e, t, &v))
 		format_double(v, val, sizeof(val));
-	experiment_event(k, e, "trial %d %s (%s)%s%s%s%s", t->number,
+	experiment_event(k, e, "trial %d %s (%s)%s%s%s%s%s%s", t->number,
 			 trial_state_name(s), reason, val[0] ? " " : "",
 			 val[0] ? e->spec->objective.metric : "",
-			 val[0] ? "=" : "", val);
+			 val[0] ? "=" : "", val, message ? ": " : "",
+			 message ? message : "");
 }
 
 static void trial_start(struct katib *k, struct experiment *e,

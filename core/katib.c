@@ -222,7 +222,7 @@ static int load_experiment(void *arg, struct experiment *e,
 	rc = spec_parse(e->raw_spec, strlen(e->raw_spec), e->name, &e->spec,
 			&err);
 	if (!rc)
-		rc = experiment_activate_locked(k, e, &err);
+		rc = experiment_activate_locked(k, e, algo_state, &err);
 	if (rc) {
 		char msg[1024];
 
@@ -234,7 +234,6 @@ static int load_experiment(void *arg, struct experiment *e,
 		e->state = EXP_INVALID;
 		return 0;
 	}
-	(void)algo_state;
 	return 0;
 }
 
@@ -330,6 +329,18 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 				  "cannot use state directory %s: %s",
 				  opt->state_dir, strerror(errno));
 		goto fail;
+	}
+	{
+		char dir[4096];
+
+		snprintf(dir, sizeof(dir), "%s/experiments", k->state_dir);
+		rc = mkdir_p(dir);
+		if (rc) {
+			kb_error_set(err, rc, "--state", 0,
+				     "cannot create %s: %s", dir,
+				     strerror(-rc));
+			goto fail;
+		}
 	}
 	rc = store_open(k->state_dir, &k->store, err);
 	if (rc)

@@ -147,7 +147,7 @@ static int start_experiment(struct katib *k, struct experiment *e,
 	}
 	spec_free(e->spec);
 	e->spec = spec;
-	rc = experiment_activate_locked(k, e, err);
+	rc = experiment_activate_locked(k, e, NULL, err);
 	if (rc) {
 		e->spec = NULL;
 		spec_free(spec);

@@ -67,9 +67,10 @@ void trial_log_path(const struct katib *k, const char *exp, int trial,
 /* ---- controller.c ---- */
 int controller_start(struct katib *k);
 void controller_stop(struct katib *k);
-/* Prepare a validated spec to run: parser, algorithm. -EINVAL with err. */
+/* Prepare a validated spec to run: parser, algorithm (restored from
+ * `algo_state` when not NULL). -EINVAL with err. */
 int experiment_activate_locked(struct katib *k, struct experiment *e,
-			       struct kb_error *err);
+			       const char *algo_state, struct kb_error *err);
 /* Set state and reason, record an event, persist. */
 void experiment_set_state_locked(struct katib *k, struct experiment *e,
 				 enum experiment_state s, const char *reason);

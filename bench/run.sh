@@ -1,0 +1,24 @@
+#!/bin/sh
+# make bench: mount a private katibfs and run the benchmarks through it.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=${KATIBFS:-$top/build/katibfs}
+work=$(mktemp -d /tmp/katibfs-bench.XXXXXX)
+mnt=$work/mnt
+mkdir -p "$mnt" "$work/state"
+cleanup() {
+	fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -u -z "$mnt" 2>/dev/null || true
+	[ -n "${pid:-}" ] && wait "$pid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+"$bin" -f --state "$work/state" "$mnt" 2>"$work/daemon.log" &
+pid=$!
+i=0
+until mountpoint -q "$mnt"; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat "$work/daemon.log"; exit 1; }
+	sleep 0.05
+done
+python3 "$top/bench/bench_slice.py" "$mnt" "$pid" \
+	--trials "${BENCH_TRIALS:-500}" --big "${BENCH_BIG:-10000}"

@@ -1,0 +1,310 @@
+/*
+ * test_katib.c - the daemon API (katib.h) end to end without FUSE: a state
+ * directory in /tmp, experiments driven through the same calls the mount
+ * makes, trials run as real local processes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "katib/katib.h"
+
+static const char spec_fmt[] =
+	"apiVersion: kubeflow.org/v1beta1\n"
+	"kind: Experiment\n"
+	"metadata:\n"
+	"  name: %s\n"
+	"spec:\n"
+	"  objective:\n"
+	"    type: minimize\n"
+	"    objectiveMetricName: loss\n"
+	"%s"
+	"  algorithm:\n"
+	"    algorithmName: random\n"
+	"    algorithmSettings:\n"
+	"      - name: random_state\n"
+	"        value: \"7\"\n"
+	"  parallelTrialCount: %d\n"
+	"  maxTrialCount: %d\n"
+	"  maxFailedTrialCount: %d\n"
+	"  parameters:\n"
+	"    - name: x\n"
+	"      parameterType: double\n"
+	"      feasibleSpace: {min: \"-2\", max: \"2\"}\n"
+	"  trialTemplate:\n"
+	"    primaryContainerName: training-container\n"
+	"    trialParameters:\n"
+	"      - name: x\n"
+	"        reference: x\n"
+	"    trialSpec:\n"
+	"      apiVersion: batch/v1\n"
+	"      kind: Job\n"
+	"      spec:\n"
+	"        template:\n"
+	"          spec:\n"
+	"            containers:\n"
+	"              - name: training-container\n"
+	"                image: python:3\n"
+	"                command: [sh, -c]\n"
+	"                args: [\"%s\"]\n"
+	"            restartPolicy: Never\n";
+
+struct fixture {
+	char dir[64];
+	struct katib *k;
+};
+
+static int setup(void **state)
+{
+	struct katib_options opt = {0};
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/katib-unit-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	opt.state_dir = f->dir;
+	assert_int_equal(katib_open(&opt, &f->k, NULL), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	katib_close(f->k);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static int write_spec(struct katib *k, const char *name, const char *extra,
+		      int parallel, int max, const char *script,
+		      struct kb_error *err)
+{
+	char buf[8192];
+	int n = snprintf(buf, sizeof(buf), spec_fmt, name, extra, parallel,
+			 max, max < 3 ? max : 3, script);
+
+	return katib_write_spec(k, name, buf, (size_t)n, err);
+}
+
+static char *render(struct katib *k, const char *exp, int trial,
+		    enum kfile f)
+{
+	char *out = NULL;
+	size_t len;
+
+	assert_int_equal(katib_render(k, exp, trial, f, &out, &len), 0);
+	return out;
+}
+
+static void assert_has(const char *text, const char *needle)
+{
+	if (!strstr(text, needle))
+		fail_msg("'%s' not found in:\n%s", needle, text);
+}
+
+static void test_full_run(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char *s;
+	int *nums = NULL;
+	size_t n = 0;
+
+	assert_int_equal(katib_mkdir(f->k, "exp1", &err), 0);
+	assert_int_equal(katib_mkdir(f->k, "exp1", &err), -EEXIST);
+	assert_int_equal(write_spec(f->k, "exp1", "", 2, 5,
+				    "echo loss=${trialParameters.x}", &err),
+			 0);
+	assert_int_equal(katib_wait_finished(f->k, "exp1", 20000), 0);
+	s = render(f->k, "exp1", 0, KFILE_STATUS);
+	assert_has(s, "state=Succeeded\n");
+	assert_has(s, "reason=MaxTrialsReached\n");
+	assert_has(s, "trials=5\n");
+	assert_has(s, "succeeded=5\n");
+	free(s);
+	assert_int_equal(katib_list_trials(f->k, "exp1", &nums, &n), 0);
+	assert_int_equal(n, 5);
+	free(nums);
+	s = render(f->k, "exp1", 0, KFILE_TRIALS_CSV);
+	assert_has(s, "trial,state,x,loss\n1,Succeeded,");
+	free(s);
+	s = render(f->k, "exp1", 1, KFILE_T_METRICS);
+	assert_has(s, "loss=");
+	free(s);
+	s = render(f->k, "exp1", 0, KFILE_BEST);
+	assert_has(s, "trial=");
+	free(s);
+	assert_int_equal(katib_rmdir(f->k, "exp1", &err), 0);
+	assert_int_equal(katib_experiment_stat(f->k, "exp1",
+					       &(struct katib_stat){0}),
+			 -ENOENT);
+}
+
+static void test_invalid_spec(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char *s;
+
+	assert_int_equal(katib_mkdir(f->k, "bad", &err), 0);
+	assert_int_equal(katib_write_spec(f->k, "bad", "spec: [", 7, &err),
+			 -EINVAL);
+	s = render(f->k, "bad", 0, KFILE_STATUS);
+	assert_has(s, "state=Invalid\n");
+	assert_has(s, "error='");
+	free(s);
+	s = render(f->k, "bad", 0, KFILE_EVENTS);
+	assert_has(s, "rejected spec.yaml");
+	free(s);
+	assert_int_equal(katib_mkdir(f->k, "Bad_Name", &err), -EINVAL);
+}
+
+static void test_failures_and_goal(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char *s;
+
+	assert_int_equal(katib_mkdir(f->k, "fails", &err), 0);
+	assert_int_equal(write_spec(f->k, "fails", "", 1, 10,
+				    "exit 3; echo ${trialParameters.x}", &err),
+			 0);
+	assert_int_equal(katib_wait_finished(f->k, "fails", 20000), 0);
+	s = render(f->k, "fails", 0, KFILE_STATUS);
+	assert_has(s, "state=Failed\nreason=MaxFailedReached\n");
+	assert_has(s, "failed=3\n");
+	free(s);
+	s = render(f->k, "fails", 1, KFILE_T_STATUS);
+	assert_has(s, "exit_code=3\n");
+	free(s);
+
+	assert_int_equal(katib_mkdir(f->k, "goal", &err), 0);
+	assert_int_equal(write_spec(f->k, "goal", "    goal: 5\n", 1, 10,
+				    "echo loss=1 x=${trialParameters.x}", &err),
+			 0);
+	assert_int_equal(katib_wait_finished(f->k, "goal", 20000), 0);
+	s = render(f->k, "goal", 0, KFILE_STATUS);
+	assert_has(s, "state=Succeeded\nreason=GoalReached\ntrials=1\n");
+	free(s);
+
+	assert_int_equal(katib_mkdir(f->k, "nometric", &err), 0);
+	assert_int_equal(write_spec(f->k, "nometric", "", 1, 3,
+				    "echo hello ${trialParameters.x}", &err),
+			 0);
+	assert_int_equal(katib_wait_finished(f->k, "nometric", 20000), 0);
+	s = render(f->k, "nometric", 0, KFILE_STATUS);
+	assert_has(s, "state=Failed\nreason=MaxFailedReached\n");
+	assert_has(s, "metrics_unavailable=3\n");
+	free(s);
+}
+
+/* Wait until the controller has created trial n. */
+static void wait_trial(struct katib *k, const char *exp, int n)
+{
+	int i, *nums = NULL;
+	size_t cnt = 0;
+
+	for (i = 0; i < 2000; i++) {
+		assert_int_equal(katib_list_trials(k, exp, &nums, &cnt), 0);
+		free(nums);
+		if (cnt >= (size_t)n)
+			return;
+		usleep(5000);
+	}
+	fail_msg("trial %d of %s never appeared", n, exp);
+}
+
+static void test_control(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char *s;
+
+	assert_int_equal(katib_mkdir(f->k, "ctl", &err), 0);
+	assert_int_equal(write_spec(f->k, "ctl", "", 2, 6,
+				    "sleep 30; echo ${trialParameters.x}", &err),
+			 0);
+	wait_trial(f->k, "ctl", 2);
+	assert_int_equal(katib_rmdir(f->k, "ctl", &err), -EBUSY);
+	assert_int_equal(katib_write_control(f->k, "ctl", "jump\n", 5, &err),
+			 -EINVAL);
+	assert_int_equal(katib_write_control(f->k, "ctl", "pause\n", 6, &err),
+			 0);
+	s = render(f->k, "ctl", 0, KFILE_STATUS);
+	assert_has(s, "state=Paused\n");
+	free(s);
+	assert_int_equal(katib_write_trial_control(f->k, "ctl", 1, "kill", 4,
+						   &err),
+			 0);
+	assert_int_equal(katib_write_control(f->k, "ctl", "stop", 4, &err), 0);
+	assert_int_equal(katib_wait_finished(f->k, "ctl", 20000), 0);
+	s = render(f->k, "ctl", 1, KFILE_T_STATUS);
+	assert_has(s, "state=Killed\n");
+	free(s);
+	s = render(f->k, "ctl", 0, KFILE_STATUS);
+	assert_has(s, "state=Stopped\n");
+	free(s);
+	assert_int_equal(katib_rmdir(f->k, "ctl", &err), 0);
+}
+
+static void test_push_and_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct katib_options opt = {.state_dir = f->dir};
+	struct kb_error err = {0};
+	char *before, *after;
+
+	assert_int_equal(katib_mkdir(f->k, "push", &err), 0);
+	assert_int_equal(
+		write_spec(f->k, "push",
+			   "  metricsCollectorSpec:\n"
+			   "    collector:\n      kind: Push\n",
+			   1, 1, "sleep 1; echo ${trialParameters.x}", &err),
+		0);
+	wait_trial(f->k, "push", 1);
+	assert_int_equal(katib_push_metrics(f->k, "push", 1, "lozz=1\n", 7,
+					    &err),
+			 -EINVAL);
+	assert_int_equal(katib_push_metrics(f->k, "push", 1,
+					    "loss=0.5\nloss=0.25\n", 19, &err),
+			 0);
+	assert_int_equal(katib_wait_finished(f->k, "push", 20000), 0);
+	before = render(f->k, "push", 0, KFILE_TRIALS_CSV);
+	assert_has(before, "1,Succeeded,");
+	assert_has(before, ",0.25\n");
+	katib_close(f->k);
+	assert_int_equal(katib_open(&opt, &f->k, NULL), 0);
+	after = render(f->k, "push", 0, KFILE_TRIALS_CSV);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_full_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_spec, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_failures_and_goal, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_control, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_and_reopen, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
