@@ -1,0 +1,193 @@
+# lib.sh - helpers for the mounted katibfs tests (sourced by test_*.sh).
+#
+# Each test gets a private mountpoint and state directory under one mktemp
+# directory, a daemon in the foreground (so its pid is known), a trap that
+# unmounts (lazily if need be) and kills the daemon, and timeouts on every
+# wait. Exit 77 = skip, only when /dev/fuse is absent.
+
+set -u
+
+: "${KATIBFS:?set KATIBFS to the katibfs binary}"
+[ -c /dev/fuse ] || { echo "skip: no /dev/fuse"; exit 77; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/katibfs-test.XXXXXX")
+MNT=$TMP/mnt
+STATE=$TMP/state
+mkdir -p "$MNT"
+PID=
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -s "$TMP/daemon.log" ]; then
+		echo "--- daemon log (last lines)" >&2
+		tail -n 20 "$TMP/daemon.log" >&2
+	fi
+	exit 1
+}
+
+# wait_until SECONDS 'shell command': poll until it succeeds.
+wait_until() {
+	_t=$1
+	_end=$(($(date +%s) + _t))
+	while ! timeout 10 sh -c "$2" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$_end" ] && return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+is_mounted() {
+	grep -q " $MNT fuse" /proc/mounts
+}
+
+# mount_fs [EXTRA_ARGS...]: katibfs -f in the background.
+mount_fs() {
+	"$KATIBFS" -f --state "$STATE" "$@" "$MNT" >>"$TMP/daemon.log" 2>&1 &
+	PID=$!
+	wait_until 10 "grep -q ' $MNT fuse' /proc/mounts" ||
+		fail "mount did not appear"
+	wait_until 10 "test -r '$MNT/README'" ||
+		fail "README not readable after mount"
+}
+
+unmount_fs() {
+	[ -n "$PID" ] || return 0
+	timeout 10 fusermount3 -u "$MNT" 2>/dev/null ||
+		timeout 10 fusermount3 -u -z "$MNT" 2>/dev/null
+	_i=0
+	while kill -0 "$PID" 2>/dev/null && [ $_i -lt 150 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	if kill -0 "$PID" 2>/dev/null; then
+		kill -9 "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+		PID=
+		return 1
+	fi
+	wait "$PID" 2>/dev/null
+	PID=
+	return 0
+}
+
+cleanup() {
+	unmount_fs
+	is_mounted && timeout 10 fusermount3 -u -z "$MNT" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# state_is EXP STATE
+state_is() {
+	grep -q "^state=$2\$" "$MNT/$1/status"
+}
+
+# wait_state EXP STATE [SECONDS]: fails at once if another final state
+# (Succeeded, Failed, Stopped) is reached instead.
+wait_state() {
+	_end=$(($(date +%s) + ${3:-60}))
+	while :; do
+		_s=$(timeout 10 sed -n 's/^state=//p' "$MNT/$1/status" 2>/dev/null)
+		[ "$_s" = "$2" ] && return 0
+		case $_s in
+		Succeeded | Failed | Stopped)
+			fail "$1 reached state=$_s, expected $2: $(tr '\n' ' ' <"$MNT/$1/status")"
+			;;
+		esac
+		[ "$(date +%s)" -ge "$_end" ] &&
+			fail "$1 did not reach state=$2: $(tr '\n' ' ' <"$MNT/$1/status" 2>&1)"
+		sleep 0.2
+	done
+}
+
+# wait_trial_state EXP N STATE [SECONDS]
+wait_trial_state() {
+	wait_until "${4:-60}" "grep -q '^state=$3\$' '$MNT/$1/trials/$2/status'" ||
+		fail "$1 trial $2 did not reach state=$3: $(tr '\n' ' ' <"$MNT/$1/trials/$2/status" 2>&1)"
+}
+
+# status_value EXP KEY
+status_value() {
+	sed -n "s/^$2=//p" "$MNT/$1/status"
+}
+
+# expect_fail WHAT ERRNO-TEXT command...: the command fails and its stderr
+# names the error (e.g. "Permission denied").
+expect_fail() {
+	_what=$1
+	_msg=$2
+	shift 2
+	if "$@" 2>"$TMP/err"; then
+		fail "$_what: succeeded, expected '$_msg'"
+	fi
+	grep -q "$_msg" "$TMP/err" ||
+		fail "$_what: expected '$_msg', got: $(cat "$TMP/err")"
+}
+
+# spec_yaml PROGRAM [MAX [PARALLEL [COLLECTOR]]]
+# A Katib v1beta1 Experiment over lr (double) and layers (int) whose trial
+# runs PROGRAM with sh -c; ${trialParameters.lr} etc. are substituted.
+spec_yaml() {
+	cat <<END_OF_SPEC
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata:
+  name: from-the-yaml
+  namespace: kubeflow
+spec:
+  objective:
+    type: minimize
+    objectiveMetricName: loss
+  algorithm:
+    algorithmName: random
+  parallelTrialCount: ${3:-2}
+  maxTrialCount: ${2:-4}
+  maxFailedTrialCount: $(( ${2:-4} < 3 ? ${2:-4} : 3 ))
+  metricsCollectorSpec:
+    collector:
+      kind: ${4:-StdOut}
+  parameters:
+    - name: lr
+      parameterType: double
+      feasibleSpace:
+        min: "0.01"
+        max: "0.1"
+    - name: layers
+      parameterType: int
+      feasibleSpace:
+        min: "1"
+        max: "4"
+  trialTemplate:
+    primaryContainerName: training-container
+    trialParameters:
+      - name: lr
+        description: Learning rate
+        reference: lr
+      - name: layers
+        reference: layers
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            restartPolicy: Never
+            containers:
+              - name: training-container
+                image: docker.io/library/python:3.11-slim
+                command:
+                  - sh
+                  - -c
+                  - |
+                    $1
+END_OF_SPEC
+}
+
+# A quick trial: prints its parameters and a loss computed from them.
+QUICK='echo "lr=${trialParameters.lr} layers=${trialParameters.layers}"; python3 -c "import sys; lr=float(sys.argv[1]); n=int(sys.argv[2]); print(\"loss=%.6f\" % ((lr-0.05)**2 + n/100.0))" ${trialParameters.lr} ${trialParameters.layers}'
+
+# slow_program SECONDS: a trial that sleeps before printing its loss.
+slow_program() {
+	echo "echo \"start lr=\${trialParameters.lr}\"; sleep $1; echo \"loss=\${trialParameters.layers}\""
+}

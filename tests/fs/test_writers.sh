@@ -1,0 +1,74 @@
+#!/bin/sh
+# Every way people write files: cp, tee, python open('w') in pieces, an
+# editor's save through a temporary file and rename, sed -i, echo >>.
+. "$(dirname "$0")/lib.sh"
+mount_fs
+
+spec_yaml "$QUICK" 2 2 >"$TMP/spec.yaml"
+
+mkdir "$MNT/bycp" "$MNT/bytee" "$MNT/bypy" "$MNT/bymv" "$MNT/bysed" || fail "mkdir"
+cp "$TMP/spec.yaml" "$MNT/bycp/spec.yaml" || fail "cp"
+tee "$MNT/bytee/spec.yaml" <"$TMP/spec.yaml" >/dev/null || fail "tee"
+python3 - "$TMP/spec.yaml" "$MNT/bypy/spec.yaml" <<'PY' || fail "python writes"
+import sys
+text = open(sys.argv[1]).read()
+with open(sys.argv[2], "w") as f:
+    for line in text.splitlines(True):
+        f.write(line)
+        f.flush()          # one write(2) per line: the spec arrives in pieces
+PY
+
+# Editor-style: a temporary file in the experiment directory, renamed.
+cp "$TMP/spec.yaml" "$MNT/bymv/.spec.yaml.tmp" || fail "create a scratch file"
+ls -a "$MNT/bymv" | grep -qx .spec.yaml.tmp || fail "scratch file not listed"
+cmp -s "$TMP/spec.yaml" "$MNT/bymv/.spec.yaml.tmp" || fail "scratch file content"
+mv "$MNT/bymv/.spec.yaml.tmp" "$MNT/bymv/spec.yaml" || fail "mv onto spec.yaml"
+[ ! -e "$MNT/bymv/.spec.yaml.tmp" ] || fail "scratch file left after the rename"
+
+for e in bycp bytee bypy bymv; do
+	wait_state $e Succeeded 60
+	[ "$(status_value $e trials)" = 2 ] || fail "$e: trials=$(status_value $e trials)"
+done
+
+# Scratch files: create, list, read, remove; renames that are refused.
+echo hello >"$MNT/bymv/notes" || fail "scratch create"
+[ "$(cat "$MNT/bymv/notes")" = hello ] || fail "scratch read"
+echo more >>"$MNT/bymv/notes" || fail "scratch append"
+[ "$(wc -l <"$MNT/bymv/notes")" -eq 2 ] || fail "scratch append content"
+mv "$MNT/bymv/notes" "$MNT/bymv/notes2" || fail "scratch to scratch rename"
+expect_fail "mv spec.yaml away" "Operation not permitted" mv "$MNT/bymv/spec.yaml" "$MNT/bymv/old.yaml"
+expect_fail "mv scratch onto status" "Operation not permitted" mv "$MNT/bymv/notes2" "$MNT/bymv/status"
+rm "$MNT/bymv/notes2" || fail "scratch unlink"
+[ ! -e "$MNT/bymv/notes2" ] || fail "scratch still there"
+# A bad spec through rename: rename fails, the temporary file stays.
+echo 'spec: [' >"$MNT/bymv/bad.tmp" || fail "bad scratch"
+# (mv words EINVAL as "a subdirectory of itself": ask python for the errno.)
+python3 -c "
+import errno, os, sys
+try:
+    os.rename(sys.argv[1], sys.argv[2])
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EINVAL else 1)
+sys.exit(1)" "$MNT/bymv/bad.tmp" "$MNT/bymv/spec.yaml" || fail "rename of a bad spec did not fail with EINVAL"
+mv "$MNT/bymv/bad.tmp" "$MNT/bymv/spec.yaml" 2>/dev/null && fail "mv of a bad spec succeeded"
+[ -e "$MNT/bymv/bad.tmp" ] || fail "failed rename removed its source"
+rm -f "$MNT/bymv/bad.tmp"
+
+# sed -i on a running experiment: raise maxTrialCount (Katib lets you).
+spec_yaml "$(slow_program 1)" 2 1 >"$MNT/bysed/spec.yaml" || fail "bysed spec"
+wait_state bysed Running 10
+grep -q 'maxTrialCount: 2' "$MNT/bysed/spec.yaml" || fail "spec.yaml: $(cat "$MNT/bysed/spec.yaml")"
+sed -i 's/maxTrialCount: 2/maxTrialCount: 3/' "$MNT/bysed/spec.yaml" || fail "sed -i"
+grep -q 'maxTrialCount: 3' "$MNT/bysed/spec.yaml" || fail "sed -i did not take"
+ls -a "$MNT/bysed" | grep -q '^sed' && fail "sed left its temporary file"
+wait_state bysed Succeeded 60
+[ "$(status_value bysed trials)" = 3 ] || fail "bysed trials=$(status_value bysed trials)"
+
+# echo >> spec.yaml appends to the current spec (a comment: no change).
+echo '# a comment' >>"$MNT/bysed/spec.yaml" || fail "append to spec.yaml"
+grep -q '^error=' "$MNT/bysed/status" && fail "appending a comment made an error"
+
+# truncate(2) to 0 is accepted (the write that follows is what counts).
+truncate -s 0 "$MNT/bysed/spec.yaml" || fail "truncate spec.yaml"
+grep -q 'maxTrialCount: 3' "$MNT/bysed/spec.yaml" || fail "truncate alone changed the spec"
+exit 0
