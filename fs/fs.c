@@ -53,6 +53,7 @@
 #define WRITE_MAX (SPEC_MAX_BYTES + 1)	/* the core reports EFBIG beyond */
 #define SCRATCH_MAX_FILES 32		/* per experiment */
 #define NOTIFY_MAX_PENDING 1024
+#define KFILE_SCAN_MAX 64		/* enum kfile values probed by readdir */
 
 /* ---- growable byte buffers ---- */
 
@@ -1002,16 +1003,16 @@ static int readdir_root(struct katibfs *fs, void *buf, fuse_fill_dir_t filler)
 
 static int readdir_files(void *buf, fuse_fill_dir_t filler, int trial)
 {
-	enum kfile f;
-	int rc = 0;
+	int f, rc = 0;
 
-	for (f = KFILE_README; f <= KFILE_T_CONTROL && !rc; f++) {
-		const char *name = kfile_name(f);
+	/* Every file the core names, so a new one appears by itself. */
+	for (f = KFILE_NONE + 1; f < KFILE_SCAN_MAX && !rc; f++) {
+		const char *name = kfile_name((enum kfile)f);
 
 		if (!name)
 			continue;
-		if (trial ? kfile_trial_lookup(name) == f
-			  : kfile_experiment_lookup(name) == f)
+		if (trial ? kfile_trial_lookup(name) == (enum kfile)f
+			  : kfile_experiment_lookup(name) == (enum kfile)f)
 			rc = fill(buf, filler, name);
 	}
 	return rc;
