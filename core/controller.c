@@ -299,7 +299,7 @@ static void trial_finish(struct katib *k, struct experiment *e,
 	char val[METRIC_VALUE_MAX] = "";
 	double v;
 
-	t->state = s;
+	trial_set_state(e, t, s);
 	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 	if (message) {
 		free(t->message);
@@ -369,7 +369,7 @@ static void trial_start(struct katib *k, struct experiment *e,
 		trial_finish(k, e, t, TRIAL_FAILED, "StartFailed", msg);
 		return;
 	}
-	t->state = TRIAL_RUNNING;
+	trial_set_state(e, t, TRIAL_RUNNING);
 	snprintf(t->reason, sizeof(t->reason), "TrialRunning");
 	trial_touch(k, e, t);
 }
@@ -465,7 +465,7 @@ static void kill_active(struct katib *k, struct experiment *e,
 						  TRIAL_KILLED, reason);
 }
 
-static int goal_reached(const struct experiment *e)
+static int goal_reached(struct experiment *e)
 {
 	const struct objective_spec *o = &e->spec->objective;
 	struct trial *best;
@@ -541,21 +541,9 @@ static struct trial *trial_new(struct katib *k, struct experiment *e,
 			       char **values)
 {
 	struct trial *t = calloc(1, sizeof(*t));
-	struct trial **p;
 
 	if (!t)
 		return NULL;
-	if (e->ntrials == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 16;
-
-		p = realloc(e->trials, cap * sizeof(*p));
-		if (!p) {
-			free(t);
-			return NULL;
-		}
-		e->trials = p;
-		e->cap = cap;
-	}
 	t->number = (int)e->ntrials + 1;
 	trial_name(k, e, t->name, sizeof(t->name));
 	t->values = values;
@@ -565,13 +553,12 @@ static struct trial *trial_new(struct katib *k, struct experiment *e,
 	t->created = now_epoch();
 	snprintf(t->reason, sizeof(t->reason), "TrialCreated");
 	strbuf_init(&t->observations);
-	if (trial_init_metrics(e, t)) {
+	if (trial_init_metrics(e, t) || experiment_append_trial(e, t)) {
 		t->values = NULL;
 		t->nvalues = 0;
 		trial_free(t);
 		return NULL;
 	}
-	e->trials[e->ntrials++] = t;
 	trial_touch(k, e, t);
 	return t;
 }
@@ -642,15 +629,16 @@ static void schedule(struct katib *k, struct experiment *e)
 	long room;
 	size_t i;
 
+	experiment_counts(e, &c);
 	/* trials put back to Pending (a restart) start first */
-	for (i = 0; i < e->ntrials; i++) {
-		experiment_counts(e, &c);
+	for (i = 0; c.pending && i < e->ntrials; i++) {
 		if (c.running >= s->parallel_trial_count)
 			return;
-		if (e->trials[i]->state == TRIAL_PENDING)
-			trial_start(k, e, e->trials[i]);
+		if (e->trials[i]->state != TRIAL_PENDING)
+			continue;
+		trial_start(k, e, e->trials[i]);
+		experiment_counts(e, &c);
 	}
-	experiment_counts(e, &c);
 	room = s->parallel_trial_count - c.running - c.pending;
 	if (s->max_trial_count >= 0 && s->max_trial_count - c.total < room)
 		room = s->max_trial_count - c.total;
@@ -848,7 +836,7 @@ static void requeue_orphans(struct katib *k)
 				close(t->pidfd);
 			t->pidfd = -1;
 			t->pid = 0;
-			t->state = TRIAL_PENDING;
+			trial_set_state(e, t, TRIAL_PENDING);
 			snprintf(t->reason, sizeof(t->reason), "Requeued");
 			store_clear_observations(k->store, e->name, t->number);
 			trial_init_metrics(e, t);

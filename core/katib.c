@@ -239,20 +239,10 @@ static int load_experiment(void *arg, struct experiment *e,
 
 static int load_trial(void *arg, struct experiment *e, struct trial *t)
 {
-	struct trial **p;
-
-	if (e->ntrials == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 16;
-
-		p = realloc(e->trials, cap * sizeof(*p));
-		if (!p) {
-			trial_free(t);
-			return -ENOMEM;
-		}
-		e->trials = p;
-		e->cap = cap;
+	if (experiment_append_trial(e, t)) {
+		trial_free(t);
+		return -ENOMEM;
 	}
-	e->trials[e->ntrials++] = t;
 	t->mtime = e->mtime;
 	return trial_init_metrics(e, t);
 }

@@ -681,9 +681,11 @@ int metric_summary_value(const struct metric_summary *s,
 	} else {
 		num = parse_number(s->latest, &v);
 	}
-	if (num)
+	if (!buf || !size)
+		; /* only the value is wanted */
+	else if (num)
 		format_double(v, buf, size);
-	else if (size)
+	else
 		snprintf(buf, size, "%s", s->latest);
 	if (value)
 		*value = v;

@@ -185,7 +185,6 @@ void experiment_free(struct experiment *e)
 int trial_objective(const struct experiment *e, const struct trial *t,
 		    double *value)
 {
-	char buf[METRIC_VALUE_MAX];
 	int numeric = 0;
 
 	if (!e->spec || !t->nsummaries)
@@ -193,12 +192,22 @@ int trial_objective(const struct experiment *e, const struct trial *t,
 	if (metric_summary_value(&t->summaries[0],
 				 spec_metric_strategy(e->spec,
 						      e->spec->objective.metric),
-				 buf, sizeof(buf), value, &numeric))
+				 NULL, 0, value, &numeric))
 		return -ENODATA;
 	return numeric ? 0 : -ENODATA;
 }
 
-struct trial *experiment_best(const struct experiment *e)
+static int better(const struct experiment *e, double a, double b)
+{
+	return e->spec->objective.maximize ? a > b : a < b;
+}
+
+static int counts_best(enum trial_state s)
+{
+	return s == TRIAL_SUCCEEDED || s == TRIAL_EARLY_STOPPED;
+}
+
+struct trial *experiment_best(struct experiment *e)
 {
 	struct trial *best = NULL;
 	double bv = 0, v;
@@ -206,39 +215,73 @@ struct trial *experiment_best(const struct experiment *e)
 
 	if (!e->spec)
 		return NULL;
+	if (e->best_valid)
+		return e->best;
 	for (i = 0; i < e->ntrials; i++) {
 		struct trial *t = e->trials[i];
 
-		if (t->state != TRIAL_SUCCEEDED &&
-		    t->state != TRIAL_EARLY_STOPPED)
+		if (!counts_best(t->state) || trial_objective(e, t, &v))
 			continue;
-		if (trial_objective(e, t, &v))
-			continue;
-		if (!best || (e->spec->objective.maximize ? v > bv : v < bv)) {
+		if (!best || better(e, v, bv)) {
 			best = t;
 			bv = v;
 		}
 	}
+	e->best = best;
+	e->best_valid = 1;
 	return best;
+}
+
+static int *count_slot(struct trial_counts *c, enum trial_state s)
+{
+	switch (s) {
+	case TRIAL_PENDING: return &c->pending;
+	case TRIAL_RUNNING: return &c->running;
+	case TRIAL_SUCCEEDED: return &c->succeeded;
+	case TRIAL_FAILED: return &c->failed;
+	case TRIAL_KILLED: return &c->killed;
+	case TRIAL_EARLY_STOPPED: return &c->early_stopped;
+	default: return &c->metrics_unavailable;
+	}
 }
 
 void experiment_counts(const struct experiment *e, struct trial_counts *c)
 {
-	size_t i;
+	*c = e->counts;
+}
 
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < e->ntrials; i++) {
-		c->total++;
-		switch (e->trials[i]->state) {
-		case TRIAL_PENDING: c->pending++; break;
-		case TRIAL_RUNNING: c->running++; break;
-		case TRIAL_SUCCEEDED: c->succeeded++; break;
-		case TRIAL_FAILED: c->failed++; break;
-		case TRIAL_KILLED: c->killed++; break;
-		case TRIAL_EARLY_STOPPED: c->early_stopped++; break;
-		case TRIAL_METRICS_UNAVAILABLE: c->metrics_unavailable++; break;
-		}
+int experiment_append_trial(struct experiment *e, struct trial *t)
+{
+	if (e->ntrials == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+		struct trial **p = realloc(e->trials, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		e->trials = p;
+		e->cap = cap;
 	}
+	e->trials[e->ntrials++] = t;
+	e->counts.total++;
+	(*count_slot(&e->counts, t->state))++;
+	e->best_valid = 0;
+	return 0;
+}
+
+void trial_set_state(struct experiment *e, struct trial *t,
+		     enum trial_state s)
+{
+	double v, bv;
+
+	(*count_slot(&e->counts, t->state))--;
+	(*count_slot(&e->counts, s))++;
+	if (e->best == t && !counts_best(s))
+		e->best_valid = 0;
+	t->state = s;
+	if (!e->best_valid || !counts_best(s) || trial_objective(e, t, &v))
+		return;
+	if (!e->best || trial_objective(e, e->best, &bv) || better(e, v, bv))
+		e->best = t;
 }
 
 struct trial *experiment_trial(const struct experiment *e, int number)

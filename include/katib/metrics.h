@@ -98,6 +98,7 @@ void metric_summary_add(struct metric_summary *s, double time,
  * no numeric value was seen. Writes it as text to buf (shortest round-trip
  * form for numbers). Returns 0, or -ENODATA when nothing was observed.
  * *numeric is set to whether the result is a number and *value to it.
+ * buf may be NULL (size 0) when only the number is wanted.
  */
 int metric_summary_value(const struct metric_summary *s,
 			 enum metric_strategy strategy, char *buf, size_t size,

@@ -113,6 +113,13 @@ struct experiment {
 	struct trial **trials;
 	size_t ntrials, cap;
 
+	struct trial_counts {
+		int total, pending, running, succeeded, failed, killed,
+			early_stopped, metrics_unavailable;
+	} counts;		/* kept by experiment_append_trial/trial_set_state */
+	struct trial *best;	/* cache of experiment_best() when best_valid */
+	int best_valid;
+
 	struct strbuf events;
 	double created, started, finished;
 	struct timespec mtime;
@@ -126,15 +133,19 @@ void experiment_free(struct experiment *e);
 int trial_objective(const struct experiment *e, const struct trial *t,
 		    double *value);
 
-/* The current optimal trial (Katib's currentOptimalTrial) or NULL. */
-struct trial *experiment_best(const struct experiment *e);
+/* The current optimal trial (Katib's currentOptimalTrial) or NULL;
+ * cached, recomputed only after the cache was invalidated. */
+struct trial *experiment_best(struct experiment *e);
 
-/* Counts by state. */
-struct trial_counts {
-	int total, pending, running, succeeded, failed, killed, early_stopped,
-		metrics_unavailable;
-};
+/* Counts by state (O(1): maintained as trials change state). */
 void experiment_counts(const struct experiment *e, struct trial_counts *c);
+
+/* Append t (numbered e->ntrials + 1) to e and count it. */
+int experiment_append_trial(struct experiment *e, struct trial *t);
+
+/* Every change of a trial's state goes through here (counts, best). */
+void trial_set_state(struct experiment *e, struct trial *t,
+		     enum trial_state s);
 
 struct trial *experiment_trial(const struct experiment *e, int number);
 
