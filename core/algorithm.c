@@ -282,3 +282,31 @@ int nas_config_validate(const struct experiment_spec *spec, int need_sizes,
 	}
 	return 0;
 }
+
+size_t algorithm_assignment_names(const struct algorithm_ops *ops, void *priv,
+				  const struct experiment_spec *spec,
+				  const char **names, size_t max)
+{
+	size_t i;
+
+	if (ops && ops->assignment_names)
+		return ops->assignment_names(priv, spec, names, max);
+	for (i = 0; i < spec->nparams && i < max; i++)
+		names[i] = spec->params[i].name;
+	return i;
+}
+
+/* Early stopping rules built into katibfs (none yet). */
+static const struct early_stopping_ops *const early_stoppings[] = {
+	NULL,
+};
+
+const struct early_stopping_ops *early_stopping_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && early_stoppings[i]; i++)
+		if (!strcmp(early_stoppings[i]->name, name))
+			return early_stoppings[i];
+	return NULL;
+}

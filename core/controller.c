@@ -64,6 +64,7 @@ int trial_init_metrics(struct experiment *e, struct trial *t)
 		metric_summary_init(&t->summaries[i]);
 	strbuf_free(&t->observations);
 	t->nobservations = 0;
+	t->nseries = t->series_checked = 0;
 	return strbuf_printf(&t->observations, "timestamp,name,value\n");
 }
 
@@ -71,26 +72,17 @@ int trial_add_observations_locked(struct katib *k, struct experiment *e,
 				  struct trial *t,
 				  const struct observation *obs, size_t n)
 {
-	char ts[40];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		const char *name = metrics_parser_metric(e->parser,
-							 obs[i].metric);
-
 		if (obs[i].metric < 0 || (size_t)obs[i].metric >= t->nsummaries)
 			continue;
-		metric_summary_add(&t->summaries[obs[i].metric], obs[i].time,
-				   obs[i].value);
-		format_rfc3339(obs[i].time, ts, sizeof(ts));
-		strbuf_printf(&t->observations, "%s,", ts);
-		strbuf_csv(&t->observations, name);
-		strbuf_append(&t->observations, ",", 1);
-		strbuf_csv(&t->observations, obs[i].value);
-		strbuf_append(&t->observations, "\n", 1);
-		t->nobservations++;
+		trial_record_observation(e, t, &obs[i]);
 		store_add_observation(k->store, e->name, t->number,
-				      obs[i].time, name, obs[i].value);
+				      obs[i].time,
+				      metrics_parser_metric(e->parser,
+							    obs[i].metric),
+				      obs[i].value);
 	}
 	if (n) {
 		clock_gettime(CLOCK_REALTIME, &t->mtime);
@@ -108,6 +100,7 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 {
 	const struct algorithm_ops *ops;
 	struct metrics_parser *parser = NULL;
+	const struct early_stopping_ops *early = NULL;
 	struct experiment_spec *spec = e->spec;
 	void *priv = NULL;
 	enum collector_kind ck = spec->collector.kind;
@@ -121,11 +114,16 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 				    "built into katibfs yet; available now: "
 				    "random, grid",
 				    spec->algorithm.name);
-	if (spec->has_early_stopping)
-		return kb_error_set(err, -EINVAL, "spec.earlyStopping", 0,
-				    "early stopping (%s) is not built into "
-				    "katibfs yet; remove spec.earlyStopping",
-				    spec->early_stopping.name);
+	if (spec->has_early_stopping) {
+		early = early_stopping_find(spec->early_stopping.name);
+		if (!early || !early->implemented)
+			return kb_error_set(
+				err, -EINVAL,
+				"spec.earlyStopping.algorithmName", 0,
+				"early stopping '%s' is not built into "
+				"katibfs yet; remove spec.earlyStopping",
+				spec->early_stopping.name);
+	}
 	if (ck != COLLECTOR_STDOUT && ck != COLLECTOR_FILE &&
 	    ck != COLLECTOR_PUSH)
 		return kb_error_set(err, -EINVAL,
@@ -155,6 +153,9 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 	e->algo = ops;
 	e->algo_priv = priv;
 	e->parser = parser;
+	e->early = early;
+	e->nvalue_names = algorithm_assignment_names(
+		ops, priv, spec, e->value_names, KATIB_MAX_VALUES);
 	return 0;
 }
 
@@ -332,15 +333,15 @@ static void trial_start(struct katib *k, struct experiment *e,
 
 	kb_error_clear(&err);
 	memset(&cmd, 0, sizeof(cmd));
-	as = calloc(e->spec->nparams + 1, sizeof(*as));
-	for (i = 0; as && i < e->spec->nparams; i++) {
-		as[i].name = e->spec->params[i].name;
+	as = calloc(e->nvalue_names + 1, sizeof(*as));
+	for (i = 0; as && i < e->nvalue_names && i < t->nvalues; i++) {
+		as[i].name = (char *)e->value_names[i];
 		as[i].value = t->values[i];
 	}
 	rc = as ? spec_render_trial(e->spec, t->name,
 				    e->spec->namespace ? e->spec->namespace
 						       : "default",
-				    as, e->spec->nparams, &cmd, &err)
+				    as, i, &cmd, &err)
 		: -ENOMEM;
 	free(as);
 	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
@@ -354,6 +355,9 @@ static void trial_start(struct katib *k, struct experiment *e,
 					  "cannot create %s: %s", dir,
 					  strerror(errno));
 	}
+	if (!rc && e->algo->prepare_trial)
+		rc = e->algo->prepare_trial(e->algo_priv, e->spec, t->number,
+					    t->values, dir, &cmd, &err);
 	if (!rc) {
 		free(t->command);
 		t->command = command_text(&cmd, cmd.working_dir ? cmd.working_dir
@@ -509,7 +513,7 @@ static int check_completion(struct katib *k, struct experiment *e)
 	return 1;
 }
 
-static struct history_trial *build_history(const struct experiment *e)
+static struct history_trial *build_history(struct experiment *e)
 {
 	struct history_trial *h = calloc(e->ntrials + 1, sizeof(*h));
 	size_t i;
@@ -518,6 +522,9 @@ static struct history_trial *build_history(const struct experiment *e)
 		const struct trial *t = e->trials[i];
 
 		h[i].values = t->values;
+		h[i].series = t->series;
+		h[i].nseries = t->nseries;
+		h[i].number = t->number;
 		switch (t->state) {
 		case TRIAL_PENDING:
 		case TRIAL_RUNNING:
@@ -547,7 +554,7 @@ static struct trial *trial_new(struct katib *k, struct experiment *e,
 	t->number = (int)e->ntrials + 1;
 	trial_name(k, e, t->name, sizeof(t->name));
 	t->values = values;
-	t->nvalues = e->spec->nparams;
+	t->nvalues = e->nvalue_names;
 	t->exit_code = -1;
 	t->pidfd = -1;
 	t->created = now_epoch();
@@ -611,7 +618,7 @@ static void create_trials(struct katib *k, struct experiment *e, size_t want)
 
 		if (!t) {
 			free_assignments(out, (size_t)i, (size_t)n,
-					 e->spec->nparams);
+					 e->nvalue_names);
 			return;
 		}
 		out[i] = NULL;
@@ -646,6 +653,33 @@ static void schedule(struct katib *k, struct experiment *e)
 		create_trials(k, e, (size_t)room);
 }
 
+/* Ask the early stopping rule about t when it reported something new. */
+static void check_early_stop(struct katib *k, struct experiment *e,
+			     struct trial *t)
+{
+	struct search_history hist;
+	struct history_trial *h;
+	char why[512] = "";
+	int stop;
+
+	if (!e->early || t->kill_reason || t->nseries == t->series_checked)
+		return;
+	t->series_checked = t->nseries;
+	h = build_history(e);
+	if (!h)
+		return;
+	hist.trials = h;
+	hist.ntrials = e->ntrials;
+	stop = e->early->should_stop(e->spec, &hist, &h[t->number - 1], why,
+				     sizeof(why));
+	free(h);
+	if (stop <= 0)
+		return;
+	experiment_event(k, e, "trial %d early stopped: %s", t->number, why);
+	trial_request_kill_locked(k, e, t, TRIAL_EARLY_STOPPED,
+				  "TrialEarlyStopped");
+}
+
 static void tick_experiment(struct katib *k, struct experiment *e,
 			    const short *revents, double now, int tail)
 {
@@ -658,6 +692,7 @@ static void tick_experiment(struct katib *k, struct experiment *e,
 			continue;
 		if (tail)
 			read_output(k, e, t, 0);
+		check_early_stop(k, e, t);
 		poll_trial(k, e, t, now);
 	}
 	(void)revents;

@@ -262,19 +262,7 @@ static int load_observation(void *arg, struct experiment *e, struct trial *t,
 	o.time = time;
 	o.metric = (int)i;
 	snprintf(o.value, sizeof(o.value), "%s", value);
-	/* rebuild summaries and the CSV without writing to the store */
-	metric_summary_add(&t->summaries[i], time, o.value);
-	{
-		char ts[40];
-
-		format_rfc3339(time, ts, sizeof(ts));
-		strbuf_printf(&t->observations, "%s,", ts);
-		strbuf_csv(&t->observations, metric);
-		strbuf_append(&t->observations, ",", 1);
-		strbuf_csv(&t->observations, o.value);
-		strbuf_append(&t->observations, "\n", 1);
-		t->nobservations++;
-	}
+	trial_record_observation(e, t, &o);
 	return 0;
 }
 

@@ -157,6 +157,7 @@ void trial_free(struct trial *t)
 	free(t->message);
 	free(t->command);
 	free(t->summaries);
+	free(t->series);
 	strbuf_free(&t->observations);
 	free(t);
 }
@@ -248,6 +249,47 @@ static int *count_slot(struct trial_counts *c, enum trial_state s)
 void experiment_counts(const struct experiment *e, struct trial_counts *c)
 {
 	*c = e->counts;
+}
+
+static int series_push(struct trial *t, double v)
+{
+	if (t->nseries == t->series_cap) {
+		size_t cap = t->series_cap ? t->series_cap * 2 : 16;
+		double *p = realloc(t->series, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		t->series = p;
+		t->series_cap = cap;
+	}
+	t->series[t->nseries++] = v;
+	return 0;
+}
+
+int trial_record_observation(const struct experiment *e, struct trial *t,
+			     const struct observation *o)
+{
+	const char *name;
+	char ts[40], *end;
+	double v;
+
+	if (!e->parser || o->metric < 0 || (size_t)o->metric >= t->nsummaries)
+		return 0;
+	name = metrics_parser_metric(e->parser, o->metric);
+	metric_summary_add(&t->summaries[o->metric], o->time, o->value);
+	format_rfc3339(o->time, ts, sizeof(ts));
+	strbuf_printf(&t->observations, "%s,", ts);
+	strbuf_csv(&t->observations, name);
+	strbuf_append(&t->observations, ",", 1);
+	strbuf_csv(&t->observations, o->value);
+	strbuf_append(&t->observations, "\n", 1);
+	t->nobservations++;
+	if (o->metric != 0)
+		return 0;
+	v = strtod(o->value, &end);
+	if (end == o->value || *end || v != v)
+		return 0;
+	return series_push(t, v) ? 0 : 1;
 }
 
 int experiment_append_trial(struct experiment *e, struct trial *t)

@@ -118,8 +118,8 @@ static void render_best(struct experiment *e, struct strbuf *b)
 	}
 	kv_int(b, "trial", t->number);
 	kv(b, "name", t->name);
-	for (i = 0; i < e->spec->nparams && i < t->nvalues; i++)
-		kv(b, e->spec->params[i].name, t->values[i]);
+	for (i = 0; i < e->nvalue_names && i < t->nvalues; i++)
+		kv(b, e->value_names[i], t->values[i]);
 	for (i = 0; i < nmetrics(e); i++) {
 		metric_text(e, t, i, val, sizeof(val));
 		kv(b, metrics_parser_metric(e->parser, (int)i), val);
@@ -129,12 +129,12 @@ static void render_best(struct experiment *e, struct strbuf *b)
 static void render_trials_csv(struct experiment *e, struct strbuf *b)
 {
 	char val[METRIC_VALUE_MAX];
-	size_t i, j, np = e->spec ? e->spec->nparams : 0;
+	size_t i, j, np = e->nvalue_names;
 
 	strbuf_append(b, "trial,state", 11);
 	for (j = 0; j < np; j++) {
 		strbuf_append(b, ",", 1);
-		strbuf_csv(b, e->spec->params[j].name);
+		strbuf_csv(b, e->value_names[j]);
 	}
 	for (j = 0; j < nmetrics(e); j++) {
 		strbuf_append(b, ",", 1);
@@ -180,10 +180,10 @@ static cJSON *assignments_json(const struct experiment *e,
 	cJSON *a = cJSON_CreateArray();
 	size_t i;
 
-	for (i = 0; i < e->spec->nparams && i < t->nvalues; i++) {
+	for (i = 0; i < e->nvalue_names && i < t->nvalues; i++) {
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(o, "name", e->spec->params[i].name);
+		cJSON_AddStringToObject(o, "name", e->value_names[i]);
 		cJSON_AddStringToObject(o, "value", t->values[i]);
 		cJSON_AddItemToArray(a, o);
 	}
@@ -323,8 +323,8 @@ static void render_params(struct experiment *e, struct trial *t,
 {
 	size_t i;
 
-	for (i = 0; i < e->spec->nparams && i < t->nvalues; i++)
-		kv(b, e->spec->params[i].name, t->values[i]);
+	for (i = 0; i < e->nvalue_names && i < t->nvalues; i++)
+		kv(b, e->value_names[i], t->values[i]);
 }
 
 static void render_params_json(struct experiment *e, struct trial *t,
@@ -334,8 +334,8 @@ static void render_params_json(struct experiment *e, struct trial *t,
 	char *txt;
 	size_t i;
 
-	for (i = 0; i < e->spec->nparams && i < t->nvalues; i++)
-		cJSON_AddStringToObject(o, e->spec->params[i].name,
+	for (i = 0; i < e->nvalue_names && i < t->nvalues; i++)
+		cJSON_AddStringToObject(o, e->value_names[i],
 					t->values[i]);
 	txt = cJSON_Print(o);
 	if (txt) {

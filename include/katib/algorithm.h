@@ -40,10 +40,15 @@ enum history_state {
 };
 
 struct history_trial {
-	char **values;		/* spec->nparams assignment strings */
+	char **values;		/* one string per assignment name */
 	enum history_state state;
 	int has_objective;
 	double objective;	/* strategy-selected value, as reported */
+	/* every numeric objective observation in order (the "steps"), for
+	 * early stopping and multi-fidelity algorithms */
+	const double *series;
+	size_t nseries;
+	int number;		/* the trial's number (1, 2, ...) */
 };
 
 struct search_history {
@@ -67,7 +72,53 @@ struct algorithm_ops {
 	/* Heap string with the state to persist, or NULL if stateless. */
 	char *(*save)(void *priv);
 	void (*destroy)(void *priv);
+	/*
+	 * Optional. The names of the values each assignment carries, when
+	 * they are not spec->params (NAS algorithms emit `architecture` and
+	 * `nn_config`; darts `algorithm-settings`, `search-space`,
+	 * `num-layers`). Returns how many (<= max); names are static or
+	 * owned by the algorithm and stay valid while priv lives.
+	 */
+	size_t (*assignment_names)(void *priv,
+				   const struct experiment_spec *spec,
+				   const char **names, size_t max);
+	/*
+	 * Optional. Called for trial `number` (values as suggested) after its
+	 * command was rendered and its directory `trial_dir` created, before
+	 * it starts: PBT copies the parent's checkpoint there and points the
+	 * command at it. May edit cmd (argv, env). 0 or a negative errno.
+	 */
+	int (*prepare_trial)(void *priv, const struct experiment_spec *spec,
+			     int number, char *const *values,
+			     const char *trial_dir, struct trial_command *cmd,
+			     struct kb_error *err);
 };
+
+/* Names of the values of an assignment of `ops` (spec->params by default);
+ * returns how many. */
+size_t algorithm_assignment_names(const struct algorithm_ops *ops, void *priv,
+				  const struct experiment_spec *spec,
+				  const char **names, size_t max);
+
+/*
+ * Early stopping (spec.earlyStopping): one file per rule under
+ * core/earlystopping/, found by early_stopping_find(). should_stop() is
+ * asked after each new objective observation of a running trial: `self`
+ * is that trial (its series so far), `history` every trial. Returns 1 to
+ * stop it (why filled with a sentence for events), 0 to let it run.
+ */
+struct early_stopping_ops {
+	const char *name;
+	int implemented;
+	int (*validate)(const struct experiment_spec *spec,
+			struct kb_error *err);
+	int (*should_stop)(const struct experiment_spec *spec,
+			   const struct search_history *history,
+			   const struct history_trial *self, char *why,
+			   size_t why_size);
+};
+
+const struct early_stopping_ops *early_stopping_find(const char *name);
 
 /* The algorithm named `name` in the table, or NULL. */
 const struct algorithm_ops *algorithm_find(const char *name);

@@ -25,6 +25,8 @@
 #include "katib/spec.h"
 
 /* A growable byte buffer (always NUL-terminated). */
+#define KATIB_MAX_VALUES 256	/* parameters per experiment */
+
 struct strbuf {
 	char *data;
 	size_t len, cap;
@@ -90,6 +92,9 @@ struct trial {
 	off_t file_start;	/* File collector: offset at start */
 
 	/* metrics */
+	double *series;		/* numeric objective observations, in order */
+	size_t nseries, series_cap;
+	size_t series_checked;	/* early stopping looked up to here */
 	struct metric_summary *summaries; /* one per parser metric */
 	size_t nsummaries;
 	struct strbuf observations;	/* observations CSV, header included */
@@ -108,6 +113,10 @@ struct experiment {
 	struct metrics_parser *parser;
 	const struct algorithm_ops *algo;
 	void *algo_priv;
+	const struct early_stopping_ops *early;
+	/* names of the assignment values (spec params, or the algorithm's) */
+	const char *value_names[KATIB_MAX_VALUES];
+	size_t nvalue_names;
 	int exhausted;		/* the algorithm has nothing more to give */
 
 	struct trial **trials;
@@ -139,6 +148,14 @@ struct trial *experiment_best(struct experiment *e);
 
 /* Counts by state (O(1): maintained as trials change state). */
 void experiment_counts(const struct experiment *e, struct trial_counts *c);
+
+/*
+ * Record one observation of t in memory: its metric summary, the
+ * observations CSV, the objective series. Returns 1 when it added a
+ * numeric objective value.
+ */
+int trial_record_observation(const struct experiment *e, struct trial *t,
+			     const struct observation *o);
 
 /* Append t (numbered e->ntrials + 1) to e and count it. */
 int experiment_append_trial(struct experiment *e, struct trial *t);
