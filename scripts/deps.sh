@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test]
 set -eu
 PKGS="gcc make pkg-config libfuse3-dev fuse3 libyaml-dev libcjson-dev libsqlite3-dev sqlite3 \
-libcurl4-openssl-dev libpcre2-dev libcmocka-dev"
+libcurl4-openssl-dev libpcre2-dev libcmocka-dev liblapacke-dev libopenblas-dev"
 case "${1:-build}" in
 test) PKGS="$PKGS python3 procps" ;;
 esac

@@ -40,4 +40,12 @@ grep " $MNT fuse" /proc/mounts | grep -q noatime || fail "-o noatime not passed 
 spec_yaml "$QUICK" 1 1 >"$MNT/bg/spec.yaml" || fail "spec in -s mode"
 wait_state bg Succeeded 30
 unmount_fs || fail "unmount in -s mode"
+
+# SIGTERM: the daemon unmounts and exits; -f -d prints FUSE requests.
+mount_fs -d
+grep -q 'opcode' "$TMP/daemon.log" || fail "-d printed no FUSE requests"
+kill -TERM "$PID"
+wait_until 15 "! kill -0 $PID" || fail "daemon still alive after SIGTERM"
+PID=
+is_mounted && fail "still mounted after SIGTERM"
 exit 0

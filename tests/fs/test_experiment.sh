@@ -6,6 +6,19 @@ mount_fs
 mkdir "$MNT/quick" || fail "mkdir"
 spec_yaml "$QUICK" 4 2 >"$TMP/spec.yaml"
 cat "$TMP/spec.yaml" >"$MNT/quick/spec.yaml" || fail "writing a valid spec failed"
+# Readers in parallel while it runs (the multi-threaded loop).
+readers=
+for i in 1 2 3 4 5 6; do
+	(for j in 1 2 3 4 5 6 7 8 9 10; do
+		cat "$MNT/quick/status" "$MNT/quick/trials.csv" "$MNT/quick/events" \
+			"$MNT/quick/status.json" >/dev/null || exit 1
+		ls -lR "$MNT/quick" >/dev/null 2>&1
+	done) &
+	readers="$readers $!"
+done
+for r in $readers; do
+	wait "$r" || fail "a parallel reader failed"
+done
 wait_state quick Succeeded 60
 
 # status: every key, shell-sourceable.

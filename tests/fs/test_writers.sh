@@ -55,14 +55,23 @@ mv "$MNT/bymv/bad.tmp" "$MNT/bymv/spec.yaml" 2>/dev/null && fail "mv of a bad sp
 rm -f "$MNT/bymv/bad.tmp"
 
 # sed -i on a running experiment: raise maxTrialCount (Katib lets you).
-spec_yaml "$(slow_program 1)" 2 1 >"$MNT/bysed/spec.yaml" || fail "bysed spec"
+spec_yaml "$(slow_program 2)" 2 1 >"$MNT/bysed/spec.yaml" || fail "bysed spec"
 wait_state bysed Running 10
 grep -q 'maxTrialCount: 2' "$MNT/bysed/spec.yaml" || fail "spec.yaml: $(cat "$MNT/bysed/spec.yaml")"
 sed -i 's/maxTrialCount: 2/maxTrialCount: 3/' "$MNT/bysed/spec.yaml" || fail "sed -i"
 grep -q 'maxTrialCount: 3' "$MNT/bysed/spec.yaml" || fail "sed -i did not take"
 ls -a "$MNT/bysed" | grep -q '^sed' && fail "sed left its temporary file"
+want=3
+# vim, if installed, with a backup file and a swap file: maxTrialCount 4.
+if command -v vim >/dev/null 2>&1; then
+	timeout 30 vim -u NONE -N -es -c 'set backup' \
+		-c '%s/maxTrialCount: 3/maxTrialCount: 4/' -c 'wq' \
+		"$MNT/bysed/spec.yaml" </dev/null || fail "vim could not save spec.yaml"
+	grep -q 'maxTrialCount: 4' "$MNT/bysed/spec.yaml" || fail "vim's save did not take"
+	want=4
+fi
 wait_state bysed Succeeded 60
-[ "$(status_value bysed trials)" = 3 ] || fail "bysed trials=$(status_value bysed trials)"
+[ "$(status_value bysed trials)" = $want ] || fail "bysed trials=$(status_value bysed trials), want $want"
 
 # echo >> spec.yaml appends to the current spec (a comment: no change).
 echo '# a comment' >>"$MNT/bysed/spec.yaml" || fail "append to spec.yaml"
@@ -70,5 +79,5 @@ grep -q '^error=' "$MNT/bysed/status" && fail "appending a comment made an error
 
 # truncate(2) to 0 is accepted (the write that follows is what counts).
 truncate -s 0 "$MNT/bysed/spec.yaml" || fail "truncate spec.yaml"
-grep -q 'maxTrialCount: 3' "$MNT/bysed/spec.yaml" || fail "truncate alone changed the spec"
+grep -q "maxTrialCount: $want" "$MNT/bysed/spec.yaml" || fail "truncate alone changed the spec"
 exit 0
