@@ -50,10 +50,10 @@
 
 #include "katib/spec.h"
 
-#define WRITE_MAX (SPEC_MAX_BYTES + 1)	/* the core reports EFBIG beyond */
-#define SCRATCH_MAX_FILES 32		/* per experiment */
+#define WRITE_MAX	   (SPEC_MAX_BYTES + 1) /* the core reports EFBIG beyond */
+#define SCRATCH_MAX_FILES  32			/* per experiment */
 #define NOTIFY_MAX_PENDING 1024
-#define KFILE_SCAN_MAX 64		/* enum kfile values probed by readdir */
+#define KFILE_SCAN_MAX	   64 /* enum kfile values probed by readdir */
 
 /* ---- growable byte buffers ---- */
 
@@ -124,8 +124,7 @@ static int kbuf_truncate(struct kbuf *b, off_t size, size_t max)
 	return 0;
 }
 
-static ssize_t kbuf_pread(const struct kbuf *b, char *out, size_t n,
-			  off_t off)
+static ssize_t kbuf_pread(const struct kbuf *b, char *out, size_t n, off_t off)
 {
 	if (off < 0)
 		return -EINVAL;
@@ -146,8 +145,8 @@ struct scratch {
 	struct kbuf data;
 	mode_t mode;
 	struct timespec mtime;
-	int refs;	/* open handles */
-	int linked;	/* still in the list */
+	int refs;   /* open handles */
+	int linked; /* still in the list */
 };
 
 struct npath {
@@ -195,8 +194,8 @@ enum node_kind {
 	NODE_TRIALS,
 	NODE_TRIAL,
 	NODE_TRIAL_FILE,
-	NODE_SCRATCH,	/* unknown name directly inside an experiment */
-	NODE_OTHER,	/* unknown name anywhere else: never exists */
+	NODE_SCRATCH, /* unknown name directly inside an experiment */
+	NODE_OTHER,   /* unknown name anywhere else: never exists */
 };
 
 struct node {
@@ -204,7 +203,7 @@ struct node {
 	char exp[NAME_MAX + 1];
 	int trial;
 	enum kfile f;
-	char name[NAME_MAX + 1];	/* last component */
+	char name[NAME_MAX + 1]; /* last component */
 };
 
 /* "1", "42": decimal, no leading zero, > 0, fits an int. */
@@ -422,8 +421,8 @@ static int node_check(struct katibfs *fs, const struct node *nd,
 		return -ENOENT;
 	case NODE_TRIAL:
 	case NODE_TRIAL_FILE:
-		return core_err(katib_trial_stat(fs->k, nd->exp, nd->trial,
-						 st));
+		return core_err(
+		    katib_trial_stat(fs->k, nd->exp, nd->trial, st));
 	case NODE_SCRATCH:
 		rc = katib_experiment_stat(fs->k, nd->exp, st);
 		if (rc)
@@ -551,19 +550,19 @@ static int node_getattr(struct katibfs *fs, const struct node *nd,
 /* ---- open files ---- */
 
 enum handle_mode {
-	H_RENDERED,	/* snapshot or immutable: content in buf */
-	H_STREAM,	/* katib_stream_read */
-	H_SPEC,		/* spec.yaml opened for writing: buf is the file */
-	H_LINES,	/* control/metrics for writing: lines in pend */
-	H_SCRATCH,	/* a scratch file */
+	H_RENDERED, /* snapshot or immutable: content in buf */
+	H_STREAM,   /* katib_stream_read */
+	H_SPEC,	    /* spec.yaml opened for writing: buf is the file */
+	H_LINES,    /* control/metrics for writing: lines in pend */
+	H_SCRATCH,  /* a scratch file */
 };
 
 struct handle {
 	struct node node;
 	enum handle_mode mode;
 	pthread_mutex_t lock;
-	struct kbuf buf;	/* rendered content or the spec being written */
-	struct kbuf pend;	/* H_LINES: a line not yet submitted */
+	struct kbuf buf;  /* rendered content or the spec being written */
+	struct kbuf pend; /* H_LINES: a line not yet submitted */
 	int dirty;
 	struct scratch *sc;
 };
@@ -604,8 +603,8 @@ static int handle_render(struct katibfs *fs, struct handle *h)
 	size_t len = 0;
 	int rc;
 
-	rc = katib_render(fs->k, h->node.kind == NODE_README ? NULL
-							      : h->node.exp,
+	rc = katib_render(fs->k,
+			  h->node.kind == NODE_README ? NULL : h->node.exp,
 			  h->node.trial, h->node.f, &text, &len);
 	if (rc) {
 		free(text);
@@ -790,8 +789,8 @@ static int lines_write(struct katibfs *fs, struct handle *h, const char *data,
 	return rc ? rc : (int)n;
 }
 
-static int fs_write(const char *path, const char *data, size_t size,
-		    off_t off, struct fuse_file_info *fi)
+static int fs_write(const char *path, const char *data, size_t size, off_t off,
+		    struct fuse_file_info *fi)
 {
 	struct katibfs *fs = kfs();
 	struct handle *h = fh_of(fi);
@@ -1235,7 +1234,7 @@ static int rename_onto_spec(struct katibfs *fs, const struct node *from,
 	rc = spec_submit(fs, from->exp, text, len);
 	free(text);
 	if (rc)
-		return rc;	/* POSIX: a failed rename changes nothing */
+		return rc; /* POSIX: a failed rename changes nothing */
 	pthread_mutex_lock(&fs->scratch_lock);
 	s = scratch_find(fs, from->exp, from->name);
 	if (s)
@@ -1380,7 +1379,7 @@ static int fs_utimens(const char *path, const struct timespec tv[2],
 	if (!rc)
 		rc = node_check(fs, &nd, NULL);
 	if (rc || nd.kind != NODE_SCRATCH)
-		return rc;	/* times of the tree are the model's: no-op */
+		return rc; /* times of the tree are the model's: no-op */
 	pthread_mutex_lock(&fs->scratch_lock);
 	s = scratch_find(fs, nd.exp, nd.name);
 	if (s && tv && tv[1].tv_nsec != UTIME_OMIT) {
@@ -1416,28 +1415,28 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 }
 
 static const struct fuse_operations katibfs_ops = {
-	.init = fs_init,
-	.getattr = fs_getattr,
-	.open = fs_open,
-	.read = fs_read,
-	.write = fs_write,
-	.flush = fs_flush,
-	.release = fs_release,
-	.fsync = fs_fsync,
-	.truncate = fs_truncate,
-	.opendir = fs_opendir,
-	.readdir = fs_readdir,
-	.releasedir = fs_releasedir,
-	.mkdir = fs_mkdir,
-	.rmdir = fs_rmdir,
-	.create = fs_create,
-	.mknod = fs_mknod,
-	.unlink = fs_unlink,
-	.rename = fs_rename,
-	.chmod = fs_chmod,
-	.chown = fs_chown,
-	.utimens = fs_utimens,
-	.statfs = fs_statfs,
+    .init = fs_init,
+    .getattr = fs_getattr,
+    .open = fs_open,
+    .read = fs_read,
+    .write = fs_write,
+    .flush = fs_flush,
+    .release = fs_release,
+    .fsync = fs_fsync,
+    .truncate = fs_truncate,
+    .opendir = fs_opendir,
+    .readdir = fs_readdir,
+    .releasedir = fs_releasedir,
+    .mkdir = fs_mkdir,
+    .rmdir = fs_rmdir,
+    .create = fs_create,
+    .mknod = fs_mknod,
+    .unlink = fs_unlink,
+    .rename = fs_rename,
+    .chmod = fs_chmod,
+    .chown = fs_chown,
+    .utimens = fs_utimens,
+    .statfs = fs_statfs,
 };
 
 const struct fuse_operations *katibfs_operations(void)
@@ -1454,7 +1453,7 @@ static void notify_push(struct katibfs *fs, const char *path)
 
 	pthread_mutex_lock(&fs->nlock);
 	if (fs->nstop || fs->npending >= NOTIFY_MAX_PENDING)
-		goto out;	/* attr_timeout catches up */
+		goto out; /* attr_timeout catches up */
 	for (p = fs->nhead; p; p = p->next)
 		if (!strcmp(p->path, path))
 			goto out;

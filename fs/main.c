@@ -45,33 +45,34 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: katibfs [options] MOUNTPOINT\n"
-		"       katibfs check SPEC.yaml\n"
-		"       katibfs --help | --version\n"
-		"\n"
-		"Kubeflow Katib as a filesystem: mkdir an experiment, write a\n"
-		"Katib Experiment into its spec.yaml, watch trials as files.\n"
-		"Unmount with fusermount3 -u MOUNTPOINT.\n"
-		"\n"
-		"options:\n"
-		"  -f                     stay in the foreground\n"
-		"  -d                     debug: print FUSE requests (implies -f)\n"
-		"  -s                     single-threaded FUSE loop\n"
-		"  --state DIR            state directory (default "
-		"$XDG_DATA_HOME/katibfs\n"
-		"                         or ~/.local/share/katibfs)\n"
-		"  --backend local|kubernetes\n"
-		"                         where trials run (default local)\n"
-		"  --kubeconfig FILE      kubeconfig for the kubernetes backend\n"
-		"  --namespace NS         namespace for the kubernetes backend\n"
-		"  -o OPT[,OPT...]        FUSE mount options (e.g. allow_other)\n"
-		"  -h, --help             this text\n"
-		"  -V, --version          the version\n"
-		"\n"
-		"check: validate SPEC.yaml (\"-\" for stdin) and print it "
-		"normalized;\n"
-		"exit 1 with the reason if it is invalid.\n");
+	fprintf(
+	    out,
+	    "usage: katibfs [options] MOUNTPOINT\n"
+	    "       katibfs check SPEC.yaml\n"
+	    "       katibfs --help | --version\n"
+	    "\n"
+	    "Kubeflow Katib as a filesystem: mkdir an experiment, write a\n"
+	    "Katib Experiment into its spec.yaml, watch trials as files.\n"
+	    "Unmount with fusermount3 -u MOUNTPOINT.\n"
+	    "\n"
+	    "options:\n"
+	    "  -f                     stay in the foreground\n"
+	    "  -d                     debug: print FUSE requests (implies -f)\n"
+	    "  -s                     single-threaded FUSE loop\n"
+	    "  --state DIR            state directory (default "
+	    "$XDG_DATA_HOME/katibfs\n"
+	    "                         or ~/.local/share/katibfs)\n"
+	    "  --backend local|kubernetes\n"
+	    "                         where trials run (default local)\n"
+	    "  --kubeconfig FILE      kubeconfig for the kubernetes backend\n"
+	    "  --namespace NS         namespace for the kubernetes backend\n"
+	    "  -o OPT[,OPT...]        FUSE mount options (e.g. allow_other)\n"
+	    "  -h, --help             this text\n"
+	    "  -V, --version          the version\n"
+	    "\n"
+	    "check: validate SPEC.yaml (\"-\" for stdin) and print it "
+	    "normalized;\n"
+	    "exit 1 with the reason if it is invalid.\n");
 }
 
 /* ---- katibfs check ---- */
@@ -377,8 +378,7 @@ static struct fuse *new_fuse(const struct options *o, struct katibfs *fs,
 	struct fuse *fuse = NULL;
 	int i;
 
-	if (fuse_opt_add_arg(&args, argv0) ||
-	    fuse_opt_add_arg(&args, "-o") ||
+	if (fuse_opt_add_arg(&args, argv0) || fuse_opt_add_arg(&args, "-o") ||
 	    fuse_opt_add_arg(&args, "fsname=katibfs,subtype=katibfs,"
 				    "default_permissions"))
 		goto out;
@@ -415,8 +415,7 @@ static int loop(struct fuse *fuse, int single)
 static int serve(const struct options *o, const char *state, int notify_fd,
 		 const char *argv0)
 {
-	struct katib_options kopt = {.state_dir = state,
-				     .backend = o->backend};
+	struct katib_options kopt = {.state_dir = state, .backend = o->backend};
 	struct katibfs *fs = NULL;
 	struct fuse *fuse = NULL;
 	struct katib *k = NULL;
