@@ -555,6 +555,7 @@ enum handle_mode {
 	H_SPEC,	    /* spec.yaml opened for writing: buf is the file */
 	H_LINES,    /* control/metrics for writing: lines in pend */
 	H_SCRATCH,  /* a scratch file */
+	H_DIR,	    /* an open directory (readdir) */
 };
 
 struct handle {
@@ -952,28 +953,27 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 static int fs_opendir(const char *path, struct fuse_file_info *fi)
 {
 	struct katibfs *fs = kfs();
-	struct node *nd;
+	struct handle *h;
+	struct node nd;
 	int rc;
 
-	nd = malloc(sizeof(*nd));
-	if (!nd)
-		return -ENOMEM;
-	rc = parse_path(path, nd);
+	rc = parse_path(path, &nd);
 	if (!rc)
-		rc = node_check(fs, nd, NULL);
-	if (!rc && !node_is_dir(nd))
+		rc = node_check(fs, &nd, NULL);
+	if (!rc && !node_is_dir(&nd))
 		rc = -ENOTDIR;
-	if (rc) {
-		free(nd);
+	if (rc)
 		return rc;
-	}
-	fi->fh = (uintptr_t)nd;
+	h = handle_new(&nd, H_DIR);
+	if (!h)
+		return -ENOMEM;
+	fi->fh = (uintptr_t)h;
 	return 0;
 }
 
 static int fs_releasedir(const char *path, struct fuse_file_info *fi)
 {
-	free((void *)(uintptr_t)fi->fh);
+	handle_free(kfs(), fh_of(fi));
 	return 0;
 }
 
@@ -1056,7 +1056,7 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		      enum fuse_readdir_flags flags)
 {
 	struct katibfs *fs = kfs();
-	const struct node *nd = (const struct node *)(uintptr_t)fi->fh;
+	const struct node *nd = &fh_of(fi)->node;
 	int rc;
 
 	rc = fill(buf, filler, ".");

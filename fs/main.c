@@ -261,8 +261,8 @@ static int parse_args(struct options *o, int argc, char **argv)
 			usage(stdout);
 			return 1;
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-			printf("katibfs %s (libfuse %d)\n", KATIBFS_VERSION,
-			       fuse_version());
+			printf("katibfs %s (libfuse %s)\n", KATIBFS_VERSION,
+			       fuse_pkgversion());
 			return 1;
 		} else if (a[1] == '-') {
 			rc = parse_long(o, argc, argv, &i);
