@@ -296,8 +296,10 @@ size_t algorithm_assignment_names(const struct algorithm_ops *ops, void *priv,
 	return i;
 }
 
-/* Early stopping rules built into katibfs (none yet). */
+/* Early stopping rules built into katibfs. */
+extern const struct early_stopping_ops early_stopping_medianstop;
 static const struct early_stopping_ops *const early_stoppings[] = {
+	&early_stopping_medianstop,
 	NULL,
 };
 
