@@ -1307,7 +1307,10 @@ static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 	if (fi && fi->fh) {
 		if (fh_of(fi)->mode != H_SCRATCH)
-			return -EPERM;
+			return (mode & 07777) ==
+				       (node_mode(&fh_of(fi)->node) & 07777)
+				   ? 0
+				   : -EPERM;
 		pthread_mutex_lock(&fs->scratch_lock);
 		fh_of(fi)->sc->mode = mode & 07777;
 		pthread_mutex_unlock(&fs->scratch_lock);
@@ -1318,8 +1321,9 @@ static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 		rc = node_check(fs, &nd, NULL);
 	if (rc)
 		return rc;
+	/* The tree's modes are fixed; setting the same one (cp -p) is fine. */
 	if (nd.kind != NODE_SCRATCH)
-		return -EPERM;
+		return (mode & 07777) == (node_mode(&nd) & 07777) ? 0 : -EPERM;
 	pthread_mutex_lock(&fs->scratch_lock);
 	s = scratch_find(fs, nd.exp, nd.name);
 	if (s)

@@ -53,6 +53,19 @@ sys.exit(1)" "$MNT/bymv/bad.tmp" "$MNT/bymv/spec.yaml" || fail "rename of a bad 
 mv "$MNT/bymv/bad.tmp" "$MNT/bymv/spec.yaml" 2>/dev/null && fail "mv of a bad spec succeeded"
 [ -e "$MNT/bymv/bad.tmp" ] || fail "failed rename removed its source"
 rm -f "$MNT/bymv/bad.tmp"
+# Scratch files are capped: 1 MiB each, 32 per experiment.
+expect_fail "huge scratch" "too large" dd if=/dev/zero of="$MNT/bymv/huge" bs=1M count=2 status=none
+rm -f "$MNT/bymv/huge"
+i=1
+while [ $i -le 32 ]; do
+	: >"$MNT/bymv/s$i" || fail "scratch file $i"
+	i=$((i + 1))
+done
+expect_fail "33rd scratch file" "No space" sh -c ": > '$MNT/bymv/s33'"
+rm -f "$MNT"/bymv/s[0-9]*
+# Modes are fixed: cp -p (same mode) works, chmod to another mode does not.
+cp -p "$TMP/spec.yaml" "$MNT/bymv/spec.yaml" 2>"$TMP/err" || fail "cp -p: $(cat "$TMP/err")"
+expect_fail "chmod spec.yaml" "Operation not permitted" chmod 600 "$MNT/bymv/spec.yaml"
 
 # sed -i on a running experiment: raise maxTrialCount (Katib lets you).
 spec_yaml "$(slow_program 2)" 2 1 >"$MNT/bysed/spec.yaml" || fail "bysed spec"
