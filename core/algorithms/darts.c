@@ -1,13 +1,21 @@
 /*
  * darts.c - DARTS (Katib's pass-through service: the search runs in the trial).
  *
- * Not implemented in katibfs yet (implemented = 0): only the settings are
- * validated, exactly as Katib's service does, so that `katibfs check`
- * accepts and rejects the same specs. Implementing it touches this file.
+ * Every trial gets the same three values, formatted as Katib's darts
+ * service does (json.dumps, then every '"' replaced by "'"):
+ *   algorithm-settings  the defaults below in their order, each overridden
+ *                       (or, for an unknown name, appended) by the spec's
+ *                       setting as a string; "None" becomes null
+ *   search-space        ["skip_connection", "<op>_<k>x<k>", ...]: k over
+ *                       the list of each operation's first parameter
+ *   num-layers          nasConfig.graphConfig.numLayers
+ * Like Katib, each request of n trials gets n identical assignments; the
+ * algorithm never runs out (maxTrialCount ends the experiment).
  */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "katib/algorithm.h"
@@ -31,6 +39,267 @@ static const struct setting_rule darts_rules[] = {
     {NULL},
 };
 
+/* Katib's defaults as Python's json.dumps prints them. */
+static const char *const darts_defaults[][2] = {
+    {"num_epochs", "50"},	  {"w_lr", "0.025"},
+    {"w_lr_min", "0.001"},	  {"w_momentum", "0.9"},
+    {"w_weight_decay", "0.0003"}, {"w_grad_clip", "5.0"},
+    {"alpha_lr", "0.0003"},	  {"alpha_weight_decay", "0.001"},
+    {"batch_size", "128"},	  {"num_workers", "4"},
+    {"init_channels", "16"},	  {"print_step", "50"},
+    {"num_nodes", "4"},		  {"stem_multiplier", "3"},
+};
+
+#define NDEFAULTS (sizeof(darts_defaults) / sizeof(darts_defaults[0]))
+
+static const char *const darts_names[] = {"algorithm-settings", "search-space",
+					  "num-layers"};
+
+struct darts_priv {
+	char *values[3];
+};
+
+/* ---- a growing string ---- */
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	int oom;
+};
+
+static void sb_putn(struct sbuf *b, const char *s, size_t n)
+{
+	char *p;
+
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		p = realloc(b->s, b->cap);
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		b->s = p;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_putn(b, s, strlen(s));
+}
+
+static char *sb_take(struct sbuf *b)
+{
+	if (b->oom || !b->s) {
+		free(b->s);
+		return b->oom ? NULL : strdup("");
+	}
+	return b->s;
+}
+
+/* One code point from UTF-8 (invalid bytes count as U+FFFD). */
+static unsigned utf8_next(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	unsigned c = s[0], n, i;
+
+	if (c < 0x80) {
+		*p = s + 1;
+		return c;
+	}
+	n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+	c &= 0x3f >> n;
+	for (i = 1; i <= n; i++) {
+		if ((s[i] & 0xc0) != 0x80) {
+			*p = s + i;
+			return 0xfffd;
+		}
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	*p = s + n + 1;
+	return n ? c : 0xfffd;
+}
+
+/* A string as Python's json.dumps (ensure_ascii) writes it, with the
+ * quotes already turned into "'" as Katib does afterwards. */
+static void sb_pystr(struct sbuf *b, const char *str)
+{
+	const unsigned char *p = (const unsigned char *)str;
+	char u[16];
+	unsigned c;
+
+	sb_puts(b, "'");
+	while (*p) {
+		c = utf8_next(&p);
+		if (c == '"')
+			sb_puts(b, "\\'");
+		else if (c == '\\')
+			sb_puts(b, "\\\\");
+		else if (c == '\n')
+			sb_puts(b, "\\n");
+		else if (c == '\r')
+			sb_puts(b, "\\r");
+		else if (c == '\t')
+			sb_puts(b, "\\t");
+		else if (c == '\b')
+			sb_puts(b, "\\b");
+		else if (c == '\f')
+			sb_puts(b, "\\f");
+		else if (c >= 0x20 && c < 0x7f) {
+			u[0] = (char)c;
+			sb_putn(b, u, 1);
+		} else if (c < 0x10000) {
+			snprintf(u, sizeof(u), "\\u%04x", c);
+			sb_puts(b, u);
+		} else {
+			c -= 0x10000;
+			snprintf(u, sizeof(u), "\\u%04x\\u%04x",
+				 0xd800 + (c >> 10), 0xdc00 + (c & 0x3ff));
+			sb_puts(b, u);
+		}
+	}
+	sb_puts(b, "'");
+}
+
+/* ---- the three values ---- */
+
+static int is_default(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NDEFAULTS; i++)
+		if (!strcmp(darts_defaults[i][0], name))
+			return 1;
+	return 0;
+}
+
+/* One "'key': value" pair: the spec's setting (a string, or null for
+ * "None") when present, else `def` verbatim. */
+static void settings_pair(struct sbuf *b, const struct algorithm_spec *a,
+			  const char *name, const char *def)
+{
+	const struct algorithm_setting *s = setting_find(a, name);
+
+	sb_pystr(b, name);
+	sb_puts(b, ": ");
+	if (!s)
+		sb_puts(b, def);
+	else if (s->value && !strcmp(s->value, "None"))
+		sb_puts(b, "null");
+	else
+		sb_pystr(b, s->value ? s->value : "");
+}
+
+/* Appended names in first-appearance order (a dict keeps the first
+ * insertion's position). */
+static int appended_before(const struct algorithm_spec *a, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (a->settings[j].name &&
+		    !strcmp(a->settings[j].name, a->settings[i].name))
+			return 1;
+	return 0;
+}
+
+static char *darts_settings(const struct algorithm_spec *a)
+{
+	struct sbuf b = {0};
+	size_t i;
+
+	sb_puts(&b, "{");
+	for (i = 0; i < NDEFAULTS; i++) {
+		if (i)
+			sb_puts(&b, ", ");
+		settings_pair(&b, a, darts_defaults[i][0], darts_defaults[i][1]);
+	}
+	for (i = 0; i < a->nsettings; i++) {
+		const char *name = a->settings[i].name;
+
+		if (!name || is_default(name) || appended_before(a, i))
+			continue;
+		sb_puts(&b, ", ");
+		settings_pair(&b, a, name, "null");
+	}
+	sb_puts(&b, "}");
+	return sb_take(&b);
+}
+
+/* A list item of an operation parameter as text. */
+static const char *item_text(const cJSON *it, char *buf, size_t size)
+{
+	if (cJSON_IsString(it))
+		return it->valuestring;
+	if (cJSON_IsNumber(it)) {
+		snprintf(buf, size, "%.17g", it->valuedouble);
+		return buf;
+	}
+	return "";
+}
+
+static void space_op(struct sbuf *b, const cJSON *op, int *first)
+{
+	const cJSON *type, *p0, *list, *it;
+	char name[512], num[64];
+	const char *k;
+
+	type = cJSON_GetObjectItemCaseSensitive(op, "operationType");
+	if (!cJSON_IsString(type))
+		return;
+	if (!strcmp(type->valuestring, "skip_connection")) {
+		sb_puts(b, *first ? "" : ", ");
+		sb_pystr(b, type->valuestring);
+		*first = 0;
+		return;
+	}
+	p0 = cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(op, "parameters"), 0);
+	list = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(p0, "feasibleSpace"), "list");
+	cJSON_ArrayForEach(it, list)
+	{
+		k = item_text(it, num, sizeof(num));
+		snprintf(name, sizeof(name), "%s_%sx%s", type->valuestring, k,
+			 k);
+		sb_puts(b, *first ? "" : ", ");
+		sb_pystr(b, name);
+		*first = 0;
+	}
+}
+
+static char *darts_search_space(const cJSON *nas)
+{
+	const cJSON *op;
+	struct sbuf b = {0};
+	int first = 1;
+
+	sb_puts(&b, "[");
+	cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(nas, "operations"))
+		space_op(&b, op, &first);
+	sb_puts(&b, "]");
+	return sb_take(&b);
+}
+
+static char *darts_num_layers(const cJSON *nas)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(nas, "graphConfig"), "numLayers");
+	char *s;
+
+	if (cJSON_IsString(n))
+		return strdup(n->valuestring);
+	if (asprintf(&s, "%d", cJSON_IsNumber(n) ? n->valueint : 0) < 0)
+		return NULL;
+	return s;
+}
+
+/* ---- algorithm_ops ---- */
+
 static int darts_validate(const struct experiment_spec *spec,
 			  struct kb_error *err)
 {
@@ -39,8 +308,96 @@ static int darts_validate(const struct experiment_spec *spec,
 	return rc ? rc : nas_config_validate(spec, 0, err);
 }
 
+static void darts_destroy(void *priv)
+{
+	struct darts_priv *p = priv;
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < 3; i++)
+		free(p->values[i]);
+	free(p);
+}
+
+static int darts_create(const struct experiment_spec *spec, const char *state,
+			void **priv, struct kb_error *err)
+{
+	struct darts_priv *p = calloc(1, sizeof(*p));
+
+	(void)state;
+	if (!p)
+		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
+	if (!spec->nas_config) {
+		free(p);
+		return kb_error_set(err, -EINVAL, "spec.nasConfig", 0,
+				    "required by algorithm 'darts'");
+	}
+	p->values[0] = darts_settings(&spec->algorithm);
+	p->values[1] = darts_search_space(spec->nas_config);
+	p->values[2] = darts_num_layers(spec->nas_config);
+	if (!p->values[0] || !p->values[1] || !p->values[2]) {
+		darts_destroy(p);
+		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
+	}
+	*priv = p;
+	return 0;
+}
+
+static char **darts_assignment(const struct darts_priv *p)
+{
+	char **v = calloc(3, sizeof(*v));
+	size_t i;
+
+	for (i = 0; v && i < 3; i++) {
+		v[i] = strdup(p->values[i]);
+		if (!v[i]) {
+			assignment_values_free(v, 3);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static int darts_suggest(void *priv, const struct experiment_spec *spec,
+			 const struct search_history *history, size_t want,
+			 char ***out, struct kb_error *err)
+{
+	size_t n;
+
+	(void)spec;
+	(void)history;
+	for (n = 0; n < want; n++) {
+		out[n] = darts_assignment(priv);
+		if (!out[n]) {
+			while (n)
+				assignment_values_free(out[--n], 3);
+			return kb_error_set(err, -ENOMEM, NULL, 0,
+					    "out of memory");
+		}
+	}
+	return (int)n;
+}
+
+static size_t darts_assignment_names(void *priv,
+				     const struct experiment_spec *spec,
+				     const char **names, size_t max)
+{
+	size_t i;
+
+	(void)priv;
+	(void)spec;
+	for (i = 0; i < 3 && i < max; i++)
+		names[i] = darts_names[i];
+	return i;
+}
+
 const struct algorithm_ops algorithm_darts = {
     .name = "darts",
-    .implemented = 0,
+    .implemented = 1,
     .validate = darts_validate,
+    .create = darts_create,
+    .suggest = darts_suggest,
+    .destroy = darts_destroy,
+    .assignment_names = darts_assignment_names,
 };
