@@ -40,6 +40,7 @@ static const struct {
 	[KFILE_T_LOG] = {"log", KCLASS_STREAM, 0, 1},
 	[KFILE_T_SPEC] = {"spec", KCLASS_SNAPSHOT, 0, 1},
 	[KFILE_T_CONTROL] = {"control", KCLASS_SNAPSHOT, 1, 1},
+	[KFILE_PLOT] = {"plot.svg", KCLASS_SNAPSHOT, 0, 0},
 };
 
 #define NKFILES (sizeof(kfiles) / sizeof(kfiles[0]))

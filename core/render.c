@@ -5,6 +5,7 @@
  * status.json follows Katib's ExperimentStatus field names.
  */
 #include "katib/daemon.h"
+#include "katib/plot.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -416,6 +417,12 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 			strbuf_append(&b, t->command, strlen(t->command));
 		break;
 	case KFILE_T_CONTROL: render_trial_control(t, &b); break;
+	case KFILE_PLOT:
+		if (plot_render(e, &b)) {
+			strbuf_free(&b);
+			return -ENOMEM;
+		}
+		break;
 	case KFILE_EVENTS:
 		strbuf_append(&b, e->events.data ? e->events.data : "",
 			      e->events.len);

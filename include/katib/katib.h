@@ -50,6 +50,7 @@ enum kfile {
 	KFILE_T_LOG,		/* append-only stream */
 	KFILE_T_SPEC,		/* immutable once the trial started */
 	KFILE_T_CONTROL,	/* rw */
+	KFILE_PLOT,		/* plot.svg: snapshot (experiment file) */
 };
 
 enum kfile_class {
