@@ -224,6 +224,10 @@ static int load_experiment(void *arg, struct experiment *e,
 			&err);
 	if (!rc)
 		rc = experiment_activate_locked(k, e, algo_state, &err);
+	if (!rc) {
+		e->spec_yaml = spec_render_yaml(e->spec, e->name);
+		rc = e->spec_yaml ? 0 : -ENOMEM;
+	}
 	if (rc) {
 		char msg[1024];
 

@@ -229,6 +229,9 @@ static int update_experiment(struct katib *k, struct experiment *e,
 			 spec->parallel_trial_count, spec->max_trial_count,
 			 spec->max_failed_trial_count);
 	e->spec = spec;
+	/* the value names point into the spec: take them from the new one */
+	e->nvalue_names = algorithm_assignment_names(
+		e->algo, e->algo_priv, spec, e->value_names, KATIB_MAX_VALUES);
 	spec_free(old);
 	free(e->raw_spec);
 	free(e->spec_yaml);

@@ -48,7 +48,7 @@ enum kfile {
 	KFILE_T_OBSERVATIONS,	/* append-only stream (CSV) */
 	KFILE_T_STATUS,		/* snapshot */
 	KFILE_T_LOG,		/* append-only stream */
-	KFILE_T_SPEC,		/* immutable once the trial started */
+	KFILE_T_SPEC,		/* snapshot: written when the trial starts */
 	KFILE_T_CONTROL,	/* rw */
 	KFILE_PLOT,		/* plot.svg: snapshot (experiment file) */
 };
@@ -88,7 +88,7 @@ void katib_close(struct katib *k);
 
 /*
  * Called from the controller thread, with no lock held, after a stream file
- * grew or a snapshot changed (trial < 0 for experiment files, exp NULL for
+ * grew or a snapshot changed (trial 0 for experiment files, exp NULL for
  * the root). The FUSE layer uses it to invalidate kernel caches.
  */
 typedef void (*katib_notify_fn)(void *arg, const char *exp, int trial,
