@@ -1,0 +1,391 @@
+/*
+ * test_plot.c - plot.svg (core/plot.c) from experiments built by hand: a
+ * spec from spec_parse(), trials with objective summaries. Every document
+ * is checked to be well-formed XML by python3's xml.dom.minidom (the parser
+ * IPython.display.SVG uses), and its structure is checked here.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "katib/model.h"
+#include "katib/plot.h"
+#include "katib/spec.h"
+
+static const char spec_fmt[] =
+    "apiVersion: kubeflow.org/v1beta1\n"
+    "kind: Experiment\n"
+    "metadata:\n"
+    "  name: plot-test\n"
+    "spec:\n"
+    "  objective:\n"
+    "    type: %s\n"
+    "    goal: %s\n"
+    "    objectiveMetricName: accuracy\n"
+    "  algorithm:\n"
+    "    algorithmName: random\n"
+    "  maxTrialCount: 30\n"
+    "  parameters:\n"
+    "    - name: lr\n"
+    "      parameterType: double\n"
+    "      feasibleSpace: {min: \"0.001\", max: \"0.1\", "
+    "distribution: logUniform}\n"
+    "%s"
+    "  trialTemplate:\n"
+    "    primaryContainerName: training-container\n"
+    "    trialParameters:\n"
+    "      - name: lr\n"
+    "        reference: lr\n"
+    "%s"
+    "    trialSpec:\n"
+    "      apiVersion: batch/v1\n"
+    "      kind: Job\n"
+    "      spec:\n"
+    "        template:\n"
+    "          spec:\n"
+    "            containers:\n"
+    "              - name: training-container\n"
+    "                image: python:3\n"
+    "                command: [sh, -c, \"echo ${trialParameters.lr}%s\"]\n"
+    "            restartPolicy: Never\n";
+
+static const char more_params[] =
+    "    - name: optimizer\n"
+    "      parameterType: categorical\n"
+    "      feasibleSpace:\n"
+    "        list: [sgd, adam, \"a<b&c\", \"\xc3\xbc\"]\n"
+    "    - name: layers\n"
+    "      parameterType: int\n"
+    "      feasibleSpace: {min: \"1\", max: \"5\"}\n";
+
+static const char more_refs[] = "      - name: optimizer\n"
+				"        reference: optimizer\n"
+				"      - name: layers\n"
+				"        reference: layers\n";
+
+static const char *const optimizers[] = {"sgd", "adam", "a<b&c", "\xc3\xbc"};
+
+static struct experiment *make_exp(const char *type, const char *goal,
+				   const char *params)
+{
+	struct experiment *e = calloc(1, sizeof(*e));
+	struct kb_error err;
+	char yaml[4096];
+	size_t i;
+	int n;
+
+	assert_non_null(e);
+	e->name = strdup("plot-test");
+	e->state = EXP_RUNNING;
+	strbuf_init(&e->events);
+	if (!type)
+		return e;
+	n = snprintf(yaml, sizeof(yaml), spec_fmt, type, goal, params,
+		     *params ? more_refs : "",
+		     *params ? " ${trialParameters.optimizer} "
+			       "${trialParameters.layers}"
+			     : "");
+	if (spec_parse(yaml, (size_t)n, "plot-test", &e->spec, &err))
+		fail_msg("spec: %s (%s line %d)", err.message, err.field,
+			 err.line);
+	for (i = 0; i < e->spec->nparams; i++)
+		e->value_names[i] = e->spec->params[i].name;
+	e->nvalue_names = e->spec->nparams;
+	return e;
+}
+
+/* A trial with the given values and objective (NULL: none yet). */
+static void add_trial(struct experiment *e, enum trial_state st,
+		      const char *objective, const char *const *values)
+{
+	struct trial *t = calloc(1, sizeof(*t));
+	size_t i;
+
+	assert_non_null(t);
+	t->number = (int)e->ntrials + 1;
+	snprintf(t->name, sizeof(t->name), "plot-test-%08d", t->number);
+	t->state = st;
+	t->exit_code = -1;
+	t->pidfd = -1;
+	t->nvalues = e->nvalue_names;
+	t->values = calloc(t->nvalues + 1, sizeof(*t->values));
+	for (i = 0; i < t->nvalues; i++)
+		t->values[i] = strdup(values[i]);
+	if (objective) {
+		t->summaries = calloc(1, sizeof(*t->summaries));
+		metric_summary_init(&t->summaries[0]);
+		metric_summary_add(&t->summaries[0], 1.0, objective);
+		t->nsummaries = 1;
+	}
+	assert_int_equal(experiment_append_trial(e, t), 0);
+}
+
+/* KATIBFS_PLOT_KEEP=DIR keeps every SVG rendered, to look at them. */
+static void keep(const char *path)
+{
+	static int n;
+	const char *dir = getenv("KATIBFS_PLOT_KEEP");
+	char to[512];
+
+	if (!dir) {
+		unlink(path);
+		return;
+	}
+	snprintf(to, sizeof(to), "%s/plot-%d.svg", dir, ++n);
+	if (rename(path, to))
+		unlink(path);
+}
+
+/* Render e; the SVG must be well-formed XML. Caller frees. */
+static char *render(struct experiment *e, size_t *len)
+{
+	char path[] = "/tmp/katib-plot-XXXXXX", cmd[256];
+	struct strbuf b;
+	FILE *f;
+	int fd;
+
+	strbuf_init(&b);
+	assert_int_equal(plot_render(e, &b), 0);
+	assert_non_null(b.data);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import sys, xml.dom.minidom as m; "
+		 "d = m.parse(sys.argv[1]); "
+		 "assert d.documentElement.tagName == \"svg\"' %s",
+		 path);
+	if (system(cmd)) {
+		fprintf(stderr, "%s\n", b.data);
+		fail_msg("plot.svg is not well-formed XML (kept in %s)", path);
+	}
+	keep(path);
+	if (len)
+		*len = b.len;
+	return b.data;
+}
+
+static void assert_has(const char *text, const char *needle)
+{
+	if (!strstr(text, needle))
+		fail_msg("'%s' not found in:\n%.3000s", needle, text);
+}
+
+static void assert_lacks(const char *text, const char *needle)
+{
+	if (strstr(text, needle))
+		fail_msg("'%s' found in:\n%.3000s", needle, text);
+}
+
+static size_t count(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (text = strstr(text, needle)); text++)
+		n++;
+	return n;
+}
+
+static void assert_svg_header(const char *svg, const char *height)
+{
+	char want[96];
+
+	assert_has(svg, "<?xml version=\"1.0\" encoding=\"UTF-8\"");
+	assert_has(svg, "xmlns=\"http://www.w3.org/2000/svg\"");
+	assert_has(svg, "version=\"1.1\"");
+	snprintf(want, sizeof(want), "width=\"800\" height=\"%s\"", height);
+	assert_has(svg, want);
+	snprintf(want, sizeof(want), "viewBox=\"0 0 800 %s\"", height);
+	assert_has(svg, want);
+	assert_has(svg, "</svg>\n");
+}
+
+static void test_no_spec(void **state)
+{
+	struct experiment *e = make_exp(NULL, NULL, NULL);
+	char *svg = render(e, NULL);
+
+	assert_svg_header(svg, "150");
+	assert_has(svg, "write a Katib Experiment to spec.yaml");
+	free(svg);
+	experiment_free(e);
+}
+
+static void test_no_values(void **state)
+{
+	struct experiment *e = make_exp("maximize", "0.99", "");
+	const char *v[] = {"0.01"};
+	char *svg;
+
+	svg = render(e, NULL);
+	assert_has(svg, "No trials yet");
+	free(svg);
+	add_trial(e, TRIAL_RUNNING, NULL, v);
+	add_trial(e, TRIAL_FAILED, NULL, v);
+	svg = render(e, NULL);
+	assert_svg_header(svg, "150");
+	assert_has(svg, "2 trial(s), none has reported accuracy yet");
+	free(svg);
+	experiment_free(e);
+}
+
+/* Three parameters, mixed states: both panels and all the marks. */
+static struct experiment *make_full(void)
+{
+	static const char *const lrs[] = {"0.001", "0.003", "0.01", "0.03",
+					  "0.1"};
+	struct experiment *e = make_exp("maximize", "0.99", more_params);
+	char acc[32], layers[8];
+	const char *v[3];
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		enum trial_state st = i == 7	? TRIAL_FAILED
+				      : i == 18 ? TRIAL_RUNNING
+				      : i == 19 ? TRIAL_PENDING
+						: TRIAL_SUCCEEDED;
+
+		snprintf(acc, sizeof(acc), "%.4f", 0.5 + 0.47 * (i % 9) / 8.0);
+		snprintf(layers, sizeof(layers), "%d", 1 + i % 5);
+		v[0] = lrs[i % 5];
+		v[1] = optimizers[i % 4];
+		v[2] = layers;
+		add_trial(
+		    e, st,
+		    st == TRIAL_FAILED || st == TRIAL_PENDING ? NULL : acc, v);
+	}
+	return e;
+}
+
+static void test_full(void **state)
+{
+	struct experiment *e = make_full();
+	char *svg = render(e, NULL);
+
+	assert_svg_header(svg, "830");
+	/* title: metric and direction */
+	assert_has(svg, "<title>plot-test: accuracy per trial (maximize)");
+	assert_has(svg, "accuracy (higher is better)");
+	/* best: trial 9 has the highest accuracy (0.97) */
+	assert_has(svg, "best: trial 9, accuracy = 0.97");
+	/* the running best and the goal */
+	assert_has(svg, "<polyline fill=\"none\" stroke=\"#2ca02c\"");
+	assert_has(svg, "stroke-dasharray=\"6,4\"");
+	assert_has(svg, "goal 0.99");
+	/* nice ticks: 0.5 .. 1.0 by 0.1; trials 0 .. 30 (maxTrialCount) */
+	assert_has(svg, ">0.5</text>");
+	assert_has(svg, ">0.6</text>");
+	assert_has(svg, ">1.0</text>");
+	assert_has(svg, ">30</text>");
+	assert_lacks(svg, "0.60000");
+	/* points coloured by state; no-value trials on the axis */
+	assert_has(svg, "<g fill=\"#1f77b4\"");	     /* Succeeded */
+	assert_has(svg, "<g fill=\"#ff7f0e\"");	     /* Running */
+	assert_has(svg, "<path stroke=\"#d62728\""); /* Failed, no value */
+	assert_has(svg, "<path stroke=\"#9e9e9e\""); /* Pending */
+	assert_int_equal(count(svg, "r=\"4\"/>"), 18);
+	assert_has(svg, "Succeeded 17");
+	/* parallel coordinates: axes, log axis, categories escaped */
+	assert_has(svg, "Parameters of each trial, coloured by accuracy");
+	assert_has(svg, ">lr</text>");
+	assert_has(svg, ">optimizer</text>");
+	assert_has(svg, ">layers</text>");
+	assert_has(svg, ">log</text>");
+	assert_has(svg, ">0.01</text>");
+	assert_has(svg, ">a&lt;b&amp;c</text>");
+	assert_has(svg, ">\xc3\xbc</text>");
+	assert_has(svg, "linearGradient");
+	assert_has(svg, "stroke-width=\"3\""); /* the best line */
+	free(svg);
+	experiment_free(e);
+}
+
+static void test_one_parameter(void **state)
+{
+	struct experiment *e = make_exp("minimize", "0.1", "");
+	const char *v[] = {"0.05"};
+	char *svg;
+
+	add_trial(e, TRIAL_SUCCEEDED, "0.7", v);
+	add_trial(e, TRIAL_SUCCEEDED, "0.7", v); /* flat: range widened */
+	svg = render(e, NULL);
+	assert_svg_header(svg, "430");
+	assert_has(svg, "(minimize)");
+	assert_has(svg, "lower is better");
+	assert_lacks(svg, "Parameters of each trial");
+	free(svg);
+	experiment_free(e);
+}
+
+/* Values off the spec, bad UTF-8, control characters, inferred axes. */
+static void test_hostile_text(void **state)
+{
+	struct experiment *e = make_exp("maximize", "0.99", more_params);
+	const char *bad[] = {"0.01", "\x01<x>\xff\xc3", "7", "\xe2\x80"};
+	const char *good[] = {"0.02", "sgd", "2", "abc"};
+
+	e->value_names[3] = "arch \"q\" & <x>"; /* an algorithm's name */
+	e->nvalue_names = 4;
+	add_trial(e, TRIAL_SUCCEEDED, "0.6", bad);
+	add_trial(e, TRIAL_SUCCEEDED, "0.8", good);
+	add_trial(e, TRIAL_SUCCEEDED, "nan", good);
+	add_trial(e, TRIAL_SUCCEEDED, "-inf", good);
+	free(render(e, NULL));
+	e->nvalue_names = 3;
+	experiment_free(e);
+}
+
+/* 10,000 trials: decimated, bounded, still valid. */
+static void test_many_trials(void **state)
+{
+	struct experiment *e = make_exp("minimize", "0.001", more_params);
+	char acc[32], lr[32], layers[8];
+	const char *v[3] = {lr, NULL, layers};
+	size_t len;
+	char *svg;
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		snprintf(acc, sizeof(acc), "%.6f",
+			 1.0 / (1 + i) + 0.1 * ((i * 7919) % 101) / 100.0);
+		snprintf(lr, sizeof(lr), "%.6f", 0.001 + (i % 97) / 1000.0);
+		snprintf(layers, sizeof(layers), "%d", 1 + i % 5);
+		v[1] = optimizers[i % 4];
+		add_trial(e, i % 13 ? TRIAL_SUCCEEDED : TRIAL_FAILED,
+			  i % 13 ? acc : NULL, v);
+	}
+	svg = render(e, &len);
+	assert_has(svg, "points drawn");
+	assert_has(svg, "a sample of");
+	assert_true(count(svg, "<circle") <= 2 * (720 / 2 + 1) + 2);
+	assert_true(count(svg, "<polyline") <= PLOT_MAX_LINES + 2);
+	if (len > 512 * 1024)
+		fail_msg("plot.svg of 10,000 trials is %zu bytes", len);
+	free(svg);
+	experiment_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_no_spec),
+	    cmocka_unit_test(test_no_values),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_one_parameter),
+	    cmocka_unit_test(test_hostile_text),
+	    cmocka_unit_test(test_many_trials),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
