@@ -1,11 +1,15 @@
 #!/bin/sh
 # Install (as root) or name (otherwise) the Debian packages katibfs needs to build and test.
-# Usage: scripts/deps.sh [build|test]
+# Usage: scripts/deps.sh [build|test|notebook]
+#   notebook: only the optional group for tests/fs/test_notebook.sh and
+#   test_plot.sh (Jupyter, pandas, matplotlib, Chromium); those tests call it
+#   when root and skip (exit 77) when it cannot install them.
 set -eu
 PKGS="gcc make pkg-config libfuse3-dev fuse3 libyaml-dev libcjson-dev libsqlite3-dev sqlite3 \
 libcurl4-openssl-dev libpcre2-dev libcmocka-dev liblapacke-dev libopenblas-dev"
 case "${1:-build}" in
 test) PKGS="$PKGS python3 procps" ;;
+notebook) PKGS="python3 python3-pandas python3-matplotlib jupyter-nbconvert python3-ipykernel chromium" ;;
 esac
 missing=""
 for p in $PKGS; do
