@@ -244,6 +244,9 @@ static void read_output(struct katib *k, struct experiment *e,
 	parse_lines(k, e, t, buf, use);
 	t->log_parsed += (off_t)use;
 	free(buf);
+	/* the offset goes to the store with the observations it produced,
+	 * so a daemon mounted again never counts a line twice */
+	store_put_trial(k->store, e->name, t);
 	if (final && t->log_parsed < st.st_size)
 		read_output(k, e, t, final); /* more than one chunk */
 log_notify:
@@ -307,10 +310,7 @@ static void trial_finish(struct katib *k, struct experiment *e,
 		t->message = strdup(message);
 	}
 	t->finished = now_epoch();
-	if (t->pidfd >= 0)
-		close(t->pidfd);
-	t->pidfd = -1;
-	t->pid = 0;
+	local_release(&t->run);
 	trial_touch(k, e, t);
 	if (!trial_objective(e, t, &v))
 		format_double(v, val, sizeof(val));
@@ -355,6 +355,10 @@ static void trial_start(struct katib *k, struct experiment *e,
 					  "cannot create %s: %s", dir,
 					  strerror(errno));
 	}
+	/* the trial is on record before its process exists: a crash from
+	 * here on finds it Pending and its directory tells the rest */
+	if (!rc)
+		rc = store_flush(k->store);
 	if (!rc && e->algo->prepare_trial)
 		rc = e->algo->prepare_trial(e->algo_priv, e->spec, t->number,
 					    t->values, dir, &cmd, &err);
@@ -364,8 +368,7 @@ static void trial_start(struct katib *k, struct experiment *e,
 								: dir);
 		t->started = now_epoch();
 		t->log_parsed = 0;
-		rc = local_spawn(&cmd, t->name, dir, log, &t->pid, &t->pidfd,
-				 &err);
+		rc = local_start(&cmd, t->name, dir, log, &t->run, &err);
 	}
 	trial_command_free(&cmd);
 	if (rc) {
@@ -391,7 +394,7 @@ void trial_request_kill_locked(struct katib *k, struct experiment *e,
 	t->kill_reason = (int)state;
 	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 	t->kill_deadline = now_epoch() + KILL_GRACE;
-	local_signal(t->pid, SIGTERM);
+	local_terminate(&t->run, 0);
 	katib_wake(k);
 }
 
@@ -408,6 +411,12 @@ static void trial_exited(struct katib *k, struct experiment *e,
 	if (t->kill_reason) {
 		trial_finish(k, e, t, (enum trial_state)t->kill_reason,
 			     t->reason, NULL);
+		return;
+	}
+	if (code < 0) {
+		trial_finish(k, e, t, TRIAL_FAILED, "Lost",
+			     "the trial's supervisor ended without recording "
+			     "an exit status (killed?)");
 		return;
 	}
 	if (code != 0) {
@@ -432,23 +441,48 @@ static void trial_exited(struct katib *k, struct experiment *e,
 	trial_finish(k, e, t, TRIAL_SUCCEEDED, "TrialSucceeded", NULL);
 }
 
+static int pidfd_ready(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return fd < 0 || poll(&p, 1, 0) > 0;
+}
+
+/* What the trial directory says about a trial's process. */
+static void probe_trial(struct katib *k, struct experiment *e,
+			struct trial *t)
+{
+	char dir[4096];
+	int code = 0, sig = 0;
+
+	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
+	switch (local_probe(dir, &t->run, &code, &sig)) {
+	case LOCAL_RUNNING:
+		break;
+	case LOCAL_EXITED:
+		trial_exited(k, e, t, code, sig);
+		break;
+	case LOCAL_NEVER_STARTED:
+		if (t->state == TRIAL_PENDING)
+			break; /* it starts when its turn comes */
+		trial_exited(k, e, t, -1, 0);
+		break;
+	case LOCAL_LOST:
+		trial_exited(k, e, t, -1, 0);
+		break;
+	}
+}
+
 static void poll_trial(struct katib *k, struct experiment *e, struct trial *t,
 		       double now)
 {
-	int code = 0, sig = 0, rc;
-
-	rc = local_reap(t->pid, &code, &sig);
-	if (rc > 0) {
-		trial_exited(k, e, t, code, sig);
-		return;
-	}
-	if (rc < 0) { /* not our child any more: lost */
-		trial_finish(k, e, t, TRIAL_FAILED, "Lost",
-			     "the trial process could not be waited for");
-		return;
+	if (pidfd_ready(t->run.pidfd)) {
+		probe_trial(k, e, t);
+		if (t->state != TRIAL_RUNNING)
+			return;
 	}
 	if (t->kill_reason && now >= t->kill_deadline) {
-		local_signal(t->pid, SIGKILL);
+		local_terminate(&t->run, 1);
 		t->kill_deadline = now + KILL_GRACE;
 	}
 	if (e->spec->trial_timeout > 0 && !t->kill_reason &&
@@ -556,7 +590,7 @@ static struct trial *trial_new(struct katib *k, struct experiment *e,
 	t->values = values;
 	t->nvalues = e->nvalue_names;
 	t->exit_code = -1;
-	t->pidfd = -1;
+	t->run.pidfd = -1;
 	t->created = now_epoch();
 	snprintf(t->reason, sizeof(t->reason), "TrialCreated");
 	strbuf_init(&t->observations);
@@ -759,7 +793,7 @@ static size_t collect_pollfds(struct katib *k, struct pollfd **fds,
 		for (j = 0; j < e->ntrials; j++) {
 			struct trial *t = e->trials[j];
 
-			if (t->state != TRIAL_RUNNING || t->pidfd < 0)
+			if (t->state != TRIAL_RUNNING || t->run.pidfd < 0)
 				continue;
 			if (n == *cap) {
 				struct pollfd *p = realloc(
@@ -770,7 +804,7 @@ static size_t collect_pollfds(struct katib *k, struct pollfd **fds,
 				*fds = p;
 				*cap *= 2;
 			}
-			(*fds)[n].fd = t->pidfd;
+			(*fds)[n].fd = t->run.pidfd;
 			(*fds)[n].events = POLLIN;
 			(*fds)[n].revents = 0;
 			n++;
@@ -848,11 +882,13 @@ static void *controller_main(void *arg)
 }
 
 /*
- * Trials found Running in the store belong to a daemon that is gone; its
- * children cannot be waited for. Kill what is left of their process
- * groups and run them again from the start.
+ * At mount: trials the store has as Pending or Running may have a
+ * supervisor that outlived the daemon. Their directories say which are
+ * running (re-adopted: output is read on from the offset already parsed),
+ * which ended meanwhile (their exit is collected), and which never started
+ * (they start, once).
  */
-static void requeue_orphans(struct katib *k)
+static void adopt_trials(struct katib *k)
 {
 	size_t i, j;
 
@@ -860,28 +896,18 @@ static void requeue_orphans(struct katib *k)
 	for (i = 0; i < k->nexps; i++) {
 		struct experiment *e = k->exps[i];
 
-		for (j = 0; j < e->ntrials; j++) {
+		for (j = 0; e->spec && e->parser && j < e->ntrials; j++) {
 			struct trial *t = e->trials[j];
 
-			if (t->state != TRIAL_RUNNING)
+			if (trial_state_is_terminal(t->state))
 				continue;
-			if (t->pid > 0 && local_is_trial(t->pid, t->name))
-				local_signal(t->pid, SIGKILL);
-			if (t->pidfd >= 0)
-				close(t->pidfd);
-			t->pidfd = -1;
-			t->pid = 0;
-			trial_set_state(e, t, TRIAL_PENDING);
-			snprintf(t->reason, sizeof(t->reason), "Requeued");
-			store_clear_observations(k->store, e->name, t->number);
-			trial_init_metrics(e, t);
+			probe_trial(k, e, t);
+			if (t->run.pidfd < 0 || t->state == TRIAL_RUNNING ||
+			    trial_state_is_terminal(t->state))
+				continue;
+			/* found running while the store said Pending */
+			trial_set_state(e, t, TRIAL_RUNNING);
 			trial_touch(k, e, t);
-			if (e->spec)
-				experiment_event(k, e,
-						 "trial %d was running when "
-						 "katibfs stopped; it runs "
-						 "again",
-						 t->number);
 		}
 	}
 	store_commit(k->store);
@@ -891,7 +917,7 @@ int controller_start(struct katib *k)
 {
 	int rc;
 
-	requeue_orphans(k);
+	adopt_trials(k);
 	rc = pthread_create(&k->controller, NULL, controller_main, k);
 	if (rc)
 		return -rc;
@@ -899,38 +925,14 @@ int controller_start(struct katib *k)
 	return 0;
 }
 
-/* Kill running trials and wait (briefly) for them, then requeue. */
-static void stop_trials(struct katib *k)
+/* Trials go on without the daemon; only our handles on them close. */
+static void release_trials(struct katib *k)
 {
-	double deadline = now_epoch() + KILL_GRACE;
 	size_t i, j;
-	int left = 1;
 
-	pthread_mutex_lock(&k->lock);
 	for (i = 0; i < k->nexps; i++)
 		for (j = 0; j < k->exps[i]->ntrials; j++)
-			if (k->exps[i]->trials[j]->state == TRIAL_RUNNING)
-				local_signal(k->exps[i]->trials[j]->pid,
-					     SIGTERM);
-	while (left && now_epoch() < deadline) {
-		left = 0;
-		for (i = 0; i < k->nexps; i++)
-			for (j = 0; j < k->exps[i]->ntrials; j++) {
-				struct trial *t = k->exps[i]->trials[j];
-				int code, sig;
-
-				if (t->state != TRIAL_RUNNING || !t->pid)
-					continue;
-				if (local_reap(t->pid, &code, &sig) == 0)
-					left = 1;
-				else
-					t->pid = 0;
-			}
-		if (left)
-			usleep(20000);
-	}
-	pthread_mutex_unlock(&k->lock);
-	requeue_orphans(k);
+			local_release(&k->exps[i]->trials[j]->run);
 }
 
 void controller_stop(struct katib *k)
@@ -943,5 +945,5 @@ void controller_stop(struct katib *k)
 	katib_wake(k);
 	pthread_join(k->controller, NULL);
 	k->controller_running = 0;
-	stop_trials(k);
+	release_trials(k);
 }

@@ -1,43 +1,60 @@
 /*
- * executor_local.c - run trials as local processes (include/katib/executor.h).
+ * executor_local.c - trials as local processes under a supervisor of ours
+ * (include/katib/executor.h).
  *
- * posix_spawn (vfork-based in glibc) keeps the per-trial cost near that of
- * a shell starting the same command; exec failures come back as its
- * return value, so "command not found" is reported, not hidden in a log.
+ * Everything the supervisor needs (argv, envp, the resolved executable, the
+ * log path) is prepared before fork(); after it, the supervisor and the
+ * trial only make async-signal-safe calls, as a child of a multi-threaded
+ * process must.
  */
 #include "katib/executor.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
 
-static int pidfd_open_compat(pid_t pid)
+static int sys_pidfd_open(pid_t pid)
 {
-#ifdef SYS_pidfd_open
 	return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
 }
 
-static int env_has(char *const *env, const char *name)
+static int sys_pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* ---- environment ---- */
+
+static const char *env_get(char *const *env, const char *name)
 {
 	size_t n = strlen(name);
 
 	for (; env && *env; env++)
 		if (!strncmp(*env, name, n) && (*env)[n] == '=')
-			return 1;
-	return 0;
+			return *env + n + 1;
+	return NULL;
+}
+
+static int env_skip(const struct trial_command *cmd, const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+	char key[256];
+
+	if (!eq || (size_t)(eq - entry) >= sizeof(key))
+		return 1;
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - entry), entry);
+	return env_get(cmd->env, key) || !strcmp(key, "KATIB_TRIAL_NAME") ||
+	       !strcmp(key, "KATIB_TRIAL_DIR");
 }
 
 /* daemon env (minus what the spec overrides) + spec env + ours */
@@ -52,26 +69,16 @@ static char **build_env(const struct trial_command *cmd, const char *name,
 	env = calloc(n + cmd->nenv + 4, sizeof(char *));
 	if (!env)
 		return NULL;
-	for (i = 0; i < n; i++) {
-		const char *eq = strchr(environ[i], '=');
-		char key[256];
-
-		if (!eq || (size_t)(eq - environ[i]) >= sizeof(key))
-			continue;
-		snprintf(key, sizeof(key), "%.*s", (int)(eq - environ[i]),
-			 environ[i]);
-		if (env_has(cmd->env, key) || !strcmp(key, "KATIB_TRIAL_NAME") ||
-		    !strcmp(key, "KATIB_TRIAL_DIR"))
-			continue;
-		env[k++] = strdup(environ[i]);
-	}
+	for (i = 0; i < n; i++)
+		if (!env_skip(cmd, environ[i]))
+			env[k++] = strdup(environ[i]);
 	for (i = 0; i < cmd->nenv; i++)
 		env[k++] = strdup(cmd->env[i]);
 	if (asprintf(&env[k++], "KATIB_TRIAL_NAME=%s", name) < 0)
 		env[k - 1] = NULL;
 	if (asprintf(&env[k++], "KATIB_TRIAL_DIR=%s", dir) < 0)
 		env[k - 1] = NULL;
-	if (!env_has(cmd->env, "PYTHONUNBUFFERED"))
+	if (!env_get(cmd->env, "PYTHONUNBUFFERED"))
 		env[k++] = strdup("PYTHONUNBUFFERED=1");
 	return env;
 }
@@ -85,127 +92,309 @@ static void free_env(char **env)
 	free(env);
 }
 
-static int setup_attr(posix_spawnattr_t *attr)
+/*
+ * The executable as execve() needs it: a name with a '/' is taken relative
+ * to the working directory; a bare name is searched in the trial's PATH.
+ */
+static int resolve_exe(const char *name, const char *cwd, const char *path,
+		       char *out, size_t size, struct kb_error *err)
 {
-	sigset_t none, all;
-	int rc;
+	const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin";
+	int saw_eacces = 0;
 
+	if (strchr(name, '/')) {
+		if (name[0] == '/')
+			snprintf(out, size, "%s", name);
+		else
+			snprintf(out, size, "%s/%s", cwd, name);
+		if (!access(out, X_OK))
+			return 0;
+		return kb_error_set(err, -errno, "command", 0,
+				    "cannot run '%s': %s", out,
+				    strerror(errno));
+	}
+	while (*p) {
+		size_t len = strcspn(p, ":");
+
+		snprintf(out, size, "%.*s/%s", (int)len, len ? p : ".", name);
+		if (!access(out, X_OK)) {
+			struct stat st;
+
+			if (!stat(out, &st) && S_ISREG(st.st_mode))
+				return 0;
+		}
+		saw_eacces |= errno == EACCES;
+		p += len + (p[len] == ':');
+	}
+	if (saw_eacces)
+		return kb_error_set(err, -EACCES, "command", 0,
+				    "cannot run '%s': permission denied", name);
+	return kb_error_set(err, -ENOENT, "command", 0,
+			    "command '%s' not found in PATH=%s", name,
+			    path ? path : "(unset)");
+}
+
+/* ---- the supervisor (after fork: async-signal-safe calls only) ---- */
+
+struct shim {
+	const char *exe;
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;
+	const char *log;
+	int lock_fd;		/* the flocked supervisor file */
+};
+
+static size_t fmt_long(char *buf, long v)
+{
+	char tmp[24];
+	size_t n = 0, i = 0;
+	unsigned long u = v < 0 ? (unsigned long)-v : (unsigned long)v;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		buf[i++] = '-';
+	while (n)
+		buf[i++] = tmp[--n];
+	return i;
+}
+
+/* Write "<word> a b\n" at the end of the supervisor file. */
+static void shim_record(int fd, const char *word, long a, long b)
+{
+	char line[80];
+	size_t n = strlen(word);
+
+	memcpy(line, word, n);
+	line[n++] = ' ';
+	n += fmt_long(line + n, a);
+	line[n++] = ' ';
+	n += fmt_long(line + n, b);
+	line[n++] = '\n';
+	if (write(fd, line, n) < 0)
+		return; /* nothing to do about it here */
+}
+
+static void shim_trial(const struct shim *s)
+{
+	static const char msg[] = "katibfs: cannot execute the trial command\n";
+	struct sigaction dfl;
+	sigset_t none;
+	int fd, sig;
+
+	setpgid(0, 0);
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0)
+		dup2(fd, 0);
+	fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	rc = posix_spawnattr_init(attr);
-	if (!rc)
-		rc = posix_spawnattr_setflags(
-			attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-				      POSIX_SPAWN_SETSIGDEF);
-	if (!rc)
-		rc = posix_spawnattr_setpgroup(attr, 0);
-	if (!rc)
-		rc = posix_spawnattr_setsigmask(attr, &none);
-	if (!rc)
-		rc = posix_spawnattr_setsigdefault(attr, &all);
-	return rc;
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (chdir(s->cwd) == 0)
+		execve(s->exe, s->argv, s->envp);
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(127);
+	_exit(127);
 }
 
-static int setup_files(posix_spawn_file_actions_t *fa, const char *log_path,
-		       const char *cwd)
+static void shim_main(const struct shim *s)
 {
-	int rc = posix_spawn_file_actions_init(fa);
+	int status = 0, code, sig;
+	siginfo_t info;
+	sigset_t set;
+	pid_t child;
 
-	if (!rc)
-		rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null",
-						      O_RDONLY, 0);
-	if (!rc)
-		rc = posix_spawn_file_actions_addopen(
-			fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (!rc)
-		rc = posix_spawn_file_actions_adddup2(fa, 1, 2);
-	if (!rc && cwd)
-		rc = posix_spawn_file_actions_addchdir_np(fa, cwd);
-	return rc;
+	setsid();
+	/* hold nothing of the daemon's: /dev/fuse above all, or the mount
+	 * would outlive the daemon's death */
+	if (s->lock_fd > 3)
+		syscall(SYS_close_range, 3, s->lock_fd - 1, 0);
+	syscall(SYS_close_range, s->lock_fd + 1, ~0U, 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	child = fork();
+	if (child < 0) {
+		shim_record(s->lock_fd, "exit", 127, 0);
+		_exit(1);
+	}
+	if (child == 0)
+		shim_trial(s);
+	shim_record(s->lock_fd, "pid", (long)getpid(), (long)child);
+	for (;;) {
+		if (sigwaitinfo(&set, &info) < 0)
+			continue;
+		if (info.si_signo == SIGUSR1)
+			kill(-child, SIGKILL);
+		else if (info.si_signo != SIGCHLD)
+			kill(-child, SIGTERM);
+		else if (waitpid(child, &status, WNOHANG) == child)
+			break;
+	}
+	kill(-child, SIGKILL); /* what is left of the trial's group */
+	code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	shim_record(s->lock_fd, "exit", sig ? 128 + sig : code, sig);
+	_exit(0);
 }
 
-int local_spawn(const struct trial_command *cmd, const char *trial_name,
-		const char *trial_dir, const char *log_path, pid_t *pid,
-		int *pidfd, struct kb_error *err)
+/* ---- the daemon's side ---- */
+
+int local_start(const struct trial_command *cmd, const char *trial_name,
+		const char *trial_dir, const char *log_path,
+		struct local_run *run, struct kb_error *err)
 {
 	const char *cwd = cmd->working_dir ? cmd->working_dir : trial_dir;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	char **env = build_env(cmd, trial_name, trial_dir);
+	struct shim s = {.cwd = cwd, .log = log_path};
+	char exe[4096], path[4096];
+	char **env = NULL;
+	struct stat st;
+	pid_t pid;
 	int rc;
 
+	run->pid = 0;
+	run->pidfd = -1;
+	run->child = 0;
+	if (stat(cwd, &st) || !S_ISDIR(st.st_mode))
+		return kb_error_set(err, -ENOENT, "workingDir", 0,
+				    "working directory %s does not exist", cwd);
+	env = build_env(cmd, trial_name, trial_dir);
 	if (!env)
 		return -ENOMEM;
-	rc = setup_attr(&attr);
-	if (!rc)
-		rc = setup_files(&fa, log_path, cwd);
-	if (rc) {
-		free_env(env);
-		return kb_error_set(err, -rc, NULL, 0,
-				    "cannot prepare the trial process: %s",
-				    strerror(rc));
-	}
-	rc = posix_spawnp(pid, cmd->argv[0], &fa, &attr, cmd->argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	free_env(env);
+	rc = resolve_exe(cmd->argv[0], cwd, env_get(env, "PATH"), exe,
+			 sizeof(exe), err);
 	if (rc)
-		return kb_error_set(err, -rc, "command", 0,
-				    "cannot run '%s' (working directory %s): %s",
-				    cmd->argv[0], cwd, strerror(rc));
-	*pidfd = pidfd_open_compat(*pid);
+		goto out;
+	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, trial_dir);
+	s.lock_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
+				       O_CLOEXEC, 0644);
+	if (s.lock_fd < 0 || flock(s.lock_fd, LOCK_EX | LOCK_NB)) {
+		rc = kb_error_set(err, -errno, NULL, 0, "cannot lock %s: %s",
+				  path, strerror(errno));
+		goto out;
+	}
+	s.exe = exe;
+	s.argv = cmd->argv;
+	s.envp = env;
+	pid = fork();
+	if (pid == 0)
+		shim_main(&s);
+	if (pid < 0) {
+		rc = kb_error_set(err, -errno, NULL, 0,
+				  "cannot start the trial supervisor: %s",
+				  strerror(errno));
+		goto out;
+	}
+	run->pid = pid;
+	run->child = 1;
+	run->pidfd = sys_pidfd_open(pid);
+out:
+	if (s.lock_fd >= 0)
+		close(s.lock_fd); /* the supervisor holds the lock now */
+	free_env(env);
+	return rc;
+}
+
+/* Parse the supervisor file: its pid and, if recorded, the exit. */
+static int read_record(int fd, pid_t *pid, int *has_exit, int *code,
+		       int *sig)
+{
+	char buf[512], *line, *save = NULL;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	*pid = 0;
+	*has_exit = 0;
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		long a, b;
+
+		if (sscanf(line, "pid %ld %ld", &a, &b) == 2)
+			*pid = (pid_t)a;
+		else if (sscanf(line, "exit %ld %ld", &a, &b) == 2) {
+			*has_exit = 1;
+			*code = (int)a;
+			*sig = (int)b;
+		}
+	}
 	return 0;
 }
 
-int local_signal(pid_t pgid, int sig)
+enum local_probe local_probe(const char *trial_dir, struct local_run *run,
+			     int *exit_code, int *term_signal)
 {
-	if (pgid <= 0)
-		return -ESRCH;
-	return kill(-pgid, sig) ? -errno : 0;
-}
+	enum local_probe result = LOCAL_LOST;
+	int fd, has_exit = 0, code = 0, sig = 0, tries;
+	char path[4096];
+	pid_t pid = 0;
 
-int local_reap(pid_t pid, int *exit_code, int *term_signal)
-{
-	int status;
-	pid_t r = waitpid(pid, &status, WNOHANG);
-
-	if (r == 0)
-		return 0;
-	if (r < 0)
-		return -errno;
-	*term_signal = 0;
-	if (WIFEXITED(status)) {
-		*exit_code = WEXITSTATUS(status);
-	} else {
-		*term_signal = WTERMSIG(status);
-		*exit_code = 128 + *term_signal;
-	}
-	kill(-pid, SIGKILL); /* leftovers of the trial's process group */
-	return 1;
-}
-
-int local_is_trial(pid_t pid, const char *name)
-{
-	char path[64], want[128], buf[65536];
-	size_t wl, i;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	wl = (size_t)snprintf(want, sizeof(want), "KATIB_TRIAL_NAME=%s", name);
+	if (run->child && run->pid > 0)
+		waitpid(run->pid, NULL, WNOHANG); /* reap: the file tells */
+	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, trial_dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	for (i = 0; i < (size_t)n; i += strlen(buf + i) + 1) {
-		buf[n] = '\0';
-		if (!strncmp(buf + i, want, wl + 1))
-			return 1;
+		return LOCAL_NEVER_STARTED;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		read_record(fd, &pid, &has_exit, &code, &sig);
+		result = has_exit ? LOCAL_EXITED : LOCAL_LOST;
+		goto out;
 	}
-	return 0;
+	/* locked: a supervisor holds it; its pid line may lag the fork */
+	for (tries = 0; tries < 200 && !pid; tries++) {
+		read_record(fd, &pid, &has_exit, &code, &sig);
+		if (!pid)
+			usleep(5000);
+	}
+	if (pid <= 0)
+		goto out;
+	if (run->pid != pid || run->pidfd < 0) {
+		local_release(run);
+		run->pid = pid;
+		run->pidfd = sys_pidfd_open(pid);
+	}
+	/* still locked after the pidfd exists: the pidfd is that process */
+	result = flock(fd, LOCK_SH | LOCK_NB) ? LOCAL_RUNNING : LOCAL_LOST;
+	if (result == LOCAL_LOST) {
+		read_record(fd, &pid, &has_exit, &code, &sig);
+		result = has_exit ? LOCAL_EXITED : LOCAL_LOST;
+	}
+out:
+	close(fd);
+	*exit_code = code;
+	*term_signal = sig;
+	return result;
+}
+
+int local_terminate(const struct local_run *run, int force)
+{
+	int sig = force ? SIGUSR1 : SIGTERM;
+
+	if (run->pidfd >= 0)
+		return sys_pidfd_send_signal(run->pidfd, sig) ? -errno : 0;
+	return -ESRCH;
+}
+
+void local_release(struct local_run *run)
+{
+	if (run->pidfd >= 0)
+		close(run->pidfd);
+	run->pidfd = -1;
+	run->pid = 0;
+	run->child = 0;
 }

@@ -204,6 +204,24 @@ int store_commit(struct store *s)
 	return rc;
 }
 
+int store_flush(struct store *s)
+{
+	int rc;
+
+	if (!s->in_tx)
+		return 0;
+	rc = run(s, ST_COMMIT);
+	if (rc) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		s->in_tx = 0;
+		return rc;
+	}
+	rc = run(s, ST_BEGIN);
+	if (rc)
+		s->in_tx = 0;
+	return rc;
+}
+
 void store_checkpoint(struct store *s)
 {
 	sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
@@ -276,7 +294,7 @@ int store_put_trial(struct store *s, const char *exp, const struct trial *t)
 	sqlite3_bind_double(st, 12, t->finished);
 	bind_text(st, 13, t->command);
 	sqlite3_bind_int64(st, 14, t->log_parsed);
-	sqlite3_bind_int(st, 15, t->pid);
+	sqlite3_bind_int(st, 15, t->run.pid);
 	rc = run(s, ST_PUT_TRIAL);
 	cJSON_free(values);
 	return rc;
@@ -372,8 +390,8 @@ static struct trial *load_trial_row(sqlite3_stmt *st)
 	t->finished = sqlite3_column_double(st, 10);
 	t->command = col_dup(st, 11);
 	t->log_parsed = sqlite3_column_int64(st, 12);
-	t->pid = sqlite3_column_int(st, 13);
-	t->pidfd = -1;
+	t->run.pid = 0; /* re-adopted through the trial directory */
+	t->run.pidfd = -1;
 	strbuf_init(&t->observations);
 	if (parse_values((const char *)sqlite3_column_text(st, 5), t)) {
 		trial_free(t);

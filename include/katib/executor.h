@@ -1,17 +1,30 @@
 /*
- * executor.h - the local backend: run a trial's primary container command
- * as a local process.
+ * executor.h - the local backend: each trial runs under a small supervisor
+ * process of ours, so trials outlive the daemon.
  *
- * The child runs in its own process group (so a kill reaches everything it
- * started), with the daemon's environment plus the container's env,
+ * local_start() forks a supervisor (a copy of the daemon that runs only
+ * async-signal-safe code), which starts a new session, forks the trial
+ * into its own process group with its stdout and stderr appended to the
+ * log, waits for it, and records "exit <code> <signal>" in the trial
+ * directory's `supervisor` file before it exits. That file is locked
+ * (flock) from before the fork until the supervisor ends, so a daemon
+ * mounted again later can tell, without guessing from pids:
+ *
+ *   locked                    the trial runs: local_adopt() re-attaches;
+ *   unlocked, exit recorded   it ended meanwhile: the status is there;
+ *   unlocked, no exit line    the supervisor was killed: the trial is lost;
+ *   no file                   it never started: start it (once).
+ *
+ * The trial gets the daemon's environment plus the container's env,
  * KATIB_TRIAL_NAME, KATIB_TRIAL_DIR and PYTHONUNBUFFERED=1 (unless the spec
  * sets it: Python buffers stdout when it is a file, and a user tailing the
- * log would see nothing), its stdout and stderr appended to `log_path`,
- * and in the container's workingDir or else `trial_dir`. The child gets an
- * empty signal mask and default dispositions whatever the daemon has.
+ * log would see nothing), an empty signal mask and default dispositions,
+ * and runs in the container's workingDir or else the trial directory.
  *
- * Completion is observed through a pidfd (poll() it for readability) and
- * collected with local_reap(). Nothing here blocks.
+ * Signals go to the supervisor (through a pidfd, never a bare pid), which
+ * forwards them to the trial's process group: SIGTERM as SIGTERM, SIGUSR1
+ * as SIGKILL. Completion is seen by poll()ing run->pidfd. Nothing here
+ * blocks.
  */
 #ifndef KATIB_EXECUTOR_H
 #define KATIB_EXECUTOR_H
@@ -21,31 +34,43 @@
 #include "katib/error.h"
 #include "katib/spec.h"
 
-/*
- * Start cmd. On success *pid is the child (and its process group id) and
- * *pidfd a pidfd for it (the caller closes it). -ENOENT / -EACCES when the
- * command cannot be executed, with err saying which and why.
- */
-int local_spawn(const struct trial_command *cmd, const char *trial_name,
-		const char *trial_dir, const char *log_path, pid_t *pid,
-		int *pidfd, struct kb_error *err);
+#define SUPERVISOR_FILE "supervisor"
 
-/* Signal the whole process group of a running trial. */
-int local_signal(pid_t pgid, int sig);
+struct local_run {
+	pid_t pid;	/* the supervisor, or 0 */
+	int pidfd;	/* pidfd of the supervisor, or -1 */
+	int child;	/* 1 if it is our child (to be reaped) */
+};
 
 /*
- * Collect the child's exit without blocking: 1 and *exit_code (or
- * *term_signal, with *exit_code = 128 + signal) when it has ended, 0 while
- * it runs, negative errno on error. Once it has ended, the rest of its
- * process group is sent SIGKILL so no grandchild outlives the trial.
+ * Start cmd under a supervisor. The command's executable is looked up (in
+ * the trial's PATH) and the working directory checked first: -ENOENT or
+ * -EACCES with err saying which and why, and nothing started.
  */
-int local_reap(pid_t pid, int *exit_code, int *term_signal);
+int local_start(const struct trial_command *cmd, const char *trial_name,
+		const char *trial_dir, const char *log_path,
+		struct local_run *run, struct kb_error *err);
+
+/* What local_probe() found in a trial directory. */
+enum local_probe {
+	LOCAL_NEVER_STARTED,
+	LOCAL_RUNNING,		/* run filled: pid and pidfd */
+	LOCAL_EXITED,		/* *exit_code and *term_signal filled */
+	LOCAL_LOST,		/* supervisor gone without recording an exit */
+};
 
 /*
- * 1 if process `pid` is still the trial named `name` (its environment has
- * KATIB_TRIAL_NAME=name), so a stale pid from an earlier daemon is never
- * mistaken for an unrelated process that reused the number.
+ * Look at trial_dir (at mount, or after run->pidfd became readable): reap
+ * our child if it is one, then classify as above.
  */
-int local_is_trial(pid_t pid, const char *name);
+enum local_probe local_probe(const char *trial_dir, struct local_run *run,
+			     int *exit_code, int *term_signal);
+
+/* Ask the trial to end: force = 0 sends SIGTERM, 1 SIGKILL (both to the
+ * trial's whole process group, through the supervisor). */
+int local_terminate(const struct local_run *run, int force);
+
+/* Forget a run (close its pidfd). */
+void local_release(struct local_run *run);
 
 #endif

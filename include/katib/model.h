@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "katib/algorithm.h"
+#include "katib/executor.h"
 #include "katib/metrics.h"
 #include "katib/spec.h"
 
@@ -83,8 +84,7 @@ struct trial {
 	char *command;		/* trials/N/spec: what was run, or NULL */
 
 	/* runtime (controller thread only) */
-	pid_t pid;		/* process group leader while running */
-	int pidfd;		/* -1 when none */
+	struct local_run run;	/* its supervisor while running */
 	int kill_reason;	/* 0 none, else the state to end in */
 	double kill_deadline;	/* SIGKILL the group after this time */
 	off_t log_parsed;	/* bytes of the log already parsed */

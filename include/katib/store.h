@@ -25,6 +25,9 @@ void store_close(struct store *s);
 
 int store_begin(struct store *s);
 int store_commit(struct store *s);
+/* Inside a transaction: commit what is there now and carry on in a new
+ * one (what must be on disk before an outside effect, like a process). */
+int store_flush(struct store *s);
 /* Checkpoint the WAL (from a backend thread, outside hot paths). */
 void store_checkpoint(struct store *s);
 

@@ -293,6 +293,40 @@ static void test_push_and_reopen(void **state)
 	free(after);
 }
 
+/* Trials outlive the daemon: close while they run, open again, and
+ * every trial ends once with its metrics counted once. */
+static void test_readopt(void **state)
+{
+	struct fixture *f = *state;
+	struct katib_options opt = {.state_dir = f->dir};
+	struct kb_error err = {0};
+	char *s;
+	int i;
+
+	assert_int_equal(katib_mkdir(f->k, "adopt", &err), 0);
+	assert_int_equal(
+		write_spec(f->k, "adopt", "", 2, 4,
+			   "echo loss=${trialParameters.x}; sleep 2; echo done",
+			   &err),
+		0);
+	wait_trial(f->k, "adopt", 2);
+	usleep(400000); /* the first line is parsed before the close */
+	katib_close(f->k);
+	usleep(500000); /* trials 1 and 2 still run: re-adopted */
+	assert_int_equal(katib_open(&opt, &f->k, NULL), 0);
+	assert_int_equal(katib_wait_finished(f->k, "adopt", 20000), 0);
+	s = render(f->k, "adopt", 0, KFILE_STATUS);
+	assert_has(s, "state=Succeeded\n");
+	assert_has(s, "trials=4\n");
+	assert_has(s, "succeeded=4\n");
+	free(s);
+	for (i = 1; i <= 4; i++) {
+		s = render(f->k, "adopt", i, KFILE_T_STATUS);
+		assert_has(s, "observations=1\n");
+		free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +338,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_and_reopen, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
