@@ -19,7 +19,7 @@ mkdir "$MNT/mnist" || fail "mkdir mnist"
 expect_fail "mkdir twice" "File exists" mkdir "$MNT/mnist"
 [ -d "$MNT/mnist" ] || fail "mnist is not a directory"
 ls "$MNT" | grep -qx mnist || fail "mnist not listed in the root"
-for f in spec.yaml status status.json control best trials.csv events trials; do
+for f in spec.yaml status status.json control best trials.csv events plot.svg trials; do
 	[ -e "$MNT/mnist/$f" ] || fail "mnist/$f missing"
 done
 [ -d "$MNT/mnist/trials" ] || fail "trials is not a directory"
@@ -38,7 +38,7 @@ grep -q 'created' "$MNT/mnist/events" || fail "events has no creation line"
 [ "$(stat -c %s "$MNT/mnist/events")" -eq "$(wc -c <"$MNT/mnist/events")" ] || fail "events size"
 
 # Read-only files: EACCES; unknown names: ENOENT.
-for f in status status.json best trials.csv events; do
+for f in status status.json best trials.csv events plot.svg; do
 	expect_fail "write $f" "Permission denied" sh -c "echo x > '$MNT/mnist/$f'"
 done
 expect_fail "cat unknown" "No such file" cat "$MNT/mnist/nope"
