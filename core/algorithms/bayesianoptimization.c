@@ -1,17 +1,51 @@
 /*
- * bayesianoptimization.c - Bayesian optimisation (Katib's scikit-optimize
- * service).
+ * bayesianoptimization.c - Bayesian optimisation with a Gaussian process
+ * (Katib's scikit-optimize service, base_estimator GP).
  *
- * Not implemented in katibfs yet (implemented = 0): only the settings are
- * validated, exactly as Katib's service does, so that `katibfs check`
- * accepts and rejects the same specs. Implementing it touches this file.
+ * Space: every int/double parameter is one coordinate in [0, 1], linear
+ * or logarithmic as its distribution says (logUniform/logNormal with
+ * min > 0; unlike Katib's skopt service, which forces log-uniform on every
+ * double, the declared distribution is honoured and min <= 0 is fine).
+ * Each categorical/discrete parameter is one-hot (one coordinate per list
+ * entry). The acquisition is optimised in this relaxed box; a point is
+ * then rounded: ints and steps by param_format(), one-hot by argmax.
+ *
+ * Model: GP with a constant mean and a Matern 5/2 ARD kernel on the
+ * standardised objective (minimised; maximize objectives are negated),
+ * plus a noise term. Lengthscales, signal variance and noise are fitted by
+ * maximising the log marginal likelihood (weak log-normal priors, L-BFGS
+ * on the log parameters with box bounds, analytic gradients, Cholesky
+ * through LAPACKE), warm started from the previous fit plus restarts.
+ *
+ * Acquisition: EI, PI (xi = 0.01) and LCB (kappa = 1.96) on the
+ * standardised scale; gp_hedge picks one of the three by a softmax over
+ * their gains (skopt's rule, eta = 1; gains in standardised units). It is
+ * optimised over many random candidates plus perturbations of the best
+ * observed points, then the best few are refined by L-BFGS with the
+ * analytic gradient (acq_optimizer sampling skips the refinement).
+ *
+ * Pending trials and the other points of one batch enter as a kriging
+ * believer: the GP's mean at the point is taken as its value. The first
+ * n_initial_points trials come from a Latin hypercube. Suggestion k of a
+ * call draws from an rng seeded by (random_state, trials so far), so the
+ * same spec, history and state give the same trials. No suggestion repeats
+ * an earlier trial or another one of the same batch.
  */
 #include <errno.h>
+#include <float.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+#include <cjson/cJSON.h>
 
 #include "katib/algorithm.h"
+#include "katib/linalg.h"
 
 static const char *const estimators[] = {"GP", "RF", "ET", "GBRT", NULL};
 static const char *const acq_funcs[] = {"gp_hedge", "LCB",  "EI", "PI",
@@ -27,36 +61,1463 @@ static const struct setting_rule bo_rules[] = {
     {NULL},
 };
 
-/* skopt samples every double as Real(min, max, "log-uniform"). */
-static int bo_param_check(const struct param_spec *p, size_t i,
-			  struct kb_error *err)
-{
-	char field[96];
+#define SETTING_FIELD(n) "spec.algorithm.algorithmSettings[" n "]"
 
-	if (p->type != PARAM_DOUBLE || p->min_value > 0)
+enum acq_kind { ACQ_EI, ACQ_PI, ACQ_LCB, ACQ_HEDGE };
+#define NACQ 3
+
+#define XI	      0.01
+#define KAPPA	      1.96
+#define LOG_LS_MIN    (-4.6) /* lengthscale 0.01 */
+#define LOG_LS_MAX    2.3    /* 10 */
+#define LOG_SF_MIN    (-3.0)
+#define LOG_SF_MAX    3.0
+#define LOG_NOISE_MIN (-13.8) /* 1e-6 */
+#define LOG_NOISE_MAX (-0.7)
+#define LBFGS_MEM     7
+#define DUP_TRIES     64
+
+/* ---- settings ---- */
+
+static int bo_reject(const struct experiment_spec *spec, const char *name,
+		     const char *value, const char *why, struct kb_error *err)
+{
+	const struct algorithm_setting *s =
+	    setting_find(&spec->algorithm, name);
+	char field[128];
+
+	if (!s || !s->value || strcmp(s->value, value))
 		return 0;
-	snprintf(field, sizeof(field), "spec.parameters[%zu].feasibleSpace.min",
-		 i);
+	snprintf(field, sizeof(field), "spec.algorithm.algorithmSettings[%s]",
+		 name);
 	return kb_error_set(err, -EINVAL, field, 0,
-			    "bayesianoptimization samples double parameters "
-			    "on a log scale, so min must be > 0 (parameter "
-			    "'%s')",
-			    p->name ? p->name : "");
+			    "'%s' is not supported by "
+			    "katibfs: %s",
+			    value, why);
 }
 
 static int bo_validate(const struct experiment_spec *spec, struct kb_error *err)
 {
-	size_t i;
-	int rc;
+	static const char *const trees[] = {"RF", "ET", "GBRT", NULL};
+	int rc, i;
 
 	rc = settings_validate(&spec->algorithm, bo_rules, 0, err);
-	for (i = 0; !rc && i < spec->nparams; i++)
-		rc = bo_param_check(&spec->params[i], i, err);
+	for (i = 0; !rc && trees[i]; i++)
+		rc = bo_reject(spec, "base_estimator", trees[i],
+			       "only the Gaussian process (GP) estimator is "
+			       "implemented",
+			       err);
+	if (!rc)
+		rc = bo_reject(spec, "acq_func", "EIps",
+			       "per-second acquisition needs a trial duration "
+			       "model; use EI",
+			       err);
+	if (!rc)
+		rc = bo_reject(spec, "acq_func", "PIps",
+			       "per-second acquisition needs a trial duration "
+			       "model; use PI",
+			       err);
+	if (!rc && !spec->nparams)
+		rc = kb_error_set(err, -EINVAL, "spec.parameters", 0,
+				  "bayesianoptimization needs parameters");
 	return rc;
+}
+
+/* ---- private state ---- */
+
+struct bo_priv {
+	uint64_t seed;
+	long n_initial;
+	enum acq_kind acq;
+	int refine;    /* acq_optimizer != sampling */
+	size_t d;      /* encoded dimension of theta/last */
+	double *theta; /* log ls[d], log sf2, log noise; NULL = none */
+	double gains[NACQ];
+	double *last; /* NACQ x d: last hedge candidates */
+	int has_last;
+};
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t time_seed(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return mix64((uint64_t)ts.tv_sec * 1000000000ULL +
+		     (uint64_t)ts.tv_nsec) ^
+	       mix64((uint64_t)getpid());
+}
+
+/* ---- the encoded space ---- */
+
+struct bo_space {
+	const struct experiment_spec *spec;
+	size_t d;
+	size_t *off;	 /* per param: first coordinate */
+	double *lo, *hi; /* per param: transformed bounds */
+	int *logscale;	 /* per param */
+};
+
+static int is_cat(const struct param_spec *p)
+{
+	return p->type == PARAM_CATEGORICAL || p->type == PARAM_DISCRETE;
+}
+
+static void space_free(struct bo_space *s)
+{
+	free(s->off);
+	free(s->lo);
+	free(s->hi);
+	free(s->logscale);
+}
+
+static int space_init(struct bo_space *s, const struct experiment_spec *spec)
+{
+	size_t i, n = spec->nparams ? spec->nparams : 1;
+	const struct param_spec *p;
+
+	memset(s, 0, sizeof(*s));
+	s->spec = spec;
+	s->off = calloc(n, sizeof(*s->off));
+	s->lo = calloc(n, sizeof(*s->lo));
+	s->hi = calloc(n, sizeof(*s->hi));
+	s->logscale = calloc(n, sizeof(*s->logscale));
+	if (!s->off || !s->lo || !s->hi || !s->logscale) {
+		space_free(s);
+		return -ENOMEM;
+	}
+	for (i = 0; i < spec->nparams; i++) {
+		p = &spec->params[i];
+		s->off[i] = s->d;
+		if (is_cat(p)) {
+			s->d += p->nlist ? p->nlist : 1;
+			continue;
+		}
+		s->logscale[i] =
+		    p->min_value > 0 && (p->distribution == DIST_LOG_UNIFORM ||
+					 p->distribution == DIST_LOG_NORMAL);
+		s->lo[i] = s->logscale[i] ? log(p->min_value) : p->min_value;
+		s->hi[i] = s->logscale[i] ? log(p->max_value) : p->max_value;
+		s->d++;
+	}
+	return 0;
+}
+
+static double clamp01(double v)
+{
+	return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+/* Encode one value string of param i into x; 0, or -1 if unknown. */
+static int encode_value(const struct bo_space *s, size_t i, const char *v,
+			double *x)
+{
+	const struct param_spec *p = &s->spec->params[i];
+	double *u = x + s->off[i], t;
+	char *end;
+	size_t k;
+
+	if (!v)
+		return -1;
+	if (is_cat(p)) {
+		for (k = 0; k < p->nlist; k++)
+			u[k] = 0;
+		for (k = 0; k < p->nlist; k++)
+			if (!strcmp(p->list[k], v))
+				break;
+		if (k == p->nlist)
+			return -1;
+		u[k] = 1;
+		return 0;
+	}
+	t = strtod(v, &end);
+	if (end == v || !isfinite(t))
+		return -1;
+	if (s->logscale[i])
+		t = log(t > 0 ? t : p->min_value);
+	u[0] = s->hi[i] > s->lo[i]
+		   ? clamp01((t - s->lo[i]) / (s->hi[i] - s->lo[i]))
+		   : 0.5;
+	return 0;
+}
+
+static int encode(const struct bo_space *s, char *const *values, double *x)
+{
+	size_t i;
+
+	for (i = 0; i < s->spec->nparams; i++)
+		if (encode_value(s, i, values[i], x))
+			return -1;
+	return 0;
+}
+
+static char *decode_param(const struct bo_space *s, size_t i, const double *x)
+{
+	const struct param_spec *p = &s->spec->params[i];
+	const double *u = x + s->off[i];
+	size_t k, best = 0;
+	double t;
+
+	if (is_cat(p)) {
+		for (k = 1; k < p->nlist; k++)
+			if (u[k] > u[best])
+				best = k;
+		return param_format(p, (double)best);
+	}
+	t = s->lo[i] + clamp01(u[0]) * (s->hi[i] - s->lo[i]);
+	return param_format(p, s->logscale[i] ? exp(t) : t);
+}
+
+static char **decode(const struct bo_space *s, const double *x)
+{
+	size_t n = s->spec->nparams, i;
+	char **v = calloc(n ? n : 1, sizeof(*v));
+
+	for (i = 0; v && i < n; i++) {
+		v[i] = decode_param(s, i, x);
+		if (!v[i]) {
+			assignment_values_free(v, n);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+/* x snapped to what its decoded values encode to. */
+static int snap(const struct bo_space *s, double *x)
+{
+	char **v = decode(s, x);
+	int rc;
+
+	if (!v)
+		return -ENOMEM;
+	rc = encode(s, v, x);
+	assignment_values_free(v, s->spec->nparams);
+	return rc ? -EINVAL : 0;
+}
+
+/* A uniform point of the relaxed box, one-hot categoricals. */
+static void random_point(const struct bo_space *s, struct rng *r, double *x)
+{
+	const struct param_spec *p;
+	size_t i, k;
+
+	for (i = 0; i < s->spec->nparams; i++) {
+		p = &s->spec->params[i];
+		if (!is_cat(p)) {
+			x[s->off[i]] = rng_uniform(r);
+			continue;
+		}
+		for (k = 0; k < p->nlist; k++)
+			x[s->off[i] + k] = 0;
+		if (p->nlist)
+			x[s->off[i] + (size_t)(rng_uniform(r) * p->nlist)] = 1;
+	}
+}
+
+/* A perturbation of base: gaussian steps of scale sd, categories switched
+ * with probability 0.2. */
+static void local_point(const struct bo_space *s, struct rng *r,
+			const double *base, double sd, double *x)
+{
+	const struct param_spec *p;
+	size_t i, k;
+
+	memcpy(x, base, s->d * sizeof(*x));
+	for (i = 0; i < s->spec->nparams; i++) {
+		p = &s->spec->params[i];
+		if (!is_cat(p)) {
+			x[s->off[i]] =
+			    clamp01(base[s->off[i]] + sd * rng_normal(r));
+			continue;
+		}
+		if (p->nlist < 2 || rng_uniform(r) >= 0.2)
+			continue;
+		for (k = 0; k < p->nlist; k++)
+			x[s->off[i] + k] = 0;
+		x[s->off[i] + (size_t)(rng_uniform(r) * p->nlist)] = 1;
+	}
+}
+
+/* Row `row` of a Latin hypercube of n rows seeded by seed. */
+static void lhs_point(const struct bo_space *s, uint64_t seed, size_t n,
+		      size_t row, double *x)
+{
+	const struct param_spec *p;
+	size_t i, k, j, *perm = malloc(n * sizeof(*perm)), c;
+	struct rng r;
+	double u;
+
+	for (i = 0; i < s->spec->nparams; i++) {
+		rng_seed(&r, seed ^ mix64(0x1a5ULL + i));
+		c = row;
+		if (perm) { /* Fisher-Yates: stratum of `row` in column i */
+			for (k = 0; k < n; k++)
+				perm[k] = k;
+			for (k = n; k-- > 1;) {
+				j = (size_t)(rng_uniform(&r) * (double)(k + 1));
+				c = perm[k];
+				perm[k] = perm[j];
+				perm[j] = c;
+			}
+			c = perm[row];
+		}
+		u = ((double)c + rng_uniform(&r)) / (double)n;
+		p = &s->spec->params[i];
+		if (!is_cat(p)) {
+			x[s->off[i]] = u;
+			continue;
+		}
+		for (k = 0; k < p->nlist; k++)
+			x[s->off[i] + k] = 0;
+		if (p->nlist)
+			x[s->off[i] + (size_t)(u * p->nlist)] = 1;
+	}
+	free(perm);
+}
+
+/* ---- L-BFGS with box projection (minimises) ---- */
+
+struct lbfgs_problem {
+	double (*f)(const double *x, double *g, void *ctx);
+	void *ctx;
+	size_t n;
+	const double *lo, *hi;
+};
+
+static void project(const struct lbfgs_problem *pr, double *x)
+{
+	size_t i;
+
+	for (i = 0; i < pr->n; i++)
+		x[i] = x[i] < pr->lo[i]	  ? pr->lo[i]
+		       : x[i] > pr->hi[i] ? pr->hi[i]
+					  : x[i];
+}
+
+/* Zero gradient components that push against an active bound. */
+static void free_grad(const struct lbfgs_problem *pr, const double *x,
+		      const double *g, double *pg)
+{
+	size_t i;
+
+	for (i = 0; i < pr->n; i++)
+		pg[i] = (x[i] <= pr->lo[i] && g[i] > 0) ||
+				(x[i] >= pr->hi[i] && g[i] < 0)
+			    ? 0
+			    : g[i];
+}
+
+static double dot(const double *a, const double *b, size_t n)
+{
+	double s = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+/* Two-loop recursion: dir = -H g. */
+static void lbfgs_direction(size_t n, const double *g, const double *S,
+			    const double *Y, const double *rho, int m, int head,
+			    double *dir)
+{
+	double alpha[LBFGS_MEM], beta, gamma = 1;
+	int k, idx;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		dir[i] = -g[i];
+	for (k = 0; k < m; k++) {
+		idx = (head - 1 - k + LBFGS_MEM) % LBFGS_MEM;
+		alpha[k] = rho[idx] * dot(S + idx * n, dir, n);
+		for (i = 0; i < n; i++)
+			dir[i] -= alpha[k] * Y[idx * n + i];
+	}
+	if (m) {
+		idx = (head - 1 + LBFGS_MEM) % LBFGS_MEM;
+		gamma = 1.0 / (rho[idx] * dot(Y + idx * n, Y + idx * n, n));
+	}
+	for (i = 0; i < n; i++)
+		dir[i] *= gamma;
+	for (k = m - 1; k >= 0; k--) {
+		idx = (head - 1 - k + LBFGS_MEM) % LBFGS_MEM;
+		beta = rho[idx] * dot(Y + idx * n, dir, n);
+		for (i = 0; i < n; i++)
+			dir[i] += S[idx * n + i] * (alpha[k] - beta);
+	}
+}
+
+/* Minimise from x (in place) for at most maxit iterations; returns f. */
+static double lbfgs(const struct lbfgs_problem *pr, double *x, int maxit)
+{
+	size_t n = pr->n, i;
+	double *w = calloc(n * (2 * LBFGS_MEM + 5), sizeof(*w));
+	double *S, *Y, *g, *pg, *dir, *xn, *gn, rho[LBFGS_MEM], f, fn, t, gd;
+	int it, m = 0, head = 0, ls;
+
+	project(pr, x);
+	if (!w)
+		return pr->f(x, NULL, pr->ctx);
+	S = w;
+	Y = S + n * LBFGS_MEM;
+	g = Y + n * LBFGS_MEM;
+	pg = g + n;
+	dir = pg + n;
+	xn = dir + n;
+	gn = xn + n;
+	f = pr->f(x, g, pr->ctx);
+	for (it = 0; it < maxit && isfinite(f); it++) {
+		free_grad(pr, x, g, pg);
+		if (sqrt(dot(pg, pg, n)) < 1e-8)
+			break;
+		lbfgs_direction(n, pg, S, Y, rho, m, head, dir);
+		for (i = 0; i < n; i++)
+			if ((x[i] <= pr->lo[i] && dir[i] < 0) ||
+			    (x[i] >= pr->hi[i] && dir[i] > 0))
+				dir[i] = 0;
+		gd = dot(pg, dir, n);
+		if (!(gd < 0)) {
+			m = 0;
+			for (i = 0; i < n; i++)
+				dir[i] = -pg[i];
+			gd = -dot(pg, pg, n);
+		}
+		t = 1;
+		for (ls = 0; ls < 20; ls++, t *= 0.5) {
+			for (i = 0; i < n; i++)
+				xn[i] = x[i] + t * dir[i];
+			project(pr, xn);
+			fn = pr->f(xn, gn, pr->ctx);
+			if (isfinite(fn) && fn <= f + 1e-4 * t * gd)
+				break;
+		}
+		if (ls == 20)
+			break;
+		for (i = 0; i < n; i++) {
+			S[head * n + i] = xn[i] - x[i];
+			Y[head * n + i] = gn[i] - g[i];
+		}
+		t = dot(S + head * n, Y + head * n, n);
+		if (t > 1e-12) {
+			rho[head] = 1.0 / t;
+			head = (head + 1) % LBFGS_MEM;
+			if (m < LBFGS_MEM)
+				m++;
+		}
+		memcpy(x, xn, n * sizeof(*x));
+		memcpy(g, gn, n * sizeof(*g));
+		t = f - fn;
+		f = fn;
+		if (t < 1e-10 * (1 + fabs(f)))
+			break;
+	}
+	free(w);
+	return f;
+}
+
+/* ---- the Gaussian process ---- */
+
+struct gp {
+	size_t n, cap, d;
+	double *X;     /* cap x d */
+	double *y;     /* standardised targets */
+	double *L;     /* n x n Cholesky factor of K */
+	double *alpha; /* K^-1 y */
+	double *theta; /* d + 2 log hyperparameters */
+	double *ils2;  /* 1 / ls^2 per dimension */
+	double sf2, noise;
+	double *work; /* n x n scratch (LML) */
+};
+
+#define SQRT5 2.23606797749978969640
+
+static double matern(const double *a, const double *b, const double *ils2,
+		     size_t d, double sf2)
+{
+	double r2 = 0, r, t;
+	size_t k;
+
+	for (k = 0; k < d; k++) {
+		t = a[k] - b[k];
+		r2 += t * t * ils2[k];
+	}
+	r = sqrt(r2);
+	return sf2 * (1 + SQRT5 * r + 5.0 / 3.0 * r2) * exp(-SQRT5 * r);
+}
+
+static void gp_set_theta(struct gp *gp, const double *theta)
+{
+	size_t k;
+
+	if (theta != gp->theta)
+		memcpy(gp->theta, theta, (gp->d + 2) * sizeof(*theta));
+	for (k = 0; k < gp->d; k++)
+		gp->ils2[k] = exp(-2 * theta[k]);
+	gp->sf2 = exp(theta[gp->d]);
+	gp->noise = exp(theta[gp->d + 1]);
+}
+
+static void gp_kernel_matrix(const struct gp *gp, double *K)
+{
+	size_t n = gp->n, d = gp->d, i, j;
+
+	for (i = 0; i < n; i++) {
+		K[i * n + i] = gp->sf2 + gp->noise + 1e-9;
+		for (j = 0; j < i; j++)
+			K[i * n + j] = K[j * n + i] = matern(
+			    gp->X + i * d, gp->X + j * d, gp->ils2, d, gp->sf2);
+	}
+}
+
+/* Factor K for the current theta: L and alpha. */
+static int gp_factor(struct gp *gp)
+{
+	size_t n = gp->n;
+	int rc;
+
+	gp_kernel_matrix(gp, gp->L);
+	rc = linalg_cholesky(gp->L, n);
+	if (rc)
+		return rc;
+	memcpy(gp->alpha, gp->y, n * sizeof(*gp->alpha));
+	return linalg_cho_solve(gp->L, n, gp->alpha, 1);
+}
+
+/* Log-normal priors on the hyperparameters: mean, sd of the log. */
+static void prior(const struct gp *gp, size_t k, double *mu, double *sd)
+{
+	if (k < gp->d) {
+		*mu = log(0.4);
+		*sd = 1.2;
+	} else if (k == gp->d) {
+		*mu = 0;
+		*sd = 1.5;
+	} else {
+		*mu = log(1e-4);
+		*sd = 3;
+	}
+}
+
+/* Gradient of the LML w.r.t. the log lengthscales and log sf2, given
+ * W = alpha alpha^T - K^-1 in gp->work. */
+static void lml_kernel_grad(const struct gp *gp, double *g)
+{
+	size_t n = gp->n, d = gp->d, i, j, k;
+	const double *xi, *xj, *W = gp->work;
+	double r2, r, e, c, t, w;
+
+	for (i = 0; i < n; i++) {
+		xi = gp->X + i * d;
+		g[d] += 0.5 * W[i * n + i] * gp->sf2;
+		for (j = 0; j < i; j++) {
+			xj = gp->X + j * d;
+			w = W[i * n + j];
+			r2 = 0;
+			for (k = 0; k < d; k++) {
+				t = xi[k] - xj[k];
+				r2 += t * t * gp->ils2[k];
+			}
+			r = sqrt(r2);
+			e = exp(-SQRT5 * r);
+			g[d] +=
+			    w * gp->sf2 * (1 + SQRT5 * r + 5.0 / 3 * r2) * e;
+			c = w * gp->sf2 * (5.0 / 3.0) * (1 + SQRT5 * r) * e;
+			for (k = 0; k < d; k++) {
+				t = xi[k] - xj[k];
+				g[k] += c * t * t * gp->ils2[k];
+			}
+		}
+	}
+}
+
+/* Negative log posterior of theta and its gradient (g may be NULL). */
+static double gp_neg_lml(const double *theta, double *g, void *ctx)
+{
+	struct gp *gp = ctx;
+	size_t n = gp->n, np = gp->d + 2, i, j, k;
+	double lml = 0, mu, sd, tr = 0;
+
+	gp_set_theta(gp, theta);
+	if (gp_factor(gp))
+		return INFINITY;
+	for (i = 0; i < n; i++)
+		lml -= 0.5 * gp->y[i] * gp->alpha[i] + log(gp->L[i * n + i]);
+	if (g) {
+		memcpy(gp->work, gp->L, n * n * sizeof(*gp->work));
+		if (linalg_cho_inverse(gp->work, n))
+			return INFINITY;
+		for (i = 0; i < n; i++)
+			for (j = 0; j < n; j++)
+				gp->work[i * n + j] =
+				    gp->alpha[i] * gp->alpha[j] -
+				    gp->work[i * n + j];
+		memset(g, 0, np * sizeof(*g));
+		lml_kernel_grad(gp, g);
+		for (i = 0; i < n; i++)
+			tr += gp->work[i * n + i];
+		g[gp->d + 1] = 0.5 * gp->noise * tr;
+	}
+	for (k = 0; k < np; k++) {
+		prior(gp, k, &mu, &sd);
+		lml -= 0.5 * (theta[k] - mu) * (theta[k] - mu) / (sd * sd);
+		if (g)
+			g[k] = -(g[k] - (theta[k] - mu) / (sd * sd));
+	}
+	return -lml;
+}
+
+static void theta_bounds(size_t d, double *lo, double *hi)
+{
+	size_t k;
+
+	for (k = 0; k < d; k++) {
+		lo[k] = LOG_LS_MIN;
+		hi[k] = LOG_LS_MAX;
+	}
+	lo[d] = LOG_SF_MIN;
+	hi[d] = LOG_SF_MAX;
+	lo[d + 1] = LOG_NOISE_MIN;
+	hi[d + 1] = LOG_NOISE_MAX;
+}
+
+static void theta_default(size_t d, double *theta)
+{
+	size_t k;
+
+	for (k = 0; k < d; k++)
+		theta[k] = log(0.4);
+	theta[d] = 0;
+	theta[d + 1] = log(1e-3);
+}
+
+/* Fit theta: warm start (if any), the default and random restarts. */
+static int gp_fit(struct gp *gp, const double *warm, struct rng *r)
+{
+	size_t np = gp->d + 2, k, n = gp->n;
+	double *lo = malloc(3 * np * sizeof(*lo)), *hi, *cur, *best, f;
+	double fbest = INFINITY;
+	struct lbfgs_problem pr;
+	int starts, s, maxit, rc = 0;
+
+	best = malloc(np * sizeof(*best));
+	if (!lo || !best) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	hi = lo + np;
+	cur = hi + np;
+	theta_bounds(gp->d, lo, hi);
+	pr = (struct lbfgs_problem){gp_neg_lml, gp, np, lo, hi};
+	starts = n <= 60 ? 4 : n <= 150 ? 3 : n <= 250 ? 2 : 1;
+	maxit = n <= 150 ? 60 : n <= 250 ? 30 : 15;
+	theta_default(gp->d, best);
+	for (s = 0; s < starts; s++) {
+		if (s == 0 && warm)
+			memcpy(cur, warm, np * sizeof(*cur));
+		else if (s <= 1)
+			theta_default(gp->d, cur);
+		else
+			for (k = 0; k < np; k++)
+				cur[k] =
+				    lo[k] + (hi[k] - lo[k]) *
+						(0.2 + 0.6 * rng_uniform(r));
+		f = lbfgs(&pr, cur, maxit);
+		if (f < fbest) {
+			fbest = f;
+			memcpy(best, cur, np * sizeof(*best));
+		}
+	}
+	gp_set_theta(gp, best);
+	rc = gp_factor(gp);
+out:
+	free(lo);
+	free(best);
+	return rc;
+}
+
+static void gp_free(struct gp *gp)
+{
+	free(gp->X);
+	free(gp->y);
+	free(gp->L);
+	free(gp->alpha);
+	free(gp->theta);
+	free(gp->ils2);
+	free(gp->work);
+}
+
+static int gp_alloc(struct gp *gp, size_t d, size_t cap)
+{
+	memset(gp, 0, sizeof(*gp));
+	gp->d = d;
+	gp->cap = cap ? cap : 1;
+	gp->X = malloc(gp->cap * d * sizeof(*gp->X));
+	gp->y = malloc(gp->cap * sizeof(*gp->y));
+	gp->L = malloc(gp->cap * gp->cap * sizeof(*gp->L));
+	gp->alpha = malloc(gp->cap * sizeof(*gp->alpha));
+	gp->work = malloc(gp->cap * gp->cap * sizeof(*gp->work));
+	gp->theta = malloc((d + 2) * sizeof(*gp->theta));
+	gp->ils2 = malloc((d ? d : 1) * sizeof(*gp->ils2));
+	if (!gp->X || !gp->y || !gp->L || !gp->alpha || !gp->work ||
+	    !gp->theta || !gp->ils2) {
+		gp_free(gp);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Mean and variance at m points Xc (m x d) in the standardised scale. */
+static int gp_predict(const struct gp *gp, const double *Xc, size_t m,
+		      double *mu, double *var)
+{
+	size_t n = gp->n, d = gp->d, i, j;
+	double *V = malloc(n * m * sizeof(*V)), s;
+
+	if (!V)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < m; j++)
+			V[i * m + j] = matern(gp->X + i * d, Xc + j * d,
+					      gp->ils2, d, gp->sf2);
+	for (j = 0; j < m; j++) {
+		s = 0;
+		for (i = 0; i < n; i++)
+			s += V[i * m + j] * gp->alpha[i];
+		mu[j] = s;
+	}
+	linalg_tri_solve_lower(gp->L, n, V, m);
+	for (j = 0; j < m; j++)
+		var[j] = gp->sf2;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < m; j++)
+			var[j] -= V[i * m + j] * V[i * m + j];
+	for (j = 0; j < m; j++)
+		if (var[j] < 1e-12)
+			var[j] = 1e-12;
+	free(V);
+	return 0;
+}
+
+/* Mean, variance and their gradients at one point (ks, v: n scratch;
+ * dk: n x d scratch). */
+static void gp_predict_grad(const struct gp *gp, const double *x, double *mu,
+			    double *var, double *dmu, double *dvar, double *ks,
+			    double *v, double *dk)
+{
+	size_t n = gp->n, d = gp->d, i, k;
+	double r2, r, t, c;
+	const double *xi;
+
+	for (i = 0; i < n; i++) {
+		xi = gp->X + i * d;
+		r2 = 0;
+		for (k = 0; k < d; k++) {
+			t = x[k] - xi[k];
+			r2 += t * t * gp->ils2[k];
+		}
+		r = sqrt(r2);
+		ks[i] =
+		    gp->sf2 * (1 + SQRT5 * r + 5.0 / 3 * r2) * exp(-SQRT5 * r);
+		c = -gp->sf2 * (5.0 / 3.0) * (1 + SQRT5 * r) * exp(-SQRT5 * r);
+		for (k = 0; k < d; k++)
+			dk[i * d + k] = c * (x[k] - xi[k]) * gp->ils2[k];
+	}
+	memcpy(v, ks, n * sizeof(*v));
+	linalg_cho_solve(gp->L, n, v, 1);
+	*mu = dot(ks, gp->alpha, n);
+	*var = gp->sf2 - dot(ks, v, n);
+	for (k = 0; k < d; k++) {
+		dmu[k] = 0;
+		dvar[k] = 0;
+	}
+	for (i = 0; i < n; i++)
+		for (k = 0; k < d; k++) {
+			dmu[k] += dk[i * d + k] * gp->alpha[i];
+			dvar[k] -= 2 * dk[i * d + k] * v[i];
+		}
+	if (*var < 1e-12) {
+		*var = 1e-12;
+		for (k = 0; k < d; k++)
+			dvar[k] = 0;
+	}
+}
+
+/* Add one point (x, y) without refitting; refactors. */
+static int gp_add(struct gp *gp, const double *x, double y)
+{
+	if (gp->n >= gp->cap)
+		return -ENOSPC;
+	memcpy(gp->X + gp->n * gp->d, x, gp->d * sizeof(*x));
+	gp->y[gp->n++] = y;
+	return gp_factor(gp);
+}
+
+/* ---- acquisition (to minimise: negative EI/PI, LCB) ---- */
+
+static double norm_pdf(double z)
+{
+	return exp(-0.5 * z * z) / sqrt(2 * M_PI);
+}
+
+static double norm_cdf(double z)
+{
+	return 0.5 * erfc(-z / sqrt(2));
+}
+
+/* Acquisition value and d/dmu, d/dsd. */
+static double acq_value(enum acq_kind a, double mu, double sd, double ybest,
+			double *dmu, double *dsd)
+{
+	double imp = ybest - mu - XI, z = imp / sd, pdf, cdf;
+
+	switch (a) {
+	case ACQ_LCB:
+		*dmu = 1;
+		*dsd = -KAPPA;
+		return mu - KAPPA * sd;
+	case ACQ_PI:
+		pdf = norm_pdf(z);
+		*dmu = pdf / sd;
+		*dsd = z * pdf / sd;
+		return -norm_cdf(z);
+	default:
+		pdf = norm_pdf(z);
+		cdf = norm_cdf(z);
+		*dmu = cdf;
+		*dsd = -pdf;
+		return -(imp * cdf + sd * pdf);
+	}
+}
+
+struct acq_ctx {
+	const struct gp *gp;
+	enum acq_kind kind;
+	double ybest;
+	double *ks, *v, *dk, *dmu, *dvar;
+};
+
+static double acq_objective(const double *x, double *g, void *ctx)
+{
+	struct acq_ctx *c = ctx;
+	double mu, var, sd, fmu, fsd, f;
+	size_t k;
+
+	gp_predict_grad(c->gp, x, &mu, &var, c->dmu, c->dvar, c->ks, c->v,
+			c->dk);
+	sd = sqrt(var);
+	f = acq_value(c->kind, mu, sd, c->ybest, &fmu, &fsd);
+	if (g)
+		for (k = 0; k < c->gp->d; k++)
+			g[k] = fmu * c->dmu[k] + fsd * c->dvar[k] / (2 * sd);
+	return f;
+}
+
+/* ---- data from the history ---- */
+
+struct bo_data {
+	double *X, *y; /* completed: n x d, raw minimised y */
+	size_t n;
+	double *P; /* pending: np x d */
+	size_t np;
+};
+
+static void data_free(struct bo_data *b)
+{
+	free(b->X);
+	free(b->y);
+	free(b->P);
+}
+
+static int data_collect(const struct bo_space *s,
+			const struct search_history *h, struct bo_data *b)
+{
+	size_t d = s->d, i, cap = h->ntrials ? h->ntrials : 1;
+	const struct history_trial *t;
+	double *x;
+
+	memset(b, 0, sizeof(*b));
+	b->X = malloc(cap * d * sizeof(*b->X));
+	b->y = malloc(cap * sizeof(*b->y));
+	b->P = malloc(cap * d * sizeof(*b->P));
+	if (!b->X || !b->y || !b->P) {
+		data_free(b);
+		return -ENOMEM;
+	}
+	for (i = 0; i < h->ntrials; i++) {
+		t = &h->trials[i];
+		if (!t->values)
+			continue;
+		if (t->state == HISTORY_PENDING) {
+			if (!encode(s, t->values, b->P + b->np * d))
+				b->np++;
+			continue;
+		}
+		if (t->state == HISTORY_FAILED || !t->has_objective ||
+		    !isfinite(t->objective))
+			continue;
+		x = b->X + b->n * d;
+		if (encode(s, t->values, x))
+			continue;
+		b->y[b->n++] =
+		    s->spec->objective.maximize ? -t->objective : t->objective;
+	}
+	return 0;
+}
+
+/* ---- one suggestion ---- */
+
+struct bo_call {
+	struct bo_priv *p;
+	const struct bo_space *s;
+	struct gp gp;
+	struct rng rng;
+	double ybest; /* standardised best observed */
+	struct assignment_set *used;
+};
+
+static int candidate_ok(struct bo_call *c, const double *x, char ***out)
+{
+	char **v = decode(c->s, x);
+
+	if (!v)
+		return -ENOMEM;
+	if (assignment_set_contains(c->used, v)) {
+		assignment_values_free(v, c->s->spec->nparams);
+		return 0;
+	}
+	*out = v;
+	return 1;
+}
+
+/* A random assignment not yet used; *out NULL if none was found. */
+static int random_unused(struct bo_call *c, double *x, char ***out)
+{
+	int t, rc;
+
+	*out = NULL;
+	for (t = 0; t < DUP_TRIES; t++) {
+		random_point(c->s, &c->rng, x);
+		rc = candidate_ok(c, x, out);
+		if (rc)
+			return rc < 0 ? rc : 0;
+	}
+	return 0;
+}
+
+static int cmp_score(const void *a, const void *b, void *ctx)
+{
+	const double *sc = ctx;
+	double x = sc[*(const size_t *)a], y = sc[*(const size_t *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t ncandidates(size_t n)
+{
+	double m = 3e7 / ((double)n * (double)n + 1);
+
+	return m > 2000 ? 2000 : m < 256 ? 256 : (size_t)m;
+}
+
+/* Random and local candidates around the best observed points. */
+static void fill_candidates(struct bo_call *c, const struct bo_data *b,
+			    double *C, size_t m)
+{
+	size_t d = c->s->d, j, nloc = b->n ? m / 2 : 0, best[5], nb = 0, i, k;
+	static const double sds[] = {0.02, 0.08, 0.2};
+
+	for (i = 0; i < b->n; i++) { /* the five best, in order */
+		for (k = nb; k > 0 && b->y[best[k - 1]] > b->y[i]; k--)
+			if (k < 5)
+				best[k] = best[k - 1];
+		if (k < 5) {
+			best[k] = i;
+			if (nb < 5)
+				nb++;
+		}
+	}
+	for (j = 0; j < m; j++) {
+		if (j < nloc)
+			local_point(c->s, &c->rng, b->X + best[j % nb] * d,
+				    sds[(j / nb) % 3], C + j * d);
+		else
+			random_point(c->s, &c->rng, C + j * d);
+	}
+}
+
+struct acq_best {
+	double *x;     /* NACQ x d: refined and snapped */
+	double *score; /* NACQ */
+};
+
+static int refine(struct bo_call *c, enum acq_kind kind, double *x)
+{
+	size_t n = c->gp.n, d = c->s->d, k;
+	double *w = malloc((2 * n + n * d + 4 * d) * sizeof(*w));
+	struct acq_ctx ctx;
+	struct lbfgs_problem pr;
+	double *lo, *hi;
+
+	if (!w)
+		return -ENOMEM;
+	ctx = (struct acq_ctx){
+	    &c->gp, kind,      c->ybest,	  w,
+	    w + n,  w + 2 * n, w + 2 * n + n * d, w + 2 * n + n * d + d};
+	lo = w + 2 * n + n * d + 2 * d;
+	hi = lo + d;
+	for (k = 0; k < d; k++) {
+		lo[k] = 0;
+		hi[k] = 1;
+	}
+	pr = (struct lbfgs_problem){acq_objective, &ctx, d, lo, hi};
+	lbfgs(&pr, x, 40);
+	free(w);
+	return 0;
+}
+
+/*
+ * Optimise acquisition `kind` given the candidates' mu/sd: refine the
+ * best few, snap them; then write into order[] the indices of the
+ * candidates (refined ones first) by score.
+ */
+static int optimise_one(struct bo_call *c, enum acq_kind kind, const double *C,
+			const double *mu, const double *sd, size_t m, double *R,
+			size_t nref, size_t *order, double *score)
+{
+	size_t d = c->s->d, j, total = m + nref;
+	double dm, ds, rmu, rvar;
+	int rc;
+
+	for (j = 0; j < m; j++)
+		score[j] = acq_value(kind, mu[j], sd[j], c->ybest, &dm, &ds);
+	for (j = 0; j < total; j++)
+		order[j] = j;
+	qsort_r(order, m, sizeof(*order), cmp_score, score);
+	for (j = 0; j < nref; j++) {
+		memcpy(R + j * d, C + order[j] * d, d * sizeof(*R));
+		if (c->p->refine) {
+			rc = refine(c, kind, R + j * d);
+			if (rc)
+				return rc;
+		}
+		rc = snap(c->s, R + j * d);
+		if (rc == -ENOMEM)
+			return rc;
+		rc = gp_predict(&c->gp, R + j * d, 1, &rmu, &rvar);
+		if (rc)
+			return rc;
+		score[m + j] =
+		    acq_value(kind, rmu, sqrt(rvar), c->ybest, &dm, &ds);
+	}
+	for (j = 0; j < total; j++)
+		order[j] = j;
+	qsort_r(order, total, sizeof(*order), cmp_score, score);
+	return 0;
+}
+
+/* The first unused candidate in order (C then R); 1 if found. */
+static int first_unused(struct bo_call *c, const double *C, size_t m,
+			const double *R, const size_t *order, size_t total,
+			double *x, char ***out)
+{
+	size_t d = c->s->d, j;
+	const double *src;
+	int rc;
+
+	for (j = 0; j < total; j++) {
+		src = order[j] < m ? C + order[j] * d : R + (order[j] - m) * d;
+		memcpy(x, src, d * sizeof(*x));
+		if (snap(c->s, x) == -ENOMEM)
+			return -ENOMEM;
+		rc = candidate_ok(c, x, out);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static size_t hedge_pick(struct bo_call *c)
+{
+	double mx = -INFINITY, p[NACQ], sum = 0, u;
+	size_t i;
+
+	for (i = 0; i < NACQ; i++)
+		if (c->p->gains[i] > mx)
+			mx = c->p->gains[i];
+	for (i = 0; i < NACQ; i++) {
+		p[i] = exp(c->p->gains[i] - mx);
+		sum += p[i];
+	}
+	u = rng_uniform(&c->rng) * sum;
+	for (i = 0; i < NACQ - 1; i++) {
+		if (u < p[i])
+			return i;
+		u -= p[i];
+	}
+	return NACQ - 1;
+}
+
+/* Model-based suggestion: fills x and *out (NULL if nothing unused). */
+static int suggest_model(struct bo_call *c, const struct bo_data *b, double *x,
+			 char ***out)
+{
+	size_t d = c->s->d, m = ncandidates(c->gp.n), nref = 5, total, k;
+	size_t na = c->p->acq == ACQ_HEDGE ? NACQ : 1, a, pick;
+	double *C = malloc(m * d * sizeof(*C)), *mu = malloc(m * sizeof(*mu));
+	double *sd = malloc(m * sizeof(*sd)), *R, *score;
+	size_t *order;
+	enum acq_kind kind;
+	int rc = -ENOMEM, found = 0;
+
+	total = m + nref;
+	R = malloc(na * nref * d * sizeof(*R));
+	score = malloc(na * total * sizeof(*score));
+	order = malloc(na * total * sizeof(*order));
+	*out = NULL;
+	if (!C || !mu || !sd || !R || !score || !order)
+		goto out;
+	fill_candidates(c, b, C, m);
+	rc = gp_predict(&c->gp, C, m, mu, sd);
+	if (rc)
+		goto out;
+	for (k = 0; k < m; k++)
+		sd[k] = sqrt(sd[k]);
+	for (a = 0; a < na; a++) {
+		kind = c->p->acq == ACQ_HEDGE ? (enum acq_kind)a : c->p->acq;
+		rc = optimise_one(c, kind, C, mu, sd, m, R + a * nref * d, nref,
+				  order + a * total, score + a * total);
+		if (rc)
+			goto out;
+	}
+	pick = 0;
+	if (c->p->acq == ACQ_HEDGE) {
+		for (a = 0; a < NACQ; a++) { /* remember for the gains */
+			k = order[a * total];
+			memcpy(c->p->last + a * d,
+			       k < m ? C + k * d
+				     : R + a * nref * d + (k - m) * d,
+			       d * sizeof(*x));
+		}
+		c->p->has_last = 1;
+		pick = hedge_pick(c);
+	}
+	rc = first_unused(c, C, m, R + pick * nref * d, order + pick * total,
+			  total, x, out);
+	found = rc > 0;
+	rc = rc < 0 ? rc : 0;
+	if (!rc && !found)
+		rc = random_unused(c, x, out);
+out:
+	free(C);
+	free(mu);
+	free(sd);
+	free(R);
+	free(score);
+	free(order);
+	return rc;
+}
+
+/* skopt's hedge: each acquisition's gain drops by the mean predicted at
+ * its last proposal. */
+static void hedge_update(struct bo_call *c)
+{
+	double mu, var;
+	size_t a;
+
+	if (c->p->acq != ACQ_HEDGE || !c->p->has_last || !c->p->last)
+		return;
+	for (a = 0; a < NACQ; a++)
+		if (!gp_predict(&c->gp, c->p->last + a * c->s->d, 1, &mu, &var))
+			c->p->gains[a] -= mu;
+	c->p->has_last = 0;
+}
+
+/* Standardise y into the GP and fit it; pending points as believers. */
+static int model_build(struct bo_call *c, const struct bo_data *b, size_t extra)
+{
+	size_t d = c->s->d, i;
+	double mean = 0, var = 0, sdv, mu, pv;
+	int rc;
+
+	rc = gp_alloc(&c->gp, d, b->n + b->np + extra);
+	if (rc)
+		return rc;
+	for (i = 0; i < b->n; i++)
+		mean += b->y[i];
+	mean /= (double)b->n;
+	for (i = 0; i < b->n; i++)
+		var += (b->y[i] - mean) * (b->y[i] - mean);
+	sdv = sqrt(var / (double)b->n);
+	if (!(sdv > 1e-12))
+		sdv = 1;
+	memcpy(c->gp.X, b->X, b->n * d * sizeof(*b->X));
+	c->ybest = INFINITY;
+	for (i = 0; i < b->n; i++) {
+		c->gp.y[i] = (b->y[i] - mean) / sdv;
+		if (c->gp.y[i] < c->ybest)
+			c->ybest = c->gp.y[i];
+	}
+	c->gp.n = b->n;
+	rc = gp_fit(&c->gp, c->p->theta && c->p->d == d ? c->p->theta : NULL,
+		    &c->rng);
+	if (rc)
+		return rc;
+	if (c->p->d != d || !c->p->theta) {
+		free(c->p->theta);
+		c->p->theta = malloc((d + 2) * sizeof(*c->p->theta));
+		free(c->p->last);
+		c->p->last = calloc(NACQ * d, sizeof(*c->p->last));
+		c->p->has_last = 0;
+		c->p->d = d;
+		if (!c->p->theta || !c->p->last)
+			return -ENOMEM;
+	}
+	memcpy(c->p->theta, c->gp.theta, (d + 2) * sizeof(*c->gp.theta));
+	hedge_update(c);
+	for (i = 0; i < b->np && !rc; i++) {
+		rc = gp_predict(&c->gp, b->P + i * d, 1, &mu, &pv);
+		if (!rc)
+			rc = gp_add(&c->gp, b->P + i * d, mu);
+	}
+	return rc;
+}
+
+/* The number of completed observations needed before modelling. */
+static size_t model_min(void)
+{
+	return 2;
+}
+
+static int suggest_batch(struct bo_call *c, const struct bo_data *b,
+			 const struct search_history *h, size_t want,
+			 char ***out, size_t *count)
+{
+	size_t d = c->s->d, k, ninit = (size_t)c->p->n_initial;
+	double *x = malloc((d ? d : 1) * sizeof(*x)), mu, var;
+	int modelled = 0, rc = 0, found;
+	char **v;
+
+	if (!x)
+		return -ENOMEM;
+	for (k = 0; k < want; k++) {
+		v = NULL;
+		if (h->ntrials + k < ninit || b->n < model_min()) {
+			lhs_point(c->s, c->p->seed, ninit > 0 ? ninit : 1,
+				  (h->ntrials + k) % (ninit > 0 ? ninit : 1),
+				  x);
+			found =
+			    ninit > h->ntrials + k ? candidate_ok(c, x, &v) : 0;
+			rc = found < 0 ? found : 0;
+			if (!rc && !v)
+				rc = random_unused(c, x, &v);
+		} else {
+			if (!modelled) {
+				rc = model_build(c, b, want);
+				modelled = 1;
+			}
+			if (!rc)
+				rc = suggest_model(c, b, x, &v);
+			if (!rc && v && k + 1 < want &&
+			    !gp_predict(&c->gp, x, 1, &mu, &var))
+				rc = gp_add(&c->gp, x, mu);
+		}
+		if (rc || !v) {
+			assignment_values_free(v, c->s->spec->nparams);
+			break;
+		}
+		out[(*count)++] = v;
+		rc = assignment_set_add(c->used, v);
+		if (rc < 0)
+			break;
+		rc = 0;
+	}
+	free(x);
+	return rc;
+}
+
+static int bo_suggest(void *priv, const struct experiment_spec *spec,
+		      const struct search_history *history, size_t want,
+		      char ***out, struct kb_error *err)
+{
+	struct bo_call c;
+	struct bo_space s;
+	struct bo_data b;
+	size_t n = 0;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	rc = space_init(&s, spec);
+	if (rc)
+		return kb_error_set(err, rc, NULL, 0, "out of memory");
+	rc = data_collect(&s, history, &b);
+	if (rc) {
+		space_free(&s);
+		return kb_error_set(err, rc, NULL, 0, "out of memory");
+	}
+	c.p = priv;
+	c.s = &s;
+	rng_seed(&c.rng, c.p->seed ^ mix64(history->ntrials + 0x5bd1e995ULL));
+	c.used = assignment_set_from_history(history, spec->nparams);
+	rc = c.used ? suggest_batch(&c, &b, history, want, out, &n) : -ENOMEM;
+	assignment_set_free(c.used);
+	gp_free(&c.gp);
+	data_free(&b);
+	space_free(&s);
+	if (rc) {
+		while (n)
+			assignment_values_free(out[--n], spec->nparams);
+		return kb_error_set(err, rc, NULL, 0,
+				    "bayesianoptimization: %s",
+				    rc == -ENOMEM ? "out of memory"
+						  : "the Gaussian process "
+						    "could not be fitted");
+	}
+	return (int)n;
+}
+
+/* ---- create / save / destroy ---- */
+
+static void bo_destroy(void *priv)
+{
+	struct bo_priv *p = priv;
+
+	if (!p)
+		return;
+	free(p->theta);
+	free(p->last);
+	free(p);
+}
+
+static int json_doubles(const cJSON *a, double *out, size_t n)
+{
+	size_t i = 0;
+	const cJSON *e;
+
+	if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != n)
+		return -1;
+	cJSON_ArrayForEach(e, a)
+	{
+		if (!cJSON_IsNumber(e))
+			return -1;
+		out[i++] = e->valuedouble;
+	}
+	return 0;
+}
+
+static void state_load(struct bo_priv *p, const char *state, int seeded)
+{
+	cJSON *j = cJSON_Parse(state), *e;
+	size_t d;
+
+	if (!j)
+		return;
+	e = cJSON_GetObjectItem(j, "seed");
+	if (!seeded && cJSON_IsString(e))
+		p->seed = strtoull(e->valuestring, NULL, 10);
+	json_doubles(cJSON_GetObjectItem(j, "gains"), p->gains, NACQ);
+	e = cJSON_GetObjectItem(j, "d");
+	d = cJSON_IsNumber(e) && e->valuedouble > 0 ? (size_t)e->valuedouble
+						    : 0;
+	if (d) {
+		p->theta = malloc((d + 2) * sizeof(*p->theta));
+		p->last = calloc(NACQ * d, sizeof(*p->last));
+		if (p->theta && p->last &&
+		    !json_doubles(cJSON_GetObjectItem(j, "theta"), p->theta,
+				  d + 2)) {
+			p->d = d;
+			p->has_last = !json_doubles(
+			    cJSON_GetObjectItem(j, "last"), p->last, NACQ * d);
+		} else {
+			free(p->theta);
+			free(p->last);
+			p->theta = p->last = NULL;
+		}
+	}
+	cJSON_Delete(j);
+}
+
+static int bo_create(const struct experiment_spec *spec, const char *state,
+		     void **priv, struct kb_error *err)
+{
+	struct bo_priv *p = calloc(1, sizeof(*p));
+	const struct algorithm_setting *s;
+	int seeded;
+
+	if (!p)
+		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
+	linalg_single_thread();
+	seeded = setting_random_state(spec, &p->seed);
+	if (!seeded)
+		p->seed = time_seed();
+	p->n_initial = 10;
+	s = setting_find(&spec->algorithm, "n_initial_points");
+	if (s && setting_int(s, 0, 1L << 30, &p->n_initial, err)) {
+		free(p);
+		return -EINVAL;
+	}
+	p->acq = ACQ_HEDGE;
+	s = setting_find(&spec->algorithm, "acq_func");
+	if (s && s->value)
+		p->acq = !strcmp(s->value, "EI")    ? ACQ_EI
+			 : !strcmp(s->value, "PI")  ? ACQ_PI
+			 : !strcmp(s->value, "LCB") ? ACQ_LCB
+						    : ACQ_HEDGE;
+	s = setting_find(&spec->algorithm, "acq_optimizer");
+	p->refine = !(s && s->value && !strcmp(s->value, "sampling"));
+	if (state)
+		state_load(p, state, seeded);
+	*priv = p;
+	return 0;
+}
+
+static cJSON *json_array(const double *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; a && i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+	return a;
+}
+
+static char *bo_save(void *priv)
+{
+	struct bo_priv *p = priv;
+	cJSON *j = cJSON_CreateObject();
+	char seed[32], *text;
+
+	if (!j)
+		return NULL;
+	snprintf(seed, sizeof(seed), "%" PRIu64, p->seed);
+	cJSON_AddStringToObject(j, "seed", seed);
+	cJSON_AddItemToObject(j, "gains", json_array(p->gains, NACQ));
+	if (p->theta) {
+		cJSON_AddNumberToObject(j, "d", (double)p->d);
+		cJSON_AddItemToObject(j, "theta",
+				      json_array(p->theta, p->d + 2));
+		if (p->has_last)
+			cJSON_AddItemToObject(j, "last",
+					      json_array(p->last, NACQ * p->d));
+	}
+	text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return text;
 }
 
 const struct algorithm_ops algorithm_bayesianoptimization = {
     .name = "bayesianoptimization",
-    .implemented = 0,
+    .implemented = 1,
     .validate = bo_validate,
+    .create = bo_create,
+    .suggest = bo_suggest,
+    .save = bo_save,
+    .destroy = bo_destroy,
 };

@@ -1,0 +1,37 @@
+/*
+ * linalg.h - the little dense linear algebra the model-based algorithms
+ * need, over LAPACKE/CBLAS (OpenBLAS). Matrices are row-major n x n
+ * arrays of doubles. Every function returns 0 or a negative errno
+ * (-EDOM when the matrix is not positive definite or LAPACK fails).
+ */
+#ifndef KATIB_LINALG_H
+#define KATIB_LINALG_H
+
+#include <stddef.h>
+
+/* Pin OpenBLAS to one thread (small matrices; call once, idempotent). */
+void linalg_single_thread(void);
+
+/* In place: the lower Cholesky factor L of symmetric positive definite a
+ * (upper triangle zeroed). */
+int linalg_cholesky(double *a, size_t n);
+
+/* Solve (L L^T) x = b in place for nrhs right-hand sides stored as the
+ * columns of the row-major n x nrhs matrix b. */
+int linalg_cho_solve(const double *l, size_t n, double *b, size_t nrhs);
+
+/* Solve L x = b in place (b is n x nrhs row-major). */
+int linalg_tri_solve_lower(const double *l, size_t n, double *b, size_t nrhs);
+
+/* In place: the inverse of (L L^T) from its Cholesky factor (full
+ * symmetric matrix written to l). */
+int linalg_cho_inverse(double *l, size_t n);
+
+/*
+ * Symmetric eigendecomposition of a (only its lower triangle read):
+ * eigenvalues ascending in w[n], eigenvectors as the columns of the
+ * row-major n x n matrix a (a[i * n + k] = component i of vector k).
+ */
+int linalg_sym_eig(double *a, size_t n, double *w);
+
+#endif
