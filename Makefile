@@ -78,9 +78,19 @@ bench: all
 	sh bench/run.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/katibfs/examples
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/katibfs/examples \
+		$(DESTDIR)$(PREFIX)/lib/systemd/user
 	install -m 755 katibfs $(DESTDIR)$(PREFIX)/bin/katibfs
-	cp -r examples/. $(DESTDIR)$(PREFIX)/share/katibfs/examples/
+	sed 's|/usr/local|$(PREFIX)|g' docs/katibfs.1 >$(DESTDIR)$(PREFIX)/share/man/man1/katibfs.1
+	chmod 644 $(DESTDIR)$(PREFIX)/share/man/man1/katibfs.1
+	cp -R examples/. $(DESTDIR)$(PREFIX)/share/katibfs/examples/
+	sed 's|/usr/local/share/katibfs|$(PREFIX)/share/katibfs|g' examples/mnist/mnist.yaml \
+		>$(DESTDIR)$(PREFIX)/share/katibfs/examples/mnist/mnist.yaml
+	sed 's|/usr/local/bin/katibfs|$(PREFIX)/bin/katibfs|' contrib/systemd/katibfs@.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/user/katibfs@.service
+	chmod 644 $(DESTDIR)$(PREFIX)/share/katibfs/examples/mnist/mnist.yaml \
+		$(DESTDIR)$(PREFIX)/lib/systemd/user/katibfs@.service
 
 format:
 	clang-format -i $(CORE_SRC) $(FS_SRC) $(UNIT_SRC) include/katib/*.h
