@@ -300,9 +300,11 @@ static void trial_finish(struct katib *k, struct experiment *e,
 			 struct trial *t, enum trial_state s,
 			 const char *reason, const char *message)
 {
-	char val[METRIC_VALUE_MAX] = "";
+	char val[METRIC_VALUE_MAX] = "", why[sizeof(t->reason)];
 	double v;
 
+	snprintf(why, sizeof(why), "%s", reason); /* may be t->reason */
+	reason = why;
 	trial_set_state(e, t, s);
 	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 	if (message) {

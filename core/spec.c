@@ -411,6 +411,8 @@ void spec_free(struct experiment_spec *spec)
 		return;
 	free(spec->name);
 	free(spec->namespace);
+	cJSON_Delete(spec->labels);
+	cJSON_Delete(spec->annotations);
 	for (i = 0; i < spec->nparams; i++)
 		param_clear(&spec->params[i]);
 	free(spec->params);
@@ -1962,6 +1964,63 @@ static int check_string_map(const struct ynode *n, const char *path,
 	return rc;
 }
 
+/*
+ * A duration as Go and kubectl write them ("90s", "30m", "1h30m", "1.5h")
+ * or plain seconds ("600"). Returns seconds, or -1 if it does not parse.
+ */
+static double parse_duration(const char *text)
+{
+	const char *p = text;
+	double total = 0, v;
+	char *end;
+
+	v = strtod(text, &end);
+	if (end != text && !*end)
+		return isfinite(v) ? v : -1; /* plain seconds */
+	while (*p) {
+		v = strtod(p, &end);
+		if (end == p || v < 0 || !isfinite(v))
+			return -1;
+		p = end;
+		if (!strncmp(p, "ms", 2)) {
+			total += v / 1000;
+			p += 2;
+			continue;
+		}
+		if (*p == 'h')
+			total += v * 3600;
+		else if (*p == 'm')
+			total += v * 60;
+		else if (*p == 's')
+			total += v;
+		else
+			return -1;
+		p++;
+	}
+	return *text ? total : -1;
+}
+
+static int parse_trial_timeout(struct experiment_spec *s,
+			       const struct ynode *annotations,
+			       struct kb_error *err)
+{
+	const struct ynode *v = ynode_get(annotations, TRIAL_TIMEOUT_ANNOTATION);
+	double secs;
+
+	if (!v || v->kind != YNODE_SCALAR)
+		return 0;
+	secs = parse_duration(v->value);
+	if (secs <= 0)
+		return fail(err,
+			    "metadata.annotations[" TRIAL_TIMEOUT_ANNOTATION "]",
+			    v,
+			    "must be a positive duration such as 90s, 30m, "
+			    "2h or 1h30m (got \"%s\")",
+			    v->value);
+	s->trial_timeout = secs;
+	return 0;
+}
+
 static int parse_metadata(struct experiment_spec *s, const struct ynode *m,
 			  struct kb_error *err)
 {
@@ -1977,9 +2036,15 @@ static int parse_metadata(struct experiment_spec *s, const struct ynode *m,
 	l = ynode_get(m, "labels");
 	if (!rc && !ynode_is_null(l))
 		rc = check_string_map(l, "metadata.labels", err);
+	if (!rc && !ynode_is_null(l) && !(s->labels = ynode_to_json(l)))
+		rc = -ENOMEM;
 	l = ynode_get(m, "annotations");
 	if (!rc && !ynode_is_null(l))
 		rc = check_string_map(l, "metadata.annotations", err);
+	if (!rc && !ynode_is_null(l) && !(s->annotations = ynode_to_json(l)))
+		rc = -ENOMEM;
+	if (!rc && !ynode_is_null(l))
+		rc = parse_trial_timeout(s, l, err);
 	return rc;
 }
 
@@ -2328,6 +2393,12 @@ static cJSON *spec_json(const struct experiment_spec *s, const char *name)
 		cJSON_AddStringToObject(md, "name", name ? name : s->name);
 	if (md && s->namespace)
 		cJSON_AddStringToObject(md, "namespace", s->namespace);
+	if (md && s->labels)
+		cJSON_AddItemToObject(md, "labels",
+				      cJSON_Duplicate(s->labels, 1));
+	if (md && s->annotations)
+		cJSON_AddItemToObject(md, "annotations",
+				      cJSON_Duplicate(s->annotations, 1));
 	cJSON_AddItemToObject(j, "spec", spec_body_json(s));
 	return j;
 }

@@ -140,9 +140,18 @@ struct experiment_spec {
 	struct collector_spec collector;
 	cJSON *nas_config;		/* spec.nasConfig as JSON, or NULL */
 	struct trial_template_spec trial_template;
-	/* katibfs extension (documented in README): seconds, 0 = none */
+	cJSON *labels;			/* metadata.labels, or NULL */
+	cJSON *annotations;		/* metadata.annotations, or NULL */
+	/*
+	 * katibfs extension, from the annotation TRIAL_TIMEOUT_ANNOTATION
+	 * (an annotation keeps the spec valid for Katib, which ignores it):
+	 * a trial running longer is killed and ends Failed, reason Timeout.
+	 * Seconds; 0 = no limit.
+	 */
 	double trial_timeout;
 };
+
+#define TRIAL_TIMEOUT_ANNOTATION "katibfs/trial-timeout"
 
 /*
  * Parse, default and validate. `name` is the experiment's directory name

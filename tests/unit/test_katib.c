@@ -293,6 +293,30 @@ static void test_push_and_reopen(void **state)
 	free(after);
 }
 
+/* The katibfs/trial-timeout annotation kills a trial that runs too long. */
+static void test_trial_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char buf[8192], spec[8192], *s;
+	const char *cut;
+	int n;
+
+	snprintf(buf, sizeof(buf), spec_fmt, "slow", "", 1, 1, 1,
+		 "sleep 30; echo loss=${trialParameters.x}");
+	cut = strstr(buf, "metadata:\n") + strlen("metadata:\n");
+	n = snprintf(spec, sizeof(spec),
+		     "%.*s  annotations:\n    katibfs/trial-timeout: 500ms\n%s",
+		     (int)(cut - buf), buf, cut);
+	assert_int_equal(katib_mkdir(f->k, "slow", &err), 0);
+	assert_int_equal(katib_write_spec(f->k, "slow", spec, (size_t)n, &err),
+			 0);
+	assert_int_equal(katib_wait_finished(f->k, "slow", 20000), 0);
+	s = render(f->k, "slow", 1, KFILE_T_STATUS);
+	assert_has(s, "state=Failed\nreason=Timeout\n");
+	free(s);
+}
+
 /* Trials outlive the daemon: close while they run, open again, and
  * every trial ends once with its metrics counted once. */
 static void test_readopt(void **state)
@@ -339,6 +363,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_and_reopen, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trial_timeout, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
