@@ -383,8 +383,10 @@ static void test_assignment_set(void **state)
 {
 	char *a[] = {"1", "x"}, *b[] = {"1", "y"}, *c[] = {"1x", ""};
 	char *d[] = {"1", "x"};
-	struct history_trial tr[2] = {{a, HISTORY_PENDING, 0, 0},
-				      {b, HISTORY_FAILED, 0, 0}};
+	struct history_trial tr[2] = {
+		{.values = a, .state = HISTORY_PENDING},
+		{.values = b, .state = HISTORY_FAILED},
+	};
 	struct search_history h = {tr, 2};
 	struct assignment_set *s = assignment_set_new(2);
 	char name[16], *v[2];
