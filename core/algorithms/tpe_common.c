@@ -1,0 +1,1599 @@
+/*
+ * tpe_common.c - Parzen estimators for tpe.c and multivariate_tpe.c.
+ *
+ * See include/katib/parzen.h for the design. Internals:
+ *
+ *  - Each parameter becomes a `struct dim`: numeric ones live in an
+ *    internal space (log for logUniform/logNormal) with bounds widened by
+ *    half a step for ints and stepped doubles, whose kernels are scored by
+ *    the probability mass of the value's bin; lists are categorical.
+ *  - The cache keeps every history trial's parsed values (validated by
+ *    comparing the value strings, so a different history simply rebuilds
+ *    it) and, per numeric dimension, the trial indices sorted by value.
+ *    The "above" mixture is then read off in sorted order in O(n), and a
+ *    candidate is scored only against the kernels within a few bandwidths
+ *    (binary search), plus the few wide ones.
+ *  - Univariate (tpe): one mixture per parameter, Optuna's neighbour-gap
+ *    bandwidths with the magic clip. Multivariate: one joint mixture with
+ *    Scott-rule bandwidths 0.2 n^(-1/(d+4)) * range, as Optuna does.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "katib/algorithm.h"
+#include "katib/parzen.h"
+
+#define LOG_SQRT_2PI   0.91893853320467274178
+#define WINDOW_Z       6.0	/* kernels beyond this many sigmas are ignored */
+#define FORGET	       25	/* Optuna's default_weights: last 25 weigh 1 */
+#define BELOW_MAX      25
+#define PRUNE_LOG      25.0	/* multivariate: kernels this far below the
+				 * prior's term are ignored */
+#define RESAMPLE_TRIES 100
+#define PERTURB_TRIES  64
+#define ENUMERATE_MAX  ((size_t)1 << 22)
+#define GRID_TOL       1e-9
+#define SIGMA0	       0.1	/* Optuna: 0.2; half explores less, better */
+#define LOCAL_SCALE    0.5	/* local candidates: bandwidth fraction */
+
+enum group { G_EXCL, G_BELOW, G_ABOVE };
+
+struct dim {
+	const struct param_spec *p;
+	int cat, log, fixed;
+	double q;	 /* bin width in value space (0: continuous) */
+	double vlo, vhi; /* first and last value (grid points if q) */
+	double lo, hi;	 /* internal bounds */
+	double range, prior_mu, prior_sigma;
+	size_t ncat;
+};
+
+struct tpe_cache {
+	uint64_t sig;
+	size_t d, n, cap;
+	char **keys;	  /* per trial: its value strings, NUL separated */
+	double *x;	  /* n * d internal values */
+	unsigned char *ok;
+	uint32_t **sorted; /* per dim: ok trials by x (numeric dims) */
+	size_t nsorted;
+	uint32_t *ht;	   /* open addressing: trial index + 1, by key */
+	size_t htcap;
+};
+
+/* ---- small maths ---- */
+
+uint64_t tpe_mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint64_t tpe_time_seed(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return tpe_mix64((uint64_t)ts.tv_sec * 1000000000ULL +
+			 (uint64_t)ts.tv_nsec) ^
+	       tpe_mix64((uint64_t)getpid());
+}
+
+static double phi_cdf(double z)
+{
+	return 0.5 * erfc(-z * M_SQRT1_2);
+}
+
+/* log(Phi(zb) - Phi(za)), za <= zb, computed on the accurate side. */
+static double log_phi_diff(double za, double zb)
+{
+	double d;
+
+	if (za > 0)
+		d = 0.5 * (erfc(za * M_SQRT1_2) - erfc(zb * M_SQRT1_2));
+	else
+		d = 0.5 * (erfc(-zb * M_SQRT1_2) - erfc(-za * M_SQRT1_2));
+	return log(d > 1e-300 ? d : 1e-300);
+}
+
+double normal_quantile(double p)
+{
+	static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+				   -2.759285104469687e+02, 1.383577518672690e+02,
+				   -3.066479806614716e+01, 2.506628277459239e+00};
+	static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+				   -1.556989798598866e+02, 6.680131188771972e+01,
+				   -1.328068155288572e+01};
+	static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+				   -2.400758277161838e+00, -2.549732539343734e+00,
+				   4.374664141464968e+00,  2.938163982698783e+00};
+	static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
+				   2.445134137142996e+00, 3.754408661907416e+00};
+	double q, r, x, e;
+
+	if (p <= 0)
+		return -INFINITY;
+	if (p >= 1)
+		return INFINITY;
+	if (p < 0.02425) {
+		q = sqrt(-2 * log(p));
+		x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) *
+			 q +
+		     c[5]) /
+		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+	} else if (p > 1 - 0.02425) {
+		q = sqrt(-2 * log(1 - p));
+		x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) *
+			  q +
+		      c[5]) /
+		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+	} else {
+		q = p - 0.5;
+		r = q * q;
+		x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) *
+			 r +
+		     a[5]) *
+		    q /
+		    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) *
+			 r +
+		     1);
+	}
+	/* one Halley step */
+	e = phi_cdf(x) - p;
+	r = e * sqrt(2 * M_PI) * exp(x * x / 2);
+	return x - r / (1 + x * r / 2);
+}
+
+static double clampd(double v, double lo, double hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* ---- dimensions ---- */
+
+static double to_internal(const struct dim *dm, double v)
+{
+	return dm->log ? log(v) : v;
+}
+
+static double to_value(const struct dim *dm, double x)
+{
+	return dm->log ? exp(x) : x;
+}
+
+static void dim_grid(struct dim *dm, const struct param_spec *p)
+{
+	double n;
+
+	if (p->type == PARAM_INT) {
+		dm->q = p->step_value > 0 ? p->step_value : 1;
+		dm->vlo = ceil(p->min_value);
+		n = floor((floor(p->max_value) - dm->vlo) / dm->q);
+	} else if (p->step_value > 0) {
+		dm->q = p->step_value;
+		dm->vlo = p->min_value;
+		n = floor((p->max_value - p->min_value) / dm->q + GRID_TOL);
+	} else {
+		dm->vlo = p->min_value;
+		dm->vhi = p->max_value;
+		return;
+	}
+	dm->vhi = dm->vlo + (n > 0 ? n : 0) * dm->q;
+}
+
+static void dim_init(struct dim *dm, const struct param_spec *p)
+{
+	double lo, hi;
+
+	memset(dm, 0, sizeof(*dm));
+	dm->p = p;
+	if (p->type == PARAM_CATEGORICAL || p->type == PARAM_DISCRETE) {
+		dm->cat = 1;
+		dm->ncat = p->nlist;
+		dm->fixed = p->nlist <= 1;
+		return;
+	}
+	dim_grid(dm, p);
+	dm->log = dm->vlo > 0 && (p->distribution == DIST_LOG_UNIFORM ||
+				  p->distribution == DIST_LOG_NORMAL);
+	if (dm->q > 0 && dm->vhi <= dm->vlo) {
+		dm->fixed = 1;
+		return;
+	}
+	if (dm->q > 0) {
+		lo = dm->vlo - dm->q / 2;
+		hi = dm->vhi + dm->q / 2;
+		if (dm->log && lo <= 0)
+			lo = dm->vlo * dm->vlo / (dm->vlo + dm->q / 2);
+	} else {
+		lo = dm->vlo;
+		hi = dm->vhi;
+	}
+	dm->lo = to_internal(dm, lo);
+	dm->hi = to_internal(dm, hi);
+	dm->range = dm->hi - dm->lo;
+	if (!(dm->range > 0) || !isfinite(dm->range)) {
+		dm->fixed = 1;
+		return;
+	}
+	dm->prior_mu = (dm->lo + dm->hi) / 2;
+	dm->prior_sigma = dm->range;
+	if (p->distribution == DIST_NORMAL || p->distribution == DIST_LOG_NORMAL)
+		dm->prior_sigma = dm->range / 6;
+}
+
+/* Snap an internal value onto the parameter's values (internal space). */
+static double dim_snap(const struct dim *dm, double x)
+{
+	double v;
+
+	if (dm->cat)
+		return clampd(nearbyint(x), 0, (double)dm->ncat - 1);
+	v = clampd(to_value(dm, x), dm->vlo, dm->vhi);
+	if (dm->q > 0)
+		v = dm->vlo + nearbyint((v - dm->vlo) / dm->q) * dm->q;
+	v = clampd(v, dm->vlo, dm->vhi);
+	return clampd(to_internal(dm, v), dm->lo, dm->hi);
+}
+
+/* The bin [a, b] of a snapped internal value (discrete dims). */
+static void dim_bin(const struct dim *dm, double x, double *a, double *b)
+{
+	double v = to_value(dm, x);
+
+	*a = v - dm->q / 2 <= 0 && dm->log ? dm->lo
+					   : to_internal(dm, v - dm->q / 2);
+	*b = to_internal(dm, v + dm->q / 2);
+	*a = clampd(*a, dm->lo, dm->hi);
+	*b = clampd(*b, dm->lo, dm->hi);
+}
+
+static int dim_parse(const struct dim *dm, const char *s, double *x)
+{
+	char *end;
+	double v;
+	size_t i;
+
+	if (!s)
+		return -1;
+	if (dm->cat) {
+		for (i = 0; i < dm->ncat; i++)
+			if (dm->p->list[i] && !strcmp(dm->p->list[i], s)) {
+				*x = (double)i;
+				return 0;
+			}
+		return -1;
+	}
+	v = strtod(s, &end);
+	if (end == s || *end || !isfinite(v) || (dm->log && v <= 0))
+		return -1;
+	*x = dm->fixed ? 0 : to_internal(dm, v);
+	return 0;
+}
+
+static char *dim_format(const struct dim *dm, double x)
+{
+	if (dm->fixed && !dm->cat)
+		return param_format(dm->p, dm->vlo);
+	if (dm->fixed)
+		return param_format(dm->p, 0);
+	if (dm->cat)
+		return param_format(dm->p, x);
+	return param_format(dm->p, to_value(dm, x));
+}
+
+static uint64_t spec_signature(const struct experiment_spec *spec)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i, j;
+
+#define MIX(v) (h = tpe_mix64(h ^ (uint64_t)(v)))
+	MIX(spec->nparams);
+	for (i = 0; i < spec->nparams; i++) {
+		const struct param_spec *p = &spec->params[i];
+		uint64_t bits[3];
+
+		memcpy(&bits[0], &p->min_value, 8);
+		memcpy(&bits[1], &p->max_value, 8);
+		memcpy(&bits[2], &p->step_value, 8);
+		MIX(p->type);
+		MIX(p->distribution);
+		MIX(bits[0]);
+		MIX(bits[1]);
+		MIX(bits[2]);
+		MIX(p->nlist);
+		for (j = 0; j < p->nlist; j++)
+			MIX(p->list[j] ? strlen(p->list[j]) + 1 : 0);
+		MIX((uintptr_t)p->list);
+	}
+#undef MIX
+	return h;
+}
+
+/* ---- the cache of parsed history values ---- */
+
+struct tpe_cache *tpe_cache_new(void)
+{
+	return calloc(1, sizeof(struct tpe_cache));
+}
+
+static void cache_clear(struct tpe_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->keys[i]);
+	for (i = 0; c->sorted && i < c->d; i++)
+		free(c->sorted[i]);
+	free(c->sorted);
+	free(c->ht);
+	free(c->keys);
+	free(c->x);
+	free(c->ok);
+	memset(c, 0, sizeof(*c));
+}
+
+void tpe_cache_free(struct tpe_cache *c)
+{
+	if (!c)
+		return;
+	cache_clear(c);
+	free(c);
+}
+
+static int cache_reset(struct tpe_cache *c, size_t d, uint64_t sig)
+{
+	cache_clear(c);
+	c->d = d;
+	c->sig = sig;
+	c->sorted = calloc(d ? d : 1, sizeof(*c->sorted));
+	return c->sorted ? 0 : -ENOMEM;
+}
+
+static int cache_grow(struct tpe_cache *c, size_t need)
+{
+	size_t cap = c->cap ? c->cap : 64, i, d = c->d ? c->d : 1;
+	void *p;
+
+	if (need <= c->cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	p = realloc(c->keys, cap * sizeof(*c->keys));
+	if (!p)
+		return -ENOMEM;
+	c->keys = p;
+	p = realloc(c->x, cap * d * sizeof(*c->x));
+	if (!p)
+		return -ENOMEM;
+	c->x = p;
+	p = realloc(c->ok, cap);
+	if (!p)
+		return -ENOMEM;
+	c->ok = p;
+	for (i = 0; i < c->d; i++) {
+		p = realloc(c->sorted[i], cap * sizeof(**c->sorted));
+		if (!p)
+			return -ENOMEM;
+		c->sorted[i] = p;
+	}
+	c->cap = cap;
+	return 0;
+}
+
+static char *make_key(char *const *values, size_t d)
+{
+	size_t len = 1, i, l;
+	char *k, *p;
+
+	for (i = 0; i < d; i++)
+		len += (values && values[i] ? strlen(values[i]) : 0) + 1;
+	k = malloc(len);
+	if (!k)
+		return NULL;
+	for (i = 0, p = k; i < d; i++) {
+		l = values && values[i] ? strlen(values[i]) : 0;
+		memcpy(p, l ? values[i] : "", l);
+		p[l] = '\0';
+		p += l + 1;
+	}
+	*p = '\0';
+	return k;
+}
+
+static int key_equal(const char *k, char *const *values, size_t d)
+{
+	size_t i;
+
+	for (i = 0; i < d; i++) {
+		if (!values || !values[i] || strcmp(k, values[i]))
+			return 0;
+		k += strlen(k) + 1;
+	}
+	return 1;
+}
+
+static uint64_t hash_values(char *const *v, size_t d)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const unsigned char *p;
+	size_t i;
+
+	for (i = 0; i < d; i++) {
+		for (p = (const unsigned char *)(v[i] ? v[i] : ""); *p; p++)
+			h = (h ^ *p) * 1099511628211ULL;
+		h = (h ^ 0x1f) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static uint64_t hash_key(const char *k, size_t d)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < d; i++, k++) {
+		for (; *k; k++)
+			h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+		h = (h ^ 0x1f) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static void ht_put(struct tpe_cache *c, size_t idx)
+{
+	size_t i = hash_key(c->keys[idx], c->d) & (c->htcap - 1);
+
+	while (c->ht[i])
+		i = (i + 1) & (c->htcap - 1);
+	c->ht[i] = (uint32_t)idx + 1;
+}
+
+/* Rebuild the table for trials 0..n-1 with room for `need` entries. */
+static int ht_rebuild(struct tpe_cache *c, size_t need)
+{
+	size_t cap = 64, i;
+
+	while (cap < 2 * need + 2)
+		cap *= 2;
+	free(c->ht);
+	c->ht = calloc(cap, sizeof(*c->ht));
+	if (!c->ht) {
+		c->htcap = 0;
+		return -ENOMEM;
+	}
+	c->htcap = cap;
+	for (i = 0; i < c->n; i++)
+		ht_put(c, i);
+	return 0;
+}
+
+/* 1 if some cached trial has exactly these values. */
+static int cache_contains(const struct tpe_cache *c, char *const *v)
+{
+	size_t i;
+
+	if (!c->htcap)
+		return 0;
+	i = hash_values(v, c->d) & (c->htcap - 1);
+	for (; c->ht[i]; i = (i + 1) & (c->htcap - 1))
+		if (key_equal(c->keys[c->ht[i] - 1], v, c->d))
+			return 1;
+	return 0;
+}
+
+static void cache_truncate(struct tpe_cache *c, size_t n)
+{
+	size_t i, j, m;
+
+	for (i = n; i < c->n; i++)
+		free(c->keys[i]);
+	c->n = n;
+	m = 0;
+	for (j = 0; j < c->d; j++) {
+		m = 0;
+		for (i = 0; i < c->nsorted; i++)
+			if (c->sorted[j][i] < n)
+				c->sorted[j][m++] = c->sorted[j][i];
+	}
+	if (c->d)
+		c->nsorted = m;
+	else
+		c->nsorted = 0;
+	ht_rebuild(c, c->cap);
+}
+
+static void sorted_insert(struct tpe_cache *c, size_t j, uint32_t idx)
+{
+	uint32_t *s = c->sorted[j];
+	double v = c->x[(size_t)idx * c->d + j];
+	size_t lo = 0, hi = c->nsorted, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (c->x[(size_t)s[mid] * c->d + j] <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(s + lo + 1, s + lo, (c->nsorted - lo) * sizeof(*s));
+	s[lo] = idx;
+}
+
+static int cache_append(struct tpe_cache *c, const struct dim *dims,
+			char *const *values)
+{
+	size_t i = c->n, j;
+	double *x;
+	int ok = values != NULL;
+
+	if (cache_grow(c, i + 1))
+		return -ENOMEM;
+	c->keys[i] = make_key(values, c->d);
+	if (!c->keys[i])
+		return -ENOMEM;
+	x = c->x + i * c->d;
+	for (j = 0; ok && j < c->d; j++)
+		ok = !dim_parse(&dims[j], values[j], &x[j]);
+	c->ok[i] = (unsigned char)ok;
+	c->n++;
+	if (2 * c->n + 2 > c->htcap) {
+		if (ht_rebuild(c, c->n * 2))
+			return -ENOMEM;
+	} else {
+		ht_put(c, i);
+	}
+	if (!ok)
+		return 0;
+	for (j = 0; j < c->d; j++)
+		sorted_insert(c, j, (uint32_t)i);
+	c->nsorted++;
+	return 0;
+}
+
+static int cache_sync(struct tpe_cache *c, const struct dim *dims,
+		      const struct experiment_spec *spec,
+		      const struct history_trial *t, size_t n)
+{
+	uint64_t sig = spec_signature(spec);
+	size_t i;
+	int rc;
+
+	if (!c->sorted || c->sig != sig || c->d != spec->nparams) {
+		rc = cache_reset(c, spec->nparams, sig);
+		if (rc)
+			return rc;
+	}
+	for (i = 0; i < c->n && i < n; i++)
+		if (!key_equal(c->keys[i], t[i].values, c->d))
+			break;
+	if (i < c->n)
+		cache_truncate(c, i);
+	for (; i < n; i++) {
+		rc = cache_append(c, dims, t[i].values);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- per-call working state ---- */
+
+struct work {
+	const struct tpe_config *cfg;
+	const struct experiment_spec *spec;
+	const struct tpe_cache *c;
+	struct dim *dims;
+	size_t d, n;
+	double *loss;
+	unsigned char *group;
+	double *weight; /* per trial, within its group (unnormalised) */
+	uint32_t *below, *above; /* member indices in trial order */
+	size_t nbelow, nabove;
+	double wsum_below, wsum_above;
+	double *scratch;
+	struct rng rng;
+};
+
+static int is_observed(const struct history_trial *t)
+{
+	return (t->state == HISTORY_SUCCEEDED ||
+		t->state == HISTORY_EARLY_STOPPED) &&
+	       t->has_objective && isfinite(t->objective);
+}
+
+static size_t n_below_for(const struct tpe_config *cfg, size_t n)
+{
+	double k;
+
+	if (cfg->gamma_kind == TPE_GAMMA_SQRT)
+		k = ceil(cfg->gamma * sqrt((double)n));
+	else
+		k = ceil(cfg->gamma * (double)n);
+	if (k > BELOW_MAX)
+		k = BELOW_MAX;
+	return k < 1 ? 1 : (size_t)k;
+}
+
+/* Optuna's default_weights over m members in trial order. */
+static double member_weight(size_t rank, size_t m)
+{
+	size_t ramp;
+
+	if (m < FORGET)
+		return 1;
+	ramp = m - FORGET;
+	if (rank >= ramp)
+		return 1;
+	if (ramp == 1)
+		return 1.0 / (double)m;
+	return 1.0 / (double)m +
+	       (1 - 1.0 / (double)m) * (double)rank / (double)(ramp - 1);
+}
+
+/* Pick the k smallest losses (ties: earlier trial first) as G_BELOW. */
+static void select_below(struct work *w, size_t k)
+{
+	uint32_t *best = w->below;
+	size_t nb = 0, i, j;
+
+	for (i = 0; i < w->n; i++) {
+		if (w->group[i] != G_ABOVE)
+			continue;
+		if (nb == k && w->loss[i] >= w->loss[best[nb - 1]])
+			continue;
+		j = nb < k ? nb++ : nb - 1;
+		while (j > 0 && w->loss[best[j - 1]] > w->loss[i]) {
+			best[j] = best[j - 1];
+			j--;
+		}
+		best[j] = (uint32_t)i;
+	}
+	for (i = 0; i < nb; i++)
+		w->group[best[i]] = G_BELOW;
+}
+
+static void assign_weights(struct work *w)
+{
+	size_t i, rb = 0, ra = 0;
+
+	w->nbelow = w->nabove = 0;
+	for (i = 0; i < w->n; i++) {
+		if (w->group[i] == G_BELOW)
+			w->below[w->nbelow++] = (uint32_t)i;
+		else if (w->group[i] == G_ABOVE)
+			w->above[w->nabove++] = (uint32_t)i;
+	}
+	w->wsum_below = w->wsum_above = 0;
+	for (i = 0; i < w->n; i++) {
+		if (w->group[i] == G_BELOW) {
+			w->weight[i] = member_weight(rb++, w->nbelow);
+			w->wsum_below += w->weight[i];
+		} else if (w->group[i] == G_ABOVE) {
+			w->weight[i] = member_weight(ra++, w->nabove);
+			w->wsum_above += w->weight[i];
+		}
+	}
+}
+
+/*
+ * Losses and groups of the (augmented) history. Returns the number of
+ * trials in the model (observed + pending), 0 if nothing is observed.
+ */
+static size_t split(struct work *w, const struct history_trial *t)
+{
+	size_t i, nobs = 0, nmodel = 0, k;
+	double worst = -INFINITY;
+
+	for (i = 0; i < w->n; i++) {
+		w->group[i] = G_EXCL;
+		if (!w->c->ok[i])
+			continue;
+		if (is_observed(&t[i])) {
+			w->loss[i] = w->spec->objective.maximize
+					     ? -t[i].objective
+					     : t[i].objective;
+			if (w->loss[i] > worst)
+				worst = w->loss[i];
+			w->group[i] = G_ABOVE;
+			nobs++;
+		} else if (t[i].state == HISTORY_PENDING) {
+			w->group[i] = G_ABOVE;
+			w->loss[i] = INFINITY;
+		}
+		if (w->group[i] != G_EXCL)
+			nmodel++;
+	}
+	if (!nobs)
+		return 0;
+	for (i = 0; i < w->n; i++) /* the constant liar */
+		if (w->group[i] == G_ABOVE && isinf(w->loss[i]))
+			w->loss[i] = worst;
+	k = n_below_for(w->cfg, nmodel);
+	select_below(w, k < nobs ? k : nobs);
+	assign_weights(w);
+	return nmodel;
+}
+
+/* ---- univariate mixtures ---- */
+
+struct kern {
+	double mu, sigma;
+	double w;  /* normalised weight (sampling) */
+	double lw; /* log w - log Z [- log sigma - log sqrt(2 pi)] */
+};
+
+struct mix {
+	struct kern *k; /* sorted by mu */
+	size_t n;
+	size_t *wide, nwide;
+	double narrow; /* kernels with sigma <= narrow use the window */
+	double *p;     /* categorical: probability per choice */
+};
+
+static void mix_free(struct mix *m)
+{
+	free(m->k);
+	free(m->wide);
+	free(m->p);
+	memset(m, 0, sizeof(*m));
+}
+
+static double log_z(const struct dim *dm, double mu, double s)
+{
+	double za = (dm->lo - mu) / s, zb = (dm->hi - mu) / s;
+
+	if (za < -8 && zb > 8)
+		return 0;
+	return log_phi_diff(za, zb);
+}
+
+/* The bandwidth of kernel i of k[0..n-1]: the larger neighbour gap, the
+ * first and last taking their inner gap (Optuna, endpoints ignored). */
+static double gap_sigma(const struct kern *k, size_t n, size_t i,
+			const struct dim *dm)
+{
+	double left = k[i].mu - (i ? k[i - 1].mu : dm->lo);
+	double right = (i + 1 < n ? k[i + 1].mu : dm->hi) - k[i].mu;
+
+	if (n >= 2 && i == 0)
+		return right;
+	if (n >= 2 && i == n - 1)
+		return left;
+	return fmax(left, right);
+}
+
+static void kern_finish(struct mix *m, const struct dim *dm)
+{
+	struct kern *k;
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		k = &m->k[i];
+		k->lw = log(k->w) - log_z(dm, k->mu, k->sigma);
+		if (!dm->q)
+			k->lw -= log(k->sigma) + LOG_SQRT_2PI;
+		if (k->sigma > m->narrow)
+			m->wide[m->nwide++] = i;
+	}
+}
+
+/*
+ * A mixture over mus (sorted, n) with unnormalised weights ws, plus the
+ * prior kernel: Optuna's neighbour-gap bandwidths with the magic clip.
+ */
+static int mix_build(struct mix *m, const struct dim *dm, const double *mus,
+		     const double *ws, size_t n, double prior_weight)
+{
+	size_t total = n + 1, i, j, pi;
+	double wsum = prior_weight, minsigma;
+	struct kern *k;
+
+	memset(m, 0, sizeof(*m));
+	m->k = k = malloc(total * sizeof(*k));
+	m->wide = malloc(total * sizeof(*m->wide));
+	if (!k || !m->wide)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		wsum += ws[i];
+	for (pi = 0; pi < n && mus[pi] < dm->prior_mu; pi++)
+		;
+	for (i = 0, j = 0; i < total; i++) {
+		if (i == pi) {
+			k[i].mu = dm->prior_mu;
+			k[i].w = prior_weight / wsum;
+			continue;
+		}
+		k[i].mu = mus[j];
+		k[i].w = ws[j++] / wsum;
+	}
+	minsigma = dm->range / fmin(100.0, 2.0 + (double)n);
+	for (i = 0; i < total; i++)
+		k[i].sigma = clampd(gap_sigma(k, total, i, dm), minsigma,
+				    dm->range);
+	k[pi].sigma = dm->prior_sigma;
+	m->n = total;
+	m->narrow = 3 * minsigma;
+	kern_finish(m, dm);
+	return 0;
+}
+
+static double kern_term(const struct kern *k, const struct dim *dm, double x,
+			double a, double b)
+{
+	double z;
+
+	if (dm->q)
+		return k->lw + log_phi_diff((a - k->mu) / k->sigma,
+					    (b - k->mu) / k->sigma);
+	z = (x - k->mu) / k->sigma;
+	return k->lw - 0.5 * z * z;
+}
+
+static size_t lower_bound(const struct kern *k, size_t n, double v)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (k[mid].mu < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static double logsumexp(const double *t, size_t n)
+{
+	double mx = -INFINITY, s = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i] > mx)
+			mx = t[i];
+	if (!isfinite(mx))
+		return mx;
+	for (i = 0; i < n; i++)
+		s += exp(t[i] - mx);
+	return mx + log(s);
+}
+
+/* log of the mixture's density (mass for discrete dims) at snapped x. */
+static double mix_eval(const struct mix *m, const struct dim *dm, double x,
+		       double *scratch)
+{
+	double a = x, b = x, half;
+	size_t i, nt = 0;
+
+	if (dm->q)
+		dim_bin(dm, x, &a, &b);
+	half = WINDOW_Z * m->narrow + (b - a);
+	for (i = lower_bound(m->k, m->n, x - half);
+	     i < m->n && m->k[i].mu <= x + half; i++)
+		if (m->k[i].sigma <= m->narrow)
+			scratch[nt++] = kern_term(&m->k[i], dm, x, a, b);
+	for (i = 0; i < m->nwide; i++)
+		scratch[nt++] = kern_term(&m->k[m->wide[i]], dm, x, a, b);
+	return logsumexp(scratch, nt);
+}
+
+static double sample_trunc(struct rng *r, double mu, double s, double lo,
+			   double hi)
+{
+	double v;
+	int t;
+
+	for (t = 0; t < 64; t++) {
+		v = mu + s * rng_normal(r);
+		if (v >= lo && v <= hi)
+			return v;
+	}
+	return lo + (hi - lo) * rng_uniform(r);
+}
+
+static double mix_sample(const struct mix *m, const struct dim *dm,
+			 struct rng *r)
+{
+	double u = rng_uniform(r), acc = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < m->n; i++) {
+		acc += m->k[i].w;
+		if (u < acc)
+			break;
+	}
+	return dim_snap(dm, sample_trunc(r, m->k[i].mu, m->k[i].sigma, dm->lo,
+					 dm->hi));
+}
+
+/* ---- categorical (univariate): a probability per choice ---- */
+
+static int cat_probs(struct mix *m, const struct dim *dm, const struct work *w,
+		     size_t j, const uint32_t *members, size_t nm)
+{
+	double pw = w->cfg->prior_weight, add = pw / ((double)nm + 1);
+	double row = 1 + (double)dm->ncat * add, total = pw, wi;
+	size_t i, c, obs;
+
+	m->p = calloc(dm->ncat, sizeof(double));
+	if (!m->p)
+		return -ENOMEM;
+	for (i = 0; i < nm; i++)
+		total += w->weight[members[i]];
+	for (c = 0; c < dm->ncat; c++)
+		m->p[c] = pw / total / (double)dm->ncat;
+	for (i = 0; i < nm; i++) {
+		wi = w->weight[members[i]] / total;
+		obs = (size_t)w->c->x[(size_t)members[i] * w->d + j];
+		for (c = 0; c < dm->ncat; c++)
+			m->p[c] += wi * add / row;
+		m->p[obs] += wi / row;
+	}
+	return 0;
+}
+
+static size_t cat_sample(const double *p, size_t n, struct rng *r)
+{
+	double u = rng_uniform(r), acc = 0;
+	size_t c;
+
+	for (c = 0; c + 1 < n; c++) {
+		acc += p[c];
+		if (u < acc)
+			break;
+	}
+	return c;
+}
+
+/* ---- univariate TPE ---- */
+
+struct cand {
+	double x, score;
+};
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	return x->score < y->score ? 1 : x->score > y->score ? -1 : 0;
+}
+
+/* The numeric mixtures of dim j: l over the below group, g over above. */
+static int build_num(struct work *w, size_t j, struct mix *l, struct mix *g)
+{
+	const struct tpe_cache *c = w->c;
+	size_t n = w->nbelow > w->nabove ? w->nbelow : w->nabove, i, m, t;
+	double *mus = malloc((n + 1) * sizeof(double)), v;
+	double *ws = malloc((n + 1) * sizeof(double));
+	uint32_t idx;
+	int rc = -ENOMEM;
+
+	if (!mus || !ws)
+		goto out;
+	for (i = 0; i < w->nbelow; i++) { /* insertion sort, <= 25 */
+		idx = w->below[i];
+		v = c->x[(size_t)idx * w->d + j];
+		for (t = i; t > 0 && mus[t - 1] > v; t--) {
+			mus[t] = mus[t - 1];
+			ws[t] = ws[t - 1];
+		}
+		mus[t] = v;
+		ws[t] = w->weight[idx];
+	}
+	rc = mix_build(l, &w->dims[j], mus, ws, w->nbelow,
+		       w->cfg->prior_weight);
+	if (rc)
+		goto out;
+	for (i = 0, m = 0; i < c->nsorted; i++) {
+		idx = c->sorted[j][i];
+		if (idx >= w->n || w->group[idx] != G_ABOVE)
+			continue;
+		mus[m] = c->x[(size_t)idx * w->d + j];
+		ws[m++] = w->weight[idx];
+	}
+	rc = mix_build(g, &w->dims[j], mus, ws, m, w->cfg->prior_weight);
+out:
+	free(mus);
+	free(ws);
+	return rc;
+}
+
+/* ncand candidates for dim j, best first. */
+static int uv_dim_candidates(struct work *w, size_t j, struct cand *cd,
+			     size_t ncand)
+{
+
+	const struct dim *dm = &w->dims[j];
+	struct mix l, g;
+	size_t i;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	memset(&g, 0, sizeof(g));
+	if (dm->cat) {
+		rc = cat_probs(&l, dm, w, j, w->below, w->nbelow);
+		if (!rc)
+			rc = cat_probs(&g, dm, w, j, w->above, w->nabove);
+		for (i = 0; !rc && i < ncand; i++) {
+			cd[i].x = (double)cat_sample(l.p, dm->ncat, &w->rng);
+			cd[i].score = log(l.p[(size_t)cd[i].x]) -
+				      log(g.p[(size_t)cd[i].x]);
+		}
+	} else {
+		rc = build_num(w, j, &l, &g);
+		for (i = 0; !rc && i < ncand; i++) {
+			cd[i].x = mix_sample(&l, dm, &w->rng);
+			cd[i].score = mix_eval(&l, dm, cd[i].x, w->scratch) -
+				      mix_eval(&g, dm, cd[i].x, w->scratch);
+		}
+	}
+	mix_free(&l);
+	mix_free(&g);
+	if (!rc)
+		qsort(cd, ncand, sizeof(*cd), cand_cmp);
+	return rc;
+}
+
+static char **format_point(const struct work *w, const double *x)
+{
+	char **v = calloc(w->d ? w->d : 1, sizeof(*v));
+	size_t j;
+
+	for (j = 0; v && j < w->d; j++) {
+		v[j] = dim_format(&w->dims[j], x[j]);
+		if (!v[j]) {
+			assignment_values_free(v, w->d);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+/* Format x and return it unless a trial has it (then NULL, *rc 0). */
+static char **try_point(const struct work *w, const double *x, int *rc)
+{
+	char **v = format_point(w, x);
+
+	*rc = v ? 0 : -ENOMEM;
+	if (v && cache_contains(w->c, v)) {
+		assignment_values_free(v, w->d);
+		return NULL;
+	}
+	return v;
+}
+
+static char **uv_suggest(struct work *w, int *rc)
+{
+	size_t ncand = (size_t)(w->cfg->n_candidates > 0 ? w->cfg->n_candidates
+							 : 1);
+	struct cand *cd = calloc(w->d * ncand + 1, sizeof(*cd));
+	size_t *pos = calloc(w->d + 1, sizeof(*pos)), j;
+
+	double *x = calloc(w->d + 1, sizeof(*x));
+	char **v = NULL;
+	int t;
+
+	*rc = -ENOMEM;
+	if (!cd || !pos || !x)
+		goto out;
+	*rc = 0;
+	for (j = 0; !*rc && j < w->d; j++)
+		if (!w->dims[j].fixed)
+			*rc = uv_dim_candidates(w, j, cd + j * ncand, ncand);
+	for (t = 0; !*rc && t < PERTURB_TRIES; t++) {
+		for (j = 0; j < w->d; j++)
+			x[j] = cd[j * ncand + pos[j]].x;
+		v = try_point(w, x, rc);
+		if (v || *rc)
+			break;
+		j = (size_t)(rng_next(&w->rng) % (w->d ? w->d : 1));
+		pos[j] = (pos[j] + 1) % ncand;
+	}
+out:
+	free(cd);
+	free(pos);
+	free(x);
+	return v;
+}
+
+/* ---- multivariate TPE: one joint mixture ---- */
+
+struct mvmix {
+	size_t n;	/* kernels; the last is the prior */
+	double *mu;	/* n * d */
+	double *lz;	/* n * d: log Z (numeric dims) */
+	double *c;	/* n: log w - sum over continuous dims of log norms */
+	double *w;	/* n: normalised weights */
+	double *sigma;	/* d: observation bandwidths */
+	double *lon, *loff; /* d: categorical log row probabilities */
+	double *inv;	/* d: 1 / sigma */
+	size_t *cont, ncont;   /* continuous dims */
+	size_t *other, nother; /* discrete and categorical dims */
+};
+
+static void mv_free(struct mvmix *m)
+{
+	free(m->mu);
+	free(m->lz);
+	free(m->c);
+	free(m->w);
+	free(m->sigma);
+	free(m->lon);
+	free(m->loff);
+	free(m->inv);
+	free(m->cont);
+	free(m->other);
+	memset(m, 0, sizeof(*m));
+}
+
+static double mv_sigma(const struct mvmix *m, const struct dim *dm, size_t k,
+		       size_t j)
+{
+	return k + 1 == m->n ? dm->prior_sigma : m->sigma[j];
+}
+
+static void mv_bandwidths(struct mvmix *m, const struct work *w, size_t nm)
+{
+	double nobs = nm ? (double)nm : 1, pw = w->cfg->prior_weight;
+	double add = pw / ((double)nm + 1), row, s, minsigma;
+	const struct dim *dm;
+	size_t j;
+
+	for (j = 0; j < w->d; j++) {
+		dm = &w->dims[j];
+		if (dm->cat) {
+			row = 1 + (double)dm->ncat * add;
+			m->lon[j] = log((1 + add) / row);
+			m->loff[j] = log(add / row);
+			continue;
+		}
+		s = SIGMA0 * pow(nobs, -1.0 / ((double)w->d + 4)) * dm->range;
+		minsigma = dm->range / fmin(100.0, 2.0 + (double)nm);
+		m->sigma[j] = clampd(s, minsigma, dm->range);
+	}
+	for (j = 0; j < w->d; j++) {
+		dm = &w->dims[j];
+		if (dm->fixed)
+			continue;
+		if (!dm->cat && !dm->q) {
+			m->inv[j] = 1 / m->sigma[j];
+			m->cont[m->ncont++] = j;
+		} else {
+			m->other[m->nother++] = j;
+		}
+	}
+}
+
+static void mv_kernel(struct mvmix *m, const struct work *w, size_t k,
+		      const double *x, double wk)
+{
+	const struct dim *dm;
+	double s, c = log(wk);
+	size_t j;
+
+	m->w[k] = wk;
+	for (j = 0; j < w->d; j++) {
+		dm = &w->dims[j];
+		m->mu[k * w->d + j] = x ? x[j] : dm->cat ? -1 : dm->prior_mu;
+		if (dm->cat || dm->fixed)
+			continue;
+		s = mv_sigma(m, dm, k, j);
+		m->lz[k * w->d + j] = log_z(dm, m->mu[k * w->d + j], s);
+		if (!dm->q)
+			c -= log(s) + LOG_SQRT_2PI + m->lz[k * w->d + j];
+	}
+	m->c[k] = c;
+}
+
+static int mv_build(struct mvmix *m, const struct work *w,
+		    const uint32_t *members, size_t nm)
+{
+	double total = w->cfg->prior_weight;
+	size_t i, n = nm + 1, d = w->d ? w->d : 1;
+
+	memset(m, 0, sizeof(*m));
+	m->n = n;
+	m->mu = malloc(n * d * sizeof(double));
+	m->lz = calloc(n * d, sizeof(double));
+	m->c = malloc(n * sizeof(double));
+	m->w = malloc(n * sizeof(double));
+	m->sigma = calloc(d, sizeof(double));
+	m->lon = calloc(d, sizeof(double));
+	m->loff = calloc(d, sizeof(double));
+	m->inv = calloc(d, sizeof(double));
+	m->cont = calloc(d, sizeof(size_t));
+	m->other = calloc(d, sizeof(size_t));
+	if (!m->mu || !m->lz || !m->c || !m->w || !m->sigma || !m->lon ||
+	    !m->loff || !m->inv || !m->cont || !m->other)
+		return -ENOMEM;
+	mv_bandwidths(m, w, nm);
+	for (i = 0; i < nm; i++)
+		total += w->weight[members[i]];
+	for (i = 0; i < nm; i++)
+		mv_kernel(m, w, i, w->c->x + (size_t)members[i] * w->d,
+			  w->weight[members[i]] / total);
+	mv_kernel(m, w, nm, NULL, w->cfg->prior_weight / total);
+	return 0;
+}
+
+/* Kernel k's log term at x (bins a..b for discrete dims); -INFINITY when
+ * it falls below `floor` on the continuous dims already. */
+/* Kernel k's log term at x (bins a..b for discrete dims); -INFINITY when
+ * it already falls below `floor` on the continuous dims. */
+static double mv_term(const struct mvmix *m, const struct work *w, size_t k,
+		      const double *x, const double *a, const double *b,
+		      double floor)
+{
+	const double *mu = m->mu + k * w->d;
+	const struct dim *dm;
+	double s = m->c[k], z, sg;
+	size_t j, t;
+
+	for (t = 0; t < m->ncont; t++) {
+		j = m->cont[t];
+		z = (x[j] - mu[j]) * (k + 1 == m->n ? 1 / w->dims[j].prior_sigma
+						    : m->inv[j]);
+		s -= 0.5 * z * z;
+		if (s < floor)
+			return -INFINITY;
+	}
+	for (t = 0; t < m->nother; t++) {
+		j = m->other[t];
+		dm = &w->dims[j];
+		if (dm->cat) {
+			if (mu[j] >= 0)
+				s += mu[j] == x[j] ? m->lon[j] : m->loff[j];
+			else
+				s -= log((double)dm->ncat);
+		} else {
+			sg = mv_sigma(m, dm, k, j);
+			s += log_phi_diff((a[j] - mu[j]) / sg,
+					  (b[j] - mu[j]) / sg) -
+			     m->lz[k * w->d + j];
+		}
+	}
+	return s;
+}
+
+static double mv_eval(const struct mvmix *m, const struct work *w,
+		      const double *x, const double *a, const double *b)
+{
+	double base = mv_term(m, w, m->n - 1, x, a, b, -INFINITY), t;
+	size_t k, nt = 0;
+
+	w->scratch[nt++] = base;
+	for (k = 0; k + 1 < m->n; k++) {
+		t = mv_term(m, w, k, x, a, b, base - PRUNE_LOG);
+		if (t > -INFINITY)
+			w->scratch[nt++] = t;
+	}
+	return logsumexp(w->scratch, nt);
+}
+
+static void mv_sample(const struct mvmix *m, const struct work *w,
+		      struct rng *r, double *x)
+{
+	double u = rng_uniform(r), acc = 0, keep;
+	const struct dim *dm;
+	const double *mu;
+	size_t k, j;
+
+	for (k = 0; k + 1 < m->n; k++) {
+		acc += m->w[k];
+		if (u < acc)
+			break;
+	}
+	mu = m->mu + k * w->d;
+	for (j = 0; j < w->d; j++) {
+		dm = &w->dims[j];
+		if (dm->fixed) {
+			x[j] = 0;
+		} else if (dm->cat) {
+			keep = exp(m->lon[j]) - exp(m->loff[j]);
+			if (mu[j] >= 0 && rng_uniform(r) < keep)
+				x[j] = mu[j];
+			else
+				x[j] = (double)(rng_next(r) % dm->ncat);
+		} else {
+			x[j] = dim_snap(dm, sample_trunc(r, mu[j],
+							 mv_sigma(m, dm, k, j),
+							 dm->lo, dm->hi));
+		}
+	}
+}
+
+/* A candidate near one of the best trials: each numeric coordinate moved
+ * by a normal of a fraction of the bandwidth, categories kept. */
+static void mv_local(const struct mvmix *m, const struct work *w,
+		     struct rng *r, double *x)
+{
+	size_t k, j, best = 0;
+	const struct dim *dm;
+	const double *mu;
+
+	for (k = 1; k < w->nbelow; k++)
+		if (w->loss[w->below[k]] < w->loss[w->below[best]])
+			best = k;
+	mu = w->c->x + (size_t)w->below[best] * w->d;
+	for (j = 0; j < w->d; j++) {
+		dm = &w->dims[j];
+		if (dm->fixed || dm->cat)
+			x[j] = dm->fixed ? 0 : mu[j];
+		else
+			x[j] = dim_snap(dm, sample_trunc(r, mu[j],
+							 LOCAL_SCALE * m->sigma[j],
+							 dm->lo, dm->hi));
+	}
+}
+
+static void bins(const struct work *w, const double *x, double *a, double *b)
+{
+	size_t j;
+
+	for (j = 0; j < w->d; j++)
+		if (!w->dims[j].fixed && !w->dims[j].cat && w->dims[j].q)
+			dim_bin(&w->dims[j], x[j], &a[j], &b[j]);
+}
+
+static char **mv_suggest(struct work *w, int *rc)
+{
+	size_t ncand = (size_t)(w->cfg->n_candidates > 0 ? w->cfg->n_candidates
+							 : 1);
+	size_t d = w->d ? w->d : 1, i, nl = ncand;
+	double *x;
+
+	ncand += (ncand + 2) / 3; /* local candidates around the best */
+	x = calloc(ncand * d, sizeof(double));
+	double *a = calloc(d, sizeof(double)), *b = calloc(d, sizeof(double));
+	struct cand *cd = calloc(ncand, sizeof(*cd));
+	struct mvmix l, g;
+	char **v = NULL;
+
+	memset(&l, 0, sizeof(l));
+	memset(&g, 0, sizeof(g));
+	*rc = -ENOMEM;
+	if (!x || !a || !b || !cd || mv_build(&l, w, w->below, w->nbelow) ||
+	    mv_build(&g, w, w->above, w->nabove))
+		goto out;
+	for (i = 0; i < ncand; i++) {
+		if (i >= nl)
+			mv_local(&l, w, &w->rng, x + i * d);
+		else
+			mv_sample(&l, w, &w->rng, x + i * d);
+		bins(w, x + i * d, a, b);
+		cd[i].x = (double)i;
+		cd[i].score = mv_eval(&l, w, x + i * d, a, b) -
+			      mv_eval(&g, w, x + i * d, a, b);
+	}
+	qsort(cd, ncand, sizeof(*cd), cand_cmp);
+	*rc = 0;
+	for (i = 0; i < ncand && !v && !*rc; i++)
+		v = try_point(w, x + (size_t)cd[i].x * d, rc);
+out:
+	mv_free(&l);
+	mv_free(&g);
+	free(x);
+	free(a);
+	free(b);
+	free(cd);
+	return v;
+}
+
+/* ---- random fallback (startup, and when the model only repeats) ---- */
+
+static char **random_point(const struct experiment_spec *spec, struct rng *r)
+{
+	char **v = calloc(spec->nparams ? spec->nparams : 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; v && i < spec->nparams; i++) {
+		v[i] = param_sample(&spec->params[i], r);
+		if (!v[i]) {
+			assignment_values_free(v, spec->nparams);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static char **first_unused(const struct experiment_spec *spec,
+			   const struct assignment_set *used, size_t total,
+			   int *rc)
+{
+	char **v;
+	size_t i;
+
+	for (i = 0; i < total && i < ENUMERATE_MAX; i++) {
+		v = search_space_grid_point(spec, i);
+		if (!v) {
+			*rc = -ENOMEM;
+			return NULL;
+		}
+		if (!assignment_set_contains(used, v))
+			return v;
+		assignment_values_free(v, spec->nparams);
+	}
+	return NULL;
+}
+
+char **search_random_unused(const struct experiment_spec *spec, struct rng *r,
+			    const struct assignment_set *used, size_t total,
+			    int *rc)
+{
+	char **v = NULL;
+	int t;
+
+	*rc = 0;
+	for (t = 0; t < RESAMPLE_TRIES; t++) {
+		assignment_values_free(v, spec->nparams);
+		v = random_point(spec, r);
+		if (!v) {
+			*rc = -ENOMEM;
+			return NULL;
+		}
+		if (!assignment_set_contains(used, v))
+			return v;
+	}
+	if (!total) /* continuous: a repeat is vanishingly unlikely anyway */
+		return v;
+	assignment_values_free(v, spec->nparams);
+	return first_unused(spec, used, total, rc);
+}
+
+/* Startup point k of the scrambled Sobol sequence, unless used. */
+static char **sobol_unused(const struct experiment_spec *spec, uint64_t seed,
+			   size_t k, const struct tpe_cache *c, int *rc)
+{
+	size_t d = spec->nparams, j;
+	double *u = calloc(d, sizeof(double));
+	char **v = calloc(d, sizeof(*v));
+
+	*rc = -ENOMEM;
+	if (!u || !v)
+		goto fail;
+	sobol_point(k, d, tpe_mix64(seed ^ 0x7b7eULL), u);
+	for (j = 0; j < d; j++) {
+		v[j] = sobol_map(&spec->params[j], u[j]);
+		if (!v[j])
+			goto fail;
+	}
+	free(u);
+	*rc = 0;
+	if (!cache_contains(c, v))
+		return v;
+	assignment_values_free(v, d);
+	return NULL;
+fail:
+	free(u);
+	assignment_values_free(v, d);
+	return NULL;
+}
+
+/* ---- driver ---- */
+
+static void work_free(struct work *w)
+{
+	free(w->loss);
+	free(w->group);
+	free(w->weight);
+	free(w->below);
+	free(w->above);
+	free(w->scratch);
+}
+
+static int work_init(struct work *w, size_t n)
+{
+	w->n = n;
+	w->loss = malloc((n + 1) * sizeof(double));
+	w->group = malloc(n + 1);
+	w->weight = malloc((n + 1) * sizeof(double));
+	w->below = malloc((n + 1) * sizeof(uint32_t));
+	w->above = malloc((n + 1) * sizeof(uint32_t));
+	w->scratch = malloc((n + 2) * sizeof(double));
+	if (!w->loss || !w->group || !w->weight || !w->below || !w->above ||
+	    !w->scratch)
+		return -ENOMEM;
+	return 0;
+}
+
+/* The random fallback: needs a set of every assignment so far. */
+static char **fallback(const struct experiment_spec *spec, struct rng *r,
+		       const struct history_trial *trials, size_t k,
+		       size_t total, int *rc)
+{
+	struct search_history h = {trials, k};
+	struct assignment_set *used = assignment_set_from_history(&h,
+								  spec->nparams);
+	char **v;
+
+	if (!used) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	v = search_random_unused(spec, r, used, total, rc);
+	assignment_set_free(used);
+	return v;
+}
+
+/* Suggestion number k (the history is trials[0..k-1]). */
+static char **suggest_one(struct tpe_cache *c, const struct tpe_config *cfg,
+			  const struct experiment_spec *spec, struct dim *dims,
+			  const struct history_trial *trials, size_t k,
+			  size_t total, int *rc)
+{
+	struct work w;
+	char **v = NULL;
+	size_t nmodel;
+
+	memset(&w, 0, sizeof(w));
+	w.cfg = cfg;
+	w.spec = spec;
+	w.c = c;
+	w.dims = dims;
+	w.d = spec->nparams;
+	rng_seed(&w.rng, cfg->seed ^ tpe_mix64(k + 0x9e3779b97f4a7c15ULL));
+	*rc = cache_sync(c, dims, spec, trials, k);
+	if (!*rc)
+		*rc = work_init(&w, k);
+	if (*rc)
+		goto out;
+	nmodel = split(&w, trials);
+	if (nmodel && nmodel >= (size_t)cfg->n_startup && w.d)
+		v = cfg->multivariate ? mv_suggest(&w, rc) : uv_suggest(&w, rc);
+	else if (cfg->startup_sobol && w.d)
+		v = sobol_unused(spec, cfg->seed, k, c, rc);
+	if (!v && !*rc)
+		v = fallback(spec, &w.rng, trials, k, total, rc);
+out:
+	work_free(&w);
+	return v;
+}
+
+int tpe_suggest(struct tpe_cache *c, const struct tpe_config *cfg,
+		const struct experiment_spec *spec,
+		const struct search_history *h, size_t want, char ***out,
+		struct kb_error *err)
+{
+	size_t d = spec->nparams, total = search_space_grid_size(spec), n = 0;
+	struct dim *dims = calloc(d ? d : 1, sizeof(*dims));
+	struct history_trial *aug = NULL;
+	char **v;
+	size_t i;
+	int rc = -ENOMEM;
+
+	aug = malloc((h->ntrials + want + 1) * sizeof(*aug));
+	if (!dims || !aug)
+		goto out;
+	for (i = 0; i < d; i++)
+		dim_init(&dims[i], &spec->params[i]);
+	if (h->ntrials)
+		memcpy(aug, h->trials, h->ntrials * sizeof(*aug));
+	rc = 0;
+	while (n < want) {
+		v = suggest_one(c, cfg, spec, dims, aug, h->ntrials + n, total,
+				&rc);
+		if (!v)
+			break;
+		out[n] = v;
+		memset(&aug[h->ntrials + n], 0, sizeof(*aug));
+		aug[h->ntrials + n].values = v;
+		aug[h->ntrials + n].state = HISTORY_PENDING;
+		n++;
+	}
+out:
+	free(aug);
+	free(dims);
+	if (rc) {
+		while (n)
+			assignment_values_free(out[--n], d);
+		return kb_error_set(err, rc, NULL, 0, "out of memory");
+	}
+	return (int)n;
+}

@@ -1,0 +1,92 @@
+/*
+ * parzen.h - Tree-structured Parzen Estimators shared by tpe.c and
+ * multivariate_tpe.c (core/algorithms/tpe_common.c), and the scrambled
+ * Sobol sequence of sobol.c.
+ *
+ * The design follows Optuna's TPESampler: observations are split at a
+ * gamma quantile of the loss into a "below" (good) and an "above" group;
+ * each group is a mixture of truncated Gaussians (plus a prior kernel) in
+ * the parameter's internal space (log space for logUniform/logNormal,
+ * bins of width step for ints and stepped doubles, category weights for
+ * lists). Candidates are drawn from l(x) (below) and the one maximising
+ * log l(x) - log g(x) is suggested. Pending trials count as the worst
+ * observed loss (a constant liar) so parallel trials spread out.
+ *
+ * Results depend only on (config, spec, history): the rng is derived from
+ * (seed, history size). The cache only memoises parsed history values.
+ */
+#ifndef KATIB_PARZEN_H
+#define KATIB_PARZEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "katib/algorithm.h"
+
+enum tpe_gamma {
+	TPE_GAMMA_SQRT,	  /* below = min(ceil(gamma * sqrt(n)), 25) (hyperopt) */
+	TPE_GAMMA_LINEAR, /* below = min(ceil(gamma * n), 25) (optuna) */
+};
+
+struct tpe_config {
+	int multivariate;
+	enum tpe_gamma gamma_kind;
+	double gamma;
+	double prior_weight;
+	int n_candidates;	/* candidates drawn from l(x) per suggestion */
+	int n_startup;		/* trials sampled before the model is used */
+	int startup_sobol;	/* startup points from a scrambled Sobol sequence */
+	uint64_t seed;
+};
+
+struct tpe_cache;
+
+struct tpe_cache *tpe_cache_new(void);
+void tpe_cache_free(struct tpe_cache *c);
+
+/*
+ * Up to `want` assignments into out[] (see algorithm_ops.suggest):
+ * the count, or a negative errno with err filled.
+ */
+int tpe_suggest(struct tpe_cache *c, const struct tpe_config *cfg,
+		const struct experiment_spec *spec,
+		const struct search_history *h, size_t want, char ***out,
+		struct kb_error *err);
+
+/*
+ * A random assignment (param_sample under rng r) that `used` does not
+ * hold; after 100 draws, the first unused grid point of a finite space
+ * (`total` = search_space_grid_size()), or NULL (*rc 0) when it is full.
+ */
+char **search_random_unused(const struct experiment_spec *spec, struct rng *r,
+			    const struct assignment_set *used, size_t total,
+			    int *rc);
+
+/* splitmix64 finaliser, and a seed from the clock and pid. */
+uint64_t tpe_mix64(uint64_t z);
+uint64_t tpe_time_seed(void);
+
+/* The standard normal quantile (Acklam, refined; |error| < 1e-13). */
+double normal_quantile(double p);
+
+/* ---- sobol.c ---- */
+
+#define SOBOL_MAX_DIMS 64
+
+/*
+ * Point number `index` of the `ndims`-dimensional Sobol sequence
+ * (Joe-Kuo direction numbers), scrambled by a linear matrix scramble and
+ * a random digital shift drawn from `seed`, in u[0..ndims-1], each in
+ * (0, 1). Dimensions past SOBOL_MAX_DIMS are filled from a hash of
+ * (seed, index, dim). Returns 0.
+ */
+int sobol_point(uint64_t index, size_t ndims, uint64_t seed, double *u);
+
+/*
+ * A coordinate u in (0, 1) as a value of p: uniform, log-uniform, or the
+ * inverse normal CDF (normal/logNormal), ints and steps by equal bins,
+ * lists by floor(u * len). Heap string, NULL on ENOMEM.
+ */
+char *sobol_map(const struct param_spec *p, double u);
+
+#endif
