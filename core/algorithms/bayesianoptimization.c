@@ -1478,13 +1478,25 @@ static int bo_create(const struct experiment_spec *spec, const char *state,
 	return 0;
 }
 
+/* An exact number: cJSON prints only 15 digits when they compare equal
+ * within its epsilon, which would break exact resumption. */
+static cJSON *json_number(double v)
+{
+	char buf[40];
+
+	if (!isfinite(v))
+		return cJSON_CreateNull();
+	snprintf(buf, sizeof(buf), "%.17g", v);
+	return cJSON_CreateRaw(buf);
+}
+
 static cJSON *json_array(const double *v, size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
 	size_t i;
 
 	for (i = 0; a && i < n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+		cJSON_AddItemToArray(a, json_number(v[i]));
 	return a;
 }
 

@@ -887,13 +887,25 @@ static void cmaes_destroy(void *priv)
 	cma_free(priv);
 }
 
+/* An exact number: cJSON prints only 15 digits when they compare equal
+ * within its epsilon, which would break exact resumption. */
+static cJSON *json_number(double v)
+{
+	char buf[40];
+
+	if (!isfinite(v))
+		return cJSON_CreateNull();
+	snprintf(buf, sizeof(buf), "%.17g", v);
+	return cJSON_CreateRaw(buf);
+}
+
 static cJSON *json_array(const double *v, size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
 	size_t i;
 
 	for (i = 0; a && i < n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+		cJSON_AddItemToArray(a, json_number(v[i]));
 	return a;
 }
 
@@ -922,7 +934,7 @@ static cJSON *cand_json(const struct cma *c, const struct cand *k)
 		return NULL;
 	cJSON_AddItemToObject(j, "x", json_array(k->x, c->d));
 	cJSON_AddNumberToObject(j, "state", k->state);
-	cJSON_AddNumberToObject(j, "f", isfinite(k->f) ? k->f : 0);
+	cJSON_AddItemToObject(j, "f", json_number(isfinite(k->f) ? k->f : 0));
 	cJSON_AddNumberToObject(j, "at", (double)k->at);
 	cJSON_AddNumberToObject(j, "attempt", k->attempt);
 	if (k->values) {
@@ -960,7 +972,7 @@ static char *cmaes_save(void *priv)
 	cJSON_AddNumberToObject(j, "d", (double)c->d);
 	for (i = 0; int_keys[i]; i++)
 		cJSON_AddNumberToObject(j, int_keys[i], *int_field(c, i));
-	cJSON_AddNumberToObject(j, "sigma", c->sigma);
+	cJSON_AddItemToObject(j, "sigma", json_number(c->sigma));
 	cJSON_AddNumberToObject(j, "evals_large", (double)c->evals_large);
 	cJSON_AddNumberToObject(j, "evals_small", (double)c->evals_small);
 	cJSON_AddNumberToObject(j, "evals_run", (double)c->evals_run);
