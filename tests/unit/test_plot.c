@@ -114,7 +114,6 @@ static void add_trial(struct experiment *e, enum trial_state st,
 	snprintf(t->name, sizeof(t->name), "plot-test-%08d", t->number);
 	t->state = st;
 	t->exit_code = -1;
-	t->pidfd = -1;
 	t->nvalues = e->nvalue_names;
 	t->values = calloc(t->nvalues + 1, sizeof(*t->values));
 	for (i = 0; i < t->nvalues; i++)
