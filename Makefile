@@ -63,7 +63,16 @@ fstest: $(BUILD)/katibfs
 	@sh scripts/deps.sh test
 	KATIBFS=$(abspath $(BUILD)/katibfs) sh tests/fs/run.sh
 
-test: deps all unit fstest
+test: deps all unit fstest fuzz-smoke
+
+# libFuzzer harnesses (tests/fuzz/, clang, built in build/fuzz/):
+# fuzz-smoke replays each corpus briefly, fuzz runs each FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz fuzz-smoke
+fuzz-smoke:
+	@sh scripts/fuzz.sh smoke
+fuzz:
+	@sh scripts/fuzz.sh run $(FUZZ_SECONDS)
 
 check:
 	$(MAKE) BUILD=build/san SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" CFLAGS="-O1 -g" test

@@ -382,6 +382,10 @@ static void emit_obs(struct emit *e, int metric, const char *v, size_t len)
 {
 	struct observation *o;
 
+	/* The value is kept as a C string: cut it at a NUL byte (a custom
+	 * regex or a JSON string may take one), so that what is stored is
+	 * what the checks below saw. */
+	len = strnlen(v, len);
 	/* katibfs: Katib stores an empty value ("x=" with the default
 	 * regex); we drop it, it can never be a number and only hides the
 	 * real observations. */
@@ -396,12 +400,18 @@ static void emit_obs(struct emit *e, int metric, const char *v, size_t len)
 static void take_match(const struct metrics_parser *p, const char *line,
 		       const PCRE2_SIZE *ov, struct emit *e)
 {
-	const char *name = line + ov[2], *val = line + ov[4];
-	size_t nlen = ov[3] - ov[2], vlen = ov[5] - ov[4];
+	const char *name, *val;
+	size_t nlen, vlen;
 	int m;
 
+	/* An optional group that did not take part is PCRE2_UNSET (~0):
+	 * look before adding it to a pointer. */
 	if (ov[2] == PCRE2_UNSET || ov[4] == PCRE2_UNSET)
 		return;
+	name = line + ov[2];
+	val = line + ov[4];
+	nlen = ov[3] - ov[2];
+	vlen = ov[5] - ov[4];
 	trim(&name, &nlen);
 	trim(&val, &vlen);
 	m = metric_index(p, name, nlen);
@@ -558,7 +568,7 @@ static int push_error(const struct metrics_parser *p, int lineno,
 			    what, (int)len, s, names);
 }
 
-/* A value is a number or one non-empty token without whitespace. */
+/* A value is a number or one non-empty token without whitespace or NUL. */
 static int push_value_ok(const char *v, size_t len)
 {
 	size_t i;
@@ -566,7 +576,7 @@ static int push_value_ok(const char *v, size_t len)
 	if (!len)
 		return 0;
 	for (i = 0; i < len; i++)
-		if (is_space(v[i]))
+		if (is_space(v[i]) || !v[i])
 			return 0;
 	return 1;
 }
