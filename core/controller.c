@@ -359,8 +359,12 @@ static void trial_start(struct katib *k, struct experiment *e,
 	}
 	/* the trial is on record before its process exists: a crash from
 	 * here on finds it Pending and its directory tells the rest */
-	if (!rc)
-		rc = store_flush(k->store);
+	if (!rc && (rc = store_flush(k->store))) {
+		/* not on record: it must not run; it starts after recovery */
+		katib_store_failed_locked(k, rc);
+		trial_command_free(&cmd);
+		return;
+	}
 	if (!rc && e->algo->prepare_trial)
 		rc = e->algo->prepare_trial(e->algo_priv, e->spec, t->number,
 					    t->values, dir, &cmd, &err);
@@ -740,7 +744,7 @@ static void tick_experiment(struct katib *k, struct experiment *e,
 		return;
 	if (check_completion(k, e))
 		return;
-	if (e->state == EXP_RUNNING)
+	if (e->state == EXP_RUNNING && !k->store_error)
 		schedule(k, e);
 	check_completion(k, e);
 }
@@ -767,6 +771,7 @@ static int controller_tick(struct katib *k, int tail)
 	int running = 0;
 	size_t i, j;
 
+	katib_store_recover_locked(k);
 	store_begin(k->store);
 	reap_deleted(k);
 	for (i = 0; i < k->nexps; i++) {
@@ -778,7 +783,9 @@ static int controller_tick(struct katib *k, int tail)
 		for (j = 0; j < e->ntrials; j++)
 			running += e->trials[j]->state == TRIAL_RUNNING;
 	}
-	store_commit(k->store);
+	katib_commit_locked(k);
+	if (k->store_error)
+		return 1000; /* retry the rewrite */
 	return running ? (int)(TAIL_INTERVAL * 1000) : -1;
 }
 
@@ -912,7 +919,7 @@ static void adopt_trials(struct katib *k)
 			trial_touch(k, e, t);
 		}
 	}
-	store_commit(k->store);
+	katib_commit_locked(k);
 }
 
 int controller_start(struct katib *k)

@@ -72,7 +72,8 @@ static size_t nmetrics(const struct experiment *e)
 	return e->parser ? metrics_parser_nmetrics(e->parser) : 0;
 }
 
-static void render_status(struct experiment *e, struct strbuf *b)
+static void render_status(struct katib *k, struct experiment *e,
+			  struct strbuf *b)
 {
 	struct trial_counts c;
 	struct trial *best = experiment_best(e);
@@ -105,6 +106,8 @@ static void render_status(struct experiment *e, struct strbuf *b)
 	kv_time(b, "completion_time", e->finished);
 	if (e->error)
 		kv(b, "error", e->error);
+	if (k->store_error)
+		kv(b, "state_error", k->store_message);
 }
 
 static void render_best(struct experiment *e, struct strbuf *b)
@@ -399,11 +402,10 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 {
 	struct strbuf b;
 
-	(void)k;
 	strbuf_init(&b);
 	switch (f) {
 	case KFILE_SPEC: render_spec(e, &b); break;
-	case KFILE_STATUS: render_status(e, &b); break;
+	case KFILE_STATUS: render_status(k, e, &b); break;
 	case KFILE_STATUS_JSON: render_status_json(e, &b); break;
 	case KFILE_CONTROL: render_control(e, &b); break;
 	case KFILE_BEST: render_best(e, &b); break;

@@ -68,7 +68,8 @@ int katib_mkdir(struct katib *k, const char *exp, struct kb_error *err)
 	experiment_event(k, e,
 			 "experiment created; write a Katib Experiment to "
 			 "spec.yaml to start it");
-	rc = store_commit(k->store);
+	katib_commit_locked(k); /* a failure is shown in status and events */
+	rc = 0;
 	katib_queue_notify(k, NULL, 0, KFILE_NONE);
 out:
 	pthread_mutex_unlock(&k->lock);
@@ -285,7 +286,7 @@ int katib_write_spec(struct katib *k, const char *exp, const char *text,
 		experiment_save_locked(k, e);
 		reject(k, e, rc, err, "spec.yaml");
 	}
-	store_commit(k->store);
+	katib_commit_locked(k);
 out:
 	pthread_mutex_unlock(&k->lock);
 	return rc;
@@ -386,7 +387,7 @@ int katib_write_control(struct katib *k, const char *exp, const char *text,
 	rc = for_each_word(text, len, exp_word, &c, err);
 	if (rc)
 		reject(k, c.e, rc, err, "control write");
-	store_commit(k->store);
+	katib_commit_locked(k);
 	katib_wake(k);
 out:
 	pthread_mutex_unlock(&k->lock);
@@ -432,7 +433,7 @@ int katib_write_trial_control(struct katib *k, const char *exp, int trial,
 	snprintf(what, sizeof(what), "trials/%d/control write", trial);
 	if (rc)
 		reject(k, c.e, rc, err, what);
-	store_commit(k->store);
+	katib_commit_locked(k);
 	katib_wake(k);
 out:
 	pthread_mutex_unlock(&k->lock);
@@ -479,7 +480,7 @@ int katib_push_metrics(struct katib *k, const char *exp, int trial,
 	}
 	store_begin(k->store);
 	rc = trial_add_observations_locked(k, e, t, obs, (size_t)n);
-	store_commit(k->store);
+	katib_commit_locked(k);
 out:
 	pthread_mutex_unlock(&k->lock);
 	free(obs);

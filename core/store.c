@@ -79,6 +79,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
 	int in_tx;
+	int tx_failed;		/* first error inside the open transaction */
 };
 
 static int sql_errno(int rc)
@@ -111,8 +112,10 @@ static int run(struct store *s, enum stmt_id id)
 
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		fprintf(stderr, "katibfs: store: %s\n", sqlite3_errmsg(s->db));
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	if (s->in_tx && !s->tx_failed)
+		s->tx_failed = sql_errno(rc);
 	return sql_errno(rc);
 }
 
@@ -186,22 +189,31 @@ int store_begin(struct store *s)
 
 	if (s->in_tx++)
 		return 0;
+	s->tx_failed = 0;
 	rc = run(s, ST_BEGIN);
 	if (rc)
 		s->in_tx = 0;
 	return rc;
 }
 
-int store_commit(struct store *s)
+/* End the open transaction: COMMIT, or ROLLBACK if any write failed. */
+static int finish_tx(struct store *s)
 {
-	int rc;
+	int rc = s->tx_failed;
 
-	if (!s->in_tx || --s->in_tx)
-		return 0;
-	rc = run(s, ST_COMMIT);
+	if (!rc)
+		rc = run(s, ST_COMMIT);
 	if (rc)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->tx_failed = 0;
 	return rc;
+}
+
+int store_commit(struct store *s)
+{
+	if (!s->in_tx || --s->in_tx)
+		return 0;
+	return finish_tx(s);
 }
 
 int store_flush(struct store *s)
@@ -210,16 +222,17 @@ int store_flush(struct store *s)
 
 	if (!s->in_tx)
 		return 0;
-	rc = run(s, ST_COMMIT);
-	if (rc) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		s->in_tx = 0;
-		return rc;
-	}
-	rc = run(s, ST_BEGIN);
-	if (rc)
-		s->in_tx = 0;
+	rc = finish_tx(s);
+	if (!rc)
+		rc = run(s, ST_BEGIN);
+	else
+		run(s, ST_BEGIN); /* carry on; the caller hears of the error */
 	return rc;
+}
+
+const char *store_errmsg(struct store *s)
+{
+	return sqlite3_errmsg(s->db);
 }
 
 void store_checkpoint(struct store *s)
@@ -250,13 +263,26 @@ int store_delete_experiment(struct store *s, const char *exp)
 	static const enum stmt_id ids[] = {ST_DEL_EXP, ST_DEL_EXP_TRIALS,
 					   ST_DEL_EXP_OBS, ST_DEL_EXP_EVENTS};
 	size_t i;
-	int rc = store_begin(s);
+	int rc = store_begin(s), rc2;
 
 	for (i = 0; !rc && i < sizeof(ids) / sizeof(ids[0]); i++) {
 		bind_text(s->stmt[ids[i]], 1, exp);
 		rc = run(s, ids[i]);
 	}
-	return rc ? rc : store_commit(s);
+	rc2 = store_commit(s);
+	return rc ? rc : rc2;
+}
+
+int store_clear_all(struct store *s)
+{
+	static const char sql[] = "DELETE FROM experiments; DELETE FROM "
+				  "trials; DELETE FROM observations; "
+				  "DELETE FROM events;";
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK && s->in_tx && !s->tx_failed)
+		s->tx_failed = sql_errno(rc);
+	return sql_errno(rc);
 }
 
 static char *values_json(const struct trial *t)

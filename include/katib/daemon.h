@@ -40,6 +40,13 @@ struct katib {
 	struct notification *queue;
 	size_t nqueue, qcap;
 	uint64_t name_seq;		/* for trial name suffixes */
+
+	/* the state database failed (ENOSPC, EROFS, ...): the model goes on
+	 * in memory, no new trial starts, and everything is written again
+	 * once a rewrite succeeds */
+	int store_error;
+	char store_message[256];
+	double store_retry;		/* next rewrite attempt */
 };
 
 struct experiment *katib_find_locked(struct katib *k, const char *name);
@@ -54,6 +61,13 @@ void katib_queue_notify(struct katib *k, const char *exp, int trial,
 			enum kfile f);
 /* Wake the controller thread. */
 void katib_wake(struct katib *k);
+
+/* End a transaction: commit, or on failure enter the store-error state
+ * (events say so) that katib_store_recover_locked() leaves. */
+int katib_commit_locked(struct katib *k);
+void katib_store_failed_locked(struct katib *k, int rc);
+/* Rewrite the whole model into the store if it failed earlier. */
+void katib_store_recover_locked(struct katib *k);
 
 /* Persist the experiment row (state, reason, spec, algorithm state). */
 void experiment_save_locked(struct katib *k, struct experiment *e);

@@ -23,11 +23,19 @@ int store_open(const char *state_dir, struct store **out,
 	       struct kb_error *err);
 void store_close(struct store *s);
 
+/*
+ * Transactions nest; the outermost store_commit() commits, or rolls back
+ * and returns the first error of any write inside it (-ENOSPC for a full
+ * disk, -EROFS for a read-only state directory, -EIO otherwise).
+ */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 /* Inside a transaction: commit what is there now and carry on in a new
  * one (what must be on disk before an outside effect, like a process). */
 int store_flush(struct store *s);
+/* sqlite's message for the last error. */
+const char *store_errmsg(struct store *s);
+
 /* Checkpoint the WAL (from a backend thread, outside hot paths). */
 void store_checkpoint(struct store *s);
 
@@ -35,6 +43,8 @@ void store_checkpoint(struct store *s);
 int store_put_experiment(struct store *s, const struct experiment *e,
 			 const char *algo_state);
 int store_delete_experiment(struct store *s, const char *exp);
+/* Delete every row (inside a transaction: before rewriting it all). */
+int store_clear_all(struct store *s);
 int store_put_trial(struct store *s, const char *exp, const struct trial *t);
 /* Remove a trial's observations (a trial that is run again). */
 int store_clear_observations(struct store *s, const char *exp, int trial);
