@@ -25,7 +25,7 @@
 #define TAIL_INTERVAL 0.25	/* s between reads of running trials' output */
 #define KILL_GRACE 3.0		/* s between SIGTERM and SIGKILL */
 #define READ_CHUNK (1 << 20)	/* output read per trial per pass */
-#define MAX_OBS_PER_CHUNK 4096
+#define MAX_OBSERVATIONS 100000	/* per trial; more are counted, not kept */
 
 static const char name_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 
@@ -77,6 +77,15 @@ int trial_add_observations_locked(struct katib *k, struct experiment *e,
 	for (i = 0; i < n; i++) {
 		if (obs[i].metric < 0 || (size_t)obs[i].metric >= t->nsummaries)
 			continue;
+		if (t->nobservations >= MAX_OBSERVATIONS) {
+			if (t->nobservations++ == MAX_OBSERVATIONS)
+				experiment_event(k, e,
+						 "trial %d reported more than %d "
+						 "observations; later ones are "
+						 "not recorded",
+						 t->number, MAX_OBSERVATIONS);
+			continue;
+		}
 		trial_record_observation(e, t, &obs[i]);
 		store_add_observation(k->store, e->name, t->number,
 				      obs[i].time,
