@@ -253,14 +253,19 @@ char *sobol_map(const struct param_spec *p, double u)
 
 /* ---- the algorithm ---- */
 
-static const struct setting_rule sobol_rules[] = {
-    {NULL},
-};
-
 static int sobol_validate(const struct experiment_spec *spec,
 			  struct kb_error *err)
 {
-	return settings_validate(&spec->algorithm, sobol_rules, 0, err);
+	const struct algorithm_setting *s = spec->algorithm.settings;
+	char field[256];
+
+	if (!spec->algorithm.nsettings)
+		return 0;
+	snprintf(field, sizeof(field), "spec.algorithm.algorithmSettings[%s]",
+		 s->name ? s->name : "");
+	return kb_error_set(err, -EINVAL, field, 0,
+			    "unknown setting '%s': sobol takes no settings",
+			    s->name ? s->name : "");
 }
 
 static int sobol_create(const struct experiment_spec *spec, const char *state,
