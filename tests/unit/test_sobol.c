@@ -32,6 +32,7 @@ static void test_settings(void **state)
 		tu_init(&t, "sobol");
 		tu_num(&t, "x", PARAM_DOUBLE, 0, 1, 0, DIST_UNIFORM);
 		tu_set(&t, names[i], "1");
+		kb_error_clear(&err);
 		assert_int_equal(algorithm_validate(&t.spec, &err), -EINVAL);
 		assert_true(strstr(err.field, names[i]) ||
 			    strstr(err.message, names[i]));

@@ -90,6 +90,7 @@ static void test_mtpe_settings(void **state)
 	expect_accept("multivariate-tpe", "n_startup_trials", "5");
 	tu_init(&t, "multivariate-tpe");
 	tu_num(&t, "x", PARAM_DOUBLE, 0, 1, 0, DIST_NORMAL);
+	kb_error_clear(&err);
 	assert_int_equal(algorithm_validate(&t.spec, &err), -EINVAL);
 	assert_non_null(strstr(err.field, "distribution"));
 }
