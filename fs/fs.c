@@ -177,6 +177,22 @@ static struct katibfs *kfs(void)
 	return fuse_get_context()->private_data;
 }
 
+/*
+ * Who may change the tree: the mounting user, and root (uid 0), whom the
+ * kernel's default_permissions lets through too (CAP_DAC_OVERRIDE); we do
+ * as the kernel does. Without allow_other the kernel lets nobody else reach
+ * the mount at all; with it, main.c adds default_permissions, so modes
+ * 0644/0755 owned by the mounting user already stop others from writing.
+ * Every handler that changes something checks here as well, so the rule
+ * does not hang on the kernel option alone.
+ */
+static int owner_only(const struct katibfs *fs)
+{
+	uid_t uid = fuse_get_context()->uid;
+
+	return uid == fs->uid || uid == 0 ? 0 : -EACCES;
+}
+
 static int core_err(int rc)
 {
 	if (rc >= 0)
@@ -716,6 +732,8 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 		return rc;
 	if (node_is_dir(&nd))
 		return -EISDIR;
+	if (wr && (rc = owner_only(fs)))
+		return rc;
 	if (nd.kind == NODE_SCRATCH)
 		return open_scratch(fs, &nd, fi);
 	if (wr && !kfile_writable(nd.f))
@@ -797,6 +815,9 @@ static int fs_write(const char *path, const char *data, size_t size, off_t off,
 	struct handle *h = fh_of(fi);
 	ssize_t n;
 
+	/* a descriptor passed to another user writes nothing either */
+	if ((n = owner_only(fs)))
+		return (int)n;
 	switch (h->mode) {
 	case H_SCRATCH:
 		pthread_mutex_lock(&fs->scratch_lock);
@@ -908,6 +929,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	struct node nd;
 	int rc;
 
+	if ((rc = owner_only(fs)))
+		return rc;
 	if (fi && fi->fh) {
 		h = fh_of(fi);
 		if (h->mode == H_SCRATCH) {
@@ -1085,6 +1108,8 @@ static int fs_mkdir(const char *path, mode_t mode)
 	struct node nd;
 	int rc;
 
+	if ((rc = owner_only(fs)))
+		return rc;
 	rc = parse_path(path, &nd);
 	if (rc)
 		return rc == -ENAMETOOLONG ? -EINVAL : rc;
@@ -1108,6 +1133,8 @@ static int fs_rmdir(const char *path)
 		return rc;
 	if (!node_is_dir(&nd))
 		return -ENOTDIR;
+	if ((rc = owner_only(fs)))
+		return rc;
 	if (nd.kind != NODE_EXP)
 		return -EPERM;
 	kb_error_clear(&err);
@@ -1136,6 +1163,8 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct node nd;
 	int rc;
 
+	if ((rc = owner_only(fs)))
+		return rc;
 	rc = parse_path(path, &nd);
 	if (rc)
 		return rc == -ENOENT ? -EACCES : rc;
@@ -1170,6 +1199,8 @@ static int fs_mknod(const char *path, mode_t mode, dev_t rdev)
 	struct node nd;
 	int rc;
 
+	if ((rc = owner_only(fs)))
+		return rc;
 	rc = parse_path(path, &nd);
 	if (rc)
 		return rc == -ENOENT ? -EACCES : rc;
@@ -1193,6 +1224,8 @@ static int fs_unlink(const char *path)
 		return rc;
 	if (node_is_dir(&nd))
 		return -EISDIR;
+	if ((rc = owner_only(fs)))
+		return rc;
 	if (nd.kind != NODE_SCRATCH)
 		return -EPERM;
 	pthread_mutex_lock(&fs->scratch_lock);
@@ -1278,6 +1311,8 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	rc = parse_path(from, &a);
 	if (!rc)
 		rc = node_check(fs, &a, NULL);
+	if (!rc)
+		rc = owner_only(fs);
 	if (rc)
 		return rc;
 	if (a.kind != NODE_SCRATCH)
@@ -1305,6 +1340,8 @@ static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct node nd;
 	int rc;
 
+	if (owner_only(fs))
+		return -EPERM; /* chmod(2) by someone else than the owner */
 	if (fi && fi->fh) {
 		if (fh_of(fi)->mode != H_SCRATCH)
 			return (mode & 07777) ==
@@ -1340,6 +1377,8 @@ static int fs_chown(const char *path, uid_t uid, gid_t gid,
 	struct node nd;
 	int rc;
 
+	if (owner_only(fs))
+		return -EPERM;
 	if (fi && fi->fh) {
 		nd = fh_of(fi)->node;
 		if (fh_of(fi)->mode == H_SCRATCH)
@@ -1367,6 +1406,8 @@ static int fs_utimens(const char *path, const struct timespec tv[2],
 	struct scratch *s;
 	int rc;
 
+	if ((rc = owner_only(fs)))
+		return rc;
 	if (fi && fi->fh) {
 		if (fh_of(fi)->mode != H_SCRATCH)
 			return 0;

@@ -11,6 +11,14 @@
  * threads must live in the process that serves), mounts, and only then
  * tells the waiting parent, which exits 0, or 1 if the child failed, so a
  * script can use the mount as soon as `katibfs` returns.
+ *
+ * Access: without -o allow_other the kernel lets only the mounting user
+ * (not even root) reach the tree. With allow_other, others may read, and
+ * default_permissions is always added, so the kernel checks the tree's
+ * modes (0644/0755, owned by the mounting user); fs.c checks the caller's
+ * uid on every write path as well (owner or root, as the kernel does).
+ * A non-root user needs `user_allow_other` in /etc/fuse.conf for
+ * allow_other; we say so before trying, rather than let fusermount3 fail.
  */
 #include "fs.h"
 
@@ -69,6 +77,14 @@ static void usage(FILE *out)
 	    "  -o OPT[,OPT...]        FUSE mount options (e.g. allow_other)\n"
 	    "  -h, --help             this text\n"
 	    "  -V, --version          the version\n"
+	    "\n"
+	    "access: without -o allow_other only the mounting user can reach\n"
+	    "the tree (the kernel refuses everyone else, root included). With\n"
+	    "-o allow_other every user may read it, and only the mounting user\n"
+	    "(and root) may write spec.yaml and control files, mkdir or rmdir;\n"
+	    "default_permissions is always on. Writing spec.yaml runs commands\n"
+	    "as the mounting user. A non-root user needs the line\n"
+	    "user_allow_other in /etc/fuse.conf to use -o allow_other.\n"
 	    "\n"
 	    "check: validate SPEC.yaml (\"-\" for stdin) and print it "
 	    "normalized;\n"
@@ -333,6 +349,64 @@ static char *state_dir(const char *given)
 
 /* ---- mounting ---- */
 
+/* Is `name` (exactly) one of the comma-separated -o options? */
+static int has_fuse_opt(const struct options *o, const char *name)
+{
+	size_t n = strlen(name);
+	int i;
+
+	for (i = 0; i < o->nfuse_opts; i++) {
+		const char *p = o->fuse_opts[i];
+
+		while (*p) {
+			size_t len = strcspn(p, ",");
+
+			if (len == n && !strncmp(p, name, n))
+				return 1;
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	}
+	return 0;
+}
+
+/* /etc/fuse.conf has a user_allow_other line (comments aside)? */
+static int fuse_conf_allows_other(void)
+{
+	FILE *f = fopen("/etc/fuse.conf", "r");
+	char line[256];
+	int ok = 0;
+
+	if (!f)
+		return 0;
+	while (!ok && fgets(line, sizeof(line), f)) {
+		char *p = line;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!strncmp(p, "user_allow_other", 16) &&
+		    strchr(" \t\r\n", p[16]))
+			ok = 1;
+	}
+	fclose(f);
+	return ok;
+}
+
+/* allow_other as a non-root user needs /etc/fuse.conf's consent. */
+static int check_allow_other(const struct options *o)
+{
+	if (!has_fuse_opt(o, "allow_other") || geteuid() == 0)
+		return 0;
+	if (fuse_conf_allows_other())
+		return 0;
+	fprintf(stderr,
+		"katibfs: -o allow_other needs the line user_allow_other in "
+		"/etc/fuse.conf\n"
+		"         (ask your administrator), or mount without it\n");
+	return -1;
+}
+
 /* Parent side of the fork: exit status once the child is serving. */
 static int wait_for_child(int fd, pid_t pid)
 {
@@ -469,6 +543,8 @@ static int cmd_mount(const struct options *o, const char *argv0)
 	pid_t pid;
 	int rc;
 
+	if (check_allow_other(o))
+		return 2;
 	state = state_dir(o->state);
 	if (!state)
 		return 1;
