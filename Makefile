@@ -83,8 +83,11 @@ valgrind: $(UNIT_BIN)
 demo: all
 	sh scripts/demo.sh
 
-bench: all
+bench: all $(BUILD)/algo_harness $(BUILD)/latency
 	sh bench/run.sh
+
+$(BUILD)/algo_harness $(BUILD)/latency: $(BUILD)/%: bench/%.c bench/bench_functions.h $(BUILD)/libkatib.a
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libkatib.a $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

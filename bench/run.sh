@@ -22,3 +22,8 @@ until mountpoint -q "$mnt"; do
 done
 python3 "$top/bench/bench_slice.py" "$mnt" "$pid" \
 	--trials "${BENCH_TRIALS:-500}" --big "${BENCH_BIG:-10000}"
+# The optimisation benchmark (minutes): every algorithm in BENCH_ALGOS on
+# the seven functions of ../shared/bench, through this mount.
+if [ "${BENCH_ALGORITHMS:-1}" != 0 ]; then
+	python3 "$top/bench/bench_algorithms.py" "$mnt"
+fi
