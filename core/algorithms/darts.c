@@ -379,6 +379,12 @@ static int darts_suggest(void *priv, const struct experiment_spec *spec,
 	return (int)n;
 }
 
+static char *darts_save(void *priv)
+{
+	(void)priv;
+	return NULL; /* stateless: the values follow from the spec */
+}
+
 static size_t darts_assignment_names(void *priv,
 				     const struct experiment_spec *spec,
 				     const char **names, size_t max)
@@ -398,6 +404,7 @@ const struct algorithm_ops algorithm_darts = {
     .validate = darts_validate,
     .create = darts_create,
     .suggest = darts_suggest,
+    .save = darts_save,
     .destroy = darts_destroy,
     .assignment_names = darts_assignment_names,
 };
