@@ -10,7 +10,6 @@
  * notifications queued during the pass are fired after the lock is gone.
  */
 #include "katib/daemon.h"
-#include "katib/executor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -321,7 +320,7 @@ static void trial_finish(struct katib *k, struct experiment *e,
 		t->message = strdup(message);
 	}
 	t->finished = now_epoch();
-	local_release(&t->run);
+	k->backend->release(k->backend_priv, &t->run);
 	trial_touch(k, e, t);
 	if (!trial_objective(e, t, &v))
 		format_double(v, val, sizeof(val));
@@ -383,7 +382,11 @@ static void trial_start(struct katib *k, struct experiment *e,
 								: dir);
 		t->started = now_epoch();
 		t->log_parsed = 0;
-		rc = local_start(&cmd, t->name, dir, log, &t->run, &err);
+		struct backend_trial bt;
+
+		backend_trial_of(k, e, t, &cmd, dir, sizeof(dir), log,
+				 sizeof(log), &bt);
+		rc = k->backend->start(k->backend_priv, &bt, &t->run, &err);
 	}
 	trial_command_free(&cmd);
 	if (rc) {
@@ -394,6 +397,17 @@ static void trial_start(struct katib *k, struct experiment *e,
 	trial_set_state(e, t, TRIAL_RUNNING);
 	snprintf(t->reason, sizeof(t->reason), "TrialRunning");
 	trial_touch(k, e, t);
+}
+
+static void backend_terminate(struct katib *k, struct experiment *e,
+			      struct trial *t, int force)
+{
+	char dir[4096], log[4096];
+	struct backend_trial bt;
+
+	backend_trial_of(k, e, t, NULL, dir, sizeof(dir), log, sizeof(log),
+			 &bt);
+	k->backend->terminate(k->backend_priv, &bt, &t->run, force);
 }
 
 void trial_request_kill_locked(struct katib *k, struct experiment *e,
@@ -409,7 +423,7 @@ void trial_request_kill_locked(struct katib *k, struct experiment *e,
 	t->kill_reason = (int)state;
 	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 	t->kill_deadline = now_epoch() + KILL_GRACE;
-	local_terminate(&t->run, 0);
+	backend_terminate(k, e, t, 0);
 	katib_wake(k);
 }
 
@@ -463,26 +477,29 @@ static int pidfd_ready(int fd)
 	return fd < 0 || poll(&p, 1, 0) > 0;
 }
 
-/* What the trial directory says about a trial's process. */
+/* What the backend says about a trial's process. */
 static void probe_trial(struct katib *k, struct experiment *e,
 			struct trial *t)
 {
-	char dir[4096];
+	char dir[4096], log[4096];
+	struct backend_trial bt;
 	int code = 0, sig = 0;
 
-	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
-	switch (local_probe(dir, &t->run, &code, &sig)) {
-	case LOCAL_RUNNING:
+	backend_trial_of(k, e, t, NULL, dir, sizeof(dir), log, sizeof(log),
+			 &bt);
+	switch (k->backend->probe(k->backend_priv, &bt, &t->run, &code,
+				  &sig)) {
+	case PROBE_RUNNING:
 		break;
-	case LOCAL_EXITED:
+	case PROBE_EXITED:
 		trial_exited(k, e, t, code, sig);
 		break;
-	case LOCAL_NEVER_STARTED:
+	case PROBE_NEVER_STARTED:
 		if (t->state == TRIAL_PENDING)
 			break; /* it starts when its turn comes */
 		trial_exited(k, e, t, -1, 0);
 		break;
-	case LOCAL_LOST:
+	case PROBE_LOST:
 		trial_exited(k, e, t, -1, 0);
 		break;
 	}
@@ -497,7 +514,7 @@ static void poll_trial(struct katib *k, struct experiment *e, struct trial *t,
 			return;
 	}
 	if (t->kill_reason && now >= t->kill_deadline) {
-		local_terminate(&t->run, 1);
+		backend_terminate(k, e, t, 1);
 		t->kill_deadline = now + KILL_GRACE;
 	}
 	if (e->spec->trial_timeout > 0 && !t->kill_reason &&
@@ -950,7 +967,8 @@ static void release_trials(struct katib *k)
 
 	for (i = 0; i < k->nexps; i++)
 		for (j = 0; j < k->exps[i]->ntrials; j++)
-			local_release(&k->exps[i]->trials[j]->run);
+			k->backend->release(k->backend_priv,
+					    &k->exps[i]->trials[j]->run);
 }
 
 void controller_stop(struct katib *k)

@@ -256,7 +256,7 @@ static void shim_main(const struct shim *s)
 
 int local_start(const struct trial_command *cmd, const char *trial_name,
 		const char *trial_dir, const char *log_path,
-		struct local_run *run, struct kb_error *err)
+		struct trial_run *run, struct kb_error *err)
 {
 	const char *cwd = cmd->working_dir ? cmd->working_dir : trial_dir;
 	struct shim s = {.cwd = cwd, .log = log_path};
@@ -336,10 +336,10 @@ static int read_record(int fd, pid_t *pid, int *has_exit, int *code,
 	return 0;
 }
 
-enum local_probe local_probe(const char *trial_dir, struct local_run *run,
+enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 			     int *exit_code, int *term_signal)
 {
-	enum local_probe result = LOCAL_LOST;
+	enum trial_probe result = PROBE_LOST;
 	int fd, has_exit = 0, code = 0, sig = 0, tries;
 	char path[4096];
 	pid_t pid = 0;
@@ -349,10 +349,10 @@ enum local_probe local_probe(const char *trial_dir, struct local_run *run,
 	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, trial_dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return LOCAL_NEVER_STARTED;
+		return PROBE_NEVER_STARTED;
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		read_record(fd, &pid, &has_exit, &code, &sig);
-		result = has_exit ? LOCAL_EXITED : LOCAL_LOST;
+		result = has_exit ? PROBE_EXITED : PROBE_LOST;
 		goto out;
 	}
 	/* locked: a supervisor holds it; its pid line may lag the fork */
@@ -369,10 +369,10 @@ enum local_probe local_probe(const char *trial_dir, struct local_run *run,
 		run->pidfd = sys_pidfd_open(pid);
 	}
 	/* still locked after the pidfd exists: the pidfd is that process */
-	result = flock(fd, LOCK_SH | LOCK_NB) ? LOCAL_RUNNING : LOCAL_LOST;
-	if (result == LOCAL_LOST) {
+	result = flock(fd, LOCK_SH | LOCK_NB) ? PROBE_RUNNING : PROBE_LOST;
+	if (result == PROBE_LOST) {
 		read_record(fd, &pid, &has_exit, &code, &sig);
-		result = has_exit ? LOCAL_EXITED : LOCAL_LOST;
+		result = has_exit ? PROBE_EXITED : PROBE_LOST;
 	}
 out:
 	close(fd);
@@ -381,7 +381,7 @@ out:
 	return result;
 }
 
-int local_terminate(const struct local_run *run, int force)
+int local_terminate(const struct trial_run *run, int force)
 {
 	int sig = force ? SIGUSR1 : SIGTERM;
 
@@ -390,7 +390,7 @@ int local_terminate(const struct local_run *run, int force)
 	return -ESRCH;
 }
 
-void local_release(struct local_run *run)
+void local_release(struct trial_run *run)
 {
 	if (run->pidfd >= 0)
 		close(run->pidfd);
@@ -398,3 +398,50 @@ void local_release(struct local_run *run)
 	run->pid = 0;
 	run->child = 0;
 }
+
+/* ---- as a backend ---- */
+
+static int lb_open(const struct backend_options *opt, void **priv,
+		   struct kb_error *err)
+{
+	*priv = NULL;
+	return 0;
+}
+
+static void lb_close(void *priv)
+{
+}
+
+static int lb_start(void *priv, const struct backend_trial *t,
+		    struct trial_run *run, struct kb_error *err)
+{
+	return local_start(t->cmd, t->name, t->dir, t->log_path, run, err);
+}
+
+static enum trial_probe lb_probe(void *priv, const struct backend_trial *t,
+				 struct trial_run *run, int *exit_code,
+				 int *term_signal)
+{
+	return local_probe(t->dir, run, exit_code, term_signal);
+}
+
+static int lb_terminate(void *priv, const struct backend_trial *t,
+			struct trial_run *run, int force)
+{
+	return local_terminate(run, force);
+}
+
+static void lb_release(void *priv, struct trial_run *run)
+{
+	local_release(run);
+}
+
+const struct backend_ops local_backend = {
+	.name = "local",
+	.open = lb_open,
+	.close = lb_close,
+	.start = lb_start,
+	.probe = lb_probe,
+	.terminate = lb_terminate,
+	.release = lb_release,
+};

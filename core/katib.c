@@ -280,6 +280,27 @@ static int load_event(void *arg, struct experiment *e, double time,
 	return strbuf_printf(&e->events, "%s %s\n", ts, message);
 }
 
+static void wake_cb(void *arg)
+{
+	katib_wake(arg);
+}
+
+void backend_trial_of(const struct katib *k, const struct experiment *e,
+		      const struct trial *t, const struct trial_command *cmd,
+		      char *dir, size_t dirsize, char *log, size_t logsize,
+		      struct backend_trial *out)
+{
+	trial_dir_path(k, e->name, t->number, dir, dirsize);
+	trial_log_path(k, e->name, t->number, log, logsize);
+	out->experiment = e->name;
+	out->spec = e->spec;
+	out->number = t->number;
+	out->name = t->name;
+	out->dir = dir;
+	out->log_path = log;
+	out->cmd = cmd;
+}
+
 int katib_open(const struct katib_options *opt, struct katib **out,
 	       struct kb_error *err)
 {
@@ -292,9 +313,12 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 	struct katib *k;
 	int rc;
 
-	if (opt->backend && strcmp(opt->backend, "local"))
+	const struct backend_ops *backend = backend_find(opt->backend);
+
+	if (!backend)
 		return kb_error_set(err, -ENOTSUP, "--backend", 0,
-				    "backend '%s' is not built yet; use local",
+				    "backend '%s' is not built into katibfs "
+				    "yet; use local",
 				    opt->backend);
 	k = calloc(1, sizeof(*k));
 	if (!k)
@@ -333,6 +357,21 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 		rc = -errno;
 		goto fail;
 	}
+	{
+		struct backend_options bo = {
+			.state_dir = k->state_dir,
+			.kubeconfig = opt->kubeconfig,
+			.context = opt->context,
+			.namespace = opt->namespace,
+			.wake = wake_cb,
+			.wake_arg = k,
+		};
+
+		rc = backend->open(&bo, &k->backend_priv, err);
+		if (rc)
+			goto fail;
+		k->backend = backend;
+	}
 	loader.arg = k;
 	rc = store_load(k->store, &loader);
 	if (rc) {
@@ -358,6 +397,8 @@ void katib_close(struct katib *k)
 	if (!k)
 		return;
 	controller_stop(k);
+	if (k->backend)
+		k->backend->close(k->backend_priv);
 	for (i = 0; i < k->nexps; i++)
 		experiment_free(k->exps[i]);
 	free(k->exps);

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 
+#include "katib/backend.h"
 #include "katib/katib.h"
 #include "katib/model.h"
 #include "katib/store.h"
@@ -34,6 +35,9 @@ struct katib {
 	int controller_running;
 	int wake_fd;			/* eventfd: wakes the controller */
 	int stop;
+
+	const struct backend_ops *backend;
+	void *backend_priv;
 
 	katib_notify_fn notify;
 	void *notify_arg;
@@ -71,6 +75,12 @@ void katib_store_recover_locked(struct katib *k);
 
 /* Persist the experiment row (state, reason, spec, algorithm state). */
 void experiment_save_locked(struct katib *k, struct experiment *e);
+
+/* Describe t to the backend (cmd may be NULL but for start). */
+void backend_trial_of(const struct katib *k, const struct experiment *e,
+		      const struct trial *t, const struct trial_command *cmd,
+		      char *dir, size_t dirsize, char *log, size_t logsize,
+		      struct backend_trial *out);
 
 /* Paths under the state directory. */
 void trial_dir_path(const struct katib *k, const char *exp, int trial,

@@ -34,13 +34,12 @@
 #include "katib/error.h"
 #include "katib/spec.h"
 
+#include "katib/backend.h"
+
 #define SUPERVISOR_FILE "supervisor"
 
-struct local_run {
-	pid_t pid;	/* the supervisor, or 0 */
-	int pidfd;	/* pidfd of the supervisor, or -1 */
-	int child;	/* 1 if it is our child (to be reaped) */
-};
+/* The local backend, as the table in core/backend.c lists it. */
+extern const struct backend_ops local_backend;
 
 /*
  * Start cmd under a supervisor. The command's executable is looked up (in
@@ -49,28 +48,20 @@ struct local_run {
  */
 int local_start(const struct trial_command *cmd, const char *trial_name,
 		const char *trial_dir, const char *log_path,
-		struct local_run *run, struct kb_error *err);
-
-/* What local_probe() found in a trial directory. */
-enum local_probe {
-	LOCAL_NEVER_STARTED,
-	LOCAL_RUNNING,		/* run filled: pid and pidfd */
-	LOCAL_EXITED,		/* *exit_code and *term_signal filled */
-	LOCAL_LOST,		/* supervisor gone without recording an exit */
-};
+		struct trial_run *run, struct kb_error *err);
 
 /*
  * Look at trial_dir (at mount, or after run->pidfd became readable): reap
- * our child if it is one, then classify as above.
+ * our child if it is one, then classify it.
  */
-enum local_probe local_probe(const char *trial_dir, struct local_run *run,
+enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 			     int *exit_code, int *term_signal);
 
 /* Ask the trial to end: force = 0 sends SIGTERM, 1 SIGKILL (both to the
  * trial's whole process group, through the supervisor). */
-int local_terminate(const struct local_run *run, int force);
+int local_terminate(const struct trial_run *run, int force);
 
 /* Forget a run (close its pidfd). */
-void local_release(struct local_run *run);
+void local_release(struct trial_run *run);
 
 #endif

@@ -70,7 +70,10 @@ int kfile_writable(enum kfile f);
 
 struct katib_options {
 	const char *state_dir;	/* created if missing */
-	const char *backend;	/* "local" (only one for now) */
+	const char *backend;	/* "local" (default) or "kubernetes" */
+	const char *kubeconfig;	/* kubernetes: --kubeconfig, or NULL */
+	const char *context;	/* kubernetes: --context, or NULL */
+	const char *namespace;	/* kubernetes: --namespace, or NULL */
 };
 
 /*
@@ -81,8 +84,9 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 	       struct kb_error *err);
 
 /*
- * Stop the controller; running trials are killed and put back to Pending so
- * that the next katib_open() runs them again. Frees k.
+ * Stop the controller and free k. Running trials go on (the local backend
+ * runs each under a supervisor of its own); the next katib_open() on the
+ * same state re-adopts them, or collects how they ended meanwhile.
  */
 void katib_close(struct katib *k);
 

@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "katib/algorithm.h"
-#include "katib/executor.h"
+#include "katib/backend.h"
 #include "katib/metrics.h"
 #include "katib/spec.h"
 
@@ -84,7 +84,7 @@ struct trial {
 	char *command;		/* trials/N/spec: what was run, or NULL */
 
 	/* runtime (controller thread only) */
-	struct local_run run;	/* its supervisor while running */
+	struct trial_run run;	/* the backend's handle while it runs */
 	int kill_reason;	/* 0 none, else the state to end in */
 	double kill_deadline;	/* SIGKILL the group after this time */
 	off_t log_parsed;	/* bytes of the log already parsed */
