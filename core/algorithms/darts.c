@@ -216,7 +216,8 @@ static char *darts_settings(const struct algorithm_spec *a)
 	for (i = 0; i < NDEFAULTS; i++) {
 		if (i)
 			sb_puts(&b, ", ");
-		settings_pair(&b, a, darts_defaults[i][0], darts_defaults[i][1]);
+		settings_pair(&b, a, darts_defaults[i][0],
+			      darts_defaults[i][1]);
 	}
 	for (i = 0; i < a->nsettings; i++) {
 		const char *name = a->settings[i].name;
@@ -279,8 +280,9 @@ static char *darts_search_space(const cJSON *nas)
 	int first = 1;
 
 	sb_puts(&b, "[");
-	cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(nas, "operations"))
-		space_op(&b, op, &first);
+	cJSON_ArrayForEach(op,
+			   cJSON_GetObjectItemCaseSensitive(nas, "operations"))
+	    space_op(&b, op, &first);
 	sb_puts(&b, "]");
 	return sb_take(&b);
 }

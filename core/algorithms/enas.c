@@ -79,13 +79,13 @@ static int enas_validate(const struct experiment_spec *spec,
 
 struct enas_settings {
 	int hidden;
-	double temperature;	/* 0: None */
-	double tanh_const;	/* 0: None */
-	double entropy_weight;	/* 0: None */
+	double temperature;    /* 0: None */
+	double tanh_const;     /* 0: None */
+	double entropy_weight; /* 0: None */
 	double baseline_decay;
 	double learning_rate;
 	double skip_target;
-	double skip_weight;	/* 0: None */
+	double skip_weight; /* 0: None */
 	int train_steps;
 	int log_every;
 };
@@ -245,12 +245,12 @@ static void py_float(double v, char *out, size_t size)
 /* ---- the search space: operations expanded as Katib's Operation.py ---- */
 
 struct enas_op {
-	char *text;	/* {'opt_id': i, 'opt_type': ..., 'opt_params': {...}} */
+	char *text; /* {'opt_id': i, 'opt_type': ..., 'opt_params': {...}} */
 };
 
 struct op_param {
 	const char *name;
-	char **values;	/* json texts */
+	char **values; /* json texts */
 	size_t n;
 };
 
@@ -303,7 +303,8 @@ static char *json_text_str(const char *s)
  * np.arange(min, max+step, step) without values past max. */
 static int op_param_values(const cJSON *p, struct op_param *out)
 {
-	const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "parameterType");
+	const cJSON *type =
+	    cJSON_GetObjectItemCaseSensitive(p, "parameterType");
 	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(p, "feasibleSpace");
 	const cJSON *it;
 	double lo, hi, step, v;
@@ -312,14 +313,14 @@ static int op_param_values(const cJSON *p, struct op_param *out)
 	int rc = 0;
 
 	out->name = cJSON_GetObjectItemCaseSensitive(p, "name")->valuestring;
-	if (!cJSON_IsString(type) || !strcmp(type->valuestring, "categorical") ||
+	if (!cJSON_IsString(type) ||
+	    !strcmp(type->valuestring, "categorical") ||
 	    !strcmp(type->valuestring, "discrete")) {
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(fs, "list"))
-			if (!rc)
-				rc = str_push(&out->values, &out->n,
-					      json_text_str(cJSON_IsString(it)
-								? it->valuestring
-								: ""));
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(
+					   fs, "list")) if (!rc) rc =
+		    str_push(&out->values, &out->n,
+			     json_text_str(cJSON_IsString(it) ? it->valuestring
+							      : ""));
 		return rc;
 	}
 	lo = jnum(fs, "min", 0);
@@ -328,7 +329,8 @@ static int op_param_values(const cJSON *p, struct op_param *out)
 	if (!(step > 0))
 		step = 1;
 	if (!strcmp(type->valuestring, "int")) {
-		for (k = (long)lo; !rc && k <= (long)hi; k += (long)step ? (long)step : 1) {
+		for (k = (long)lo; !rc && k <= (long)hi;
+		     k += (long)step ? (long)step : 1) {
 			snprintf(buf, sizeof(buf), "%ld", k);
 			rc = str_push(&out->values, &out->n, strdup(buf));
 		}
@@ -370,21 +372,24 @@ static char *op_text(int id, const char *type, const struct op_param *ps,
 /* itertools.product over the parameters: the last varies fastest. */
 static int expand_op(const cJSON *op, char ***ops, size_t *nops)
 {
-	const cJSON *type = cJSON_GetObjectItemCaseSensitive(op, "operationType");
-	const cJSON *params = cJSON_GetObjectItemCaseSensitive(op, "parameters");
+	const cJSON *type =
+	    cJSON_GetObjectItemCaseSensitive(op, "operationType");
+	const cJSON *params =
+	    cJSON_GetObjectItemCaseSensitive(op, "parameters");
 	size_t np = (size_t)cJSON_GetArraySize(params), i, idx[64] = {0};
 	struct op_param *ps = calloc(np + 1, sizeof(*ps));
 	int rc = ps ? 0 : -ENOMEM;
 
 	for (i = 0; !rc && i < np && i < 64; i++)
-		rc = op_param_values(cJSON_GetArrayItem(params, (int)i), &ps[i]);
+		rc =
+		    op_param_values(cJSON_GetArrayItem(params, (int)i), &ps[i]);
 	for (i = 0; !rc && i < np; i++)
 		if (!ps[i].n)
 			goto out; /* an empty product */
 	while (!rc) {
-		rc = str_push(ops, nops,
-			      op_text((int)*nops, type->valuestring, ps, np,
-				      idx));
+		rc = str_push(
+		    ops, nops,
+		    op_text((int)*nops, type->valuestring, ps, np, idx));
 		for (i = np; i > 0; i--) {
 			if (++idx[i - 1] < ps[i - 1].n)
 				break;
@@ -403,9 +408,9 @@ out:
 struct enas_priv {
 	struct enas_settings set;
 	int L, K, H;
-	char **ops;		/* the expanded op descriptions */
+	char **ops; /* the expanded op descriptions */
 	size_t nops;
-	char *sizes;		/* "'input_sizes': [..], 'output_sizes': [..]" */
+	char *sizes; /* "'input_sizes': [..], 'output_sizes': [..]" */
 	uint64_t seed;
 	/* parameters, flat: w_lstm g_emb w_emb w_soft attn_w1 attn_w2 attn_v */
 	double *theta, *grad, *m, *v;
@@ -413,7 +418,7 @@ struct enas_priv {
 	size_t o_lstm, o_gemb, o_emb, o_soft, o_w1, o_w2, o_v;
 	double baseline;
 	long adam_t;
-	int *done;		/* trial numbers already learnt from */
+	int *done; /* trial numbers already learnt from */
 	size_t ndone;
 };
 
@@ -475,22 +480,22 @@ static void vecmat_back(const double *x, const double *W, size_t rows,
 
 /* One LSTM step's saved values. */
 struct lstm_step {
-	double *xin;		/* [x, h_prev] (2H) */
-	double *cp;		/* c_prev */
-	double *gates;		/* i f o g after activation (4H) */
+	double *xin;   /* [x, h_prev] (2H) */
+	double *cp;    /* c_prev */
+	double *gates; /* i f o g after activation (4H) */
 	double *c, *tc, *h;
 };
 
 /* One layer's saved values for backprop. */
 struct layer_tape {
-	struct lstm_step a, b;	/* before and after the op choice */
-	double *u;		/* op logits before temperature/tanh (K) */
-	double *y;		/* op logits (K) */
+	struct lstm_step a, b; /* before and after the op choice */
+	double *u;	       /* op logits before temperature/tanh (K) */
+	double *y;	       /* op logits (K) */
 	int op;
-	int *skip;		/* l values */
-	double *q;		/* l attention scores */
-	double *t;		/* l * H tanh(pre) */
-	double *hw;		/* h_b * attn_w1 (H) */
+	int *skip;  /* l values */
+	double *q;  /* l attention scores */
+	double *t;  /* l * H tanh(pre) */
+	double *hw; /* h_b * attn_w1 (H) */
 	double skip_sum;
 };
 
@@ -515,8 +520,9 @@ static int tape_init(struct tape *t, const struct enas_priv *p)
 	size_t H = (size_t)p->H, L = (size_t)p->L, K = (size_t)p->K, l;
 
 	memset(t, 0, sizeof(*t));
-	t->size = L * (2 * (2 * H + H + 4 * H + 3 * H) + 2 * K + L + L * H +
-		       2 * H) + 16;
+	t->size =
+	    L * (2 * (2 * H + H + 4 * H + 3 * H) + 2 * K + L + L * H + 2 * H) +
+	    16;
 	t->pool = calloc(t->size, sizeof(double));
 	t->layers = calloc(L, sizeof(*t->layers));
 	if (!t->pool || !t->layers)
@@ -540,8 +546,8 @@ static void tape_free(struct tape *t, const struct enas_priv *p)
 }
 
 static void lstm_forward(const struct enas_priv *p, struct tape *t,
-			 struct lstm_step *s, const double *x,
-			 const double *cp, const double *hp)
+			 struct lstm_step *s, const double *x, const double *cp,
+			 const double *hp)
 {
 	size_t H = (size_t)p->H, k;
 	double z[4 * 512];
@@ -749,8 +755,8 @@ static int enas_forward(const struct enas_priv *p, struct tape *t,
 		lstm_forward(p, t, &lt->a, in, c, h);
 		choose_op(p, t, lt, r, arc ? arc + pos : NULL);
 		lstm_forward(p, t, &lt->b,
-			     p->theta + p->o_emb + (size_t)lt->op * H,
-			     lt->a.c, lt->a.h);
+			     p->theta + p->o_emb + (size_t)lt->op * H, lt->a.c,
+			     lt->a.h);
 		arc_out[pos] = lt->op;
 		if (l > 0)
 			choose_skips(p, t, lt, l, r, arc ? arc + pos : NULL);
@@ -970,9 +976,9 @@ static int enas_train_batch(struct enas_priv *p, struct sample *s, size_t n)
 		for (i = 0; !rc && i < n; i++) {
 			rc = enas_forward(p, &t, NULL, s[i].arc, arc);
 			if (!rc)
-				rc = enas_backward(
-				    p, &t, s[i].reward - p->baseline,
-				    t.nkl ? klw / t.nkl : 0);
+				rc = enas_backward(p, &t,
+						   s[i].reward - p->baseline,
+						   t.nkl ? klw / t.nkl : 0);
 			tape_free(&t, p);
 		}
 		if (!rc)
@@ -1011,15 +1017,15 @@ static int enas_learn(struct enas_priv *p, const struct experiment_spec *spec,
 		    arc_parse(p, tr->values[0], arcs + n * total))
 			continue;
 		s[n].arc = arcs + n * total;
-		s[n].reward = spec->objective.maximize ? tr->objective
-						       : -tr->objective;
+		s[n].reward =
+		    spec->objective.maximize ? tr->objective : -tr->objective;
 		/* the reward carries the sample's entropy (Katib) */
 		if (p->set.entropy_weight > 0 &&
 		    !enas_forward(p, &t, NULL, s[n].arc, arcs + n * total))
 			s[n].reward += p->set.entropy_weight * t.entropy;
 		tape_free(&t, p);
-		p->baseline -= (1 - p->set.baseline_decay) *
-			       (p->baseline - s[n].reward);
+		p->baseline -=
+		    (1 - p->set.baseline_decay) * (p->baseline - s[n].reward);
 		n++;
 	}
 	if (n)
@@ -1170,14 +1176,14 @@ static char *sizes_text(const cJSON *g)
 			 keys[k][1]);
 		sb_puts(&b, buf);
 		first = 1;
-		cJSON_ArrayForEach(it,
-				   cJSON_GetObjectItemCaseSensitive(g, keys[k][0]))
+		cJSON_ArrayForEach(
+		    it, cJSON_GetObjectItemCaseSensitive(g, keys[k][0]))
 		{
 			snprintf(buf, sizeof(buf), "%s%d", first ? "" : ", ",
-				 cJSON_IsNumber(it) ? it->valueint
-						    : atoi(it->valuestring
-							       ? it->valuestring
-							       : "0"));
+				 cJSON_IsNumber(it)
+				     ? it->valueint
+				     : atoi(it->valuestring ? it->valuestring
+							    : "0"));
 			sb_puts(&b, buf);
 			first = 0;
 		}
@@ -1203,9 +1209,9 @@ static int enas_space(struct enas_priv *p, const struct experiment_spec *spec)
 
 	g = cJSON_GetObjectItemCaseSensitive(nas, "graphConfig");
 	p->L = (int)jnum(g, "numLayers", 1);
-	cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(nas, "operations"))
-		if (!rc)
-			rc = expand_op(op, &p->ops, &p->nops);
+	cJSON_ArrayForEach(
+	    op, cJSON_GetObjectItemCaseSensitive(nas, "operations")) if (!rc)
+	    rc = expand_op(op, &p->ops, &p->nops);
 	if (rc)
 		return rc;
 	p->K = (int)p->nops;
@@ -1220,8 +1226,8 @@ static int load_doubles(const cJSON *a, double *out, size_t n)
 
 	if (cJSON_GetArraySize(a) != (int)n)
 		return -EINVAL;
-	cJSON_ArrayForEach(v, a) out[i++] = cJSON_IsNumber(v) ? v->valuedouble
-							       : 0;
+	cJSON_ArrayForEach(v, a) out[i++] =
+	    cJSON_IsNumber(v) ? v->valuedouble : 0;
 	return 0;
 }
 
@@ -1271,8 +1277,8 @@ static char *enas_save(void *priv)
 	a = cJSON_AddArrayToObject(j, "learnt");
 	for (i = 0; a && i < p->ndone; i++)
 		cJSON_AddItemToArray(a, cJSON_CreateNumber(p->done[i]));
-	cJSON_AddItemToObject(j, "theta",
-			      cJSON_CreateDoubleArray(p->theta, (int)p->ntheta));
+	cJSON_AddItemToObject(
+	    j, "theta", cJSON_CreateDoubleArray(p->theta, (int)p->ntheta));
 	cJSON_AddItemToObject(j, "m",
 			      cJSON_CreateDoubleArray(p->m, (int)p->ntheta));
 	cJSON_AddItemToObject(j, "v",

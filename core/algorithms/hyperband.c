@@ -109,16 +109,16 @@ static int hyperband_validate(const struct experiment_spec *spec,
 
 struct hb_priv {
 	uint64_t seed;
-	uint64_t samples;	/* master samples drawn so far */
+	uint64_t samples; /* master samples drawn so far */
 	double eta, r_l;
-	int s_max, s, i;	/* current bracket and rung */
-	int n;			/* the bracket's n */
-	double r;		/* the bracket's r */
+	int s_max, s, i; /* current bracket and rung */
+	int n;		 /* the bracket's n */
+	double r;	 /* the bracket's r */
 	int done;
-	int master_left;	/* master samples still to emit */
-	int *rung;		/* trial numbers of the current rung */
+	int master_left; /* master samples still to emit */
+	int *rung;	 /* trial numbers of the current rung */
 	size_t nrung;
-	char ***queue;		/* child assignments still to emit */
+	char ***queue; /* child assignments still to emit */
 	size_t nqueue, qhead;
 	size_t nparams, resource;
 };
@@ -237,8 +237,8 @@ static int hb_load(struct hb_priv *p, const char *state)
 	if (!j)
 		return -EINVAL;
 	v = cJSON_GetObjectItemCaseSensitive(j, "seed");
-	if (!cJSON_IsString(v) || sscanf(v->valuestring, "%lu",
-					 (unsigned long *)&p->seed) != 1)
+	if (!cJSON_IsString(v) ||
+	    sscanf(v->valuestring, "%lu", (unsigned long *)&p->seed) != 1)
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(j, "samples");
 	if (cJSON_IsString(v))
@@ -251,11 +251,12 @@ static int hb_load(struct hb_priv *p, const char *state)
 	p->i = hb_json_int(j, "i", 0);
 	p->master_left = hb_json_int(j, "master_left", 0);
 	rc = 0;
-	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "rung"))
-		if (!rc && cJSON_IsNumber(v))
-			rc = hb_rung_add(p, v->valueint);
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(
+				  j, "rung")) if (!rc && cJSON_IsNumber(v)) rc =
+	    hb_rung_add(p, v->valueint);
 	if (!rc)
-		rc = hb_load_queue(p, cJSON_GetObjectItemCaseSensitive(j, "queue"));
+		rc = hb_load_queue(
+		    p, cJSON_GetObjectItemCaseSensitive(j, "queue"));
 out:
 	cJSON_Delete(j);
 	return rc;
@@ -290,8 +291,8 @@ static char *hyperband_save(void *priv)
 	for (k = p->qhead; a && k < p->nqueue; k++) {
 		q = cJSON_CreateArray();
 		for (m = 0; q && m < p->nparams; m++)
-			cJSON_AddItemToArray(q,
-					     cJSON_CreateString(p->queue[k][m]));
+			cJSON_AddItemToArray(
+			    q, cJSON_CreateString(p->queue[k][m]));
 		cJSON_AddItemToArray(a, q);
 	}
 	s = cJSON_PrintUnformatted(j);
@@ -301,7 +302,8 @@ static char *hyperband_save(void *priv)
 
 static size_t hb_resource_index(const struct experiment_spec *spec)
 {
-	const char *name = setting_find(&spec->algorithm, "resource_name")->value;
+	const char *name =
+	    setting_find(&spec->algorithm, "resource_name")->value;
 	size_t i;
 
 	for (i = 0; i < spec->nparams; i++)
@@ -338,8 +340,8 @@ static int hyperband_create(const struct experiment_spec *spec,
 			return kb_error_set(err, -ENOMEM, NULL, 0,
 					    "out of memory");
 		hb_eta(&spec->algorithm, &p->eta, NULL);
-		p->r_l = strtod(setting_find(&spec->algorithm, "r_l")->value,
-				NULL);
+		p->r_l =
+		    strtod(setting_find(&spec->algorithm, "r_l")->value, NULL);
 		p->s_max = (int)(log(p->r_l) / log(p->eta));
 		p->nparams = spec->nparams;
 		p->resource = hb_resource_index(spec);
@@ -374,8 +376,8 @@ static char *hb_sample(const struct param_spec *ps, struct rng *r)
 	if (ps->type == PARAM_CATEGORICAL || ps->type == PARAM_DISCRETE) {
 		if (!ps->nlist)
 			return NULL;
-		return strdup(ps->list[(size_t)(u * (double)ps->nlist) %
-				       ps->nlist]);
+		return strdup(
+		    ps->list[(size_t)(u * (double)ps->nlist) % ps->nlist]);
 	}
 	return param_format(ps, ps->min_value +
 				    u * (ps->max_value - ps->min_value));

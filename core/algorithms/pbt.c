@@ -83,11 +83,11 @@ static int pbt_validate(const struct experiment_spec *spec,
 /* ---- state ---- */
 
 struct pbt_job {
-	int number;		/* trial number */
+	int number; /* trial number */
 	int generation;
-	int parent;		/* trial number, 0 = none */
-	int processed;		/* its end was taken into account */
-	double metric;		/* objective, scaled so that larger is better */
+	int parent;    /* trial number, 0 = none */
+	int processed; /* its end was taken into account */
+	double metric; /* objective, scaled so that larger is better */
 };
 
 struct pbt_queued {
@@ -100,7 +100,7 @@ struct pbt_priv {
 	uint64_t seed, draws;
 	long population;
 	double truncation, resample; /* resample < 0: perturb */
-	char *trial_dir;	/* suggestion_trial_dir, trailing '/' cut */
+	char *trial_dir; /* suggestion_trial_dir, trailing '/' cut */
 	size_t nparams;
 	int seeded;
 	struct pbt_job *jobs;
@@ -109,7 +109,7 @@ struct pbt_priv {
 	size_t nqueue;
 	int *previous, *current;
 	size_t nprevious, ncurrent;
-	struct rng rng;		/* re-seeded from (seed, draws) per use */
+	struct rng rng; /* re-seeded from (seed, draws) per use */
 };
 
 static uint64_t pbt_mix64(uint64_t z)
@@ -293,8 +293,7 @@ static char **pbt_base(struct pbt_priv *p, const struct experiment_spec *spec)
 }
 
 static char **pbt_explore(struct pbt_priv *p,
-			  const struct experiment_spec *spec,
-			  char *const *old)
+			  const struct experiment_spec *spec, char *const *old)
 {
 	char **v = pbt_values_new(spec->nparams);
 	struct rng *r = pbt_rng(p);
@@ -617,7 +616,8 @@ static cJSON *pbt_queue_json(const struct pbt_priv *p)
 
 	for (i = 0; a && i < p->nqueue; i++) {
 		o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "generation", p->queue[i].generation);
+		cJSON_AddNumberToObject(o, "generation",
+					p->queue[i].generation);
 		cJSON_AddNumberToObject(o, "parent", p->queue[i].parent);
 		v = cJSON_AddArrayToObject(o, "values");
 		for (k = 0; v && k < p->nparams; k++)
@@ -643,8 +643,8 @@ static char *pbt_save(void *priv)
 	cJSON_AddNumberToObject(j, "seeded", p->seeded);
 	cJSON_AddItemToObject(j, "jobs", pbt_jobs_json(p));
 	cJSON_AddItemToObject(j, "queue", pbt_queue_json(p));
-	cJSON_AddItemToObject(j, "previous", int_array(p->previous,
-						      p->nprevious));
+	cJSON_AddItemToObject(j, "previous",
+			      int_array(p->previous, p->nprevious));
 	cJSON_AddItemToObject(j, "current", int_array(p->current, p->ncurrent));
 	s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
@@ -671,7 +671,8 @@ static int pbt_load_queue(struct pbt_priv *p, const cJSON *a)
 		if (!vals)
 			return -ENOMEM;
 		k = 0;
-		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(o, "values"))
+		cJSON_ArrayForEach(
+		    v, cJSON_GetObjectItemCaseSensitive(o, "values"))
 		{
 			if (k < p->nparams && cJSON_IsString(v))
 				vals[k] = strdup(v->valuestring);
@@ -682,7 +683,8 @@ static int pbt_load_queue(struct pbt_priv *p, const cJSON *a)
 				assignment_values_free(vals, p->nparams);
 				return -EINVAL;
 			}
-		rc = pbt_enqueue(p, vals, num(o, "generation"), num(o, "parent"));
+		rc = pbt_enqueue(p, vals, num(o, "generation"),
+				 num(o, "parent"));
 		if (rc)
 			return rc;
 	}
@@ -715,14 +717,15 @@ static int pbt_load(struct pbt_priv *p, const char *state)
 		if (!rc)
 			rc = pbt_job_add(p, &job);
 	}
-	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "previous"))
-		if (!rc)
-			rc = int_push(&p->previous, &p->nprevious, v->valueint);
-	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "current"))
-		if (!rc)
-			rc = int_push(&p->current, &p->ncurrent, v->valueint);
+	cJSON_ArrayForEach(
+	    v, cJSON_GetObjectItemCaseSensitive(j, "previous")) if (!rc) rc =
+	    int_push(&p->previous, &p->nprevious, v->valueint);
+	cJSON_ArrayForEach(
+	    v, cJSON_GetObjectItemCaseSensitive(j, "current")) if (!rc) rc =
+	    int_push(&p->current, &p->ncurrent, v->valueint);
 	if (!rc)
-		rc = pbt_load_queue(p, cJSON_GetObjectItemCaseSensitive(j, "queue"));
+		rc = pbt_load_queue(
+		    p, cJSON_GetObjectItemCaseSensitive(j, "queue"));
 	cJSON_Delete(j);
 	return rc;
 }
@@ -743,7 +746,8 @@ static int pbt_create(const struct experiment_spec *spec, const char *state,
 	if (!p)
 		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
 	p->nparams = spec->nparams;
-	p->population = strtol(setting_find(a, "n_population")->value, NULL, 10);
+	p->population =
+	    strtol(setting_find(a, "n_population")->value, NULL, 10);
 	p->truncation =
 	    strtod(setting_find(a, "truncation_threshold")->value, NULL);
 	s = setting_find(a, "resample_probability");
@@ -999,7 +1003,8 @@ static int env_set(struct trial_command *cmd, const char *name,
 	if (asprintf(&e, "%s=%s", name, value) < 0)
 		return -ENOMEM;
 	for (i = 0; i < cmd->nenv; i++)
-		if (!strncmp(cmd->env[i], name, len) && cmd->env[i][len] == '=') {
+		if (!strncmp(cmd->env[i], name, len) &&
+		    cmd->env[i][len] == '=') {
 			free(cmd->env[i]);
 			cmd->env[i] = e;
 			return 0;

@@ -129,11 +129,11 @@ static void test_darts_defaults(void **state)
 	(void)state;
 	/* drop the settings: the defaults alone */
 	p = strstr(yaml, "    algorithmSettings:");
-	memmove(p, strstr(p, "  nasConfig:"), strlen(strstr(p, "  nasConfig:")) + 1);
+	memmove(p, strstr(p, "  nasConfig:"),
+		strlen(strstr(p, "  nasConfig:")) + 1);
 	kb_error_clear(&err);
-	assert_int_equal(spec_parse(yaml, strlen(yaml), "darts-cpu", &spec,
-				    &err),
-			 0);
+	assert_int_equal(
+	    spec_parse(yaml, strlen(yaml), "darts-cpu", &spec, &err), 0);
 	assert_int_equal(ops->create(spec, NULL, &priv, &err), 0);
 	assert_int_equal(ops->suggest(priv, spec, &h, 1, out, &err), 1);
 	assert_string_equal(

@@ -124,9 +124,8 @@ static cJSON *katib_loads(const char *s)
 
 static void test_format(void **state)
 {
-	struct experiment_spec *spec =
-	    make_spec("      - {name: controller_train_steps, value: \"2\"}\n",
-		      "3");
+	struct experiment_spec *spec = make_spec(
+	    "      - {name: controller_train_steps, value: \"2\"}\n", "3");
 	struct search_history h = {NULL, 0};
 	struct kb_error err;
 	const char *names[4];
@@ -154,9 +153,9 @@ static void test_format(void **state)
 		cfg = katib_loads(out[i][1]);
 		assert_int_equal(
 		    cJSON_GetObjectItem(cfg, "num_layers")->valueint, 3);
-		assert_int_equal(cJSON_GetArraySize(
-				     cJSON_GetObjectItem(cfg, "input_sizes")),
-				 3);
+		assert_int_equal(
+		    cJSON_GetArraySize(cJSON_GetObjectItem(cfg, "input_sizes")),
+		    3);
 		emb = cJSON_GetObjectItem(cfg, "embedding");
 		cJSON_ArrayForEach(e, emb)
 		{

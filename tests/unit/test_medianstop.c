@@ -82,13 +82,11 @@ static void test_stops_bad_trial(void **state)
 	add(&f, HISTORY_SUCCEEDED, good3, 5);
 	t = add(&f, HISTORY_PENDING, bad, 3);
 	/* before start_step (4): never */
-	assert_int_equal(ops()->should_stop(&f.spec, &f.hist, t, why,
-					    sizeof(why)),
-			 0);
+	assert_int_equal(
+	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
 	t->nseries = 4;
-	assert_int_equal(ops()->should_stop(&f.spec, &f.hist, t, why,
-					    sizeof(why)),
-			 1);
+	assert_int_equal(
+	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
 	/* bests at step 4: 0.4, 0.5, 0.45 -> median 0.45 */
 	assert_string_equal(why, "loss best 0.8 after 4 steps is worse than "
 				 "the median 0.45 of 3 completed trials at "
@@ -110,14 +108,12 @@ static void test_median_not_mean(void **state)
 	add(&f, HISTORY_SUCCEEDED, good2, 5);
 	add(&f, HISTORY_SUCCEEDED, outlier, 5);
 	t = add(&f, HISTORY_PENDING, mid, 4);
-	assert_int_equal(ops()->should_stop(&f.spec, &f.hist, t, why,
-					    sizeof(why)),
-			 1);
+	assert_int_equal(
+	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
 	static const double fine[] = {2, 1.5, 1.2, 0.45};
 	t->series = fine;
-	assert_int_equal(ops()->should_stop(&f.spec, &f.hist, t, why,
-					    sizeof(why)),
-			 0);
+	assert_int_equal(
+	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
 }
 
 static void test_min_trials_required(void **state)
@@ -131,17 +127,15 @@ static void test_min_trials_required(void **state)
 	es_init(&f, 0, NULL, NULL);
 	add(&f, HISTORY_SUCCEEDED, good1, 5);
 	add(&f, HISTORY_SUCCEEDED, good2, 5);
-	add(&f, HISTORY_FAILED, good3, 5);	 /* not completed */
+	add(&f, HISTORY_FAILED, good3, 5);	  /* not completed */
 	add(&f, HISTORY_EARLY_STOPPED, good3, 5); /* not completed */
-	add(&f, HISTORY_PENDING, good3, 5);	 /* running */
+	add(&f, HISTORY_PENDING, good3, 5);	  /* running */
 	t = add(&f, HISTORY_PENDING, bad, 4);
-	assert_int_equal(ops()->should_stop(&f.spec, &f.hist, t, why,
-					    sizeof(why)),
-			 0);
+	assert_int_equal(
+	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
 	f.trials[2].state = HISTORY_SUCCEEDED;
-	assert_int_equal(ops()->should_stop(&f.spec, &f.hist, t, why,
-					    sizeof(why)),
-			 1);
+	assert_int_equal(
+	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
 }
 
 static void test_maximize_and_steps(void **state)
@@ -161,19 +155,16 @@ static void test_maximize_and_steps(void **state)
 	add(&f, HISTORY_SUCCEEDED, c, 2);
 	t = add(&f, HISTORY_PENDING, run, 2);
 	/* step 2 bests: 0.5, 0.3, 0.4 -> median 0.4; 0.36 < 0.4 stops */
-	assert_int_equal(ops()->should_stop(&f.spec, &f.hist, t, why,
-					    sizeof(why)),
-			 1);
+	assert_int_equal(
+	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
 	/* step 3: 0.9, 0.8, 0.4 (c has only 2) -> 0.8; 0.7 stops */
 	t->nseries = 3;
-	assert_int_equal(ops()->should_stop(&f.spec, &f.hist, t, why,
-					    sizeof(why)),
-			 1);
+	assert_int_equal(
+	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
 	static const double good[] = {0.35, 0.6, 0.85};
 	t->series = good;
-	assert_int_equal(ops()->should_stop(&f.spec, &f.hist, t, why,
-					    sizeof(why)),
-			 0);
+	assert_int_equal(
+	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
 }
 
 int main(void)

@@ -122,8 +122,8 @@ static void finish_all(struct pbt_fixture *f)
 			continue;
 		t->state = HISTORY_SUCCEEDED;
 		t->has_objective = 1;
-		t->objective = strtod(t->values[0], NULL) *
-			       strtod(t->values[1], NULL);
+		t->objective =
+		    strtod(t->values[0], NULL) * strtod(t->values[1], NULL);
 	}
 }
 
@@ -274,8 +274,8 @@ static void test_prepare_trial_copies_checkpoint(void **state)
 		mkdir(path, 0755);
 		snprintf(path, sizeof(path), "%s/%d/checkpoint", tmpl, n);
 		mkdir(path, 0755);
-		snprintf(path, sizeof(path), "%s/%d/checkpoint/model.txt",
-			 tmpl, n);
+		snprintf(path, sizeof(path), "%s/%d/checkpoint/model.txt", tmpl,
+			 n);
 		snprintf(buf, sizeof(buf), "weights of %d\n", n);
 		write_file(path, buf);
 		snprintf(path, sizeof(path), "%s/%d/checkpoint/sub", tmpl, n);
@@ -295,8 +295,8 @@ static void test_prepare_trial_copies_checkpoint(void **state)
 	cmd.nenv = 1;
 	cmd.env = calloc(2, sizeof(char *));
 	cmd.env[0] = strdup("CKPT=/var/log/katib/checkpoints/");
-	assert_int_equal(pbt()->prepare_trial(f.priv, &f.spec, 11,
-					      f.values[10], dir, &cmd, &err),
+	assert_int_equal(pbt()->prepare_trial(f.priv, &f.spec, 11, f.values[10],
+					      dir, &cmd, &err),
 			 0);
 	parent = atoi(env_get(&cmd, "KATIB_PBT_PARENT"));
 	assert_true(parent >= 1 && parent <= 10);
