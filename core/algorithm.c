@@ -312,3 +312,17 @@ const struct early_stopping_ops *early_stopping_find(const char *name)
 			return early_stoppings[i];
 	return NULL;
 }
+
+const char *algorithm_implemented_names(void)
+{
+	static char list[512];
+	size_t i, n = 0;
+
+	if (list[0])
+		return list;
+	for (i = 0; i < NALGORITHMS; i++)
+		if (table[i]->implemented)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+					      n ? ", " : "", table[i]->name);
+	return list;
+}

@@ -119,9 +119,9 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 		return kb_error_set(err, -EINVAL, "spec.algorithm.algorithmName",
 				    0,
 				    "algorithm '%s' is valid Katib but not "
-				    "built into katibfs yet; available now: "
-				    "random, grid",
-				    spec->algorithm.name);
+				    "built into katibfs yet; available now: %s",
+				    spec->algorithm.name,
+				    algorithm_implemented_names());
 	if (spec->has_early_stopping) {
 		early = early_stopping_find(spec->early_stopping.name);
 		if (!early || !early->implemented)
@@ -314,6 +314,9 @@ static void trial_finish(struct katib *k, struct experiment *e,
 	snprintf(why, sizeof(why), "%s", reason); /* may be t->reason */
 	reason = why;
 	trial_set_state(e, t, s);
+	/* an algorithm that had nothing to give (hyperband waiting for a
+	 * rung to finish) is asked again: it may have more now */
+	e->exhausted = 0;
 	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 	if (message) {
 		free(t->message);

@@ -1165,7 +1165,7 @@ static int parse_int_list(const struct ynode *map, const char *key,
 
 	join(sub, path, key);
 	if (ynode_is_null(l))
-		return fail(err, sub, map, "is required, e.g. [32, 32, 3]");
+		return 0; /* enas needs it (its validator says so); darts not */
 	rc = need_seq(l, sub, err);
 	if (rc)
 		return rc;
@@ -1274,8 +1274,8 @@ static int parse_nas(struct experiment_spec *s, const struct ynode *n,
 	g = ynode_get(n, "graphConfig");
 	join(sub, path, "graphConfig");
 	if (ynode_is_null(g))
-		return fail(err, sub, n, "is required (numLayers, inputSizes, "
-			    "outputSizes)");
+		return fail(err, sub, n, "is required (numLayers; enas also "
+			    "needs inputSizes and outputSizes)");
 	rc = parse_graph(g, sub, s->nas_config, err);
 	if (rc)
 		return rc;

@@ -120,6 +120,9 @@ struct early_stopping_ops {
 
 const struct early_stopping_ops *early_stopping_find(const char *name);
 
+/* "random, grid, ...": the algorithms built in, for messages. */
+const char *algorithm_implemented_names(void);
+
 /* The algorithm named `name` in the table, or NULL. */
 const struct algorithm_ops *algorithm_find(const char *name);
 
