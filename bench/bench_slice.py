@@ -50,7 +50,7 @@ def wait_state(path, timeout):
             st = f.read()
         if "state=Succeeded" in st or "state=Failed" in st:
             return st
-        time.sleep(0.005)
+        time.sleep(0.02)
     raise SystemExit("timeout waiting for %s" % path)
 
 
