@@ -1,0 +1,904 @@
+#!/usr/bin/env python3
+"""fake_apiserver.py - a small Kubernetes API server for katibfs's tests.
+
+Python 3 standard library only (plus the `openssl` command line tool, used
+once at startup to make a self-signed CA and a server certificate).
+
+    fake_apiserver.py --dir DIR [--port N] [--token T] [--kubelet]
+                      [--kubelet-delay S] [--fail-5xx N] [--slow S]
+                      [--drop-watch S]
+
+Writes DIR/kubeconfig (server, CA data, bearer token) and DIR/port, then
+prints "READY <port>" on stdout. Everything lives in memory:
+
+  * HTTPS with the generated CA; every request needs "Authorization: Bearer
+    <token>" (401 otherwise).
+  * Discovery: /version, /api, /apis, /api/v1, /apis/<group>/<version>.
+  * Namespaced create/get/list/delete/patch/update of any resource that
+    discovery lists; resourceVersion counter; labelSelector on list/watch.
+  * Watches (?watch=1&resourceVersion=N&allowWatchBookmarks=true): events
+    after N, bookmarks, an ERROR event with 410 Expired when N is older than
+    the compacted version; timeoutSeconds honoured.
+  * Pods with /log (follow=true streams until the container ends).
+  * --kubelet: every created batch/v1 Job or kubeflow.org/v1 *Job gets a
+    pod (labels as the real controllers set them) whose containers' command
+    + args run as local processes; the pod log is their output; pod phase
+    and the owner's status.conditions follow (Job: Complete/Failed,
+    training jobs: Created/Running/Succeeded/Failed).
+
+Fault injection, at startup by flag or at run time by POST /fake/faults
+with a JSON object (token required):
+  fail5xx: N        the next N requests (not /fake) answer 500
+  slow: S           every response waits S seconds first
+  drop_watch: S     watch streams are cut after S seconds (0 = never)
+  unauthorized: N   the next N requests answer 401
+  create_lost: N    the next N creates store the object, then answer 500
+                    (the client's retry then sees 409 AlreadyExists)
+  compact: true     forget the event history: older watches get 410
+GET /fake/requests returns the request log ([method, path, query]).
+"""
+import argparse
+import base64
+import copy
+import datetime
+import json
+import os
+import random
+import signal
+import ssl
+import string
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+CORE = [
+    ("pods", "Pod", True), ("pods/log", "Pod", True),
+    ("pods/status", "Pod", True), ("configmaps", "ConfigMap", True),
+    ("events", "Event", True), ("namespaces", "Namespace", False),
+    ("services", "Service", True), ("secrets", "Secret", True),
+]
+GROUPS = {
+    ("batch", "v1"): [("jobs", "Job", True), ("jobs/status", "Job", True)],
+    ("kubeflow.org", "v1"): [
+        ("pytorchjobs", "PyTorchJob", True), ("tfjobs", "TFJob", True),
+        ("mpijobs", "MPIJob", True), ("xgboostjobs", "XGBoostJob", True),
+        ("pytorchjobs/status", "PyTorchJob", True)],
+    ("kubeflow.org", "v1beta1"): [
+        ("experiments", "Experiment", True), ("trials", "Trial", True)],
+    ("argoproj.io", "v1alpha1"): [("workflows", "Workflow", True)],
+}
+REPLICA_SPECS = {"PyTorchJob": "pytorchReplicaSpecs", "TFJob": "tfReplicaSpecs",
+                 "MPIJob": "mpiReplicaSpecs", "XGBoostJob": "xgbReplicaSpecs"}
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_obj(code, reason, message, details=None):
+    s = {"kind": "Status", "apiVersion": "v1", "metadata": {},
+         "status": "Failure" if code >= 400 else "Success",
+         "message": message, "reason": reason, "code": code}
+    if details:
+        s["details"] = details
+    return s
+
+
+def parse_selector(sel):
+    """labelSelector -> list of predicates on a labels dict."""
+    preds = []
+    if not sel:
+        return preds
+    terms, depth, cur = [], 0, ""
+    for ch in sel:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            terms.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    terms.append(cur)
+    for t in (x.strip() for x in terms):
+        if not t:
+            continue
+        if " notin " in t or " in " in t:
+            neg = " notin " in t
+            k, vs = t.split(" notin " if neg else " in ", 1)
+            vals = {v.strip() for v in vs.strip().strip("()").split(",")}
+            k = k.strip()
+            if neg:
+                preds.append(lambda l, k=k, v=vals: l.get(k) not in v)
+            else:
+                preds.append(lambda l, k=k, v=vals: l.get(k) in v)
+        elif "!=" in t:
+            k, v = t.split("!=", 1)
+            preds.append(lambda l, k=k.strip(), v=v.strip(): l.get(k) != v)
+        elif "==" in t or "=" in t:
+            k, v = t.split("==", 1) if "==" in t else t.split("=", 1)
+            preds.append(lambda l, k=k.strip(), v=v.strip(): l.get(k) == v)
+        elif t.startswith("!"):
+            preds.append(lambda l, k=t[1:].strip(): k not in l)
+        else:
+            preds.append(lambda l, k=t: k in l)
+    return preds
+
+
+def matches(obj, preds):
+    labels = obj.get("metadata", {}).get("labels") or {}
+    return all(p(labels) for p in preds)
+
+
+def merge_patch(target, patch):
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if not isinstance(target, dict):
+        target = {}
+    for k, v in patch.items():
+        if v is None:
+            target.pop(k, None)
+        else:
+            target[k] = merge_patch(target.get(k), v)
+    return target
+
+
+class Store:
+    def __init__(self):
+        self.lock = threading.Condition()
+        self.rv = 100
+        self.objs = {}      # (gv, res, ns, name) -> obj
+        self.events = []    # (rv, type, gv, res, ns, obj)
+        self.compacted = 0
+        self.logs = {}      # (ns, pod, container) -> path
+        self.procs = {}     # (ns, pod) -> [Popen]
+        self.running = {}   # (ns, pod, container) -> True while running
+
+    def bump(self):
+        self.rv += 1
+        return str(self.rv)
+
+    def emit(self, etype, gv, res, ns, obj):
+        self.events.append((self.rv, etype, gv, res, ns, copy.deepcopy(obj)))
+        if len(self.events) > 5000:
+            self.compacted = self.events[1000][0]
+            del self.events[:1000]
+        self.lock.notify_all()
+
+    def put(self, gv, res, ns, obj, etype):
+        obj["metadata"]["resourceVersion"] = self.bump()
+        self.objs[(gv, res, ns, obj["metadata"]["name"])] = obj
+        self.emit(etype, gv, res, ns, obj)
+
+    def delete(self, gv, res, ns, name):
+        obj = self.objs.pop((gv, res, ns, name), None)
+        if obj is None:
+            return None
+        obj["metadata"]["resourceVersion"] = self.bump()
+        self.emit("DELETED", gv, res, ns, obj)
+        return obj
+
+
+class Server:
+    def __init__(self, args):
+        self.args = args
+        self.store = Store()
+        self.faults = {"fail5xx": args.fail_5xx, "slow": args.slow,
+                       "drop_watch": args.drop_watch, "unauthorized": 0,
+                       "create_lost": 0}
+        self.requests = []
+        self.flock = threading.Lock()
+        self.stopping = False
+
+    def take_fault(self, name):
+        with self.flock:
+            if self.faults.get(name, 0) > 0:
+                self.faults[name] -= 1
+                return True
+        return False
+
+    # ---- kubelet ----
+    def owner_ref(self, obj):
+        md = obj["metadata"]
+        return [{"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+                 "name": md["name"], "uid": md["uid"], "controller": True}]
+
+    def kubelet_create(self, gv, res, ns, obj):
+        kind = obj.get("kind")
+        name = obj["metadata"]["name"]
+        if gv == "batch/v1" and res == "jobs":
+            tmpl = obj.get("spec", {}).get("template", {})
+            suffix = "".join(random.choice(string.ascii_lowercase +
+                                           string.digits) for _ in range(5))
+            labels = {"job-name": name, "batch.kubernetes.io/job-name": name,
+                      "controller-uid": obj["metadata"]["uid"],
+                      "batch.kubernetes.io/controller-uid":
+                          obj["metadata"]["uid"]}
+            self.make_pod(ns, "%s-%s" % (name, suffix), tmpl, labels, obj,
+                          gv, res)
+        elif gv == "kubeflow.org/v1" and kind in REPLICA_SPECS:
+            specs = obj.get("spec", {}).get(REPLICA_SPECS[kind], {})
+            for rtype in ("Master", "Chief", "Launcher", "Worker"):
+                if rtype in specs:
+                    break
+            else:
+                return
+            tmpl = specs[rtype].get("template", {})
+            labels = {"training.kubeflow.org/job-name": name,
+                      "training.kubeflow.org/operator-name":
+                          kind.lower().replace("job", "job-controller"),
+                      "training.kubeflow.org/replica-type": rtype.lower(),
+                      "training.kubeflow.org/replica-index": "0",
+                      "training.kubeflow.org/job-role": "master"}
+            self.set_conditions(gv, res, ns, name, ["Created"], None)
+            self.make_pod(ns, "%s-%s-0" % (name, rtype.lower()), tmpl,
+                          labels, obj, gv, res)
+
+    def make_pod(self, ns, pname, tmpl, labels, owner, gv, res):
+        st = self.store
+        md = tmpl.get("metadata", {}) or {}
+        lab = dict(md.get("labels") or {})
+        lab.update(labels)
+        pod = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": pname, "namespace": ns, "labels": lab,
+                            "uid": "%032x" % random.getrandbits(128),
+                            "creationTimestamp": now_iso(),
+                            "ownerReferences": self.owner_ref(owner)},
+               "spec": copy.deepcopy(tmpl.get("spec", {})),
+               "status": {"phase": "Pending"}}
+        with st.lock:
+            st.put("v1", "pods", ns, pod, "ADDED")
+        t = threading.Thread(target=self.run_pod, daemon=True,
+                             args=(ns, pname, owner["metadata"]["name"], gv,
+                                   res))
+        t.start()
+
+    def set_conditions(self, gv, res, ns, name, types, extra):
+        st = self.store
+        with st.lock:
+            obj = st.objs.get((gv, res, ns, name))
+            if obj is None:
+                return
+            obj = copy.deepcopy(obj)
+            status = obj.setdefault("status", {})
+            conds = status.setdefault("conditions", [])
+            for c in conds:
+                if c["type"] == "Running":
+                    c["status"] = "False"
+            for t in types:
+                conds.append({"type": t, "status": "True",
+                              "lastTransitionTime": now_iso(),
+                              "reason": "Fake" + t,
+                              "message": "fake kubelet: " + t})
+            if extra:
+                status.update(extra)
+            st.put(gv, res, ns, obj, "MODIFIED")
+
+    def set_pod(self, ns, pname, phase, cstatuses):
+        st = self.store
+        with st.lock:
+            pod = st.objs.get(("v1", "pods", ns, pname))
+            if pod is None:
+                return False
+            pod = copy.deepcopy(pod)
+            pod["status"] = {"phase": phase, "containerStatuses": cstatuses}
+            st.put("v1", "pods", ns, pod, "MODIFIED")
+        return True
+
+    def run_pod(self, ns, pname, owner, gv, res):
+        st = self.store
+        time.sleep(self.args.kubelet_delay)
+        with st.lock:
+            pod = st.objs.get(("v1", "pods", ns, pname))
+            if pod is None:
+                return
+            containers = copy.deepcopy(pod["spec"].get("containers", []))
+        procs = []
+        wd = os.path.join(self.args.dir, "pods", ns, pname)
+        os.makedirs(wd, exist_ok=True)
+        for c in containers:
+            path = os.path.join(wd, c["name"] + ".log")
+            out = open(path, "wb")
+            argv = list(c.get("command") or []) + list(c.get("args") or [])
+            env = dict(os.environ)
+            for e in c.get("env") or []:
+                env[e["name"]] = str(e.get("value", ""))
+            env["HOSTNAME"] = pname
+            try:
+                p = subprocess.Popen(argv or ["true"], stdout=out,
+                                     stderr=subprocess.STDOUT, env=env,
+                                     cwd=c.get("workingDir") or wd,
+                                     start_new_session=True)
+            except OSError as e:
+                out.write(("exec: %s\n" % e).encode())
+                p = None
+            out.close()
+            with st.lock:
+                st.logs[(ns, pname, c["name"])] = path
+                st.running[(ns, pname, c["name"])] = p is not None
+            procs.append((c["name"], p))
+        with st.lock:
+            st.procs[(ns, pname)] = [p for _, p in procs if p]
+        started = now_iso()
+        self.set_pod(ns, pname, "Running", [
+            {"name": n, "ready": True, "restartCount": 0,
+             "state": {"running": {"startedAt": started}}} for n, _ in procs])
+        if gv != "batch/v1":
+            self.set_conditions(gv, res, ns, owner, ["Running"], None)
+        codes = []
+        for n, p in procs:
+            code = p.wait() if p else 127
+            if code < 0:
+                code = 128 - code
+            codes.append((n, code))
+            with st.lock:
+                st.running[(ns, pname, n)] = False
+                st.lock.notify_all()
+        ok = all(c == 0 for _, c in codes)
+        if not self.set_pod(ns, pname, "Succeeded" if ok else "Failed", [
+                {"name": n, "ready": False, "restartCount": 0,
+                 "state": {"terminated": {"exitCode": c,
+                                          "startedAt": started,
+                                          "finishedAt": now_iso()}}}
+                for n, c in codes]):
+            return
+        if gv == "batch/v1":
+            extra = {"succeeded": 1} if ok else {"failed": 1}
+            extra["completionTime"] = now_iso()
+            self.set_conditions(gv, res, ns, owner,
+                                ["Complete"] if ok else ["Failed"], extra)
+        else:
+            self.set_conditions(gv, res, ns, owner,
+                                ["Succeeded"] if ok else ["Failed"], None)
+
+    def kill_pods_of(self, ns, owner_uid):
+        st = self.store
+        with st.lock:
+            victims = [k for k, o in st.objs.items()
+                       if k[1] == "pods" and k[2] == ns and any(
+                           r.get("uid") == owner_uid for r in
+                           o["metadata"].get("ownerReferences") or [])]
+        for (gv, res, pns, name) in victims:
+            with st.lock:
+                procs = st.procs.pop((pns, name), [])
+                st.delete(gv, res, pns, name)
+            for p in procs:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+
+def find_resource(gv, res):
+    if gv == "v1":
+        lst = CORE
+    else:
+        g, v = gv.split("/", 1)
+        lst = GROUPS.get((g, v))
+    if lst is None:
+        return None
+    for name, kind, namespaced in lst:
+        if name == res:
+            return kind, namespaced
+    return None
+
+
+def resource_list(gv, lst):
+    res = []
+    for name, kind, namespaced in lst:
+        verbs = ["get", "patch", "update"] if "/" in name else [
+            "create", "delete", "deletecollection", "get", "list", "patch",
+            "update", "watch"]
+        if name == "pods/log":
+            verbs = ["get"]
+        res.append({"name": name, "singularName": "" if "/" in name else
+                    kind.lower(), "namespaced": namespaced, "kind": kind,
+                    "verbs": verbs})
+    return {"kind": "APIResourceList", "apiVersion": "v1",
+            "groupVersion": gv, "resources": res}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-apiserver/1"
+
+    def log_message(self, fmt, *args):
+        if self.server.app.args.verbose:
+            sys.stderr.write("fake-apiserver: " + fmt % args + "\n")
+
+    @property
+    def app(self):
+        return self.server.app
+
+    def send_json(self, code, obj, headers=None):
+        body = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def fail(self, code, reason, msg, details=None):
+        self.send_json(code, status_obj(code, reason, msg, details))
+
+    def body(self):
+        try:
+            return json.loads(self.raw) if self.raw else None
+        except ValueError:
+            return None
+
+    def chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def start_stream(self, ctype):
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def end_stream(self):
+        try:
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            pass
+
+    def handle_any(self, method):
+        app = self.app
+        n = int(self.headers.get("Content-Length") or 0)
+        self.raw = self.rfile.read(n) if n else b""
+        url = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        with app.flock:
+            app.requests.append([method, url.path, url.query])
+        auth = self.headers.get("Authorization", "")
+        if auth != "Bearer " + app.args.token or app.take_fault(
+                "unauthorized"):
+            return self.fail(401, "Unauthorized", "Unauthorized")
+        if url.path.startswith("/fake/"):
+            return self.fake(method, url.path)
+        if app.faults.get("slow"):
+            time.sleep(app.faults["slow"])
+        if app.take_fault("fail5xx"):
+            return self.fail(500, "InternalError",
+                             "fake: injected internal error")
+        parts = [p for p in url.path.split("/") if p]
+        return self.route(method, parts, q)
+
+    def fake(self, method, path):
+        app = self.app
+        if path == "/fake/requests":
+            with app.flock:
+                return self.send_json(200, app.requests)
+        if path == "/fake/faults" and method == "POST":
+            f = self.body() or {}
+            if f.pop("compact", False):
+                with app.store.lock:
+                    app.store.compacted = app.store.rv + 1
+                    app.store.events = []
+                    app.store.rv += 1
+            with app.flock:
+                app.faults.update(f)
+                return self.send_json(200, app.faults)
+        if path == "/fake/objects":
+            with app.store.lock:
+                return self.send_json(200, [
+                    list(k) for k in sorted(app.store.objs)])
+        return self.fail(404, "NotFound", "no such fake endpoint")
+
+    def route(self, method, p, q):
+        if p == ["version"]:
+            return self.send_json(200, {"major": "1", "minor": "30",
+                                        "gitVersion": "v1.30.0-fake",
+                                        "platform": "linux/amd64"})
+        if p == ["api"]:
+            return self.send_json(200, {
+                "kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [
+                    {"clientCIDR": "0.0.0.0/0",
+                     "serverAddress": "127.0.0.1"}]})
+        if p == ["apis"]:
+            groups = {}
+            for (g, v) in GROUPS:
+                groups.setdefault(g, []).append(v)
+            return self.send_json(200, {"kind": "APIGroupList",
+                                        "apiVersion": "v1", "groups": [
+                {"name": g, "versions": [{"groupVersion": g + "/" + v,
+                                          "version": v} for v in vs],
+                 "preferredVersion": {"groupVersion": g + "/" + vs[0],
+                                      "version": vs[0]}}
+                for g, vs in groups.items()]})
+        if p == ["api", "v1"]:
+            return self.send_json(200, resource_list("v1", CORE))
+        if len(p) == 3 and p[0] == "apis" and (p[1], p[2]) in GROUPS:
+            return self.send_json(200, resource_list(
+                p[1] + "/" + p[2], GROUPS[(p[1], p[2])]))
+        if len(p) == 2 and p[0] == "apis":
+            vs = [v for (g, v) in GROUPS if g == p[1]]
+            if vs:
+                return self.send_json(200, {
+                    "kind": "APIGroup", "apiVersion": "v1", "name": p[1],
+                    "versions": [{"groupVersion": p[1] + "/" + v,
+                                  "version": v} for v in vs]})
+        if p and p[0] == "api":
+            gv, rest = "v1", p[2:] if len(p) > 1 and p[1] == "v1" else None
+        elif len(p) >= 3 and p[0] == "apis":
+            gv, rest = p[1] + "/" + p[2], p[3:]
+        else:
+            rest = None
+        if rest is None:
+            return self.fail(404, "NotFound", "the server could not find "
+                             "the requested resource")
+        ns = None
+        if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) != 2:
+            ns, rest = rest[1], rest[2:]
+        if not rest:
+            return self.fail(404, "NotFound", "no resource")
+        res = rest[0]
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if find_resource(gv, res) is None:
+            return self.fail(404, "NotFound", "the server could not find "
+                             "the requested resource (%s %s)" % (gv, res))
+        if res == "namespaces":
+            if method == "GET" and name:
+                return self.send_json(200, {
+                    "apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": name}, "status": {
+                        "phase": "Active"}})
+            ns = ""
+        if sub == "log" and res == "pods" and method == "GET":
+            return self.pod_log(ns, name, q)
+        if method == "GET" and name is None:
+            if q.get("watch") in ("1", "true"):
+                return self.watch(gv, res, ns, q)
+            return self.list(gv, res, ns, q)
+        if method == "POST" and name is None and ns is not None:
+            return self.create(gv, res, ns)
+        if ns is None or name is None:
+            return self.fail(405, "MethodNotAllowed", "not allowed")
+        if method == "GET":
+            obj = self.app.store.objs.get((gv, res, ns, name))
+            if obj is None:
+                return self.notfound(res, name)
+            return self.send_json(200, obj)
+        if method == "DELETE":
+            return self.delete(gv, res, ns, name)
+        if method in ("PATCH", "PUT"):
+            return self.update(method, gv, res, ns, name, sub)
+        return self.fail(405, "MethodNotAllowed", "not allowed")
+
+    def notfound(self, res, name):
+        return self.fail(404, "NotFound", '%s "%s" not found' % (res, name),
+                         {"name": name, "kind": res})
+
+    def list(self, gv, res, ns, q):
+        st = self.app.store
+        preds = parse_selector(q.get("labelSelector"))
+        with st.lock:
+            items = [copy.deepcopy(o) for (g, r, n, _), o in
+                     sorted(st.objs.items())
+                     if g == gv and r == res and (ns is None or n == ns)
+                     and matches(o, preds)]
+            rv = str(st.rv)
+        kind = find_resource(gv, res)[0]
+        for o in items:
+            o.setdefault("apiVersion", gv)
+            o.setdefault("kind", kind)
+        return self.send_json(200, {"kind": kind + "List", "apiVersion": gv,
+                                    "metadata": {"resourceVersion": rv},
+                                    "items": items})
+
+    def watch(self, gv, res, ns, q):
+        app, st = self.app, self.app.store
+        preds = parse_selector(q.get("labelSelector"))
+        bookmarks = q.get("allowWatchBookmarks") in ("1", "true")
+        timeout = float(q.get("timeoutSeconds") or 1800)
+        drop = app.faults.get("drop_watch") or 0
+        if drop:
+            timeout = min(timeout, drop)
+        deadline = time.time() + timeout
+        rv = q.get("resourceVersion") or ""
+        self.start_stream("application/json")
+
+        def send(etype, obj):
+            self.chunk(json.dumps({"type": etype, "object": obj}).encode()
+                       + b"\n")
+
+        try:
+            with st.lock:
+                if rv in ("", "0"):
+                    for (g, r, n, _), o in sorted(st.objs.items()):
+                        if g == gv and r == res and (
+                                ns is None or n == ns) and matches(o, preds):
+                            send("ADDED", o)
+                    last = st.rv
+                else:
+                    last = int(rv)
+                    if last < st.compacted:
+                        send("ERROR", status_obj(
+                            410, "Expired", "too old resource version: "
+                            "%d (%d)" % (last, st.compacted)))
+                        self.end_stream()
+                        return
+            last_bookmark = time.time()
+            while time.time() < deadline and not app.stopping:
+                with st.lock:
+                    if last < st.compacted - 1:
+                        send("ERROR", status_obj(
+                            410, "Expired", "too old resource version"))
+                        break
+                    evs = [e for e in st.events if e[0] > last]
+                    if not evs:
+                        st.lock.wait(min(0.5, max(0.01,
+                                                  deadline - time.time())))
+                        evs = [e for e in st.events if e[0] > last]
+                for (erv, etype, g, r, n, o) in evs:
+                    last = erv
+                    if g == gv and r == res and (ns is None or n == ns) and \
+                            matches(o, preds):
+                        send(etype, o)
+                if bookmarks and time.time() - last_bookmark > 1:
+                    send("BOOKMARK", {"kind": find_resource(gv, res)[0],
+                                      "apiVersion": gv, "metadata": {
+                                          "resourceVersion": str(last)}})
+                    last_bookmark = time.time()
+            self.end_stream()
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def create(self, gv, res, ns):
+        app, st = self.app, self.app.store
+        obj = self.body()
+        if not isinstance(obj, dict):
+            return self.fail(400, "BadRequest", "body is not an object")
+        md = obj.setdefault("metadata", {})
+        if not md.get("name") and md.get("generateName"):
+            md["name"] = md["generateName"] + "".join(
+                random.choice(string.ascii_lowercase) for _ in range(5))
+        if not md.get("name"):
+            return self.fail(422, "Invalid", "metadata.name: Required value")
+        if md.get("namespace") and md["namespace"] != ns:
+            return self.fail(400, "BadRequest", "the namespace of the "
+                             "object does not match the namespace of the "
+                             "request")
+        kind = find_resource(gv, res)[0]
+        if obj.get("kind") and obj.get("kind") != kind:
+            return self.fail(400, "BadRequest", "kind %s does not match "
+                             "resource %s" % (obj.get("kind"), res))
+        obj["apiVersion"], obj["kind"] = gv, kind
+        with st.lock:
+            if (gv, res, ns, md["name"]) in st.objs:
+                return self.fail(409, "AlreadyExists", '%s "%s" already '
+                                 'exists' % (res, md["name"]), {
+                                     "name": md["name"], "kind": res})
+            md["namespace"] = ns
+            md["uid"] = "%032x" % random.getrandbits(128)
+            md["creationTimestamp"] = now_iso()
+            md["generation"] = 1
+            st.put(gv, res, ns, obj, "ADDED")
+            out = copy.deepcopy(obj)
+        if app.args.kubelet:
+            app.kubelet_create(gv, res, ns, out)
+        if app.take_fault("create_lost"):
+            return self.fail(500, "InternalError", "fake: lost the answer")
+        return self.send_json(201, out)
+
+    def delete(self, gv, res, ns, name):
+        app, st = self.app, self.app.store
+        with st.lock:
+            obj = st.objs.get((gv, res, ns, name))
+            if obj is None:
+                return self.notfound(res, name)
+            uid = obj["metadata"]["uid"]
+            procs = st.procs.pop((ns, name), []) if res == "pods" else []
+            st.delete(gv, res, ns, name)
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if res != "pods":
+            app.kill_pods_of(ns, uid)
+        return self.send_json(200, status_obj(200, "", "deleted", {
+            "name": name, "kind": res, "uid": uid}))
+
+    def update(self, method, gv, res, ns, name, sub):
+        st = self.app.store
+        patch = self.body()
+        with st.lock:
+            obj = st.objs.get((gv, res, ns, name))
+            if obj is None:
+                return self.notfound(res, name)
+            if method == "PUT":
+                new = patch
+                new["metadata"]["name"] = name
+            else:
+                ctype = self.headers.get("Content-Type", "")
+                if "json-patch" in ctype:
+                    return self.fail(415, "UnsupportedMediaType",
+                                     "json-patch is not supported here")
+                new = merge_patch(copy.deepcopy(obj), patch)
+            new["metadata"]["uid"] = obj["metadata"]["uid"]
+            new["metadata"]["namespace"] = ns
+            st.put(gv, res, ns, new, "MODIFIED")
+            out = copy.deepcopy(new)
+        return self.send_json(200, out)
+
+    def pod_log(self, ns, name, q):
+        st = self.app.store
+        with st.lock:
+            pod = st.objs.get(("v1", "pods", ns, name))
+            if pod is None:
+                return self.notfound("pods", name)
+            cs = pod["spec"].get("containers", [])
+            cname = q.get("container") or (cs[0]["name"] if len(cs) == 1
+                                           else None)
+            if cname is None:
+                return self.fail(400, "BadRequest", "a container name must "
+                                 "be specified for pod %s" % name)
+            if cname not in [c["name"] for c in cs]:
+                return self.fail(400, "BadRequest", "container %s is not "
+                                 "valid for pod %s" % (cname, name))
+            path = st.logs.get((ns, name, cname))
+        if path is None:
+            return self.fail(400, "BadRequest", 'container "%s" in pod "%s"'
+                             ' is waiting to start: ContainerCreating' %
+                             (cname, name))
+        follow = q.get("follow") in ("1", "true")
+        if not follow:
+            with open(path, "rb") as f:
+                data = f.read()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        drop = self.app.faults.get("drop_watch") or 0
+        deadline = time.time() + drop if drop else None
+        self.start_stream("text/plain")
+        try:
+            with open(path, "rb") as f:
+                while not self.app.stopping:
+                    data = f.read(65536)
+                    if data:
+                        self.chunk(data)
+                        continue
+                    with st.lock:
+                        running = st.running.get((ns, name, cname))
+                        gone = ("v1", "pods", ns, name) not in st.objs
+                    if not running or gone:
+                        data = f.read()
+                        if data:
+                            self.chunk(data)
+                        break
+                    if deadline and time.time() > deadline:
+                        break
+                    time.sleep(0.05)
+            self.end_stream()
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+    def do_PUT(self):
+        self.handle_any("PUT")
+
+    def do_PATCH(self):
+        self.handle_any("PATCH")
+
+    def do_DELETE(self):
+        self.handle_any("DELETE")
+
+
+def make_certs(d):
+    ca_key, ca_crt = os.path.join(d, "ca.key"), os.path.join(d, "ca.crt")
+    key, csr, crt = (os.path.join(d, n) for n in
+                     ("server.key", "server.csr", "server.crt"))
+    ext = os.path.join(d, "san.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                "basicConstraints=CA:FALSE\n"
+                "keyUsage=digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth\n")
+    run = lambda *a: subprocess.run(a, check=True, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+        "ec_paramgen_curve:prime256v1", "-nodes", "-days",
+        "2", "-subj", "/CN=fake-apiserver-ca", "-keyout", ca_key, "-out",
+        ca_crt, "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt",
+        "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
+        "/CN=localhost", "-keyout", key, "-out", csr)
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey",
+        ca_key, "-CAcreateserial", "-days", "2", "-out", crt, "-extfile", ext)
+    return ca_crt, crt, key
+
+
+def write_kubeconfig(path, port, ca_crt, token, namespace):
+    with open(ca_crt, "rb") as f:
+        ca = base64.b64encode(f.read()).decode()
+    with open(path, "w") as f:
+        f.write("""apiVersion: v1
+kind: Config
+clusters:
+- name: fake
+  cluster:
+    server: https://127.0.0.1:%d
+    certificate-authority-data: %s
+users:
+- name: tester
+  user:
+    token: %s
+contexts:
+- name: fake
+  context:
+    cluster: fake
+    user: tester
+    namespace: %s
+current-context: fake
+""" % (port, ca, token, namespace))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--token", default="katibfs-test-token")
+    ap.add_argument("--namespace", default="default")
+    ap.add_argument("--kubelet", action="store_true")
+    ap.add_argument("--kubelet-delay", type=float, default=0.0)
+    ap.add_argument("--fail-5xx", type=int, default=0)
+    ap.add_argument("--slow", type=float, default=0.0)
+    ap.add_argument("--drop-watch", type=float, default=0.0)
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+    ca_crt, crt, key = make_certs(args.dir)
+    httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    httpd.daemon_threads = True
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    httpd.app = Server(args)
+    port = httpd.server_address[1]
+    write_kubeconfig(os.path.join(args.dir, "kubeconfig"), port, ca_crt,
+                     args.token, args.namespace)
+    with open(os.path.join(args.dir, "port"), "w") as f:
+        f.write("%d\n" % port)
+
+    def stop(*_):
+        httpd.app.stopping = True
+        for procs in list(httpd.app.store.procs.values()):
+            for p in procs:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("READY %d" % port, flush=True)
+    httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

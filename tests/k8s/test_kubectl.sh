@@ -1,0 +1,48 @@
+#!/bin/sh
+# The fake API server is faithful enough for the real kubectl: create, get,
+# logs and delete a Job through a generated kubeconfig. Skips (77) without
+# kubectl.
+set -u
+command -v kubectl >/dev/null 2>&1 || { echo "no kubectl"; exit 77; }
+here=$(cd "$(dirname "$0")" && pwd)
+D=$(mktemp -d "${TMPDIR:-/tmp}/fake-k8s.XXXXXX")
+python3 "$here/fake_apiserver.py" --dir "$D" --kubelet >"$D/out" 2>"$D/err" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$D"' EXIT
+for i in $(seq 100); do [ -s "$D/out" ] && break; sleep 0.1; done
+fail() { echo "FAIL: $*"; cat "$D/err"; exit 1; }
+export KUBECONFIG="$D/kubeconfig"
+cat >"$D/job.yaml" <<'YAML'
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: hello
+spec:
+  template:
+    spec:
+      containers:
+      - name: main
+        image: busybox
+        command: [sh, -c, "echo loss=0.5; echo loss=0.25"]
+      restartPolicy: Never
+YAML
+kubectl create -f "$D/job.yaml" --validate=false >/dev/null || fail "create"
+kubectl create -f "$D/job.yaml" --validate=false 2>&1 | grep -q AlreadyExists ||
+	fail "second create is not AlreadyExists"
+kubectl get jobs -o name | grep -qx job.batch/hello || fail "get jobs"
+for i in $(seq 50); do
+	c=$(kubectl get job hello -o jsonpath='{.status.conditions[0].type}')
+	[ "$c" = Complete ] && break
+	sleep 0.2
+done
+[ "$c" = Complete ] || fail "job not Complete: $c"
+[ "$(kubectl logs -l job-name=hello)" = "loss=0.5
+loss=0.25" ] || fail "logs"
+kubectl delete job hello >/dev/null 2>"$D/del.err" || fail "delete"
+grep -q Unsolicited "$D/del.err" && fail "delete: $(cat "$D/del.err")"
+[ -z "$(kubectl get jobs -o name)" ] || fail "job still there"
+[ -z "$(kubectl get pods -o name)" ] || fail "pod still there"
+KUBECONFIG=/dev/null kubectl --server "https://127.0.0.1:$(cat "$D/port")" \
+	--insecure-skip-tls-verify --token wrong get pods 2>&1 | grep -qi unauthorized ||
+	fail "no 401 without a token"
+echo ok
