@@ -57,7 +57,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkatib.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@failed=; for t in $(UNIT_BIN); do echo "== $$t"; $$t || failed="$$failed $$t"; done; \
+	if [ -n "$$failed" ]; then echo "unit tests failed:$$failed"; exit 1; fi
 
 fstest: $(BUILD)/katibfs
 	@sh scripts/deps.sh test
