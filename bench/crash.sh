@@ -13,7 +13,12 @@ export KATIBFS
 CRASH_TRIALS=${CRASH_TRIALS:-100}
 CRASH_KILLS=${CRASH_KILLS:-20}
 CRASH_DEADLINE=${CRASH_DEADLINE:-300}
-export CRASH_TRIALS CRASH_KILLS CRASH_DEADLINE
+# Longer trials than the short test's (0.3-2 s): 20 kills, each followed by
+# a remount of about half a second, must fit in the run.
+CRASH_SLEEP_MIN=${CRASH_SLEEP_MIN:-0.3}
+CRASH_SLEEP_MAX=${CRASH_SLEEP_MAX:-2.0}
+CRASH_GAP=${CRASH_GAP:-700}
+export CRASH_TRIALS CRASH_KILLS CRASH_DEADLINE CRASH_SLEEP_MIN CRASH_SLEEP_MAX CRASH_GAP
 log=$(mktemp /tmp/katibfs-crash.XXXXXX)
 trap 'rm -f "$log"' EXIT
 rc=0

@@ -22,10 +22,12 @@ rand() {
 	echo $(($(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % $1))
 }
 
-# The trial's sleep comes from its parameter (0.1-0.5 s, random per trial).
+# The trial's sleep comes from its parameter (0.1-0.5 s, random per trial;
+# CRASH_SLEEP_MIN/MAX change it).
 PROG="echo \"\$KATIB_TRIAL_NAME\" >>'$RAN'; sleep \${trialParameters.lr}; echo \"loss=\${trialParameters.layers}\""
 spec_yaml "$PROG" "$N" 4 |
-	sed -e 's/min: "0.01"/min: "0.1"/' -e 's/max: "0.1"/max: "0.5"/' \
+	sed -e "s/min: \"0.01\"/min: \"${CRASH_SLEEP_MIN:-0.1}\"/" \
+		-e "s/max: \"0.1\"/max: \"${CRASH_SLEEP_MAX:-0.5}\"/" \
 		-e "s/maxFailedTrialCount: .*/maxFailedTrialCount: $N/" >"$TMP/spec.yaml"
 
 mount_fs
@@ -33,30 +35,38 @@ mkdir "$MNT/crash" || fail "mkdir"
 cp "$TMP/spec.yaml" "$MNT/crash/spec.yaml" || fail "spec: $(cat "$MNT/crash/status")"
 start=$(date +%s)
 kills=0
-# Random moments spread over the run: the run is cut into KILLS slices of
-# progress (succeeded trials, up to N-8) and the k-th kill comes when a
-# random point of the k-th slice is passed, plus 0-0.2 s. Finishing before
-# all the kills is a failure: the test would prove nothing then.
-span=$((N - 8))
+# Random moments: each daemon lives a random 0-CRASH_GAP ms (400 by
+# default) from its start, so some kills land while it opens the database,
+# rebuilds its model and re-adopts trials, and some while it serves and
+# schedules. The dead mount is unmounted lazily (if it was mounted yet).
+# Finishing before all the kills is a failure: it would prove nothing.
 while [ $kills -lt "$KILLS" ]; do
-	lo=$((span * kills / KILLS))
-	hi=$((span * (kills + 1) / KILLS))
-	thr=$((lo + $(rand $((hi - lo > 0 ? hi - lo : 1)))))
-	while :; do
-		done_=$(sed -n 's/^succeeded=//p' "$MNT/crash/status" 2>/dev/null)
-		[ "${done_:-0}" -ge $thr ] && break
-		[ "$(($(date +%s) - start))" -lt "$DEADLINE" ] ||
-			fail "succeeded never reached $thr (kills=$kills): $(tr '\n' ' ' <"$MNT/crash/status")"
-		sleep 0.05
-	done
-	sleep "0.$(rand 2)"
-	state_is crash Succeeded && fail "finished after only $kills kills"
+	sleep "$(rand "${CRASH_GAP:-400}" | awk '{ printf "%.3f", $1 / 1000 }')"
+	if [ -r "$MNT/README" ]; then
+		state_is crash Succeeded &&
+			fail "finished after only $kills kills: $(tr '\n' ' ' <"$MNT/crash/status")"
+		how="serving, succeeded=$(status_value crash succeeded)"
+	else
+		how="starting"
+	fi
 	kill -KILL "$PID" 2>/dev/null || fail "daemon died by itself"
 	wait "$PID" 2>/dev/null
 	PID=
-	timeout 10 fusermount3 -u -z "$MNT" || fail "lazy unmount after kill"
+	if is_mounted; then
+		timeout 10 fusermount3 -u -z "$MNT" || fail "lazy unmount after kill"
+	fi
 	kills=$((kills + 1))
-	mount_fs
+	echo "kill $kills: $how"
+	[ "$(($(date +%s) - start))" -lt "$DEADLINE" ] || fail "no end after $kills kills"
+	"$KATIBFS" -f --state "$STATE" "$MNT" >>"$TMP/daemon.log" 2>&1 &
+	PID=$!
+done
+_i=0
+until [ -r "$MNT/README" ] && is_mounted; do
+	_i=$((_i + 1))
+	[ $_i -lt 500 ] || fail "the last mount did not appear"
+	kill -0 "$PID" 2>/dev/null || fail "daemon exited at mount"
+	sleep 0.02
 done
 left=$((DEADLINE - ($(date +%s) - start)))
 [ $left -gt 5 ] || left=5
@@ -76,9 +86,14 @@ while [ $i -le "$N" ]; do
 		! grep -qx "loss=$want" "$d/metrics" 2>/dev/null; then
 		lost=$((lost + 1))
 		echo "lost: trial $i: $(tr '\n' ' ' <"$d/status" 2>&1) metrics: $(tr '\n' ' ' <"$d/metrics" 2>&1)"
+		echo "  supervisor file: [$(tr '\n' ' ' <"$STATE/experiments/crash/$i/supervisor" 2>&1)]"
 	fi
 	i=$((i + 1))
 done
+if [ "$ran" -ne "$N" ]; then
+	echo "shared file: $(sort "$RAN" | tr '\n' ' ')"
+	grep -E "trial [0-9]+ " "$MNT/crash/events" | tail -n 40
+fi
 rows=$(tail -n +2 "$MNT/crash/trials.csv" | wc -l)
 unmount_fs || fail "unmount"
 ic=$(sqlite3 "$STATE/katibfs.db" 'PRAGMA integrity_check' 2>&1)
