@@ -4,9 +4,11 @@
 #include <string.h>
 
 extern const struct backend_ops local_backend;
+extern const struct backend_ops kubernetes_backend;
 
 static const struct backend_ops *const backends[] = {
 	&local_backend,
+	&kubernetes_backend,
 	NULL,
 };
 

@@ -1,0 +1,1062 @@
+/*
+ * executor_kubernetes.c - the kubernetes backend (include/katib/backend.h):
+ * each trial is the Kubernetes object its trialTemplate describes.
+ *
+ * The controller calls in with the model lock held, so nothing here
+ * touches the network on the caller's thread:
+ *
+ *   start()      records the trial (and its manifest, in <dir>/kubernetes.json
+ *                so a restart can finish what was begun) and hands the
+ *                creation to the worker thread;
+ *   probe()      answers from the watch cache: successCondition /
+ *                failureCondition (GJSON) on the latest object;
+ *   terminate()  hands a delete to the worker.
+ *
+ * Threads: one worker (creates, deletes), one watch per apiVersion/kind/
+ * namespace (list by label katib.kubeflow.org/experiment, then watch from
+ * its resourceVersion with bookmarks; relist on 410 Gone), and one log
+ * follower per running trial that appends the primary container's log of
+ * the primary pod to log_path. A follower that reconnects (or a daemon
+ * mounted again) skips the bytes log_path already has, so nothing is
+ * duplicated. Each calls the wake callback when something changed.
+ */
+#include "katib/backend.h"
+#include "katib/kube.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * The Makefile builds core/ and not core/kube/; until it does,
+ * the client is compiled here (remove these three lines then).
+ */
+#include "kube/client.c"
+#include "kube/gjson.c"
+#include "kube/kubeconfig.c"
+
+#define MARKER_FILE "kubernetes.json"
+#define LABEL_EXPERIMENT "katib.kubeflow.org/experiment"
+#define LABEL_TRIAL "katib.kubeflow.org/trial"
+#define LOST_GRACE 15.0	 /* created, yet absent from a synced watch */
+#define LOG_GRACE 20.0	 /* object finished, log still streaming */
+#define WATCH_SECONDS 60 /* server-side timeout of one watch request */
+
+struct kwatch {
+	char api_version[128], kind[64], ns[64];
+	char path[512];
+	char rv[64];
+	int synced;
+	cJSON *objs; /* name -> latest object */
+	pthread_t thread;
+	int started;
+	struct kpriv *p;
+	struct kwatch *next;
+};
+
+struct ktrial {
+	char name[128], ns[64];
+	char experiment[64];
+	char api_version[128], kind[64];
+	char dir[4096], log_path[4096];
+	char container[128];
+	char *selector; /* labelSelector of the primary pod */
+	char *success, *failure;
+	char *manifest; /* to create, until created */
+	int retain;
+	int created;
+	double created_at;
+	char error[600]; /* creation failed: why */
+	int terminating, delete_queued, delete_done;
+	int reported;
+	double terminal_since;
+	struct kwatch *w;
+	pthread_t log_thread;
+	int log_started, log_done;
+	struct kpriv *p;
+	struct ktrial *next;
+};
+
+struct kpriv {
+	struct kube_client *client;
+	char ns[64];
+	void (*wake)(void *arg);
+	void *wake_arg;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stop;
+	struct ktrial *trials;
+	struct kwatch *watches;
+	pthread_t worker;
+};
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void wake(struct kpriv *p)
+{
+	if (p->wake)
+		p->wake(p->wake_arg);
+}
+
+/* Sleep up to ms, returning early when the backend closes. */
+static void nap(struct kpriv *p, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->lock);
+	if (!p->stop)
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Append text to a trial's log (errors the user should read there). */
+static void log_note(const char *path, const char *fmt, const char *msg)
+{
+	FILE *f = fopen(path, "a");
+
+	if (!f)
+		return;
+	fprintf(f, fmt, msg);
+	fclose(f);
+}
+
+/* ---- watches ---- */
+
+static void watch_set(struct kwatch *w, const char *type, cJSON *obj)
+{
+	const cJSON *md = cJSON_GetObjectItem(obj, "metadata");
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"));
+	const char *rv = cJSON_GetStringValue(
+		cJSON_GetObjectItem(md, "resourceVersion"));
+
+	if (rv)
+		snprintf(w->rv, sizeof(w->rv), "%s", rv);
+	if (!name || !strcmp(type, "BOOKMARK"))
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(w->objs, name);
+	if (strcmp(type, "DELETED"))
+		cJSON_AddItemToObject(w->objs, name, cJSON_Duplicate(obj, 1));
+}
+
+static int watch_list(struct kwatch *w)
+{
+	struct kpriv *p = w->p;
+	struct kube_response r;
+	struct kb_error err;
+	char path[1024], what[700];
+	cJSON *j, *items, *it, *objs;
+
+	kb_error_clear(&err);
+	snprintf(path, sizeof(path), "%s?labelSelector=%s", w->path,
+		 LABEL_EXPERIMENT);
+	snprintf(what, sizeof(what), "list %s", w->path);
+	if (kube_request(p->client, "GET", path, NULL, NULL, what, &r, &err))
+		return -EIO;
+	j = r.status == 200 ? cJSON_Parse(r.body) : NULL;
+	kube_response_free(&r);
+	items = cJSON_GetObjectItem(j, "items");
+	objs = cJSON_CreateObject();
+	if (!j || !objs) {
+		cJSON_Delete(j);
+		cJSON_Delete(objs);
+		return -EIO;
+	}
+	cJSON_ArrayForEach(it, items)
+	{
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(it, "metadata"), "name"));
+
+		if (name)
+			cJSON_AddItemToObject(objs, name,
+					      cJSON_Duplicate(it, 1));
+	}
+	pthread_mutex_lock(&p->lock);
+	cJSON_Delete(w->objs);
+	w->objs = objs;
+	snprintf(w->rv, sizeof(w->rv), "%s",
+		 cJSON_GetStringValue(cJSON_GetObjectItem(
+			 cJSON_GetObjectItem(j, "metadata"),
+			 "resourceVersion"))
+			 ?: "");
+	w->synced = 1;
+	pthread_mutex_unlock(&p->lock);
+	cJSON_Delete(j);
+	wake(p);
+	return 0;
+}
+
+struct watch_stream {
+	struct kwatch *w;
+	char *line;
+	size_t len, cap;
+	int gone; /* 410: relist */
+	int events;
+};
+
+static void watch_line(struct watch_stream *s)
+{
+	struct kpriv *p = s->w->p;
+	cJSON *ev = cJSON_Parse(s->line);
+	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type"));
+	cJSON *obj = cJSON_GetObjectItem(ev, "object");
+
+	if (!type || !obj) {
+		cJSON_Delete(ev);
+		return;
+	}
+	if (!strcmp(type, "ERROR")) {
+		cJSON *code = cJSON_GetObjectItem(obj, "code");
+
+		s->gone = cJSON_IsNumber(code) && code->valueint == 410;
+		if (!s->gone)
+			s->gone = 2; /* other errors: watch again */
+	} else {
+		pthread_mutex_lock(&p->lock);
+		watch_set(s->w, type, obj);
+		pthread_mutex_unlock(&p->lock);
+		s->events++;
+	}
+	cJSON_Delete(ev);
+}
+
+static int watch_data(void *arg, const char *buf, size_t len)
+{
+	struct watch_stream *s = arg;
+	size_t i;
+	char *d;
+
+	for (i = 0; i < len; i++) {
+		if (buf[i] != '\n') {
+			if (s->len + 2 > s->cap) {
+				size_t cap = s->cap ? s->cap * 2 : 4096;
+
+				if (cap > 64 * 1024 * 1024 ||
+				    !(d = realloc(s->line, cap)))
+					return 1;
+				s->line = d;
+				s->cap = cap;
+			}
+			s->line[s->len++] = buf[i];
+			continue;
+		}
+		s->line[s->len] = '\0';
+		if (s->len)
+			watch_line(s);
+		s->len = 0;
+		if (s->gone)
+			return 1;
+	}
+	if (s->events) {
+		s->events = 0;
+		wake(s->w->p);
+	}
+	return s->w->p->stop;
+}
+
+/* Watch from w->rv until the stream ends: 1 = relist, 0 = watch again. */
+static int watch_once(struct kwatch *w)
+{
+	struct watch_stream s = {.w = w};
+	struct kb_error err;
+	char path[1024], rv[64];
+	long status;
+	int rc;
+
+	kb_error_clear(&err);
+	pthread_mutex_lock(&w->p->lock);
+	snprintf(rv, sizeof(rv), "%s", w->rv);
+	pthread_mutex_unlock(&w->p->lock);
+	snprintf(path, sizeof(path),
+		 "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&"
+		 "labelSelector=%s&resourceVersion=%s",
+		 w->path, WATCH_SECONDS, LABEL_EXPERIMENT, rv);
+	rc = kube_stream(w->p->client, path, WATCH_SECONDS + 30, watch_data, &s,
+			 &status, &err);
+	free(s.line);
+	if (s.gone == 1 || status == 410)
+		return 1;
+	if (rc || status != 200)
+		nap(w->p, 1000);
+	return 0;
+}
+
+static void *watch_main(void *arg)
+{
+	struct kwatch *w = arg;
+	struct kpriv *p = w->p;
+	struct kb_error err;
+	int relist = 1;
+
+	while (!p->stop) {
+		kb_error_clear(&err);
+		if (kube_collection_path(p->client, w->api_version, w->kind,
+					 w->ns, w->path, sizeof(w->path), NULL,
+					 0, &err) == 0)
+			break;
+		nap(p, 2000);
+	}
+	while (!p->stop) {
+		if (relist && watch_list(w)) {
+			nap(p, 1000);
+			continue;
+		}
+		relist = watch_once(w);
+	}
+	return NULL;
+}
+
+/* The watch of apiVersion/kind in ns, started if new. Lock held. */
+static struct kwatch *watch_for(struct kpriv *p, const char *av,
+				const char *kind, const char *ns)
+{
+	struct kwatch *w;
+
+	for (w = p->watches; w; w = w->next)
+		if (!strcmp(w->api_version, av) && !strcmp(w->kind, kind) &&
+		    !strcmp(w->ns, ns))
+			return w;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	snprintf(w->api_version, sizeof(w->api_version), "%s", av);
+	snprintf(w->kind, sizeof(w->kind), "%s", kind);
+	snprintf(w->ns, sizeof(w->ns), "%s", ns);
+	w->objs = cJSON_CreateObject();
+	w->p = p;
+	if (!w->objs || pthread_create(&w->thread, NULL, watch_main, w)) {
+		cJSON_Delete(w->objs);
+		free(w);
+		return NULL;
+	}
+	w->started = 1;
+	w->next = p->watches;
+	p->watches = w;
+	return w;
+}
+
+/* ---- pod logs ---- */
+
+struct log_stream {
+	struct ktrial *t;
+	int fd;
+	off_t skip;
+};
+
+static int log_data(void *arg, const char *buf, size_t len)
+{
+	struct log_stream *s = arg;
+	ssize_t n;
+
+	if (s->skip >= (off_t)len) {
+		s->skip -= (off_t)len;
+		return s->t->p->stop;
+	}
+	buf += s->skip;
+	len -= (size_t)s->skip;
+	s->skip = 0;
+	while (len) {
+		n = write(s->fd, buf, len);
+		if (n <= 0)
+			return 1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	wake(s->t->p);
+	return s->t->p->stop;
+}
+
+/* The primary pod: its name and phase. 0, or -ENOENT when none yet. */
+static int find_pod(struct ktrial *t, char *name, size_t size, char *phase,
+		    size_t psize)
+{
+	struct kube_response r;
+	struct kb_error err;
+	char path[2048], sel[1024];
+	cJSON *j, *it;
+	int rc = -ENOENT;
+	size_t plen = strlen(t->name);
+
+	kb_error_clear(&err);
+	kube_urlencode(t->selector, sel, sizeof(sel));
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods%s%s", t->ns,
+		 sel[0] ? "?labelSelector=" : "", sel);
+	if (kube_request(t->p->client, "GET", path, NULL, NULL,
+			 "list pods", &r, &err))
+		return -EIO;
+	j = r.status == 200 ? cJSON_Parse(r.body) : NULL;
+	kube_response_free(&r);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "items"))
+	{
+		const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(it, "metadata"), "name"));
+		const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(it, "status"), "phase"));
+
+		if (!n || strncmp(n, t->name, plen) || n[plen] != '-')
+			continue;
+		snprintf(name, size, "%s", n);
+		snprintf(phase, psize, "%s", ph ? ph : "Pending");
+		rc = 0;
+		break;
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int pod_phase(struct ktrial *t, const char *pod, char *phase,
+		     size_t size)
+{
+	struct kube_response r;
+	struct kb_error err;
+	char path[1024];
+	cJSON *j;
+	const char *ph;
+
+	kb_error_clear(&err);
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", t->ns,
+		 pod);
+	if (kube_request(t->p->client, "GET", path, NULL, NULL, "get pod", &r,
+			 &err))
+		return -EIO;
+	if (r.status == 404) {
+		kube_response_free(&r);
+		return -ENOENT;
+	}
+	j = cJSON_Parse(r.body);
+	kube_response_free(&r);
+	ph = cJSON_GetStringValue(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "status"), "phase"));
+	snprintf(phase, size, "%s", ph ? ph : "Pending");
+	cJSON_Delete(j);
+	return 0;
+}
+
+static int phase_done(const char *phase)
+{
+	return !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
+}
+
+/* Is the trial's object finished (or gone)? */
+static int object_finished(struct ktrial *t)
+{
+	int done;
+
+	pthread_mutex_lock(&t->p->lock);
+	done = t->terminal_since > 0 || t->terminating;
+	pthread_mutex_unlock(&t->p->lock);
+	return done;
+}
+
+/* Stream the pod's log once into log_path; 1 when the pod is done. */
+static int follow_once(struct ktrial *t, const char *pod)
+{
+	struct log_stream s = {.t = t};
+	struct kb_error err;
+	struct stat st;
+	char path[1024], phase[32];
+	long status;
+
+	kb_error_clear(&err);
+	s.fd = open(t->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0644);
+	if (s.fd < 0)
+		return 1;
+	s.skip = fstat(s.fd, &st) ? 0 : st.st_size;
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/%s/pods/%s/log?container=%s&follow=true",
+		 t->ns, pod, t->container);
+	kube_stream(t->p->client, path, 0, log_data, &s, &status, &err);
+	close(s.fd);
+	if (status == 404)
+		return 1;
+	if (status != 200) {
+		nap(t->p, 500); /* container not started yet */
+		return 0;
+	}
+	return pod_phase(t, pod, phase, sizeof(phase)) == -ENOENT ||
+	       phase_done(phase);
+}
+
+static void *log_main(void *arg)
+{
+	struct ktrial *t = arg;
+	struct kpriv *p = t->p;
+	char pod[256], phase[32];
+	int misses = 0, rc;
+
+	while (!p->stop) {
+		rc = find_pod(t, pod, sizeof(pod), phase, sizeof(phase));
+		if (rc) {
+			if (object_finished(t) && ++misses > 3)
+				break;
+			nap(p, misses ? 1000 : 300);
+			continue;
+		}
+		if (!strcmp(phase, "Pending")) {
+			nap(p, 300);
+			continue;
+		}
+		while (!p->stop && !follow_once(t, pod))
+			;
+		break;
+	}
+	pthread_mutex_lock(&p->lock);
+	t->log_done = !p->stop;
+	pthread_mutex_unlock(&p->lock);
+	wake(p);
+	return NULL;
+}
+
+/* ---- the worker: creates and deletes ---- */
+
+static void write_marker(struct ktrial *t)
+{
+	char path[4200], tmp[4300];
+	cJSON *m = cJSON_CreateObject();
+	char *text;
+	FILE *f;
+
+	if (!m)
+		return;
+	cJSON_AddStringToObject(m, "apiVersion", t->api_version);
+	cJSON_AddStringToObject(m, "kind", t->kind);
+	cJSON_AddStringToObject(m, "namespace", t->ns);
+	cJSON_AddStringToObject(m, "name", t->name);
+	cJSON_AddBoolToObject(m, "created", t->created);
+	if (t->manifest)
+		cJSON_AddStringToObject(m, "manifest", t->manifest);
+	text = cJSON_Print(m);
+	cJSON_Delete(m);
+	snprintf(path, sizeof(path), "%s/%s", t->dir, MARKER_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = text ? fopen(tmp, "w") : NULL;
+	if (f) {
+		fputs(text, f);
+		if (!fclose(f))
+			rename(tmp, path);
+	}
+	free(text);
+}
+
+static void do_create(struct kpriv *p, struct ktrial *t, const char *manifest)
+{
+	struct kube_response r;
+	struct kb_error err;
+	char path[600], what[800], msg[400], plural[128];
+	int rc;
+
+	kb_error_clear(&err);
+	snprintf(what, sizeof(what), "create %s %s in namespace %s", t->kind,
+		 t->name, t->ns);
+	rc = kube_collection_path(p->client, t->api_version, t->kind, t->ns,
+				  path, sizeof(path), plural, sizeof(plural),
+				  &err);
+	if (!rc)
+		rc = kube_request(p->client, "POST", path, manifest, NULL, what,
+				  &r, &err);
+	if (!rc && r.status != 201 && r.status != 200 && r.status != 202 &&
+	    r.status != 409) {
+		kube_status_message(r.body, msg, sizeof(msg));
+		kb_error_set(&err, -EINVAL, "kubernetes", 0, "%s: HTTP %ld: %s",
+			     what, r.status, msg);
+		rc = -EINVAL;
+	}
+	if (!rc)
+		kube_response_free(&r);
+	pthread_mutex_lock(&p->lock);
+	if (rc == -ECANCELED || p->stop) {
+		pthread_mutex_unlock(&p->lock);
+		return; /* closing: a later mount creates it (by name) */
+	}
+	if (rc) {
+		kb_error_format(&err, t->error, sizeof(t->error));
+	} else {
+		t->created = 1;
+		t->created_at = now_mono();
+		free(t->manifest);
+		t->manifest = NULL;
+		write_marker(t);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (rc)
+		log_note(t->log_path, "katibfs: %s\n", t->error);
+	wake(p);
+}
+
+static void do_delete(struct kpriv *p, struct ktrial *t)
+{
+	struct kube_response r;
+	struct kb_error err;
+	char path[900], coll[600], what[800];
+
+	kb_error_clear(&err);
+	snprintf(what, sizeof(what), "delete %s %s in namespace %s", t->kind,
+		 t->name, t->ns);
+	if (!kube_collection_path(p->client, t->api_version, t->kind, t->ns,
+				  coll, sizeof(coll), NULL, 0, &err)) {
+		snprintf(path, sizeof(path), "%s/%s", coll, t->name);
+		if (!kube_request(p->client, "DELETE", path,
+				  "{\"kind\":\"DeleteOptions\",\"apiVersion\":"
+				  "\"v1\",\"propagationPolicy\":\"Background\"}",
+				  NULL, what, &r, &err))
+			kube_response_free(&r);
+	}
+	wake(p);
+}
+
+static void start_log(struct ktrial *t)
+{
+	if (pthread_create(&t->log_thread, NULL, log_main, t) == 0)
+		t->log_started = 1;
+	else
+		t->log_done = 1;
+}
+
+/* One piece of work, done without the lock: 1 if there was one. */
+static int worker_step(struct kpriv *p)
+{
+	struct ktrial *t;
+	char *manifest;
+
+	for (t = p->trials; t; t = t->next) {
+		if (t->manifest && !t->created && !t->error[0]) {
+			manifest = strdup(t->manifest);
+			pthread_mutex_unlock(&p->lock);
+			if (manifest)
+				do_create(p, t, manifest);
+			free(manifest);
+			pthread_mutex_lock(&p->lock);
+			return 1;
+		}
+		if (t->created && !t->log_started && !t->log_done &&
+		    !t->terminating)
+			start_log(t);
+		if (t->delete_queued && !t->delete_done) {
+			t->delete_done = 1;
+			pthread_mutex_unlock(&p->lock);
+			do_delete(p, t);
+			pthread_mutex_lock(&p->lock);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct kpriv *p = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		if (worker_step(p))
+			continue;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* ---- the trial table ---- */
+
+static struct ktrial *find_trial(struct kpriv *p, const char *name)
+{
+	struct ktrial *t;
+
+	for (t = p->trials; t; t = t->next)
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
+}
+
+static const char *trial_ns(struct kpriv *p, const struct backend_trial *bt)
+{
+	return bt->spec->namespace ? bt->spec->namespace : p->ns;
+}
+
+/* labelSelector for the primary pod (Katib's defaults per kind). */
+static char *pod_selector(const struct backend_trial *bt, const char *kind,
+			  const char *av)
+{
+	const struct trial_template_spec *tt = &bt->spec->trial_template;
+	char buf[2048] = "";
+	size_t o = 0;
+	const cJSON *l;
+
+	if (!strcmp(kind, "Job") && !strcmp(av, "batch/v1"))
+		o += snprintf(buf + o, sizeof(buf) - o, "job-name=%s",
+			      bt->name);
+	else if (!strncmp(av, "kubeflow.org/", 13))
+		o += snprintf(buf + o, sizeof(buf) - o,
+			      "training.kubeflow.org/job-name=%s", bt->name);
+	cJSON_ArrayForEach(l, tt->primary_pod_labels)
+	{
+		if (cJSON_IsString(l) && o < sizeof(buf))
+			o += snprintf(buf + o, sizeof(buf) - o, "%s%s=%s",
+				      o ? "," : "", l->string,
+				      l->valuestring);
+	}
+	return strdup(buf);
+}
+
+static void trial_free(struct ktrial *t)
+{
+	free(t->selector);
+	free(t->success);
+	free(t->failure);
+	free(t->manifest);
+	free(t);
+}
+
+static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
+				const char *av, const char *kind,
+				const char *ns)
+{
+	const struct trial_template_spec *tt = &bt->spec->trial_template;
+	struct ktrial *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->p = p;
+	snprintf(t->name, sizeof(t->name), "%s", bt->name);
+	snprintf(t->experiment, sizeof(t->experiment), "%s", bt->experiment);
+	snprintf(t->ns, sizeof(t->ns), "%s", ns);
+	snprintf(t->api_version, sizeof(t->api_version), "%s", av);
+	snprintf(t->kind, sizeof(t->kind), "%s", kind);
+	snprintf(t->dir, sizeof(t->dir), "%s", bt->dir);
+	snprintf(t->log_path, sizeof(t->log_path), "%s", bt->log_path);
+	snprintf(t->container, sizeof(t->container), "%s",
+		 tt->primary_container_name ? tt->primary_container_name
+					    : "training-container");
+	t->retain = tt->retain;
+	t->selector = pod_selector(bt, kind, av);
+	t->success = tt->success_condition ? strdup(tt->success_condition)
+					   : NULL;
+	t->failure = tt->failure_condition ? strdup(tt->failure_condition)
+					   : NULL;
+	t->w = watch_for(p, av, kind, ns);
+	if (!t->selector || !t->w) {
+		trial_free(t);
+		return NULL;
+	}
+	t->next = p->trials;
+	p->trials = t;
+	return t;
+}
+
+/* The rendered manifest with our namespace and labels, as text. */
+static char *prepare_manifest(const struct backend_trial *bt, const char *ns,
+			      char *av, size_t avsize, char *kind,
+			      size_t ksize, struct kb_error *err)
+{
+	cJSON *obj = cJSON_Parse(bt->cmd->manifest), *md, *labels;
+	const char *a, *k;
+	char *text = NULL;
+
+	a = cJSON_GetStringValue(cJSON_GetObjectItem(obj, "apiVersion"));
+	k = cJSON_GetStringValue(cJSON_GetObjectItem(obj, "kind"));
+	md = cJSON_GetObjectItem(obj, "metadata");
+	if (!a || !k || !cJSON_IsObject(md)) {
+		kb_error_set(err, -EINVAL, "spec.trialTemplate.trialSpec", 0,
+			     "the rendered trial has no apiVersion, kind or "
+			     "metadata");
+		goto out;
+	}
+	snprintf(av, avsize, "%s", a);
+	snprintf(kind, ksize, "%s", k);
+	cJSON_DeleteItemFromObject(md, "namespace");
+	cJSON_AddStringToObject(md, "namespace", ns);
+	labels = cJSON_GetObjectItem(md, "labels");
+	if (!cJSON_IsObject(labels)) {
+		cJSON_DeleteItemFromObject(md, "labels");
+		labels = cJSON_AddObjectToObject(md, "labels");
+	}
+	cJSON_DeleteItemFromObject(labels, LABEL_EXPERIMENT);
+	cJSON_DeleteItemFromObject(labels, LABEL_TRIAL);
+	cJSON_AddStringToObject(labels, LABEL_EXPERIMENT, bt->experiment);
+	cJSON_AddStringToObject(labels, LABEL_TRIAL, bt->name);
+	text = cJSON_PrintUnformatted(obj);
+out:
+	cJSON_Delete(obj);
+	return text;
+}
+
+/* ---- backend_ops ---- */
+
+static int k8s_start(void *priv, const struct backend_trial *bt,
+		     struct trial_run *run, struct kb_error *err)
+{
+	struct kpriv *p = priv;
+	const char *ns = trial_ns(p, bt);
+	char av[128], kind[64], *manifest;
+	struct ktrial *t;
+
+	if (!bt->cmd || !bt->cmd->manifest)
+		return kb_error_set(err, -EINVAL, "spec.trialTemplate", 0,
+				    "no rendered trial manifest");
+	manifest = prepare_manifest(bt, ns, av, sizeof(av), kind,
+				    sizeof(kind), err);
+	if (!manifest)
+		return err && err->message[0] ? -EINVAL : -ENOMEM;
+	pthread_mutex_lock(&p->lock);
+	t = find_trial(p, bt->name);
+	if (!t)
+		t = trial_new(p, bt, av, kind, ns);
+	if (t && !t->created) {
+		free(t->manifest);
+		t->manifest = manifest;
+		manifest = NULL;
+		write_marker(t);
+	}
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	free(manifest);
+	if (!t)
+		return kb_error_set(err, -ENOMEM, "", 0, "out of memory");
+	snprintf(run->handle, sizeof(run->handle), "%s", bt->name);
+	run->pidfd = -1;
+	run->pid = 0;
+	run->child = 0;
+	return 0;
+}
+
+/* After a restart: what <dir>/kubernetes.json says about the trial. */
+static struct ktrial *adopt(struct kpriv *p, const struct backend_trial *bt)
+{
+	char path[4200], *text = NULL;
+	cJSON *m;
+	struct ktrial *t = NULL;
+	const char *av, *kind, *ns, *man;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", bt->dir, MARKER_FILE);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	text = calloc(1, SPEC_MAX_BYTES * 2 + 1);
+	n = text ? (long)fread(text, 1, SPEC_MAX_BYTES * 2, f) : 0;
+	fclose(f);
+	m = n > 0 ? cJSON_Parse(text) : NULL;
+	free(text);
+	av = cJSON_GetStringValue(cJSON_GetObjectItem(m, "apiVersion"));
+	kind = cJSON_GetStringValue(cJSON_GetObjectItem(m, "kind"));
+	ns = cJSON_GetStringValue(cJSON_GetObjectItem(m, "namespace"));
+	man = cJSON_GetStringValue(cJSON_GetObjectItem(m, "manifest"));
+	if (av && kind && ns)
+		t = trial_new(p, bt, av, kind, ns);
+	if (t) {
+		t->created = cJSON_IsTrue(cJSON_GetObjectItem(m, "created"));
+		t->created_at = now_mono();
+		if (!t->created && man)
+			t->manifest = strdup(man); /* finish what was begun */
+		pthread_cond_broadcast(&p->cond);
+	}
+	cJSON_Delete(m);
+	return t;
+}
+
+static enum trial_probe finished(struct ktrial *t, int code, int sig,
+				 int *exit_code, int *term_signal)
+{
+	*exit_code = code;
+	*term_signal = sig;
+	if (!t->reported) {
+		t->reported = 1;
+		if (!t->retain && !t->delete_queued) {
+			t->delete_queued = 1;
+			pthread_cond_broadcast(&t->p->cond);
+		}
+	}
+	return PROBE_EXITED;
+}
+
+static enum trial_probe probe_locked(struct kpriv *p, struct ktrial *t,
+				     int *exit_code, int *term_signal)
+{
+	const cJSON *obj;
+	double now = now_mono();
+	int code;
+
+	if (t->error[0])
+		return finished(t, 1, 0, exit_code, term_signal);
+	if (t->terminating &&
+	    (t->retain || (!t->created && !t->manifest) ||
+	     (t->w->synced && !cJSON_GetObjectItem(t->w->objs, t->name))))
+		return finished(t, 1, 15, exit_code, term_signal);
+	if (!t->w->synced || !t->created)
+		return PROBE_RUNNING;
+	obj = cJSON_GetObjectItemCaseSensitive(t->w->objs, t->name);
+	if (!obj) {
+		if (t->terminating)
+			return finished(t, 1, 15, exit_code, term_signal);
+		return now - t->created_at > LOST_GRACE ? PROBE_LOST
+							: PROBE_RUNNING;
+	}
+	if (t->failure && kube_gjson_match(obj, t->failure))
+		code = 1;
+	else if (t->success && kube_gjson_match(obj, t->success))
+		code = 0;
+	else
+		return PROBE_RUNNING;
+	if (t->terminal_since <= 0)
+		t->terminal_since = now;
+	if (!t->log_done && now - t->terminal_since < LOG_GRACE)
+		return PROBE_RUNNING;
+	return finished(t, code, 0, exit_code, term_signal);
+}
+
+static enum trial_probe k8s_probe(void *priv, const struct backend_trial *bt,
+				  struct trial_run *run, int *exit_code,
+				  int *term_signal)
+{
+	struct kpriv *p = priv;
+	struct ktrial *t;
+	enum trial_probe r;
+
+	pthread_mutex_lock(&p->lock);
+	t = find_trial(p, bt->name);
+	if (!t && !(t = adopt(p, bt))) {
+		pthread_mutex_unlock(&p->lock);
+		return PROBE_NEVER_STARTED;
+	}
+	snprintf(run->handle, sizeof(run->handle), "%s", bt->name);
+	run->pidfd = -1;
+	r = probe_locked(p, t, exit_code, term_signal);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+static int k8s_terminate(void *priv, const struct backend_trial *bt,
+			 struct trial_run *run, int force)
+{
+	struct kpriv *p = priv;
+	struct ktrial *t;
+
+	pthread_mutex_lock(&p->lock);
+	t = find_trial(p, bt->name);
+	if (t) {
+		t->terminating = 1;
+		if (!t->created) { /* not sent yet: never send it */
+			free(t->manifest);
+			t->manifest = NULL;
+		}
+		if (!t->retain)
+			t->delete_queued = 1;
+		if (force && t->delete_done && !t->retain)
+			t->delete_done = 0; /* ask again */
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return t ? 0 : -ESRCH;
+}
+
+static void k8s_release(void *priv, struct trial_run *run)
+{
+	run->pidfd = -1;
+}
+
+static int k8s_open(const struct backend_options *opt, void **priv,
+		    struct kb_error *err)
+{
+	struct kube_config cfg;
+	struct kpriv *p;
+	int rc;
+
+	rc = kube_config_load(opt->kubeconfig, opt->context, &cfg, err);
+	if (rc)
+		return rc;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		kube_config_free(&cfg);
+		return kb_error_set(err, -ENOMEM, "", 0, "out of memory");
+	}
+	snprintf(p->ns, sizeof(p->ns), "%s",
+		 opt->namespace ? opt->namespace
+		 : cfg.namespace ? cfg.namespace
+				 : "default");
+	rc = kube_client_new(&cfg, &p->client, err);
+	if (rc) {
+		kube_config_free(&cfg);
+		free(p);
+		return rc;
+	}
+	p->wake = opt->wake;
+	p->wake_arg = opt->wake_arg;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	if (pthread_create(&p->worker, NULL, worker_main, p)) {
+		kube_client_free(p->client);
+		free(p);
+		return kb_error_set(err, -EAGAIN, "", 0,
+				    "cannot start a thread");
+	}
+	*priv = p;
+	return 0;
+}
+
+static void k8s_close(void *priv)
+{
+	struct kpriv *p = priv;
+	struct ktrial *t, *tn;
+	struct kwatch *w, *wn;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	kube_client_cancel(p->client);
+	pthread_join(p->worker, NULL);
+	for (t = p->trials; t; t = t->next)
+		if (t->log_started)
+			pthread_join(t->log_thread, NULL);
+	for (w = p->watches; w; w = w->next)
+		if (w->started)
+			pthread_join(w->thread, NULL);
+	for (t = p->trials; t; t = tn) {
+		tn = t->next;
+		trial_free(t);
+	}
+	for (w = p->watches; w; w = wn) {
+		wn = w->next;
+		cJSON_Delete(w->objs);
+		free(w);
+	}
+	kube_client_free(p->client);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+const struct backend_ops kubernetes_backend = {
+	.name = "kubernetes",
+	.open = k8s_open,
+	.close = k8s_close,
+	.start = k8s_start,
+	.probe = k8s_probe,
+	.terminate = k8s_terminate,
+	.release = k8s_release,
+};

@@ -1,0 +1,673 @@
+/*
+ * client.c - HTTPS requests to the API server with libcurl
+ * (include/katib/kube.h). One easy handle per request; every request has
+ * a connect and a total timeout; 429, 5xx and network errors are retried
+ * with backoff; 401/403 become an error naming the request.
+ */
+#include "katib/kube.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KUBE_BODY_MAX (64 * 1024 * 1024)
+
+struct kube_resource {
+	char *api_version, *kind, *plural;
+	int namespaced;
+};
+
+struct kube_client {
+	struct kube_config cfg;
+	pthread_mutex_t lock;
+	atomic_int cancelled;
+	atomic_ulong requests;
+	struct kube_resource *res;
+	size_t nres;
+	char **discovered; /* group versions already fetched */
+	size_t ndiscovered;
+	char *exec_token;  /* from the exec plugin */
+	time_t exec_expiry;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int kube_client_new(struct kube_config *cfg, struct kube_client **out,
+		    struct kb_error *err)
+{
+	struct kube_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return kb_error_set(err, -ENOMEM, "", 0, "out of memory");
+	pthread_once(&curl_once, curl_init_once);
+	c->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	pthread_mutex_init(&c->lock, NULL);
+	*out = c;
+	return 0;
+}
+
+void kube_client_free(struct kube_client *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->nres; i++) {
+		free(c->res[i].api_version);
+		free(c->res[i].kind);
+		free(c->res[i].plural);
+	}
+	free(c->res);
+	for (i = 0; i < c->ndiscovered; i++)
+		free(c->discovered[i]);
+	free(c->discovered);
+	free(c->exec_token);
+	kube_config_free(&c->cfg);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+void kube_client_cancel(struct kube_client *c)
+{
+	c->cancelled = 1;
+}
+
+unsigned long kube_client_requests(struct kube_client *c)
+{
+	return c->requests;
+}
+
+void kube_response_free(struct kube_response *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- credentials ---- */
+
+static char *read_token_file(const char *path)
+{
+	char buf[16384];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+		     buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+static time_t parse_rfc3339(const char *s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+/* Run the exec plugin; its stdout is an ExecCredential. */
+static char *run_exec(const struct kube_config *cfg, time_t *expiry)
+{
+	char buf[65536], info[256];
+	size_t len = 0;
+	ssize_t n;
+	int fd[2], status;
+	pid_t pid;
+	cJSON *j, *st;
+	char *tok = NULL;
+	size_t i;
+
+	if (pipe(fd))
+		return NULL;
+	snprintf(info, sizeof(info),
+		 "{\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\","
+		 "\"spec\":{\"interactive\":false}}",
+		 cfg->exec_api_version
+			 ? cfg->exec_api_version
+			 : "client.authentication.k8s.io/v1beta1");
+	pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return NULL;
+	}
+	if (!pid) {
+		dup2(fd[1], 1);
+		close(fd[0]);
+		close(fd[1]);
+		setenv("KUBERNETES_EXEC_INFO", info, 1);
+		for (i = 0; cfg->exec_env && cfg->exec_env[i]; i++)
+			putenv(cfg->exec_env[i]);
+		execvp(cfg->exec_argv[0], cfg->exec_argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(fd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fd[0]);
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return NULL;
+	j = cJSON_Parse(buf);
+	st = cJSON_GetObjectItem(j, "status");
+	if (cJSON_IsString(cJSON_GetObjectItem(st, "token"))) {
+		tok = strdup(cJSON_GetObjectItem(st, "token")->valuestring);
+		*expiry = parse_rfc3339(cJSON_GetStringValue(
+			cJSON_GetObjectItem(st, "expirationTimestamp")));
+	}
+	cJSON_Delete(j);
+	return tok;
+}
+
+/* The bearer token to send now (heap), or NULL for none. */
+static char *current_token(struct kube_client *c, struct kb_error *err)
+{
+	char *tok = NULL;
+	time_t exp = 0;
+
+	if (c->cfg.token_file && (tok = read_token_file(c->cfg.token_file)))
+		return tok;
+	if (c->cfg.exec_argv) {
+		pthread_mutex_lock(&c->lock);
+		if (c->exec_token &&
+		    (!c->exec_expiry || c->exec_expiry > time(NULL) + 10))
+			tok = strdup(c->exec_token);
+		pthread_mutex_unlock(&c->lock);
+		if (tok)
+			return tok;
+		tok = run_exec(&c->cfg, &exp);
+		if (!tok) {
+			kb_error_set(err, -EACCES, "users[].user.exec", 0,
+				     "the credential plugin %s failed or gave "
+				     "no status.token",
+				     c->cfg.exec_argv[0]);
+			return NULL;
+		}
+		pthread_mutex_lock(&c->lock);
+		free(c->exec_token);
+		c->exec_token = strdup(tok);
+		c->exec_expiry = exp;
+		pthread_mutex_unlock(&c->lock);
+		return tok;
+	}
+	return c->cfg.token ? strdup(c->cfg.token) : NULL;
+}
+
+static void forget_exec_token(struct kube_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	free(c->exec_token);
+	c->exec_token = NULL;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- handles ---- */
+
+static int progress_cb(void *arg, curl_off_t a, curl_off_t b, curl_off_t x,
+		       curl_off_t y)
+{
+	struct kube_client *c = arg;
+
+	return c->cancelled ? 1 : 0;
+}
+
+static void set_tls(struct kube_client *c, CURL *h)
+{
+	const struct kube_config *cfg = &c->cfg;
+	struct curl_blob blob;
+
+	if (cfg->insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (cfg->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
+	if (cfg->ca_data) {
+		blob.data = cfg->ca_data;
+		blob.len = cfg->ca_len;
+		blob.flags = CURL_BLOB_COPY;
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (cfg->cert_file)
+		curl_easy_setopt(h, CURLOPT_SSLCERT, cfg->cert_file);
+	if (cfg->key_file)
+		curl_easy_setopt(h, CURLOPT_SSLKEY, cfg->key_file);
+	if (cfg->cert_data) {
+		blob.data = cfg->cert_data;
+		blob.len = cfg->cert_len;
+		blob.flags = CURL_BLOB_COPY;
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &blob);
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+	}
+	if (cfg->key_data) {
+		blob.data = cfg->key_data;
+		blob.len = cfg->key_len;
+		blob.flags = CURL_BLOB_COPY;
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &blob);
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+}
+
+static CURL *new_handle(struct kube_client *c, const char *path,
+			struct curl_slist **hdrs, struct kb_error *err)
+{
+	char url[8192], *tok, *auth;
+	CURL *h = curl_easy_init();
+
+	if (!h)
+		return NULL;
+	snprintf(url, sizeof(url), "%s%s", c->cfg.server, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)KUBE_CONNECT_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "katibfs/" KATIBFS_VERSION);
+	set_tls(c, h);
+	*hdrs = curl_slist_append(NULL, "Accept: application/json");
+	tok = current_token(c, err);
+	if (tok && asprintf(&auth, "Authorization: Bearer %s", tok) >= 0) {
+		*hdrs = curl_slist_append(*hdrs, auth);
+		free(auth);
+	}
+	free(tok);
+	c->requests++;
+	return h;
+}
+
+/* ---- requests ---- */
+
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+
+static size_t buf_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	size_t len = size * n;
+	char *d;
+
+	if (b->len + len + 1 > KUBE_BODY_MAX)
+		return 0;
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = (b->len + len + 1) * 2;
+
+		if (!(d = realloc(b->data, cap)))
+			return 0;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return len;
+}
+
+void kube_status_message(const char *body, char *buf, size_t size)
+{
+	cJSON *j = body ? cJSON_Parse(body) : NULL;
+	const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(j, "message"));
+
+	snprintf(buf, size, "%s", m ? m : body ? body : "");
+	cJSON_Delete(j);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static int retryable(CURLcode cc, long status)
+{
+	if (cc == CURLE_ABORTED_BY_CALLBACK)
+		return 0;
+	return cc != CURLE_OK || status == 429 || status >= 500;
+}
+
+static void backoff(struct kube_client *c, int attempt)
+{
+	long ms = 200L << (attempt < 4 ? attempt : 4);
+	struct timespec ts;
+
+	ms = ms > 3000 ? 3000 : ms;
+	ms += rand() % 100;
+	while (ms > 0 && !c->cancelled) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = (ms > 100 ? 100 : ms) * 1000000L;
+		nanosleep(&ts, NULL);
+		ms -= 100;
+	}
+}
+
+static int auth_error(const char *what, long status, const char *body,
+		      struct kb_error *err)
+{
+	char msg[300];
+
+	kube_status_message(body, msg, sizeof(msg));
+	if (status == 401)
+		return kb_error_set(err, -EACCES, "kubernetes", 0,
+				    "%s: 401 Unauthorized (%s): the token or "
+				    "client certificate of the kubeconfig is "
+				    "not accepted",
+				    what, msg);
+	return kb_error_set(err, -EACCES, "kubernetes", 0,
+			    "%s: 403 Forbidden (%s): the account needs an "
+			    "RBAC rule allowing this (see "
+			    "contrib/kubernetes/rbac.yaml)",
+			    what, msg);
+}
+
+static CURLcode perform_once(struct kube_client *c, const char *verb,
+			     const char *path, const char *body,
+			     const char *ctype, struct buf *b, long *status,
+			     struct kb_error *err)
+{
+	struct curl_slist *hdrs = NULL;
+	char hdr[128];
+	CURLcode cc;
+	CURL *h = new_handle(c, path, &hdrs, err);
+
+	if (!h)
+		return CURLE_OUT_OF_MEMORY;
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)KUBE_REQUEST_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, verb);
+	if (body) {
+		snprintf(hdr, sizeof(hdr), "Content-Type: %s",
+			 ctype ? ctype : "application/json");
+		hdrs = curl_slist_append(hdrs, hdr);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+	cc = curl_easy_perform(h);
+	*status = 0;
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	return cc;
+}
+
+int kube_request(struct kube_client *c, const char *verb, const char *path,
+		 const char *body, const char *content_type, const char *what,
+		 struct kube_response *resp, struct kb_error *err)
+{
+	struct buf b = {0};
+	long status = 0;
+	CURLcode cc = CURLE_OK;
+	int attempt, reauth = 0;
+
+	memset(resp, 0, sizeof(*resp));
+	for (attempt = 0; attempt < KUBE_RETRIES && !c->cancelled;
+	     attempt++) {
+		if (attempt)
+			backoff(c, attempt - 1);
+		free(b.data);
+		memset(&b, 0, sizeof(b));
+		cc = perform_once(c, verb, path, body, content_type, &b,
+				  &status, err);
+		if (status == 401 && c->cfg.exec_argv && !reauth++) {
+			forget_exec_token(c);
+			attempt--;
+			continue;
+		}
+		if (!retryable(cc, status))
+			break;
+	}
+	if (c->cancelled || cc != CURLE_OK) {
+		free(b.data);
+		return kb_error_set(err, c->cancelled ? -ECANCELED : -EIO,
+				    "kubernetes", 0, "%s: %s (%s)", what,
+				    c->cancelled ? "cancelled"
+						 : curl_easy_strerror(cc),
+				    c->cfg.server);
+	}
+	resp->status = status;
+	resp->body = b.data ? b.data : strdup("");
+	resp->len = b.len;
+	if (status == 401 || status == 403)
+		return auth_error(what, status, resp->body, err);
+	return 0;
+}
+
+/* ---- streams ---- */
+
+struct stream {
+	CURL *h;
+	long status;
+	int (*data)(void *arg, const char *buf, size_t len);
+	void *arg;
+	struct buf errbody;
+};
+
+static size_t stream_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct stream *s = arg;
+
+	if (!s->status)
+		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
+	if (s->status < 200 || s->status >= 300)
+		return buf_write(p, size, n, &s->errbody);
+	return s->data(s->arg, p, size * n) ? 0 : size * n;
+}
+
+int kube_stream(struct kube_client *c, const char *path, long max_seconds,
+		int (*data)(void *arg, const char *buf, size_t len),
+		void *arg, long *status, struct kb_error *err)
+{
+	struct curl_slist *hdrs = NULL;
+	struct stream s = {.data = data, .arg = arg};
+	char msg[300];
+	CURLcode cc;
+
+	*status = 0;
+	s.h = new_handle(c, path, &hdrs, err);
+	if (!s.h)
+		return -ENOMEM;
+	if (max_seconds > 0)
+		curl_easy_setopt(s.h, CURLOPT_TIMEOUT, max_seconds);
+	curl_easy_setopt(s.h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(s.h, CURLOPT_WRITEFUNCTION, stream_write);
+	curl_easy_setopt(s.h, CURLOPT_WRITEDATA, &s);
+	/* a silent connection for 3 minutes is a dead one (watches get
+	 * bookmarks, logs may be quiet: the caller reconnects) */
+	curl_easy_setopt(s.h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(s.h, CURLOPT_LOW_SPEED_TIME, 180L);
+	cc = curl_easy_perform(s.h);
+	if (!s.status)
+		curl_easy_getinfo(s.h, CURLINFO_RESPONSE_CODE, &s.status);
+	curl_easy_cleanup(s.h);
+	curl_slist_free_all(hdrs);
+	*status = s.status;
+	if (s.status == 401 || s.status == 403) {
+		auth_error(path, s.status, s.errbody.data, err);
+		free(s.errbody.data);
+		return -EACCES;
+	}
+	if (s.status >= 300) {
+		kube_status_message(s.errbody.data, msg, sizeof(msg));
+		kb_error_set(err, -EIO, "kubernetes", 0, "GET %s: %ld %s", path,
+			     s.status, msg);
+	}
+	free(s.errbody.data);
+	if (cc == CURLE_OK || cc == CURLE_WRITE_ERROR ||
+	    (cc == CURLE_OPERATION_TIMEDOUT && s.status == 200))
+		return 0;
+	if (c->cancelled)
+		return -ECANCELED;
+	return kb_error_set(err, -EIO, "kubernetes", 0, "GET %s: %s", path,
+			    curl_easy_strerror(cc));
+}
+
+/* ---- discovery ---- */
+
+void kube_urlencode(const char *s, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s && o + 4 < size; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-_.~", ch)) {
+			buf[o++] = (char)ch;
+		} else {
+			buf[o++] = '%';
+			buf[o++] = hex[ch >> 4];
+			buf[o++] = hex[ch & 15];
+		}
+	}
+	buf[o] = '\0';
+}
+
+static const struct kube_resource *find_res(struct kube_client *c,
+					    const char *av, const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < c->nres; i++)
+		if (!strcmp(c->res[i].api_version, av) &&
+		    !strcmp(c->res[i].kind, kind))
+			return &c->res[i];
+	return NULL;
+}
+
+static int discovered(struct kube_client *c, const char *av)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndiscovered; i++)
+		if (!strcmp(c->discovered[i], av))
+			return 1;
+	return 0;
+}
+
+static void add_resources(struct kube_client *c, const char *av,
+			  const cJSON *list)
+{
+	const cJSON *r;
+	struct kube_resource *n;
+	char **d;
+
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(list, "resources"))
+	{
+		const char *name = cJSON_GetStringValue(
+			cJSON_GetObjectItem(r, "name"));
+		const char *kind = cJSON_GetStringValue(
+			cJSON_GetObjectItem(r, "kind"));
+
+		if (!name || !kind || strchr(name, '/') || find_res(c, av, kind))
+			continue;
+		n = realloc(c->res, (c->nres + 1) * sizeof(*n));
+		if (!n)
+			return;
+		c->res = n;
+		n = &c->res[c->nres++];
+		n->api_version = strdup(av);
+		n->kind = strdup(kind);
+		n->plural = strdup(name);
+		n->namespaced =
+			cJSON_IsTrue(cJSON_GetObjectItem(r, "namespaced"));
+	}
+	d = realloc(c->discovered, (c->ndiscovered + 1) * sizeof(*d));
+	if (d) {
+		c->discovered = d;
+		d[c->ndiscovered++] = strdup(av);
+	}
+}
+
+static int discover(struct kube_client *c, const char *av,
+		    struct kb_error *err)
+{
+	struct kube_response r;
+	char path[512], what[600];
+	long status;
+	cJSON *j;
+	int rc;
+
+	snprintf(path, sizeof(path), strchr(av, '/') ? "/apis/%s" : "/api/%s",
+		 av);
+	snprintf(what, sizeof(what), "discover API %s", av);
+	rc = kube_request(c, "GET", path, NULL, NULL, what, &r, err);
+	if (rc)
+		return rc;
+	if (r.status == 404) {
+		kube_response_free(&r);
+		return kb_error_set(err, -ENOENT, "kubernetes", 0,
+				    "the cluster does not serve %s (is its "
+				    "operator or CRD installed?)",
+				    av);
+	}
+	status = r.status;
+	j = status == 200 ? cJSON_Parse(r.body) : NULL;
+	kube_response_free(&r);
+	if (!j)
+		return kb_error_set(err, -EIO, "kubernetes", 0,
+				    "%s: bad answer (HTTP %ld)", what, status);
+	pthread_mutex_lock(&c->lock);
+	if (!discovered(c, av))
+		add_resources(c, av, j);
+	pthread_mutex_unlock(&c->lock);
+	cJSON_Delete(j);
+	return 0;
+}
+
+int kube_collection_path(struct kube_client *c, const char *api_version,
+			 const char *kind, const char *ns, char *buf,
+			 size_t size, char *plural, size_t plural_size,
+			 struct kb_error *err)
+{
+	const struct kube_resource *r;
+	char pl[256];
+	int namespaced, rc, tried = 0;
+
+again:
+	pthread_mutex_lock(&c->lock);
+	r = find_res(c, api_version, kind);
+	if (r) {
+		snprintf(pl, sizeof(pl), "%s", r->plural);
+		namespaced = r->namespaced;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!r) {
+		if (tried++)
+			return kb_error_set(err, -ENOENT, "kubernetes", 0,
+					    "the cluster serves %s but no kind "
+					    "%s in it",
+					    api_version, kind);
+		rc = discover(c, api_version, err);
+		if (rc)
+			return rc;
+		goto again;
+	}
+	if (plural)
+		snprintf(plural, plural_size, "%s", pl);
+	snprintf(buf, size, "%s%s%s%s%s/%s",
+		 strchr(api_version, '/') ? "/apis/" : "/api/", api_version,
+		 namespaced ? "/namespaces/" : "", namespaced ? ns : "",
+		 "", pl);
+	return 0;
+}

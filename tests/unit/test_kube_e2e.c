@@ -1,0 +1,317 @@
+/*
+ * test_kube_e2e.c - whole experiments on the kubernetes backend, through
+ * the daemon API (katib.h), against the fake API server of tests/k8s/.
+ *
+ * Needs $KATIBFS_TEST_KUBECONFIG (tests/k8s/run.sh starts the server and
+ * sets it); without it every test is skipped, so `make unit` passes
+ * anywhere.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "katib/katib.h"
+
+static const char head_fmt[] =
+	"apiVersion: kubeflow.org/v1beta1\n"
+	"kind: Experiment\n"
+	"metadata:\n"
+	"  name: %s\n"
+	"spec:\n"
+	"  objective:\n"
+	"    type: minimize\n"
+	"    objectiveMetricName: loss\n"
+	"  algorithm:\n"
+	"    algorithmName: random\n"
+	"  parallelTrialCount: %d\n"
+	"  maxTrialCount: %d\n"
+	"  maxFailedTrialCount: 1\n"
+	"  parameters:\n"
+	"    - name: lr\n"
+	"      parameterType: double\n"
+	"      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
+	"  trialTemplate:\n"
+	"    primaryContainerName: training-container\n"
+	"    trialParameters:\n"
+	"      - name: learningRate\n"
+	"        description: Learning rate for the training model\n"
+	"        reference: lr\n"
+	"    trialSpec:\n";
+
+/* As Katib's examples/v1beta1/hp-tuning/random.yaml, the image's
+ * program replaced by a shell line. */
+static const char job_fmt[] =
+	"      apiVersion: batch/v1\n"
+	"      kind: Job\n"
+	"      spec:\n"
+	"        template:\n"
+	"          spec:\n"
+	"            containers:\n"
+	"              - name: training-container\n"
+	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+	"                command:\n"
+	"                  - sh\n"
+	"                  - -c\n"
+	"                  - \"echo start; %s echo loss=${trialParameters."
+	"learningRate}\"\n"
+	"                resources:\n"
+	"                  limits:\n"
+	"                    memory: 1Gi\n"
+	"            restartPolicy: Never\n";
+
+static const char pytorch_fmt[] =
+	"      apiVersion: kubeflow.org/v1\n"
+	"      kind: PyTorchJob\n"
+	"      spec:\n"
+	"        pytorchReplicaSpecs:\n"
+	"          Master:\n"
+	"            replicas: 1\n"
+	"            restartPolicy: OnFailure\n"
+	"            template:\n"
+	"              spec:\n"
+	"                containers:\n"
+	"                  - name: training-container\n"
+	"                    image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+	"                    command:\n"
+	"                      - sh\n"
+	"                      - -c\n"
+	"                      - \"echo start; %s echo loss=${trialParameters."
+	"learningRate}\"\n"
+	"          Worker:\n"
+	"            replicas: 1\n"
+	"            restartPolicy: OnFailure\n"
+	"            template:\n"
+	"              spec:\n"
+	"                containers:\n"
+	"                  - name: training-container\n"
+	"                    image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+	"                    command: [sh, -c, \"echo worker\"]\n";
+
+struct fixture {
+	char dir[64];
+	struct katib_options opt;
+	struct katib *k;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct kb_error err = {0};
+	char msg[600];
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/katib-k8s-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->opt.state_dir = f->dir;
+	f->opt.backend = "kubernetes";
+	f->opt.kubeconfig = getenv("KATIBFS_TEST_KUBECONFIG");
+	if (katib_open(&f->opt, &f->k, &err)) {
+		kb_error_format(&err, msg, sizeof(msg));
+		fail_msg("katib_open: %s", msg);
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	if (!f)
+		return 0;
+	katib_close(f->k);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static int write_spec(struct katib *k, const char *name, const char *body,
+		      const char *sleep, int parallel, int max)
+{
+	char buf[8192], tmpl[4096];
+	struct kb_error err = {0};
+	int n, rc;
+
+	snprintf(tmpl, sizeof(tmpl), body, sleep);
+	n = snprintf(buf, sizeof(buf), head_fmt, name, parallel, max);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s", tmpl);
+	rc = katib_write_spec(k, name, buf, (size_t)n, &err);
+	if (rc) {
+		char msg[600];
+
+		kb_error_format(&err, msg, sizeof(msg));
+		fail_msg("spec: %s", msg);
+	}
+	return rc;
+}
+
+static char *render(struct katib *k, const char *exp, int trial,
+		    enum kfile f)
+{
+	char *out = NULL;
+	size_t len;
+
+	assert_int_equal(katib_render(k, exp, trial, f, &out, &len), 0);
+	return out;
+}
+
+static void assert_has(const char *text, const char *needle)
+{
+	if (!strstr(text, needle))
+		fail_msg("'%s' not found in:\n%s", needle, text);
+}
+
+static char *read_log(struct katib *k, const char *exp, int trial)
+{
+	char *buf = calloc(1, 65536);
+	ssize_t n;
+
+	assert_non_null(buf);
+	n = katib_stream_read(k, exp, trial, KFILE_T_LOG, buf, 65535, 0);
+	if (n < 0)
+		buf[0] = '\0'; /* not started yet */
+	return buf;
+}
+
+static int count(const char *text, const char *needle)
+{
+	int n = 0;
+
+	while ((text = strstr(text, needle))) {
+		n++;
+		text++;
+	}
+	return n;
+}
+
+static void check_done(struct katib *k, const char *exp, int ntrials)
+{
+	char *s, want[64], *events;
+	int i;
+
+	if (katib_wait_finished(k, exp, 90000)) {
+		events = render(k, exp, 0, KFILE_STATUS);
+		fail_msg("%s did not finish:\n%s", exp, events);
+	}
+	s = render(k, exp, 0, KFILE_STATUS);
+	assert_has(s, "state=Succeeded\n");
+	snprintf(want, sizeof(want), "succeeded=%d\n", ntrials);
+	assert_has(s, want);
+	snprintf(want, sizeof(want), "trials=%d\n", ntrials);
+	assert_has(s, want);
+	free(s);
+	for (i = 1; i <= ntrials; i++) {
+		s = render(k, exp, i, KFILE_T_STATUS);
+		assert_has(s, "observations=1\n");
+		free(s);
+		s = read_log(k, exp, i);
+		if (count(s, "start\n") != 1 || count(s, "loss=") != 1)
+			fail_msg("trial %d log:\n%s", i, s);
+		free(s);
+		s = render(k, exp, i, KFILE_T_SPEC);
+		free(s);
+	}
+}
+
+static void test_job(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+
+	assert_int_equal(katib_mkdir(f->k, "k8sjob", &err), 0);
+	write_spec(f->k, "k8sjob", job_fmt, "", 2, 4);
+	check_done(f->k, "k8sjob", 4);
+}
+
+static void test_pytorchjob(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+
+	assert_int_equal(katib_mkdir(f->k, "k8spt", &err), 0);
+	write_spec(f->k, "k8spt", pytorch_fmt, "", 2, 3);
+	check_done(f->k, "k8spt", 3);
+}
+
+/* Close while trials run, open again: every trial ends once, its log
+ * is neither cut nor doubled. */
+static void test_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char *s;
+	int i;
+
+	assert_int_equal(katib_mkdir(f->k, "k8sre", &err), 0);
+	write_spec(f->k, "k8sre", job_fmt, "sleep 3;", 2, 4);
+	for (i = 0; i < 100; i++) {
+		s = read_log(f->k, "k8sre", 1);
+		if (strstr(s, "start")) {
+			free(s);
+			break;
+		}
+		free(s);
+		usleep(100000);
+	}
+	katib_close(f->k);
+	f->k = NULL;
+	sleep(1);
+	assert_int_equal(katib_open(&f->opt, &f->k, &err), 0);
+	check_done(f->k, "k8sre", 4);
+}
+
+/* A trial killed through trials/N/control ends Killed; its object goes. */
+static void test_kill(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char *s;
+	int i;
+
+	assert_int_equal(katib_mkdir(f->k, "k8skill", &err), 0);
+	write_spec(f->k, "k8skill", job_fmt, "sleep 30;", 1, 1);
+	for (i = 0; i < 100; i++) {
+		s = read_log(f->k, "k8skill", 1);
+		if (strstr(s, "start")) {
+			free(s);
+			break;
+		}
+		free(s);
+		usleep(100000);
+	}
+	assert_int_equal(katib_write_trial_control(f->k, "k8skill", 1, "kill",
+						   4, &err),
+			 0);
+	assert_int_equal(katib_wait_finished(f->k, "k8skill", 60000), 0);
+	s = render(f->k, "k8skill", 1, KFILE_T_STATUS);
+	assert_has(s, "state=Killed\n");
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pytorchjob, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
+	};
+
+	if (!getenv("KATIBFS_TEST_KUBECONFIG")) {
+		printf("test_kube_e2e: skipped (no $KATIBFS_TEST_KUBECONFIG; "
+		       "tests/k8s/run.sh sets it)\n");
+		return 0;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
