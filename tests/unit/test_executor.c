@@ -1,0 +1,194 @@
+/*
+ * test_executor.c - the local backend (core/executor_local.c): a trial
+ * under its supervisor, its exit recorded in the trial directory, signals
+ * through the supervisor, adoption by a second observer, start errors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "katib/executor.h"
+
+struct fixture {
+	char dir[64];
+	char log[128];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/katib-exec-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->log, sizeof(f->log), "%s/log", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void command(struct trial_command *c, char **argv, char **env)
+{
+	memset(c, 0, sizeof(*c));
+	c->argv = argv;
+	for (c->argc = 0; argv[c->argc]; c->argc++)
+		;
+	c->env = env;
+	for (c->nenv = 0; env && env[c->nenv]; c->nenv++)
+		;
+}
+
+/* Wait for the supervisor to end and return what the directory says. */
+static enum trial_probe wait_end(struct fixture *f, struct trial_run *run,
+				 int *code, int *sig)
+{
+	struct pollfd p = {.fd = run->pidfd, .events = POLLIN};
+
+	assert_true(run->pidfd >= 0);
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	return local_probe(f->dir, run, code, sig);
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+static void test_exit_and_log(void **state)
+{
+	struct fixture *f = *state;
+	char *argv[] = {"sh", "-c",
+			"echo out $KATIB_TRIAL_NAME $FOO; echo err >&2; "
+			"pwd; exit 7",
+			NULL};
+	char *env[] = {"FOO=bar", NULL};
+	struct trial_command c;
+	struct trial_run run;
+	struct kb_error err = {0};
+	int code = -1, sig = -1;
+	char *log;
+
+	command(&c, argv, env);
+	assert_int_equal(local_start(&c, "exp-abc", f->dir, f->log, &run,
+				     &err),
+			 0);
+	assert_int_equal(wait_end(f, &run, &code, &sig), PROBE_EXITED);
+	assert_int_equal(code, 7);
+	assert_int_equal(sig, 0);
+	log = slurp(f->log);
+	assert_non_null(strstr(log, "out exp-abc bar\n"));
+	assert_non_null(strstr(log, "err\n"));
+	assert_non_null(strstr(log, f->dir)); /* ran in the trial dir */
+	local_release(&run);
+}
+
+static void test_terminate(void **state)
+{
+	struct fixture *f = *state;
+	char *argv[] = {"sh", "-c", "sleep 30 & sleep 30; echo never", NULL};
+	struct trial_command c;
+	struct trial_run run;
+	int code = 0, sig = 0;
+
+	command(&c, argv, NULL);
+	assert_int_equal(local_start(&c, "t", f->dir, f->log, &run, NULL), 0);
+	usleep(100000);
+	assert_int_equal(local_probe(f->dir, &run, &code, &sig),
+			 PROBE_RUNNING);
+	assert_int_equal(local_terminate(&run, 0), 0);
+	assert_int_equal(wait_end(f, &run, &code, &sig), PROBE_EXITED);
+	assert_int_equal(sig, 15);
+	assert_int_equal(code, 128 + 15);
+	assert_null(strstr(slurp(f->log), "never"));
+	local_release(&run);
+}
+
+static void test_adopt(void **state)
+{
+	struct fixture *f = *state;
+	char *argv[] = {"sh", "-c", "sleep 0.5; exit 3", NULL};
+	struct trial_command c;
+	struct trial_run run, other = {.pidfd = -1};
+	int code = 0, sig = 0;
+
+	command(&c, argv, NULL);
+	assert_int_equal(local_start(&c, "t", f->dir, f->log, &run, NULL), 0);
+	/* a second observer (a daemon mounted again) finds it running */
+	assert_int_equal(local_probe(f->dir, &other, &code, &sig),
+			 PROBE_RUNNING);
+	assert_true(other.pidfd >= 0);
+	assert_int_equal(wait_end(f, &other, &code, &sig), PROBE_EXITED);
+	assert_int_equal(code, 3);
+	assert_int_equal(local_probe(f->dir, &run, &code, &sig), PROBE_EXITED);
+	local_release(&other);
+	local_release(&run);
+}
+
+static void test_start_errors(void **state)
+{
+	struct fixture *f = *state;
+	char *missing[] = {"no-such-command-katibfs", NULL};
+	char *relative[] = {"./nope", NULL};
+	struct trial_command c;
+	struct trial_run run;
+	struct kb_error err = {0};
+	int code, sig;
+
+	command(&c, missing, NULL);
+	assert_int_equal(local_start(&c, "t", f->dir, f->log, &run, &err),
+			 -ENOENT);
+	assert_non_null(strstr(err.message, "no-such-command-katibfs"));
+	assert_int_equal(local_probe(f->dir, &run, &code, &sig),
+			 PROBE_NEVER_STARTED);
+	command(&c, relative, NULL);
+	kb_error_clear(&err);
+	assert_int_equal(local_start(&c, "t", f->dir, f->log, &run, &err),
+			 -ENOENT);
+	c.working_dir = "/no/such/dir";
+	kb_error_clear(&err);
+	assert_int_equal(local_start(&c, "t", f->dir, f->log, &run, &err),
+			 -ENOENT);
+	assert_string_equal(err.field, "workingDir");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_exit_and_log, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_terminate, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_adopt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_errors, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
