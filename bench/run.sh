@@ -27,3 +27,14 @@ python3 "$top/bench/bench_slice.py" "$mnt" "$pid" \
 if [ "${BENCH_ALGORITHMS:-1}" != 0 ]; then
 	python3 "$top/bench/bench_algorithms.py" "$mnt"
 fi
+
+# Load (issue 5): 20 experiments at once, parallelTrialCount 4, while 8
+# readers loop over status, trials.csv and trial files: no errors, no
+# deadlock; p50/p99/max read latency. Then the long crash test (its own
+# mounts): 100 trials, 20 SIGKILLs of the daemon, nothing lost or run twice.
+if [ "${BENCH_LOAD:-1}" != 0 ]; then
+	python3 "$top/bench/load.py" "$mnt"
+fi
+if [ "${BENCH_CRASH:-1}" != 0 ]; then
+	KATIBFS="$bin" sh "$top/bench/crash.sh"
+fi
