@@ -304,20 +304,65 @@ static char *command_text(const struct trial_command *cmd, const char *cwd)
 	return strbuf_take(&b, NULL);
 }
 
+/* "lr=0.01 momentum=0.5", the trial's assignment for events. */
+static void assignment_text(const struct experiment *e, const struct trial *t,
+			    struct strbuf *b)
+{
+	size_t i;
+
+	for (i = 0; i < e->nvalue_names && i < t->nvalues; i++) {
+		const char *v = t->values[i];
+
+		strbuf_printf(b, "%s%s=%.*s%s", i ? " " : "", e->value_names[i],
+			      60, v, strlen(v) > 60 ? "..." : "");
+	}
+}
+
+/* One line a person wants to read as it scrolls by in `tail -f events`. */
+static void trial_end_event(struct katib *k, struct experiment *e,
+			    struct trial *t, const char *message)
+{
+	const char *metric = e->spec->objective.metric;
+	char val[METRIC_VALUE_MAX], bval[METRIC_VALUE_MAX];
+	struct trial *best = experiment_best(e);
+	struct strbuf b;
+	double v;
+
+	strbuf_init(&b);
+	strbuf_printf(&b, "trial %d %s", t->number, trial_state_name(t->state));
+	if (t->state != TRIAL_SUCCEEDED)
+		strbuf_printf(&b, " (%s)", t->reason);
+	if (t->started > 0)
+		strbuf_printf(&b, " after %.1fs", t->finished - t->started);
+	if (!trial_objective(e, t, &v)) {
+		format_double(v, val, sizeof(val));
+		strbuf_printf(&b, ": %s=%s", metric, val);
+	}
+	if (message)
+		strbuf_printf(&b, ": %s", message);
+	if (best && best != t && !trial_objective(e, best, &v)) {
+		format_double(v, bval, sizeof(bval));
+		strbuf_printf(&b, "; best is trial %d (%s=%s)", best->number,
+			      metric, bval);
+	} else if (best == t) {
+		strbuf_printf(&b, "; the best so far");
+	}
+	experiment_event(k, e, "%s", b.data ? b.data : "");
+	strbuf_free(&b);
+}
+
 static void trial_finish(struct katib *k, struct experiment *e,
 			 struct trial *t, enum trial_state s,
 			 const char *reason, const char *message)
 {
-	char val[METRIC_VALUE_MAX] = "", why[sizeof(t->reason)];
-	double v;
+	char why[sizeof(t->reason)];
 
 	snprintf(why, sizeof(why), "%s", reason); /* may be t->reason */
-	reason = why;
 	trial_set_state(e, t, s);
 	/* an algorithm that had nothing to give (hyperband waiting for a
 	 * rung to finish) is asked again: it may have more now */
 	e->exhausted = 0;
-	snprintf(t->reason, sizeof(t->reason), "%s", reason);
+	snprintf(t->reason, sizeof(t->reason), "%s", why);
 	if (message) {
 		free(t->message);
 		t->message = strdup(message);
@@ -325,13 +370,7 @@ static void trial_finish(struct katib *k, struct experiment *e,
 	t->finished = now_epoch();
 	k->backend->release(k->backend_priv, &t->run);
 	trial_touch(k, e, t);
-	if (!trial_objective(e, t, &v))
-		format_double(v, val, sizeof(val));
-	experiment_event(k, e, "trial %d %s (%s)%s%s%s%s%s%s", t->number,
-			 trial_state_name(s), reason, val[0] ? " " : "",
-			 val[0] ? e->spec->objective.metric : "",
-			 val[0] ? "=" : "", val, message ? ": " : "",
-			 message ? message : "");
+	trial_end_event(k, e, t, message);
 }
 
 static void trial_start(struct katib *k, struct experiment *e,
@@ -400,6 +439,15 @@ static void trial_start(struct katib *k, struct experiment *e,
 	trial_set_state(e, t, TRIAL_RUNNING);
 	snprintf(t->reason, sizeof(t->reason), "TrialRunning");
 	trial_touch(k, e, t);
+	{
+		struct strbuf b;
+
+		strbuf_init(&b);
+		assignment_text(e, t, &b);
+		experiment_event(k, e, "trial %d started: %s", t->number,
+				 b.data ? b.data : "");
+		strbuf_free(&b);
+	}
 }
 
 static void backend_terminate(struct katib *k, struct experiment *e,

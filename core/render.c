@@ -72,6 +72,38 @@ static size_t nmetrics(const struct experiment *e)
 	return e->parser ? metrics_parser_nmetrics(e->parser) : 0;
 }
 
+/*
+ * eta_seconds: the trials still to finish, in waves of parallelTrialCount,
+ * times the mean duration of the finished ones. Only while running and
+ * once something has finished.
+ */
+static void render_eta(const struct experiment *e, const struct trial_counts *c,
+		       struct strbuf *b)
+{
+	const struct experiment_spec *s = e->spec;
+	double sum = 0, left;
+	int n = 0, todo;
+	size_t i;
+
+	if (e->state != EXP_RUNNING)
+		return;
+	for (i = 0; i < e->ntrials; i++) {
+		const struct trial *t = e->trials[i];
+
+		if (trial_state_is_terminal(t->state) && t->started > 0 &&
+		    t->finished >= t->started) {
+			sum += t->finished - t->started;
+			n++;
+		}
+	}
+	todo = s->max_trial_count - (c->total - c->pending - c->running);
+	if (!n || todo <= 0)
+		return;
+	left = (double)((todo + s->parallel_trial_count - 1) /
+			s->parallel_trial_count) * (sum / n);
+	strbuf_printf(b, "eta_seconds=%.0f\n", left);
+}
+
 static void render_status(struct katib *k, struct experiment *e,
 			  struct strbuf *b)
 {
@@ -91,10 +123,12 @@ static void render_status(struct katib *k, struct experiment *e,
 	kv_int(b, "killed", c.killed);
 	kv_int(b, "early_stopped", c.early_stopped);
 	kv_int(b, "metrics_unavailable", c.metrics_unavailable);
-	if (e->spec && e->spec->max_trial_count >= 0)
+	if (e->spec && e->spec->max_trial_count >= 0) {
 		strbuf_printf(b, "progress=%d/%d\n",
 			      c.total - c.pending - c.running,
 			      e->spec->max_trial_count);
+		render_eta(e, &c, b);
+	}
 	if (best && !trial_objective(e, best, &v))
 		format_double(v, val, sizeof(val));
 	if (best)
