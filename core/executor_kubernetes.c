@@ -91,6 +91,7 @@ struct kpriv {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stop;
+	int draining; /* closing: finish the queue, start nothing */
 	struct ktrial *trials;
 	struct kwatch *watches;
 	pthread_t worker;
@@ -648,7 +649,7 @@ static int worker_step(struct kpriv *p)
 			return 1;
 		}
 		if (t->created && !t->log_started && !t->log_done &&
-		    !t->terminating)
+		    !t->terminating && !p->draining)
 			start_log(t);
 		if (t->delete_queued && !t->delete_done) {
 			t->delete_done = 1;
@@ -670,6 +671,8 @@ static void *worker_main(void *arg)
 	while (!p->stop) {
 		if (worker_step(p))
 			continue;
+		if (p->draining)
+			break;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 1;
 		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
@@ -1024,12 +1027,18 @@ static void k8s_close(void *priv)
 
 	if (!p)
 		return;
+	/* the worker sends what is queued (deletes of finished trials)
+	 * before the client is cancelled */
+	pthread_mutex_lock(&p->lock);
+	p->draining = 1;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->worker, NULL);
 	pthread_mutex_lock(&p->lock);
 	p->stop = 1;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	kube_client_cancel(p->client);
-	pthread_join(p->worker, NULL);
 	for (t = p->trials; t; t = t->next)
 		if (t->log_started)
 			pthread_join(t->log_thread, NULL);
