@@ -76,6 +76,8 @@ enum acq_kind { ACQ_EI, ACQ_PI, ACQ_LCB, ACQ_HEDGE };
 #define LOG_NOISE_MAX (-0.7)
 #define LBFGS_MEM     7
 #define DUP_TRIES     64
+#define FIT_MAX	      100 /* points in the likelihood fit */
+#define FIT_BEST      30
 
 /* ---- settings ---- */
 
@@ -699,7 +701,7 @@ static void theta_default(size_t d, double *theta)
 }
 
 /* Fit theta: warm start (if any), the default and random restarts. */
-static int gp_fit(struct gp *gp, const double *warm, struct rng *r)
+static int gp_fit_theta(struct gp *gp, const double *warm, struct rng *r)
 {
 	size_t np = gp->d + 2, k, n = gp->n;
 	double *lo = malloc(3 * np * sizeof(*lo)), *hi, *cur, *best, f;
@@ -716,8 +718,8 @@ static int gp_fit(struct gp *gp, const double *warm, struct rng *r)
 	cur = hi + np;
 	theta_bounds(gp->d, lo, hi);
 	pr = (struct lbfgs_problem){gp_neg_lml, gp, np, lo, hi};
-	starts = n <= 60 ? 4 : n <= 150 ? 3 : n <= 250 ? 2 : 1;
-	maxit = n <= 150 ? 60 : n <= 250 ? 30 : 15;
+	starts = n <= 60 ? 4 : !warm ? 3 : n % 8 ? 1 : 2;
+	maxit = n <= 60 ? 60 : 30;
 	theta_default(gp->d, best);
 	for (s = 0; s < starts; s++) {
 		if (s == 0 && warm)
@@ -740,6 +742,60 @@ static int gp_fit(struct gp *gp, const double *warm, struct rng *r)
 out:
 	free(lo);
 	free(best);
+	return rc;
+}
+
+static void gp_free(struct gp *gp);
+static int gp_alloc(struct gp *gp, size_t d, size_t cap);
+
+static int cmp_y(const void *a, const void *b, void *ctx)
+{
+	const double *y = ctx;
+	double x = y[*(const size_t *)a], z = y[*(const size_t *)b];
+
+	return x < z ? -1 : x > z;
+}
+
+/*
+ * Fit the hyperparameters, on a subset of at most FIT_MAX points when
+ * there are more (the FIT_BEST best and an even spread of the others):
+ * the likelihood costs O(n^3) per evaluation. Then factor all n.
+ */
+static int gp_fit(struct gp *gp, const double *warm, struct rng *r)
+{
+	size_t n = gp->n, d = gp->d, *idx, i, j;
+	struct gp sub;
+	int rc;
+
+	if (n <= FIT_MAX)
+		return gp_fit_theta(gp, warm, r);
+	idx = malloc(n * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	rc = gp_alloc(&sub, d, FIT_MAX);
+	if (rc) {
+		free(idx);
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_y, gp->y);
+	for (i = 0; i < FIT_MAX; i++) {
+		j = i < FIT_BEST
+			? idx[i]
+			: idx[FIT_BEST + (i - FIT_BEST) * (n - FIT_BEST) /
+					     (FIT_MAX - FIT_BEST)];
+		memcpy(sub.X + i * d, gp->X + j * d, d * sizeof(*sub.X));
+		sub.y[i] = gp->y[j];
+	}
+	sub.n = FIT_MAX;
+	rc = gp_fit_theta(&sub, warm, r);
+	if (!rc) {
+		gp_set_theta(gp, sub.theta);
+		rc = gp_factor(gp);
+	}
+	gp_free(&sub);
+	free(idx);
 	return rc;
 }
 
@@ -1022,7 +1078,7 @@ static int cmp_score(const void *a, const void *b, void *ctx)
 
 static size_t ncandidates(size_t n)
 {
-	double m = 3e7 / ((double)n * (double)n + 1);
+	double m = 1e7 / ((double)n * (double)n + 1);
 
 	return m > 2000 ? 2000 : m < 256 ? 256 : (size_t)m;
 }
@@ -1078,7 +1134,7 @@ static int refine(struct bo_call *c, enum acq_kind kind, double *x)
 		hi[k] = 1;
 	}
 	pr = (struct lbfgs_problem){acq_objective, &ctx, d, lo, hi};
-	lbfgs(&pr, x, 40);
+	lbfgs(&pr, x, c->gp.n > 150 ? 15 : 40);
 	free(w);
 	return 0;
 }
@@ -1169,7 +1225,8 @@ static size_t hedge_pick(struct bo_call *c)
 static int suggest_model(struct bo_call *c, const struct bo_data *b, double *x,
 			 char ***out)
 {
-	size_t d = c->s->d, m = ncandidates(c->gp.n), nref = 5, total, k;
+	size_t d = c->s->d, m = ncandidates(c->gp.n), total, k;
+	size_t nref = c->gp.n > 150 ? 2 : 5;
 	size_t na = c->p->acq == ACQ_HEDGE ? NACQ : 1, a, pick;
 	double *C = malloc(m * d * sizeof(*C)), *mu = malloc(m * sizeof(*mu));
 	double *sd = malloc(m * sizeof(*sd)), *R, *score;
