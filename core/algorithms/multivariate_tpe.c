@@ -8,9 +8,10 @@
  * Katib does (#2666).
  *
  * One joint Parzen mixture over all parameters (core/algorithms/
- * tpe_common.c) with Optuna's bandwidth 0.2 n^(-1/(d+4)) * range and its
- * default gamma, below = min(ceil(0.1 n), 25). Pending trials count as the
- * worst observed loss (constant liar).
+ * tpe_common.c) with bandwidth 0.1 n^(-1/(d+4)) * range (half Optuna's) and
+ * Optuna's default gamma, below = min(ceil(0.1 n), 25); Sobol startup
+ * points; a third more candidates drawn near the best trial. Pending
+ * trials count as the worst observed loss (constant liar).
  */
 #include <errno.h>
 #include <inttypes.h>

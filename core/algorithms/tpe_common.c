@@ -13,9 +13,12 @@
  *    The "above" mixture is then read off in sorted order in O(n), and a
  *    candidate is scored only against the kernels within a few bandwidths
  *    (binary search), plus the few wide ones.
- *  - Univariate (tpe): one mixture per parameter, Optuna's neighbour-gap
- *    bandwidths with the magic clip. Multivariate: one joint mixture with
- *    Scott-rule bandwidths 0.2 n^(-1/(d+4)) * range, as Optuna does.
+ *  - Univariate (cfg->multivariate = 0, kept but unused by the two
+ *    algorithms): one mixture per parameter, Optuna's neighbour-gap
+ *    bandwidths with the magic clip. Multivariate (tpe and multivariate-
+ *    tpe): one joint mixture with bandwidths SIGMA0 n^(-1/(d+4)) * range,
+ *    SIGMA0 = 0.1 (Optuna: 0.2), plus n_candidates/3 extra candidates
+ *    drawn around the best trial, all scored by log l - log g.
  */
 #include <errno.h>
 #include <math.h>
