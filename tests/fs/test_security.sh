@@ -83,5 +83,15 @@ mkdir "$MNT/mine" || fail "owner mkdir with allow_other"
 spec_yaml "$QUICK" 1 1 >"$MNT/mine/spec.yaml" || fail "owner spec with allow_other"
 wait_state mine Succeeded 60
 rmdir "$MNT/mine" || fail "owner rmdir"
+
+# Names and paths are validated, for the owner too.
+for bad in A a_b -a a- 'a b' 'a$(id)' "$(printf 'a%.0s' $(seq 64))"; do
+	mkdir -- "$MNT/$bad" 2>/dev/null && fail "mkdir accepted '$bad'"
+done
+expect_fail "mkdir below an experiment" "Operation not permitted" mkdir "$MNT/shared/sub"
+for p in trials/01 trials/0 trials/-1 trials/99999999999 trials/1/nope trials/1/log/x; do
+	[ -e "$MNT/shared/$p" ] && fail "$p exists"
+done
+expect_fail "a file below a trial file" "Not a directory\|No such file" ls "$MNT/shared/trials/1/log/x"
 unmount_fs || fail "unmount"
 exit 0
