@@ -1,0 +1,117 @@
+/*
+ * test_kube_manifest.c - spec_render_manifest(): the trial manifest for a
+ * cluster, also when the primary container has no command.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "katib/kube.h"
+#include "katib/kube_manifest.h"
+
+static const char spec_fmt[] =
+	"apiVersion: kubeflow.org/v1beta1\n"
+	"kind: Experiment\n"
+	"metadata: {name: m, namespace: ml}\n"
+	"spec:\n"
+	"  objective: {type: minimize, objectiveMetricName: loss}\n"
+	"  algorithm: {algorithmName: random}\n"
+	"  parameters:\n"
+	"    - name: lr\n"
+	"      parameterType: double\n"
+	"      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
+	"  trialTemplate:\n"
+	"    primaryContainerName: training-container\n"
+	"    trialParameters:\n"
+	"      - {name: learningRate, reference: lr}\n"
+	"    trialSpec:\n"
+	"      apiVersion: batch/v1\n"
+	"      kind: Job\n"
+	"      spec:\n"
+	"        template:\n"
+	"          spec:\n"
+	"            containers:\n"
+	"              - name: training-container\n"
+	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+	"%s"
+	"                args:\n"
+	"                  - --lr=${trialParameters.learningRate}\n"
+	"            restartPolicy: Never\n";
+
+static void render(const char *command, cJSON **obj, struct trial_command *c)
+{
+	struct experiment_spec *spec = NULL;
+	struct kb_error err = {0};
+	struct assignment a = {.name = "lr", .value = "0.03"};
+	char text[4096];
+	int n = snprintf(text, sizeof(text), spec_fmt, command);
+
+	assert_int_equal(spec_parse(text, (size_t)n, "m", &spec, &err), 0);
+	assert_int_equal(spec_render_manifest(spec, "m-abcdefgh", "ml", &a, 1,
+					      c, &err),
+			 0);
+	spec_free(spec);
+	*obj = cJSON_Parse(c->manifest);
+	assert_non_null(*obj);
+}
+
+static const char *str(cJSON *obj, const char *path)
+{
+	cJSON *r = kube_gjson_get(obj, path);
+	static char buf[256];
+
+	assert_non_null(r);
+	snprintf(buf, sizeof(buf), "%s",
+		 cJSON_IsString(r) ? r->valuestring : "?");
+	cJSON_Delete(r);
+	return buf;
+}
+
+#define C0 "spec.template.spec.containers.0"
+
+static void test_without_command(void **state)
+{
+	struct trial_command c;
+	cJSON *obj, *cmd;
+
+	render("", &obj, &c);
+	assert_string_equal(str(obj, "metadata.name"), "m-abcdefgh");
+	assert_string_equal(str(obj, "metadata.namespace"), "ml");
+	assert_string_equal(str(obj, C0 ".args.0"), "--lr=0.03");
+	cmd = kube_gjson_get(obj, C0 ".command");
+	assert_null(cmd);
+	assert_false(strstr(c.manifest, "placeholder"));
+	cJSON_Delete(obj);
+	trial_command_free(&c);
+}
+
+static void test_with_command(void **state)
+{
+	struct trial_command c;
+	cJSON *obj;
+
+	render("                command: [python3, /opt/train.py]\n", &obj,
+	       &c);
+	assert_string_equal(str(obj, C0 ".command.0"), "python3");
+	assert_int_equal(c.argc, 3);
+	assert_string_equal(c.argv[2], "--lr=0.03");
+	cJSON_Delete(obj);
+	trial_command_free(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_without_command),
+		cmocka_unit_test(test_with_command),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
