@@ -841,27 +841,41 @@ static void reap_deleted(struct katib *k)
 	k->nexps = j;
 }
 
-/* One pass over everything; returns the poll timeout to use next (ms). */
+/*
+ * One pass over everything; returns the poll timeout to use next (ms).
+ * The lock is held per experiment, not for the whole pass, so a reader
+ * waits for at most one experiment's share of the work; each experiment's
+ * writes are one transaction.
+ */
 static int controller_tick(struct katib *k, int tail)
 {
 	double now = now_epoch();
-	int running = 0;
-	size_t i, j;
+	int running = 0, store_error;
+	size_t i, j, n;
 
+	pthread_mutex_lock(&k->lock);
 	katib_store_recover_locked(k);
-	store_begin(k->store);
 	reap_deleted(k);
-	for (i = 0; i < k->nexps; i++) {
-		struct experiment *e = k->exps[i];
+	n = k->nexps;
+	pthread_mutex_unlock(&k->lock);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&k->lock);
+		/* experiments are only appended or marked deleted meanwhile */
+		if (i < k->nexps && k->exps[i]->spec && !k->exps[i]->deleted) {
+			struct experiment *e = k->exps[i];
 
-		if (!e->spec)
-			continue;
-		tick_experiment(k, e, NULL, now, tail);
-		for (j = 0; j < e->ntrials; j++)
-			running += e->trials[j]->state == TRIAL_RUNNING;
+			store_begin(k->store);
+			tick_experiment(k, e, NULL, now, tail);
+			katib_commit_locked(k);
+			for (j = 0; j < e->ntrials; j++)
+				running += e->trials[j]->state == TRIAL_RUNNING;
+		}
+		pthread_mutex_unlock(&k->lock);
 	}
-	katib_commit_locked(k);
-	if (k->store_error)
+	pthread_mutex_lock(&k->lock);
+	store_error = k->store_error;
+	pthread_mutex_unlock(&k->lock);
+	if (store_error)
 		return 1000; /* retry the rewrite */
 	return running ? (int)(TAIL_INTERVAL * 1000) : -1;
 }
@@ -943,11 +957,13 @@ static void *controller_main(void *arg)
 			pthread_mutex_unlock(&k->lock);
 			break;
 		}
+		pthread_mutex_unlock(&k->lock);
 		now = now_epoch();
 		tail = now - last_tail >= TAIL_INTERVAL;
 		if (tail)
 			last_tail = now;
 		timeout = controller_tick(k, tail);
+		pthread_mutex_lock(&k->lock);
 		n = collect_pollfds(k, &fds, &cap);
 		pthread_cond_broadcast(&k->changed);
 		pthread_mutex_unlock(&k->lock);

@@ -352,7 +352,11 @@ enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 		return PROBE_NEVER_STARTED;
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		read_record(fd, &pid, &has_exit, &code, &sig);
-		result = has_exit ? PROBE_EXITED : PROBE_LOST;
+		/* no line at all: the daemon died between creating the file
+		 * and forking the supervisor, so the trial never ran */
+		result = has_exit ? PROBE_EXITED
+			 : pid	  ? PROBE_LOST
+				  : PROBE_NEVER_STARTED;
 		goto out;
 	}
 	/* locked: a supervisor holds it; its pid line may lag the fork */

@@ -178,6 +178,29 @@ static void test_start_errors(void **state)
 	assert_string_equal(err.field, "workingDir");
 }
 
+/* A daemon killed between creating the record and forking leaves an empty,
+ * unlocked file: the trial never ran and must be started, not lost. */
+static void test_empty_record(void **state)
+{
+	struct fixture *f = *state;
+	struct trial_run run = {.pidfd = -1};
+	char path[256];
+	int code, sig;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(local_probe(f->dir, &run, &code, &sig),
+			 PROBE_NEVER_STARTED);
+	/* a supervisor that recorded itself and vanished: lost */
+	fp = fopen(path, "w");
+	fprintf(fp, "pid 12345 12346\n");
+	fclose(fp);
+	assert_int_equal(local_probe(f->dir, &run, &code, &sig), PROBE_LOST);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +210,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_adopt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_empty_record, setup,
 						teardown),
 	};
 
