@@ -72,7 +72,7 @@ struct ktrial {
 	int retain;
 	int created;
 	double created_at;
-	char error[600]; /* creation failed: why */
+	char error[1000]; /* creation failed: why */
 	int terminating, delete_queued, delete_done;
 	int reported;
 	double terminal_since;
@@ -562,7 +562,7 @@ static void do_create(struct kpriv *p, struct ktrial *t, const char *manifest)
 {
 	struct kube_response r;
 	struct kb_error err;
-	char path[600], what[800], msg[400], plural[128];
+	char path[600], what[300], msg[600], plural[128], reason[1000];
 	int rc;
 
 	kb_error_clear(&err);
@@ -583,13 +583,20 @@ static void do_create(struct kpriv *p, struct ktrial *t, const char *manifest)
 	}
 	if (!rc)
 		kube_response_free(&r);
-	pthread_mutex_lock(&p->lock);
-	if (rc == -ECANCELED || p->stop) {
-		pthread_mutex_unlock(&p->lock);
+	if (rc == -ECANCELED || p->stop)
 		return; /* closing: a later mount creates it (by name) */
-	}
 	if (rc) {
-		kb_error_format(&err, t->error, sizeof(t->error));
+		/* in the log before the trial can be seen failed: the
+		 * controller reads the log one last time then */
+		kb_error_format(&err, msg, sizeof(msg));
+		snprintf(reason, sizeof(reason), "%s%s%s",
+			 strstr(msg, what) ? "" : what,
+			 strstr(msg, what) ? "" : ": ", msg);
+		log_note(t->log_path, "katibfs: %s\n", reason);
+	}
+	pthread_mutex_lock(&p->lock);
+	if (rc) {
+		snprintf(t->error, sizeof(t->error), "%s", reason);
 	} else {
 		t->created = 1;
 		t->created_at = now_mono();
@@ -598,8 +605,6 @@ static void do_create(struct kpriv *p, struct ktrial *t, const char *manifest)
 		write_marker(t);
 	}
 	pthread_mutex_unlock(&p->lock);
-	if (rc)
-		log_note(t->log_path, "katibfs: %s\n", t->error);
 	wake(p);
 }
 

@@ -26,6 +26,7 @@ struct kube_resource {
 struct kube_client {
 	struct kube_config cfg;
 	pthread_mutex_t lock;
+	pthread_mutex_t exec_lock; /* one plugin run at a time */
 	atomic_int cancelled;
 	atomic_ulong requests;
 	struct kube_resource *res;
@@ -54,6 +55,7 @@ int kube_client_new(struct kube_config *cfg, struct kube_client **out,
 	c->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->exec_lock, NULL);
 	*out = c;
 	return 0;
 }
@@ -76,6 +78,7 @@ void kube_client_free(struct kube_client *c)
 	free(c->exec_token);
 	kube_config_free(&c->cfg);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->exec_lock);
 	free(c);
 }
 
@@ -181,36 +184,43 @@ static char *run_exec(const struct kube_config *cfg, time_t *expiry)
 }
 
 /* The bearer token to send now (heap), or NULL for none. */
-static char *current_token(struct kube_client *c, struct kb_error *err)
+/* The exec plugin's token: cached until it expires. Heap, or NULL. */
+static char *exec_token(struct kube_client *c, struct kb_error *err)
 {
 	char *tok = NULL;
 	time_t exp = 0;
 
-	if (c->cfg.token_file && (tok = read_token_file(c->cfg.token_file)))
-		return tok;
-	if (c->cfg.exec_argv) {
-		pthread_mutex_lock(&c->lock);
-		if (c->exec_token &&
-		    (!c->exec_expiry || c->exec_expiry > time(NULL) + 10))
-			tok = strdup(c->exec_token);
-		pthread_mutex_unlock(&c->lock);
-		if (tok)
-			return tok;
-		tok = run_exec(&c->cfg, &exp);
-		if (!tok) {
-			kb_error_set(err, -EACCES, "users[].user.exec", 0,
-				     "the credential plugin %s failed or gave "
-				     "no status.token",
-				     c->cfg.exec_argv[0]);
-			return NULL;
-		}
+	pthread_mutex_lock(&c->exec_lock);
+	pthread_mutex_lock(&c->lock);
+	if (c->exec_token &&
+	    (!c->exec_expiry || c->exec_expiry > time(NULL) + 10))
+		tok = strdup(c->exec_token);
+	pthread_mutex_unlock(&c->lock);
+	if (!tok && (tok = run_exec(&c->cfg, &exp))) {
 		pthread_mutex_lock(&c->lock);
 		free(c->exec_token);
 		c->exec_token = strdup(tok);
 		c->exec_expiry = exp;
 		pthread_mutex_unlock(&c->lock);
-		return tok;
 	}
+	pthread_mutex_unlock(&c->exec_lock);
+	if (!tok)
+		kb_error_set(err, -EACCES, "users[].user.exec", 0,
+			     "the credential plugin %s failed or gave no "
+			     "status.token",
+			     c->cfg.exec_argv[0]);
+	return tok;
+}
+
+/* The bearer token to send now (heap), or NULL for none. */
+static char *current_token(struct kube_client *c, struct kb_error *err)
+{
+	char *tok;
+
+	if (c->cfg.token_file && (tok = read_token_file(c->cfg.token_file)))
+		return tok;
+	if (c->cfg.exec_argv)
+		return exec_token(c, err);
 	return c->cfg.token ? strdup(c->cfg.token) : NULL;
 }
 

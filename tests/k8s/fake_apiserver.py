@@ -32,6 +32,7 @@ with a JSON object (token required):
   slow: S           every response waits S seconds first
   drop_watch: S     watch streams are cut after S seconds (0 = never)
   unauthorized: N   the next N requests answer 401
+  forbidden_create: N  the next N creates answer 403 (RBAC-like message)
   create_lost: N    the next N creates store the object, then answer 500
                     (the client's retry then sees 409 AlreadyExists)
   compact: true     forget the event history: older watches get 410
@@ -190,7 +191,7 @@ class Server:
         self.store = Store()
         self.faults = {"fail5xx": args.fail_5xx, "slow": args.slow,
                        "drop_watch": args.drop_watch, "unauthorized": 0,
-                       "create_lost": 0}
+                       "create_lost": 0, "forbidden_create": 0}
         self.requests = []
         self.flock = threading.Lock()
         self.stopping = False
@@ -467,6 +468,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.fake(method, url.path)
         if app.faults.get("slow"):
             time.sleep(app.faults["slow"])
+        if method == "POST" and app.take_fault("forbidden_create"):
+            parts = [p for p in url.path.split("/") if p]
+            res = parts[-1] if parts else "?"
+            group = parts[1] if parts and parts[0] == "apis" else ""
+            ns = parts[-2] if len(parts) > 2 else "default"
+            return self.fail(403, "Forbidden", '%s%s is forbidden: User '
+                             '"system:serviceaccount:%s:katibfs" cannot '
+                             'create resource "%s" in API group "%s" in the '
+                             'namespace "%s"' % (res, "." + group if group
+                                                 else "", ns, res, group, ns))
         if app.take_fault("fail5xx"):
             return self.fail(500, "InternalError",
                              "fake: injected internal error")

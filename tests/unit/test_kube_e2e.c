@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "katib/katib.h"
@@ -130,7 +131,8 @@ static int teardown(void **state)
 		return 0;
 	katib_close(f->k);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	if (!getenv("KATIBFS_TEST_KEEP"))
+		assert_int_equal(system(cmd), 0);
 	free(f);
 	return 0;
 }
@@ -298,6 +300,139 @@ static void test_kill(void **state)
 	free(s);
 }
 
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 65536);
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	assert_true(fread(buf, 1, 65535, f) > 0);
+	fclose(f);
+	return buf;
+}
+
+static void spit(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A kubeconfig like the test server's, its user block replaced. */
+static void kubeconfig_with_user(struct fixture *f, const char *user,
+				 char *path, size_t size)
+{
+	char *text = slurp(getenv("KATIBFS_TEST_KUBECONFIG"));
+	char *u = strstr(text, "    token: "), *end, out[16384];
+
+	assert_non_null(u);
+	end = strchr(u, '\n');
+	assert_non_null(end);
+	snprintf(out, sizeof(out), "%.*s%s%s", (int)(u - text), text, user,
+		 end + 1);
+	snprintf(path, size, "%s/kubeconfig", f->dir);
+	spit(path, out);
+	free(text);
+}
+
+static void reopen_with(struct fixture *f, const char *kubeconfig)
+{
+	struct kb_error err = {0};
+
+	katib_close(f->k);
+	f->opt.kubeconfig = kubeconfig;
+	assert_int_equal(katib_open(&f->opt, &f->k, &err), 0);
+}
+
+/* A token the server refuses: the trial fails and its log says why. */
+static void test_unauthorized(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char path[256], *s;
+
+	kubeconfig_with_user(f, "    token: wrong-token\n", path,
+			     sizeof(path));
+	reopen_with(f, path);
+	assert_int_equal(katib_mkdir(f->k, "k8s401", &err), 0);
+	write_spec(f->k, "k8s401", job_fmt, "", 1, 1);
+	assert_int_equal(katib_wait_finished(f->k, "k8s401", 60000), 0);
+	s = render(f->k, "k8s401", 1, KFILE_T_STATUS);
+	assert_has(s, "state=Failed\n");
+	free(s);
+	s = read_log(f->k, "k8s401", 1);
+	assert_has(s, "401 Unauthorized");
+	assert_has(s, "create Job k8s401-");
+	free(s);
+}
+
+/* RBAC says no: 403 names the verb, the resource and the rule. */
+static void test_forbidden(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char cmd[1024], dir[512], *s, *slash;
+
+	snprintf(dir, sizeof(dir), "%s", getenv("KATIBFS_TEST_KUBECONFIG"));
+	slash = strrchr(dir, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+	snprintf(cmd, sizeof(cmd),
+		 "curl -sf --cacert %s/ca.crt -H 'Authorization: Bearer "
+		 "katibfs-test-token' -d '{\"forbidden_create\": 1}' "
+		 "https://127.0.0.1:$(cat %s/port)/fake/faults >/dev/null",
+		 dir, dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(katib_mkdir(f->k, "k8s403", &err), 0);
+	write_spec(f->k, "k8s403", job_fmt, "", 1, 1);
+	assert_int_equal(katib_wait_finished(f->k, "k8s403", 60000), 0);
+	s = read_log(f->k, "k8s403", 1);
+	assert_has(s, "403 Forbidden");
+	assert_has(s, "cannot create resource \"jobs\" in API group "
+		      "\"batch\"");
+	assert_has(s, "RBAC");
+	free(s);
+}
+
+/* An exec credential plugin gives the token, run once (cached). */
+static void test_exec_plugin(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char path[256], plugin[256], user[1024], calls[256], *s;
+
+	snprintf(plugin, sizeof(plugin), "%s/plugin.sh", f->dir);
+	snprintf(calls, sizeof(calls), "%s/calls", f->dir);
+	snprintf(user, sizeof(user),
+		 "#!/bin/sh\necho x >>%s\n"
+		 "[ \"$KATIB_PLUGIN_ARG\" = yes ] || exit 3\n"
+		 "echo '{\"apiVersion\": \"client.authentication.k8s.io/"
+		 "v1beta1\", \"kind\": \"ExecCredential\", \"status\": "
+		 "{\"token\": \"katibfs-test-token\", "
+		 "\"expirationTimestamp\": \"2099-01-01T00:00:00Z\"}}'\n",
+		 calls);
+	spit(plugin, user);
+	assert_int_equal(chmod(plugin, 0755), 0);
+	snprintf(user, sizeof(user),
+		 "    exec:\n"
+		 "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+		 "      command: %s\n"
+		 "      env:\n"
+		 "      - {name: KATIB_PLUGIN_ARG, value: \"yes\"}\n",
+		 plugin);
+	kubeconfig_with_user(f, user, path, sizeof(path));
+	reopen_with(f, path);
+	assert_int_equal(katib_mkdir(f->k, "k8sexec", &err), 0);
+	write_spec(f->k, "k8sexec", job_fmt, "", 1, 2);
+	check_done(f->k, "k8sexec", 2);
+	s = slurp(calls);
+	assert_string_equal(s, "x\n");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +441,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unauthorized, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_forbidden, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_exec_plugin, setup,
+						teardown),
 	};
 
 	if (!getenv("KATIBFS_TEST_KUBECONFIG")) {
