@@ -41,12 +41,12 @@
 #include "kube/gjson.c"
 #include "kube/kubeconfig.c"
 
-#define MARKER_FILE "kubernetes.json"
+#define MARKER_FILE	 "kubernetes.json"
 #define LABEL_EXPERIMENT "katib.kubeflow.org/experiment"
-#define LABEL_TRIAL "katib.kubeflow.org/trial"
-#define LOST_GRACE 15.0	 /* created, yet absent from a synced watch */
-#define LOG_GRACE 20.0	 /* object finished, log still streaming */
-#define WATCH_SECONDS 60 /* server-side timeout of one watch request */
+#define LABEL_TRIAL	 "katib.kubeflow.org/trial"
+#define LOST_GRACE	 15.0 /* created, yet absent from a synced watch */
+#define LOG_GRACE	 20.0 /* object finished, log still streaming */
+#define WATCH_SECONDS	 60   /* server-side timeout of one watch request */
 
 struct kwatch {
 	char api_version[128], kind[64], ns[64];
@@ -145,9 +145,10 @@ static void log_note(const char *path, const char *fmt, const char *msg)
 static void watch_set(struct kwatch *w, const char *type, cJSON *obj)
 {
 	const cJSON *md = cJSON_GetObjectItem(obj, "metadata");
-	const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"));
-	const char *rv = cJSON_GetStringValue(
-		cJSON_GetObjectItem(md, "resourceVersion"));
+	const char *name =
+	    cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"));
+	const char *rv =
+	    cJSON_GetStringValue(cJSON_GetObjectItem(md, "resourceVersion"));
 
 	if (rv)
 		snprintf(w->rv, sizeof(w->rv), "%s", rv);
@@ -184,7 +185,7 @@ static int watch_list(struct kwatch *w)
 	cJSON_ArrayForEach(it, items)
 	{
 		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(
-			cJSON_GetObjectItem(it, "metadata"), "name"));
+		    cJSON_GetObjectItem(it, "metadata"), "name"));
 
 		if (name)
 			cJSON_AddItemToObject(objs, name,
@@ -195,9 +196,8 @@ static int watch_list(struct kwatch *w)
 	w->objs = objs;
 	snprintf(w->rv, sizeof(w->rv), "%s",
 		 cJSON_GetStringValue(cJSON_GetObjectItem(
-			 cJSON_GetObjectItem(j, "metadata"),
-			 "resourceVersion"))
-			 ?: "");
+		     cJSON_GetObjectItem(j, "metadata"), "resourceVersion"))
+		     ?: "");
 	w->synced = 1;
 	pthread_mutex_unlock(&p->lock);
 	cJSON_Delete(j);
@@ -217,7 +217,8 @@ static void watch_line(struct watch_stream *s)
 {
 	struct kpriv *p = s->w->p;
 	cJSON *ev = cJSON_Parse(s->line);
-	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type"));
+	const char *type =
+	    cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type"));
 	cJSON *obj = cJSON_GetObjectItem(ev, "object");
 
 	if (!type || !obj) {
@@ -400,17 +401,17 @@ static int find_pod(struct ktrial *t, char *name, size_t size, char *phase,
 	kube_urlencode(t->selector, sel, sizeof(sel));
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods%s%s", t->ns,
 		 sel[0] ? "?labelSelector=" : "", sel);
-	if (kube_request(t->p->client, "GET", path, NULL, NULL,
-			 "list pods", &r, &err))
+	if (kube_request(t->p->client, "GET", path, NULL, NULL, "list pods", &r,
+			 &err))
 		return -EIO;
 	j = r.status == 200 ? cJSON_Parse(r.body) : NULL;
 	kube_response_free(&r);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "items"))
 	{
 		const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(
-			cJSON_GetObjectItem(it, "metadata"), "name"));
+		    cJSON_GetObjectItem(it, "metadata"), "name"));
 		const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(
-			cJSON_GetObjectItem(it, "status"), "phase"));
+		    cJSON_GetObjectItem(it, "status"), "phase"));
 
 		if (!n || strncmp(n, t->name, plen) || n[plen] != '-')
 			continue;
@@ -445,7 +446,7 @@ static int pod_phase(struct ktrial *t, const char *pod, char *phase,
 	j = cJSON_Parse(r.body);
 	kube_response_free(&r);
 	ph = cJSON_GetStringValue(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "status"), "phase"));
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "status"), "phase"));
 	snprintf(phase, size, "%s", ph ? ph : "Pending");
 	cJSON_Delete(j);
 	return 0;
@@ -477,8 +478,8 @@ static int follow_once(struct ktrial *t, const char *pod)
 	long status;
 
 	kb_error_clear(&err);
-	s.fd = open(t->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    0644);
+	s.fd =
+	    open(t->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (s.fd < 0)
 		return 1;
 	s.skip = fstat(s.fd, &st) ? 0 : st.st_size;
@@ -620,10 +621,11 @@ static void do_delete(struct kpriv *p, struct ktrial *t)
 	if (!kube_collection_path(p->client, t->api_version, t->kind, t->ns,
 				  coll, sizeof(coll), NULL, 0, &err)) {
 		snprintf(path, sizeof(path), "%s/%s", coll, t->name);
-		if (!kube_request(p->client, "DELETE", path,
-				  "{\"kind\":\"DeleteOptions\",\"apiVersion\":"
-				  "\"v1\",\"propagationPolicy\":\"Background\"}",
-				  NULL, what, &r, &err))
+		if (!kube_request(
+			p->client, "DELETE", path,
+			"{\"kind\":\"DeleteOptions\",\"apiVersion\":"
+			"\"v1\",\"propagationPolicy\":\"Background\"}",
+			NULL, what, &r, &err))
 			kube_response_free(&r);
 	}
 	wake(p);
@@ -713,8 +715,8 @@ static char *pod_selector(const struct backend_trial *bt, const char *kind,
 	const cJSON *l;
 
 	if (!strcmp(kind, "Job") && !strcmp(av, "batch/v1"))
-		o += snprintf(buf + o, sizeof(buf) - o, "job-name=%s",
-			      bt->name);
+		o +=
+		    snprintf(buf + o, sizeof(buf) - o, "job-name=%s", bt->name);
 	else if (!strncmp(av, "kubeflow.org/", 13))
 		o += snprintf(buf + o, sizeof(buf) - o,
 			      "training.kubeflow.org/job-name=%s", bt->name);
@@ -722,8 +724,7 @@ static char *pod_selector(const struct backend_trial *bt, const char *kind,
 	{
 		if (cJSON_IsString(l) && o < sizeof(buf))
 			o += snprintf(buf + o, sizeof(buf) - o, "%s%s=%s",
-				      o ? "," : "", l->string,
-				      l->valuestring);
+				      o ? "," : "", l->string, l->valuestring);
 	}
 	return strdup(buf);
 }
@@ -759,10 +760,10 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 					    : "training-container");
 	t->retain = tt->retain;
 	t->selector = pod_selector(bt, kind, av);
-	t->success = tt->success_condition ? strdup(tt->success_condition)
-					   : NULL;
-	t->failure = tt->failure_condition ? strdup(tt->failure_condition)
-					   : NULL;
+	t->success =
+	    tt->success_condition ? strdup(tt->success_condition) : NULL;
+	t->failure =
+	    tt->failure_condition ? strdup(tt->failure_condition) : NULL;
 	t->w = watch_for(p, av, kind, ns);
 	if (!t->selector || !t->w) {
 		trial_free(t);
@@ -775,8 +776,8 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 
 /* The rendered manifest with our namespace and labels, as text. */
 static char *prepare_manifest(const struct backend_trial *bt, const char *ns,
-			      char *av, size_t avsize, char *kind,
-			      size_t ksize, struct kb_error *err)
+			      char *av, size_t avsize, char *kind, size_t ksize,
+			      struct kb_error *err)
 {
 	cJSON *obj = cJSON_Parse(bt->cmd->manifest), *md, *labels;
 	const char *a, *k;
@@ -823,8 +824,8 @@ static int k8s_start(void *priv, const struct backend_trial *bt,
 	if (!bt->cmd || !bt->cmd->manifest)
 		return kb_error_set(err, -EINVAL, "spec.trialTemplate", 0,
 				    "no rendered trial manifest");
-	manifest = prepare_manifest(bt, ns, av, sizeof(av), kind,
-				    sizeof(kind), err);
+	manifest =
+	    prepare_manifest(bt, ns, av, sizeof(av), kind, sizeof(kind), err);
 	if (!manifest)
 		return err && err->message[0] ? -EINVAL : -ENOMEM;
 	pthread_mutex_lock(&p->lock);
@@ -1001,7 +1002,7 @@ static int k8s_open(const struct backend_options *opt, void **priv,
 		return kb_error_set(err, -ENOMEM, "", 0, "out of memory");
 	}
 	snprintf(p->ns, sizeof(p->ns), "%s",
-		 opt->namespace ? opt->namespace
+		 opt->namespace	 ? opt->namespace
 		 : cfg.namespace ? cfg.namespace
 				 : "default");
 	rc = kube_client_new(&cfg, &p->client, err);
@@ -1066,11 +1067,11 @@ static void k8s_close(void *priv)
 }
 
 const struct backend_ops kubernetes_backend = {
-	.name = "kubernetes",
-	.open = k8s_open,
-	.close = k8s_close,
-	.start = k8s_start,
-	.probe = k8s_probe,
-	.terminate = k8s_terminate,
-	.release = k8s_release,
+    .name = "kubernetes",
+    .open = k8s_open,
+    .close = k8s_close,
+    .start = k8s_start,
+    .probe = k8s_probe,
+    .terminate = k8s_terminate,
+    .release = k8s_release,
 };

@@ -30,7 +30,7 @@ static cJSON *find_container(cJSON *v, const char *name, int depth)
 			cJSON_ArrayForEach(it, c)
 			{
 				const char *n = cJSON_GetStringValue(
-					cJSON_GetObjectItem(it, "name"));
+				    cJSON_GetObjectItem(it, "name"));
 
 				if (n && !strcmp(n, name))
 					return it;
@@ -47,7 +47,8 @@ static cJSON *find_container(cJSON *v, const char *name, int depth)
 static cJSON *primary(cJSON *obj, const char *name)
 {
 	cJSON *c = find_container(obj, name, 0);
-	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(obj, "kind"));
+	const char *kind =
+	    cJSON_GetStringValue(cJSON_GetObjectItem(obj, "kind"));
 
 	if (c || !kind || strcmp(kind, "TrainJob"))
 		return c;

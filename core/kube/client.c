@@ -33,7 +33,7 @@ struct kube_client {
 	size_t nres;
 	char **discovered; /* group versions already fetched */
 	size_t ndiscovered;
-	char *exec_token;  /* from the exec plugin */
+	char *exec_token; /* from the exec plugin */
 	time_t exec_expiry;
 };
 
@@ -110,8 +110,8 @@ static char *read_token_file(const char *path)
 		return NULL;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-		     buf[n - 1] == ' '))
+	while (n &&
+	       (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		n--;
 	buf[n] = '\0';
 	return strdup(buf);
@@ -145,8 +145,8 @@ static char *run_exec(const struct kube_config *cfg, time_t *expiry)
 		 "{\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\","
 		 "\"spec\":{\"interactive\":false}}",
 		 cfg->exec_api_version
-			 ? cfg->exec_api_version
-			 : "client.authentication.k8s.io/v1beta1");
+		     ? cfg->exec_api_version
+		     : "client.authentication.k8s.io/v1beta1");
 	pid = fork();
 	if (pid < 0) {
 		close(fd[0]);
@@ -177,7 +177,7 @@ static char *run_exec(const struct kube_config *cfg, time_t *expiry)
 	if (cJSON_IsString(cJSON_GetObjectItem(st, "token"))) {
 		tok = strdup(cJSON_GetObjectItem(st, "token")->valuestring);
 		*expiry = parse_rfc3339(cJSON_GetStringValue(
-			cJSON_GetObjectItem(st, "expirationTimestamp")));
+		    cJSON_GetObjectItem(st, "expirationTimestamp")));
 	}
 	cJSON_Delete(j);
 	return tok;
@@ -430,8 +430,7 @@ int kube_request(struct kube_client *c, const char *verb, const char *path,
 	int attempt, reauth = 0;
 
 	memset(resp, 0, sizeof(*resp));
-	for (attempt = 0; attempt < KUBE_RETRIES && !c->cancelled;
-	     attempt++) {
+	for (attempt = 0; attempt < KUBE_RETRIES && !c->cancelled; attempt++) {
 		if (attempt)
 			backoff(c, attempt - 1);
 		free(b.data);
@@ -484,8 +483,8 @@ static size_t stream_write(char *p, size_t size, size_t n, void *arg)
 }
 
 int kube_stream(struct kube_client *c, const char *path, long max_seconds,
-		int (*data)(void *arg, const char *buf, size_t len),
-		void *arg, long *status, struct kb_error *err)
+		int (*data)(void *arg, const char *buf, size_t len), void *arg,
+		long *status, struct kb_error *err)
 {
 	struct curl_slist *hdrs = NULL;
 	struct stream s = {.data = data, .arg = arg};
@@ -584,12 +583,13 @@ static void add_resources(struct kube_client *c, const char *av,
 
 	cJSON_ArrayForEach(r, cJSON_GetObjectItem(list, "resources"))
 	{
-		const char *name = cJSON_GetStringValue(
-			cJSON_GetObjectItem(r, "name"));
-		const char *kind = cJSON_GetStringValue(
-			cJSON_GetObjectItem(r, "kind"));
+		const char *name =
+		    cJSON_GetStringValue(cJSON_GetObjectItem(r, "name"));
+		const char *kind =
+		    cJSON_GetStringValue(cJSON_GetObjectItem(r, "kind"));
 
-		if (!name || !kind || strchr(name, '/') || find_res(c, av, kind))
+		if (!name || !kind || strchr(name, '/') ||
+		    find_res(c, av, kind))
 			continue;
 		n = realloc(c->res, (c->nres + 1) * sizeof(*n));
 		if (!n)
@@ -600,7 +600,7 @@ static void add_resources(struct kube_client *c, const char *av,
 		n->kind = strdup(kind);
 		n->plural = strdup(name);
 		n->namespaced =
-			cJSON_IsTrue(cJSON_GetObjectItem(r, "namespaced"));
+		    cJSON_IsTrue(cJSON_GetObjectItem(r, "namespaced"));
 	}
 	d = realloc(c->discovered, (c->ndiscovered + 1) * sizeof(*d));
 	if (d) {
@@ -609,8 +609,7 @@ static void add_resources(struct kube_client *c, const char *av,
 	}
 }
 
-static int discover(struct kube_client *c, const char *av,
-		    struct kb_error *err)
+static int discover(struct kube_client *c, const char *av, struct kb_error *err)
 {
 	struct kube_response r;
 	char path[512], what[600];
@@ -677,7 +676,7 @@ again:
 		snprintf(plural, plural_size, "%s", pl);
 	snprintf(buf, size, "%s%s%s%s%s/%s",
 		 strchr(api_version, '/') ? "/apis/" : "/api/", api_version,
-		 namespaced ? "/namespaces/" : "", namespaced ? ns : "",
-		 "", pl);
+		 namespaced ? "/namespaces/" : "", namespaced ? ns : "", "",
+		 pl);
 	return 0;
 }

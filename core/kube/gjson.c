@@ -91,13 +91,12 @@ static const struct {
 	const char *text;
 	enum qop op;
 } qops[] = {
-	{"==", Q_EQ}, {"!=", Q_NE}, {"<=", Q_LE}, {">=", Q_GE}, {"!%", Q_UNLIKE},
-	{"<", Q_LT},  {">", Q_GT},  {"%", Q_LIKE}, {"=", Q_EQ},
+    {"==", Q_EQ}, {"!=", Q_NE}, {"<=", Q_LE},  {">=", Q_GE}, {"!%", Q_UNLIKE},
+    {"<", Q_LT},  {">", Q_GT},	{"%", Q_LIKE}, {"=", Q_EQ},
 };
 
 /* Find the operator in the query text (outside quotes). */
-static const char *find_op(const char *s, size_t n, enum qop *op,
-			   size_t *oplen)
+static const char *find_op(const char *s, size_t n, enum qop *op, size_t *oplen)
 {
 	size_t i, k;
 	int quoted = 0;
@@ -157,20 +156,27 @@ static void query_free(struct query *q)
 static int cmp_result(int c, enum qop op)
 {
 	switch (op) {
-	case Q_EQ: return c == 0;
-	case Q_NE: return c != 0;
-	case Q_LT: return c < 0;
-	case Q_LE: return c <= 0;
-	case Q_GT: return c > 0;
-	case Q_GE: return c >= 0;
-	default: return 0;
+	case Q_EQ:
+		return c == 0;
+	case Q_NE:
+		return c != 0;
+	case Q_LT:
+		return c < 0;
+	case Q_LE:
+		return c <= 0;
+	case Q_GT:
+		return c > 0;
+	case Q_GE:
+		return c >= 0;
+	default:
+		return 0;
 	}
 }
 
 static int query_test(const struct query *q, const cJSON *e, int depth)
 {
-	cJSON *l = q->lhs[0] ? eval(e, q->lhs, 0, depth + 1)
-			     : cJSON_Duplicate(e, 1);
+	cJSON *l =
+	    q->lhs[0] ? eval(e, q->lhs, 0, depth + 1) : cJSON_Duplicate(e, 1);
 	int ok = 0;
 
 	if (!l)
@@ -182,16 +188,14 @@ static int query_test(const struct query *q, const cJSON *e, int depth)
 			ok = !fnmatch(q->rhs->valuestring, l->valuestring, 0) ==
 			     (q->op == Q_LIKE);
 		else
-			ok = cmp_result(strcmp(l->valuestring,
-					       q->rhs->valuestring),
-					q->op);
+			ok = cmp_result(
+			    strcmp(l->valuestring, q->rhs->valuestring), q->op);
 	} else if (cJSON_IsNumber(q->rhs) && cJSON_IsNumber(l)) {
 		double a = l->valuedouble, b = q->rhs->valuedouble;
 
 		ok = cmp_result(a < b ? -1 : a > b, q->op);
 	} else if (cJSON_IsBool(q->rhs) && cJSON_IsBool(l)) {
-		ok = cmp_result(cJSON_IsTrue(l) != cJSON_IsTrue(q->rhs),
-				q->op);
+		ok = cmp_result(cJSON_IsTrue(l) != cJSON_IsTrue(q->rhs), q->op);
 	} else {
 		ok = q->op == Q_NE;
 	}

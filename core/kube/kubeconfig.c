@@ -14,7 +14,7 @@
 #include "katib/yamltree.h"
 
 #define KUBECONFIG_MAX (4 * 1024 * 1024)
-#define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+#define SA_DIR	       "/var/run/secrets/kubernetes.io/serviceaccount"
 
 static int b64val(int c)
 {
@@ -103,8 +103,8 @@ static char *file_path(const char *p, const char *dir)
 	return out;
 }
 
-static int dup_data(const char *b64, char **out, size_t *len,
-		    const char *field, struct kb_error *err)
+static int dup_data(const char *b64, char **out, size_t *len, const char *field,
+		    struct kb_error *err)
 {
 	if (!b64)
 		return 0;
@@ -169,9 +169,9 @@ static int read_user(const struct ynode *u, const char *dir,
 	c->token_file = file_path(scalar(u, "tokenFile"), dir);
 	c->cert_file = file_path(scalar(u, "client-certificate"), dir);
 	c->key_file = file_path(scalar(u, "client-key"), dir);
-	rc = dup_data(scalar(u, "client-certificate-data"), &c->cert_data,
-		      &c->cert_len, "users[].user.client-certificate-data",
-		      err);
+	rc =
+	    dup_data(scalar(u, "client-certificate-data"), &c->cert_data,
+		     &c->cert_len, "users[].user.client-certificate-data", err);
 	rc = rc ? rc
 		: dup_data(scalar(u, "client-key-data"), &c->key_data,
 			   &c->key_len, "users[].user.client-key-data", err);
@@ -207,8 +207,8 @@ static int read_cluster(const struct ynode *cl, const char *dir,
 	c->insecure = insecure && !strcmp(insecure, "true");
 	c->ca_file = file_path(scalar(cl, "certificate-authority"), dir);
 	return dup_data(scalar(cl, "certificate-authority-data"), &c->ca_data,
-			&c->ca_len, "clusters[].cluster.certificate-authority-data",
-			err);
+			&c->ca_len,
+			"clusters[].cluster.certificate-authority-data", err);
 }
 
 int kube_config_parse(const char *text, size_t len, const char *dir,
@@ -243,11 +243,10 @@ int kube_config_parse(const char *text, size_t len, const char *dir,
 	}
 	cl = named(root, "clusters", scalar(ctx, "cluster"), "cluster");
 	if (!cl) {
-		kb_error_set(err, rc, "clusters", 0,
-			     "no cluster named \"%s\" (context \"%s\")",
-			     scalar(ctx, "cluster") ? scalar(ctx, "cluster")
-						    : "",
-			     name);
+		kb_error_set(
+		    err, rc, "clusters", 0,
+		    "no cluster named \"%s\" (context \"%s\")",
+		    scalar(ctx, "cluster") ? scalar(ctx, "cluster") : "", name);
 		goto out;
 	}
 	out->context = strdup(name);
@@ -335,8 +334,8 @@ static int load_in_cluster(struct kube_config *out, struct kb_error *err)
 				    "($KUBERNETES_SERVICE_HOST is unset)");
 	if (!dir)
 		dir = SA_DIR;
-	if (asprintf(&out->server, strchr(host, ':') ? "https://[%s]:%s"
-						      : "https://%s:%s",
+	if (asprintf(&out->server,
+		     strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s",
 		     host, port && *port ? port : "443") < 0)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/token", dir);

@@ -27,22 +27,22 @@
 /* ---- kubeconfig ---- */
 
 struct kube_config {
-	char *source;		/* file read, or "in-cluster" */
-	char *context;		/* context used (NULL in-cluster) */
-	char *server;		/* https://host:port, no trailing slash */
-	char *ca_file;		/* certificate-authority (absolute) */
-	char *ca_data;		/* certificate-authority-data (PEM) */
+	char *source;  /* file read, or "in-cluster" */
+	char *context; /* context used (NULL in-cluster) */
+	char *server;  /* https://host:port, no trailing slash */
+	char *ca_file; /* certificate-authority (absolute) */
+	char *ca_data; /* certificate-authority-data (PEM) */
 	size_t ca_len;
 	char *cert_file, *key_file;
 	char *cert_data, *key_data; /* PEM */
 	size_t cert_len, key_len;
-	char *token;		/* bearer token, or NULL */
-	char *token_file;	/* re-read on every use (rotated tokens) */
-	int insecure;		/* insecure-skip-tls-verify */
-	char *namespace;	/* context namespace, or NULL */
+	char *token;	  /* bearer token, or NULL */
+	char *token_file; /* re-read on every use (rotated tokens) */
+	int insecure;	  /* insecure-skip-tls-verify */
+	char *namespace;  /* context namespace, or NULL */
 	/* exec credential plugin (client.authentication.k8s.io) */
-	char **exec_argv;	/* NULL-terminated, or NULL */
-	char **exec_env;	/* "NAME=value", NULL-terminated, or NULL */
+	char **exec_argv; /* NULL-terminated, or NULL */
+	char **exec_env;  /* "NAME=value", NULL-terminated, or NULL */
 	char *exec_api_version;
 };
 
@@ -67,13 +67,13 @@ void kube_config_free(struct kube_config *c);
 
 #define KUBE_CONNECT_TIMEOUT 5	/* seconds, every request */
 #define KUBE_REQUEST_TIMEOUT 30 /* seconds, requests that are not streams */
-#define KUBE_RETRIES 6		/* attempts on 429/5xx/network errors */
+#define KUBE_RETRIES	     6	/* attempts on 429/5xx/network errors */
 
 struct kube_client;
 
 struct kube_response {
-	long status;		/* HTTP status, 0 if none arrived */
-	char *body;		/* NUL-terminated, heap */
+	long status; /* HTTP status, 0 if none arrived */
+	char *body;  /* NUL-terminated, heap */
 	size_t len;
 };
 
@@ -105,8 +105,8 @@ void kube_response_free(struct kube_response *r);
  * when the stream ended (*status set), or a negative errno.
  */
 int kube_stream(struct kube_client *c, const char *path, long max_seconds,
-		int (*data)(void *arg, const char *buf, size_t len),
-		void *arg, long *status, struct kb_error *err);
+		int (*data)(void *arg, const char *buf, size_t len), void *arg,
+		long *status, struct kb_error *err);
 
 /* The message of a Status object in body, or the body itself. */
 void kube_status_message(const char *body, char *buf, size_t size);

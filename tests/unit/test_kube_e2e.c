@@ -23,79 +23,79 @@
 #include "katib/katib.h"
 
 static const char head_fmt[] =
-	"apiVersion: kubeflow.org/v1beta1\n"
-	"kind: Experiment\n"
-	"metadata:\n"
-	"  name: %s\n"
-	"spec:\n"
-	"  objective:\n"
-	"    type: minimize\n"
-	"    objectiveMetricName: loss\n"
-	"  algorithm:\n"
-	"    algorithmName: random\n"
-	"  parallelTrialCount: %d\n"
-	"  maxTrialCount: %d\n"
-	"  maxFailedTrialCount: 1\n"
-	"  parameters:\n"
-	"    - name: lr\n"
-	"      parameterType: double\n"
-	"      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
-	"  trialTemplate:\n"
-	"    primaryContainerName: training-container\n"
-	"    trialParameters:\n"
-	"      - name: learningRate\n"
-	"        description: Learning rate for the training model\n"
-	"        reference: lr\n"
-	"    trialSpec:\n";
+    "apiVersion: kubeflow.org/v1beta1\n"
+    "kind: Experiment\n"
+    "metadata:\n"
+    "  name: %s\n"
+    "spec:\n"
+    "  objective:\n"
+    "    type: minimize\n"
+    "    objectiveMetricName: loss\n"
+    "  algorithm:\n"
+    "    algorithmName: random\n"
+    "  parallelTrialCount: %d\n"
+    "  maxTrialCount: %d\n"
+    "  maxFailedTrialCount: 1\n"
+    "  parameters:\n"
+    "    - name: lr\n"
+    "      parameterType: double\n"
+    "      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
+    "  trialTemplate:\n"
+    "    primaryContainerName: training-container\n"
+    "    trialParameters:\n"
+    "      - name: learningRate\n"
+    "        description: Learning rate for the training model\n"
+    "        reference: lr\n"
+    "    trialSpec:\n";
 
 /* As Katib's examples/v1beta1/hp-tuning/random.yaml, the image's
  * program replaced by a shell line. */
 static const char job_fmt[] =
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: training-container\n"
-	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
-	"                command:\n"
-	"                  - sh\n"
-	"                  - -c\n"
-	"                  - \"echo start; %s echo loss=${trialParameters."
-	"learningRate}\"\n"
-	"                resources:\n"
-	"                  limits:\n"
-	"                    memory: 1Gi\n"
-	"            restartPolicy: Never\n";
+    "      apiVersion: batch/v1\n"
+    "      kind: Job\n"
+    "      spec:\n"
+    "        template:\n"
+    "          spec:\n"
+    "            containers:\n"
+    "              - name: training-container\n"
+    "                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+    "                command:\n"
+    "                  - sh\n"
+    "                  - -c\n"
+    "                  - \"echo start; %s echo loss=${trialParameters."
+    "learningRate}\"\n"
+    "                resources:\n"
+    "                  limits:\n"
+    "                    memory: 1Gi\n"
+    "            restartPolicy: Never\n";
 
 static const char pytorch_fmt[] =
-	"      apiVersion: kubeflow.org/v1\n"
-	"      kind: PyTorchJob\n"
-	"      spec:\n"
-	"        pytorchReplicaSpecs:\n"
-	"          Master:\n"
-	"            replicas: 1\n"
-	"            restartPolicy: OnFailure\n"
-	"            template:\n"
-	"              spec:\n"
-	"                containers:\n"
-	"                  - name: training-container\n"
-	"                    image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
-	"                    command:\n"
-	"                      - sh\n"
-	"                      - -c\n"
-	"                      - \"echo start; %s echo loss=${trialParameters."
-	"learningRate}\"\n"
-	"          Worker:\n"
-	"            replicas: 1\n"
-	"            restartPolicy: OnFailure\n"
-	"            template:\n"
-	"              spec:\n"
-	"                containers:\n"
-	"                  - name: training-container\n"
-	"                    image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
-	"                    command: [sh, -c, \"echo worker\"]\n";
+    "      apiVersion: kubeflow.org/v1\n"
+    "      kind: PyTorchJob\n"
+    "      spec:\n"
+    "        pytorchReplicaSpecs:\n"
+    "          Master:\n"
+    "            replicas: 1\n"
+    "            restartPolicy: OnFailure\n"
+    "            template:\n"
+    "              spec:\n"
+    "                containers:\n"
+    "                  - name: training-container\n"
+    "                    image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+    "                    command:\n"
+    "                      - sh\n"
+    "                      - -c\n"
+    "                      - \"echo start; %s echo loss=${trialParameters."
+    "learningRate}\"\n"
+    "          Worker:\n"
+    "            replicas: 1\n"
+    "            restartPolicy: OnFailure\n"
+    "            template:\n"
+    "              spec:\n"
+    "                containers:\n"
+    "                  - name: training-container\n"
+    "                    image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+    "                    command: [sh, -c, \"echo worker\"]\n";
 
 struct fixture {
 	char dir[64];
@@ -157,8 +157,7 @@ static int write_spec(struct katib *k, const char *name, const char *body,
 	return rc;
 }
 
-static char *render(struct katib *k, const char *exp, int trial,
-		    enum kfile f)
+static char *render(struct katib *k, const char *exp, int trial, enum kfile f)
 {
 	char *out = NULL;
 	size_t len;
@@ -291,9 +290,8 @@ static void test_kill(void **state)
 		free(s);
 		usleep(100000);
 	}
-	assert_int_equal(katib_write_trial_control(f->k, "k8skill", 1, "kill",
-						   4, &err),
-			 0);
+	assert_int_equal(
+	    katib_write_trial_control(f->k, "k8skill", 1, "kill", 4, &err), 0);
 	assert_int_equal(katib_wait_finished(f->k, "k8skill", 60000), 0);
 	s = render(f->k, "k8skill", 1, KFILE_T_STATUS);
 	assert_has(s, "state=Killed\n");
@@ -354,8 +352,7 @@ static void test_unauthorized(void **state)
 	struct kb_error err = {0};
 	char path[256], *s;
 
-	kubeconfig_with_user(f, "    token: wrong-token\n", path,
-			     sizeof(path));
+	kubeconfig_with_user(f, "    token: wrong-token\n", path, sizeof(path));
 	reopen_with(f, path);
 	assert_int_equal(katib_mkdir(f->k, "k8s401", &err), 0);
 	write_spec(f->k, "k8s401", job_fmt, "", 1, 1);
@@ -436,17 +433,13 @@ static void test_exec_plugin(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_job, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pytorchjob, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unauthorized, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_forbidden, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_exec_plugin, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_job, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pytorchjob, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unauthorized, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_forbidden, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exec_plugin, setup, teardown),
 	};
 
 	if (!getenv("KATIBFS_TEST_KUBECONFIG")) {

@@ -17,33 +17,33 @@
 #include "katib/kube_manifest.h"
 
 static const char spec_fmt[] =
-	"apiVersion: kubeflow.org/v1beta1\n"
-	"kind: Experiment\n"
-	"metadata: {name: m, namespace: ml}\n"
-	"spec:\n"
-	"  objective: {type: minimize, objectiveMetricName: loss}\n"
-	"  algorithm: {algorithmName: random}\n"
-	"  parameters:\n"
-	"    - name: lr\n"
-	"      parameterType: double\n"
-	"      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
-	"  trialTemplate:\n"
-	"    primaryContainerName: training-container\n"
-	"    trialParameters:\n"
-	"      - {name: learningRate, reference: lr}\n"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: training-container\n"
-	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
-	"%s"
-	"                args:\n"
-	"                  - --lr=${trialParameters.learningRate}\n"
-	"            restartPolicy: Never\n";
+    "apiVersion: kubeflow.org/v1beta1\n"
+    "kind: Experiment\n"
+    "metadata: {name: m, namespace: ml}\n"
+    "spec:\n"
+    "  objective: {type: minimize, objectiveMetricName: loss}\n"
+    "  algorithm: {algorithmName: random}\n"
+    "  parameters:\n"
+    "    - name: lr\n"
+    "      parameterType: double\n"
+    "      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
+    "  trialTemplate:\n"
+    "    primaryContainerName: training-container\n"
+    "    trialParameters:\n"
+    "      - {name: learningRate, reference: lr}\n"
+    "    trialSpec:\n"
+    "      apiVersion: batch/v1\n"
+    "      kind: Job\n"
+    "      spec:\n"
+    "        template:\n"
+    "          spec:\n"
+    "            containers:\n"
+    "              - name: training-container\n"
+    "                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+    "%s"
+    "                args:\n"
+    "                  - --lr=${trialParameters.learningRate}\n"
+    "            restartPolicy: Never\n";
 
 static void render(const char *command, cJSON **obj, struct trial_command *c)
 {
@@ -54,9 +54,8 @@ static void render(const char *command, cJSON **obj, struct trial_command *c)
 	int n = snprintf(text, sizeof(text), spec_fmt, command);
 
 	assert_int_equal(spec_parse(text, (size_t)n, "m", &spec, &err), 0);
-	assert_int_equal(spec_render_manifest(spec, "m-abcdefgh", "ml", &a, 1,
-					      c, &err),
-			 0);
+	assert_int_equal(
+	    spec_render_manifest(spec, "m-abcdefgh", "ml", &a, 1, c, &err), 0);
 	spec_free(spec);
 	*obj = cJSON_Parse(c->manifest);
 	assert_non_null(*obj);
@@ -97,8 +96,7 @@ static void test_with_command(void **state)
 	struct trial_command c;
 	cJSON *obj;
 
-	render("                command: [python3, /opt/train.py]\n", &obj,
-	       &c);
+	render("                command: [python3, /opt/train.py]\n", &obj, &c);
 	assert_string_equal(str(obj, C0 ".command.0"), "python3");
 	assert_int_equal(c.argc, 3);
 	assert_string_equal(c.argv[2], "--lr=0.03");
@@ -109,8 +107,8 @@ static void test_with_command(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_without_command),
-		cmocka_unit_test(test_with_command),
+	    cmocka_unit_test(test_without_command),
+	    cmocka_unit_test(test_with_command),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
