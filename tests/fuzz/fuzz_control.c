@@ -72,7 +72,7 @@ static const char spec_fmt[] =
 	"            containers:\n"
 	"              - name: main\n"
 	"                image: none\n"
-	"                command: [sleep, \"100000\", \"${trialParameters.x}\"]\n"
+	"                command: [sh, -c, \"exec sleep 300\", \"${trialParameters.x}\"]\n"
 	"            restartPolicy: Never\n";
 
 static struct katib *k;

@@ -72,6 +72,33 @@ static void render_trial(const struct experiment_spec *spec, size_t variant)
 	free(as);
 }
 
+/*
+ * The first line as an experiment name: a name that passes must be a
+ * DNS-1123 label of at most EXPERIMENT_NAME_MAX chars (it becomes a
+ * directory and part of trial names: no '/', no "..", no NUL).
+ */
+static void check_name(const uint8_t *data, size_t size)
+{
+	char name[EXPERIMENT_NAME_MAX + 8];
+	struct kb_error err;
+	size_t i, n;
+
+	for (n = 0; n < size && n < sizeof(name) - 1 && data[n] != '\n'; n++)
+		name[n] = (char)data[n];
+	name[n] = '\0';
+	kb_error_clear(&err);
+	if (spec_validate_name(name, &err))
+		return;
+	n = strlen(name);
+	if (!n || n > EXPERIMENT_NAME_MAX || name[0] == '-' ||
+	    name[n - 1] == '-')
+		die("bad experiment name accepted", name, NULL, NULL);
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		      (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+			die("bad experiment name accepted", name, NULL, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct experiment_spec *spec = NULL, *spec2 = NULL;
@@ -79,6 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *yaml, *yaml2;
 	int rc;
 
+	check_name(data, size);
 	kb_error_clear(&err);
 	rc = spec_parse((const char *)data, size, FUZZ_NAME, &spec, &err);
 	if (rc) {
