@@ -30,7 +30,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo test unit fstest check valgrind bench clean install format
 
-all: $(BUILD)/.deps-ok katibfs
+all: $(BUILD)/.deps-ok katibfs katibfs-shim
 
 $(BUILD)/.deps-ok: scripts/deps.sh
 	@sh scripts/deps.sh build
@@ -42,8 +42,16 @@ deps:
 katibfs: $(BUILD)/katibfs
 	cp $< $@
 
-$(BUILD)/katibfs: $(FS_OBJ) $(BUILD)/libkatib.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+# The per-trial supervisor: static and tiny, so starting it is cheap; never
+# built with sanitizers (it is exec'd, and static linking excludes them).
+katibfs-shim: $(BUILD)/katibfs-shim
+	cp $< $@
+
+$(BUILD)/katibfs-shim: core/supervisor/katibfs-shim.c | $(BUILD)/.deps-ok
+	$(CC) -std=c11 $(WARN) -O2 -static -o $@ $<
+
+$(BUILD)/katibfs: $(FS_OBJ) $(BUILD)/libkatib.a $(BUILD)/katibfs-shim
+	$(CC) $(ALL_CFLAGS) -o $@ $(FS_OBJ) $(BUILD)/libkatib.a $(LDLIBS)
 
 $(BUILD)/libkatib.a: $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -52,9 +60,9 @@ $(BUILD)/%.o: %.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkatib.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkatib.a $(BUILD)/katibfs-shim
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libkatib.a $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 	@failed=; for t in $(UNIT_BIN); do echo "== $$t"; $$t || failed="$$failed $$t"; done; \
@@ -92,9 +100,11 @@ $(BUILD)/algo_harness $(BUILD)/latency: $(BUILD)/%: bench/%.c bench/bench_functi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/libexec/katibfs \
 		$(DESTDIR)$(PREFIX)/share/katibfs/examples \
 		$(DESTDIR)$(PREFIX)/lib/systemd/user
 	install -m 755 katibfs $(DESTDIR)$(PREFIX)/bin/katibfs
+	install -m 755 katibfs-shim $(DESTDIR)$(PREFIX)/libexec/katibfs/katibfs-shim
 	sed 's|/usr/local|$(PREFIX)|g' docs/katibfs.1 >$(DESTDIR)$(PREFIX)/share/man/man1/katibfs.1
 	chmod 644 $(DESTDIR)$(PREFIX)/share/man/man1/katibfs.1
 	cp -R examples/. $(DESTDIR)$(PREFIX)/share/katibfs/examples/

@@ -1,17 +1,19 @@
 /*
- * executor_local.c - trials as local processes under a supervisor of ours
- * (include/katib/executor.h).
+ * executor_local.c - trials as local processes under katibfs-shim, a small
+ * supervisor program of ours (include/katib/executor.h,
+ * core/supervisor/katibfs-shim.c).
  *
- * Everything the supervisor needs (argv, envp, the resolved executable, the
- * log path) is prepared before fork(); after it, the supervisor and the
- * trial only make async-signal-safe calls, as a child of a multi-threaded
- * process must.
+ * posix_spawn (vfork-based in glibc) starts the supervisor without copying
+ * the daemon's address space; everything it needs comes in its argv, its
+ * environment (the trial's) and fd 3 (the locked record).
  */
 #include "katib/executor.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,141 +136,152 @@ static int resolve_exe(const char *name, const char *cwd, const char *path,
 			    path ? path : "(unset)");
 }
 
-/* ---- the supervisor (after fork: async-signal-safe calls only) ---- */
+/* ---- finding the supervisor program ---- */
 
-struct shim {
-	const char *exe;
-	char *const *argv;
-	char *const *envp;
-	const char *cwd;
-	const char *log;
-	int lock_fd;		/* the flocked supervisor file */
-};
+static char shim_path[4096];
+static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
 
-static size_t fmt_long(char *buf, long v)
+/*
+ * katibfs-shim is looked for in $KATIBFS_SHIM, beside the running binary,
+ * in ../libexec/katibfs/ from it (make install), and one directory up
+ * (build/tests/ for the unit tests).
+ */
+static void find_shim(void)
 {
-	char tmp[24];
-	size_t n = 0, i = 0;
-	unsigned long u = v < 0 ? (unsigned long)-v : (unsigned long)v;
+	static const char *const rel[] = {"/katibfs-shim",
+					  "/../libexec/katibfs/katibfs-shim",
+					  "/../katibfs-shim"};
+	const char *env = getenv("KATIBFS_SHIM");
+	char self[4096], *slash;
+	ssize_t n;
+	size_t i;
 
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		buf[i++] = '-';
-	while (n)
-		buf[i++] = tmp[--n];
-	return i;
-}
-
-/* Write "<word> a b\n" at the end of the supervisor file. */
-static void shim_record(int fd, const char *word, long a, long b)
-{
-	char line[80];
-	size_t n = strlen(word);
-
-	memcpy(line, word, n);
-	line[n++] = ' ';
-	n += fmt_long(line + n, a);
-	line[n++] = ' ';
-	n += fmt_long(line + n, b);
-	line[n++] = '\n';
-	if (write(fd, line, n) < 0)
-		return; /* nothing to do about it here */
-}
-
-static void shim_trial(const struct shim *s)
-{
-	static const char msg[] = "katibfs: cannot execute the trial command\n";
-	struct sigaction dfl;
-	sigset_t none;
-	int fd, sig;
-
-	setpgid(0, 0);
-	fd = open("/dev/null", O_RDONLY);
-	if (fd >= 0)
-		dup2(fd, 0);
-	fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (fd >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
+	if (env && !access(env, X_OK)) {
+		snprintf(shim_path, sizeof(shim_path), "%s", env);
+		return;
 	}
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(shim_path, sizeof(shim_path), "%s%s", self, rel[i]);
+		if (!access(shim_path, X_OK))
+			return;
+	}
+	shim_path[0] = '\0';
+}
+
+static int setup_attr(posix_spawnattr_t *attr)
+{
+	sigset_t none, all;
+	int rc;
+
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (chdir(s->cwd) == 0)
-		execve(s->exe, s->argv, s->envp);
-	if (write(2, msg, sizeof(msg) - 1) < 0)
-		_exit(127);
-	_exit(127);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	rc = posix_spawnattr_init(attr);
+	if (!rc)
+		rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID |
+							    POSIX_SPAWN_SETSIGMASK |
+							    POSIX_SPAWN_SETSIGDEF);
+	if (!rc)
+		rc = posix_spawnattr_setsigmask(attr, &none);
+	if (!rc)
+		rc = posix_spawnattr_setsigdefault(attr, &all);
+	return rc;
 }
 
-static void shim_main(const struct shim *s)
+static int setup_files(posix_spawn_file_actions_t *fa, int record_fd)
 {
-	int status = 0, code, sig;
-	siginfo_t info;
-	sigset_t set;
-	pid_t child;
+	int rc = posix_spawn_file_actions_init(fa);
 
-	setsid();
-	/* hold nothing of the daemon's: /dev/fuse above all, or the mount
-	 * would outlive the daemon's death */
-	if (s->lock_fd > 3)
-		syscall(SYS_close_range, 3, s->lock_fd - 1, 0);
-	syscall(SYS_close_range, s->lock_fd + 1, ~0U, 0);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	child = fork();
-	if (child < 0) {
-		shim_record(s->lock_fd, "exit", 127, 0);
-		_exit(1);
-	}
-	if (child == 0)
-		shim_trial(s);
-	shim_record(s->lock_fd, "pid", (long)getpid(), (long)child);
-	for (;;) {
-		if (sigwaitinfo(&set, &info) < 0)
-			continue;
-		if (info.si_signo == SIGUSR1)
-			kill(-child, SIGKILL);
-		else if (info.si_signo != SIGCHLD)
-			kill(-child, SIGTERM);
-		else if (waitpid(child, &status, WNOHANG) == child)
-			break;
-	}
-	kill(-child, SIGKILL); /* what is left of the trial's group */
-	code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	shim_record(s->lock_fd, "exit", sig ? 128 + sig : code, sig);
-	_exit(0);
+	if (!rc)
+		rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null",
+						      O_RDONLY, 0);
+	if (!rc)
+		rc = posix_spawn_file_actions_addopen(fa, 1, "/dev/null",
+						      O_WRONLY, 0);
+	if (!rc)
+		rc = posix_spawn_file_actions_adddup2(fa, 1, 2);
+	if (!rc)
+		rc = posix_spawn_file_actions_adddup2(fa, record_fd, 3);
+	return rc;
+}
+
+/* shim LOG CWD EXE -- argv... */
+static char **shim_argv(const struct trial_command *cmd, const char *log,
+			const char *cwd, const char *exe)
+{
+	char **v = calloc(cmd->argc + 6, sizeof(char *));
+	size_t i;
+
+	if (!v)
+		return NULL;
+	v[0] = shim_path;
+	v[1] = (char *)log;
+	v[2] = (char *)cwd;
+	v[3] = (char *)exe;
+	v[4] = "--";
+	for (i = 0; i < cmd->argc; i++)
+		v[5 + i] = cmd->argv[i];
+	return v;
 }
 
 /* ---- the daemon's side ---- */
+
+static int spawn_shim(const struct trial_command *cmd, const char *log,
+		      const char *cwd, const char *exe, char **env,
+		      int record_fd, pid_t *pid, struct kb_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	char **argv = shim_argv(cmd, log, cwd, exe);
+	int rc;
+
+	if (!argv)
+		return -ENOMEM;
+	rc = setup_attr(&attr);
+	if (!rc) {
+		rc = setup_files(&fa, record_fd);
+		if (!rc) {
+			rc = posix_spawn(pid, shim_path, &fa, &attr, argv, env);
+			posix_spawn_file_actions_destroy(&fa);
+		}
+		posix_spawnattr_destroy(&attr);
+	}
+	free(argv);
+	if (rc)
+		return kb_error_set(err, -rc, NULL, 0,
+				    "cannot start the trial supervisor %s: %s",
+				    shim_path, strerror(rc));
+	return 0;
+}
 
 int local_start(const struct trial_command *cmd, const char *trial_name,
 		const char *trial_dir, const char *log_path,
 		struct trial_run *run, struct kb_error *err)
 {
 	const char *cwd = cmd->working_dir ? cmd->working_dir : trial_dir;
-	struct shim s = {.cwd = cwd, .log = log_path};
 	char exe[4096], path[4096];
 	char **env = NULL;
 	struct stat st;
+	int rc, fd = -1;
 	pid_t pid;
-	int rc;
 
 	run->pid = 0;
 	run->pidfd = -1;
 	run->child = 0;
+	pthread_once(&shim_once, find_shim);
+	if (!shim_path[0])
+		return kb_error_set(err, -ENOENT, NULL, 0,
+				    "the trial supervisor katibfs-shim was not "
+				    "found beside katibfs nor in "
+				    "../libexec/katibfs/ (set KATIBFS_SHIM)");
 	if (stat(cwd, &st) || !S_ISDIR(st.st_mode))
 		return kb_error_set(err, -ENOENT, "workingDir", 0,
 				    "working directory %s does not exist", cwd);
@@ -280,31 +293,22 @@ int local_start(const struct trial_command *cmd, const char *trial_name,
 	if (rc)
 		goto out;
 	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, trial_dir);
-	s.lock_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
-				       O_CLOEXEC, 0644);
-	if (s.lock_fd < 0 || flock(s.lock_fd, LOCK_EX | LOCK_NB)) {
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+		  0644);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
 		rc = kb_error_set(err, -errno, NULL, 0, "cannot lock %s: %s",
 				  path, strerror(errno));
 		goto out;
 	}
-	s.exe = exe;
-	s.argv = cmd->argv;
-	s.envp = env;
-	pid = fork();
-	if (pid == 0)
-		shim_main(&s);
-	if (pid < 0) {
-		rc = kb_error_set(err, -errno, NULL, 0,
-				  "cannot start the trial supervisor: %s",
-				  strerror(errno));
+	rc = spawn_shim(cmd, log_path, cwd, exe, env, fd, &pid, err);
+	if (rc)
 		goto out;
-	}
 	run->pid = pid;
 	run->child = 1;
 	run->pidfd = sys_pidfd_open(pid);
 out:
-	if (s.lock_fd >= 0)
-		close(s.lock_fd); /* the supervisor holds the lock now */
+	if (fd >= 0)
+		close(fd); /* the supervisor holds the lock now */
 	free_env(env);
 	return rc;
 }

@@ -2,18 +2,18 @@
  * executor.h - the local backend: each trial runs under a small supervisor
  * process of ours, so trials outlive the daemon.
  *
- * local_start() forks a supervisor (a copy of the daemon that runs only
- * async-signal-safe code), which starts a new session, forks the trial
- * into its own process group with its stdout and stderr appended to the
- * log, waits for it, and records "exit <code> <signal>" in the trial
- * directory's `supervisor` file before it exits. That file is locked
- * (flock) from before the fork until the supervisor ends, so a daemon
- * mounted again later can tell, without guessing from pids:
+ * local_start() spawns katibfs-shim (core/supervisor/katibfs-shim.c, a
+ * small static program) in a new session; it forks the trial into its own
+ * process group with its stdout and stderr appended to the log, waits for
+ * it, and records "exit <code> <signal>" in the trial directory's
+ * `supervisor` file before it exits. That file is locked (flock) from
+ * before the spawn until the supervisor ends, so a daemon mounted again
+ * later can tell, without guessing from pids:
  *
  *   locked                    the trial runs: local_adopt() re-attaches;
  *   unlocked, exit recorded   it ended meanwhile: the status is there;
  *   unlocked, no exit line    the supervisor was killed: the trial is lost;
- *   no file                   it never started: start it (once).
+ *   no file, or an empty one  it never started: start it (once).
  *
  * The trial gets the daemon's environment plus the container's env,
  * KATIB_TRIAL_NAME, KATIB_TRIAL_DIR and PYTHONUNBUFFERED=1 (unless the spec
