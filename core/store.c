@@ -426,78 +426,74 @@ static struct trial *load_trial_row(sqlite3_stmt *st)
 	return t;
 }
 
-static int load_trials(struct store *s, const struct store_loader *l,
-		       struct experiment *e)
+/* One row of a per-experiment query, handed to the loader's callback. */
+typedef int row_fn(const struct store_loader *l, struct experiment *e,
+		   sqlite3_stmt *st);
+
+/* Run `sql` (with ?1 = the experiment's name) and feed each row to fn. */
+static int load_rows(struct store *s, const struct store_loader *l,
+		     struct experiment *e, const char *sql, row_fn *fn)
 {
 	sqlite3_stmt *st = NULL;
-	int rc;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 
-	rc = sqlite3_prepare_v2(s->db,
-				"SELECT number, name, state, reason, message, "
-				"assignments, exit_code, term_signal, created, "
-				"started, finished, command, log_parsed, pid "
-				"FROM trials WHERE exp = ?1 ORDER BY number",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	bind_text(st, 1, e->name);
-	rc = 0;
-	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-		struct trial *t = load_trial_row(st);
-
-		rc = t ? l->trial(l->arg, e, t) : -ENOMEM;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int load_observations(struct store *s, const struct store_loader *l,
-			     struct experiment *e)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(s->db,
-				"SELECT trial, time, metric, value FROM "
-				"observations WHERE exp = ?1 ORDER BY id",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	bind_text(st, 1, e->name);
-	rc = 0;
-	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-		struct trial *t =
-			experiment_trial(e, sqlite3_column_int(st, 0));
-
-		if (!t)
-			continue;
-		rc = l->observation(
-			l->arg, e, t, sqlite3_column_double(st, 1),
-			(const char *)sqlite3_column_text(st, 2),
-			(const char *)sqlite3_column_text(st, 3));
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int load_events(struct store *s, const struct store_loader *l,
-		       struct experiment *e)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(s->db,
-				"SELECT time, message FROM events WHERE "
-				"exp = ?1 ORDER BY id",
-				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sql_errno(rc);
 	bind_text(st, 1, e->name);
 	rc = 0;
 	while (!rc && sqlite3_step(st) == SQLITE_ROW)
-		rc = l->event(l->arg, e, sqlite3_column_double(st, 0),
-			      (const char *)sqlite3_column_text(st, 1));
+		rc = fn(l, e, st);
 	sqlite3_finalize(st);
+	return rc;
+}
+
+static int trial_row(const struct store_loader *l, struct experiment *e,
+		     sqlite3_stmt *st)
+{
+	struct trial *t = load_trial_row(st);
+
+	return t ? l->trial(l->arg, e, t) : -ENOMEM;
+}
+
+static int observation_row(const struct store_loader *l, struct experiment *e,
+			   sqlite3_stmt *st)
+{
+	struct trial *t = experiment_trial(e, sqlite3_column_int(st, 0));
+
+	if (!t)
+		return 0; /* a trial that is gone: nothing to attach it to */
+	return l->observation(l->arg, e, t, sqlite3_column_double(st, 1),
+			      (const char *)sqlite3_column_text(st, 2),
+			      (const char *)sqlite3_column_text(st, 3));
+}
+
+static int event_row(const struct store_loader *l, struct experiment *e,
+		     sqlite3_stmt *st)
+{
+	return l->event(l->arg, e, sqlite3_column_double(st, 0),
+			(const char *)sqlite3_column_text(st, 1));
+}
+
+static int load_children(struct store *s, const struct store_loader *l,
+			 struct experiment *e)
+{
+	int rc = load_rows(s, l, e,
+			   "SELECT number, name, state, reason, message, "
+			   "assignments, exit_code, term_signal, created, "
+			   "started, finished, command, log_parsed, pid "
+			   "FROM trials WHERE exp = ?1 ORDER BY number",
+			   trial_row);
+
+	if (!rc)
+		rc = load_rows(s, l, e,
+			       "SELECT trial, time, metric, value FROM "
+			       "observations WHERE exp = ?1 ORDER BY id",
+			       observation_row);
+	if (!rc)
+		rc = load_rows(s, l, e,
+			       "SELECT time, message FROM events WHERE "
+			       "exp = ?1 ORDER BY id",
+			       event_row);
 	return rc;
 }
 
@@ -546,11 +542,7 @@ int store_load(struct store *s, const struct store_loader *l)
 		rc = l->experiment(l->arg, e,
 				   (const char *)sqlite3_column_text(st, 8));
 		if (!rc)
-			rc = load_trials(s, l, e);
-		if (!rc)
-			rc = load_observations(s, l, e);
-		if (!rc)
-			rc = load_events(s, l, e);
+			rc = load_children(s, l, e);
 	}
 	sqlite3_finalize(st);
 	return rc;
