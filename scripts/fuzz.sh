@@ -17,7 +17,7 @@
 set -eu
 
 FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz}
-HARNESSES="spec metrics control"
+HARNESSES="spec metrics control kube"
 mode=${1:-smoke}
 seconds=${2:-60}
 
@@ -78,6 +78,7 @@ make --no-print-directory -j"$jobs" -f tests/fuzz/fuzz.mk \
 # ASan: no leak check at exit for the control harness (its controller
 # thread is still running then); libFuzzer checks leaks per input.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/fuzz/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # Existing, non-empty input directories of harness $1.

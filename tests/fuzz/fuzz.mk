@@ -23,12 +23,17 @@ FLAGS := -std=c11 $(WARN) -O1 -g $(SAN) -MMD -MP \
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
 CORE_SRC := $(sort $(wildcard core/*.c core/algorithms/*.c \
-	core/earlystopping/*.c))
+	core/earlystopping/*.c core/kube/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
 HARNESS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,\
 	$(wildcard tests/fuzz/fuzz_*.c))
 
-all: $(HARNESS)
+all: $(HARNESS) $(FUZZ_BUILD)/katibfs-shim
+
+# The trial supervisor, found beside the harness binaries (fuzz_control).
+$(FUZZ_BUILD)/katibfs-shim: core/supervisor/katibfs-shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -D_GNU_SOURCE -o $@ $<
 
 $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
