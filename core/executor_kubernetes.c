@@ -72,7 +72,8 @@ struct ktrial {
 	int retain;
 	int created;
 	double created_at;
-	char error[1000]; /* creation failed: why */
+	char error[1000];	  /* creation failed: why */
+	double retry_at, backoff; /* creation: the server was unreachable */
 	int terminating, delete_queued, delete_done;
 	int reported;
 	double terminal_since;
@@ -564,6 +565,7 @@ static void do_create(struct kpriv *p, struct ktrial *t, const char *manifest)
 	struct kube_response r;
 	struct kb_error err;
 	char path[600], what[300], msg[600], plural[128], reason[1000];
+	long status;
 	int rc;
 
 	kb_error_clear(&err);
@@ -575,15 +577,28 @@ static void do_create(struct kpriv *p, struct ktrial *t, const char *manifest)
 	if (!rc)
 		rc = kube_request(p->client, "POST", path, manifest, NULL, what,
 				  &r, &err);
-	if (!rc && r.status != 201 && r.status != 200 && r.status != 202 &&
-	    r.status != 409) {
-		kube_status_message(r.body, msg, sizeof(msg));
-		kb_error_set(&err, -EINVAL, "kubernetes", 0, "%s: HTTP %ld: %s",
-			     what, r.status, msg);
-		rc = -EINVAL;
-	}
-	if (!rc)
+	if (!rc) {
+		status = r.status;
+		if (status != 201 && status != 200 && status != 202 &&
+		    status != 409) {
+			kube_status_message(r.body, msg, sizeof(msg));
+			kb_error_set(&err, -EINVAL, "kubernetes", 0,
+				     "%s: HTTP %ld: %s", what, status, msg);
+			rc = status == 429 || status >= 500 ? -EIO : -EINVAL;
+		}
 		kube_response_free(&r);
+	}
+	if (rc == -EIO && !p->stop) {
+		/* the server is unreachable or failing: try again later
+		 * (creation is idempotent), the trial stays Running */
+		pthread_mutex_lock(&p->lock);
+		t->backoff = t->backoff ? t->backoff * 2 : 2.0;
+		if (t->backoff > 60)
+			t->backoff = 60;
+		t->retry_at = now_mono() + t->backoff;
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
 	if (rc == -ECANCELED || p->stop)
 		return; /* closing: a later mount creates it (by name) */
 	if (rc) {
@@ -646,7 +661,8 @@ static int worker_step(struct kpriv *p)
 	char *manifest;
 
 	for (t = p->trials; t; t = t->next) {
-		if (t->manifest && !t->created && !t->error[0]) {
+		if (t->manifest && !t->created && !t->error[0] &&
+		    now_mono() >= t->retry_at) {
 			manifest = strdup(t->manifest);
 			pthread_mutex_unlock(&p->lock);
 			if (manifest)

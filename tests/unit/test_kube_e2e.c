@@ -366,12 +366,10 @@ static void test_unauthorized(void **state)
 	free(s);
 }
 
-/* RBAC says no: 403 names the verb, the resource and the rule. */
-static void test_forbidden(void **state)
+/* Set faults in the fake server (POST /fake/faults). */
+static void fake_fault(const char *json)
 {
-	struct fixture *f = *state;
-	struct kb_error err = {0};
-	char cmd[1024], dir[512], *s, *slash;
+	char cmd[1024], dir[512], *slash;
 
 	snprintf(dir, sizeof(dir), "%s", getenv("KATIBFS_TEST_KUBECONFIG"));
 	slash = strrchr(dir, '/');
@@ -379,10 +377,20 @@ static void test_forbidden(void **state)
 	*slash = '\0';
 	snprintf(cmd, sizeof(cmd),
 		 "curl -sf --cacert %s/ca.crt -H 'Authorization: Bearer "
-		 "katibfs-test-token' -d '{\"forbidden_create\": 1}' "
+		 "katibfs-test-token' -d '%s' "
 		 "https://127.0.0.1:$(cat %s/port)/fake/faults >/dev/null",
-		 dir, dir);
+		 dir, json, dir);
 	assert_int_equal(system(cmd), 0);
+}
+
+/* RBAC says no: 403 names the verb, the resource and the rule. */
+static void test_forbidden(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char *s;
+
+	fake_fault("{\"forbidden_create\": 1}");
 	assert_int_equal(katib_mkdir(f->k, "k8s403", &err), 0);
 	write_spec(f->k, "k8s403", job_fmt, "", 1, 1);
 	assert_int_equal(katib_wait_finished(f->k, "k8s403", 60000), 0);
@@ -392,6 +400,19 @@ static void test_forbidden(void **state)
 		      "\"batch\"");
 	assert_has(s, "RBAC");
 	free(s);
+}
+
+/* The server fails every request for a while (longer than one request's
+ * retries): trials wait and are created once it answers again. */
+static void test_outage(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+
+	fake_fault("{\"fail5xx\": 40}");
+	assert_int_equal(katib_mkdir(f->k, "k8sout", &err), 0);
+	write_spec(f->k, "k8sout", job_fmt, "", 2, 2);
+	check_done(f->k, "k8sout", 2);
 }
 
 /* An exec credential plugin gives the token, run once (cached). */
@@ -440,6 +461,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unauthorized, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forbidden, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exec_plugin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_outage, setup, teardown),
 	};
 
 	if (!getenv("KATIBFS_TEST_KUBECONFIG")) {
