@@ -371,11 +371,12 @@ enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 	}
 	if (pid <= 0)
 		goto out;
-	if (run->pid != pid || run->pidfd < 0) {
+	if (run->pid != pid) {
 		local_release(run);
 		run->pid = pid;
-		run->pidfd = sys_pidfd_open(pid);
 	}
+	if (run->pidfd < 0)
+		run->pidfd = sys_pidfd_open(pid);
 	/* still locked after the pidfd exists: the pidfd is that process */
 	result = flock(fd, LOCK_SH | LOCK_NB) ? PROBE_RUNNING : PROBE_LOST;
 	if (result == PROBE_LOST) {
@@ -395,6 +396,10 @@ int local_terminate(const struct trial_run *run, int force)
 
 	if (run->pidfd >= 0)
 		return sys_pidfd_send_signal(run->pidfd, sig) ? -errno : 0;
+	/* no pidfd (an old kernel, valgrind): our own child cannot have
+	 * been reaped and its pid reused while run->pid is set */
+	if (run->pid > 0 && run->child)
+		return kill(run->pid, sig) ? -errno : 0;
 	return -ESRCH;
 }
 

@@ -62,10 +62,22 @@ static enum trial_probe wait_end(struct fixture *f, struct trial_run *run,
 				 int *code, int *sig)
 {
 	struct pollfd p = {.fd = run->pidfd, .events = POLLIN};
+	enum trial_probe r;
+	int i;
 
-	assert_true(run->pidfd >= 0);
-	assert_int_equal(poll(&p, 1, 10000), 1);
-	return local_probe(f->dir, run, code, sig);
+	if (run->pidfd >= 0) {
+		assert_int_equal(poll(&p, 1, 10000), 1);
+		return local_probe(f->dir, run, code, sig);
+	}
+	/* no pidfd (valgrind does not know pidfd_open): poll the record */
+	for (i = 0; i < 1000; i++) {
+		r = local_probe(f->dir, run, code, sig);
+		if (r != PROBE_RUNNING)
+			return r;
+		usleep(10000);
+	}
+	fail_msg("the trial did not end");
+	return PROBE_LOST;
 }
 
 static char *slurp(const char *path)
@@ -143,7 +155,6 @@ static void test_adopt(void **state)
 	/* a second observer (a daemon mounted again) finds it running */
 	assert_int_equal(local_probe(f->dir, &other, &code, &sig),
 			 PROBE_RUNNING);
-	assert_true(other.pidfd >= 0);
 	assert_int_equal(wait_end(f, &other, &code, &sig), PROBE_EXITED);
 	assert_int_equal(code, 3);
 	assert_int_equal(local_probe(f->dir, &run, &code, &sig), PROBE_EXITED);
