@@ -41,12 +41,16 @@
 #include "kube/gjson.c"
 #include "kube/kubeconfig.c"
 
-#define MARKER_FILE	 "kubernetes.json"
-#define LABEL_EXPERIMENT "katib.kubeflow.org/experiment"
-#define LABEL_TRIAL	 "katib.kubeflow.org/trial"
-#define LOST_GRACE	 15.0 /* created, yet absent from a synced watch */
-#define LOG_GRACE	 20.0 /* object finished, log still streaming */
-#define WATCH_SECONDS	 60   /* server-side timeout of one watch request */
+#define MARKER_FILE	    "kubernetes.json"
+#define COLLECTOR_CONTAINER "katibfs-metrics-collector"
+#define COLLECTOR_VOLUME    "katibfs-metrics"
+#define COLLECTOR_LOG	    "collector.log"
+#define COLLECTOR_IMAGE	    "busybox:1.36"
+#define LABEL_EXPERIMENT    "katib.kubeflow.org/experiment"
+#define LABEL_TRIAL	    "katib.kubeflow.org/trial"
+#define LOST_GRACE	    15.0 /* created, yet absent from a synced watch */
+#define LOG_GRACE	    20.0 /* object finished, log still streaming */
+#define WATCH_SECONDS	    60	 /* server-side timeout of one watch request */
 
 struct kwatch {
 	char api_version[128], kind[64], ns[64];
@@ -70,6 +74,7 @@ struct ktrial {
 	char *success, *failure;
 	char *manifest; /* to create, until created */
 	int retain;
+	int sidecar; /* File collector: a sidecar streams the file */
 	int created;
 	double created_at;
 	char error[1000];	  /* creation failed: why */
@@ -469,8 +474,9 @@ static int object_finished(struct ktrial *t)
 	return done;
 }
 
-/* Stream the pod's log once into log_path; 1 when the pod is done. */
-static int follow_once(struct ktrial *t, const char *pod)
+/* Stream one container's log once into out; 1 when the pod is done. */
+static int follow_once(struct ktrial *t, const char *pod, const char *container,
+		       const char *out)
 {
 	struct log_stream s = {.t = t};
 	struct kb_error err;
@@ -479,14 +485,13 @@ static int follow_once(struct ktrial *t, const char *pod)
 	long status;
 
 	kb_error_clear(&err);
-	s.fd =
-	    open(t->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	s.fd = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (s.fd < 0)
 		return 1;
 	s.skip = fstat(s.fd, &st) ? 0 : st.st_size;
 	snprintf(path, sizeof(path),
 		 "/api/v1/namespaces/%s/pods/%s/log?container=%s&follow=true",
-		 t->ns, pod, t->container);
+		 t->ns, pod, container);
 	kube_stream(t->p->client, path, 0, log_data, &s, &status, &err);
 	close(s.fd);
 	if (status == 404)
@@ -497,6 +502,41 @@ static int follow_once(struct ktrial *t, const char *pod)
 	}
 	return pod_phase(t, pod, phase, sizeof(phase)) == -ENOENT ||
 	       phase_done(phase);
+}
+
+struct sidecar_follow {
+	struct ktrial *t;
+	char pod[256];
+};
+
+/* The metrics collector sidecar's stream, into <dir>/collector.log. */
+static void *sidecar_main(void *arg)
+{
+	struct sidecar_follow *f = arg;
+	char out[4200];
+
+	snprintf(out, sizeof(out), "%s/%s", f->t->dir, COLLECTOR_LOG);
+	while (!f->t->p->stop &&
+	       !follow_once(f->t, f->pod, COLLECTOR_CONTAINER, out))
+		;
+	return NULL;
+}
+
+/* Follow the primary container (and the collector sidecar, if any). */
+static void follow_pod(struct ktrial *t, const char *pod)
+{
+	struct sidecar_follow f = {.t = t};
+	pthread_t th;
+	int side = 0;
+
+	if (t->sidecar) {
+		snprintf(f.pod, sizeof(f.pod), "%s", pod);
+		side = !pthread_create(&th, NULL, sidecar_main, &f);
+	}
+	while (!t->p->stop && !follow_once(t, pod, t->container, t->log_path))
+		;
+	if (side)
+		pthread_join(th, NULL);
 }
 
 static void *log_main(void *arg)
@@ -518,8 +558,7 @@ static void *log_main(void *arg)
 			nap(p, 300);
 			continue;
 		}
-		while (!p->stop && !follow_once(t, pod))
-			;
+		follow_pod(t, pod);
 		break;
 	}
 	pthread_mutex_lock(&p->lock);
@@ -775,6 +814,7 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 		 tt->primary_container_name ? tt->primary_container_name
 					    : "training-container");
 	t->retain = tt->retain;
+	t->sidecar = bt->spec->collector.kind == COLLECTOR_FILE;
 	t->selector = pod_selector(bt, kind, av);
 	t->success =
 	    tt->success_condition ? strdup(tt->success_condition) : NULL;
@@ -788,6 +828,109 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 	t->next = p->trials;
 	p->trials = t;
 	return t;
+}
+
+/*
+ * The File collector's sidecar, as Katib injects its own: a native sidecar
+ * (an initContainer with restartPolicy Always, ended by the kubelet when
+ * the other containers have) sharing an emptyDir with the primary
+ * container at the metrics file's directory, printing what the file gains
+ * (and, on SIGTERM, its last bytes) to its stdout.
+ */
+static const char sidecar_script[] =
+    "exec 2>/dev/null; f=\"$KATIBFS_METRICS_FILE\"; n=0\n"
+    "flush() { [ -f \"$f\" ] || return 0; s=$(wc -c <\"$f\"); "
+    "[ \"$s\" -gt \"$n\" ] || return 0; "
+    "tail -c +$((n + 1)) \"$f\" | head -c $((s - n)); n=$s; }\n"
+    "trap 'flush; exit 0' TERM INT\n"
+    "while :; do flush; sleep 1 & wait $!; done\n";
+
+/* The object holding a `containers` list with the container `name`. */
+static cJSON *pod_spec_of(cJSON *v, const char *name, int depth)
+{
+	cJSON *c, *it, *r;
+
+	if (!v || depth > 64)
+		return NULL;
+	cJSON_ArrayForEach(c, v)
+	{
+		if (c->string && !strcmp(c->string, "containers"))
+			cJSON_ArrayForEach(it, c)
+			{
+				const char *n = cJSON_GetStringValue(
+				    cJSON_GetObjectItem(it, "name"));
+
+				if (n && !strcmp(n, name))
+					return v;
+			}
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
+		    (r = pod_spec_of(c, name, depth + 1)))
+			return r;
+	}
+	return NULL;
+}
+
+static cJSON *array_member(cJSON *obj, const char *key)
+{
+	cJSON *a = cJSON_GetObjectItem(obj, key);
+
+	if (cJSON_IsArray(a))
+		return a;
+	cJSON_DeleteItemFromObject(obj, key);
+	return cJSON_AddArrayToObject(obj, key);
+}
+
+static cJSON *volume_mount(const char *dir)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "name", COLLECTOR_VOLUME);
+	cJSON_AddStringToObject(m, "mountPath", dir);
+	return m;
+}
+
+static int add_sidecar(cJSON *obj, const struct experiment_spec *spec)
+{
+	const char *cname = spec->trial_template.primary_container_name;
+	const char *path = spec->collector.path;
+	cJSON *pod = pod_spec_of(obj, cname, 0), *c, *sc, *it, *e;
+	char dir[1024], *slash;
+
+	if (!pod || !path || path[0] != '/')
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (spec->collector.path_kind != PATH_KIND_DIRECTORY && slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(pod, "containers"))
+	{
+		const char *n =
+		    cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
+
+		if (n && !strcmp(n, cname))
+			cJSON_AddItemToArray(array_member(c, "volumeMounts"),
+					     volume_mount(dir));
+	}
+	it = cJSON_CreateObject();
+	cJSON_AddStringToObject(it, "name", COLLECTOR_VOLUME);
+	cJSON_AddObjectToObject(it, "emptyDir");
+	cJSON_AddItemToArray(array_member(pod, "volumes"), it);
+	sc = cJSON_CreateObject();
+	cJSON_AddStringToObject(sc, "name", COLLECTOR_CONTAINER);
+	cJSON_AddStringToObject(sc, "image", COLLECTOR_IMAGE);
+	cJSON_AddStringToObject(sc, "restartPolicy", "Always");
+	c = cJSON_AddArrayToObject(sc, "command");
+	cJSON_AddItemToArray(c, cJSON_CreateString("sh"));
+	cJSON_AddItemToArray(c, cJSON_CreateString("-c"));
+	cJSON_AddItemToArray(c, cJSON_CreateString(sidecar_script));
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "name", "KATIBFS_METRICS_FILE");
+	cJSON_AddStringToObject(e, "value", path);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(sc, "env"), e);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(sc, "volumeMounts"),
+			     volume_mount(dir));
+	cJSON_AddItemToArray(array_member(pod, "initContainers"), sc);
+	return 0;
 }
 
 /* The rendered manifest with our namespace and labels, as text. */
@@ -821,6 +964,17 @@ static char *prepare_manifest(const struct backend_trial *bt, const char *ns,
 	cJSON_DeleteItemFromObject(labels, LABEL_TRIAL);
 	cJSON_AddStringToObject(labels, LABEL_EXPERIMENT, bt->experiment);
 	cJSON_AddStringToObject(labels, LABEL_TRIAL, bt->name);
+	if (bt->spec->collector.kind == COLLECTOR_FILE &&
+	    add_sidecar(obj, bt->spec)) {
+		kb_error_set(err, -EINVAL,
+			     "spec.metricsCollectorSpec.source.fileSystemPath."
+			     "path",
+			     0,
+			     "the File collector on the kubernetes backend "
+			     "needs an absolute path in the primary "
+			     "container");
+		goto out;
+	}
 	text = cJSON_PrintUnformatted(obj);
 out:
 	cJSON_Delete(obj);

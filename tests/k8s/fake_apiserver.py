@@ -299,6 +299,43 @@ class Server:
             if pod is None:
                 return
             containers = copy.deepcopy(pod["spec"].get("containers", []))
+            sidecars = [c for c in pod["spec"].get("initContainers") or []
+                        if c.get("restartPolicy") == "Always"]
+        side = self.start_containers(ns, pname, sidecars)
+        procs = self.start_containers(ns, pname, containers)
+        with st.lock:
+            st.procs[(ns, pname)] = [p for _, p in procs + side if p]
+        started = now_iso()
+        self.set_pod(ns, pname, "Running", [
+            {"name": n, "ready": True, "restartCount": 0,
+             "state": {"running": {"startedAt": started}}} for n, _ in procs])
+        if gv != "batch/v1":
+            self.set_conditions(gv, res, ns, owner, ["Running"], None)
+        codes = self.wait_containers(ns, pname, procs)
+        for _, p in side:  # native sidecars end after the main containers
+            if p:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except OSError:
+                    pass
+        self.wait_containers(ns, pname, side)
+        self.finish_pod(ns, pname, owner, gv, res, codes, started)
+
+    def wait_containers(self, ns, pname, procs):
+        st = self.store
+        codes = []
+        for n, p in procs:
+            code = p.wait() if p else 127
+            if code < 0:
+                code = 128 - code
+            codes.append((n, code))
+            with st.lock:
+                st.running[(ns, pname, n)] = False
+                st.lock.notify_all()
+        return codes
+
+    def start_containers(self, ns, pname, containers):
+        st = self.store
         procs = []
         wd = os.path.join(self.args.dir, "pods", ns, pname)
         os.makedirs(wd, exist_ok=True)
@@ -323,23 +360,9 @@ class Server:
                 st.logs[(ns, pname, c["name"])] = path
                 st.running[(ns, pname, c["name"])] = p is not None
             procs.append((c["name"], p))
-        with st.lock:
-            st.procs[(ns, pname)] = [p for _, p in procs if p]
-        started = now_iso()
-        self.set_pod(ns, pname, "Running", [
-            {"name": n, "ready": True, "restartCount": 0,
-             "state": {"running": {"startedAt": started}}} for n, _ in procs])
-        if gv != "batch/v1":
-            self.set_conditions(gv, res, ns, owner, ["Running"], None)
-        codes = []
-        for n, p in procs:
-            code = p.wait() if p else 127
-            if code < 0:
-                code = 128 - code
-            codes.append((n, code))
-            with st.lock:
-                st.running[(ns, pname, n)] = False
-                st.lock.notify_all()
+        return procs
+
+    def finish_pod(self, ns, pname, owner, gv, res, codes, started):
         ok = all(c == 0 for _, c in codes)
         if not self.set_pod(ns, pname, "Succeeded" if ok else "Failed", [
                 {"name": n, "ready": False, "restartCount": 0,
@@ -751,7 +774,8 @@ class Handler(BaseHTTPRequestHandler):
             pod = st.objs.get(("v1", "pods", ns, name))
             if pod is None:
                 return self.notfound("pods", name)
-            cs = pod["spec"].get("containers", [])
+            cs = pod["spec"].get("containers", []) + (
+                pod["spec"].get("initContainers") or [])
             cname = q.get("container") or (cs[0]["name"] if len(cs) == 1
                                            else None)
             if cname is None:

@@ -366,6 +366,50 @@ static void test_unauthorized(void **state)
 	free(s);
 }
 
+/* File collector: a sidecar streams the metrics file; its stream is
+ * kept in the trial directory (collector.log), each line once. The fake
+ * kubelet runs containers on this host without volumes, so the file is
+ * one host path: one trial at a time, each removes it at its end. */
+static void test_file_collector(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char head[8192], tmpl[4096], sh[1024], buf[16384], path[256], *s, *p;
+	int n, i;
+
+	snprintf(head, sizeof(head), head_fmt, "k8sfile", 1, 2);
+	p = strstr(head, "  trialTemplate:");
+	assert_non_null(p);
+	*p = '\0';
+	snprintf(sh, sizeof(sh),
+		 "echo loss=9 >%s/m.log; sleep 1.5; "
+		 "echo loss=${trialParameters.learningRate} >>%s/m.log; "
+		 "sleep 1.5; rm %s/m.log;",
+		 f->dir, f->dir, f->dir);
+	snprintf(tmpl, sizeof(tmpl), job_fmt, sh);
+	n = snprintf(buf, sizeof(buf),
+		     "%s"
+		     "  metricsCollectorSpec:\n"
+		     "    collector: {kind: File}\n"
+		     "    source:\n"
+		     "      fileSystemPath: {path: %s/m.log, "
+		     "kind: File, format: TEXT}\n"
+		     "%s%s",
+		     head, f->dir, strstr(head_fmt, "  trialTemplate:"), tmpl);
+	assert_int_equal(katib_mkdir(f->k, "k8sfile", &err), 0);
+	assert_int_equal(
+	    katib_write_spec(f->k, "k8sfile", buf, (size_t)n, &err), 0);
+	assert_int_equal(katib_wait_finished(f->k, "k8sfile", 60000), 0);
+	for (i = 1; i <= 2; i++) {
+		snprintf(path, sizeof(path),
+			 "%s/experiments/k8sfile/%d/collector.log", f->dir, i);
+		s = slurp(path);
+		if (count(s, "loss=9\n") != 1 || count(s, "loss=0.0") != 1)
+			fail_msg("trial %d collector.log:\n%s", i, s);
+		free(s);
+	}
+}
+
 /* Set faults in the fake server (POST /fake/faults). */
 static void fake_fault(const char *json)
 {
@@ -462,6 +506,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_forbidden, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exec_plugin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_outage, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_collector, setup,
+					    teardown),
 	};
 
 	if (!getenv("KATIBFS_TEST_KUBECONFIG")) {
