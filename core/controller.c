@@ -10,6 +10,7 @@
  * notifications queued during the pass are fired after the lock is gone.
  */
 #include "katib/daemon.h"
+#include "katib/kube_manifest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,6 +104,11 @@ int trial_add_observations_locked(struct katib *k, struct experiment *e,
 
 /* ---- activation ---- */
 
+static int backend_is_local(const struct katib *k)
+{
+	return !strcmp(k->backend->name, "local");
+}
+
 int experiment_activate_locked(struct katib *k, struct experiment *e,
 			       const char *algo_state, struct kb_error *err)
 {
@@ -133,18 +139,20 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 				spec->early_stopping.name);
 	}
 	if (ck != COLLECTOR_STDOUT && ck != COLLECTOR_FILE &&
-	    ck != COLLECTOR_PUSH)
+	    (ck != COLLECTOR_PUSH || !backend_is_local(k)))
 		return kb_error_set(err, -EINVAL,
 				    "spec.metricsCollectorSpec.collector.kind",
 				    0,
-				    "collector %s is not available on the local "
-				    "backend; use StdOut, File or Push",
-				    collector_kind_name(ck));
+				    "collector %s is not available on the %s "
+				    "backend; use %s",
+				    collector_kind_name(ck), k->backend->name,
+				    backend_is_local(k) ? "StdOut, File or Push"
+							: "StdOut or File");
 	if (spec->trial_template.configmap_name)
 		return kb_error_set(err, -EINVAL, "spec.trialTemplate.configMap",
 				    0,
-				    "the local backend has no cluster to read "
-				    "ConfigMap %s from; inline the template as "
+				    "katibfs cannot read a ConfigMap template "
+				    "yet (%s); inline the template as "
 				    "spec.trialTemplate.trialSpec",
 				    spec->trial_template.configmap_name);
 	rc = metrics_parser_new(spec, &parser, err);
@@ -177,6 +185,12 @@ static void source_path(struct katib *k, struct experiment *e,
 
 	if (e->spec->collector.kind != COLLECTOR_FILE || !p) {
 		trial_log_path(k, e->name, t->number, buf, size);
+		return;
+	}
+	if (!backend_is_local(k)) {
+		/* a sidecar streams the file; the backend appends it here */
+		trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
+		snprintf(buf, size, "%s/collector.log", dir);
 		return;
 	}
 	if (p[0] == '/') {
@@ -390,11 +404,16 @@ static void trial_start(struct katib *k, struct experiment *e,
 		as[i].name = (char *)e->value_names[i];
 		as[i].value = t->values[i];
 	}
-	rc = as ? spec_render_trial(e->spec, t->name,
-				    e->spec->namespace ? e->spec->namespace
-						       : "default",
-				    as, i, &cmd, &err)
-		: -ENOMEM;
+	if (!as)
+		rc = -ENOMEM;
+	else if (backend_is_local(k))
+		rc = spec_render_trial(e->spec, t->name,
+				       e->spec->namespace ? e->spec->namespace
+							  : "default",
+				       as, i, &cmd, &err);
+	else /* the image's entrypoint may run: no command needed */
+		rc = spec_render_manifest(e->spec, t->name, e->spec->namespace,
+					  as, i, &cmd, &err);
 	free(as);
 	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
 	trial_log_path(k, e->name, t->number, log, sizeof(log));
@@ -420,8 +439,11 @@ static void trial_start(struct katib *k, struct experiment *e,
 					    t->values, dir, &cmd, &err);
 	if (!rc) {
 		free(t->command);
-		t->command = command_text(&cmd, cmd.working_dir ? cmd.working_dir
-								: dir);
+		t->command = !backend_is_local(k) && cmd.manifest
+				     ? strdup(cmd.manifest)
+				     : command_text(&cmd, cmd.working_dir
+								  ? cmd.working_dir
+								  : dir);
 		t->started = now_epoch();
 		t->log_parsed = 0;
 		struct backend_trial bt;

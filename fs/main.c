@@ -2,7 +2,8 @@
  * main.c - the katibfs program: command line, `katibfs check`, mounting.
  *
  *   katibfs [-f] [-d] [-s] [--state DIR] [--backend local|kubernetes]
- *           [--kubeconfig FILE] [--namespace NS] [-o opt,...] MOUNTPOINT
+ *           [--kubeconfig FILE] [--context NAME] [--namespace NS]
+ *           [-o opt,...] MOUNTPOINT
  *   katibfs check SPEC.yaml
  *   katibfs --help | --version
  *
@@ -45,6 +46,7 @@ struct options {
 	const char *state;
 	const char *backend;
 	const char *kubeconfig;
+	const char *context;
 	const char *namespace;
 	const char *mountpoint;
 	const char *fuse_opts[MAX_OPTS];
@@ -73,7 +75,11 @@ static void usage(FILE *out)
 	    "  --backend local|kubernetes\n"
 	    "                         where trials run (default local)\n"
 	    "  --kubeconfig FILE      kubeconfig for the kubernetes backend\n"
+	    "                         (default $KUBECONFIG, ~/.kube/config, or\n"
+	    "                         the in-cluster service account)\n"
+	    "  --context NAME         kubeconfig context (default: current)\n"
 	    "  --namespace NS         namespace for the kubernetes backend\n"
+	    "                         (default: the context's, else default)\n"
 	    "  -o OPT[,OPT...]        FUSE mount options (e.g. allow_other)\n"
 	    "  -h, --help             this text\n"
 	    "  -V, --version          the version\n"
@@ -209,9 +215,10 @@ static int add_fuse_opt(struct options *o, const char *opt)
 static int parse_long(struct options *o, int argc, char **argv, int *i)
 {
 	static const char *const names[] = {"--state", "--backend",
-					    "--kubeconfig", "--namespace"};
+					    "--kubeconfig", "--context",
+					    "--namespace"};
 	const char **slots[] = {&o->state, &o->backend, &o->kubeconfig,
-				&o->namespace};
+				&o->context, &o->namespace};
 	size_t k;
 	int m;
 
@@ -489,7 +496,13 @@ static int loop(struct fuse *fuse, int single)
 static int serve(const struct options *o, const char *state, int notify_fd,
 		 const char *argv0)
 {
-	struct katib_options kopt = {.state_dir = state, .backend = o->backend};
+	struct katib_options kopt = {
+		.state_dir = state,
+		.backend = o->backend,
+		.kubeconfig = o->kubeconfig,
+		.context = o->context,
+		.namespace = o->namespace,
+	};
 	struct katibfs *fs = NULL;
 	struct fuse *fuse = NULL;
 	struct katib *k = NULL;
@@ -583,12 +596,7 @@ int main(int argc, char **argv)
 	rc = parse_args(&o, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	if (!strcmp(o.backend, "kubernetes")) {
-		fprintf(stderr,
-			"katibfs: the kubernetes backend is not built yet\n");
-		return 2;
-	}
-	if (strcmp(o.backend, "local")) {
+	if (strcmp(o.backend, "local") && strcmp(o.backend, "kubernetes")) {
 		fprintf(stderr,
 			"katibfs: unknown backend '%s' (local|kubernetes)\n",
 			o.backend);

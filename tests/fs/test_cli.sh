@@ -17,9 +17,15 @@ sed 's/min: "0.01"/min: "5"/' "$TMP/good.yaml" >"$TMP/bad.yaml"
 grep -q '^katibfs: check: .*feasibleSpace' "$TMP/err" || fail "check message: $(cat "$TMP/err")"
 "$KATIBFS" check "$TMP/missing.yaml" 2>/dev/null && fail "check of a missing file"
 
-"$KATIBFS" --backend kubernetes "$MNT" 2>"$TMP/err"
-[ $? -eq 2 ] || fail "--backend kubernetes: exit code"
-grep -q 'not built yet' "$TMP/err" || fail "--backend kubernetes message"
+"$KATIBFS" --backend nosuch "$MNT" 2>"$TMP/err"
+[ $? -eq 2 ] || fail "--backend nosuch: exit code"
+grep -q 'unknown backend' "$TMP/err" || fail "--backend nosuch message"
+# the kubernetes backend without a usable kubeconfig: a clear error, no mount
+"$KATIBFS" --backend kubernetes --kubeconfig "$TMP/no-such-kubeconfig" \
+	--state "$TMP/k8s-state" "$MNT" 2>"$TMP/err"
+[ $? -ne 0 ] || fail "--backend kubernetes without a kubeconfig mounted"
+grep -q 'no-such-kubeconfig' "$TMP/err" || fail "--backend kubernetes message: $(cat "$TMP/err")"
+mountpoint -q "$MNT" && fail "mounted without a kubeconfig"
 "$KATIBFS" --bogus "$MNT" 2>/dev/null
 [ $? -eq 2 ] || fail "unknown option: exit code"
 "$KATIBFS" 2>/dev/null
