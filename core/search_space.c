@@ -1,22 +1,28 @@
 /*
  * search_space.c - helpers shared by the search algorithms: the PRNG,
  * sampling and formatting parameter values as Katib's services do
- * (hyperopt for random, optuna for grid), grids, duplicate detection and
- * algorithm-setting parsing.
+ * (hyperopt for random, optuna for grid), grids, duplicate detection,
+ * algorithm-setting parsing, seeds (random_state or saved "seed=N"), and
+ * the loop that fills a batch with assignments new to the history.
  */
 #include "katib/algorithm.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "katib/metrics.h"
 
 #define SETTINGS_FIELD "spec.algorithm.algorithmSettings"
 #define GRID_TOLERANCE 1e-9
+#define RESAMPLE_TRIES 100
+#define ENUMERATE_MAX  ((size_t)1 << 22)
 
 /* ---- PRNG: xoshiro256** seeded by splitmix64 ---- */
 
@@ -731,4 +737,137 @@ int setting_random_state(const struct experiment_spec *spec, uint64_t *seed)
 		return 0;
 	*seed = (uint64_t)v;
 	return 1;
+}
+
+/* ---- seeds ---- */
+
+uint64_t seed_mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint64_t seed_from_time(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return seed_mix64((uint64_t)ts.tv_sec * 1000000000ULL +
+			  (uint64_t)ts.tv_nsec) ^
+	       seed_mix64((uint64_t)getpid());
+}
+
+uint64_t seed_restore(const struct experiment_spec *spec, const char *state)
+{
+	uint64_t seed;
+
+	if (spec && setting_random_state(spec, &seed))
+		return seed;
+	if (state && sscanf(state, "seed=%" SCNu64, &seed) == 1)
+		return seed;
+	return seed_from_time();
+}
+
+char *seed_save(uint64_t seed)
+{
+	char *s;
+
+	if (asprintf(&s, "seed=%" PRIu64 "\n", seed) < 0)
+		return NULL;
+	return s;
+}
+
+/* ---- drawing unused assignments ---- */
+
+char **search_space_sample(const struct experiment_spec *spec, struct rng *r)
+{
+	char **v = calloc(spec->nparams ? spec->nparams : 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; v && i < spec->nparams; i++) {
+		v[i] = param_sample(&spec->params[i], r);
+		if (!v[i]) {
+			assignment_values_free(v, spec->nparams);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+char **search_space_first_unused(const struct experiment_spec *spec,
+				 const struct assignment_set *used,
+				 size_t total, int *rc)
+{
+	char **v;
+	size_t i;
+
+	*rc = 0;
+	for (i = 0; i < total && i < ENUMERATE_MAX; i++) {
+		v = search_space_grid_point(spec, i);
+		if (!v) {
+			*rc = -ENOMEM;
+			return NULL;
+		}
+		if (!assignment_set_contains(used, v))
+			return v;
+		assignment_values_free(v, spec->nparams);
+	}
+	return NULL;
+}
+
+char **search_random_unused(const struct experiment_spec *spec, struct rng *r,
+			    const struct assignment_set *used, size_t total,
+			    int *rc)
+{
+	char **v = NULL;
+	int t;
+
+	*rc = 0;
+	for (t = 0; t < RESAMPLE_TRIES; t++) {
+		assignment_values_free(v, spec->nparams);
+		v = search_space_sample(spec, r);
+		if (!v) {
+			*rc = -ENOMEM;
+			return NULL;
+		}
+		if (!assignment_set_contains(used, v))
+			return v;
+	}
+	if (!total) /* continuous space: a duplicate is as good as any */
+		return v;
+	assignment_values_free(v, spec->nparams);
+	return search_space_first_unused(spec, used, total, rc);
+}
+
+int search_suggest_distinct(const struct experiment_spec *spec,
+			    const struct search_history *history, size_t want,
+			    char ***out, struct kb_error *err,
+			    search_next_fn next, void *ctx)
+{
+	struct assignment_set *used;
+	size_t total = search_space_grid_size(spec), n = 0;
+	char **v;
+	int rc = 0;
+
+	used = assignment_set_from_history(history, spec->nparams);
+	if (!used)
+		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
+	while (n < want) {
+		v = next(ctx, spec, history->ntrials + n, used, total, &rc);
+		if (!v)
+			break;
+		out[n++] = v;
+		if (assignment_set_add(used, v) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	assignment_set_free(used);
+	if (rc) {
+		while (n)
+			assignment_values_free(out[--n], spec->nparams);
+		return kb_error_set(err, rc, NULL, 0, "out of memory");
+	}
+	return (int)n;
 }

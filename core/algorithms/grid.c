@@ -93,14 +93,6 @@ static void grid_destroy(void *priv)
 	free(priv);
 }
 
-static uint64_t mix64(uint64_t z)
-{
-	z += 0x9e3779b97f4a7c15ULL;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 /* A seeded bijection on [0, 2^(2*half)) (balanced Feistel network). */
 static uint64_t feistel(uint64_t x, int half, uint64_t seed)
 {
@@ -110,7 +102,9 @@ static uint64_t feistel(uint64_t x, int half, uint64_t seed)
 
 	for (i = 0; i < FEISTEL_ROUNDS; i++) {
 		t = r;
-		r = l ^ (mix64(seed ^ (r + ((uint64_t)i << 58))) & mask);
+		r = l ^ (seed_mix64((seed ^ (r + ((uint64_t)i << 58))) +
+				    0x9e3779b97f4a7c15ULL) &
+			 mask);
 		l = t;
 	}
 	return (l << half) | r;
@@ -131,43 +125,44 @@ static size_t permute(size_t i, size_t n, uint64_t seed)
 	return (size_t)x;
 }
 
+struct grid_cursor {
+	const struct grid_priv *p;
+	size_t i; /* the next point of the (permuted) order to try */
+};
+
+/* The next point in grid order that `used` does not hold. */
+static char **next_unused(void *ctx, const struct experiment_spec *spec,
+			  uint64_t k, const struct assignment_set *used,
+			  size_t total, int *rc)
+{
+	struct grid_cursor *c = ctx;
+	char **v;
+
+	for (; c->i < total; c->i++) {
+		v = search_space_grid_point(
+		    spec,
+		    c->p->shuffle ? permute(c->i, total, c->p->seed) : c->i);
+		if (!v) {
+			*rc = -ENOMEM;
+			return NULL;
+		}
+		if (!assignment_set_contains(used, v)) {
+			c->i++;
+			return v;
+		}
+		assignment_values_free(v, spec->nparams);
+	}
+	return NULL;
+}
+
 static int grid_suggest(void *priv, const struct experiment_spec *spec,
 			const struct search_history *history, size_t want,
 			char ***out, struct kb_error *err)
 {
-	struct grid_priv *p = priv;
-	size_t total = search_space_grid_size(spec), n = 0, i;
-	struct assignment_set *used;
-	char **v;
-	int rc = 0;
+	struct grid_cursor c = {priv, 0};
 
-	used = assignment_set_from_history(history, spec->nparams);
-	if (!used)
-		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
-	for (i = 0; i < total && n < want; i++) {
-		v = search_space_grid_point(
-		    spec, p->shuffle ? permute(i, total, p->seed) : i);
-		if (!v) {
-			rc = -ENOMEM;
-			break;
-		}
-		if (assignment_set_contains(used, v)) {
-			assignment_values_free(v, spec->nparams);
-			continue;
-		}
-		out[n++] = v;
-		if (assignment_set_add(used, v) < 0) {
-			rc = -ENOMEM;
-			break;
-		}
-	}
-	assignment_set_free(used);
-	if (rc) {
-		while (n)
-			assignment_values_free(out[--n], spec->nparams);
-		return kb_error_set(err, rc, NULL, 0, "out of memory");
-	}
-	return (int)n;
+	return search_suggest_distinct(spec, history, want, out, err,
+				       next_unused, &c);
 }
 
 const struct algorithm_ops algorithm_grid = {

@@ -159,7 +159,7 @@ static uint32_t sobol_coordinate(size_t j, uint64_t gray, uint64_t seed)
 	struct rng r;
 	unsigned k;
 
-	rng_seed(&r, seed ^ tpe_mix64(0x50b01ULL + j));
+	rng_seed(&r, seed ^ seed_mix64(0x50b01ULL + j));
 	scramble_rows(&r, rows);
 	directions(j, v);
 	for (k = 0; k < SOBOL_BITS; k++)
@@ -182,7 +182,7 @@ int sobol_point(uint64_t index, size_t ndims, uint64_t seed, double *u)
 			       0x1.0p-32;
 			continue;
 		}
-		rng_seed(&r, seed ^ tpe_mix64(index * 1315423911ULL + j));
+		rng_seed(&r, seed ^ seed_mix64(index * 1315423911ULL + j));
 		u[j] = (rng_uniform(&r) * 0x1.0p32 + 0.5) * 0x1.0p-32;
 	}
 	return 0;
@@ -275,8 +275,7 @@ static int sobol_create(const struct experiment_spec *spec, const char *state,
 
 	if (!p)
 		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
-	if (!(state && sscanf(state, "seed=%" SCNu64, &p->seed) == 1))
-		p->seed = tpe_time_seed();
+	p->seed = seed_restore(NULL, state);
 	*priv = p;
 	return 0;
 }
@@ -284,11 +283,8 @@ static int sobol_create(const struct experiment_spec *spec, const char *state,
 static char *sobol_save(void *priv)
 {
 	struct sobol_priv *p = priv;
-	char *s;
 
-	if (asprintf(&s, "seed=%" PRIu64 "\n", p->seed) < 0)
-		return NULL;
-	return s;
+	return seed_save(p->seed);
 }
 
 static void sobol_destroy(void *priv)
@@ -315,19 +311,25 @@ static char **sobol_assignment(const struct experiment_spec *spec,
 	return v;
 }
 
+struct sobol_ctx {
+	uint64_t seed;
+	double *u; /* nparams + 1 coordinates */
+};
+
 /* Suggestion number k: the Sobol point, or a random unused one. */
-static char **suggest_one(const struct experiment_spec *spec, uint64_t seed,
+static char **suggest_one(void *ctx, const struct experiment_spec *spec,
 			  uint64_t k, const struct assignment_set *used,
-			  size_t total, double *u, int *rc)
+			  size_t total, int *rc)
 {
-	char **v = sobol_assignment(spec, seed, k, u);
+	struct sobol_ctx *c = ctx;
+	char **v = sobol_assignment(spec, c->seed, k, c->u);
 	struct rng r;
 
 	*rc = v ? 0 : -ENOMEM;
 	if (!v || !assignment_set_contains(used, v))
 		return v;
 	assignment_values_free(v, spec->nparams);
-	rng_seed(&r, seed ^ tpe_mix64(k + 0x9e3779b97f4a7c15ULL));
+	rng_seed(&r, c->seed ^ seed_mix64(k + 0x9e3779b97f4a7c15ULL));
 	return search_random_unused(spec, &r, used, total, rc);
 }
 
@@ -336,37 +338,16 @@ static int sobol_suggest(void *priv, const struct experiment_spec *spec,
 			 char ***out, struct kb_error *err)
 {
 	struct sobol_priv *p = priv;
-	struct assignment_set *used;
-	size_t total = search_space_grid_size(spec), n = 0;
-	double *u = calloc(spec->nparams + 1, sizeof(double));
-	char **v;
-	int rc = 0;
+	struct sobol_ctx c = {p->seed,
+			      calloc(spec->nparams + 1, sizeof(double))};
+	int rc;
 
-	used = assignment_set_from_history(history, spec->nparams);
-	if (!used || !u) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (n < want) {
-		v = suggest_one(spec, p->seed, history->ntrials + n, used,
-				total, u, &rc);
-		if (!v)
-			break;
-		out[n++] = v;
-		if (assignment_set_add(used, v) < 0) {
-			rc = -ENOMEM;
-			break;
-		}
-	}
-out:
-	assignment_set_free(used);
-	free(u);
-	if (rc) {
-		while (n)
-			assignment_values_free(out[--n], spec->nparams);
-		return kb_error_set(err, rc, NULL, 0, "out of memory");
-	}
-	return (int)n;
+	if (!c.u)
+		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
+	rc = search_suggest_distinct(spec, history, want, out, err, suggest_one,
+				     &c);
+	free(c.u);
+	return rc;
 }
 
 const struct algorithm_ops algorithm_sobol = {

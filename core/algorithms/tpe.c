@@ -76,7 +76,7 @@ static int tpe_create(const struct experiment_spec *spec, const char *state,
 	p->cfg.n_startup = (int)setting_or(spec, "n_startup_trials", 10);
 	if (!setting_random_state(spec, &p->cfg.seed) &&
 	    !(state && sscanf(state, "seed=%" SCNu64, &p->cfg.seed) == 1))
-		p->cfg.seed = tpe_time_seed();
+		p->cfg.seed = seed_from_time();
 	*priv = p;
 	return 0;
 }

@@ -26,8 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "katib/algorithm.h"
 #include "katib/parzen.h"
@@ -38,9 +36,7 @@
 #define BELOW_MAX      25
 #define PRUNE_LOG      25.0	/* multivariate: kernels this far below the
 				 * prior's term are ignored */
-#define RESAMPLE_TRIES 100
 #define PERTURB_TRIES  64
-#define ENUMERATE_MAX  ((size_t)1 << 22)
 #define GRID_TOL       1e-9
 #define SIGMA0	       0.1	/* Optuna: 0.2; half explores less, better */
 #define LOCAL_SCALE    0.5	/* local candidates: bandwidth fraction */
@@ -70,23 +66,6 @@ struct tpe_cache {
 };
 
 /* ---- small maths ---- */
-
-uint64_t tpe_mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-uint64_t tpe_time_seed(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return tpe_mix64((uint64_t)ts.tv_sec * 1000000000ULL +
-			 (uint64_t)ts.tv_nsec) ^
-	       tpe_mix64((uint64_t)getpid());
-}
 
 static double phi_cdf(double z)
 {
@@ -296,7 +275,7 @@ static uint64_t spec_signature(const struct experiment_spec *spec)
 	uint64_t h = 1469598103934665603ULL;
 	size_t i, j;
 
-#define MIX(v) (h = tpe_mix64(h ^ (uint64_t)(v)))
+#define MIX(v) (h = seed_mix64(h ^ (uint64_t)(v)))
 	MIX(spec->nparams);
 	for (i = 0; i < spec->nparams; i++) {
 		const struct param_spec *p = &spec->params[i];
@@ -1389,67 +1368,6 @@ out:
 	return v;
 }
 
-/* ---- random fallback (startup, and when the model only repeats) ---- */
-
-static char **random_point(const struct experiment_spec *spec, struct rng *r)
-{
-	char **v = calloc(spec->nparams ? spec->nparams : 1, sizeof(*v));
-	size_t i;
-
-	for (i = 0; v && i < spec->nparams; i++) {
-		v[i] = param_sample(&spec->params[i], r);
-		if (!v[i]) {
-			assignment_values_free(v, spec->nparams);
-			return NULL;
-		}
-	}
-	return v;
-}
-
-static char **first_unused(const struct experiment_spec *spec,
-			   const struct assignment_set *used, size_t total,
-			   int *rc)
-{
-	char **v;
-	size_t i;
-
-	for (i = 0; i < total && i < ENUMERATE_MAX; i++) {
-		v = search_space_grid_point(spec, i);
-		if (!v) {
-			*rc = -ENOMEM;
-			return NULL;
-		}
-		if (!assignment_set_contains(used, v))
-			return v;
-		assignment_values_free(v, spec->nparams);
-	}
-	return NULL;
-}
-
-char **search_random_unused(const struct experiment_spec *spec, struct rng *r,
-			    const struct assignment_set *used, size_t total,
-			    int *rc)
-{
-	char **v = NULL;
-	int t;
-
-	*rc = 0;
-	for (t = 0; t < RESAMPLE_TRIES; t++) {
-		assignment_values_free(v, spec->nparams);
-		v = random_point(spec, r);
-		if (!v) {
-			*rc = -ENOMEM;
-			return NULL;
-		}
-		if (!assignment_set_contains(used, v))
-			return v;
-	}
-	if (!total) /* continuous: a repeat is vanishingly unlikely anyway */
-		return v;
-	assignment_values_free(v, spec->nparams);
-	return first_unused(spec, used, total, rc);
-}
-
 /* Startup point k of the scrambled Sobol sequence, unless used. */
 static char **sobol_unused(const struct experiment_spec *spec, uint64_t seed,
 			   size_t k, const struct tpe_cache *c, int *rc)
@@ -1461,7 +1379,7 @@ static char **sobol_unused(const struct experiment_spec *spec, uint64_t seed,
 	*rc = -ENOMEM;
 	if (!u || !v)
 		goto fail;
-	sobol_point(k, d, tpe_mix64(seed ^ 0x7b7eULL), u);
+	sobol_point(k, d, seed_mix64(seed ^ 0x7b7eULL), u);
 	for (j = 0; j < d; j++) {
 		v[j] = sobol_map(&spec->params[j], u[j]);
 		if (!v[j])
@@ -1541,7 +1459,7 @@ static char **suggest_one(struct tpe_cache *c, const struct tpe_config *cfg,
 	w.c = c;
 	w.dims = dims;
 	w.d = spec->nparams;
-	rng_seed(&w.rng, cfg->seed ^ tpe_mix64(k + 0x9e3779b97f4a7c15ULL));
+	rng_seed(&w.rng, cfg->seed ^ seed_mix64(k + 0x9e3779b97f4a7c15ULL));
 	*rc = cache_sync(c, dims, spec, trials, k);
 	if (!*rc)
 		*rc = work_init(&w, k);

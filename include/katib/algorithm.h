@@ -259,4 +259,57 @@ int settings_validate(const struct algorithm_spec *a,
  */
 int setting_random_state(const struct experiment_spec *spec, uint64_t *seed);
 
+/* ---- Seeds and distinct suggestions (search_space.c) ---- */
+
+/* splitmix64 finaliser, and a seed from the clock and pid. */
+uint64_t seed_mix64(uint64_t z);
+uint64_t seed_from_time(void);
+
+/*
+ * The seed of an algorithm at create(): random_state (when spec is not
+ * NULL and has it), else "seed=N" from the saved state, else a time seed.
+ * seed_save() is the matching state text "seed=N\n" (heap, or NULL).
+ */
+uint64_t seed_restore(const struct experiment_spec *spec, const char *state);
+char *seed_save(uint64_t seed);
+
+/* One assignment with every parameter drawn by param_sample(), or NULL on
+ * ENOMEM. */
+char **search_space_sample(const struct experiment_spec *spec, struct rng *r);
+
+/* The first grid point (of the first 2^22) that `used` does not hold, or
+ * NULL: *rc 0 when there is none, -ENOMEM on failure. */
+char **search_space_first_unused(const struct experiment_spec *spec,
+				 const struct assignment_set *used,
+				 size_t total, int *rc);
+
+/*
+ * A random assignment (search_space_sample() under rng r) that `used` does
+ * not hold; after 100 draws, the last draw for a continuous space (`total`
+ * 0) or the first unused grid point of a finite one (`total` =
+ * search_space_grid_size()), or NULL (*rc 0) when it is full.
+ */
+char **search_random_unused(const struct experiment_spec *spec, struct rng *r,
+			    const struct assignment_set *used, size_t total,
+			    int *rc);
+
+/*
+ * Suggestion number k (trials so far + position in the batch) that `used`
+ * does not hold, with total = search_space_grid_size(spec); NULL with *rc
+ * 0 when exhausted, or with *rc a negative errno.
+ */
+typedef char **(*search_next_fn)(void *ctx, const struct experiment_spec *spec,
+				 uint64_t k, const struct assignment_set *used,
+				 size_t total, int *rc);
+
+/*
+ * A suggest() made of next(): up to `want` assignments, each new to the
+ * history and to the batch so far (added to the used set as they come).
+ * Returns the count, or a negative errno with err "out of memory".
+ */
+int search_suggest_distinct(const struct experiment_spec *spec,
+			    const struct search_history *history, size_t want,
+			    char ***out, struct kb_error *err,
+			    search_next_fn next, void *ctx);
+
 #endif

@@ -53,19 +53,6 @@ int tpe_suggest(struct tpe_cache *c, const struct tpe_config *cfg,
 		const struct search_history *h, size_t want, char ***out,
 		struct kb_error *err);
 
-/*
- * A random assignment (param_sample under rng r) that `used` does not
- * hold; after 100 draws, the first unused grid point of a finite space
- * (`total` = search_space_grid_size()), or NULL (*rc 0) when it is full.
- */
-char **search_random_unused(const struct experiment_spec *spec, struct rng *r,
-			    const struct assignment_set *used, size_t total,
-			    int *rc);
-
-/* splitmix64 finaliser, and a seed from the clock and pid. */
-uint64_t tpe_mix64(uint64_t z);
-uint64_t tpe_time_seed(void);
-
 /* The standard normal quantile (Acklam, refined; |error| < 1e-13). */
 double normal_quantile(double p);
 
