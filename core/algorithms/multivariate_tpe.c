@@ -14,7 +14,6 @@
  * trials count as the worst observed loss (constant liar).
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +21,6 @@
 
 #include "katib/algorithm.h"
 #include "katib/parzen.h"
-
-struct mtpe_priv {
-	struct tpe_config cfg;
-	struct tpe_cache *cache;
-};
 
 static const struct setting_rule mtpe_rules[] = {
     {"n_startup_trials", SETTING_INT, 0, INFINITY, 0, NULL},
@@ -82,53 +76,17 @@ static long setting_long_or(const struct experiment_spec *spec,
 static int mtpe_create(const struct experiment_spec *spec, const char *state,
 		       void **priv, struct kb_error *err)
 {
-	struct mtpe_priv *p = calloc(1, sizeof(*p));
+	struct tpe_config cfg = {
+	    .multivariate = 1,
+	    .startup_sobol = 1,
+	    .gamma_kind = TPE_GAMMA_LINEAR,
+	    .gamma = 0.1,
+	    .prior_weight = 1.0,
+	    .n_candidates = (int)setting_long_or(spec, "n_ei_candidates", 24),
+	    .n_startup = (int)setting_long_or(spec, "n_startup_trials", 10),
+	};
 
-	if (!p || !(p->cache = tpe_cache_new())) {
-		free(p);
-		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
-	}
-	p->cfg.multivariate = 1;
-	p->cfg.startup_sobol = 1;
-	p->cfg.gamma_kind = TPE_GAMMA_LINEAR;
-	p->cfg.gamma = 0.1;
-	p->cfg.prior_weight = 1.0;
-	p->cfg.n_candidates = (int)setting_long_or(spec, "n_ei_candidates", 24);
-	p->cfg.n_startup = (int)setting_long_or(spec, "n_startup_trials", 10);
-	if (!setting_random_state(spec, &p->cfg.seed) &&
-	    !(state && sscanf(state, "seed=%" SCNu64, &p->cfg.seed) == 1))
-		p->cfg.seed = seed_from_time();
-	*priv = p;
-	return 0;
-}
-
-static int mtpe_suggest(void *priv, const struct experiment_spec *spec,
-			const struct search_history *history, size_t want,
-			char ***out, struct kb_error *err)
-{
-	struct mtpe_priv *p = priv;
-
-	return tpe_suggest(p->cache, &p->cfg, spec, history, want, out, err);
-}
-
-static char *mtpe_save(void *priv)
-{
-	struct mtpe_priv *p = priv;
-	char *s;
-
-	if (asprintf(&s, "seed=%" PRIu64 "\n", p->cfg.seed) < 0)
-		return NULL;
-	return s;
-}
-
-static void mtpe_destroy(void *priv)
-{
-	struct mtpe_priv *p = priv;
-
-	if (!p)
-		return;
-	tpe_cache_free(p->cache);
-	free(p);
+	return tpe_algo_create(spec, state, &cfg, priv, err);
 }
 
 const struct algorithm_ops algorithm_multivariate_tpe = {
@@ -136,7 +94,7 @@ const struct algorithm_ops algorithm_multivariate_tpe = {
     .implemented = 1,
     .validate = mtpe_validate,
     .create = mtpe_create,
-    .suggest = mtpe_suggest,
-    .save = mtpe_save,
-    .destroy = mtpe_destroy,
+    .suggest = tpe_algo_suggest,
+    .save = tpe_algo_save,
+    .destroy = tpe_algo_destroy,
 };

@@ -16,7 +16,6 @@
  * kernel is the hyperopt normal, sigma = range/6).
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +23,6 @@
 
 #include "katib/algorithm.h"
 #include "katib/parzen.h"
-
-struct tpe_priv {
-	struct tpe_config cfg;
-	struct tpe_cache *cache;
-};
 
 static const struct setting_rule tpe_rules[] = {
     {"gamma", SETTING_DOUBLE, 0, 1, SETTING_MIN_OPEN | SETTING_MAX_OPEN, NULL},
@@ -61,53 +55,17 @@ static double setting_or(const struct experiment_spec *spec, const char *name,
 static int tpe_create(const struct experiment_spec *spec, const char *state,
 		      void **priv, struct kb_error *err)
 {
-	struct tpe_priv *p = calloc(1, sizeof(*p));
+	struct tpe_config cfg = {
+	    .multivariate = 1,
+	    .startup_sobol = 1,
+	    .gamma_kind = TPE_GAMMA_LINEAR,
+	    .gamma = 0.4 * setting_or(spec, "gamma", 0.25),
+	    .prior_weight = setting_or(spec, "prior_weight", 1.0),
+	    .n_candidates = (int)setting_or(spec, "n_EI_candidates", 24),
+	    .n_startup = (int)setting_or(spec, "n_startup_trials", 10),
+	};
 
-	if (!p || !(p->cache = tpe_cache_new())) {
-		free(p);
-		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
-	}
-	p->cfg.multivariate = 1;
-	p->cfg.startup_sobol = 1;
-	p->cfg.gamma_kind = TPE_GAMMA_LINEAR;
-	p->cfg.gamma = 0.4 * setting_or(spec, "gamma", 0.25);
-	p->cfg.prior_weight = setting_or(spec, "prior_weight", 1.0);
-	p->cfg.n_candidates = (int)setting_or(spec, "n_EI_candidates", 24);
-	p->cfg.n_startup = (int)setting_or(spec, "n_startup_trials", 10);
-	if (!setting_random_state(spec, &p->cfg.seed) &&
-	    !(state && sscanf(state, "seed=%" SCNu64, &p->cfg.seed) == 1))
-		p->cfg.seed = seed_from_time();
-	*priv = p;
-	return 0;
-}
-
-static int tpe_suggest_op(void *priv, const struct experiment_spec *spec,
-			  const struct search_history *history, size_t want,
-			  char ***out, struct kb_error *err)
-{
-	struct tpe_priv *p = priv;
-
-	return tpe_suggest(p->cache, &p->cfg, spec, history, want, out, err);
-}
-
-static char *tpe_save(void *priv)
-{
-	struct tpe_priv *p = priv;
-	char *s;
-
-	if (asprintf(&s, "seed=%" PRIu64 "\n", p->cfg.seed) < 0)
-		return NULL;
-	return s;
-}
-
-static void tpe_destroy(void *priv)
-{
-	struct tpe_priv *p = priv;
-
-	if (!p)
-		return;
-	tpe_cache_free(p->cache);
-	free(p);
+	return tpe_algo_create(spec, state, &cfg, priv, err);
 }
 
 const struct algorithm_ops algorithm_tpe = {
@@ -115,7 +73,7 @@ const struct algorithm_ops algorithm_tpe = {
     .implemented = 1,
     .validate = tpe_validate,
     .create = tpe_create,
-    .suggest = tpe_suggest_op,
-    .save = tpe_save,
-    .destroy = tpe_destroy,
+    .suggest = tpe_algo_suggest,
+    .save = tpe_algo_save,
+    .destroy = tpe_algo_destroy,
 };

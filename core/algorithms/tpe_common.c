@@ -1518,3 +1518,52 @@ out:
 	}
 	return (int)n;
 }
+
+/* ---- the algorithm_ops shared by tpe.c and multivariate_tpe.c ---- */
+
+struct tpe_algo {
+	struct tpe_config cfg;
+	struct tpe_cache *cache;
+};
+
+int tpe_algo_create(const struct experiment_spec *spec, const char *state,
+		    const struct tpe_config *cfg, void **priv,
+		    struct kb_error *err)
+{
+	struct tpe_algo *p = calloc(1, sizeof(*p));
+
+	if (!p || !(p->cache = tpe_cache_new())) {
+		free(p);
+		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
+	}
+	p->cfg = *cfg;
+	p->cfg.seed = seed_restore(spec, state);
+	*priv = p;
+	return 0;
+}
+
+int tpe_algo_suggest(void *priv, const struct experiment_spec *spec,
+		     const struct search_history *history, size_t want,
+		     char ***out, struct kb_error *err)
+{
+	struct tpe_algo *p = priv;
+
+	return tpe_suggest(p->cache, &p->cfg, spec, history, want, out, err);
+}
+
+char *tpe_algo_save(void *priv)
+{
+	struct tpe_algo *p = priv;
+
+	return seed_save(p->cfg.seed);
+}
+
+void tpe_algo_destroy(void *priv)
+{
+	struct tpe_algo *p = priv;
+
+	if (!p)
+		return;
+	tpe_cache_free(p->cache);
+	free(p);
+}

@@ -53,6 +53,20 @@ int tpe_suggest(struct tpe_cache *c, const struct tpe_config *cfg,
 		const struct search_history *h, size_t want, char ***out,
 		struct kb_error *err);
 
+/*
+ * The algorithm_ops of tpe and multivariate-tpe around tpe_suggest():
+ * create() with `cfg` (its seed replaced by seed_restore(spec, state)),
+ * then suggest, save ("seed=N") and destroy as the ops take them.
+ */
+int tpe_algo_create(const struct experiment_spec *spec, const char *state,
+		    const struct tpe_config *cfg, void **priv,
+		    struct kb_error *err);
+int tpe_algo_suggest(void *priv, const struct experiment_spec *spec,
+		     const struct search_history *history, size_t want,
+		     char ***out, struct kb_error *err);
+char *tpe_algo_save(void *priv);
+void tpe_algo_destroy(void *priv);
+
 /* The standard normal quantile (Acklam, refined; |error| < 1e-13). */
 double normal_quantile(double p);
 
