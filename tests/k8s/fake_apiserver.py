@@ -12,7 +12,8 @@ Writes DIR/kubeconfig (server, CA data, bearer token) and DIR/port, then
 prints "READY <port>" on stdout. Everything lives in memory:
 
   * HTTPS with the generated CA; every request needs "Authorization: Bearer
-    <token>" (401 otherwise).
+    <token>" or a client certificate signed by the CA (DIR/client.crt and
+    client.key are made for tests), 401 otherwise.
   * Discovery: /version, /api, /apis, /api/v1, /apis/<group>/<version>.
   * Namespaced create/get/list/delete/patch/update of any resource that
     discovery lists; resourceVersion counter; labelSelector on list/watch.
@@ -484,8 +485,12 @@ class Handler(BaseHTTPRequestHandler):
         with app.flock:
             app.requests.append([method, url.path, url.query])
         auth = self.headers.get("Authorization", "")
-        if auth != "Bearer " + app.args.token or app.take_fault(
-                "unauthorized"):
+        try:
+            cert = self.connection.getpeercert()
+        except (AttributeError, ValueError):
+            cert = None
+        if (auth != "Bearer " + app.args.token and not cert) or \
+                app.take_fault("unauthorized"):
             return self.fail(401, "Unauthorized", "Unauthorized")
         if url.path.startswith("/fake/"):
             return self.fake(method, url.path)
@@ -864,6 +869,16 @@ def make_certs(d):
         "/CN=localhost", "-keyout", key, "-out", csr)
     run("openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey",
         ca_key, "-CAcreateserial", "-days", "2", "-out", crt, "-extfile", ext)
+    ckey, ccsr, ccrt = (os.path.join(d, n) for n in
+                        ("client.key", "client.csr", "client.crt"))
+    with open(os.path.join(d, "client.ext"), "w") as f:
+        f.write("extendedKeyUsage=clientAuth\n")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt",
+        "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
+        "/CN=katibfs-tester/O=katibfs", "-keyout", ckey, "-out", ccsr)
+    run("openssl", "x509", "-req", "-in", ccsr, "-CA", ca_crt, "-CAkey",
+        ca_key, "-CAcreateserial", "-days", "2", "-out", ccrt, "-extfile",
+        os.path.join(d, "client.ext"))
     return ca_crt, crt, key
 
 
@@ -911,6 +926,8 @@ def main():
     httpd.daemon_threads = True
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(crt, key)
+    ctx.load_verify_locations(ca_crt)
+    ctx.verify_mode = ssl.CERT_OPTIONAL  # client certificates authenticate
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     httpd.app = Server(args)
     port = httpd.server_address[1]

@@ -266,7 +266,7 @@ static void test_restart(void **state)
 	}
 	katib_close(f->k);
 	f->k = NULL;
-	sleep(1);
+	sleep(4); /* trials 1 and 2 end meanwhile: their logs are read after */
 	assert_int_equal(katib_open(&f->opt, &f->k, &err), 0);
 	check_done(f->k, "k8sre", 4);
 }
@@ -410,6 +410,102 @@ static void test_file_collector(void **state)
 	}
 }
 
+static char *b64(const char *path)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+				  "opqrstuvwxyz0123456789+/";
+	char *in = slurp(path), *out = calloc(1, 65536);
+	size_t n = strlen(in), i, o = 0;
+
+	assert_non_null(out);
+	for (i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)in[i] << 16;
+
+		v |= i + 1 < n ? (unsigned char)in[i + 1] << 8 : 0;
+		v |= i + 2 < n ? (unsigned char)in[i + 2] : 0;
+		out[o++] = tab[v >> 18 & 63];
+		out[o++] = tab[v >> 12 & 63];
+		out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? tab[v & 63] : '=';
+	}
+	free(in);
+	return out;
+}
+
+static void server_dir(char *dir, size_t size)
+{
+	char *slash;
+
+	snprintf(dir, size, "%s", getenv("KATIBFS_TEST_KUBECONFIG"));
+	slash = strrchr(dir, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+}
+
+/* client-certificate-data/client-key-data instead of a token. */
+static void test_client_cert(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char dir[512], file[600], path[256], *user, *cert, *key;
+
+	server_dir(dir, sizeof(dir));
+	snprintf(file, sizeof(file), "%s/client.crt", dir);
+	cert = b64(file);
+	snprintf(file, sizeof(file), "%s/client.key", dir);
+	key = b64(file);
+	user = calloc(1, 200000);
+	assert_non_null(user);
+	snprintf(user, 200000,
+		 "    client-certificate-data: %s\n"
+		 "    client-key-data: %s\n",
+		 cert, key);
+	kubeconfig_with_user(f, user, path, sizeof(path));
+	free(user);
+	free(cert);
+	free(key);
+	reopen_with(f, path);
+	assert_int_equal(katib_mkdir(f->k, "k8scert", &err), 0);
+	write_spec(f->k, "k8scert", job_fmt, "", 1, 1);
+	check_done(f->k, "k8scert", 1);
+}
+
+/* No kubeconfig anywhere: the in-cluster service account files. */
+static void test_in_cluster(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char dir[512], sa[300], file[700], cmd[2048], home[300], *port;
+	const char *saved_home = getenv("HOME");
+
+	server_dir(dir, sizeof(dir));
+	snprintf(sa, sizeof(sa), "%s/sa", f->dir);
+	snprintf(home, sizeof(home), "%s/home", f->dir);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "mkdir -p %s %s && cp %s/ca.crt %s/ca.crt && "
+	    "echo katibfs-test-token >%s/token && echo default >%s/namespace",
+	    sa, home, dir, sa, sa, sa);
+	assert_int_equal(system(cmd), 0);
+	snprintf(file, sizeof(file), "%s/port", dir);
+	port = slurp(file);
+	port[strcspn(port, "\n")] = '\0';
+	katib_close(f->k);
+	setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
+	setenv("KUBERNETES_SERVICE_PORT", port, 1);
+	setenv("KATIBFS_SERVICEACCOUNT_DIR", sa, 1);
+	setenv("HOME", home, 1);
+	f->opt.kubeconfig = NULL;
+	assert_int_equal(katib_open(&f->opt, &f->k, &err), 0);
+	if (saved_home)
+		setenv("HOME", saved_home, 1);
+	unsetenv("KUBERNETES_SERVICE_HOST");
+	free(port);
+	assert_int_equal(katib_mkdir(f->k, "k8ssa", &err), 0);
+	write_spec(f->k, "k8ssa", job_fmt, "", 1, 1);
+	check_done(f->k, "k8ssa", 1);
+}
+
 /* Set faults in the fake server (POST /fake/faults). */
 static void fake_fault(const char *json)
 {
@@ -508,6 +604,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_outage, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_file_collector, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_client_cert, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_in_cluster, setup, teardown),
 	};
 
 	if (!getenv("KATIBFS_TEST_KUBECONFIG")) {
