@@ -38,8 +38,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
@@ -138,23 +136,6 @@ struct bo_priv {
 	double *last; /* NACQ x d: last hedge candidates */
 	int has_last;
 };
-
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t time_seed(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return mix64((uint64_t)ts.tv_sec * 1000000000ULL +
-		     (uint64_t)ts.tv_nsec) ^
-	       mix64((uint64_t)getpid());
-}
 
 /* ---- the encoded space ---- */
 
@@ -357,7 +338,7 @@ static void lhs_point(const struct bo_space *s, uint64_t seed, size_t n,
 	double u;
 
 	for (i = 0; i < s->spec->nparams; i++) {
-		rng_seed(&r, seed ^ mix64(0x1a5ULL + i));
+		rng_seed(&r, seed ^ seed_mix64(0x1a5ULL + i));
 		c = row;
 		if (perm) { /* Fisher-Yates: stratum of `row` in column i */
 			for (k = 0; k < n; k++)
@@ -1421,7 +1402,8 @@ static int bo_suggest(void *priv, const struct experiment_spec *spec,
 	}
 	c.p = priv;
 	c.s = &s;
-	rng_seed(&c.rng, c.p->seed ^ mix64(history->ntrials + 0x5bd1e995ULL));
+	rng_seed(&c.rng,
+		 c.p->seed ^ seed_mix64(history->ntrials + 0x5bd1e995ULL));
 	c.used = assignment_set_from_history(history, spec->nparams);
 	rc = c.used ? suggest_batch(&c, &b, history, want, out, &n) : -ENOMEM;
 	assignment_set_free(c.used);
@@ -1453,22 +1435,6 @@ static void bo_destroy(void *priv)
 	free(p);
 }
 
-static int json_doubles(const cJSON *a, double *out, size_t n)
-{
-	size_t i = 0;
-	const cJSON *e;
-
-	if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != n)
-		return -1;
-	cJSON_ArrayForEach(e, a)
-	{
-		if (!cJSON_IsNumber(e))
-			return -1;
-		out[i++] = e->valuedouble;
-	}
-	return 0;
-}
-
 static void state_load(struct bo_priv *p, const char *state, int seeded)
 {
 	cJSON *j = cJSON_Parse(state), *e;
@@ -1479,7 +1445,7 @@ static void state_load(struct bo_priv *p, const char *state, int seeded)
 	e = cJSON_GetObjectItem(j, "seed");
 	if (!seeded && cJSON_IsString(e))
 		p->seed = strtoull(e->valuestring, NULL, 10);
-	json_doubles(cJSON_GetObjectItem(j, "gains"), p->gains, NACQ);
+	state_json_doubles(cJSON_GetObjectItem(j, "gains"), p->gains, NACQ);
 	e = cJSON_GetObjectItem(j, "d");
 	d = cJSON_IsNumber(e) && e->valuedouble > 0 ? (size_t)e->valuedouble
 						    : 0;
@@ -1487,10 +1453,10 @@ static void state_load(struct bo_priv *p, const char *state, int seeded)
 		p->theta = malloc((d + 2) * sizeof(*p->theta));
 		p->last = calloc(NACQ * d, sizeof(*p->last));
 		if (p->theta && p->last &&
-		    !json_doubles(cJSON_GetObjectItem(j, "theta"), p->theta,
-				  d + 2)) {
+		    !state_json_doubles(cJSON_GetObjectItem(j, "theta"),
+					p->theta, d + 2)) {
 			p->d = d;
-			p->has_last = !json_doubles(
+			p->has_last = !state_json_doubles(
 			    cJSON_GetObjectItem(j, "last"), p->last, NACQ * d);
 		} else {
 			free(p->theta);
@@ -1513,7 +1479,7 @@ static int bo_create(const struct experiment_spec *spec, const char *state,
 	linalg_single_thread();
 	seeded = setting_random_state(spec, &p->seed);
 	if (!seeded)
-		p->seed = time_seed();
+		p->seed = seed_from_time();
 	p->n_initial = 10;
 	s = setting_find(&spec->algorithm, "n_initial_points");
 	if (s && setting_int(s, 0, 1L << 30, &p->n_initial, err)) {
@@ -1535,28 +1501,6 @@ static int bo_create(const struct experiment_spec *spec, const char *state,
 	return 0;
 }
 
-/* An exact number: cJSON prints only 15 digits when they compare equal
- * within its epsilon, which would break exact resumption. */
-static cJSON *json_number(double v)
-{
-	char buf[40];
-
-	if (!isfinite(v))
-		return cJSON_CreateNull();
-	snprintf(buf, sizeof(buf), "%.17g", v);
-	return cJSON_CreateRaw(buf);
-}
-
-static cJSON *json_array(const double *v, size_t n)
-{
-	cJSON *a = cJSON_CreateArray();
-	size_t i;
-
-	for (i = 0; a && i < n; i++)
-		cJSON_AddItemToArray(a, json_number(v[i]));
-	return a;
-}
-
 static char *bo_save(void *priv)
 {
 	struct bo_priv *p = priv;
@@ -1567,14 +1511,14 @@ static char *bo_save(void *priv)
 		return NULL;
 	snprintf(seed, sizeof(seed), "%" PRIu64, p->seed);
 	cJSON_AddStringToObject(j, "seed", seed);
-	cJSON_AddItemToObject(j, "gains", json_array(p->gains, NACQ));
+	cJSON_AddItemToObject(j, "gains", state_json_array(p->gains, NACQ));
 	if (p->theta) {
 		cJSON_AddNumberToObject(j, "d", (double)p->d);
 		cJSON_AddItemToObject(j, "theta",
-				      json_array(p->theta, p->d + 2));
+				      state_json_array(p->theta, p->d + 2));
 		if (p->has_last)
-			cJSON_AddItemToObject(j, "last",
-					      json_array(p->last, NACQ * p->d));
+			cJSON_AddItemToObject(
+			    j, "last", state_json_array(p->last, NACQ * p->d));
 	}
 	text = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);

@@ -45,8 +45,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -142,31 +140,14 @@ struct cma {
 	int ncand, cand_cap;
 };
 
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t time_seed(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return mix64((uint64_t)ts.tv_sec * 1000000000ULL +
-		     (uint64_t)ts.tv_nsec) ^
-	       mix64((uint64_t)getpid());
-}
-
 static void rng_for(const struct cma *c, struct rng *r, uint64_t a, uint64_t b)
 {
 	uint64_t s = c->seed;
 
-	s = mix64(s ^ (uint64_t)c->restarts * 0x9e3779b97f4a7c15ULL);
-	s = mix64(s ^ (uint64_t)c->gen * 0xc2b2ae3d27d4eb4fULL);
-	s = mix64(s ^ a * 0x165667b19e3779f9ULL);
-	rng_seed(r, mix64(s ^ b));
+	s = seed_mix64(s ^ (uint64_t)c->restarts * 0x9e3779b97f4a7c15ULL);
+	s = seed_mix64(s ^ (uint64_t)c->gen * 0xc2b2ae3d27d4eb4fULL);
+	s = seed_mix64(s ^ a * 0x165667b19e3779f9ULL);
+	rng_seed(r, seed_mix64(s ^ b));
 }
 
 static void cand_clear(struct cand *k, size_t nparams)
@@ -887,44 +868,6 @@ static void cmaes_destroy(void *priv)
 	cma_free(priv);
 }
 
-/* An exact number: cJSON prints only 15 digits when they compare equal
- * within its epsilon, which would break exact resumption. */
-static cJSON *json_number(double v)
-{
-	char buf[40];
-
-	if (!isfinite(v))
-		return cJSON_CreateNull();
-	snprintf(buf, sizeof(buf), "%.17g", v);
-	return cJSON_CreateRaw(buf);
-}
-
-static cJSON *json_array(const double *v, size_t n)
-{
-	cJSON *a = cJSON_CreateArray();
-	size_t i;
-
-	for (i = 0; a && i < n; i++)
-		cJSON_AddItemToArray(a, json_number(v[i]));
-	return a;
-}
-
-static int json_doubles(const cJSON *a, double *out, size_t n)
-{
-	size_t i = 0;
-	const cJSON *e;
-
-	if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != n)
-		return -1;
-	cJSON_ArrayForEach(e, a)
-	{
-		if (!cJSON_IsNumber(e))
-			return -1;
-		out[i++] = e->valuedouble;
-	}
-	return 0;
-}
-
 static cJSON *cand_json(const struct cma *c, const struct cand *k)
 {
 	cJSON *j = cJSON_CreateObject(), *v;
@@ -932,9 +875,10 @@ static cJSON *cand_json(const struct cma *c, const struct cand *k)
 
 	if (!j)
 		return NULL;
-	cJSON_AddItemToObject(j, "x", json_array(k->x, c->d));
+	cJSON_AddItemToObject(j, "x", state_json_array(k->x, c->d));
 	cJSON_AddNumberToObject(j, "state", k->state);
-	cJSON_AddItemToObject(j, "f", json_number(isfinite(k->f) ? k->f : 0));
+	cJSON_AddItemToObject(j, "f",
+			      state_json_number(isfinite(k->f) ? k->f : 0));
 	cJSON_AddNumberToObject(j, "at", (double)k->at);
 	cJSON_AddNumberToObject(j, "attempt", k->attempt);
 	if (k->values) {
@@ -972,16 +916,16 @@ static char *cmaes_save(void *priv)
 	cJSON_AddNumberToObject(j, "d", (double)c->d);
 	for (i = 0; int_keys[i]; i++)
 		cJSON_AddNumberToObject(j, int_keys[i], *int_field(c, i));
-	cJSON_AddItemToObject(j, "sigma", json_number(c->sigma));
+	cJSON_AddItemToObject(j, "sigma", state_json_number(c->sigma));
 	cJSON_AddNumberToObject(j, "evals_large", (double)c->evals_large);
 	cJSON_AddNumberToObject(j, "evals_small", (double)c->evals_small);
 	cJSON_AddNumberToObject(j, "evals_run", (double)c->evals_run);
-	cJSON_AddItemToObject(j, "m", json_array(c->m, c->d));
-	cJSON_AddItemToObject(j, "C", json_array(c->C, c->d * c->d));
-	cJSON_AddItemToObject(j, "pc", json_array(c->pc, c->d));
-	cJSON_AddItemToObject(j, "ps", json_array(c->ps, c->d));
+	cJSON_AddItemToObject(j, "m", state_json_array(c->m, c->d));
+	cJSON_AddItemToObject(j, "C", state_json_array(c->C, c->d * c->d));
+	cJSON_AddItemToObject(j, "pc", state_json_array(c->pc, c->d));
+	cJSON_AddItemToObject(j, "ps", state_json_array(c->ps, c->d));
 	cJSON_AddItemToObject(j, "fbest",
-			      json_array(c->fbest, (size_t)c->nfbest));
+			      state_json_array(c->fbest, (size_t)c->nfbest));
 	a = cJSON_AddArrayToObject(j, "cands");
 	for (k = 0; a && k < c->ncand; k++)
 		cJSON_AddItemToArray(a, cand_json(c, &c->cands[k]));
@@ -1000,7 +944,7 @@ static int cand_load(struct cma *c, const cJSON *j)
 	if (idx < 0)
 		return idx;
 	k = &c->cands[idx];
-	if (json_doubles(cJSON_GetObjectItem(j, "x"), k->x, c->d))
+	if (state_json_doubles(cJSON_GetObjectItem(j, "x"), k->x, c->d))
 		return -EINVAL;
 	k->state = (enum cand_state)cJSON_GetNumberValue(
 	    cJSON_GetObjectItem(j, "state"));
@@ -1054,12 +998,13 @@ static int state_load(struct cma *c, const cJSON *j)
 	c->evals_run =
 	    (long)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "evals_run"));
 	if (!(c->sigma > 0) ||
-	    json_doubles(cJSON_GetObjectItem(j, "m"), c->m, c->d) ||
-	    json_doubles(cJSON_GetObjectItem(j, "C"), c->C, c->d * c->d) ||
-	    json_doubles(cJSON_GetObjectItem(j, "pc"), c->pc, c->d) ||
-	    json_doubles(cJSON_GetObjectItem(j, "ps"), c->ps, c->d) ||
-	    json_doubles(cJSON_GetObjectItem(j, "fbest"), c->fbest,
-			 (size_t)c->nfbest))
+	    state_json_doubles(cJSON_GetObjectItem(j, "m"), c->m, c->d) ||
+	    state_json_doubles(cJSON_GetObjectItem(j, "C"), c->C,
+			       c->d * c->d) ||
+	    state_json_doubles(cJSON_GetObjectItem(j, "pc"), c->pc, c->d) ||
+	    state_json_doubles(cJSON_GetObjectItem(j, "ps"), c->ps, c->d) ||
+	    state_json_doubles(cJSON_GetObjectItem(j, "fbest"), c->fbest,
+			       (size_t)c->nfbest))
 		return -EINVAL;
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "cands"))
 	{
@@ -1107,7 +1052,7 @@ static int cmaes_create(const struct experiment_spec *spec, const char *state,
 	e = cJSON_GetObjectItem(j, "seed");
 	if (!seeded)
 		c->seed = cJSON_IsString(e) ? strtoull(e->valuestring, NULL, 10)
-					    : time_seed();
+					    : seed_from_time();
 	rc = cma_init(c, spec);
 	if (rc)
 		goto fail;

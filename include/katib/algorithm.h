@@ -312,4 +312,14 @@ int search_suggest_distinct(const struct experiment_spec *spec,
 			    char ***out, struct kb_error *err,
 			    search_next_fn next, void *ctx);
 
+/* ---- Saved state as JSON (core/algorithms/algo_state.c) ---- */
+
+/* v as an exact number ("%.17g"; null when not finite). */
+cJSON *state_json_number(double v);
+/* An array of n such numbers. */
+cJSON *state_json_array(const double *v, size_t n);
+/* out[0..n-1] from an array of exactly n numbers: 0, or -1 (out partly
+ * written) when a is not that. */
+int state_json_doubles(const cJSON *a, double *out, size_t n);
+
 #endif
