@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "katib/algorithm.h"
+#include "katib/nas.h"
 
 /* Unknown names are passed through to the trial, as Katib does. */
 static const struct setting_rule darts_rules[] = {
@@ -59,48 +60,6 @@ struct darts_priv {
 	char *values[3];
 };
 
-/* ---- a growing string ---- */
-
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_putn(struct sbuf *b, const char *s, size_t n)
-{
-	char *p;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		p = realloc(b->s, b->cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->s = p;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_putn(b, s, strlen(s));
-}
-
-static char *sb_take(struct sbuf *b)
-{
-	if (b->oom || !b->s) {
-		free(b->s);
-		return b->oom ? NULL : strdup("");
-	}
-	return b->s;
-}
-
 /* One code point from UTF-8 (invalid bytes count as U+FFFD). */
 static unsigned utf8_next(const unsigned char **p)
 {
@@ -126,43 +85,43 @@ static unsigned utf8_next(const unsigned char **p)
 
 /* A string as Python's json.dumps (ensure_ascii) writes it, with the
  * quotes already turned into "'" as Katib does afterwards. */
-static void sb_pystr(struct sbuf *b, const char *str)
+static void sb_pystr(struct nas_sbuf *b, const char *str)
 {
 	const unsigned char *p = (const unsigned char *)str;
 	char u[16];
 	unsigned c;
 
-	sb_puts(b, "'");
+	nas_sb_puts(b, "'");
 	while (*p) {
 		c = utf8_next(&p);
 		if (c == '"')
-			sb_puts(b, "\\'");
+			nas_sb_puts(b, "\\'");
 		else if (c == '\\')
-			sb_puts(b, "\\\\");
+			nas_sb_puts(b, "\\\\");
 		else if (c == '\n')
-			sb_puts(b, "\\n");
+			nas_sb_puts(b, "\\n");
 		else if (c == '\r')
-			sb_puts(b, "\\r");
+			nas_sb_puts(b, "\\r");
 		else if (c == '\t')
-			sb_puts(b, "\\t");
+			nas_sb_puts(b, "\\t");
 		else if (c == '\b')
-			sb_puts(b, "\\b");
+			nas_sb_puts(b, "\\b");
 		else if (c == '\f')
-			sb_puts(b, "\\f");
+			nas_sb_puts(b, "\\f");
 		else if (c >= 0x20 && c < 0x7f) {
 			u[0] = (char)c;
-			sb_putn(b, u, 1);
+			nas_sb_putn(b, u, 1);
 		} else if (c < 0x10000) {
 			snprintf(u, sizeof(u), "\\u%04x", c);
-			sb_puts(b, u);
+			nas_sb_puts(b, u);
 		} else {
 			c -= 0x10000;
 			snprintf(u, sizeof(u), "\\u%04x\\u%04x",
 				 0xd800 + (c >> 10), 0xdc00 + (c & 0x3ff));
-			sb_puts(b, u);
+			nas_sb_puts(b, u);
 		}
 	}
-	sb_puts(b, "'");
+	nas_sb_puts(b, "'");
 }
 
 /* ---- the three values ---- */
@@ -179,17 +138,17 @@ static int is_default(const char *name)
 
 /* One "'key': value" pair: the spec's setting (a string, or null for
  * "None") when present, else `def` verbatim. */
-static void settings_pair(struct sbuf *b, const struct algorithm_spec *a,
+static void settings_pair(struct nas_sbuf *b, const struct algorithm_spec *a,
 			  const char *name, const char *def)
 {
 	const struct algorithm_setting *s = setting_find(a, name);
 
 	sb_pystr(b, name);
-	sb_puts(b, ": ");
+	nas_sb_puts(b, ": ");
 	if (!s)
-		sb_puts(b, def);
+		nas_sb_puts(b, def);
 	else if (s->value && !strcmp(s->value, "None"))
-		sb_puts(b, "null");
+		nas_sb_puts(b, "null");
 	else
 		sb_pystr(b, s->value ? s->value : "");
 }
@@ -209,13 +168,13 @@ static int appended_before(const struct algorithm_spec *a, size_t i)
 
 static char *darts_settings(const struct algorithm_spec *a)
 {
-	struct sbuf b = {0};
+	struct nas_sbuf b = {0};
 	size_t i;
 
-	sb_puts(&b, "{");
+	nas_sb_puts(&b, "{");
 	for (i = 0; i < NDEFAULTS; i++) {
 		if (i)
-			sb_puts(&b, ", ");
+			nas_sb_puts(&b, ", ");
 		settings_pair(&b, a, darts_defaults[i][0],
 			      darts_defaults[i][1]);
 	}
@@ -224,11 +183,11 @@ static char *darts_settings(const struct algorithm_spec *a)
 
 		if (!name || is_default(name) || appended_before(a, i))
 			continue;
-		sb_puts(&b, ", ");
+		nas_sb_puts(&b, ", ");
 		settings_pair(&b, a, name, "null");
 	}
-	sb_puts(&b, "}");
-	return sb_take(&b);
+	nas_sb_puts(&b, "}");
+	return nas_sb_take(&b);
 }
 
 /* A list item of an operation parameter as text. */
@@ -243,7 +202,7 @@ static const char *item_text(const cJSON *it, char *buf, size_t size)
 	return "";
 }
 
-static void space_op(struct sbuf *b, const cJSON *op, int *first)
+static void space_op(struct nas_sbuf *b, const cJSON *op, int *first)
 {
 	const cJSON *type, *p0, *list, *it;
 	char name[512], num[64];
@@ -253,7 +212,7 @@ static void space_op(struct sbuf *b, const cJSON *op, int *first)
 	if (!cJSON_IsString(type))
 		return;
 	if (!strcmp(type->valuestring, "skip_connection")) {
-		sb_puts(b, *first ? "" : ", ");
+		nas_sb_puts(b, *first ? "" : ", ");
 		sb_pystr(b, type->valuestring);
 		*first = 0;
 		return;
@@ -267,7 +226,7 @@ static void space_op(struct sbuf *b, const cJSON *op, int *first)
 		k = item_text(it, num, sizeof(num));
 		snprintf(name, sizeof(name), "%s_%sx%s", type->valuestring, k,
 			 k);
-		sb_puts(b, *first ? "" : ", ");
+		nas_sb_puts(b, *first ? "" : ", ");
 		sb_pystr(b, name);
 		*first = 0;
 	}
@@ -276,15 +235,15 @@ static void space_op(struct sbuf *b, const cJSON *op, int *first)
 static char *darts_search_space(const cJSON *nas)
 {
 	const cJSON *op;
-	struct sbuf b = {0};
+	struct nas_sbuf b = {0};
 	int first = 1;
 
-	sb_puts(&b, "[");
+	nas_sb_puts(&b, "[");
 	cJSON_ArrayForEach(op,
 			   cJSON_GetObjectItemCaseSensitive(nas, "operations"))
 	    space_op(&b, op, &first);
-	sb_puts(&b, "]");
-	return sb_take(&b);
+	nas_sb_puts(&b, "]");
+	return nas_sb_take(&b);
 }
 
 static char *darts_num_layers(const cJSON *nas)

@@ -43,6 +43,7 @@
 #include <cjson/cJSON.h>
 
 #include "katib/algorithm.h"
+#include "katib/nas.h"
 
 #define POSITIVE_OR_NONE SETTING_MIN_OPEN | SETTING_NONE_OK
 #define UNIT		 (SETTING_MIN_OPEN) /* (0, 1] */
@@ -117,72 +118,30 @@ static void enas_settings_read(const struct algorithm_spec *a,
 	s->log_every = (int)enas_setting(a, "controller_log_every_steps", 10);
 }
 
-/* ---- a growing string ---- */
-
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_putn(struct sbuf *b, const char *s, size_t n)
-{
-	char *p;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		p = realloc(b->s, b->cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->s = p;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_putn(b, s, strlen(s));
-}
-
-static char *sb_take(struct sbuf *b)
-{
-	if (b->oom) {
-		free(b->s);
-		return NULL;
-	}
-	return b->s ? b->s : strdup("");
-}
-
 /* A string as json.dumps (ensure_ascii) writes it, '"' already "'". */
-static void sb_pystr(struct sbuf *b, const char *str)
+static void sb_pystr(struct nas_sbuf *b, const char *str)
 {
 	const unsigned char *p = (const unsigned char *)str;
 	char u[16];
 
-	sb_puts(b, "'");
+	nas_sb_puts(b, "'");
 	for (; *p; p++) {
 		if (*p == '"')
-			sb_puts(b, "\\'");
+			nas_sb_puts(b, "\\'");
 		else if (*p == '\\')
-			sb_puts(b, "\\\\");
+			nas_sb_puts(b, "\\\\");
 		else if (*p == '\n')
-			sb_puts(b, "\\n");
+			nas_sb_puts(b, "\\n");
 		else if (*p == '\t')
-			sb_puts(b, "\\t");
+			nas_sb_puts(b, "\\t");
 		else if (*p >= 0x20 && *p < 0x7f)
-			sb_putn(b, (const char *)p, 1);
+			nas_sb_putn(b, (const char *)p, 1);
 		else {
 			snprintf(u, sizeof(u), "\\u%04x", *p);
-			sb_puts(b, u);
+			nas_sb_puts(b, u);
 		}
 	}
-	sb_puts(b, "'");
+	nas_sb_puts(b, "'");
 }
 
 /* Python's repr() of a float (json.dumps prints floats so). */
@@ -292,10 +251,10 @@ static double jnum(const cJSON *o, const char *k, double def)
 
 static char *json_text_str(const char *s)
 {
-	struct sbuf b = {0};
+	struct nas_sbuf b = {0};
 
 	sb_pystr(&b, s);
-	return sb_take(&b);
+	return nas_sb_take(&b);
 }
 
 /* The feasible values of one operation parameter, as json texts:
@@ -351,22 +310,22 @@ static int op_param_values(const cJSON *p, struct op_param *out)
 static char *op_text(int id, const char *type, const struct op_param *ps,
 		     size_t np, const size_t *idx)
 {
-	struct sbuf b = {0};
+	struct nas_sbuf b = {0};
 	char buf[32];
 	size_t i;
 
 	snprintf(buf, sizeof(buf), "{'opt_id': %d, 'opt_type': ", id);
-	sb_puts(&b, buf);
+	nas_sb_puts(&b, buf);
 	sb_pystr(&b, type);
-	sb_puts(&b, ", 'opt_params': {");
+	nas_sb_puts(&b, ", 'opt_params': {");
 	for (i = 0; i < np; i++) {
-		sb_puts(&b, i ? ", " : "");
+		nas_sb_puts(&b, i ? ", " : "");
 		sb_pystr(&b, ps[i].name);
-		sb_puts(&b, ": ");
-		sb_puts(&b, ps[i].values[idx[i]]);
+		nas_sb_puts(&b, ": ");
+		nas_sb_puts(&b, ps[i].values[idx[i]]);
 	}
-	sb_puts(&b, "}}");
-	return sb_take(&b);
+	nas_sb_puts(&b, "}}");
+	return nas_sb_take(&b);
 }
 
 /* itertools.product over the parameters: the last varies fastest. */
@@ -1040,35 +999,35 @@ out:
 
 static char *arc_text(const struct enas_priv *p, const int *arc)
 {
-	struct sbuf b = {0};
+	struct nas_sbuf b = {0};
 	char buf[16];
 	int l, j, pos = 0;
 
-	sb_puts(&b, "[");
+	nas_sb_puts(&b, "[");
 	for (l = 0; l < p->L; l++) {
-		sb_puts(&b, l ? ", [" : "[");
+		nas_sb_puts(&b, l ? ", [" : "[");
 		for (j = 0; j <= l; j++) {
 			snprintf(buf, sizeof(buf), "%s%d", j ? ", " : "",
 				 arc[pos + j]);
-			sb_puts(&b, buf);
+			nas_sb_puts(&b, buf);
 		}
-		sb_puts(&b, "]");
+		nas_sb_puts(&b, "]");
 		pos += l + 1;
 	}
-	sb_puts(&b, "]");
-	return sb_take(&b);
+	nas_sb_puts(&b, "]");
+	return nas_sb_take(&b);
 }
 
 static char *nn_config_text(const struct enas_priv *p, const int *arc)
 {
-	struct sbuf b = {0};
+	struct nas_sbuf b = {0};
 	char buf[64];
 	int l, m, pos = 0, seen;
 
 	snprintf(buf, sizeof(buf), "{'num_layers': %d, ", p->L);
-	sb_puts(&b, buf);
-	sb_puts(&b, p->sizes);
-	sb_puts(&b, ", 'embedding': {");
+	nas_sb_puts(&b, buf);
+	nas_sb_puts(&b, p->sizes);
+	nas_sb_puts(&b, ", 'embedding': {");
 	for (l = 0; l < p->L; l++) {
 		int op = arc[pos];
 
@@ -1078,18 +1037,11 @@ static char *nn_config_text(const struct enas_priv *p, const int *arc)
 		if (seen) /* a dict keeps one entry per op */
 			continue;
 		snprintf(buf, sizeof(buf), "%s'%d': ", l ? ", " : "", op);
-		sb_puts(&b, buf);
-		sb_puts(&b, p->ops[op]);
+		nas_sb_puts(&b, buf);
+		nas_sb_puts(&b, p->ops[op]);
 	}
-	sb_puts(&b, "}}");
-	return sb_take(&b);
-}
-
-static uint64_t enas_mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	nas_sb_puts(&b, "}}");
+	return nas_sb_take(&b);
 }
 
 static char **enas_sample(struct enas_priv *p, int number)
@@ -1101,7 +1053,7 @@ static char **enas_sample(struct enas_priv *p, int number)
 
 	if (!arc || !v)
 		goto fail;
-	rng_seed(&r, p->seed ^ enas_mix64((uint64_t)number));
+	rng_seed(&r, p->seed ^ seed_mix64((uint64_t)number));
 	if (enas_forward(p, &t, &r, NULL, arc)) {
 		tape_free(&t, p);
 		goto fail;
@@ -1166,7 +1118,7 @@ static char *sizes_text(const cJSON *g)
 {
 	static const char *const keys[][2] = {{"inputSizes", "input_sizes"},
 					      {"outputSizes", "output_sizes"}};
-	struct sbuf b = {0};
+	struct nas_sbuf b = {0};
 	const cJSON *it;
 	char buf[32];
 	int k, first;
@@ -1174,7 +1126,7 @@ static char *sizes_text(const cJSON *g)
 	for (k = 0; k < 2; k++) {
 		snprintf(buf, sizeof(buf), "%s'%s': [", k ? ", " : "",
 			 keys[k][1]);
-		sb_puts(&b, buf);
+		nas_sb_puts(&b, buf);
 		first = 1;
 		cJSON_ArrayForEach(
 		    it, cJSON_GetObjectItemCaseSensitive(g, keys[k][0]))
@@ -1184,12 +1136,12 @@ static char *sizes_text(const cJSON *g)
 				     ? it->valueint
 				     : atoi(it->valuestring ? it->valuestring
 							    : "0"));
-			sb_puts(&b, buf);
+			nas_sb_puts(&b, buf);
 			first = 0;
 		}
-		sb_puts(&b, "]");
+		nas_sb_puts(&b, "]");
 	}
-	return sb_take(&b);
+	return nas_sb_take(&b);
 }
 
 static uint64_t enas_seed(const struct experiment_spec *spec)
@@ -1199,7 +1151,7 @@ static uint64_t enas_seed(const struct experiment_spec *spec)
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return enas_mix64(h ^ 0xe9a5ULL);
+	return seed_mix64(h ^ 0xe9a5ULL);
 }
 
 static int enas_space(struct enas_priv *p, const struct experiment_spec *spec)
