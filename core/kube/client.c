@@ -427,7 +427,7 @@ int kube_request(struct kube_client *c, const char *verb, const char *path,
 	struct buf b = {0};
 	long status = 0;
 	CURLcode cc = CURLE_OK;
-	int attempt, reauth = 0;
+	int attempt, reauth = 0, rc;
 
 	memset(resp, 0, sizeof(*resp));
 	for (attempt = 0; attempt < KUBE_RETRIES && !c->cancelled; attempt++) {
@@ -456,8 +456,11 @@ int kube_request(struct kube_client *c, const char *verb, const char *path,
 	resp->status = status;
 	resp->body = b.data ? b.data : strdup("");
 	resp->len = b.len;
-	if (status == 401 || status == 403)
-		return auth_error(what, status, resp->body, err);
+	if (status == 401 || status == 403) {
+		rc = auth_error(what, status, resp->body, err);
+		kube_response_free(resp); /* an error: no response */
+		return rc;
+	}
 	return 0;
 }
 

@@ -91,8 +91,8 @@ unsigned long kube_client_requests(struct kube_client *c);
  * and network errors with backoff. Returns 0 with resp filled for any HTTP
  * answer (check resp->status), or a negative errno with err saying what
  * failed. 401/403 answers also fill err ("<verb> <what>: 403 Forbidden:
- * ...; needs RBAC ...") and return -EACCES. `what` names the request in
- * messages ("create jobs.batch in namespace default").
+ * ...; needs RBAC ...") and return -EACCES (resp left empty). `what` names the
+ * request in messages ("create jobs.batch in namespace default").
  */
 int kube_request(struct kube_client *c, const char *verb, const char *path,
 		 const char *body, const char *content_type, const char *what,
