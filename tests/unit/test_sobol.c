@@ -16,7 +16,7 @@
 #include "katib/algorithm.h"
 #include "katib/parzen.h"
 
-#include "tpe_test_util.h"
+#include "algo_test_util.h"
 
 static char *cats[] = {"a", "b", "c", "d"};
 

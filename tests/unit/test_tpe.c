@@ -15,7 +15,7 @@
 
 #include "katib/algorithm.h"
 
-#include "tpe_test_util.h"
+#include "algo_test_util.h"
 
 static char *cats[] = {"relu", "tanh", "gelu"};
 
