@@ -191,3 +191,59 @@ QUICK='echo "lr=${trialParameters.lr} layers=${trialParameters.layers}"; python3
 slow_program() {
 	echo "echo \"start lr=\${trialParameters.lr}\"; sleep $1; echo \"loss=\${trialParameters.layers}\""
 }
+
+# algo_spec_with ALGORITHM PROGRAM MAX PARALLEL SETTINGS-YAML
+# spec_yaml with algorithmName ALGORITHM and the algorithmSettings lines
+# SETTINGS-YAML (sed replacement text: lines end in "\").
+algo_spec_with() {
+	spec_yaml "$2" "$3" "$4" | sed "s/algorithmName: random/algorithmName: $1\\
+    algorithmSettings:\\
+$5/"
+}
+
+# algo_expect_bad_setting ALGORITHM SETTING-YAML WHAT EVENT-TEXT
+# Writing a spec with that one setting to $MNT/bad fails with EINVAL and
+# $MNT/bad/events then holds EVENT-TEXT.
+algo_expect_bad_setting() {
+	algo_spec_with "$1" "$QUICK" 4 1 "$2" >"$TMP/bad.yaml"
+	expect_fail "$3" "Invalid argument" sh -c "cat '$TMP/bad.yaml' > '$MNT/bad/spec.yaml'"
+	grep -q "$4" "$MNT/bad/events" ||
+		fail "events does not name $4: $(cat "$MNT/bad/events")"
+}
+
+# algo_run_and_resume ALGORITHM SETTINGS-YAML
+# With a seeded model-based ALGORITHM: in $MNT/cma a 14-trial experiment,
+# two at a time, succeeds with distinct in-bounds trials; in $MNT/resume a
+# 12-trial one of slow trials is unmounted and mounted again after four and
+# still finishes without duplicates, its spec.yaml naming ALGORITHM.
+algo_run_and_resume() {
+	algo_spec_with "$1" "$QUICK" 14 2 "$2" >"$MNT/cma/spec.yaml" ||
+		fail "valid $1 spec rejected"
+	wait_state cma Succeeded 120
+	[ "$(status_value cma succeeded)" = 14 ] || fail "status: $(cat "$MNT/cma/status")"
+	python3 - "$MNT/cma/trials.csv" <<'PY' || fail "trials.csv: $(cat "$MNT/cma/trials.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 14, len(rows)
+seen = {(r["lr"], r["layers"]) for r in rows}
+assert len(seen) == 14, "duplicate assignments"
+for r in rows:
+    assert 0.01 <= float(r["lr"]) <= 0.1, r
+    assert r["layers"] in ("1", "2", "3", "4"), r
+PY
+
+	algo_spec_with "$1" "$(slow_program 0.3)" 12 1 "$2" >"$MNT/resume/spec.yaml" ||
+		fail "resume spec"
+	wait_until 60 "[ \$(sed -n 's/^succeeded=//p' '$MNT/resume/status') -ge 4 ]" ||
+		fail "resume: no progress: $(cat "$MNT/resume/status")"
+	unmount_fs || fail "unmount"
+	mount_fs
+	wait_state resume Succeeded 120
+	python3 - "$MNT/resume/trials.csv" <<'PY' || fail "after resume: $(cat "$MNT/resume/trials.csv")"
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["state"] == "Succeeded"]
+assert len(rows) >= 12, len(rows)
+assert len({(r["lr"], r["layers"]) for r in rows}) == len(rows), "duplicates"
+PY
+	grep -qi "$1" "$MNT/resume/spec.yaml" || fail "spec.yaml lost the algorithm"
+}
