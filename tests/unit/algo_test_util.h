@@ -504,4 +504,24 @@ static inline void fx_check_converges(const char *algo, int dims, size_t n,
 	assert_true(best[2] < rnd[2] / 10);
 }
 
+/* A box of 2 and a categorical whose best value is "b": over n trials,
+ * trials from..n-1 pick "b" at least min_b times. */
+static inline void fx_check_categorical(const char *algo, size_t n, size_t from,
+					size_t min_b)
+{
+	struct fx f;
+	size_t i, b = 0;
+
+	fx_init(&f, algo);
+	fx_box(&f, 2);
+	fx_add_param(&f, "kind", PARAM_CATEGORICAL, 0, 0, 0, DIST_UNIFORM);
+	fx_set(&f, "random_state", "6");
+	fx_start(&f, NULL);
+	fx_run(&f, n);
+	for (i = from; i < n; i++)
+		b += !strcmp(f.trials[i].values[2], "b");
+	assert_true(b >= min_b);
+	fx_free(&f);
+}
+
 #endif

@@ -182,20 +182,8 @@ static void test_pending_batch(void **state)
 /* Categoricals one-hot: the right category wins. */
 static void test_categorical(void **state)
 {
-	struct fx f;
-	size_t i, b = 0;
-
 	(void)state;
-	fx_init(&f, ALGO);
-	fx_box(&f, 2);
-	fx_add_param(&f, "kind", PARAM_CATEGORICAL, 0, 0, 0, DIST_UNIFORM);
-	fx_set(&f, "random_state", "6");
-	fx_start(&f, NULL);
-	fx_run(&f, 30);
-	for (i = 20; i < 30; i++)
-		b += !strcmp(f.trials[i].values[2], "b");
-	assert_true(b >= 7);
-	fx_free(&f);
+	fx_check_categorical(ALGO, 30, 20, 7);
 }
 
 int main(void)

@@ -217,20 +217,8 @@ static void test_restarts(void **state)
 /* The categorical coordinate is optimised, not random. */
 static void test_categorical(void **state)
 {
-	struct fx f;
-	size_t i, b = 0;
-
 	(void)state;
-	fx_init(&f, ALGO);
-	fx_box(&f, 2);
-	fx_add_param(&f, "kind", PARAM_CATEGORICAL, 0, 0, 0, DIST_UNIFORM);
-	fx_set(&f, "random_state", "6");
-	fx_start(&f, NULL);
-	fx_run(&f, 100);
-	for (i = 60; i < 100; i++)
-		b += !strcmp(f.trials[i].values[2], "b");
-	assert_true(b >= 30);
-	fx_free(&f);
+	fx_check_categorical(ALGO, 100, 60, 30);
 }
 
 int main(void)
