@@ -72,7 +72,7 @@ fstest: $(BUILD)/katibfs
 	@sh scripts/deps.sh test
 	KATIBFS=$(abspath $(BUILD)/katibfs) sh tests/fs/run.sh
 
-test: deps all unit fstest fuzz-smoke
+test: deps all unit fuzz-smoke fstest
 
 # libFuzzer harnesses (tests/fuzz/, clang, built in build/fuzz/):
 # fuzz-smoke replays each corpus briefly, fuzz runs each FUZZ_SECONDS.
