@@ -84,7 +84,7 @@ struct ktrial {
 	double terminal_since;
 	struct kwatch *w;
 	pthread_t log_thread;
-	int log_started, log_done;
+	int log_started, log_done, log_exited;
 	struct kpriv *p;
 	struct ktrial *next;
 };
@@ -286,6 +286,7 @@ static int watch_once(struct kwatch *w)
 	struct watch_stream s = {.w = w};
 	struct kb_error err;
 	char path[1024], rv[64];
+	double started;
 	long status;
 	int rc;
 
@@ -297,13 +298,14 @@ static int watch_once(struct kwatch *w)
 		 "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&"
 		 "labelSelector=%s&resourceVersion=%s",
 		 w->path, WATCH_SECONDS, LABEL_EXPERIMENT, rv);
+	started = now_mono();
 	rc = kube_stream(w->p->client, path, WATCH_SECONDS + 30, watch_data, &s,
 			 &status, &err);
 	free(s.line);
 	if (s.gone == 1 || status == 410)
 		return 1;
-	if (rc || status != 200)
-		nap(w->p, 1000);
+	if (rc || status != 200 || now_mono() - started < 1)
+		nap(w->p, 1000); /* no busy loop on a server that hangs up */
 	return 0;
 }
 
@@ -533,8 +535,15 @@ static void follow_pod(struct ktrial *t, const char *pod)
 		snprintf(f.pod, sizeof(f.pod), "%s", pod);
 		side = !pthread_create(&th, NULL, sidecar_main, &f);
 	}
-	while (!t->p->stop && !follow_once(t, pod, t->container, t->log_path))
-		;
+	for (;;) {
+		double started = now_mono();
+
+		if (t->p->stop ||
+		    follow_once(t, pod, t->container, t->log_path))
+			break;
+		if (now_mono() - started < 1)
+			nap(t->p, 500); /* no busy loop on quick hang-ups */
+	}
 	if (side)
 		pthread_join(th, NULL);
 }
@@ -563,6 +572,7 @@ static void *log_main(void *arg)
 	}
 	pthread_mutex_lock(&p->lock);
 	t->log_done = !p->stop;
+	t->log_exited = 1;
 	pthread_mutex_unlock(&p->lock);
 	wake(p);
 	return NULL;
@@ -693,6 +703,33 @@ static void start_log(struct ktrial *t)
 		t->log_done = 1;
 }
 
+static void trial_free(struct ktrial *t)
+{
+	free(t->selector);
+	free(t->success);
+	free(t->failure);
+	free(t->manifest);
+	free(t);
+}
+
+/* Forget a trial the controller is done with (lock held): 1 if one. */
+static int reap(struct kpriv *p)
+{
+	struct ktrial **pp, *t;
+
+	for (pp = &p->trials; (t = *pp); pp = &t->next) {
+		if (!t->reported || (t->delete_queued && !t->delete_done) ||
+		    (t->log_started && !t->log_exited))
+			continue;
+		*pp = t->next;
+		if (t->log_started)
+			pthread_join(t->log_thread, NULL); /* it has ended */
+		trial_free(t);
+		return 1;
+	}
+	return 0;
+}
+
 /* One piece of work, done without the lock: 1 if there was one. */
 static int worker_step(struct kpriv *p)
 {
@@ -721,7 +758,7 @@ static int worker_step(struct kpriv *p)
 			return 1;
 		}
 	}
-	return 0;
+	return reap(p);
 }
 
 static void *worker_main(void *arg)
@@ -782,15 +819,6 @@ static char *pod_selector(const struct backend_trial *bt, const char *kind,
 				      o ? "," : "", l->string, l->valuestring);
 	}
 	return strdup(buf);
-}
-
-static void trial_free(struct ktrial *t)
-{
-	free(t->selector);
-	free(t->success);
-	free(t->failure);
-	free(t->manifest);
-	free(t);
 }
 
 static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
