@@ -85,6 +85,8 @@ struct ktrial {
 	struct kwatch *w;
 	pthread_t log_thread;
 	int log_started, log_done, log_exited;
+	int restarts;	/* of the primary container, seen so far */
+	off_t log_base; /* where its current instance's log begins */
 	struct kpriv *p;
 	struct ktrial *next;
 };
@@ -394,6 +396,9 @@ static int log_data(void *arg, const char *buf, size_t len)
 	return s->t->p->stop;
 }
 
+static void note_restarts(struct ktrial *t, const cJSON *pod);
+static void write_marker(struct ktrial *t);
+
 /* The primary pod: its name and phase. 0, or -ENOENT when none yet. */
 static int find_pod(struct ktrial *t, char *name, size_t size, char *phase,
 		    size_t psize)
@@ -425,11 +430,42 @@ static int find_pod(struct ktrial *t, char *name, size_t size, char *phase,
 			continue;
 		snprintf(name, size, "%s", n);
 		snprintf(phase, psize, "%s", ph ? ph : "Pending");
+		note_restarts(t, it);
 		rc = 0;
 		break;
 	}
 	cJSON_Delete(j);
 	return rc;
+}
+
+/*
+ * A container restarted (restartPolicy OnFailure): its new instance's log
+ * starts empty, so what is in log_path from now on is counted from here.
+ */
+static void note_restarts(struct ktrial *t, const cJSON *pod)
+{
+	const cJSON *cs;
+	struct stat st;
+	int n = 0;
+
+	cJSON_ArrayForEach(
+	    cs, cJSON_GetObjectItem(cJSON_GetObjectItem(pod, "status"),
+				    "containerStatuses"))
+	{
+		const char *name =
+		    cJSON_GetStringValue(cJSON_GetObjectItem(cs, "name"));
+		const cJSON *rc = cJSON_GetObjectItem(cs, "restartCount");
+
+		if (name && !strcmp(name, t->container) && cJSON_IsNumber(rc))
+			n = rc->valueint;
+	}
+	pthread_mutex_lock(&t->p->lock);
+	if (n > t->restarts) {
+		t->restarts = n;
+		t->log_base = stat(t->log_path, &st) ? 0 : st.st_size;
+		write_marker(t);
+	}
+	pthread_mutex_unlock(&t->p->lock);
 }
 
 static int pod_phase(struct ktrial *t, const char *pod, char *phase,
@@ -456,6 +492,7 @@ static int pod_phase(struct ktrial *t, const char *pod, char *phase,
 	ph = cJSON_GetStringValue(
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "status"), "phase"));
 	snprintf(phase, size, "%s", ph ? ph : "Pending");
+	note_restarts(t, j);
 	cJSON_Delete(j);
 	return 0;
 }
@@ -491,6 +528,11 @@ static int follow_once(struct ktrial *t, const char *pod, const char *container,
 	if (s.fd < 0)
 		return 1;
 	s.skip = fstat(s.fd, &st) ? 0 : st.st_size;
+	if (!strcmp(out, t->log_path)) { /* the primary: this instance */
+		pthread_mutex_lock(&t->p->lock);
+		s.skip = s.skip > t->log_base ? s.skip - t->log_base : 0;
+		pthread_mutex_unlock(&t->p->lock);
+	}
 	snprintf(path, sizeof(path),
 		 "/api/v1/namespaces/%s/pods/%s/log?container=%s&follow=true",
 		 t->ns, pod, container);
@@ -594,6 +636,8 @@ static void write_marker(struct ktrial *t)
 	cJSON_AddStringToObject(m, "namespace", t->ns);
 	cJSON_AddStringToObject(m, "name", t->name);
 	cJSON_AddBoolToObject(m, "created", t->created);
+	cJSON_AddNumberToObject(m, "restarts", t->restarts);
+	cJSON_AddNumberToObject(m, "logBase", (double)t->log_base);
 	if (t->manifest)
 		cJSON_AddStringToObject(m, "manifest", t->manifest);
 	text = cJSON_Print(m);
@@ -1052,6 +1096,7 @@ static int k8s_start(void *priv, const struct backend_trial *bt,
 static struct ktrial *adopt(struct kpriv *p, const struct backend_trial *bt)
 {
 	char path[4200], *text = NULL;
+	const cJSON *rs, *lb;
 	cJSON *m;
 	struct ktrial *t = NULL;
 	const char *av, *kind, *ns, *man;
@@ -1075,6 +1120,10 @@ static struct ktrial *adopt(struct kpriv *p, const struct backend_trial *bt)
 		t = trial_new(p, bt, av, kind, ns);
 	if (t) {
 		t->created = cJSON_IsTrue(cJSON_GetObjectItem(m, "created"));
+		rs = cJSON_GetObjectItem(m, "restarts");
+		lb = cJSON_GetObjectItem(m, "logBase");
+		t->restarts = cJSON_IsNumber(rs) ? rs->valueint : 0;
+		t->log_base = cJSON_IsNumber(lb) ? (off_t)lb->valuedouble : 0;
 		t->created_at = now_mono();
 		if (!t->created && man)
 			t->manifest = strdup(man); /* finish what was begun */

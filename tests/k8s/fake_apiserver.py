@@ -313,6 +313,20 @@ class Server:
         if gv != "batch/v1":
             self.set_conditions(gv, res, ns, owner, ["Running"], None)
         codes = self.wait_containers(ns, pname, procs)
+        restarts = 0
+        while (self.pod_restart_policy(ns, pname) == "OnFailure" and
+               any(c for _, c in codes) and restarts < 3):
+            restarts += 1  # as the kubelet: a new instance, a new log
+            again = [c for c in containers if dict(codes)[c["name"]]]
+            newp = self.start_containers(ns, pname, again, restarts)
+            with st.lock:
+                st.procs[(ns, pname)] = [p for _, p in newp + side if p]
+            self.set_pod(ns, pname, "Running", [
+                {"name": n, "ready": True, "restartCount": restarts,
+                 "state": {"running": {"startedAt": now_iso()}}}
+                for n, _ in procs])
+            codes = [(n, c) for n, c in codes if not c] + \
+                self.wait_containers(ns, pname, newp)
         for _, p in side:  # native sidecars end after the main containers
             if p:
                 try:
@@ -320,7 +334,7 @@ class Server:
                 except OSError:
                     pass
         self.wait_containers(ns, pname, side)
-        self.finish_pod(ns, pname, owner, gv, res, codes, started)
+        self.finish_pod(ns, pname, owner, gv, res, codes, started, restarts)
 
     def wait_containers(self, ns, pname, procs):
         st = self.store
@@ -335,13 +349,18 @@ class Server:
                 st.lock.notify_all()
         return codes
 
-    def start_containers(self, ns, pname, containers):
+    def pod_restart_policy(self, ns, pname):
+        with self.store.lock:
+            pod = self.store.objs.get(("v1", "pods", ns, pname))
+            return pod and pod["spec"].get("restartPolicy")
+
+    def start_containers(self, ns, pname, containers, instance=0):
         st = self.store
         procs = []
         wd = os.path.join(self.args.dir, "pods", ns, pname)
         os.makedirs(wd, exist_ok=True)
         for c in containers:
-            path = os.path.join(wd, c["name"] + ".log")
+            path = os.path.join(wd, "%s.%d.log" % (c["name"], instance))
             out = open(path, "wb")
             argv = list(c.get("command") or []) + list(c.get("args") or [])
             env = dict(os.environ)
@@ -363,10 +382,11 @@ class Server:
             procs.append((c["name"], p))
         return procs
 
-    def finish_pod(self, ns, pname, owner, gv, res, codes, started):
+    def finish_pod(self, ns, pname, owner, gv, res, codes, started,
+                   restarts):
         ok = all(c == 0 for _, c in codes)
         if not self.set_pod(ns, pname, "Succeeded" if ok else "Failed", [
-                {"name": n, "ready": False, "restartCount": 0,
+                {"name": n, "ready": False, "restartCount": restarts,
                  "state": {"terminated": {"exitCode": c,
                                           "startedAt": started,
                                           "finishedAt": now_iso()}}}
@@ -817,7 +837,8 @@ class Handler(BaseHTTPRequestHandler):
                     with st.lock:
                         running = st.running.get((ns, name, cname))
                         gone = ("v1", "pods", ns, name) not in st.objs
-                    if not running or gone:
+                        moved = st.logs.get((ns, name, cname)) != path
+                    if not running or gone or moved:
                         data = f.read()
                         if data:
                             self.chunk(data)

@@ -506,6 +506,47 @@ static void test_in_cluster(void **state)
 	check_done(f->k, "k8ssa", 1);
 }
 
+/* restartPolicy OnFailure: the container fails once and runs again; the
+ * trial's log has both instances, each once, nothing cut. */
+static void test_container_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = {0};
+	char buf[16384], *s;
+	int n, i;
+
+	n = snprintf(buf, sizeof(buf), head_fmt, "k8srs", 2, 2);
+	n += snprintf(
+	    buf + n, sizeof(buf) - (size_t)n,
+	    "      apiVersion: batch/v1\n"
+	    "      kind: Job\n"
+	    "      spec:\n"
+	    "        template:\n"
+	    "          spec:\n"
+	    "            restartPolicy: OnFailure\n"
+	    "            containers:\n"
+	    "              - name: training-container\n"
+	    "                image: busybox\n"
+	    "                command:\n"
+	    "                  - sh\n"
+	    "                  - -c\n"
+	    "                  - \"if [ -e %s/$HOSTNAME ]; then echo start; "
+	    "sleep 1; echo loss=${trialParameters.learningRate}; else "
+	    "touch %s/$HOSTNAME; echo first attempt; sleep 1; exit 1; "
+	    "fi\"\n",
+	    f->dir, f->dir);
+	assert_int_equal(katib_mkdir(f->k, "k8srs", &err), 0);
+	assert_int_equal(katib_write_spec(f->k, "k8srs", buf, (size_t)n, &err),
+			 0);
+	check_done(f->k, "k8srs", 2);
+	for (i = 1; i <= 2; i++) {
+		s = read_log(f->k, "k8srs", i);
+		if (count(s, "first attempt\n") != 1)
+			fail_msg("trial %d log:\n%s", i, s);
+		free(s);
+	}
+}
+
 /* Set faults in the fake server (POST /fake/faults). */
 static void fake_fault(const char *json)
 {
@@ -606,6 +647,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_client_cert, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_in_cluster, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_container_restart, setup,
+					    teardown),
 	};
 
 	if (!getenv("KATIBFS_TEST_KUBECONFIG")) {
