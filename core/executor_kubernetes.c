@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,8 +99,8 @@ struct kpriv {
 	void *wake_arg;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int stop;
-	int draining; /* closing: finish the queue, start nothing */
+	atomic_int stop; /* read by the threads without the lock */
+	int draining;	 /* closing: finish the queue, start nothing */
 	struct ktrial *trials;
 	struct kwatch *watches;
 	pthread_t worker;
