@@ -368,10 +368,61 @@ static void backoff(struct kube_client *c, int attempt)
 	}
 }
 
-static int auth_error(const char *what, long status, const char *body,
-		      struct kb_error *err)
+/*
+ * The RBAC rule a request needs, from its verb and path:
+ * {apiGroups: ["batch"], resources: ["jobs"], verbs: ["create"]}.
+ */
+static void rbac_rule(const char *verb, const char *path, char *buf,
+		      size_t size)
 {
-	char msg[300];
+	char p[1024], *part[12], *save = NULL, *q, *tok;
+	const char *group = "", *res = NULL, *sub = NULL, *v;
+	int n = 0, i = 0, named = 0;
+
+	snprintf(p, sizeof(p), "%s", path);
+	q = strchr(p, '?');
+	if (q)
+		*q = '\0';
+	for (tok = strtok_r(p, "/", &save); tok && n < 12;
+	     tok = strtok_r(NULL, "/", &save))
+		part[n++] = tok;
+	if (n >= 2 && !strcmp(part[0], "api"))
+		i = 2;
+	else if (n >= 3 && !strcmp(part[0], "apis"))
+		group = part[1], i = 3;
+	if (i && i + 1 < n && !strcmp(part[i], "namespaces"))
+		i += 2;
+	if (i && i < n) {
+		res = part[i];
+		named = i + 1 < n;
+		sub = i + 2 < n ? part[i + 2] : NULL;
+	}
+	if (!res) {
+		snprintf(buf, size, "access to %s", path);
+		return;
+	}
+	if (!strcmp(verb, "POST"))
+		v = "create";
+	else if (!strcmp(verb, "DELETE"))
+		v = "delete";
+	else if (!strcmp(verb, "PATCH"))
+		v = "patch";
+	else if (!strcmp(verb, "PUT"))
+		v = "update";
+	else if (strstr(path, "watch=1") || strstr(path, "watch=true"))
+		v = "watch";
+	else
+		v = named ? "get" : "list";
+	snprintf(buf, size,
+		 "{apiGroups: [\"%s\"], resources: [\"%s%s%s\"], verbs: "
+		 "[\"%s\"]}",
+		 group, res, sub ? "/" : "", sub ? sub : "", v);
+}
+
+static int auth_error(const char *verb, const char *path, const char *what,
+		      long status, const char *body, struct kb_error *err)
+{
+	char msg[300], rule[300];
 
 	kube_status_message(body, msg, sizeof(msg));
 	if (status == 401)
@@ -380,11 +431,11 @@ static int auth_error(const char *what, long status, const char *body,
 				    "client certificate of the kubeconfig is "
 				    "not accepted",
 				    what, msg);
+	rbac_rule(verb, path, rule, sizeof(rule));
 	return kb_error_set(err, -EACCES, "kubernetes", 0,
-			    "%s: 403 Forbidden (%s): the account needs an "
-			    "RBAC rule allowing this (see "
-			    "contrib/kubernetes/rbac.yaml)",
-			    what, msg);
+			    "%s: 403 Forbidden (%s): the account needs the "
+			    "RBAC rule %s (see contrib/kubernetes/rbac.yaml)",
+			    what, msg, rule);
 }
 
 static CURLcode perform_once(struct kube_client *c, const char *verb,
@@ -457,7 +508,7 @@ int kube_request(struct kube_client *c, const char *verb, const char *path,
 	resp->body = b.data ? b.data : strdup("");
 	resp->len = b.len;
 	if (status == 401 || status == 403) {
-		rc = auth_error(what, status, resp->body, err);
+		rc = auth_error(verb, path, what, status, resp->body, err);
 		kube_response_free(resp); /* an error: no response */
 		return rc;
 	}
@@ -514,7 +565,7 @@ int kube_stream(struct kube_client *c, const char *path, long max_seconds,
 	curl_slist_free_all(hdrs);
 	*status = s.status;
 	if (s.status == 401 || s.status == 403) {
-		auth_error(path, s.status, s.errbody.data, err);
+		auth_error("GET", path, path, s.status, s.errbody.data, err);
 		free(s.errbody.data);
 		return -EACCES;
 	}

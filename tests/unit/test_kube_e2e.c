@@ -579,7 +579,8 @@ static void test_forbidden(void **state)
 	assert_has(s, "403 Forbidden");
 	assert_has(s, "cannot create resource \"jobs\" in API group "
 		      "\"batch\"");
-	assert_has(s, "RBAC");
+	assert_has(s, "RBAC rule {apiGroups: [\"batch\"], resources: "
+		      "[\"jobs\"], verbs: [\"create\"]}");
 	free(s);
 }
 
