@@ -128,6 +128,7 @@ static int parse_query(const char *s, size_t n, struct query *q)
 	const char *o;
 	size_t oplen = 0;
 	char *r;
+	int rc;
 
 	memset(q, 0, sizeof(*q));
 	o = find_op(s, n, &q->op, &oplen);
@@ -138,13 +139,14 @@ static int parse_query(const char *s, size_t n, struct query *q)
 	}
 	q->lhs = trimmed(s, o - s);
 	r = trimmed(o + oplen, n - (o - s) - oplen);
-	if (!q->lhs || !r) {
-		free(r);
-		return -ENOMEM;
-	}
-	q->rhs = cJSON_Parse(r);
+	q->rhs = q->lhs && r ? cJSON_Parse(r) : NULL;
+	rc = !q->lhs || !r ? -ENOMEM : q->rhs ? 0 : -EINVAL;
 	free(r);
-	return q->rhs ? 0 : -EINVAL;
+	if (rc) { /* a query that failed to parse owns nothing */
+		free(q->lhs);
+		q->lhs = NULL;
+	}
+	return rc;
 }
 
 static void query_free(struct query *q)
