@@ -407,6 +407,10 @@ static void test_file_collector(void **state)
 		if (count(s, "loss=9\n") != 1 || count(s, "loss=0.0") != 1)
 			fail_msg("trial %d collector.log:\n%s", i, s);
 		free(s);
+		s = render(f->k, "k8sfile", i, KFILE_T_STATUS);
+		assert_has(s, "state=Succeeded\n");
+		assert_has(s, "observations=2\n");
+		free(s);
 	}
 }
 
