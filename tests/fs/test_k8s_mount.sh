@@ -1,7 +1,7 @@
 #!/bin/sh
 # --backend kubernetes through the mount, against the fake API server
 # (tests/k8s/fake_apiserver.py): a Katib-shaped batch/v1 Job experiment
-# runs to completion, the daemon is unmounted and mounted again while
+# runs to completion, examples/random.yaml runs unchanged, the daemon is unmounted and mounted again while
 # trials run (nothing lost or doubled), and the tree is the one the local
 # backend shows; trials/N/spec is the manifest. Skips (77) if the binary
 # refuses the backend.
@@ -108,6 +108,15 @@ for n in 1 2 3 4; do
 	[ "$(grep -c ',loss,' "$MNT/kre/trials/$n/observations")" = 1 ] ||
 		fail "kre trial $n observations: $(cat "$MNT/kre/trials/$n/observations")"
 done
+
+# a spec from examples/ unchanged (its python3 -c trial runs as the
+# fake kubelet's "container")
+mkdir "$MNT/random" || fail "mkdir random"
+cp "$here/../../examples/random.yaml" "$MNT/random/spec.yaml" || fail "cp random.yaml"
+wait_until 180 "grep -Eq '^state=(Succeeded|Failed)' '$MNT/random/status'" ||
+	fail "random.yaml did not finish: $(cat "$MNT/random/status")"
+state_is random Succeeded || fail "random.yaml: $(cat "$MNT/random/status")"
+grep -q '^failed=0$' "$MNT/random/status" || fail "random.yaml: $(cat "$MNT/random/status")"
 unmount_fs
 
 # the same tree as the local backend
