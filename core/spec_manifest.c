@@ -9,6 +9,7 @@
 #include "katib/kube_manifest.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,42 @@ static int strip_placeholder(struct trial_command *out, const char *cname)
 	return 0;
 }
 
+/*
+ * The labels Katib puts on a trial object (and the backend sends), so that
+ * trials/N/spec shows them: the experiment is the trial name without its
+ * "-<8 chars>" suffix.
+ */
+static int add_labels(struct trial_command *out, const char *trial)
+{
+	cJSON *obj = cJSON_Parse(out->manifest), *md, *labels;
+	size_t n = strlen(trial);
+	char exp[128];
+	char *text;
+
+	md = cJSON_GetObjectItem(obj, "metadata");
+	if (!cJSON_IsObject(md) || n <= 9 || n - 9 >= sizeof(exp)) {
+		cJSON_Delete(obj);
+		return obj ? 0 : -ENOMEM;
+	}
+	snprintf(exp, sizeof(exp), "%.*s", (int)(n - 9), trial);
+	labels = cJSON_GetObjectItem(md, "labels");
+	if (!cJSON_IsObject(labels)) {
+		cJSON_DeleteItemFromObject(md, "labels");
+		labels = cJSON_AddObjectToObject(md, "labels");
+	}
+	cJSON_DeleteItemFromObject(labels, "katib.kubeflow.org/experiment");
+	cJSON_DeleteItemFromObject(labels, "katib.kubeflow.org/trial");
+	cJSON_AddStringToObject(labels, "katib.kubeflow.org/experiment", exp);
+	cJSON_AddStringToObject(labels, "katib.kubeflow.org/trial", trial);
+	text = cJSON_Print(obj);
+	cJSON_Delete(obj);
+	if (!text)
+		return -ENOMEM;
+	free(out->manifest);
+	out->manifest = text;
+	return 0;
+}
+
 int spec_render_manifest(const struct experiment_spec *spec,
 			 const char *trial_name, const char *namespace,
 			 const struct assignment *assignments, size_t n,
@@ -110,7 +147,11 @@ int spec_render_manifest(const struct experiment_spec *spec,
 	rc = spec_render_trial(&copy, trial_name, namespace, assignments, n,
 			       out, err);
 	cJSON_Delete(tmpl);
-	if (!rc && placeholder && (rc = strip_placeholder(out, cname))) {
+	if (!rc && placeholder)
+		rc = strip_placeholder(out, cname);
+	if (!rc)
+		rc = add_labels(out, trial_name);
+	if (rc) {
 		trial_command_free(out);
 		kb_error_set(err, rc, "", 0, "out of memory");
 	}

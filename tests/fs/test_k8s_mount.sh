@@ -85,6 +85,8 @@ for n in 1 2 3; do
 		fail "trial $n log: $(cat "$MNT/kjob/trials/$n/log")"
 	grep -q '"kind":[[:space:]]*"Job"' "$MNT/kjob/trials/$n/spec" ||
 		fail "trials/$n/spec is not the manifest: $(cat "$MNT/kjob/trials/$n/spec")"
+	grep -q '"katib.kubeflow.org/experiment":[[:space:]]*"kjob"' \
+		"$MNT/kjob/trials/$n/spec" || fail "trials/$n/spec has no labels"
 done
 ls "$MNT/kjob" >"$TMP/k8s.tree"
 ls "$MNT/kjob/trials/1" >"$TMP/k8s.trial"

@@ -84,6 +84,11 @@ static void test_without_command(void **state)
 	assert_string_equal(str(obj, "metadata.name"), "m-abcdefgh");
 	assert_string_equal(str(obj, "metadata.namespace"), "ml");
 	assert_string_equal(str(obj, C0 ".args.0"), "--lr=0.03");
+	assert_string_equal(
+	    str(obj, "metadata.labels.katib\\.kubeflow\\.org/experiment"), "m");
+	assert_string_equal(
+	    str(obj, "metadata.labels.katib\\.kubeflow\\.org/trial"),
+	    "m-abcdefgh");
 	cmd = kube_gjson_get(obj, C0 ".command");
 	assert_null(cmd);
 	assert_false(strstr(c.manifest, "placeholder"));
