@@ -387,6 +387,17 @@ static void trial_finish(struct katib *k, struct experiment *e,
 	trial_end_event(k, e, t, message);
 }
 
+/* metadata.namespace of the spec, else the backend's default. */
+static const char *trial_namespace(const struct katib *k,
+				   const struct experiment *e)
+{
+	const char *ns = e->spec->namespace;
+
+	if (!ns && k->backend->default_namespace)
+		ns = k->backend->default_namespace(k->backend_priv);
+	return ns ? ns : "default";
+}
+
 static void trial_start(struct katib *k, struct experiment *e,
 			struct trial *t)
 {
@@ -407,12 +418,10 @@ static void trial_start(struct katib *k, struct experiment *e,
 	if (!as)
 		rc = -ENOMEM;
 	else if (backend_is_local(k))
-		rc = spec_render_trial(e->spec, t->name,
-				       e->spec->namespace ? e->spec->namespace
-							  : "default",
+		rc = spec_render_trial(e->spec, t->name, trial_namespace(k, e),
 				       as, i, &cmd, &err);
 	else /* the image's entrypoint may run: no command needed */
-		rc = spec_render_manifest(e->spec, t->name, e->spec->namespace,
+		rc = spec_render_manifest(e->spec, t->name, trial_namespace(k, e),
 					  as, i, &cmd, &err);
 	free(as);
 	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));

@@ -74,6 +74,10 @@ struct backend_ops {
 			 struct trial_run *run, int force);
 	/* Forget run (close what it holds); the trial itself goes on. */
 	void (*release)(void *priv, struct trial_run *run);
+	/* Optional: the namespace trials go to when the spec names none
+	 * (--namespace, else the context's, else "default"); rendered into
+	 * the manifest and ${trialSpec.Namespace}. NULL: "default". */
+	const char *(*default_namespace)(void *priv);
 };
 
 const struct backend_ops *backend_find(const char *name);
