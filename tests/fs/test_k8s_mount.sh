@@ -119,6 +119,35 @@ wait_until 180 "grep -Eq '^state=(Succeeded|Failed)' '$MNT/random/status'" ||
 	fail "random.yaml did not finish: $(cat "$MNT/random/status")"
 state_is random Succeeded || fail "random.yaml: $(cat "$MNT/random/status")"
 grep -q '^failed=0$' "$MNT/random/status" || fail "random.yaml: $(cat "$MNT/random/status")"
+
+# early stopping (examples/medianstop.yaml, as tests/fs/test_medianstop.sh):
+# the stopped trial's object is deleted and the trial ends EarlyStopped
+ROOT=$(cd "$here/../.." && pwd)
+mkdir -p "$TMP/runs" "$MNT/ms" || fail "mkdir ms"
+sed -e "s|/opt/katibfs|$ROOT|" -e 's/maxTrialCount: 6/maxTrialCount: 3/' \
+	"$ROOT/examples/medianstop.yaml" >"$TMP/ms.yaml"
+python3 - "$TMP/ms.yaml" "$TMP/runs" <<'PY'
+import sys
+p, runs = sys.argv[1], sys.argv[2]
+s = open(p).read()
+s = s.replace("""                command:
+                  - python3""", """                command:
+                  - sh
+                  - -c
+                  - 'n=$(ls "$0" | wc -l); touch "$0/$$"; b=false; [ "$n" -ge 2 ] && b=true; exec python3 "$1" "$2" --bad=$b --delay=0.3 # $3 unused'
+                  - RUNS""")
+open(p, "w").write(s.replace("RUNS", runs))
+PY
+cat "$TMP/ms.yaml" >"$MNT/ms/spec.yaml" || fail "medianstop spec"
+wait_state ms Succeeded 120
+grep -q '^state=EarlyStopped$' "$MNT/ms/trials/3/status" ||
+	fail "trial 3: $(cat "$MNT/ms/trials/3/status")"
+curl -sf --cacert "$K8S/ca.crt" -H 'Authorization: Bearer katibfs-test-token' \
+	"https://127.0.0.1:$(cat "$K8S/port")/fake/objects" | grep -q '^\[' ||
+	fail "cannot list the fake server's objects"
+wait_until 20 "! curl -s --cacert '$K8S/ca.crt' -H 'Authorization: Bearer katibfs-test-token' \
+	https://127.0.0.1:\$(cat '$K8S/port')/fake/objects | grep -q '\"ms-'" ||
+	fail "medianstop trial objects left in the cluster"
 unmount_fs
 
 # the same tree as the local backend
