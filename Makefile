@@ -21,7 +21,7 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SAN) -MMD -MP $(shell pkg-config --cfl
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 VERSION := 0.1.0
 
-CORE_SRC := $(sort $(wildcard core/*.c core/algorithms/*.c core/earlystopping/*.c))
+CORE_SRC := $(sort $(wildcard core/*.c core/algorithms/*.c core/earlystopping/*.c core/kube/*.c))
 FS_SRC := $(sort $(wildcard fs/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -116,7 +116,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/systemd/user/katibfs@.service
 
 format:
-	clang-format -i $(CORE_SRC) $(FS_SRC) $(UNIT_SRC) include/katib/*.h
+	clang-format -i $(CORE_SRC) $(FS_SRC) $(UNIT_SRC) include/katib/*.h core/supervisor/*.c
 
 clean:
 	rm -rf build katibfs

@@ -34,14 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/*
- * The Makefile builds core/ and not core/kube/; until it does,
- * the client is compiled here (remove these three lines then).
- */
-#include "kube/client.c"
-#include "kube/gjson.c"
-#include "kube/kubeconfig.c"
-
 #define MARKER_FILE	    "kubernetes.json"
 #define COLLECTOR_CONTAINER "katibfs-metrics-collector"
 #define COLLECTOR_VOLUME    "katibfs-metrics"
@@ -1314,6 +1306,14 @@ static void k8s_close(void *priv)
 	free(p);
 }
 
+/* --namespace, else the context's, else "default" (set at open). */
+static const char *k8s_default_namespace(void *priv)
+{
+	struct kpriv *p = priv;
+
+	return p->ns;
+}
+
 const struct backend_ops kubernetes_backend = {
     .name = "kubernetes",
     .open = k8s_open,
@@ -1322,4 +1322,5 @@ const struct backend_ops kubernetes_backend = {
     .probe = k8s_probe,
     .terminate = k8s_terminate,
     .release = k8s_release,
+    .default_namespace = k8s_default_namespace,
 };
