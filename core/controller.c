@@ -510,10 +510,47 @@ void trial_request_kill_locked(struct katib *k, struct experiment *e,
 }
 
 /* The process ended: decide the trial's state as Katib does. */
+/*
+ * The last non-empty line of the trial's log (at most `size` - 1 bytes),
+ * so that a failure in `events` says why: a traceback's last line, a
+ * "command not found", a cluster's 403 (the kubernetes backend writes its
+ * errors into the log). Empty when the log is.
+ */
+static void last_log_line(struct katib *k, struct experiment *e,
+			  struct trial *t, char *out, size_t size)
+{
+	char path[4096], buf[512], *end, *start;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	out[0] = '\0';
+	trial_log_path(k, e->name, t->number, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = fstat(fd, &st) ? -1
+			   : pread(fd, buf, sizeof(buf) - 1,
+				   st.st_size > (off_t)sizeof(buf) - 1
+					   ? st.st_size - (off_t)sizeof(buf) + 1
+					   : 0);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	end = buf + n;
+	while (end > buf && (end[-1] == '\n' || end[-1] == '\r' ||
+			     end[-1] == ' '))
+		*--end = '\0';
+	start = strrchr(buf, '\n');
+	start = start ? start + 1 : buf;
+	snprintf(out, size, "%s", start);
+}
+
 static void trial_exited(struct katib *k, struct experiment *e,
 			 struct trial *t, int code, int sig)
 {
-	char msg[128];
+	char msg[512], last[200];
 	double v;
 
 	t->exit_code = code;
@@ -531,12 +568,16 @@ static void trial_exited(struct katib *k, struct experiment *e,
 		return;
 	}
 	if (code != 0) {
+		last_log_line(k, e, t, last, sizeof(last));
 		if (sig)
 			snprintf(msg, sizeof(msg), "killed by signal %d (%s)",
 				 sig, strsignal(sig));
 		else
 			snprintf(msg, sizeof(msg), "exited with code %d",
 				 code);
+		if (last[0])
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+				 "; its log ends: %s", last);
 		trial_finish(k, e, t, TRIAL_FAILED, "TrialFailed", msg);
 		return;
 	}
