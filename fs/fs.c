@@ -452,6 +452,14 @@ static int node_check(struct katibfs *fs, const struct node *nd,
 	}
 }
 
+/* Parse path and check that its node exists now. */
+static int resolve(struct katibfs *fs, const char *path, struct node *nd)
+{
+	int rc = parse_path(path, nd);
+
+	return rc ? rc : node_check(fs, nd, NULL);
+}
+
 static int render_size(struct katibfs *fs, const struct node *nd, off_t *size)
 {
 	char *text = NULL;
@@ -725,9 +733,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	struct node nd;
 	int rc;
 
-	rc = parse_path(path, &nd);
-	if (!rc)
-		rc = node_check(fs, &nd, NULL);
+	rc = resolve(fs, path, &nd);
 	if (rc)
 		return rc;
 	if (node_is_dir(&nd))
@@ -950,9 +956,7 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&h->lock);
 		return rc;
 	}
-	rc = parse_path(path, &nd);
-	if (!rc)
-		rc = node_check(fs, &nd, NULL);
+	rc = resolve(fs, path, &nd);
 	if (rc)
 		return rc;
 	if (node_is_dir(&nd))
@@ -980,9 +984,7 @@ static int fs_opendir(const char *path, struct fuse_file_info *fi)
 	struct node nd;
 	int rc;
 
-	rc = parse_path(path, &nd);
-	if (!rc)
-		rc = node_check(fs, &nd, NULL);
+	rc = resolve(fs, path, &nd);
 	if (!rc && !node_is_dir(&nd))
 		rc = -ENOTDIR;
 	if (rc)
@@ -1126,9 +1128,7 @@ static int fs_rmdir(const char *path)
 	struct node nd;
 	int rc;
 
-	rc = parse_path(path, &nd);
-	if (!rc)
-		rc = node_check(fs, &nd, NULL);
+	rc = resolve(fs, path, &nd);
 	if (rc)
 		return rc;
 	if (!node_is_dir(&nd))
@@ -1217,9 +1217,7 @@ static int fs_unlink(const char *path)
 	struct node nd;
 	int rc;
 
-	rc = parse_path(path, &nd);
-	if (!rc)
-		rc = node_check(fs, &nd, NULL);
+	rc = resolve(fs, path, &nd);
 	if (rc)
 		return rc;
 	if (node_is_dir(&nd))
@@ -1353,9 +1351,7 @@ static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&fs->scratch_lock);
 		return 0;
 	}
-	rc = parse_path(path, &nd);
-	if (!rc)
-		rc = node_check(fs, &nd, NULL);
+	rc = resolve(fs, path, &nd);
 	if (rc)
 		return rc;
 	/* The tree's modes are fixed; setting the same one (cp -p) is fine. */
@@ -1420,9 +1416,7 @@ static int fs_utimens(const char *path, const struct timespec tv[2],
 		pthread_mutex_unlock(&fs->scratch_lock);
 		return 0;
 	}
-	rc = parse_path(path, &nd);
-	if (!rc)
-		rc = node_check(fs, &nd, NULL);
+	rc = resolve(fs, path, &nd);
 	if (rc || nd.kind != NODE_SCRATCH)
 		return rc; /* times of the tree are the model's: no-op */
 	pthread_mutex_lock(&fs->scratch_lock);
