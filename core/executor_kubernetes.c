@@ -84,7 +84,15 @@ struct ktrial {
 	struct ktrial *next;
 };
 
+/* rmdir of an experiment: delete whatever of it is left in the cluster. */
+struct ksweep {
+	char experiment[64], ns[64];
+	char api_version[128], kind[64];
+	struct ksweep *next;
+};
+
 struct kpriv {
+	struct ksweep *sweeps;	/* queued, done by the worker */
 	struct kube_client *client;
 	char ns[64];
 	void (*wake)(void *arg);
@@ -767,11 +775,61 @@ static int reap(struct kpriv *p)
 	return 0;
 }
 
+/* List the experiment's objects by label and delete each (Background). */
+static void do_sweep(struct kpriv *p, const struct ksweep *sw)
+{
+	char coll[600], sel[300], path[1200], what[300];
+	struct kube_response r;
+	struct kb_error err;
+	cJSON *list, *item;
+	struct ktrial t;
+
+	kb_error_clear(&err);
+	if (kube_collection_path(p->client, sw->api_version, sw->kind, sw->ns,
+				 coll, sizeof(coll), NULL, 0, &err))
+		return;
+	kube_urlencode("katib.kubeflow.org/experiment=", sel, sizeof(sel));
+	snprintf(path, sizeof(path), "%s?labelSelector=%s%s", coll, sel,
+		 sw->experiment);
+	snprintf(what, sizeof(what), "list %s of experiment %s", sw->kind,
+		 sw->experiment);
+	if (kube_request(p->client, "GET", path, NULL, NULL, what, &r, &err))
+		return;
+	list = r.status == 200 ? cJSON_Parse(r.body) : NULL;
+	kube_response_free(&r);
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(list, "items"))
+	{
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(item, "metadata"), "name"));
+
+		if (!name)
+			continue;
+		memset(&t, 0, sizeof(t));
+		snprintf(t.name, sizeof(t.name), "%s", name);
+		snprintf(t.ns, sizeof(t.ns), "%s", sw->ns);
+		snprintf(t.api_version, sizeof(t.api_version), "%s",
+			 sw->api_version);
+		snprintf(t.kind, sizeof(t.kind), "%s", sw->kind);
+		do_delete(p, &t);
+	}
+	cJSON_Delete(list);
+}
+
 /* One piece of work, done without the lock: 1 if there was one. */
 static int worker_step(struct kpriv *p)
 {
+	struct ksweep *sw = p->sweeps;
 	struct ktrial *t;
 	char *manifest;
+
+	if (sw) {
+		p->sweeps = sw->next;
+		pthread_mutex_unlock(&p->lock);
+		do_sweep(p, sw);
+		free(sw);
+		pthread_mutex_lock(&p->lock);
+		return 1;
+	}
 
 	for (t = p->trials; t; t = t->next) {
 		if (t->manifest && !t->created && !t->error[0] &&
@@ -1300,10 +1358,39 @@ static void k8s_close(void *priv)
 		cJSON_Delete(w->objs);
 		free(w);
 	}
+	while (p->sweeps) {
+		struct ksweep *sw = p->sweeps;
+
+		p->sweeps = sw->next;
+		free(sw);
+	}
 	kube_client_free(p->client);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
+}
+
+static void k8s_remove_experiment(void *priv, const char *experiment,
+				  const struct experiment_spec *spec)
+{
+	const cJSON *ts = spec->trial_template.trial_spec;
+	const char *av = cJSON_GetStringValue(cJSON_GetObjectItem(ts, "apiVersion"));
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(ts, "kind"));
+	struct kpriv *p = priv;
+	struct ksweep *sw;
+
+	if (!av || !kind || !(sw = calloc(1, sizeof(*sw))))
+		return;
+	snprintf(sw->experiment, sizeof(sw->experiment), "%s", experiment);
+	snprintf(sw->ns, sizeof(sw->ns), "%s",
+		 spec->namespace ? spec->namespace : p->ns);
+	snprintf(sw->api_version, sizeof(sw->api_version), "%s", av);
+	snprintf(sw->kind, sizeof(sw->kind), "%s", kind);
+	pthread_mutex_lock(&p->lock);
+	sw->next = p->sweeps;
+	p->sweeps = sw;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* --namespace, else the context's, else "default" (set at open). */
@@ -1323,4 +1410,5 @@ const struct backend_ops kubernetes_backend = {
     .terminate = k8s_terminate,
     .release = k8s_release,
     .default_namespace = k8s_default_namespace,
+    .remove_experiment = k8s_remove_experiment,
 };

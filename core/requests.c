@@ -110,6 +110,8 @@ int katib_rmdir(struct katib *k, const char *exp, struct kb_error *err)
 	rc = store_delete_experiment(k->store, exp);
 	if (rc)
 		goto out;
+	if (e->spec && k->backend->remove_experiment)
+		k->backend->remove_experiment(k->backend_priv, exp, e->spec);
 	e->deleted = 1; /* the controller frees it */
 	snprintf(dir, sizeof(dir), "%s/experiments/%s", k->state_dir, exp);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

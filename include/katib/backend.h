@@ -74,6 +74,11 @@ struct backend_ops {
 			 struct trial_run *run, int force);
 	/* Forget run (close what it holds); the trial itself goes on. */
 	void (*release)(void *priv, struct trial_run *run);
+	/* Optional: the experiment is being deleted (rmdir); remove what is
+	 * left of it where trials ran (retained cluster objects). Queues the
+	 * work; must not block. */
+	void (*remove_experiment)(void *priv, const char *experiment,
+				  const struct experiment_spec *spec);
 	/* Optional: the namespace trials go to when the spec names none
 	 * (--namespace, else the context's, else "default"); rendered into
 	 * the manifest and ${trialSpec.Namespace}. NULL: "default". */

@@ -148,6 +148,20 @@ curl -sf --cacert "$K8S/ca.crt" -H 'Authorization: Bearer katibfs-test-token' \
 wait_until 20 "! curl -s --cacert '$K8S/ca.crt' -H 'Authorization: Bearer katibfs-test-token' \
 	https://127.0.0.1:\$(cat '$K8S/port')/fake/objects | grep -q '\"ms-'" ||
 	fail "medianstop trial objects left in the cluster"
+
+# retain: true keeps the trial objects after they end; rmdir of the
+# finished experiment deletes what is left of it in the cluster
+mkdir "$MNT/kret" || fail "mkdir kret"
+spec kret 0 2 | sed 's/^    primaryContainerName: training-container$/    retain: true\n&/' \
+	>"$MNT/kret/spec.yaml" || fail "retain spec"
+wait_state kret Succeeded 60
+curl -s --cacert "$K8S/ca.crt" -H 'Authorization: Bearer katibfs-test-token' \
+	"https://127.0.0.1:$(cat "$K8S/port")/fake/objects" | grep -q '"kret-' ||
+	fail "retained trial objects are gone before rmdir"
+rmdir "$MNT/kret" || fail "rmdir kret"
+wait_until 20 "! curl -s --cacert '$K8S/ca.crt' -H 'Authorization: Bearer katibfs-test-token' \
+	https://127.0.0.1:\$(cat '$K8S/port')/fake/objects | grep -q '\"kret-'" ||
+	fail "rmdir left the experiment's objects in the cluster"
 unmount_fs
 
 # the same tree as the local backend
