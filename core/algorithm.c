@@ -12,22 +12,22 @@
 #include <string.h>
 
 extern const struct algorithm_ops algorithm_random, algorithm_grid,
-    algorithm_tpe, algorithm_multivariate_tpe, algorithm_cmaes, algorithm_sobol,
-    algorithm_bayesianoptimization, algorithm_hyperband, algorithm_pbt,
-    algorithm_enas, algorithm_darts;
+	algorithm_tpe, algorithm_multivariate_tpe, algorithm_cmaes,
+	algorithm_sobol, algorithm_bayesianoptimization, algorithm_hyperband,
+	algorithm_pbt, algorithm_enas, algorithm_darts;
 
 static const struct algorithm_ops *const table[] = {
-    &algorithm_random,
-    &algorithm_grid,
-    &algorithm_tpe,
-    &algorithm_multivariate_tpe,
-    &algorithm_cmaes,
-    &algorithm_sobol,
-    &algorithm_bayesianoptimization,
-    &algorithm_hyperband,
-    &algorithm_pbt,
-    &algorithm_enas,
-    &algorithm_darts,
+	&algorithm_random,
+	&algorithm_grid,
+	&algorithm_tpe,
+	&algorithm_multivariate_tpe,
+	&algorithm_cmaes,
+	&algorithm_sobol,
+	&algorithm_bayesianoptimization,
+	&algorithm_hyperband,
+	&algorithm_pbt,
+	&algorithm_enas,
+	&algorithm_darts,
 };
 
 #define NALGORITHMS (sizeof(table) / sizeof(table[0]))
@@ -112,12 +112,12 @@ int early_stopping_validate(const struct experiment_spec *spec,
 			rc = es_int(s, err);
 		else
 			rc = kb_error_set(
-			    err, -EINVAL,
-			    "spec.earlyStopping.algorithmSettings", 0,
-			    "unknown setting '%s' for medianstop; "
-			    "known: min_trials_required, "
-			    "start_step",
-			    s->name ? s->name : "");
+				err, -EINVAL,
+				"spec.earlyStopping.algorithmSettings", 0,
+				"unknown setting '%s' for medianstop; "
+				"known: min_trials_required, "
+				"start_step",
+				s->name ? s->name : "");
 		if (rc)
 			return rc;
 	}
@@ -219,7 +219,7 @@ static int nas_param(const cJSON *p, const char *field, struct kb_error *err)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
 	const cJSON *type =
-	    cJSON_GetObjectItemCaseSensitive(p, "parameterType");
+		cJSON_GetObjectItemCaseSensitive(p, "parameterType");
 	char f[256];
 
 	snprintf(f, sizeof(f), "%s.name", field);
@@ -322,7 +322,8 @@ const char *algorithm_implemented_names(void)
 		return list;
 	for (i = 0; i < NALGORITHMS; i++)
 		if (table[i]->implemented)
-			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
-					      n ? ", " : "", table[i]->name);
+			n += (size_t)snprintf(list + n, sizeof(list) - n,
+					      "%s%s", n ? ", " : "",
+					      table[i]->name);
 	return list;
 }

@@ -22,10 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TAIL_INTERVAL 0.25	/* s between reads of running trials' output */
-#define KILL_GRACE 3.0		/* s between SIGTERM and SIGKILL */
-#define READ_CHUNK (1 << 20)	/* output read per trial per pass */
-#define MAX_OBSERVATIONS 100000	/* per trial; more are counted, not kept */
+#define TAIL_INTERVAL	 0.25 /* s between reads of running trials' output */
+#define KILL_GRACE	 3.0  /* s between SIGTERM and SIGKILL */
+#define READ_CHUNK	 (1 << 20) /* output read per trial per pass */
+#define MAX_OBSERVATIONS 100000	   /* per trial; more are counted, not kept */
 
 static const char name_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 
@@ -43,8 +43,7 @@ void experiment_set_state_locked(struct katib *k, struct experiment *e,
 	experiment_save_locked(k, e);
 }
 
-static void trial_touch(struct katib *k, struct experiment *e,
-			struct trial *t)
+static void trial_touch(struct katib *k, struct experiment *e, struct trial *t)
 {
 	clock_gettime(CLOCK_REALTIME, &t->mtime);
 	e->mtime = t->mtime;
@@ -79,25 +78,24 @@ int trial_add_observations_locked(struct katib *k, struct experiment *e,
 			continue;
 		if (t->nobservations >= MAX_OBSERVATIONS) {
 			if (t->nobservations++ == MAX_OBSERVATIONS)
-				experiment_event(k, e,
-						 "trial %d reported more than %d "
-						 "observations; later ones are "
-						 "not recorded",
-						 t->number, MAX_OBSERVATIONS);
+				experiment_event(
+					k, e,
+					"trial %d reported more than %d "
+					"observations; later ones are "
+					"not recorded",
+					t->number, MAX_OBSERVATIONS);
 			continue;
 		}
 		trial_record_observation(e, t, &obs[i]);
-		store_add_observation(k->store, e->name, t->number,
-				      obs[i].time,
-				      metrics_parser_metric(e->parser,
-							    obs[i].metric),
-				      obs[i].value);
+		store_add_observation(
+			k->store, e->name, t->number, obs[i].time,
+			metrics_parser_metric(e->parser, obs[i].metric),
+			obs[i].value);
 	}
 	if (n) {
 		clock_gettime(CLOCK_REALTIME, &t->mtime);
 		e->mtime = t->mtime;
-		katib_queue_notify(k, e->name, t->number,
-				   KFILE_T_OBSERVATIONS);
+		katib_queue_notify(k, e->name, t->number, KFILE_T_OBSERVATIONS);
 	}
 	return 0;
 }
@@ -122,12 +120,11 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 
 	ops = algorithm_find(spec->algorithm.name);
 	if (!ops || !ops->implemented)
-		return kb_error_set(err, -EINVAL, "spec.algorithm.algorithmName",
-				    0,
-				    "algorithm '%s' is valid Katib but not "
-				    "built into katibfs yet; available now: %s",
-				    spec->algorithm.name,
-				    algorithm_implemented_names());
+		return kb_error_set(
+			err, -EINVAL, "spec.algorithm.algorithmName", 0,
+			"algorithm '%s' is valid Katib but not "
+			"built into katibfs yet; available now: %s",
+			spec->algorithm.name, algorithm_implemented_names());
 	if (spec->has_early_stopping) {
 		early = early_stopping_find(spec->early_stopping.name);
 		if (!early || !early->implemented)
@@ -149,8 +146,8 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 				    backend_is_local(k) ? "StdOut, File or Push"
 							: "StdOut or File");
 	if (spec->trial_template.configmap_name)
-		return kb_error_set(err, -EINVAL, "spec.trialTemplate.configMap",
-				    0,
+		return kb_error_set(err, -EINVAL,
+				    "spec.trialTemplate.configMap", 0,
 				    "katibfs cannot read a ConfigMap template "
 				    "yet (%s); inline the template as "
 				    "spec.trialTemplate.trialSpec",
@@ -177,8 +174,8 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 
 /* ---- reading trial output ---- */
 
-static void source_path(struct katib *k, struct experiment *e,
-			struct trial *t, char *buf, size_t size)
+static void source_path(struct katib *k, struct experiment *e, struct trial *t,
+			char *buf, size_t size)
 {
 	const char *p = e->spec->collector.path;
 	char dir[4096];
@@ -201,8 +198,8 @@ static void source_path(struct katib *k, struct experiment *e,
 	snprintf(buf, size, "%s/%s", dir, p);
 }
 
-static void parse_lines(struct katib *k, struct experiment *e,
-			struct trial *t, const char *buf, size_t len)
+static void parse_lines(struct katib *k, struct experiment *e, struct trial *t,
+			const char *buf, size_t len)
 {
 	int json = e->spec->collector.kind == COLLECTOR_FILE &&
 		   e->spec->collector.format == FORMAT_JSON;
@@ -226,8 +223,8 @@ static void parse_lines(struct katib *k, struct experiment *e,
  * Parse what the trial wrote since last time. Only whole lines unless
  * `final` (the trial ended: a last line without newline counts too).
  */
-static void read_output(struct katib *k, struct experiment *e,
-			struct trial *t, int final)
+static void read_output(struct katib *k, struct experiment *e, struct trial *t,
+			int final)
 {
 	char path[4096];
 	struct stat st;
@@ -365,9 +362,9 @@ static void trial_end_event(struct katib *k, struct experiment *e,
 	strbuf_free(&b);
 }
 
-static void trial_finish(struct katib *k, struct experiment *e,
-			 struct trial *t, enum trial_state s,
-			 const char *reason, const char *message)
+static void trial_finish(struct katib *k, struct experiment *e, struct trial *t,
+			 enum trial_state s, const char *reason,
+			 const char *message)
 {
 	char why[sizeof(t->reason)];
 
@@ -398,8 +395,7 @@ static const char *trial_namespace(const struct katib *k,
 	return ns ? ns : "default";
 }
 
-static void trial_start(struct katib *k, struct experiment *e,
-			struct trial *t)
+static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 {
 	struct trial_command cmd;
 	struct assignment *as;
@@ -421,8 +417,9 @@ static void trial_start(struct katib *k, struct experiment *e,
 		rc = spec_render_trial(e->spec, t->name, trial_namespace(k, e),
 				       as, i, &cmd, &err);
 	else /* the image's entrypoint may run: no command needed */
-		rc = spec_render_manifest(e->spec, t->name, trial_namespace(k, e),
-					  as, i, &cmd, &err);
+		rc = spec_render_manifest(e->spec, t->name,
+					  trial_namespace(k, e), as, i, &cmd,
+					  &err);
 	free(as);
 	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
 	trial_log_path(k, e->name, t->number, log, sizeof(log));
@@ -448,11 +445,12 @@ static void trial_start(struct katib *k, struct experiment *e,
 					    t->values, dir, &cmd, &err);
 	if (!rc) {
 		free(t->command);
-		t->command = !backend_is_local(k) && cmd.manifest
-				     ? strdup(cmd.manifest)
-				     : command_text(&cmd, cmd.working_dir
-								  ? cmd.working_dir
-								  : dir);
+		t->command =
+			!backend_is_local(k) && cmd.manifest
+				? strdup(cmd.manifest)
+				: command_text(&cmd, cmd.working_dir
+							     ? cmd.working_dir
+							     : dir);
 		t->started = now_epoch();
 		t->log_parsed = 0;
 		struct backend_trial bt;
@@ -539,16 +537,16 @@ static void last_log_line(struct katib *k, struct experiment *e,
 		return;
 	buf[n] = '\0';
 	end = buf + n;
-	while (end > buf && (end[-1] == '\n' || end[-1] == '\r' ||
-			     end[-1] == ' '))
+	while (end > buf &&
+	       (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
 		*--end = '\0';
 	start = strrchr(buf, '\n');
 	start = start ? start + 1 : buf;
 	snprintf(out, size, "%s", start);
 }
 
-static void trial_exited(struct katib *k, struct experiment *e,
-			 struct trial *t, int code, int sig)
+static void trial_exited(struct katib *k, struct experiment *e, struct trial *t,
+			 int code, int sig)
 {
 	char msg[512], last[200];
 	double v;
@@ -573,8 +571,7 @@ static void trial_exited(struct katib *k, struct experiment *e,
 			snprintf(msg, sizeof(msg), "killed by signal %d (%s)",
 				 sig, strsignal(sig));
 		else
-			snprintf(msg, sizeof(msg), "exited with code %d",
-				 code);
+			snprintf(msg, sizeof(msg), "exited with code %d", code);
 		if (last[0])
 			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
 				 "; its log ends: %s", last);
@@ -595,14 +592,13 @@ static void trial_exited(struct katib *k, struct experiment *e,
 
 static int pidfd_ready(int fd)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	return fd < 0 || poll(&p, 1, 0) > 0;
 }
 
 /* What the backend says about a trial's process. */
-static void probe_trial(struct katib *k, struct experiment *e,
-			struct trial *t)
+static void probe_trial(struct katib *k, struct experiment *e, struct trial *t)
 {
 	char dir[4096], log[4096];
 	struct backend_trial bt;
@@ -610,21 +606,15 @@ static void probe_trial(struct katib *k, struct experiment *e,
 
 	backend_trial_of(k, e, t, NULL, dir, sizeof(dir), log, sizeof(log),
 			 &bt);
-	switch (k->backend->probe(k->backend_priv, &bt, &t->run, &code,
-				  &sig)) {
-	case PROBE_RUNNING:
-		break;
-	case PROBE_EXITED:
-		trial_exited(k, e, t, code, sig);
-		break;
+	switch (k->backend->probe(k->backend_priv, &bt, &t->run, &code, &sig)) {
+	case PROBE_RUNNING: break;
+	case PROBE_EXITED: trial_exited(k, e, t, code, sig); break;
 	case PROBE_NEVER_STARTED:
 		if (t->state == TRIAL_PENDING)
 			break; /* it starts when its turn comes */
 		trial_exited(k, e, t, -1, 0);
 		break;
-	case PROBE_LOST:
-		trial_exited(k, e, t, -1, 0);
-		break;
+	case PROBE_LOST: trial_exited(k, e, t, -1, 0); break;
 	}
 }
 
@@ -716,17 +706,12 @@ static struct history_trial *build_history(struct experiment *e)
 		h[i].number = t->number;
 		switch (t->state) {
 		case TRIAL_PENDING:
-		case TRIAL_RUNNING:
-			h[i].state = HISTORY_PENDING;
-			break;
-		case TRIAL_SUCCEEDED:
-			h[i].state = HISTORY_SUCCEEDED;
-			break;
+		case TRIAL_RUNNING: h[i].state = HISTORY_PENDING; break;
+		case TRIAL_SUCCEEDED: h[i].state = HISTORY_SUCCEEDED; break;
 		case TRIAL_EARLY_STOPPED:
 			h[i].state = HISTORY_EARLY_STOPPED;
 			break;
-		default:
-			h[i].state = HISTORY_FAILED;
+		default: h[i].state = HISTORY_FAILED;
 		}
 		h[i].has_objective = !trial_objective(e, t, &h[i].objective);
 	}
@@ -793,9 +778,10 @@ static void create_trials(struct katib *k, struct experiment *e, size_t want)
 	free(h);
 	if (n < 0) {
 		kb_error_format(&err, msg, sizeof(msg));
-		experiment_event(k, e, "algorithm %s failed: %s",
-				 e->algo->name, msg);
-		experiment_set_state_locked(k, e, EXP_FAILED, "AlgorithmFailed");
+		experiment_event(k, e, "algorithm %s failed: %s", e->algo->name,
+				 msg);
+		experiment_set_state_locked(k, e, EXP_FAILED,
+					    "AlgorithmFailed");
 		kill_active(k, e, "ExperimentFinished");
 		free(out);
 		return;
@@ -954,8 +940,7 @@ static int controller_tick(struct katib *k, int tail)
 
 /* ---- the thread ---- */
 
-static size_t collect_pollfds(struct katib *k, struct pollfd **fds,
-			      size_t *cap)
+static size_t collect_pollfds(struct katib *k, struct pollfd **fds, size_t *cap)
 {
 	size_t n = 1, i, j;
 
@@ -968,8 +953,8 @@ static size_t collect_pollfds(struct katib *k, struct pollfd **fds,
 			if (t->state != TRIAL_RUNNING || t->run.pidfd < 0)
 				continue;
 			if (n == *cap) {
-				struct pollfd *p = realloc(
-					*fds, *cap * 2 * sizeof(*p));
+				struct pollfd *p =
+					realloc(*fds, *cap * 2 * sizeof(*p));
 
 				if (!p)
 					return n;

@@ -92,7 +92,7 @@ struct ksweep {
 };
 
 struct kpriv {
-	struct ksweep *sweeps;	/* queued, done by the worker */
+	struct ksweep *sweeps; /* queued, done by the worker */
 	struct kube_client *client;
 	char ns[64];
 	void (*wake)(void *arg);
@@ -155,9 +155,9 @@ static void watch_set(struct kwatch *w, const char *type, cJSON *obj)
 {
 	const cJSON *md = cJSON_GetObjectItem(obj, "metadata");
 	const char *name =
-	    cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"));
-	const char *rv =
-	    cJSON_GetStringValue(cJSON_GetObjectItem(md, "resourceVersion"));
+		cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"));
+	const char *rv = cJSON_GetStringValue(
+		cJSON_GetObjectItem(md, "resourceVersion"));
 
 	if (rv)
 		snprintf(w->rv, sizeof(w->rv), "%s", rv);
@@ -194,7 +194,7 @@ static int watch_list(struct kwatch *w)
 	cJSON_ArrayForEach(it, items)
 	{
 		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(
-		    cJSON_GetObjectItem(it, "metadata"), "name"));
+			cJSON_GetObjectItem(it, "metadata"), "name"));
 
 		if (name)
 			cJSON_AddItemToObject(objs, name,
@@ -205,8 +205,8 @@ static int watch_list(struct kwatch *w)
 	w->objs = objs;
 	snprintf(w->rv, sizeof(w->rv), "%s",
 		 cJSON_GetStringValue(cJSON_GetObjectItem(
-		     cJSON_GetObjectItem(j, "metadata"), "resourceVersion"))
-		     ?: "");
+			 cJSON_GetObjectItem(j, "metadata"), "resourceVersion"))
+			 ?: "");
 	w->synced = 1;
 	pthread_mutex_unlock(&p->lock);
 	cJSON_Delete(j);
@@ -227,7 +227,7 @@ static void watch_line(struct watch_stream *s)
 	struct kpriv *p = s->w->p;
 	cJSON *ev = cJSON_Parse(s->line);
 	const char *type =
-	    cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type"));
+		cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type"));
 	cJSON *obj = cJSON_GetObjectItem(ev, "object");
 
 	if (!type || !obj) {
@@ -286,7 +286,7 @@ static int watch_data(void *arg, const char *buf, size_t len)
 /* Watch from w->rv until the stream ends: 1 = relist, 0 = watch again. */
 static int watch_once(struct kwatch *w)
 {
-	struct watch_stream s = {.w = w};
+	struct watch_stream s = { .w = w };
 	struct kb_error err;
 	char path[1024], rv[64];
 	double started;
@@ -423,9 +423,9 @@ static int find_pod(struct ktrial *t, char *name, size_t size, char *phase,
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "items"))
 	{
 		const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(
-		    cJSON_GetObjectItem(it, "metadata"), "name"));
+			cJSON_GetObjectItem(it, "metadata"), "name"));
 		const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(
-		    cJSON_GetObjectItem(it, "status"), "phase"));
+			cJSON_GetObjectItem(it, "status"), "phase"));
 
 		if (!n || strncmp(n, t->name, plen) || n[plen] != '-')
 			continue;
@@ -450,11 +450,11 @@ static void note_restarts(struct ktrial *t, const cJSON *pod)
 	int n = 0;
 
 	cJSON_ArrayForEach(
-	    cs, cJSON_GetObjectItem(cJSON_GetObjectItem(pod, "status"),
-				    "containerStatuses"))
+		cs, cJSON_GetObjectItem(cJSON_GetObjectItem(pod, "status"),
+					"containerStatuses"))
 	{
 		const char *name =
-		    cJSON_GetStringValue(cJSON_GetObjectItem(cs, "name"));
+			cJSON_GetStringValue(cJSON_GetObjectItem(cs, "name"));
 		const cJSON *rc = cJSON_GetObjectItem(cs, "restartCount");
 
 		if (name && !strcmp(name, t->container) && cJSON_IsNumber(rc))
@@ -491,7 +491,7 @@ static int pod_phase(struct ktrial *t, const char *pod, char *phase,
 	j = cJSON_Parse(r.body);
 	kube_response_free(&r);
 	ph = cJSON_GetStringValue(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "status"), "phase"));
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "status"), "phase"));
 	snprintf(phase, size, "%s", ph ? ph : "Pending");
 	note_restarts(t, j);
 	cJSON_Delete(j);
@@ -518,7 +518,7 @@ static int object_finished(struct ktrial *t)
 static int follow_once(struct ktrial *t, const char *pod, const char *container,
 		       const char *out)
 {
-	struct log_stream s = {.t = t};
+	struct log_stream s = { .t = t };
 	struct kb_error err;
 	struct stat st;
 	char path[1024], phase[32];
@@ -570,7 +570,7 @@ static void *sidecar_main(void *arg)
 /* Follow the primary container (and the collector sidecar, if any). */
 static void follow_pod(struct ktrial *t, const char *pod)
 {
-	struct sidecar_follow f = {.t = t};
+	struct sidecar_follow f = { .t = t };
 	pthread_t th;
 	int side = 0;
 
@@ -731,10 +731,10 @@ static void do_delete(struct kpriv *p, struct ktrial *t)
 				  coll, sizeof(coll), NULL, 0, &err)) {
 		snprintf(path, sizeof(path), "%s/%s", coll, t->name);
 		if (!kube_request(
-			p->client, "DELETE", path,
-			"{\"kind\":\"DeleteOptions\",\"apiVersion\":"
-			"\"v1\",\"propagationPolicy\":\"Background\"}",
-			NULL, what, &r, &err))
+			    p->client, "DELETE", path,
+			    "{\"kind\":\"DeleteOptions\",\"apiVersion\":"
+			    "\"v1\",\"propagationPolicy\":\"Background\"}",
+			    NULL, what, &r, &err))
 			kube_response_free(&r);
 	}
 	wake(p);
@@ -902,8 +902,8 @@ static char *pod_selector(const struct backend_trial *bt, const char *kind,
 	const cJSON *l;
 
 	if (!strcmp(kind, "Job") && !strcmp(av, "batch/v1"))
-		o +=
-		    snprintf(buf + o, sizeof(buf) - o, "job-name=%s", bt->name);
+		o += snprintf(buf + o, sizeof(buf) - o, "job-name=%s",
+			      bt->name);
 	else if (!strncmp(av, "kubeflow.org/", 13))
 		o += snprintf(buf + o, sizeof(buf) - o,
 			      "training.kubeflow.org/job-name=%s", bt->name);
@@ -940,9 +940,9 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 	t->sidecar = bt->spec->collector.kind == COLLECTOR_FILE;
 	t->selector = pod_selector(bt, kind, av);
 	t->success =
-	    tt->success_condition ? strdup(tt->success_condition) : NULL;
+		tt->success_condition ? strdup(tt->success_condition) : NULL;
 	t->failure =
-	    tt->failure_condition ? strdup(tt->failure_condition) : NULL;
+		tt->failure_condition ? strdup(tt->failure_condition) : NULL;
 	t->w = watch_for(p, av, kind, ns);
 	if (!t->selector || !t->w) {
 		trial_free(t);
@@ -961,12 +961,12 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
  * (and, on SIGTERM, its last bytes) to its stdout.
  */
 static const char sidecar_script[] =
-    "exec 2>/dev/null; f=\"$KATIBFS_METRICS_FILE\"; n=0\n"
-    "flush() { [ -f \"$f\" ] || return 0; s=$(wc -c <\"$f\"); "
-    "[ \"$s\" -gt \"$n\" ] || return 0; "
-    "tail -c +$((n + 1)) \"$f\" | head -c $((s - n)); n=$s; }\n"
-    "trap 'flush; exit 0' TERM INT\n"
-    "while :; do flush; sleep 1 & wait $!; done\n";
+	"exec 2>/dev/null; f=\"$KATIBFS_METRICS_FILE\"; n=0\n"
+	"flush() { [ -f \"$f\" ] || return 0; s=$(wc -c <\"$f\"); "
+	"[ \"$s\" -gt \"$n\" ] || return 0; "
+	"tail -c +$((n + 1)) \"$f\" | head -c $((s - n)); n=$s; }\n"
+	"trap 'flush; exit 0' TERM INT\n"
+	"while :; do flush; sleep 1 & wait $!; done\n";
 
 /* The object holding a `containers` list with the container `name`. */
 static cJSON *pod_spec_of(cJSON *v, const char *name, int depth)
@@ -981,7 +981,7 @@ static cJSON *pod_spec_of(cJSON *v, const char *name, int depth)
 			cJSON_ArrayForEach(it, c)
 			{
 				const char *n = cJSON_GetStringValue(
-				    cJSON_GetObjectItem(it, "name"));
+					cJSON_GetObjectItem(it, "name"));
 
 				if (n && !strcmp(n, name))
 					return v;
@@ -1028,7 +1028,7 @@ static int add_sidecar(cJSON *obj, const struct experiment_spec *spec)
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(pod, "containers"))
 	{
 		const char *n =
-		    cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
+			cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
 
 		if (n && !strcmp(n, cname))
 			cJSON_AddItemToArray(array_member(c, "volumeMounts"),
@@ -1117,8 +1117,8 @@ static int k8s_start(void *priv, const struct backend_trial *bt,
 	if (!bt->cmd || !bt->cmd->manifest)
 		return kb_error_set(err, -EINVAL, "spec.trialTemplate", 0,
 				    "no rendered trial manifest");
-	manifest =
-	    prepare_manifest(bt, ns, av, sizeof(av), kind, sizeof(kind), err);
+	manifest = prepare_manifest(bt, ns, av, sizeof(av), kind, sizeof(kind),
+				    err);
 	if (!manifest)
 		return err && err->message[0] ? -EINVAL : -ENOMEM;
 	pthread_mutex_lock(&p->lock);
@@ -1374,8 +1374,10 @@ static void k8s_remove_experiment(void *priv, const char *experiment,
 				  const struct experiment_spec *spec)
 {
 	const cJSON *ts = spec->trial_template.trial_spec;
-	const char *av = cJSON_GetStringValue(cJSON_GetObjectItem(ts, "apiVersion"));
-	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(ts, "kind"));
+	const char *av =
+		cJSON_GetStringValue(cJSON_GetObjectItem(ts, "apiVersion"));
+	const char *kind =
+		cJSON_GetStringValue(cJSON_GetObjectItem(ts, "kind"));
 	struct kpriv *p = priv;
 	struct ksweep *sw;
 
@@ -1402,13 +1404,13 @@ static const char *k8s_default_namespace(void *priv)
 }
 
 const struct backend_ops kubernetes_backend = {
-    .name = "kubernetes",
-    .open = k8s_open,
-    .close = k8s_close,
-    .start = k8s_start,
-    .probe = k8s_probe,
-    .terminate = k8s_terminate,
-    .release = k8s_release,
-    .default_namespace = k8s_default_namespace,
-    .remove_experiment = k8s_remove_experiment,
+	.name = "kubernetes",
+	.open = k8s_open,
+	.close = k8s_close,
+	.start = k8s_start,
+	.probe = k8s_probe,
+	.terminate = k8s_terminate,
+	.release = k8s_release,
+	.default_namespace = k8s_default_namespace,
+	.remove_experiment = k8s_remove_experiment,
 };

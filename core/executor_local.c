@@ -148,9 +148,9 @@ static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
  */
 static void find_shim(void)
 {
-	static const char *const rel[] = {"/katibfs-shim",
-					  "/../libexec/katibfs/katibfs-shim",
-					  "/../katibfs-shim"};
+	static const char *const rel[] = { "/katibfs-shim",
+					   "/../libexec/katibfs/katibfs-shim",
+					   "/../katibfs-shim" };
 	const char *env = getenv("KATIBFS_SHIM");
 	char self[4096], *slash;
 	ssize_t n;
@@ -186,9 +186,9 @@ static int setup_attr(posix_spawnattr_t *attr)
 	sigdelset(&all, SIGSTOP);
 	rc = posix_spawnattr_init(attr);
 	if (!rc)
-		rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID |
-							    POSIX_SPAWN_SETSIGMASK |
-							    POSIX_SPAWN_SETSIGDEF);
+		rc = posix_spawnattr_setflags(
+			attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+				      POSIX_SPAWN_SETSIGDEF);
 	if (!rc)
 		rc = posix_spawnattr_setsigmask(attr, &none);
 	if (!rc)
@@ -314,8 +314,7 @@ out:
 }
 
 /* Parse the supervisor file: its pid and, if recorded, the exit. */
-static int read_record(int fd, pid_t *pid, int *has_exit, int *code,
-		       int *sig)
+static int read_record(int fd, pid_t *pid, int *has_exit, int *code, int *sig)
 {
 	char buf[512], *line, *save = NULL;
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);

@@ -24,23 +24,23 @@ static const struct {
 	int writable;
 	int trial; /* 1: lives in trials/N/ */
 } kfiles[] = {
-	[KFILE_README] = {"README", KCLASS_IMMUTABLE, 0, 0},
-	[KFILE_SPEC] = {"spec.yaml", KCLASS_SNAPSHOT, 1, 0},
-	[KFILE_STATUS] = {"status", KCLASS_SNAPSHOT, 0, 0},
-	[KFILE_STATUS_JSON] = {"status.json", KCLASS_SNAPSHOT, 0, 0},
-	[KFILE_CONTROL] = {"control", KCLASS_SNAPSHOT, 1, 0},
-	[KFILE_BEST] = {"best", KCLASS_SNAPSHOT, 0, 0},
-	[KFILE_TRIALS_CSV] = {"trials.csv", KCLASS_SNAPSHOT, 0, 0},
-	[KFILE_EVENTS] = {"events", KCLASS_STREAM, 0, 0},
-	[KFILE_T_PARAMS] = {"params", KCLASS_IMMUTABLE, 0, 1},
-	[KFILE_T_PARAMS_JSON] = {"params.json", KCLASS_IMMUTABLE, 0, 1},
-	[KFILE_T_METRICS] = {"metrics", KCLASS_SNAPSHOT, 1, 1},
-	[KFILE_T_OBSERVATIONS] = {"observations", KCLASS_STREAM, 0, 1},
-	[KFILE_T_STATUS] = {"status", KCLASS_SNAPSHOT, 0, 1},
-	[KFILE_T_LOG] = {"log", KCLASS_STREAM, 0, 1},
-	[KFILE_T_SPEC] = {"spec", KCLASS_SNAPSHOT, 0, 1},
-	[KFILE_T_CONTROL] = {"control", KCLASS_SNAPSHOT, 1, 1},
-	[KFILE_PLOT] = {"plot.svg", KCLASS_SNAPSHOT, 0, 0},
+	[KFILE_README] = { "README", KCLASS_IMMUTABLE, 0, 0 },
+	[KFILE_SPEC] = { "spec.yaml", KCLASS_SNAPSHOT, 1, 0 },
+	[KFILE_STATUS] = { "status", KCLASS_SNAPSHOT, 0, 0 },
+	[KFILE_STATUS_JSON] = { "status.json", KCLASS_SNAPSHOT, 0, 0 },
+	[KFILE_CONTROL] = { "control", KCLASS_SNAPSHOT, 1, 0 },
+	[KFILE_BEST] = { "best", KCLASS_SNAPSHOT, 0, 0 },
+	[KFILE_TRIALS_CSV] = { "trials.csv", KCLASS_SNAPSHOT, 0, 0 },
+	[KFILE_EVENTS] = { "events", KCLASS_STREAM, 0, 0 },
+	[KFILE_T_PARAMS] = { "params", KCLASS_IMMUTABLE, 0, 1 },
+	[KFILE_T_PARAMS_JSON] = { "params.json", KCLASS_IMMUTABLE, 0, 1 },
+	[KFILE_T_METRICS] = { "metrics", KCLASS_SNAPSHOT, 1, 1 },
+	[KFILE_T_OBSERVATIONS] = { "observations", KCLASS_STREAM, 0, 1 },
+	[KFILE_T_STATUS] = { "status", KCLASS_SNAPSHOT, 0, 1 },
+	[KFILE_T_LOG] = { "log", KCLASS_STREAM, 0, 1 },
+	[KFILE_T_SPEC] = { "spec", KCLASS_SNAPSHOT, 0, 1 },
+	[KFILE_T_CONTROL] = { "control", KCLASS_SNAPSHOT, 1, 1 },
+	[KFILE_PLOT] = { "plot.svg", KCLASS_SNAPSHOT, 0, 0 },
 };
 
 #define NKFILES (sizeof(kfiles) / sizeof(kfiles[0]))
@@ -515,8 +515,7 @@ int katib_trial_stat(struct katib *k, const char *exp, int trial,
 
 /* Resolve exp/trial for a file; trial files need a trial. */
 static int resolve_locked(struct katib *k, const char *exp, int trial,
-			  enum kfile f, struct experiment **e,
-			  struct trial **t)
+			  enum kfile f, struct experiment **e, struct trial **t)
 {
 	*e = NULL;
 	*t = NULL;
@@ -553,8 +552,8 @@ int katib_render(struct katib *k, const char *exp, int trial, enum kfile f,
 	return rc;
 }
 
-int katib_stream_stat(struct katib *k, const char *exp, int trial,
-		      enum kfile f, off_t *size, struct timespec *mtime)
+int katib_stream_stat(struct katib *k, const char *exp, int trial, enum kfile f,
+		      off_t *size, struct timespec *mtime)
 {
 	struct experiment *e;
 	struct trial *t;
@@ -585,8 +584,7 @@ int katib_stream_stat(struct katib *k, const char *exp, int trial,
 			*mtime = st.st_mtim;
 		}
 		break;
-	default:
-		rc = -EINVAL;
+	default: rc = -EINVAL;
 	}
 out:
 	pthread_mutex_unlock(&k->lock);

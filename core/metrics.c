@@ -116,8 +116,9 @@ static long days_from_civil(long y, int m, int d)
 
 static int days_in_month(int y, int m)
 {
-	static const int dm[] = {31, 28, 31, 30, 31, 30,
-				 31, 31, 30, 31, 30, 31};
+	static const int dm[] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 ? 28 + leap : dm[m - 1];
@@ -455,7 +456,7 @@ static size_t parse_text(const struct metrics_parser *p, const char *line,
 			 size_t len, double now, struct observation *out,
 			 size_t max)
 {
-	struct emit e = {out, max, 0, now};
+	struct emit e = { out, max, 0, now };
 	size_t i;
 
 	if (!line_mentions(p, line, len))
@@ -511,7 +512,7 @@ static size_t parse_json(const struct metrics_parser *p, const char *line,
 			 size_t len, double now, struct observation *out,
 			 size_t max)
 {
-	struct emit e = {out, max, 0, now};
+	struct emit e = { out, max, 0, now };
 	cJSON *obj;
 	size_t i;
 
@@ -622,7 +623,7 @@ int metrics_parse_push(const struct metrics_parser *p, const char *text,
 		       size_t len, double now, struct observation *out,
 		       size_t max, struct kb_error *err)
 {
-	struct emit e = {out, max, 0, now};
+	struct emit e = { out, max, 0, now };
 	const char *line = text, *nl, *end = text + len;
 	size_t llen;
 	int lineno = 0, rc;

@@ -119,9 +119,9 @@ static const char *const trial_states[] = {
 };
 
 static const char *const experiment_states[] = {
-	[EXP_CREATED] = "Created",	[EXP_RUNNING] = "Running",
-	[EXP_PAUSED] = "Paused",	[EXP_SUCCEEDED] = "Succeeded",
-	[EXP_FAILED] = "Failed",	[EXP_STOPPED] = "Stopped",
+	[EXP_CREATED] = "Created", [EXP_RUNNING] = "Running",
+	[EXP_PAUSED] = "Paused",   [EXP_SUCCEEDED] = "Succeeded",
+	[EXP_FAILED] = "Failed",   [EXP_STOPPED] = "Stopped",
 	[EXP_INVALID] = "Invalid",
 };
 
@@ -190,10 +190,10 @@ int trial_objective(const struct experiment *e, const struct trial *t,
 
 	if (!e->spec || !t->nsummaries)
 		return -ENODATA;
-	if (metric_summary_value(&t->summaries[0],
-				 spec_metric_strategy(e->spec,
-						      e->spec->objective.metric),
-				 NULL, 0, value, &numeric))
+	if (metric_summary_value(
+		    &t->summaries[0],
+		    spec_metric_strategy(e->spec, e->spec->objective.metric),
+		    NULL, 0, value, &numeric))
 		return -ENODATA;
 	return numeric ? 0 : -ENODATA;
 }
@@ -310,8 +310,7 @@ int experiment_append_trial(struct experiment *e, struct trial *t)
 	return 0;
 }
 
-void trial_set_state(struct experiment *e, struct trial *t,
-		     enum trial_state s)
+void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s)
 {
 	double v, bv;
 

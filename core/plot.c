@@ -29,13 +29,13 @@
 #define NSTATES	   (TRIAL_METRICS_UNAVAILABLE + 1)
 
 static const char *const state_colour[NSTATES] = {
-    [TRIAL_PENDING] = "#9e9e9e",
-    [TRIAL_RUNNING] = "#ff7f0e",
-    [TRIAL_SUCCEEDED] = "#1f77b4",
-    [TRIAL_FAILED] = "#d62728",
-    [TRIAL_KILLED] = "#9467bd",
-    [TRIAL_EARLY_STOPPED] = "#8c564b",
-    [TRIAL_METRICS_UNAVAILABLE] = "#e377c2",
+	[TRIAL_PENDING] = "#9e9e9e",
+	[TRIAL_RUNNING] = "#ff7f0e",
+	[TRIAL_SUCCEEDED] = "#1f77b4",
+	[TRIAL_FAILED] = "#d62728",
+	[TRIAL_KILLED] = "#9467bd",
+	[TRIAL_EARLY_STOPPED] = "#8c564b",
+	[TRIAL_METRICS_UNAVAILABLE] = "#e377c2",
 };
 
 #define BEST_COLOUR "#2ca02c"
@@ -71,7 +71,7 @@ struct plot_data {
 /* ---- the writer ---- */
 
 static void svg_printf(struct svg *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 static void svg_printf(struct svg *s, const char *fmt, ...)
 {
@@ -305,8 +305,9 @@ static int counts_best(enum trial_state s)
 static void viridis(double g, char *buf, size_t size)
 {
 	static const int stops[][3] = {
-	    {0x44, 0x01, 0x54}, {0x3b, 0x52, 0x8b}, {0x21, 0x91, 0x8c},
-	    {0x5e, 0xc9, 0x62}, {0xfd, 0xe7, 0x25},
+		{ 0x44, 0x01, 0x54 }, { 0x3b, 0x52, 0x8b },
+		{ 0x21, 0x91, 0x8c }, { 0x5e, 0xc9, 0x62 },
+		{ 0xfd, 0xe7, 0x25 },
 	};
 	double x;
 	int i, c[3], k;
@@ -455,13 +456,13 @@ static void draw_legend(struct svg *s, const struct plot_data *d, double y)
 {
 	const struct trial_counts *c = &d->e->counts;
 	const int n[NSTATES] = {
-	    [TRIAL_PENDING] = c->pending,
-	    [TRIAL_RUNNING] = c->running,
-	    [TRIAL_SUCCEEDED] = c->succeeded,
-	    [TRIAL_FAILED] = c->failed,
-	    [TRIAL_KILLED] = c->killed,
-	    [TRIAL_EARLY_STOPPED] = c->early_stopped,
-	    [TRIAL_METRICS_UNAVAILABLE] = c->metrics_unavailable,
+		[TRIAL_PENDING] = c->pending,
+		[TRIAL_RUNNING] = c->running,
+		[TRIAL_SUCCEEDED] = c->succeeded,
+		[TRIAL_FAILED] = c->failed,
+		[TRIAL_KILLED] = c->killed,
+		[TRIAL_EARLY_STOPPED] = c->early_stopped,
+		[TRIAL_METRICS_UNAVAILABLE] = c->metrics_unavailable,
 	};
 	double x = MARGIN_L;
 	char label[64], v[48];
@@ -578,10 +579,10 @@ static int best_line_add(struct xy **pts, size_t *n, double x, double y)
 		return -ENOMEM;
 	*pts = p;
 	if (*n) {
-		p[*n] = (struct xy){x, p[*n - 1].y};
+		p[*n] = (struct xy){ x, p[*n - 1].y };
 		(*n)++;
 	}
-	p[*n] = (struct xy){x, y};
+	p[*n] = (struct xy){ x, y };
 	(*n)++;
 	return 0;
 }
@@ -605,10 +606,10 @@ static void draw_running_best(struct svg *s, const struct plot_data *d,
 			continue;
 		best = v;
 		have = 1;
-		if (best_line_add(
-			&pts, &n,
-			map(e->trials[i]->number, xa->lo, xa->hi, f->x0, f->x1),
-			map(v, ya->lo, ya->hi, f->y1, f->y0)))
+		if (best_line_add(&pts, &n,
+				  map(e->trials[i]->number, xa->lo, xa->hi,
+				      f->x0, f->x1),
+				  map(v, ya->lo, ya->hi, f->y1, f->y0)))
 			s->err = -ENOMEM;
 	}
 	if (n && !s->err && e->ntrials)
@@ -695,12 +696,12 @@ static void draw_points(struct svg *s, const struct plot_data *d,
 					   "stroke-width=\"0.5\">\n",
 					   state_colour[st]);
 			svg_printf(
-			    s,
-			    "<circle cx=\"%.1f\" cy=\"%.1f\" "
-			    "r=\"4\"/>\n",
-			    map(e->trials[i]->number, xa->lo, xa->hi, f->x0,
-				f->x1),
-			    map(d->val[i], ya->lo, ya->hi, f->y1, f->y0));
+				s,
+				"<circle cx=\"%.1f\" cy=\"%.1f\" "
+				"r=\"4\"/>\n",
+				map(e->trials[i]->number, xa->lo, xa->hi, f->x0,
+				    f->x1),
+				map(d->val[i], ya->lo, ya->hi, f->y1, f->y0));
 		}
 		if (open)
 			svg_printf(s, "</g>\n");
@@ -784,8 +785,8 @@ static void objective_axes(const struct plot_data *d, struct axis *xa,
 static int draw_objective_panel(struct svg *s, const struct plot_data *d,
 				double top)
 {
-	struct frame f = {MARGIN_L, top + 100, PLOT_WIDTH - MARGIN_R,
-			  top + OBJ_H - 50};
+	struct frame f = { MARGIN_L, top + 100, PLOT_WIDTH - MARGIN_R,
+			   top + OBJ_H - 50 };
 	unsigned char *sel = malloc(d->e->ntrials ? d->e->ntrials : 1);
 	struct axis xa, ya;
 	size_t drawn;
@@ -916,9 +917,9 @@ static int pc_axis_setup(struct pc_axis *a, struct experiment *e, size_t j)
 	if (p) {
 		a->kind = (p->distribution == DIST_LOG_UNIFORM ||
 			   p->distribution == DIST_LOG_NORMAL) &&
-				  p->min_value > 0
-			      ? PC_LOG
-			      : PC_LINEAR;
+					  p->min_value > 0
+				  ? PC_LOG
+				  : PC_LINEAR;
 		a->lo = p->min_value;
 		a->hi = p->max_value;
 		if (!pc_cover_values(a, e, j, 1))
@@ -976,10 +977,10 @@ static void pc_ticks_cat(struct svg *s, const struct pc_axis *a, double x,
 	size_t k, every = a->ncats > 12 ? (a->ncats + 11) / 12 : 1;
 
 	for (k = 0; k < a->ncats; k += every)
-		pc_tick(
-		    s, x,
-		    pc_y(f, a->ncats > 1 ? (double)k / (a->ncats - 1) : 0.5),
-		    a->cats[k]);
+		pc_tick(s, x,
+			pc_y(f,
+			     a->ncats > 1 ? (double)k / (a->ncats - 1) : 0.5),
+			a->cats[k]);
 }
 
 /*
@@ -989,7 +990,7 @@ static void pc_ticks_cat(struct svg *s, const struct pc_axis *a, double x,
 static int log_ticks(struct svg *s, const struct pc_axis *a, double x,
 		     const struct frame *f, int mults, int draw)
 {
-	static const double mult[] = {1, 2, 5};
+	static const double mult[] = { 1, 2, 5 };
 	double e, v;
 	char buf[48];
 	int m, n = 0;
@@ -1003,10 +1004,10 @@ static int log_ticks(struct svg *s, const struct pc_axis *a, double x,
 			if (!draw)
 				continue;
 			snprintf(buf, sizeof(buf), "%g", v);
-			pc_tick(
-			    s, x,
-			    pc_y(f, map(log(v), log(a->lo), log(a->hi), 0, 1)),
-			    buf);
+			pc_tick(s, x,
+				pc_y(f,
+				     map(log(v), log(a->lo), log(a->hi), 0, 1)),
+				buf);
 		}
 	}
 	return n;
@@ -1119,9 +1120,10 @@ static struct line_sort *pc_select_lines(const struct plot_data *d, size_t *n)
 {
 	struct line_sort *l = malloc((d->nval + 1) * sizeof(*l));
 	size_t i, k = 0, seen = 0;
-	size_t stride = d->nval > PLOT_MAX_LINES
-			    ? (d->nval + PLOT_MAX_LINES - 1) / PLOT_MAX_LINES
-			    : 1;
+	size_t stride =
+		d->nval > PLOT_MAX_LINES
+			? (d->nval + PLOT_MAX_LINES - 1) / PLOT_MAX_LINES
+			: 1;
 
 	if (!l)
 		return NULL;
@@ -1129,7 +1131,7 @@ static struct line_sort *pc_select_lines(const struct plot_data *d, size_t *n)
 		if (isnan(d->val[i]))
 			continue;
 		if (seen++ % stride == 0 || d->e->trials[i] == d->best)
-			l[k++] = (struct line_sort){d, i};
+			l[k++] = (struct line_sort){ d, i };
 	}
 	qsort(l, k, sizeof(*l), cmp_lines);
 	*n = k;
@@ -1211,10 +1213,10 @@ static int draw_parallel_panel(struct svg *s, const struct plot_data *d,
 			       double top)
 {
 	struct experiment *e = d->e;
-	size_t naxes =
-	    e->nvalue_names < PLOT_MAX_AXES ? e->nvalue_names : PLOT_MAX_AXES;
-	struct frame f = {MARGIN_L, top + 80, PLOT_WIDTH - MARGIN_R - 20,
-			  top + PC_H - 30};
+	size_t naxes = e->nvalue_names < PLOT_MAX_AXES ? e->nvalue_names
+						       : PLOT_MAX_AXES;
+	struct frame f = { MARGIN_L, top + 80, PLOT_WIDTH - MARGIN_R - 20,
+			   top + PC_H - 30 };
 	struct pc_axis axes[PLOT_MAX_AXES + 1];
 	double spacing = (f.x1 - f.x0) / (double)naxes;
 	size_t j, drawn = 0;
@@ -1223,10 +1225,10 @@ static int draw_parallel_panel(struct svg *s, const struct plot_data *d,
 	for (j = 0; j < naxes && !rc; j++)
 		rc = pc_axis_setup(&axes[j], e, j);
 	if (!rc) {
-		axes[naxes] = (struct pc_axis){.name = d->metric,
-					       .kind = PC_LINEAR,
-					       .lo = d->lo,
-					       .hi = d->hi};
+		axes[naxes] = (struct pc_axis){ .name = d->metric,
+						.kind = PC_LINEAR,
+						.lo = d->lo,
+						.hi = d->hi };
 		svg_line(s, 0, top, PLOT_WIDTH, top, "stroke=\"#cccccc\"");
 		pc_draw_lines(s, d, axes, naxes, &f, &drawn);
 		pc_header(s, d, top, naxes, drawn);
@@ -1261,7 +1263,7 @@ static int render_plots(struct svg *s, struct plot_data *d)
 
 int plot_render(struct experiment *e, struct strbuf *out)
 {
-	struct svg s = {out, 0};
+	struct svg s = { out, 0 };
 	struct plot_data d;
 	char why[256];
 	int rc;

@@ -164,8 +164,9 @@ void katib_store_recover_locked(struct katib *k)
 	store_begin(k->store);
 	for (i = 0; i < k->nexps; i++)
 		if (!k->exps[i]->deleted)
-			experiment_event(k, k->exps[i],
-					 "the state database is writable again; "
-					 "everything is written");
+			experiment_event(
+				k, k->exps[i],
+				"the state database is writable again; "
+				"everything is written");
 	store_commit(k->store);
 }

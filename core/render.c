@@ -19,7 +19,8 @@ static int is_bare(const char *s)
 	if (!*s)
 		return 0;
 	for (; *s; s++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
+			    "YZ"
 			    "0123456789._+-:/@%,",
 			    *s))
 			return 0;
@@ -62,8 +63,8 @@ static void metric_text(const struct experiment *e, const struct trial *t,
 	buf[0] = '\0';
 	if (i >= t->nsummaries ||
 	    metric_summary_value(&t->summaries[i],
-				 spec_metric_strategy(e->spec, name), buf,
-				 size, &v, &numeric))
+				 spec_metric_strategy(e->spec, name), buf, size,
+				 &v, &numeric))
 		buf[0] = '\0';
 }
 
@@ -100,7 +101,8 @@ static void render_eta(const struct experiment *e, const struct trial_counts *c,
 	if (!n || todo <= 0)
 		return;
 	left = (double)((todo + s->parallel_trial_count - 1) /
-			s->parallel_trial_count) * (sum / n);
+			s->parallel_trial_count) *
+	       (sum / n);
 	strbuf_printf(b, "eta_seconds=%.0f\n", left);
 }
 
@@ -373,8 +375,7 @@ static void render_params_json(struct experiment *e, struct trial *t,
 	size_t i;
 
 	for (i = 0; i < e->nvalue_names && i < t->nvalues; i++)
-		cJSON_AddStringToObject(o, e->value_names[i],
-					t->values[i]);
+		cJSON_AddStringToObject(o, e->value_names[i], t->values[i]);
 	txt = cJSON_Print(o);
 	if (txt) {
 		strbuf_append(b, txt, strlen(txt));
@@ -466,8 +467,7 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 	case KFILE_T_OBSERVATIONS:
 		strbuf_append(&b, t->observations.data, t->observations.len);
 		break;
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 	*out = strbuf_take(&b, len);
 	return *out ? 0 : -ENOMEM;

@@ -165,10 +165,11 @@ static int start_experiment(struct katib *k, struct experiment *e,
 	set_error(e, NULL);
 	e->started = now_epoch();
 	if (spec->name && strcmp(spec->name, e->name))
-		experiment_event(k, e,
-				 "metadata.name '%s' differs from the directory "
-				 "name; the experiment is named '%s'",
-				 spec->name, e->name);
+		experiment_event(
+			k, e,
+			"metadata.name '%s' differs from the directory "
+			"name; the experiment is named '%s'",
+			spec->name, e->name);
 	experiment_set_state_locked(k, e, EXP_RUNNING, "ExperimentRunning");
 	return 0;
 }
@@ -296,8 +297,8 @@ out:
 
 /* ---- control ---- */
 
-static int control_word(struct katib *k, struct experiment *e,
-			const char *w, struct kb_error *err)
+static int control_word(struct katib *k, struct experiment *e, const char *w,
+			struct kb_error *err)
 {
 	int running = e->state == EXP_RUNNING, paused = e->state == EXP_PAUSED;
 
@@ -376,7 +377,7 @@ static int exp_word(void *arg, const char *w, struct kb_error *err)
 int katib_write_control(struct katib *k, const char *exp, const char *text,
 			size_t len, struct kb_error *err)
 {
-	struct control_ctx c = {.k = k};
+	struct control_ctx c = { .k = k };
 	int rc;
 
 	pthread_mutex_lock(&k->lock);
@@ -407,8 +408,7 @@ static int trial_word(void *arg, const char *w, struct kb_error *err)
 				    w);
 	if (trial_state_is_terminal(c->t->state))
 		return kb_error_set(err, -EBUSY, NULL, 0,
-				    "trial %d already ended (%s)",
-				    c->t->number,
+				    "trial %d already ended (%s)", c->t->number,
 				    trial_state_name(c->t->state));
 	trial_request_kill_locked(c->k, c->e, c->t, TRIAL_KILLED,
 				  "KilledByUser");
@@ -419,7 +419,7 @@ int katib_write_trial_control(struct katib *k, const char *exp, int trial,
 			      const char *text, size_t len,
 			      struct kb_error *err)
 {
-	struct control_ctx c = {.k = k};
+	struct control_ctx c = { .k = k };
 	char what[64];
 	int rc;
 

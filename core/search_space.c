@@ -133,7 +133,7 @@ static char *format_int(const struct param_spec *p, double v)
 	if (step > 0)
 		v = lo + clamp(nearbyint((v - lo) / step), 0,
 			       floor((hi - lo) / step)) *
-			     step;
+				 step;
 	v = clamp(nearbyint(v), lo, hi);
 	snprintf(buf, sizeof(buf), "%lld", (long long)v);
 	return strdup(buf);
@@ -163,8 +163,7 @@ char *param_format(const struct param_spec *p, double v)
 	size_t i;
 
 	switch (p->type) {
-	case PARAM_INT:
-		return format_int(p, v);
+	case PARAM_INT: return format_int(p, v);
 	case PARAM_DOUBLE:
 		if (p->step_value > 0)
 			return format_stepped(p, v);
@@ -251,8 +250,7 @@ size_t param_grid_size(const struct param_spec *p)
 
 	switch (p->type) {
 	case PARAM_CATEGORICAL:
-	case PARAM_DISCRETE:
-		return p->nlist;
+	case PARAM_DISCRETE: return p->nlist;
 	case PARAM_INT:
 		lo = ceil(p->min_value);
 		hi = floor(p->max_value);
@@ -274,8 +272,7 @@ char *param_grid_value(const struct param_spec *p, size_t i)
 
 	switch (p->type) {
 	case PARAM_CATEGORICAL:
-	case PARAM_DISCRETE:
-		return i < p->nlist ? strdup(p->list[i]) : NULL;
+	case PARAM_DISCRETE: return i < p->nlist ? strdup(p->list[i]) : NULL;
 	case PARAM_INT:
 		step = p->step_value > 0 ? p->step_value : 1;
 		return param_format(p, ceil(p->min_value) + (double)i * step);
@@ -409,7 +406,7 @@ static int grow(struct assignment_set *s)
 	for (i = 0; i < s->cap; i++)
 		if (s->slots[i])
 			slots[find_slot(slots, cap, s->nparams, s->slots[i])] =
-			    s->slots[i];
+				s->slots[i];
 	free(s->slots);
 	s->slots = slots;
 	s->cap = cap;
@@ -691,8 +688,7 @@ static int rule_check(const struct algorithm_setting *s,
 	case SETTING_DOUBLE:
 		return setting_double_bounds(s, r->min, r->max, r->flags, NULL,
 					     err);
-	case SETTING_CHOICE:
-		return rule_choice(s, r, err);
+	case SETTING_CHOICE: return rule_choice(s, r, err);
 	default:
 		if (s->value && *s->value)
 			return 0;

@@ -18,18 +18,21 @@
 #include "katib/metrics.h"
 #include "katib/yamltree.h"
 
-#define PATHLEN 256
-#define API_VERSION "kubeflow.org/v1beta1"
-#define DEFAULT_FILE_PATH "/var/log/katib/metrics.log"
+#define PATHLEN		     256
+#define API_VERSION	     "kubeflow.org/v1beta1"
+#define DEFAULT_FILE_PATH    "/var/log/katib/metrics.log"
 #define DEFAULT_TFEVENT_PATH "/var/log/katib/tfevent/"
-#define DEFAULT_PROM_PATH "/metrics"
-#define DEFAULT_PROM_PORT 8080
-#define PARAM_PREFIX "${trialParameters."
-#define META_PREFIX "${trialSpec."
+#define DEFAULT_PROM_PATH    "/metrics"
+#define DEFAULT_PROM_PORT    8080
+#define PARAM_PREFIX	     "${trialParameters."
+#define META_PREFIX	     "${trialSpec."
 
-#define JOB_SUCCESS "status.conditions.#(type==\"Complete\")#|#(status==\"True\")#"
-#define JOB_FAILURE "status.conditions.#(type==\"Failed\")#|#(status==\"True\")#"
-#define KF_SUCCESS "status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#"
+#define JOB_SUCCESS                                                            \
+	"status.conditions.#(type==\"Complete\")#|#(status==\"True\")#"
+#define JOB_FAILURE                                                            \
+	"status.conditions.#(type==\"Failed\")#|#(status==\"True\")#"
+#define KF_SUCCESS                                                             \
+	"status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#"
 #define KF_FAILURE JOB_FAILURE
 
 /* ------------------------------------------------------------------ */
@@ -74,8 +77,10 @@ static int need_map(const struct ynode *n, const char *path,
 {
 	if (n->kind == YNODE_MAP)
 		return 0;
-	return fail(err, path, n, "must be a mapping (key: value lines), "
-		    "not %s", kind_word(n));
+	return fail(err, path, n,
+		    "must be a mapping (key: value lines), "
+		    "not %s",
+		    kind_word(n));
 }
 
 static int need_seq(const struct ynode *n, const char *path,
@@ -205,8 +210,10 @@ static int get_int(const struct ynode *map, const char *key, const char *path,
 		return rc;
 	join(sub, path, key);
 	if (parse_long(n->value, &v))
-		return fail(err, sub, n, "must be an integer, e.g. 3 (got "
-			    "\"%s\")", n->value);
+		return fail(err, sub, n,
+			    "must be an integer, e.g. 3 (got "
+			    "\"%s\")",
+			    n->value);
 	if (v < INT_MIN || v > INT_MAX)
 		return fail(err, sub, n, "is out of range");
 	*out = (int)v;
@@ -279,16 +286,17 @@ static int get_str_list(const struct ynode *map, const char *key,
 /* ------------------------------------------------------------------ */
 /* names                                                               */
 
-static const char *const param_type_names[] = {"int", "double",
-					       "categorical", "discrete", NULL};
-static const char *const distribution_names[] = {
-	"uniform", "logUniform", "normal", "logNormal", NULL};
-static const char *const strategy_names[] = {"min", "max", "latest", NULL};
+static const char *const param_type_names[] = { "int", "double", "categorical",
+						"discrete", NULL };
+static const char *const distribution_names[] = { "uniform", "logUniform",
+						  "normal", "logNormal", NULL };
+static const char *const strategy_names[] = { "min", "max", "latest", NULL };
 static const char *const collector_names[] = {
-	"StdOut", "File", "TensorFlowEvent", "PrometheusMetric",
-	"Custom", "Push",  NULL};
-static const char *const resume_names[] = {"Never", "LongRunning",
-					   "FromVolume", NULL};
+	"StdOut", "File", "TensorFlowEvent", "PrometheusMetric", "Custom",
+	"Push",	  NULL
+};
+static const char *const resume_names[] = { "Never", "LongRunning",
+					    "FromVolume", NULL };
 
 const char *param_type_name(enum param_type t)
 {
@@ -436,10 +444,10 @@ void spec_free(struct experiment_spec *spec)
 /* ------------------------------------------------------------------ */
 /* parameters                                                          */
 
-static const char *const param_fields[] = {"name", "parameterType",
-					   "feasibleSpace", NULL};
-static const char *const space_fields[] = {"max",  "min",	   "list",
-					   "step", "distribution", NULL};
+static const char *const param_fields[] = { "name", "parameterType",
+					    "feasibleSpace", NULL };
+static const char *const space_fields[] = { "max",  "min",	    "list",
+					    "step", "distribution", NULL };
 
 static int parse_number(const char *text, int integer, double *out,
 			const char *path, const struct ynode *n,
@@ -449,14 +457,18 @@ static int parse_number(const char *text, int integer, double *out,
 
 	if (integer) {
 		if (parse_long(text, &l))
-			return fail(err, path, n, "must be an integer, e.g. "
-				    "\"3\" (got \"%s\")", text);
+			return fail(err, path, n,
+				    "must be an integer, e.g. "
+				    "\"3\" (got \"%s\")",
+				    text);
 		*out = (double)l;
 		return 0;
 	}
 	if (parse_double(text, out))
-		return fail(err, path, n, "must be a number, e.g. \"0.01\" "
-			    "(got \"%s\")", text);
+		return fail(err, path, n,
+			    "must be a number, e.g. \"0.01\" "
+			    "(got \"%s\")",
+			    text);
 	return 0;
 }
 
@@ -469,7 +481,8 @@ static int check_range(struct param_spec *p, const struct ynode *fs,
 
 	if (p->nlist) {
 		join(sub, path, "list");
-		return fail(err, sub, ynode_get(fs, "list"), "is only for "
+		return fail(err, sub, ynode_get(fs, "list"),
+			    "is only for "
 			    "categorical and discrete parameters; %s "
 			    "parameters take min and max",
 			    param_type_name(p->type));
@@ -519,8 +532,8 @@ static int check_range(struct param_spec *p, const struct ynode *fs,
 static int check_list(struct param_spec *p, const struct ynode *fs,
 		      const char *path, struct kb_error *err)
 {
-	static const char *const bounds[] = {"min", "max", "step", NULL};
-	const char *const vals[] = {p->min, p->max, p->step};
+	static const char *const bounds[] = { "min", "max", "step", NULL };
+	const char *const vals[] = { p->min, p->max, p->step };
 	char sub[PATHLEN], item[PATHLEN];
 	size_t i;
 	double d;
@@ -563,8 +576,7 @@ static int parse_space(struct param_spec *p, const struct ynode *fs,
 	rc = rc ? rc : get_str(fs, "min", path, 0, &p->min, err);
 	rc = rc ? rc : get_str(fs, "max", path, 0, &p->max, err);
 	rc = rc ? rc : get_str(fs, "step", path, 0, &p->step, err);
-	rc = rc ? rc
-		: get_str_list(fs, "list", path, &p->list, &p->nlist, err);
+	rc = rc ? rc : get_str_list(fs, "list", path, &p->list, &p->nlist, err);
 	rc = rc ? rc : get_scalar(fs, "distribution", path, &d, err);
 	if (rc)
 		return rc;
@@ -596,7 +608,8 @@ static int parse_param(struct param_spec *p, const struct ynode *n,
 		return rc;
 	join(sub, path, "parameterType");
 	if (!t)
-		return fail(err, sub, n, "is required: one of int, double, "
+		return fail(err, sub, n,
+			    "is required: one of int, double, "
 			    "categorical, discrete");
 	v = enum_value(t, sub, param_type_names, err);
 	if (v < 0)
@@ -645,9 +658,12 @@ static int parse_params(struct param_spec **out, size_t *nout,
 /* ------------------------------------------------------------------ */
 /* objective                                                           */
 
-static const char *const objective_fields[] = {
-	"type", "goal", "objectiveMetricName", "additionalMetricNames",
-	"metricStrategies", NULL};
+static const char *const objective_fields[] = { "type",
+						"goal",
+						"objectiveMetricName",
+						"additionalMetricNames",
+						"metricStrategies",
+						NULL };
 
 static int add_strategy(struct objective_spec *o, const char *name,
 			enum metric_strategy v)
@@ -687,7 +703,7 @@ static int user_strategy(const struct ynode *l, const char *name)
 static int check_strategies(const struct ynode *l, const char *path,
 			    struct kb_error *err)
 {
-	static const char *const fields[] = {"name", "value", NULL};
+	static const char *const fields[] = { "name", "value", NULL };
 	const struct ynode *n, *v, *o;
 	char sub[PATHLEN], fld[PATHLEN];
 	size_t i, j;
@@ -707,7 +723,8 @@ static int check_strategies(const struct ynode *l, const char *path,
 		}
 		join(fld, sub, "value");
 		if (!v)
-			return fail(err, fld, l->items[i], "is required: one "
+			return fail(err, fld, l->items[i],
+				    "is required: one "
 				    "of min, max, latest");
 		if (enum_value(v, fld, strategy_names, err) < 0)
 			return -EINVAL;
@@ -716,8 +733,10 @@ static int check_strategies(const struct ynode *l, const char *path,
 			if (strcmp(o->value, n->value))
 				continue;
 			join(fld, sub, "name");
-			return fail(err, fld, n, "\"%s\" has a strategy "
-				    "already", n->value);
+			return fail(err, fld, n,
+				    "\"%s\" has a strategy "
+				    "already",
+				    n->value);
 		}
 	}
 	return rc;
@@ -765,18 +784,20 @@ static int parse_objective(struct objective_spec *o, const struct ynode *n,
 	rc = rc ? rc : check_fields(n, path, objective_fields, err);
 	rc = rc ? rc : get_scalar(n, "type", path, &t, err);
 	rc = rc ? rc : get_scalar(n, "goal", path, &g, err);
-	rc = rc ? rc : get_str(n, "objectiveMetricName", path, 1, &o->metric,
-			       err);
-	rc = rc ? rc : get_str_list(n, "additionalMetricNames", path,
-				    &o->additional, &o->nadditional, err);
+	rc = rc ? rc
+		: get_str(n, "objectiveMetricName", path, 1, &o->metric, err);
+	rc = rc ? rc
+		: get_str_list(n, "additionalMetricNames", path, &o->additional,
+			       &o->nadditional, err);
 	if (rc)
 		return rc;
 	join(sub, path, "type");
 	if (!t)
-		return fail(err, sub, n, "is required: one of minimize, "
+		return fail(err, sub, n,
+			    "is required: one of minimize, "
 			    "maximize");
-	v = enum_value(t, sub, (const char *const[]){"minimize", "maximize",
-						    NULL},
+	v = enum_value(t, sub,
+		       (const char *const[]){ "minimize", "maximize", NULL },
 		       err);
 	if (v < 0)
 		return -EINVAL;
@@ -784,8 +805,10 @@ static int parse_objective(struct objective_spec *o, const struct ynode *n,
 	if (g) {
 		join(sub, path, "goal");
 		if (parse_double(g->value, &o->goal))
-			return fail(err, sub, g, "must be a number, e.g. 0.99 "
-				    "(got \"%s\")", g->value);
+			return fail(err, sub, g,
+				    "must be a number, e.g. 0.99 "
+				    "(got \"%s\")",
+				    g->value);
 		o->has_goal = 1;
 	}
 	join(sub, path, "additionalMetricNames");
@@ -795,7 +818,8 @@ static int parse_objective(struct objective_spec *o, const struct ynode *n,
 
 		join_index(item, sub, i);
 		if (!strcmp(o->additional[i], o->metric))
-			return fail(err, item, l->items[i], "must not repeat "
+			return fail(err, item, l->items[i],
+				    "must not repeat "
 				    "the objectiveMetricName \"%s\"",
 				    o->metric);
 		for (j = 0; j < i; j++)
@@ -818,9 +842,9 @@ static int parse_objective(struct objective_spec *o, const struct ynode *n,
 static int parse_algorithm(struct algorithm_spec *a, const struct ynode *n,
 			   const char *path, struct kb_error *err)
 {
-	static const char *const fields[] = {"algorithmName",
-					     "algorithmSettings", NULL};
-	static const char *const sfields[] = {"name", "value", NULL};
+	static const char *const fields[] = { "algorithmName",
+					      "algorithmSettings", NULL };
+	static const char *const sfields[] = { "name", "value", NULL };
 	const struct ynode *l;
 	char sub[PATHLEN], item[PATHLEN];
 	size_t i;
@@ -848,10 +872,11 @@ static int parse_algorithm(struct algorithm_spec *a, const struct ynode *n,
 		join_index(item, sub, i);
 		rc = need_map(l->items[i], item, err);
 		rc = rc ? rc : check_fields(l->items[i], item, sfields, err);
-		rc = rc ? rc : get_str(l->items[i], "name", item, 1, &s->name,
-				       err);
-		rc = rc ? rc : get_str(l->items[i], "value", item, 0,
-				       &s->value, err);
+		rc = rc ? rc
+			: get_str(l->items[i], "name", item, 1, &s->name, err);
+		rc = rc ? rc
+			: get_str(l->items[i], "value", item, 0, &s->value,
+				  err);
 		if (rc)
 			return rc;
 		if (!s->value && !(s->value = strdup("")))
@@ -866,7 +891,7 @@ static int parse_algorithm(struct algorithm_spec *a, const struct ynode *n,
 static int parse_fs_path(struct collector_spec *c, const struct ynode *n,
 			 const char *path, struct kb_error *err)
 {
-	static const char *const fields[] = {"path", "kind", "format", NULL};
+	static const char *const fields[] = { "path", "kind", "format", NULL };
 	const struct ynode *k, *f;
 	char sub[PATHLEN];
 	int rc, v;
@@ -880,17 +905,18 @@ static int parse_fs_path(struct collector_spec *c, const struct ynode *n,
 		return rc;
 	if (k) {
 		join(sub, path, "kind");
-		v = enum_value(k, sub, (const char *const[]){"File",
-							    "Directory", NULL},
-			       err);
+		v = enum_value(
+			k, sub,
+			(const char *const[]){ "File", "Directory", NULL },
+			err);
 		if (v < 0)
 			return -EINVAL;
 		c->path_kind = v ? PATH_KIND_DIRECTORY : PATH_KIND_FILE;
 	}
 	if (f && f->value[0]) {
 		join(sub, path, "format");
-		v = enum_value(f, sub, (const char *const[]){"TEXT", "JSON",
-							    NULL},
+		v = enum_value(f, sub,
+			       (const char *const[]){ "TEXT", "JSON", NULL },
 			       err);
 		if (v < 0)
 			return -EINVAL;
@@ -903,8 +929,8 @@ static int parse_fs_path(struct collector_spec *c, const struct ynode *n,
 static int check_http_get(const struct ynode *n, const char *path,
 			  struct kb_error *err)
 {
-	static const char *const fields[] = {"path", "port", "host", "scheme",
-					     "httpHeaders", NULL};
+	static const char *const fields[] = { "path",	"port",	       "host",
+					      "scheme", "httpHeaders", NULL };
 	int rc = need_map(n, path, err);
 
 	return rc ? rc : check_fields(n, path, fields, err);
@@ -913,9 +939,9 @@ static int check_http_get(const struct ynode *n, const char *path,
 static int parse_source(struct collector_spec *c, const struct ynode *n,
 			const char *path, struct kb_error *err)
 {
-	static const char *const fields[] = {"fileSystemPath", "filter",
-					     "httpGet", NULL};
-	static const char *const ffields[] = {"metricsFormat", NULL};
+	static const char *const fields[] = { "fileSystemPath", "filter",
+					      "httpGet", NULL };
+	static const char *const ffields[] = { "metricsFormat", NULL };
 	const struct ynode *fs, *f, *h;
 	char sub[PATHLEN];
 	int rc;
@@ -937,9 +963,10 @@ static int parse_source(struct collector_spec *c, const struct ynode *n,
 		join(sub, path, "filter");
 		rc = need_map(f, sub, err);
 		rc = rc ? rc : check_fields(f, sub, ffields, err);
-		rc = rc ? rc : get_str_list(f, "metricsFormat", sub,
-					    &c->metrics_format,
-					    &c->nmetrics_format, err);
+		rc = rc ? rc
+			: get_str_list(f, "metricsFormat", sub,
+				       &c->metrics_format, &c->nmetrics_format,
+				       err);
 		if (rc)
 			return rc;
 	}
@@ -981,19 +1008,25 @@ static int collector_rules(struct collector_spec *c, const struct ynode *src,
 	snprintf(fsp, sizeof(fsp), "%s.source.fileSystemPath", path);
 	snprintf(hp, sizeof(hp), "%s.source.httpGet", path);
 	if (c->kind != COLLECTOR_PROMETHEUS)
-		rc = forbid(h, hp, "is only used by the PrometheusMetric "
-			    "collector", err);
+		rc = forbid(h, hp,
+			    "is only used by the PrometheusMetric "
+			    "collector",
+			    err);
 	if (rc)
 		return rc;
 	switch (c->kind) {
 	case COLLECTOR_STDOUT:
 	case COLLECTOR_PUSH:
 	case COLLECTOR_PROMETHEUS:
-		rc = forbid(fs, fsp, c->kind == COLLECTOR_STDOUT
-			    ? "is not used by the StdOut collector (it reads "
-			      "the trial's output); use kind: File to read a "
-			      "file"
-			    : "is not used by this collector kind", err);
+		rc = forbid(fs, fsp,
+			    c->kind == COLLECTOR_STDOUT
+				    ? "is not used by the StdOut collector (it "
+				      "reads "
+				      "the trial's output); use kind: File to "
+				      "read a "
+				      "file"
+				    : "is not used by this collector kind",
+			    err);
 		break;
 	case COLLECTOR_FILE:
 		if (!c->path && !(c->path = strdup(DEFAULT_FILE_PATH)))
@@ -1003,12 +1036,14 @@ static int collector_rules(struct collector_spec *c, const struct ynode *src,
 		c->has_format = 1;
 		if (c->path_kind != PATH_KIND_FILE) {
 			join(sub, fsp, "kind");
-			return fail(err, sub, fs, "must be File for the File "
+			return fail(err, sub, fs,
+				    "must be File for the File "
 				    "collector");
 		}
 		if (c->format == FORMAT_JSON && c->nmetrics_format) {
 			snprintf(sub, sizeof(sub), "%s.source.filter", path);
-			return fail(err, sub, f, "is not allowed with format "
+			return fail(err, sub, f,
+				    "is not allowed with format "
 				    "JSON (JSON lines name their metrics)");
 		}
 		break;
@@ -1019,7 +1054,8 @@ static int collector_rules(struct collector_spec *c, const struct ynode *src,
 			c->path_kind = PATH_KIND_DIRECTORY;
 		if (c->path_kind != PATH_KIND_DIRECTORY) {
 			join(sub, fsp, "kind");
-			return fail(err, sub, fs, "must be Directory for the "
+			return fail(err, sub, fs,
+				    "must be Directory for the "
 				    "TensorFlowEvent collector");
 		}
 		if (c->has_format) {
@@ -1030,22 +1066,26 @@ static int collector_rules(struct collector_spec *c, const struct ynode *src,
 		}
 		if (c->nmetrics_format) {
 			snprintf(sub, sizeof(sub), "%s.source.filter", path);
-			return fail(err, sub, f, "is not used by the "
+			return fail(err, sub, f,
+				    "is not used by the "
 				    "TensorFlowEvent collector");
 		}
 		break;
 	case COLLECTOR_CUSTOM:
 		if (c->path && c->path_kind == PATH_KIND_NONE) {
 			join(sub, fsp, "kind");
-			return fail(err, sub, fs, "is required: File or "
+			return fail(err, sub, fs,
+				    "is required: File or "
 				    "Directory");
 		}
 		break;
 	}
 	if (c->path && !is_abs(c->path)) {
 		join(sub, fsp, "path");
-		return fail(err, sub, ynode_get(fs, "path"), "must be an "
-			    "absolute path (got \"%s\")", c->path);
+		return fail(err, sub, ynode_get(fs, "path"),
+			    "must be an "
+			    "absolute path (got \"%s\")",
+			    c->path);
 	}
 	return rc;
 }
@@ -1062,8 +1102,7 @@ static int prometheus_rules(struct collector_spec *c, const struct ynode *src,
 	if (!cJSON_GetObjectItem(c->http_get, "path"))
 		cJSON_AddStringToObject(c->http_get, "path", DEFAULT_PROM_PATH);
 	if (!cJSON_GetObjectItem(c->http_get, "port"))
-		cJSON_AddNumberToObject(c->http_get, "port",
-					DEFAULT_PROM_PORT);
+		cJSON_AddNumberToObject(c->http_get, "port", DEFAULT_PROM_PORT);
 	port = cJSON_GetObjectItem(c->http_get, "port");
 	p = cJSON_GetObjectItem(c->http_get, "path");
 	snprintf(sub, sizeof(sub), "%s.source.httpGet.port", path);
@@ -1082,11 +1121,17 @@ static int prometheus_rules(struct collector_spec *c, const struct ynode *src,
 static int parse_collector(struct collector_spec *c, const struct ynode *n,
 			   const char *path, struct kb_error *err)
 {
-	static const char *const fields[] = {"source", "collector", NULL};
-	static const char *const cfields[] = {"kind", "customCollector", NULL};
-	static const char *const kinds[] = {
-		"StdOut", "File", "TensorFlowEvent", "PrometheusMetric",
-		"Custom", "Push",  "None",	      NULL};
+	static const char *const fields[] = { "source", "collector", NULL };
+	static const char *const cfields[] = { "kind", "customCollector",
+					       NULL };
+	static const char *const kinds[] = { "StdOut",
+					     "File",
+					     "TensorFlowEvent",
+					     "PrometheusMetric",
+					     "Custom",
+					     "Push",
+					     "None",
+					     NULL };
 	const struct ynode *col = NULL, *src = NULL, *k, *cc;
 	char sub[PATHLEN];
 	int rc, v;
@@ -1111,7 +1156,8 @@ static int parse_collector(struct collector_spec *c, const struct ynode *n,
 			return rc;
 		join(sub, path, "collector.kind");
 		if (!k)
-			return fail(err, sub, col, "is required: one of StdOut, "
+			return fail(err, sub, col,
+				    "is required: one of StdOut, "
 				    "File, TensorFlowEvent, "
 				    "PrometheusMetric, Custom, Push");
 		v = enum_value(k, sub, kinds, err);
@@ -1123,7 +1169,8 @@ static int parse_collector(struct collector_spec *c, const struct ynode *n,
 			 path);
 		if (!ynode_is_null(cc)) {
 			if (c->kind != COLLECTOR_CUSTOM)
-				return fail(err, sub, cc, "is only for kind: "
+				return fail(err, sub, cc,
+					    "is only for kind: "
 					    "Custom");
 			rc = need_map(cc, sub, err);
 			if (rc)
@@ -1132,7 +1179,8 @@ static int parse_collector(struct collector_spec *c, const struct ynode *n,
 			if (!c->custom_collector)
 				return -ENOMEM;
 		} else if (c->kind == COLLECTOR_CUSTOM) {
-			return fail(err, sub, col, "is required for kind: "
+			return fail(err, sub, col,
+				    "is required for kind: "
 				    "Custom");
 		}
 	}
@@ -1186,8 +1234,8 @@ static int parse_int_list(const struct ynode *map, const char *key,
 static int parse_graph(const struct ynode *n, const char *path, cJSON *nas,
 		       struct kb_error *err)
 {
-	static const char *const fields[] = {"numLayers", "inputSizes",
-					     "outputSizes", NULL};
+	static const char *const fields[] = { "numLayers", "inputSizes",
+					      "outputSizes", NULL };
 	char sub[PATHLEN];
 	cJSON *g;
 	int rc, v, present;
@@ -1212,8 +1260,8 @@ static int parse_graph(const struct ynode *n, const char *path, cJSON *nas,
 static int parse_operation(const struct ynode *n, const char *path, cJSON *ops,
 			   struct kb_error *err)
 {
-	static const char *const fields[] = {"operationType", "parameters",
-					     NULL};
+	static const char *const fields[] = { "operationType", "parameters",
+					      NULL };
 	struct param_spec *ps = NULL;
 	size_t np = 0, i;
 	const struct ynode *l;
@@ -1256,8 +1304,8 @@ out:
 static int parse_nas(struct experiment_spec *s, const struct ynode *n,
 		     const char *path, struct kb_error *err)
 {
-	static const char *const fields[] = {"graphConfig", "operations",
-					     NULL};
+	static const char *const fields[] = { "graphConfig", "operations",
+					      NULL };
 	const struct ynode *g, *ops;
 	char sub[PATHLEN], item[PATHLEN];
 	cJSON *arr;
@@ -1274,7 +1322,8 @@ static int parse_nas(struct experiment_spec *s, const struct ynode *n,
 	g = ynode_get(n, "graphConfig");
 	join(sub, path, "graphConfig");
 	if (ynode_is_null(g))
-		return fail(err, sub, n, "is required (numLayers; enas also "
+		return fail(err, sub, n,
+			    "is required (numLayers; enas also "
 			    "needs inputSizes and outputSizes)");
 	rc = parse_graph(g, sub, s->nas_config, err);
 	if (rc)
@@ -1282,7 +1331,8 @@ static int parse_nas(struct experiment_spec *s, const struct ynode *n,
 	ops = ynode_get(n, "operations");
 	join(sub, path, "operations");
 	if (ynode_is_null(ops) || (ops->kind == YNODE_SEQ && !ops->n))
-		return fail(err, sub, ops ?: n, "must list at least one "
+		return fail(err, sub, ops ?: n,
+			    "must list at least one "
 			    "operation");
 	rc = need_seq(ops, sub, err);
 	if (rc)
@@ -1301,9 +1351,10 @@ static int parse_nas(struct experiment_spec *s, const struct ynode *n,
 /* trial template                                                      */
 
 static const char *const template_fields[] = {
-	"retain",	    "trialSpec",	    "configMap",
-	"trialParameters",  "primaryPodLabels",	    "primaryContainerName",
-	"successCondition", "failureCondition", NULL};
+	"retain",	    "trialSpec",	"configMap",
+	"trialParameters",  "primaryPodLabels", "primaryContainerName",
+	"successCondition", "failureCondition", NULL
+};
 
 static char *replace_all(const char *s, const char *from, const char *to)
 {
@@ -1346,11 +1397,11 @@ static int line_of(const struct ynode *n, const char *needle)
 	return 0;
 }
 
-static int parse_meta_ref(const char *ref, char *key, size_t ksize,
-			  char *index, size_t isize)
+static int parse_meta_ref(const char *ref, char *key, size_t ksize, char *index,
+			  size_t isize)
 {
-	static const char *const plain[] = {"Name", "Namespace", "Kind",
-					    "APIVersion", NULL};
+	static const char *const plain[] = { "Name", "Namespace", "Kind",
+					     "APIVersion", NULL };
 	size_t len = strlen(ref), pl = strlen(META_PREFIX);
 	const char *br;
 	size_t kl;
@@ -1386,8 +1437,8 @@ static int parse_trial_params(struct trial_template_spec *t,
 			      const struct ynode *l, const char *path,
 			      struct kb_error *err)
 {
-	static const char *const fields[] = {"name", "description",
-					     "reference", NULL};
+	static const char *const fields[] = { "name", "description",
+					      "reference", NULL };
 	char sub[PATHLEN], fld[PATHLEN], key[128], idx[128];
 	size_t i, j;
 	int rc = need_seq(l, path, err);
@@ -1406,10 +1457,11 @@ static int parse_trial_params(struct trial_template_spec *t,
 		rc = need_map(it, sub, err);
 		rc = rc ? rc : check_fields(it, sub, fields, err);
 		rc = rc ? rc : get_str(it, "name", sub, 1, &p->name, err);
-		rc = rc ? rc : get_str(it, "description", sub, 0,
-				       &p->description, err);
-		rc = rc ? rc : get_str(it, "reference", sub, 1, &p->reference,
-				       err);
+		rc = rc ? rc
+			: get_str(it, "description", sub, 0, &p->description,
+				  err);
+		rc = rc ? rc
+			: get_str(it, "reference", sub, 1, &p->reference, err);
 		if (rc)
 			return rc;
 		join(fld, sub, "name");
@@ -1460,21 +1512,22 @@ static int parse_trial_params(struct trial_template_spec *t,
 	return 0;
 }
 
-static int parse_configmap(struct trial_template_spec *t,
-			   const struct ynode *n, const char *path,
-			   struct kb_error *err)
+static int parse_configmap(struct trial_template_spec *t, const struct ynode *n,
+			   const char *path, struct kb_error *err)
 {
-	static const char *const fields[] = {
-		"configMapName", "configMapNamespace", "templatePath", NULL};
+	static const char *const fields[] = { "configMapName",
+					      "configMapNamespace",
+					      "templatePath", NULL };
 	int rc = need_map(n, path, err);
 
 	rc = rc ? rc : check_fields(n, path, fields, err);
-	rc = rc ? rc : get_str(n, "configMapName", path, 1, &t->configmap_name,
-			       err);
-	rc = rc ? rc : get_str(n, "configMapNamespace", path, 1,
-			       &t->configmap_namespace, err);
-	return rc ? rc : get_str(n, "templatePath", path, 1, &t->template_path,
-				 err);
+	rc = rc ? rc
+		: get_str(n, "configMapName", path, 1, &t->configmap_name, err);
+	rc = rc ? rc
+		: get_str(n, "configMapNamespace", path, 1,
+			  &t->configmap_namespace, err);
+	return rc ? rc
+		  : get_str(n, "templatePath", path, 1, &t->template_path, err);
 }
 
 static int parse_pod_labels(struct trial_template_spec *t,
@@ -1493,12 +1546,12 @@ static int parse_pod_labels(struct trial_template_spec *t,
 	for (i = 0; i < n->n; i++) {
 		if (n->items[i]->kind != YNODE_SCALAR) {
 			join(sub, path, n->keys[i]->value);
-			return fail(err, sub, n->items[i], "a label value "
+			return fail(err, sub, n->items[i],
+				    "a label value "
 				    "must be a string");
 		}
 		cJSON_AddStringToObject(t->primary_pod_labels,
-					n->keys[i]->value,
-					n->items[i]->value);
+					n->keys[i]->value, n->items[i]->value);
 	}
 	return 0;
 }
@@ -1540,16 +1593,17 @@ static cJSON *find_container(cJSON *j, const char *name)
 		const char *key = c->string;
 
 		if (key && cJSON_IsArray(c) && !strcmp(key, "containers")) {
-			cJSON_ArrayForEach(it, c) if (cJSON_IsObject(it) &&
-						      name_is(it, name, NULL))
-				return it;
+			cJSON_ArrayForEach(
+				it, c) if (cJSON_IsObject(it) &&
+					   name_is(it, name, NULL)) return it;
 		}
 		if (key && cJSON_IsArray(c) && !strcmp(key, "steps")) {
-			cJSON_ArrayForEach(it, c) if (
-				cJSON_IsObject(it) &&
-				(cJSON_GetObjectItem(it, "image") ||
-				 cJSON_GetObjectItem(it, "command")) &&
-				name_is(it, name, "step-")) return it;
+			cJSON_ArrayForEach(
+				it,
+				c) if (cJSON_IsObject(it) &&
+				       (cJSON_GetObjectItem(it, "image") ||
+					cJSON_GetObjectItem(it, "command")) &&
+				       name_is(it, name, "step-")) return it;
 		}
 		if (key && cJSON_IsObject(c) && !strcmp(key, "container") &&
 		    (!strcmp(name, "main") || name_is(c, name, NULL)))
@@ -1577,8 +1631,8 @@ static cJSON *primary_container(cJSON *obj, const char *name)
 
 static int kubeflow_kind(const char *k)
 {
-	static const char *const kinds[] = {"TFJob", "PyTorchJob",
-					    "XGBoostJob", "MPIJob", NULL};
+	static const char *const kinds[] = { "TFJob", "PyTorchJob",
+					     "XGBoostJob", "MPIJob", NULL };
 	return k && in_list(k, kinds);
 }
 
@@ -1644,7 +1698,8 @@ static int check_placeholders(const struct trial_template_spec *t,
 		if (!strstr(text, ph)) {
 			snprintf(sub, sizeof(sub), "%s.trialParameters[%zu]",
 				 path, i);
-			rc = fail(err, sub, NULL, "\"%s\" is declared but %s "
+			rc = fail(err, sub, NULL,
+				  "\"%s\" is declared but %s "
 				  "does not appear in trialSpec",
 				  t->params[i].name, ph);
 			break;
@@ -1674,7 +1729,7 @@ static int check_trial_object(struct trial_template_spec *t,
 {
 	cJSON *md = cJSON_GetObjectItem(t->trial_spec, "metadata");
 	char sub[PATHLEN];
-	static const char *const must[] = {"apiVersion", "kind", NULL};
+	static const char *const must[] = { "apiVersion", "kind", NULL };
 	size_t i;
 
 	for (i = 0; must[i]; i++) {
@@ -1682,7 +1737,8 @@ static int check_trial_object(struct trial_template_spec *t,
 		    jstr(t->trial_spec, must[i])[0])
 			continue;
 		snprintf(sub, sizeof(sub), "%s.trialSpec.%s", path, must[i]);
-		return fail(err, sub, tpl, "is required (e.g. apiVersion: "
+		return fail(err, sub, tpl,
+			    "is required (e.g. apiVersion: "
 			    "batch/v1, kind: Job)");
 	}
 	if (cJSON_GetObjectItem(md, "name") ||
@@ -1696,15 +1752,15 @@ static int check_trial_object(struct trial_template_spec *t,
 	return 0;
 }
 
-static int check_container(struct trial_template_spec *t,
-			   const struct ynode *n, const char *path,
-			   struct kb_error *err)
+static int check_container(struct trial_template_spec *t, const struct ynode *n,
+			   const char *path, struct kb_error *err)
 {
 	char sub[PATHLEN];
 
 	join(sub, path, "primaryContainerName");
 	if (!t->primary_container_name)
-		return fail(err, sub, n, "is required: the name of the "
+		return fail(err, sub, n,
+			    "is required: the name of the "
 			    "container that runs the training");
 	if (!t->trial_spec ||
 	    primary_container(t->trial_spec, t->primary_container_name))
@@ -1715,8 +1771,7 @@ static int check_container(struct trial_template_spec *t,
 }
 
 static int check_params_used(const struct experiment_spec *s,
-			     const struct ynode *params,
-			     struct kb_error *err)
+			     const struct ynode *params, struct kb_error *err)
 {
 	const struct trial_template_spec *t = &s->trial_template;
 	char sub[PATHLEN];
@@ -1751,12 +1806,15 @@ static int parse_template(struct experiment_spec *s, const struct ynode *n,
 	rc = need_map(n, path, err);
 	rc = rc ? rc : check_fields(n, path, template_fields, err);
 	rc = rc ? rc : get_bool(n, "retain", path, &t->retain, err);
-	rc = rc ? rc : get_str(n, "primaryContainerName", path, 0,
-			       &t->primary_container_name, err);
-	rc = rc ? rc : get_str(n, "successCondition", path, 0,
-			       &t->success_condition, err);
-	rc = rc ? rc : get_str(n, "failureCondition", path, 0,
-			       &t->failure_condition, err);
+	rc = rc ? rc
+		: get_str(n, "primaryContainerName", path, 0,
+			  &t->primary_container_name, err);
+	rc = rc ? rc
+		: get_str(n, "successCondition", path, 0, &t->success_condition,
+			  err);
+	rc = rc ? rc
+		: get_str(n, "failureCondition", path, 0, &t->failure_condition,
+			  err);
 	if (rc)
 		return rc;
 	ts = ynode_get(n, "trialSpec");
@@ -1765,11 +1823,13 @@ static int parse_template(struct experiment_spec *s, const struct ynode *n,
 	cm = ynode_is_null(cm) ? NULL : cm;
 	if (ts && cm) {
 		join(sub, path, "configMap");
-		return fail(err, sub, cm, "set either trialSpec or configMap, "
+		return fail(err, sub, cm,
+			    "set either trialSpec or configMap, "
 			    "not both");
 	}
 	if (!ts && !cm)
-		return fail(err, path, n, "needs trialSpec (the trial "
+		return fail(err, path, n,
+			    "needs trialSpec (the trial "
 			    "object) or configMap");
 	if (cm) {
 		join(sub, path, "configMap");
@@ -1792,7 +1852,8 @@ static int parse_template(struct experiment_spec *s, const struct ynode *n,
 	tp = ynode_get(n, "trialParameters");
 	join(sub, path, "trialParameters");
 	if (!tp || (ynode_is_null(tp) && !tp->quoted))
-		return fail(err, sub, n, "is required: declare each "
+		return fail(err, sub, n,
+			    "is required: declare each "
 			    "${trialParameters.<name>} the template uses, "
 			    "with the parameter it takes its value from");
 	if (!(tp->kind == YNODE_SCALAR && ynode_is_null(tp))) {
@@ -1811,9 +1872,11 @@ static int parse_template(struct experiment_spec *s, const struct ynode *n,
 	if (rc || !t->trial_spec)
 		return rc;
 	if (!t->success_condition || !t->failure_condition) {
-		join(sub, path, t->success_condition ? "failureCondition"
-						     : "successCondition");
-		return fail(err, sub, n, "is required for kind %s (Katib "
+		join(sub, path,
+		     t->success_condition ? "failureCondition"
+					  : "successCondition");
+		return fail(err, sub, n,
+			    "is required for kind %s (Katib "
 			    "knows the defaults only for Job, TFJob, "
 			    "PyTorchJob, XGBoostJob, MPIJob and TrainJob)",
 			    jstr(t->trial_spec, "kind"));
@@ -1825,10 +1888,13 @@ static int parse_template(struct experiment_spec *s, const struct ynode *n,
 /* the spec body                                                       */
 
 static const char *const spec_fields[] = {
-	"parameters",	       "objective",	      "algorithm",
-	"earlyStopping",       "parallelTrialCount",  "maxTrialCount",
-	"maxFailedTrialCount", "metricsCollectorSpec", "trialTemplate",
-	"resumePolicy",	       "nasConfig",	      NULL};
+	"parameters",	       "objective",
+	"algorithm",	       "earlyStopping",
+	"parallelTrialCount",  "maxTrialCount",
+	"maxFailedTrialCount", "metricsCollectorSpec",
+	"trialTemplate",       "resumePolicy",
+	"nasConfig",	       NULL
+};
 
 static int parse_counts(struct experiment_spec *s, const struct ynode *n,
 			struct kb_error *err)
@@ -1838,12 +1904,14 @@ static int parse_counts(struct experiment_spec *s, const struct ynode *n,
 			   *fn = ynode_get(n, "maxFailedTrialCount");
 	int has_p, has_m, has_f, rc;
 
-	rc = get_int(n, "parallelTrialCount", "spec",
-		     &s->parallel_trial_count, &has_p, err);
-	rc = rc ? rc : get_int(n, "maxTrialCount", "spec", &s->max_trial_count,
-			       &has_m, err);
-	rc = rc ? rc : get_int(n, "maxFailedTrialCount", "spec",
-			       &s->max_failed_trial_count, &has_f, err);
+	rc = get_int(n, "parallelTrialCount", "spec", &s->parallel_trial_count,
+		     &has_p, err);
+	rc = rc ? rc
+		: get_int(n, "maxTrialCount", "spec", &s->max_trial_count,
+			  &has_m, err);
+	rc = rc ? rc
+		: get_int(n, "maxFailedTrialCount", "spec",
+			  &s->max_failed_trial_count, &has_f, err);
 	if (rc)
 		return rc;
 	if (!has_p)
@@ -1853,20 +1921,27 @@ static int parse_counts(struct experiment_spec *s, const struct ynode *n,
 	if (!has_f)
 		s->max_failed_trial_count = -1;
 	if (has_m && s->max_trial_count <= 0)
-		return fail(err, "spec.maxTrialCount", mn, "must be greater "
+		return fail(err, "spec.maxTrialCount", mn,
+			    "must be greater "
 			    "than 0 (or left out to run until the goal)");
 	if (has_p && s->parallel_trial_count <= 0)
-		return fail(err, "spec.parallelTrialCount", pn, "must be "
+		return fail(err, "spec.parallelTrialCount", pn,
+			    "must be "
 			    "greater than 0");
 	if (has_f && s->max_failed_trial_count < 0)
-		return fail(err, "spec.maxFailedTrialCount", fn, "must be 0 "
+		return fail(err, "spec.maxFailedTrialCount", fn,
+			    "must be 0 "
 			    "or more");
 	if (has_m && has_f && s->max_failed_trial_count > s->max_trial_count)
-		return fail(err, "spec.maxFailedTrialCount", fn, "must not "
-			    "exceed maxTrialCount (%d)", s->max_trial_count);
+		return fail(err, "spec.maxFailedTrialCount", fn,
+			    "must not "
+			    "exceed maxTrialCount (%d)",
+			    s->max_trial_count);
 	if (has_m && s->parallel_trial_count > s->max_trial_count)
-		return fail(err, "spec.parallelTrialCount", pn ?: n, "must not "
-			    "exceed maxTrialCount (%d)%s", s->max_trial_count,
+		return fail(err, "spec.parallelTrialCount", pn ?: n,
+			    "must not "
+			    "exceed maxTrialCount (%d)%s",
+			    s->max_trial_count,
 			    has_p ? "" : "; it defaults to 3");
 	return 0;
 }
@@ -1880,16 +1955,17 @@ static int parse_search_space(struct experiment_spec *s, const struct ynode *n,
 	int has_nas = !ynode_is_null(nas);
 
 	if (has_p && has_nas)
-		return fail(err, "spec.nasConfig", nas, "set either parameters "
+		return fail(err, "spec.nasConfig", nas,
+			    "set either parameters "
 			    "(hyperparameter tuning) or nasConfig "
 			    "(architecture search), not both");
 	if (!has_p && !has_nas)
-		return fail(err, "spec.parameters", n, "is required (or "
+		return fail(err, "spec.parameters", n,
+			    "is required (or "
 			    "nasConfig for architecture search)");
 	if (has_nas)
 		return parse_nas(s, nas, "spec.nasConfig", err);
-	return parse_params(&s->params, &s->nparams, p, "spec.parameters",
-			    err);
+	return parse_params(&s->params, &s->nparams, p, "spec.parameters", err);
 }
 
 static int parse_body(struct experiment_spec *s, const struct ynode *n,
@@ -1905,14 +1981,16 @@ static int parse_body(struct experiment_spec *s, const struct ynode *n,
 		return rc;
 	o = ynode_get(n, "objective");
 	if (ynode_is_null(o))
-		return fail(err, "spec.objective", n, "is required (type and "
+		return fail(err, "spec.objective", n,
+			    "is required (type and "
 			    "objectiveMetricName)");
 	rc = parse_objective(&s->objective, o, "spec.objective", err);
 	if (rc)
 		return rc;
 	a = ynode_get(n, "algorithm");
 	if (ynode_is_null(a))
-		return fail(err, "spec.algorithm", n, "is required, e.g. "
+		return fail(err, "spec.algorithm", n,
+			    "is required, e.g. "
 			    "algorithm: {algorithmName: random}");
 	rc = parse_algorithm(&s->algorithm, a, "spec.algorithm", err);
 	es = ynode_get(n, "earlyStopping");
@@ -1938,11 +2016,11 @@ static int parse_body(struct experiment_spec *s, const struct ynode *n,
 		return rc;
 	tt = ynode_get(n, "trialTemplate");
 	if (ynode_is_null(tt))
-		return fail(err, "spec.trialTemplate", n, "is required: the "
+		return fail(err, "spec.trialTemplate", n,
+			    "is required: the "
 			    "trial to run for each set of parameters");
 	rc = parse_template(s, tt, "spec.trialTemplate", err);
-	return rc ? rc
-		  : check_params_used(s, ynode_get(n, "parameters"), err);
+	return rc ? rc : check_params_used(s, ynode_get(n, "parameters"), err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2004,19 +2082,20 @@ static int parse_trial_timeout(struct experiment_spec *s,
 			       const struct ynode *annotations,
 			       struct kb_error *err)
 {
-	const struct ynode *v = ynode_get(annotations, TRIAL_TIMEOUT_ANNOTATION);
+	const struct ynode *v =
+		ynode_get(annotations, TRIAL_TIMEOUT_ANNOTATION);
 	double secs;
 
 	if (!v || v->kind != YNODE_SCALAR)
 		return 0;
 	secs = parse_duration(v->value);
 	if (secs <= 0)
-		return fail(err,
-			    "metadata.annotations[" TRIAL_TIMEOUT_ANNOTATION "]",
-			    v,
-			    "must be a positive duration such as 90s, 30m, "
-			    "2h or 1h30m (got \"%s\")",
-			    v->value);
+		return fail(
+			err,
+			"metadata.annotations[" TRIAL_TIMEOUT_ANNOTATION "]", v,
+			"must be a positive duration such as 90s, 30m, "
+			"2h or 1h30m (got \"%s\")",
+			v->value);
 	s->trial_timeout = secs;
 	return 0;
 }
@@ -2031,8 +2110,8 @@ static int parse_metadata(struct experiment_spec *s, const struct ynode *m,
 		return 0;
 	rc = need_map(m, "metadata", err);
 	rc = rc ? rc : get_str(m, "name", "metadata", 0, &s->name, err);
-	rc = rc ? rc : get_str(m, "namespace", "metadata", 0, &s->namespace,
-			       err);
+	rc = rc ? rc
+		: get_str(m, "namespace", "metadata", 0, &s->namespace, err);
 	l = ynode_get(m, "labels");
 	if (!rc && !ynode_is_null(l))
 		rc = check_string_map(l, "metadata.labels", err);
@@ -2051,8 +2130,9 @@ static int parse_metadata(struct experiment_spec *s, const struct ynode *m,
 static int parse_object(struct experiment_spec *s, const struct ynode *root,
 			struct kb_error *err)
 {
-	static const char *const fields[] = {"apiVersion", "kind", "metadata",
-					     "spec", "status", NULL};
+	static const char *const fields[] = { "apiVersion", "kind",
+					      "metadata",   "spec",
+					      "status",	    NULL };
 	const struct ynode *v, *body;
 	int rc;
 
@@ -2061,8 +2141,8 @@ static int parse_object(struct experiment_spec *s, const struct ynode *root,
 	if (rc)
 		return rc;
 	if (v && strcmp(v->value, API_VERSION))
-		return fail(err, "apiVersion", v, "must be " API_VERSION
-			    " (got \"%s\")", v->value);
+		return fail(err, "apiVersion", v,
+			    "must be " API_VERSION " (got \"%s\")", v->value);
 	rc = get_scalar(root, "kind", "", &v, err);
 	if (rc)
 		return rc;
@@ -2108,8 +2188,10 @@ int spec_parse(const char *text, size_t len, const char *name,
 	*out = NULL;
 	kb_error_clear(err);
 	if (len > SPEC_MAX_BYTES)
-		return kb_error_set(err, -EFBIG, "", 0, "the spec is %zu bytes; "
-				    "the limit is %d", len, SPEC_MAX_BYTES);
+		return kb_error_set(err, -EFBIG, "", 0,
+				    "the spec is %zu bytes; "
+				    "the limit is %d",
+				    len, SPEC_MAX_BYTES);
 	if (name && (rc = spec_validate_name(name, err)))
 		return rc;
 	rc = ytree_parse(text, len, SPEC_MAX_YAML_NODES, &root, err);
@@ -2121,7 +2203,8 @@ int spec_parse(const char *text, size_t len, const char *name,
 		goto out;
 	}
 	if (root->kind != YNODE_MAP)
-		rc = fail(err, "", root, "the spec must be a mapping: a whole "
+		rc = fail(err, "", root,
+			  "the spec must be a mapping: a whole "
 			  "Experiment (apiVersion, kind, metadata, spec) or "
 			  "the body of its spec");
 	else if (is_whole_object(root))
@@ -2146,8 +2229,8 @@ out:
 /* ------------------------------------------------------------------ */
 /* metrics                                                             */
 
-size_t spec_metric_names(const struct experiment_spec *spec,
-			 const char **names, size_t max)
+size_t spec_metric_names(const struct experiment_spec *spec, const char **names,
+			 size_t max)
 {
 	size_t n = 0, i;
 
@@ -2238,8 +2321,8 @@ static cJSON *objective_to_json(const struct objective_spec *o)
 
 	if (!j)
 		return NULL;
-	cJSON_AddStringToObject(j, "type", o->maximize ? "maximize"
-						       : "minimize");
+	cJSON_AddStringToObject(j, "type",
+				o->maximize ? "maximize" : "minimize");
 	if (o->has_goal)
 		cJSON_AddNumberToObject(j, "goal", o->goal);
 	cJSON_AddStringToObject(j, "objectiveMetricName", o->metric);
@@ -2255,7 +2338,8 @@ static cJSON *objective_to_json(const struct objective_spec *o)
 		cJSON_AddItemToArray(l, s);
 		cJSON_AddStringToObject(s, "name", o->strategies[i].name);
 		cJSON_AddStringToObject(
-			s, "value", metric_strategy_name(o->strategies[i].value));
+			s, "value",
+			metric_strategy_name(o->strategies[i].value));
 	}
 	return j;
 }
@@ -2287,10 +2371,9 @@ static cJSON *collector_to_json(const struct collector_spec *c)
 							? "File"
 							: "Directory");
 		if (fs && c->has_format)
-			cJSON_AddStringToObject(fs, "format",
-						c->format == FORMAT_JSON
-							? "JSON"
-							: "TEXT");
+			cJSON_AddStringToObject(
+				fs, "format",
+				c->format == FORMAT_JSON ? "JSON" : "TEXT");
 	}
 	if (c->nmetrics_format) {
 		f = cJSON_AddObjectToObject(src, "filter");
@@ -2418,9 +2501,9 @@ char *spec_render_yaml(const struct experiment_spec *spec, const char *name)
 int spec_check_update(const struct experiment_spec *old,
 		      const struct experiment_spec *new, struct kb_error *err)
 {
-	static const char *const editable[] = {
-		"parallelTrialCount", "maxTrialCount", "maxFailedTrialCount",
-		NULL};
+	static const char *const editable[] = { "parallelTrialCount",
+						"maxTrialCount",
+						"maxFailedTrialCount", NULL };
 	cJSON *a = spec_body_json(old), *b = spec_body_json(new), *c;
 	char field[PATHLEN];
 	size_t i;
@@ -2452,11 +2535,12 @@ int spec_check_update(const struct experiment_spec *old,
 			if (o && cJSON_Compare(c, o, 1))
 				continue;
 			join(field, "spec", c->string);
-			rc = kb_error_set(err, -EPERM, field, 0,
-					  "cannot change on a started "
-					  "experiment; only parallelTrialCount, "
-					  "maxTrialCount and "
-					  "maxFailedTrialCount can");
+			rc = kb_error_set(
+				err, -EPERM, field, 0,
+				"cannot change on a started "
+				"experiment; only parallelTrialCount, "
+				"maxTrialCount and "
+				"maxFailedTrialCount can");
 			break;
 		}
 	}
@@ -2492,7 +2576,8 @@ static int meta_value(const struct experiment_spec *s, const char *ref,
 	if (parse_meta_ref(ref, key, sizeof(key), idx, sizeof(idx)))
 		return kb_error_set(err, -EINVAL, TT ".trialParameters", 0,
 				    "illegal reference of trial metadata "
-				    "\"%s\"", ref);
+				    "\"%s\"",
+				    ref);
 	md = cJSON_GetObjectItem(t, "metadata");
 	if (!strcmp(key, "Name"))
 		*out = trial;
@@ -2703,9 +2788,10 @@ static int extract_command(const struct experiment_spec *s, cJSON *obj,
 	int rc;
 
 	if (!c)
-		return kb_error_set(err, -EINVAL, TT ".primaryContainerName",
-				    0, "no container named \"%s\" in the "
-				    "rendered trial", cname);
+		return kb_error_set(err, -EINVAL, TT ".primaryContainerName", 0,
+				    "no container named \"%s\" in the "
+				    "rendered trial",
+				    cname);
 	if (!cJSON_GetObjectItem(c, "command"))
 		return kb_error_set(
 			err, -EINVAL, TT ".primaryContainerName", 0,
@@ -2713,16 +2799,16 @@ static int extract_command(const struct experiment_spec *s, cJSON *obj,
 			"needs the primary container's command (and args), "
 			"because it cannot read the image's ENTRYPOINT",
 			cname);
-	rc = add_args(cmd, cJSON_GetObjectItem(c, "command"), "command",
-		      cname, err);
+	rc = add_args(cmd, cJSON_GetObjectItem(c, "command"), "command", cname,
+		      err);
 	rc = rc ? rc
 		: add_args(cmd, cJSON_GetObjectItem(c, "args"), "args", cname,
 			   err);
 	if (rc)
 		return rc;
 	if (!cmd->argc)
-		return kb_error_set(err, -EINVAL, TT ".primaryContainerName",
-				    0, "container \"%s\" has an empty command",
+		return kb_error_set(err, -EINVAL, TT ".primaryContainerName", 0,
+				    "container \"%s\" has an empty command",
 				    cname);
 	rc = add_env(cmd, cJSON_GetObjectItem(c, "env"), cname, err);
 	if (rc)
@@ -2774,8 +2860,8 @@ int spec_render_trial(const struct experiment_spec *spec,
 	text = cJSON_PrintUnformatted(spec->trial_template.trial_spec);
 	if (!text)
 		return -ENOMEM;
-	rc = substitute(spec, trial_name, ns ? ns : "default", assignments,
-			n, &text, err);
+	rc = substitute(spec, trial_name, ns ? ns : "default", assignments, n,
+			&text, err);
 	if (rc)
 		goto out;
 	obj = cJSON_Parse(text);

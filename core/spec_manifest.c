@@ -31,7 +31,7 @@ static cJSON *find_container(cJSON *v, const char *name, int depth)
 			cJSON_ArrayForEach(it, c)
 			{
 				const char *n = cJSON_GetStringValue(
-				    cJSON_GetObjectItem(it, "name"));
+					cJSON_GetObjectItem(it, "name"));
 
 				if (n && !strcmp(n, name))
 					return it;
@@ -49,7 +49,7 @@ static cJSON *primary(cJSON *obj, const char *name)
 {
 	cJSON *c = find_container(obj, name, 0);
 	const char *kind =
-	    cJSON_GetStringValue(cJSON_GetObjectItem(obj, "kind"));
+		cJSON_GetStringValue(cJSON_GetObjectItem(obj, "kind"));
 
 	if (c || !kind || strcmp(kind, "TrainJob"))
 		return c;

@@ -35,9 +35,10 @@ enum stmt_id {
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
-	[ST_PUT_EXP] = "INSERT OR REPLACE INTO experiments(name, raw_spec, "
-		       "state, reason, error, created, started, finished, "
-		       "algo_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_PUT_EXP] =
+		"INSERT OR REPLACE INTO experiments(name, raw_spec, "
+		"state, reason, error, created, started, finished, "
+		"algo_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_DEL_EXP] = "DELETE FROM experiments WHERE name = ?1",
 	[ST_DEL_EXP_TRIALS] = "DELETE FROM trials WHERE exp = ?1",
 	[ST_DEL_EXP_OBS] = "DELETE FROM observations WHERE exp = ?1",
@@ -47,7 +48,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "term_signal, created, started, finished, command, "
 			 "log_parsed, pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 			 "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-	[ST_CLEAR_OBS] = "DELETE FROM observations WHERE exp = ?1 AND trial = ?2",
+	[ST_CLEAR_OBS] =
+		"DELETE FROM observations WHERE exp = ?1 AND trial = ?2",
 	[ST_ADD_OBS] = "INSERT INTO observations(exp, trial, time, metric, "
 		       "value) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_ADD_EVENT] = "INSERT INTO events(exp, time, message) VALUES (?1, "
@@ -79,7 +81,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
 	int in_tx;
-	int tx_failed;		/* first error inside the open transaction */
+	int tx_failed; /* first error inside the open transaction */
 };
 
 static int sql_errno(int rc)
@@ -87,21 +89,15 @@ static int sql_errno(int rc)
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_FULL:
-		return -ENOSPC;
+	case SQLITE_ROW: return 0;
+	case SQLITE_FULL: return -ENOSPC;
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
-	case SQLITE_CANTOPEN:
-		return -EROFS;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
+	case SQLITE_CANTOPEN: return -EROFS;
+	case SQLITE_NOMEM: return -ENOMEM;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	default:
-		return -EIO;
+	case SQLITE_LOCKED: return -EBUSY;
+	default: return -EIO;
 	}
 }
 
@@ -143,10 +139,11 @@ int store_open(const char *state_dir, struct store **out, struct kb_error *err)
 	if (rc != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(s->db, 5000);
-	rc = sqlite3_exec(s->db,
-			  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-			  "PRAGMA wal_autocheckpoint=0; PRAGMA foreign_keys=OFF;",
-			  NULL, NULL, NULL);
+	rc = sqlite3_exec(
+		s->db,
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+		"PRAGMA wal_autocheckpoint=0; PRAGMA foreign_keys=OFF;",
+		NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, schema, NULL, NULL, NULL);
 	for (i = 0; rc == SQLITE_OK && i < ST_COUNT; i++)
@@ -175,9 +172,8 @@ void store_close(struct store *s)
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	if (s->db) {
-		sqlite3_wal_checkpoint_v2(s->db, NULL,
-					  SQLITE_CHECKPOINT_TRUNCATE, NULL,
-					  NULL);
+		sqlite3_wal_checkpoint_v2(
+			s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 		sqlite3_close(s->db);
 	}
 	free(s);
@@ -260,8 +256,8 @@ int store_put_experiment(struct store *s, const struct experiment *e,
 
 int store_delete_experiment(struct store *s, const char *exp)
 {
-	static const enum stmt_id ids[] = {ST_DEL_EXP, ST_DEL_EXP_TRIALS,
-					   ST_DEL_EXP_OBS, ST_DEL_EXP_EVENTS};
+	static const enum stmt_id ids[] = { ST_DEL_EXP, ST_DEL_EXP_TRIALS,
+					    ST_DEL_EXP_OBS, ST_DEL_EXP_EVENTS };
 	size_t i;
 	int rc = store_begin(s), rc2;
 
@@ -390,8 +386,8 @@ static int parse_values(const char *json, struct trial *t)
 	}
 	cJSON_ArrayForEach(it, a)
 	{
-		t->values[n++] = strdup(cJSON_IsString(it) ? it->valuestring
-							   : "");
+		t->values[n++] =
+			strdup(cJSON_IsString(it) ? it->valuestring : "");
 	}
 	t->nvalues = n;
 	cJSON_Delete(a);

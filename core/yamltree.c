@@ -19,7 +19,7 @@ struct builder {
 	struct ynode *stack[YTREE_MAX_DEPTH + 1];
 	struct ynode *pending[YTREE_MAX_DEPTH + 1]; /* map key awaiting value */
 	size_t depth;
-	struct ynode **dead;	/* merged-away nodes anchors may point at */
+	struct ynode **dead; /* merged-away nodes anchors may point at */
 	size_t ndead;
 	struct ynode *root;
 	struct anchor *anchors;
@@ -386,8 +386,7 @@ static int on_event(struct builder *b, yaml_event_t *ev)
 					    "more than one YAML document "
 					    "(`---`); write one experiment");
 		return 0;
-	case YAML_SCALAR_EVENT:
-		return on_scalar(b, ev, line);
+	case YAML_SCALAR_EVENT: return on_scalar(b, ev, line);
 	case YAML_SEQUENCE_START_EVENT:
 		return on_start(b, YNODE_SEQ, ev->data.sequence_start.anchor,
 				line);
@@ -395,12 +394,9 @@ static int on_event(struct builder *b, yaml_event_t *ev)
 		return on_start(b, YNODE_MAP, ev->data.mapping_start.anchor,
 				line);
 	case YAML_SEQUENCE_END_EVENT:
-	case YAML_MAPPING_END_EVENT:
-		return on_end(b);
-	case YAML_ALIAS_EVENT:
-		return on_alias(b, ev, line);
-	default:
-		return 0;
+	case YAML_MAPPING_END_EVENT: return on_end(b);
+	case YAML_ALIAS_EVENT: return on_alias(b, ev, line);
+	default: return 0;
 	}
 }
 
@@ -439,8 +435,7 @@ int ytree_parse(const char *text, size_t len, size_t max_nodes,
 		free(b);
 		return -ENOMEM;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-				     len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	while (!done && !rc) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			rc = kb_error_set(err, -EINVAL, "",
@@ -526,7 +521,8 @@ static int is_special_float(const char *s, size_t len)
 {
 	static const char *const specials[] = {
 		".inf",	 "+.inf", "-.inf", ".Inf", "+.Inf", "-.Inf", ".INF",
-		"+.INF", "-.INF", ".nan",  ".NaN", ".NAN", NULL};
+		"+.INF", "-.INF", ".nan",  ".NaN", ".NAN",  NULL
+	};
 	size_t i;
 
 	for (i = 0; specials[i]; i++)
@@ -547,10 +543,10 @@ static int text_is(const char *s, size_t len, const char *const *words)
 
 enum yscalar_type yscalar_resolve(const char *s, size_t len)
 {
-	static const char *const nulls[] = {"", "~", "null", "Null", "NULL",
-					    NULL};
-	static const char *const bools[] = {"true",  "True",  "TRUE", "false",
-					    "False", "FALSE", NULL};
+	static const char *const nulls[] = { "",     "~",    "null",
+					     "Null", "NULL", NULL };
+	static const char *const bools[] = { "true",  "True",  "TRUE", "false",
+					     "False", "FALSE", NULL };
 	const char *d = s;
 	size_t dl = len;
 
@@ -590,8 +586,7 @@ static cJSON *scalar_to_json(const struct ynode *n)
 	double v;
 
 	switch (ynode_scalar_type(n)) {
-	case YS_NULL:
-		return cJSON_CreateNull();
+	case YS_NULL: return cJSON_CreateNull();
 	case YS_BOOL:
 		return cJSON_CreateBool(n->value[0] == 't' ||
 					n->value[0] == 'T');
@@ -609,8 +604,7 @@ static cJSON *scalar_to_json(const struct ynode *n)
 			return cJSON_CreateNumber(v);
 		/* JSON has no inf/nan: keep the text */
 		return cJSON_CreateString(n->value);
-	default:
-		return cJSON_CreateString(n->value);
+	default: return cJSON_CreateString(n->value);
 	}
 }
 
@@ -748,7 +742,7 @@ char *json_to_yaml(const cJSON *root)
 {
 	yaml_emitter_t e;
 	yaml_event_t ev;
-	struct outbuf o = {0};
+	struct outbuf o = { 0 };
 	int ok;
 
 	if (!yaml_emitter_initialize(&e))

@@ -430,15 +430,12 @@ static int node_check(struct katibfs *fs, const struct node *nd,
 	memset(st, 0, sizeof(*st));
 	switch (nd->kind) {
 	case NODE_ROOT:
-	case NODE_README:
-		st->ctime = st->mtime = fs->start;
-		return 0;
-	case NODE_OTHER:
-		return -ENOENT;
+	case NODE_README: st->ctime = st->mtime = fs->start; return 0;
+	case NODE_OTHER: return -ENOENT;
 	case NODE_TRIAL:
 	case NODE_TRIAL_FILE:
 		return core_err(
-		    katib_trial_stat(fs->k, nd->exp, nd->trial, st));
+			katib_trial_stat(fs->k, nd->exp, nd->trial, st));
 	case NODE_SCRATCH:
 		rc = katib_experiment_stat(fs->k, nd->exp, st);
 		if (rc)
@@ -447,8 +444,7 @@ static int node_check(struct katibfs *fs, const struct node *nd,
 		rc = scratch_find(fs, nd->exp, nd->name) ? 0 : -ENOENT;
 		pthread_mutex_unlock(&fs->scratch_lock);
 		return rc;
-	default:
-		return core_err(katib_experiment_stat(fs->k, nd->exp, st));
+	default: return core_err(katib_experiment_stat(fs->k, nd->exp, st));
 	}
 }
 
@@ -661,9 +657,7 @@ static int lines_submit(struct katibfs *fs, const struct node *nd,
 		rc = katib_push_metrics(fs->k, nd->exp, nd->trial, text, len,
 					&err);
 		break;
-	default:
-		rc = -EACCES;
-		break;
+	default: rc = -EACCES; break;
 	}
 	return core_err(rc);
 }
@@ -847,8 +841,7 @@ static int fs_write(const char *path, const char *data, size_t size, off_t off,
 		n = lines_write(fs, h, data, size);
 		pthread_mutex_unlock(&h->lock);
 		return (int)n;
-	default:
-		return -EACCES;
+	default: return -EACCES;
 	}
 }
 
@@ -1090,16 +1083,11 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	if (rc)
 		return rc;
 	switch (nd->kind) {
-	case NODE_ROOT:
-		return readdir_root(fs, buf, filler);
-	case NODE_EXP:
-		return readdir_exp(fs, nd->exp, buf, filler);
-	case NODE_TRIALS:
-		return readdir_trials(fs, nd->exp, buf, filler);
-	case NODE_TRIAL:
-		return readdir_files(buf, filler, 1);
-	default:
-		return -ENOTDIR;
+	case NODE_ROOT: return readdir_root(fs, buf, filler);
+	case NODE_EXP: return readdir_exp(fs, nd->exp, buf, filler);
+	case NODE_TRIALS: return readdir_trials(fs, nd->exp, buf, filler);
+	case NODE_TRIAL: return readdir_files(buf, filler, 1);
+	default: return -ENOTDIR;
 	}
 }
 
@@ -1342,10 +1330,10 @@ static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return -EPERM; /* chmod(2) by someone else than the owner */
 	if (fi && fi->fh) {
 		if (fh_of(fi)->mode != H_SCRATCH)
-			return (mode & 07777) ==
-				       (node_mode(&fh_of(fi)->node) & 07777)
-				   ? 0
-				   : -EPERM;
+			return (mode & 07777) == (node_mode(&fh_of(fi)->node) &
+						  07777)
+				       ? 0
+				       : -EPERM;
 		pthread_mutex_lock(&fs->scratch_lock);
 		fh_of(fi)->sc->mode = mode & 07777;
 		pthread_mutex_unlock(&fs->scratch_lock);
@@ -1454,28 +1442,28 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 }
 
 static const struct fuse_operations katibfs_ops = {
-    .init = fs_init,
-    .getattr = fs_getattr,
-    .open = fs_open,
-    .read = fs_read,
-    .write = fs_write,
-    .flush = fs_flush,
-    .release = fs_release,
-    .fsync = fs_fsync,
-    .truncate = fs_truncate,
-    .opendir = fs_opendir,
-    .readdir = fs_readdir,
-    .releasedir = fs_releasedir,
-    .mkdir = fs_mkdir,
-    .rmdir = fs_rmdir,
-    .create = fs_create,
-    .mknod = fs_mknod,
-    .unlink = fs_unlink,
-    .rename = fs_rename,
-    .chmod = fs_chmod,
-    .chown = fs_chown,
-    .utimens = fs_utimens,
-    .statfs = fs_statfs,
+	.init = fs_init,
+	.getattr = fs_getattr,
+	.open = fs_open,
+	.read = fs_read,
+	.write = fs_write,
+	.flush = fs_flush,
+	.release = fs_release,
+	.fsync = fs_fsync,
+	.truncate = fs_truncate,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
+	.mkdir = fs_mkdir,
+	.rmdir = fs_rmdir,
+	.create = fs_create,
+	.mknod = fs_mknod,
+	.unlink = fs_unlink,
+	.rename = fs_rename,
+	.chmod = fs_chmod,
+	.chown = fs_chown,
+	.utimens = fs_utimens,
+	.statfs = fs_statfs,
 };
 
 const struct fuse_operations *katibfs_operations(void)

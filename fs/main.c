@@ -55,46 +55,57 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(
-	    out,
-	    "usage: katibfs [options] MOUNTPOINT\n"
-	    "       katibfs check SPEC.yaml\n"
-	    "       katibfs --help | --version\n"
-	    "\n"
-	    "Kubeflow Katib as a filesystem: mkdir an experiment, write a\n"
-	    "Katib Experiment into its spec.yaml, watch trials as files.\n"
-	    "Unmount with fusermount3 -u MOUNTPOINT.\n"
-	    "\n"
-	    "options:\n"
-	    "  -f                     stay in the foreground\n"
-	    "  -d                     debug: print FUSE requests (implies -f)\n"
-	    "  -s                     single-threaded FUSE loop\n"
-	    "  --state DIR            state directory (default "
-	    "$XDG_DATA_HOME/katibfs\n"
-	    "                         or ~/.local/share/katibfs)\n"
-	    "  --backend local|kubernetes\n"
-	    "                         where trials run (default local)\n"
-	    "  --kubeconfig FILE      kubeconfig for the kubernetes backend\n"
-	    "                         (default $KUBECONFIG, ~/.kube/config, or\n"
-	    "                         the in-cluster service account)\n"
-	    "  --context NAME         kubeconfig context (default: current)\n"
-	    "  --namespace NS         namespace for the kubernetes backend\n"
-	    "                         (default: the context's, else default)\n"
-	    "  -o OPT[,OPT...]        FUSE mount options (e.g. allow_other)\n"
-	    "  -h, --help             this text\n"
-	    "  -V, --version          the version\n"
-	    "\n"
-	    "access: without -o allow_other only the mounting user can reach\n"
-	    "the tree (the kernel refuses everyone else, root included). With\n"
-	    "-o allow_other every user may read it, and only the mounting user\n"
-	    "(and root) may write spec.yaml and control files, mkdir or rmdir;\n"
-	    "default_permissions is always on. Writing spec.yaml runs commands\n"
-	    "as the mounting user. A non-root user needs the line\n"
-	    "user_allow_other in /etc/fuse.conf to use -o allow_other.\n"
-	    "\n"
-	    "check: validate SPEC.yaml (\"-\" for stdin) and print it "
-	    "normalized;\n"
-	    "exit 1 with the reason if it is invalid.\n");
+	fprintf(out,
+		"usage: katibfs [options] MOUNTPOINT\n"
+		"       katibfs check SPEC.yaml\n"
+		"       katibfs --help | --version\n"
+		"\n"
+		"Kubeflow Katib as a filesystem: mkdir an experiment, write a\n"
+		"Katib Experiment into its spec.yaml, watch trials as files.\n"
+		"Unmount with fusermount3 -u MOUNTPOINT.\n"
+		"\n"
+		"options:\n"
+		"  -f                     stay in the foreground\n"
+		"  -d                     debug: print FUSE requests (implies "
+		"-f)\n"
+		"  -s                     single-threaded FUSE loop\n"
+		"  --state DIR            state directory (default "
+		"$XDG_DATA_HOME/katibfs\n"
+		"                         or ~/.local/share/katibfs)\n"
+		"  --backend local|kubernetes\n"
+		"                         where trials run (default local)\n"
+		"  --kubeconfig FILE      kubeconfig for the kubernetes "
+		"backend\n"
+		"                         (default $KUBECONFIG, "
+		"~/.kube/config, or\n"
+		"                         the in-cluster service account)\n"
+		"  --context NAME         kubeconfig context (default: "
+		"current)\n"
+		"  --namespace NS         namespace for the kubernetes "
+		"backend\n"
+		"                         (default: the context's, else "
+		"default)\n"
+		"  -o OPT[,OPT...]        FUSE mount options (e.g. "
+		"allow_other)\n"
+		"  -h, --help             this text\n"
+		"  -V, --version          the version\n"
+		"\n"
+		"access: without -o allow_other only the mounting user can "
+		"reach\n"
+		"the tree (the kernel refuses everyone else, root included). "
+		"With\n"
+		"-o allow_other every user may read it, and only the mounting "
+		"user\n"
+		"(and root) may write spec.yaml and control files, mkdir or "
+		"rmdir;\n"
+		"default_permissions is always on. Writing spec.yaml runs "
+		"commands\n"
+		"as the mounting user. A non-root user needs the line\n"
+		"user_allow_other in /etc/fuse.conf to use -o allow_other.\n"
+		"\n"
+		"check: validate SPEC.yaml (\"-\" for stdin) and print it "
+		"normalized;\n"
+		"exit 1 with the reason if it is invalid.\n");
 }
 
 /* ---- katibfs check ---- */
@@ -214,11 +225,11 @@ static int add_fuse_opt(struct options *o, const char *opt)
 
 static int parse_long(struct options *o, int argc, char **argv, int *i)
 {
-	static const char *const names[] = {"--state", "--backend",
-					    "--kubeconfig", "--context",
-					    "--namespace"};
-	const char **slots[] = {&o->state, &o->backend, &o->kubeconfig,
-				&o->context, &o->namespace};
+	static const char *const names[] = { "--state", "--backend",
+					     "--kubeconfig", "--context",
+					     "--namespace" };
+	const char **slots[] = { &o->state, &o->backend, &o->kubeconfig,
+				 &o->context, &o->namespace };
 	size_t k;
 	int m;
 
@@ -552,7 +563,7 @@ out:
 static int cmd_mount(const struct options *o, const char *argv0)
 {
 	char *state;
-	int pipefd[2] = {-1, -1};
+	int pipefd[2] = { -1, -1 };
 	pid_t pid;
 	int rc;
 
@@ -588,7 +599,7 @@ static int cmd_mount(const struct options *o, const char *argv0)
 
 int main(int argc, char **argv)
 {
-	struct options o = {.backend = "local"};
+	struct options o = { .backend = "local" };
 	int rc;
 
 	if (argc >= 2 && !strcmp(argv[1], "check"))

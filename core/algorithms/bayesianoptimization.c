@@ -45,18 +45,19 @@
 #include "katib/algorithm.h"
 #include "katib/linalg.h"
 
-static const char *const estimators[] = {"GP", "RF", "ET", "GBRT", NULL};
-static const char *const acq_funcs[] = {"gp_hedge", "LCB",  "EI", "PI",
-					"EIps",	    "PIps", NULL};
-static const char *const acq_optimizers[] = {"auto", "sampling", "lbfgs", NULL};
+static const char *const estimators[] = { "GP", "RF", "ET", "GBRT", NULL };
+static const char *const acq_funcs[] = { "gp_hedge", "LCB",  "EI", "PI",
+					 "EIps",     "PIps", NULL };
+static const char *const acq_optimizers[] = { "auto", "sampling", "lbfgs",
+					      NULL };
 
 static const struct setting_rule bo_rules[] = {
-    {"base_estimator", SETTING_CHOICE, 0, 0, 0, estimators},
-    {"n_initial_points", SETTING_INT, 0, INFINITY, 0, NULL},
-    {"acq_func", SETTING_CHOICE, 0, 0, 0, acq_funcs},
-    {"acq_optimizer", SETTING_CHOICE, 0, 0, 0, acq_optimizers},
-    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
-    {NULL},
+	{ "base_estimator", SETTING_CHOICE, 0, 0, 0, estimators },
+	{ "n_initial_points", SETTING_INT, 0, INFINITY, 0, NULL },
+	{ "acq_func", SETTING_CHOICE, 0, 0, 0, acq_funcs },
+	{ "acq_optimizer", SETTING_CHOICE, 0, 0, 0, acq_optimizers },
+	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
+	{ NULL },
 };
 
 #define SETTING_FIELD(n) "spec.algorithm.algorithmSettings[" n "]"
@@ -83,7 +84,7 @@ static int bo_reject(const struct experiment_spec *spec, const char *name,
 		     const char *value, const char *why, struct kb_error *err)
 {
 	const struct algorithm_setting *s =
-	    setting_find(&spec->algorithm, name);
+		setting_find(&spec->algorithm, name);
 	char field[128];
 
 	if (!s || !s->value || strcmp(s->value, value))
@@ -98,7 +99,7 @@ static int bo_reject(const struct experiment_spec *spec, const char *name,
 
 static int bo_validate(const struct experiment_spec *spec, struct kb_error *err)
 {
-	static const char *const trees[] = {"RF", "ET", "GBRT", NULL};
+	static const char *const trees[] = { "RF", "ET", "GBRT", NULL };
 	int rc, i;
 
 	rc = settings_validate(&spec->algorithm, bo_rules, 0, err);
@@ -182,9 +183,9 @@ static int space_init(struct bo_space *s, const struct experiment_spec *spec)
 			s->d += p->nlist ? p->nlist : 1;
 			continue;
 		}
-		s->logscale[i] =
-		    p->min_value > 0 && (p->distribution == DIST_LOG_UNIFORM ||
-					 p->distribution == DIST_LOG_NORMAL);
+		s->logscale[i] = p->min_value > 0 &&
+				 (p->distribution == DIST_LOG_UNIFORM ||
+				  p->distribution == DIST_LOG_NORMAL);
 		s->lo[i] = s->logscale[i] ? log(p->min_value) : p->min_value;
 		s->hi[i] = s->logscale[i] ? log(p->max_value) : p->max_value;
 		s->d++;
@@ -225,8 +226,8 @@ static int encode_value(const struct bo_space *s, size_t i, const char *v,
 	if (s->logscale[i])
 		t = log(t > 0 ? t : p->min_value);
 	u[0] = s->hi[i] > s->lo[i]
-		   ? clamp01((t - s->lo[i]) / (s->hi[i] - s->lo[i]))
-		   : 0.5;
+		       ? clamp01((t - s->lo[i]) / (s->hi[i] - s->lo[i]))
+		       : 0.5;
 	return 0;
 }
 
@@ -317,7 +318,7 @@ static void local_point(const struct bo_space *s, struct rng *r,
 		p = &s->spec->params[i];
 		if (!is_cat(p)) {
 			x[s->off[i]] =
-			    clamp01(base[s->off[i]] + sd * rng_normal(r));
+				clamp01(base[s->off[i]] + sd * rng_normal(r));
 			continue;
 		}
 		if (p->nlist < 2 || rng_uniform(r) >= 0.2)
@@ -392,9 +393,9 @@ static void free_grad(const struct lbfgs_problem *pr, const double *x,
 
 	for (i = 0; i < pr->n; i++)
 		pg[i] = (x[i] <= pr->lo[i] && g[i] > 0) ||
-				(x[i] >= pr->hi[i] && g[i] < 0)
-			    ? 0
-			    : g[i];
+					(x[i] >= pr->hi[i] && g[i] < 0)
+				? 0
+				: g[i];
 }
 
 static double dot(const double *a, const double *b, size_t n)
@@ -555,8 +556,9 @@ static void gp_kernel_matrix(const struct gp *gp, double *K)
 	for (i = 0; i < n; i++) {
 		K[i * n + i] = gp->sf2 + gp->noise + 1e-9;
 		for (j = 0; j < i; j++)
-			K[i * n + j] = K[j * n + i] = matern(
-			    gp->X + i * d, gp->X + j * d, gp->ils2, d, gp->sf2);
+			K[i * n + j] = K[j * n + i] =
+				matern(gp->X + i * d, gp->X + j * d, gp->ils2,
+				       d, gp->sf2);
 	}
 }
 
@@ -610,8 +612,8 @@ static void lml_kernel_grad(const struct gp *gp, double *g)
 			}
 			r = sqrt(r2);
 			e = exp(-SQRT5 * r);
-			g[d] +=
-			    w * gp->sf2 * (1 + SQRT5 * r + 5.0 / 3 * r2) * e;
+			g[d] += w * gp->sf2 * (1 + SQRT5 * r + 5.0 / 3 * r2) *
+				e;
 			c = w * gp->sf2 * (5.0 / 3.0) * (1 + SQRT5 * r) * e;
 			for (k = 0; k < d; k++) {
 				t = xi[k] - xj[k];
@@ -640,8 +642,8 @@ static double gp_neg_lml(const double *theta, double *g, void *ctx)
 		for (i = 0; i < n; i++)
 			for (j = 0; j < n; j++)
 				gp->work[i * n + j] =
-				    gp->alpha[i] * gp->alpha[j] -
-				    gp->work[i * n + j];
+					gp->alpha[i] * gp->alpha[j] -
+					gp->work[i * n + j];
 		memset(g, 0, np * sizeof(*g));
 		lml_kernel_grad(gp, g);
 		for (i = 0; i < n; i++)
@@ -698,7 +700,7 @@ static int gp_fit_theta(struct gp *gp, const double *warm, struct rng *r)
 	hi = lo + np;
 	cur = hi + np;
 	theta_bounds(gp->d, lo, hi);
-	pr = (struct lbfgs_problem){gp_neg_lml, gp, np, lo, hi};
+	pr = (struct lbfgs_problem){ gp_neg_lml, gp, np, lo, hi };
 	starts = n <= 60 ? 4 : !warm ? 3 : n % 8 ? 1 : 2;
 	maxit = n <= 60 ? 60 : 30;
 	theta_default(gp->d, best);
@@ -709,9 +711,9 @@ static int gp_fit_theta(struct gp *gp, const double *warm, struct rng *r)
 			theta_default(gp->d, cur);
 		else
 			for (k = 0; k < np; k++)
-				cur[k] =
-				    lo[k] + (hi[k] - lo[k]) *
-						(0.2 + 0.6 * rng_uniform(r));
+				cur[k] = lo[k] +
+					 (hi[k] - lo[k]) *
+						 (0.2 + 0.6 * rng_uniform(r));
 		f = lbfgs(&pr, cur, maxit);
 		if (f < fbest) {
 			fbest = f;
@@ -763,9 +765,9 @@ static int gp_fit(struct gp *gp, const double *warm, struct rng *r)
 	qsort_r(idx, n, sizeof(*idx), cmp_y, gp->y);
 	for (i = 0; i < FIT_MAX; i++) {
 		j = i < FIT_BEST
-			? idx[i]
-			: idx[FIT_BEST + (i - FIT_BEST) * (n - FIT_BEST) /
-					     (FIT_MAX - FIT_BEST)];
+			    ? idx[i]
+			    : idx[FIT_BEST + (i - FIT_BEST) * (n - FIT_BEST) /
+						     (FIT_MAX - FIT_BEST)];
 		memcpy(sub.X + i * d, gp->X + j * d, d * sizeof(*sub.X));
 		sub.y[i] = gp->y[j];
 	}
@@ -861,8 +863,8 @@ static void gp_predict_grad(const struct gp *gp, const double *x, double *mu,
 			r2 += t * t * gp->ils2[k];
 		}
 		r = sqrt(r2);
-		ks[i] =
-		    gp->sf2 * (1 + SQRT5 * r + 5.0 / 3 * r2) * exp(-SQRT5 * r);
+		ks[i] = gp->sf2 * (1 + SQRT5 * r + 5.0 / 3 * r2) *
+			exp(-SQRT5 * r);
 		c = -gp->sf2 * (5.0 / 3.0) * (1 + SQRT5 * r) * exp(-SQRT5 * r);
 		for (k = 0; k < d; k++)
 			dk[i * d + k] = c * (x[k] - xi[k]) * gp->ils2[k];
@@ -1003,8 +1005,8 @@ static int data_collect(const struct bo_space *s,
 		x = b->X + b->n * d;
 		if (encode(s, t->values, x))
 			continue;
-		b->y[b->n++] =
-		    s->spec->objective.maximize ? -t->objective : t->objective;
+		b->y[b->n++] = s->spec->objective.maximize ? -t->objective
+							   : t->objective;
 	}
 	return 0;
 }
@@ -1069,7 +1071,7 @@ static void fill_candidates(struct bo_call *c, const struct bo_data *b,
 			    double *C, size_t m)
 {
 	size_t d = c->s->d, j, nloc = b->n ? m / 2 : 0, best[5], nb = 0, i, k;
-	static const double sds[] = {0.02, 0.08, 0.2};
+	static const double sds[] = { 0.02, 0.08, 0.2 };
 
 	for (i = 0; i < b->n; i++) { /* the five best, in order */
 		for (k = nb; k > 0 && b->y[best[k - 1]] > b->y[i]; k--)
@@ -1106,15 +1108,16 @@ static int refine(struct bo_call *c, enum acq_kind kind, double *x)
 	if (!w)
 		return -ENOMEM;
 	ctx = (struct acq_ctx){
-	    &c->gp, kind,      c->ybest,	  w,
-	    w + n,  w + 2 * n, w + 2 * n + n * d, w + 2 * n + n * d + d};
+		&c->gp, kind,	   c->ybest,	      w,
+		w + n,	w + 2 * n, w + 2 * n + n * d, w + 2 * n + n * d + d
+	};
 	lo = w + 2 * n + n * d + 2 * d;
 	hi = lo + d;
 	for (k = 0; k < d; k++) {
 		lo[k] = 0;
 		hi[k] = 1;
 	}
-	pr = (struct lbfgs_problem){acq_objective, &ctx, d, lo, hi};
+	pr = (struct lbfgs_problem){ acq_objective, &ctx, d, lo, hi };
 	lbfgs(&pr, x, c->gp.n > 150 ? 15 : 40);
 	free(w);
 	return 0;
@@ -1152,7 +1155,7 @@ static int optimise_one(struct bo_call *c, enum acq_kind kind, const double *C,
 		if (rc)
 			return rc;
 		score[m + j] =
-		    acq_value(kind, rmu, sqrt(rvar), c->ybest, &dm, &ds);
+			acq_value(kind, rmu, sqrt(rvar), c->ybest, &dm, &ds);
 	}
 	for (j = 0; j < total; j++)
 		order[j] = j;
@@ -1351,8 +1354,8 @@ static int suggest_batch(struct bo_call *c, const struct bo_data *b,
 			lhs_point(c->s, c->p->seed, ninit > 0 ? ninit : 1,
 				  (h->ntrials + k) % (ninit > 0 ? ninit : 1),
 				  x);
-			found =
-			    ninit > h->ntrials + k ? candidate_ok(c, x, &v) : 0;
+			found = ninit > h->ntrials + k ? candidate_ok(c, x, &v)
+						       : 0;
 			rc = found < 0 ? found : 0;
 			if (!rc && !v)
 				rc = random_unused(c, x, &v);
@@ -1457,7 +1460,8 @@ static void state_load(struct bo_priv *p, const char *state, int seeded)
 					p->theta, d + 2)) {
 			p->d = d;
 			p->has_last = !state_json_doubles(
-			    cJSON_GetObjectItem(j, "last"), p->last, NACQ * d);
+				cJSON_GetObjectItem(j, "last"), p->last,
+				NACQ * d);
 		} else {
 			free(p->theta);
 			free(p->last);
@@ -1518,7 +1522,8 @@ static char *bo_save(void *priv)
 				      state_json_array(p->theta, p->d + 2));
 		if (p->has_last)
 			cJSON_AddItemToObject(
-			    j, "last", state_json_array(p->last, NACQ * p->d));
+				j, "last",
+				state_json_array(p->last, NACQ * p->d));
 	}
 	text = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
@@ -1526,11 +1531,11 @@ static char *bo_save(void *priv)
 }
 
 const struct algorithm_ops algorithm_bayesianoptimization = {
-    .name = "bayesianoptimization",
-    .implemented = 1,
-    .validate = bo_validate,
-    .create = bo_create,
-    .suggest = bo_suggest,
-    .save = bo_save,
-    .destroy = bo_destroy,
+	.name = "bayesianoptimization",
+	.implemented = 1,
+	.validate = bo_validate,
+	.create = bo_create,
+	.suggest = bo_suggest,
+	.save = bo_save,
+	.destroy = bo_destroy,
 };

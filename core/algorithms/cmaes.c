@@ -51,13 +51,14 @@
 #include "katib/algorithm.h"
 #include "katib/linalg.h"
 
-static const char *const restart_strategies[] = {"ipop", "bipop", "none", NULL};
+static const char *const restart_strategies[] = { "ipop", "bipop", "none",
+						  NULL };
 
 static const struct setting_rule cmaes_rules[] = {
-    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
-    {"sigma", SETTING_DOUBLE, 0, INFINITY, SETTING_MIN_OPEN, NULL},
-    {"restart_strategy", SETTING_CHOICE, 0, 0, 0, restart_strategies},
-    {NULL},
+	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
+	{ "sigma", SETTING_DOUBLE, 0, INFINITY, SETTING_MIN_OPEN, NULL },
+	{ "restart_strategy", SETTING_CHOICE, 0, 0, 0, restart_strategies },
+	{ NULL },
 };
 
 #define SIGMA_DEFAULT (1.0 / 6)
@@ -212,7 +213,7 @@ static void run_weights(struct cma *c, double d)
 	mueff_neg = neg2 > 0 ? neg * neg / neg2 : 0;
 	c->c1 = 2 / ((d + 1.3) * (d + 1.3) + c->mueff);
 	c->cmu = fmin(1 - c->c1 - 1e-8, 2 * (c->mueff - 2 + 1 / c->mueff) /
-					    ((d + 2) * (d + 2) + c->mueff));
+						((d + 2) * (d + 2) + c->mueff));
 	amin = fmin(1 + c->c1 / c->cmu, 1 + 2 * mueff_neg / (c->mueff + 2));
 	amin = fmin(amin, (1 - c->c1 - c->cmu) / (d * c->cmu));
 	for (i = 0; i < c->lambda; i++)
@@ -316,8 +317,9 @@ static int is_log(const struct param_spec *p)
 /* Transformed bounds of a numeric parameter. */
 static void bounds(const struct param_spec *p, double *lo, double *hi)
 {
-	double step =
-	    p->type == PARAM_INT && !(p->step_value > 0) ? 1 : p->step_value;
+	double step = p->type == PARAM_INT && !(p->step_value > 0)
+			      ? 1
+			      : p->step_value;
 
 	if (is_log(p)) {
 		*lo = log(p->min_value);
@@ -499,17 +501,17 @@ static double update_paths(struct cma *c, const double *yw, double *tmp,
 
 	invsqrt_mul(c, yw, u, tmp);
 	for (i = 0; i < d; i++) {
-		c->ps[i] =
-		    (1 - cs) * c->ps[i] + sqrt(cs * (2 - cs) * c->mueff) * u[i];
+		c->ps[i] = (1 - cs) * c->ps[i] +
+			   sqrt(cs * (2 - cs) * c->mueff) * u[i];
 		norm += c->ps[i] * c->ps[i];
 	}
 	norm = sqrt(norm);
 	denom = sqrt(1 - pow(1 - cs, 2.0 * (c->gen + 1)));
 	*hsig = norm / denom / c->chin < 1.4 + 2 / ((double)d + 1);
 	for (i = 0; i < d; i++)
-		c->pc[i] =
-		    (1 - c->cc) * c->pc[i] +
-		    (*hsig ? sqrt(c->cc * (2 - c->cc) * c->mueff) : 0) * yw[i];
+		c->pc[i] = (1 - c->cc) * c->pc[i] +
+			   (*hsig ? sqrt(c->cc * (2 - c->cc) * c->mueff) : 0) *
+				   yw[i];
 	return norm;
 }
 
@@ -663,8 +665,9 @@ static int restart(struct cma *c)
 		rng_for(c, &r, 0xb1b0, 0);
 		u = rng_uniform(&r);
 		c->lambda = (int)floor(
-		    c->lambda0 *
-		    pow(0.5 * (c->lambda0 << c->n_large) / c->lambda0, u * u));
+			c->lambda0 *
+			pow(0.5 * (c->lambda0 << c->n_large) / c->lambda0,
+			    u * u));
 		if (c->lambda < c->lambda0)
 			c->lambda = c->lambda0;
 		sigma = c->sigma0 * pow(10, -2 * u);
@@ -718,8 +721,8 @@ static int cma_sync(struct cma *c, const struct experiment_spec *spec,
 				if (t->has_objective &&
 				    isfinite(t->objective)) {
 					k->f = spec->objective.maximize
-						   ? -t->objective
-						   : t->objective;
+						       ? -t->objective
+						       : t->objective;
 					k->state = CAND_DONE;
 					c->evals_run++;
 				} else {
@@ -890,13 +893,13 @@ static cJSON *cand_json(const struct cma *c, const struct cand *k)
 	return j;
 }
 
-static const char *const int_keys[] = {"restarts",  "lambda", "gen", "n_large",
-				       "small_run", "nfbest", NULL};
+static const char *const int_keys[] = { "restarts",  "lambda", "gen", "n_large",
+					"small_run", "nfbest", NULL };
 
 static int *int_field(struct cma *c, size_t i)
 {
-	int *f[] = {&c->restarts, &c->lambda,	 &c->gen,
-		    &c->n_large,  &c->small_run, &c->nfbest};
+	int *f[] = { &c->restarts, &c->lambda,	  &c->gen,
+		     &c->n_large,  &c->small_run, &c->nfbest };
 
 	return f[i];
 }
@@ -947,11 +950,11 @@ static int cand_load(struct cma *c, const cJSON *j)
 	if (state_json_doubles(cJSON_GetObjectItem(j, "x"), k->x, c->d))
 		return -EINVAL;
 	k->state = (enum cand_state)cJSON_GetNumberValue(
-	    cJSON_GetObjectItem(j, "state"));
+		cJSON_GetObjectItem(j, "state"));
 	k->f = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "f"));
 	k->at = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "at"));
 	k->attempt =
-	    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "attempt"));
+		(int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "attempt"));
 	if (!cJSON_IsArray(v))
 		return k->state == CAND_ISSUED ? -EINVAL : 0;
 	if ((size_t)cJSON_GetArraySize(v) != c->nparams)
@@ -991,12 +994,12 @@ static int state_load(struct cma *c, const cJSON *j)
 		return rc;
 	c->nfbest = nf < c->fbest_cap ? nf : c->fbest_cap;
 	c->sigma = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "sigma"));
-	c->evals_large =
-	    (long)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "evals_large"));
-	c->evals_small =
-	    (long)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "evals_small"));
+	c->evals_large = (long)cJSON_GetNumberValue(
+		cJSON_GetObjectItem(j, "evals_large"));
+	c->evals_small = (long)cJSON_GetNumberValue(
+		cJSON_GetObjectItem(j, "evals_small"));
 	c->evals_run =
-	    (long)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "evals_run"));
+		(long)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "evals_run"));
 	if (!(c->sigma > 0) ||
 	    state_json_doubles(cJSON_GetObjectItem(j, "m"), c->m, c->d) ||
 	    state_json_doubles(cJSON_GetObjectItem(j, "C"), c->C,
@@ -1076,11 +1079,11 @@ fail:
 }
 
 const struct algorithm_ops algorithm_cmaes = {
-    .name = "cmaes",
-    .implemented = 1,
-    .validate = cmaes_validate,
-    .create = cmaes_create,
-    .suggest = cmaes_suggest,
-    .save = cmaes_save,
-    .destroy = cmaes_destroy,
+	.name = "cmaes",
+	.implemented = 1,
+	.validate = cmaes_validate,
+	.create = cmaes_create,
+	.suggest = cmaes_suggest,
+	.save = cmaes_save,
+	.destroy = cmaes_destroy,
 };

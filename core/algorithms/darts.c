@@ -23,38 +23,38 @@
 
 /* Unknown names are passed through to the trial, as Katib does. */
 static const struct setting_rule darts_rules[] = {
-    {"num_epochs", SETTING_INT, 1, INFINITY, 0, NULL},
-    {"w_lr", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
-    {"w_lr_min", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
-    {"w_momentum", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
-    {"w_weight_decay", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
-    {"w_grad_clip", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
-    {"alpha_lr", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
-    {"alpha_weight_decay", SETTING_DOUBLE, 0, INFINITY, 0, NULL},
-    {"batch_size", SETTING_INT, 1, INFINITY, SETTING_NONE_OK, NULL},
-    {"num_workers", SETTING_INT, 0, INFINITY, 0, NULL},
-    {"init_channels", SETTING_INT, 1, INFINITY, 0, NULL},
-    {"print_step", SETTING_INT, 1, INFINITY, 0, NULL},
-    {"num_nodes", SETTING_INT, 1, INFINITY, 0, NULL},
-    {"stem_multiplier", SETTING_INT, 1, INFINITY, 0, NULL},
-    {NULL},
+	{ "num_epochs", SETTING_INT, 1, INFINITY, 0, NULL },
+	{ "w_lr", SETTING_DOUBLE, 0, INFINITY, 0, NULL },
+	{ "w_lr_min", SETTING_DOUBLE, 0, INFINITY, 0, NULL },
+	{ "w_momentum", SETTING_DOUBLE, 0, INFINITY, 0, NULL },
+	{ "w_weight_decay", SETTING_DOUBLE, 0, INFINITY, 0, NULL },
+	{ "w_grad_clip", SETTING_DOUBLE, 0, INFINITY, 0, NULL },
+	{ "alpha_lr", SETTING_DOUBLE, 0, INFINITY, 0, NULL },
+	{ "alpha_weight_decay", SETTING_DOUBLE, 0, INFINITY, 0, NULL },
+	{ "batch_size", SETTING_INT, 1, INFINITY, SETTING_NONE_OK, NULL },
+	{ "num_workers", SETTING_INT, 0, INFINITY, 0, NULL },
+	{ "init_channels", SETTING_INT, 1, INFINITY, 0, NULL },
+	{ "print_step", SETTING_INT, 1, INFINITY, 0, NULL },
+	{ "num_nodes", SETTING_INT, 1, INFINITY, 0, NULL },
+	{ "stem_multiplier", SETTING_INT, 1, INFINITY, 0, NULL },
+	{ NULL },
 };
 
 /* Katib's defaults as Python's json.dumps prints them. */
 static const char *const darts_defaults[][2] = {
-    {"num_epochs", "50"},	  {"w_lr", "0.025"},
-    {"w_lr_min", "0.001"},	  {"w_momentum", "0.9"},
-    {"w_weight_decay", "0.0003"}, {"w_grad_clip", "5.0"},
-    {"alpha_lr", "0.0003"},	  {"alpha_weight_decay", "0.001"},
-    {"batch_size", "128"},	  {"num_workers", "4"},
-    {"init_channels", "16"},	  {"print_step", "50"},
-    {"num_nodes", "4"},		  {"stem_multiplier", "3"},
+	{ "num_epochs", "50" },		{ "w_lr", "0.025" },
+	{ "w_lr_min", "0.001" },	{ "w_momentum", "0.9" },
+	{ "w_weight_decay", "0.0003" }, { "w_grad_clip", "5.0" },
+	{ "alpha_lr", "0.0003" },	{ "alpha_weight_decay", "0.001" },
+	{ "batch_size", "128" },	{ "num_workers", "4" },
+	{ "init_channels", "16" },	{ "print_step", "50" },
+	{ "num_nodes", "4" },		{ "stem_multiplier", "3" },
 };
 
 #define NDEFAULTS (sizeof(darts_defaults) / sizeof(darts_defaults[0]))
 
-static const char *const darts_names[] = {"algorithm-settings", "search-space",
-					  "num-layers"};
+static const char *const darts_names[] = { "algorithm-settings", "search-space",
+					   "num-layers" };
 
 struct darts_priv {
 	char *values[3];
@@ -168,7 +168,7 @@ static int appended_before(const struct algorithm_spec *a, size_t i)
 
 static char *darts_settings(const struct algorithm_spec *a)
 {
-	struct nas_sbuf b = {0};
+	struct nas_sbuf b = { 0 };
 	size_t i;
 
 	nas_sb_puts(&b, "{");
@@ -218,9 +218,9 @@ static void space_op(struct nas_sbuf *b, const cJSON *op, int *first)
 		return;
 	}
 	p0 = cJSON_GetArrayItem(
-	    cJSON_GetObjectItemCaseSensitive(op, "parameters"), 0);
+		cJSON_GetObjectItemCaseSensitive(op, "parameters"), 0);
 	list = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(p0, "feasibleSpace"), "list");
+		cJSON_GetObjectItemCaseSensitive(p0, "feasibleSpace"), "list");
 	cJSON_ArrayForEach(it, list)
 	{
 		k = item_text(it, num, sizeof(num));
@@ -235,13 +235,13 @@ static void space_op(struct nas_sbuf *b, const cJSON *op, int *first)
 static char *darts_search_space(const cJSON *nas)
 {
 	const cJSON *op;
-	struct nas_sbuf b = {0};
+	struct nas_sbuf b = { 0 };
 	int first = 1;
 
 	nas_sb_puts(&b, "[");
 	cJSON_ArrayForEach(op,
 			   cJSON_GetObjectItemCaseSensitive(nas, "operations"))
-	    space_op(&b, op, &first);
+		space_op(&b, op, &first);
 	nas_sb_puts(&b, "]");
 	return nas_sb_take(&b);
 }
@@ -249,7 +249,8 @@ static char *darts_search_space(const cJSON *nas)
 static char *darts_num_layers(const cJSON *nas)
 {
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(nas, "graphConfig"), "numLayers");
+		cJSON_GetObjectItemCaseSensitive(nas, "graphConfig"),
+		"numLayers");
 	char *s;
 
 	if (cJSON_IsString(n))
@@ -360,12 +361,12 @@ static size_t darts_assignment_names(void *priv,
 }
 
 const struct algorithm_ops algorithm_darts = {
-    .name = "darts",
-    .implemented = 1,
-    .validate = darts_validate,
-    .create = darts_create,
-    .suggest = darts_suggest,
-    .save = darts_save,
-    .destroy = darts_destroy,
-    .assignment_names = darts_assignment_names,
+	.name = "darts",
+	.implemented = 1,
+	.validate = darts_validate,
+	.create = darts_create,
+	.suggest = darts_suggest,
+	.save = darts_save,
+	.destroy = darts_destroy,
+	.assignment_names = darts_assignment_names,
 };

@@ -49,21 +49,21 @@
 #define UNIT		 (SETTING_MIN_OPEN) /* (0, 1] */
 
 static const struct setting_rule enas_rules[] = {
-    {"controller_hidden_size", SETTING_INT, 1, INFINITY, 0, NULL},
-    {"controller_temperature", SETTING_DOUBLE, 0, INFINITY, POSITIVE_OR_NONE,
-     NULL},
-    {"controller_tanh_const", SETTING_DOUBLE, 0, INFINITY, POSITIVE_OR_NONE,
-     NULL},
-    {"controller_entropy_weight", SETTING_DOUBLE, 0, INFINITY, POSITIVE_OR_NONE,
-     NULL},
-    {"controller_baseline_decay", SETTING_DOUBLE, 0, 1, UNIT, NULL},
-    {"controller_learning_rate", SETTING_DOUBLE, 0, 1, UNIT, NULL},
-    {"controller_skip_target", SETTING_DOUBLE, 0, 1, UNIT, NULL},
-    {"controller_skip_weight", SETTING_DOUBLE, 0, INFINITY, POSITIVE_OR_NONE,
-     NULL},
-    {"controller_train_steps", SETTING_INT, 1, INFINITY, 0, NULL},
-    {"controller_log_every_steps", SETTING_INT, 1, INFINITY, 0, NULL},
-    {NULL},
+	{ "controller_hidden_size", SETTING_INT, 1, INFINITY, 0, NULL },
+	{ "controller_temperature", SETTING_DOUBLE, 0, INFINITY,
+	  POSITIVE_OR_NONE, NULL },
+	{ "controller_tanh_const", SETTING_DOUBLE, 0, INFINITY,
+	  POSITIVE_OR_NONE, NULL },
+	{ "controller_entropy_weight", SETTING_DOUBLE, 0, INFINITY,
+	  POSITIVE_OR_NONE, NULL },
+	{ "controller_baseline_decay", SETTING_DOUBLE, 0, 1, UNIT, NULL },
+	{ "controller_learning_rate", SETTING_DOUBLE, 0, 1, UNIT, NULL },
+	{ "controller_skip_target", SETTING_DOUBLE, 0, 1, UNIT, NULL },
+	{ "controller_skip_weight", SETTING_DOUBLE, 0, INFINITY,
+	  POSITIVE_OR_NONE, NULL },
+	{ "controller_train_steps", SETTING_INT, 1, INFINITY, 0, NULL },
+	{ "controller_log_every_steps", SETTING_INT, 1, INFINITY, 0, NULL },
+	{ NULL },
 };
 
 static int enas_validate(const struct experiment_spec *spec,
@@ -251,7 +251,7 @@ static double jnum(const cJSON *o, const char *k, double def)
 
 static char *json_text_str(const char *s)
 {
-	struct nas_sbuf b = {0};
+	struct nas_sbuf b = { 0 };
 
 	sb_pystr(&b, s);
 	return nas_sb_take(&b);
@@ -263,7 +263,7 @@ static char *json_text_str(const char *s)
 static int op_param_values(const cJSON *p, struct op_param *out)
 {
 	const cJSON *type =
-	    cJSON_GetObjectItemCaseSensitive(p, "parameterType");
+		cJSON_GetObjectItemCaseSensitive(p, "parameterType");
 	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(p, "feasibleSpace");
 	const cJSON *it;
 	double lo, hi, step, v;
@@ -276,10 +276,11 @@ static int op_param_values(const cJSON *p, struct op_param *out)
 	    !strcmp(type->valuestring, "categorical") ||
 	    !strcmp(type->valuestring, "discrete")) {
 		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(
-					   fs, "list")) if (!rc) rc =
-		    str_push(&out->values, &out->n,
-			     json_text_str(cJSON_IsString(it) ? it->valuestring
-							      : ""));
+					       fs, "list")) if (!rc) rc =
+			str_push(&out->values, &out->n,
+				 json_text_str(cJSON_IsString(it)
+						       ? it->valuestring
+						       : ""));
 		return rc;
 	}
 	lo = jnum(fs, "min", 0);
@@ -310,7 +311,7 @@ static int op_param_values(const cJSON *p, struct op_param *out)
 static char *op_text(int id, const char *type, const struct op_param *ps,
 		     size_t np, const size_t *idx)
 {
-	struct nas_sbuf b = {0};
+	struct nas_sbuf b = { 0 };
 	char buf[32];
 	size_t i;
 
@@ -332,23 +333,23 @@ static char *op_text(int id, const char *type, const struct op_param *ps,
 static int expand_op(const cJSON *op, char ***ops, size_t *nops)
 {
 	const cJSON *type =
-	    cJSON_GetObjectItemCaseSensitive(op, "operationType");
+		cJSON_GetObjectItemCaseSensitive(op, "operationType");
 	const cJSON *params =
-	    cJSON_GetObjectItemCaseSensitive(op, "parameters");
-	size_t np = (size_t)cJSON_GetArraySize(params), i, idx[64] = {0};
+		cJSON_GetObjectItemCaseSensitive(op, "parameters");
+	size_t np = (size_t)cJSON_GetArraySize(params), i, idx[64] = { 0 };
 	struct op_param *ps = calloc(np + 1, sizeof(*ps));
 	int rc = ps ? 0 : -ENOMEM;
 
 	for (i = 0; !rc && i < np && i < 64; i++)
-		rc =
-		    op_param_values(cJSON_GetArrayItem(params, (int)i), &ps[i]);
+		rc = op_param_values(cJSON_GetArrayItem(params, (int)i),
+				     &ps[i]);
 	for (i = 0; !rc && i < np; i++)
 		if (!ps[i].n)
 			goto out; /* an empty product */
 	while (!rc) {
 		rc = str_push(
-		    ops, nops,
-		    op_text((int)*nops, type->valuestring, ps, np, idx));
+			ops, nops,
+			op_text((int)*nops, type->valuestring, ps, np, idx));
 		for (i = np; i > 0; i--) {
 			if (++idx[i - 1] < ps[i - 1].n)
 				break;
@@ -479,9 +480,9 @@ static int tape_init(struct tape *t, const struct enas_priv *p)
 	size_t H = (size_t)p->H, L = (size_t)p->L, K = (size_t)p->K, l;
 
 	memset(t, 0, sizeof(*t));
-	t->size =
-	    L * (2 * (2 * H + H + 4 * H + 3 * H) + 2 * K + L + L * H + 2 * H) +
-	    16;
+	t->size = L * (2 * (2 * H + H + 4 * H + 3 * H) + 2 * K + L + L * H +
+		       2 * H) +
+		  16;
 	t->pool = calloc(t->size, sizeof(double));
 	t->layers = calloc(L, sizeof(*t->layers));
 	if (!t->pool || !t->layers)
@@ -830,7 +831,7 @@ static int enas_backward(struct enas_priv *p, const struct tape *t, double adv,
 			for (j = 0; j < (size_t)l; j++)
 				for (k = 0; lt->skip[j] && k < H; k++)
 					dall_h[j * H + k] +=
-					    din[k] / (1 + lt->skip_sum);
+						din[k] / (1 + lt->skip_sum);
 		} else {
 			for (k = 0; k < H; k++)
 				p->grad[p->o_gemb + k] += din[k];
@@ -976,15 +977,15 @@ static int enas_learn(struct enas_priv *p, const struct experiment_spec *spec,
 		    arc_parse(p, tr->values[0], arcs + n * total))
 			continue;
 		s[n].arc = arcs + n * total;
-		s[n].reward =
-		    spec->objective.maximize ? tr->objective : -tr->objective;
+		s[n].reward = spec->objective.maximize ? tr->objective
+						       : -tr->objective;
 		/* the reward carries the sample's entropy (Katib) */
 		if (p->set.entropy_weight > 0 &&
 		    !enas_forward(p, &t, NULL, s[n].arc, arcs + n * total))
 			s[n].reward += p->set.entropy_weight * t.entropy;
 		tape_free(&t, p);
-		p->baseline -=
-		    (1 - p->set.baseline_decay) * (p->baseline - s[n].reward);
+		p->baseline -= (1 - p->set.baseline_decay) *
+			       (p->baseline - s[n].reward);
 		n++;
 	}
 	if (n)
@@ -999,7 +1000,7 @@ out:
 
 static char *arc_text(const struct enas_priv *p, const int *arc)
 {
-	struct nas_sbuf b = {0};
+	struct nas_sbuf b = { 0 };
 	char buf[16];
 	int l, j, pos = 0;
 
@@ -1020,7 +1021,7 @@ static char *arc_text(const struct enas_priv *p, const int *arc)
 
 static char *nn_config_text(const struct enas_priv *p, const int *arc)
 {
-	struct nas_sbuf b = {0};
+	struct nas_sbuf b = { 0 };
 	char buf[64];
 	int l, m, pos = 0, seen;
 
@@ -1116,9 +1117,10 @@ static void enas_destroy(void *priv)
 
 static char *sizes_text(const cJSON *g)
 {
-	static const char *const keys[][2] = {{"inputSizes", "input_sizes"},
-					      {"outputSizes", "output_sizes"}};
-	struct nas_sbuf b = {0};
+	static const char *const keys[][2] = { { "inputSizes", "input_sizes" },
+					       { "outputSizes",
+						 "output_sizes" } };
+	struct nas_sbuf b = { 0 };
 	const cJSON *it;
 	char buf[32];
 	int k, first;
@@ -1129,13 +1131,14 @@ static char *sizes_text(const cJSON *g)
 		nas_sb_puts(&b, buf);
 		first = 1;
 		cJSON_ArrayForEach(
-		    it, cJSON_GetObjectItemCaseSensitive(g, keys[k][0]))
+			it, cJSON_GetObjectItemCaseSensitive(g, keys[k][0]))
 		{
 			snprintf(buf, sizeof(buf), "%s%d", first ? "" : ", ",
 				 cJSON_IsNumber(it)
-				     ? it->valueint
-				     : atoi(it->valuestring ? it->valuestring
-							    : "0"));
+					 ? it->valueint
+					 : atoi(it->valuestring
+							? it->valuestring
+							: "0"));
 			nas_sb_puts(&b, buf);
 			first = 0;
 		}
@@ -1161,9 +1164,9 @@ static int enas_space(struct enas_priv *p, const struct experiment_spec *spec)
 
 	g = cJSON_GetObjectItemCaseSensitive(nas, "graphConfig");
 	p->L = (int)jnum(g, "numLayers", 1);
-	cJSON_ArrayForEach(
-	    op, cJSON_GetObjectItemCaseSensitive(nas, "operations")) if (!rc)
-	    rc = expand_op(op, &p->ops, &p->nops);
+	cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(
+				       nas, "operations")) if (!rc) rc =
+		expand_op(op, &p->ops, &p->nops);
 	if (rc)
 		return rc;
 	p->K = (int)p->nops;
@@ -1179,7 +1182,7 @@ static int load_doubles(const cJSON *a, double *out, size_t n)
 	if (cJSON_GetArraySize(a) != (int)n)
 		return -EINVAL;
 	cJSON_ArrayForEach(v, a) out[i++] =
-	    cJSON_IsNumber(v) ? v->valuedouble : 0;
+		cJSON_IsNumber(v) ? v->valuedouble : 0;
 	return 0;
 }
 
@@ -1230,7 +1233,7 @@ static char *enas_save(void *priv)
 	for (i = 0; a && i < p->ndone; i++)
 		cJSON_AddItemToArray(a, cJSON_CreateNumber(p->done[i]));
 	cJSON_AddItemToObject(
-	    j, "theta", cJSON_CreateDoubleArray(p->theta, (int)p->ntheta));
+		j, "theta", cJSON_CreateDoubleArray(p->theta, (int)p->ntheta));
 	cJSON_AddItemToObject(j, "m",
 			      cJSON_CreateDoubleArray(p->m, (int)p->ntheta));
 	cJSON_AddItemToObject(j, "v",
@@ -1291,7 +1294,7 @@ static size_t enas_assignment_names(void *priv,
 				    const struct experiment_spec *spec,
 				    const char **names, size_t max)
 {
-	static const char *const n[] = {"architecture", "nn_config"};
+	static const char *const n[] = { "architecture", "nn_config" };
 	size_t i;
 
 	(void)priv;
@@ -1302,12 +1305,12 @@ static size_t enas_assignment_names(void *priv,
 }
 
 const struct algorithm_ops algorithm_enas = {
-    .name = "enas",
-    .implemented = 1,
-    .validate = enas_validate,
-    .create = enas_create,
-    .suggest = enas_suggest,
-    .save = enas_save,
-    .destroy = enas_destroy,
-    .assignment_names = enas_assignment_names,
+	.name = "enas",
+	.implemented = 1,
+	.validate = enas_validate,
+	.create = enas_create,
+	.suggest = enas_suggest,
+	.save = enas_save,
+	.destroy = enas_destroy,
+	.assignment_names = enas_assignment_names,
 };

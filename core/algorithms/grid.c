@@ -25,8 +25,8 @@ struct grid_priv {
 };
 
 static const struct setting_rule grid_rules[] = {
-    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
-    {NULL},
+	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
+	{ NULL },
 };
 
 static int grid_param_check(const struct param_spec *p, size_t i,
@@ -140,8 +140,8 @@ static char **next_unused(void *ctx, const struct experiment_spec *spec,
 
 	for (; c->i < total; c->i++) {
 		v = search_space_grid_point(
-		    spec,
-		    c->p->shuffle ? permute(c->i, total, c->p->seed) : c->i);
+			spec, c->p->shuffle ? permute(c->i, total, c->p->seed)
+					    : c->i);
 		if (!v) {
 			*rc = -ENOMEM;
 			return NULL;
@@ -159,18 +159,18 @@ static int grid_suggest(void *priv, const struct experiment_spec *spec,
 			const struct search_history *history, size_t want,
 			char ***out, struct kb_error *err)
 {
-	struct grid_cursor c = {priv, 0};
+	struct grid_cursor c = { priv, 0 };
 
 	return search_suggest_distinct(spec, history, want, out, err,
 				       next_unused, &c);
 }
 
 const struct algorithm_ops algorithm_grid = {
-    .name = "grid",
-    .implemented = 1,
-    .validate = grid_validate,
-    .create = grid_create,
-    .suggest = grid_suggest,
-    .save = grid_save,
-    .destroy = grid_destroy,
+	.name = "grid",
+	.implemented = 1,
+	.validate = grid_validate,
+	.create = grid_create,
+	.suggest = grid_suggest,
+	.save = grid_save,
+	.destroy = grid_destroy,
 };

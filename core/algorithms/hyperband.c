@@ -32,11 +32,11 @@
 #define HB_FIELD "spec.algorithm.algorithmSettings"
 
 static const struct setting_rule hyperband_rules[] = {
-    {"resource_name", SETTING_STRING, 0, 0, SETTING_REQUIRED, NULL},
-    {"r_l", SETTING_DOUBLE, 0, INFINITY, SETTING_MIN_OPEN | SETTING_REQUIRED,
-     NULL},
-    {"eta", SETTING_DOUBLE, -INFINITY, INFINITY, 0, NULL},
-    {NULL},
+	{ "resource_name", SETTING_STRING, 0, 0, SETTING_REQUIRED, NULL },
+	{ "r_l", SETTING_DOUBLE, 0, INFINITY,
+	  SETTING_MIN_OPEN | SETTING_REQUIRED, NULL },
+	{ "eta", SETTING_DOUBLE, -INFINITY, INFINITY, 0, NULL },
+	{ NULL },
 };
 
 /* resource_name must name an int or double parameter. */
@@ -90,7 +90,7 @@ static int hyperband_validate(const struct experiment_spec *spec,
 	rc = settings_validate(a, hyperband_rules, 0, err);
 	if (!rc)
 		rc = hb_resource_check(
-		    spec, setting_find(a, "resource_name")->value, err);
+			spec, setting_find(a, "resource_name")->value, err);
 	if (!rc)
 		rc = hb_eta(a, &eta, err);
 	if (rc)
@@ -252,11 +252,11 @@ static int hb_load(struct hb_priv *p, const char *state)
 	p->master_left = hb_json_int(j, "master_left", 0);
 	rc = 0;
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(
-				  j, "rung")) if (!rc && cJSON_IsNumber(v)) rc =
-	    hb_rung_add(p, v->valueint);
+				      j, "rung")) if (!rc && cJSON_IsNumber(v))
+		rc = hb_rung_add(p, v->valueint);
 	if (!rc)
 		rc = hb_load_queue(
-		    p, cJSON_GetObjectItemCaseSensitive(j, "queue"));
+			p, cJSON_GetObjectItemCaseSensitive(j, "queue"));
 out:
 	cJSON_Delete(j);
 	return rc;
@@ -292,7 +292,7 @@ static char *hyperband_save(void *priv)
 		q = cJSON_CreateArray();
 		for (m = 0; q && m < p->nparams; m++)
 			cJSON_AddItemToArray(
-			    q, cJSON_CreateString(p->queue[k][m]));
+				q, cJSON_CreateString(p->queue[k][m]));
 		cJSON_AddItemToArray(a, q);
 	}
 	s = cJSON_PrintUnformatted(j);
@@ -303,7 +303,7 @@ static char *hyperband_save(void *priv)
 static size_t hb_resource_index(const struct experiment_spec *spec)
 {
 	const char *name =
-	    setting_find(&spec->algorithm, "resource_name")->value;
+		setting_find(&spec->algorithm, "resource_name")->value;
 	size_t i;
 
 	for (i = 0; i < spec->nparams; i++)
@@ -340,8 +340,8 @@ static int hyperband_create(const struct experiment_spec *spec,
 			return kb_error_set(err, -ENOMEM, NULL, 0,
 					    "out of memory");
 		hb_eta(&spec->algorithm, &p->eta, NULL);
-		p->r_l =
-		    strtod(setting_find(&spec->algorithm, "r_l")->value, NULL);
+		p->r_l = strtod(setting_find(&spec->algorithm, "r_l")->value,
+				NULL);
 		p->s_max = (int)(log(p->r_l) / log(p->eta));
 		p->nparams = spec->nparams;
 		p->resource = hb_resource_index(spec);
@@ -377,10 +377,10 @@ static char *hb_sample(const struct param_spec *ps, struct rng *r)
 		if (!ps->nlist)
 			return NULL;
 		return strdup(
-		    ps->list[(size_t)(u * (double)ps->nlist) % ps->nlist]);
+			ps->list[(size_t)(u * (double)ps->nlist) % ps->nlist]);
 	}
 	return param_format(ps, ps->min_value +
-				    u * (ps->max_value - ps->min_value));
+					u * (ps->max_value - ps->min_value));
 }
 
 static char **hb_master(struct hb_priv *p, const struct experiment_spec *spec)
@@ -610,11 +610,11 @@ static int hyperband_suggest(void *priv, const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_hyperband = {
-    .name = "hyperband",
-    .implemented = 1,
-    .validate = hyperband_validate,
-    .create = hyperband_create,
-    .suggest = hyperband_suggest,
-    .save = hyperband_save,
-    .destroy = hyperband_destroy,
+	.name = "hyperband",
+	.implemented = 1,
+	.validate = hyperband_validate,
+	.create = hyperband_create,
+	.suggest = hyperband_suggest,
+	.save = hyperband_save,
+	.destroy = hyperband_destroy,
 };

@@ -23,10 +23,10 @@
 #include "katib/parzen.h"
 
 static const struct setting_rule mtpe_rules[] = {
-    {"n_startup_trials", SETTING_INT, 0, INFINITY, 0, NULL},
-    {"n_ei_candidates", SETTING_INT, 0, INFINITY, 0, NULL},
-    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
-    {NULL},
+	{ "n_startup_trials", SETTING_INT, 0, INFINITY, 0, NULL },
+	{ "n_ei_candidates", SETTING_INT, 0, INFINITY, 0, NULL },
+	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
+	{ NULL },
 };
 
 /* Optuna has no normal distributions (Katib #2666 fails loudly). */
@@ -65,7 +65,8 @@ static int mtpe_validate(const struct experiment_spec *spec,
 static long setting_long_or(const struct experiment_spec *spec,
 			    const char *name, long def)
 {
-	const struct algorithm_setting *s = setting_find(&spec->algorithm, name);
+	const struct algorithm_setting *s =
+		setting_find(&spec->algorithm, name);
 	long v;
 
 	if (!s || setting_int(s, 0, INT32_MAX, &v, NULL))
@@ -77,24 +78,25 @@ static int mtpe_create(const struct experiment_spec *spec, const char *state,
 		       void **priv, struct kb_error *err)
 {
 	struct tpe_config cfg = {
-	    .multivariate = 1,
-	    .startup_sobol = 1,
-	    .gamma_kind = TPE_GAMMA_LINEAR,
-	    .gamma = 0.1,
-	    .prior_weight = 1.0,
-	    .n_candidates = (int)setting_long_or(spec, "n_ei_candidates", 24),
-	    .n_startup = (int)setting_long_or(spec, "n_startup_trials", 10),
+		.multivariate = 1,
+		.startup_sobol = 1,
+		.gamma_kind = TPE_GAMMA_LINEAR,
+		.gamma = 0.1,
+		.prior_weight = 1.0,
+		.n_candidates =
+			(int)setting_long_or(spec, "n_ei_candidates", 24),
+		.n_startup = (int)setting_long_or(spec, "n_startup_trials", 10),
 	};
 
 	return tpe_algo_create(spec, state, &cfg, priv, err);
 }
 
 const struct algorithm_ops algorithm_multivariate_tpe = {
-    .name = "multivariate-tpe",
-    .implemented = 1,
-    .validate = mtpe_validate,
-    .create = mtpe_create,
-    .suggest = tpe_algo_suggest,
-    .save = tpe_algo_save,
-    .destroy = tpe_algo_destroy,
+	.name = "multivariate-tpe",
+	.implemented = 1,
+	.validate = mtpe_validate,
+	.create = mtpe_create,
+	.suggest = tpe_algo_suggest,
+	.save = tpe_algo_save,
+	.destroy = tpe_algo_destroy,
 };

@@ -44,11 +44,13 @@
 #include "katib/algorithm.h"
 
 static const struct setting_rule pbt_rules[] = {
-    {"suggestion_trial_dir", SETTING_STRING, 0, 0, SETTING_REQUIRED, NULL},
-    {"n_population", SETTING_INT, 5, INFINITY, SETTING_REQUIRED, NULL},
-    {"truncation_threshold", SETTING_DOUBLE, 0, 1, SETTING_REQUIRED, NULL},
-    {"resample_probability", SETTING_DOUBLE, 0, 1, 0, NULL},
-    {NULL},
+	{ "suggestion_trial_dir", SETTING_STRING, 0, 0, SETTING_REQUIRED,
+	  NULL },
+	{ "n_population", SETTING_INT, 5, INFINITY, SETTING_REQUIRED, NULL },
+	{ "truncation_threshold", SETTING_DOUBLE, 0, 1, SETTING_REQUIRED,
+	  NULL },
+	{ "resample_probability", SETTING_DOUBLE, 0, 1, 0, NULL },
+	{ NULL },
 };
 
 /* PBT samples int/double from arange(min, max + step/2, step). */
@@ -233,7 +235,7 @@ static char *pbt_sample(const struct param_spec *ps, struct rng *r)
 				 : NULL;
 	n = pbt_arange_len(ps);
 	v = ps->min_value + (double)(rng_next(r) % n) *
-				(ps->step_value > 0 ? ps->step_value : 1);
+				    (ps->step_value > 0 ? ps->step_value : 1);
 	if (ps->type == PARAM_INT)
 		v = trunc(v);
 	return param_format(ps, v);
@@ -622,7 +624,7 @@ static cJSON *pbt_queue_json(const struct pbt_priv *p)
 		v = cJSON_AddArrayToObject(o, "values");
 		for (k = 0; v && k < p->nparams; k++)
 			cJSON_AddItemToArray(
-			    v, cJSON_CreateString(p->queue[i].values[k]));
+				v, cJSON_CreateString(p->queue[i].values[k]));
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -672,7 +674,7 @@ static int pbt_load_queue(struct pbt_priv *p, const cJSON *a)
 			return -ENOMEM;
 		k = 0;
 		cJSON_ArrayForEach(
-		    v, cJSON_GetObjectItemCaseSensitive(o, "values"))
+			v, cJSON_GetObjectItemCaseSensitive(o, "values"))
 		{
 			if (k < p->nparams && cJSON_IsString(v))
 				vals[k] = strdup(v->valuestring);
@@ -718,14 +720,14 @@ static int pbt_load(struct pbt_priv *p, const char *state)
 			rc = pbt_job_add(p, &job);
 	}
 	cJSON_ArrayForEach(
-	    v, cJSON_GetObjectItemCaseSensitive(j, "previous")) if (!rc) rc =
-	    int_push(&p->previous, &p->nprevious, v->valueint);
+		v, cJSON_GetObjectItemCaseSensitive(j, "previous")) if (!rc)
+		rc = int_push(&p->previous, &p->nprevious, v->valueint);
 	cJSON_ArrayForEach(
-	    v, cJSON_GetObjectItemCaseSensitive(j, "current")) if (!rc) rc =
-	    int_push(&p->current, &p->ncurrent, v->valueint);
+		v, cJSON_GetObjectItemCaseSensitive(j, "current")) if (!rc) rc =
+		int_push(&p->current, &p->ncurrent, v->valueint);
 	if (!rc)
 		rc = pbt_load_queue(
-		    p, cJSON_GetObjectItemCaseSensitive(j, "queue"));
+			p, cJSON_GetObjectItemCaseSensitive(j, "queue"));
 	cJSON_Delete(j);
 	return rc;
 }
@@ -747,9 +749,9 @@ static int pbt_create(const struct experiment_spec *spec, const char *state,
 		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
 	p->nparams = spec->nparams;
 	p->population =
-	    strtol(setting_find(a, "n_population")->value, NULL, 10);
+		strtol(setting_find(a, "n_population")->value, NULL, 10);
 	p->truncation =
-	    strtod(setting_find(a, "truncation_threshold")->value, NULL);
+		strtod(setting_find(a, "truncation_threshold")->value, NULL);
 	s = setting_find(a, "resample_probability");
 	p->resample = s ? strtod(s->value, NULL) : -1;
 	p->trial_dir = strdup(setting_find(a, "suggestion_trial_dir")->value);
@@ -1086,12 +1088,12 @@ static int pbt_prepare_trial(void *priv, const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_pbt = {
-    .name = "pbt",
-    .implemented = 1,
-    .validate = pbt_validate,
-    .create = pbt_create,
-    .suggest = pbt_suggest,
-    .save = pbt_save,
-    .destroy = pbt_destroy,
-    .prepare_trial = pbt_prepare_trial,
+	.name = "pbt",
+	.implemented = 1,
+	.validate = pbt_validate,
+	.create = pbt_create,
+	.suggest = pbt_suggest,
+	.save = pbt_save,
+	.destroy = pbt_destroy,
+	.prepare_trial = pbt_prepare_trial,
 };

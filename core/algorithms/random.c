@@ -20,8 +20,8 @@ struct random_priv {
 };
 
 static const struct setting_rule random_rules[] = {
-    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
-    {NULL},
+	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
+	{ NULL },
 };
 
 static int random_validate(const struct experiment_spec *spec,
@@ -76,11 +76,11 @@ static int random_suggest(void *priv, const struct experiment_spec *spec,
 }
 
 const struct algorithm_ops algorithm_random = {
-    .name = "random",
-    .implemented = 1,
-    .validate = random_validate,
-    .create = random_create,
-    .suggest = random_suggest,
-    .save = random_save,
-    .destroy = random_destroy,
+	.name = "random",
+	.implemented = 1,
+	.validate = random_validate,
+	.create = random_create,
+	.suggest = random_suggest,
+	.save = random_save,
+	.destroy = random_destroy,
 };

@@ -25,12 +25,13 @@
 #include "katib/parzen.h"
 
 static const struct setting_rule tpe_rules[] = {
-    {"gamma", SETTING_DOUBLE, 0, 1, SETTING_MIN_OPEN | SETTING_MAX_OPEN, NULL},
-    {"prior_weight", SETTING_DOUBLE, 0, INFINITY, SETTING_MIN_OPEN, NULL},
-    {"n_EI_candidates", SETTING_INT, 1, INFINITY, 0, NULL},
-    {"random_state", SETTING_INT, 0, INFINITY, 0, NULL},
-    {"n_startup_trials", SETTING_INT, 0, INFINITY, 0, NULL},
-    {NULL},
+	{ "gamma", SETTING_DOUBLE, 0, 1, SETTING_MIN_OPEN | SETTING_MAX_OPEN,
+	  NULL },
+	{ "prior_weight", SETTING_DOUBLE, 0, INFINITY, SETTING_MIN_OPEN, NULL },
+	{ "n_EI_candidates", SETTING_INT, 1, INFINITY, 0, NULL },
+	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
+	{ "n_startup_trials", SETTING_INT, 0, INFINITY, 0, NULL },
+	{ NULL },
 };
 
 static int tpe_validate(const struct experiment_spec *spec,
@@ -42,7 +43,8 @@ static int tpe_validate(const struct experiment_spec *spec,
 static double setting_or(const struct experiment_spec *spec, const char *name,
 			 double def)
 {
-	const struct algorithm_setting *s = setting_find(&spec->algorithm, name);
+	const struct algorithm_setting *s =
+		setting_find(&spec->algorithm, name);
 	char *end;
 	double v;
 
@@ -56,24 +58,24 @@ static int tpe_create(const struct experiment_spec *spec, const char *state,
 		      void **priv, struct kb_error *err)
 {
 	struct tpe_config cfg = {
-	    .multivariate = 1,
-	    .startup_sobol = 1,
-	    .gamma_kind = TPE_GAMMA_LINEAR,
-	    .gamma = 0.4 * setting_or(spec, "gamma", 0.25),
-	    .prior_weight = setting_or(spec, "prior_weight", 1.0),
-	    .n_candidates = (int)setting_or(spec, "n_EI_candidates", 24),
-	    .n_startup = (int)setting_or(spec, "n_startup_trials", 10),
+		.multivariate = 1,
+		.startup_sobol = 1,
+		.gamma_kind = TPE_GAMMA_LINEAR,
+		.gamma = 0.4 * setting_or(spec, "gamma", 0.25),
+		.prior_weight = setting_or(spec, "prior_weight", 1.0),
+		.n_candidates = (int)setting_or(spec, "n_EI_candidates", 24),
+		.n_startup = (int)setting_or(spec, "n_startup_trials", 10),
 	};
 
 	return tpe_algo_create(spec, state, &cfg, priv, err);
 }
 
 const struct algorithm_ops algorithm_tpe = {
-    .name = "tpe",
-    .implemented = 1,
-    .validate = tpe_validate,
-    .create = tpe_create,
-    .suggest = tpe_algo_suggest,
-    .save = tpe_algo_save,
-    .destroy = tpe_algo_destroy,
+	.name = "tpe",
+	.implemented = 1,
+	.validate = tpe_validate,
+	.create = tpe_create,
+	.suggest = tpe_algo_suggest,
+	.save = tpe_algo_save,
+	.destroy = tpe_algo_destroy,
 };

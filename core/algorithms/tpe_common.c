@@ -30,16 +30,17 @@
 #include "katib/algorithm.h"
 #include "katib/parzen.h"
 
-#define LOG_SQRT_2PI   0.91893853320467274178
-#define WINDOW_Z       6.0	/* kernels beyond this many sigmas are ignored */
-#define FORGET	       25	/* Optuna's default_weights: last 25 weigh 1 */
-#define BELOW_MAX      25
-#define PRUNE_LOG      25.0	/* multivariate: kernels this far below the
-				 * prior's term are ignored */
-#define PERTURB_TRIES  64
-#define GRID_TOL       1e-9
-#define SIGMA0	       0.1	/* Optuna: 0.2; half explores less, better */
-#define LOCAL_SCALE    0.5	/* local candidates: bandwidth fraction */
+#define LOG_SQRT_2PI 0.91893853320467274178
+#define WINDOW_Z     6.0 /* kernels beyond this many sigmas are ignored */
+#define FORGET	     25	 /* Optuna's default_weights: last 25 weigh 1 */
+#define BELOW_MAX    25
+#define PRUNE_LOG                                                              \
+	25.0 /* multivariate: kernels this far below the                       \
+	      * prior's term are ignored */
+#define PERTURB_TRIES 64
+#define GRID_TOL      1e-9
+#define SIGMA0	      0.1 /* Optuna: 0.2; half explores less, better */
+#define LOCAL_SCALE   0.5 /* local candidates: bandwidth fraction */
 
 enum group { G_EXCL, G_BELOW, G_ABOVE };
 
@@ -56,12 +57,12 @@ struct dim {
 struct tpe_cache {
 	uint64_t sig;
 	size_t d, n, cap;
-	char **keys;	  /* per trial: its value strings, NUL separated */
-	double *x;	  /* n * d internal values */
+	char **keys; /* per trial: its value strings, NUL separated */
+	double *x;   /* n * d internal values */
 	unsigned char *ok;
 	uint32_t **sorted; /* per dim: ok trials by x (numeric dims) */
 	size_t nsorted;
-	uint32_t *ht;	   /* open addressing: trial index + 1, by key */
+	uint32_t *ht; /* open addressing: trial index + 1, by key */
 	size_t htcap;
 };
 
@@ -86,17 +87,25 @@ static double log_phi_diff(double za, double zb)
 
 double normal_quantile(double p)
 {
-	static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
-				   -2.759285104469687e+02, 1.383577518672690e+02,
-				   -3.066479806614716e+01, 2.506628277459239e+00};
-	static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
-				   -1.556989798598866e+02, 6.680131188771972e+01,
-				   -1.328068155288572e+01};
-	static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
-				   -2.400758277161838e+00, -2.549732539343734e+00,
-				   4.374664141464968e+00,  2.938163982698783e+00};
-	static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
-				   2.445134137142996e+00, 3.754408661907416e+00};
+	static const double a[] = {
+		-3.969683028665376e+01, 2.209460984245205e+02,
+		-2.759285104469687e+02, 1.383577518672690e+02,
+		-3.066479806614716e+01, 2.506628277459239e+00
+	};
+	static const double b[] = { -5.447609879822406e+01,
+				    1.615858368580409e+02,
+				    -1.556989798598866e+02,
+				    6.680131188771972e+01,
+				    -1.328068155288572e+01 };
+	static const double c[] = {
+		-7.784894002430293e-03, -3.223964580411365e-01,
+		-2.400758277161838e+00, -2.549732539343734e+00,
+		4.374664141464968e+00,	2.938163982698783e+00
+	};
+	static const double d[] = { 7.784695709041462e-03,
+				    3.224671290700398e-01,
+				    2.445134137142996e+00,
+				    3.754408661907416e+00 };
 	double q, r, x, e;
 
 	if (p <= 0)
@@ -106,24 +115,24 @@ double normal_quantile(double p)
 	if (p < 0.02425) {
 		q = sqrt(-2 * log(p));
 		x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) *
-			 q +
+			     q +
 		     c[5]) /
 		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
 	} else if (p > 1 - 0.02425) {
 		q = sqrt(-2 * log(1 - p));
 		x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) *
-			  q +
+			      q +
 		      c[5]) /
 		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
 	} else {
 		q = p - 0.5;
 		r = q * q;
 		x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) *
-			 r +
+			     r +
 		     a[5]) *
 		    q /
 		    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) *
-			 r +
+			     r +
 		     1);
 	}
 	/* one Halley step */
@@ -206,7 +215,8 @@ static void dim_init(struct dim *dm, const struct param_spec *p)
 	}
 	dm->prior_mu = (dm->lo + dm->hi) / 2;
 	dm->prior_sigma = dm->range;
-	if (p->distribution == DIST_NORMAL || p->distribution == DIST_LOG_NORMAL)
+	if (p->distribution == DIST_NORMAL ||
+	    p->distribution == DIST_LOG_NORMAL)
 		dm->prior_sigma = dm->range / 6;
 }
 
@@ -797,8 +807,8 @@ static int mix_build(struct mix *m, const struct dim *dm, const double *mus,
 	}
 	minsigma = dm->range / fmin(100.0, 2.0 + (double)n);
 	for (i = 0; i < total; i++)
-		k[i].sigma = clampd(gap_sigma(k, total, i, dm), minsigma,
-				    dm->range);
+		k[i].sigma =
+			clampd(gap_sigma(k, total, i, dm), minsigma, dm->range);
 	k[pi].sigma = dm->prior_sigma;
 	m->n = total;
 	m->narrow = 3 * minsigma;
@@ -891,8 +901,8 @@ static double mix_sample(const struct mix *m, const struct dim *dm,
 		if (u < acc)
 			break;
 	}
-	return dim_snap(dm, sample_trunc(r, m->k[i].mu, m->k[i].sigma, dm->lo,
-					 dm->hi));
+	return dim_snap(
+		dm, sample_trunc(r, m->k[i].mu, m->k[i].sigma, dm->lo, dm->hi));
 }
 
 /* ---- categorical (univariate): a probability per choice ---- */
@@ -1053,8 +1063,8 @@ static char **try_point(const struct work *w, const double *x, int *rc)
 
 static char **uv_suggest(struct work *w, int *rc)
 {
-	size_t ncand = (size_t)(w->cfg->n_candidates > 0 ? w->cfg->n_candidates
-							 : 1);
+	size_t ncand =
+		(size_t)(w->cfg->n_candidates > 0 ? w->cfg->n_candidates : 1);
 	struct cand *cd = calloc(w->d * ncand + 1, sizeof(*cd));
 	size_t *pos = calloc(w->d + 1, sizeof(*pos)), j;
 
@@ -1088,14 +1098,14 @@ out:
 /* ---- multivariate TPE: one joint mixture ---- */
 
 struct mvmix {
-	size_t n;	/* kernels; the last is the prior */
-	double *mu;	/* n * d */
-	double *lz;	/* n * d: log Z (numeric dims) */
-	double *c;	/* n: log w - sum over continuous dims of log norms */
-	double *w;	/* n: normalised weights */
-	double *sigma;	/* d: observation bandwidths */
-	double *lon, *loff; /* d: categorical log row probabilities */
-	double *inv;	/* d: 1 / sigma */
+	size_t n;      /* kernels; the last is the prior */
+	double *mu;    /* n * d */
+	double *lz;    /* n * d: log Z (numeric dims) */
+	double *c;     /* n: log w - sum over continuous dims of log norms */
+	double *w;     /* n: normalised weights */
+	double *sigma; /* d: observation bandwidths */
+	double *lon, *loff;    /* d: categorical log row probabilities */
+	double *inv;	       /* d: 1 / sigma */
 	size_t *cont, ncont;   /* continuous dims */
 	size_t *other, nother; /* discrete and categorical dims */
 };
@@ -1238,8 +1248,8 @@ static double mv_term(const struct mvmix *m, const struct work *w, size_t k,
 
 	for (t = 0; t < m->ncont; t++) {
 		j = m->cont[t];
-		z = (x[j] - mu[j]) * (k + 1 == m->n ? 1 / w->dims[j].prior_sigma
-						    : m->inv[j]);
+		z = (x[j] - mu[j]) *
+		    (k + 1 == m->n ? 1 / w->dims[j].prior_sigma : m->inv[j]);
 		s -= 0.5 * z * z;
 		if (s < floor)
 			return -INFINITY;
@@ -1311,8 +1321,8 @@ static void mv_sample(const struct mvmix *m, const struct work *w,
 
 /* A candidate near one of the best trials: each numeric coordinate moved
  * by a normal of a fraction of the bandwidth, categories kept. */
-static void mv_local(const struct mvmix *m, const struct work *w,
-		     struct rng *r, double *x)
+static void mv_local(const struct mvmix *m, const struct work *w, struct rng *r,
+		     double *x)
 {
 	size_t k, j, best = 0;
 	const struct dim *dm;
@@ -1327,9 +1337,10 @@ static void mv_local(const struct mvmix *m, const struct work *w,
 		if (dm->fixed || dm->cat)
 			x[j] = dm->fixed ? 0 : mu[j];
 		else
-			x[j] = dim_snap(dm, sample_trunc(r, mu[j],
-							 LOCAL_SCALE * m->sigma[j],
-							 dm->lo, dm->hi));
+			x[j] = dim_snap(dm,
+					sample_trunc(r, mu[j],
+						     LOCAL_SCALE * m->sigma[j],
+						     dm->lo, dm->hi));
 	}
 }
 
@@ -1344,8 +1355,8 @@ static void bins(const struct work *w, const double *x, double *a, double *b)
 
 static char **mv_suggest(struct work *w, int *rc)
 {
-	size_t ncand = (size_t)(w->cfg->n_candidates > 0 ? w->cfg->n_candidates
-							 : 1);
+	size_t ncand =
+		(size_t)(w->cfg->n_candidates > 0 ? w->cfg->n_candidates : 1);
 	size_t d = w->d ? w->d : 1, i, nl = ncand;
 	double *x;
 
@@ -1447,9 +1458,9 @@ static char **fallback(const struct experiment_spec *spec, struct rng *r,
 		       const struct history_trial *trials, size_t k,
 		       size_t total, int *rc)
 {
-	struct search_history h = {trials, k};
-	struct assignment_set *used = assignment_set_from_history(&h,
-								  spec->nparams);
+	struct search_history h = { trials, k };
+	struct assignment_set *used =
+		assignment_set_from_history(&h, spec->nparams);
 	char **v;
 
 	if (!used) {

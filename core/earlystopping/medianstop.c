@@ -45,7 +45,7 @@ static void median_settings(const struct experiment_spec *spec,
 			    struct median_settings *m)
 {
 	m->min_trials =
-	    es_setting(spec, "min_trials_required", DEFAULT_MIN_TRIALS);
+		es_setting(spec, "min_trials_required", DEFAULT_MIN_TRIALS);
 	m->start_step = es_setting(spec, "start_step", DEFAULT_START_STEP);
 }
 
@@ -144,8 +144,8 @@ static int median_validate(const struct experiment_spec *spec,
 }
 
 const struct early_stopping_ops early_stopping_medianstop = {
-    .name = "medianstop",
-    .implemented = 1,
-    .validate = median_validate,
-    .should_stop = median_should_stop,
+	.name = "medianstop",
+	.implemented = 1,
+	.validate = median_validate,
+	.should_stop = median_should_stop,
 };

@@ -145,8 +145,8 @@ static char *run_exec(const struct kube_config *cfg, time_t *expiry)
 		 "{\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\","
 		 "\"spec\":{\"interactive\":false}}",
 		 cfg->exec_api_version
-		     ? cfg->exec_api_version
-		     : "client.authentication.k8s.io/v1beta1");
+			 ? cfg->exec_api_version
+			 : "client.authentication.k8s.io/v1beta1");
 	pid = fork();
 	if (pid < 0) {
 		close(fd[0]);
@@ -177,7 +177,7 @@ static char *run_exec(const struct kube_config *cfg, time_t *expiry)
 	if (cJSON_IsString(cJSON_GetObjectItem(st, "token"))) {
 		tok = strdup(cJSON_GetObjectItem(st, "token")->valuestring);
 		*expiry = parse_rfc3339(cJSON_GetStringValue(
-		    cJSON_GetObjectItem(st, "expirationTimestamp")));
+			cJSON_GetObjectItem(st, "expirationTimestamp")));
 	}
 	cJSON_Delete(j);
 	return tok;
@@ -475,7 +475,7 @@ int kube_request(struct kube_client *c, const char *verb, const char *path,
 		 const char *body, const char *content_type, const char *what,
 		 struct kube_response *resp, struct kb_error *err)
 {
-	struct buf b = {0};
+	struct buf b = { 0 };
 	long status = 0;
 	CURLcode cc = CURLE_OK;
 	int attempt, reauth = 0, rc;
@@ -541,7 +541,7 @@ int kube_stream(struct kube_client *c, const char *path, long max_seconds,
 		long *status, struct kb_error *err)
 {
 	struct curl_slist *hdrs = NULL;
-	struct stream s = {.data = data, .arg = arg};
+	struct stream s = { .data = data, .arg = arg };
 	char msg[300];
 	CURLcode cc;
 
@@ -638,9 +638,9 @@ static void add_resources(struct kube_client *c, const char *av,
 	cJSON_ArrayForEach(r, cJSON_GetObjectItem(list, "resources"))
 	{
 		const char *name =
-		    cJSON_GetStringValue(cJSON_GetObjectItem(r, "name"));
+			cJSON_GetStringValue(cJSON_GetObjectItem(r, "name"));
 		const char *kind =
-		    cJSON_GetStringValue(cJSON_GetObjectItem(r, "kind"));
+			cJSON_GetStringValue(cJSON_GetObjectItem(r, "kind"));
 
 		if (!name || !kind || strchr(name, '/') ||
 		    find_res(c, av, kind))
@@ -654,7 +654,7 @@ static void add_resources(struct kube_client *c, const char *av,
 		n->kind = strdup(kind);
 		n->plural = strdup(name);
 		n->namespaced =
-		    cJSON_IsTrue(cJSON_GetObjectItem(r, "namespaced"));
+			cJSON_IsTrue(cJSON_GetObjectItem(r, "namespaced"));
 	}
 	d = realloc(c->discovered, (c->ndiscovered + 1) * sizeof(*d));
 	if (d) {

@@ -91,8 +91,9 @@ static const struct {
 	const char *text;
 	enum qop op;
 } qops[] = {
-    {"==", Q_EQ}, {"!=", Q_NE}, {"<=", Q_LE},  {">=", Q_GE}, {"!%", Q_UNLIKE},
-    {"<", Q_LT},  {">", Q_GT},	{"%", Q_LIKE}, {"=", Q_EQ},
+	{ "==", Q_EQ }, { "!=", Q_NE },	    { "<=", Q_LE },
+	{ ">=", Q_GE }, { "!%", Q_UNLIKE }, { "<", Q_LT },
+	{ ">", Q_GT },	{ "%", Q_LIKE },    { "=", Q_EQ },
 };
 
 /* Find the operator in the query text (outside quotes). */
@@ -158,27 +159,20 @@ static void query_free(struct query *q)
 static int cmp_result(int c, enum qop op)
 {
 	switch (op) {
-	case Q_EQ:
-		return c == 0;
-	case Q_NE:
-		return c != 0;
-	case Q_LT:
-		return c < 0;
-	case Q_LE:
-		return c <= 0;
-	case Q_GT:
-		return c > 0;
-	case Q_GE:
-		return c >= 0;
-	default:
-		return 0;
+	case Q_EQ: return c == 0;
+	case Q_NE: return c != 0;
+	case Q_LT: return c < 0;
+	case Q_LE: return c <= 0;
+	case Q_GT: return c > 0;
+	case Q_GE: return c >= 0;
+	default: return 0;
 	}
 }
 
 static int query_test(const struct query *q, const cJSON *e, int depth)
 {
-	cJSON *l =
-	    q->lhs[0] ? eval(e, q->lhs, 0, depth + 1) : cJSON_Duplicate(e, 1);
+	cJSON *l = q->lhs[0] ? eval(e, q->lhs, 0, depth + 1)
+			     : cJSON_Duplicate(e, 1);
 	int ok = 0;
 
 	if (!l)
@@ -191,7 +185,8 @@ static int query_test(const struct query *q, const cJSON *e, int depth)
 			     (q->op == Q_LIKE);
 		else
 			ok = cmp_result(
-			    strcmp(l->valuestring, q->rhs->valuestring), q->op);
+				strcmp(l->valuestring, q->rhs->valuestring),
+				q->op);
 	} else if (cJSON_IsNumber(q->rhs) && cJSON_IsNumber(l)) {
 		double a = l->valuedouble, b = q->rhs->valuedouble;
 

@@ -169,9 +169,9 @@ static int read_user(const struct ynode *u, const char *dir,
 	c->token_file = file_path(scalar(u, "tokenFile"), dir);
 	c->cert_file = file_path(scalar(u, "client-certificate"), dir);
 	c->key_file = file_path(scalar(u, "client-key"), dir);
-	rc =
-	    dup_data(scalar(u, "client-certificate-data"), &c->cert_data,
-		     &c->cert_len, "users[].user.client-certificate-data", err);
+	rc = dup_data(scalar(u, "client-certificate-data"), &c->cert_data,
+		      &c->cert_len, "users[].user.client-certificate-data",
+		      err);
 	rc = rc ? rc
 		: dup_data(scalar(u, "client-key-data"), &c->key_data,
 			   &c->key_len, "users[].user.client-key-data", err);
@@ -243,10 +243,11 @@ int kube_config_parse(const char *text, size_t len, const char *dir,
 	}
 	cl = named(root, "clusters", scalar(ctx, "cluster"), "cluster");
 	if (!cl) {
-		kb_error_set(
-		    err, rc, "clusters", 0,
-		    "no cluster named \"%s\" (context \"%s\")",
-		    scalar(ctx, "cluster") ? scalar(ctx, "cluster") : "", name);
+		kb_error_set(err, rc, "clusters", 0,
+			     "no cluster named \"%s\" (context \"%s\")",
+			     scalar(ctx, "cluster") ? scalar(ctx, "cluster")
+						    : "",
+			     name);
 		goto out;
 	}
 	out->context = strdup(name);

@@ -33,22 +33,22 @@
 #include "katib/spec.h"
 
 enum history_state {
-	HISTORY_PENDING,	/* created, running, or waiting */
+	HISTORY_PENDING, /* created, running, or waiting */
 	HISTORY_SUCCEEDED,
 	HISTORY_EARLY_STOPPED,
-	HISTORY_FAILED,		/* failed, killed, metrics unavailable */
+	HISTORY_FAILED, /* failed, killed, metrics unavailable */
 };
 
 struct history_trial {
-	char **values;		/* one string per assignment name */
+	char **values; /* one string per assignment name */
 	enum history_state state;
 	int has_objective;
-	double objective;	/* strategy-selected value, as reported */
+	double objective; /* strategy-selected value, as reported */
 	/* every numeric objective observation in order (the "steps"), for
 	 * early stopping and multi-fidelity algorithms */
 	const double *series;
 	size_t nseries;
-	int number;		/* the trial's number (1, 2, ...) */
+	int number; /* the trial's number (1, 2, ...) */
 };
 
 struct search_history {
@@ -147,8 +147,8 @@ struct rng {
 
 void rng_seed(struct rng *r, uint64_t seed);
 uint64_t rng_next(struct rng *r);
-double rng_uniform(struct rng *r);	/* [0, 1) */
-double rng_normal(struct rng *r);	/* standard normal */
+double rng_uniform(struct rng *r); /* [0, 1) */
+double rng_normal(struct rng *r);  /* standard normal */
 
 /* Sample one value of `p` under its distribution (with step quantisation,
  * int rounding, clamping into [min, max]) and format it as Katib would. */
@@ -219,8 +219,8 @@ int assignment_set_contains(const struct assignment_set *s,
 size_t assignment_set_count(const struct assignment_set *s);
 void assignment_set_free(struct assignment_set *s);
 /* A set filled with the history's assignments, or NULL on ENOMEM. */
-struct assignment_set *assignment_set_from_history(
-	const struct search_history *h, size_t nparams);
+struct assignment_set *
+assignment_set_from_history(const struct search_history *h, size_t nparams);
 
 /*
  * Checks spec->nasConfig as Katib's ENAS/DARTS services do: graphConfig
@@ -231,17 +231,22 @@ int nas_config_validate(const struct experiment_spec *spec, int need_sizes,
 			struct kb_error *err);
 
 /* One rule of a table-driven settings check (settings_validate()). */
-enum setting_kind { SETTING_INT, SETTING_DOUBLE, SETTING_CHOICE, SETTING_STRING };
+enum setting_kind {
+	SETTING_INT,
+	SETTING_DOUBLE,
+	SETTING_CHOICE,
+	SETTING_STRING
+};
 
-#define SETTING_NONE_OK 4	/* the string "None" is accepted too */
-#define SETTING_REQUIRED 8	/* must be present */
+#define SETTING_NONE_OK	 4 /* the string "None" is accepted too */
+#define SETTING_REQUIRED 8 /* must be present */
 
 struct setting_rule {
-	const char *name;		/* NULL ends a rule table */
+	const char *name; /* NULL ends a rule table */
 	enum setting_kind kind;
-	double min, max;		/* INT/DOUBLE bounds (+-INFINITY: none) */
-	int flags;			/* SETTING_* flags */
-	const char *const *choices;	/* CHOICE: NULL-terminated */
+	double min, max;	    /* INT/DOUBLE bounds (+-INFINITY: none) */
+	int flags;		    /* SETTING_* flags */
+	const char *const *choices; /* CHOICE: NULL-terminated */
 };
 
 /*

@@ -24,10 +24,10 @@
 
 /* What a backend keeps about a running trial (in struct trial). */
 struct trial_run {
-	pid_t pid;		/* local: the supervisor, or 0 */
-	int pidfd;		/* pollable: readable when the trial ended, or -1 */
-	int child;		/* local: the supervisor is our child */
-	char handle[128];	/* remote backends: the object's name */
+	pid_t pid;	  /* local: the supervisor, or 0 */
+	int pidfd;	  /* pollable: readable when the trial ended, or -1 */
+	int child;	  /* local: the supervisor is our child */
+	char handle[128]; /* remote backends: the object's name */
 };
 
 /* Everything a backend may need to know about one trial. */
@@ -35,17 +35,17 @@ struct backend_trial {
 	const char *experiment;
 	const struct experiment_spec *spec;
 	int number;
-	const char *name;		/* <experiment>-<suffix>, as Katib */
-	const char *dir;		/* the trial's directory in --state */
-	const char *log_path;		/* append the trial's output here */
+	const char *name;		 /* <experiment>-<suffix>, as Katib */
+	const char *dir;		 /* the trial's directory in --state */
+	const char *log_path;		 /* append the trial's output here */
 	const struct trial_command *cmd; /* rendered command and manifest */
 };
 
 enum trial_probe {
-	PROBE_NEVER_STARTED,	/* no trace of it: start it (once) */
+	PROBE_NEVER_STARTED, /* no trace of it: start it (once) */
 	PROBE_RUNNING,
-	PROBE_EXITED,		/* exit_code/term_signal say how */
-	PROBE_LOST,		/* it was started and vanished */
+	PROBE_EXITED, /* exit_code/term_signal say how */
+	PROBE_LOST,   /* it was started and vanished */
 };
 
 struct backend_options {
@@ -53,7 +53,7 @@ struct backend_options {
 	const char *kubeconfig;
 	const char *context;
 	const char *namespace;
-	void (*wake)(void *arg);	/* something changed: run a pass */
+	void (*wake)(void *arg); /* something changed: run a pass */
 	void *wake_arg;
 };
 

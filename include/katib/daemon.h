@@ -25,7 +25,7 @@ struct notification {
 
 struct katib {
 	pthread_mutex_t lock;
-	pthread_cond_t changed;		/* broadcast after every tick */
+	pthread_cond_t changed; /* broadcast after every tick */
 	char *state_dir;
 	struct store *store;
 	struct experiment **exps;
@@ -33,7 +33,7 @@ struct katib {
 
 	pthread_t controller;
 	int controller_running;
-	int wake_fd;			/* eventfd: wakes the controller */
+	int wake_fd; /* eventfd: wakes the controller */
 	int stop;
 
 	const struct backend_ops *backend;
@@ -43,14 +43,14 @@ struct katib {
 	void *notify_arg;
 	struct notification *queue;
 	size_t nqueue, qcap;
-	uint64_t name_seq;		/* for trial name suffixes */
+	uint64_t name_seq; /* for trial name suffixes */
 
 	/* the state database failed (ENOSPC, EROFS, ...): the model goes on
 	 * in memory, no new trial starts, and everything is written again
 	 * once a rewrite succeeds */
 	int store_error;
 	char store_message[256];
-	double store_retry;		/* next rewrite attempt */
+	double store_retry; /* next rewrite attempt */
 };
 
 struct experiment *katib_find_locked(struct katib *k, const char *name);

@@ -34,29 +34,29 @@ enum kfile {
 	/* MOUNTPOINT/README */
 	KFILE_README,
 	/* MOUNTPOINT/<experiment>/ */
-	KFILE_SPEC,		/* spec.yaml: rw, applied on flush */
-	KFILE_STATUS,		/* status: snapshot */
-	KFILE_STATUS_JSON,	/* status.json: snapshot */
-	KFILE_CONTROL,		/* control: rw */
-	KFILE_BEST,		/* best: snapshot */
-	KFILE_TRIALS_CSV,	/* trials.csv: snapshot */
-	KFILE_EVENTS,		/* events: append-only stream */
+	KFILE_SPEC,	   /* spec.yaml: rw, applied on flush */
+	KFILE_STATUS,	   /* status: snapshot */
+	KFILE_STATUS_JSON, /* status.json: snapshot */
+	KFILE_CONTROL,	   /* control: rw */
+	KFILE_BEST,	   /* best: snapshot */
+	KFILE_TRIALS_CSV,  /* trials.csv: snapshot */
+	KFILE_EVENTS,	   /* events: append-only stream */
 	/* MOUNTPOINT/<experiment>/trials/<N>/ */
-	KFILE_T_PARAMS,		/* immutable once the trial exists */
-	KFILE_T_PARAMS_JSON,	/* immutable */
-	KFILE_T_METRICS,	/* snapshot; append to push */
-	KFILE_T_OBSERVATIONS,	/* append-only stream (CSV) */
-	KFILE_T_STATUS,		/* snapshot */
-	KFILE_T_LOG,		/* append-only stream */
-	KFILE_T_SPEC,		/* snapshot: written when the trial starts */
-	KFILE_T_CONTROL,	/* rw */
-	KFILE_PLOT,		/* plot.svg: snapshot (experiment file) */
+	KFILE_T_PARAMS,	      /* immutable once the trial exists */
+	KFILE_T_PARAMS_JSON,  /* immutable */
+	KFILE_T_METRICS,      /* snapshot; append to push */
+	KFILE_T_OBSERVATIONS, /* append-only stream (CSV) */
+	KFILE_T_STATUS,	      /* snapshot */
+	KFILE_T_LOG,	      /* append-only stream */
+	KFILE_T_SPEC,	      /* snapshot: written when the trial starts */
+	KFILE_T_CONTROL,      /* rw */
+	KFILE_PLOT,	      /* plot.svg: snapshot (experiment file) */
 };
 
 enum kfile_class {
-	KCLASS_SNAPSHOT,	/* render once per open, direct_io */
-	KCLASS_STREAM,		/* true size, direct_io, invalidated on growth */
-	KCLASS_IMMUTABLE,	/* long cache timeouts, keep_cache */
+	KCLASS_SNAPSHOT,  /* render once per open, direct_io */
+	KCLASS_STREAM,	  /* true size, direct_io, invalidated on growth */
+	KCLASS_IMMUTABLE, /* long cache timeouts, keep_cache */
 };
 
 /* Name of a file ("status", "trials.csv") and back; KFILE_NONE if none. */
@@ -71,7 +71,7 @@ int kfile_writable(enum kfile f);
 struct katib_options {
 	const char *state_dir;	/* created if missing */
 	const char *backend;	/* "local" (default) or "kubernetes" */
-	const char *kubeconfig;	/* kubernetes: --kubeconfig, or NULL */
+	const char *kubeconfig; /* kubernetes: --kubeconfig, or NULL */
 	const char *context;	/* kubernetes: --context, or NULL */
 	const char *namespace;	/* kubernetes: --namespace, or NULL */
 };
@@ -102,8 +102,8 @@ void katib_set_notify(struct katib *k, katib_notify_fn fn, void *arg);
 /* ---- Directory structure ---- */
 
 struct katib_stat {
-	struct timespec ctime;	/* creation */
-	struct timespec mtime;	/* last change of anything inside */
+	struct timespec ctime; /* creation */
+	struct timespec mtime; /* last change of anything inside */
 };
 
 /* Experiment names, sorted; *names is a heap array of heap strings. */
@@ -126,8 +126,8 @@ int katib_render(struct katib *k, const char *exp, int trial, enum kfile f,
 		 char **out, size_t *len);
 
 /* Size and mtime of a stream file (events, trials/N/log, observations). */
-int katib_stream_stat(struct katib *k, const char *exp, int trial,
-		      enum kfile f, off_t *size, struct timespec *mtime);
+int katib_stream_stat(struct katib *k, const char *exp, int trial, enum kfile f,
+		      off_t *size, struct timespec *mtime);
 /* pread() of a stream file: bytes read (0 at EOF) or a negative errno. */
 ssize_t katib_stream_read(struct katib *k, const char *exp, int trial,
 			  enum kfile f, char *buf, size_t size, off_t off);

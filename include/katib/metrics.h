@@ -28,17 +28,17 @@
 #include "katib/error.h"
 #include "katib/spec.h"
 
-#define METRICS_DEFAULT_FORMAT \
+#define METRICS_DEFAULT_FORMAT                                                 \
 	"([\\w|-]+)\\s*=\\s*([+-]?\\d*(\\.\\d+)?([Ee][+-]?\\d+)?)"
-#define METRICS_MAX_LINE 65536	/* longer lines are cut here before parsing */
-#define METRIC_VALUE_MAX 128	/* longer values are truncated */
+#define METRICS_MAX_LINE 65536 /* longer lines are cut here before parsing */
+#define METRIC_VALUE_MAX 128   /* longer values are truncated */
 
 struct metrics_parser;
 
 /* One observation. `time` is seconds since the epoch (0 = no timestamp). */
 struct observation {
 	double time;
-	int metric;			/* index into the parser's metric names */
+	int metric; /* index into the parser's metric names */
 	char value[METRIC_VALUE_MAX];
 };
 
@@ -82,8 +82,8 @@ int metrics_parse_push(const struct metrics_parser *p, const char *text,
 
 /* Running aggregate of one metric's observations. */
 struct metric_summary {
-	int count;		/* observations seen */
-	int numeric;		/* numeric observations seen */
+	int count;   /* observations seen */
+	int numeric; /* numeric observations seen */
 	double min, max;
 	double latest_time;
 	char latest[METRIC_VALUE_MAX];

@@ -26,7 +26,7 @@
 #include "katib/spec.h"
 
 /* A growable byte buffer (always NUL-terminated). */
-#define KATIB_MAX_VALUES 256	/* parameters per experiment */
+#define KATIB_MAX_VALUES 256 /* parameters per experiment */
 
 struct strbuf {
 	char *data;
@@ -71,33 +71,33 @@ int trial_state_is_terminal(enum trial_state s);
 int experiment_state_is_finished(enum experiment_state s);
 
 struct trial {
-	int number;		/* 1, 2, ... */
-	char name[64];		/* <experiment>-<8 chars>, as Katib names trials */
+	int number;    /* 1, 2, ... */
+	char name[64]; /* <experiment>-<8 chars>, as Katib names trials */
 	enum trial_state state;
-	char reason[48];	/* TrialSucceeded, TrialFailed, Killed, ... */
-	char *message;		/* free text or NULL */
-	char **values;		/* spec->nparams assignment strings */
+	char reason[48]; /* TrialSucceeded, TrialFailed, Killed, ... */
+	char *message;	 /* free text or NULL */
+	char **values;	 /* spec->nparams assignment strings */
 	size_t nvalues;
-	int exit_code;		/* -1 until it exits */
-	int term_signal;	/* signal that ended it, or 0 */
+	int exit_code;			   /* -1 until it exits */
+	int term_signal;		   /* signal that ended it, or 0 */
 	double created, started, finished; /* epoch seconds, 0 = not yet */
-	char *command;		/* trials/N/spec: what was run, or NULL */
+	char *command; /* trials/N/spec: what was run, or NULL */
 
 	/* runtime (controller thread only) */
-	struct trial_run run;	/* the backend's handle while it runs */
-	int kill_reason;	/* 0 none, else the state to end in */
-	double kill_deadline;	/* SIGKILL the group after this time */
-	off_t log_parsed;	/* bytes of the log already parsed */
-	off_t log_size;		/* last size seen (for notifications) */
-	off_t file_start;	/* File collector: offset at start */
+	struct trial_run run; /* the backend's handle while it runs */
+	int kill_reason;      /* 0 none, else the state to end in */
+	double kill_deadline; /* SIGKILL the group after this time */
+	off_t log_parsed;     /* bytes of the log already parsed */
+	off_t log_size;	      /* last size seen (for notifications) */
+	off_t file_start;     /* File collector: offset at start */
 
 	/* metrics */
-	double *series;		/* numeric objective observations, in order */
+	double *series; /* numeric objective observations, in order */
 	size_t nseries, series_cap;
-	size_t series_checked;	/* early stopping looked up to here */
+	size_t series_checked;		  /* early stopping looked up to here */
 	struct metric_summary *summaries; /* one per parser metric */
 	size_t nsummaries;
-	struct strbuf observations;	/* observations CSV, header included */
+	struct strbuf observations; /* observations CSV, header included */
 	size_t nobservations;
 	struct timespec mtime;
 };
@@ -106,9 +106,9 @@ struct experiment {
 	char *name;
 	enum experiment_state state;
 	char reason[48];
-	char *error;		/* the standing spec rejection, or NULL */
-	char *raw_spec;		/* text as written (persisted) */
-	char *spec_yaml;	/* normalized, as spec.yaml reads back */
+	char *error;	 /* the standing spec rejection, or NULL */
+	char *raw_spec;	 /* text as written (persisted) */
+	char *spec_yaml; /* normalized, as spec.yaml reads back */
 	struct experiment_spec *spec;
 	struct metrics_parser *parser;
 	const struct algorithm_ops *algo;
@@ -117,7 +117,7 @@ struct experiment {
 	/* names of the assignment values (spec params, or the algorithm's) */
 	const char *value_names[KATIB_MAX_VALUES];
 	size_t nvalue_names;
-	int exhausted;		/* the algorithm has nothing more to give */
+	int exhausted; /* the algorithm has nothing more to give */
 
 	struct trial **trials;
 	size_t ntrials, cap;
@@ -125,14 +125,14 @@ struct experiment {
 	struct trial_counts {
 		int total, pending, running, succeeded, failed, killed,
 			early_stopped, metrics_unavailable;
-	} counts;		/* kept by experiment_append_trial/trial_set_state */
-	struct trial *best;	/* cache of experiment_best() when best_valid */
+	} counts; /* kept by experiment_append_trial/trial_set_state */
+	struct trial *best; /* cache of experiment_best() when best_valid */
 	int best_valid;
 
 	struct strbuf events;
 	double created, started, finished;
 	struct timespec mtime;
-	int deleted;		/* rmdir'd; freed by the controller */
+	int deleted; /* rmdir'd; freed by the controller */
 };
 
 void trial_free(struct trial *t);
@@ -161,8 +161,7 @@ int trial_record_observation(const struct experiment *e, struct trial *t,
 int experiment_append_trial(struct experiment *e, struct trial *t);
 
 /* Every change of a trial's state goes through here (counts, best). */
-void trial_set_state(struct experiment *e, struct trial *t,
-		     enum trial_state s);
+void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s);
 
 struct trial *experiment_trial(const struct experiment *e, int number);
 

@@ -24,7 +24,7 @@
 #include "katib/algorithm.h"
 
 enum tpe_gamma {
-	TPE_GAMMA_SQRT,	  /* below = min(ceil(gamma * sqrt(n)), 25) (hyperopt) */
+	TPE_GAMMA_SQRT, /* below = min(ceil(gamma * sqrt(n)), 25) (hyperopt) */
 	TPE_GAMMA_LINEAR, /* below = min(ceil(gamma * n), 25) (optuna) */
 };
 
@@ -33,9 +33,9 @@ struct tpe_config {
 	enum tpe_gamma gamma_kind;
 	double gamma;
 	double prior_weight;
-	int n_candidates;	/* candidates drawn from l(x) per suggestion */
-	int n_startup;		/* trials sampled before the model is used */
-	int startup_sobol;	/* startup points from a scrambled Sobol sequence */
+	int n_candidates;  /* candidates drawn from l(x) per suggestion */
+	int n_startup;	   /* trials sampled before the model is used */
+	int startup_sobol; /* startup points from a scrambled Sobol sequence */
 	uint64_t seed;
 };
 

@@ -23,9 +23,9 @@
 
 #include "katib/error.h"
 
-#define SPEC_MAX_BYTES (1024 * 1024)	/* larger specs are rejected */
-#define SPEC_MAX_YAML_NODES 200000	/* alias expansion bound */
-#define EXPERIMENT_NAME_MAX 40		/* Katib: trial names add 9 chars */
+#define SPEC_MAX_BYTES	    (1024 * 1024) /* larger specs are rejected */
+#define SPEC_MAX_YAML_NODES 200000	  /* alias expansion bound */
+#define EXPERIMENT_NAME_MAX 40		  /* Katib: trial names add 9 chars */
 
 enum param_type { PARAM_INT, PARAM_DOUBLE, PARAM_CATEGORICAL, PARAM_DISCRETE };
 
@@ -56,11 +56,11 @@ struct metric_strategy_spec {
 };
 
 struct objective_spec {
-	int maximize;		/* 0 = minimize */
+	int maximize; /* 0 = minimize */
 	int has_goal;
 	double goal;
-	char *metric;		/* objectiveMetricName */
-	char **additional;	/* additionalMetricNames */
+	char *metric;	   /* objectiveMetricName */
+	char **additional; /* additionalMetricNames */
 	size_t nadditional;
 	/* After defaulting: one entry per metric (objective first, then the
 	 * additional ones in order, then any extra the user named). */
@@ -94,14 +94,14 @@ enum fs_path_kind { PATH_KIND_NONE, PATH_KIND_FILE, PATH_KIND_DIRECTORY };
 
 struct collector_spec {
 	enum collector_kind kind;
-	char *path;		/* source.fileSystemPath.path, or NULL */
+	char *path;		 /* source.fileSystemPath.path, or NULL */
 	enum file_format format; /* source.fileSystemPath.format */
-	char **metrics_format;	/* source.filter.metricsFormat (may be 0) */
+	char **metrics_format;	 /* source.filter.metricsFormat (may be 0) */
 	size_t nmetrics_format;
 	/* Added by spec.c (members appended, the ones above unchanged): */
 	enum fs_path_kind path_kind; /* source.fileSystemPath.kind */
-	int has_format;		/* fileSystemPath.format set (File: always) */
-	cJSON *http_get;	/* source.httpGet (PrometheusMetric), or NULL */
+	int has_format;	 /* fileSystemPath.format set (File: always) */
+	cJSON *http_get; /* source.httpGet (PrometheusMetric), or NULL */
 	cJSON *custom_collector; /* collector.customCollector, or NULL */
 };
 
@@ -113,7 +113,7 @@ struct trial_parameter_spec {
 
 struct trial_template_spec {
 	int retain;
-	cJSON *trial_spec;	/* the unstructured object, or NULL */
+	cJSON *trial_spec; /* the unstructured object, or NULL */
 	char *configmap_name, *configmap_namespace, *template_path;
 	struct trial_parameter_spec *params;
 	size_t nparams;
@@ -125,23 +125,23 @@ struct trial_template_spec {
 enum resume_policy { RESUME_NEVER, RESUME_LONG_RUNNING, RESUME_FROM_VOLUME };
 
 struct experiment_spec {
-	char *name;		/* metadata.name or NULL */
-	char *namespace;	/* metadata.namespace or NULL */
+	char *name;	 /* metadata.name or NULL */
+	char *namespace; /* metadata.namespace or NULL */
 	struct param_spec *params;
 	size_t nparams;
 	struct objective_spec objective;
 	struct algorithm_spec algorithm;
 	int has_early_stopping;
 	struct algorithm_spec early_stopping;
-	int parallel_trial_count;	/* default 3 */
-	int max_trial_count;		/* -1 = unset */
-	int max_failed_trial_count;	/* -1 = unset */
+	int parallel_trial_count;   /* default 3 */
+	int max_trial_count;	    /* -1 = unset */
+	int max_failed_trial_count; /* -1 = unset */
 	enum resume_policy resume_policy;
 	struct collector_spec collector;
-	cJSON *nas_config;		/* spec.nasConfig as JSON, or NULL */
+	cJSON *nas_config; /* spec.nasConfig as JSON, or NULL */
 	struct trial_template_spec trial_template;
-	cJSON *labels;			/* metadata.labels, or NULL */
-	cJSON *annotations;		/* metadata.annotations, or NULL */
+	cJSON *labels;	    /* metadata.labels, or NULL */
+	cJSON *annotations; /* metadata.annotations, or NULL */
 	/*
 	 * katibfs extension, from the annotation TRIAL_TIMEOUT_ANNOTATION
 	 * (an annotation keeps the spec valid for Katib, which ignores it):
@@ -185,8 +185,8 @@ int spec_check_update(const struct experiment_spec *old,
 		      const struct experiment_spec *new, struct kb_error *err);
 
 /* Names of all metrics collected: objective first, then additional. */
-size_t spec_metric_names(const struct experiment_spec *spec,
-			 const char **names, size_t max);
+size_t spec_metric_names(const struct experiment_spec *spec, const char **names,
+			 size_t max);
 
 /* The strategy for metric `name` (after defaulting). */
 enum metric_strategy spec_metric_strategy(const struct experiment_spec *spec,
@@ -206,12 +206,12 @@ struct assignment {
  * trial_command_free().
  */
 struct trial_command {
-	char **argv;		/* command + args, NULL-terminated, argc >= 1 */
+	char **argv; /* command + args, NULL-terminated, argc >= 1 */
 	size_t argc;
-	char **env;		/* "NAME=value" entries, NULL-terminated */
+	char **env; /* "NAME=value" entries, NULL-terminated */
 	size_t nenv;
-	char *working_dir;	/* or NULL */
-	char *manifest;		/* the whole rendered trial object, JSON text */
+	char *working_dir; /* or NULL */
+	char *manifest;	   /* the whole rendered trial object, JSON text */
 };
 
 /*

@@ -19,8 +19,7 @@
 struct store;
 
 /* Open (creating) STATE_DIR/katibfs.db. */
-int store_open(const char *state_dir, struct store **out,
-	       struct kb_error *err);
+int store_open(const char *state_dir, struct store **out, struct kb_error *err);
 void store_close(struct store *s);
 
 /*
@@ -62,8 +61,7 @@ struct store_loader {
 	/* A trial of the last experiment: t has everything but metrics. */
 	int (*trial)(void *arg, struct experiment *e, struct trial *t);
 	int (*observation)(void *arg, struct experiment *e, struct trial *t,
-			   double time, const char *metric,
-			   const char *value);
+			   double time, const char *metric, const char *value);
 	int (*event)(void *arg, struct experiment *e, double time,
 		     const char *message);
 };

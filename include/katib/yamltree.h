@@ -28,9 +28,9 @@ enum yscalar_type { YS_STRING, YS_NULL, YS_BOOL, YS_INT, YS_FLOAT };
 
 struct ynode {
 	enum ynode_kind kind;
-	int line;		/* 1-based */
-	int quoted;		/* scalar: quoted, block or tagged !!str */
-	char *value;		/* scalar text, NUL-terminated */
+	int line;    /* 1-based */
+	int quoted;  /* scalar: quoted, block or tagged !!str */
+	char *value; /* scalar text, NUL-terminated */
 	size_t len;
 	/* SEQ: items[0..n); MAP: keys[i] (scalars) -> items[i] */
 	struct ynode **keys;

@@ -297,9 +297,9 @@ static void test_sample_stepped_clean(void **state)
 
 static void test_sample_categorical(void **state)
 {
-	char *list[] = {"sgd", "adam", "ftrl"};
+	char *list[] = { "sgd", "adam", "ftrl" };
 	struct param_spec p = list_param("opt", list, 3);
-	int seen[3] = {0}, i, k;
+	int seen[3] = { 0 }, i, k;
 	struct rng r;
 	char *s;
 
@@ -323,7 +323,7 @@ static void expect_format(struct param_spec p, double v, const char *want)
 
 static void test_param_format(void **state)
 {
-	char *list[] = {"a", "b"};
+	char *list[] = { "a", "b" };
 
 	expect_format(num_param("n", PARAM_INT, 1, 10, 0), 3.4, "3");
 	expect_format(num_param("n", PARAM_INT, 1, 10, 0), 42, "10");
@@ -358,7 +358,7 @@ static void expect_grid(struct param_spec p, size_t n, const char *first,
 
 static void test_param_grid(void **state)
 {
-	char *list[] = {"x", "y", "z"};
+	char *list[] = { "x", "y", "z" };
 	struct param_spec p;
 	char *s;
 
@@ -381,13 +381,13 @@ static void test_param_grid(void **state)
 
 static void test_assignment_set(void **state)
 {
-	char *a[] = {"1", "x"}, *b[] = {"1", "y"}, *c[] = {"1x", ""};
-	char *d[] = {"1", "x"};
+	char *a[] = { "1", "x" }, *b[] = { "1", "y" }, *c[] = { "1x", "" };
+	char *d[] = { "1", "x" };
 	struct history_trial tr[2] = {
-		{.values = a, .state = HISTORY_PENDING},
-		{.values = b, .state = HISTORY_FAILED},
+		{ .values = a, .state = HISTORY_PENDING },
+		{ .values = b, .state = HISTORY_FAILED },
 	};
-	struct search_history h = {tr, 2};
+	struct search_history h = { tr, 2 };
 	struct assignment_set *s = assignment_set_new(2);
 	char name[16], *v[2];
 	int i;
@@ -413,7 +413,7 @@ static void test_assignment_set(void **state)
 
 static void test_settings_helpers(void **state)
 {
-	struct algorithm_setting s = {"n", "12"};
+	struct algorithm_setting s = { "n", "12" };
 	struct kb_error err;
 	double d;
 	long v;
@@ -432,8 +432,8 @@ static void test_settings_helpers(void **state)
 	assert_true(d == 1.5);
 	kb_error_clear(&err);
 	assert_int_equal(
-	    setting_double_bounds(&s, 0, 1.5, SETTING_MAX_OPEN, &d, &err),
-	    -EINVAL);
+		setting_double_bounds(&s, 0, 1.5, SETTING_MAX_OPEN, &d, &err),
+		-EINVAL);
 	assert_non_null(strstr(err.message, "a number in [0, 1.5)"));
 	s.value = "abc";
 	assert_int_equal(setting_double(&s, 0, 2, &d, NULL), -EINVAL);
@@ -444,17 +444,17 @@ static void test_settings_helpers(void **state)
 static void test_table(void **state)
 {
 	static const char *const names[] = {
-	    "random",
-	    "grid",
-	    "tpe",
-	    "multivariate-tpe",
-	    "cmaes",
-	    "sobol",
-	    "bayesianoptimization",
-	    "hyperband",
-	    "pbt",
-	    "enas",
-	    "darts",
+		"random",
+		"grid",
+		"tpe",
+		"multivariate-tpe",
+		"cmaes",
+		"sobol",
+		"bayesianoptimization",
+		"hyperband",
+		"pbt",
+		"enas",
+		"darts",
 	};
 	const struct algorithm_ops *ops;
 	struct test_spec t;
@@ -582,7 +582,7 @@ static void test_validate_bo(void **state)
 
 static void test_validate_hyperband(void **state)
 {
-	char *list[] = {"a"};
+	char *list[] = { "a" };
 	struct test_spec t;
 
 	spec_init(&t, "hyperband");
@@ -650,13 +650,14 @@ static void test_validate_nas(void **state)
 	cJSON *nas;
 
 	nas = cJSON_Parse(
-	    "{\"graphConfig\": {\"numLayers\": 8, \"inputSizes\": [32,32,3],"
-	    " \"outputSizes\": [10]}, \"operations\": [{\"operationType\":"
-	    " \"convolution\", \"parameters\": [{\"name\": \"filter_size\","
-	    " \"parameterType\": \"categorical\", \"feasibleSpace\":"
-	    " {\"list\": [\"3\", \"5\"]}}, {\"name\": \"stride\","
-	    " \"parameterType\": \"double\", \"feasibleSpace\": {\"min\":"
-	    " \"1\", \"max\": \"2\"}}]}]}");
+		"{\"graphConfig\": {\"numLayers\": 8, \"inputSizes\": "
+		"[32,32,3],"
+		" \"outputSizes\": [10]}, \"operations\": [{\"operationType\":"
+		" \"convolution\", \"parameters\": [{\"name\": \"filter_size\","
+		" \"parameterType\": \"categorical\", \"feasibleSpace\":"
+		" {\"list\": [\"3\", \"5\"]}}, {\"name\": \"stride\","
+		" \"parameterType\": \"double\", \"feasibleSpace\": {\"min\":"
+		" \"1\", \"max\": \"2\"}}]}]}");
 	assert_non_null(nas);
 	spec_init(&t, "enas");
 	expect_invalid(&t, "spec.nasConfig", "required by algorithm 'enas'");
@@ -666,22 +667,25 @@ static void test_validate_nas(void **state)
 		       ".feasibleSpace.step",
 		       "required for double");
 	cJSON_AddStringToObject(
-	    cJSON_GetObjectItem(
-		cJSON_GetArrayItem(
-		    cJSON_GetObjectItem(
+		cJSON_GetObjectItem(
 			cJSON_GetArrayItem(
-			    cJSON_GetObjectItem(nas, "operations"), 0),
-			"parameters"),
-		    1),
-		"feasibleSpace"),
-	    "step", "0.5");
+				cJSON_GetObjectItem(
+					cJSON_GetArrayItem(
+						cJSON_GetObjectItem(
+							nas, "operations"),
+						0),
+					"parameters"),
+				1),
+			"feasibleSpace"),
+		"step", "0.5");
 	add_setting(&t, "controller_temperature", "None");
 	add_setting(&t, "controller_baseline_decay", "1");
 	expect_valid(&t);
 	t.settings[1].value = "0";
 	expect_invalid(
-	    &t, "spec.algorithm.algorithmSettings[controller_baseline_decay]",
-	    "(0, 1]");
+		&t,
+		"spec.algorithm.algorithmSettings[controller_baseline_decay]",
+		"(0, 1]");
 	t.settings[1].value = "0.9";
 	add_setting(&t, "num_epochs", "5");
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[num_epochs]",
@@ -707,8 +711,8 @@ static void test_validate_nas(void **state)
 
 static void test_early_stopping(void **state)
 {
-	struct algorithm_setting s[2] = {{"min_trials_required", "3"},
-					 {"start_step", "4"}};
+	struct algorithm_setting s[2] = { { "min_trials_required", "3" },
+					  { "start_step", "4" } };
 	struct test_spec t;
 	struct kb_error err;
 
@@ -747,7 +751,7 @@ static void grid_spec(struct test_spec *t, char **list)
 
 static void test_grid_validate(void **state)
 {
-	char *list[] = {"sgd", "adam"};
+	char *list[] = { "sgd", "adam" };
 	struct test_spec t;
 
 	grid_spec(&t, list);
@@ -767,7 +771,7 @@ static void test_grid_validate(void **state)
 
 static void test_grid_order_and_exhaustion(void **state)
 {
-	char *list[] = {"sgd", "adam"};
+	char *list[] = { "sgd", "adam" };
 	const struct algorithm_ops *ops = algorithm_find("grid");
 	struct test_history th;
 	struct test_spec t;
@@ -796,7 +800,7 @@ static void test_grid_order_and_exhaustion(void **state)
 
 static void test_grid_random_state(void **state)
 {
-	char *list[] = {"sgd", "adam"};
+	char *list[] = { "sgd", "adam" };
 	const struct algorithm_ops *ops = algorithm_find("grid");
 	struct assignment_set *seen = assignment_set_new(3);
 	struct test_history th, th2;
@@ -913,7 +917,7 @@ static void test_random_seed_persisted(void **state)
 
 static void test_random_no_duplicates(void **state)
 {
-	char *list[] = {"a", "b", "c"};
+	char *list[] = { "a", "b", "c" };
 	const struct algorithm_ops *ops = algorithm_find("random");
 	struct assignment_set *seen = assignment_set_new(2);
 	struct test_history th;
@@ -944,29 +948,29 @@ static void test_random_no_duplicates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rng),
-	    cmocka_unit_test(test_sample_int),
-	    cmocka_unit_test(test_sample_double),
-	    cmocka_unit_test(test_sample_stepped_clean),
-	    cmocka_unit_test(test_sample_categorical),
-	    cmocka_unit_test(test_param_format),
-	    cmocka_unit_test(test_param_grid),
-	    cmocka_unit_test(test_assignment_set),
-	    cmocka_unit_test(test_settings_helpers),
-	    cmocka_unit_test(test_table),
-	    cmocka_unit_test(test_validate_random_tpe),
-	    cmocka_unit_test(test_validate_mtpe_cmaes_sobol),
-	    cmocka_unit_test(test_validate_bo),
-	    cmocka_unit_test(test_validate_hyperband),
-	    cmocka_unit_test(test_validate_pbt),
-	    cmocka_unit_test(test_validate_nas),
-	    cmocka_unit_test(test_early_stopping),
-	    cmocka_unit_test(test_grid_validate),
-	    cmocka_unit_test(test_grid_order_and_exhaustion),
-	    cmocka_unit_test(test_grid_random_state),
-	    cmocka_unit_test(test_random_reproducible),
-	    cmocka_unit_test(test_random_seed_persisted),
-	    cmocka_unit_test(test_random_no_duplicates),
+		cmocka_unit_test(test_rng),
+		cmocka_unit_test(test_sample_int),
+		cmocka_unit_test(test_sample_double),
+		cmocka_unit_test(test_sample_stepped_clean),
+		cmocka_unit_test(test_sample_categorical),
+		cmocka_unit_test(test_param_format),
+		cmocka_unit_test(test_param_grid),
+		cmocka_unit_test(test_assignment_set),
+		cmocka_unit_test(test_settings_helpers),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_validate_random_tpe),
+		cmocka_unit_test(test_validate_mtpe_cmaes_sobol),
+		cmocka_unit_test(test_validate_bo),
+		cmocka_unit_test(test_validate_hyperband),
+		cmocka_unit_test(test_validate_pbt),
+		cmocka_unit_test(test_validate_nas),
+		cmocka_unit_test(test_early_stopping),
+		cmocka_unit_test(test_grid_validate),
+		cmocka_unit_test(test_grid_order_and_exhaustion),
+		cmocka_unit_test(test_grid_random_state),
+		cmocka_unit_test(test_random_reproducible),
+		cmocka_unit_test(test_random_seed_persisted),
+		cmocka_unit_test(test_random_no_duplicates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,18 +21,18 @@
 static void test_settings_rejected(void **state)
 {
 	static const char *const bad[][3] = {
-	    {"base_estimator", "RF", "Gaussian process"},
-	    {"base_estimator", "ET", "Gaussian process"},
-	    {"base_estimator", "GBRT", "Gaussian process"},
-	    {"base_estimator", "SVM", "base_estimator"},
-	    {"n_initial_points", "-1", "n_initial_points"},
-	    {"n_initial_points", "ten", "n_initial_points"},
-	    {"acq_func", "EIps", "duration"},
-	    {"acq_func", "PIps", "duration"},
-	    {"acq_func", "UCB", "acq_func"},
-	    {"acq_optimizer", "adam", "acq_optimizer"},
-	    {"random_state", "-3", "random_state"},
-	    {"kappa", "2", "kappa"},
+		{ "base_estimator", "RF", "Gaussian process" },
+		{ "base_estimator", "ET", "Gaussian process" },
+		{ "base_estimator", "GBRT", "Gaussian process" },
+		{ "base_estimator", "SVM", "base_estimator" },
+		{ "n_initial_points", "-1", "n_initial_points" },
+		{ "n_initial_points", "ten", "n_initial_points" },
+		{ "acq_func", "EIps", "duration" },
+		{ "acq_func", "PIps", "duration" },
+		{ "acq_func", "UCB", "acq_func" },
+		{ "acq_optimizer", "adam", "acq_optimizer" },
+		{ "random_state", "-3", "random_state" },
+		{ "kappa", "2", "kappa" },
 	};
 	struct fx f;
 	size_t i;
@@ -48,8 +48,8 @@ static void test_settings_rejected(void **state)
 
 static void test_settings_accepted(void **state)
 {
-	static const char *const acq[] = {"gp_hedge", "LCB", "EI", "PI"};
-	static const char *const opt[] = {"auto", "sampling", "lbfgs"};
+	static const char *const acq[] = { "gp_hedge", "LCB", "EI", "PI" };
+	static const char *const opt[] = { "auto", "sampling", "lbfgs" };
 	struct kb_error err;
 	struct fx f;
 	int i, j;
@@ -101,10 +101,10 @@ static void test_converges(void **state)
 /* Every acquisition function and optimiser finds the bowl. */
 static void test_acq_variants(void **state)
 {
-	static const char *const acq[][2] = {{"EI", "auto"},
-					     {"PI", "lbfgs"},
-					     {"LCB", "auto"},
-					     {"gp_hedge", "sampling"}};
+	static const char *const acq[][2] = { { "EI", "auto" },
+					      { "PI", "lbfgs" },
+					      { "LCB", "auto" },
+					      { "gp_hedge", "sampling" } };
 	struct fx f;
 	double best;
 	int i;
@@ -130,7 +130,7 @@ static void test_acq_variants(void **state)
 static void test_initial_design(void **state)
 {
 	struct fx f;
-	int seen[8] = {0}, k;
+	int seen[8] = { 0 }, k;
 	size_t i;
 
 	(void)state;
@@ -169,9 +169,9 @@ static void test_pending_batch(void **state)
 	for (i = 12; i < 16; i++)
 		for (j = 12; j < i; j++) {
 			d = hypot(atof(f.trials[i].values[0]) -
-				      atof(f.trials[j].values[0]),
+					  atof(f.trials[j].values[0]),
 				  atof(f.trials[i].values[1]) -
-				      atof(f.trials[j].values[1]));
+					  atof(f.trials[j].values[1]));
 			dmin = fmin(dmin, d);
 		}
 	assert_true(dmin > 1e-3);
@@ -189,17 +189,17 @@ static void test_categorical(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_settings_rejected),
-	    cmocka_unit_test(test_settings_accepted),
-	    cmocka_unit_test(test_reproducible),
-	    cmocka_unit_test(test_in_space),
-	    cmocka_unit_test(test_no_duplicates),
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_converges),
-	    cmocka_unit_test(test_acq_variants),
-	    cmocka_unit_test(test_initial_design),
-	    cmocka_unit_test(test_pending_batch),
-	    cmocka_unit_test(test_categorical),
+		cmocka_unit_test(test_settings_rejected),
+		cmocka_unit_test(test_settings_accepted),
+		cmocka_unit_test(test_reproducible),
+		cmocka_unit_test(test_in_space),
+		cmocka_unit_test(test_no_duplicates),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_converges),
+		cmocka_unit_test(test_acq_variants),
+		cmocka_unit_test(test_initial_design),
+		cmocka_unit_test(test_pending_batch),
+		cmocka_unit_test(test_categorical),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

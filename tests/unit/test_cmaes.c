@@ -20,10 +20,10 @@
 static void test_settings_rejected(void **state)
 {
 	static const char *const bad[][2] = {
-	    {"random_state", "-1"}, {"random_state", "x"},
-	    {"sigma", "0"},	    {"sigma", "-0.5"},
-	    {"sigma", "big"},	    {"restart_strategy", "lipop"},
-	    {"popsize", "10"},
+		{ "random_state", "-1" }, { "random_state", "x" },
+		{ "sigma", "0" },	  { "sigma", "-0.5" },
+		{ "sigma", "big" },	  { "restart_strategy", "lipop" },
+		{ "popsize", "10" },
 	};
 	struct fx f;
 	size_t i;
@@ -39,7 +39,7 @@ static void test_settings_rejected(void **state)
 
 static void test_settings_accepted(void **state)
 {
-	static const char *const strategies[] = {"ipop", "bipop", "none"};
+	static const char *const strategies[] = { "ipop", "bipop", "none" };
 	struct kb_error err;
 	struct fx f;
 	int i;
@@ -115,7 +115,7 @@ static void test_round_trip_pending(void **state)
 			s = f->ops->save(f->priv);
 			f->ops->destroy(f->priv);
 			assert_int_equal(
-			    f->ops->create(&f->spec, s, &f->priv, NULL), 0);
+				f->ops->create(&f->spec, s, &f->priv, NULL), 0);
 			free(s);
 		}
 		for (j = 0; j < 3; j++)
@@ -188,7 +188,7 @@ static void test_failed_trials(void **state)
  * with new points. */
 static void test_restarts(void **state)
 {
-	static const char *const strategies[] = {"ipop", "bipop", "none"};
+	static const char *const strategies[] = { "ipop", "bipop", "none" };
 	struct fx f;
 	char *s;
 	int i;
@@ -224,19 +224,19 @@ static void test_categorical(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_settings_rejected),
-	    cmocka_unit_test(test_settings_accepted),
-	    cmocka_unit_test(test_params_rejected),
-	    cmocka_unit_test(test_reproducible),
-	    cmocka_unit_test(test_in_space),
-	    cmocka_unit_test(test_no_duplicates),
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_round_trip_pending),
-	    cmocka_unit_test(test_converges),
-	    cmocka_unit_test(test_maximize),
-	    cmocka_unit_test(test_failed_trials),
-	    cmocka_unit_test(test_restarts),
-	    cmocka_unit_test(test_categorical),
+		cmocka_unit_test(test_settings_rejected),
+		cmocka_unit_test(test_settings_accepted),
+		cmocka_unit_test(test_params_rejected),
+		cmocka_unit_test(test_reproducible),
+		cmocka_unit_test(test_in_space),
+		cmocka_unit_test(test_no_duplicates),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_round_trip_pending),
+		cmocka_unit_test(test_converges),
+		cmocka_unit_test(test_maximize),
+		cmocka_unit_test(test_failed_trials),
+		cmocka_unit_test(test_restarts),
+		cmocka_unit_test(test_categorical),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

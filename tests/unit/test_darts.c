@@ -12,83 +12,84 @@
 #include "katib/algorithm.h"
 
 static const char darts_yaml[] =
-    "apiVersion: kubeflow.org/v1beta1\n"
-    "kind: Experiment\n"
-    "metadata:\n"
-    "  name: darts-cpu\n"
-    "spec:\n"
-    "  parallelTrialCount: 2\n"
-    "  maxTrialCount: 2\n"
-    "  objective:\n"
-    "    type: maximize\n"
-    "    objectiveMetricName: accuracy\n"
-    "  algorithm:\n"
-    "    algorithmName: darts\n"
-    "    algorithmSettings:\n"
-    "      - {name: num_epochs, value: \"1\"}\n"
-    "      - {name: num_nodes, value: \"1\"}\n"
-    "      - {name: init_channels, value: \"1\"}\n"
-    "      - {name: stem_multiplier, value: \"1\"}\n"
-    "      - {name: batch_size, value: \"None\"}\n"
-    "      - {name: extra, value: \"a\\\"b\\u00e9\"}\n"
-    "  nasConfig:\n"
-    "    graphConfig:\n"
-    "      numLayers: 3\n"
-    "      inputSizes: [32, 32, 3]\n" /* spec.c requires them (Katib not) */
-    "      outputSizes: [10]\n"
-    "    operations:\n"
-    "      - operationType: skip_connection\n"
-    "        parameters:\n"
-    "          - name: x\n"
-    "            parameterType: categorical\n"
-    "            feasibleSpace: {list: [\"1\"]}\n"
-    "      - operationType: max_pooling\n"
-    "        parameters:\n"
-    "          - name: filter_size\n"
-    "            parameterType: categorical\n"
-    "            feasibleSpace: {list: [\"3\"]}\n"
-    "      - operationType: convolution\n"
-    "        parameters:\n"
-    "          - name: filter_size\n"
-    "            parameterType: categorical\n"
-    "            feasibleSpace: {list: [\"3\", \"5\"]}\n"
-    "  trialTemplate:\n"
-    "    primaryContainerName: main\n"
-    "    trialParameters:\n"
-    "      - {name: s, reference: algorithm-settings}\n"
-    "      - {name: sp, reference: search-space}\n"
-    "      - {name: n, reference: num-layers}\n"
-    "    trialSpec:\n"
-    "      apiVersion: batch/v1\n"
-    "      kind: Job\n"
-    "      spec:\n"
-    "        template:\n"
-    "          spec:\n"
-    "            containers:\n"
-    "              - name: main\n"
-    "                image: x\n"
-    "                command: [echo, \"${trialParameters.s}\", "
-    "\"${trialParameters.sp}\", \"${trialParameters.n}\"]\n";
+	"apiVersion: kubeflow.org/v1beta1\n"
+	"kind: Experiment\n"
+	"metadata:\n"
+	"  name: darts-cpu\n"
+	"spec:\n"
+	"  parallelTrialCount: 2\n"
+	"  maxTrialCount: 2\n"
+	"  objective:\n"
+	"    type: maximize\n"
+	"    objectiveMetricName: accuracy\n"
+	"  algorithm:\n"
+	"    algorithmName: darts\n"
+	"    algorithmSettings:\n"
+	"      - {name: num_epochs, value: \"1\"}\n"
+	"      - {name: num_nodes, value: \"1\"}\n"
+	"      - {name: init_channels, value: \"1\"}\n"
+	"      - {name: stem_multiplier, value: \"1\"}\n"
+	"      - {name: batch_size, value: \"None\"}\n"
+	"      - {name: extra, value: \"a\\\"b\\u00e9\"}\n"
+	"  nasConfig:\n"
+	"    graphConfig:\n"
+	"      numLayers: 3\n"
+	"      inputSizes: [32, 32, 3]\n" /* spec.c requires them (Katib not) */
+	"      outputSizes: [10]\n"
+	"    operations:\n"
+	"      - operationType: skip_connection\n"
+	"        parameters:\n"
+	"          - name: x\n"
+	"            parameterType: categorical\n"
+	"            feasibleSpace: {list: [\"1\"]}\n"
+	"      - operationType: max_pooling\n"
+	"        parameters:\n"
+	"          - name: filter_size\n"
+	"            parameterType: categorical\n"
+	"            feasibleSpace: {list: [\"3\"]}\n"
+	"      - operationType: convolution\n"
+	"        parameters:\n"
+	"          - name: filter_size\n"
+	"            parameterType: categorical\n"
+	"            feasibleSpace: {list: [\"3\", \"5\"]}\n"
+	"  trialTemplate:\n"
+	"    primaryContainerName: main\n"
+	"    trialParameters:\n"
+	"      - {name: s, reference: algorithm-settings}\n"
+	"      - {name: sp, reference: search-space}\n"
+	"      - {name: n, reference: num-layers}\n"
+	"    trialSpec:\n"
+	"      apiVersion: batch/v1\n"
+	"      kind: Job\n"
+	"      spec:\n"
+	"        template:\n"
+	"          spec:\n"
+	"            containers:\n"
+	"              - name: main\n"
+	"                image: x\n"
+	"                command: [echo, \"${trialParameters.s}\", "
+	"\"${trialParameters.sp}\", \"${trialParameters.n}\"]\n";
 
 /* What python3's json.dumps(...).replace('"', "'") prints for them. */
 static const char expect_settings[] =
-    "{'num_epochs': '1', 'w_lr': 0.025, 'w_lr_min': 0.001, 'w_momentum': "
-    "0.9, 'w_weight_decay': 0.0003, 'w_grad_clip': 5.0, 'alpha_lr': 0.0003, "
-    "'alpha_weight_decay': 0.001, 'batch_size': null, 'num_workers': 4, "
-    "'init_channels': '1', 'print_step': 50, 'num_nodes': '1', "
-    "'stem_multiplier': '1', 'extra': 'a\\'b\\u00e9'}";
+	"{'num_epochs': '1', 'w_lr': 0.025, 'w_lr_min': 0.001, 'w_momentum': "
+	"0.9, 'w_weight_decay': 0.0003, 'w_grad_clip': 5.0, 'alpha_lr': "
+	"0.0003, "
+	"'alpha_weight_decay': 0.001, 'batch_size': null, 'num_workers': 4, "
+	"'init_channels': '1', 'print_step': 50, 'num_nodes': '1', "
+	"'stem_multiplier': '1', 'extra': 'a\\'b\\u00e9'}";
 static const char expect_space[] =
-    "['skip_connection', 'max_pooling_3x3', 'convolution_3x3', "
-    "'convolution_5x5']";
+	"['skip_connection', 'max_pooling_3x3', 'convolution_3x3', "
+	"'convolution_5x5']";
 
 static void test_darts_strings(void **state)
 {
 	const struct algorithm_ops *ops = algorithm_find("darts");
 	struct experiment_spec *spec = NULL;
-	struct search_history h = {NULL, 0};
+	struct search_history h = { NULL, 0 };
 	struct kb_error err;
 	const char *names[8];
-	char **out[3] = {NULL};
+	char **out[3] = { NULL };
 	void *priv = NULL;
 	int n, i;
 
@@ -120,9 +121,9 @@ static void test_darts_defaults(void **state)
 {
 	const struct algorithm_ops *ops = algorithm_find("darts");
 	struct experiment_spec *spec = NULL;
-	struct search_history h = {NULL, 0};
+	struct search_history h = { NULL, 0 };
 	struct kb_error err;
-	char **out[1] = {NULL};
+	char **out[1] = { NULL };
 	void *priv = NULL;
 	char *yaml = strdup(darts_yaml), *p;
 
@@ -133,16 +134,18 @@ static void test_darts_defaults(void **state)
 		strlen(strstr(p, "  nasConfig:")) + 1);
 	kb_error_clear(&err);
 	assert_int_equal(
-	    spec_parse(yaml, strlen(yaml), "darts-cpu", &spec, &err), 0);
+		spec_parse(yaml, strlen(yaml), "darts-cpu", &spec, &err), 0);
 	assert_int_equal(ops->create(spec, NULL, &priv, &err), 0);
 	assert_int_equal(ops->suggest(priv, spec, &h, 1, out, &err), 1);
 	assert_string_equal(
-	    out[0][0],
-	    "{'num_epochs': 50, 'w_lr': 0.025, 'w_lr_min': 0.001, "
-	    "'w_momentum': 0.9, 'w_weight_decay': 0.0003, 'w_grad_clip': 5.0, "
-	    "'alpha_lr': 0.0003, 'alpha_weight_decay': 0.001, 'batch_size': "
-	    "128, 'num_workers': 4, 'init_channels': 16, 'print_step': 50, "
-	    "'num_nodes': 4, 'stem_multiplier': 3}");
+		out[0][0],
+		"{'num_epochs': 50, 'w_lr': 0.025, 'w_lr_min': 0.001, "
+		"'w_momentum': 0.9, 'w_weight_decay': 0.0003, 'w_grad_clip': "
+		"5.0, "
+		"'alpha_lr': 0.0003, 'alpha_weight_decay': 0.001, "
+		"'batch_size': "
+		"128, 'num_workers': 4, 'init_channels': 16, 'print_step': 50, "
+		"'num_nodes': 4, 'stem_multiplier': 3}");
 	assignment_values_free(out[0], 3);
 	ops->destroy(priv);
 	spec_free(spec);
@@ -152,8 +155,8 @@ static void test_darts_defaults(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_darts_strings),
-	    cmocka_unit_test(test_darts_defaults),
+		cmocka_unit_test(test_darts_strings),
+		cmocka_unit_test(test_darts_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

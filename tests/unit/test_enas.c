@@ -15,58 +15,58 @@
 #include "katib/algorithm.h"
 
 static const char enas_yaml[] =
-    "apiVersion: kubeflow.org/v1beta1\n"
-    "kind: Experiment\n"
-    "metadata:\n"
-    "  name: enas-test\n"
-    "spec:\n"
-    "  parallelTrialCount: 4\n"
-    "  maxTrialCount: 100\n"
-    "  objective:\n"
-    "    type: maximize\n"
-    "    objectiveMetricName: accuracy\n"
-    "  algorithm:\n"
-    "    algorithmName: enas\n"
-    "    algorithmSettings:\n"
-    "@@SETTINGS@@"
-    "  nasConfig:\n"
-    "    graphConfig:\n"
-    "      numLayers: @@LAYERS@@\n"
-    "      inputSizes: [32, 32, 3]\n"
-    "      outputSizes: [10]\n"
-    "    operations:\n"
-    "      - operationType: convolution\n"
-    "        parameters:\n"
-    "          - name: filter_size\n"
-    "            parameterType: categorical\n"
-    "            feasibleSpace: {list: [\"3\", \"5\"]}\n"
-    "          - name: num_filter\n"
-    "            parameterType: categorical\n"
-    "            feasibleSpace: {list: [\"32\"]}\n"
-    "      - operationType: reduction\n"
-    "        parameters:\n"
-    "          - name: reduction_type\n"
-    "            parameterType: categorical\n"
-    "            feasibleSpace: {list: [max_pooling]}\n"
-    "          - name: pool_size\n"
-    "            parameterType: int\n"
-    "            feasibleSpace: {min: \"2\", max: \"3\", step: \"1\"}\n"
-    "  trialTemplate:\n"
-    "    primaryContainerName: main\n"
-    "    trialParameters:\n"
-    "      - {name: a, reference: architecture}\n"
-    "      - {name: c, reference: nn_config}\n"
-    "    trialSpec:\n"
-    "      apiVersion: batch/v1\n"
-    "      kind: Job\n"
-    "      spec:\n"
-    "        template:\n"
-    "          spec:\n"
-    "            containers:\n"
-    "              - name: main\n"
-    "                image: x\n"
-    "                command: [echo, \"${trialParameters.a}\", "
-    "\"${trialParameters.c}\"]\n";
+	"apiVersion: kubeflow.org/v1beta1\n"
+	"kind: Experiment\n"
+	"metadata:\n"
+	"  name: enas-test\n"
+	"spec:\n"
+	"  parallelTrialCount: 4\n"
+	"  maxTrialCount: 100\n"
+	"  objective:\n"
+	"    type: maximize\n"
+	"    objectiveMetricName: accuracy\n"
+	"  algorithm:\n"
+	"    algorithmName: enas\n"
+	"    algorithmSettings:\n"
+	"@@SETTINGS@@"
+	"  nasConfig:\n"
+	"    graphConfig:\n"
+	"      numLayers: @@LAYERS@@\n"
+	"      inputSizes: [32, 32, 3]\n"
+	"      outputSizes: [10]\n"
+	"    operations:\n"
+	"      - operationType: convolution\n"
+	"        parameters:\n"
+	"          - name: filter_size\n"
+	"            parameterType: categorical\n"
+	"            feasibleSpace: {list: [\"3\", \"5\"]}\n"
+	"          - name: num_filter\n"
+	"            parameterType: categorical\n"
+	"            feasibleSpace: {list: [\"32\"]}\n"
+	"      - operationType: reduction\n"
+	"        parameters:\n"
+	"          - name: reduction_type\n"
+	"            parameterType: categorical\n"
+	"            feasibleSpace: {list: [max_pooling]}\n"
+	"          - name: pool_size\n"
+	"            parameterType: int\n"
+	"            feasibleSpace: {min: \"2\", max: \"3\", step: \"1\"}\n"
+	"  trialTemplate:\n"
+	"    primaryContainerName: main\n"
+	"    trialParameters:\n"
+	"      - {name: a, reference: architecture}\n"
+	"      - {name: c, reference: nn_config}\n"
+	"    trialSpec:\n"
+	"      apiVersion: batch/v1\n"
+	"      kind: Job\n"
+	"      spec:\n"
+	"        template:\n"
+	"          spec:\n"
+	"            containers:\n"
+	"              - name: main\n"
+	"                image: x\n"
+	"                command: [echo, \"${trialParameters.a}\", "
+	"\"${trialParameters.c}\"]\n";
 
 static char *subst(const char *text, const char *key, const char *val)
 {
@@ -125,8 +125,8 @@ static cJSON *katib_loads(const char *s)
 static void test_format(void **state)
 {
 	struct experiment_spec *spec = make_spec(
-	    "      - {name: controller_train_steps, value: \"2\"}\n", "3");
-	struct search_history h = {NULL, 0};
+		"      - {name: controller_train_steps, value: \"2\"}\n", "3");
+	struct search_history h = { NULL, 0 };
 	struct kb_error err;
 	const char *names[4];
 	char **out[3];
@@ -152,17 +152,17 @@ static void test_format(void **state)
 		}
 		cfg = katib_loads(out[i][1]);
 		assert_int_equal(
-		    cJSON_GetObjectItem(cfg, "num_layers")->valueint, 3);
-		assert_int_equal(
-		    cJSON_GetArraySize(cJSON_GetObjectItem(cfg, "input_sizes")),
-		    3);
+			cJSON_GetObjectItem(cfg, "num_layers")->valueint, 3);
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
+					 cfg, "input_sizes")),
+				 3);
 		emb = cJSON_GetObjectItem(cfg, "embedding");
 		cJSON_ArrayForEach(e, emb)
 		{
 			int id = atoi(e->string);
 
 			assert_int_equal(
-			    cJSON_GetObjectItem(e, "opt_id")->valueint, id);
+				cJSON_GetObjectItem(e, "opt_id")->valueint, id);
 		}
 		/* the layout Katib's json.dumps gives */
 		assert_non_null(strstr(out[i][1], "{'num_layers': 3, "
@@ -183,20 +183,20 @@ static void test_format(void **state)
 static void test_expanded_ops(void **state)
 {
 	static const char *const want[] = {
-	    "{'opt_id': 0, 'opt_type': 'convolution', 'opt_params': "
-	    "{'filter_size': '3', 'num_filter': '32'}}",
-	    "{'opt_id': 1, 'opt_type': 'convolution', 'opt_params': "
-	    "{'filter_size': '5', 'num_filter': '32'}}",
-	    "{'opt_id': 2, 'opt_type': 'reduction', 'opt_params': "
-	    "{'reduction_type': 'max_pooling', 'pool_size': 2}}",
-	    "{'opt_id': 3, 'opt_type': 'reduction', 'opt_params': "
-	    "{'reduction_type': 'max_pooling', 'pool_size': 3}}",
+		"{'opt_id': 0, 'opt_type': 'convolution', 'opt_params': "
+		"{'filter_size': '3', 'num_filter': '32'}}",
+		"{'opt_id': 1, 'opt_type': 'convolution', 'opt_params': "
+		"{'filter_size': '5', 'num_filter': '32'}}",
+		"{'opt_id': 2, 'opt_type': 'reduction', 'opt_params': "
+		"{'reduction_type': 'max_pooling', 'pool_size': 2}}",
+		"{'opt_id': 3, 'opt_type': 'reduction', 'opt_params': "
+		"{'reduction_type': 'max_pooling', 'pool_size': 3}}",
 	};
 	struct experiment_spec *spec = make_spec("", "1");
-	struct search_history h = {NULL, 0};
+	struct search_history h = { NULL, 0 };
 	struct kb_error err;
 	char **out[40], expect[512];
-	int seen[4] = {0}, i, op;
+	int seen[4] = { 0 }, i, op;
 	void *priv;
 
 	(void)state;
@@ -224,13 +224,13 @@ static void test_expanded_ops(void **state)
 static void test_learns(void **state)
 {
 	struct experiment_spec *spec = make_spec(
-	    "      - {name: controller_learning_rate, value: \"0.05\"}\n"
-	    "      - {name: controller_train_steps, value: \"5\"}\n"
-	    "      - {name: controller_hidden_size, value: \"16\"}\n",
-	    "2");
+		"      - {name: controller_learning_rate, value: \"0.05\"}\n"
+		"      - {name: controller_train_steps, value: \"5\"}\n"
+		"      - {name: controller_hidden_size, value: \"16\"}\n",
+		"2");
 	struct history_trial trials[400];
 	char **vals[400];
-	struct search_history h = {trials, 0};
+	struct search_history h = { trials, 0 };
 	struct kb_error err;
 	char **out[8], *saved;
 	void *priv;
@@ -247,8 +247,8 @@ static void test_learns(void **state)
 
 			for (k = 0; k < 2; k++)
 				r += cJSON_GetArrayItem(
-					 cJSON_GetArrayItem(arc, k), 0)
-					 ->valueint == 2;
+					     cJSON_GetArrayItem(arc, k), 0)
+					     ->valueint == 2;
 			cJSON_Delete(arc);
 			if (round == 0)
 				hits_first += r;
@@ -269,7 +269,7 @@ static void test_learns(void **state)
 			assert_non_null(saved);
 			enas()->destroy(priv);
 			assert_int_equal(
-			    enas()->create(spec, saved, &priv, &err), 0);
+				enas()->create(spec, saved, &priv, &err), 0);
 			free(saved);
 		}
 	}
@@ -286,7 +286,7 @@ static void test_learns(void **state)
 static void test_reproducible(void **state)
 {
 	struct experiment_spec *spec = make_spec("", "4");
-	struct search_history h = {NULL, 0};
+	struct search_history h = { NULL, 0 };
 	struct kb_error err;
 	char **a[2], **b[2];
 	void *pa, *pb;
@@ -311,10 +311,10 @@ static void test_reproducible(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_format),
-	    cmocka_unit_test(test_expanded_ops),
-	    cmocka_unit_test(test_learns),
-	    cmocka_unit_test(test_reproducible),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_expanded_ops),
+		cmocka_unit_test(test_learns),
+		cmocka_unit_test(test_reproducible),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

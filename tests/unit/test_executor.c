@@ -61,7 +61,7 @@ static void command(struct trial_command *c, char **argv, char **env)
 static enum trial_probe wait_end(struct fixture *f, struct trial_run *run,
 				 int *code, int *sig)
 {
-	struct pollfd p = {.fd = run->pidfd, .events = POLLIN};
+	struct pollfd p = { .fd = run->pidfd, .events = POLLIN };
 	enum trial_probe r;
 	int i;
 
@@ -96,20 +96,19 @@ static char *slurp(const char *path)
 static void test_exit_and_log(void **state)
 {
 	struct fixture *f = *state;
-	char *argv[] = {"sh", "-c",
-			"echo out $KATIB_TRIAL_NAME $FOO; echo err >&2; "
-			"pwd; exit 7",
-			NULL};
-	char *env[] = {"FOO=bar", NULL};
+	char *argv[] = { "sh", "-c",
+			 "echo out $KATIB_TRIAL_NAME $FOO; echo err >&2; "
+			 "pwd; exit 7",
+			 NULL };
+	char *env[] = { "FOO=bar", NULL };
 	struct trial_command c;
 	struct trial_run run;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	int code = -1, sig = -1;
 	char *log;
 
 	command(&c, argv, env);
-	assert_int_equal(local_start(&c, "exp-abc", f->dir, f->log, &run,
-				     &err),
+	assert_int_equal(local_start(&c, "exp-abc", f->dir, f->log, &run, &err),
 			 0);
 	assert_int_equal(wait_end(f, &run, &code, &sig), PROBE_EXITED);
 	assert_int_equal(code, 7);
@@ -124,7 +123,7 @@ static void test_exit_and_log(void **state)
 static void test_terminate(void **state)
 {
 	struct fixture *f = *state;
-	char *argv[] = {"sh", "-c", "sleep 30 & sleep 30; echo never", NULL};
+	char *argv[] = { "sh", "-c", "sleep 30 & sleep 30; echo never", NULL };
 	struct trial_command c;
 	struct trial_run run;
 	int code = 0, sig = 0;
@@ -132,8 +131,7 @@ static void test_terminate(void **state)
 	command(&c, argv, NULL);
 	assert_int_equal(local_start(&c, "t", f->dir, f->log, &run, NULL), 0);
 	usleep(100000);
-	assert_int_equal(local_probe(f->dir, &run, &code, &sig),
-			 PROBE_RUNNING);
+	assert_int_equal(local_probe(f->dir, &run, &code, &sig), PROBE_RUNNING);
 	assert_int_equal(local_terminate(&run, 0), 0);
 	assert_int_equal(wait_end(f, &run, &code, &sig), PROBE_EXITED);
 	assert_int_equal(sig, 15);
@@ -145,9 +143,9 @@ static void test_terminate(void **state)
 static void test_adopt(void **state)
 {
 	struct fixture *f = *state;
-	char *argv[] = {"sh", "-c", "sleep 0.5; exit 3", NULL};
+	char *argv[] = { "sh", "-c", "sleep 0.5; exit 3", NULL };
 	struct trial_command c;
-	struct trial_run run, other = {.pidfd = -1};
+	struct trial_run run, other = { .pidfd = -1 };
 	int code = 0, sig = 0;
 
 	command(&c, argv, NULL);
@@ -165,11 +163,11 @@ static void test_adopt(void **state)
 static void test_start_errors(void **state)
 {
 	struct fixture *f = *state;
-	char *missing[] = {"no-such-command-katibfs", NULL};
-	char *relative[] = {"./nope", NULL};
+	char *missing[] = { "no-such-command-katibfs", NULL };
+	char *relative[] = { "./nope", NULL };
 	struct trial_command c;
 	struct trial_run run;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	int code, sig;
 
 	command(&c, missing, NULL);
@@ -194,7 +192,7 @@ static void test_start_errors(void **state)
 static void test_empty_record(void **state)
 {
 	struct fixture *f = *state;
-	struct trial_run run = {.pidfd = -1};
+	struct trial_run run = { .pidfd = -1 };
 	char path[256];
 	int code, sig;
 	FILE *fp;

@@ -27,7 +27,7 @@ struct hb_fixture {
 static void hb_init(struct hb_fixture *f, const char *r_l, const char *eta,
 		    int parallel)
 {
-	static char *cats[] = {"a", "b", "c"};
+	static char *cats[] = { "a", "b", "c" };
 
 	memset(f, 0, sizeof(*f));
 	f->spec.name = "hb-test";
@@ -127,7 +127,7 @@ static int run(struct hb_fixture *f, void **priv, size_t want, int *rungs,
 			assert_non_null(state);
 			ops->destroy(*priv);
 			assert_int_equal(
-			    ops->create(&f->spec, state, priv, &err), 0);
+				ops->create(&f->spec, state, priv, &err), 0);
 			free(state);
 		}
 		if (!n)
@@ -149,8 +149,8 @@ static void test_katib_numbers_9_3(void **state)
 	const struct algorithm_ops *ops = algorithm_find("hyperband");
 	/* Katib, r_l=9, eta=3: s_max=2; brackets (n, r) = (9, 1), (5, 3),
 	 * (3, 9); rungs 9@1 3@3 1@9 | 5@3 2@9 | 3@9 */
-	static const int want_rungs[] = {9, 3, 1, 5, 2, 3};
-	static const long want_res[] = {1, 3, 9, 3, 9, 9};
+	static const int want_rungs[] = { 9, 3, 1, 5, 2, 3 };
+	static const long want_res[] = { 1, 3, 9, 3, 9, 9 };
 	struct hb_fixture f;
 	struct kb_error err;
 	int rungs[16], nr, i;
@@ -289,10 +289,10 @@ static void test_reproducible_and_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_katib_numbers_9_3),
-	    cmocka_unit_test(test_small_requests_and_restart),
-	    cmocka_unit_test(test_restart_between_rungs),
-	    cmocka_unit_test(test_reproducible_and_failures),
+		cmocka_unit_test(test_katib_numbers_9_3),
+		cmocka_unit_test(test_small_requests_and_restart),
+		cmocka_unit_test(test_restart_between_rungs),
+		cmocka_unit_test(test_reproducible_and_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

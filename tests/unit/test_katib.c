@@ -65,7 +65,7 @@ struct fixture {
 
 static int setup(void **state)
 {
-	struct katib_options opt = {0};
+	struct katib_options opt = { 0 };
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/katib-unit-XXXXXX");
@@ -93,14 +93,13 @@ static int write_spec(struct katib *k, const char *name, const char *extra,
 		      struct kb_error *err)
 {
 	char buf[8192];
-	int n = snprintf(buf, sizeof(buf), spec_fmt, name, extra, parallel,
-			 max, max < 3 ? max : 3, script);
+	int n = snprintf(buf, sizeof(buf), spec_fmt, name, extra, parallel, max,
+			 max < 3 ? max : 3, script);
 
 	return katib_write_spec(k, name, buf, (size_t)n, err);
 }
 
-static char *render(struct katib *k, const char *exp, int trial,
-		    enum kfile f)
+static char *render(struct katib *k, const char *exp, int trial, enum kfile f)
 {
 	char *out = NULL;
 	size_t len;
@@ -118,7 +117,7 @@ static void assert_has(const char *text, const char *needle)
 static void test_full_run(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char *s;
 	int *nums = NULL;
 	size_t n = 0;
@@ -148,15 +147,15 @@ static void test_full_run(void **state)
 	assert_has(s, "trial=");
 	free(s);
 	assert_int_equal(katib_rmdir(f->k, "exp1", &err), 0);
-	assert_int_equal(katib_experiment_stat(f->k, "exp1",
-					       &(struct katib_stat){0}),
-			 -ENOENT);
+	assert_int_equal(
+		katib_experiment_stat(f->k, "exp1", &(struct katib_stat){ 0 }),
+		-ENOENT);
 }
 
 static void test_invalid_spec(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char *s;
 
 	assert_int_equal(katib_mkdir(f->k, "bad", &err), 0);
@@ -175,7 +174,7 @@ static void test_invalid_spec(void **state)
 static void test_failures_and_goal(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char *s;
 
 	assert_int_equal(katib_mkdir(f->k, "fails", &err), 0);
@@ -230,12 +229,13 @@ static void wait_trial(struct katib *k, const char *exp, int n)
 static void test_control(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char *s;
 
 	assert_int_equal(katib_mkdir(f->k, "ctl", &err), 0);
 	assert_int_equal(write_spec(f->k, "ctl", "", 2, 6,
-				    "sleep 30; echo ${trialParameters.x}", &err),
+				    "sleep 30; echo ${trialParameters.x}",
+				    &err),
 			 0);
 	wait_trial(f->k, "ctl", 2);
 	assert_int_equal(katib_rmdir(f->k, "ctl", &err), -EBUSY);
@@ -246,9 +246,8 @@ static void test_control(void **state)
 	s = render(f->k, "ctl", 0, KFILE_STATUS);
 	assert_has(s, "state=Paused\n");
 	free(s);
-	assert_int_equal(katib_write_trial_control(f->k, "ctl", 1, "kill", 4,
-						   &err),
-			 0);
+	assert_int_equal(
+		katib_write_trial_control(f->k, "ctl", 1, "kill", 4, &err), 0);
 	assert_int_equal(katib_write_control(f->k, "ctl", "stop", 4, &err), 0);
 	assert_int_equal(katib_wait_finished(f->k, "ctl", 20000), 0);
 	s = render(f->k, "ctl", 1, KFILE_T_STATUS);
@@ -263,21 +262,21 @@ static void test_control(void **state)
 static void test_push_and_reopen(void **state)
 {
 	struct fixture *f = *state;
-	struct katib_options opt = {.state_dir = f->dir};
-	struct kb_error err = {0};
+	struct katib_options opt = { .state_dir = f->dir };
+	struct kb_error err = { 0 };
 	char *before, *after;
 
 	assert_int_equal(katib_mkdir(f->k, "push", &err), 0);
-	assert_int_equal(
-		write_spec(f->k, "push",
-			   "  metricsCollectorSpec:\n"
-			   "    collector:\n      kind: Push\n",
-			   1, 1, "sleep 1; echo ${trialParameters.x}", &err),
-		0);
+	assert_int_equal(write_spec(f->k, "push",
+				    "  metricsCollectorSpec:\n"
+				    "    collector:\n      kind: Push\n",
+				    1, 1, "sleep 1; echo ${trialParameters.x}",
+				    &err),
+			 0);
 	wait_trial(f->k, "push", 1);
-	assert_int_equal(katib_push_metrics(f->k, "push", 1, "lozz=1\n", 7,
-					    &err),
-			 -EINVAL);
+	assert_int_equal(
+		katib_push_metrics(f->k, "push", 1, "lozz=1\n", 7, &err),
+		-EINVAL);
 	assert_int_equal(katib_push_metrics(f->k, "push", 1,
 					    "loss=0.5\nloss=0.25\n", 19, &err),
 			 0);
@@ -297,7 +296,7 @@ static void test_push_and_reopen(void **state)
 static void test_trial_timeout(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char buf[8192], spec[8192], *s;
 	const char *cut;
 	int n;
@@ -322,8 +321,8 @@ static void test_trial_timeout(void **state)
 static void test_readopt(void **state)
 {
 	struct fixture *f = *state;
-	struct katib_options opt = {.state_dir = f->dir};
-	struct kb_error err = {0};
+	struct katib_options opt = { .state_dir = f->dir };
+	struct kb_error err = { 0 };
 	char *s;
 	int i;
 

@@ -18,49 +18,49 @@
 #include "katib/kube.h"
 
 static const char two_contexts[] =
-    "apiVersion: v1\n"
-    "kind: Config\n"
-    "clusters:\n"
-    "- name: prod\n"
-    "  cluster:\n"
-    "    server: https://prod.example:6443/\n"
-    "    certificate-authority: certs/ca.crt\n"
-    "- name: dev\n"
-    "  cluster:\n"
-    "    server: https://127.0.0.1:1234\n"
-    "    certificate-authority-data: aGVsbG8gY2E=\n"
-    "    insecure-skip-tls-verify: true\n"
-    "users:\n"
-    "- name: alice\n"
-    "  user:\n"
-    "    client-certificate-data: Y2VydA==\n"
-    "    client-key-data: a2V5\n"
-    "- name: bob\n"
-    "  user:\n"
-    "    tokenFile: /var/run/token\n"
-    "- name: cloud\n"
-    "  user:\n"
-    "    exec:\n"
-    "      apiVersion: client.authentication.k8s.io/v1beta1\n"
-    "      command: gke-gcloud-auth-plugin\n"
-    "      args: [--flag]\n"
-    "      env:\n"
-    "      - name: FOO\n"
-    "        value: bar\n"
-    "contexts:\n"
-    "- name: prod-ctx\n"
-    "  context: {cluster: prod, user: alice, namespace: ml}\n"
-    "- name: dev-ctx\n"
-    "  context: {cluster: dev, user: bob}\n"
-    "- name: cloud-ctx\n"
-    "  context: {cluster: dev, user: cloud}\n"
-    "- name: broken\n"
-    "  context: {cluster: nowhere, user: bob}\n"
-    "current-context: prod-ctx\n";
+	"apiVersion: v1\n"
+	"kind: Config\n"
+	"clusters:\n"
+	"- name: prod\n"
+	"  cluster:\n"
+	"    server: https://prod.example:6443/\n"
+	"    certificate-authority: certs/ca.crt\n"
+	"- name: dev\n"
+	"  cluster:\n"
+	"    server: https://127.0.0.1:1234\n"
+	"    certificate-authority-data: aGVsbG8gY2E=\n"
+	"    insecure-skip-tls-verify: true\n"
+	"users:\n"
+	"- name: alice\n"
+	"  user:\n"
+	"    client-certificate-data: Y2VydA==\n"
+	"    client-key-data: a2V5\n"
+	"- name: bob\n"
+	"  user:\n"
+	"    tokenFile: /var/run/token\n"
+	"- name: cloud\n"
+	"  user:\n"
+	"    exec:\n"
+	"      apiVersion: client.authentication.k8s.io/v1beta1\n"
+	"      command: gke-gcloud-auth-plugin\n"
+	"      args: [--flag]\n"
+	"      env:\n"
+	"      - name: FOO\n"
+	"        value: bar\n"
+	"contexts:\n"
+	"- name: prod-ctx\n"
+	"  context: {cluster: prod, user: alice, namespace: ml}\n"
+	"- name: dev-ctx\n"
+	"  context: {cluster: dev, user: bob}\n"
+	"- name: cloud-ctx\n"
+	"  context: {cluster: dev, user: cloud}\n"
+	"- name: broken\n"
+	"  context: {cluster: nowhere, user: bob}\n"
+	"current-context: prod-ctx\n";
 
 static void parse(const char *ctx, struct kube_config *c, int want)
 {
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 
 	assert_int_equal(kube_config_parse(two_contexts, strlen(two_contexts),
 					   "/home/u/.kube", ctx, c, &err),
@@ -108,7 +108,7 @@ static void test_context_flag(void **state)
 static void test_errors(void **state)
 {
 	struct kube_config c;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 
 	parse("nope", &c, -EINVAL);
 	parse("broken", &c, -EINVAL);
@@ -120,7 +120,7 @@ static void test_search_order(void **state)
 {
 	char dir[] = "/tmp/kubecfg-XXXXXX", path[128], cmd[160];
 	struct kube_config c;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	FILE *f;
 
 	assert_non_null(mkdtemp(dir));
@@ -168,10 +168,10 @@ static void test_search_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_current_context),
-	    cmocka_unit_test(test_context_flag),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_search_order),
+		cmocka_unit_test(test_current_context),
+		cmocka_unit_test(test_context_flag),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_search_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,79 +23,79 @@
 #include "katib/katib.h"
 
 static const char head_fmt[] =
-    "apiVersion: kubeflow.org/v1beta1\n"
-    "kind: Experiment\n"
-    "metadata:\n"
-    "  name: %s\n"
-    "spec:\n"
-    "  objective:\n"
-    "    type: minimize\n"
-    "    objectiveMetricName: loss\n"
-    "  algorithm:\n"
-    "    algorithmName: random\n"
-    "  parallelTrialCount: %d\n"
-    "  maxTrialCount: %d\n"
-    "  maxFailedTrialCount: 1\n"
-    "  parameters:\n"
-    "    - name: lr\n"
-    "      parameterType: double\n"
-    "      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
-    "  trialTemplate:\n"
-    "    primaryContainerName: training-container\n"
-    "    trialParameters:\n"
-    "      - name: learningRate\n"
-    "        description: Learning rate for the training model\n"
-    "        reference: lr\n"
-    "    trialSpec:\n";
+	"apiVersion: kubeflow.org/v1beta1\n"
+	"kind: Experiment\n"
+	"metadata:\n"
+	"  name: %s\n"
+	"spec:\n"
+	"  objective:\n"
+	"    type: minimize\n"
+	"    objectiveMetricName: loss\n"
+	"  algorithm:\n"
+	"    algorithmName: random\n"
+	"  parallelTrialCount: %d\n"
+	"  maxTrialCount: %d\n"
+	"  maxFailedTrialCount: 1\n"
+	"  parameters:\n"
+	"    - name: lr\n"
+	"      parameterType: double\n"
+	"      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
+	"  trialTemplate:\n"
+	"    primaryContainerName: training-container\n"
+	"    trialParameters:\n"
+	"      - name: learningRate\n"
+	"        description: Learning rate for the training model\n"
+	"        reference: lr\n"
+	"    trialSpec:\n";
 
 /* As Katib's examples/v1beta1/hp-tuning/random.yaml, the image's
  * program replaced by a shell line. */
 static const char job_fmt[] =
-    "      apiVersion: batch/v1\n"
-    "      kind: Job\n"
-    "      spec:\n"
-    "        template:\n"
-    "          spec:\n"
-    "            containers:\n"
-    "              - name: training-container\n"
-    "                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
-    "                command:\n"
-    "                  - sh\n"
-    "                  - -c\n"
-    "                  - \"echo start; %s echo loss=${trialParameters."
-    "learningRate}\"\n"
-    "                resources:\n"
-    "                  limits:\n"
-    "                    memory: 1Gi\n"
-    "            restartPolicy: Never\n";
+	"      apiVersion: batch/v1\n"
+	"      kind: Job\n"
+	"      spec:\n"
+	"        template:\n"
+	"          spec:\n"
+	"            containers:\n"
+	"              - name: training-container\n"
+	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+	"                command:\n"
+	"                  - sh\n"
+	"                  - -c\n"
+	"                  - \"echo start; %s echo loss=${trialParameters."
+	"learningRate}\"\n"
+	"                resources:\n"
+	"                  limits:\n"
+	"                    memory: 1Gi\n"
+	"            restartPolicy: Never\n";
 
 static const char pytorch_fmt[] =
-    "      apiVersion: kubeflow.org/v1\n"
-    "      kind: PyTorchJob\n"
-    "      spec:\n"
-    "        pytorchReplicaSpecs:\n"
-    "          Master:\n"
-    "            replicas: 1\n"
-    "            restartPolicy: OnFailure\n"
-    "            template:\n"
-    "              spec:\n"
-    "                containers:\n"
-    "                  - name: training-container\n"
-    "                    image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
-    "                    command:\n"
-    "                      - sh\n"
-    "                      - -c\n"
-    "                      - \"echo start; %s echo loss=${trialParameters."
-    "learningRate}\"\n"
-    "          Worker:\n"
-    "            replicas: 1\n"
-    "            restartPolicy: OnFailure\n"
-    "            template:\n"
-    "              spec:\n"
-    "                containers:\n"
-    "                  - name: training-container\n"
-    "                    image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
-    "                    command: [sh, -c, \"echo worker\"]\n";
+	"      apiVersion: kubeflow.org/v1\n"
+	"      kind: PyTorchJob\n"
+	"      spec:\n"
+	"        pytorchReplicaSpecs:\n"
+	"          Master:\n"
+	"            replicas: 1\n"
+	"            restartPolicy: OnFailure\n"
+	"            template:\n"
+	"              spec:\n"
+	"                containers:\n"
+	"                  - name: training-container\n"
+	"                    image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+	"                    command:\n"
+	"                      - sh\n"
+	"                      - -c\n"
+	"                      - \"echo start; %s echo loss=${trialParameters."
+	"learningRate}\"\n"
+	"          Worker:\n"
+	"            replicas: 1\n"
+	"            restartPolicy: OnFailure\n"
+	"            template:\n"
+	"              spec:\n"
+	"                containers:\n"
+	"                  - name: training-container\n"
+	"                    image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+	"                    command: [sh, -c, \"echo worker\"]\n";
 
 struct fixture {
 	char dir[64];
@@ -106,7 +106,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char msg[600];
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/katib-k8s-XXXXXX");
@@ -141,7 +141,7 @@ static int write_spec(struct katib *k, const char *name, const char *body,
 		      const char *sleep, int parallel, int max)
 {
 	char buf[8192], tmpl[4096];
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	int n, rc;
 
 	snprintf(tmpl, sizeof(tmpl), body, sleep);
@@ -227,7 +227,7 @@ static void check_done(struct katib *k, const char *exp, int ntrials)
 static void test_job(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 
 	assert_int_equal(katib_mkdir(f->k, "k8sjob", &err), 0);
 	write_spec(f->k, "k8sjob", job_fmt, "", 2, 4);
@@ -237,7 +237,7 @@ static void test_job(void **state)
 static void test_pytorchjob(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 
 	assert_int_equal(katib_mkdir(f->k, "k8spt", &err), 0);
 	write_spec(f->k, "k8spt", pytorch_fmt, "", 2, 3);
@@ -249,7 +249,7 @@ static void test_pytorchjob(void **state)
 static void test_restart(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char *s;
 	int i;
 
@@ -275,7 +275,7 @@ static void test_restart(void **state)
 static void test_kill(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char *s;
 	int i;
 
@@ -291,7 +291,8 @@ static void test_kill(void **state)
 		usleep(100000);
 	}
 	assert_int_equal(
-	    katib_write_trial_control(f->k, "k8skill", 1, "kill", 4, &err), 0);
+		katib_write_trial_control(f->k, "k8skill", 1, "kill", 4, &err),
+		0);
 	assert_int_equal(katib_wait_finished(f->k, "k8skill", 60000), 0);
 	s = render(f->k, "k8skill", 1, KFILE_T_STATUS);
 	assert_has(s, "state=Killed\n");
@@ -338,7 +339,7 @@ static void kubeconfig_with_user(struct fixture *f, const char *user,
 
 static void reopen_with(struct fixture *f, const char *kubeconfig)
 {
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 
 	katib_close(f->k);
 	f->opt.kubeconfig = kubeconfig;
@@ -349,7 +350,7 @@ static void reopen_with(struct fixture *f, const char *kubeconfig)
 static void test_unauthorized(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char path[256], *s;
 
 	kubeconfig_with_user(f, "    token: wrong-token\n", path, sizeof(path));
@@ -373,7 +374,7 @@ static void test_unauthorized(void **state)
 static void test_file_collector(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char head[8192], tmpl[4096], sh[1024], buf[16384], path[256], *s, *p;
 	int n, i;
 
@@ -398,7 +399,7 @@ static void test_file_collector(void **state)
 		     head, f->dir, strstr(head_fmt, "  trialTemplate:"), tmpl);
 	assert_int_equal(katib_mkdir(f->k, "k8sfile", &err), 0);
 	assert_int_equal(
-	    katib_write_spec(f->k, "k8sfile", buf, (size_t)n, &err), 0);
+		katib_write_spec(f->k, "k8sfile", buf, (size_t)n, &err), 0);
 	assert_int_equal(katib_wait_finished(f->k, "k8sfile", 60000), 0);
 	for (i = 1; i <= 2; i++) {
 		snprintf(path, sizeof(path),
@@ -450,7 +451,7 @@ static void server_dir(char *dir, size_t size)
 static void test_client_cert(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char dir[512], file[600], path[256], *user, *cert, *key;
 
 	server_dir(dir, sizeof(dir));
@@ -478,18 +479,18 @@ static void test_client_cert(void **state)
 static void test_in_cluster(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char dir[512], sa[300], file[700], cmd[2048], home[300], *port;
 	const char *saved_home = getenv("HOME");
 
 	server_dir(dir, sizeof(dir));
 	snprintf(sa, sizeof(sa), "%s/sa", f->dir);
 	snprintf(home, sizeof(home), "%s/home", f->dir);
-	snprintf(
-	    cmd, sizeof(cmd),
-	    "mkdir -p %s %s && cp %s/ca.crt %s/ca.crt && "
-	    "echo katibfs-test-token >%s/token && echo default >%s/namespace",
-	    sa, home, dir, sa, sa, sa);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s %s && cp %s/ca.crt %s/ca.crt && "
+		 "echo katibfs-test-token >%s/token && echo default "
+		 ">%s/namespace",
+		 sa, home, dir, sa, sa, sa);
 	assert_int_equal(system(cmd), 0);
 	snprintf(file, sizeof(file), "%s/port", dir);
 	port = slurp(file);
@@ -515,30 +516,31 @@ static void test_in_cluster(void **state)
 static void test_container_restart(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char buf[16384], *s;
 	int n, i;
 
 	n = snprintf(buf, sizeof(buf), head_fmt, "k8srs", 2, 2);
 	n += snprintf(
-	    buf + n, sizeof(buf) - (size_t)n,
-	    "      apiVersion: batch/v1\n"
-	    "      kind: Job\n"
-	    "      spec:\n"
-	    "        template:\n"
-	    "          spec:\n"
-	    "            restartPolicy: OnFailure\n"
-	    "            containers:\n"
-	    "              - name: training-container\n"
-	    "                image: busybox\n"
-	    "                command:\n"
-	    "                  - sh\n"
-	    "                  - -c\n"
-	    "                  - \"if [ -e %s/$HOSTNAME ]; then echo start; "
-	    "sleep 1; echo loss=${trialParameters.learningRate}; else "
-	    "touch %s/$HOSTNAME; echo first attempt; sleep 1; exit 1; "
-	    "fi\"\n",
-	    f->dir, f->dir);
+		buf + n, sizeof(buf) - (size_t)n,
+		"      apiVersion: batch/v1\n"
+		"      kind: Job\n"
+		"      spec:\n"
+		"        template:\n"
+		"          spec:\n"
+		"            restartPolicy: OnFailure\n"
+		"            containers:\n"
+		"              - name: training-container\n"
+		"                image: busybox\n"
+		"                command:\n"
+		"                  - sh\n"
+		"                  - -c\n"
+		"                  - \"if [ -e %s/$HOSTNAME ]; then echo "
+		"start; "
+		"sleep 1; echo loss=${trialParameters.learningRate}; else "
+		"touch %s/$HOSTNAME; echo first attempt; sleep 1; exit 1; "
+		"fi\"\n",
+		f->dir, f->dir);
 	assert_int_equal(katib_mkdir(f->k, "k8srs", &err), 0);
 	assert_int_equal(katib_write_spec(f->k, "k8srs", buf, (size_t)n, &err),
 			 0);
@@ -572,7 +574,7 @@ static void fake_fault(const char *json)
 static void test_forbidden(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char *s;
 
 	fake_fault("{\"forbidden_create\": 1}");
@@ -593,7 +595,7 @@ static void test_forbidden(void **state)
 static void test_outage(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 
 	fake_fault("{\"fail5xx\": 40}");
 	assert_int_equal(katib_mkdir(f->k, "k8sout", &err), 0);
@@ -605,7 +607,7 @@ static void test_outage(void **state)
 static void test_exec_plugin(void **state)
 {
 	struct fixture *f = *state;
-	struct kb_error err = {0};
+	struct kb_error err = { 0 };
 	char path[256], plugin[256], user[1024], calls[256], *s;
 
 	snprintf(plugin, sizeof(plugin), "%s/plugin.sh", f->dir);
@@ -640,20 +642,26 @@ static void test_exec_plugin(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_job, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pytorchjob, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unauthorized, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_forbidden, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_exec_plugin, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_outage, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_file_collector, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_client_cert, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_in_cluster, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_container_restart, setup,
-					    teardown),
+		cmocka_unit_test_setup_teardown(test_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pytorchjob, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unauthorized, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_forbidden, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_exec_plugin, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_outage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_collector, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_client_cert, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_in_cluster, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_container_restart, setup,
+						teardown),
 	};
 
 	if (!getenv("KATIBFS_TEST_KUBECONFIG")) {

@@ -15,19 +15,19 @@
 #include "katib/kube.h"
 
 static const char job_complete[] =
-    "{\"status\":{\"succeeded\":1,\"conditions\":["
-    "{\"type\":\"Suspended\",\"status\":\"False\"},"
-    "{\"type\":\"Complete\",\"status\":\"True\"}]}}";
+	"{\"status\":{\"succeeded\":1,\"conditions\":["
+	"{\"type\":\"Suspended\",\"status\":\"False\"},"
+	"{\"type\":\"Complete\",\"status\":\"True\"}]}}";
 static const char job_running[] =
-    "{\"status\":{\"active\":1,\"conditions\":[]}}";
+	"{\"status\":{\"active\":1,\"conditions\":[]}}";
 static const char job_complete_false[] =
-    "{\"status\":{\"conditions\":["
-    "{\"type\":\"Complete\",\"status\":\"False\"}]}}";
+	"{\"status\":{\"conditions\":["
+	"{\"type\":\"Complete\",\"status\":\"False\"}]}}";
 static const char pytorch_succeeded[] =
-    "{\"status\":{\"conditions\":["
-    "{\"type\":\"Created\",\"status\":\"True\"},"
-    "{\"type\":\"Running\",\"status\":\"False\"},"
-    "{\"type\":\"Succeeded\",\"status\":\"True\"}]}}";
+	"{\"status\":{\"conditions\":["
+	"{\"type\":\"Created\",\"status\":\"True\"},"
+	"{\"type\":\"Running\",\"status\":\"False\"},"
+	"{\"type\":\"Succeeded\",\"status\":\"True\"}]}}";
 static const char argo_ok[] = "{\"status\":{\"phase\":\"Succeeded\"}}";
 static const char argo_running[] = "{\"status\":{\"phase\":\"Running\"}}";
 
@@ -149,11 +149,11 @@ static void test_operators(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_job_default),
-	    cmocka_unit_test(test_training_default),
-	    cmocka_unit_test(test_this_multipath),
-	    cmocka_unit_test(test_first_match_and_map),
-	    cmocka_unit_test(test_operators),
+		cmocka_unit_test(test_job_default),
+		cmocka_unit_test(test_training_default),
+		cmocka_unit_test(test_this_multipath),
+		cmocka_unit_test(test_first_match_and_map),
+		cmocka_unit_test(test_operators),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,45 +17,46 @@
 #include "katib/kube_manifest.h"
 
 static const char spec_fmt[] =
-    "apiVersion: kubeflow.org/v1beta1\n"
-    "kind: Experiment\n"
-    "metadata: {name: m, namespace: ml}\n"
-    "spec:\n"
-    "  objective: {type: minimize, objectiveMetricName: loss}\n"
-    "  algorithm: {algorithmName: random}\n"
-    "  parameters:\n"
-    "    - name: lr\n"
-    "      parameterType: double\n"
-    "      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
-    "  trialTemplate:\n"
-    "    primaryContainerName: training-container\n"
-    "    trialParameters:\n"
-    "      - {name: learningRate, reference: lr}\n"
-    "    trialSpec:\n"
-    "      apiVersion: batch/v1\n"
-    "      kind: Job\n"
-    "      spec:\n"
-    "        template:\n"
-    "          spec:\n"
-    "            containers:\n"
-    "              - name: training-container\n"
-    "                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
-    "%s"
-    "                args:\n"
-    "                  - --lr=${trialParameters.learningRate}\n"
-    "            restartPolicy: Never\n";
+	"apiVersion: kubeflow.org/v1beta1\n"
+	"kind: Experiment\n"
+	"metadata: {name: m, namespace: ml}\n"
+	"spec:\n"
+	"  objective: {type: minimize, objectiveMetricName: loss}\n"
+	"  algorithm: {algorithmName: random}\n"
+	"  parameters:\n"
+	"    - name: lr\n"
+	"      parameterType: double\n"
+	"      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
+	"  trialTemplate:\n"
+	"    primaryContainerName: training-container\n"
+	"    trialParameters:\n"
+	"      - {name: learningRate, reference: lr}\n"
+	"    trialSpec:\n"
+	"      apiVersion: batch/v1\n"
+	"      kind: Job\n"
+	"      spec:\n"
+	"        template:\n"
+	"          spec:\n"
+	"            containers:\n"
+	"              - name: training-container\n"
+	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+	"%s"
+	"                args:\n"
+	"                  - --lr=${trialParameters.learningRate}\n"
+	"            restartPolicy: Never\n";
 
 static void render(const char *command, cJSON **obj, struct trial_command *c)
 {
 	struct experiment_spec *spec = NULL;
-	struct kb_error err = {0};
-	struct assignment a = {.name = "lr", .value = "0.03"};
+	struct kb_error err = { 0 };
+	struct assignment a = { .name = "lr", .value = "0.03" };
 	char text[4096];
 	int n = snprintf(text, sizeof(text), spec_fmt, command);
 
 	assert_int_equal(spec_parse(text, (size_t)n, "m", &spec, &err), 0);
 	assert_int_equal(
-	    spec_render_manifest(spec, "m-abcdefgh", "ml", &a, 1, c, &err), 0);
+		spec_render_manifest(spec, "m-abcdefgh", "ml", &a, 1, c, &err),
+		0);
 	spec_free(spec);
 	*obj = cJSON_Parse(c->manifest);
 	assert_non_null(*obj);
@@ -85,10 +86,11 @@ static void test_without_command(void **state)
 	assert_string_equal(str(obj, "metadata.namespace"), "ml");
 	assert_string_equal(str(obj, C0 ".args.0"), "--lr=0.03");
 	assert_string_equal(
-	    str(obj, "metadata.labels.katib\\.kubeflow\\.org/experiment"), "m");
+		str(obj, "metadata.labels.katib\\.kubeflow\\.org/experiment"),
+		"m");
 	assert_string_equal(
-	    str(obj, "metadata.labels.katib\\.kubeflow\\.org/trial"),
-	    "m-abcdefgh");
+		str(obj, "metadata.labels.katib\\.kubeflow\\.org/trial"),
+		"m-abcdefgh");
 	cmd = kube_gjson_get(obj, C0 ".command");
 	assert_null(cmd);
 	assert_false(strstr(c.manifest, "placeholder"));
@@ -112,8 +114,8 @@ static void test_with_command(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_without_command),
-	    cmocka_unit_test(test_with_command),
+		cmocka_unit_test(test_without_command),
+		cmocka_unit_test(test_with_command),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,15 +28,15 @@ static void es_init(struct es_fixture *f, int maximize, const char *min_trials,
 	f->spec.early_stopping.settings = f->settings;
 	if (min_trials) {
 		f->settings[f->spec.early_stopping.nsettings].name =
-		    "min_trials_required";
+			"min_trials_required";
 		f->settings[f->spec.early_stopping.nsettings++].value =
-		    (char *)min_trials;
+			(char *)min_trials;
 	}
 	if (start_step) {
 		f->settings[f->spec.early_stopping.nsettings].name =
-		    "start_step";
+			"start_step";
 		f->settings[f->spec.early_stopping.nsettings++].value =
-		    (char *)start_step;
+			(char *)start_step;
 	}
 	f->hist.trials = f->trials;
 }
@@ -63,15 +63,15 @@ static const struct early_stopping_ops *ops(void)
 	return o;
 }
 
-static const double good1[] = {0.9, 0.7, 0.5, 0.4, 0.3};
-static const double good2[] = {0.8, 0.6, 0.5, 0.5, 0.2};
-static const double good3[] = {1.0, 0.9, 0.6, 0.45, 0.4};
-static const double outlier[] = {9, 9, 9, 9, 9};
+static const double good1[] = { 0.9, 0.7, 0.5, 0.4, 0.3 };
+static const double good2[] = { 0.8, 0.6, 0.5, 0.5, 0.2 };
+static const double good3[] = { 1.0, 0.9, 0.6, 0.45, 0.4 };
+static const double outlier[] = { 9, 9, 9, 9, 9 };
 
 static void test_stops_bad_trial(void **state)
 {
 	struct es_fixture f;
-	static const double bad[] = {2, 1.5, 1.2, 0.8};
+	static const double bad[] = { 2, 1.5, 1.2, 0.8 };
 	struct history_trial *t;
 	char why[256] = "";
 
@@ -83,10 +83,10 @@ static void test_stops_bad_trial(void **state)
 	t = add(&f, HISTORY_PENDING, bad, 3);
 	/* before start_step (4): never */
 	assert_int_equal(
-	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
+		ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
 	t->nseries = 4;
 	assert_int_equal(
-	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
+		ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
 	/* bests at step 4: 0.4, 0.5, 0.45 -> median 0.45 */
 	assert_string_equal(why, "loss best 0.8 after 4 steps is worse than "
 				 "the median 0.45 of 3 completed trials at "
@@ -96,7 +96,7 @@ static void test_stops_bad_trial(void **state)
 static void test_median_not_mean(void **state)
 {
 	struct es_fixture f;
-	static const double mid[] = {2, 1.5, 1.2, 0.6};
+	static const double mid[] = { 2, 1.5, 1.2, 0.6 };
 	struct history_trial *t;
 	char why[256] = "";
 
@@ -109,17 +109,17 @@ static void test_median_not_mean(void **state)
 	add(&f, HISTORY_SUCCEEDED, outlier, 5);
 	t = add(&f, HISTORY_PENDING, mid, 4);
 	assert_int_equal(
-	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
-	static const double fine[] = {2, 1.5, 1.2, 0.45};
+		ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
+	static const double fine[] = { 2, 1.5, 1.2, 0.45 };
 	t->series = fine;
 	assert_int_equal(
-	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
+		ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
 }
 
 static void test_min_trials_required(void **state)
 {
 	struct es_fixture f;
-	static const double bad[] = {5, 5, 5, 5};
+	static const double bad[] = { 5, 5, 5, 5 };
 	struct history_trial *t;
 	char why[256];
 
@@ -132,19 +132,19 @@ static void test_min_trials_required(void **state)
 	add(&f, HISTORY_PENDING, good3, 5);	  /* running */
 	t = add(&f, HISTORY_PENDING, bad, 4);
 	assert_int_equal(
-	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
+		ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
 	f.trials[2].state = HISTORY_SUCCEEDED;
 	assert_int_equal(
-	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
+		ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
 }
 
 static void test_maximize_and_steps(void **state)
 {
 	struct es_fixture f;
-	static const double a[] = {0.1, 0.5, 0.9};
-	static const double b[] = {0.2, 0.3, 0.8};
-	static const double c[] = {0.3, 0.4};
-	static const double run[] = {0.35, 0.36, 0.7};
+	static const double a[] = { 0.1, 0.5, 0.9 };
+	static const double b[] = { 0.2, 0.3, 0.8 };
+	static const double c[] = { 0.3, 0.4 };
+	static const double run[] = { 0.35, 0.36, 0.7 };
 	struct history_trial *t;
 	char why[256];
 
@@ -156,24 +156,24 @@ static void test_maximize_and_steps(void **state)
 	t = add(&f, HISTORY_PENDING, run, 2);
 	/* step 2 bests: 0.5, 0.3, 0.4 -> median 0.4; 0.36 < 0.4 stops */
 	assert_int_equal(
-	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
+		ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
 	/* step 3: 0.9, 0.8, 0.4 (c has only 2) -> 0.8; 0.7 stops */
 	t->nseries = 3;
 	assert_int_equal(
-	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
-	static const double good[] = {0.35, 0.6, 0.85};
+		ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 1);
+	static const double good[] = { 0.35, 0.6, 0.85 };
 	t->series = good;
 	assert_int_equal(
-	    ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
+		ops()->should_stop(&f.spec, &f.hist, t, why, sizeof(why)), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_stops_bad_trial),
-	    cmocka_unit_test(test_median_not_mean),
-	    cmocka_unit_test(test_min_trials_required),
-	    cmocka_unit_test(test_maximize_and_steps),
+		cmocka_unit_test(test_stops_bad_trial),
+		cmocka_unit_test(test_median_not_mean),
+		cmocka_unit_test(test_min_trials_required),
+		cmocka_unit_test(test_maximize_and_steps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,10 +140,10 @@ static void test_no_match(void **state)
 
 static void test_custom_formats(void **state)
 {
-	char *f1[] = {"{metricName: ([\\w|-]+), metricValue: "
-		      "((-?\\d+)(\\.\\d+)?)}"};
-	char *f2[] = {"(\\w+\\s\\w+)\\s:\\s((-?\\d+)(\\.\\d+)?)"};
-	char *f3[] = {"([\\w-]+)=(Genotype.*)"};
+	char *f1[] = { "{metricName: ([\\w|-]+), metricValue: "
+		       "((-?\\d+)(\\.\\d+)?)}" };
+	char *f2[] = { "(\\w+\\s\\w+)\\s:\\s((-?\\d+)(\\.\\d+)?)" };
+	char *f3[] = { "([\\w-]+)=(Genotype.*)" };
 	struct observation o[MAXOBS];
 	struct metrics_parser *p;
 
@@ -166,9 +166,10 @@ static void test_custom_formats(void **state)
 
 	p = parser(f3, 1, "Best-Genotype", NULL);
 	assert_int_equal(
-	    parse(p, "Best-Genotype=Genotype(normal=[[('sep_conv_3x3', 0)]])",
-		  o),
-	    1);
+		parse(p,
+		      "Best-Genotype=Genotype(normal=[[('sep_conv_3x3', 0)]])",
+		      o),
+		1);
 	assert_string_equal(o[0].value,
 			    "Genotype(normal=[[('sep_conv_3x3', 0)]])");
 	metrics_parser_free(p);
@@ -176,7 +177,7 @@ static void test_custom_formats(void **state)
 
 static void test_multiple_formats_and_empty_matches(void **state)
 {
-	char *f[] = {"(a*)(b*)", "(loss):(\\d+)"};
+	char *f[] = { "(a*)(b*)", "(loss):(\\d+)" };
 	struct observation o[MAXOBS];
 	struct metrics_parser *p = parser(f, 2, "loss", NULL);
 
@@ -189,9 +190,9 @@ static void test_multiple_formats_and_empty_matches(void **state)
 
 static void test_bad_formats(void **state)
 {
-	char *bad[] = {"([\\w-]+)=(\\d+)", "([a-z"};
-	char *one[] = {"loss=(\\d+)"};
-	char *noncap[] = {"(?:x)(a)=(b)"};
+	char *bad[] = { "([\\w-]+)=(\\d+)", "([a-z" };
+	char *one[] = { "loss=(\\d+)" };
+	char *noncap[] = { "(?:x)(a)=(b)" };
 	struct experiment_spec spec;
 	struct metrics_parser *p = NULL;
 	struct kb_error err;
@@ -201,15 +202,15 @@ static void test_bad_formats(void **state)
 	assert_int_equal(metrics_parser_new(&spec, &p, &err), -EINVAL);
 	assert_null(p);
 	assert_string_equal(
-	    err.field,
-	    "spec.metricsCollectorSpec.source.filter.metricsFormat[1]");
+		err.field,
+		"spec.metricsCollectorSpec.source.filter.metricsFormat[1]");
 	assert_non_null(strstr(err.message, "offset"));
 
 	kb_error_clear(&err);
 	assert_int_equal(metrics_validate_formats(one, 1, &err), -EINVAL);
 	assert_string_equal(
-	    err.field,
-	    "spec.metricsCollectorSpec.source.filter.metricsFormat[0]");
+		err.field,
+		"spec.metricsCollectorSpec.source.filter.metricsFormat[0]");
 	assert_non_null(strstr(err.message, "two capture groups"));
 
 	kb_error_clear(&err);
@@ -227,7 +228,7 @@ static void test_long_line(void **state)
 	memcpy(line, "loss=1", 6);
 	memcpy(line + METRICS_MAX_LINE + 10, "loss=2", 6);
 	assert_int_equal(
-	    metrics_parse_line(p, line, sizeof(line), 0, 0, o, MAXOBS), 1);
+		metrics_parse_line(p, line, sizeof(line), 0, 0, o, MAXOBS), 1);
 	assert_string_equal(o[0].value, "1");
 	metrics_parser_free(p);
 }
@@ -309,7 +310,8 @@ static void test_push_errors(void **state)
 	assert_int_equal(push(p, "loss=1 2", o, &err), -EINVAL);
 	assert_int_equal(push(p, "=1", o, &err), -EINVAL);
 	assert_int_equal(
-	    metrics_parse_push(p, "loss=1\nloss=2", 13, 0, o, 1, &err), -E2BIG);
+		metrics_parse_push(p, "loss=1\nloss=2", 13, 0, o, 1, &err),
+		-E2BIG);
 	metrics_parser_free(p);
 }
 
@@ -321,17 +323,17 @@ static void test_summary(void **state)
 	int num;
 
 	metric_summary_init(&s);
-	assert_int_equal(
-	    metric_summary_value(&s, STRATEGY_MIN, buf, sizeof(buf), &v, &num),
-	    -ENODATA);
+	assert_int_equal(metric_summary_value(&s, STRATEGY_MIN, buf,
+					      sizeof(buf), &v, &num),
+			 -ENODATA);
 	metric_summary_add(&s, 1, "0.5");
 	metric_summary_add(&s, 3, "0.2");
 	metric_summary_add(&s, 2, "0.9");
 	metric_summary_add(&s, 3, "0.30");
 	assert_int_equal(s.count, 4);
-	assert_int_equal(
-	    metric_summary_value(&s, STRATEGY_MIN, buf, sizeof(buf), &v, &num),
-	    0);
+	assert_int_equal(metric_summary_value(&s, STRATEGY_MIN, buf,
+					      sizeof(buf), &v, &num),
+			 0);
 	assert_string_equal(buf, "0.2");
 	assert_true(num && v == 0.2);
 	metric_summary_value(&s, STRATEGY_MAX, buf, sizeof(buf), &v, &num);
@@ -341,9 +343,9 @@ static void test_summary(void **state)
 
 	metric_summary_init(&s);
 	metric_summary_add(&s, 1, "Genotype(a)");
-	assert_int_equal(
-	    metric_summary_value(&s, STRATEGY_MAX, buf, sizeof(buf), &v, &num),
-	    0);
+	assert_int_equal(metric_summary_value(&s, STRATEGY_MAX, buf,
+					      sizeof(buf), &v, &num),
+			 0);
 	assert_string_equal(buf, "Genotype(a)");
 	assert_int_equal(num, 0);
 }
@@ -385,20 +387,20 @@ static void test_rfc3339(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_examples),
-	    cmocka_unit_test(test_default_two_metrics),
-	    cmocka_unit_test(test_timestamp),
-	    cmocka_unit_test(test_no_match),
-	    cmocka_unit_test(test_custom_formats),
-	    cmocka_unit_test(test_multiple_formats_and_empty_matches),
-	    cmocka_unit_test(test_bad_formats),
-	    cmocka_unit_test(test_long_line),
-	    cmocka_unit_test(test_json),
-	    cmocka_unit_test(test_push_ok),
-	    cmocka_unit_test(test_push_errors),
-	    cmocka_unit_test(test_summary),
-	    cmocka_unit_test(test_format_double),
-	    cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_default_examples),
+		cmocka_unit_test(test_default_two_metrics),
+		cmocka_unit_test(test_timestamp),
+		cmocka_unit_test(test_no_match),
+		cmocka_unit_test(test_custom_formats),
+		cmocka_unit_test(test_multiple_formats_and_empty_matches),
+		cmocka_unit_test(test_bad_formats),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_push_ok),
+		cmocka_unit_test(test_push_errors),
+		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_format_double),
+		cmocka_unit_test(test_rfc3339),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,7 +39,7 @@ static const struct algorithm_ops *pbt(void)
 
 static void pbt_init(struct pbt_fixture *f, const char *resample)
 {
-	static char *cats[] = {"sgd", "adam", "rmsprop"};
+	static char *cats[] = { "sgd", "adam", "rmsprop" };
 	struct kb_error err;
 
 	memset(f, 0, sizeof(*f));
@@ -123,7 +123,7 @@ static void finish_all(struct pbt_fixture *f)
 		t->state = HISTORY_SUCCEEDED;
 		t->has_objective = 1;
 		t->objective =
-		    strtod(t->values[0], NULL) * strtod(t->values[1], NULL);
+			strtod(t->values[0], NULL) * strtod(t->values[1], NULL);
 	}
 }
 
@@ -341,9 +341,9 @@ static void test_prepare_trial_copies_checkpoint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_generations),
-	    cmocka_unit_test(test_requeue_and_restore),
-	    cmocka_unit_test(test_prepare_trial_copies_checkpoint),
+		cmocka_unit_test(test_generations),
+		cmocka_unit_test(test_requeue_and_restore),
+		cmocka_unit_test(test_prepare_trial_copies_checkpoint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

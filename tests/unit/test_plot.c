@@ -21,57 +21,57 @@
 #include "katib/spec.h"
 
 static const char spec_fmt[] =
-    "apiVersion: kubeflow.org/v1beta1\n"
-    "kind: Experiment\n"
-    "metadata:\n"
-    "  name: plot-test\n"
-    "spec:\n"
-    "  objective:\n"
-    "    type: %s\n"
-    "    goal: %s\n"
-    "    objectiveMetricName: accuracy\n"
-    "  algorithm:\n"
-    "    algorithmName: random\n"
-    "  maxTrialCount: 30\n"
-    "  parameters:\n"
-    "    - name: lr\n"
-    "      parameterType: double\n"
-    "      feasibleSpace: {min: \"0.001\", max: \"0.1\", "
-    "distribution: logUniform}\n"
-    "%s"
-    "  trialTemplate:\n"
-    "    primaryContainerName: training-container\n"
-    "    trialParameters:\n"
-    "      - name: lr\n"
-    "        reference: lr\n"
-    "%s"
-    "    trialSpec:\n"
-    "      apiVersion: batch/v1\n"
-    "      kind: Job\n"
-    "      spec:\n"
-    "        template:\n"
-    "          spec:\n"
-    "            containers:\n"
-    "              - name: training-container\n"
-    "                image: python:3\n"
-    "                command: [sh, -c, \"echo ${trialParameters.lr}%s\"]\n"
-    "            restartPolicy: Never\n";
+	"apiVersion: kubeflow.org/v1beta1\n"
+	"kind: Experiment\n"
+	"metadata:\n"
+	"  name: plot-test\n"
+	"spec:\n"
+	"  objective:\n"
+	"    type: %s\n"
+	"    goal: %s\n"
+	"    objectiveMetricName: accuracy\n"
+	"  algorithm:\n"
+	"    algorithmName: random\n"
+	"  maxTrialCount: 30\n"
+	"  parameters:\n"
+	"    - name: lr\n"
+	"      parameterType: double\n"
+	"      feasibleSpace: {min: \"0.001\", max: \"0.1\", "
+	"distribution: logUniform}\n"
+	"%s"
+	"  trialTemplate:\n"
+	"    primaryContainerName: training-container\n"
+	"    trialParameters:\n"
+	"      - name: lr\n"
+	"        reference: lr\n"
+	"%s"
+	"    trialSpec:\n"
+	"      apiVersion: batch/v1\n"
+	"      kind: Job\n"
+	"      spec:\n"
+	"        template:\n"
+	"          spec:\n"
+	"            containers:\n"
+	"              - name: training-container\n"
+	"                image: python:3\n"
+	"                command: [sh, -c, \"echo ${trialParameters.lr}%s\"]\n"
+	"            restartPolicy: Never\n";
 
 static const char more_params[] =
-    "    - name: optimizer\n"
-    "      parameterType: categorical\n"
-    "      feasibleSpace:\n"
-    "        list: [sgd, adam, \"a<b&c\", \"\xc3\xbc\"]\n"
-    "    - name: layers\n"
-    "      parameterType: int\n"
-    "      feasibleSpace: {min: \"1\", max: \"5\"}\n";
+	"    - name: optimizer\n"
+	"      parameterType: categorical\n"
+	"      feasibleSpace:\n"
+	"        list: [sgd, adam, \"a<b&c\", \"\xc3\xbc\"]\n"
+	"    - name: layers\n"
+	"      parameterType: int\n"
+	"      feasibleSpace: {min: \"1\", max: \"5\"}\n";
 
 static const char more_refs[] = "      - name: optimizer\n"
 				"        reference: optimizer\n"
 				"      - name: layers\n"
 				"        reference: layers\n";
 
-static const char *const optimizers[] = {"sgd", "adam", "a<b&c", "\xc3\xbc"};
+static const char *const optimizers[] = { "sgd", "adam", "a<b&c", "\xc3\xbc" };
 
 static struct experiment *make_exp(const char *type, const char *goal,
 				   const char *params)
@@ -224,7 +224,7 @@ static void test_no_spec(void **state)
 static void test_no_values(void **state)
 {
 	struct experiment *e = make_exp("maximize", "0.99", "");
-	const char *v[] = {"0.01"};
+	const char *v[] = { "0.01" };
 	char *svg;
 
 	svg = render(e, NULL);
@@ -242,8 +242,8 @@ static void test_no_values(void **state)
 /* Three parameters, mixed states: both panels and all the marks. */
 static struct experiment *make_full(void)
 {
-	static const char *const lrs[] = {"0.001", "0.003", "0.01", "0.03",
-					  "0.1"};
+	static const char *const lrs[] = { "0.001", "0.003", "0.01", "0.03",
+					   "0.1" };
 	struct experiment *e = make_exp("maximize", "0.99", more_params);
 	char acc[32], layers[8];
 	const char *v[3];
@@ -260,9 +260,10 @@ static struct experiment *make_full(void)
 		v[0] = lrs[i % 5];
 		v[1] = optimizers[i % 4];
 		v[2] = layers;
-		add_trial(
-		    e, st,
-		    st == TRIAL_FAILED || st == TRIAL_PENDING ? NULL : acc, v);
+		add_trial(e, st,
+			  st == TRIAL_FAILED || st == TRIAL_PENDING ? NULL
+								    : acc,
+			  v);
 	}
 	return e;
 }
@@ -313,7 +314,7 @@ static void test_full(void **state)
 static void test_one_parameter(void **state)
 {
 	struct experiment *e = make_exp("minimize", "0.1", "");
-	const char *v[] = {"0.05"};
+	const char *v[] = { "0.05" };
 	char *svg;
 
 	add_trial(e, TRIAL_SUCCEEDED, "0.7", v);
@@ -331,8 +332,8 @@ static void test_one_parameter(void **state)
 static void test_hostile_text(void **state)
 {
 	struct experiment *e = make_exp("maximize", "0.99", more_params);
-	const char *bad[] = {"0.01", "\x01<x>\xff\xc3", "7", "\xe2\x80"};
-	const char *good[] = {"0.02", "sgd", "2", "abc"};
+	const char *bad[] = { "0.01", "\x01<x>\xff\xc3", "7", "\xe2\x80" };
+	const char *good[] = { "0.02", "sgd", "2", "abc" };
 
 	e->value_names[3] = "arch \"q\" & <x>"; /* an algorithm's name */
 	e->nvalue_names = 4;
@@ -350,7 +351,7 @@ static void test_many_trials(void **state)
 {
 	struct experiment *e = make_exp("minimize", "0.001", more_params);
 	char acc[32], lr[32], layers[8];
-	const char *v[3] = {lr, NULL, layers};
+	const char *v[3] = { lr, NULL, layers };
 	size_t len;
 	char *svg;
 	int i;
@@ -378,12 +379,12 @@ static void test_many_trials(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_no_spec),
-	    cmocka_unit_test(test_no_values),
-	    cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_one_parameter),
-	    cmocka_unit_test(test_hostile_text),
-	    cmocka_unit_test(test_many_trials),
+		cmocka_unit_test(test_no_spec),
+		cmocka_unit_test(test_no_values),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_one_parameter),
+		cmocka_unit_test(test_hostile_text),
+		cmocka_unit_test(test_many_trials),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,11 +18,11 @@
 
 #include "algo_test_util.h"
 
-static char *cats[] = {"a", "b", "c", "d"};
+static char *cats[] = { "a", "b", "c", "d" };
 
 static void test_settings(void **state)
 {
-	const char *names[] = {"random_state", "seed", "skip"};
+	const char *names[] = { "random_state", "seed", "skip" };
 	struct kb_error err;
 	struct tu_spec t;
 	size_t i;
@@ -100,7 +100,8 @@ static int run(struct tu_spec *t, int n, int batch, struct tu_history *th,
 	tu_history_init(th, t->spec.nparams);
 	for (i = 0; i < n; i += got) {
 		k = n - i < batch ? n - i : batch;
-		got = ops->suggest(priv, &t->spec, &th->h, (size_t)k, out, &err);
+		got = ops->suggest(priv, &t->spec, &th->h, (size_t)k, out,
+				   &err);
 		assert_true(got >= 0);
 		if (!got)
 			break;
@@ -213,8 +214,8 @@ static double max_gap(const char *alg, const char *state, const char *rs)
 	assert_int_equal(ops->create(&t.spec, state, &priv, &err), 0);
 	tu_history_init(&th, 1);
 	for (i = 0; i < 64; i++) {
-		assert_int_equal(ops->suggest(priv, &t.spec, &th.h, 1, out, &err),
-				 1);
+		assert_int_equal(
+			ops->suggest(priv, &t.spec, &th.h, 1, out, &err), 1);
 		tu_complete(tu_add(&th, out[0]), 0);
 		v[i] = strtod(out[0][0], NULL);
 	}
@@ -252,13 +253,13 @@ static void test_coverage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_settings),
-	    cmocka_unit_test(test_stratified),
-	    cmocka_unit_test(test_seeds_differ),
-	    cmocka_unit_test(test_feasible),
-	    cmocka_unit_test(test_state),
-	    cmocka_unit_test(test_no_duplicates),
-	    cmocka_unit_test(test_coverage),
+		cmocka_unit_test(test_settings),
+		cmocka_unit_test(test_stratified),
+		cmocka_unit_test(test_seeds_differ),
+		cmocka_unit_test(test_feasible),
+		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_no_duplicates),
+		cmocka_unit_test(test_coverage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

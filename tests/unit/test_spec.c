@@ -136,8 +136,8 @@ static void expect_err(const char *yaml, int code, const char *field,
 	    (msg && !strstr(err.message, msg)) ||
 	    (at && err.line != line_of(yaml, at)))
 		fail_msg("want %d %s %s (line of %s), got %d: %s", code,
-			 field ? field : "", msg ? msg : "", at ? at : "-",
-			 rc, buf);
+			 field ? field : "", msg ? msg : "", at ? at : "-", rc,
+			 buf);
 	assert_null(s);
 }
 
@@ -218,8 +218,7 @@ static void test_defaults(void **state)
 
 static void test_strategy_defaults(void **state)
 {
-	char *y = replace(base_yaml,
-			  "    type: minimize\n",
+	char *y = replace(base_yaml, "    type: minimize\n",
 			  "    type: maximize\n"
 			  "    additionalMetricNames: [loss2, acc]\n"
 			  "    metricStrategies:\n"
@@ -247,23 +246,20 @@ static void test_strategy_defaults(void **state)
 
 static void test_collector_defaults(void **state)
 {
-	static const char *const file =
-		"  metricsCollectorSpec:\n"
-		"    collector:\n"
-		"      kind: File\n"
-		"  parameters:\n";
-	static const char *const tf =
-		"  metricsCollectorSpec:\n"
-		"    collector: {kind: TensorFlowEvent}\n"
-		"  parameters:\n";
+	static const char *const file = "  metricsCollectorSpec:\n"
+					"    collector:\n"
+					"      kind: File\n"
+					"  parameters:\n";
+	static const char *const tf = "  metricsCollectorSpec:\n"
+				      "    collector: {kind: TensorFlowEvent}\n"
+				      "  parameters:\n";
 	static const char *const prom =
 		"  metricsCollectorSpec:\n"
 		"    collector: {kind: PrometheusMetric}\n"
 		"  parameters:\n";
-	static const char *const none =
-		"  metricsCollectorSpec:\n"
-		"    collector: {kind: None}\n"
-		"  parameters:\n";
+	static const char *const none = "  metricsCollectorSpec:\n"
+					"    collector: {kind: None}\n"
+					"  parameters:\n";
 	struct experiment_spec *s;
 	char *y;
 
@@ -286,12 +282,12 @@ static void test_collector_defaults(void **state)
 
 	y = replace(base_yaml, "  parameters:\n", prom);
 	s = parse_ok(y);
-	assert_int_equal(cJSON_GetObjectItem(s->collector.http_get, "port")
-				 ->valueint,
-			 8080);
-	assert_string_equal(cJSON_GetObjectItem(s->collector.http_get, "path")
-				    ->valuestring,
-			    "/metrics");
+	assert_int_equal(
+		cJSON_GetObjectItem(s->collector.http_get, "port")->valueint,
+		8080);
+	assert_string_equal(
+		cJSON_GetObjectItem(s->collector.http_get, "path")->valuestring,
+		"/metrics");
 	spec_free(s);
 	free(y);
 
@@ -354,7 +350,8 @@ static void test_unknown_fields(void **state)
 	variant_err("        min: \"0.01\"\n", "        minimum: \"0.01\"\n",
 		    "spec.parameters[0].feasibleSpace.minimum", "minimum",
 		    "unknown field");
-	variant_err("    primaryContainerName:", "    trialTimeout: 10\n"
+	variant_err("    primaryContainerName:",
+		    "    trialTimeout: 10\n"
 		    "    primaryContainerName:",
 		    "spec.trialTemplate.trialTimeout", "trialTimeout",
 		    "unknown field");
@@ -379,10 +376,11 @@ static void test_wrong_types(void **state)
 		    "spec.objective.objectiveMetricName", "[loss]",
 		    "not a list");
 	variant_err("  objective:\n    type: minimize\n    goal: 0.001\n"
-		    "    objectiveMetricName: loss\n", "  objective: 3\n",
-		    "spec.objective", "objective: 3", "must be a mapping");
-	variant_err("  parameters:\n", "  parameters: {}\n  p:\n",
-		    "spec.p", "p:", "unknown field");
+		    "    objectiveMetricName: loss\n",
+		    "  objective: 3\n", "spec.objective", "objective: 3",
+		    "must be a mapping");
+	variant_err("  parameters:\n", "  parameters: {}\n  p:\n", "spec.p",
+		    "p:", "unknown field");
 	variant_err("    goal: 0.001\n", "    goal: high\n",
 		    "spec.objective.goal", "high", "must be a number");
 	variant_err("    primaryContainerName:",
@@ -396,8 +394,8 @@ static void test_top_level(void **state)
 	variant_err("apiVersion: kubeflow.org/v1beta1\n",
 		    "apiVersion: kubeflow.org/v1alpha3\n", "apiVersion",
 		    "apiVersion", "must be kubeflow.org/v1beta1");
-	variant_err("kind: Experiment\n", "kind: Trial\n", "kind", "kind:",
-		    "must be Experiment");
+	variant_err("kind: Experiment\n", "kind: Trial\n", "kind",
+		    "kind:", "must be Experiment");
 	expect_err("- a\n- b\n", -EINVAL, "", NULL, "must be a mapping");
 	expect_err("", -EINVAL, NULL, NULL, "empty");
 	expect_err("kind: Experiment\n", -EINVAL, "spec", NULL, "required");
@@ -427,12 +425,11 @@ static void test_name(void **state)
 	long_name[40] = 0;
 	assert_int_equal(spec_validate_name(long_name, NULL), 0);
 	/* the directory name is checked; a different metadata.name is kept */
-	assert_int_equal(spec_parse(base_yaml, strlen(base_yaml), "Bad!", &s,
-				    &err),
-			 -EINVAL);
-	assert_int_equal(spec_parse(base_yaml, strlen(base_yaml), "other", &s,
-				    &err),
-			 0);
+	assert_int_equal(
+		spec_parse(base_yaml, strlen(base_yaml), "Bad!", &s, &err),
+		-EINVAL);
+	assert_int_equal(
+		spec_parse(base_yaml, strlen(base_yaml), "other", &s, &err), 0);
 	assert_string_equal(s->name, "random");
 	spec_free(s);
 }
@@ -496,16 +493,18 @@ static void test_counts(void **state)
 		    "must not exceed maxTrialCount");
 	variant_ok("  maxFailedTrialCount: 3\n", "  maxFailedTrialCount: 0\n");
 	variant_ok("  parallelTrialCount: 3\n", "  parallelTrialCount: 12\n");
-	variant_err("  maxTrialCount: 12\n", "  resumePolicy: Sometimes\n"
+	variant_err("  maxTrialCount: 12\n",
+		    "  resumePolicy: Sometimes\n"
 		    "  maxTrialCount: 12\n",
 		    "spec.resumePolicy", "Sometimes",
 		    "must be one of Never, LongRunning, FromVolume");
 	variant_ok("  maxTrialCount: 12\n", "  resumePolicy: FromVolume\n"
-		   "  maxTrialCount: 12\n");
+					    "  maxTrialCount: 12\n");
 }
 
-#define P0 "    - name: lr\n      parameterType: double\n"                  \
-	   "      feasibleSpace:\n        min: \"0.01\"\n        max: \"0.05\"\n"
+#define P0                                                                     \
+	"    - name: lr\n      parameterType: double\n"                        \
+	"      feasibleSpace:\n        min: \"0.01\"\n        max: \"0.05\"\n"
 
 static void param_err(const char *p0, const char *field, const char *at,
 		      const char *msg)
@@ -523,8 +522,7 @@ static void param_ok(const char *p0, struct param_spec *want)
 
 	if (want) {
 		assert_int_equal(s->params[0].type, want->type);
-		assert_int_equal(s->params[0].distribution,
-				 want->distribution);
+		assert_int_equal(s->params[0].distribution, want->distribution);
 		assert_int_equal(s->params[0].nlist, want->nlist);
 		assert_true(s->params[0].step_value == want->step_value);
 	}
@@ -534,23 +532,21 @@ static void param_ok(const char *p0, struct param_spec *want)
 
 static void test_parameters(void **state)
 {
-	struct param_spec w = {0};
+	struct param_spec w = { 0 };
 
 	param_err("    - name: lr\n      parameterType: float\n"
 		  "      feasibleSpace: {min: \"1\", max: \"2\"}\n",
 		  "spec.parameters[0].parameterType", "float",
 		  "must be one of int, double, categorical, discrete");
 	param_err("    - name: lr\n      parameterType: int\n",
-		  "spec.parameters[0].feasibleSpace", "- name: lr",
-		  "required");
+		  "spec.parameters[0].feasibleSpace", "- name: lr", "required");
 	param_err("    - name: lr\n      parameterType: int\n"
 		  "      feasibleSpace: {min: \"1\", max: \"5\", list: [a]}\n",
 		  "spec.parameters[0].feasibleSpace.list", "list",
 		  "only for categorical and discrete");
 	param_err("    - name: lr\n      parameterType: int\n"
 		  "      feasibleSpace: {step: \"1\"}\n",
-		  "spec.parameters[0].feasibleSpace.min", "step",
-		  "required");
+		  "spec.parameters[0].feasibleSpace.min", "step", "required");
 	param_err("    - name: lr\n      parameterType: categorical\n"
 		  "      feasibleSpace: {list: [a, b], max: \"5\"}\n",
 		  "spec.parameters[0].feasibleSpace.max", "list",
@@ -596,7 +592,9 @@ static void test_parameters(void **state)
 		  "must be a number");
 	param_err("    - name: momentum\n      parameterType: double\n"
 		  "      feasibleSpace: {min: \"1\", max: \"2\"}\n",
-		  "spec.parameters[1].name", "- name: momentum\n      parameterType: double\n      feasibleSpace:\n        min",
+		  "spec.parameters[1].name",
+		  "- name: momentum\n      parameterType: double\n      "
+		  "feasibleSpace:\n        min",
 		  "must be unique");
 	param_err("    - parameterType: double\n"
 		  "      feasibleSpace: {min: \"1\", max: \"2\"}\n",
@@ -607,7 +605,8 @@ static void test_parameters(void **state)
 	w.step_value = 2;
 	param_ok("    - name: lr\n      parameterType: int\n"
 		 "      feasibleSpace: {min: 1, max: 9, step: 2, "
-		 "distribution: logUniform}\n", &w);
+		 "distribution: logUniform}\n",
+		 &w);
 	w.type = PARAM_DISCRETE;
 	w.distribution = DIST_UNIFORM;
 	w.step_value = 0;
@@ -618,15 +617,18 @@ static void test_parameters(void **state)
 	w.type = PARAM_CATEGORICAL;
 	w.nlist = 2;
 	param_ok("    - name: lr\n      parameterType: categorical\n"
-		 "      feasibleSpace: {list: [sgd, adam]}\n", &w);
+		 "      feasibleSpace: {list: [sgd, adam]}\n",
+		 &w);
 	/* min == max is fine (hyperband.yaml does it) */
 	param_ok("    - name: lr\n      parameterType: int\n"
-		 "      feasibleSpace: {min: \"1\", max: \"1\"}\n", NULL);
+		 "      feasibleSpace: {min: \"1\", max: \"1\"}\n",
+		 NULL);
 }
 
 static void test_search_space_choice(void **state)
 {
-	variant_err("  parameters:\n", "  nasConfig:\n"
+	variant_err("  parameters:\n",
+		    "  nasConfig:\n"
 		    "    graphConfig: {numLayers: 1, inputSizes: [32], "
 		    "outputSizes: [10]}\n"
 		    "    operations:\n"
@@ -658,16 +660,17 @@ static char *with_configmap(const char *tail)
 
 static void test_trial_template_errors(void **state)
 {
-	variant_err("    trialParameters:\n"
-		    "      - name: learningRate\n"
-		    "        description: Learning rate for the training model\n"
-		    "        reference: lr\n"
-		    "      - name: momentum\n"
-		    "        description: Momentum for the training model\n"
-		    "        reference: momentum\n",
-		    "", "spec.trialTemplate.trialParameters", NULL,
-		    "required");
-	variant_err("    trialSpec:\n", "    configMap:\n"
+	variant_err(
+		"    trialParameters:\n"
+		"      - name: learningRate\n"
+		"        description: Learning rate for the training model\n"
+		"        reference: lr\n"
+		"      - name: momentum\n"
+		"        description: Momentum for the training model\n"
+		"        reference: momentum\n",
+		"", "spec.trialTemplate.trialParameters", NULL, "required");
+	variant_err("    trialSpec:\n",
+		    "    configMap:\n"
 		    "      configMapName: c\n      configMapNamespace: n\n"
 		    "      templatePath: p\n    trialSpec:\n",
 		    "spec.trialTemplate.configMap", "configMap", "not both");
@@ -698,8 +701,7 @@ static void test_trial_template_errors(void **state)
 	variant_err("        reference: momentum\n",
 		    "        reference: beta\n",
 		    "spec.trialTemplate.trialParameters[1].reference",
-		    "reference: beta",
-		    "not the name of any spec.parameters");
+		    "reference: beta", "not the name of any spec.parameters");
 	variant_err("${trialParameters.momentum}",
 		    "${trialParameters.momentum} ${trialParameters.batch}",
 		    "spec.trialTemplate.trialSpec", "${trialParameters.batch}",
@@ -710,7 +712,8 @@ static void test_trial_template_errors(void **state)
 		    "does not appear in trialSpec");
 	variant_err("      kind: Job\n",
 		    "      kind: Job\n      metadata:\n        name: fixed\n",
-		    "spec.trialTemplate.trialSpec.metadata", "metadata:\n        name: fixed",
+		    "spec.trialTemplate.trialSpec.metadata",
+		    "metadata:\n        name: fixed",
 		    "must not set name or namespace");
 	variant_err("      apiVersion: batch/v1\n", "",
 		    "spec.trialTemplate.trialSpec.apiVersion", NULL,
@@ -735,8 +738,8 @@ static void test_trial_template_errors(void **state)
 		    "not the reference of any");
 	variant_err("        reference: momentum\n",
 		    "        reference: \"${trialSpec.Uid}\"\n",
-		    "spec.trialTemplate.trialParameters[1].reference",
-		    "Uid", "illegal reference of trial metadata");
+		    "spec.trialTemplate.trialParameters[1].reference", "Uid",
+		    "illegal reference of trial metadata");
 }
 
 static void test_custom_kind_conditions(void **state)
@@ -760,70 +763,72 @@ static void test_collector_errors(void **state)
 	static const struct {
 		const char *mcs, *field, *at, *msg;
 	} cases[] = {
-		{"    collector: {kind: File}\n    source:\n"
-		 "      fileSystemPath: {path: /a, kind: Directory}\n",
-		 "spec.metricsCollectorSpec.source.fileSystemPath.kind",
-		 "fileSystemPath", "must be File"},
-		{"    collector: {kind: File}\n    source:\n"
-		 "      fileSystemPath: {path: /a.json, format: JSON}\n"
-		 "      filter: {metricsFormat: [\"(a)(b)\"]}\n",
-		 "spec.metricsCollectorSpec.source.filter", "filter",
-		 "not allowed with format JSON"},
-		{"    collector: {kind: File}\n    source:\n"
-		 "      fileSystemPath: {path: rel/x.log}\n",
-		 "spec.metricsCollectorSpec.source.fileSystemPath.path",
-		 "fileSystemPath", "absolute"},
-		{"    collector: {kind: File}\n    source:\n"
-		 "      fileSystemPath: {path: /x, format: XML}\n",
-		 "spec.metricsCollectorSpec.source.fileSystemPath.format",
-		 "fileSystemPath", "must be one of TEXT, JSON"},
-		{"    collector: {kind: TensorFlowEvent}\n    source:\n"
-		 "      fileSystemPath: {path: /tf, kind: Directory, "
-		 "format: TEXT}\n",
-		 "spec.metricsCollectorSpec.source.fileSystemPath.format",
-		 "fileSystemPath", "must be empty"},
-		{"    collector: {kind: TensorFlowEvent}\n    source:\n"
-		 "      fileSystemPath: {path: /tf, kind: File}\n",
-		 "spec.metricsCollectorSpec.source.fileSystemPath.kind",
-		 "fileSystemPath", "must be Directory"},
-		{"    collector: {kind: Custom}\n",
-		 "spec.metricsCollectorSpec.collector.customCollector",
-		 "collector:", "required for kind: Custom"},
-		{"    collector:\n      kind: StdOut\n"
-		 "      customCollector: {name: c, image: i}\n",
-		 "spec.metricsCollectorSpec.collector.customCollector",
-		 "customCollector", "only for kind: Custom"},
-		{"    collector: {kind: PrometheusMetric}\n    source:\n"
-		 "      httpGet: {port: 0}\n",
-		 "spec.metricsCollectorSpec.source.httpGet.port", "httpGet",
-		 "positive port"},
-		{"    collector: {kind: PrometheusMetric}\n    source:\n"
-		 "      httpGet: {path: metrics, port: 9090}\n",
-		 "spec.metricsCollectorSpec.source.httpGet.path", "httpGet",
-		 "must start with /"},
-		{"    collector: {kind: StdOut}\n    source:\n"
-		 "      fileSystemPath: {path: /x}\n",
-		 "spec.metricsCollectorSpec.source.fileSystemPath",
-		 "fileSystemPath", "not used by the StdOut"},
-		{"    collector: {kind: Stdout}\n",
-		 "spec.metricsCollectorSpec.collector.kind", "Stdout",
-		 "must be one of StdOut, File"},
-		{"    collector: {}\n",
-		 "spec.metricsCollectorSpec.collector.kind", "collector:",
-		 "required"},
-		{"    collector: {kind: StdOut}\n    source:\n"
-		 "      filter: {metricFormat: [x]}\n",
-		 "spec.metricsCollectorSpec.source.filter.metricFormat",
-		 "metricFormat", "unknown field"},
+		{ "    collector: {kind: File}\n    source:\n"
+		  "      fileSystemPath: {path: /a, kind: Directory}\n",
+		  "spec.metricsCollectorSpec.source.fileSystemPath.kind",
+		  "fileSystemPath", "must be File" },
+		{ "    collector: {kind: File}\n    source:\n"
+		  "      fileSystemPath: {path: /a.json, format: JSON}\n"
+		  "      filter: {metricsFormat: [\"(a)(b)\"]}\n",
+		  "spec.metricsCollectorSpec.source.filter", "filter",
+		  "not allowed with format JSON" },
+		{ "    collector: {kind: File}\n    source:\n"
+		  "      fileSystemPath: {path: rel/x.log}\n",
+		  "spec.metricsCollectorSpec.source.fileSystemPath.path",
+		  "fileSystemPath", "absolute" },
+		{ "    collector: {kind: File}\n    source:\n"
+		  "      fileSystemPath: {path: /x, format: XML}\n",
+		  "spec.metricsCollectorSpec.source.fileSystemPath.format",
+		  "fileSystemPath", "must be one of TEXT, JSON" },
+		{ "    collector: {kind: TensorFlowEvent}\n    source:\n"
+		  "      fileSystemPath: {path: /tf, kind: Directory, "
+		  "format: TEXT}\n",
+		  "spec.metricsCollectorSpec.source.fileSystemPath.format",
+		  "fileSystemPath", "must be empty" },
+		{ "    collector: {kind: TensorFlowEvent}\n    source:\n"
+		  "      fileSystemPath: {path: /tf, kind: File}\n",
+		  "spec.metricsCollectorSpec.source.fileSystemPath.kind",
+		  "fileSystemPath", "must be Directory" },
+		{ "    collector: {kind: Custom}\n",
+		  "spec.metricsCollectorSpec.collector.customCollector",
+		  "collector:", "required for kind: Custom" },
+		{ "    collector:\n      kind: StdOut\n"
+		  "      customCollector: {name: c, image: i}\n",
+		  "spec.metricsCollectorSpec.collector.customCollector",
+		  "customCollector", "only for kind: Custom" },
+		{ "    collector: {kind: PrometheusMetric}\n    source:\n"
+		  "      httpGet: {port: 0}\n",
+		  "spec.metricsCollectorSpec.source.httpGet.port", "httpGet",
+		  "positive port" },
+		{ "    collector: {kind: PrometheusMetric}\n    source:\n"
+		  "      httpGet: {path: metrics, port: 9090}\n",
+		  "spec.metricsCollectorSpec.source.httpGet.path", "httpGet",
+		  "must start with /" },
+		{ "    collector: {kind: StdOut}\n    source:\n"
+		  "      fileSystemPath: {path: /x}\n",
+		  "spec.metricsCollectorSpec.source.fileSystemPath",
+		  "fileSystemPath", "not used by the StdOut" },
+		{ "    collector: {kind: Stdout}\n",
+		  "spec.metricsCollectorSpec.collector.kind", "Stdout",
+		  "must be one of StdOut, File" },
+		{ "    collector: {}\n",
+		  "spec.metricsCollectorSpec.collector.kind",
+		  "collector:", "required" },
+		{ "    collector: {kind: StdOut}\n    source:\n"
+		  "      filter: {metricFormat: [x]}\n",
+		  "spec.metricsCollectorSpec.source.filter.metricFormat",
+		  "metricFormat", "unknown field" },
 	};
 	char buf[1024];
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(buf, sizeof(buf), "  metricsCollectorSpec:\n%s"
-			 "  parameters:\n", cases[i].mcs);
-		variant_err("  parameters:\n", buf, cases[i].field,
-			    cases[i].at, cases[i].msg);
+		snprintf(buf, sizeof(buf),
+			 "  metricsCollectorSpec:\n%s"
+			 "  parameters:\n",
+			 cases[i].mcs);
+		variant_err("  parameters:\n", buf, cases[i].field, cases[i].at,
+			    cases[i].msg);
 	}
 }
 
@@ -848,14 +853,17 @@ static void test_collector_ok(void **state)
 		"      httpGet: {path: /m, port: 9090}\n",
 		"    collector: {kind: Push}\n",
 		"    collector: {kind: StdOut}\n    source:\n"
-		"      filter: {metricsFormat: [\"([\\\\w-]+)=(Genotype.*)\"]}\n",
+		"      filter: {metricsFormat: "
+		"[\"([\\\\w-]+)=(Genotype.*)\"]}\n",
 	};
 	char buf[1024];
 	size_t i;
 
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		snprintf(buf, sizeof(buf), "  metricsCollectorSpec:\n%s"
-			 "  parameters:\n", ok[i]);
+		snprintf(buf, sizeof(buf),
+			 "  metricsCollectorSpec:\n%s"
+			 "  parameters:\n",
+			 ok[i]);
 		variant_ok("  parameters:\n", buf);
 	}
 }
@@ -896,13 +904,14 @@ static void test_yaml_limits(void **state)
 
 static void test_anchors_and_merge(void **state)
 {
-	char *y = replace(base_yaml,
-			  "    - name: momentum\n      parameterType: double\n"
-			  "      feasibleSpace:\n        min: \"0.5\"\n"
-			  "        max: \"0.9\"\n",
-			  "    - name: momentum\n      parameterType: double\n"
-			  "      feasibleSpace:\n        <<: &fs {min: \"0.5\"}\n"
-			  "        max: \"0.9\"\n");
+	char *y =
+		replace(base_yaml,
+			"    - name: momentum\n      parameterType: double\n"
+			"      feasibleSpace:\n        min: \"0.5\"\n"
+			"        max: \"0.9\"\n",
+			"    - name: momentum\n      parameterType: double\n"
+			"      feasibleSpace:\n        <<: &fs {min: \"0.5\"}\n"
+			"        max: \"0.9\"\n");
 	struct experiment_spec *s = parse_ok(y);
 
 	assert_string_equal(s->params[1].min, "0.5");
@@ -921,246 +930,248 @@ struct kind_case {
 };
 
 static const struct kind_case kinds[] = {
-	{"pytorchjob",
-	 HEAD "  primaryContainerName: pytorch\n"
-	      "  trialSpec:\n"
-	      "    apiVersion: kubeflow.org/v1\n"
-	      "    kind: PyTorchJob\n"
-	      "    spec:\n"
-	      "      pytorchReplicaSpecs:\n"
-	      "        Master:\n"
-	      "          replicas: 1\n"
-	      "          restartPolicy: OnFailure\n"
-	      "          template:\n"
-	      "            spec:\n"
-	      "              containers:\n"
-	      "                - name: pytorch\n"
-	      "                  image: docker.io/kubeflowkatib/pytorch-mnist\n"
-	      "                  command:\n"
-	      "                    - python3\n"
-	      "                    - /opt/pytorch-mnist/mnist.py\n"
-	      "                    - --lr=${trialParameters.learningRate}\n"
-	      "        Worker:\n"
-	      "          replicas: 2\n"
-	      "          restartPolicy: OnFailure\n"
-	      "          template:\n"
-	      "            spec:\n"
-	      "              containers:\n"
-	      "                - name: pytorch\n"
-	      "                  image: docker.io/kubeflowkatib/pytorch-mnist\n"
-	      "                  command: [python3, /opt/pytorch-mnist/mnist.py,"
-	      " \"--lr=${trialParameters.learningRate}\"]\n",
-	 "python3", "--lr=0.02",
-	 "status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#",
-	 "training.kubeflow.org/job-role"},
-	{"tfjob",
-	 HEAD "  primaryContainerName: tensorflow\n"
-	      "  primaryPodLabels:\n"
-	      "    training.kubeflow.org/replica-type: worker\n"
-	      "  trialSpec:\n"
-	      "    apiVersion: kubeflow.org/v1\n"
-	      "    kind: TFJob\n"
-	      "    spec:\n"
-	      "      tfReplicaSpecs:\n"
-	      "        Worker:\n"
-	      "          replicas: 1\n"
-	      "          restartPolicy: OnFailure\n"
-	      "          template:\n"
-	      "            spec:\n"
-	      "              containers:\n"
-	      "                - name: tensorflow\n"
-	      "                  image: tf-mnist-with-summaries\n"
-	      "                  command:\n"
-	      "                    - python\n"
-	      "                    - /opt/tf-mnist-with-summaries/mnist.py\n"
-	      "                    - --learning-rate=${trialParameters."
-	      "learningRate}\n",
-	 "python", "--learning-rate=0.02",
-	 "status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#",
-	 "training.kubeflow.org/replica-type"},
-	{"mpijob",
-	 HEAD "  primaryContainerName: mpi-launcher\n"
-	      "  primaryPodLabels: {mpi-job-role: launcher}\n"
-	      "  trialSpec:\n"
-	      "    apiVersion: kubeflow.org/v1\n"
-	      "    kind: MPIJob\n"
-	      "    spec:\n"
-	      "      slotsPerWorker: 1\n"
-	      "      cleanPodPolicy: Running\n"
-	      "      mpiReplicaSpecs:\n"
-	      "        Launcher:\n"
-	      "          replicas: 1\n"
-	      "          template:\n"
-	      "            spec:\n"
-	      "              containers:\n"
-	      "                - image: docker.io/kubeflow/mpi-horovod-mnist\n"
-	      "                  name: mpi-launcher\n"
-	      "                  command: [mpirun]\n"
-	      "                  args:\n"
-	      "                    - -np\n"
-	      "                    - \"2\"\n"
-	      "                    - python\n"
-	      "                    - /examples/tensorflow2_mnist.py\n"
-	      "                    - --lr\n"
-	      "                    - ${trialParameters.learningRate}\n"
-	      "        Worker:\n"
-	      "          replicas: 2\n"
-	      "          template:\n"
-	      "            spec:\n"
-	      "              containers:\n"
-	      "                - image: docker.io/kubeflow/mpi-horovod-mnist\n"
-	      "                  name: mpi-worker\n",
-	 "mpirun", "0.02",
-	 "status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#",
-	 "mpi-job-role"},
-	{"xgboostjob",
-	 HEAD "  primaryContainerName: xgboost\n"
-	      "  trialSpec:\n"
-	      "    apiVersion: kubeflow.org/v1\n"
-	      "    kind: XGBoostJob\n"
-	      "    spec:\n"
-	      "      xgbReplicaSpecs:\n"
-	      "        Master:\n"
-	      "          replicas: 1\n"
-	      "          restartPolicy: ExitCode\n"
-	      "          template:\n"
-	      "            spec:\n"
-	      "              containers:\n"
-	      "                - name: xgboost\n"
-	      "                  image: docker.io/kubeflow/xgboost-dist-lightgbm\n"
-	      "                  ports:\n"
-	      "                    - containerPort: 9991\n"
-	      "                      name: xgboostjob-port\n"
-	      "                  imagePullPolicy: Always\n"
-	      "                  args:\n"
-	      "                    - --job_type=Train\n"
-	      "                    - --learning_rate=${trialParameters."
-	      "learningRate}\n",
-	 NULL, NULL,
-	 "status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#",
-	 "training.kubeflow.org/job-role"},
-	{"trainjob",
-	 HEAD "  primaryContainerName: node\n"
-	      "  trialSpec:\n"
-	      "    apiVersion: trainer.kubeflow.org/v1alpha1\n"
-	      "    kind: TrainJob\n"
-	      "    spec:\n"
-	      "      runtimeRef:\n"
-	      "        name: torch-distributed\n"
-	      "      trainer:\n"
-	      "        numNodes: 2\n"
-	      "        image: docker.io/kubeflowkatib/pytorch-mnist\n"
-	      "        command:\n"
-	      "          - \"python3\"\n"
-	      "          - \"/opt/pytorch-mnist/mnist.py\"\n"
-	      "          - \"--lr=${trialParameters.learningRate}\"\n",
-	 "python3", "--lr=0.02",
-	 "status.conditions.#(type==\"Complete\")#|#(status==\"True\")#",
-	 "jobset.sigs.k8s.io/replicatedjob-name"},
-	{"argo",
-	 HEAD "  retain: true\n"
-	      "  primaryPodLabels:\n"
-	      "    katib.kubeflow.org/model-training: \"true\"\n"
-	      "  primaryContainerName: main\n"
-	      "  successCondition: status.[@this].#(phase==\"Succeeded\")#\n"
-	      "  failureCondition: status.[@this].#(phase==\"Failed\")#\n"
-	      "  trialSpec:\n"
-	      "    apiVersion: argoproj.io/v1alpha1\n"
-	      "    kind: Workflow\n"
-	      "    spec:\n"
-	      "      serviceAccountName: argo\n"
-	      "      entrypoint: hp-workflow\n"
-	      "      templates:\n"
-	      "        - name: hp-workflow\n"
-	      "          steps:\n"
-	      "            - - name: data-preprocessing\n"
-	      "                template: gen-num-examples\n"
-	      "            - - name: model-training\n"
-	      "                template: model-training\n"
-	      "                arguments:\n"
-	      "                  parameters:\n"
-	      "                    - name: num-examples\n"
-	      "                      value: \"{{steps.data-preprocessing."
-	      "outputs.result}}\"\n"
-	      "        - name: gen-num-examples\n"
-	      "          script:\n"
-	      "            image: python:alpine3.6\n"
-	      "            command:\n"
-	      "              - python\n"
-	      "            source: |\n"
-	      "              import random\n"
-	      "              print(60000//random.randint(10, 100))\n"
-	      "        - name: model-training\n"
-	      "          metadata:\n"
-	      "            labels:\n"
-	      "              katib.kubeflow.org/model-training: \"true\"\n"
-	      "          inputs:\n"
-	      "            parameters:\n"
-	      "              - name: num-examples\n"
-	      "          container:\n"
-	      "            name: model-training\n"
-	      "            image: docker.io/kubeflowkatib/mxnet-mnist\n"
-	      "            command:\n"
-	      "              - \"python3\"\n"
-	      "              - \"/opt/mxnet-mnist/mnist.py\"\n"
-	      "              - \"--lr=${trialParameters.learningRate}\"\n"
-	      "              - \"--num-examples={{inputs.parameters."
-	      "num-examples}}\"\n",
-	 "python3", "--num-examples={{inputs.parameters.num-examples}}",
-	 "status.[@this].#(phase==\"Succeeded\")#",
-	 "katib.kubeflow.org/model-training"},
-	{"tekton",
-	 HEAD "  retain: true\n"
-	      "  primaryPodLabels:\n"
-	      "    tekton.dev/pipelineTask: model-training\n"
-	      "  primaryContainerName: step-model-training\n"
-	      "  successCondition: status.conditions.#(type==\"Succeeded\")#|"
-	      "#(status==\"True\")#\n"
-	      "  failureCondition: status.conditions.#(type==\"Succeeded\")#|"
-	      "#(status==\"False\")#\n"
-	      "  trialSpec:\n"
-	      "    apiVersion: tekton.dev/v1beta1\n"
-	      "    kind: PipelineRun\n"
-	      "    spec:\n"
-	      "      params:\n"
-	      "        - name: lr\n"
-	      "          value: ${trialParameters.learningRate}\n"
-	      "        - name: num-examples-init\n"
-	      "          value: \"60000\"\n"
-	      "      pipelineSpec:\n"
-	      "        params:\n"
-	      "          - name: lr\n"
-	      "            description: Learning rate for the training model\n"
-	      "        tasks:\n"
-	      "          - name: data-preprocessing\n"
-	      "            taskSpec:\n"
-	      "              steps:\n"
-	      "                - name: num-examples-optimize\n"
-	      "                  image: python:alpine3.6\n"
-	      "                  command: [sh, -c]\n"
-	      "                  args: [\"echo 1\"]\n"
-	      "          - name: model-training\n"
-	      "            params:\n"
-	      "              - name: lr\n"
-	      "                value: $(params.lr)\n"
-	      "            taskSpec:\n"
-	      "              params:\n"
-	      "                - name: lr\n"
-	      "              steps:\n"
-	      "                - name: model-training\n"
-	      "                  image: docker.io/kubeflowkatib/mxnet-mnist\n"
-	      "                  command:\n"
-	      "                    - \"python3\"\n"
-	      "                    - \"/opt/mxnet-mnist/mnist.py\"\n"
-	      "                    - \"--lr=$(params.lr)\"\n",
-	 "python3", "--lr=$(params.lr)",
-	 "status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#",
-	 "tekton.dev/pipelineTask"},
+	{ "pytorchjob",
+	  HEAD
+	  "  primaryContainerName: pytorch\n"
+	  "  trialSpec:\n"
+	  "    apiVersion: kubeflow.org/v1\n"
+	  "    kind: PyTorchJob\n"
+	  "    spec:\n"
+	  "      pytorchReplicaSpecs:\n"
+	  "        Master:\n"
+	  "          replicas: 1\n"
+	  "          restartPolicy: OnFailure\n"
+	  "          template:\n"
+	  "            spec:\n"
+	  "              containers:\n"
+	  "                - name: pytorch\n"
+	  "                  image: docker.io/kubeflowkatib/pytorch-mnist\n"
+	  "                  command:\n"
+	  "                    - python3\n"
+	  "                    - /opt/pytorch-mnist/mnist.py\n"
+	  "                    - --lr=${trialParameters.learningRate}\n"
+	  "        Worker:\n"
+	  "          replicas: 2\n"
+	  "          restartPolicy: OnFailure\n"
+	  "          template:\n"
+	  "            spec:\n"
+	  "              containers:\n"
+	  "                - name: pytorch\n"
+	  "                  image: docker.io/kubeflowkatib/pytorch-mnist\n"
+	  "                  command: [python3, /opt/pytorch-mnist/mnist.py,"
+	  " \"--lr=${trialParameters.learningRate}\"]\n",
+	  "python3", "--lr=0.02",
+	  "status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#",
+	  "training.kubeflow.org/job-role" },
+	{ "tfjob",
+	  HEAD "  primaryContainerName: tensorflow\n"
+	       "  primaryPodLabels:\n"
+	       "    training.kubeflow.org/replica-type: worker\n"
+	       "  trialSpec:\n"
+	       "    apiVersion: kubeflow.org/v1\n"
+	       "    kind: TFJob\n"
+	       "    spec:\n"
+	       "      tfReplicaSpecs:\n"
+	       "        Worker:\n"
+	       "          replicas: 1\n"
+	       "          restartPolicy: OnFailure\n"
+	       "          template:\n"
+	       "            spec:\n"
+	       "              containers:\n"
+	       "                - name: tensorflow\n"
+	       "                  image: tf-mnist-with-summaries\n"
+	       "                  command:\n"
+	       "                    - python\n"
+	       "                    - /opt/tf-mnist-with-summaries/mnist.py\n"
+	       "                    - --learning-rate=${trialParameters."
+	       "learningRate}\n",
+	  "python", "--learning-rate=0.02",
+	  "status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#",
+	  "training.kubeflow.org/replica-type" },
+	{ "mpijob",
+	  HEAD "  primaryContainerName: mpi-launcher\n"
+	       "  primaryPodLabels: {mpi-job-role: launcher}\n"
+	       "  trialSpec:\n"
+	       "    apiVersion: kubeflow.org/v1\n"
+	       "    kind: MPIJob\n"
+	       "    spec:\n"
+	       "      slotsPerWorker: 1\n"
+	       "      cleanPodPolicy: Running\n"
+	       "      mpiReplicaSpecs:\n"
+	       "        Launcher:\n"
+	       "          replicas: 1\n"
+	       "          template:\n"
+	       "            spec:\n"
+	       "              containers:\n"
+	       "                - image: docker.io/kubeflow/mpi-horovod-mnist\n"
+	       "                  name: mpi-launcher\n"
+	       "                  command: [mpirun]\n"
+	       "                  args:\n"
+	       "                    - -np\n"
+	       "                    - \"2\"\n"
+	       "                    - python\n"
+	       "                    - /examples/tensorflow2_mnist.py\n"
+	       "                    - --lr\n"
+	       "                    - ${trialParameters.learningRate}\n"
+	       "        Worker:\n"
+	       "          replicas: 2\n"
+	       "          template:\n"
+	       "            spec:\n"
+	       "              containers:\n"
+	       "                - image: docker.io/kubeflow/mpi-horovod-mnist\n"
+	       "                  name: mpi-worker\n",
+	  "mpirun", "0.02",
+	  "status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#",
+	  "mpi-job-role" },
+	{ "xgboostjob",
+	  HEAD
+	  "  primaryContainerName: xgboost\n"
+	  "  trialSpec:\n"
+	  "    apiVersion: kubeflow.org/v1\n"
+	  "    kind: XGBoostJob\n"
+	  "    spec:\n"
+	  "      xgbReplicaSpecs:\n"
+	  "        Master:\n"
+	  "          replicas: 1\n"
+	  "          restartPolicy: ExitCode\n"
+	  "          template:\n"
+	  "            spec:\n"
+	  "              containers:\n"
+	  "                - name: xgboost\n"
+	  "                  image: docker.io/kubeflow/xgboost-dist-lightgbm\n"
+	  "                  ports:\n"
+	  "                    - containerPort: 9991\n"
+	  "                      name: xgboostjob-port\n"
+	  "                  imagePullPolicy: Always\n"
+	  "                  args:\n"
+	  "                    - --job_type=Train\n"
+	  "                    - --learning_rate=${trialParameters."
+	  "learningRate}\n",
+	  NULL, NULL,
+	  "status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#",
+	  "training.kubeflow.org/job-role" },
+	{ "trainjob",
+	  HEAD "  primaryContainerName: node\n"
+	       "  trialSpec:\n"
+	       "    apiVersion: trainer.kubeflow.org/v1alpha1\n"
+	       "    kind: TrainJob\n"
+	       "    spec:\n"
+	       "      runtimeRef:\n"
+	       "        name: torch-distributed\n"
+	       "      trainer:\n"
+	       "        numNodes: 2\n"
+	       "        image: docker.io/kubeflowkatib/pytorch-mnist\n"
+	       "        command:\n"
+	       "          - \"python3\"\n"
+	       "          - \"/opt/pytorch-mnist/mnist.py\"\n"
+	       "          - \"--lr=${trialParameters.learningRate}\"\n",
+	  "python3", "--lr=0.02",
+	  "status.conditions.#(type==\"Complete\")#|#(status==\"True\")#",
+	  "jobset.sigs.k8s.io/replicatedjob-name" },
+	{ "argo",
+	  HEAD "  retain: true\n"
+	       "  primaryPodLabels:\n"
+	       "    katib.kubeflow.org/model-training: \"true\"\n"
+	       "  primaryContainerName: main\n"
+	       "  successCondition: status.[@this].#(phase==\"Succeeded\")#\n"
+	       "  failureCondition: status.[@this].#(phase==\"Failed\")#\n"
+	       "  trialSpec:\n"
+	       "    apiVersion: argoproj.io/v1alpha1\n"
+	       "    kind: Workflow\n"
+	       "    spec:\n"
+	       "      serviceAccountName: argo\n"
+	       "      entrypoint: hp-workflow\n"
+	       "      templates:\n"
+	       "        - name: hp-workflow\n"
+	       "          steps:\n"
+	       "            - - name: data-preprocessing\n"
+	       "                template: gen-num-examples\n"
+	       "            - - name: model-training\n"
+	       "                template: model-training\n"
+	       "                arguments:\n"
+	       "                  parameters:\n"
+	       "                    - name: num-examples\n"
+	       "                      value: \"{{steps.data-preprocessing."
+	       "outputs.result}}\"\n"
+	       "        - name: gen-num-examples\n"
+	       "          script:\n"
+	       "            image: python:alpine3.6\n"
+	       "            command:\n"
+	       "              - python\n"
+	       "            source: |\n"
+	       "              import random\n"
+	       "              print(60000//random.randint(10, 100))\n"
+	       "        - name: model-training\n"
+	       "          metadata:\n"
+	       "            labels:\n"
+	       "              katib.kubeflow.org/model-training: \"true\"\n"
+	       "          inputs:\n"
+	       "            parameters:\n"
+	       "              - name: num-examples\n"
+	       "          container:\n"
+	       "            name: model-training\n"
+	       "            image: docker.io/kubeflowkatib/mxnet-mnist\n"
+	       "            command:\n"
+	       "              - \"python3\"\n"
+	       "              - \"/opt/mxnet-mnist/mnist.py\"\n"
+	       "              - \"--lr=${trialParameters.learningRate}\"\n"
+	       "              - \"--num-examples={{inputs.parameters."
+	       "num-examples}}\"\n",
+	  "python3", "--num-examples={{inputs.parameters.num-examples}}",
+	  "status.[@this].#(phase==\"Succeeded\")#",
+	  "katib.kubeflow.org/model-training" },
+	{ "tekton",
+	  HEAD "  retain: true\n"
+	       "  primaryPodLabels:\n"
+	       "    tekton.dev/pipelineTask: model-training\n"
+	       "  primaryContainerName: step-model-training\n"
+	       "  successCondition: status.conditions.#(type==\"Succeeded\")#|"
+	       "#(status==\"True\")#\n"
+	       "  failureCondition: status.conditions.#(type==\"Succeeded\")#|"
+	       "#(status==\"False\")#\n"
+	       "  trialSpec:\n"
+	       "    apiVersion: tekton.dev/v1beta1\n"
+	       "    kind: PipelineRun\n"
+	       "    spec:\n"
+	       "      params:\n"
+	       "        - name: lr\n"
+	       "          value: ${trialParameters.learningRate}\n"
+	       "        - name: num-examples-init\n"
+	       "          value: \"60000\"\n"
+	       "      pipelineSpec:\n"
+	       "        params:\n"
+	       "          - name: lr\n"
+	       "            description: Learning rate for the training model\n"
+	       "        tasks:\n"
+	       "          - name: data-preprocessing\n"
+	       "            taskSpec:\n"
+	       "              steps:\n"
+	       "                - name: num-examples-optimize\n"
+	       "                  image: python:alpine3.6\n"
+	       "                  command: [sh, -c]\n"
+	       "                  args: [\"echo 1\"]\n"
+	       "          - name: model-training\n"
+	       "            params:\n"
+	       "              - name: lr\n"
+	       "                value: $(params.lr)\n"
+	       "            taskSpec:\n"
+	       "              params:\n"
+	       "                - name: lr\n"
+	       "              steps:\n"
+	       "                - name: model-training\n"
+	       "                  image: docker.io/kubeflowkatib/mxnet-mnist\n"
+	       "                  command:\n"
+	       "                    - \"python3\"\n"
+	       "                    - \"/opt/mxnet-mnist/mnist.py\"\n"
+	       "                    - \"--lr=$(params.lr)\"\n",
+	  "python3", "--lr=$(params.lr)",
+	  "status.conditions.#(type==\"Succeeded\")#|#(status==\"True\")#",
+	  "tekton.dev/pipelineTask" },
 };
 
 static void test_trial_kinds(void **state)
 {
-	struct assignment a = {"lr", "0.02"};
+	struct assignment a = { "lr", "0.02" };
 	struct trial_command cmd;
 	struct kb_error err;
 	size_t i;
@@ -1200,15 +1211,14 @@ static void test_trial_kinds(void **state)
 static void test_render_job(void **state)
 {
 	struct experiment_spec *s = parse_ok(base_yaml);
-	struct assignment a[] = {{"momentum", "0.7"}, {"lr", "0.02"}};
+	struct assignment a[] = { { "momentum", "0.7" }, { "lr", "0.02" } };
 	struct trial_command cmd;
 	struct kb_error err;
 	cJSON *m, *md;
 
 	kb_error_clear(&err);
-	assert_int_equal(spec_render_trial(s, "random-xyz", NULL, a, 2, &cmd,
-					   &err),
-			 0);
+	assert_int_equal(
+		spec_render_trial(s, "random-xyz", NULL, a, 2, &cmd, &err), 0);
 	assert_int_equal(cmd.argc, 5);
 	assert_string_equal(cmd.argv[0], "python3");
 	assert_string_equal(cmd.argv[3], "--lr=0.02");
@@ -1239,13 +1249,14 @@ static void test_render_job(void **state)
 			 -EINVAL);
 	assert_non_null(strstr(err.message, "no value assigned"));
 	{
-		struct assignment b[] = {{"lr", "1"}, {"momentum", "2"},
-					 {"extra", "3"}};
+		struct assignment b[] = { { "lr", "1" },
+					  { "momentum", "2" },
+					  { "extra", "3" } };
 
 		kb_error_clear(&err);
-		assert_int_equal(spec_render_trial(s, "t", "ns", b, 3, &cmd,
-						   &err),
-				 -EINVAL);
+		assert_int_equal(
+			spec_render_trial(s, "t", "ns", b, 3, &cmd, &err),
+			-EINVAL);
 		assert_non_null(strstr(err.message, "has 3 values"));
 	}
 	spec_free(s);
@@ -1254,66 +1265,67 @@ static void test_render_job(void **state)
 static void test_render_env_and_meta(void **state)
 {
 	static const char *const y =
-		HEAD
-		"    - name: trialName\n"
-		"      reference: ${trialSpec.Name}\n"
-		"    - name: trialNamespace\n"
-		"      reference: ${trialSpec.Namespace}\n"
-		"    - name: jobKind\n"
-		"      reference: ${trialSpec.Kind}\n"
-		"    - name: jobAPIVersion\n"
-		"      reference: ${trialSpec.APIVersion}\n"
-		"    - name: jobLabel\n"
-		"      reference: ${trialSpec.Labels[custom-key]}\n"
-		"    - name: jobAnnotation\n"
-		"      reference: ${trialSpec.Annotations[custom-key]}\n"
-		"  primaryContainerName: training-container\n"
-		"  trialSpec:\n"
-		"    apiVersion: batch/v1\n"
-		"    kind: Job\n"
-		"    metadata:\n"
-		"      labels: {custom-key: custom-label}\n"
-		"      annotations: {custom-key: custom-annotation}\n"
-		"    spec:\n"
-		"      template:\n"
-		"        spec:\n"
-		"          containers:\n"
-		"            - name: training-container\n"
-		"              image: x\n"
-		"              workingDir: /work\n"
-		"              command: [python3, train.py, --lr, "
-		"\"${trialParameters.learningRate}\", 3, true]\n"
-		"              env:\n"
-		"                - {name: TRIAL_NAME, value: "
-		"\"${trialParameters.trialName}\"}\n"
-		"                - {name: TRIAL_NS, value: "
-		"\"${trialParameters.trialNamespace}\"}\n"
-		"                - {name: KIND, value: "
-		"\"${trialParameters.jobKind}\"}\n"
-		"                - {name: API, value: "
-		"\"${trialParameters.jobAPIVersion}\"}\n"
-		"                - {name: LABEL, value: "
-		"\"${trialParameters.jobLabel}\"}\n"
-		"                - {name: ANN, value: "
-		"\"${trialParameters.jobAnnotation}\"}\n"
-		"                - {name: EPOCHS, value: 5}\n"
-		"                - {name: EMPTY}\n";
-	static const char *const want[] = {
-		"TRIAL_NAME=exp-t1",	  "TRIAL_NS=team",
-		"KIND=Job",		  "API=batch/v1",
-		"LABEL=custom-label",	  "ANN=custom-annotation",
-		"EPOCHS=5",		  "EMPTY=",
-		NULL};
+		HEAD "    - name: trialName\n"
+		     "      reference: ${trialSpec.Name}\n"
+		     "    - name: trialNamespace\n"
+		     "      reference: ${trialSpec.Namespace}\n"
+		     "    - name: jobKind\n"
+		     "      reference: ${trialSpec.Kind}\n"
+		     "    - name: jobAPIVersion\n"
+		     "      reference: ${trialSpec.APIVersion}\n"
+		     "    - name: jobLabel\n"
+		     "      reference: ${trialSpec.Labels[custom-key]}\n"
+		     "    - name: jobAnnotation\n"
+		     "      reference: ${trialSpec.Annotations[custom-key]}\n"
+		     "  primaryContainerName: training-container\n"
+		     "  trialSpec:\n"
+		     "    apiVersion: batch/v1\n"
+		     "    kind: Job\n"
+		     "    metadata:\n"
+		     "      labels: {custom-key: custom-label}\n"
+		     "      annotations: {custom-key: custom-annotation}\n"
+		     "    spec:\n"
+		     "      template:\n"
+		     "        spec:\n"
+		     "          containers:\n"
+		     "            - name: training-container\n"
+		     "              image: x\n"
+		     "              workingDir: /work\n"
+		     "              command: [python3, train.py, --lr, "
+		     "\"${trialParameters.learningRate}\", 3, true]\n"
+		     "              env:\n"
+		     "                - {name: TRIAL_NAME, value: "
+		     "\"${trialParameters.trialName}\"}\n"
+		     "                - {name: TRIAL_NS, value: "
+		     "\"${trialParameters.trialNamespace}\"}\n"
+		     "                - {name: KIND, value: "
+		     "\"${trialParameters.jobKind}\"}\n"
+		     "                - {name: API, value: "
+		     "\"${trialParameters.jobAPIVersion}\"}\n"
+		     "                - {name: LABEL, value: "
+		     "\"${trialParameters.jobLabel}\"}\n"
+		     "                - {name: ANN, value: "
+		     "\"${trialParameters.jobAnnotation}\"}\n"
+		     "                - {name: EPOCHS, value: 5}\n"
+		     "                - {name: EMPTY}\n";
+	static const char *const want[] = { "TRIAL_NAME=exp-t1",
+					    "TRIAL_NS=team",
+					    "KIND=Job",
+					    "API=batch/v1",
+					    "LABEL=custom-label",
+					    "ANN=custom-annotation",
+					    "EPOCHS=5",
+					    "EMPTY=",
+					    NULL };
 	struct experiment_spec *s = parse_ok(y);
-	struct assignment a = {"lr", "0.1"};
+	struct assignment a = { "lr", "0.1" };
 	struct trial_command cmd;
 	struct kb_error err;
 	size_t i;
 
 	kb_error_clear(&err);
-	assert_int_equal(spec_render_trial(s, "exp-t1", "team", &a, 1, &cmd,
-					   &err),
-			 0);
+	assert_int_equal(
+		spec_render_trial(s, "exp-t1", "team", &a, 1, &cmd, &err), 0);
 	assert_int_equal(cmd.argc, 6);
 	assert_string_equal(cmd.argv[3], "0.1");
 	assert_string_equal(cmd.argv[4], "3");
@@ -1331,7 +1343,7 @@ static void round_trip(const char *yaml);
 
 static void test_render_errors(void **state)
 {
-	struct assignment a[] = {{"lr", "0.02"}, {"momentum", "0.5"}};
+	struct assignment a[] = { { "lr", "0.02" }, { "momentum", "0.5" } };
 	struct trial_command cmd;
 	struct kb_error err;
 	struct experiment_spec *s;
@@ -1408,22 +1420,24 @@ static void test_round_trip(void **state)
 		"      fileSystemPath: {path: /k/m.log}\n"
 		"      filter:\n"
 		"        metricsFormat:\n"
-		"          - \"([\\\\w|-]+)\\\\s*=\\\\s*([+-]?\\\\d*(\\\\.\\\\d+)?)\"\n"
+		"          - "
+		"\"([\\\\w|-]+)\\\\s*=\\\\s*([+-]?\\\\d*(\\\\.\\\\d+)?)\"\n"
 		"  resumePolicy: LongRunning\n";
 	char *y = replace(base_yaml, "  algorithm:\n", extra);
 	char *y2 = replace(y, "  resumePolicy: LongRunning\n",
 			   "  resumePolicy: LongRunning\n  algorithm:\n");
-	char *y3 = replace(base_yaml, "            restartPolicy: Never\n",
-			   "                env:\n"
-			   "                  - {name: A, value: \"1\"}\n"
-			   "                  - {name: B, value: 2}\n"
-			   "                  - {name: C, value: null}\n"
-			   "                  - {name: D, value: \"null\"}\n"
-			   "                  - {name: E, value: \"a: b\"}\n"
-			   "                  - {name: F, value: \"x\\ny\\n\"}\n"
-			   "                  - {name: G, value: 1.5e-7}\n"
-			   "                  - {name: H, value: \"\"}\n"
-			   "            restartPolicy: Never\n");
+	char *y3 =
+		replace(base_yaml, "            restartPolicy: Never\n",
+			"                env:\n"
+			"                  - {name: A, value: \"1\"}\n"
+			"                  - {name: B, value: 2}\n"
+			"                  - {name: C, value: null}\n"
+			"                  - {name: D, value: \"null\"}\n"
+			"                  - {name: E, value: \"a: b\"}\n"
+			"                  - {name: F, value: \"x\\ny\\n\"}\n"
+			"                  - {name: G, value: 1.5e-7}\n"
+			"                  - {name: H, value: \"\"}\n"
+			"            restartPolicy: Never\n");
 	size_t i;
 
 	round_trip(base_yaml);
@@ -1494,16 +1508,16 @@ static void test_nas(void **state)
 {
 	struct experiment_spec *s = parse_ok(nas_yaml);
 	cJSON *g = cJSON_GetObjectItem(s->nas_config, "graphConfig");
-	struct assignment a[] = {{"architecture", "[[0]]"},
-				 {"nn_config", "{'num_layers': 1}"}};
+	struct assignment a[] = { { "architecture", "[[0]]" },
+				  { "nn_config", "{'num_layers': 1}" } };
 	struct trial_command cmd;
 	struct kb_error err;
 	char *y;
 
 	assert_int_equal(s->nparams, 0);
 	assert_int_equal(cJSON_GetObjectItem(g, "numLayers")->valueint, 1);
-	assert_int_equal(cJSON_GetArraySize(
-				 cJSON_GetObjectItem(s->nas_config, "operations")),
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s->nas_config,
+								"operations")),
 			 2);
 	assert_int_equal(spec_render_trial(s, "t", NULL, a, 2, &cmd, &err), 0);
 	assert_string_equal(cmd.argv[2], "--architecture=\"[[0]]\"");
@@ -1556,7 +1570,8 @@ static void test_check_update(void **state)
 	char *y;
 
 	{
-		char *t = replace(base_yaml, "  maxTrialCount: 12\n"
+		char *t = replace(base_yaml,
+				  "  maxTrialCount: 12\n"
 				  "  maxFailedTrialCount: 3\n",
 				  "  maxTrialCount: 20\n"
 				  "  maxFailedTrialCount: 5\n");

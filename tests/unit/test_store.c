@@ -51,8 +51,8 @@ static int on_trial(void *arg, struct experiment *e, struct trial *t)
 	return 0;
 }
 
-static int on_obs(void *arg, struct experiment *e, struct trial *t,
-		  double time, const char *metric, const char *value)
+static int on_obs(void *arg, struct experiment *e, struct trial *t, double time,
+		  const char *metric, const char *value)
 {
 	struct loaded *l = arg;
 
@@ -91,10 +91,13 @@ static void load(struct store *s, struct loaded *l)
 
 static void put_one(struct store *s, const char *name)
 {
-	char *vals[] = {strdup("0.1"), strdup("7")};
-	struct experiment e = {.name = (char *)name, .raw_spec = "spec: {}"};
-	struct trial t = {.number = 1, .name = "x-abc", .values = vals,
-			  .nvalues = 2, .exit_code = -1};
+	char *vals[] = { strdup("0.1"), strdup("7") };
+	struct experiment e = { .name = (char *)name, .raw_spec = "spec: {}" };
+	struct trial t = { .number = 1,
+			   .name = "x-abc",
+			   .values = vals,
+			   .nvalues = 2,
+			   .exit_code = -1 };
 
 	strcpy(e.reason, "ExperimentRunning");
 	e.state = EXP_RUNNING;
@@ -103,8 +106,8 @@ static void put_one(struct store *s, const char *name)
 	assert_int_equal(store_put_trial(s, name, &t), 0);
 	assert_int_equal(store_add_observation(s, name, 1, 1.0, "loss", "0.5"),
 			 0);
-	assert_int_equal(
-		store_add_observation(s, name, 1, 2.0, "loss", "0.25"), 0);
+	assert_int_equal(store_add_observation(s, name, 1, 2.0, "loss", "0.25"),
+			 0);
 	assert_int_equal(store_add_event(s, name, 3.0, "hello"), 0);
 	assert_int_equal(store_commit(s), 0);
 	free(vals[0]);
@@ -147,7 +150,7 @@ static void test_round_trip(void **state)
 static void test_all_or_nothing(void **state)
 {
 	char dir[] = "/tmp/katib-store-XXXXXX", cmd[64];
-	struct experiment e = {.name = "c-exp"};
+	struct experiment e = { .name = "c-exp" };
 	struct store *s;
 	struct loaded l;
 
@@ -157,8 +160,7 @@ static void test_all_or_nothing(void **state)
 	assert_int_equal(store_begin(s), 0);
 	assert_int_equal(store_put_experiment(s, &e, "seed=1"), 0);
 	/* NULL metric: a NOT NULL constraint fails inside the transaction */
-	assert_int_not_equal(store_add_observation(s, "c-exp", 1, 1, NULL,
-						   "1"),
+	assert_int_not_equal(store_add_observation(s, "c-exp", 1, 1, NULL, "1"),
 			     0);
 	assert_int_equal(store_commit(s), -EIO);
 	load(s, &l);

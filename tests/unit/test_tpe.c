@@ -17,10 +17,9 @@
 
 #include "algo_test_util.h"
 
-static char *cats[] = {"relu", "tanh", "gelu"};
+static char *cats[] = { "relu", "tanh", "gelu" };
 
-static void expect_reject(const char *alg, const char *name,
-			  const char *value)
+static void expect_reject(const char *alg, const char *name, const char *value)
 {
 	struct tu_spec t;
 	struct kb_error err;
@@ -35,8 +34,7 @@ static void expect_reject(const char *alg, const char *name,
 			 name, value, err.field, err.message);
 }
 
-static void expect_accept(const char *alg, const char *name,
-			  const char *value)
+static void expect_accept(const char *alg, const char *name, const char *value)
 {
 	struct tu_spec t;
 	struct kb_error err;
@@ -113,13 +111,14 @@ static double run(const char *alg, struct tu_spec *t, int n, int batch,
 	tu_history_init(th, t->spec.nparams);
 	for (i = 0; i < n; i += got) {
 		k = n - i < batch ? n - i : batch;
-		got = ops->suggest(priv, &t->spec, &th->h, (size_t)k, out, &err);
+		got = ops->suggest(priv, &t->spec, &th->h, (size_t)k, out,
+				   &err);
 		assert_true(got > 0);
 		for (k = 0; k < got; k++)
 			tu_add(th, out[k]);
 		for (k = 0; k < got; k++) {
 			struct history_trial *x =
-			    &th->trials[th->h.ntrials - (size_t)got + k];
+				&th->trials[th->h.ntrials - (size_t)got + k];
 
 			y = f(&t->spec, x->values);
 			tu_complete(x, y);
@@ -180,8 +179,8 @@ static void check_feasible(const char *alg, int normals)
 	for (i = 0; i < th.h.ntrials; i++)
 		for (j = 0; j < t.spec.nparams; j++)
 			if (!tu_feasible(&t.params[j], th.trials[i].values[j]))
-				fail_msg("%s trial %zu: %s=%s is infeasible", alg,
-					 i, t.params[j].name,
+				fail_msg("%s trial %zu: %s=%s is infeasible",
+					 alg, i, t.params[j].name,
 					 th.trials[i].values[j]);
 	tu_history_free(&th);
 }
@@ -278,9 +277,10 @@ static void check_no_duplicates(const char *alg)
 			tu_add(&th, out[i]); /* pending */
 		/* complete only the first of each batch */
 		if (n > 0)
-			tu_complete(&th.trials[th.h.ntrials - (size_t)n],
-				    small_obj(&t.spec,
-					      th.trials[th.h.ntrials - (size_t)n]
+			tu_complete(
+				&th.trials[th.h.ntrials - (size_t)n],
+				small_obj(&t.spec,
+					  th.trials[th.h.ntrials - (size_t)n]
 						  .values));
 	}
 	assert_int_equal(th.h.ntrials, 9);
@@ -378,13 +378,13 @@ static void test_maximize(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_tpe_settings),
-	    cmocka_unit_test(test_mtpe_settings),
-	    cmocka_unit_test(test_feasible),
-	    cmocka_unit_test(test_reproducible),
-	    cmocka_unit_test(test_no_duplicates),
-	    cmocka_unit_test(test_convergence),
-	    cmocka_unit_test(test_maximize),
+		cmocka_unit_test(test_tpe_settings),
+		cmocka_unit_test(test_mtpe_settings),
+		cmocka_unit_test(test_feasible),
+		cmocka_unit_test(test_reproducible),
+		cmocka_unit_test(test_no_duplicates),
+		cmocka_unit_test(test_convergence),
+		cmocka_unit_test(test_maximize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
