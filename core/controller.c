@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -940,6 +941,28 @@ static int controller_tick(struct katib *k, int tail)
 
 /* ---- the thread ---- */
 
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+		    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/*
+ * Delete what rmdir moved to --state/trash/ (and what a crash left there),
+ * without the model lock: only this thread touches trash/.
+ */
+static void empty_trash(const struct katib *k)
+{
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s/trash", k->state_dir);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	mkdir(dir, 0755);
+}
+
 static size_t collect_pollfds(struct katib *k, struct pollfd **fds, size_t *cap)
 {
 	size_t n = 1, i, j;
@@ -1000,10 +1023,11 @@ static void *controller_main(void *arg)
 	size_t cap = 16, n;
 	struct pollfd *fds = calloc(cap, sizeof(*fds));
 	double last_tail = 0, last_checkpoint = now_epoch();
-	int timeout = 0;
+	int timeout = 0, trash;
 
 	if (!fds)
 		return NULL;
+	empty_trash(k); /* what a crash left after an rmdir */
 	for (;;) {
 		double now;
 		uint64_t v;
@@ -1025,6 +1049,12 @@ static void *controller_main(void *arg)
 		pthread_cond_broadcast(&k->changed);
 		pthread_mutex_unlock(&k->lock);
 		fire_notifications(k);
+		pthread_mutex_lock(&k->lock);
+		trash = k->trash_pending;
+		k->trash_pending = 0;
+		pthread_mutex_unlock(&k->lock);
+		if (trash)
+			empty_trash(k);
 		if (now - last_checkpoint > 10) {
 			store_checkpoint(k->store);
 			last_checkpoint = now;

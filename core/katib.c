@@ -340,8 +340,11 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 	{
 		char dir[4096];
 
+		snprintf(dir, sizeof(dir), "%s/trash", k->state_dir);
+		rc = mkdir_p(dir); /* rmdir moves experiments here */
 		snprintf(dir, sizeof(dir), "%s/experiments", k->state_dir);
-		rc = mkdir_p(dir);
+		if (!rc)
+			rc = mkdir_p(dir);
 		if (rc) {
 			kb_error_set(err, rc, "--state", 0,
 				     "cannot create %s: %s", dir,

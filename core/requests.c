@@ -7,7 +7,6 @@
 #include "katib/daemon.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,20 +75,11 @@ out:
 	return rc;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int katib_rmdir(struct katib *k, const char *exp, struct kb_error *err)
 {
 	struct experiment *e;
 	struct trial_counts c;
-	char dir[4096];
+	char dir[4096], trash[4200];
 	int rc = 0;
 
 	pthread_mutex_lock(&k->lock);
@@ -113,8 +103,15 @@ int katib_rmdir(struct katib *k, const char *exp, struct kb_error *err)
 	if (e->spec && k->backend->remove_experiment)
 		k->backend->remove_experiment(k->backend_priv, exp, e->spec);
 	e->deleted = 1; /* the controller frees it */
+	/* one rename here; the controller thread deletes the files (maybe
+	 * thousands of trial directories) without the lock */
 	snprintf(dir, sizeof(dir), "%s/experiments/%s", k->state_dir, exp);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	snprintf(trash, sizeof(trash), "%s/trash/%s.%llu", k->state_dir, exp,
+		 (unsigned long long)++k->name_seq);
+	if (rename(dir, trash) && errno != ENOENT)
+		experiment_event(k, e, "cannot move %s away: %s", dir,
+				 strerror(errno));
+	k->trash_pending = 1;
 	katib_wake(k);
 out:
 	pthread_mutex_unlock(&k->lock);

@@ -44,6 +44,7 @@ struct katib {
 	struct notification *queue;
 	size_t nqueue, qcap;
 	uint64_t name_seq; /* for trial name suffixes */
+	int trash_pending; /* rmdir moved files to --state/trash */
 
 	/* the state database failed (ENOSPC, EROFS, ...): the model goes on
 	 * in memory, no new trial starts, and everything is written again
