@@ -9,6 +9,7 @@
  * store writes of one pass are one transaction. Kernel-cache
  * notifications queued during the pass are fired after the lock is gone.
  */
+#include "katib/collector_path.h"
 #include "katib/daemon.h"
 #include "katib/kube_manifest.h"
 
@@ -179,6 +180,7 @@ static void source_path(struct katib *k, struct experiment *e, struct trial *t,
 			char *buf, size_t size)
 {
 	const char *p = e->spec->collector.path;
+	struct collector_view view;
 	char dir[4096];
 
 	if (e->spec->collector.kind != COLLECTOR_FILE || !p) {
@@ -191,12 +193,18 @@ static void source_path(struct katib *k, struct experiment *e, struct trial *t,
 		snprintf(buf, size, "%s/collector.log", dir);
 		return;
 	}
-	if (p[0] == '/') {
-		snprintf(buf, size, "%s", p);
+	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
+	if (collector_view(&e->spec->collector, dir, &view) == 1) {
+		/* the trial's own copy (include/katib/collector_path.h);
+		 * the shared path only while trials take turns on it */
+		snprintf(buf, size, "%s",
+			 access(view.backing, F_OK) ? view.shared : view.file);
 		return;
 	}
-	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
-	snprintf(buf, size, "%s/%s", dir, p);
+	if (p[0] == '/')
+		snprintf(buf, size, "%s", p);
+	else
+		snprintf(buf, size, "%s/%s", dir, p);
 }
 
 static void parse_lines(struct katib *k, struct experiment *e, struct trial *t,
@@ -805,8 +813,56 @@ static void create_trials(struct katib *k, struct experiment *e, size_t want)
 		experiment_save_locked(k, e); /* algorithm state */
 }
 
+/* Running trials of experiments other than e whose collector path is e's. */
+static int others_on_path(struct katib *k, struct experiment *e)
+{
+	const char *p = e->spec->collector.path;
+	struct trial_counts c;
+	int n = 0;
+	size_t i;
+
+	for (i = 0; i < k->nexps; i++) {
+		struct experiment *x = k->exps[i];
+
+		if (x == e || x->deleted || !x->spec ||
+		    !collector_path_is_shared(&x->spec->collector) ||
+		    !path_within(x->spec->collector.path, p) ||
+		    !path_within(p, x->spec->collector.path))
+			continue;
+		experiment_counts(x, &c);
+		n += c.running;
+	}
+	return n;
+}
+
+/*
+ * parallelTrialCount, or one trial at a time (across experiments) when
+ * every trial would write the same collector path and the backend cannot
+ * give each its own view of it; `events` says why, once per mount.
+ */
+static long parallel_limit(struct katib *k, struct experiment *e)
+{
+	char why[256] = "";
+
+	if (!collector_path_is_shared(&e->spec->collector) ||
+	    !k->backend->private_paths ||
+	    !k->backend->private_paths(k->backend_priv, why, sizeof(why)))
+		return e->spec->parallel_trial_count;
+	if (!e->took_turns_noted && e->spec->parallel_trial_count > 1) {
+		e->took_turns_noted = 1;
+		experiment_event(k, e,
+				 "trials run one at a time, not %d: each "
+				 "would write the collector's %s, and katibfs "
+				 "cannot give each its own (%s)",
+				 e->spec->parallel_trial_count,
+				 e->spec->collector.path, why);
+	}
+	return others_on_path(k, e) ? 0 : 1;
+}
+
 static void schedule(struct katib *k, struct experiment *e)
 {
+	long limit = parallel_limit(k, e);
 	const struct experiment_spec *s = e->spec;
 	struct trial_counts c;
 	long room;
@@ -815,14 +871,14 @@ static void schedule(struct katib *k, struct experiment *e)
 	experiment_counts(e, &c);
 	/* trials put back to Pending (a restart) start first */
 	for (i = 0; c.pending && i < e->ntrials; i++) {
-		if (c.running >= s->parallel_trial_count)
+		if (c.running >= limit)
 			return;
 		if (e->trials[i]->state != TRIAL_PENDING)
 			continue;
 		trial_start(k, e, e->trials[i]);
 		experiment_counts(e, &c);
 	}
-	room = s->parallel_trial_count - c.running - c.pending;
+	room = limit - c.running - c.pending;
 	if (s->max_trial_count >= 0 && s->max_trial_count - c.total < room)
 		room = s->max_trial_count - c.total;
 	if (room > 0 && !e->exhausted)

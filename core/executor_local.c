@@ -8,6 +8,7 @@
  * environment (the trial's) and fd 3 (the locked record).
  */
 #include "katib/executor.h"
+#include "katib/collector_path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -213,22 +214,39 @@ static int setup_files(posix_spawn_file_actions_t *fa, int record_fd)
 	return rc;
 }
 
-/* shim LOG CWD EXE -- argv... */
+/*
+ * What the supervisor does with the collector's path: nothing, -v (a
+ * private view) or -k (no namespaces: the trials take turns).
+ */
+enum view_mode { VIEW_NONE, VIEW_PRIVATE, VIEW_TAKE_TURNS };
+
+/* shim [-v TARGET BACKING | -k SHARED FILE LEFTOVER] LOG CWD EXE -- argv */
 static char **shim_argv(const struct trial_command *cmd, const char *log,
-			const char *cwd, const char *exe)
+			const char *cwd, const char *exe, enum view_mode mode,
+			const struct collector_view *view)
 {
-	char **v = calloc(cmd->argc + 6, sizeof(char *));
-	size_t i;
+	char **v = calloc(cmd->argc + 10, sizeof(char *));
+	size_t i, k = 0;
 
 	if (!v)
 		return NULL;
-	v[0] = shim_path;
-	v[1] = (char *)log;
-	v[2] = (char *)cwd;
-	v[3] = (char *)exe;
-	v[4] = "--";
+	v[k++] = shim_path;
+	if (mode == VIEW_PRIVATE) {
+		v[k++] = "-v";
+		v[k++] = (char *)view->target;
+		v[k++] = (char *)view->backing;
+	} else if (mode == VIEW_TAKE_TURNS) {
+		v[k++] = "-k";
+		v[k++] = (char *)view->shared;
+		v[k++] = (char *)view->file;
+		v[k++] = (char *)view->leftover;
+	}
+	v[k++] = (char *)log;
+	v[k++] = (char *)cwd;
+	v[k++] = (char *)exe;
+	v[k++] = "--";
 	for (i = 0; i < cmd->argc; i++)
-		v[5 + i] = cmd->argv[i];
+		v[k++] = cmd->argv[i];
 	return v;
 }
 
@@ -236,11 +254,13 @@ static char **shim_argv(const struct trial_command *cmd, const char *log,
 
 static int spawn_shim(const struct trial_command *cmd, const char *log,
 		      const char *cwd, const char *exe, char **env,
-		      int record_fd, pid_t *pid, struct kb_error *err)
+		      int record_fd, enum view_mode mode,
+		      const struct collector_view *view, pid_t *pid,
+		      struct kb_error *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	char **argv = shim_argv(cmd, log, cwd, exe);
+	char **argv = shim_argv(cmd, log, cwd, exe, mode, view);
 	int rc;
 
 	if (!argv)
@@ -262,9 +282,42 @@ static int spawn_shim(const struct trial_command *cmd, const char *log,
 	return 0;
 }
 
-int local_start(const struct trial_command *cmd, const char *trial_name,
-		const char *trial_dir, const char *log_path,
-		struct trial_run *run, struct kb_error *err)
+/*
+ * A private view hides what was in its directory, as a pod's volume
+ * mount does: refuse one that would hide the trial's working directory or
+ * its program, rather than start a trial that cannot run.
+ */
+static int check_view(const struct collector_view *view, const char *cwd,
+		      const char *exe, struct kb_error *err)
+{
+	const char *hidden = path_within(cwd, view->target)   ? cwd
+			     : path_within(exe, view->target) ? exe
+							      : NULL;
+
+	if (!strcmp(view->target, "/"))
+		return kb_error_set(
+			err, -EINVAL,
+			"spec.metricsCollectorSpec.source.fileSystemPath", 0,
+			"each trial sees its own empty directory of %s (as a "
+			"pod's volume), which cannot be /; use a directory of "
+			"its own, e.g. /var/log/katib/metrics.log",
+			view->shared);
+	if (!hidden)
+		return 0;
+	return kb_error_set(err, -EINVAL,
+			    "spec.metricsCollectorSpec.source.fileSystemPath",
+			    0,
+			    "each trial sees its own empty %s (as a pod's "
+			    "volume), which would hide %s; give the "
+			    "collector a directory of its own, e.g. "
+			    "/var/log/katib/metrics.log",
+			    view->target, hidden);
+}
+
+static int start_trial(const struct trial_command *cmd, const char *trial_name,
+		       const char *trial_dir, const char *log_path,
+		       enum view_mode mode, const struct collector_view *view,
+		       struct trial_run *run, struct kb_error *err)
 {
 	const char *cwd = cmd->working_dir ? cmd->working_dir : trial_dir;
 	char exe[4096], path[4096];
@@ -290,6 +343,13 @@ int local_start(const struct trial_command *cmd, const char *trial_name,
 		return -ENOMEM;
 	rc = resolve_exe(cmd->argv[0], cwd, env_get(env, "PATH"), exe,
 			 sizeof(exe), err);
+	if (!rc && mode == VIEW_PRIVATE) {
+		rc = check_view(view, cwd, exe, err);
+		if (!rc && mkdir(view->backing, 0755) && errno != EEXIST)
+			rc = kb_error_set(err, -errno, NULL, 0,
+					  "cannot create %s: %s", view->backing,
+					  strerror(errno));
+	}
 	if (rc)
 		goto out;
 	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, trial_dir);
@@ -300,7 +360,8 @@ int local_start(const struct trial_command *cmd, const char *trial_name,
 				  path, strerror(errno));
 		goto out;
 	}
-	rc = spawn_shim(cmd, log_path, cwd, exe, env, fd, &pid, err);
+	rc = spawn_shim(cmd, log_path, cwd, exe, env, fd, mode, view, &pid,
+			err);
 	if (rc)
 		goto out;
 	run->pid = pid;
@@ -311,6 +372,14 @@ out:
 		close(fd); /* the supervisor holds the lock now */
 	free_env(env);
 	return rc;
+}
+
+int local_start(const struct trial_command *cmd, const char *trial_name,
+		const char *trial_dir, const char *log_path,
+		struct trial_run *run, struct kb_error *err)
+{
+	return start_trial(cmd, trial_name, trial_dir, log_path, VIEW_NONE,
+			   NULL, run, err);
 }
 
 /* Parse the supervisor file: its pid and, if recorded, the exit. */
@@ -413,21 +482,106 @@ void local_release(struct trial_run *run)
 
 /* ---- as a backend ---- */
 
+/* ---- private collector paths: can this kernel give them? ---- */
+
+struct local_backend {
+	char *state_dir;
+	int probed;
+	int views; /* 0, or the negative errno that refused them */
+	char why[256];
+};
+
+/* katibfs-shim --probe STATE: the namespace a trial would get. */
+static int run_probe(const char *dir, char *why, size_t size)
+{
+	char *argv[] = { shim_path, "--probe", (char *)dir, NULL };
+	int status, rc;
+	pid_t pid;
+
+	if (getenv("KATIBFS_TEST_NO_NAMESPACES")) {
+		snprintf(why, size,
+			 "namespaces are turned off by "
+			 "KATIBFS_TEST_NO_NAMESPACES (for tests)");
+		return -EPERM;
+	}
+	pthread_once(&shim_once, find_shim);
+	if (!shim_path[0]) {
+		snprintf(why, size, "katibfs-shim was not found");
+		return -ENOENT;
+	}
+	rc = posix_spawn(&pid, shim_path, NULL, NULL, argv, environ);
+	if (rc) {
+		snprintf(why, size, "cannot run %s: %s", shim_path,
+			 strerror(rc));
+		return -rc;
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	rc = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+	if (rc)
+		snprintf(why, size,
+			 "the kernel refuses a private mount namespace to "
+			 "%s (unshare: %s)",
+			 geteuid() ? "this user" : "root", strerror(rc));
+	return -rc;
+}
+
+static int lb_private_paths(void *priv, char *why, size_t size)
+{
+	struct local_backend *lb = priv;
+
+	if (!lb->probed) {
+		lb->views = run_probe(lb->state_dir, lb->why, sizeof(lb->why));
+		lb->probed = 1;
+	}
+	if (why && size)
+		snprintf(why, size, "%s", lb->why);
+	return lb->views;
+}
+
 static int lb_open(const struct backend_options *opt, void **priv,
 		   struct kb_error *err)
 {
-	*priv = NULL;
+	struct local_backend *lb = calloc(1, sizeof(*lb));
+
+	if (!lb ||
+	    !(lb->state_dir = strdup(opt->state_dir ? opt->state_dir : "/"))) {
+		free(lb);
+		return -ENOMEM;
+	}
+	*priv = lb;
 	return 0;
 }
 
 static void lb_close(void *priv)
 {
+	struct local_backend *lb = priv;
+
+	if (lb)
+		free(lb->state_dir);
+	free(lb);
 }
 
 static int lb_start(void *priv, const struct backend_trial *t,
 		    struct trial_run *run, struct kb_error *err)
 {
-	return local_start(t->cmd, t->name, t->dir, t->log_path, run, err);
+	struct collector_view view;
+	enum view_mode mode = VIEW_NONE;
+	int rc = collector_view(&t->spec->collector, t->dir, &view);
+
+	if (rc < 0)
+		return kb_error_set(err, rc,
+				    "spec.metricsCollectorSpec.source."
+				    "fileSystemPath",
+				    0, "%s: %s", t->spec->collector.path,
+				    strerror(-rc));
+	if (rc == 1 && !lb_private_paths(priv, NULL, 0))
+		mode = VIEW_PRIVATE;
+	else if (rc == 1 && t->spec->collector.kind == COLLECTOR_FILE)
+		mode = VIEW_TAKE_TURNS;
+	return start_trial(t->cmd, t->name, t->dir, t->log_path, mode, &view,
+			   run, err);
 }
 
 static enum trial_probe lb_probe(void *priv, const struct backend_trial *t,
@@ -456,4 +610,5 @@ const struct backend_ops local_backend = {
 	.probe = lb_probe,
 	.terminate = lb_terminate,
 	.release = lb_release,
+	.private_paths = lb_private_paths,
 };

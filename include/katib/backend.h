@@ -83,6 +83,12 @@ struct backend_ops {
 	 * (--namespace, else the context's, else "default"); rendered into
 	 * the manifest and ${trialSpec.Namespace}. NULL: "default". */
 	const char *(*default_namespace)(void *priv);
+	/* Optional: 0 when each trial can have a private view of a collector
+	 * path that trials would otherwise share (include/katib/
+	 * collector_path.h), else a negative errno and `why` what refused
+	 * it: such trials then run one at a time. NULL: trials never share a
+	 * filesystem (pods). */
+	int (*private_paths)(void *priv, char *why, size_t size);
 };
 
 const struct backend_ops *backend_find(const char *name);

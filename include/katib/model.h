@@ -133,6 +133,7 @@ struct experiment {
 	double created, started, finished;
 	struct timespec mtime;
 	int deleted; /* rmdir'd; freed by the controller */
+	int took_turns_noted; /* events said why trials run one at a time */
 };
 
 void trial_free(struct trial *t);
