@@ -838,25 +838,33 @@ static int others_on_path(struct katib *k, struct experiment *e)
 /*
  * parallelTrialCount, or one trial at a time (across experiments) when
  * every trial would write the same collector path and the backend cannot
- * give each its own view of it; `events` says why, once per mount.
+ * give each its own view of it. `events` says which, once per mount.
  */
 static long parallel_limit(struct katib *k, struct experiment *e)
 {
+	const struct collector_spec *c = &e->spec->collector;
 	char why[256] = "";
+	int refused;
 
-	if (!collector_path_is_shared(&e->spec->collector) ||
-	    !k->backend->private_paths ||
-	    !k->backend->private_paths(k->backend_priv, why, sizeof(why)))
+	if (!collector_path_is_shared(c) || !k->backend->private_paths)
 		return e->spec->parallel_trial_count;
-	if (!e->took_turns_noted && e->spec->parallel_trial_count > 1) {
-		e->took_turns_noted = 1;
+	refused = k->backend->private_paths(k->backend_priv, why, sizeof(why));
+	if (!e->collector_noted && !refused)
+		experiment_event(k, e,
+				 "each trial has its own %s, as in a pod: a "
+				 "private mount of " COLLECTOR_DIR "/ in the "
+				 "trial's directory under %s, where katibfs "
+				 "reads it",
+				 c->path, k->state_dir);
+	else if (!e->collector_noted && e->spec->parallel_trial_count > 1)
 		experiment_event(k, e,
 				 "trials run one at a time, not %d: each "
 				 "would write the collector's %s, and katibfs "
 				 "cannot give each its own (%s)",
-				 e->spec->parallel_trial_count,
-				 e->spec->collector.path, why);
-	}
+				 e->spec->parallel_trial_count, c->path, why);
+	e->collector_noted = 1;
+	if (!refused)
+		return e->spec->parallel_trial_count;
 	return others_on_path(k, e) ? 0 : 1;
 }
 

@@ -28,10 +28,10 @@
  *       is a bind mount of BACKING. Set up in the trial's process, never
  *       in the daemon, so nothing of it outlives the trial. If it cannot
  *       be, the trial does not run (its log says why; exit 127).
- *   -k  no namespaces (the daemon runs such trials one at a time): a
- *       SHARED file left from before is moved to LEFTOVER before the trial
- *       starts, and the trial's SHARED file to FILE when it has ended,
- *       before the exit is recorded.
+ *   -k  no namespaces (the daemon runs such trials one at a time):
+ *       SHARED's directory is created if missing, a SHARED file left from
+ *       before is moved to LEFTOVER before the trial starts, and the trial's
+ * SHARED file to FILE when it has ended, before the exit is recorded.
  *   --probe  tries -v's namespace with DIR bound onto itself and exits 0,
  *       or with the errno that refused it.
  */
@@ -193,6 +193,14 @@ static void keep_shared(const struct options *o, int before)
 	char dir[4096], *slash;
 	int rc;
 
+	if (before) { /* its directory, as a pod's volume mount makes it */
+		snprintf(dir, sizeof(dir), "%s", o->shared);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			mkdir_p(dir);
+		}
+	}
 	if (access(o->shared, F_OK))
 		return;
 	snprintf(dir, sizeof(dir), "%s", to);

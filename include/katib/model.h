@@ -133,7 +133,7 @@ struct experiment {
 	double created, started, finished;
 	struct timespec mtime;
 	int deleted; /* rmdir'd; freed by the controller */
-	int took_turns_noted; /* events said why trials run one at a time */
+	int collector_noted; /* events said where the collector's file is */
 };
 
 void trial_free(struct trial *t);

@@ -18,6 +18,10 @@
 #    to the first trial's leftover-metrics.log and not counted, and each
 #    trial's file ends up in its trial directory as in 1.
 #
+# 3. A daemon that is not root: katibfs-shim (which sets the view up in the
+#    trial's process) gives a trial run as nobody the same view through a
+#    user namespace mapping nobody to itself, where the kernel allows it.
+#
 # The TensorFlowEvent collector's directory gets the same view (the target
 # is the directory itself), but that collector is refused on the local
 # backend for now, so it is tested by the unit test of the path mapping
@@ -68,6 +72,13 @@ write_spec private 8
 mount_fs
 mkdir "$MNT/private" || fail "mkdir"
 cp "$TMP/private.yaml" "$MNT/private/spec.yaml" || fail "spec: $(cat "$MNT/private/status")"
+# the daemon dies while trials write: they go on in their namespaces and
+# are re-adopted, and their files are read on from where they were
+wait_until 30 "[ \$(grep -c '^s ' '$RAN') -ge 2 ]" || fail "no trials started: $(cat "$MNT/private/events")"
+kill -KILL "$PID" && wait "$PID" 2>/dev/null
+PID=
+timeout 10 fusermount3 -u -z "$MNT" || fail "lazy unmount after kill"
+mount_fs
 wait_state private Succeeded 90
 [ "$(status_value private succeeded)" -eq 8 ] ||
 	fail "private: $(tr '\n' ' ' <"$MNT/private/status")"
@@ -79,6 +90,8 @@ done
 [ ! -e "$SHARED" ] || fail "a trial wrote the host's $SHARED: $(cat "$SHARED")"
 grep -q "one at a time" "$MNT/private/events" &&
 	fail "private: events say one at a time: $(cat "$MNT/private/events")"
+grep -q "each trial has its own $SHARED, as in a pod" "$MNT/private/events" ||
+	fail "private: events do not say where the file is: $(cat "$MNT/private/events")"
 echo "private views: 8 trials, at most $(max_parallel) at once, each its own metrics"
 unmount_fs || fail "unmount"
 
@@ -107,3 +120,33 @@ grep -qx 'loss=999' "$STATE/experiments/turns/1/leftover-metrics.log" ||
 	fail "the file left at $SHARED was not moved aside: $(ls "$STATE/experiments/turns/1")"
 [ ! -e "$SHARED" ] || fail "the last trial's file is still at $SHARED"
 echo "no namespaces: 4 trials one at a time, each its own metrics"
+
+# ---- 3. not root: a user namespace ----
+SHIM=$(dirname "$KATIBFS")/katibfs-shim
+if ! command -v setpriv >/dev/null; then
+	echo "skip part 3: no setpriv"
+elif [ "$(id -u)" -ne 0 ]; then
+	echo "skip part 3: not root, cannot become nobody"
+elif ! (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "$SHIM" --probe /tmp); then
+	echo "skip part 3: this kernel refuses user namespaces to nobody"
+else
+	U=$TMP/user
+	mkdir -p "$U/trial/collector" "$U/shared"
+	chown -R 65534:65534 "$U"
+	chmod 755 "$TMP"
+	(cd "$U" && setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$SHIM" -v "$U/shared/katib" "$U/trial/collector" "$U/trial/log" "$U" /bin/sh -- \
+		sh -c "id -u; echo loss=7 >'$U/shared/katib/metrics.log'; ls '$U/shared/katib'" \
+		3>"$U/trial/supervisor")
+	grep -q '^exit 0 0$' "$U/trial/supervisor" ||
+		fail "nobody's trial: $(cat "$U/trial/supervisor" "$U/trial/log")"
+	[ "$(head -n 1 "$U/trial/log")" = 65534 ] ||
+		fail "nobody's trial ran as $(cat "$U/trial/log")"
+	grep -qx 'loss=7' "$U/trial/collector/metrics.log" ||
+		fail "nobody's file is not in its trial directory: $(cat "$U/trial/log")"
+	[ ! -e "$U/shared/katib/metrics.log" ] ||
+		fail "nobody's trial wrote the host's path"
+	[ "$(stat -c %u "$U/trial/collector/metrics.log")" = 65534 ] ||
+		fail "nobody's file is not nobody's"
+	echo "not root: a user namespace gives nobody's trial its own file"
+fi
