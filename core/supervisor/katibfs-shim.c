@@ -24,10 +24,12 @@
  *   -v  the trial runs in a mount namespace of its own (unshare
  *       CLONE_NEWNS; where that is refused, as for a user that is not
  *       root, CLONE_NEWUSER|CLONE_NEWNS with its uid and gid mapped to
- *       themselves), mounts private, in which TARGET (created if missing)
- *       is a bind mount of BACKING. Set up in the trial's process, never
- *       in the daemon, so nothing of it outlives the trial. If it cannot
- *       be, the trial does not run (its log says why; exit 127).
+ *       themselves), mounts private, in which TARGET is a bind mount of
+ *       BACKING. A missing TARGET is created on the host, or where that is
+ *       not allowed, in the namespace only (a tmpfs over its deepest
+ *       existing ancestor that shows the ancestor's entries again). Set up in
+ * the trial's process, never in the daemon, so nothing of it outlives the
+ * trial. If it cannot be, the trial does not run (its log says why; exit 127).
  *   -k  no namespaces (the daemon runs such trials one at a time):
  *       SHARED's directory is created if missing, a SHARED file left from
  *       before is moved to LEFTOVER before the trial starts, and the trial's
@@ -36,6 +38,7 @@
  *       or with the errno that refused it.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -130,6 +133,88 @@ static int mkdir_p(const char *dir)
 	}
 }
 
+/* The deepest directory of path that exists, into out. */
+static void existing_ancestor(const char *path, char *out, size_t size)
+{
+	struct stat st;
+	char *slash;
+
+	snprintf(out, size, "%s", path);
+	while (stat(out, &st)) {
+		slash = strrchr(out, '/');
+		if (!slash || slash == out) {
+			snprintf(out, size, "/");
+			return;
+		}
+		*slash = '\0';
+	}
+}
+
+/*
+ * Entry `name` of the directory open as dir (hidden now by a tmpfs at
+ * top) shown again at the same place: a symlink copied, anything else a
+ * bind mount of the original.
+ */
+static void reveal(DIR *dir, const char *top, const char *name)
+{
+	char src[512], dst[4096], link[4096];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW))
+		return;
+	snprintf(dst, sizeof(dst), "%s/%s", top, name);
+	if (S_ISLNK(st.st_mode)) {
+		n = readlinkat(dirfd(dir), name, link, sizeof(link) - 1);
+		if (n >= 0) {
+			link[n] = '\0';
+			symlink(link, dst); /* best effort, as below */
+		}
+		return;
+	}
+	if (S_ISDIR(st.st_mode))
+		mkdir(dst, 0755);
+	else if ((fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) >= 0)
+		close(fd);
+	snprintf(src, sizeof(src), "/proc/self/fd/%d/%s", dirfd(dir), name);
+	mount(src, dst, NULL, MS_BIND | MS_REC, NULL);
+}
+
+/*
+ * target is missing and may not be created on the host (a user who is not
+ * root, a read-only filesystem): in this namespace only, a tmpfs over its
+ * deepest existing ancestor shows that directory's entries as they are
+ * and lets target be made. Never over "/".
+ */
+static int overlay_ancestor(const char *target, int why)
+{
+	struct dirent *de;
+	char top[4096];
+	DIR *dir;
+	int fd;
+
+	existing_ancestor(target, top, sizeof(top));
+	if (!strcmp(top, "/"))
+		return why;
+	fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return why;
+	}
+	if (mount("katibfs", top, "tmpfs", 0, "mode=0755")) {
+		closedir(dir);
+		return why;
+	}
+	while ((de = readdir(dir)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			reveal(dir, top, de->d_name);
+	closedir(dir);
+	return mkdir_p(target);
+}
+
 /* This process (and what it starts) sees backing at target. */
 static int private_view(const char *target, const char *backing)
 {
@@ -149,6 +234,8 @@ static int private_view(const char *target, const char *backing)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		return -errno;
 	rc = mkdir_p(target);
+	if (rc == -EACCES || rc == -EPERM || rc == -EROFS)
+		rc = overlay_ancestor(target, rc);
 	if (rc)
 		return rc;
 	return mount(backing, target, NULL, MS_BIND | MS_REC, NULL) ? -errno

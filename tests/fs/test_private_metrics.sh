@@ -20,7 +20,8 @@
 #
 # 3. A daemon that is not root: katibfs-shim (which sets the view up in the
 #    trial's process) gives a trial run as nobody the same view through a
-#    user namespace mapping nobody to itself, where the kernel allows it.
+#    user namespace mapping nobody to itself, where the kernel allows it,
+#    even where the directory is missing and nobody may not create it.
 #
 # The TensorFlowEvent collector's directory gets the same view (the target
 # is the directory itself), but that collector is refused on the local
@@ -130,22 +131,27 @@ elif [ "$(id -u)" -ne 0 ]; then
 elif ! (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "$SHIM" --probe /tmp); then
 	echo "skip part 3: this kernel refuses user namespaces to nobody"
 else
+	# the collector's directory is missing under a directory nobody
+	# may write ($TMP/ro, root's): it is made in the namespace only
 	U=$TMP/user
-	mkdir -p "$U/trial/collector" "$U/shared"
+	mkdir -p "$U/trial/collector" "$TMP/ro"
+	echo kept >"$TMP/ro/keep"
 	chown -R 65534:65534 "$U"
-	chmod 755 "$TMP"
+	chmod 755 "$TMP" "$TMP/ro"
 	(cd "$U" && setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$SHIM" -v "$U/shared/katib" "$U/trial/collector" "$U/trial/log" "$U" /bin/sh -- \
-		sh -c "id -u; echo loss=7 >'$U/shared/katib/metrics.log'; ls '$U/shared/katib'" \
+		"$SHIM" -v "$TMP/ro/katib" "$U/trial/collector" "$U/trial/log" "$U" /bin/sh -- \
+		sh -c "id -u; echo loss=7 >'$TMP/ro/katib/metrics.log'; cat '$TMP/ro/keep'" \
 		3>"$U/trial/supervisor")
 	grep -q '^exit 0 0$' "$U/trial/supervisor" ||
 		fail "nobody's trial: $(cat "$U/trial/supervisor" "$U/trial/log")"
 	[ "$(head -n 1 "$U/trial/log")" = 65534 ] ||
 		fail "nobody's trial ran as $(cat "$U/trial/log")"
+	grep -qx kept "$U/trial/log" ||
+		fail "nobody's trial did not see the rest of $TMP/ro: $(cat "$U/trial/log")"
 	grep -qx 'loss=7' "$U/trial/collector/metrics.log" ||
 		fail "nobody's file is not in its trial directory: $(cat "$U/trial/log")"
-	[ ! -e "$U/shared/katib/metrics.log" ] ||
-		fail "nobody's trial wrote the host's path"
+	[ ! -e "$TMP/ro/katib" ] ||
+		fail "nobody's trial changed the host's $TMP/ro"
 	[ "$(stat -c %u "$U/trial/collector/metrics.log")" = 65534 ] ||
 		fail "nobody's file is not nobody's"
 	echo "not root: a user namespace gives nobody's trial its own file"
