@@ -9,7 +9,8 @@
 #    to the same path; they overlap (checked), yet every trial's metrics and
 #    observations are its own lr only, its file is in its trial directory
 #    (collector/metrics.log), and nothing was written to the host's path
-#    (whose missing directory katibfs created as the mountpoint).
+#    (whose missing directory katibfs created as the mountpoint). A view
+#    that would hide the trial's working directory, or /, is refused.
 # 2. No namespaces (KATIBFS_TEST_NO_NAMESPACES=1, as in a container without
 #    CAP_SYS_ADMIN and without user namespaces): the same experiment at
 #    parallelTrialCount 4 runs one trial at a time (checked from the
@@ -94,6 +95,22 @@ grep -q "one at a time" "$MNT/private/events" &&
 grep -q "each trial has its own $SHARED, as in a pod" "$MNT/private/events" ||
 	fail "private: events do not say where the file is: $(cat "$MNT/private/events")"
 echo "private views: 8 trials, at most $(max_parallel) at once, each its own metrics"
+
+# a view that would hide the trial's working directory (its trial
+# directory, under --state), or all of / (a file in /), is refused at
+# start with the reason, rather than run a trial that cannot work
+refused() {
+	write_spec "$1" 4
+	sed -i "s|path: $SHARED|path: $2|" "$TMP/$1.yaml"
+	mkdir "$MNT/$1" || fail "mkdir $1"
+	cp "$TMP/$1.yaml" "$MNT/$1/spec.yaml" || fail "spec $1: $(cat "$MNT/$1/status")"
+	wait_state "$1" Failed 30
+	grep -q "$3" "$MNT/$1/trials/1/status" ||
+		fail "$1: trial 1 should say '$3': $(cat "$MNT/$1/trials/1/status")"
+}
+refused hides "$STATE/metrics.log" "which would hide $STATE/experiments/hides/1"
+refused root /katibfs-test-metrics.log "which cannot be /"
+[ ! -e /katibfs-test-metrics.log ] || fail "a trial wrote /katibfs-test-metrics.log"
 unmount_fs || fail "unmount"
 
 # ---- 2. namespaces refused: one trial at a time ----
