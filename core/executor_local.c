@@ -5,7 +5,9 @@
  *
  * posix_spawn (vfork-based in glibc) starts the supervisor without copying
  * the daemon's address space; everything it needs comes in its argv, its
- * environment (the trial's) and fd 3 (the locked record).
+ * environment (the trial's) and fd 3 (the locked record). Owns the
+ * backend's private state (struct local_backend: whether the kernel gives
+ * trials private collector paths, probed once).
  */
 #include "katib/executor.h"
 #include "katib/collector_path.h"
@@ -480,8 +482,6 @@ void local_release(struct trial_run *run)
 	run->child = 0;
 }
 
-/* ---- as a backend ---- */
-
 /* ---- private collector paths: can this kernel give them? ---- */
 
 struct local_backend {
@@ -491,7 +491,10 @@ struct local_backend {
 	char why[256];
 };
 
-/* katibfs-shim --probe STATE: the namespace a trial would get. */
+/*
+ * katibfs-shim --probe STATE: the namespace a trial would get. Run once
+ * per daemon, when an experiment first needs it (a few ms).
+ */
 static int run_probe(const char *dir, char *why, size_t size)
 {
 	char *argv[] = { shim_path, "--probe", (char *)dir, NULL };
@@ -521,9 +524,10 @@ static int run_probe(const char *dir, char *why, size_t size)
 	rc = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
 	if (rc)
 		snprintf(why, size,
-			 "the kernel refuses a private mount namespace to "
-			 "%s (unshare: %s)",
-			 geteuid() ? "this user" : "root", strerror(rc));
+			 "the kernel refuses trials a private mount namespace"
+			 "%s: %s",
+			 geteuid() ? " (through a user namespace)" : "",
+			 strerror(rc));
 	return -rc;
 }
 
@@ -539,6 +543,8 @@ static int lb_private_paths(void *priv, char *why, size_t size)
 		snprintf(why, size, "%s", lb->why);
 	return lb->views;
 }
+
+/* ---- as a backend ---- */
 
 static int lb_open(const struct backend_options *opt, void **priv,
 		   struct kb_error *err)

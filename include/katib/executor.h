@@ -21,6 +21,13 @@
  * log would see nothing), an empty signal mask and default dispositions,
  * and runs in the container's workingDir or else the trial directory.
  *
+ * A File (or TensorFlowEvent) collector's absolute path would be one file
+ * for every trial: as the backend (not through local_start()), each trial
+ * gets a private view of it, a mount namespace the supervisor sets up in
+ * the trial's process (include/katib/collector_path.h); where the kernel
+ * refuses namespaces (backend op private_paths), the controller runs such
+ * trials one at a time and the supervisor hands the file on between them.
+ *
  * Signals go to the supervisor (through a pidfd, never a bare pid), which
  * forwards them to the trial's process group: SIGTERM as SIGTERM, SIGUSR1
  * as SIGKILL. Completion is seen by poll()ing run->pidfd. Nothing here
