@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "katib/suggest.h"
+
 extern const struct algorithm_ops algorithm_random, algorithm_grid,
 	algorithm_tpe, algorithm_multivariate_tpe, algorithm_cmaes,
 	algorithm_sobol, algorithm_bayesianoptimization, algorithm_hyperband,
@@ -55,7 +57,9 @@ static void known_names(char *buf, size_t size)
 int algorithm_validate(const struct experiment_spec *spec, struct kb_error *err)
 {
 	const struct algorithm_ops *ops;
-	char names[256];
+	char names[256], hint[100];
+	struct suggest sg;
+	size_t i;
 
 	if (!spec->algorithm.name || !*spec->algorithm.name)
 		return kb_error_set(err, -EINVAL,
@@ -64,10 +68,14 @@ int algorithm_validate(const struct experiment_spec *spec, struct kb_error *err)
 	ops = algorithm_find(spec->algorithm.name);
 	if (!ops) {
 		known_names(names, sizeof(names));
+		suggest_init(&sg, spec->algorithm.name);
+		for (i = 0; i < NALGORITHMS; i++)
+			suggest_offer(&sg, table[i]->name);
 		return kb_error_set(err, -EINVAL,
 				    "spec.algorithm.algorithmName", 0,
-				    "unknown algorithm '%s'; known: %s",
-				    spec->algorithm.name, names);
+				    "unknown algorithm '%s'; known: %s%s",
+				    spec->algorithm.name, names,
+				    suggest_hint(&sg, hint, sizeof(hint)));
 	}
 	return ops->validate ? ops->validate(spec, err) : 0;
 }
@@ -91,6 +99,10 @@ static int es_int(const struct algorithm_setting *s, struct kb_error *err)
 int early_stopping_validate(const struct experiment_spec *spec,
 			    struct kb_error *err)
 {
+	static const char *const es_names[] = { "medianstop", NULL };
+	static const char *const es_settings[] = { "min_trials_required",
+						   "start_step", NULL };
+	char hint[100];
 	const struct algorithm_spec *es = &spec->early_stopping;
 	const struct algorithm_setting *s;
 	size_t i;
@@ -102,8 +114,10 @@ int early_stopping_validate(const struct experiment_spec *spec,
 		return kb_error_set(err, -EINVAL,
 				    "spec.earlyStopping.algorithmName", 0,
 				    "unknown early stopping algorithm '%s'; "
-				    "known: medianstop",
-				    es->name ? es->name : "");
+				    "known: medianstop%s",
+				    es->name ? es->name : "",
+				    suggest_list_hint(es->name, es_names, hint,
+						      sizeof(hint)));
 	for (i = 0; i < es->nsettings; i++) {
 		s = &es->settings[i];
 		if (s->name && !strcmp(s->name, "min_trials_required"))
@@ -116,8 +130,10 @@ int early_stopping_validate(const struct experiment_spec *spec,
 				"spec.earlyStopping.algorithmSettings", 0,
 				"unknown setting '%s' for medianstop; "
 				"known: min_trials_required, "
-				"start_step",
-				s->name ? s->name : "");
+				"start_step%s",
+				s->name ? s->name : "",
+				suggest_list_hint(s->name, es_settings, hint,
+						  sizeof(hint)));
 		if (rc)
 			return rc;
 	}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "katib/metrics.h"
+#include "katib/suggest.h"
 
 #define SETTINGS_FIELD "spec.algorithm.algorithmSettings"
 #define GRID_TOLERANCE 1e-9
@@ -615,7 +616,7 @@ static void join_names(const char *const *known, char *buf, size_t size)
 int settings_check_known(const struct algorithm_spec *a,
 			 const char *const *known, struct kb_error *err)
 {
-	char field[256], names[384];
+	char field[256], names[384], hint[100];
 	size_t i, k;
 
 	for (i = 0; i < a->nsettings; i++) {
@@ -629,8 +630,11 @@ int settings_check_known(const struct algorithm_spec *a,
 		join_names(known, names, sizeof(names));
 		return kb_error_set(err, -EINVAL, field, 0,
 				    "unknown setting for algorithm '%s'; "
-				    "known: %s",
-				    a->name ? a->name : "", names);
+				    "known: %s%s",
+				    a->name ? a->name : "", names,
+				    suggest_list_hint(a->settings[i].name,
+						      known, hint,
+						      sizeof(hint)));
 	}
 	return 0;
 }

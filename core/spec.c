@@ -16,6 +16,7 @@
 
 #include "katib/algorithm.h"
 #include "katib/metrics.h"
+#include "katib/suggest.h"
 #include "katib/yamltree.h"
 
 #define PATHLEN		     256
@@ -115,7 +116,7 @@ static void list_text(const char *const *list, char *buf, size_t size)
 static int check_fields(const struct ynode *map, const char *path,
 			const char *const *known, struct kb_error *err)
 {
-	char sub[PATHLEN], names[400];
+	char sub[PATHLEN], names[400], hint[100];
 	size_t i;
 
 	for (i = 0; i < map->n; i++) {
@@ -123,8 +124,10 @@ static int check_fields(const struct ynode *map, const char *path,
 			continue;
 		join(sub, path, map->keys[i]->value);
 		list_text(known, names, sizeof(names));
+		suggest_list_hint(map->keys[i]->value, known, hint,
+				  sizeof(hint));
 		return fail(err, sub, map->keys[i],
-			    "unknown field (known here: %s)", names);
+			    "unknown field (known here: %s)%s", names, hint);
 	}
 	return 0;
 }
@@ -209,6 +212,11 @@ static int get_int(const struct ynode *map, const char *key, const char *path,
 	if (rc || !n)
 		return rc;
 	join(sub, path, key);
+	if (n->quoted)
+		return fail(err, sub, n,
+			    "must be an integer, without quotes (got the "
+			    "string \"%s\"; Katib's schema refuses it too)",
+			    n->value);
 	if (parse_long(n->value, &v))
 		return fail(err, sub, n,
 			    "must be an integer, e.g. 3 (got "
@@ -232,6 +240,11 @@ static int get_bool(const struct ynode *map, const char *key, const char *path,
 	if (rc || !n)
 		return rc;
 	join(sub, path, key);
+	if (n->quoted)
+		return fail(err, sub, n,
+			    "must be true or false, without quotes (got the "
+			    "string \"%s\"; Katib's schema refuses it too)",
+			    n->value);
 	if (ynode_scalar_type(n) != YS_BOOL)
 		return fail(err, sub, n, "must be true or false");
 	*out = n->value[0] == 't' || n->value[0] == 'T';
@@ -322,14 +335,16 @@ const char *collector_kind_name(enum collector_kind k)
 static int enum_value(const struct ynode *n, const char *path,
 		      const char *const *list, struct kb_error *err)
 {
-	char names[200];
+	char names[200], hint[100];
 	int i;
 
 	for (i = 0; list[i]; i++)
 		if (!strcmp(n->value, list[i]))
 			return i;
 	list_text(list, names, sizeof(names));
-	fail(err, path, n, "must be one of %s (got \"%s\")", names, n->value);
+	suggest_list_hint(n->value, list, hint, sizeof(hint));
+	fail(err, path, n, "must be one of %s (got \"%s\")%s", names, n->value,
+	     hint);
 	return -1;
 }
 
@@ -804,6 +819,12 @@ static int parse_objective(struct objective_spec *o, const struct ynode *n,
 	o->maximize = v;
 	if (g) {
 		join(sub, path, "goal");
+		if (g->quoted)
+			return fail(err, sub, g,
+				    "must be a number, without quotes (got "
+				    "the string \"%s\"; Katib's schema "
+				    "refuses it too)",
+				    g->value);
 		if (parse_double(g->value, &o->goal))
 			return fail(err, sub, g,
 				    "must be a number, e.g. 0.99 "
@@ -1439,7 +1460,8 @@ static int parse_trial_params(struct trial_template_spec *t,
 {
 	static const char *const fields[] = { "name", "description",
 					      "reference", NULL };
-	char sub[PATHLEN], fld[PATHLEN], key[128], idx[128];
+	char sub[PATHLEN], fld[PATHLEN], key[128], idx[128], hint[100];
+	struct suggest sg;
 	size_t i, j;
 	int rc = need_seq(l, path, err);
 
@@ -1500,14 +1522,18 @@ static int parse_trial_params(struct trial_template_spec *t,
 		}
 		if (!s->nparams)
 			continue; /* NAS: the algorithm names the values */
-		for (j = 0; j < s->nparams; j++)
+		suggest_init(&sg, p->reference);
+		for (j = 0; j < s->nparams; j++) {
 			if (!strcmp(s->params[j].name, p->reference))
 				break;
+			suggest_offer(&sg, s->params[j].name);
+		}
 		if (j == s->nparams)
 			return fail(err, fld, ynode_get(it, "reference"),
 				    "\"%s\" is not the name of any "
-				    "spec.parameters[] entry",
-				    p->reference);
+				    "spec.parameters[] entry%s",
+				    p->reference,
+				    suggest_hint(&sg, hint, sizeof(hint)));
 	}
 	return 0;
 }
@@ -1681,43 +1707,73 @@ static int template_defaults(struct trial_template_spec *t)
 	return rc;
 }
 
+/*
+ * The first ${trialParameters.X} in text whose X is not declared: NULL, or
+ * the placeholder's start with its name copied into `name` and sg holding
+ * the declared name closest to it.
+ */
+static const char *undeclared_use(const struct trial_template_spec *t,
+				  const char *text, char *name, size_t size,
+				  struct suggest *sg)
+{
+	const char *p = text, *end;
+	size_t i, len;
+
+	while ((p = strstr(p, PARAM_PREFIX))) {
+		end = strchr(p + strlen(PARAM_PREFIX), '}');
+		if (!end)
+			return NULL;
+		len = (size_t)(end - p) - strlen(PARAM_PREFIX);
+		snprintf(name, size, "%.*s", (int)len,
+			 p + strlen(PARAM_PREFIX));
+		suggest_init(sg, name);
+		for (i = 0; i < t->nparams; i++) {
+			if (!strcmp(t->params[i].name, name))
+				break;
+			suggest_offer(sg, t->params[i].name);
+		}
+		if (i == t->nparams)
+			return p;
+		p = end + 1;
+	}
+	return NULL;
+}
+
 /* Katib's test substitution: every declared name used, every use declared */
 static int check_placeholders(const struct trial_template_spec *t,
-			      const struct ynode *tpl, const char *path,
-			      struct kb_error *err)
+			      const struct ynode *tpl, const struct ynode *tp,
+			      const char *path, struct kb_error *err)
 {
-	char ph[300], sub[PATHLEN], *text, *next, *p, *end;
+	char ph[300], sub[PATHLEN], name[200], hint[100], *text;
+	struct suggest sg;
+	const char *p;
 	size_t i;
 	int rc = 0;
 
 	text = cJSON_PrintUnformatted(t->trial_spec);
 	if (!text)
 		return -ENOMEM;
+	if ((p = undeclared_use(t, text, name, sizeof(name), &sg))) {
+		suggest_hint(&sg, hint, sizeof(hint));
+		snprintf(ph, sizeof(ph), PARAM_PREFIX "%s}", name);
+		snprintf(sub, sizeof(sub), "%s.trialSpec", path);
+		rc = kb_error_set(err, -EINVAL, sub, line_of(tpl, ph),
+				  "uses %s, which spec.trialTemplate."
+				  "trialParameters does not declare%s",
+				  ph, hint);
+	}
 	for (i = 0; i < t->nparams && !rc; i++) {
 		snprintf(ph, sizeof(ph), PARAM_PREFIX "%s}", t->params[i].name);
-		if (!strstr(text, ph)) {
-			snprintf(sub, sizeof(sub), "%s.trialParameters[%zu]",
-				 path, i);
-			rc = fail(err, sub, NULL,
-				  "\"%s\" is declared but %s "
-				  "does not appear in trialSpec",
-				  t->params[i].name, ph);
-			break;
-		}
-		next = replace_all(text, ph, "test-value");
-		free(text);
-		text = next;
-		if (!text)
-			return -ENOMEM;
-	}
-	if (!rc && (p = strstr(text, PARAM_PREFIX)) &&
-	    (end = strchr(p + strlen(PARAM_PREFIX), '}'))) {
-		end[1] = 0;
-		snprintf(sub, sizeof(sub), "%s.trialSpec", path);
-		rc = kb_error_set(err, -EINVAL, sub, line_of(tpl, p),
-				  "uses %s, which spec.trialTemplate."
-				  "trialParameters does not declare",
-				  p);
+		if (strstr(text, ph))
+			continue;
+		snprintf(sub, sizeof(sub), "%s.trialParameters[%zu]", path, i);
+		rc = fail(err, sub,
+			  tp && tp->kind == YNODE_SEQ && i < tp->n
+				  ? tp->items[i]
+				  : tp,
+			  "\"%s\" is declared but %s does not appear in "
+			  "trialSpec",
+			  t->params[i].name, ph);
 	}
 	free(text);
 	return rc;
@@ -1863,7 +1919,7 @@ static int parse_template(struct experiment_spec *s, const struct ynode *n,
 	}
 	if (t->trial_spec) {
 		rc = check_trial_object(t, ts, path, err);
-		rc = rc ? rc : check_placeholders(t, ts, path, err);
+		rc = rc ? rc : check_placeholders(t, ts, tp, path, err);
 		rc = rc ? rc : template_defaults(t);
 		if (rc)
 			return rc;
@@ -2178,6 +2234,34 @@ static int external_checks(const struct experiment_spec *s,
 	return rc;
 }
 
+/* Give an error that names a field but no line the line of that field. */
+static void locate_error(const struct ynode *root, struct kb_error *err)
+{
+	const char *path;
+
+	if (!err || err->line || !err->field[0] || !root)
+		return;
+	path = err->field;
+	if (!is_whole_object(root) && !strncmp(path, "spec", 4) &&
+	    (path[4] == '.' || path[4] == '\0'))
+		path += path[4] ? 5 : 4;
+	err->line = ynode_line_of_path(root, path);
+}
+
+void spec_locate_error(const char *text, size_t len, struct kb_error *err)
+{
+	struct ynode *root = NULL;
+	struct kb_error ignored;
+
+	if (!err || err->line || !err->field[0] || len > SPEC_MAX_BYTES)
+		return;
+	kb_error_clear(&ignored);
+	if (ytree_parse(text, len, SPEC_MAX_YAML_NODES, &root, &ignored))
+		return;
+	locate_error(root, err);
+	ynode_free(root);
+}
+
 int spec_parse(const char *text, size_t len, const char *name,
 	       struct experiment_spec **out, struct kb_error *err)
 {
@@ -2214,6 +2298,8 @@ int spec_parse(const char *text, size_t len, const char *name,
 	if (!rc && !name && s->name)
 		rc = spec_validate_name(s->name, err);
 	rc = rc ? rc : external_checks(s, err);
+	if (rc)
+		locate_error(root, err);
 out:
 	ynode_free(root);
 	if (rc == -ENOMEM)

@@ -476,6 +476,68 @@ struct ynode *ynode_get(const struct ynode *map, const char *key)
 	return NULL;
 }
 
+/* One step of a field path: a map key, a list index, or a list item's name */
+static const struct ynode *path_step(const struct ynode *n, const char *key,
+				     int bracket)
+{
+	const struct ynode *name;
+	char *end;
+	size_t i;
+	long idx;
+
+	if (!n)
+		return NULL;
+	if (n->kind == YNODE_MAP)
+		return ynode_get(n, key);
+	if (n->kind != YNODE_SEQ || !bracket)
+		return NULL;
+	idx = strtol(key, &end, 10);
+	if (*key && !*end)
+		return idx >= 0 && (size_t)idx < n->n ? n->items[idx] : NULL;
+	for (i = 0; i < n->n; i++) {
+		name = ynode_get(n->items[i], "name");
+		if (name && name->kind == YNODE_SCALAR &&
+		    !strcmp(name->value, key))
+			return n->items[i];
+	}
+	return NULL;
+}
+
+int ynode_line_of_path(const struct ynode *root, const char *path)
+{
+	const struct ynode *n = root, *next;
+	char key[256];
+	const char *p = path, *end;
+	int line = 0, bracket;
+	size_t len;
+
+	while (p && *p) {
+		bracket = *p == '[';
+		if (bracket) {
+			p++;
+			end = strchr(p, ']');
+		} else {
+			end = p + strcspn(p, ".[");
+		}
+		if (!end)
+			break;
+		len = (size_t)(end - p);
+		if (len >= sizeof(key))
+			break;
+		memcpy(key, p, len);
+		key[len] = '\0';
+		next = path_step(n, key, bracket);
+		if (!next)
+			break;
+		n = next;
+		line = n->line;
+		p = end + bracket;
+		if (*p == '.')
+			p++;
+	}
+	return line;
+}
+
 static int all_in(const char *s, size_t len, const char *set)
 {
 	size_t i;

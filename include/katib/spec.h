@@ -163,6 +163,13 @@ struct experiment_spec {
 int spec_parse(const char *text, size_t len, const char *name,
 	       struct experiment_spec **out, struct kb_error *err);
 
+/*
+ * An error about a spec text that names a field but no line (one found
+ * after parsing, e.g. by spec_check_update) gets the line of that field in
+ * the text. Nothing changes when the text does not parse or lacks the field.
+ */
+void spec_locate_error(const char *text, size_t len, struct kb_error *err);
+
 void spec_free(struct experiment_spec *spec);
 
 /* 0 if `name` is a valid experiment name (DNS-1123 label, <= 40 chars). */

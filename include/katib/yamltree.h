@@ -45,6 +45,14 @@ void ynode_free(struct ynode *n);
 /* The value for `key` in a MAP node, or NULL. */
 struct ynode *ynode_get(const struct ynode *map, const char *key);
 
+/*
+ * The line of the node a field path names ("spec.parameters[0].name",
+ * "spec.algorithm.algorithmSettings[random_state]": a [word] in a list is
+ * the item whose name is word), or of the deepest part of it that exists;
+ * 0 when not even its first step does.
+ */
+int ynode_line_of_path(const struct ynode *root, const char *path);
+
 /* How a scalar resolves; non-scalars return YS_STRING. */
 enum yscalar_type ynode_scalar_type(const struct ynode *n);
 /* How plain text would resolve (for deciding whether to quote). */

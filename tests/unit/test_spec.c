@@ -389,6 +389,124 @@ static void test_wrong_types(void **state)
 		    "must be true or false");
 }
 
+/* A quoted number is a string, which Katib's schema refuses for these. */
+static void test_quoted_numbers(void **state)
+{
+	static const char *const ints[] = { "parallelTrialCount: 3",
+					    "maxTrialCount: 12",
+					    "maxFailedTrialCount: 3", NULL };
+	char from[64], to[64], field[64];
+	size_t i;
+
+	for (i = 0; ints[i]; i++) {
+		const char *colon = strchr(ints[i], ':');
+
+		snprintf(from, sizeof(from), "  %s\n", ints[i]);
+		snprintf(to, sizeof(to), "  %.*s: \"%s\"\n",
+			 (int)(colon - ints[i]), ints[i], colon + 2);
+		snprintf(field, sizeof(field), "spec.%.*s",
+			 (int)(colon - ints[i]), ints[i]);
+		variant_err(from, to, field, to + 2,
+			    "must be an integer, without quotes");
+	}
+	variant_err("  maxTrialCount: 12\n", "  maxTrialCount: '12'\n",
+		    "spec.maxTrialCount", "'12'", "the string \"12\"");
+	variant_err("    goal: 0.001\n", "    goal: \"0.001\"\n",
+		    "spec.objective.goal", "goal", "a number, without quotes");
+	variant_err("    primaryContainerName:",
+		    "    retain: \"true\"\n    primaryContainerName:",
+		    "spec.trialTemplate.retain", "retain",
+		    "true or false, without quotes");
+	/* unquoted stays fine, and strings stay strings where Katib has them */
+	variant_ok("    primaryContainerName:",
+		   "    retain: true\n    primaryContainerName:");
+}
+
+/* Every error about a node has its line; names get "did you mean". */
+static void test_lines_and_hints(void **state)
+{
+	variant_err("    algorithmName: random\n", "    algorithmName: randm\n",
+		    "spec.algorithm.algorithmName", "randm",
+		    "did you mean random?");
+	variant_err("    algorithmName: random\n",
+		    "    algorithmName: random\n    algorithmSettings:\n"
+		    "      - {name: random_stat, value: \"1\"}\n",
+		    "spec.algorithm.algorithmSettings[random_stat]",
+		    "random_stat", "did you mean random_state?");
+	variant_err("  maxFailedTrialCount: 3\n",
+		    "  maxFailedTrialCount: 3\n  resumePolicy: Nevr\n",
+		    "spec.resumePolicy", "Nevr", "did you mean Never?");
+	variant_err("  parallelTrialCount: 3\n", "  paralelTrialCount: 3\n",
+		    "spec.paralelTrialCount", "paralelTrialCount",
+		    "did you mean parallelTrialCount?");
+	variant_err("    type: minimize\n", "    type: minimise\n",
+		    "spec.objective.type", "minimise",
+		    "did you mean minimize?");
+	variant_err("        reference: lr\n", "        reference: lrr\n",
+		    "spec.trialTemplate.trialParameters[0].reference", "lrr",
+		    "did you mean lr?");
+	/* a placeholder that is not declared, and one declared but unused */
+	variant_err("--momentum=${trialParameters.momentum}",
+		    "--momentum=${trialParameters.momentun}",
+		    "spec.trialTemplate.trialSpec", "momentun",
+		    "did you mean momentum?");
+	variant_err("--momentum=${trialParameters.momentum}", "--momentum=1",
+		    "spec.trialTemplate.trialParameters[1]",
+		    "      - name: momentum", "is declared but");
+	/* no hint when nothing is close */
+	variant_err(
+		"    algorithmName: random\n", "    algorithmName: hyperopt\n",
+		"spec.algorithm.algorithmName", "hyperopt", "known: random");
+	/* early stopping, found after parsing, gets its line too */
+	variant_err("  parallelTrialCount: 3\n",
+		    "  earlyStopping:\n    algorithmName: medianstp\n"
+		    "  parallelTrialCount: 3\n",
+		    "spec.earlyStopping.algorithmName", "medianstp",
+		    "did you mean medianstop?");
+}
+
+static void test_no_hint_when_far(void **state)
+{
+	struct experiment_spec *s = NULL;
+	struct kb_error err;
+	char *y = replace(base_yaml, "    algorithmName: random\n",
+			  "    algorithmName: hyperopt\n");
+
+	assert_int_equal(spec_parse(y, strlen(y), "exp", &s, &err), -EINVAL);
+	assert_null(strstr(err.message, "did you mean"));
+	free(y);
+}
+
+/* An update error found without the tree gets its line from the text. */
+static void test_locate_error(void **state)
+{
+	struct kb_error err;
+
+	kb_error_clear(&err);
+	kb_error_set(&err, -EPERM, "spec.resumePolicy", 0, "x");
+	spec_locate_error("spec:\n  maxTrialCount: 3\n  resumePolicy: Never\n",
+			  44, &err);
+	assert_int_equal(err.line, 3);
+	kb_error_clear(&err);
+	kb_error_set(&err, -EPERM, "spec.parameters[lr].feasibleSpace", 0, "x");
+	spec_locate_error(base_yaml, strlen(base_yaml), &err);
+	assert_int_equal(err.line, line_of(base_yaml, "feasibleSpace"));
+	/* the body alone: "spec." is implied */
+	kb_error_clear(&err);
+	kb_error_set(&err, -EPERM, "spec.maxTrialCount", 0, "x");
+	spec_locate_error("objective: {}\nmaxTrialCount: 3\n", 30, &err);
+	assert_int_equal(err.line, 2);
+	/* a line already set is kept; an unknown path stays 0 */
+	kb_error_clear(&err);
+	kb_error_set(&err, -EPERM, "spec.maxTrialCount", 7, "x");
+	spec_locate_error(base_yaml, strlen(base_yaml), &err);
+	assert_int_equal(err.line, 7);
+	kb_error_clear(&err);
+	kb_error_set(&err, -EPERM, "nothing.here", 0, "x");
+	spec_locate_error(base_yaml, strlen(base_yaml), &err);
+	assert_int_equal(err.line, 0);
+}
+
 static void test_top_level(void **state)
 {
 	variant_err("apiVersion: kubeflow.org/v1beta1\n",
@@ -1648,6 +1766,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base),
+		cmocka_unit_test(test_quoted_numbers),
+		cmocka_unit_test(test_lines_and_hints),
+		cmocka_unit_test(test_no_hint_when_far),
+		cmocka_unit_test(test_locate_error),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_strategy_defaults),
 		cmocka_unit_test(test_collector_defaults),
