@@ -554,10 +554,46 @@ static void last_log_line(struct katib *k, struct experiment *e,
 	snprintf(out, size, "%s", start);
 }
 
+/* Why a trial killed by katibfs/trial-timeout ended, or NULL for others. */
+static const char *timeout_message(const struct experiment *e,
+				   const struct trial *t, char *buf,
+				   size_t size)
+{
+	const cJSON *a = cJSON_GetObjectItem(e->spec->annotations,
+					     TRIAL_TIMEOUT_ANNOTATION);
+	char secs[64];
+
+	if (strcmp(t->reason, "Timeout"))
+		return NULL;
+	format_double(e->spec->trial_timeout, secs, sizeof(secs));
+	snprintf(buf, size,
+		 "killed after the trial timeout of %s%s "
+		 "(" TRIAL_TIMEOUT_ANNOTATION ")",
+		 cJSON_IsString(a) ? a->valuestring : secs,
+		 cJSON_IsString(a) ? "" : "s");
+	return buf;
+}
+
+/* A trial that ended well but reported no objective: say what was wanted. */
+static void no_objective_message(struct katib *k, struct experiment *e,
+				 struct trial *t, char *buf, size_t size)
+{
+	char last[200], want[600];
+
+	last_log_line(k, e, t, last, sizeof(last));
+	metrics_expectation(e->spec, want, sizeof(want));
+	snprintf(buf, size,
+		 "no value of the objective metric '%s' was observed; %s%s%s; "
+		 "%s",
+		 e->spec->objective.metric,
+		 last[0] ? "its log ends with \"" : "its log is empty", last,
+		 last[0] ? "\"" : "", want);
+}
+
 static void trial_exited(struct katib *k, struct experiment *e, struct trial *t,
 			 int code, int sig)
 {
-	char msg[512], last[200];
+	char msg[1024], last[200];
 	double v;
 
 	t->exit_code = code;
@@ -565,7 +601,8 @@ static void trial_exited(struct katib *k, struct experiment *e, struct trial *t,
 	read_output(k, e, t, 1);
 	if (t->kill_reason) {
 		trial_finish(k, e, t, (enum trial_state)t->kill_reason,
-			     t->reason, NULL);
+			     t->reason,
+			     timeout_message(e, t, msg, sizeof(msg)));
 		return;
 	}
 	if (code < 0) {
@@ -589,9 +626,7 @@ static void trial_exited(struct katib *k, struct experiment *e, struct trial *t,
 	}
 	if (trial_objective(e, t, &v) &&
 	    !(t->nsummaries && t->summaries[0].count)) {
-		snprintf(msg, sizeof(msg),
-			 "no value of the objective metric '%s' was observed",
-			 e->spec->objective.metric);
+		no_objective_message(k, e, t, msg, sizeof(msg));
 		trial_finish(k, e, t, TRIAL_METRICS_UNAVAILABLE,
 			     "MetricsUnavailable", msg);
 		return;
@@ -676,6 +711,7 @@ static int check_completion(struct katib *k, struct experiment *e)
 {
 	const struct experiment_spec *s = e->spec;
 	struct trial_counts c;
+	char why[512];
 	int failed, done;
 
 	experiment_counts(e, &c);
@@ -688,6 +724,8 @@ static int check_completion(struct katib *k, struct experiment *e)
 		   failed >= s->max_failed_trial_count) {
 		experiment_set_state_locked(k, e, EXP_FAILED,
 					    "MaxFailedReached");
+		experiment_status_message(e, why, sizeof(why));
+		experiment_event(k, e, "MaxFailedReached: %s", why);
 	} else if (s->max_trial_count >= 0 && done >= s->max_trial_count) {
 		experiment_set_state_locked(k, e, EXP_SUCCEEDED,
 					    "MaxTrialsReached");

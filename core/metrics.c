@@ -320,6 +320,58 @@ out:
 	return 0;
 }
 
+/* "lines like loss=0.97" or "lines matching the metricsFormat regex(es) ..." */
+static void expected_lines(const struct experiment_spec *spec, char *buf,
+			   size_t size)
+{
+	const struct collector_spec *c = &spec->collector;
+	size_t i, off;
+
+	if (c->kind == COLLECTOR_FILE && c->format == FORMAT_JSON) {
+		snprintf(buf, size, "JSON lines like {\"%s\": \"0.97\"}",
+			 spec->objective.metric);
+		return;
+	}
+	if (!c->nmetrics_format) {
+		snprintf(buf, size, "lines like %s=0.97",
+			 spec->objective.metric);
+		return;
+	}
+	off = (size_t)snprintf(buf, size,
+			       "lines where one of the metricsFormat regexes "
+			       "finds the name %s and a value:",
+			       spec->objective.metric);
+	for (i = 0; i < c->nmetrics_format && off < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, " %s",
+					c->metrics_format[i]);
+}
+
+void metrics_expectation(const struct experiment_spec *spec, char *buf,
+			 size_t size)
+{
+	const struct collector_spec *c = &spec->collector;
+	char lines[300];
+
+	expected_lines(spec, lines, sizeof(lines));
+	switch (c->kind) {
+	case COLLECTOR_FILE:
+		snprintf(buf, size,
+			 "the File collector reads %s and expects %s",
+			 c->path ? c->path : "(no path)", lines);
+		break;
+	case COLLECTOR_PUSH:
+		snprintf(buf, size,
+			 "the Push collector expects %s appended to "
+			 "trials/N/metrics",
+			 lines);
+		break;
+	default:
+		snprintf(buf, size,
+			 "the %s collector expects %s in the trial's output",
+			 collector_kind_name(c->kind), lines);
+	}
+}
+
 void metrics_parser_free(struct metrics_parser *p)
 {
 	size_t i;

@@ -251,6 +251,32 @@ void experiment_counts(const struct experiment *e, struct trial_counts *c)
 	*c = e->counts;
 }
 
+void experiment_status_message(const struct experiment *e, char *buf,
+			       size_t size)
+{
+	const struct trial_counts *c = &e->counts;
+
+	buf[0] = '\0';
+	if (e->state != EXP_FAILED || strcmp(e->reason, "MaxFailedReached") ||
+	    !e->spec)
+		return;
+	if (!c->metrics_unavailable) {
+		snprintf(buf, size,
+			 "%d trials failed, reaching "
+			 "maxFailedTrialCount (%d)",
+			 c->failed, e->spec->max_failed_trial_count);
+		return;
+	}
+	snprintf(buf, size,
+		 "%d trials failed and %d reported no objective "
+		 "(MetricsUnavailable); maxFailedTrialCount (%d) counts both, "
+		 "as "
+		 "Katib does. A MetricsUnavailable trial's status message= "
+		 "says what its collector expected",
+		 c->failed, c->metrics_unavailable,
+		 e->spec->max_failed_trial_count);
+}
+
 static int series_push(struct trial *t, double v)
 {
 	if (t->nseries == t->series_cap) {

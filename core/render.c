@@ -111,12 +111,15 @@ static void render_status(struct katib *k, struct experiment *e,
 {
 	struct trial_counts c;
 	struct trial *best = experiment_best(e);
-	char val[METRIC_VALUE_MAX] = "";
+	char val[METRIC_VALUE_MAX] = "", msg[512];
 	double v;
 
 	experiment_counts(e, &c);
 	kv(b, "state", experiment_state_name(e->state));
 	kv(b, "reason", e->reason);
+	experiment_status_message(e, msg, sizeof(msg));
+	if (msg[0])
+		kv(b, "message", msg);
 	kv_int(b, "trials", c.total);
 	kv_int(b, "pending", c.pending);
 	kv_int(b, "running", c.running);

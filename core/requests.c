@@ -177,15 +177,23 @@ static int restartable(const struct experiment *e,
 	if (e->spec->resume_policy == RESUME_NEVER)
 		return kb_error_set(err, -EPERM, "spec.resumePolicy", 0,
 				    "experiment is %s and its resumePolicy is "
-				    "Never; it cannot be restarted (use "
-				    "LongRunning or FromVolume to allow it)",
-				    experiment_state_name(e->state));
+				    "Never, which is fixed at creation: it "
+				    "cannot run more trials. To go on, copy "
+				    "the spec into a new experiment (mkdir "
+				    "NEW && cp %s/spec.yaml NEW/spec.yaml, "
+				    "then raise maxTrialCount there; "
+				    "resumePolicy: LongRunning lets that one "
+				    "be extended in place later)",
+				    experiment_state_name(e->state), e->name);
 	if (e->state != EXP_SUCCEEDED || strcmp(e->reason, "MaxTrialsReached"))
 		return kb_error_set(err, -EPERM, NULL, 0,
 				    "only an experiment that succeeded with "
 				    "MaxTrialsReached can be restarted; this "
-				    "one is %s (%s)",
-				    experiment_state_name(e->state), e->reason);
+				    "one is %s (%s). To run more trials, copy "
+				    "the spec into a new experiment (mkdir "
+				    "NEW && cp %s/spec.yaml NEW/spec.yaml)",
+				    experiment_state_name(e->state), e->reason,
+				    e->name);
 	if (spec->max_trial_count >= 0 &&
 	    (size_t)spec->max_trial_count <= e->ntrials)
 		return kb_error_set(err, -EPERM, "spec.maxTrialCount", 0,
@@ -276,6 +284,7 @@ int katib_write_spec(struct katib *k, const char *exp, const char *text,
 	else if (!rc)
 		rc = update_experiment(k, e, spec, text, len, err);
 	if (rc) {
+		spec_locate_error(text, len, err);
 		set_error(e, err);
 		if (e->state == EXP_CREATED || e->state == EXP_INVALID) {
 			free(e->raw_spec);

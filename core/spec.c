@@ -1407,8 +1407,11 @@ static int line_of(const struct ynode *n, const char *needle)
 
 	if (!n)
 		return 0;
-	if (n->kind == YNODE_SCALAR)
-		return strstr(n->value, needle) ? n->line : 0;
+	if (n->kind == YNODE_SCALAR) {
+		const char *at = strstr(n->value, needle);
+
+		return at ? ynode_line_at(n, (size_t)(at - n->value)) : 0;
+	}
 	for (i = 0; i < n->n; i++) {
 		if (n->keys && (l = line_of(n->keys[i], needle)))
 			return l;

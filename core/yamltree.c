@@ -106,6 +106,7 @@ static struct ynode *node_copy(struct builder *b, const struct ynode *src,
 	if (!n)
 		goto nomem;
 	n->quoted = src->quoted;
+	n->literal = src->literal;
 	if (src->value) {
 		n->value = malloc(src->len + 1);
 		if (!n->value)
@@ -312,6 +313,7 @@ static int on_scalar(struct builder *b, yaml_event_t *ev, int line)
 	n->value[n->len] = 0;
 	n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
 		    (tag && !strcmp(tag, YAML_STR_TAG));
+	n->literal = ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE;
 	if (add_anchor(b, ev->data.scalar.anchor, n)) {
 		ynode_free(n);
 		return -ENOMEM;
@@ -474,6 +476,19 @@ struct ynode *ynode_get(const struct ynode *map, const char *key)
 		if (!strcmp(map->keys[i]->value, key))
 			return map->items[i];
 	return NULL;
+}
+
+int ynode_line_at(const struct ynode *n, size_t offset)
+{
+	size_t i;
+	int line;
+
+	if (!n->literal || !n->value)
+		return n->line;
+	line = n->line + 1;
+	for (i = 0; i < offset && i < n->len; i++)
+		line += n->value[i] == '\n';
+	return line;
 }
 
 /* One step of a field path: a map key, a list index, or a list item's name */

@@ -584,9 +584,12 @@ struct handle {
 	pthread_mutex_t lock;
 	struct kbuf buf;  /* rendered content or the spec being written */
 	struct kbuf pend; /* H_LINES: a line not yet submitted */
-	int dirty;
+	int dirty;	  /* H_SPEC: DIRTY_WRITTEN or DIRTY_TRUNCATED */
 	struct scratch *sc;
 };
+
+/* H_SPEC: written to, or emptied by O_TRUNC and not written (yet). */
+enum { DIRTY_WRITTEN = 1, DIRTY_TRUNCATED = 2 };
 
 static struct handle *fh_of(struct fuse_file_info *fi)
 {
@@ -707,9 +710,12 @@ static int open_write(struct katibfs *fs, struct handle *h,
 
 	if (h->node.f == KFILE_SPEC) {
 		h->mode = H_SPEC;
-		/* Without O_TRUNC the file starts as the current spec. */
+		/* Without O_TRUNC the file starts as the current spec; with
+		 * it the file is empty (see fs_flush and fs_release). */
 		if (!(fi->flags & O_TRUNC))
 			rc = handle_render(fs, h);
+		else
+			h->dirty = DIRTY_TRUNCATED;
 	} else {
 		h->mode = H_LINES;
 		if ((fi->flags & O_ACCMODE) == O_RDWR)
@@ -833,7 +839,7 @@ static int fs_write(const char *path, const char *data, size_t size, off_t off,
 			off = (off_t)h->buf.len;
 		n = kbuf_pwrite(&h->buf, data, size, off, WRITE_MAX);
 		if (n > 0)
-			h->dirty = 1;
+			h->dirty = DIRTY_WRITTEN;
 		pthread_mutex_unlock(&h->lock);
 		return (int)n;
 	case H_LINES:
@@ -845,7 +851,12 @@ static int fs_write(const char *path, const char *data, size_t size, off_t off,
 	}
 }
 
-/* close(2): commit what this handle wrote; the verdict is close's. */
+/*
+ * close(2): commit what this handle wrote; the verdict is close's. A spec
+ * emptied by O_TRUNC and never written is EINVAL, but submitted (with its
+ * events line) only at release: a shell's `cat x > spec.yaml` closes the
+ * fd it opened before cat writes through the dup'ed one.
+ */
 static int fs_flush(const char *path, struct fuse_file_info *fi)
 {
 	struct katibfs *fs = kfs();
@@ -853,7 +864,9 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 	int rc = 0;
 
 	pthread_mutex_lock(&h->lock);
-	if (h->mode == H_SPEC && h->dirty) {
+	if (h->mode == H_SPEC && h->dirty == DIRTY_TRUNCATED && !h->buf.len) {
+		rc = -EINVAL;
+	} else if (h->mode == H_SPEC && h->dirty) {
 		h->dirty = 0;
 		rc = spec_submit(fs, h->node.exp, h->buf.p ? h->buf.p : "",
 				 h->buf.len);
@@ -867,7 +880,12 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 
 static int fs_release(const char *path, struct fuse_file_info *fi)
 {
-	handle_free(kfs(), fh_of(fi));
+	struct handle *h = fh_of(fi);
+
+	/* `: > spec.yaml`: an empty spec, rejected with an events line */
+	if (h->mode == H_SPEC && h->dirty == DIRTY_TRUNCATED && !h->buf.len)
+		spec_submit(kfs(), h->node.exp, "", 0);
+	handle_free(kfs(), h);
 	return 0;
 }
 

@@ -52,6 +52,15 @@ int metrics_parser_new(const struct experiment_spec *spec,
 		       struct metrics_parser **out, struct kb_error *err);
 void metrics_parser_free(struct metrics_parser *p);
 
+/*
+ * What the experiment's collector expects to find, for a message about a
+ * trial that reported no objective: "the StdOut collector expects lines
+ * like loss=0.97 in the trial's output", with the File collector's path or
+ * the spec's metricsFormat regexes where they apply.
+ */
+void metrics_expectation(const struct experiment_spec *spec, char *buf,
+			 size_t size);
+
 /* Check a metricsFormat list alone (used by spec validation). */
 int metrics_validate_formats(char *const *formats, size_t n,
 			     struct kb_error *err);

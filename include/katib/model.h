@@ -151,6 +151,14 @@ struct trial *experiment_best(struct experiment *e);
 void experiment_counts(const struct experiment *e, struct trial_counts *c);
 
 /*
+ * What the experiment's state and reason alone do not say, for status
+ * `message=` and `events`: today why MaxFailedReached was reached (how many
+ * trials failed and how many reported no objective). "" when nothing.
+ */
+void experiment_status_message(const struct experiment *e, char *buf,
+			       size_t size);
+
+/*
  * Record one observation of t in memory: its metric summary, the
  * observations CSV, the objective series. Returns 1 when it added a
  * numeric objective value.

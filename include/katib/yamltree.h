@@ -30,6 +30,7 @@ struct ynode {
 	enum ynode_kind kind;
 	int line;    /* 1-based */
 	int quoted;  /* scalar: quoted, block or tagged !!str */
+	int literal; /* scalar: a `|` block, its text from line + 1 */
 	char *value; /* scalar text, NUL-terminated */
 	size_t len;
 	/* SEQ: items[0..n); MAP: keys[i] (scalars) -> items[i] */
@@ -52,6 +53,9 @@ struct ynode *ynode_get(const struct ynode *map, const char *key);
  * 0 when not even its first step does.
  */
 int ynode_line_of_path(const struct ynode *root, const char *path);
+
+/* The line of byte `offset` of a scalar's value (inside a `|` block too). */
+int ynode_line_at(const struct ynode *n, size_t offset);
 
 /* How a scalar resolves; non-scalars return YS_STRING. */
 enum yscalar_type ynode_scalar_type(const struct ynode *n);

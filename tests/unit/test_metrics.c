@@ -384,6 +384,45 @@ static void test_rfc3339(void **state)
 	assert_int_equal(parse_rfc3339("2001-02-28", 10, &t), 0);
 }
 
+/* What a MetricsUnavailable trial's message says the collector expects. */
+static void test_expectation(void **state)
+{
+	char *fmts[] = { "(\\w+):\\s*([0-9.]+)" };
+	struct experiment_spec spec;
+	char buf[512];
+
+	make_spec(&spec, NULL, 0, "accuracy", NULL);
+	metrics_expectation(&spec, buf, sizeof(buf));
+	assert_string_equal(buf, "the StdOut collector expects lines like "
+				 "accuracy=0.97 in the trial's output");
+	make_spec(&spec, fmts, 1, "loss", NULL);
+	metrics_expectation(&spec, buf, sizeof(buf));
+	assert_string_equal(buf, "the StdOut collector expects lines where "
+				 "one of the metricsFormat regexes finds the "
+				 "name loss and a value: (\\w+):\\s*([0-9.]+) "
+				 "in the trial's output");
+	make_spec(&spec, NULL, 0, "loss", NULL);
+	spec.collector.kind = COLLECTOR_FILE;
+	spec.collector.path = "/var/log/katib/metrics.log";
+	metrics_expectation(&spec, buf, sizeof(buf));
+	assert_string_equal(buf, "the File collector reads "
+				 "/var/log/katib/metrics.log and expects "
+				 "lines like loss=0.97");
+	spec.collector.format = FORMAT_JSON;
+	metrics_expectation(&spec, buf, sizeof(buf));
+	assert_string_equal(buf, "the File collector reads "
+				 "/var/log/katib/metrics.log and expects "
+				 "JSON lines like {\"loss\": \"0.97\"}");
+	spec.collector.kind = COLLECTOR_PUSH;
+	spec.collector.format = FORMAT_TEXT;
+	metrics_expectation(&spec, buf, sizeof(buf));
+	assert_string_equal(buf, "the Push collector expects lines like "
+				 "loss=0.97 appended to trials/N/metrics");
+	/* a small buffer truncates */
+	metrics_expectation(&spec, buf, 10);
+	assert_int_equal(strlen(buf), 9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_format_double),
 		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_expectation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
