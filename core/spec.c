@@ -1430,6 +1430,7 @@ static int parse_meta_ref(const char *ref, char *key, size_t ksize, char *index,
 	const char *br;
 	size_t kl;
 
+	key[0] = 0;
 	if (len <= pl + 1 || strncmp(ref, META_PREFIX, pl) ||
 	    ref[len - 1] != '}')
 		return -1;
@@ -1449,6 +1450,18 @@ static int parse_meta_ref(const char *ref, char *key, size_t ksize, char *index,
 	index[key + kl - br - 2] = 0;
 	key[br - key] = 0;
 	return strcmp(key, "Labels") && strcmp(key, "Annotations") ? -1 : 0;
+}
+
+/* "; did you mean X?" for the key parse_meta_ref left (up to any '['). */
+static const char *meta_hint(char *key, char *buf, size_t size)
+{
+	static const char *const names[] = { "Name",   "Namespace",
+					     "Kind",   "APIVersion",
+					     "Labels", "Annotations",
+					     NULL };
+
+	key[strcspn(key, "[}")] = 0;
+	return suggest_list_hint(key, names, buf, size);
 }
 
 static int is_meta_ref(const char *ref)
@@ -1519,8 +1532,9 @@ static int parse_trial_params(struct trial_template_spec *t,
 					    "metadata \"%s\": use "
 					    "${trialSpec.Name}, Namespace, "
 					    "Kind, APIVersion, Labels[key] or "
-					    "Annotations[key]",
-					    p->reference);
+					    "Annotations[key]%s",
+					    p->reference,
+					    meta_hint(key, hint, sizeof(hint)));
 			continue;
 		}
 		if (!s->nparams)

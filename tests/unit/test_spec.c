@@ -453,6 +453,14 @@ static void test_lines_and_hints(void **state)
 	variant_err("--momentum=${trialParameters.momentum}", "--momentum=1",
 		    "spec.trialTemplate.trialParameters[1]",
 		    "      - name: momentum", "is declared but");
+	variant_err("        reference: lr\n",
+		    "        reference: ${trialSpec.Nmae}\n",
+		    "spec.trialTemplate.trialParameters[0].reference", "Nmae",
+		    "did you mean Name?");
+	variant_err("        reference: lr\n",
+		    "        reference: ${trialSpec.Lables[app]}\n",
+		    "spec.trialTemplate.trialParameters[0].reference", "Lables",
+		    "did you mean Labels?");
 	/* no hint when nothing is close */
 	variant_err(
 		"    algorithmName: random\n", "    algorithmName: hyperopt\n",
