@@ -561,16 +561,22 @@ static const char *timeout_message(const struct experiment *e,
 {
 	const cJSON *a = cJSON_GetObjectItem(e->spec->annotations,
 					     TRIAL_TIMEOUT_ANNOTATION);
+	const char *as_written = cJSON_IsString(a) ? a->valuestring : "";
 	char secs[64];
 
 	if (strcmp(t->reason, "Timeout"))
 		return NULL;
 	format_double(e->spec->trial_timeout, secs, sizeof(secs));
+	/* "30m" as the user wrote it; plain seconds get their unit */
+	if (!*as_written ||
+	    strspn(as_written, "0123456789.") == strlen(as_written)) {
+		strncat(secs, "s", sizeof(secs) - strlen(secs) - 1);
+		as_written = secs;
+	}
 	snprintf(buf, size,
-		 "killed after the trial timeout of %s%s "
+		 "killed after the trial timeout of %s "
 		 "(" TRIAL_TIMEOUT_ANNOTATION ")",
-		 cJSON_IsString(a) ? a->valuestring : secs,
-		 cJSON_IsString(a) ? "" : "s");
+		 as_written);
 	return buf;
 }
 
