@@ -6,8 +6,11 @@
  * "stopping=1" once its daemon is unmounted and finishing: a new katibfs
  * then waits a little for the lock instead of failing, so that
  * `fusermount3 -u M && katibfs M` works. Mount point locks live in
- * $XDG_RUNTIME_DIR/katibfs, else /tmp/katibfs-UID (a directory of ours,
- * mode 0700), named by a hash of the canonical mount point.
+ * /run/user/UID/katibfs, else /tmp/katibfs-UID (a directory of ours, mode
+ * 0700; not $XDG_RUNTIME_DIR, which a sudo or cron shell lacks), named by
+ * a hash of the canonical mount point. /proc/self/mountinfo is the safety
+ * net when a lock file is not found (another user's katibfs, a runtime
+ * directory removed at logout): a FUSE mount on the mount point is refused.
  *
  * Ownership: struct daemon_lock owns its two descriptors and two paths.
  */
@@ -205,12 +208,12 @@ static int own_dir(const char *path)
 
 static int runtime_dir(char *buf, size_t size)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char run[64];
 	struct stat st;
 
-	if (xdg && *xdg == '/' && !stat(xdg, &st) && S_ISDIR(st.st_mode) &&
-	    !access(xdg, W_OK))
-		snprintf(buf, size, "%s/katibfs", xdg);
+	snprintf(run, sizeof(run), "/run/user/%lu", (unsigned long)geteuid());
+	if (!lstat(run, &st) && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+		snprintf(buf, size, "%s/katibfs", run);
 	else
 		snprintf(buf, size, "/tmp/katibfs-%lu",
 			 (unsigned long)geteuid());
@@ -231,29 +234,39 @@ static uint64_t hash_path(const char *s)
 
 static int open_lock_file(const char *path)
 {
-	return open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	/* a read-only state directory: flock needs no write access */
+	if (fd < 0 && (errno == EROFS || errno == EACCES))
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd;
 }
 
 /* ---- API ---- */
 
 static int refuse_mounted(const char *mp)
 {
+	struct stat st;
 	char type[64];
 
 	mount_type(mp, type, sizeof(type));
 	if (!is_fuse_type(type))
 		return 0;
-	if (!strcmp(type, "fuse.katibfs"))
-		fprintf(stderr,
-			"katibfs: %s is already a katibfs mount that no "
-			"katibfs of yours serves (its daemon died?); unmount "
-			"it first: fusermount3 -u %s\n",
-			mp, mp);
-	else
+	if (strcmp(type, "fuse.katibfs"))
 		fprintf(stderr,
 			"katibfs: %s is already mounted (%s); unmount it "
 			"first or choose another mount point\n",
 			mp, type);
+	else if (stat(mp, &st) && errno == ENOTCONN)
+		fprintf(stderr,
+			"katibfs: %s is the mount of a katibfs that is gone "
+			"(killed?); unmount it first: fusermount3 -u %s\n",
+			mp, mp);
+	else
+		fprintf(stderr,
+			"katibfs: %s is in use by another katibfs (another "
+			"user's?)\n",
+			mp);
 	return -1;
 }
 

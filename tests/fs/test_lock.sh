@@ -98,7 +98,7 @@ ls "$MNT" | grep -qx second || fail "the new mount lost an experiment"
 kill -KILL "$PID"
 wait_until 10 "! kill -0 $PID" || fail "the daemon survived SIGKILL"
 PID=
-refused "dead mount" "katibfs: $RMNT is already a katibfs mount that no katibfs of yours serves (its daemon died?); unmount it first: fusermount3 -u $RMNT" \
+refused "dead mount" "katibfs: $RMNT is the mount of a katibfs that is gone (killed?); unmount it first: fusermount3 -u $RMNT" \
 	--state "$S2" "$MNT"
 [ -e "$S2" ] && fail "the refused daemon created $S2"
 timeout 10 fusermount3 -u -z "$MNT" || fail "lazy unmount"
