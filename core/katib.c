@@ -326,13 +326,37 @@ void backend_trial_of(const struct katib *k, const struct experiment *e,
 }
 
 /* The first line of a mount in MOUNTPOINT/events. */
+#define STOP_LINE "katibfs stopped (pid "
+
+/* The mount-wide events of earlier mounts end with a stop line, unless the
+ * last daemon died (SIGKILL, a crash, the machine going down). */
+static int stopped_cleanly(const struct strbuf *events)
+{
+	const char *last;
+
+	if (!events->len)
+		return 1;		       /* a new state directory */
+	last = events->data + events->len - 1; /* its '\n' */
+	while (last > events->data && last[-1] != '\n')
+		last--;
+	last = strchr(last, ' ');
+	return last && !strncmp(last + 1, STOP_LINE, strlen(STOP_LINE));
+}
+
 static void log_start(struct katib *k, const struct katib_options *opt)
 {
+	int clean = stopped_cleanly(&k->events);
+
 	store_begin(k->store);
 	katib_event(k, "katibfs %s started (pid %ld): backend %s, state %s%s%s",
 		    KATIBFS_VERSION, (long)getpid(), k->backend->name,
 		    k->state_dir, opt->mountpoint ? ", mounted on " : "",
 		    opt->mountpoint ? opt->mountpoint : "");
+	if (!clean)
+		katib_event(k,
+			    "the previous katibfs on this state did not stop "
+			    "cleanly (killed, crashed, or the machine went "
+			    "down)");
 	katib_commit_locked(k);
 }
 
@@ -352,15 +376,15 @@ static void log_stop(struct katib *k)
 	store_begin(k->store);
 	if (running)
 		katib_event(k,
-			    "katibfs stopped (pid %ld); %zu trial%s still "
+			    STOP_LINE
+			    "%ld); %zu trial%s still "
 			    "running go%s on and %s re-adopted at the next "
 			    "mount",
 			    (long)getpid(), running, running == 1 ? "" : "s",
 			    running == 1 ? "es" : "",
 			    running == 1 ? "is" : "are");
 	else
-		katib_event(k,
-			    "katibfs stopped (pid %ld); no trial was running",
+		katib_event(k, STOP_LINE "%ld); no trial was running",
 			    (long)getpid());
 	katib_commit_locked(k);
 	pthread_mutex_unlock(&k->lock);

@@ -106,6 +106,8 @@ timeout 10 fusermount3 -u -z "$MNT" || fail "lazy unmount"
 timeout 30 "$KATIBFS" --state "$STATE" "$M2" 2>"$TMP/err" ||
 	fail "the state is still locked after SIGKILL: $(cat "$TMP/err")"
 ls "$M2" | grep -qx second || fail "state lost on $M2"
+tail -n 1 "$M2/events" | grep -q "the previous katibfs on this state did not stop cleanly" ||
+	fail "events do not tell the kill: $(tail -n 3 "$M2/events")"
 p2=$(sed -n 's/^pid=//p' "$STATE/lock")
 timeout 10 fusermount3 -u "$M2" || fail "unmount $M2"
 wait_until 20 "! kill -0 $p2" || fail "the daemon on $M2 did not exit"

@@ -52,6 +52,7 @@ mount_fs
 has "katibfs stopped (pid" || fail "no stop line after a remount: $(cat "$MNT/events")"
 has "no trial was running" || fail "stop line: $(cat "$MNT/events")"
 [ "$(grep -c ' started (pid' "$MNT/events")" = 2 ] || fail "start lines: $(cat "$MNT/events")"
+grep -q "did not stop cleanly" "$MNT/events" && fail "a clean stop taken for a kill: $(cat "$MNT/events")"
 
 # Each trial runs until the test releases it (by its name).
 PROG=": \${trialParameters.lr} \${trialParameters.layers}; touch '$TMP/run.'\$KATIB_TRIAL_NAME; while [ ! -e '$TMP/go.'\$KATIB_TRIAL_NAME ]; do sleep 0.1; done; echo loss=1"
