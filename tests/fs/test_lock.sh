@@ -93,6 +93,11 @@ wait "$old" 2>/dev/null
 PID=$(sed -n 's/^pid=//p' "$STATE/lock")
 [ -n "$PID" ] && kill -0 "$PID" || fail "no live pid in $STATE/lock: $(cat "$STATE/lock")"
 ls "$MNT" | grep -qx second || fail "the new mount lost an experiment"
+# the daemonized child holds the locks its parent took
+refused "state held by a daemonized katibfs" \
+	"katibfs: $RSTATE is in use by pid $PID (mounted on $RMNT)" --state "$STATE" "$M2"
+refused "mount point held by a daemonized katibfs" \
+	"katibfs: $RSTATE is in use by pid $PID (mounted on $RMNT)" --state "$S2" "$MNT"
 
 # SIGKILL: the kernel drops both locks with the process.
 kill -KILL "$PID"
