@@ -1178,6 +1178,56 @@ static void *controller_main(void *arg)
 	return NULL;
 }
 
+/* What adopt_trials() found, for the mount-wide events. */
+struct adoption {
+	struct strbuf running, ended, waiting;
+	size_t nrunning, nended, nwaiting;
+};
+
+#define ADOPTION_NAMES_MAX 20 /* listed per kind; the rest are counted */
+
+static void adoption_add(struct strbuf *b, size_t *n,
+			 const struct experiment *e, const struct trial *t,
+			 int with_state)
+{
+	if (++*n > ADOPTION_NAMES_MAX)
+		return;
+	strbuf_printf(b, "%s%s/%d", *n > 1 ? ", " : "", e->name, t->number);
+	if (with_state)
+		strbuf_printf(b, " (%s)", trial_state_name(t->state));
+}
+
+static void adoption_part(char *buf, size_t size, size_t n,
+			  const struct strbuf *names, const char *what)
+{
+	size_t len = strlen(buf);
+
+	if (!n)
+		return;
+	snprintf(buf + len, size - len, "%s%zu %s: %s%s", len ? "; " : "", n,
+		 what, names->data ? names->data : "",
+		 n > ADOPTION_NAMES_MAX ? ", ..." : "");
+}
+
+static void adoption_report(struct katib *k, struct adoption *a)
+{
+	char msg[2048] = "";
+
+	if (!a->nrunning && !a->nended && !a->nwaiting)
+		return;
+	adoption_part(msg, sizeof(msg), a->nrunning, &a->running,
+		      a->nrunning == 1 ? "trial still running, re-adopted"
+				       : "trials still running, re-adopted");
+	adoption_part(msg, sizeof(msg), a->nended, &a->ended,
+		      "ended while katibfs was down");
+	adoption_part(msg, sizeof(msg), a->nwaiting, &a->waiting,
+		      "not started yet, start when their turn comes");
+	katib_event(k, "after the restart: %s", msg);
+	strbuf_free(&a->running);
+	strbuf_free(&a->ended);
+	strbuf_free(&a->waiting);
+}
+
 /*
  * At mount: trials the store has as Pending or Running may have a
  * supervisor that outlived the daemon. Their directories say which are
@@ -1187,6 +1237,7 @@ static void *controller_main(void *arg)
  */
 static void adopt_trials(struct katib *k)
 {
+	struct adoption a = { 0 };
 	size_t i, j;
 
 	store_begin(k->store);
@@ -1199,6 +1250,12 @@ static void adopt_trials(struct katib *k)
 			if (trial_state_is_terminal(t->state))
 				continue;
 			probe_trial(k, e, t);
+			if (trial_state_is_terminal(t->state))
+				adoption_add(&a.ended, &a.nended, e, t, 1);
+			else if (t->run.pidfd >= 0 || t->state == TRIAL_RUNNING)
+				adoption_add(&a.running, &a.nrunning, e, t, 0);
+			else
+				adoption_add(&a.waiting, &a.nwaiting, e, t, 0);
 			if (t->run.pidfd < 0 || t->state == TRIAL_RUNNING ||
 			    trial_state_is_terminal(t->state))
 				continue;
@@ -1207,6 +1264,7 @@ static void adopt_trials(struct katib *k)
 			trial_touch(k, e, t);
 		}
 	}
+	adoption_report(k, &a);
 	katib_commit_locked(k);
 }
 

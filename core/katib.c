@@ -16,6 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifndef KATIBFS_VERSION
+#define KATIBFS_VERSION "0.0.0"
+#endif
+
 /* ---- files of the tree ---- */
 
 static const struct {
@@ -124,25 +128,43 @@ void katib_queue_notify(struct katib *k, const char *exp, int trial,
 	n->file = f;
 }
 
-void experiment_event(struct katib *k, struct experiment *e, const char *fmt,
-		      ...)
+/* One line, "<RFC3339> message", to `events` (memory, store, kernel). */
+static void add_event(struct katib *k, struct strbuf *events,
+		      struct timespec *mtime, const char *exp, const char *fmt,
+		      va_list ap)
 {
 	char msg[2048], ts[40];
 	double now = now_epoch();
-	va_list ap;
 	char *nl;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	while ((nl = strchr(msg, '\n')))
 		*nl = ' ';
 	format_rfc3339(now, ts, sizeof(ts));
-	strbuf_printf(&e->events, "%s %s\n", ts, msg);
-	clock_gettime(CLOCK_REALTIME, &e->mtime);
-	store_add_event(k->store, e->name, now, msg);
-	katib_queue_notify(k, e->name, 0, KFILE_EVENTS);
+	strbuf_printf(events, "%s %s\n", ts, msg);
+	clock_gettime(CLOCK_REALTIME, mtime);
+	store_add_event(k->store, exp, now, msg);
+	katib_queue_notify(k, exp, 0, KFILE_EVENTS);
 	katib_wake(k);
+}
+
+void experiment_event(struct katib *k, struct experiment *e, const char *fmt,
+		      ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_event(k, &e->events, &e->mtime, e->name, fmt, ap);
+	va_end(ap);
+}
+
+void katib_event(struct katib *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_event(k, &k->events, &k->events_mtime, "", fmt, ap);
+	va_end(ap);
 }
 
 void experiment_save_locked(struct katib *k, struct experiment *e)
@@ -274,10 +296,12 @@ static int load_observation(void *arg, struct experiment *e, struct trial *t,
 static int load_event(void *arg, struct experiment *e, double time,
 		      const char *message)
 {
+	struct katib *k = arg;
 	char ts[40];
 
 	format_rfc3339(time, ts, sizeof(ts));
-	return strbuf_printf(&e->events, "%s %s\n", ts, message);
+	return strbuf_printf(e ? &e->events : &k->events, "%s %s\n", ts,
+			     message);
 }
 
 static void wake_cb(void *arg)
@@ -299,6 +323,71 @@ void backend_trial_of(const struct katib *k, const struct experiment *e,
 	out->dir = dir;
 	out->log_path = log;
 	out->cmd = cmd;
+}
+
+/* The first line of a mount in MOUNTPOINT/events. */
+#define STOP_LINE "katibfs stopped (pid "
+
+/* The mount-wide events of earlier mounts end with a stop line, unless the
+ * last daemon died (SIGKILL, a crash, the machine going down). */
+static int stopped_cleanly(const struct strbuf *events)
+{
+	const char *last;
+
+	if (!events->len)
+		return 1;		       /* a new state directory */
+	last = events->data + events->len - 1; /* its '\n' */
+	while (last > events->data && last[-1] != '\n')
+		last--;
+	last = strchr(last, ' ');
+	return last && !strncmp(last + 1, STOP_LINE, strlen(STOP_LINE));
+}
+
+static void log_start(struct katib *k, const struct katib_options *opt)
+{
+	int clean = stopped_cleanly(&k->events);
+
+	store_begin(k->store);
+	katib_event(k, "katibfs %s started (pid %ld): backend %s, state %s%s%s",
+		    KATIBFS_VERSION, (long)getpid(), k->backend->name,
+		    k->state_dir, opt->mountpoint ? ", mounted on " : "",
+		    opt->mountpoint ? opt->mountpoint : "");
+	if (!clean)
+		katib_event(k,
+			    "the previous katibfs on this state did not stop "
+			    "cleanly (killed, crashed, or the machine went "
+			    "down)");
+	katib_commit_locked(k);
+}
+
+/* The last: what goes on without the daemon. */
+static void log_stop(struct katib *k)
+{
+	size_t i, j, running = 0;
+
+	if (!k->serving)
+		return;
+	pthread_mutex_lock(&k->lock);
+	for (i = 0; i < k->nexps; i++)
+		for (j = 0; !k->exps[i]->deleted && j < k->exps[i]->ntrials;
+		     j++)
+			running +=
+				k->exps[i]->trials[j]->state == TRIAL_RUNNING;
+	store_begin(k->store);
+	if (running)
+		katib_event(k,
+			    STOP_LINE
+			    "%ld); %zu trial%s still "
+			    "running go%s on and %s re-adopted at the next "
+			    "mount",
+			    (long)getpid(), running, running == 1 ? "" : "s",
+			    running == 1 ? "es" : "",
+			    running == 1 ? "is" : "are");
+	else
+		katib_event(k, STOP_LINE "%ld); no trial was running",
+			    (long)getpid());
+	katib_commit_locked(k);
+	pthread_mutex_unlock(&k->lock);
 }
 
 int katib_open(const struct katib_options *opt, struct katib **out,
@@ -325,6 +414,8 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 		return -ENOMEM;
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->changed, NULL);
+	strbuf_init(&k->events);
+	clock_gettime(CLOCK_REALTIME, &k->events_mtime);
 	k->wake_fd = -1;
 	k->state_dir = realpath(opt->state_dir, NULL);
 	if (!k->state_dir) {
@@ -383,9 +474,11 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 			     strerror(-rc));
 		goto fail;
 	}
+	log_start(k, opt);
 	rc = controller_start(k);
 	if (rc)
 		goto fail;
+	k->serving = 1;
 	*out = k;
 	return 0;
 fail:
@@ -399,6 +492,7 @@ void katib_close(struct katib *k)
 
 	if (!k)
 		return;
+	log_stop(k);
 	controller_stop(k);
 	if (k->backend)
 		k->backend->close(k->backend_priv);
@@ -409,6 +503,7 @@ void katib_close(struct katib *k)
 	if (k->wake_fd >= 0)
 		close(k->wake_fd);
 	free(k->queue);
+	strbuf_free(&k->events);
 	free(k->state_dir);
 	pthread_cond_destroy(&k->changed);
 	pthread_mutex_destroy(&k->lock);
@@ -524,6 +619,8 @@ static int resolve_locked(struct katib *k, const char *exp, int trial,
 	*t = NULL;
 	if (f == KFILE_README)
 		return 0;
+	if (f == KFILE_EVENTS && (!exp || !*exp))
+		return trial > 0 ? -ENOENT : 0; /* MOUNTPOINT/events */
 	if (f <= KFILE_NONE || (size_t)f >= NKFILES)
 		return -ENOENT;
 	*e = katib_find_locked(k, exp);
@@ -570,8 +667,8 @@ int katib_stream_stat(struct katib *k, const char *exp, int trial, enum kfile f,
 		goto out;
 	switch (f) {
 	case KFILE_EVENTS:
-		*size = (off_t)e->events.len;
-		*mtime = e->mtime;
+		*size = (off_t)(e ? e->events.len : k->events.len);
+		*mtime = e ? e->mtime : k->events_mtime;
 		break;
 	case KFILE_T_OBSERVATIONS:
 		*size = (off_t)t->observations.len;
@@ -624,7 +721,7 @@ ssize_t katib_stream_read(struct katib *k, const char *exp, int trial,
 	if (rc)
 		goto out;
 	if (f == KFILE_EVENTS) {
-		rc = copy_range(&e->events, buf, size, off);
+		rc = copy_range(e ? &e->events : &k->events, buf, size, off);
 	} else if (f == KFILE_T_OBSERVATIONS) {
 		rc = copy_range(&t->observations, buf, size, off);
 	} else if (f == KFILE_T_LOG) {

@@ -33,6 +33,7 @@ void katib_store_failed_locked(struct katib *k, int rc)
 		 "everything when it can again",
 		 k->state_dir, strerror(-rc), store_errmsg(k->store));
 	k->store_retry = now_epoch() + RETRY_INTERVAL;
+	katib_event(k, "%s", k->store_message);
 	for (i = 0; i < k->nexps; i++)
 		if (!k->exps[i]->deleted)
 			experiment_event(k, k->exps[i], "%s", k->store_message);
@@ -102,10 +103,11 @@ static int rewrite_observations(struct katib *k, struct experiment *e,
 	return rc;
 }
 
-/* Events are rewritten from the text of `events`. */
-static int rewrite_events(struct katib *k, struct experiment *e)
+/* Events are rewritten from the text of `events` (exp "": the mount's). */
+static int rewrite_events(struct katib *k, const char *exp,
+			  const struct strbuf *events)
 {
-	char *copy = strdup(e->events.data ? e->events.data : "");
+	char *copy = strdup(events->data ? events->data : "");
 	char *line, *save = NULL, *sp;
 	double time;
 	int rc = copy ? 0 : -ENOMEM;
@@ -115,7 +117,7 @@ static int rewrite_events(struct katib *k, struct experiment *e)
 		sp = strchr(line, ' ');
 		if (!sp || !parse_rfc3339(line, (size_t)(sp - line), &time))
 			continue;
-		rc = store_add_event(k->store, e->name, time, sp + 1);
+		rc = store_add_event(k->store, exp, time, sp + 1);
 	}
 	free(copy);
 	return rc;
@@ -140,8 +142,10 @@ static int rewrite_all(struct katib *k)
 				rc = rewrite_observations(k, e, e->trials[j]);
 		}
 		if (!rc)
-			rc = rewrite_events(k, e);
+			rc = rewrite_events(k, e->name, &e->events);
 	}
+	if (!rc)
+		rc = rewrite_events(k, "", &k->events);
 	{
 		int crc = store_commit(k->store);
 
@@ -162,6 +166,8 @@ void katib_store_recover_locked(struct katib *k)
 	k->store_error = 0;
 	k->store_message[0] = '\0';
 	store_begin(k->store);
+	katib_event(k, "the state database is writable again; everything "
+		       "is written");
 	for (i = 0; i < k->nexps; i++)
 		if (!k->exps[i]->deleted)
 			experiment_event(

@@ -492,6 +492,12 @@ char *render_readme(void)
 		"spec, control (kill)\n"
 		"  rmdir NAME                  delete a finished or stopped "
 		"experiment\n"
+		"  tail -f events              this mount: start, stop, "
+		"trials re-adopted,\n"
+		"                              rejected mkdir names\n"
+		"\n"
+		"NAME (as Kubernetes wants it):\n"
+		"  " EXPERIMENT_NAME_RULE ".\n"
 		"\n"
 		"See `man katibfs` or the README of the katibfs sources.\n";
 

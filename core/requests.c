@@ -25,12 +25,49 @@ static int reject(struct katib *k, struct experiment *e, int code,
 	return code;
 }
 
+/* What is wrong with a name spec_validate_name() refused, in a few words. */
+static void name_problem(const char *exp, char *buf, size_t size)
+{
+	size_t len = strlen(exp);
+
+	if (!strcmp(exp, "events"))
+		snprintf(buf, size, "that is the mount's own events file");
+	else if (len > EXPERIMENT_NAME_MAX)
+		snprintf(buf, size, "%zu characters", len);
+	else
+		snprintf(buf, size, "not a valid name");
+}
+
+/* A name mkdir cannot take: the reason in err, and a line in
+ * MOUNTPOINT/events that states the whole rule. */
+static int reject_name(struct katib *k, const char *exp, struct kb_error *err)
+{
+	char why[64];
+	int rc = spec_validate_name(exp, err);
+
+	if (!rc && strcmp(exp, "events"))
+		return 0;
+	if (!rc)
+		rc = kb_error_set(err, -EINVAL, "metadata.name", 0,
+				  "\"events\" is the mount's own events file");
+	name_problem(exp, why, sizeof(why));
+	pthread_mutex_lock(&k->lock);
+	store_begin(k->store);
+	katib_event(k,
+		    "rejected mkdir %s: %s; an experiment name "
+		    "is " EXPERIMENT_NAME_RULE " (e.g. random-search-1)",
+		    exp, why);
+	katib_commit_locked(k);
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
 int katib_mkdir(struct katib *k, const char *exp, struct kb_error *err)
 {
 	struct experiment *e;
 	int rc;
 
-	rc = spec_validate_name(exp, err);
+	rc = reject_name(k, exp, err);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&k->lock);

@@ -435,7 +435,7 @@ static int load_rows(struct store *s, const struct store_loader *l,
 
 	if (rc != SQLITE_OK)
 		return sql_errno(rc);
-	bind_text(st, 1, e->name);
+	bind_text(st, 1, e ? e->name : ""); /* "": the mount's own */
 	rc = 0;
 	while (!rc && sqlite3_step(st) == SQLITE_ROW)
 		rc = fn(l, e, st);
@@ -463,6 +463,8 @@ static int observation_row(const struct store_loader *l, struct experiment *e,
 			      (const char *)sqlite3_column_text(st, 3));
 }
 
+#define EVENTS_SQL "SELECT time, message FROM events WHERE exp = ?1 ORDER BY id"
+
 static int event_row(const struct store_loader *l, struct experiment *e,
 		     sqlite3_stmt *st)
 {
@@ -486,10 +488,7 @@ static int load_children(struct store *s, const struct store_loader *l,
 			       "observations WHERE exp = ?1 ORDER BY id",
 			       observation_row);
 	if (!rc)
-		rc = load_rows(s, l, e,
-			       "SELECT time, message FROM events WHERE "
-			       "exp = ?1 ORDER BY id",
-			       event_row);
+		rc = load_rows(s, l, e, EVENTS_SQL, event_row);
 	return rc;
 }
 
@@ -541,5 +540,7 @@ int store_load(struct store *s, const struct store_loader *l)
 			rc = load_children(s, l, e);
 	}
 	sqlite3_finalize(st);
+	if (!rc) /* the mount-wide events: exp "", e NULL */
+		rc = load_rows(s, l, NULL, EVENTS_SQL, event_row);
 	return rc;
 }

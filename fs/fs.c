@@ -3,7 +3,7 @@
  *
  * The tree (INTERFACE.md):
  *
- *   /README  /<exp>/  /<exp>/<file>  /<exp>/trials/  /<exp>/trials/<N>/
+ *   /README  /events  /<exp>/  /<exp>/<file>  /<exp>/trials/ /<exp>/trials/<N>/
  *   /<exp>/trials/<N>/<file>
  *
  * Every path is parsed into a struct node; every user action becomes one
@@ -205,6 +205,7 @@ static int core_err(int rc)
 enum node_kind {
 	NODE_ROOT,
 	NODE_README,
+	NODE_EVENTS, /* the mount-wide events (exp "") */
 	NODE_EXP,
 	NODE_EXP_FILE,
 	NODE_TRIALS,
@@ -284,6 +285,11 @@ static int parse_path(const char *path, struct node *nd)
 	if (n == 1 && !strcmp(comp[0], "README")) {
 		nd->kind = NODE_README;
 		nd->f = KFILE_README;
+		return 0;
+	}
+	if (n == 1 && !strcmp(comp[0], "events")) {
+		nd->kind = NODE_EVENTS;
+		nd->f = KFILE_EVENTS;
 		return 0;
 	}
 	snprintf(nd->exp, sizeof(nd->exp), "%s", comp[0]);
@@ -430,7 +436,8 @@ static int node_check(struct katibfs *fs, const struct node *nd,
 	memset(st, 0, sizeof(*st));
 	switch (nd->kind) {
 	case NODE_ROOT:
-	case NODE_README: st->ctime = st->mtime = fs->start; return 0;
+	case NODE_README:
+	case NODE_EVENTS: st->ctime = st->mtime = fs->start; return 0;
 	case NODE_OTHER: return -ENOENT;
 	case NODE_TRIAL:
 	case NODE_TRIAL_FILE:
@@ -1025,6 +1032,8 @@ static int readdir_root(struct katibfs *fs, void *buf, fuse_fill_dir_t filler)
 	int rc;
 
 	rc = fill(buf, filler, "README");
+	if (!rc)
+		rc = fill(buf, filler, "events");
 	if (!rc)
 		rc = core_err(katib_list_experiments(fs->k, &names, &n));
 	for (i = 0; i < n; i++) {

@@ -13,6 +13,11 @@
  * tells the waiting parent, which exits 0, or 1 if the child failed, so a
  * script can use the mount as soon as `katibfs` returns.
  *
+ * One daemon per state directory and per mount point (lock.c): both locks
+ * are taken before the fork, so a second katibfs fails at once with who
+ * holds them and changes nothing; the child inherits the flocks and
+ * records its own pid.
+ *
  * Access: without -o allow_other the kernel lets only the mounting user
  * (not even root) reach the tree. With allow_other, others may read, and
  * default_permissions is always added, so the kernel checks the tree's
@@ -22,6 +27,7 @@
  * allow_other; we say so before trying, rather than let fusermount3 fail.
  */
 #include "fs.h"
+#include "lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -504,11 +510,12 @@ static int loop(struct fuse *fuse, int single)
 	return rc;
 }
 
-static int serve(const struct options *o, const char *state, int notify_fd,
-		 const char *argv0)
+static int serve(const struct options *o, const struct daemon_lock *lk,
+		 int notify_fd, const char *argv0)
 {
 	struct katib_options kopt = {
-		.state_dir = state,
+		.state_dir = lk->state,
+		.mountpoint = lk->mountpoint,
 		.backend = o->backend,
 		.kubeconfig = o->kubeconfig,
 		.context = o->context,
@@ -545,6 +552,7 @@ static int serve(const struct options *o, const char *state, int notify_fd,
 		notify_fd = -1;
 	}
 	rc = loop(fuse, o->single) ? 1 : 0;
+	lock_stopping(lk);
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 out:
 	if (fs)
@@ -560,40 +568,58 @@ out:
 	return rc;
 }
 
-static int cmd_mount(const struct options *o, const char *argv0)
+/* Both locks, in the order that creates nothing for a refused mount. */
+static int take_locks(const struct options *o, struct daemon_lock *lk)
 {
 	char *state;
+	int rc;
+
+	if (lock_mountpoint(lk, o->mountpoint))
+		return -1;
+	state = state_dir(o->state);
+	if (!state)
+		return -1;
+	rc = lock_state(lk, state);
+	free(state);
+	if (rc)
+		return -1;
+	lock_record(lk, getpid());
+	return 0;
+}
+
+static int cmd_mount(const struct options *o, const char *argv0)
+{
+	struct daemon_lock lk;
 	int pipefd[2] = { -1, -1 };
 	pid_t pid;
-	int rc;
+	int rc = 1;
 
 	if (check_allow_other(o))
 		return 2;
-	state = state_dir(o->state);
-	if (!state)
-		return 1;
+	if (take_locks(o, &lk))
+		goto out;
 	if (!o->foreground) {
 		if (pipe(pipefd)) {
 			perror("katibfs: pipe");
-			free(state);
-			return 1;
+			goto out;
 		}
 		pid = fork();
 		if (pid < 0) {
 			perror("katibfs: fork");
-			free(state);
-			return 1;
+			goto out;
 		}
 		if (pid > 0) {
 			close(pipefd[1]);
-			free(state);
-			return wait_for_child(pipefd[0], pid);
+			rc = wait_for_child(pipefd[0], pid);
+			goto out; /* the child holds the locks on */
 		}
 		close(pipefd[0]);
 		setsid();
+		lock_record(&lk, getpid());
 	}
-	rc = serve(o, state, pipefd[1], argv0);
-	free(state);
+	rc = serve(o, &lk, pipefd[1], argv0);
+out:
+	lock_release(&lk);
 	return rc;
 }
 

@@ -52,7 +52,18 @@ struct katib {
 	int store_error;
 	char store_message[256];
 	double store_retry; /* next rewrite attempt */
+
+	/* MOUNTPOINT/events: the daemon's own story (start, stop, trials
+	 * re-adopted, rejected mkdir names); stored with exp "" */
+	struct strbuf events;
+	struct timespec events_mtime;
+	int serving; /* katib_open() succeeded: katib_close() says stop */
 };
+
+/* What spec_validate_name() enforces, in words (README, events). */
+#define EXPERIMENT_NAME_RULE                                                   \
+	"1 to 40 characters: lowercase letters, digits and '-', "              \
+	"starting with a letter and ending with a letter or digit"
 
 struct experiment *katib_find_locked(struct katib *k, const char *name);
 
@@ -60,6 +71,10 @@ struct experiment *katib_find_locked(struct katib *k, const char *name);
  * and queue a notification. */
 void experiment_event(struct katib *k, struct experiment *e, const char *fmt,
 		      ...) __attribute__((format(printf, 3, 4)));
+
+/* The same for the mount-wide events (MOUNTPOINT/events). */
+void katib_event(struct katib *k, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Queue a kernel-cache invalidation (fired by the controller). */
 void katib_queue_notify(struct katib *k, const char *exp, int trial,

@@ -74,6 +74,7 @@ struct katib_options {
 	const char *kubeconfig; /* kubernetes: --kubeconfig, or NULL */
 	const char *context;	/* kubernetes: --context, or NULL */
 	const char *namespace;	/* kubernetes: --namespace, or NULL */
+	const char *mountpoint; /* for the mount-wide events, or NULL */
 };
 
 /*

@@ -62,6 +62,7 @@ struct store_loader {
 	int (*trial)(void *arg, struct experiment *e, struct trial *t);
 	int (*observation)(void *arg, struct experiment *e, struct trial *t,
 			   double time, const char *metric, const char *value);
+	/* e NULL: a mount-wide event (stored with exp ""), loaded last */
 	int (*event)(void *arg, struct experiment *e, double time,
 		     const char *message);
 };
@@ -69,8 +70,8 @@ struct store_loader {
 /*
  * Load everything in order: for each experiment (by name), the experiment,
  * its trials (by number), their observations (in insertion order) and its
- * events. Experiments are allocated here and handed to the callback,
- * which takes ownership (even when it fails).
+ * events, and then the mount-wide events. Experiments are allocated here and
+ * handed to the callback, which takes ownership (even when it fails).
  */
 int store_load(struct store *s, const struct store_loader *l);
 

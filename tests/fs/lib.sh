@@ -36,6 +36,18 @@ wait_until() {
 	return 0
 }
 
+# holds SECONDS 'shell command': a negative check. The command stays true
+# for the whole time (polled); returns 1 as soon as it is false. SECONDS
+# must be long enough for what it rules out to have happened by then.
+holds() {
+	_end=$(($(date +%s) + $1))
+	while timeout 10 sh -c "$2" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$_end" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 is_mounted() {
 	grep -q " $MNT fuse" /proc/mounts
 }

@@ -21,7 +21,8 @@ wait_until 20 "test -s '$TMP/k8s.out'" || fail "fake API server did not start"
 "$KATIBFS" -f --state "$STATE" --backend kubernetes \
 	--kubeconfig "$K8S/kubeconfig" "$MNT" >>"$TMP/daemon.log" 2>&1 &
 PID=$!
-sleep 1
+wait_until 10 "grep -q ' $MNT fuse' /proc/mounts || ! kill -0 $PID" ||
+	fail "neither mounted nor exited"
 if ! kill -0 $PID 2>/dev/null; then
 	wait $PID
 	PID=

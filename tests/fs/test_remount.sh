@@ -16,7 +16,7 @@ unmount_fs || fail "unmount did not end the daemon"
 is_mounted && fail "still mounted"
 mount_fs
 
-[ "$(ls "$MNT" | tr '\n' ' ')" = "README idle keep " ] || fail "root after remount: $(ls "$MNT")"
+[ "$(ls "$MNT" | tr '\n' ' ')" = "README events idle keep " ] || fail "root after remount: $(ls "$MNT")"
 for f in status trials.csv best spec.yaml events; do
 	cmp -s "$TMP/before.$f" "$MNT/keep/$f" || fail "$f differs after remount:
 $(diff "$TMP/before.$f" "$MNT/keep/$f")"

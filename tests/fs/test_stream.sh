@@ -5,11 +5,16 @@ mount_fs
 
 E=$MNT/tailing
 mkdir "$E" || fail "mkdir"
-(timeout 15 tail -n 0 -f "$E/events" | grep -m1 -q 'Running') &
+# tail -f reads what is there, then follows: once it has shown the first
+# line, the Running line comes after it started.
+timeout 20 tail -n +1 -f "$E/events" >"$TMP/tail" 2>&1 &
 TAILER=$!
-sleep 1.5
+wait_until 10 "grep -q 'experiment created' '$TMP/tail'" || fail "tail -f events showed nothing"
+grep -q Running "$TMP/tail" && fail "Running before the spec"
 spec_yaml 'echo first ${trialParameters.lr} ${trialParameters.layers}; sleep 2; echo loss=0.5; sleep 1' 1 1 >"$E/spec.yaml" || fail "spec"
-wait "$TAILER" || fail "tail -f events did not show the Running line"
+wait_until 15 "grep -q Running '$TMP/tail'" || fail "tail -f events did not show the Running line"
+kill "$TAILER" 2>/dev/null
+wait "$TAILER" 2>/dev/null
 
 wait_until 15 "test -e '$E/trials/1/log'" || fail "no trial log"
 timeout 15 tail -f "$E/trials/1/log" | grep -m1 -q 'loss=0.5' ||

@@ -12,6 +12,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$D"' EXIT
 for i in $(seq 100); do [ -s "$D/out" ] && break; sleep 0.1; done
 fail() { echo "FAIL: $*"; cat "$D/err"; exit 1; }
+[ -s "$D/out" ] || fail "fake API server did not start"
 export KUBECONFIG="$D/kubeconfig"
 cat >"$D/job.yaml" <<'YAML'
 apiVersion: batch/v1

@@ -316,6 +316,32 @@ static void test_trial_timeout(void **state)
 	free(s);
 }
 
+/* MOUNTPOINT/events as the mount reads it (exp NULL). */
+static char *mount_events(struct katib *k)
+{
+	struct timespec mtime;
+	off_t size;
+	char *buf;
+
+	assert_int_equal(
+		katib_stream_stat(k, NULL, 0, KFILE_EVENTS, &size, &mtime), 0);
+	buf = calloc(1, (size_t)size + 1);
+	assert_non_null(buf);
+	assert_int_equal(katib_stream_read(k, NULL, 0, KFILE_EVENTS, buf,
+					   (size_t)size, 0),
+			 size);
+	return buf;
+}
+
+static size_t count(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (text = strstr(text, needle)); text++)
+		n++;
+	return n;
+}
+
 /* Trials outlive the daemon: close while they run, open again, and
  * every trial ends once with its metrics counted once. */
 static void test_readopt(void **state)
@@ -337,6 +363,11 @@ static void test_readopt(void **state)
 	katib_close(f->k);
 	usleep(500000); /* trials 1 and 2 still run: re-adopted */
 	assert_int_equal(katib_open(&opt, &f->k, NULL), 0);
+	s = mount_events(f->k); /* trials 1 and 2, found running or ended */
+	assert_has(s, "after the restart: ");
+	assert_has(s, "adopt/1");
+	assert_has(s, "adopt/2");
+	free(s);
 	assert_int_equal(katib_wait_finished(f->k, "adopt", 20000), 0);
 	s = render(f->k, "adopt", 0, KFILE_STATUS);
 	assert_has(s, "state=Succeeded\n");
@@ -348,6 +379,39 @@ static void test_readopt(void **state)
 		assert_has(s, "observations=1\n");
 		free(s);
 	}
+}
+
+/* The mount-wide events: start, rejected names, stop; kept across opens. */
+static void test_mount_events(void **state)
+{
+	struct fixture *f = *state;
+	struct katib_options opt = { .state_dir = f->dir };
+	struct kb_error err = { 0 };
+	char *s;
+
+	s = mount_events(f->k);
+	assert_has(s, " katibfs " KATIBFS_VERSION " started (pid ");
+	assert_has(s, "backend local, state ");
+	free(s);
+	assert_int_equal(katib_mkdir(f->k, "Bad", &err), -EINVAL);
+	assert_int_equal(katib_mkdir(f->k, "events", &err), -EINVAL);
+	assert_int_equal(katib_mkdir(f->k, "good", &err), 0);
+	s = mount_events(f->k);
+	assert_has(s, "rejected mkdir Bad: not a valid name; an experiment "
+		      "name is 1 to 40 characters");
+	assert_has(s, "rejected mkdir events: that is the mount's own events "
+		      "file");
+	assert_int_equal(count(s, "rejected mkdir"), 2);
+	free(s);
+	katib_close(f->k);
+	assert_int_equal(katib_open(&opt, &f->k, NULL), 0);
+	s = mount_events(f->k);
+	assert_int_equal(count(s, " started (pid "), 2);
+	assert_has(s, "katibfs stopped (pid ");
+	assert_has(s, "no trial was running\n");
+	assert_int_equal(count(s, "did not stop cleanly"), 0);
+	assert_int_equal(count(s, "after the restart"), 0);
+	free(s);
 }
 
 int main(void)
@@ -362,6 +426,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_and_reopen, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mount_events, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_trial_timeout, setup,
 						teardown),
 	};
