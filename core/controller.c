@@ -12,6 +12,7 @@
 #include "katib/collector_path.h"
 #include "katib/daemon.h"
 #include "katib/kube_manifest.h"
+#include "katib/trial_script.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -303,27 +304,6 @@ static void trial_name(struct katib *k, struct experiment *e, char *buf,
 	snprintf(buf, size, "%s-%s", e->name, suffix);
 }
 
-static char *command_text(const struct trial_command *cmd, const char *cwd)
-{
-	struct strbuf b;
-	size_t i;
-
-	strbuf_init(&b);
-	strbuf_append(&b, "cd ", 3);
-	strbuf_shell_quote(&b, cwd);
-	strbuf_append(&b, " && env", 7);
-	for (i = 0; i < cmd->nenv; i++) {
-		strbuf_append(&b, " ", 1);
-		strbuf_shell_quote(&b, cmd->env[i]);
-	}
-	for (i = 0; i < cmd->argc; i++) {
-		strbuf_append(&b, " ", 1);
-		strbuf_shell_quote(&b, cmd->argv[i]);
-	}
-	strbuf_append(&b, "\n", 1);
-	return strbuf_take(&b, NULL);
-}
-
 /* "lr=0.01 momentum=0.5", the trial's assignment for events. */
 static void assignment_text(const struct experiment *e, const struct trial *t,
 			    struct strbuf *b)
@@ -457,9 +437,10 @@ static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 		t->command =
 			!backend_is_local(k) && cmd.manifest
 				? strdup(cmd.manifest)
-				: command_text(&cmd, cmd.working_dir
-							     ? cmd.working_dir
-							     : dir);
+				: trial_script(e->name, t->number, t->name, dir,
+					       cmd.working_dir ? cmd.working_dir
+							       : dir,
+					       &cmd);
 		t->started = now_epoch();
 		t->log_parsed = 0;
 		struct backend_trial bt;

@@ -11,6 +11,7 @@
  */
 #include "katib/executor.h"
 #include "katib/collector_path.h"
+#include "katib/trial_script.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,7 +72,7 @@ static char **build_env(const struct trial_command *cmd, const char *name,
 
 	while (environ[n])
 		n++;
-	env = calloc(n + cmd->nenv + 4, sizeof(char *));
+	env = calloc(n + cmd->nenv + TRIAL_OWN_ENV_MAX + 1, sizeof(char *));
 	if (!env)
 		return NULL;
 	for (i = 0; i < n; i++)
@@ -79,12 +80,8 @@ static char **build_env(const struct trial_command *cmd, const char *name,
 			env[k++] = strdup(environ[i]);
 	for (i = 0; i < cmd->nenv; i++)
 		env[k++] = strdup(cmd->env[i]);
-	if (asprintf(&env[k++], "KATIB_TRIAL_NAME=%s", name) < 0)
-		env[k - 1] = NULL;
-	if (asprintf(&env[k++], "KATIB_TRIAL_DIR=%s", dir) < 0)
-		env[k - 1] = NULL;
-	if (!env_get(cmd->env, "PYTHONUNBUFFERED"))
-		env[k++] = strdup("PYTHONUNBUFFERED=1");
+	if (trial_own_env(cmd, name, dir, env + k) < 0)
+		env[k] = NULL;
 	return env;
 }
 
