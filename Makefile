@@ -108,12 +108,9 @@ install: all
 	sed 's|/usr/local|$(PREFIX)|g' docs/katibfs.1 >$(DESTDIR)$(PREFIX)/share/man/man1/katibfs.1
 	chmod 644 $(DESTDIR)$(PREFIX)/share/man/man1/katibfs.1
 	cp -R examples/. $(DESTDIR)$(PREFIX)/share/katibfs/examples/
-	sed 's|/usr/local/share/katibfs|$(PREFIX)/share/katibfs|g' examples/mnist/mnist.yaml \
-		>$(DESTDIR)$(PREFIX)/share/katibfs/examples/mnist/mnist.yaml
 	sed 's|/usr/local/bin/katibfs|$(PREFIX)/bin/katibfs|' contrib/systemd/katibfs@.service \
 		>$(DESTDIR)$(PREFIX)/lib/systemd/user/katibfs@.service
-	chmod 644 $(DESTDIR)$(PREFIX)/share/katibfs/examples/mnist/mnist.yaml \
-		$(DESTDIR)$(PREFIX)/lib/systemd/user/katibfs@.service
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/user/katibfs@.service
 
 format:
 	clang-format -i $(CORE_SRC) $(FS_SRC) $(UNIT_SRC) include/katib/*.h core/supervisor/*.c

@@ -6,7 +6,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 mount_fs
 
 mkdir "$MNT/hb" || fail "mkdir"
-sed "s|/opt/katibfs|$ROOT|" "$ROOT/examples/hyperband.yaml" >"$MNT/hb/spec.yaml" ||
+cp "$ROOT/examples/hyperband.yaml" "$MNT/hb/spec.yaml" ||
 	fail "writing the hyperband spec failed"
 wait_state hb Succeeded 90
 [ "$(status_value hb reason)" = SuggestionEndReached ] ||

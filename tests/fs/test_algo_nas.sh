@@ -6,7 +6,7 @@ mount_fs
 
 for exp in enas darts; do
 	mkdir "$MNT/$exp" || fail "mkdir $exp"
-	sed "s|/opt/katibfs|$ROOT|" "$ROOT/examples/$exp.yaml" >"$MNT/$exp/spec.yaml" ||
+	cp "$ROOT/examples/$exp.yaml" "$MNT/$exp/spec.yaml" ||
 		fail "writing the $exp spec failed"
 done
 wait_state enas Succeeded 90

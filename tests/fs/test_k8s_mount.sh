@@ -125,7 +125,7 @@ grep -q '^failed=0$' "$MNT/random/status" || fail "random.yaml: $(cat "$MNT/rand
 # the stopped trial's object is deleted and the trial ends EarlyStopped
 ROOT=$(cd "$here/../.." && pwd)
 mkdir -p "$TMP/runs" "$MNT/ms" || fail "mkdir ms"
-sed -e "s|/opt/katibfs|$ROOT|" -e 's/maxTrialCount: 6/maxTrialCount: 3/' \
+sed -e 's/maxTrialCount: 6/maxTrialCount: 3/' \
 	"$ROOT/examples/medianstop.yaml" >"$TMP/ms.yaml"
 python3 - "$TMP/ms.yaml" "$TMP/runs" <<'PY'
 import sys
@@ -135,7 +135,7 @@ s = s.replace("""                command:
                   - python3""", """                command:
                   - sh
                   - -c
-                  - 'n=$(ls "$0" | wc -l); touch "$0/$$"; b=false; [ "$n" -ge 2 ] && b=true; exec python3 "$1" "$2" --bad=$b --delay=0.3 # $3 unused'
+                  - 'n=$(ls "$0" | wc -l); touch "$0/$$"; b=false; [ "$n" -ge 2 ] && b=true; exec python3 "$1" "$2" "$3" --bad=$b --delay=0.3 # $4 unused'
                   - RUNS""")
 open(p, "w").write(s.replace("RUNS", runs))
 PY

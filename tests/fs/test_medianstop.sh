@@ -7,7 +7,7 @@ mount_fs
 
 mkdir -p "$TMP/runs" "$MNT/ms" || fail "mkdir"
 # the third and later trials are bad, whatever lr they get
-sed -e "s|/opt/katibfs|$ROOT|" -e 's/maxTrialCount: 6/maxTrialCount: 3/' \
+sed -e 's/maxTrialCount: 6/maxTrialCount: 3/' \
 	"$ROOT/examples/medianstop.yaml" >"$TMP/spec.yaml"
 python3 - "$TMP/spec.yaml" <<'PY'
 import sys
@@ -17,7 +17,7 @@ s = s.replace("""                command:
                   - python3""", """                command:
                   - sh
                   - -c
-                  - 'n=$(ls "$0" | wc -l); touch "$0/$$"; b=false; [ "$n" -ge 2 ] && b=true; exec python3 "$1" "$2" --bad=$b --delay=0.3 # $3 (the bad parameter) unused'
+                  - 'n=$(ls "$0" | wc -l); touch "$0/$$"; b=false; [ "$n" -ge 2 ] && b=true; exec python3 "$1" "$2" "$3" --bad=$b --delay=0.3 # $4 (the bad parameter) unused'
                   - RUNS""")
 s = s.replace("RUNS", sys.argv[1].rsplit("/", 1)[0] + "/runs")
 open(p, "w").write(s)
