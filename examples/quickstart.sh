@@ -1,8 +1,8 @@
 #!/bin/sh
 # katibfs in a terminal: paste these lines one at a time, or run the whole
-# walkthrough with `sh examples/quickstart.sh` (about half a minute).
+# walkthrough with `sh examples/quickstart.sh` (about a minute).
 #
-# It mounts katibfs on ~/katib, runs examples/random.yaml (12 trials of a
+# It mounts katibfs on ~/katib, runs examples/random.yaml (24 trials of a
 # tiny python3 program), looks at every kind of file, and unmounts. Only
 # shell commands on the mount: no client library.
 #
