@@ -68,7 +68,7 @@ enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
  * trial's whole process group, through the supervisor). */
 int local_terminate(const struct trial_run *run, int force);
 
-/* Forget a run (close its pidfd). */
+/* Forget a run (close its pidfd, free run->priv). */
 void local_release(struct trial_run *run);
 
 #endif
