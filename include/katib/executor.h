@@ -10,7 +10,7 @@
  * before the spawn until the supervisor ends, so a daemon mounted again
  * later can tell, without guessing from pids:
  *
- *   locked                    the trial runs: local_adopt() re-attaches;
+ *   locked                    the trial runs: local_probe() re-attaches;
  *   unlocked, exit recorded   it ended meanwhile: the status is there;
  *   unlocked, no exit line    the supervisor was killed: the trial is lost;
  *   no file, or an empty one  it never started: start it (once).
