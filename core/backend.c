@@ -1,6 +1,9 @@
-/* backend.c - the table of backends (include/katib/backend.h). */
+/* backend.c - the table of backends (include/katib/backend.h), and what
+ * can be said about a backend from its ops alone. A new backend is one
+ * file and one line in `backends`. */
 #include "katib/backend.h"
 
+#include <stdio.h>
 #include <string.h>
 
 extern const struct backend_ops local_backend;
@@ -20,4 +23,37 @@ const struct backend_ops *backend_find(const char *name)
 		if (!strcmp(backends[i]->name, name ? name : "local"))
 			return backends[i];
 	return NULL;
+}
+
+void backend_names(char *buf, size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; backends[i] && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i ? "|" : "", backends[i]->name);
+}
+
+int backend_collects(const struct backend_ops *b, enum collector_kind k)
+{
+	return (b->collectors & BACKEND_COLLECTOR(k)) != 0;
+}
+
+void backend_collector_names(const struct backend_ops *b, char *buf,
+			     size_t size)
+{
+	enum collector_kind k, kinds[COLLECTOR_PUSH + 1];
+	size_t n = 0, i, len = 0;
+
+	for (k = COLLECTOR_STDOUT; k <= COLLECTOR_PUSH; k++)
+		if (backend_collects(b, k))
+			kinds[n++] = k;
+	buf[0] = '\0';
+	for (i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					!i	     ? ""
+					: i + 1 == n ? " or "
+						     : ", ",
+					collector_kind_name(kinds[i]));
 }

@@ -105,11 +105,6 @@ int trial_add_observations_locked(struct katib *k, struct experiment *e,
 
 /* ---- activation ---- */
 
-static int backend_is_local(const struct katib *k)
-{
-	return !strcmp(k->backend->name, "local");
-}
-
 int experiment_activate_locked(struct katib *k, struct experiment *e,
 			       const char *algo_state, struct kb_error *err)
 {
@@ -138,16 +133,17 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 				"katibfs yet; remove spec.earlyStopping",
 				spec->early_stopping.name);
 	}
-	if (ck != COLLECTOR_STDOUT && ck != COLLECTOR_FILE &&
-	    (ck != COLLECTOR_PUSH || !backend_is_local(k)))
-		return kb_error_set(err, -EINVAL,
-				    "spec.metricsCollectorSpec.collector.kind",
-				    0,
-				    "collector %s is not available on the %s "
-				    "backend; use %s",
-				    collector_kind_name(ck), k->backend->name,
-				    backend_is_local(k) ? "StdOut, File or Push"
-							: "StdOut or File");
+	if (!backend_collects(k->backend, ck)) {
+		char kinds[128];
+
+		backend_collector_names(k->backend, kinds, sizeof(kinds));
+		return kb_error_set(
+			err, -EINVAL,
+			"spec.metricsCollectorSpec.collector.kind", 0,
+			"collector %s is not available on the %s "
+			"backend; use %s",
+			collector_kind_name(ck), k->backend->name, kinds);
+	}
 	if (spec->trial_template.configmap_name)
 		return kb_error_set(err, -EINVAL,
 				    "spec.trialTemplate.configMap", 0,
@@ -163,6 +159,8 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 		metrics_parser_free(parser);
 		return rc;
 	}
+	if (ops->use_backend)
+		ops->use_backend(priv, k->backend, k->backend_priv);
 	if (e->algo && e->algo_priv && e->algo->destroy)
 		e->algo->destroy(e->algo_priv);
 	metrics_parser_free(e->parser);
@@ -180,32 +178,16 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 static void source_path(struct katib *k, struct experiment *e, struct trial *t,
 			char *buf, size_t size)
 {
-	const char *p = e->spec->collector.path;
-	struct collector_view view;
 	char dir[4096];
 
-	if (e->spec->collector.kind != COLLECTOR_FILE || !p) {
+	if (e->spec->collector.kind != COLLECTOR_FILE ||
+	    !e->spec->collector.path) {
 		trial_log_path(k, e->name, t->number, buf, size);
 		return;
 	}
-	if (!backend_is_local(k)) {
-		/* a sidecar streams the file; the backend appends it here */
-		trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
-		snprintf(buf, size, "%s/collector.log", dir);
-		return;
-	}
 	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
-	if (collector_view(&e->spec->collector, dir, &view) == 1) {
-		/* the trial's own copy (include/katib/collector_path.h);
-		 * the shared path only while trials take turns on it */
-		snprintf(buf, size, "%s",
-			 access(view.backing, F_OK) ? view.shared : view.file);
-		return;
-	}
-	if (p[0] == '/')
-		snprintf(buf, size, "%s", p);
-	else
-		snprintf(buf, size, "%s/%s", dir, p);
+	k->backend->collector_file(k->backend_priv, &e->spec->collector, dir,
+				   buf, size);
 }
 
 static void parse_lines(struct katib *k, struct experiment *e, struct trial *t,
@@ -402,7 +384,7 @@ static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 	}
 	if (!as)
 		rc = -ENOMEM;
-	else if (backend_is_local(k))
+	else if (!k->backend->renders_manifest)
 		rc = spec_render_trial(e->spec, t->name, trial_namespace(k, e),
 				       as, i, &cmd, &err);
 	else /* the image's entrypoint may run: no command needed */
@@ -435,7 +417,7 @@ static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 	if (!rc) {
 		free(t->command);
 		t->command =
-			!backend_is_local(k) && cmd.manifest
+			k->backend->renders_manifest && cmd.manifest
 				? strdup(cmd.manifest)
 				: trial_script(e->name, t->number, t->name, dir,
 					       cmd.working_dir ? cmd.working_dir

@@ -1136,10 +1136,8 @@ static int k8s_start(void *priv, const struct backend_trial *bt,
 	free(manifest);
 	if (!t)
 		return kb_error_set(err, -ENOMEM, "", 0, "out of memory");
-	snprintf(run->handle, sizeof(run->handle), "%s", bt->name);
 	run->pidfd = -1;
-	run->pid = 0;
-	run->child = 0;
+	run->priv = NULL; /* trials are found by name */
 	return 0;
 }
 
@@ -1248,7 +1246,6 @@ static enum trial_probe k8s_probe(void *priv, const struct backend_trial *bt,
 		pthread_mutex_unlock(&p->lock);
 		return PROBE_NEVER_STARTED;
 	}
-	snprintf(run->handle, sizeof(run->handle), "%s", bt->name);
 	run->pidfd = -1;
 	r = probe_locked(p, t, exit_code, term_signal);
 	pthread_mutex_unlock(&p->lock);
@@ -1403,6 +1400,13 @@ static const char *k8s_default_namespace(void *priv)
 	return p->ns;
 }
 
+/* A File collector's output: the sidecar's stream, appended here. */
+static void k8s_collector_file(void *priv, const struct collector_spec *c,
+			       const char *trial_dir, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/" COLLECTOR_LOG, trial_dir);
+}
+
 const struct backend_ops kubernetes_backend = {
 	.name = "kubernetes",
 	.open = k8s_open,
@@ -1413,4 +1417,8 @@ const struct backend_ops kubernetes_backend = {
 	.release = k8s_release,
 	.default_namespace = k8s_default_namespace,
 	.remove_experiment = k8s_remove_experiment,
+	.collectors = BACKEND_COLLECTOR(COLLECTOR_STDOUT) |
+		      BACKEND_COLLECTOR(COLLECTOR_FILE),
+	.renders_manifest = 1,
+	.collector_file = k8s_collector_file,
 };

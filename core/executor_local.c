@@ -7,11 +7,13 @@
  * the daemon's address space; everything it needs comes in its argv, its
  * environment (the trial's) and fd 3 (the locked record). Owns the
  * backend's private state (struct local_backend: whether the kernel gives
- * trials private collector paths, probed once).
+ * trials private collector paths, probed once) and, per trial, run->priv
+ * (struct local_run: the supervisor's pid, freed by local_release).
  */
 #include "katib/executor.h"
 #include "katib/collector_path.h"
 #include "katib/trial_script.h"
+#include "dirtree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -313,6 +315,26 @@ static int check_view(const struct collector_view *view, const char *cwd,
 			    view->target, hidden);
 }
 
+/* What run->priv holds (owned by the run: local_release frees it). */
+struct local_run {
+	pid_t pid; /* the supervisor */
+	int child; /* we spawned it: it is our child, to reap */
+};
+
+static pid_t run_pid(const struct trial_run *run)
+{
+	const struct local_run *lr = run->priv;
+
+	return lr ? lr->pid : 0;
+}
+
+static int run_is_child(const struct trial_run *run)
+{
+	const struct local_run *lr = run->priv;
+
+	return lr && lr->child;
+}
+
 static int start_trial(const struct trial_command *cmd, const char *trial_name,
 		       const char *trial_dir, const char *log_path,
 		       enum view_mode mode, const struct collector_view *view,
@@ -321,13 +343,13 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 	const char *cwd = cmd->working_dir ? cmd->working_dir : trial_dir;
 	char exe[4096], path[4096];
 	char **env = NULL;
+	struct local_run *lr;
 	struct stat st;
 	int rc, fd = -1;
 	pid_t pid;
 
-	run->pid = 0;
 	run->pidfd = -1;
-	run->child = 0;
+	run->priv = NULL;
 	pthread_once(&shim_once, find_shim);
 	if (!shim_path[0])
 		return kb_error_set(err, -ENOENT, NULL, 0,
@@ -337,9 +359,12 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 	if (stat(cwd, &st) || !S_ISDIR(st.st_mode))
 		return kb_error_set(err, -ENOENT, "workingDir", 0,
 				    "working directory %s does not exist", cwd);
-	env = build_env(cmd, trial_name, trial_dir);
-	if (!env)
+	lr = calloc(1, sizeof(*lr));
+	env = lr ? build_env(cmd, trial_name, trial_dir) : NULL;
+	if (!env) {
+		free(lr);
 		return -ENOMEM;
+	}
 	rc = resolve_exe(cmd->argv[0], cwd, env_get(env, "PATH"), exe,
 			 sizeof(exe), err);
 	if (!rc && mode == VIEW_PRIVATE) {
@@ -363,12 +388,15 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 			err);
 	if (rc)
 		goto out;
-	run->pid = pid;
-	run->child = 1;
+	lr->pid = pid;
+	lr->child = 1;
+	run->priv = lr;
+	lr = NULL;
 	run->pidfd = sys_pidfd_open(pid);
 out:
 	if (fd >= 0)
 		close(fd); /* the supervisor holds the lock now */
+	free(lr);
 	free_env(env);
 	return rc;
 }
@@ -415,8 +443,8 @@ enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 	char path[4096];
 	pid_t pid = 0;
 
-	if (run->child && run->pid > 0)
-		waitpid(run->pid, NULL, WNOHANG); /* reap: the file tells */
+	if (run_is_child(run) && run_pid(run) > 0)
+		waitpid(run_pid(run), NULL, WNOHANG); /* reap: the file tells */
 	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, trial_dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -438,9 +466,12 @@ enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 	}
 	if (pid <= 0)
 		goto out;
-	if (run->pid != pid) {
+	if (run_pid(run) != pid) {
 		local_release(run);
-		run->pid = pid;
+		/* without it (ENOMEM) the pid is only compared again */
+		run->priv = calloc(1, sizeof(struct local_run));
+		if (run->priv)
+			((struct local_run *)run->priv)->pid = pid;
 	}
 	if (run->pidfd < 0)
 		run->pidfd = sys_pidfd_open(pid);
@@ -464,9 +495,9 @@ int local_terminate(const struct trial_run *run, int force)
 	if (run->pidfd >= 0)
 		return sys_pidfd_send_signal(run->pidfd, sig) ? -errno : 0;
 	/* no pidfd (an old kernel, valgrind): our own child cannot have
-	 * been reaped and its pid reused while run->pid is set */
-	if (run->pid > 0 && run->child)
-		return kill(run->pid, sig) ? -errno : 0;
+	 * been reaped and its pid reused while run->priv holds it */
+	if (run_pid(run) > 0 && run_is_child(run))
+		return kill(run_pid(run), sig) ? -errno : 0;
 	return -ESRCH;
 }
 
@@ -475,8 +506,8 @@ void local_release(struct trial_run *run)
 	if (run->pidfd >= 0)
 		close(run->pidfd);
 	run->pidfd = -1;
-	run->pid = 0;
-	run->child = 0;
+	free(run->priv);
+	run->priv = NULL;
 }
 
 /* ---- private collector paths: can this kernel give them? ---- */
@@ -605,6 +636,50 @@ static void lb_release(void *priv, struct trial_run *run)
 	local_release(run);
 }
 
+/* A File collector's output: the trial's own copy (include/katib/
+ * collector_path.h), the shared path only while trials take turns on it;
+ * a relative path is in the trial's directory. */
+static void lb_collector_file(void *priv, const struct collector_spec *c,
+			      const char *trial_dir, char *buf, size_t size)
+{
+	struct collector_view view;
+
+	if (collector_view(c, trial_dir, &view) == 1)
+		snprintf(buf, size, "%s",
+			 access(view.backing, F_OK) ? view.shared : view.file);
+	else if (c->path[0] == '/')
+		snprintf(buf, size, "%s", c->path);
+	else
+		snprintf(buf, size, "%s/%s", trial_dir, c->path);
+}
+
+/* PBT's checkpoints: trials share this machine's filesystem, so a copy. */
+static int lb_copy_checkpoint(void *priv, const char *from, const char *to,
+			      struct kb_error *err)
+{
+	int src, dst, rc;
+
+	rc = dirtree_remove(AT_FDCWD, to);
+	if (!rc && mkdir(to, 0755))
+		rc = -errno;
+	if (rc)
+		return kb_error_set(err, rc, NULL, 0, "cannot create %s: %s",
+				    to, strerror(-rc));
+	src = from ? open(from, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (src < 0)
+		return 0; /* nothing saved there */
+	dst = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rc = dst < 0 ? -errno : dirtree_copy(src, dst);
+	if (dst >= 0)
+		close(dst);
+	close(src);
+	if (rc)
+		return kb_error_set(err, rc, NULL, 0,
+				    "cannot copy checkpoint %s to %s: %s", from,
+				    to, strerror(-rc));
+	return 0;
+}
+
 const struct backend_ops local_backend = {
 	.name = "local",
 	.open = lb_open,
@@ -614,4 +689,10 @@ const struct backend_ops local_backend = {
 	.terminate = lb_terminate,
 	.release = lb_release,
 	.private_paths = lb_private_paths,
+	.collectors = BACKEND_COLLECTOR(COLLECTOR_STDOUT) |
+		      BACKEND_COLLECTOR(COLLECTOR_FILE) |
+		      BACKEND_COLLECTOR(COLLECTOR_PUSH),
+	.renders_manifest = 0,
+	.collector_file = lb_collector_file,
+	.copy_checkpoint = lb_copy_checkpoint,
 };

@@ -316,7 +316,9 @@ int store_put_trial(struct store *s, const char *exp, const struct trial *t)
 	sqlite3_bind_double(st, 12, t->finished);
 	bind_text(st, 13, t->command);
 	sqlite3_bind_int64(st, 14, t->log_parsed);
-	sqlite3_bind_int(st, 15, t->run.pid);
+	/* column kept for old databases: trials are re-adopted through
+	 * their directories (include/katib/backend.h), never a saved pid */
+	sqlite3_bind_null(st, 15);
 	rc = run(s, ST_PUT_TRIAL);
 	cJSON_free(values);
 	return rc;
@@ -412,7 +414,7 @@ static struct trial *load_trial_row(sqlite3_stmt *st)
 	t->finished = sqlite3_column_double(st, 10);
 	t->command = col_dup(st, 11);
 	t->log_parsed = sqlite3_column_int64(st, 12);
-	t->run.pid = 0; /* re-adopted through the trial directory */
+	t->run.priv = NULL; /* re-adopted through the trial directory */
 	t->run.pidfd = -1;
 	strbuf_init(&t->observations);
 	if (parse_values((const char *)sqlite3_column_text(st, 5), t)) {

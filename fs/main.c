@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "katib/backend.h"
 #include "katib/spec.h"
 
 #ifndef KATIBFS_VERSION
@@ -633,10 +634,12 @@ int main(int argc, char **argv)
 	rc = parse_args(&o, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	if (strcmp(o.backend, "local") && strcmp(o.backend, "kubernetes")) {
-		fprintf(stderr,
-			"katibfs: unknown backend '%s' (local|kubernetes)\n",
-			o.backend);
+	if (!backend_find(o.backend)) {
+		char names[256];
+
+		backend_names(names, sizeof(names));
+		fprintf(stderr, "katibfs: unknown backend '%s' (%s)\n",
+			o.backend, names);
 		return 2;
 	}
 	return cmd_mount(&o, argv[0]);

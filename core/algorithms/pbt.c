@@ -13,9 +13,11 @@
  * Failed trials (and early stopped ones without a value) are queued again
  * with the same values, generation and parent.
  *
- * Checkpoints on the local backend: every trial has <trial_dir>/checkpoint;
- * prepare_trial() fills it with a recursive copy of the parent's
- * (<experiment dir>/<parent number>/checkpoint), rewrites every occurrence
+ * Checkpoints: every trial has <trial_dir>/checkpoint; prepare_trial()
+ * has the backend fill it with a copy of the parent's (<experiment
+ * dir>/<parent number>/checkpoint; backend op copy_checkpoint, which the
+ * local backend has and the kubernetes one has not: there a trial starts
+ * from no checkpoint), rewrites every occurrence
  * of suggestion_trial_dir in argv, env values and workingDir to it, and
  * sets KATIB_PBT_GENERATION, KATIB_PBT_PARENT and KATIB_PBT_CHECKPOINT_DIR.
  *
@@ -28,20 +30,17 @@
  * State (JSON, save()/create()): seed and draw counter, every job (trial
  * number, generation, parent, value, processed), the queue and the pools.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "katib/algorithm.h"
+#include "katib/backend.h"
 
 static const struct setting_rule pbt_rules[] = {
 	{ "suggestion_trial_dir", SETTING_STRING, 0, 0, SETTING_REQUIRED,
@@ -112,6 +111,8 @@ struct pbt_priv {
 	int *previous, *current;
 	size_t nprevious, ncurrent;
 	struct rng rng; /* re-seeded from (seed, draws) per use */
+	const struct backend_ops *backend; /* NULL: the local backend */
+	void *backend_priv;
 };
 
 static uint64_t pbt_mix64(uint64_t z)
@@ -775,180 +776,24 @@ static int pbt_create(const struct experiment_spec *spec, const char *state,
 
 /* ---- checkpoints: prepare_trial ---- */
 
-static int copy_tree(int src, int dst);
-
-static int copy_file(int src, int dst, const char *name, mode_t mode)
+/* A fresh <trial_dir>/checkpoint holding a copy of the parent's, made by
+ * the backend (none copies nothing: the trial starts without one). */
+static int pbt_checkpoint(const struct pbt_priv *p, const char *trial_dir,
+			  int parent, const char *ckpt, struct kb_error *err)
 {
-	char buf[65536];
-	int in, out, rc = 0;
-	ssize_t n, w;
-
-	in = openat(src, name, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -errno;
-	out = openat(dst, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		     mode & 07777);
-	if (out < 0) {
-		rc = -errno;
-		goto out;
-	}
-	while ((n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0)) > 0)
-		;
-	if (n < 0 && errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
-	    errno != EOPNOTSUPP) {
-		rc = -errno;
-		goto out;
-	}
-	while (n < 0 && (n = read(in, buf, sizeof(buf))) > 0) {
-		w = write(out, buf, (size_t)n);
-		if (w != n) {
-			rc = w < 0 ? -errno : -EIO;
-			goto out;
-		}
-		n = -1;
-	}
-	if (n < 0)
-		rc = -errno;
-out:
-	if (out >= 0 && close(out) && !rc)
-		rc = -errno;
-	close(in);
-	return rc;
-}
-
-static int copy_entry(int src, int dst, const char *name)
-{
-	char target[4096];
-	struct stat st;
-	ssize_t n;
-	int s, d, rc;
-
-	if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	if (S_ISREG(st.st_mode))
-		return copy_file(src, dst, name, st.st_mode);
-	if (S_ISLNK(st.st_mode)) {
-		n = readlinkat(src, name, target, sizeof(target) - 1);
-		if (n < 0)
-			return -errno;
-		target[n] = '\0';
-		return symlinkat(target, dst, name) ? -errno : 0;
-	}
-	if (!S_ISDIR(st.st_mode))
-		return 0; /* fifos, sockets, devices: not checkpoints */
-	if (mkdirat(dst, name, st.st_mode & 07777) && errno != EEXIST)
-		return -errno;
-	s = openat(src, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s < 0)
-		return -errno;
-	d = openat(dst, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d < 0) {
-		rc = -errno;
-		close(s);
-		return rc;
-	}
-	rc = copy_tree(s, d);
-	close(s);
-	close(d);
-	return rc;
-}
-
-/* Copy the contents of directory src into directory dst (fds kept). */
-static int copy_tree(int src, int dst)
-{
-	struct dirent *e;
-	DIR *d;
-	int fd = dup(src), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	while (!rc && (e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		rc = copy_entry(src, dst, e->d_name);
-	}
-	closedir(d);
-	return rc;
-}
-
-static int remove_tree(int dir, const char *name);
-
-static int remove_contents(int fd)
-{
-	struct dirent *e;
-	DIR *d = fdopendir(fd);
-	int rc = 0;
-
-	if (!d) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	while (!rc && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			rc = remove_tree(dirfd(d), e->d_name);
-	closedir(d);
-	return rc;
-}
-
-static int remove_tree(int dir, const char *name)
-{
-	struct stat st;
-	int fd, rc;
-
-	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dir, name, 0) ? -errno : 0;
-	fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	rc = remove_contents(fd);
-	if (!rc && unlinkat(dir, name, AT_REMOVEDIR))
-		rc = -errno;
-	return rc;
-}
-
-/* A fresh <trial_dir>/checkpoint holding a copy of the parent's. */
-static int pbt_checkpoint(const char *trial_dir, int parent, const char *ckpt,
-			  struct kb_error *err)
-{
+	const struct backend_ops *b =
+		p->backend ? p->backend : backend_find(NULL);
 	char src[4096], *slash;
-	int from, to, rc;
 
-	rc = remove_tree(AT_FDCWD, ckpt); /* a restarted trial starts over */
-	if (!rc && mkdir(ckpt, 0755))
-		rc = -errno;
-	if (rc)
-		return kb_error_set(err, rc, NULL, 0, "cannot create %s: %s",
-				    ckpt, strerror(-rc));
-	if (!parent)
+	if (!b || !b->copy_checkpoint)
 		return 0;
 	snprintf(src, sizeof(src), "%s", trial_dir);
 	slash = strrchr(src, '/');
-	if (!slash)
-		return 0;
-	snprintf(slash + 1, sizeof(src) - (size_t)(slash + 1 - src),
-		 "%d/checkpoint", parent);
-	from = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (from < 0)
-		return 0; /* the parent saved nothing */
-	to = open(ckpt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	rc = to < 0 ? -errno : copy_tree(from, to);
-	if (to >= 0)
-		close(to);
-	close(from);
-	if (rc)
-		return kb_error_set(err, rc, NULL, 0,
-				    "cannot copy checkpoint %s to %s: %s", src,
-				    ckpt, strerror(-rc));
-	return 0;
+	if (parent && slash)
+		snprintf(slash + 1, sizeof(src) - (size_t)(slash + 1 - src),
+			 "%d/checkpoint", parent);
+	return b->copy_checkpoint(p->backend_priv, parent && slash ? src : NULL,
+				  ckpt, err);
 }
 
 /* s with every occurrence of `from` replaced by `to` (heap), or NULL if
@@ -1070,7 +915,7 @@ static int pbt_prepare_trial(void *priv, const struct experiment_spec *spec,
 	(void)spec;
 	(void)values;
 	snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", trial_dir);
-	rc = pbt_checkpoint(trial_dir, parent, ckpt, err);
+	rc = pbt_checkpoint(p, trial_dir, parent, ckpt, err);
 	if (rc)
 		return rc;
 	rc = pbt_rewrite(p, cmd, ckpt);
@@ -1087,6 +932,15 @@ static int pbt_prepare_trial(void *priv, const struct experiment_spec *spec,
 	return 0;
 }
 
+static void pbt_use_backend(void *priv, const struct backend_ops *backend,
+			    void *backend_priv)
+{
+	struct pbt_priv *p = priv;
+
+	p->backend = backend;
+	p->backend_priv = backend_priv;
+}
+
 const struct algorithm_ops algorithm_pbt = {
 	.name = "pbt",
 	.implemented = 1,
@@ -1096,4 +950,5 @@ const struct algorithm_ops algorithm_pbt = {
 	.save = pbt_save,
 	.destroy = pbt_destroy,
 	.prepare_trial = pbt_prepare_trial,
+	.use_backend = pbt_use_backend,
 };

@@ -32,6 +32,8 @@
 #include "katib/error.h"
 #include "katib/spec.h"
 
+struct backend_ops;
+
 enum history_state {
 	HISTORY_PENDING, /* created, running, or waiting */
 	HISTORY_SUCCEEDED,
@@ -85,13 +87,22 @@ struct algorithm_ops {
 	/*
 	 * Optional. Called for trial `number` (values as suggested) after its
 	 * command was rendered and its directory `trial_dir` created, before
-	 * it starts: PBT copies the parent's checkpoint there and points the
-	 * command at it. May edit cmd (argv, env). 0 or a negative errno.
+	 * it starts: PBT has the parent's checkpoint copied there (through
+	 * the backend's copy_checkpoint) and points the command at it. May
+	 * edit cmd (argv, env). 0 or a negative errno.
 	 */
 	int (*prepare_trial)(void *priv, const struct experiment_spec *spec,
 			     int number, char *const *values,
 			     const char *trial_dir, struct trial_command *cmd,
 			     struct kb_error *err);
+	/*
+	 * Optional. The backend the trials run on (include/katib/
+	 * backend.h), for an algorithm that hands files between trials;
+	 * called right after create(). Both stay valid while priv lives.
+	 * Not called: the local backend's ops, with no backend state.
+	 */
+	void (*use_backend)(void *priv, const struct backend_ops *backend,
+			    void *backend_priv);
 };
 
 /* Names of the values of an assignment of `ops` (spec->params by default);

@@ -1,18 +1,32 @@
 /*
- * backend.h - where trials run. One file per backend behind one small
- * interface, found by name in the table in core/backend.c:
+ * backend.h - where trials run. One file per backend behind this one
+ * interface, listed by one line in the table in core/backend.c:
  *
  *   local        core/executor_local.c: a process under a supervisor of ours
- *   kubernetes   (not built yet) the Kubernetes object of the trialTemplate
+ *   kubernetes   core/executor_kubernetes.c: the trialTemplate's object in
+ *                a cluster (core/kube/)
+ *
+ * The controller never asks which backend it has: whatever differs between
+ * them is a field or an op below (the collectors it can read, whether
+ * trials run a manifest or a command, where a File collector's output is
+ * read, private collector paths, checkpoints between trials).
  *
  * The controller thread is the only caller, with the model lock held, so
- * no op may block: slow work (the network) belongs on the backend's own
- * threads, which call the `wake` callback given at open() when something
- * changed. A backend that has no pollable fd for a trial (run->pidfd < 0)
- * is probed on every controller pass (a few per second while trials run).
+ * no op may block: slow work (the
+ * network) belongs on the backend's own threads, which call the `wake`
+ * callback given at open() when something changed. A backend that has no
+ * pollable fd for a trial (run->pidfd < 0) is probed on every controller
+ * pass (a few per second while trials run).
  *
  * A trial's output must end up appended to `log_path`, where the
  * controller reads metrics and `tail -f trials/N/log` reads it.
+ *
+ * Ownership: the backend owns what open() puts in *priv (freed by close)
+ * and, per trial, run->priv and run->pidfd (set by start or probe, closed
+ * and freed by release, which the controller calls once a trial ended and
+ * for every trial at unmount). Nothing in struct trial_run is persisted:
+ * after a restart a backend re-adopts a trial from its directory (probe
+ * with run->priv NULL and run->pidfd -1), never from memory.
  */
 #ifndef KATIB_BACKEND_H
 #define KATIB_BACKEND_H
@@ -24,10 +38,8 @@
 
 /* What a backend keeps about a running trial (in struct trial). */
 struct trial_run {
-	pid_t pid;	  /* local: the supervisor, or 0 */
-	int pidfd;	  /* pollable: readable when the trial ended, or -1 */
-	int child;	  /* local: the supervisor is our child */
-	char handle[128]; /* remote backends: the object's name */
+	int pidfd;  /* pollable: readable when the trial ended, or -1 */
+	void *priv; /* the backend's own handle on the trial, or NULL */
 };
 
 /* Everything a backend may need to know about one trial. */
@@ -57,22 +69,36 @@ struct backend_options {
 	void *wake_arg;
 };
 
+/* A bit of backend_ops.collectors. */
+#define BACKEND_COLLECTOR(kind) (1u << (kind))
+
 struct backend_ops {
-	const char *name;
+	const char *name; /* --backend NAME; only for messages and lookup */
+	/* The backend's state in *priv; close frees it, after every
+	 * trial's release. */
 	int (*open)(const struct backend_options *opt, void **priv,
 		    struct kb_error *err);
 	void (*close)(void *priv);
-	/* Start t; fill run. -ENOENT/-EACCES/... with err when it cannot. */
+	/* Start t, once: leaves a trace (its directory, its object) so a
+	 * probe after a crash says NEVER_STARTED only if it never ran. run
+	 * holds nothing on entry (it is overwritten); fills run->pidfd and
+	 * run->priv. -ENOENT/-EACCES/... with err when it cannot: then
+	 * nothing started and run holds nothing (pidfd -1, priv NULL). */
 	int (*start)(void *priv, const struct backend_trial *t,
 		     struct trial_run *run, struct kb_error *err);
-	/* Where t stands (at mount, and when its pidfd fired). */
+	/* Where t stands (at mount, and when its pidfd fired). run may hold
+	 * nothing (pidfd -1, priv NULL: a trial found after a restart); the
+	 * probe then re-adopts it from its trace and may fill run. */
 	enum trial_probe (*probe)(void *priv, const struct backend_trial *t,
 				  struct trial_run *run, int *exit_code,
 				  int *term_signal);
-	/* Ask t to end: force 0 = politely (SIGTERM, delete), 1 = now. */
+	/* Ask t to end: force 0 = politely (SIGTERM, delete), 1 = now. The
+	 * end is seen by a later probe; run stays as it is. */
 	int (*terminate)(void *priv, const struct backend_trial *t,
 			 struct trial_run *run, int force);
-	/* Forget run (close what it holds); the trial itself goes on. */
+	/* Forget run: close run->pidfd, free run->priv, leave them -1 and
+	 * NULL; the trial itself goes on. Called when a trial ended and for
+	 * every trial at unmount; harmless on a run that holds nothing. */
 	void (*release)(void *priv, struct trial_run *run);
 	/* Optional: the experiment is being deleted (rmdir); remove what is
 	 * left of it where trials ran (retained cluster objects). Queues the
@@ -89,8 +115,43 @@ struct backend_ops {
 	 * it: such trials then run one at a time. NULL: trials never share a
 	 * filesystem (pods). */
 	int (*private_paths)(void *priv, char *why, size_t size);
+	/* The metrics collector kinds (spec.metricsCollectorSpec.collector.
+	 * kind) whose output it brings back: BACKEND_COLLECTOR(kind) bits. */
+	unsigned collectors;
+	/* 1: a trial is the trialTemplate's manifest (spec_render_manifest:
+	 * the image's entrypoint may run, no command is needed) and the
+	 * manifest is what trials/N/command shows; 0: the primary
+	 * container's command runs (spec_render_trial) and is shown. */
+	int renders_manifest;
+	/* Where the controller reads a File collector's output (c->path
+	 * set) for the trial whose directory is trial_dir: a path of this
+	 * machine in buf. Required. Pure: it may be asked at any time, also
+	 * before the trial started and after it ended. */
+	void (*collector_file)(void *priv, const struct collector_spec *c,
+			       const char *trial_dir, char *buf, size_t size);
+	/* Optional: make `to` a fresh directory (whatever was there is
+	 * removed: a restarted trial starts over) holding a copy of the
+	 * contents of directory `from`; `from` NULL or missing: empty. For
+	 * an algorithm that hands files between trials (PBT's checkpoints,
+	 * include/katib/algorithm.h use_backend), called from its
+	 * prepare_trial. 0, or a negative errno with err. NULL: the
+	 * backend keeps no files between trials; such algorithms run
+	 * without (PBT: the trial starts from no checkpoint). */
+	int (*copy_checkpoint)(void *priv, const char *from, const char *to,
+			       struct kb_error *err);
 };
 
+/* The backend called `name` (NULL: "local"), or NULL. */
 const struct backend_ops *backend_find(const char *name);
+
+/* Every backend built in, as "local|kubernetes", in buf (for messages). */
+void backend_names(char *buf, size_t size);
+
+/* Whether b's trials can use collector kind k. */
+int backend_collects(const struct backend_ops *b, enum collector_kind k);
+
+/* The collector kinds b can use, as "StdOut, File or Push", in buf. */
+void backend_collector_names(const struct backend_ops *b, char *buf,
+			     size_t size);
 
 #endif

@@ -10,7 +10,7 @@
  * before the spawn until the supervisor ends, so a daemon mounted again
  * later can tell, without guessing from pids:
  *
- *   locked                    the trial runs: local_adopt() re-attaches;
+ *   locked                    the trial runs: local_probe() re-attaches;
  *   unlocked, exit recorded   it ended meanwhile: the status is there;
  *   unlocked, no exit line    the supervisor was killed: the trial is lost;
  *   no file, or an empty one  it never started: start it (once).
@@ -68,7 +68,7 @@ enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
  * trial's whole process group, through the supervisor). */
 int local_terminate(const struct trial_run *run, int force);
 
-/* Forget a run (close its pidfd). */
+/* Forget a run (close its pidfd, free run->priv). */
 void local_release(struct trial_run *run);
 
 #endif
