@@ -44,6 +44,8 @@
 #define LOST_GRACE	    15.0 /* created, yet absent from a synced watch */
 #define LOG_GRACE	    20.0 /* object finished, log still streaming */
 #define WATCH_SECONDS	    60	 /* server-side timeout of one watch request */
+#define LOG_SETTLE	    5.0 /* a log stream ended: wait for the pod's news */
+#define POD_GRACE	    5.0 /* object finished, no pod seen: no log */
 
 struct kwatch {
 	char api_version[128], kind[64], ns[64];
@@ -75,7 +77,8 @@ struct ktrial {
 	int terminating, delete_queued, delete_done;
 	int reported;
 	double terminal_since;
-	struct kwatch *w;
+	struct kwatch *w;  /* of the trial object's kind */
+	struct kwatch *pw; /* of the pods in its namespace */
 	pthread_t log_thread;
 	int log_started, log_done, log_exited;
 	int restarts;	/* of the primary container, seen so far */
@@ -208,6 +211,7 @@ static int watch_list(struct kwatch *w)
 			 cJSON_GetObjectItem(j, "metadata"), "resourceVersion"))
 			 ?: "");
 	w->synced = 1;
+	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	cJSON_Delete(j);
 	wake(p);
@@ -278,6 +282,9 @@ static int watch_data(void *arg, const char *buf, size_t len)
 	}
 	if (s->events) {
 		s->events = 0;
+		pthread_mutex_lock(&s->w->p->lock);
+		pthread_cond_broadcast(&s->w->p->cond); /* log followers */
+		pthread_mutex_unlock(&s->w->p->lock);
 		wake(s->w->p);
 	}
 	return s->w->p->stop;
@@ -400,43 +407,56 @@ static int log_data(void *arg, const char *buf, size_t len)
 static void note_restarts(struct ktrial *t, const cJSON *pod);
 static void write_marker(struct ktrial *t);
 
-/* The primary pod: its name and phase. 0, or -ENOENT when none yet. */
-static int find_pod(struct ktrial *t, char *name, size_t size, char *phase,
-		    size_t psize)
+/* Does label selector sel ("k=v,k2=v2") hold for the labels object? */
+static int selector_matches(const char *sel, const cJSON *labels)
 {
-	struct kube_response r;
-	struct kb_error err;
-	char path[2048], sel[1024];
-	cJSON *j, *it;
-	int rc = -ENOENT;
+	char buf[2048], *term, *save = NULL, *eq;
+	const char *v;
+
+	snprintf(buf, sizeof(buf), "%s", sel ? sel : "");
+	for (term = strtok_r(buf, ",", &save); term;
+	     term = strtok_r(NULL, ",", &save)) {
+		eq = strchr(term, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		v = cJSON_GetStringValue(cJSON_GetObjectItem(labels, term));
+		if (!v || strcmp(v, eq + 1))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The primary pod of t in the namespace's pod watch cache (lock held):
+ * named <trial>-..., labelled as the selector says. NULL when none yet.
+ */
+static const cJSON *cached_pod(struct ktrial *t)
+{
+	const cJSON *it;
 	size_t plen = strlen(t->name);
 
-	kb_error_clear(&err);
-	kube_urlencode(t->selector, sel, sizeof(sel));
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods%s%s", t->ns,
-		 sel[0] ? "?labelSelector=" : "", sel);
-	if (kube_request(t->p->client, "GET", path, NULL, NULL, "list pods", &r,
-			 &err))
-		return -EIO;
-	j = r.status == 200 ? cJSON_Parse(r.body) : NULL;
-	kube_response_free(&r);
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "items"))
+	cJSON_ArrayForEach(it, t->pw->objs)
 	{
-		const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(
-			cJSON_GetObjectItem(it, "metadata"), "name"));
-		const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(
-			cJSON_GetObjectItem(it, "status"), "phase"));
+		const cJSON *md = cJSON_GetObjectItem(it, "metadata");
+		const char *n =
+			cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"));
 
 		if (!n || strncmp(n, t->name, plen) || n[plen] != '-')
 			continue;
-		snprintf(name, size, "%s", n);
-		snprintf(phase, psize, "%s", ph ? ph : "Pending");
-		note_restarts(t, it);
-		rc = 0;
-		break;
+		if (selector_matches(t->selector,
+				     cJSON_GetObjectItem(md, "labels")))
+			return it;
 	}
-	cJSON_Delete(j);
-	return rc;
+	return NULL;
+}
+
+static const char *pod_phase_of(const cJSON *pod)
+{
+	const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(pod, "status"), "phase"));
+
+	return ph ? ph : "Pending";
 }
 
 /*
@@ -469,35 +489,6 @@ static void note_restarts(struct ktrial *t, const cJSON *pod)
 	pthread_mutex_unlock(&t->p->lock);
 }
 
-static int pod_phase(struct ktrial *t, const char *pod, char *phase,
-		     size_t size)
-{
-	struct kube_response r;
-	struct kb_error err;
-	char path[1024];
-	cJSON *j;
-	const char *ph;
-
-	kb_error_clear(&err);
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", t->ns,
-		 pod);
-	if (kube_request(t->p->client, "GET", path, NULL, NULL, "get pod", &r,
-			 &err))
-		return -EIO;
-	if (r.status == 404) {
-		kube_response_free(&r);
-		return -ENOENT;
-	}
-	j = cJSON_Parse(r.body);
-	kube_response_free(&r);
-	ph = cJSON_GetStringValue(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "status"), "phase"));
-	snprintf(phase, size, "%s", ph ? ph : "Pending");
-	note_restarts(t, j);
-	cJSON_Delete(j);
-	return 0;
-}
-
 static int phase_done(const char *phase)
 {
 	return !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
@@ -514,6 +505,45 @@ static int object_finished(struct ktrial *t)
 	return done;
 }
 
+/*
+ * A log stream ended: wait (a few seconds at most) for the pod watch to
+ * say why. 1 = the pod is done or gone, stop following; 0 = follow again
+ * (the container restarted, or the stream was cut while it runs).
+ */
+static int pod_settled(struct ktrial *t, const char *pod)
+{
+	double deadline = now_mono() + LOG_SETTLE;
+	const cJSON *obj;
+	cJSON *copy;
+	int restarts, gone, done, changed;
+
+	pthread_mutex_lock(&t->p->lock);
+	restarts = t->restarts;
+	pthread_mutex_unlock(&t->p->lock);
+	while (!t->p->stop && now_mono() < deadline) {
+		pthread_mutex_lock(&t->p->lock);
+		obj = cJSON_GetObjectItemCaseSensitive(t->pw->objs, pod);
+		copy = obj ? cJSON_Duplicate(obj, 1) : NULL;
+		gone = t->pw->synced && !obj;
+		pthread_mutex_unlock(&t->p->lock);
+		if (gone)
+			return 1;
+		done = copy && phase_done(pod_phase_of(copy));
+		if (copy)
+			note_restarts(t, copy);
+		cJSON_Delete(copy);
+		if (done)
+			return 1;
+		pthread_mutex_lock(&t->p->lock);
+		changed = t->restarts > restarts;
+		pthread_mutex_unlock(&t->p->lock);
+		if (changed)
+			return 0;
+		nap(t->p, 500);
+	}
+	return 0;
+}
+
 /* Stream one container's log once into out; 1 when the pod is done. */
 static int follow_once(struct ktrial *t, const char *pod, const char *container,
 		       const char *out)
@@ -521,8 +551,9 @@ static int follow_once(struct ktrial *t, const char *pod, const char *container,
 	struct log_stream s = { .t = t };
 	struct kb_error err;
 	struct stat st;
-	char path[1024], phase[32];
+	char path[1024];
 	long status;
+	int rc;
 
 	kb_error_clear(&err);
 	s.fd = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -537,16 +568,17 @@ static int follow_once(struct ktrial *t, const char *pod, const char *container,
 	snprintf(path, sizeof(path),
 		 "/api/v1/namespaces/%s/pods/%s/log?container=%s&follow=true",
 		 t->ns, pod, container);
-	kube_stream(t->p->client, path, 0, log_data, &s, &status, &err);
+	rc = kube_stream(t->p->client, path, 0, log_data, &s, &status, &err);
 	close(s.fd);
 	if (status == 404)
 		return 1;
 	if (status != 200) {
-		nap(t->p, 500); /* container not started yet */
+		nap(t->p, 1000); /* container not started yet */
 		return 0;
 	}
-	return pod_phase(t, pod, phase, sizeof(phase)) == -ENOENT ||
-	       phase_done(phase);
+	if (rc)
+		return 0; /* cut before its end: go on where it stopped */
+	return pod_settled(t, pod);
 }
 
 struct sidecar_follow {
@@ -595,19 +627,36 @@ static void *log_main(void *arg)
 {
 	struct ktrial *t = arg;
 	struct kpriv *p = t->p;
-	char pod[256], phase[32];
-	int misses = 0, rc;
+	const cJSON *obj;
+	cJSON *copy;
+	char pod[256];
+	double missing_since = 0;
+	int pending;
 
 	while (!p->stop) {
-		rc = find_pod(t, pod, sizeof(pod), phase, sizeof(phase));
-		if (rc) {
-			if (object_finished(t) && ++misses > 3)
+		pthread_mutex_lock(&p->lock);
+		obj = t->pw->synced ? cached_pod(t) : NULL;
+		copy = obj ? cJSON_Duplicate(obj, 1) : NULL;
+		pthread_mutex_unlock(&p->lock);
+		if (!copy) { /* the object ended without a pod: give up */
+			if (!object_finished(t))
+				missing_since = 0;
+			else if (!missing_since)
+				missing_since = now_mono();
+			else if (now_mono() - missing_since > POD_GRACE)
 				break;
-			nap(p, misses ? 1000 : 300);
+			nap(p, 1000); /* woken by the pod watch */
 			continue;
 		}
-		if (!strcmp(phase, "Pending")) {
-			nap(p, 300);
+		snprintf(pod, sizeof(pod), "%s",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(
+				 cJSON_GetObjectItem(copy, "metadata"),
+				 "name")));
+		pending = !strcmp(pod_phase_of(copy), "Pending");
+		note_restarts(t, copy);
+		cJSON_Delete(copy);
+		if (pending) {
+			nap(p, 1000);
 			continue;
 		}
 		follow_pod(t, pod);
@@ -944,7 +993,8 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 	t->failure =
 		tt->failure_condition ? strdup(tt->failure_condition) : NULL;
 	t->w = watch_for(p, av, kind, ns);
-	if (!t->selector || !t->w) {
+	t->pw = watch_for(p, "v1", "Pod", ns);
+	if (!t->selector || !t->w || !t->pw) {
 		trial_free(t);
 		return NULL;
 	}
@@ -1056,12 +1106,58 @@ static int add_sidecar(cJSON *obj, const struct experiment_spec *spec)
 	return 0;
 }
 
+/* Set our two labels on a labels-holding object's "labels" member. */
+static void set_labels(cJSON *md, const char *experiment, const char *trial)
+{
+	cJSON *labels = cJSON_GetObjectItem(md, "labels");
+
+	if (!cJSON_IsObject(labels)) {
+		cJSON_DeleteItemFromObject(md, "labels");
+		labels = cJSON_AddObjectToObject(md, "labels");
+	}
+	cJSON_DeleteItemFromObject(labels, LABEL_EXPERIMENT);
+	cJSON_DeleteItemFromObject(labels, LABEL_TRIAL);
+	cJSON_AddStringToObject(labels, LABEL_EXPERIMENT, experiment);
+	cJSON_AddStringToObject(labels, LABEL_TRIAL, trial);
+}
+
+/*
+ * Every pod template in the manifest (a "template" whose "spec" has
+ * "containers": a Job's, each training-operator replica's) gets our
+ * labels too, so the controllers put them on the pods and one pod watch
+ * per namespace sees every trial's pods.
+ */
+static void label_pod_templates(cJSON *v, const char *experiment,
+				const char *trial, int depth)
+{
+	cJSON *c, *md;
+
+	if (!v || depth > 64)
+		return;
+	cJSON_ArrayForEach(c, v)
+	{
+		if (c->string && !strcmp(c->string, "template") &&
+		    cJSON_IsObject(c) &&
+		    cJSON_IsArray(cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(c, "spec"), "containers"))) {
+			md = cJSON_GetObjectItem(c, "metadata");
+			if (!cJSON_IsObject(md)) {
+				cJSON_DeleteItemFromObject(c, "metadata");
+				md = cJSON_AddObjectToObject(c, "metadata");
+			}
+			set_labels(md, experiment, trial);
+		}
+		if (cJSON_IsObject(c) || cJSON_IsArray(c))
+			label_pod_templates(c, experiment, trial, depth + 1);
+	}
+}
+
 /* The rendered manifest with our namespace and labels, as text. */
 static char *prepare_manifest(const struct backend_trial *bt, const char *ns,
 			      char *av, size_t avsize, char *kind, size_t ksize,
 			      struct kb_error *err)
 {
-	cJSON *obj = cJSON_Parse(bt->cmd->manifest), *md, *labels;
+	cJSON *obj = cJSON_Parse(bt->cmd->manifest), *md;
 	const char *a, *k;
 	char *text = NULL;
 
@@ -1078,15 +1174,9 @@ static char *prepare_manifest(const struct backend_trial *bt, const char *ns,
 	snprintf(kind, ksize, "%s", k);
 	cJSON_DeleteItemFromObject(md, "namespace");
 	cJSON_AddStringToObject(md, "namespace", ns);
-	labels = cJSON_GetObjectItem(md, "labels");
-	if (!cJSON_IsObject(labels)) {
-		cJSON_DeleteItemFromObject(md, "labels");
-		labels = cJSON_AddObjectToObject(md, "labels");
-	}
-	cJSON_DeleteItemFromObject(labels, LABEL_EXPERIMENT);
-	cJSON_DeleteItemFromObject(labels, LABEL_TRIAL);
-	cJSON_AddStringToObject(labels, LABEL_EXPERIMENT, bt->experiment);
-	cJSON_AddStringToObject(labels, LABEL_TRIAL, bt->name);
+	set_labels(md, bt->experiment, bt->name);
+	label_pod_templates(cJSON_GetObjectItem(obj, "spec"), bt->experiment,
+			    bt->name, 0);
 	if (bt->spec->collector.kind == COLLECTOR_FILE &&
 	    add_sidecar(obj, bt->spec)) {
 		kb_error_set(err, -EINVAL,

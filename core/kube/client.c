@@ -27,6 +27,7 @@ struct kube_client {
 	struct kube_config cfg;
 	pthread_mutex_t lock;
 	pthread_mutex_t exec_lock; /* one plugin run at a time */
+	pthread_mutex_t disc_lock; /* one discovery at a time (single flight) */
 	atomic_int cancelled;
 	atomic_ulong requests;
 	struct kube_resource *res;
@@ -56,6 +57,7 @@ int kube_client_new(struct kube_config *cfg, struct kube_client **out,
 	memset(cfg, 0, sizeof(*cfg));
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->exec_lock, NULL);
+	pthread_mutex_init(&c->disc_lock, NULL);
 	*out = c;
 	return 0;
 }
@@ -79,6 +81,7 @@ void kube_client_free(struct kube_client *c)
 	kube_config_free(&c->cfg);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->exec_lock);
+	pthread_mutex_destroy(&c->disc_lock);
 	free(c);
 }
 
@@ -721,7 +724,17 @@ again:
 					    "the cluster serves %s but no kind "
 					    "%s in it",
 					    api_version, kind);
-		rc = discover(c, api_version, err);
+		/* threads that miss together: the first asks, the others
+		 * wait for its answer instead of asking again */
+		pthread_mutex_lock(&c->disc_lock);
+		pthread_mutex_lock(&c->lock);
+		rc = discovered(c, api_version);
+		pthread_mutex_unlock(&c->lock);
+		if (!rc)
+			rc = discover(c, api_version, err);
+		else
+			rc = 0;
+		pthread_mutex_unlock(&c->disc_lock);
 		if (rc)
 			return rc;
 		goto again;

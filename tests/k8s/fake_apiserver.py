@@ -5,7 +5,7 @@ Python 3 standard library only (plus the `openssl` command line tool, used
 once at startup to make a self-signed CA and a server certificate).
 
     fake_apiserver.py --dir DIR [--port N] [--token T] [--kubelet]
-                      [--kubelet-delay S] [--fail-5xx N] [--slow S]
+                      [--pod-delay S] [--kubelet-delay S] [--fail-5xx N] [--slow S]
                       [--drop-watch S]
 
 Writes DIR/kubeconfig (server, CA data, bearer token) and DIR/port, then
@@ -25,19 +25,24 @@ prints "READY <port>" on stdout. Everything lives in memory:
     pod (labels as the real controllers set them) whose containers' command
     + args run as local processes; the pod log is their output; pod phase
     and the owner's status.conditions follow (Job: Complete/Failed,
-    training jobs: Created/Running/Succeeded/Failed).
+    training jobs: Created/Running/Succeeded/Failed). --pod-delay S: the
+    pod appears S seconds after its owner (controller and scheduler
+    latency); --kubelet-delay S: it then stays Pending S seconds.
 
 Fault injection, at startup by flag or at run time by POST /fake/faults
 with a JSON object (token required):
   fail5xx: N        the next N requests (not /fake) answer 500
   slow: S           every response waits S seconds first
-  drop_watch: S     watch streams are cut after S seconds (0 = never)
+  drop_watch: S     watch streams end after S seconds, log streams are
+                    cut (connection closed mid-stream) (0 = never)
   unauthorized: N   the next N requests answer 401
   forbidden_create: N  the next N creates answer 403 (RBAC-like message)
   create_lost: N    the next N creates store the object, then answer 500
                     (the client's retry then sees 409 AlreadyExists)
   compact: true     forget the event history: older watches get 410
-GET /fake/requests returns the request log ([method, path, query]).
+GET /fake/requests returns the request log ([method, path, query]);
+GET /fake/stats the requests counted by what they are (classify()) and
+how many times each object name was created (stored, not answered 409).
 """
 import argparse
 import base64
@@ -194,6 +199,7 @@ class Server:
                        "drop_watch": args.drop_watch, "unauthorized": 0,
                        "create_lost": 0, "forbidden_create": 0}
         self.requests = []
+        self.creates = {}   # "res/name" -> times stored
         self.flock = threading.Lock()
         self.stopping = False
 
@@ -419,6 +425,37 @@ class Server:
                     pass
 
 
+def classify(method, path, query):
+    """What a request is, for request counting: the shared ones
+    (discovery, list, watch of a whole collection by the experiment
+    label) and the per-trial ones (create, delete, get, log, list of one
+    trial's pods)."""
+    q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    parts = [x for x in path.split("/") if x]
+    if parts in (["version"], ["api"], ["apis"], ["api", "v1"]) or (
+            parts and parts[0] == "apis" and len(parts) <= 3):
+        return "discovery"
+    if method == "POST":
+        return "create"
+    if method == "DELETE":
+        return "delete"
+    if method in ("PATCH", "PUT"):
+        return "update"
+    if parts[-1] == "log":
+        return "log"
+    if q.get("watch") in ("1", "true"):
+        return "watch"
+    named = len(parts) >= 2 and parts[-2] not in ("namespaces",) and \
+        parts[-1] not in ("pods",) and "namespaces" in parts and \
+        len(parts) - parts.index("namespaces") >= 4
+    if named:
+        return "get"
+    sel = q.get("labelSelector") or ""
+    if sel == "katib.kubeflow.org/experiment":
+        return "list"
+    return "list-selected"
+
+
 def find_resource(gv, res):
     if gv == "v1":
         lst = CORE
@@ -537,6 +574,18 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/fake/requests":
             with app.flock:
                 return self.send_json(200, app.requests)
+        if path == "/fake/stats":
+            with app.flock:
+                reqs = list(app.requests)
+            with app.store.lock:
+                creates = dict(app.creates)
+            counts = {}
+            for m, p, q in reqs:
+                if not p.startswith("/fake"):
+                    c = classify(m, p, q)
+                    counts[c] = counts.get(c, 0) + 1
+            return self.send_json(200, {"counts": counts,
+                                        "creates": creates})
         if path == "/fake/faults" and method == "POST":
             f = self.body() or {}
             if f.pop("compact", False):
@@ -745,8 +794,14 @@ class Handler(BaseHTTPRequestHandler):
             md["creationTimestamp"] = now_iso()
             md["generation"] = 1
             st.put(gv, res, ns, obj, "ADDED")
+            key = res + "/" + md["name"]
+            app.creates[key] = app.creates.get(key, 0) + 1
             out = copy.deepcopy(obj)
-        if app.args.kubelet:
+        if app.args.kubelet and app.args.pod_delay > 0:
+            # the Job controller and the scheduler take their time
+            threading.Timer(app.args.pod_delay, app.kubelet_create,
+                            (gv, res, ns, out)).start()
+        elif app.args.kubelet:
             app.kubelet_create(gv, res, ns, out)
         if app.take_fault("create_lost"):
             return self.fail(500, "InternalError", "fake: lost the answer")
@@ -844,7 +899,9 @@ class Handler(BaseHTTPRequestHandler):
                             self.chunk(data)
                         break
                     if deadline and time.time() > deadline:
-                        break
+                        # a dropped connection: no last chunk
+                        self.close_connection = True
+                        return
                     time.sleep(0.05)
             self.end_stream()
         except OSError:
@@ -936,6 +993,7 @@ def main():
     ap.add_argument("--namespace", default="default")
     ap.add_argument("--kubelet", action="store_true")
     ap.add_argument("--kubelet-delay", type=float, default=0.0)
+    ap.add_argument("--pod-delay", type=float, default=0.0)
     ap.add_argument("--fail-5xx", type=int, default=0)
     ap.add_argument("--slow", type=float, default=0.0)
     ap.add_argument("--drop-watch", type=float, default=0.0)
