@@ -45,14 +45,16 @@
 #define LOG_GRACE	    20.0 /* object finished, log still streaming */
 #define WATCH_SECONDS	    60	 /* server-side timeout of one watch request */
 #define LOG_SETTLE	    5.0 /* a log stream ended: wait for the pod's news */
-#define POD_GRACE	    5.0 /* object finished, no pod seen: no log */
+#define POD_GRACE	    5.0	  /* object finished, no pod seen: no log */
+#define POD_GIVE_UP	    120.0 /* ... even when the pod watch is silent */
 
 struct kwatch {
 	char api_version[128], kind[64], ns[64];
 	char path[512];
 	char rv[64];
 	int synced;
-	cJSON *objs; /* name -> latest object */
+	double contact; /* last list or event (bookmarks too) received */
+	cJSON *objs;	/* name -> latest object */
 	pthread_t thread;
 	int started;
 	struct kpriv *p;
@@ -211,6 +213,7 @@ static int watch_list(struct kwatch *w)
 			 cJSON_GetObjectItem(j, "metadata"), "resourceVersion"))
 			 ?: "");
 	w->synced = 1;
+	w->contact = now_mono();
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	cJSON_Delete(j);
@@ -247,6 +250,7 @@ static void watch_line(struct watch_stream *s)
 	} else {
 		pthread_mutex_lock(&p->lock);
 		watch_set(s->w, type, obj);
+		s->w->contact = now_mono();
 		pthread_mutex_unlock(&p->lock);
 		s->events++;
 	}
@@ -623,6 +627,23 @@ static void follow_pod(struct ktrial *t, const char *pod)
 		pthread_join(th, NULL);
 }
 
+/*
+ * The object ended at `since` and no pod of it is in the cache: is that
+ * the truth? Only once the pod watch has heard from the server (events,
+ * bookmarks, a list) well after that: a lagging watch (cut, relisting,
+ * throttled) is no proof.
+ */
+static int pod_never(struct ktrial *t, double since)
+{
+	double now = now_mono(), contact;
+
+	pthread_mutex_lock(&t->p->lock);
+	contact = t->pw->contact;
+	pthread_mutex_unlock(&t->p->lock);
+	return (now - since > POD_GRACE && contact > since + POD_GRACE) ||
+	       now - since > POD_GIVE_UP;
+}
+
 static void *log_main(void *arg)
 {
 	struct ktrial *t = arg;
@@ -643,7 +664,7 @@ static void *log_main(void *arg)
 				missing_since = 0;
 			else if (!missing_since)
 				missing_since = now_mono();
-			else if (now_mono() - missing_since > POD_GRACE)
+			else if (pod_never(t, missing_since))
 				break;
 			nap(p, 1000); /* woken by the pod watch */
 			continue;
@@ -1308,8 +1329,12 @@ static enum trial_probe probe_locked(struct kpriv *p, struct ktrial *t,
 	if (!obj) {
 		if (t->terminating)
 			return finished(t, 1, 15, exit_code, term_signal);
-		return now - t->created_at > LOST_GRACE ? PROBE_LOST
-							: PROBE_RUNNING;
+		/* lost: absent although the watch has heard from the
+		 * server for a while since it was created */
+		if (now - t->created_at > LOST_GRACE &&
+		    t->w->contact - t->created_at > LOST_GRACE)
+			return PROBE_LOST;
+		return PROBE_RUNNING;
 	}
 	if (t->failure && kube_gjson_match(obj, t->failure))
 		code = 1;
@@ -1374,13 +1399,38 @@ static void k8s_release(void *priv, struct trial_run *run)
 	run->pidfd = -1;
 }
 
+/* --kube-qps / --kube-burst: a positive number, or NULL (the default). */
+static int rate_option(const char *text, const char *name, double *out,
+		       struct kb_error *err)
+{
+	char *end;
+
+	*out = 0;
+	if (!text)
+		return 0;
+	*out = strtod(text, &end);
+	if (end == text || *end || !(*out > 0) || *out > 1e6)
+		return kb_error_set(err, -EINVAL, name, 0,
+				    "%s '%s': give a positive number of API "
+				    "requests (e.g. %s)",
+				    name, text,
+				    strcmp(name, "--kube-qps") ? "100" : "50");
+	return 0;
+}
+
 static int k8s_open(const struct backend_options *opt, void **priv,
 		    struct kb_error *err)
 {
 	struct kube_config cfg;
 	struct kpriv *p;
+	double qps, burst;
 	int rc;
 
+	rc = rate_option(opt->kube_qps, "--kube-qps", &qps, err);
+	if (!rc)
+		rc = rate_option(opt->kube_burst, "--kube-burst", &burst, err);
+	if (rc)
+		return rc;
 	rc = kube_config_load(opt->kubeconfig, opt->context, &cfg, err);
 	if (rc)
 		return rc;
@@ -1401,6 +1451,9 @@ static int k8s_open(const struct backend_options *opt, void **priv,
 	}
 	p->wake = opt->wake;
 	p->wake_arg = opt->wake_arg;
+	kube_client_set_rate(p->client, qps, burst);
+	if (opt->event)
+		kube_client_set_notify(p->client, opt->event, opt->wake_arg);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	if (pthread_create(&p->worker, NULL, worker_main, p)) {
