@@ -40,6 +40,14 @@ with a JSON object (token required):
   create_lost: N    the next N creates store the object, then answer 500
                     (the client's retry then sees 409 AlreadyExists)
   compact: true     forget the event history: older watches get 410
+  throttle: N       the next N requests answer 429 Too Many Requests with
+                    Retry-After: retry_after (seconds, default 1)
+  unreachable: S    the server goes away for S seconds: the listening
+                    socket is closed (connection refused), open
+                    connections and streams are dropped; then it is back
+                    on the same port, with the same objects
+--compact-every S compacts every S seconds by itself (watches resuming
+from before then get 410 Gone).
 GET /fake/requests returns the request log ([method, path, query]);
 GET /fake/stats the requests counted by what they are (classify()) and
 how many times each object name was created (stored, not answered 409).
@@ -197,11 +205,23 @@ class Server:
         self.store = Store()
         self.faults = {"fail5xx": args.fail_5xx, "slow": args.slow,
                        "drop_watch": args.drop_watch, "unauthorized": 0,
-                       "create_lost": 0, "forbidden_create": 0}
+                       "create_lost": 0, "forbidden_create": 0,
+                       "throttle": 0, "retry_after": 1}
+        self.down_until = 0.0   # unreachable until then
+        self.go_down = None     # set by POST /fake/faults: callable
         self.requests = []
         self.creates = {}   # "res/name" -> times stored
         self.flock = threading.Lock()
         self.stopping = False
+
+    def down(self):
+        return time.time() < self.down_until
+
+    def compact(self):
+        with self.store.lock:
+            self.store.compacted = self.store.rv + 1
+            self.store.events = []
+            self.store.rv += 1
 
     def take_fault(self, name):
         with self.flock:
@@ -539,6 +559,9 @@ class Handler(BaseHTTPRequestHandler):
         self.raw = self.rfile.read(n) if n else b""
         url = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        if app.down():
+            self.close_connection = True  # dropped, unanswered
+            return
         with app.flock:
             app.requests.append([method, url.path, url.query])
         auth = self.headers.get("Authorization", "")
@@ -563,6 +586,11 @@ class Handler(BaseHTTPRequestHandler):
                              'create resource "%s" in API group "%s" in the '
                              'namespace "%s"' % (res, "." + group if group
                                                  else "", ns, res, group, ns))
+        if app.take_fault("throttle"):
+            return self.send_json(429, status_obj(
+                429, "TooManyRequests", "fake: too many requests, please "
+                "try again later"), {"Retry-After": str(
+                    app.faults.get("retry_after", 1))})
         if app.take_fault("fail5xx"):
             return self.fail(500, "InternalError",
                              "fake: injected internal error")
@@ -589,10 +617,12 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/fake/faults" and method == "POST":
             f = self.body() or {}
             if f.pop("compact", False):
-                with app.store.lock:
-                    app.store.compacted = app.store.rv + 1
-                    app.store.events = []
-                    app.store.rv += 1
+                app.compact()
+            down = f.pop("unreachable", 0)
+            if down:
+                app.down_until = time.time() + float(down)
+                threading.Thread(target=app.go_down, args=(float(down),),
+                                 daemon=True).start()
             with app.flock:
                 app.faults.update(f)
                 return self.send_json(200, app.faults)
@@ -739,6 +769,9 @@ class Handler(BaseHTTPRequestHandler):
                         return
             last_bookmark = time.time()
             while time.time() < deadline and not app.stopping:
+                if app.down():
+                    self.close_connection = True
+                    return  # dropped: no last chunk
                 with st.lock:
                     if last < st.compacted - 1:
                         send("ERROR", status_obj(
@@ -898,7 +931,8 @@ class Handler(BaseHTTPRequestHandler):
                         if data:
                             self.chunk(data)
                         break
-                    if deadline and time.time() > deadline:
+                    if (deadline and time.time() > deadline) or \
+                            self.app.down():
                         # a dropped connection: no last chunk
                         self.close_connection = True
                         return
@@ -997,38 +1031,71 @@ def main():
     ap.add_argument("--fail-5xx", type=int, default=0)
     ap.add_argument("--slow", type=float, default=0.0)
     ap.add_argument("--drop-watch", type=float, default=0.0)
+    ap.add_argument("--compact-every", type=float, default=0.0)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     ca_crt, crt, key = make_certs(args.dir)
-    httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    httpd.daemon_threads = True
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(crt, key)
     ctx.load_verify_locations(ca_crt)
     ctx.verify_mode = ssl.CERT_OPTIONAL  # client certificates authenticate
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    httpd.app = Server(args)
-    port = httpd.server_address[1]
+    app = Server(args)
+
+    def listen(port):
+        h = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        h.daemon_threads = True
+        h.socket = ctx.wrap_socket(h.socket, server_side=True)
+        h.app = app
+        return h
+
+    holder = [listen(args.port)]
+    port = holder[0].server_address[1]
     write_kubeconfig(os.path.join(args.dir, "kubeconfig"), port, ca_crt,
                      args.token, args.namespace)
     with open(os.path.join(args.dir, "port"), "w") as f:
         f.write("%d\n" % port)
 
+    def go_down(seconds):  # the serving loop below closes and reopens
+        holder[0].shutdown()
+
+    app.go_down = go_down
+
     def stop(*_):
-        httpd.app.stopping = True
-        for procs in list(httpd.app.store.procs.values()):
+        app.stopping = True
+        for procs in list(app.store.procs.values()):
             for p in procs:
                 try:
                     os.killpg(p.pid, signal.SIGKILL)
                 except OSError:
                     pass
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
+        threading.Thread(target=holder[0].shutdown, daemon=True).start()
 
+    if args.compact_every > 0:
+        def compactor():
+            while not app.stopping:
+                time.sleep(args.compact_every)
+                app.compact()
+        threading.Thread(target=compactor, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print("READY %d" % port, flush=True)
-    httpd.serve_forever()
+    while True:
+        holder[0].serve_forever()
+        holder[0].server_close()
+        if app.stopping:
+            break
+        while app.down() and not app.stopping:
+            time.sleep(0.05)  # connection refused meanwhile
+        if app.stopping:
+            break
+        for _ in range(100):
+            try:
+                holder[0] = listen(port)
+                break
+            except OSError:
+                time.sleep(0.1)
+        sys.stderr.write("fake-apiserver: back after an outage\n")
 
 
 if __name__ == "__main__":
