@@ -173,8 +173,9 @@ def main():
         per = sum(v for k, v in counts.items() if k not in SHARED)
         jobs = {k: v for k, v in creates.items() if k.startswith("jobs/")}
         print("parallelTrialCount %3d: %d trials in %.0f s, %.2f requests "
-              "per trial + %d shared  %s" % (
+              "per trial + %d shared, %d TCP connections  %s" % (
                   par, len(jobs), secs, per / max(len(jobs), 1), shared,
+                  stats.get("connections", 0),
                   json.dumps(counts, sort_keys=True)), flush=True)
         if "state=Succeeded" not in st:
             print("  FAIL: the experiment did not succeed:\n" + st)

@@ -108,6 +108,7 @@ struct kpriv {
 	int draining;	 /* closing: finish the queue, start nothing */
 	struct ktrial *trials;
 	struct kwatch *watches;
+	unsigned long news; /* watch caches changed so many times */
 	pthread_t worker;
 };
 
@@ -140,6 +141,26 @@ static void nap(struct kpriv *p, long ms)
 	pthread_mutex_lock(&p->lock);
 	if (!p->stop)
 		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Sleep up to ms, or until a watch cache changes after `seen` (p->news
+ * then): no change is missed between looking and sleeping. */
+static void nap_news(struct kpriv *p, unsigned long seen, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop && p->news == seen &&
+	       pthread_cond_timedwait(&p->cond, &p->lock, &ts) == 0)
+		;
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -214,6 +235,7 @@ static int watch_list(struct kwatch *w)
 			 ?: "");
 	w->synced = 1;
 	w->contact = now_mono();
+	p->news++;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	cJSON_Delete(j);
@@ -287,6 +309,7 @@ static int watch_data(void *arg, const char *buf, size_t len)
 	if (s->events) {
 		s->events = 0;
 		pthread_mutex_lock(&s->w->p->lock);
+		s->w->p->news++;
 		pthread_cond_broadcast(&s->w->p->cond); /* log followers */
 		pthread_mutex_unlock(&s->w->p->lock);
 		wake(s->w->p);
@@ -520,12 +543,14 @@ static int pod_settled(struct ktrial *t, const char *pod)
 	const cJSON *obj;
 	cJSON *copy;
 	int restarts, gone, done, changed;
+	unsigned long seen;
 
 	pthread_mutex_lock(&t->p->lock);
 	restarts = t->restarts;
 	pthread_mutex_unlock(&t->p->lock);
 	while (!t->p->stop && now_mono() < deadline) {
 		pthread_mutex_lock(&t->p->lock);
+		seen = t->p->news;
 		obj = cJSON_GetObjectItemCaseSensitive(t->pw->objs, pod);
 		copy = obj ? cJSON_Duplicate(obj, 1) : NULL;
 		gone = t->pw->synced && !obj;
@@ -543,7 +568,7 @@ static int pod_settled(struct ktrial *t, const char *pod)
 		pthread_mutex_unlock(&t->p->lock);
 		if (changed)
 			return 0;
-		nap(t->p, 500);
+		nap_news(t->p, seen, 500);
 	}
 	return 0;
 }
@@ -652,10 +677,12 @@ static void *log_main(void *arg)
 	cJSON *copy;
 	char pod[256];
 	double missing_since = 0;
+	unsigned long seen;
 	int pending;
 
 	while (!p->stop) {
 		pthread_mutex_lock(&p->lock);
+		seen = p->news;
 		obj = t->pw->synced ? cached_pod(t) : NULL;
 		copy = obj ? cJSON_Duplicate(obj, 1) : NULL;
 		pthread_mutex_unlock(&p->lock);
@@ -666,7 +693,7 @@ static void *log_main(void *arg)
 				missing_since = now_mono();
 			else if (pod_never(t, missing_since))
 				break;
-			nap(p, 1000); /* woken by the pod watch */
+			nap_news(p, seen, 1000); /* woken by the pod watch */
 			continue;
 		}
 		snprintf(pod, sizeof(pod), "%s",
@@ -677,7 +704,7 @@ static void *log_main(void *arg)
 		note_restarts(t, copy);
 		cJSON_Delete(copy);
 		if (pending) {
-			nap(p, 1000);
+			nap_news(p, seen, 1000);
 			continue;
 		}
 		follow_pod(t, pod);

@@ -49,8 +49,9 @@ with a JSON object (token required):
 --compact-every S compacts every S seconds by itself (watches resuming
 from before then get 410 Gone).
 GET /fake/requests returns the request log ([method, path, query]);
-GET /fake/stats the requests counted by what they are (classify()) and
-how many times each object name was created (stored, not answered 409).
+GET /fake/stats the requests counted by what they are (classify()), how
+many times each object name was created (stored, not answered 409) and
+the TCP connections accepted.
 """
 import argparse
 import base64
@@ -211,6 +212,7 @@ class Server:
         self.go_down = None     # set by POST /fake/faults: callable
         self.requests = []
         self.creates = {}   # "res/name" -> times stored
+        self.connections = 0  # TCP connections accepted
         self.flock = threading.Lock()
         self.stopping = False
 
@@ -517,6 +519,11 @@ class Handler(BaseHTTPRequestHandler):
     def app(self):
         return self.server.app
 
+    def setup(self):
+        super().setup()
+        with self.server.app.flock:
+            self.server.app.connections += 1
+
     def send_json(self, code, obj, headers=None):
         body = json.dumps(obj).encode()
         self.send_response(code)
@@ -613,7 +620,8 @@ class Handler(BaseHTTPRequestHandler):
                     c = classify(m, p, q)
                     counts[c] = counts.get(c, 0) + 1
             return self.send_json(200, {"counts": counts,
-                                        "creates": creates})
+                                        "creates": creates,
+                                        "connections": app.connections})
         if path == "/fake/faults" and method == "POST":
             f = self.body() or {}
             if f.pop("compact", False):
@@ -792,10 +800,9 @@ class Handler(BaseHTTPRequestHandler):
                                       "apiVersion": gv, "metadata": {
                                           "resourceVersion": str(last)}})
                     last_bookmark = time.time()
-            self.end_stream()
+            self.end_stream()  # the connection stays (keep-alive)
         except OSError:
-            pass
-        self.close_connection = True
+            self.close_connection = True
 
     def create(self, gv, res, ns):
         app, st = self.app, self.app.store
@@ -937,10 +944,9 @@ class Handler(BaseHTTPRequestHandler):
                         self.close_connection = True
                         return
                     time.sleep(0.05)
-            self.end_stream()
+            self.end_stream()  # the connection stays (keep-alive)
         except OSError:
-            pass
-        self.close_connection = True
+            self.close_connection = True
 
     def do_GET(self):
         self.handle_any("GET")
