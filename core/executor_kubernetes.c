@@ -1438,9 +1438,11 @@ static int rate_option(const char *text, const char *name, double *out,
 	*out = strtod(text, &end);
 	if (end == text || *end || !(*out > 0) || *out > 1e6)
 		return kb_error_set(err, -EINVAL, name, 0,
-				    "%s '%s': give a positive number of API "
-				    "requests (e.g. %s)",
-				    name, text,
+				    "'%s' is not a positive number of API "
+				    "requests %s (e.g. %s)",
+				    text,
+				    strcmp(name, "--kube-qps") ? "at once"
+							       : "a second",
 				    strcmp(name, "--kube-qps") ? "100" : "50");
 	return 0;
 }

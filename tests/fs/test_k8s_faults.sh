@@ -117,8 +117,15 @@ mount_k8s() {
 	mount_fs --backend kubernetes --kubeconfig "$K8S/kubeconfig"
 }
 
-# 1. unreachable for 6 s mid-experiment
+# 0. a rate limit that is not a number: the mount is refused, naming it
 start_server
+"$KATIBFS" -f --state "$STATE" --backend kubernetes --kube-qps fast \
+	--kubeconfig "$K8S/kubeconfig" "$MNT" >"$TMP/bad.log" 2>&1 &&
+	fail "mounted with --kube-qps fast"
+grep -q -- "--kube-qps: 'fast' is not a positive number" "$TMP/bad.log" ||
+	fail "--kube-qps fast: $(cat "$TMP/bad.log")"
+
+# 1. unreachable for 6 s mid-experiment
 mount_k8s
 mkdir "$MNT/outage" || fail "mkdir outage"
 spec outage 16 2 >"$MNT/outage/spec.yaml" || fail "spec outage"
