@@ -54,6 +54,7 @@ struct kwatch {
 	char rv[64];
 	int synced;
 	double contact; /* last list or event (bookmarks too) received */
+	int fails;	/* failed lists/watches in a row (backoff) */
 	cJSON *objs;	/* name -> latest object */
 	pthread_t thread;
 	int started;
@@ -162,6 +163,19 @@ static void nap_news(struct kpriv *p, unsigned long seen, long ms)
 	       pthread_cond_timedwait(&p->cond, &p->lock, &ts) == 0)
 		;
 	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * After the fails-th failure in a row (connection refused, a stream cut
+ * at once): wait 250 ms doubling up to 16 s, half of it random (jitter),
+ * so that many followers do not hammer a server that is down in step.
+ */
+static void backoff_nap(struct kpriv *p, int *fails)
+{
+	long ms = 250L << (*fails < 6 ? *fails : 6);
+
+	nap(p, ms / 2 + rand() % (ms / 2 + 1));
+	(*fails)++;
 }
 
 /* Append text to a trial's log (errors the user should read there). */
@@ -342,7 +356,9 @@ static int watch_once(struct kwatch *w)
 	if (s.gone == 1 || status == 410)
 		return 1;
 	if (rc || status != 200 || now_mono() - started < 1)
-		nap(w->p, 1000); /* no busy loop on a server that hangs up */
+		backoff_nap(w->p, &w->fails); /* a server that hangs up */
+	else
+		w->fails = 0;
 	return 0;
 }
 
@@ -363,7 +379,7 @@ static void *watch_main(void *arg)
 	}
 	while (!p->stop) {
 		if (relist && watch_list(w)) {
-			nap(p, 1000);
+			backoff_nap(p, &w->fails);
 			continue;
 		}
 		relist = watch_once(w);
@@ -573,9 +589,10 @@ static int pod_settled(struct ktrial *t, const char *pod)
 	return 0;
 }
 
-/* Stream one container's log once into out; 1 when the pod is done. */
+/* Stream one container's log once into out; 1 when the pod is done.
+ * *fails counts the failed requests in a row (backoff). */
 static int follow_once(struct ktrial *t, const char *pod, const char *container,
-		       const char *out)
+		       const char *out, int *fails)
 {
 	struct log_stream s = { .t = t };
 	struct kb_error err;
@@ -601,10 +618,11 @@ static int follow_once(struct ktrial *t, const char *pod, const char *container,
 	close(s.fd);
 	if (status == 404)
 		return 1;
-	if (status != 200) {
-		nap(t->p, 1000); /* container not started yet */
+	if (status != 200) { /* not started yet, or the server is away */
+		backoff_nap(t->p, fails);
 		return 0;
 	}
+	*fails = 0;
 	if (rc)
 		return 0; /* cut before its end: go on where it stopped */
 	return pod_settled(t, pod);
@@ -620,10 +638,11 @@ static void *sidecar_main(void *arg)
 {
 	struct sidecar_follow *f = arg;
 	char out[4200];
+	int fails = 0;
 
 	snprintf(out, sizeof(out), "%s/%s", f->t->dir, COLLECTOR_LOG);
 	while (!f->t->p->stop &&
-	       !follow_once(f->t, f->pod, COLLECTOR_CONTAINER, out))
+	       !follow_once(f->t, f->pod, COLLECTOR_CONTAINER, out, &fails))
 		;
 	return NULL;
 }
@@ -633,7 +652,7 @@ static void follow_pod(struct ktrial *t, const char *pod)
 {
 	struct sidecar_follow f = { .t = t };
 	pthread_t th;
-	int side = 0;
+	int side = 0, fails = 0;
 
 	if (t->sidecar) {
 		snprintf(f.pod, sizeof(f.pod), "%s", pod);
@@ -643,7 +662,7 @@ static void follow_pod(struct ktrial *t, const char *pod)
 		double started = now_mono();
 
 		if (t->p->stop ||
-		    follow_once(t, pod, t->container, t->log_path))
+		    follow_once(t, pod, t->container, t->log_path, &fails))
 			break;
 		if (now_mono() - started < 1)
 			nap(t->p, 500); /* no busy loop on quick hang-ups */
