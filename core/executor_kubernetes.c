@@ -50,6 +50,7 @@
 
 struct kwatch {
 	char api_version[128], kind[64], ns[64];
+	char selector[256]; /* labelSelector, url-encoded */
 	char path[512];
 	char rv[64];
 	int synced;
@@ -218,7 +219,7 @@ static int watch_list(struct kwatch *w)
 
 	kb_error_clear(&err);
 	snprintf(path, sizeof(path), "%s?labelSelector=%s", w->path,
-		 LABEL_EXPERIMENT);
+		 w->selector);
 	snprintf(what, sizeof(what), "list %s", w->path);
 	if (kube_request(p->client, "GET", path, NULL, NULL, what, &r, &err))
 		return -EIO;
@@ -348,7 +349,7 @@ static int watch_once(struct kwatch *w)
 	snprintf(path, sizeof(path),
 		 "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&"
 		 "labelSelector=%s&resourceVersion=%s",
-		 w->path, WATCH_SECONDS, LABEL_EXPERIMENT, rv);
+		 w->path, WATCH_SECONDS, w->selector, rv);
 	started = now_mono();
 	rc = kube_stream(w->p->client, path, WATCH_SECONDS + 30, watch_data, &s,
 			 &status, &err);
@@ -389,13 +390,16 @@ static void *watch_main(void *arg)
 
 /* The watch of apiVersion/kind in ns, started if new. Lock held. */
 static struct kwatch *watch_for(struct kpriv *p, const char *av,
-				const char *kind, const char *ns)
+				const char *kind, const char *ns,
+				const char *selector)
 {
 	struct kwatch *w;
+	char sel[256];
 
+	kube_urlencode(selector, sel, sizeof(sel));
 	for (w = p->watches; w; w = w->next)
 		if (!strcmp(w->api_version, av) && !strcmp(w->kind, kind) &&
-		    !strcmp(w->ns, ns))
+		    !strcmp(w->ns, ns) && !strcmp(w->selector, sel))
 			return w;
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -403,6 +407,7 @@ static struct kwatch *watch_for(struct kpriv *p, const char *av,
 	snprintf(w->api_version, sizeof(w->api_version), "%s", av);
 	snprintf(w->kind, sizeof(w->kind), "%s", kind);
 	snprintf(w->ns, sizeof(w->ns), "%s", ns);
+	snprintf(w->selector, sizeof(w->selector), "%s", sel);
 	w->objs = cJSON_CreateObject();
 	w->p = p;
 	if (!w->objs || pthread_create(&w->thread, NULL, watch_main, w)) {
@@ -1032,6 +1037,43 @@ static char *pod_selector(const struct backend_trial *bt, const char *kind,
 	return strdup(buf);
 }
 
+/* Does v hold a pod template (a "template" whose spec has containers)? */
+static int has_pod_template(const cJSON *v, int depth)
+{
+	const cJSON *c;
+
+	if (!v || depth > 64)
+		return 0;
+	cJSON_ArrayForEach(c, v)
+	{
+		if (c->string && !strcmp(c->string, "template") &&
+		    cJSON_IsArray(cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(c, "spec"), "containers")))
+			return 1;
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
+		    has_pod_template(c, depth + 1))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Which pods the namespace's pod watch for this kind of trial selects:
+ * ours (labelled through the pod templates), or, for kinds whose pods
+ * come from no template of ours (TrainJob: the runtime's), every pod with
+ * the first primaryPodLabels key. One watch per namespace and selector.
+ */
+static const char *pod_watch_selector(const struct backend_trial *bt)
+{
+	const struct trial_template_spec *tt = &bt->spec->trial_template;
+	const cJSON *first =
+		tt->primary_pod_labels ? tt->primary_pod_labels->child : NULL;
+
+	if (has_pod_template(tt->trial_spec, 0) || !first || !first->string)
+		return LABEL_EXPERIMENT;
+	return first->string;
+}
+
 static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 				const char *av, const char *kind,
 				const char *ns)
@@ -1059,8 +1101,8 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 		tt->success_condition ? strdup(tt->success_condition) : NULL;
 	t->failure =
 		tt->failure_condition ? strdup(tt->failure_condition) : NULL;
-	t->w = watch_for(p, av, kind, ns);
-	t->pw = watch_for(p, "v1", "Pod", ns);
+	t->w = watch_for(p, av, kind, ns, LABEL_EXPERIMENT);
+	t->pw = watch_for(p, "v1", "Pod", ns, pod_watch_selector(bt));
 	if (!t->selector || !t->w || !t->pw) {
 		trial_free(t);
 		return NULL;

@@ -21,8 +21,9 @@ prints "READY <port>" on stdout. Everything lives in memory:
     after N, bookmarks, an ERROR event with 410 Expired when N is older than
     the compacted version; timeoutSeconds honoured.
   * Pods with /log (follow=true streams until the container ends).
-  * --kubelet: every created batch/v1 Job or kubeflow.org/v1 *Job gets a
-    pod (labels as the real controllers set them) whose containers' command
+  * --kubelet: every created batch/v1 Job, kubeflow.org/v1 *Job (training
+    operator) or trainer.kubeflow.org TrainJob (Kubeflow Trainer, node 0 of
+    its JobSet) gets a pod (labels as the real controllers set them) whose containers' command
     + args run as local processes; the pod log is their output; pod phase
     and the owner's status.conditions follow (Job: Complete/Failed,
     training jobs: Created/Running/Succeeded/Failed). --pod-delay S: the
@@ -85,6 +86,7 @@ GROUPS = {
     ("kubeflow.org", "v1beta1"): [
         ("experiments", "Experiment", True), ("trials", "Trial", True)],
     ("argoproj.io", "v1alpha1"): [("workflows", "Workflow", True)],
+    ("trainer.kubeflow.org", "v1alpha1"): [("trainjobs", "TrainJob", True)],
 }
 REPLICA_SPECS = {"PyTorchJob": "pytorchReplicaSpecs", "TFJob": "tfReplicaSpecs",
                  "MPIJob": "mpiReplicaSpecs", "XGBoostJob": "xgbReplicaSpecs"}
@@ -251,6 +253,21 @@ class Server:
                           obj["metadata"]["uid"]}
             self.make_pod(ns, "%s-%s" % (name, suffix), tmpl, labels, obj,
                           gv, res)
+        elif gv == "trainer.kubeflow.org/v1alpha1" and kind == "TrainJob":
+            # as Kubeflow Trainer's torch runtime through a JobSet: node 0
+            # of the "node" replicated job, its container named "node"
+            tr = obj.get("spec", {}).get("trainer", {}) or {}
+            tmpl = {"spec": {"restartPolicy": "Never", "containers": [{
+                "name": "node", "image": tr.get("image", "busybox"),
+                "command": tr.get("command") or [],
+                "args": tr.get("args") or []}]}}
+            labels = {"jobset.sigs.k8s.io/jobset-name": name,
+                      "jobset.sigs.k8s.io/replicatedjob-name": "node",
+                      "batch.kubernetes.io/job-completion-index": "0"}
+            suffix = "".join(random.choice(string.ascii_lowercase +
+                                           string.digits) for _ in range(5))
+            self.make_pod(ns, "%s-node-0-0-%s" % (name, suffix), tmpl,
+                          labels, obj, gv, res)
         elif gv == "kubeflow.org/v1" and kind in REPLICA_SPECS:
             specs = obj.get("spec", {}).get(REPLICA_SPECS[kind], {})
             for rtype in ("Master", "Chief", "Launcher", "Worker"):
@@ -338,7 +355,7 @@ class Server:
         self.set_pod(ns, pname, "Running", [
             {"name": n, "ready": True, "restartCount": 0,
              "state": {"running": {"startedAt": started}}} for n, _ in procs])
-        if gv != "batch/v1":
+        if gv.startswith("kubeflow.org/"):
             self.set_conditions(gv, res, ns, owner, ["Running"], None)
         codes = self.wait_containers(ns, pname, procs)
         restarts = 0
@@ -425,6 +442,9 @@ class Server:
             extra["completionTime"] = now_iso()
             self.set_conditions(gv, res, ns, owner,
                                 ["Complete"] if ok else ["Failed"], extra)
+        elif gv.startswith("trainer.kubeflow.org/"):
+            self.set_conditions(gv, res, ns, owner,
+                                ["Complete"] if ok else ["Failed"], None)
         else:
             self.set_conditions(gv, res, ns, owner,
                                 ["Succeeded"] if ok else ["Failed"], None)
