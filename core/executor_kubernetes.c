@@ -42,7 +42,7 @@
 #define LABEL_EXPERIMENT    "katib.kubeflow.org/experiment"
 #define LABEL_TRIAL	    "katib.kubeflow.org/trial"
 #define LOST_GRACE	    15.0 /* created, yet absent from a synced watch */
-#define LOG_GRACE	    20.0 /* object finished, log still streaming */
+#define LOG_GRACE	    30.0 /* object finished, log still streaming */
 #define WATCH_SECONDS	    60	 /* server-side timeout of one watch request */
 #define LOG_SETTLE	    5.0 /* a log stream ended: wait for the pod's news */
 #define POD_GRACE	    5.0	  /* object finished, no pod seen: no log */
@@ -168,13 +168,16 @@ static void nap_news(struct kpriv *p, unsigned long seen, long ms)
 
 /*
  * After the fails-th failure in a row (connection refused, a stream cut
- * at once): wait 250 ms doubling up to 16 s, half of it random (jitter),
+ * at once): wait 250 ms doubling up to max_ms (at most 16 s), half of it
+ * random (jitter),
  * so that many followers do not hammer a server that is down in step.
  */
-static void backoff_nap(struct kpriv *p, int *fails)
+static void backoff_nap(struct kpriv *p, int *fails, long max_ms)
 {
 	long ms = 250L << (*fails < 6 ? *fails : 6);
 
+	if (ms > max_ms)
+		ms = max_ms;
 	nap(p, ms / 2 + rand() % (ms / 2 + 1));
 	(*fails)++;
 }
@@ -357,7 +360,8 @@ static int watch_once(struct kwatch *w)
 	if (s.gone == 1 || status == 410)
 		return 1;
 	if (rc || status != 200 || now_mono() - started < 1)
-		backoff_nap(w->p, &w->fails); /* a server that hangs up */
+		backoff_nap(w->p, &w->fails,
+			    16000); /* a server that hangs up */
 	else
 		w->fails = 0;
 	return 0;
@@ -380,7 +384,7 @@ static void *watch_main(void *arg)
 	}
 	while (!p->stop) {
 		if (relist && watch_list(w)) {
-			backoff_nap(p, &w->fails);
+			backoff_nap(p, &w->fails, 16000);
 			continue;
 		}
 		relist = watch_once(w);
@@ -624,7 +628,8 @@ static int follow_once(struct ktrial *t, const char *pod, const char *container,
 	if (status == 404)
 		return 1;
 	if (status != 200) { /* not started yet, or the server is away */
-		backoff_nap(t->p, fails);
+		/* short: a finished trial waits LOG_GRACE at most for it */
+		backoff_nap(t->p, fails, 2000);
 		return 0;
 	}
 	*fails = 0;

@@ -150,7 +150,7 @@ wait_until 60 "grep -q '^start' '$MNT/storm/trials/2/log' 2>/dev/null" ||
 	fail "trial 2 did not start"
 api POST /fake/faults '{"throttle": 40, "retry_after": 1}' >/dev/null
 wait_until 60 "grep -q '^start' '$MNT/storm/trials/8/log' 2>/dev/null" ||
-	fail "trial 8 did not start: $(tr '\n' ' ' <"$MNT/storm/status")"
+	fail "trial 8 did not start: $(tr '\n' ' ' <"$MNT/storm/status") events: $(cat "$MNT/storm/events")"
 api POST /fake/faults '{"throttle": 40, "retry_after": 1}' >/dev/null
 finish storm
 check storm 16
