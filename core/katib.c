@@ -309,17 +309,20 @@ static void wake_cb(void *arg)
 	katib_wake(arg);
 }
 
-/* A backend's news (the cluster unreachable, back): every running
- * experiment's events. */
+/* A backend's news (the cluster unreachable, back): the mount-wide
+ * events and every running experiment's. */
 static void backend_event_cb(void *arg, const char *msg)
 {
 	struct katib *k = arg;
 	size_t i;
 
 	pthread_mutex_lock(&k->lock);
+	store_begin(k->store);
+	katib_event(k, "%s", msg);
 	for (i = 0; i < k->nexps; i++)
 		if (!k->exps[i]->deleted && k->exps[i]->state == EXP_RUNNING)
 			experiment_event(k, k->exps[i], "%s", msg);
+	katib_commit_locked(k);
 	pthread_mutex_unlock(&k->lock);
 }
 

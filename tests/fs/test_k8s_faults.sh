@@ -4,8 +4,9 @@
 #   1. the API server unreachable (connection refused, streams dropped)
 #      for 6 s in the middle of an experiment (a cluster outage is often
 #      longer, e.g. 20 s; 6 s keeps the test short and still outlasts
-#      one request's retries): the experiment completes, `events` says
-#      when the API was unreachable and when it came back;
+#      one request's retries): the experiment completes, its `events`
+#      (and the mount's) say when the API was unreachable and when it
+#      came back;
 #   2. a watch cut every 2 s, compaction every 3 s (410 Gone on resume,
 #      relist), two 429 storms with Retry-After, slow answers.
 # Both: every trial's Job is created exactly once (the server counts
@@ -137,6 +138,8 @@ wait_until 30 "grep -q 'is unreachable' '$MNT/outage/events'" ||
 finish outage
 grep -q 'answers again' "$MNT/outage/events" ||
 	fail "events do not say the API came back: $(cat "$MNT/outage/events")"
+grep -q 'is unreachable' "$MNT/events" && grep -q 'answers again' "$MNT/events" ||
+	fail "the mount-wide events do not say it: $(cat "$MNT/events")"
 check outage 16
 unmount_fs || fail "unmount"
 stop_server
