@@ -38,3 +38,12 @@ fi
 if [ "${BENCH_CRASH:-1}" != 0 ]; then
 	KATIBFS="$bin" sh "$top/bench/crash.sh"
 fi
+
+# Kubernetes API requests per trial (issue 10): 300 trials at
+# parallelTrialCount 1, 10 and 100 against the fake API server; at most 4
+# per trial plus a constant number of shared requests.
+if [ "${BENCH_K8S:-1}" != 0 ]; then
+	python3 "$top/bench/k8s_requests.py" "$bin" \
+		--trials "${BENCH_K8S_TRIALS:-300}" --parallel 1,10,100 \
+		--max-per-trial 4
+fi

@@ -42,15 +42,21 @@
 #define LABEL_EXPERIMENT    "katib.kubeflow.org/experiment"
 #define LABEL_TRIAL	    "katib.kubeflow.org/trial"
 #define LOST_GRACE	    15.0 /* created, yet absent from a synced watch */
-#define LOG_GRACE	    20.0 /* object finished, log still streaming */
+#define LOG_GRACE	    30.0 /* object finished, log still streaming */
 #define WATCH_SECONDS	    60	 /* server-side timeout of one watch request */
+#define LOG_SETTLE	    5.0 /* a log stream ended: wait for the pod's news */
+#define POD_GRACE	    5.0	  /* object finished, no pod seen: no log */
+#define POD_GIVE_UP	    120.0 /* ... even when the pod watch is silent */
 
 struct kwatch {
 	char api_version[128], kind[64], ns[64];
+	char selector[256]; /* labelSelector, url-encoded */
 	char path[512];
 	char rv[64];
 	int synced;
-	cJSON *objs; /* name -> latest object */
+	double contact; /* last list or event (bookmarks too) received */
+	int fails;	/* failed lists/watches in a row (backoff) */
+	cJSON *objs;	/* name -> latest object */
 	pthread_t thread;
 	int started;
 	struct kpriv *p;
@@ -75,7 +81,8 @@ struct ktrial {
 	int terminating, delete_queued, delete_done;
 	int reported;
 	double terminal_since;
-	struct kwatch *w;
+	struct kwatch *w;  /* of the trial object's kind */
+	struct kwatch *pw; /* of the pods in its namespace */
 	pthread_t log_thread;
 	int log_started, log_done, log_exited;
 	int restarts;	/* of the primary container, seen so far */
@@ -103,6 +110,7 @@ struct kpriv {
 	int draining;	 /* closing: finish the queue, start nothing */
 	struct ktrial *trials;
 	struct kwatch *watches;
+	unsigned long news; /* watch caches changed so many times */
 	pthread_t worker;
 };
 
@@ -136,6 +144,42 @@ static void nap(struct kpriv *p, long ms)
 	if (!p->stop)
 		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* Sleep up to ms, or until a watch cache changes after `seen` (p->news
+ * then): no change is missed between looking and sleeping. */
+static void nap_news(struct kpriv *p, unsigned long seen, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop && p->news == seen &&
+	       pthread_cond_timedwait(&p->cond, &p->lock, &ts) == 0)
+		;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * After the fails-th failure in a row (connection refused, a stream cut
+ * at once): wait 250 ms doubling up to max_ms (at most 16 s), half of it
+ * random (jitter),
+ * so that many followers do not hammer a server that is down in step.
+ */
+static void backoff_nap(struct kpriv *p, int *fails, long max_ms)
+{
+	long ms = 250L << (*fails < 6 ? *fails : 6);
+
+	if (ms > max_ms)
+		ms = max_ms;
+	nap(p, ms / 2 + rand() % (ms / 2 + 1));
+	(*fails)++;
 }
 
 /* Append text to a trial's log (errors the user should read there). */
@@ -178,7 +222,7 @@ static int watch_list(struct kwatch *w)
 
 	kb_error_clear(&err);
 	snprintf(path, sizeof(path), "%s?labelSelector=%s", w->path,
-		 LABEL_EXPERIMENT);
+		 w->selector);
 	snprintf(what, sizeof(what), "list %s", w->path);
 	if (kube_request(p->client, "GET", path, NULL, NULL, what, &r, &err))
 		return -EIO;
@@ -208,6 +252,9 @@ static int watch_list(struct kwatch *w)
 			 cJSON_GetObjectItem(j, "metadata"), "resourceVersion"))
 			 ?: "");
 	w->synced = 1;
+	w->contact = now_mono();
+	p->news++;
+	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	cJSON_Delete(j);
 	wake(p);
@@ -243,6 +290,7 @@ static void watch_line(struct watch_stream *s)
 	} else {
 		pthread_mutex_lock(&p->lock);
 		watch_set(s->w, type, obj);
+		s->w->contact = now_mono();
 		pthread_mutex_unlock(&p->lock);
 		s->events++;
 	}
@@ -278,6 +326,10 @@ static int watch_data(void *arg, const char *buf, size_t len)
 	}
 	if (s->events) {
 		s->events = 0;
+		pthread_mutex_lock(&s->w->p->lock);
+		s->w->p->news++;
+		pthread_cond_broadcast(&s->w->p->cond); /* log followers */
+		pthread_mutex_unlock(&s->w->p->lock);
 		wake(s->w->p);
 	}
 	return s->w->p->stop;
@@ -300,7 +352,7 @@ static int watch_once(struct kwatch *w)
 	snprintf(path, sizeof(path),
 		 "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&"
 		 "labelSelector=%s&resourceVersion=%s",
-		 w->path, WATCH_SECONDS, LABEL_EXPERIMENT, rv);
+		 w->path, WATCH_SECONDS, w->selector, rv);
 	started = now_mono();
 	rc = kube_stream(w->p->client, path, WATCH_SECONDS + 30, watch_data, &s,
 			 &status, &err);
@@ -308,7 +360,10 @@ static int watch_once(struct kwatch *w)
 	if (s.gone == 1 || status == 410)
 		return 1;
 	if (rc || status != 200 || now_mono() - started < 1)
-		nap(w->p, 1000); /* no busy loop on a server that hangs up */
+		backoff_nap(w->p, &w->fails,
+			    16000); /* a server that hangs up */
+	else
+		w->fails = 0;
 	return 0;
 }
 
@@ -329,7 +384,7 @@ static void *watch_main(void *arg)
 	}
 	while (!p->stop) {
 		if (relist && watch_list(w)) {
-			nap(p, 1000);
+			backoff_nap(p, &w->fails, 16000);
 			continue;
 		}
 		relist = watch_once(w);
@@ -339,13 +394,16 @@ static void *watch_main(void *arg)
 
 /* The watch of apiVersion/kind in ns, started if new. Lock held. */
 static struct kwatch *watch_for(struct kpriv *p, const char *av,
-				const char *kind, const char *ns)
+				const char *kind, const char *ns,
+				const char *selector)
 {
 	struct kwatch *w;
+	char sel[256];
 
+	kube_urlencode(selector, sel, sizeof(sel));
 	for (w = p->watches; w; w = w->next)
 		if (!strcmp(w->api_version, av) && !strcmp(w->kind, kind) &&
-		    !strcmp(w->ns, ns))
+		    !strcmp(w->ns, ns) && !strcmp(w->selector, sel))
 			return w;
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -353,6 +411,7 @@ static struct kwatch *watch_for(struct kpriv *p, const char *av,
 	snprintf(w->api_version, sizeof(w->api_version), "%s", av);
 	snprintf(w->kind, sizeof(w->kind), "%s", kind);
 	snprintf(w->ns, sizeof(w->ns), "%s", ns);
+	snprintf(w->selector, sizeof(w->selector), "%s", sel);
 	w->objs = cJSON_CreateObject();
 	w->p = p;
 	if (!w->objs || pthread_create(&w->thread, NULL, watch_main, w)) {
@@ -400,43 +459,56 @@ static int log_data(void *arg, const char *buf, size_t len)
 static void note_restarts(struct ktrial *t, const cJSON *pod);
 static void write_marker(struct ktrial *t);
 
-/* The primary pod: its name and phase. 0, or -ENOENT when none yet. */
-static int find_pod(struct ktrial *t, char *name, size_t size, char *phase,
-		    size_t psize)
+/* Does label selector sel ("k=v,k2=v2") hold for the labels object? */
+static int selector_matches(const char *sel, const cJSON *labels)
 {
-	struct kube_response r;
-	struct kb_error err;
-	char path[2048], sel[1024];
-	cJSON *j, *it;
-	int rc = -ENOENT;
+	char buf[2048], *term, *save = NULL, *eq;
+	const char *v;
+
+	snprintf(buf, sizeof(buf), "%s", sel ? sel : "");
+	for (term = strtok_r(buf, ",", &save); term;
+	     term = strtok_r(NULL, ",", &save)) {
+		eq = strchr(term, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		v = cJSON_GetStringValue(cJSON_GetObjectItem(labels, term));
+		if (!v || strcmp(v, eq + 1))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The primary pod of t in the namespace's pod watch cache (lock held):
+ * named <trial>-..., labelled as the selector says. NULL when none yet.
+ */
+static const cJSON *cached_pod(struct ktrial *t)
+{
+	const cJSON *it;
 	size_t plen = strlen(t->name);
 
-	kb_error_clear(&err);
-	kube_urlencode(t->selector, sel, sizeof(sel));
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods%s%s", t->ns,
-		 sel[0] ? "?labelSelector=" : "", sel);
-	if (kube_request(t->p->client, "GET", path, NULL, NULL, "list pods", &r,
-			 &err))
-		return -EIO;
-	j = r.status == 200 ? cJSON_Parse(r.body) : NULL;
-	kube_response_free(&r);
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "items"))
+	cJSON_ArrayForEach(it, t->pw->objs)
 	{
-		const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(
-			cJSON_GetObjectItem(it, "metadata"), "name"));
-		const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(
-			cJSON_GetObjectItem(it, "status"), "phase"));
+		const cJSON *md = cJSON_GetObjectItem(it, "metadata");
+		const char *n =
+			cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"));
 
 		if (!n || strncmp(n, t->name, plen) || n[plen] != '-')
 			continue;
-		snprintf(name, size, "%s", n);
-		snprintf(phase, psize, "%s", ph ? ph : "Pending");
-		note_restarts(t, it);
-		rc = 0;
-		break;
+		if (selector_matches(t->selector,
+				     cJSON_GetObjectItem(md, "labels")))
+			return it;
 	}
-	cJSON_Delete(j);
-	return rc;
+	return NULL;
+}
+
+static const char *pod_phase_of(const cJSON *pod)
+{
+	const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(pod, "status"), "phase"));
+
+	return ph ? ph : "Pending";
 }
 
 /*
@@ -469,35 +541,6 @@ static void note_restarts(struct ktrial *t, const cJSON *pod)
 	pthread_mutex_unlock(&t->p->lock);
 }
 
-static int pod_phase(struct ktrial *t, const char *pod, char *phase,
-		     size_t size)
-{
-	struct kube_response r;
-	struct kb_error err;
-	char path[1024];
-	cJSON *j;
-	const char *ph;
-
-	kb_error_clear(&err);
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", t->ns,
-		 pod);
-	if (kube_request(t->p->client, "GET", path, NULL, NULL, "get pod", &r,
-			 &err))
-		return -EIO;
-	if (r.status == 404) {
-		kube_response_free(&r);
-		return -ENOENT;
-	}
-	j = cJSON_Parse(r.body);
-	kube_response_free(&r);
-	ph = cJSON_GetStringValue(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "status"), "phase"));
-	snprintf(phase, size, "%s", ph ? ph : "Pending");
-	note_restarts(t, j);
-	cJSON_Delete(j);
-	return 0;
-}
-
 static int phase_done(const char *phase)
 {
 	return !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
@@ -514,15 +557,58 @@ static int object_finished(struct ktrial *t)
 	return done;
 }
 
-/* Stream one container's log once into out; 1 when the pod is done. */
+/*
+ * A log stream ended: wait (a few seconds at most) for the pod watch to
+ * say why. 1 = the pod is done or gone, stop following; 0 = follow again
+ * (the container restarted, or the stream was cut while it runs).
+ */
+static int pod_settled(struct ktrial *t, const char *pod)
+{
+	double deadline = now_mono() + LOG_SETTLE;
+	const cJSON *obj;
+	cJSON *copy;
+	int restarts, gone, done, changed;
+	unsigned long seen;
+
+	pthread_mutex_lock(&t->p->lock);
+	restarts = t->restarts;
+	pthread_mutex_unlock(&t->p->lock);
+	while (!t->p->stop && now_mono() < deadline) {
+		pthread_mutex_lock(&t->p->lock);
+		seen = t->p->news;
+		obj = cJSON_GetObjectItemCaseSensitive(t->pw->objs, pod);
+		copy = obj ? cJSON_Duplicate(obj, 1) : NULL;
+		gone = t->pw->synced && !obj;
+		pthread_mutex_unlock(&t->p->lock);
+		if (gone)
+			return 1;
+		done = copy && phase_done(pod_phase_of(copy));
+		if (copy)
+			note_restarts(t, copy);
+		cJSON_Delete(copy);
+		if (done)
+			return 1;
+		pthread_mutex_lock(&t->p->lock);
+		changed = t->restarts > restarts;
+		pthread_mutex_unlock(&t->p->lock);
+		if (changed)
+			return 0;
+		nap_news(t->p, seen, 500);
+	}
+	return 0;
+}
+
+/* Stream one container's log once into out; 1 when the pod is done.
+ * *fails counts the failed requests in a row (backoff). */
 static int follow_once(struct ktrial *t, const char *pod, const char *container,
-		       const char *out)
+		       const char *out, int *fails)
 {
 	struct log_stream s = { .t = t };
 	struct kb_error err;
 	struct stat st;
-	char path[1024], phase[32];
+	char path[1024];
 	long status;
+	int rc;
 
 	kb_error_clear(&err);
 	s.fd = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -537,16 +623,19 @@ static int follow_once(struct ktrial *t, const char *pod, const char *container,
 	snprintf(path, sizeof(path),
 		 "/api/v1/namespaces/%s/pods/%s/log?container=%s&follow=true",
 		 t->ns, pod, container);
-	kube_stream(t->p->client, path, 0, log_data, &s, &status, &err);
+	rc = kube_stream(t->p->client, path, 0, log_data, &s, &status, &err);
 	close(s.fd);
 	if (status == 404)
 		return 1;
-	if (status != 200) {
-		nap(t->p, 500); /* container not started yet */
+	if (status != 200) { /* not started yet, or the server is away */
+		/* short: a finished trial waits LOG_GRACE at most for it */
+		backoff_nap(t->p, fails, 2000);
 		return 0;
 	}
-	return pod_phase(t, pod, phase, sizeof(phase)) == -ENOENT ||
-	       phase_done(phase);
+	*fails = 0;
+	if (rc)
+		return 0; /* cut before its end: go on where it stopped */
+	return pod_settled(t, pod);
 }
 
 struct sidecar_follow {
@@ -559,10 +648,11 @@ static void *sidecar_main(void *arg)
 {
 	struct sidecar_follow *f = arg;
 	char out[4200];
+	int fails = 0;
 
 	snprintf(out, sizeof(out), "%s/%s", f->t->dir, COLLECTOR_LOG);
 	while (!f->t->p->stop &&
-	       !follow_once(f->t, f->pod, COLLECTOR_CONTAINER, out))
+	       !follow_once(f->t, f->pod, COLLECTOR_CONTAINER, out, &fails))
 		;
 	return NULL;
 }
@@ -572,7 +662,7 @@ static void follow_pod(struct ktrial *t, const char *pod)
 {
 	struct sidecar_follow f = { .t = t };
 	pthread_t th;
-	int side = 0;
+	int side = 0, fails = 0;
 
 	if (t->sidecar) {
 		snprintf(f.pod, sizeof(f.pod), "%s", pod);
@@ -582,7 +672,7 @@ static void follow_pod(struct ktrial *t, const char *pod)
 		double started = now_mono();
 
 		if (t->p->stop ||
-		    follow_once(t, pod, t->container, t->log_path))
+		    follow_once(t, pod, t->container, t->log_path, &fails))
 			break;
 		if (now_mono() - started < 1)
 			nap(t->p, 500); /* no busy loop on quick hang-ups */
@@ -591,23 +681,59 @@ static void follow_pod(struct ktrial *t, const char *pod)
 		pthread_join(th, NULL);
 }
 
+/*
+ * The object ended at `since` and no pod of it is in the cache: is that
+ * the truth? Only once the pod watch has heard from the server (events,
+ * bookmarks, a list) well after that: a lagging watch (cut, relisting,
+ * throttled) is no proof.
+ */
+static int pod_never(struct ktrial *t, double since)
+{
+	double now = now_mono(), contact;
+
+	pthread_mutex_lock(&t->p->lock);
+	contact = t->pw->contact;
+	pthread_mutex_unlock(&t->p->lock);
+	return (now - since > POD_GRACE && contact > since + POD_GRACE) ||
+	       now - since > POD_GIVE_UP;
+}
+
 static void *log_main(void *arg)
 {
 	struct ktrial *t = arg;
 	struct kpriv *p = t->p;
-	char pod[256], phase[32];
-	int misses = 0, rc;
+	const cJSON *obj;
+	cJSON *copy;
+	char pod[256];
+	double missing_since = 0;
+	unsigned long seen;
+	int pending;
 
 	while (!p->stop) {
-		rc = find_pod(t, pod, sizeof(pod), phase, sizeof(phase));
-		if (rc) {
-			if (object_finished(t) && ++misses > 3)
+		pthread_mutex_lock(&p->lock);
+		seen = p->news;
+		obj = t->pw->synced ? cached_pod(t) : NULL;
+		copy = obj ? cJSON_Duplicate(obj, 1) : NULL;
+		pthread_mutex_unlock(&p->lock);
+		if (!copy) { /* the object ended without a pod: give up */
+			if (!object_finished(t))
+				missing_since = 0;
+			else if (!missing_since)
+				missing_since = now_mono();
+			else if (pod_never(t, missing_since))
 				break;
-			nap(p, misses ? 1000 : 300);
+			nap_news(p, seen, 1000); /* woken by the pod watch */
 			continue;
 		}
-		if (!strcmp(phase, "Pending")) {
-			nap(p, 300);
+		snprintf(pod, sizeof(pod), "%s",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(
+				 cJSON_GetObjectItem(copy, "metadata"),
+				 "name")));
+		pending = !strcmp(pod_phase_of(copy), "Pending");
+		note_restarts(t, copy);
+		cJSON_Delete(copy);
+		if (pending) {
+			nap_news(p, seen, 1000);
 			continue;
 		}
 		follow_pod(t, pod);
@@ -916,6 +1042,43 @@ static char *pod_selector(const struct backend_trial *bt, const char *kind,
 	return strdup(buf);
 }
 
+/* Does v hold a pod template (a "template" whose spec has containers)? */
+static int has_pod_template(const cJSON *v, int depth)
+{
+	const cJSON *c;
+
+	if (!v || depth > 64)
+		return 0;
+	cJSON_ArrayForEach(c, v)
+	{
+		if (c->string && !strcmp(c->string, "template") &&
+		    cJSON_IsArray(cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(c, "spec"), "containers")))
+			return 1;
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
+		    has_pod_template(c, depth + 1))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Which pods the namespace's pod watch for this kind of trial selects:
+ * ours (labelled through the pod templates), or, for kinds whose pods
+ * come from no template of ours (TrainJob: the runtime's), every pod with
+ * the first primaryPodLabels key. One watch per namespace and selector.
+ */
+static const char *pod_watch_selector(const struct backend_trial *bt)
+{
+	const struct trial_template_spec *tt = &bt->spec->trial_template;
+	const cJSON *first =
+		tt->primary_pod_labels ? tt->primary_pod_labels->child : NULL;
+
+	if (has_pod_template(tt->trial_spec, 0) || !first || !first->string)
+		return LABEL_EXPERIMENT;
+	return first->string;
+}
+
 static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 				const char *av, const char *kind,
 				const char *ns)
@@ -943,8 +1106,9 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 		tt->success_condition ? strdup(tt->success_condition) : NULL;
 	t->failure =
 		tt->failure_condition ? strdup(tt->failure_condition) : NULL;
-	t->w = watch_for(p, av, kind, ns);
-	if (!t->selector || !t->w) {
+	t->w = watch_for(p, av, kind, ns, LABEL_EXPERIMENT);
+	t->pw = watch_for(p, "v1", "Pod", ns, pod_watch_selector(bt));
+	if (!t->selector || !t->w || !t->pw) {
 		trial_free(t);
 		return NULL;
 	}
@@ -1056,12 +1220,58 @@ static int add_sidecar(cJSON *obj, const struct experiment_spec *spec)
 	return 0;
 }
 
+/* Set our two labels on a labels-holding object's "labels" member. */
+static void set_labels(cJSON *md, const char *experiment, const char *trial)
+{
+	cJSON *labels = cJSON_GetObjectItem(md, "labels");
+
+	if (!cJSON_IsObject(labels)) {
+		cJSON_DeleteItemFromObject(md, "labels");
+		labels = cJSON_AddObjectToObject(md, "labels");
+	}
+	cJSON_DeleteItemFromObject(labels, LABEL_EXPERIMENT);
+	cJSON_DeleteItemFromObject(labels, LABEL_TRIAL);
+	cJSON_AddStringToObject(labels, LABEL_EXPERIMENT, experiment);
+	cJSON_AddStringToObject(labels, LABEL_TRIAL, trial);
+}
+
+/*
+ * Every pod template in the manifest (a "template" whose "spec" has
+ * "containers": a Job's, each training-operator replica's) gets our
+ * labels too, so the controllers put them on the pods and one pod watch
+ * per namespace sees every trial's pods.
+ */
+static void label_pod_templates(cJSON *v, const char *experiment,
+				const char *trial, int depth)
+{
+	cJSON *c, *md;
+
+	if (!v || depth > 64)
+		return;
+	cJSON_ArrayForEach(c, v)
+	{
+		if (c->string && !strcmp(c->string, "template") &&
+		    cJSON_IsObject(c) &&
+		    cJSON_IsArray(cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(c, "spec"), "containers"))) {
+			md = cJSON_GetObjectItem(c, "metadata");
+			if (!cJSON_IsObject(md)) {
+				cJSON_DeleteItemFromObject(c, "metadata");
+				md = cJSON_AddObjectToObject(c, "metadata");
+			}
+			set_labels(md, experiment, trial);
+		}
+		if (cJSON_IsObject(c) || cJSON_IsArray(c))
+			label_pod_templates(c, experiment, trial, depth + 1);
+	}
+}
+
 /* The rendered manifest with our namespace and labels, as text. */
 static char *prepare_manifest(const struct backend_trial *bt, const char *ns,
 			      char *av, size_t avsize, char *kind, size_t ksize,
 			      struct kb_error *err)
 {
-	cJSON *obj = cJSON_Parse(bt->cmd->manifest), *md, *labels;
+	cJSON *obj = cJSON_Parse(bt->cmd->manifest), *md;
 	const char *a, *k;
 	char *text = NULL;
 
@@ -1078,15 +1288,9 @@ static char *prepare_manifest(const struct backend_trial *bt, const char *ns,
 	snprintf(kind, ksize, "%s", k);
 	cJSON_DeleteItemFromObject(md, "namespace");
 	cJSON_AddStringToObject(md, "namespace", ns);
-	labels = cJSON_GetObjectItem(md, "labels");
-	if (!cJSON_IsObject(labels)) {
-		cJSON_DeleteItemFromObject(md, "labels");
-		labels = cJSON_AddObjectToObject(md, "labels");
-	}
-	cJSON_DeleteItemFromObject(labels, LABEL_EXPERIMENT);
-	cJSON_DeleteItemFromObject(labels, LABEL_TRIAL);
-	cJSON_AddStringToObject(labels, LABEL_EXPERIMENT, bt->experiment);
-	cJSON_AddStringToObject(labels, LABEL_TRIAL, bt->name);
+	set_labels(md, bt->experiment, bt->name);
+	label_pod_templates(cJSON_GetObjectItem(obj, "spec"), bt->experiment,
+			    bt->name, 0);
 	if (bt->spec->collector.kind == COLLECTOR_FILE &&
 	    add_sidecar(obj, bt->spec)) {
 		kb_error_set(err, -EINVAL,
@@ -1216,8 +1420,12 @@ static enum trial_probe probe_locked(struct kpriv *p, struct ktrial *t,
 	if (!obj) {
 		if (t->terminating)
 			return finished(t, 1, 15, exit_code, term_signal);
-		return now - t->created_at > LOST_GRACE ? PROBE_LOST
-							: PROBE_RUNNING;
+		/* lost: absent although the watch has heard from the
+		 * server for a while since it was created */
+		if (now - t->created_at > LOST_GRACE &&
+		    t->w->contact - t->created_at > LOST_GRACE)
+			return PROBE_LOST;
+		return PROBE_RUNNING;
 	}
 	if (t->failure && kube_gjson_match(obj, t->failure))
 		code = 1;
@@ -1281,13 +1489,40 @@ static void k8s_release(void *priv, struct trial_run *run)
 	run->pidfd = -1;
 }
 
+/* --kube-qps / --kube-burst: a positive number, or NULL (the default). */
+static int rate_option(const char *text, const char *name, double *out,
+		       struct kb_error *err)
+{
+	char *end;
+
+	*out = 0;
+	if (!text)
+		return 0;
+	*out = strtod(text, &end);
+	if (end == text || *end || !(*out > 0) || *out > 1e6)
+		return kb_error_set(err, -EINVAL, name, 0,
+				    "'%s' is not a positive number of API "
+				    "requests %s (e.g. %s)",
+				    text,
+				    strcmp(name, "--kube-qps") ? "at once"
+							       : "a second",
+				    strcmp(name, "--kube-qps") ? "100" : "50");
+	return 0;
+}
+
 static int k8s_open(const struct backend_options *opt, void **priv,
 		    struct kb_error *err)
 {
 	struct kube_config cfg;
 	struct kpriv *p;
+	double qps, burst;
 	int rc;
 
+	rc = rate_option(opt->kube_qps, "--kube-qps", &qps, err);
+	if (!rc)
+		rc = rate_option(opt->kube_burst, "--kube-burst", &burst, err);
+	if (rc)
+		return rc;
 	rc = kube_config_load(opt->kubeconfig, opt->context, &cfg, err);
 	if (rc)
 		return rc;
@@ -1308,6 +1543,9 @@ static int k8s_open(const struct backend_options *opt, void **priv,
 	}
 	p->wake = opt->wake;
 	p->wake_arg = opt->wake_arg;
+	kube_client_set_rate(p->client, qps, burst);
+	if (opt->event)
+		kube_client_set_notify(p->client, opt->event, opt->wake_arg);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	if (pthread_create(&p->worker, NULL, worker_main, p)) {

@@ -309,6 +309,23 @@ static void wake_cb(void *arg)
 	katib_wake(arg);
 }
 
+/* A backend's news (the cluster unreachable, back): the mount-wide
+ * events and every running experiment's. */
+static void backend_event_cb(void *arg, const char *msg)
+{
+	struct katib *k = arg;
+	size_t i;
+
+	pthread_mutex_lock(&k->lock);
+	store_begin(k->store);
+	katib_event(k, "%s", msg);
+	for (i = 0; i < k->nexps; i++)
+		if (!k->exps[i]->deleted && k->exps[i]->state == EXP_RUNNING)
+			experiment_event(k, k->exps[i], "%s", msg);
+	katib_commit_locked(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
 void backend_trial_of(const struct katib *k, const struct experiment *e,
 		      const struct trial *t, const struct trial_command *cmd,
 		      char *dir, size_t dirsize, char *log, size_t logsize,
@@ -459,6 +476,9 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 			.namespace = opt->namespace,
 			.wake = wake_cb,
 			.wake_arg = k,
+			.kube_qps = opt->kube_qps,
+			.kube_burst = opt->kube_burst,
+			.event = backend_event_cb,
 		};
 
 		rc = backend->open(&bo, &k->backend_priv, err);

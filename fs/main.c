@@ -3,6 +3,7 @@
  *
  *   katibfs [-f] [-d] [-s] [--state DIR] [--backend local|kubernetes]
  *           [--kubeconfig FILE] [--context NAME] [--namespace NS]
+ *           [--kube-qps N] [--kube-burst N]
  *           [-o opt,...] MOUNTPOINT
  *   katibfs check SPEC.yaml
  *   katibfs --help | --version
@@ -55,6 +56,7 @@ struct options {
 	const char *kubeconfig;
 	const char *context;
 	const char *namespace;
+	const char *kube_qps, *kube_burst;
 	const char *mountpoint;
 	const char *fuse_opts[MAX_OPTS];
 	int nfuse_opts;
@@ -92,6 +94,9 @@ static void usage(FILE *out)
 		"backend\n"
 		"                         (default: the context's, else "
 		"default)\n"
+		"  --kube-qps N, --kube-burst N\n"
+		"                         API requests a second, and at once "
+		"(default 50, 100)\n"
 		"  -o OPT[,OPT...]        FUSE mount options (e.g. "
 		"allow_other)\n"
 		"  -h, --help             this text\n"
@@ -232,11 +237,13 @@ static int add_fuse_opt(struct options *o, const char *opt)
 
 static int parse_long(struct options *o, int argc, char **argv, int *i)
 {
-	static const char *const names[] = { "--state", "--backend",
+	static const char *const names[] = { "--state",	     "--backend",
 					     "--kubeconfig", "--context",
-					     "--namespace" };
-	const char **slots[] = { &o->state, &o->backend, &o->kubeconfig,
-				 &o->context, &o->namespace };
+					     "--namespace",  "--kube-qps",
+					     "--kube-burst" };
+	const char **slots[] = { &o->state,	&o->backend,   &o->kubeconfig,
+				 &o->context,	&o->namespace, &o->kube_qps,
+				 &o->kube_burst };
 	size_t k;
 	int m;
 
@@ -521,6 +528,8 @@ static int serve(const struct options *o, const struct daemon_lock *lk,
 		.kubeconfig = o->kubeconfig,
 		.context = o->context,
 		.namespace = o->namespace,
+		.kube_qps = o->kube_qps,
+		.kube_burst = o->kube_burst,
 	};
 	struct katibfs *fs = NULL;
 	struct fuse *fuse = NULL;

@@ -1,8 +1,13 @@
 /*
  * client.c - HTTPS requests to the API server with libcurl
- * (include/katib/kube.h). One easy handle per request; every request has
- * a connect and a total timeout; 429, 5xx and network errors are retried
- * with backoff; 401/403 become an error naming the request.
+ * (include/katib/kube.h), behaving as client-go does: every request (and
+ * every stream opened) first takes a token from a client-side bucket
+ * (QPS, burst); a 429 waits what its Retry-After says; 5xx answers and
+ * network errors back off exponentially with jitter; 401/403 become an
+ * error naming the request. One easy handle per request, but one shared
+ * connection cache (a curl share: connections, TLS sessions, DNS), so
+ * requests reuse a few keep-alive connections; HTTP/2 when the server
+ * offers it (ALPN). Owns: the share, the bucket, the discovery cache.
  */
 #include "katib/kube.h"
 
@@ -12,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +33,7 @@ struct kube_client {
 	struct kube_config cfg;
 	pthread_mutex_t lock;
 	pthread_mutex_t exec_lock; /* one plugin run at a time */
+	pthread_mutex_t disc_lock; /* one discovery at a time (single flight) */
 	atomic_int cancelled;
 	atomic_ulong requests;
 	struct kube_resource *res;
@@ -35,6 +42,16 @@ struct kube_client {
 	size_t ndiscovered;
 	char *exec_token; /* from the exec plugin */
 	time_t exec_expiry;
+	/* token bucket: tokens may go negative (reservations), each caller
+	 * sleeping until its own token is due */
+	pthread_mutex_t rate_lock;
+	double qps, burst, tokens, rate_last;
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	atomic_int outage; /* requests are failing to connect */
+	double outage_since;
+	void (*notify)(void *arg, const char *msg);
+	void *notify_arg;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -42,6 +59,97 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
+		       void *arg)
+{
+	struct kube_client *c = arg;
+
+	pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+	struct kube_client *c = arg;
+
+	pthread_mutex_unlock(&c->share_locks[data]);
+}
+
+static void share_new(struct kube_client *c)
+{
+	int i;
+
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_locks[i], NULL);
+	c->share = curl_share_init();
+	if (!c->share)
+		return;
+	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE,
+			  CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+}
+
+void kube_client_set_rate(struct kube_client *c, double qps, double burst)
+{
+	pthread_mutex_lock(&c->rate_lock);
+	c->qps = qps > 0 ? qps : KUBE_DEFAULT_QPS;
+	c->burst = burst >= 1 ? burst : KUBE_DEFAULT_BURST;
+	c->tokens = c->burst;
+	c->rate_last = mono_now();
+	pthread_mutex_unlock(&c->rate_lock);
+}
+
+void kube_client_set_notify(struct kube_client *c,
+			    void (*notify)(void *arg, const char *msg),
+			    void *arg)
+{
+	c->notify = notify;
+	c->notify_arg = arg;
+}
+
+/* Sleep up to seconds, returning early when the client is cancelled. */
+static void client_sleep(struct kube_client *c, double seconds)
+{
+	struct timespec ts;
+
+	while (seconds > 0 && !c->cancelled) {
+		double d = seconds > 0.1 ? 0.1 : seconds;
+
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(d * 1e9);
+		nanosleep(&ts, NULL);
+		seconds -= d;
+	}
+}
+
+/* Take a token from the bucket, waiting for it when there is none. */
+static void rate_wait(struct kube_client *c)
+{
+	double now, wait;
+
+	pthread_mutex_lock(&c->rate_lock);
+	now = mono_now();
+	c->tokens += (now - c->rate_last) * c->qps;
+	if (c->tokens > c->burst)
+		c->tokens = c->burst;
+	c->rate_last = now;
+	c->tokens -= 1;
+	wait = c->tokens < 0 ? -c->tokens / c->qps : 0;
+	pthread_mutex_unlock(&c->rate_lock);
+	client_sleep(c, wait);
 }
 
 int kube_client_new(struct kube_config *cfg, struct kube_client **out,
@@ -52,10 +160,14 @@ int kube_client_new(struct kube_config *cfg, struct kube_client **out,
 	if (!c)
 		return kb_error_set(err, -ENOMEM, "", 0, "out of memory");
 	pthread_once(&curl_once, curl_init_once);
+	pthread_mutex_init(&c->rate_lock, NULL);
+	kube_client_set_rate(c, KUBE_DEFAULT_QPS, KUBE_DEFAULT_BURST);
+	share_new(c);
 	c->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->exec_lock, NULL);
+	pthread_mutex_init(&c->disc_lock, NULL);
 	*out = c;
 	return 0;
 }
@@ -76,9 +188,15 @@ void kube_client_free(struct kube_client *c)
 		free(c->discovered[i]);
 	free(c->discovered);
 	free(c->exec_token);
+	if (c->share)
+		curl_share_cleanup(c->share);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&c->share_locks[i]);
+	pthread_mutex_destroy(&c->rate_lock);
 	kube_config_free(&c->cfg);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->exec_lock);
+	pthread_mutex_destroy(&c->disc_lock);
 	free(c);
 }
 
@@ -283,10 +401,16 @@ static CURL *new_handle(struct kube_client *c, const char *path,
 			struct curl_slist **hdrs, struct kb_error *err)
 {
 	char url[8192], *tok, *auth;
-	CURL *h = curl_easy_init();
+	CURL *h;
 
+	rate_wait(c);
+	h = curl_easy_init();
 	if (!h)
 		return NULL;
+	if (c->share)
+		curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	snprintf(url, sizeof(url), "%s%s", c->cfg.server, path);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -353,19 +477,47 @@ static int retryable(CURLcode cc, long status)
 	return cc != CURLE_OK || status == 429 || status >= 500;
 }
 
-static void backoff(struct kube_client *c, int attempt)
+/*
+ * Before retry number attempt (0-based): Retry-After when the server said
+ * (capped), else exponential from 250 ms to 16 s with full jitter (half
+ * fixed, half random), as client-go's backoff manager.
+ */
+static void backoff(struct kube_client *c, int attempt, long retry_after)
 {
-	long ms = 200L << (attempt < 4 ? attempt : 4);
-	struct timespec ts;
+	double base = 0.25 * (double)(1L << (attempt < 6 ? attempt : 6));
 
-	ms = ms > 3000 ? 3000 : ms;
-	ms += rand() % 100;
-	while (ms > 0 && !c->cancelled) {
-		ts.tv_sec = 0;
-		ts.tv_nsec = (ms > 100 ? 100 : ms) * 1000000L;
-		nanosleep(&ts, NULL);
-		ms -= 100;
+	if (retry_after > 0) {
+		client_sleep(c, retry_after > 60 ? 60 : (double)retry_after);
+		return;
 	}
+	client_sleep(c, base / 2 + base / 2 * (rand() / (RAND_MAX + 1.0)));
+}
+
+/* Record that the server could (not) be reached; say so once each way. */
+static void note_reach(struct kube_client *c, int reached)
+{
+	char msg[300];
+
+	if (reached == !c->outage)
+		return;
+	if (!reached) {
+		if (atomic_exchange(&c->outage, 1))
+			return;
+		c->outage_since = mono_now();
+		snprintf(msg, sizeof(msg),
+			 "the Kubernetes API server %s is unreachable; "
+			 "retrying with backoff",
+			 c->cfg.server);
+	} else {
+		if (!atomic_exchange(&c->outage, 0))
+			return;
+		snprintf(msg, sizeof(msg),
+			 "the Kubernetes API server %s answers again (after "
+			 "%.0f s)",
+			 c->cfg.server, mono_now() - c->outage_since);
+	}
+	if (c->notify)
+		c->notify(c->notify_arg, msg);
 }
 
 /*
@@ -438,10 +590,21 @@ static int auth_error(const char *verb, const char *path, const char *what,
 			    what, msg, rule);
 }
 
+/* Retry-After: N (seconds) of an answer. */
+static size_t header_cb(char *p, size_t size, size_t n, void *arg)
+{
+	long *retry_after = arg;
+	size_t len = size * n;
+
+	if (len > 12 && !strncasecmp(p, "Retry-After:", 12))
+		*retry_after = strtol(p + 12, NULL, 10);
+	return len;
+}
+
 static CURLcode perform_once(struct kube_client *c, const char *verb,
 			     const char *path, const char *body,
 			     const char *ctype, struct buf *b, long *status,
-			     struct kb_error *err)
+			     long *retry_after, struct kb_error *err)
 {
 	struct curl_slist *hdrs = NULL;
 	char hdr[128];
@@ -462,10 +625,18 @@ static CURLcode perform_once(struct kube_client *c, const char *verb,
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buf_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+	*retry_after = 0;
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, retry_after);
 	cc = curl_easy_perform(h);
 	*status = 0;
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT ||
+	    cc == CURLE_COULDNT_RESOLVE_HOST)
+		note_reach(c, 0);
+	else if (cc == CURLE_OK)
+		note_reach(c, 1);
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
 	return cc;
@@ -476,18 +647,20 @@ int kube_request(struct kube_client *c, const char *verb, const char *path,
 		 struct kube_response *resp, struct kb_error *err)
 {
 	struct buf b = { 0 };
-	long status = 0;
+	long status = 0, retry_after = 0;
 	CURLcode cc = CURLE_OK;
 	int attempt, reauth = 0, rc;
 
 	memset(resp, 0, sizeof(*resp));
 	for (attempt = 0; attempt < KUBE_RETRIES && !c->cancelled; attempt++) {
 		if (attempt)
-			backoff(c, attempt - 1);
+			backoff(c, attempt - 1,
+				status == 429 || status == 503 ? retry_after
+							       : 0);
 		free(b.data);
 		memset(&b, 0, sizeof(b));
 		cc = perform_once(c, verb, path, body, content_type, &b,
-				  &status, err);
+				  &status, &retry_after, err);
 		if (status == 401 && c->cfg.exec_argv && !reauth++) {
 			forget_exec_token(c);
 			attempt--;
@@ -561,6 +734,10 @@ int kube_stream(struct kube_client *c, const char *path, long max_seconds,
 	cc = curl_easy_perform(s.h);
 	if (!s.status)
 		curl_easy_getinfo(s.h, CURLINFO_RESPONSE_CODE, &s.status);
+	if (cc == CURLE_COULDNT_CONNECT)
+		note_reach(c, 0);
+	else if (s.status)
+		note_reach(c, 1);
 	curl_easy_cleanup(s.h);
 	curl_slist_free_all(hdrs);
 	*status = s.status;
@@ -721,7 +898,17 @@ again:
 					    "the cluster serves %s but no kind "
 					    "%s in it",
 					    api_version, kind);
-		rc = discover(c, api_version, err);
+		/* threads that miss together: the first asks, the others
+		 * wait for its answer instead of asking again */
+		pthread_mutex_lock(&c->disc_lock);
+		pthread_mutex_lock(&c->lock);
+		rc = discovered(c, api_version);
+		pthread_mutex_unlock(&c->lock);
+		if (!rc)
+			rc = discover(c, api_version, err);
+		else
+			rc = 0;
+		pthread_mutex_unlock(&c->disc_lock);
 		if (rc)
 			return rc;
 		goto again;

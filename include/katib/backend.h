@@ -67,6 +67,13 @@ struct backend_options {
 	const char *namespace;
 	void (*wake)(void *arg); /* something changed: run a pass */
 	void *wake_arg;
+	/* kubernetes: --kube-qps, --kube-burst (client-side rate limit), or
+	 * NULL for the defaults */
+	const char *kube_qps, *kube_burst;
+	/* news for the events of every running experiment (the cluster is
+	 * unreachable, answers again); wake_arg is its arg. Call it with none
+	 * of the backend's locks held. */
+	void (*event)(void *arg, const char *msg);
 };
 
 /* A bit of backend_ops.collectors. */

@@ -75,6 +75,8 @@ struct katib_options {
 	const char *context;	/* kubernetes: --context, or NULL */
 	const char *namespace;	/* kubernetes: --namespace, or NULL */
 	const char *mountpoint; /* for the mount-wide events, or NULL */
+	const char *kube_qps;	/* kubernetes: --kube-qps, or NULL */
+	const char *kube_burst; /* kubernetes: --kube-burst, or NULL */
 };
 
 /*

@@ -5,8 +5,10 @@
  *   kubeconfig.c  where the cluster is and who we are, read as kubectl
  *                 does (--kubeconfig, $KUBECONFIG, ~/.kube/config, the
  *                 in-cluster service account)
- *   client.c      libcurl requests with timeouts, retries on 429/5xx,
- *                 clear 401/403 errors, API discovery, streams
+ *   client.c      libcurl requests with timeouts, a token bucket,
+ *                 Retry-After on 429, backoff with jitter on 5xx and
+ *                 network errors, clear 401/403 errors, single-flight
+ *                 API discovery, streams, shared keep-alive connections
  *   gjson.c       the GJSON path subset Katib's success/failure
  *                 conditions use
  *
@@ -68,6 +70,8 @@ void kube_config_free(struct kube_config *c);
 #define KUBE_CONNECT_TIMEOUT 5	/* seconds, every request */
 #define KUBE_REQUEST_TIMEOUT 30 /* seconds, requests that are not streams */
 #define KUBE_RETRIES	     6	/* attempts on 429/5xx/network errors */
+#define KUBE_DEFAULT_QPS     50 /* client-side rate limit, as client-go's */
+#define KUBE_DEFAULT_BURST   100
 
 struct kube_client;
 
@@ -83,6 +87,15 @@ int kube_client_new(struct kube_config *cfg, struct kube_client **out,
 void kube_client_free(struct kube_client *c);
 /* Make every later request (and running stream) give up soon. */
 void kube_client_cancel(struct kube_client *c);
+/* The client-side token bucket: qps requests a second on average, up to
+ * burst at once (--kube-qps, --kube-burst; <= 0: the defaults). */
+void kube_client_set_rate(struct kube_client *c, double qps, double burst);
+/* notify(arg, msg) once when requests start failing to connect and once
+ * when the server answers again (for the experiments' events). Called on
+ * a backend thread, without any of the client's locks. */
+void kube_client_set_notify(struct kube_client *c,
+			    void (*notify)(void *arg, const char *msg),
+			    void *arg);
 /* Requests made so far (all verbs, retries included). */
 unsigned long kube_client_requests(struct kube_client *c);
 

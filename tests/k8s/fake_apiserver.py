@@ -5,7 +5,7 @@ Python 3 standard library only (plus the `openssl` command line tool, used
 once at startup to make a self-signed CA and a server certificate).
 
     fake_apiserver.py --dir DIR [--port N] [--token T] [--kubelet]
-                      [--kubelet-delay S] [--fail-5xx N] [--slow S]
+                      [--pod-delay S] [--kubelet-delay S] [--fail-5xx N] [--slow S]
                       [--drop-watch S]
 
 Writes DIR/kubeconfig (server, CA data, bearer token) and DIR/port, then
@@ -21,23 +21,38 @@ prints "READY <port>" on stdout. Everything lives in memory:
     after N, bookmarks, an ERROR event with 410 Expired when N is older than
     the compacted version; timeoutSeconds honoured.
   * Pods with /log (follow=true streams until the container ends).
-  * --kubelet: every created batch/v1 Job or kubeflow.org/v1 *Job gets a
-    pod (labels as the real controllers set them) whose containers' command
+  * --kubelet: every created batch/v1 Job, kubeflow.org/v1 *Job (training
+    operator) or trainer.kubeflow.org TrainJob (Kubeflow Trainer, node 0 of
+    its JobSet) gets a pod (labels as the real controllers set them) whose containers' command
     + args run as local processes; the pod log is their output; pod phase
     and the owner's status.conditions follow (Job: Complete/Failed,
-    training jobs: Created/Running/Succeeded/Failed).
+    training jobs: Created/Running/Succeeded/Failed). --pod-delay S: the
+    pod appears S seconds after its owner (controller and scheduler
+    latency); --kubelet-delay S: it then stays Pending S seconds.
 
 Fault injection, at startup by flag or at run time by POST /fake/faults
 with a JSON object (token required):
   fail5xx: N        the next N requests (not /fake) answer 500
   slow: S           every response waits S seconds first
-  drop_watch: S     watch streams are cut after S seconds (0 = never)
+  drop_watch: S     watch streams end after S seconds, log streams are
+                    cut (connection closed mid-stream) (0 = never)
   unauthorized: N   the next N requests answer 401
   forbidden_create: N  the next N creates answer 403 (RBAC-like message)
   create_lost: N    the next N creates store the object, then answer 500
                     (the client's retry then sees 409 AlreadyExists)
   compact: true     forget the event history: older watches get 410
-GET /fake/requests returns the request log ([method, path, query]).
+  throttle: N       the next N requests answer 429 Too Many Requests with
+                    Retry-After: retry_after (seconds, default 1)
+  unreachable: S    the server goes away for S seconds: the listening
+                    socket is closed (connection refused), open
+                    connections and streams are dropped; then it is back
+                    on the same port, with the same objects
+--compact-every S compacts every S seconds by itself (watches resuming
+from before then get 410 Gone).
+GET /fake/requests returns the request log ([method, path, query]);
+GET /fake/stats the requests counted by what they are (classify()), how
+many times each object name was created (stored, not answered 409) and
+the TCP connections accepted.
 """
 import argparse
 import base64
@@ -71,6 +86,7 @@ GROUPS = {
     ("kubeflow.org", "v1beta1"): [
         ("experiments", "Experiment", True), ("trials", "Trial", True)],
     ("argoproj.io", "v1alpha1"): [("workflows", "Workflow", True)],
+    ("trainer.kubeflow.org", "v1alpha1"): [("trainjobs", "TrainJob", True)],
 }
 REPLICA_SPECS = {"PyTorchJob": "pytorchReplicaSpecs", "TFJob": "tfReplicaSpecs",
                  "MPIJob": "mpiReplicaSpecs", "XGBoostJob": "xgbReplicaSpecs"}
@@ -192,10 +208,24 @@ class Server:
         self.store = Store()
         self.faults = {"fail5xx": args.fail_5xx, "slow": args.slow,
                        "drop_watch": args.drop_watch, "unauthorized": 0,
-                       "create_lost": 0, "forbidden_create": 0}
+                       "create_lost": 0, "forbidden_create": 0,
+                       "throttle": 0, "retry_after": 1}
+        self.down_until = 0.0   # unreachable until then
+        self.go_down = None     # set by POST /fake/faults: callable
         self.requests = []
+        self.creates = {}   # "res/name" -> times stored
+        self.connections = 0  # TCP connections accepted
         self.flock = threading.Lock()
         self.stopping = False
+
+    def down(self):
+        return time.time() < self.down_until
+
+    def compact(self):
+        with self.store.lock:
+            self.store.compacted = self.store.rv + 1
+            self.store.events = []
+            self.store.rv += 1
 
     def take_fault(self, name):
         with self.flock:
@@ -223,6 +253,21 @@ class Server:
                           obj["metadata"]["uid"]}
             self.make_pod(ns, "%s-%s" % (name, suffix), tmpl, labels, obj,
                           gv, res)
+        elif gv == "trainer.kubeflow.org/v1alpha1" and kind == "TrainJob":
+            # as Kubeflow Trainer's torch runtime through a JobSet: node 0
+            # of the "node" replicated job, its container named "node"
+            tr = obj.get("spec", {}).get("trainer", {}) or {}
+            tmpl = {"spec": {"restartPolicy": "Never", "containers": [{
+                "name": "node", "image": tr.get("image", "busybox"),
+                "command": tr.get("command") or [],
+                "args": tr.get("args") or []}]}}
+            labels = {"jobset.sigs.k8s.io/jobset-name": name,
+                      "jobset.sigs.k8s.io/replicatedjob-name": "node",
+                      "batch.kubernetes.io/job-completion-index": "0"}
+            suffix = "".join(random.choice(string.ascii_lowercase +
+                                           string.digits) for _ in range(5))
+            self.make_pod(ns, "%s-node-0-0-%s" % (name, suffix), tmpl,
+                          labels, obj, gv, res)
         elif gv == "kubeflow.org/v1" and kind in REPLICA_SPECS:
             specs = obj.get("spec", {}).get(REPLICA_SPECS[kind], {})
             for rtype in ("Master", "Chief", "Launcher", "Worker"):
@@ -310,7 +355,7 @@ class Server:
         self.set_pod(ns, pname, "Running", [
             {"name": n, "ready": True, "restartCount": 0,
              "state": {"running": {"startedAt": started}}} for n, _ in procs])
-        if gv != "batch/v1":
+        if gv.startswith("kubeflow.org/"):
             self.set_conditions(gv, res, ns, owner, ["Running"], None)
         codes = self.wait_containers(ns, pname, procs)
         restarts = 0
@@ -397,6 +442,9 @@ class Server:
             extra["completionTime"] = now_iso()
             self.set_conditions(gv, res, ns, owner,
                                 ["Complete"] if ok else ["Failed"], extra)
+        elif gv.startswith("trainer.kubeflow.org/"):
+            self.set_conditions(gv, res, ns, owner,
+                                ["Complete"] if ok else ["Failed"], None)
         else:
             self.set_conditions(gv, res, ns, owner,
                                 ["Succeeded"] if ok else ["Failed"], None)
@@ -417,6 +465,37 @@ class Server:
                     os.killpg(p.pid, signal.SIGKILL)
                 except OSError:
                     pass
+
+
+def classify(method, path, query):
+    """What a request is, for request counting: the shared ones
+    (discovery, list, watch of a whole collection by the experiment
+    label) and the per-trial ones (create, delete, get, log, list of one
+    trial's pods)."""
+    q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    parts = [x for x in path.split("/") if x]
+    if parts in (["version"], ["api"], ["apis"], ["api", "v1"]) or (
+            parts and parts[0] == "apis" and len(parts) <= 3):
+        return "discovery"
+    if method == "POST":
+        return "create"
+    if method == "DELETE":
+        return "delete"
+    if method in ("PATCH", "PUT"):
+        return "update"
+    if parts[-1] == "log":
+        return "log"
+    if q.get("watch") in ("1", "true"):
+        return "watch"
+    named = len(parts) >= 2 and parts[-2] not in ("namespaces",) and \
+        parts[-1] not in ("pods",) and "namespaces" in parts and \
+        len(parts) - parts.index("namespaces") >= 4
+    if named:
+        return "get"
+    sel = q.get("labelSelector") or ""
+    if sel == "katib.kubeflow.org/experiment":
+        return "list"
+    return "list-selected"
 
 
 def find_resource(gv, res):
@@ -460,6 +539,11 @@ class Handler(BaseHTTPRequestHandler):
     def app(self):
         return self.server.app
 
+    def setup(self):
+        super().setup()
+        with self.server.app.flock:
+            self.server.app.connections += 1
+
     def send_json(self, code, obj, headers=None):
         body = json.dumps(obj).encode()
         self.send_response(code)
@@ -502,6 +586,9 @@ class Handler(BaseHTTPRequestHandler):
         self.raw = self.rfile.read(n) if n else b""
         url = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        if app.down():
+            self.close_connection = True  # dropped, unanswered
+            return
         with app.flock:
             app.requests.append([method, url.path, url.query])
         auth = self.headers.get("Authorization", "")
@@ -526,6 +613,11 @@ class Handler(BaseHTTPRequestHandler):
                              'create resource "%s" in API group "%s" in the '
                              'namespace "%s"' % (res, "." + group if group
                                                  else "", ns, res, group, ns))
+        if app.take_fault("throttle"):
+            return self.send_json(429, status_obj(
+                429, "TooManyRequests", "fake: too many requests, please "
+                "try again later"), {"Retry-After": str(
+                    app.faults.get("retry_after", 1))})
         if app.take_fault("fail5xx"):
             return self.fail(500, "InternalError",
                              "fake: injected internal error")
@@ -537,13 +629,28 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/fake/requests":
             with app.flock:
                 return self.send_json(200, app.requests)
+        if path == "/fake/stats":
+            with app.flock:
+                reqs = list(app.requests)
+            with app.store.lock:
+                creates = dict(app.creates)
+            counts = {}
+            for m, p, q in reqs:
+                if not p.startswith("/fake"):
+                    c = classify(m, p, q)
+                    counts[c] = counts.get(c, 0) + 1
+            return self.send_json(200, {"counts": counts,
+                                        "creates": creates,
+                                        "connections": app.connections})
         if path == "/fake/faults" and method == "POST":
             f = self.body() or {}
             if f.pop("compact", False):
-                with app.store.lock:
-                    app.store.compacted = app.store.rv + 1
-                    app.store.events = []
-                    app.store.rv += 1
+                app.compact()
+            down = f.pop("unreachable", 0)
+            if down:
+                app.down_until = time.time() + float(down)
+                threading.Thread(target=app.go_down, args=(float(down),),
+                                 daemon=True).start()
             with app.flock:
                 app.faults.update(f)
                 return self.send_json(200, app.faults)
@@ -690,6 +797,9 @@ class Handler(BaseHTTPRequestHandler):
                         return
             last_bookmark = time.time()
             while time.time() < deadline and not app.stopping:
+                if app.down():
+                    self.close_connection = True
+                    return  # dropped: no last chunk
                 with st.lock:
                     if last < st.compacted - 1:
                         send("ERROR", status_obj(
@@ -710,10 +820,9 @@ class Handler(BaseHTTPRequestHandler):
                                       "apiVersion": gv, "metadata": {
                                           "resourceVersion": str(last)}})
                     last_bookmark = time.time()
-            self.end_stream()
+            self.end_stream()  # the connection stays (keep-alive)
         except OSError:
-            pass
-        self.close_connection = True
+            self.close_connection = True
 
     def create(self, gv, res, ns):
         app, st = self.app, self.app.store
@@ -745,8 +854,14 @@ class Handler(BaseHTTPRequestHandler):
             md["creationTimestamp"] = now_iso()
             md["generation"] = 1
             st.put(gv, res, ns, obj, "ADDED")
+            key = res + "/" + md["name"]
+            app.creates[key] = app.creates.get(key, 0) + 1
             out = copy.deepcopy(obj)
-        if app.args.kubelet:
+        if app.args.kubelet and app.args.pod_delay > 0:
+            # the Job controller and the scheduler take their time
+            threading.Timer(app.args.pod_delay, app.kubelet_create,
+                            (gv, res, ns, out)).start()
+        elif app.args.kubelet:
             app.kubelet_create(gv, res, ns, out)
         if app.take_fault("create_lost"):
             return self.fail(500, "InternalError", "fake: lost the answer")
@@ -843,13 +958,15 @@ class Handler(BaseHTTPRequestHandler):
                         if data:
                             self.chunk(data)
                         break
-                    if deadline and time.time() > deadline:
-                        break
+                    if (deadline and time.time() > deadline) or \
+                            self.app.down():
+                        # a dropped connection: no last chunk
+                        self.close_connection = True
+                        return
                     time.sleep(0.05)
-            self.end_stream()
+            self.end_stream()  # the connection stays (keep-alive)
         except OSError:
-            pass
-        self.close_connection = True
+            self.close_connection = True
 
     def do_GET(self):
         self.handle_any("GET")
@@ -936,41 +1053,75 @@ def main():
     ap.add_argument("--namespace", default="default")
     ap.add_argument("--kubelet", action="store_true")
     ap.add_argument("--kubelet-delay", type=float, default=0.0)
+    ap.add_argument("--pod-delay", type=float, default=0.0)
     ap.add_argument("--fail-5xx", type=int, default=0)
     ap.add_argument("--slow", type=float, default=0.0)
     ap.add_argument("--drop-watch", type=float, default=0.0)
+    ap.add_argument("--compact-every", type=float, default=0.0)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     ca_crt, crt, key = make_certs(args.dir)
-    httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    httpd.daemon_threads = True
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(crt, key)
     ctx.load_verify_locations(ca_crt)
     ctx.verify_mode = ssl.CERT_OPTIONAL  # client certificates authenticate
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    httpd.app = Server(args)
-    port = httpd.server_address[1]
+    app = Server(args)
+
+    def listen(port):
+        h = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        h.daemon_threads = True
+        h.socket = ctx.wrap_socket(h.socket, server_side=True)
+        h.app = app
+        return h
+
+    holder = [listen(args.port)]
+    port = holder[0].server_address[1]
     write_kubeconfig(os.path.join(args.dir, "kubeconfig"), port, ca_crt,
                      args.token, args.namespace)
     with open(os.path.join(args.dir, "port"), "w") as f:
         f.write("%d\n" % port)
 
+    def go_down(seconds):  # the serving loop below closes and reopens
+        holder[0].shutdown()
+
+    app.go_down = go_down
+
     def stop(*_):
-        httpd.app.stopping = True
-        for procs in list(httpd.app.store.procs.values()):
+        app.stopping = True
+        for procs in list(app.store.procs.values()):
             for p in procs:
                 try:
                     os.killpg(p.pid, signal.SIGKILL)
                 except OSError:
                     pass
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
+        threading.Thread(target=holder[0].shutdown, daemon=True).start()
 
+    if args.compact_every > 0:
+        def compactor():
+            while not app.stopping:
+                time.sleep(args.compact_every)
+                app.compact()
+        threading.Thread(target=compactor, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print("READY %d" % port, flush=True)
-    httpd.serve_forever()
+    while True:
+        holder[0].serve_forever()
+        holder[0].server_close()
+        if app.stopping:
+            break
+        while app.down() and not app.stopping:
+            time.sleep(0.05)  # connection refused meanwhile
+        if app.stopping:
+            break
+        for _ in range(100):
+            try:
+                holder[0] = listen(port)
+                break
+            except OSError:
+                time.sleep(0.1)
+        sys.stderr.write("fake-apiserver: back after an outage\n")
 
 
 if __name__ == "__main__":

@@ -97,6 +97,43 @@ static const char pytorch_fmt[] =
 	"                    image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
 	"                    command: [sh, -c, \"echo worker\"]\n";
 
+/* Kubeflow Trainer's TrainJob (Katib's trainjob example, shortened): the
+ * runtime makes the pods, node 0's container "node" is the primary. */
+static const char trainjob_fmt[] =
+	"      apiVersion: trainer.kubeflow.org/v1alpha1\n"
+	"      kind: TrainJob\n"
+	"      spec:\n"
+	"        runtimeRef:\n"
+	"          name: torch-distributed\n"
+	"        trainer:\n"
+	"          image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+	"          numNodes: 1\n"
+	"          command:\n"
+	"            - sh\n"
+	"            - -c\n"
+	"            - \"echo start; %s echo loss=${trialParameters."
+	"learningRate}\"\n";
+
+/* TFJob with a Chief (the primary) and a Worker. */
+static const char tfjob_fmt[] =
+	"      apiVersion: kubeflow.org/v1\n"
+	"      kind: TFJob\n"
+	"      spec:\n"
+	"        tfReplicaSpecs:\n"
+	"          Chief:\n"
+	"            replicas: 1\n"
+	"            restartPolicy: OnFailure\n"
+	"            template:\n"
+	"              spec:\n"
+	"                containers:\n"
+	"                  - name: training-container\n"
+	"                    image: docker.io/kubeflowkatib/tf-mnist\n"
+	"                    command:\n"
+	"                      - sh\n"
+	"                      - -c\n"
+	"                      - \"echo start; %s echo loss=${trialParameters."
+	"learningRate}\"\n";
+
 struct fixture {
 	char dir[64];
 	struct katib_options opt;
@@ -242,6 +279,40 @@ static void test_pytorchjob(void **state)
 	assert_int_equal(katib_mkdir(f->k, "k8spt", &err), 0);
 	write_spec(f->k, "k8spt", pytorch_fmt, "", 2, 3);
 	check_done(f->k, "k8spt", 3);
+}
+
+static void test_trainjob(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = { 0 };
+	char buf[8192], tmpl[4096];
+	int n;
+
+	/* the primary container of a TrainJob is the runtime's "node" */
+	snprintf(tmpl, sizeof(tmpl), trainjob_fmt, "");
+	n = snprintf(buf, sizeof(buf), head_fmt, "k8stj", 2, 3);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s", tmpl);
+	memcpy(strstr(buf, "primaryContainerName: training-container"),
+	       "primaryContainerName: node              ",
+	       strlen("primaryContainerName: training-container"));
+	assert_int_equal(katib_mkdir(f->k, "k8stj", &err), 0);
+	if (katib_write_spec(f->k, "k8stj", buf, (size_t)n, &err)) {
+		char msg[600];
+
+		kb_error_format(&err, msg, sizeof(msg));
+		fail_msg("spec: %s", msg);
+	}
+	check_done(f->k, "k8stj", 3);
+}
+
+static void test_tfjob(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = { 0 };
+
+	assert_int_equal(katib_mkdir(f->k, "k8stf", &err), 0);
+	write_spec(f->k, "k8stf", tfjob_fmt, "", 2, 2);
+	check_done(f->k, "k8stf", 2);
 }
 
 /* Close while trials run, open again: every trial ends once, its log
@@ -645,6 +716,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_job, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pytorchjob, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_trainjob, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tfjob, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unauthorized, setup,
