@@ -6,7 +6,9 @@
 #include "katib/linalg.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -47,14 +49,42 @@ int linalg_cho_solve(const double *l, size_t n, double *b, size_t nrhs)
 	return 0;
 }
 
-int linalg_tri_solve_lower(const double *l, size_t n, double *b, size_t nrhs)
+int linalg_tri_solve_lower(const double *l, size_t ld, size_t n, double *b,
+			   size_t nrhs)
 {
 	if (!n || !nrhs)
 		return 0;
 	cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans,
-		    CblasNonUnit, (int)n, (int)nrhs, 1.0, l, (int)n, b,
+		    CblasNonUnit, (int)n, (int)nrhs, 1.0, l, (int)ld, b,
 		    (int)nrhs);
 	return 0;
+}
+
+int linalg_cholesky_append(double *l, size_t ld, size_t n, double *k)
+{
+	double s = k[n];
+	size_t i;
+
+	if (n)
+		cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans,
+			    CblasNonUnit, (int)n, l, (int)ld, k, 1);
+	for (i = 0; i < n; i++) /* in order: the same bits every time */
+		s -= k[i] * k[i];
+	if (!(s > 0) || !isfinite(s))
+		return -EDOM;
+	k[n] = sqrt(s);
+	memcpy(l + n * ld, k, (n + 1) * sizeof(*k));
+	return 0;
+}
+
+void linalg_cho_solve_vec(const double *l, size_t ld, size_t n, double *b)
+{
+	if (!n)
+		return;
+	cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit,
+		    (int)n, l, (int)ld, b, 1);
+	cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit,
+		    (int)n, l, (int)ld, b, 1);
 }
 
 int linalg_cho_inverse(double *l, size_t n)

@@ -57,7 +57,7 @@ static const struct setting_rule bo_rules[] = {
 	{ "acq_func", SETTING_CHOICE, 0, 0, 0, acq_funcs },
 	{ "acq_optimizer", SETTING_CHOICE, 0, 0, 0, acq_optimizers },
 	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 #define SETTING_FIELD(n) "spec.algorithm.algorithmSettings[" n "]"
@@ -77,6 +77,8 @@ enum acq_kind { ACQ_EI, ACQ_PI, ACQ_LCB, ACQ_HEDGE };
 #define DUP_TRIES     64
 #define FIT_MAX	      100 /* points in the likelihood fit */
 #define FIT_BEST      30
+#define REFIT_ALL     100 /* refit at every suggestion up to this many */
+#define REFIT_GROWTH  8	  /* then when n grew by 1/8 since the last fit */
 
 /* ---- settings ---- */
 
@@ -126,6 +128,8 @@ static int bo_validate(const struct experiment_spec *spec, struct kb_error *err)
 
 /* ---- private state ---- */
 
+struct gp;
+
 struct bo_priv {
 	uint64_t seed;
 	long n_initial;
@@ -133,9 +137,16 @@ struct bo_priv {
 	int refine;    /* acq_optimizer != sampling */
 	size_t d;      /* encoded dimension of theta/last */
 	double *theta; /* log ls[d], log sf2, log noise; NULL = none */
+	size_t fit_n;  /* observations when theta was last fitted */
 	double gains[NACQ];
 	double *last; /* NACQ x d: last hedge candidates */
 	int has_last;
+	/* The GP at theta, kept between suggestions (owned; NULL until the
+	 * first model): its rows are the completed observations in history
+	 * order (then the last call's believers), its Cholesky factor grown
+	 * a row at a time. Not saved: rebuilt from the history after a
+	 * restart, to the same bits (see model_build). */
+	struct gp *model;
 };
 
 /* ---- the encoded space ---- */
@@ -509,16 +520,23 @@ static double lbfgs(const struct lbfgs_problem *pr, double *x, int maxit)
 
 /* ---- the Gaussian process ---- */
 
+/*
+ * Two uses: the fit's GP (gp_alloc: cap points, factored whole by
+ * gp_factor with rows n apart, for the likelihood) and the model kept in
+ * bo_priv (gp_model_new: grown by gp_append, factor rows ld apart).
+ */
 struct gp {
 	size_t n, cap, d;
 	double *X;     /* cap x d */
 	double *y;     /* standardised targets */
-	double *L;     /* n x n Cholesky factor of K */
+	double *L;     /* Cholesky factor of K (lower) */
+	size_t ld;     /* model: distance between rows of L */
 	double *alpha; /* K^-1 y */
 	double *theta; /* d + 2 log hyperparameters */
 	double *ils2;  /* 1 / ls^2 per dimension */
 	double sf2, noise;
-	double *work; /* n x n scratch (LML) */
+	double *work; /* fit: n x n scratch (LML) */
+	double *row;  /* model: cap + 1 scratch for gp_append */
 };
 
 #define SQRT5 2.23606797749978969640
@@ -721,7 +739,6 @@ static int gp_fit_theta(struct gp *gp, const double *warm, struct rng *r)
 		}
 	}
 	gp_set_theta(gp, best);
-	rc = gp_factor(gp);
 out:
 	free(lo);
 	free(best);
@@ -740,43 +757,42 @@ static int cmp_y(const void *a, const void *b, void *ctx)
 }
 
 /*
- * Fit the hyperparameters, on a subset of at most FIT_MAX points when
- * there are more (the FIT_BEST best and an even spread of the others):
- * the likelihood costs O(n^3) per evaluation. Then factor all n.
+ * Fit the hyperparameters to n points (X, standardised y) into theta, on
+ * a subset of at most FIT_MAX points when there are more (the FIT_BEST
+ * best and an even spread of the others): the likelihood costs O(n^3)
+ * per evaluation.
  */
-static int gp_fit(struct gp *gp, const double *warm, struct rng *r)
+static int fit_theta(const double *X, const double *y, size_t n, size_t d,
+		     const double *warm, struct rng *r, double *theta)
 {
-	size_t n = gp->n, d = gp->d, *idx, i, j;
+	size_t m = n < FIT_MAX ? n : FIT_MAX, *idx, i, j;
 	struct gp sub;
 	int rc;
 
-	if (n <= FIT_MAX)
-		return gp_fit_theta(gp, warm, r);
-	idx = malloc(n * sizeof(*idx));
+	idx = malloc((n ? n : 1) * sizeof(*idx));
 	if (!idx)
 		return -ENOMEM;
-	rc = gp_alloc(&sub, d, FIT_MAX);
+	rc = gp_alloc(&sub, d, m);
 	if (rc) {
 		free(idx);
 		return rc;
 	}
 	for (i = 0; i < n; i++)
 		idx[i] = i;
-	qsort_r(idx, n, sizeof(*idx), cmp_y, gp->y);
-	for (i = 0; i < FIT_MAX; i++) {
-		j = i < FIT_BEST
+	if (n > FIT_MAX)
+		qsort_r(idx, n, sizeof(*idx), cmp_y, (void *)y);
+	for (i = 0; i < m; i++) {
+		j = n <= FIT_MAX || i < FIT_BEST
 			    ? idx[i]
 			    : idx[FIT_BEST + (i - FIT_BEST) * (n - FIT_BEST) /
 						     (FIT_MAX - FIT_BEST)];
-		memcpy(sub.X + i * d, gp->X + j * d, d * sizeof(*sub.X));
-		sub.y[i] = gp->y[j];
+		memcpy(sub.X + i * d, X + j * d, d * sizeof(*sub.X));
+		sub.y[i] = y[j];
 	}
-	sub.n = FIT_MAX;
+	sub.n = m;
 	rc = gp_fit_theta(&sub, warm, r);
-	if (!rc) {
-		gp_set_theta(gp, sub.theta);
-		rc = gp_factor(gp);
-	}
+	if (!rc)
+		memcpy(theta, sub.theta, (d + 2) * sizeof(*theta));
 	gp_free(&sub);
 	free(idx);
 	return rc;
@@ -791,6 +807,15 @@ static void gp_free(struct gp *gp)
 	free(gp->theta);
 	free(gp->ils2);
 	free(gp->work);
+	free(gp->row);
+}
+
+static void gp_model_free(struct gp *gp)
+{
+	if (gp) {
+		gp_free(gp);
+		free(gp);
+	}
 }
 
 static int gp_alloc(struct gp *gp, size_t d, size_t cap)
@@ -798,6 +823,7 @@ static int gp_alloc(struct gp *gp, size_t d, size_t cap)
 	memset(gp, 0, sizeof(*gp));
 	gp->d = d;
 	gp->cap = cap ? cap : 1;
+	gp->ld = gp->cap;
 	gp->X = malloc(gp->cap * d * sizeof(*gp->X));
 	gp->y = malloc(gp->cap * sizeof(*gp->y));
 	gp->L = malloc(gp->cap * gp->cap * sizeof(*gp->L));
@@ -832,7 +858,7 @@ static int gp_predict(const struct gp *gp, const double *Xc, size_t m,
 			s += V[i * m + j] * gp->alpha[i];
 		mu[j] = s;
 	}
-	linalg_tri_solve_lower(gp->L, n, V, m);
+	linalg_tri_solve_lower(gp->L, gp->ld, n, V, m);
 	for (j = 0; j < m; j++)
 		var[j] = gp->sf2;
 	for (i = 0; i < n; i++)
@@ -870,7 +896,7 @@ static void gp_predict_grad(const struct gp *gp, const double *x, double *mu,
 			dk[i * d + k] = c * (x[k] - xi[k]) * gp->ils2[k];
 	}
 	memcpy(v, ks, n * sizeof(*v));
-	linalg_cho_solve(gp->L, n, v, 1);
+	linalg_cho_solve_vec(gp->L, gp->ld, n, v);
 	*mu = dot(ks, gp->alpha, n);
 	*var = gp->sf2 - dot(ks, v, n);
 	for (k = 0; k < d; k++) {
@@ -889,14 +915,108 @@ static void gp_predict_grad(const struct gp *gp, const double *x, double *mu,
 	}
 }
 
-/* Add one point (x, y) without refitting; refactors. */
+/* 64-byte aligned doubles (so OpenBLAS takes the same path for every
+ * row, whatever the capacity), zeroed. */
+static double *aligned_doubles(size_t n)
+{
+	size_t bytes = (n * sizeof(double) + 63) & ~(size_t)63;
+	double *p = aligned_alloc(64, bytes ? bytes : 64);
+
+	if (p)
+		memset(p, 0, bytes);
+	return p;
+}
+
+/* A model GP of dimension d at theta, with no points. */
+static struct gp *gp_model_new(size_t d, const double *theta)
+{
+	struct gp *gp = calloc(1, sizeof(*gp));
+
+	if (!gp)
+		return NULL;
+	gp->d = d;
+	gp->theta = malloc((d + 2) * sizeof(*gp->theta));
+	gp->ils2 = malloc((d ? d : 1) * sizeof(*gp->ils2));
+	if (!gp->theta || !gp->ils2) {
+		gp_free(gp);
+		free(gp);
+		return NULL;
+	}
+	gp_set_theta(gp, theta);
+	return gp;
+}
+
+/* Room for `need` points: rows of L move to the new leading dimension. */
+static int gp_reserve(struct gp *gp, size_t need)
+{
+	size_t d = gp->d ? gp->d : 1, cap, i;
+	double *p, *L;
+
+	if (need <= gp->cap)
+		return 0;
+	cap = gp->cap * 2 > need ? gp->cap * 2 : need;
+	cap = (cap + 7) & ~(size_t)7;
+	if ((p = realloc(gp->X, cap * d * sizeof(*p))))
+		gp->X = p;
+	if (p && (p = realloc(gp->y, cap * sizeof(*p))))
+		gp->y = p;
+	if (p && (p = realloc(gp->alpha, cap * sizeof(*p))))
+		gp->alpha = p;
+	L = p ? aligned_doubles(cap * cap) : NULL;
+	p = L ? aligned_doubles(cap + 1) : NULL;
+	if (!p) {
+		free(L);
+		return -ENOMEM;
+	}
+	for (i = 0; i < gp->n; i++)
+		memcpy(L + i * cap, gp->L + i * gp->ld,
+		       (i + 1) * sizeof(*L));
+	free(gp->L);
+	free(gp->row);
+	gp->L = L;
+	gp->row = p;
+	gp->ld = gp->cap = cap;
+	return 0;
+}
+
+/* Append point x to the model's factor (its target is set by the
+ * caller): O(n^2). Row i depends only on points 0..i and theta. */
+static int gp_append(struct gp *gp, const double *x)
+{
+	size_t n = gp->n, d = gp->d, j;
+	double *xn;
+	int rc = gp_reserve(gp, n + 1);
+
+	if (rc)
+		return rc;
+	xn = gp->X + n * d;
+	memcpy(xn, x, d * sizeof(*x));
+	for (j = 0; j < n; j++)
+		gp->row[j] = matern(xn, gp->X + j * d, gp->ils2, d, gp->sf2);
+	gp->row[n] = gp->sf2 + gp->noise + 1e-9;
+	rc = linalg_cholesky_append(gp->L, gp->ld, n, gp->row);
+	if (!rc)
+		gp->n = n + 1;
+	return rc;
+}
+
+/* alpha = K^-1 y from the factor: O(n^2). */
+static void gp_solve_alpha(struct gp *gp)
+{
+	memcpy(gp->alpha, gp->y, gp->n * sizeof(*gp->alpha));
+	linalg_cho_solve_vec(gp->L, gp->ld, gp->n, gp->alpha);
+}
+
+/* Add one point (x, y) to the model without refitting: O(n^2). */
 static int gp_add(struct gp *gp, const double *x, double y)
 {
-	if (gp->n >= gp->cap)
-		return -ENOSPC;
-	memcpy(gp->X + gp->n * gp->d, x, gp->d * sizeof(*x));
-	gp->y[gp->n++] = y;
-	return gp_factor(gp);
+	int rc = gp_append(gp, x);
+
+	if (rc)
+		return rc;
+	gp->y[gp->n - 1] = y;
+	gp_solve_alpha(gp);
+	return 0;
 }
 
 /* ---- acquisition (to minimise: negative EI/PI, LCB) ---- */
@@ -1016,7 +1136,7 @@ static int data_collect(const struct bo_space *s,
 struct bo_call {
 	struct bo_priv *p;
 	const struct bo_space *s;
-	struct gp gp;
+	struct gp *gp; /* p->model, once built */
 	struct rng rng;
 	double ybest; /* standardised best observed */
 	struct assignment_set *used;
@@ -1097,9 +1217,24 @@ struct acq_best {
 	double *score; /* NACQ */
 };
 
+/*
+ * The refinement's budget: each step costs O(n^2) (two triangular solves
+ * with the factor), so fewer starts and steps as the history grows keep
+ * a suggestion at 1,000 trials within ~30 ms.
+ */
+static size_t refine_count(size_t n)
+{
+	return n <= 150 ? 5 : n <= 400 ? 2 : 1;
+}
+
+static int refine_iterations(size_t n)
+{
+	return n <= 150 ? 40 : n <= 400 ? 15 : 6;
+}
+
 static int refine(struct bo_call *c, enum acq_kind kind, double *x)
 {
-	size_t n = c->gp.n, d = c->s->d, k;
+	size_t n = c->gp->n, d = c->s->d, k;
 	double *w = malloc((2 * n + n * d + 4 * d) * sizeof(*w));
 	struct acq_ctx ctx;
 	struct lbfgs_problem pr;
@@ -1108,7 +1243,7 @@ static int refine(struct bo_call *c, enum acq_kind kind, double *x)
 	if (!w)
 		return -ENOMEM;
 	ctx = (struct acq_ctx){
-		&c->gp, kind,	   c->ybest,	      w,
+		c->gp, kind,	   c->ybest,	      w,
 		w + n,	w + 2 * n, w + 2 * n + n * d, w + 2 * n + n * d + d
 	};
 	lo = w + 2 * n + n * d + 2 * d;
@@ -1118,7 +1253,7 @@ static int refine(struct bo_call *c, enum acq_kind kind, double *x)
 		hi[k] = 1;
 	}
 	pr = (struct lbfgs_problem){ acq_objective, &ctx, d, lo, hi };
-	lbfgs(&pr, x, c->gp.n > 150 ? 15 : 40);
+	lbfgs(&pr, x, refine_iterations(c->gp->n));
 	free(w);
 	return 0;
 }
@@ -1151,7 +1286,7 @@ static int optimise_one(struct bo_call *c, enum acq_kind kind, const double *C,
 		rc = snap(c->s, R + j * d);
 		if (rc == -ENOMEM)
 			return rc;
-		rc = gp_predict(&c->gp, R + j * d, 1, &rmu, &rvar);
+		rc = gp_predict(c->gp, R + j * d, 1, &rmu, &rvar);
 		if (rc)
 			return rc;
 		score[m + j] =
@@ -1209,8 +1344,8 @@ static size_t hedge_pick(struct bo_call *c)
 static int suggest_model(struct bo_call *c, const struct bo_data *b, double *x,
 			 char ***out)
 {
-	size_t d = c->s->d, m = ncandidates(c->gp.n), total, k;
-	size_t nref = c->gp.n > 150 ? 2 : 5;
+	size_t d = c->s->d, m = ncandidates(c->gp->n), total, k;
+	size_t nref = refine_count(c->gp->n);
 	size_t na = c->p->acq == ACQ_HEDGE ? NACQ : 1, a, pick;
 	double *C = malloc(m * d * sizeof(*C)), *mu = malloc(m * sizeof(*mu));
 	double *sd = malloc(m * sizeof(*sd)), *R, *score;
@@ -1226,7 +1361,7 @@ static int suggest_model(struct bo_call *c, const struct bo_data *b, double *x,
 	if (!C || !mu || !sd || !R || !score || !order)
 		goto out;
 	fill_candidates(c, b, C, m);
-	rc = gp_predict(&c->gp, C, m, mu, sd);
+	rc = gp_predict(c->gp, C, m, mu, sd);
 	if (rc)
 		goto out;
 	for (k = 0; k < m; k++)
@@ -1276,21 +1411,87 @@ static void hedge_update(struct bo_call *c)
 	if (c->p->acq != ACQ_HEDGE || !c->p->has_last || !c->p->last)
 		return;
 	for (a = 0; a < NACQ; a++)
-		if (!gp_predict(&c->gp, c->p->last + a * c->s->d, 1, &mu, &var))
+		if (!gp_predict(c->gp, c->p->last + a * c->s->d, 1, &mu, &var))
 			c->p->gains[a] -= mu;
 	c->p->has_last = 0;
 }
 
-/* Standardise y into the GP and fit it; pending points as believers. */
-static int model_build(struct bo_call *c, const struct bo_data *b, size_t extra)
+/*
+ * Refit the hyperparameters now? At every suggestion up to REFIT_ALL
+ * observations, then each time their number has grown by 1/REFIT_GROWTH
+ * since the last fit (a geometric schedule: ~20 fits from 100 to 1,000).
+ * A function of the saved state and the history only, so a restarted
+ * daemon decides the same.
+ */
+static int refit_due(const struct bo_priv *p, size_t n, size_t d)
 {
-	size_t d = c->s->d, i;
-	double mean = 0, var = 0, sdv, mu, pv;
+	if (!p->theta || p->d != d || n <= REFIT_ALL || n < p->fit_n)
+		return 1;
+	return n >= p->fit_n + p->fit_n / REFIT_GROWTH;
+}
+
+/* Fit theta (warm started from the last fit) into p->theta; drops the
+ * model, whose factor was for the old theta. */
+static int model_refit(struct bo_call *c, const struct bo_data *b,
+		       const double *ys)
+{
+	struct bo_priv *p = c->p;
+	size_t d = c->s->d;
+	double *theta = malloc((d + 2) * sizeof(*theta));
 	int rc;
 
-	rc = gp_alloc(&c->gp, d, b->n + b->np + extra);
-	if (rc)
-		return rc;
+	if (!theta)
+		return -ENOMEM;
+	rc = fit_theta(b->X, ys, b->n, d, p->theta && p->d == d ? p->theta : NULL,
+		       &c->rng, theta);
+	if (!rc && (p->d != d || !p->theta)) {
+		free(p->theta);
+		p->theta = malloc((d + 2) * sizeof(*p->theta));
+		free(p->last);
+		p->last = calloc(NACQ * d, sizeof(*p->last));
+		p->has_last = 0;
+		p->d = d;
+		if (!p->theta || !p->last)
+			rc = -ENOMEM;
+	}
+	if (!rc) {
+		memcpy(p->theta, theta, (d + 2) * sizeof(*theta));
+		p->fit_n = b->n;
+	}
+	free(theta);
+	gp_model_free(p->model);
+	p->model = NULL;
+	return rc;
+}
+
+/* How many leading rows of the model are the first observations of b
+ * (same points in the same order): their factor rows are kept. */
+static size_t model_prefix(const struct gp *gp, const struct bo_data *b)
+{
+	size_t d = gp->d, i, n = gp->n < b->n ? gp->n : b->n;
+
+	for (i = 0; i < n; i++)
+		if (memcmp(gp->X + i * d, b->X + i * d, d * sizeof(*b->X)))
+			break;
+	return i;
+}
+
+/*
+ * The GP on the completed observations (standardised) with pending points
+ * as believers. The factor is grown from the rows kept from the last call
+ * (O(n^2) per new point); it is a function of the points' order and theta
+ * only, so the model rebuilt after a restart has the same bits.
+ */
+static int model_build(struct bo_call *c, const struct bo_data *b)
+{
+	struct bo_priv *p = c->p;
+	size_t d = c->s->d, i;
+	double mean = 0, var = 0, sdv, mu, pv, *ys;
+	int rc = 0;
+
+	ys = malloc((b->n ? b->n : 1) * sizeof(*ys));
+	if (!ys)
+		return -ENOMEM;
 	for (i = 0; i < b->n; i++)
 		mean += b->y[i];
 	mean /= (double)b->n;
@@ -1299,35 +1500,34 @@ static int model_build(struct bo_call *c, const struct bo_data *b, size_t extra)
 	sdv = sqrt(var / (double)b->n);
 	if (!(sdv > 1e-12))
 		sdv = 1;
-	memcpy(c->gp.X, b->X, b->n * d * sizeof(*b->X));
 	c->ybest = INFINITY;
 	for (i = 0; i < b->n; i++) {
-		c->gp.y[i] = (b->y[i] - mean) / sdv;
-		if (c->gp.y[i] < c->ybest)
-			c->ybest = c->gp.y[i];
+		ys[i] = (b->y[i] - mean) / sdv;
+		if (ys[i] < c->ybest)
+			c->ybest = ys[i];
 	}
-	c->gp.n = b->n;
-	rc = gp_fit(&c->gp, c->p->theta && c->p->d == d ? c->p->theta : NULL,
-		    &c->rng);
+	if (refit_due(p, b->n, d))
+		rc = model_refit(c, b, ys);
+	if (!rc && !p->model && !(p->model = gp_model_new(d, p->theta)))
+		rc = -ENOMEM;
 	if (rc)
-		return rc;
-	if (c->p->d != d || !c->p->theta) {
-		free(c->p->theta);
-		c->p->theta = malloc((d + 2) * sizeof(*c->p->theta));
-		free(c->p->last);
-		c->p->last = calloc(NACQ * d, sizeof(*c->p->last));
-		c->p->has_last = 0;
-		c->p->d = d;
-		if (!c->p->theta || !c->p->last)
-			return -ENOMEM;
-	}
-	memcpy(c->p->theta, c->gp.theta, (d + 2) * sizeof(*c->gp.theta));
+		goto out;
+	c->gp = p->model;
+	c->gp->n = model_prefix(c->gp, b);
+	for (i = c->gp->n; i < b->n && !rc; i++)
+		rc = gp_append(c->gp, b->X + i * d);
+	if (rc)
+		goto out;
+	memcpy(c->gp->y, ys, b->n * sizeof(*ys));
+	gp_solve_alpha(c->gp);
 	hedge_update(c);
 	for (i = 0; i < b->np && !rc; i++) {
-		rc = gp_predict(&c->gp, b->P + i * d, 1, &mu, &pv);
+		rc = gp_predict(c->gp, b->P + i * d, 1, &mu, &pv);
 		if (!rc)
-			rc = gp_add(&c->gp, b->P + i * d, mu);
+			rc = gp_add(c->gp, b->P + i * d, mu);
 	}
+out:
+	free(ys);
 	return rc;
 }
 
@@ -1361,14 +1561,14 @@ static int suggest_batch(struct bo_call *c, const struct bo_data *b,
 				rc = random_unused(c, x, &v);
 		} else {
 			if (!modelled) {
-				rc = model_build(c, b, want);
+				rc = model_build(c, b);
 				modelled = 1;
 			}
 			if (!rc)
 				rc = suggest_model(c, b, x, &v);
 			if (!rc && v && k + 1 < want &&
-			    !gp_predict(&c->gp, x, 1, &mu, &var))
-				rc = gp_add(&c->gp, x, mu);
+			    !gp_predict(c->gp, x, 1, &mu, &var))
+				rc = gp_add(c->gp, x, mu);
 		}
 		if (rc || !v) {
 			assignment_values_free(v, c->s->spec->nparams);
@@ -1410,7 +1610,6 @@ static int bo_suggest(void *priv, const struct experiment_spec *spec,
 	c.used = assignment_set_from_history(history, spec->nparams);
 	rc = c.used ? suggest_batch(&c, &b, history, want, out, &n) : -ENOMEM;
 	assignment_set_free(c.used);
-	gp_free(&c.gp);
 	data_free(&b);
 	space_free(&s);
 	if (rc) {
@@ -1435,6 +1634,7 @@ static void bo_destroy(void *priv)
 		return;
 	free(p->theta);
 	free(p->last);
+	gp_model_free(p->model);
 	free(p);
 }
 
@@ -1449,6 +1649,9 @@ static void state_load(struct bo_priv *p, const char *state, int seeded)
 	if (!seeded && cJSON_IsString(e))
 		p->seed = strtoull(e->valuestring, NULL, 10);
 	state_json_doubles(cJSON_GetObjectItem(j, "gains"), p->gains, NACQ);
+	e = cJSON_GetObjectItem(j, "fit_n");
+	if (cJSON_IsNumber(e) && e->valuedouble > 0)
+		p->fit_n = (size_t)e->valuedouble;
 	e = cJSON_GetObjectItem(j, "d");
 	d = cJSON_IsNumber(e) && e->valuedouble > 0 ? (size_t)e->valuedouble
 						    : 0;
@@ -1518,6 +1721,7 @@ static char *bo_save(void *priv)
 	cJSON_AddItemToObject(j, "gains", state_json_array(p->gains, NACQ));
 	if (p->theta) {
 		cJSON_AddNumberToObject(j, "d", (double)p->d);
+		cJSON_AddNumberToObject(j, "fit_n", (double)p->fit_n);
 		cJSON_AddItemToObject(j, "theta",
 				      state_json_array(p->theta, p->d + 2));
 		if (p->has_last)

@@ -58,7 +58,7 @@ static const struct setting_rule cmaes_rules[] = {
 	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
 	{ "sigma", SETTING_DOUBLE, 0, INFINITY, SETTING_MIN_OPEN, NULL },
 	{ "restart_strategy", SETTING_CHOICE, 0, 0, 0, restart_strategies },
-	{ NULL },
+	{ .name = NULL },
 };
 
 #define SIGMA_DEFAULT (1.0 / 6)

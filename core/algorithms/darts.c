@@ -37,7 +37,7 @@ static const struct setting_rule darts_rules[] = {
 	{ "print_step", SETTING_INT, 1, INFINITY, 0, NULL },
 	{ "num_nodes", SETTING_INT, 1, INFINITY, 0, NULL },
 	{ "stem_multiplier", SETTING_INT, 1, INFINITY, 0, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 /* Katib's defaults as Python's json.dumps prints them. */

@@ -63,7 +63,7 @@ static const struct setting_rule enas_rules[] = {
 	  POSITIVE_OR_NONE, NULL },
 	{ "controller_train_steps", SETTING_INT, 1, INFINITY, 0, NULL },
 	{ "controller_log_every_steps", SETTING_INT, 1, INFINITY, 0, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static int enas_validate(const struct experiment_spec *spec,

@@ -26,7 +26,7 @@ struct grid_priv {
 
 static const struct setting_rule grid_rules[] = {
 	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static int grid_param_check(const struct param_spec *p, size_t i,

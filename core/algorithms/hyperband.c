@@ -36,7 +36,7 @@ static const struct setting_rule hyperband_rules[] = {
 	{ "r_l", SETTING_DOUBLE, 0, INFINITY,
 	  SETTING_MIN_OPEN | SETTING_REQUIRED, NULL },
 	{ "eta", SETTING_DOUBLE, -INFINITY, INFINITY, 0, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 /* resource_name must name an int or double parameter. */

@@ -26,7 +26,7 @@ static const struct setting_rule mtpe_rules[] = {
 	{ "n_startup_trials", SETTING_INT, 0, INFINITY, 0, NULL },
 	{ "n_ei_candidates", SETTING_INT, 0, INFINITY, 0, NULL },
 	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 /* Optuna has no normal distributions (Katib #2666 fails loudly). */

@@ -49,7 +49,7 @@ static const struct setting_rule pbt_rules[] = {
 	{ "truncation_threshold", SETTING_DOUBLE, 0, 1, SETTING_REQUIRED,
 	  NULL },
 	{ "resample_probability", SETTING_DOUBLE, 0, 1, 0, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 /* PBT samples int/double from arange(min, max + step/2, step). */

@@ -21,7 +21,7 @@ struct random_priv {
 
 static const struct setting_rule random_rules[] = {
 	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static int random_validate(const struct experiment_spec *spec,

@@ -31,7 +31,7 @@ static const struct setting_rule tpe_rules[] = {
 	{ "n_EI_candidates", SETTING_INT, 1, INFINITY, 0, NULL },
 	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
 	{ "n_startup_trials", SETTING_INT, 0, INFINITY, 0, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static int tpe_validate(const struct experiment_spec *spec,

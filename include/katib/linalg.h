@@ -20,8 +20,24 @@ int linalg_cholesky(double *a, size_t n);
  * columns of the row-major n x nrhs matrix b. */
 int linalg_cho_solve(const double *l, size_t n, double *b, size_t nrhs);
 
-/* Solve L x = b in place (b is n x nrhs row-major). */
-int linalg_tri_solve_lower(const double *l, size_t n, double *b, size_t nrhs);
+/* Solve L x = b in place (b is n x nrhs row-major; L's rows are ld
+ * apart). */
+int linalg_tri_solve_lower(const double *l, size_t ld, size_t n, double *b,
+			   size_t nrhs);
+
+/*
+ * Grow the lower Cholesky factor l of an n x n matrix (rows ld apart, ld >
+ * n) by one row: k[0..n-1] are the new point's covariances with the n
+ * earlier ones, k[n] its variance. On return row n of l (and k) holds the
+ * new row of the factor: O(n^2), where refactoring is O(n^3). Row i of a
+ * factor grown this way depends only on rows 0..i of the matrix, and the
+ * same inputs give the same bits. -EDOM if not positive definite.
+ */
+int linalg_cholesky_append(double *l, size_t ld, size_t n, double *k);
+
+/* Solve (L L^T) x = b in place for one right-hand side b[n] (two
+ * triangular solves, no copy; L's rows ld apart). */
+void linalg_cho_solve_vec(const double *l, size_t ld, size_t n, double *b);
 
 /* In place: the inverse of (L L^T) from its Cholesky factor (full
  * symmetric matrix written to l). */

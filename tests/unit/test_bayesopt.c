@@ -92,6 +92,15 @@ static void test_round_trip(void **state)
 	fx_check_round_trip(ALGO, 14, 10);
 }
 
+/* Past REFIT_ALL observations the factor is grown between refits and
+ * kept in memory: a restarted instance rebuilds it from the history and
+ * must suggest exactly what the uninterrupted one does. */
+static void test_round_trip_incremental(void **state)
+{
+	(void)state;
+	fx_check_round_trip(ALGO, 106, 16);
+}
+
 static void test_converges(void **state)
 {
 	(void)state;
@@ -195,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_in_space),
 		cmocka_unit_test(test_no_duplicates),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_round_trip_incremental),
 		cmocka_unit_test(test_converges),
 		cmocka_unit_test(test_acq_variants),
 		cmocka_unit_test(test_initial_design),
