@@ -144,14 +144,14 @@ format-check:
 # the mounted tests that drive the daemon from several processes. Reports
 # go to build/tsan/logs (tests/tsan.supp: documented false positives only);
 # any report fails the run.
-TSAN_UNIT := test_katib
-TSAN_FS := test_basic test_control test_stream test_writers test_experiment \
-	test_crash test_push test_medianstop
+# TSAN_FS: the mounted tests to run (all when empty).
+TSAN_UNIT := test_katib test_kube_e2e
+TSAN_FS ?=
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN="-fsanitize=thread" \
 		CFLAGS="-O1 -g" tsan-run
 
-tsan-run: all $(TSAN_UNIT:%=$(BUILD)/tests/%) $(BUILD)/katibfs
+tsan-run: $(TSAN_UNIT:%=$(BUILD)/tests/%) $(BUILD)/katibfs $(BUILD)/katibfs-shim
 	@rm -rf $(BUILD)/logs && mkdir -p $(BUILD)/logs
 	@export TSAN_OPTIONS="suppressions=$(abspath tests/tsan.supp) log_path=$(abspath $(BUILD)/logs)/tsan second_deadlock_stack=1 history_size=4"; \
 	failed=; for t in $(TSAN_UNIT); do echo "== $$t (tsan)"; \

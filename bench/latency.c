@@ -7,9 +7,9 @@
  * one (suggest() only: history building and evaluation excluded).
  *
  *   latency ALGORITHM [--sizes 100,500,1000,2000] [--asks 20]
- *           [--fill self|random] [--seed 1] [--into candidate.json]
+ *           [--fill self|random] [--seed 1] [--cpu] [--into candidate.json]
  *
- * Prints a table of median [Q1, Q3] ms; --into adds the "latency" field
+ * Prints a table of the first ask and median [Q1, Q3], p99, max ms; --into adds the "latency" field
  * ({"function", "sizes": {"H": [ms, ...]}}) to a candidate JSON file.
  */
 #include <errno.h>
@@ -31,14 +31,19 @@
 struct options {
 	const char *algorithm, *into;
 	long sizes[MAX_SIZES];
-	int nsizes, asks, fill_random, seed;
+	int nsizes, asks, fill_random, seed, cpu;
 };
 
+static int use_cpu_clock;
+
+/* Wall time, or with --cpu this thread's CPU time (without the other
+ * jobs' preemption on a shared machine). */
 static double now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(use_cpu_clock ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC,
+		      &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
@@ -123,9 +128,15 @@ static int add_to_json(const struct options *o, double **ms)
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	char *p, *end;
-	int i;
+	int i, j;
 
 	memset(o, 0, sizeof(*o));
+	for (i = j = 1; i < argc; i++) /* --cpu takes no value */
+		if (!strcmp(argv[i], "--cpu"))
+			o->cpu = 1;
+		else
+			argv[j++] = argv[i];
+	argc = j;
 	o->asks = 20;
 	o->seed = 1;
 	if (argc < 2 || argv[1][0] == '-')
@@ -159,7 +170,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		return;
 usage:
 	fprintf(stderr, "usage: latency ALGORITHM [--sizes 100,500,1000,2000] "
-			"[--asks 20] [--fill self|random] [--seed 1] "
+			"[--asks 20] [--fill self|random] [--seed 1] [--cpu] "
 			"[--into candidate.json]\n");
 	exit(2);
 }
@@ -180,6 +191,7 @@ int main(int argc, char **argv)
 	int use_state = 0, si, k, n, rc = 0;
 
 	parse_args(argc, argv, &o);
+	use_cpu_clock = o.cpu;
 	ops = algorithm_find(o.algorithm);
 	if (!ops || !ops->implemented) {
 		fprintf(stderr, "latency: '%s' is not available\n", o.algorithm);
@@ -222,18 +234,21 @@ int main(int argc, char **argv)
 			h.ntrials++;
 		}
 	}
-	printf("suggestion latency of %s on hartmann6 (ms, %d asks per size, "
-	       "in process)\n\n| history | median | Q1 | Q3 |\n|---|---|---|---|\n",
-	       o.algorithm, o.asks);
+	printf("suggestion latency of %s on hartmann6 (ms of %s, %d asks per "
+	       "size, in process; first: the first ask at that size)\n\n"
+	       "| history | first | median | Q1 | Q3 | p99 | max |\n"
+	       "|---|---|---|---|---|---|---|\n",
+	       o.algorithm, o.cpu ? "CPU time" : "wall time", o.asks);
 	for (si = 0; si < o.nsizes; si++) {
 		double s[1024];
 		int m = o.asks < 1024 ? o.asks : 1024;
 
 		memcpy(s, ms[si], (size_t)m * sizeof(double));
 		qsort(s, (size_t)m, sizeof(double), cmp_double);
-		printf("| %ld | %.4f | %.4f | %.4f |\n", o.sizes[si],
-		       quantile(s, m, 0.5), quantile(s, m, 0.25),
-		       quantile(s, m, 0.75));
+		printf("| %ld | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
+		       o.sizes[si], ms[si][0], quantile(s, m, 0.5),
+		       quantile(s, m, 0.25),
+		       quantile(s, m, 0.75), quantile(s, m, 0.99), s[m - 1]);
 	}
 	if (o.into && add_to_json(&o, ms))
 		rc = 1;

@@ -58,6 +58,7 @@ struct tpe_cache {
 	uint64_t sig;
 	size_t d, n, cap;
 	char **keys; /* per trial: its value strings, NUL separated */
+	int *num;    /* per trial: its number (0: none) */
 	double *x;   /* n * d internal values */
 	unsigned char *ok;
 	uint32_t **sorted; /* per dim: ok trials by x (numeric dims) */
@@ -326,6 +327,7 @@ static void cache_clear(struct tpe_cache *c)
 	free(c->sorted);
 	free(c->ht);
 	free(c->keys);
+	free(c->num);
 	free(c->x);
 	free(c->ok);
 	memset(c, 0, sizeof(*c));
@@ -361,6 +363,10 @@ static int cache_grow(struct tpe_cache *c, size_t need)
 	if (!p)
 		return -ENOMEM;
 	c->keys = p;
+	p = realloc(c->num, cap * sizeof(*c->num));
+	if (!p)
+		return -ENOMEM;
+	c->num = p;
 	p = realloc(c->x, cap * d * sizeof(*c->x));
 	if (!p)
 		return -ENOMEM;
@@ -519,7 +525,7 @@ static void sorted_insert(struct tpe_cache *c, size_t j, uint32_t idx)
 }
 
 static int cache_append(struct tpe_cache *c, const struct dim *dims,
-			char *const *values)
+			char *const *values, int number)
 {
 	size_t i = c->n, j;
 	double *x;
@@ -530,6 +536,7 @@ static int cache_append(struct tpe_cache *c, const struct dim *dims,
 	c->keys[i] = make_key(values, c->d);
 	if (!c->keys[i])
 		return -ENOMEM;
+	c->num[i] = number;
 	x = c->x + i * c->d;
 	for (j = 0; ok && j < c->d; j++)
 		ok = !dim_parse(&dims[j], values[j], &x[j]);
@@ -562,13 +569,17 @@ static int cache_sync(struct tpe_cache *c, const struct dim *dims,
 		if (rc)
 			return rc;
 	}
+	/* A trial's values never change: the same number is the same trial
+	 * (no string compares: this loop runs over the whole history at
+	 * every suggestion). Unnumbered entries (a batch's own) compare. */
 	for (i = 0; i < c->n && i < n; i++)
-		if (!key_equal(c->keys[i], t[i].values, c->d))
+		if (!(t[i].number > 0 && c->num[i] == t[i].number) &&
+		    !key_equal(c->keys[i], t[i].values, c->d))
 			break;
 	if (i < c->n)
 		cache_truncate(c, i);
 	for (; i < n; i++) {
-		rc = cache_append(c, dims, t[i].values);
+		rc = cache_append(c, dims, t[i].values, t[i].number);
 		if (rc)
 			return rc;
 	}
