@@ -3,14 +3,16 @@
  * search algorithm on the seven functions of ../shared/bench/.
  *
  *   algo_harness ALGORITHM [--seeds 10] [--seed-start 1] [--functions a,b]
- *                [--set name=value]... [--parallel 1] [--out file.json]
+ *                [--set name=value]... [--parallel 1] [--budget N]
+ *                [--out file.json]
  *
  * For each function and seed: the Experiment YAML (as functions.py
  * --katib-experiment writes it, with random_state=seed when the algorithm
  * takes it, otherwise the seed goes in as saved state "seed=N") is parsed
  * with spec_parse(), then N trials run as suggest -> evaluate -> history,
  * `parallel` suggestions at a time (the later ones seeing the earlier as
- * pending). Prints median [Q1, Q3] regret at N/2 and N and writes the
+ * pending); --budget N runs N trials instead of the function's budget.
+ * Prints median [Q1, Q3] regret at N/2 and N and writes the
  * candidate JSON (schema katibfs-bench/candidate/1) for compare.py.
  */
 #include <errno.h>
@@ -29,7 +31,7 @@
 
 struct options {
 	const char *algorithm;
-	int seeds, seed_start, parallel;
+	int seeds, seed_start, parallel, budget;
 	const char *functions;
 	const char *out;
 	char *set[MAX_SET];
@@ -38,7 +40,7 @@ struct options {
 
 struct run {
 	const struct bf_function *fn;
-	int seed;
+	int seed, budget;
 	double *values;
 	int n;
 	double ask_ms;
@@ -75,8 +77,8 @@ static double quantile(const double *v, int n, double q)
 /* Parse the spec with random_state=seed if the algorithm takes it;
  * otherwise without (then *state_seed = 1). */
 static struct experiment_spec *make_spec(const struct options *o,
-					 const struct bf_function *fn,
-					 int seed, int *state_seed)
+					 const struct bf_function *fn, int seed,
+					 int *state_seed)
 {
 	char *set[MAX_SET + 1], rs[64], *yaml;
 	struct experiment_spec *spec = NULL;
@@ -90,10 +92,10 @@ static struct experiment_spec *make_spec(const struct options *o,
 		if (!pass)
 			set[i++] = rs;
 		yaml = bf_experiment_yaml(fn, o->algorithm, set, i, o->parallel,
-					  fn->budget);
+					  o->budget ? o->budget : fn->budget);
 		kb_error_clear(&err);
-		if (yaml && spec_parse(yaml, strlen(yaml), "bench", &spec,
-				       &err)) {
+		if (yaml &&
+		    spec_parse(yaml, strlen(yaml), "bench", &spec, &err)) {
 			spec = NULL;
 			if (pass)
 				fprintf(stderr, "spec: %s: %s\n", err.field,
@@ -109,9 +111,9 @@ static int run_one(const struct options *o, const struct algorithm_ops *ops,
 		   struct run *r)
 {
 	const struct bf_function *fn = r->fn;
-	struct history_trial *t = calloc((size_t)fn->budget, sizeof(*t));
+	struct history_trial *t = calloc((size_t)r->budget, sizeof(*t));
 	char ***out = calloc((size_t)o->parallel, sizeof(*out));
-	struct search_history h = {t, 0};
+	struct search_history h = { t, 0 };
 	struct experiment_spec *spec;
 	struct kb_error err;
 	char state[64];
@@ -119,7 +121,7 @@ static int run_one(const struct options *o, const struct algorithm_ops *ops,
 	int use_state, n, i, rc = -1;
 	double t0;
 
-	r->values = calloc((size_t)fn->budget, sizeof(double));
+	r->values = calloc((size_t)r->budget, sizeof(double));
 	spec = make_spec(o, fn, r->seed, &use_state);
 	if (!t || !out || !r->values || !spec)
 		goto out;
@@ -129,8 +131,8 @@ static int run_one(const struct options *o, const struct algorithm_ops *ops,
 		fprintf(stderr, "create: %s\n", err.message);
 		goto out;
 	}
-	while ((int)h.ntrials < fn->budget) {
-		int want = fn->budget - (int)h.ntrials;
+	while ((int)h.ntrials < r->budget) {
+		int want = r->budget - (int)h.ntrials;
 
 		want = want < o->parallel ? want : o->parallel;
 		t0 = now_ms();
@@ -193,8 +195,8 @@ static void summary(const struct run *runs, int nruns, int seeds)
 		for (j = 0; j < seeds && j < 256; j++) {
 			for (k = 0; k < 2; k++)
 				v[k][j] = regret_at(&runs[i + j],
-						    k ? fn->budget
-						      : fn->budget / 2);
+						    k ? runs[i].budget
+						      : runs[i].budget / 2);
 			ask[j] = runs[i + j].ask_ms;
 		}
 		for (k = 0; k < 2; k++)
@@ -202,7 +204,7 @@ static void summary(const struct run *runs, int nruns, int seeds)
 		qsort(ask, (size_t)j, sizeof(double), cmp_double);
 		printf("| %s | %d | %.3g [%.3g, %.3g] | %.3g [%.3g, %.3g] | "
 		       "%.3f |\n",
-		       fn->name, fn->budget, quantile(v[0], j, 0.5),
+		       fn->name, runs[i].budget, quantile(v[0], j, 0.5),
 		       quantile(v[0], j, 0.25), quantile(v[0], j, 0.75),
 		       quantile(v[1], j, 0.5), quantile(v[1], j, 0.25),
 		       quantile(v[1], j, 0.75), quantile(ask, j, 0.5));
@@ -219,13 +221,15 @@ static int write_json(const struct options *o, const struct run *runs,
 		perror(o->out);
 		return -1;
 	}
-	fprintf(f, "{\"schema\": \"katibfs-bench/candidate/1\", "
-		   "\"tool\": \"katibfs\", \"version\": \"in-process\", "
-		   "\"algorithm\": \"%s\", \"parallel\": %d,\n \"runs\": [\n",
+	fprintf(f,
+		"{\"schema\": \"katibfs-bench/candidate/1\", "
+		"\"tool\": \"katibfs\", \"version\": \"in-process\", "
+		"\"algorithm\": \"%s\", \"parallel\": %d,\n \"runs\": [\n",
 		o->algorithm, o->parallel);
 	for (i = 0; i < nruns; i++) {
-		fprintf(f, "  {\"function\": \"%s\", \"seed\": %d, "
-			   "\"values\": [",
+		fprintf(f,
+			"  {\"function\": \"%s\", \"seed\": %d, "
+			"\"values\": [",
 			runs[i].fn->name, runs[i].seed);
 		for (j = 0; j < runs[i].n; j++)
 			fprintf(f, "%s%.17g", j ? ", " : "", runs[i].values[j]);
@@ -240,7 +244,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: algo_harness ALGORITHM [--seeds 10] [--seed-start 1] "
 		"[--functions a,b] [--set name=value]... [--parallel 1] "
-		"[--out file.json]\n");
+		"[--budget N] [--out file.json]\n");
 	exit(2);
 }
 
@@ -264,6 +268,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->seed_start = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--parallel"))
 			o->parallel = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--budget"))
+			o->budget = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--functions"))
 			o->functions = argv[++i];
 		else if (!strcmp(argv[i], "--out"))
@@ -317,6 +323,9 @@ int main(int argc, char **argv)
 		for (s = 0; s < o.seeds; s++) {
 			runs[nruns].fn = &bf_functions[i];
 			runs[nruns].seed = o.seed_start + s;
+			runs[nruns].budget = o.budget > 0
+						     ? o.budget
+						     : bf_functions[i].budget;
 			if (run_one(&o, ops, &runs[nruns]))
 				rc = 1;
 			nruns++;

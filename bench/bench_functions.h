@@ -35,7 +35,8 @@ struct bf_function {
 static double bf_branin(const double *x, const char *const *s)
 {
 	double b = 5.1 / (4.0 * M_PI * M_PI), c = 5.0 / M_PI;
-	double t = 1.0 / (8.0 * M_PI), u = x[1] - b * x[0] * x[0] + c * x[0] - 6;
+	double t = 1.0 / (8.0 * M_PI),
+	       u = x[1] - b * x[0] * x[0] + c * x[0] - 6;
 
 	(void)s;
 	return u * u + 10.0 * (1.0 - t) * cos(x[0]) + 10.0;
@@ -43,16 +44,17 @@ static double bf_branin(const double *x, const char *const *s)
 
 static double bf_hartmann6(const double *x, const char *const *s)
 {
-	static const double alpha[4] = {1.0, 1.2, 3.0, 3.2};
-	static const double a[4][6] = {{10.0, 3.0, 17.0, 3.5, 1.7, 8.0},
-				       {0.05, 10.0, 17.0, 0.1, 8.0, 14.0},
-				       {3.0, 3.5, 1.7, 10.0, 17.0, 8.0},
-				       {17.0, 8.0, 0.05, 10.0, 0.1, 14.0}};
+	static const double alpha[4] = { 1.0, 1.2, 3.0, 3.2 };
+	static const double a[4][6] = { { 10.0, 3.0, 17.0, 3.5, 1.7, 8.0 },
+					{ 0.05, 10.0, 17.0, 0.1, 8.0, 14.0 },
+					{ 3.0, 3.5, 1.7, 10.0, 17.0, 8.0 },
+					{ 17.0, 8.0, 0.05, 10.0, 0.1, 14.0 } };
 	static const double p[4][6] = {
-	    {0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886},
-	    {0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991},
-	    {0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650},
-	    {0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381}};
+		{ 0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886 },
+		{ 0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991 },
+		{ 0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650 },
+		{ 0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381 }
+	};
 	double total = 0, inner, d;
 	int i, j;
 
@@ -75,7 +77,8 @@ static double bf_rosenbrock4(const double *x, const char *const *s)
 
 	(void)s;
 	for (i = 0; i < 3; i++)
-		t += 100.0 * (x[i + 1] - x[i] * x[i]) * (x[i + 1] - x[i] * x[i]) +
+		t += 100.0 * (x[i + 1] - x[i] * x[i]) *
+			     (x[i + 1] - x[i] * x[i]) +
 		     (x[i] - 1.0) * (x[i] - 1.0);
 	return t;
 }
@@ -113,9 +116,9 @@ static double bf_levy4(const double *x, const char *const *s)
 
 static double bf_mixed(const double *x, const char *const *s)
 {
-	static const double tab[3][4] = {{0.50, -2.0, 3.0, 3},
-					 {0.00, 1.5, -1.0, 7},
-					 {0.25, 3.5, 2.5, 9}};
+	static const double tab[3][4] = { { 0.50, -2.0, 3.0, 3 },
+					  { 0.00, 1.5, -1.0, 7 },
+					  { 0.25, 3.5, 2.5, 9 } };
 	int k = s[3][0] - 'a';
 	double dx, dy, dn;
 
@@ -137,36 +140,63 @@ static double bf_lrbowl(const double *x, const char *const *s)
 	return 0.2 + (d < 0 ? 0.5 * d * d : 2.0 * d * d) + 0.02 * l2 * l2;
 }
 
-#define BF_D(n, lo, hi) {n, "double", lo, hi, 0, {0}, 0}
+#define BF_D(n, lo, hi)                                                        \
+	{                                                                      \
+		n, "double", lo, hi, 0, { 0 }, 0                               \
+	}
 
 static const struct bf_function bf_functions[] = {
-    {"branin", 2, {BF_D("x1", -5, 10), BF_D("x2", 0, 15)}, 50,
-     0.397887357729738, bf_branin},
-    {"hartmann6", 6,
-     {BF_D("x1", 0, 1), BF_D("x2", 0, 1), BF_D("x3", 0, 1), BF_D("x4", 0, 1),
-      BF_D("x5", 0, 1), BF_D("x6", 0, 1)},
-     100, -3.3223680114155147, bf_hartmann6},
-    {"rosenbrock4", 4,
-     {BF_D("x1", -5, 10), BF_D("x2", -5, 10), BF_D("x3", -5, 10),
-      BF_D("x4", -5, 10)},
-     100, 0.0, bf_rosenbrock4},
-    {"ackley5", 5,
-     {BF_D("x1", -32.768, 32.768), BF_D("x2", -32.768, 32.768),
-      BF_D("x3", -32.768, 32.768), BF_D("x4", -32.768, 32.768),
-      BF_D("x5", -32.768, 32.768)},
-     100, 0.0, bf_ackley5},
-    {"levy4", 4,
-     {BF_D("x1", -10, 10), BF_D("x2", -10, 10), BF_D("x3", -10, 10),
-      BF_D("x4", -10, 10)},
-     100, 0.0, bf_levy4},
-    {"mixed", 4,
-     {BF_D("x1", -5, 5), BF_D("x2", -5, 5), {"n", "int", 1, 10, 0, {0}, 0},
-      {"kind", "categorical", 0, 0, 0, {"a", "b", "c"}, 3}},
-     100, 0.0, bf_mixed},
-    {"lrbowl", 2,
-     {{"lr", "double", 1e-5, 1e-1, 1, {0}, 0},
-      {"batch_size", "int", 16, 512, 0, {0}, 0}},
-     50, 0.2, bf_lrbowl},
+	{ "branin",
+	  2,
+	  { BF_D("x1", -5, 10), BF_D("x2", 0, 15) },
+	  50,
+	  0.397887357729738,
+	  bf_branin },
+	{ "hartmann6",
+	  6,
+	  { BF_D("x1", 0, 1), BF_D("x2", 0, 1), BF_D("x3", 0, 1),
+	    BF_D("x4", 0, 1), BF_D("x5", 0, 1), BF_D("x6", 0, 1) },
+	  100,
+	  -3.3223680114155147,
+	  bf_hartmann6 },
+	{ "rosenbrock4",
+	  4,
+	  { BF_D("x1", -5, 10), BF_D("x2", -5, 10), BF_D("x3", -5, 10),
+	    BF_D("x4", -5, 10) },
+	  100,
+	  0.0,
+	  bf_rosenbrock4 },
+	{ "ackley5",
+	  5,
+	  { BF_D("x1", -32.768, 32.768), BF_D("x2", -32.768, 32.768),
+	    BF_D("x3", -32.768, 32.768), BF_D("x4", -32.768, 32.768),
+	    BF_D("x5", -32.768, 32.768) },
+	  100,
+	  0.0,
+	  bf_ackley5 },
+	{ "levy4",
+	  4,
+	  { BF_D("x1", -10, 10), BF_D("x2", -10, 10), BF_D("x3", -10, 10),
+	    BF_D("x4", -10, 10) },
+	  100,
+	  0.0,
+	  bf_levy4 },
+	{ "mixed",
+	  4,
+	  { BF_D("x1", -5, 5),
+	    BF_D("x2", -5, 5),
+	    { "n", "int", 1, 10, 0, { 0 }, 0 },
+	    { "kind", "categorical", 0, 0, 0, { "a", "b", "c" }, 3 } },
+	  100,
+	  0.0,
+	  bf_mixed },
+	{ "lrbowl",
+	  2,
+	  { { "lr", "double", 1e-5, 1e-1, 1, { 0 }, 0 },
+	    { "batch_size", "int", 16, 512, 0, { 0 }, 0 } },
+	  50,
+	  0.2,
+	  bf_lrbowl },
 };
 
 #define BF_COUNT (sizeof(bf_functions) / sizeof(bf_functions[0]))
@@ -184,8 +214,8 @@ static inline const struct bf_function *bf_find(const char *name)
 /* f at an assignment given as strings in parameter order. */
 static inline double bf_eval(const struct bf_function *fn, char *const *v)
 {
-	double x[BF_MAX_PARAMS] = {0};
-	const char *s[BF_MAX_PARAMS] = {0};
+	double x[BF_MAX_PARAMS] = { 0 };
+	const char *s[BF_MAX_PARAMS] = { 0 };
 	int i;
 
 	for (i = 0; i < fn->nparams; i++) {
@@ -206,9 +236,9 @@ static inline void bf_num(char *buf, size_t size, double v)
  * `nset` settings "name=value", parallelism `parallel` and max trials
  * `max`. Heap string.
  */
-static inline char *bf_experiment_yaml(const struct bf_function *fn, const char *alg,
-				char *const *set, int nset, int parallel,
-				int max)
+static inline char *bf_experiment_yaml(const struct bf_function *fn,
+				       const char *alg, char *const *set,
+				       int nset, int parallel, int max)
 {
 	char *buf = NULL, num[64];
 	size_t len = 0;
@@ -217,10 +247,11 @@ static inline char *bf_experiment_yaml(const struct bf_function *fn, const char 
 
 	if (!f)
 		return NULL;
-	fprintf(f, "apiVersion: kubeflow.org/v1beta1\nkind: Experiment\n"
-		   "metadata:\n  name: bench-%s\nspec:\n  objective:\n"
-		   "    type: minimize\n    objectiveMetricName: objective\n"
-		   "  algorithm:\n    algorithmName: %s\n",
+	fprintf(f,
+		"apiVersion: kubeflow.org/v1beta1\nkind: Experiment\n"
+		"metadata:\n  name: bench-%s\nspec:\n  objective:\n"
+		"    type: minimize\n    objectiveMetricName: objective\n"
+		"  algorithm:\n    algorithmName: %s\n",
 		fn->name, alg);
 	if (nset)
 		fprintf(f, "    algorithmSettings:\n");
@@ -231,14 +262,16 @@ static inline char *bf_experiment_yaml(const struct bf_function *fn, const char 
 			(int)(eq ? eq - set[i] : (long)strlen(set[i])), set[i],
 			eq ? eq + 1 : "");
 	}
-	fprintf(f, "  parallelTrialCount: %d\n  maxTrialCount: %d\n"
-		   "  parameters:\n",
+	fprintf(f,
+		"  parallelTrialCount: %d\n  maxTrialCount: %d\n"
+		"  parameters:\n",
 		parallel, max);
 	for (i = 0; i < fn->nparams; i++) {
 		const struct bf_param *p = &fn->params[i];
 
-		fprintf(f, "    - name: %s\n      parameterType: %s\n"
-			   "      feasibleSpace:\n",
+		fprintf(f,
+			"    - name: %s\n      parameterType: %s\n"
+			"      feasibleSpace:\n",
 			p->name, p->type);
 		if (p->nchoices) {
 			fprintf(f, "        list: [");
@@ -267,7 +300,8 @@ static inline char *bf_experiment_yaml(const struct bf_function *fn, const char 
 		   "                image: none\n                command:\n"
 		   "                  - \"true\"\n");
 	for (i = 0; i < fn->nparams; i++)
-		fprintf(f, "                  - \"--%s=${trialParameters.%s}\"\n",
+		fprintf(f,
+			"                  - \"--%s=${trialParameters.%s}\"\n",
 			fn->params[i].name, fn->params[i].name);
 	fclose(f);
 	return buf;

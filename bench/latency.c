@@ -9,7 +9,8 @@
  *   latency ALGORITHM [--sizes 100,500,1000,2000] [--asks 20]
  *           [--fill self|random] [--seed 1] [--cpu] [--into candidate.json]
  *
- * Prints a table of the first ask and median [Q1, Q3], p99, max ms; --into adds the "latency" field
+ * Prints a table of the first ask and median [Q1, Q3], p99, max ms; --into adds
+ * the "latency" field
  * ({"function", "sizes": {"H": [ms, ...]}}) to a candidate JSON file.
  */
 #include <errno.h>
@@ -68,14 +69,16 @@ static struct experiment_spec *make_spec(const struct bf_function *fn,
 					 const char *alg, int seed, int *state)
 {
 	struct experiment_spec *spec = NULL;
-	char rs[64], *set[1] = {rs}, *yaml;
+	char rs[64], *set[1] = { rs }, *yaml;
 	struct kb_error err;
 	int pass;
 
 	snprintf(rs, sizeof(rs), "random_state=%d", seed);
 	for (pass = 0; pass < 2 && !spec; pass++) {
-		yaml = bf_experiment_yaml(fn, alg, set, pass ? 0 : 1, 1, 100000);
-		if (yaml && spec_parse(yaml, strlen(yaml), "latency", &spec, &err))
+		yaml = bf_experiment_yaml(fn, alg, set, pass ? 0 : 1, 1,
+					  100000);
+		if (yaml &&
+		    spec_parse(yaml, strlen(yaml), "latency", &spec, &err))
 			spec = NULL;
 		*state = pass;
 		free(yaml);
@@ -194,7 +197,8 @@ int main(int argc, char **argv)
 	use_cpu_clock = o.cpu;
 	ops = algorithm_find(o.algorithm);
 	if (!ops || !ops->implemented) {
-		fprintf(stderr, "latency: '%s' is not available\n", o.algorithm);
+		fprintf(stderr, "latency: '%s' is not available\n",
+			o.algorithm);
 		return 2;
 	}
 	spec = make_spec(fn, o.algorithm, o.seed, &use_state);
@@ -221,7 +225,8 @@ int main(int argc, char **argv)
 				n = ops->suggest(priv, spec, &h, 1, out, &err);
 			t0 = now_ms() - t0;
 			if (n != 1) {
-				fprintf(stderr, "latency: suggest gave %d\n", n);
+				fprintf(stderr, "latency: suggest gave %d\n",
+					n);
 				return 1;
 			}
 			if (k >= 0)
@@ -247,8 +252,8 @@ int main(int argc, char **argv)
 		qsort(s, (size_t)m, sizeof(double), cmp_double);
 		printf("| %ld | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
 		       o.sizes[si], ms[si][0], quantile(s, m, 0.5),
-		       quantile(s, m, 0.25),
-		       quantile(s, m, 0.75), quantile(s, m, 0.99), s[m - 1]);
+		       quantile(s, m, 0.25), quantile(s, m, 0.75),
+		       quantile(s, m, 0.99), s[m - 1]);
 	}
 	if (o.into && add_to_json(&o, ms))
 		rc = 1;

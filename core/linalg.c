@@ -83,8 +83,8 @@ void linalg_cho_solve_vec(const double *l, size_t ld, size_t n, double *b)
 		return;
 	cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit,
 		    (int)n, l, (int)ld, b, 1);
-	cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit,
-		    (int)n, l, (int)ld, b, 1);
+	cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (int)n,
+		    l, (int)ld, b, 1);
 }
 
 int linalg_cho_inverse(double *l, size_t n)

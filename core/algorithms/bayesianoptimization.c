@@ -969,8 +969,7 @@ static int gp_reserve(struct gp *gp, size_t need)
 		return -ENOMEM;
 	}
 	for (i = 0; i < gp->n; i++)
-		memcpy(L + i * cap, gp->L + i * gp->ld,
-		       (i + 1) * sizeof(*L));
+		memcpy(L + i * cap, gp->L + i * gp->ld, (i + 1) * sizeof(*L));
 	free(gp->L);
 	free(gp->row);
 	gp->L = L;
@@ -1243,8 +1242,8 @@ static int refine(struct bo_call *c, enum acq_kind kind, double *x)
 	if (!w)
 		return -ENOMEM;
 	ctx = (struct acq_ctx){
-		c->gp, kind,	   c->ybest,	      w,
-		w + n,	w + 2 * n, w + 2 * n + n * d, w + 2 * n + n * d + d
+		c->gp, kind,	  c->ybest,	     w,
+		w + n, w + 2 * n, w + 2 * n + n * d, w + 2 * n + n * d + d
 	};
 	lo = w + 2 * n + n * d + 2 * d;
 	hi = lo + d;
@@ -1442,8 +1441,8 @@ static int model_refit(struct bo_call *c, const struct bo_data *b,
 
 	if (!theta)
 		return -ENOMEM;
-	rc = fit_theta(b->X, ys, b->n, d, p->theta && p->d == d ? p->theta : NULL,
-		       &c->rng, theta);
+	rc = fit_theta(b->X, ys, b->n, d,
+		       p->theta && p->d == d ? p->theta : NULL, &c->rng, theta);
 	if (!rc && (p->d != d || !p->theta)) {
 		free(p->theta);
 		p->theta = malloc((d + 2) * sizeof(*p->theta));
