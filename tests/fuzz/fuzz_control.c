@@ -33,10 +33,10 @@
 
 #include "katib/katib.h"
 
-#define MAX_TEXT 8192		/* a bit over the parser's 4096 limit */
-#define MAX_TRIALS 64		/* per generation, then a fresh one */
-#define MAX_PUSHES 2000		/* per trial, then a fresh one */
-#define WAIT_MS 20000
+#define MAX_TEXT   8192 /* a bit over the parser's 4096 limit */
+#define MAX_TRIALS 64	/* per generation, then a fresh one */
+#define MAX_PUSHES 2000 /* per trial, then a fresh one */
+#define WAIT_MS	   20000
 
 static const char spec_fmt[] =
 	"apiVersion: kubeflow.org/v1beta1\n"
@@ -72,7 +72,8 @@ static const char spec_fmt[] =
 	"            containers:\n"
 	"              - name: main\n"
 	"                image: none\n"
-	"                command: [sh, -c, \"exec sleep 300\", \"${trialParameters.x}\"]\n"
+	"                command: [sh, -c, \"exec sleep 300\", "
+	"\"${trialParameters.x}\"]\n"
 	"            restartPolicy: Never\n";
 
 static struct katib *k;
@@ -90,14 +91,14 @@ static void die(const char *what, int rc)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
 
 /* The value of key= in a status file, into buf ("" if absent). */
-static void status_value(const char *exp, int trial, const char *key,
-			 char *buf, size_t size)
+static void status_value(const char *exp, int trial, const char *key, char *buf,
+			 size_t size)
 {
 	enum kfile f = trial ? KFILE_T_STATUS : KFILE_STATUS;
 	char *text = NULL, *p, *end;
@@ -106,7 +107,8 @@ static void status_value(const char *exp, int trial, const char *key,
 	buf[0] = '\0';
 	if (katib_render(k, exp, trial, f, &text, &len))
 		return;
-	for (p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+	for (p = text; p && *p;
+	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		if (!strncmp(p, key, klen) && p[klen] == '=') {
 			p += klen + 1;
 			end = strchr(p, '\n');
@@ -231,13 +233,12 @@ static void cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct katib_options opt = {0};
+	struct katib_options opt = { 0 };
 	struct kb_error err;
 	const char *base = access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm";
 	int rc;
 
-	snprintf(state_dir, sizeof(state_dir), "%s/katibfs-fuzz-XXXXXX",
-		 base);
+	snprintf(state_dir, sizeof(state_dir), "%s/katibfs-fuzz-XXXXXX", base);
 	if (!mkdtemp(state_dir))
 		die("mkdtemp", -errno);
 	opt.state_dir = state_dir;
@@ -284,17 +285,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			die("idle experiment accepted a control write", rc);
 		check_err(rc, &err);
 		return 0;
-	case 1:
-		rc = katib_write_control(k, run_exp, text, len, &err);
-		break;
+	case 1: rc = katib_write_control(k, run_exp, text, len, &err); break;
 	case 2:
-		rc = katib_write_trial_control(k, run_exp, cur_trial, text,
-					       len, &err);
+		rc = katib_write_trial_control(k, run_exp, cur_trial, text, len,
+					       &err);
 		gone = rc == 0;
 		break;
 	case 3:
-		rc = katib_push_metrics(k, run_exp, cur_trial, text, len,
-					&err);
+		rc = katib_push_metrics(k, run_exp, cur_trial, text, len, &err);
 		pushes++;
 		break;
 	default:
@@ -302,8 +300,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					       text, len, &err);
 		if (rc != -ENOENT)
 			die("trial control on a missing trial", rc);
-		rc = katib_push_metrics(k, run_exp, -(int)len, text, len,
-					&err);
+		rc = katib_push_metrics(k, run_exp, -(int)len, text, len, &err);
 		if (rc != -ENOENT)
 			die("push to a missing trial", rc);
 		/* The text as an experiment name: must not be found (or be

@@ -102,15 +102,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	switch (data[0] % 3) {
-	case 0:
-		kubeconfig(text, size - 1, data[0] & 4);
-		break;
-	case 1:
-		gjson(text, size - 1);
-		break;
-	default:
-		status(text, size - 1);
-		break;
+	case 0: kubeconfig(text, size - 1, data[0] & 4); break;
+	case 1: gjson(text, size - 1); break;
+	default: status(text, size - 1); break;
 	}
 	return 0;
 }

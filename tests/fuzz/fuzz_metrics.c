@@ -25,7 +25,7 @@
 #include "katib/spec.h"
 
 #define MAX_FORMATS 4
-#define MAX_OBS 64
+#define MAX_OBS	    64
 
 static const char fixed_spec[] =
 	"apiVersion: kubeflow.org/v1beta1\n"
@@ -119,8 +119,9 @@ static void check_obs(const struct metrics_parser *p,
 static void check_summaries(const struct metrics_parser *p,
 			    const struct observation *o, size_t n)
 {
-	static const enum metric_strategy strategies[] = {
-		STRATEGY_MIN, STRATEGY_MAX, STRATEGY_LATEST};
+	static const enum metric_strategy strategies[] = { STRATEGY_MIN,
+							   STRATEGY_MAX,
+							   STRATEGY_LATEST };
 	struct metric_summary s;
 	char buf[METRIC_VALUE_MAX + 8], small[6];
 	size_t m, i, k;
@@ -277,15 +278,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	max = 1 + (data[0] >> 2) % MAX_OBS;
 	check_double(data + 1, size - 1);
 	switch (data[0] % 3) {
-	case 0:
-		run(text_parser, 0, text, size - 1, max);
-		break;
-	case 1:
-		run_custom(text, size - 1, max);
-		break;
-	default:
-		run(json_parser, 1, text, size - 1, max);
-		break;
+	case 0: run(text_parser, 0, text, size - 1, max); break;
+	case 1: run_custom(text, size - 1, max); break;
+	default: run(json_parser, 1, text, size - 1, max); break;
 	}
 	return 0;
 }

@@ -39,10 +39,8 @@ static const char *param_value(const struct param_spec *p, size_t i)
 {
 	switch (p->type) {
 	case PARAM_CATEGORICAL:
-	case PARAM_DISCRETE:
-		return p->nlist ? p->list[i % p->nlist] : "";
-	default:
-		return i % 2 ? p->max : p->min;
+	case PARAM_DISCRETE: return p->nlist ? p->list[i % p->nlist] : "";
+	default: return i % 2 ? p->max : p->min;
 	}
 }
 
@@ -58,13 +56,15 @@ static void render_trial(const struct experiment_spec *spec, size_t variant)
 		return;
 	for (i = 0; i < spec->nparams; i++) {
 		as[i].name = spec->params[i].name;
-		as[i].value = (char *)param_value(&spec->params[i], i + variant);
+		as[i].value =
+			(char *)param_value(&spec->params[i], i + variant);
 	}
 	kb_error_clear(&err);
 	memset(&cmd, 0, sizeof(cmd));
 	if (!spec_render_trial(spec, FUZZ_NAME "-abcdefgh", "default", as,
 			       spec->nparams, &cmd, &err)) {
-		if (!cmd.argv || !cmd.argc || !cmd.argv[0] || cmd.argv[cmd.argc])
+		if (!cmd.argv || !cmd.argc || !cmd.argv[0] ||
+		    cmd.argv[cmd.argc])
 			die("rendered trial without argv", cmd.manifest, NULL,
 			    &err);
 		trial_command_free(&cmd);

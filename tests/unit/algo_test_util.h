@@ -173,7 +173,7 @@ static inline void fx_add_param(struct fx *f, const char *name,
 				enum param_type type, double lo, double hi,
 				double step, enum distribution dist)
 {
-	static char *cat_list[] = {"a", "b", "c"};
+	static char *cat_list[] = { "a", "b", "c" };
 	struct param_spec *p = &f->params[f->spec.nparams++];
 	static char buf[64][32];
 	static int nb;
@@ -217,7 +217,7 @@ static inline void fx_set(struct fx *f, const char *name, const char *value)
 /* A continuous box of n doubles in [-5, 5]. */
 static inline void fx_box(struct fx *f, int n)
 {
-	static const char *names[] = {"x1", "x2", "x3", "x4", "x5", "x6"};
+	static const char *names[] = { "x1", "x2", "x3", "x4", "x5", "x6" };
 	int i;
 
 	for (i = 0; i < n; i++)
@@ -250,7 +250,7 @@ static inline void fx_free(struct fx *f)
 /* Ask for up to want; appends them as PENDING trials; returns how many. */
 static inline int fx_ask(struct fx *f, size_t want)
 {
-	struct search_history h = {f->trials, f->ntrials};
+	struct search_history h = { f->trials, f->ntrials };
 	char **out[16];
 	struct kb_error err;
 	int n, i;
@@ -262,7 +262,7 @@ static inline int fx_ask(struct fx *f, size_t want)
 		if (f->ntrials == f->cap) {
 			f->cap = f->cap ? 2 * f->cap : 64;
 			f->trials =
-			    realloc(f->trials, f->cap * sizeof(*f->trials));
+				realloc(f->trials, f->cap * sizeof(*f->trials));
 			assert_non_null(f->trials);
 		}
 		memset(&f->trials[f->ntrials], 0, sizeof(*f->trials));
@@ -379,7 +379,8 @@ static inline void fx_check_in_space(const char *algo, size_t n)
 		assert_true(x >= -3 && x <= 40 && x == nearbyint(x));
 		fx_finish(&f, f.ntrials - 1,
 			  fabs(log10(atof(v[0])) + 2) + atof(v[1]) / 10 +
-			      (strcmp(v[3], "c") ? 1 : 0) + fabs(x - 7) / 5);
+				  (strcmp(v[3], "c") ? 1 : 0) +
+				  fabs(x - 7) / 5);
 	}
 	fx_free(&f);
 }
@@ -466,7 +467,7 @@ static inline void fx_check_round_trip(const char *algo, size_t n1, size_t n2)
 static inline void fx_check_converges(const char *algo, int dims, size_t n,
 				      double bound)
 {
-	static const char *seeds[] = {"1", "2", "3", "4", "5"};
+	static const char *seeds[] = { "1", "2", "3", "4", "5" };
 	double best[5], rnd[5], t;
 	struct fx f;
 	int s, i, j;
