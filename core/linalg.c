@@ -60,6 +60,16 @@ int linalg_tri_solve_lower(const double *l, size_t ld, size_t n, double *b,
 	return 0;
 }
 
+int linalg_cholesky_lower(double *a, size_t ld, size_t n)
+{
+	if (!n)
+		return 0;
+	if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, a,
+			   (lapack_int)ld))
+		return -EDOM;
+	return 0;
+}
+
 int linalg_cholesky_append(double *l, size_t ld, size_t n, double *k)
 {
 	double s = k[n];

@@ -25,6 +25,10 @@ int linalg_cho_solve(const double *l, size_t n, double *b, size_t nrhs);
 int linalg_tri_solve_lower(const double *l, size_t ld, size_t n, double *b,
 			   size_t nrhs);
 
+/* In place: the lower Cholesky factor of the n x n matrix a whose rows
+ * are ld apart; only the lower triangle is read and written. */
+int linalg_cholesky_lower(double *a, size_t ld, size_t n);
+
 /*
  * Grow the lower Cholesky factor l of an n x n matrix (rows ld apart, ld >
  * n) by one row: k[0..n-1] are the new point's covariances with the n
