@@ -16,7 +16,7 @@
  * maximising the log marginal likelihood (weak log-normal priors, L-BFGS
  * on the log parameters with box bounds, analytic gradients, Cholesky
  * through LAPACKE), warm started from the previous fit plus restarts.
- * The fit runs at every suggestion up to 100 observations, then each time
+ * The fit runs at every suggestion up to 300 observations, then each time
  * their number has grown by 1/8; in between, the model is kept and each
  * new observation appends a row to its Cholesky factor (O(n^2), not
  * O(n^3)), so a suggestion at 1,000 trials takes ~20 ms.
@@ -81,7 +81,7 @@ enum acq_kind { ACQ_EI, ACQ_PI, ACQ_LCB, ACQ_HEDGE };
 #define DUP_TRIES	 64
 #define FIT_MAX		 100 /* points in the likelihood fit */
 #define FIT_BEST	 30
-#define REFIT_ALL	 100 /* refit at every suggestion up to this many */
+#define REFIT_ALL	 300 /* refit at every suggestion up to this many */
 #define REFIT_GROWTH	 8   /* then when n grew by 1/8 since the last fit */
 #define REFIT_ITERATIONS 15  /* L-BFGS steps of such a scheduled refit */
 
@@ -1453,8 +1453,10 @@ static void hedge_update(struct bo_call *c)
 
 /*
  * Refit the hyperparameters now? At every suggestion up to REFIT_ALL
- * observations, then each time their number has grown by 1/REFIT_GROWTH
- * since the last fit (a geometric schedule: ~20 fits from 100 to 1,000).
+ * observations (a fit costs ~10 ms whatever n: it uses at most FIT_MAX
+ * points), then each time their number has grown by 1/REFIT_GROWTH since
+ * the last fit (a geometric schedule: ~10 fits from 300 to 1,000), when the
+ * O(n^3) refactoring it implies would dominate.
  * A function of the saved state and the history only, so a restarted
  * daemon decides the same.
  */

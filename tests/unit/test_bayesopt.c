@@ -92,13 +92,13 @@ static void test_round_trip(void **state)
 	fx_check_round_trip(ALGO, 14, 10);
 }
 
-/* Past REFIT_ALL observations the factor is grown between refits and
+/* Past REFIT_ALL (300) observations the factor is grown between refits and
  * kept in memory: a restarted instance rebuilds it from the history and
  * must suggest exactly what the uninterrupted one does. */
 static void test_round_trip_incremental(void **state)
 {
 	(void)state;
-	fx_check_round_trip(ALGO, 106, 16);
+	fx_check_round_trip(ALGO, 304, 12);
 }
 
 static void test_converges(void **state)
