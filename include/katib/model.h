@@ -132,7 +132,7 @@ struct experiment {
 	struct strbuf events;
 	double created, started, finished;
 	struct timespec mtime;
-	int deleted; /* rmdir'd; freed by the controller */
+	int deleted;	     /* rmdir'd; freed by the controller */
 	int collector_noted; /* events said where the collector's file is */
 };
 
