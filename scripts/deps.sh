@@ -8,7 +8,7 @@ set -eu
 PKGS="gcc make pkg-config libfuse3-dev fuse3 libyaml-dev libcjson-dev libsqlite3-dev sqlite3 \
 libcurl4-openssl-dev libpcre2-dev libcmocka-dev liblapacke-dev libopenblas-dev"
 case "${1:-build}" in
-test) PKGS="$PKGS python3 procps" ;;
+test) PKGS="$PKGS python3 procps clang-format" ;;
 notebook) PKGS="python3 python3-pandas python3-matplotlib jupyter-nbconvert python3-ipykernel chromium" ;;
 esac
 missing=""
