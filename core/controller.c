@@ -167,6 +167,7 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 	e->algo = ops;
 	e->algo_priv = priv;
 	e->parser = parser;
+	trials_csv_cache_reset(&e->csv); /* rows rendered by the old parser */
 	e->early = early;
 	e->nvalue_names = algorithm_assignment_names(
 		ops, priv, spec, e->value_names, KATIB_MAX_VALUES);

@@ -180,7 +180,14 @@ void experiment_free(struct experiment *e)
 	free(e->raw_spec);
 	free(e->spec_yaml);
 	strbuf_free(&e->events);
+	trials_csv_cache_reset(&e->csv);
 	free(e);
+}
+
+void trials_csv_cache_reset(struct trials_csv_cache *c)
+{
+	strbuf_free(&c->text);
+	c->header_len = c->nrows = 0;
 }
 
 int trial_objective(const struct experiment *e, const struct trial *t,

@@ -102,6 +102,19 @@ struct trial {
 	struct timespec mtime;
 };
 
+/*
+ * trials.csv rendered incrementally (core/render.c): the header and the rows
+ * of trials[0..nrows), which have all ended, so their rows never change.
+ * Rows are appended as trials end in creation order; the whole is rendered
+ * again only when the header changes (new metrics or value names).
+ */
+struct trials_csv_cache {
+	struct strbuf text;
+	size_t header_len, nrows;
+};
+
+void trials_csv_cache_reset(struct trials_csv_cache *c);
+
 struct experiment {
 	char *name;
 	enum experiment_state state;
@@ -129,10 +142,12 @@ struct experiment {
 	struct trial *best; /* cache of experiment_best() when best_valid */
 	int best_valid;
 
+	struct trials_csv_cache csv;
+
 	struct strbuf events;
 	double created, started, finished;
 	struct timespec mtime;
-	int deleted; /* rmdir'd; freed by the controller */
+	int deleted;	     /* rmdir'd; freed by the controller */
 	int collector_noted; /* events said where the collector's file is */
 };
 
