@@ -654,11 +654,11 @@ static void poll_trial(struct katib *k, struct experiment *e, struct trial *t,
 static void kill_active(struct katib *k, struct experiment *e,
 			const char *reason)
 {
-	size_t i;
+	size_t i, n = experiment_active(e);
 
-	for (i = 0; i < e->ntrials; i++)
-		if (!trial_state_is_terminal(e->trials[i]->state))
-			trial_request_kill_locked(k, e, e->trials[i],
+	for (i = 0; i < n && i < e->nactive; i++)
+		if (!trial_state_is_terminal(e->active[i]->state))
+			trial_request_kill_locked(k, e, e->active[i],
 						  TRIAL_KILLED, reason);
 }
 
@@ -882,16 +882,17 @@ static void schedule(struct katib *k, struct experiment *e)
 	const struct experiment_spec *s = e->spec;
 	struct trial_counts c;
 	long room;
-	size_t i;
+	size_t i, n;
 
 	experiment_counts(e, &c);
 	/* trials put back to Pending (a restart) start first */
-	for (i = 0; c.pending && i < e->ntrials; i++) {
+	n = c.pending ? experiment_active(e) : 0;
+	for (i = 0; c.pending && i < n && i < e->nactive; i++) {
 		if (c.running >= limit)
 			return;
-		if (e->trials[i]->state != TRIAL_PENDING)
+		if (e->active[i]->state != TRIAL_PENDING)
 			continue;
-		trial_start(k, e, e->trials[i]);
+		trial_start(k, e, e->active[i]);
 		experiment_counts(e, &c);
 	}
 	room = limit - c.running - c.pending;
@@ -931,10 +932,11 @@ static void check_early_stop(struct katib *k, struct experiment *e,
 static void tick_experiment(struct katib *k, struct experiment *e,
 			    const short *revents, double now, int tail)
 {
-	size_t i;
+	size_t i, n = experiment_active(e);
 
-	for (i = 0; i < e->ntrials; i++) {
-		struct trial *t = e->trials[i];
+	/* only the trials that had not ended: an ended one costs nothing */
+	for (i = 0; i < n && i < e->nactive; i++) {
+		struct trial *t = e->active[i];
 
 		if (t->state != TRIAL_RUNNING)
 			continue;
@@ -955,6 +957,12 @@ static void tick_experiment(struct katib *k, struct experiment *e,
 	if (e->state == EXP_RUNNING && !k->store_error)
 		schedule(k, e);
 	check_completion(k, e);
+}
+
+/* Ended, with nothing left running: a pass has nothing to do for it. */
+static int experiment_idle(struct experiment *e)
+{
+	return experiment_state_is_finished(e->state) && !experiment_active(e);
 }
 
 static void reap_deleted(struct katib *k)
@@ -982,7 +990,7 @@ static int controller_tick(struct katib *k, int tail)
 {
 	double now = now_epoch();
 	int running = 0, store_error;
-	size_t i, j, n;
+	size_t i, n;
 
 	pthread_mutex_lock(&k->lock);
 	katib_store_recover_locked(k);
@@ -992,14 +1000,14 @@ static int controller_tick(struct katib *k, int tail)
 	for (i = 0; i < n; i++) {
 		pthread_mutex_lock(&k->lock);
 		/* experiments are only appended or marked deleted meanwhile */
-		if (i < k->nexps && k->exps[i]->spec && !k->exps[i]->deleted) {
+		if (i < k->nexps && k->exps[i]->spec && !k->exps[i]->deleted &&
+		    !experiment_idle(k->exps[i])) {
 			struct experiment *e = k->exps[i];
 
 			store_begin(k->store);
 			tick_experiment(k, e, NULL, now, tail);
 			katib_commit_locked(k);
-			for (j = 0; j < e->ntrials; j++)
-				running += e->trials[j]->state == TRIAL_RUNNING;
+			running += e->counts.running;
 		}
 		pthread_mutex_unlock(&k->lock);
 	}
@@ -1041,9 +1049,10 @@ static size_t collect_pollfds(struct katib *k, struct pollfd **fds, size_t *cap)
 
 	for (i = 0; i < k->nexps; i++) {
 		struct experiment *e = k->exps[i];
+		size_t m = experiment_active(e);
 
-		for (j = 0; j < e->ntrials; j++) {
-			struct trial *t = e->trials[j];
+		for (j = 0; j < m; j++) {
+			struct trial *t = e->active[j];
 
 			if (t->state != TRIAL_RUNNING || t->run.pidfd < 0)
 				continue;

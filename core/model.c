@@ -171,6 +171,7 @@ void experiment_free(struct experiment *e)
 	for (i = 0; i < e->ntrials; i++)
 		trial_free(e->trials[i]);
 	free(e->trials);
+	free(e->active);
 	if (e->algo && e->algo_priv && e->algo->destroy)
 		e->algo->destroy(e->algo_priv);
 	metrics_parser_free(e->parser);
@@ -325,22 +326,46 @@ int trial_record_observation(const struct experiment *e, struct trial *t,
 	return series_push(t, v) ? 0 : 1;
 }
 
+static int grow_trials(struct trial ***v, size_t n, size_t *cap)
+{
+	size_t c = *cap ? *cap * 2 : 16;
+	struct trial **p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*v, c * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
 int experiment_append_trial(struct experiment *e, struct trial *t)
 {
-	if (e->ntrials == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 16;
-		struct trial **p = realloc(e->trials, cap * sizeof(*p));
+	int active = !trial_state_is_terminal(t->state);
 
-		if (!p)
-			return -ENOMEM;
-		e->trials = p;
-		e->cap = cap;
-	}
+	if (grow_trials(&e->trials, e->ntrials, &e->cap) ||
+	    (active && grow_trials(&e->active, e->nactive, &e->active_cap)))
+		return -ENOMEM;
+	if (active)
+		e->active[e->nactive++] = t;
 	e->trials[e->ntrials++] = t;
 	e->counts.total++;
 	(*count_slot(&e->counts, t->state))++;
 	e->best_valid = 0;
 	return 0;
+}
+
+size_t experiment_active(struct experiment *e)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < e->nactive; i++)
+		if (!trial_state_is_terminal(e->active[i]->state))
+			e->active[j++] = e->active[i];
+	e->nactive = j;
+	return j;
 }
 
 void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s)

@@ -134,6 +134,10 @@ struct experiment {
 
 	struct trial **trials;
 	size_t ntrials, cap;
+	/* the trials that had not ended when last compacted, in creation
+	 * order (a trial that ended is dropped by experiment_active()) */
+	struct trial **active;
+	size_t nactive, active_cap;
 
 	struct trial_counts {
 		int total, pending, running, succeeded, failed, killed,
@@ -188,6 +192,14 @@ int experiment_append_trial(struct experiment *e, struct trial *t);
 void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s);
 
 struct trial *experiment_trial(const struct experiment *e, int number);
+
+/*
+ * The trials of e that have not ended, in creation order: e->active after
+ * dropping those that ended since the last call. Loops over it read
+ * e->active[i] afresh each step and check the state (a trial may end, and
+ * trials may be appended, while they run). O(active), not O(trials).
+ */
+size_t experiment_active(struct experiment *e);
 
 double now_epoch(void);
 /* RFC3339 UTC with microseconds, into buf (>= 32 bytes). */
