@@ -167,7 +167,7 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 	e->algo = ops;
 	e->algo_priv = priv;
 	e->parser = parser;
-	trials_csv_cache_reset(&e->csv); /* rows rendered by the old parser */
+	experiment_caches_reset(e); /* derived with the old parser */
 	e->early = early;
 	e->nvalue_names = algorithm_assignment_names(
 		ops, priv, spec, e->value_names, KATIB_MAX_VALUES);
@@ -709,32 +709,6 @@ static int check_completion(struct katib *k, struct experiment *e)
 	return 1;
 }
 
-static struct history_trial *build_history(struct experiment *e)
-{
-	struct history_trial *h = calloc(e->ntrials + 1, sizeof(*h));
-	size_t i;
-
-	for (i = 0; h && i < e->ntrials; i++) {
-		const struct trial *t = e->trials[i];
-
-		h[i].values = t->values;
-		h[i].series = t->series;
-		h[i].nseries = t->nseries;
-		h[i].number = t->number;
-		switch (t->state) {
-		case TRIAL_PENDING:
-		case TRIAL_RUNNING: h[i].state = HISTORY_PENDING; break;
-		case TRIAL_SUCCEEDED: h[i].state = HISTORY_SUCCEEDED; break;
-		case TRIAL_EARLY_STOPPED:
-			h[i].state = HISTORY_EARLY_STOPPED;
-			break;
-		default: h[i].state = HISTORY_FAILED;
-		}
-		h[i].has_objective = !trial_objective(e, t, &h[i].objective);
-	}
-	return h;
-}
-
 static struct trial *trial_new(struct katib *k, struct experiment *e,
 			       char **values)
 {
@@ -777,22 +751,20 @@ static void free_assignments(char ***v, size_t from, size_t n, size_t np)
 static void create_trials(struct katib *k, struct experiment *e, size_t want)
 {
 	struct search_history hist;
-	struct history_trial *h = build_history(e);
 	struct kb_error err;
 	char ***out = NULL;
 	char msg[1024];
 	int n, i;
 
-	if (!h)
+	if (experiment_history(e, &hist))
 		return;
 	kb_error_clear(&err);
-	hist.trials = h;
-	hist.ntrials = e->ntrials;
 	out = calloc(want, sizeof(*out));
+	search_history_attach_used(&hist, e->used);
 	n = out ? e->algo->suggest(e->algo_priv, e->spec, &hist, want, out,
 				   &err)
 		: -ENOMEM;
-	free(h);
+	search_history_attach_used(NULL, NULL);
 	if (n < 0) {
 		kb_error_format(&err, msg, sizeof(msg));
 		experiment_event(k, e, "algorithm %s failed: %s", e->algo->name,
@@ -907,21 +879,16 @@ static void check_early_stop(struct katib *k, struct experiment *e,
 			     struct trial *t)
 {
 	struct search_history hist;
-	struct history_trial *h;
 	char why[512] = "";
 	int stop;
 
 	if (!e->early || t->kill_reason || t->nseries == t->series_checked)
 		return;
 	t->series_checked = t->nseries;
-	h = build_history(e);
-	if (!h)
+	if (experiment_history(e, &hist))
 		return;
-	hist.trials = h;
-	hist.ntrials = e->ntrials;
-	stop = e->early->should_stop(e->spec, &hist, &h[t->number - 1], why,
-				     sizeof(why));
-	free(h);
+	stop = e->early->should_stop(
+		e->spec, &hist, &hist.trials[t->number - 1], why, sizeof(why));
 	if (stop <= 0)
 		return;
 	experiment_event(k, e, "trial %d early stopped: %s", t->number, why);

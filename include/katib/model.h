@@ -147,6 +147,12 @@ struct experiment {
 	int best_valid;
 
 	struct trials_csv_cache csv;
+	/* what the algorithm and early stopping see, kept across
+	 * suggestions (experiment_history()): one entry per trial, and
+	 * every assignment so far */
+	struct history_trial *history;
+	size_t nhistory, history_cap;
+	struct assignment_set *used;
 
 	struct strbuf events;
 	double created, started, finished;
@@ -200,6 +206,20 @@ struct trial *experiment_trial(const struct experiment *e, int number);
  * trials may be appended, while they run). O(active), not O(trials).
  */
 size_t experiment_active(struct experiment *e);
+
+/*
+ * The search history of e, as the algorithm and early stopping see it:
+ * entries are appended for new trials (their assignments added to
+ * e->used) and refreshed for the trials that have not ended (a trial's
+ * entry is refreshed as it ends, by trial_set_state). Cost per call:
+ * O(new trials + active ones). 0 or -ENOMEM.
+ */
+int experiment_history(struct experiment *e, struct search_history *out);
+/* (e->used goes to search_history_attach_used around a suggestion.) */
+
+/* Drop what is derived from the trials and the parser (trials.csv's rows,
+ * the history): after the experiment was (re)activated. */
+void experiment_caches_reset(struct experiment *e);
 
 double now_epoch(void);
 /* RFC3339 UTC with microseconds, into buf (>= 32 bytes). */
