@@ -22,6 +22,11 @@ until mountpoint -q "$mnt"; do
 done
 python3 "$top/bench/bench_slice.py" "$mnt" "$pid" \
 	--trials "${BENCH_TRIALS:-500}" --big "${BENCH_BIG:-10000}"
+# Cost per trial as one experiment grows (issue 11): BENCH_SCALE_TRIALS
+# trivial trials (default 100000), figures every 10000; BENCH_SCALE=0 skips.
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+	python3 "$top/bench/bench_scale.py" "$mnt" "$pid"
+fi
 # The optimisation benchmark (minutes): every algorithm in BENCH_ALGOS on
 # the seven functions of ../shared/bench, through this mount.
 if [ "${BENCH_ALGORITHMS:-1}" != 0 ]; then
