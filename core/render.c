@@ -73,30 +73,45 @@ static size_t nmetrics(const struct experiment *e)
 	return e->parser ? metrics_parser_nmetrics(e->parser) : 0;
 }
 
+static void add_duration(const struct trial *t, double *sum, int *n)
+{
+	if (trial_state_is_terminal(t->state) && t->started > 0 &&
+	    t->finished >= t->started) {
+		*sum += t->finished - t->started;
+		(*n)++;
+	}
+}
+
+/* Sum the durations of the ended trials at the head of e->trials once: an
+ * ended trial's times never change. In trial order, as the sum always was. */
+static void durations_update(struct experiment *e)
+{
+	while (e->durations.done < e->ntrials &&
+	       trial_state_is_terminal(e->trials[e->durations.done]->state))
+		add_duration(e->trials[e->durations.done++], &e->durations.sum,
+			     &e->durations.n);
+}
+
 /*
  * eta_seconds: the trials still to finish, in waves of parallelTrialCount,
  * times the mean duration of the finished ones. Only while running and
  * once something has finished.
  */
-static void render_eta(const struct experiment *e, const struct trial_counts *c,
+static void render_eta(struct experiment *e, const struct trial_counts *c,
 		       struct strbuf *b)
 {
 	const struct experiment_spec *s = e->spec;
-	double sum = 0, left;
-	int n = 0, todo;
+	double sum, left;
+	int n, todo;
 	size_t i;
 
 	if (e->state != EXP_RUNNING)
 		return;
-	for (i = 0; i < e->ntrials; i++) {
-		const struct trial *t = e->trials[i];
-
-		if (trial_state_is_terminal(t->state) && t->started > 0 &&
-		    t->finished >= t->started) {
-			sum += t->finished - t->started;
-			n++;
-		}
-	}
+	durations_update(e);
+	sum = e->durations.sum;
+	n = e->durations.n;
+	for (i = e->durations.done; i < e->ntrials; i++)
+		add_duration(e->trials[i], &sum, &n);
 	todo = s->max_trial_count - (c->total - c->pending - c->running);
 	if (!n || todo <= 0)
 		return;

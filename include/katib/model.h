@@ -147,6 +147,13 @@ struct experiment {
 	int best_valid;
 
 	struct trials_csv_cache csv;
+	/* durations of trials[0..done) for eta_seconds (core/render.c),
+	 * which have all ended: summed in trial order once */
+	struct {
+		size_t done;
+		double sum;
+		int n;
+	} durations;
 	/* what the algorithm and early stopping see, kept across
 	 * suggestions (experiment_history()): one entry per trial, and
 	 * every assignment so far */
