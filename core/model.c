@@ -353,7 +353,8 @@ int experiment_append_trial(struct experiment *e, struct trial *t)
 	e->trials[e->ntrials++] = t;
 	e->counts.total++;
 	(*count_slot(&e->counts, t->state))++;
-	e->best_valid = 0;
+	if (counts_best(t->state)) /* a new trial (Pending) cannot be best */
+		e->best_valid = 0;
 	return 0;
 }
 
