@@ -30,6 +30,11 @@ if [ "${BENCH_LATENCY:-1}" != 0 ]; then
 	"$top/build/latency" bayesianoptimization --sizes 1000 --asks 40 --fill random
 	"$top/build/latency" tpe --sizes 1000 --asks 500 --fill random
 fi
+# Cost per trial as one experiment grows (issue 11): BENCH_SCALE_TRIALS
+# trivial trials (default 100000), figures every 10000; BENCH_SCALE=0 skips.
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+	python3 "$top/bench/bench_scale.py" "$mnt" "$pid"
+fi
 # The optimisation benchmark (minutes): every algorithm in BENCH_ALGOS on
 # the seven functions of ../shared/bench, through this mount.
 if [ "${BENCH_ALGORITHMS:-1}" != 0 ]; then

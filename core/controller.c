@@ -167,6 +167,7 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 	e->algo = ops;
 	e->algo_priv = priv;
 	e->parser = parser;
+	experiment_caches_reset(e); /* derived with the old parser */
 	e->early = early;
 	e->nvalue_names = algorithm_assignment_names(
 		ops, priv, spec, e->value_names, KATIB_MAX_VALUES);
@@ -653,11 +654,11 @@ static void poll_trial(struct katib *k, struct experiment *e, struct trial *t,
 static void kill_active(struct katib *k, struct experiment *e,
 			const char *reason)
 {
-	size_t i;
+	size_t i, n = experiment_active(e);
 
-	for (i = 0; i < e->ntrials; i++)
-		if (!trial_state_is_terminal(e->trials[i]->state))
-			trial_request_kill_locked(k, e, e->trials[i],
+	for (i = 0; i < n && i < e->nactive; i++)
+		if (!trial_state_is_terminal(e->active[i]->state))
+			trial_request_kill_locked(k, e, e->active[i],
 						  TRIAL_KILLED, reason);
 }
 
@@ -708,32 +709,6 @@ static int check_completion(struct katib *k, struct experiment *e)
 	return 1;
 }
 
-static struct history_trial *build_history(struct experiment *e)
-{
-	struct history_trial *h = calloc(e->ntrials + 1, sizeof(*h));
-	size_t i;
-
-	for (i = 0; h && i < e->ntrials; i++) {
-		const struct trial *t = e->trials[i];
-
-		h[i].values = t->values;
-		h[i].series = t->series;
-		h[i].nseries = t->nseries;
-		h[i].number = t->number;
-		switch (t->state) {
-		case TRIAL_PENDING:
-		case TRIAL_RUNNING: h[i].state = HISTORY_PENDING; break;
-		case TRIAL_SUCCEEDED: h[i].state = HISTORY_SUCCEEDED; break;
-		case TRIAL_EARLY_STOPPED:
-			h[i].state = HISTORY_EARLY_STOPPED;
-			break;
-		default: h[i].state = HISTORY_FAILED;
-		}
-		h[i].has_objective = !trial_objective(e, t, &h[i].objective);
-	}
-	return h;
-}
-
 static struct trial *trial_new(struct katib *k, struct experiment *e,
 			       char **values)
 {
@@ -776,22 +751,20 @@ static void free_assignments(char ***v, size_t from, size_t n, size_t np)
 static void create_trials(struct katib *k, struct experiment *e, size_t want)
 {
 	struct search_history hist;
-	struct history_trial *h = build_history(e);
 	struct kb_error err;
 	char ***out = NULL;
 	char msg[1024];
 	int n, i;
 
-	if (!h)
+	if (experiment_history(e, &hist))
 		return;
 	kb_error_clear(&err);
-	hist.trials = h;
-	hist.ntrials = e->ntrials;
 	out = calloc(want, sizeof(*out));
+	search_history_attach_used(&hist, e->used);
 	n = out ? e->algo->suggest(e->algo_priv, e->spec, &hist, want, out,
 				   &err)
 		: -ENOMEM;
-	free(h);
+	search_history_attach_used(NULL, NULL);
 	if (n < 0) {
 		kb_error_format(&err, msg, sizeof(msg));
 		experiment_event(k, e, "algorithm %s failed: %s", e->algo->name,
@@ -881,16 +854,17 @@ static void schedule(struct katib *k, struct experiment *e)
 	const struct experiment_spec *s = e->spec;
 	struct trial_counts c;
 	long room;
-	size_t i;
+	size_t i, n;
 
 	experiment_counts(e, &c);
 	/* trials put back to Pending (a restart) start first */
-	for (i = 0; c.pending && i < e->ntrials; i++) {
+	n = c.pending ? experiment_active(e) : 0;
+	for (i = 0; c.pending && i < n && i < e->nactive; i++) {
 		if (c.running >= limit)
 			return;
-		if (e->trials[i]->state != TRIAL_PENDING)
+		if (e->active[i]->state != TRIAL_PENDING)
 			continue;
-		trial_start(k, e, e->trials[i]);
+		trial_start(k, e, e->active[i]);
 		experiment_counts(e, &c);
 	}
 	room = limit - c.running - c.pending;
@@ -905,21 +879,16 @@ static void check_early_stop(struct katib *k, struct experiment *e,
 			     struct trial *t)
 {
 	struct search_history hist;
-	struct history_trial *h;
 	char why[512] = "";
 	int stop;
 
 	if (!e->early || t->kill_reason || t->nseries == t->series_checked)
 		return;
 	t->series_checked = t->nseries;
-	h = build_history(e);
-	if (!h)
+	if (experiment_history(e, &hist))
 		return;
-	hist.trials = h;
-	hist.ntrials = e->ntrials;
-	stop = e->early->should_stop(e->spec, &hist, &h[t->number - 1], why,
-				     sizeof(why));
-	free(h);
+	stop = e->early->should_stop(
+		e->spec, &hist, &hist.trials[t->number - 1], why, sizeof(why));
 	if (stop <= 0)
 		return;
 	experiment_event(k, e, "trial %d early stopped: %s", t->number, why);
@@ -930,10 +899,11 @@ static void check_early_stop(struct katib *k, struct experiment *e,
 static void tick_experiment(struct katib *k, struct experiment *e,
 			    const short *revents, double now, int tail)
 {
-	size_t i;
+	size_t i, n = experiment_active(e);
 
-	for (i = 0; i < e->ntrials; i++) {
-		struct trial *t = e->trials[i];
+	/* only the trials that had not ended: an ended one costs nothing */
+	for (i = 0; i < n && i < e->nactive; i++) {
+		struct trial *t = e->active[i];
 
 		if (t->state != TRIAL_RUNNING)
 			continue;
@@ -954,6 +924,12 @@ static void tick_experiment(struct katib *k, struct experiment *e,
 	if (e->state == EXP_RUNNING && !k->store_error)
 		schedule(k, e);
 	check_completion(k, e);
+}
+
+/* Ended, with nothing left running: a pass has nothing to do for it. */
+static int experiment_idle(struct experiment *e)
+{
+	return experiment_state_is_finished(e->state) && !experiment_active(e);
 }
 
 static void reap_deleted(struct katib *k)
@@ -981,7 +957,7 @@ static int controller_tick(struct katib *k, int tail)
 {
 	double now = now_epoch();
 	int running = 0, store_error;
-	size_t i, j, n;
+	size_t i, n;
 
 	pthread_mutex_lock(&k->lock);
 	katib_store_recover_locked(k);
@@ -991,14 +967,14 @@ static int controller_tick(struct katib *k, int tail)
 	for (i = 0; i < n; i++) {
 		pthread_mutex_lock(&k->lock);
 		/* experiments are only appended or marked deleted meanwhile */
-		if (i < k->nexps && k->exps[i]->spec && !k->exps[i]->deleted) {
+		if (i < k->nexps && k->exps[i]->spec && !k->exps[i]->deleted &&
+		    !experiment_idle(k->exps[i])) {
 			struct experiment *e = k->exps[i];
 
 			store_begin(k->store);
 			tick_experiment(k, e, NULL, now, tail);
 			katib_commit_locked(k);
-			for (j = 0; j < e->ntrials; j++)
-				running += e->trials[j]->state == TRIAL_RUNNING;
+			running += e->counts.running;
 		}
 		pthread_mutex_unlock(&k->lock);
 	}
@@ -1040,9 +1016,10 @@ static size_t collect_pollfds(struct katib *k, struct pollfd **fds, size_t *cap)
 
 	for (i = 0; i < k->nexps; i++) {
 		struct experiment *e = k->exps[i];
+		size_t m = experiment_active(e);
 
-		for (j = 0; j < e->ntrials; j++) {
-			struct trial *t = e->trials[j];
+		for (j = 0; j < m; j++) {
+			struct trial *t = e->active[j];
 
 			if (t->state != TRIAL_RUNNING || t->run.pidfd < 0)
 				continue;

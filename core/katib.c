@@ -672,6 +672,27 @@ int katib_render(struct katib *k, const char *exp, int trial, enum kfile f,
 	return rc;
 }
 
+int katib_render_size(struct katib *k, const char *exp, int trial, enum kfile f,
+		      size_t *len)
+{
+	struct experiment *e;
+	struct trial *t;
+	char *text = NULL;
+	int rc;
+
+	if (f != KFILE_TRIALS_CSV) {
+		rc = katib_render(k, exp, trial, f, &text, len);
+		free(text);
+		return rc;
+	}
+	pthread_mutex_lock(&k->lock);
+	rc = resolve_locked(k, exp, trial, f, &e, &t);
+	if (!rc)
+		rc = render_trials_csv_size_locked(e, len);
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
 int katib_stream_stat(struct katib *k, const char *exp, int trial, enum kfile f,
 		      off_t *size, struct timespec *mtime)
 {

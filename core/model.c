@@ -171,6 +171,7 @@ void experiment_free(struct experiment *e)
 	for (i = 0; i < e->ntrials; i++)
 		trial_free(e->trials[i]);
 	free(e->trials);
+	free(e->active);
 	if (e->algo && e->algo_priv && e->algo->destroy)
 		e->algo->destroy(e->algo_priv);
 	metrics_parser_free(e->parser);
@@ -180,7 +181,14 @@ void experiment_free(struct experiment *e)
 	free(e->raw_spec);
 	free(e->spec_yaml);
 	strbuf_free(&e->events);
+	experiment_caches_reset(e);
 	free(e);
+}
+
+void trials_csv_cache_reset(struct trials_csv_cache *c)
+{
+	strbuf_free(&c->text);
+	c->header_len = c->nrows = 0;
 }
 
 int trial_objective(const struct experiment *e, const struct trial *t,
@@ -318,22 +326,139 @@ int trial_record_observation(const struct experiment *e, struct trial *t,
 	return series_push(t, v) ? 0 : 1;
 }
 
+static int grow_trials(struct trial ***v, size_t n, size_t *cap)
+{
+	size_t c = *cap ? *cap * 2 : 16;
+	struct trial **p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*v, c * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
 int experiment_append_trial(struct experiment *e, struct trial *t)
 {
-	if (e->ntrials == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 16;
-		struct trial **p = realloc(e->trials, cap * sizeof(*p));
+	int active = !trial_state_is_terminal(t->state);
 
-		if (!p)
-			return -ENOMEM;
-		e->trials = p;
-		e->cap = cap;
-	}
+	if (grow_trials(&e->trials, e->ntrials, &e->cap) ||
+	    (active && grow_trials(&e->active, e->nactive, &e->active_cap)))
+		return -ENOMEM;
+	if (active)
+		e->active[e->nactive++] = t;
 	e->trials[e->ntrials++] = t;
 	e->counts.total++;
 	(*count_slot(&e->counts, t->state))++;
-	e->best_valid = 0;
+	if (counts_best(t->state)) /* a new trial (Pending) cannot be best */
+		e->best_valid = 0;
 	return 0;
+}
+
+size_t experiment_active(struct experiment *e)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < e->nactive; i++)
+		if (!trial_state_is_terminal(e->active[i]->state))
+			e->active[j++] = e->active[i];
+	e->nactive = j;
+	return j;
+}
+
+static void history_fill(const struct experiment *e, const struct trial *t,
+			 struct history_trial *h)
+{
+	h->values = t->values;
+	h->series = t->series;
+	h->nseries = t->nseries;
+	h->number = t->number;
+	switch (t->state) {
+	case TRIAL_PENDING:
+	case TRIAL_RUNNING: h->state = HISTORY_PENDING; break;
+	case TRIAL_SUCCEEDED: h->state = HISTORY_SUCCEEDED; break;
+	case TRIAL_EARLY_STOPPED: h->state = HISTORY_EARLY_STOPPED; break;
+	default: h->state = HISTORY_FAILED;
+	}
+	h->has_objective = !trial_objective(e, t, &h->objective);
+}
+
+static int history_reserve(struct experiment *e)
+{
+	size_t cap = e->history_cap ? e->history_cap : 16;
+	struct history_trial *h;
+
+	while (cap < e->ntrials + 1) /* one zeroed entry past the end */
+		cap *= 2;
+	if (cap == e->history_cap)
+		return 0;
+	h = realloc(e->history, cap * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	memset(h + e->history_cap, 0, (cap - e->history_cap) * sizeof(*h));
+	e->history = h;
+	e->history_cap = cap;
+	return 0;
+}
+
+/* t's assignment into e->used, as spec->nparams values (missing ones
+ * read as NULL, as a trial loaded with fewer values always did). */
+static int history_add_used(struct experiment *e, const struct trial *t)
+{
+	size_t i, np = e->spec->nparams;
+	char **v;
+	int rc;
+
+	if (!t->values)
+		return 0;
+	if (t->nvalues >= np)
+		return assignment_set_add(e->used, t->values);
+	v = calloc(np, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < t->nvalues; i++)
+		v[i] = t->values[i];
+	rc = assignment_set_add(e->used, v);
+	free(v);
+	return rc;
+}
+
+int experiment_history(struct experiment *e, struct search_history *out)
+{
+	size_t i;
+
+	if (!e->used)
+		e->used = assignment_set_new(e->spec->nparams);
+	if (!e->used || history_reserve(e))
+		return -ENOMEM;
+	for (i = e->nhistory; i < e->ntrials; i++) {
+		const struct trial *t = e->trials[i];
+
+		if (history_add_used(e, t) < 0)
+			return -ENOMEM;
+		history_fill(e, t, &e->history[i]);
+		e->nhistory = i + 1;
+	}
+	/* not compacted here: callers may be walking e->active */
+	for (i = 0; i < e->nactive; i++)
+		history_fill(e, e->active[i],
+			     &e->history[e->active[i]->number - 1]);
+	out->trials = e->history;
+	out->ntrials = e->ntrials;
+	return 0;
+}
+
+void experiment_caches_reset(struct experiment *e)
+{
+	trials_csv_cache_reset(&e->csv);
+	free(e->history);
+	e->history = NULL;
+	e->nhistory = e->history_cap = 0;
+	assignment_set_free(e->used);
+	e->used = NULL;
 }
 
 void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s)
@@ -345,6 +470,8 @@ void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s)
 	if (e->best == t && !counts_best(s))
 		e->best_valid = 0;
 	t->state = s;
+	if ((size_t)t->number <= e->nhistory) /* it may leave e->active */
+		history_fill(e, t, &e->history[t->number - 1]);
 	if (!e->best_valid || !counts_best(s) || trial_objective(e, t, &v))
 		return;
 	if (!e->best || trial_objective(e, e->best, &bv) || better(e, v, bv))

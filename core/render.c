@@ -73,30 +73,45 @@ static size_t nmetrics(const struct experiment *e)
 	return e->parser ? metrics_parser_nmetrics(e->parser) : 0;
 }
 
+static void add_duration(const struct trial *t, double *sum, int *n)
+{
+	if (trial_state_is_terminal(t->state) && t->started > 0 &&
+	    t->finished >= t->started) {
+		*sum += t->finished - t->started;
+		(*n)++;
+	}
+}
+
+/* Sum the durations of the ended trials at the head of e->trials once: an
+ * ended trial's times never change. In trial order, as the sum always was. */
+static void durations_update(struct experiment *e)
+{
+	while (e->durations.done < e->ntrials &&
+	       trial_state_is_terminal(e->trials[e->durations.done]->state))
+		add_duration(e->trials[e->durations.done++], &e->durations.sum,
+			     &e->durations.n);
+}
+
 /*
  * eta_seconds: the trials still to finish, in waves of parallelTrialCount,
  * times the mean duration of the finished ones. Only while running and
  * once something has finished.
  */
-static void render_eta(const struct experiment *e, const struct trial_counts *c,
+static void render_eta(struct experiment *e, const struct trial_counts *c,
 		       struct strbuf *b)
 {
 	const struct experiment_spec *s = e->spec;
-	double sum = 0, left;
-	int n = 0, todo;
+	double sum, left;
+	int n, todo;
 	size_t i;
 
 	if (e->state != EXP_RUNNING)
 		return;
-	for (i = 0; i < e->ntrials; i++) {
-		const struct trial *t = e->trials[i];
-
-		if (trial_state_is_terminal(t->state) && t->started > 0 &&
-		    t->finished >= t->started) {
-			sum += t->finished - t->started;
-			n++;
-		}
-	}
+	durations_update(e);
+	sum = e->durations.sum;
+	n = e->durations.n;
+	for (i = e->durations.done; i < e->ntrials; i++)
+		add_duration(e->trials[i], &sum, &n);
 	todo = s->max_trial_count - (c->total - c->pending - c->running);
 	if (!n || todo <= 0)
 		return;
@@ -169,37 +184,109 @@ static void render_best(struct experiment *e, struct strbuf *b)
 	}
 }
 
-static void render_trials_csv(struct experiment *e, struct strbuf *b)
+static int csv_header(const struct experiment *e, struct strbuf *b)
 {
-	char val[METRIC_VALUE_MAX];
-	size_t i, j, np = e->nvalue_names;
+	size_t j;
+	int rc = strbuf_append(b, "trial,state", 11);
 
-	strbuf_append(b, "trial,state", 11);
-	for (j = 0; j < np; j++) {
-		strbuf_append(b, ",", 1);
-		strbuf_csv(b, e->value_names[j]);
+	for (j = 0; j < e->nvalue_names; j++) {
+		rc |= strbuf_append(b, ",", 1);
+		rc |= strbuf_csv(b, e->value_names[j]);
 	}
 	for (j = 0; j < nmetrics(e); j++) {
-		strbuf_append(b, ",", 1);
-		strbuf_csv(b, metrics_parser_metric(e->parser, (int)j));
+		rc |= strbuf_append(b, ",", 1);
+		rc |= strbuf_csv(b, metrics_parser_metric(e->parser, (int)j));
 	}
-	strbuf_append(b, "\n", 1);
-	for (i = 0; i < e->ntrials; i++) {
-		struct trial *t = e->trials[i];
+	rc |= strbuf_append(b, "\n", 1);
+	return rc ? -ENOMEM : 0;
+}
 
-		strbuf_printf(b, "%d,%s", t->number,
-			      trial_state_name(t->state));
-		for (j = 0; j < np; j++) {
-			strbuf_append(b, ",", 1);
-			strbuf_csv(b, j < t->nvalues ? t->values[j] : "");
-		}
-		for (j = 0; j < nmetrics(e); j++) {
-			metric_text(e, t, j, val, sizeof(val));
-			strbuf_append(b, ",", 1);
-			strbuf_csv(b, val);
-		}
-		strbuf_append(b, "\n", 1);
+static int csv_row(const struct experiment *e, const struct trial *t,
+		   struct strbuf *b)
+{
+	char val[METRIC_VALUE_MAX];
+	size_t j;
+	int rc = strbuf_printf(b, "%d,%s", t->number,
+			       trial_state_name(t->state));
+
+	for (j = 0; j < e->nvalue_names; j++) {
+		rc |= strbuf_append(b, ",", 1);
+		rc |= strbuf_csv(b, j < t->nvalues ? t->values[j] : "");
 	}
+	for (j = 0; j < nmetrics(e); j++) {
+		metric_text(e, t, j, val, sizeof(val));
+		rc |= strbuf_append(b, ",", 1);
+		rc |= strbuf_csv(b, val);
+	}
+	rc |= strbuf_append(b, "\n", 1);
+	return rc ? -ENOMEM : 0;
+}
+
+/*
+ * Bring e->csv up to date: start again when the header changed, then
+ * append the rows of the trials that ended, in creation order, up to the
+ * first that has not (an ended trial's row never changes again).
+ */
+static int trials_csv_update(struct experiment *e)
+{
+	struct trials_csv_cache *c = &e->csv;
+	struct strbuf h;
+	int rc;
+
+	strbuf_init(&h);
+	rc = csv_header(e, &h);
+	if (rc)
+		goto out;
+	if (!c->text.data || c->header_len != h.len ||
+	    memcmp(c->text.data, h.data, h.len)) {
+		trials_csv_cache_reset(c);
+		rc = strbuf_append(&c->text, h.data, h.len);
+		if (rc)
+			goto out;
+		c->header_len = h.len;
+	}
+	while (!rc && c->nrows < e->ntrials &&
+	       trial_state_is_terminal(e->trials[c->nrows]->state))
+		rc = csv_row(e, e->trials[c->nrows++], &c->text);
+out:
+	if (rc)
+		trials_csv_cache_reset(c); /* never keep a partial row */
+	strbuf_free(&h);
+	return rc;
+}
+
+/* The rows after the cached ones: trials still pending or running, and
+ * those that ended after one of them. */
+static int csv_tail(const struct experiment *e, struct strbuf *b)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = e->csv.nrows; !rc && i < e->ntrials; i++)
+		rc = csv_row(e, e->trials[i], b);
+	return rc;
+}
+
+static int render_trials_csv(struct experiment *e, struct strbuf *b)
+{
+	int rc = trials_csv_update(e);
+
+	if (!rc)
+		rc = strbuf_append(b, e->csv.text.data, e->csv.text.len);
+	return rc ? rc : csv_tail(e, b);
+}
+
+int render_trials_csv_size_locked(struct experiment *e, size_t *size)
+{
+	struct strbuf tail;
+	int rc = trials_csv_update(e);
+
+	strbuf_init(&tail);
+	if (!rc)
+		rc = csv_tail(e, &tail);
+	*size = e->csv.text.len + tail.len;
+	strbuf_free(&tail);
+	return rc;
 }
 
 static void render_control(struct experiment *e, struct strbuf *b)
@@ -447,7 +534,12 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 	case KFILE_STATUS_JSON: render_status_json(e, &b); break;
 	case KFILE_CONTROL: render_control(e, &b); break;
 	case KFILE_BEST: render_best(e, &b); break;
-	case KFILE_TRIALS_CSV: render_trials_csv(e, &b); break;
+	case KFILE_TRIALS_CSV:
+		if (render_trials_csv(e, &b)) {
+			strbuf_free(&b);
+			return -ENOMEM;
+		}
+		break;
 	case KFILE_T_PARAMS: render_params(e, t, &b); break;
 	case KFILE_T_PARAMS_JSON: render_params_json(e, t, &b); break;
 	case KFILE_T_METRICS: render_trial_metrics(e, t, &b); break;

@@ -461,6 +461,18 @@ void assignment_set_free(struct assignment_set *s)
 	free(s);
 }
 
+static _Thread_local struct {
+	const struct search_history *h;
+	struct assignment_set *used;
+} attached;
+
+void search_history_attach_used(const struct search_history *h,
+				struct assignment_set *used)
+{
+	attached.h = h;
+	attached.used = used;
+}
+
 struct assignment_set *
 assignment_set_from_history(const struct search_history *h, size_t nparams)
 {
@@ -850,7 +862,9 @@ int search_suggest_distinct(const struct experiment_spec *spec,
 	char **v;
 	int rc = 0;
 
-	used = assignment_set_from_history(history, spec->nparams);
+	used = attached.h == history
+		       ? attached.used
+		       : assignment_set_from_history(history, spec->nparams);
 	if (!used)
 		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
 	while (n < want) {
@@ -863,7 +877,8 @@ int search_suggest_distinct(const struct experiment_spec *spec,
 			break;
 		}
 	}
-	assignment_set_free(used);
+	if (attached.h != history)
+		assignment_set_free(used);
 	if (rc) {
 		while (n)
 			assignment_values_free(out[--n], spec->nparams);

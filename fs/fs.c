@@ -465,13 +465,11 @@ static int resolve(struct katibfs *fs, const char *path, struct node *nd)
 
 static int render_size(struct katibfs *fs, const struct node *nd, off_t *size)
 {
-	char *text = NULL;
 	size_t len = 0;
 	int rc;
 
-	rc = katib_render(fs->k, nd->kind == NODE_README ? NULL : nd->exp,
-			  nd->trial, nd->f, &text, &len);
-	free(text);
+	rc = katib_render_size(fs->k, nd->kind == NODE_README ? NULL : nd->exp,
+			       nd->trial, nd->f, &len);
 	if (rc)
 		return core_err(rc);
 	*size = (off_t)len;

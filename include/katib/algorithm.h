@@ -234,6 +234,15 @@ struct assignment_set *
 assignment_set_from_history(const struct search_history *h, size_t nparams);
 
 /*
+ * For this thread, until called again (NULL, NULL to detach): `used` holds
+ * every assignment of h's trials (spec->nparams values each), kept by the
+ * caller from one suggestion to the next, so search_suggest_distinct(h)
+ * uses it, and adds its batch to it, instead of building a set per call.
+ */
+void search_history_attach_used(const struct search_history *h,
+				struct assignment_set *used);
+
+/*
  * Checks spec->nasConfig as Katib's ENAS/DARTS services do: graphConfig
  * with numLayers (and inputSizes/outputSizes when need_sizes), and a
  * non-empty operations list whose parameters are well formed.

@@ -129,5 +129,7 @@ int trial_init_metrics(struct experiment *e, struct trial *t);
 int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 		       enum kfile f, char **out, size_t *len);
 char *render_readme(void);
+/* The size of trials.csv without rendering it whole (see model.h). */
+int render_trials_csv_size_locked(struct experiment *e, size_t *size);
 
 #endif

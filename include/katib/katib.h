@@ -128,6 +128,11 @@ int katib_trial_stat(struct katib *k, const char *exp, int trial,
 int katib_render(struct katib *k, const char *exp, int trial, enum kfile f,
 		 char **out, size_t *len);
 
+/* The size katib_render would give now (for stat); trials.csv is not
+ * rendered whole for it. */
+int katib_render_size(struct katib *k, const char *exp, int trial, enum kfile f,
+		      size_t *len);
+
 /* Size and mtime of a stream file (events, trials/N/log, observations). */
 int katib_stream_stat(struct katib *k, const char *exp, int trial, enum kfile f,
 		      off_t *size, struct timespec *mtime);

@@ -102,6 +102,19 @@ struct trial {
 	struct timespec mtime;
 };
 
+/*
+ * trials.csv rendered incrementally (core/render.c): the header and the rows
+ * of trials[0..nrows), which have all ended, so their rows never change.
+ * Rows are appended as trials end in creation order; the whole is rendered
+ * again only when the header changes (new metrics or value names).
+ */
+struct trials_csv_cache {
+	struct strbuf text;
+	size_t header_len, nrows;
+};
+
+void trials_csv_cache_reset(struct trials_csv_cache *c);
+
 struct experiment {
 	char *name;
 	enum experiment_state state;
@@ -121,6 +134,10 @@ struct experiment {
 
 	struct trial **trials;
 	size_t ntrials, cap;
+	/* the trials that had not ended when last compacted, in creation
+	 * order (a trial that ended is dropped by experiment_active()) */
+	struct trial **active;
+	size_t nactive, active_cap;
 
 	struct trial_counts {
 		int total, pending, running, succeeded, failed, killed,
@@ -128,6 +145,21 @@ struct experiment {
 	} counts; /* kept by experiment_append_trial/trial_set_state */
 	struct trial *best; /* cache of experiment_best() when best_valid */
 	int best_valid;
+
+	struct trials_csv_cache csv;
+	/* durations of trials[0..done) for eta_seconds (core/render.c),
+	 * which have all ended: summed in trial order once */
+	struct {
+		size_t done;
+		double sum;
+		int n;
+	} durations;
+	/* what the algorithm and early stopping see, kept across
+	 * suggestions (experiment_history()): one entry per trial, and
+	 * every assignment so far */
+	struct history_trial *history;
+	size_t nhistory, history_cap;
+	struct assignment_set *used;
 
 	struct strbuf events;
 	double created, started, finished;
@@ -173,6 +205,28 @@ int experiment_append_trial(struct experiment *e, struct trial *t);
 void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s);
 
 struct trial *experiment_trial(const struct experiment *e, int number);
+
+/*
+ * The trials of e that have not ended, in creation order: e->active after
+ * dropping those that ended since the last call. Loops over it read
+ * e->active[i] afresh each step and check the state (a trial may end, and
+ * trials may be appended, while they run). O(active), not O(trials).
+ */
+size_t experiment_active(struct experiment *e);
+
+/*
+ * The search history of e, as the algorithm and early stopping see it:
+ * entries are appended for new trials (their assignments added to
+ * e->used) and refreshed for the trials that have not ended (a trial's
+ * entry is refreshed as it ends, by trial_set_state). Cost per call:
+ * O(new trials + active ones). 0 or -ENOMEM.
+ */
+int experiment_history(struct experiment *e, struct search_history *out);
+/* (e->used goes to search_history_attach_used around a suggestion.) */
+
+/* Drop what is derived from the trials and the parser (trials.csv's rows,
+ * the history): after the experiment was (re)activated. */
+void experiment_caches_reset(struct experiment *e);
 
 double now_epoch(void);
 /* RFC3339 UTC with microseconds, into buf (>= 32 bytes). */
