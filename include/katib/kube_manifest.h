@@ -1,5 +1,5 @@
 /*
- * kube_manifest.h - render a trial for a cluster (core/spec_manifest.c).
+ * kube_manifest.h - render a trial for a cluster (core/trial_render.c).
  */
 #ifndef KATIB_KUBE_MANIFEST_H
 #define KATIB_KUBE_MANIFEST_H
@@ -7,7 +7,7 @@
 #include "katib/spec.h"
 
 /*
- * As spec_render_trial() (core/spec.c), for backends that send the
+ * As spec_render_trial() (core/trial_render.c), for backends that send the
  * manifest rather than run a command: the primary container may have no
  * `command` (the image's ENTRYPOINT runs), and metadata.labels carry
  * katib.kubeflow.org/experiment and katib.kubeflow.org/trial as sent.

@@ -13,6 +13,11 @@
  *
  * Numbers in feasibleSpace stay strings (as in Katib); the parsed doubles
  * sit beside them.
+ *
+ * Implemented in core/spec_parse.c (parse, default, validate, free),
+ * core/spec_template.c (trialTemplate and its placeholders),
+ * core/spec_render.c (spec_render_yaml, spec_check_update) and
+ * core/trial_render.c (spec_render_trial, trial_command_free).
  */
 #ifndef KATIB_SPEC_H
 #define KATIB_SPEC_H
@@ -98,7 +103,7 @@ struct collector_spec {
 	enum file_format format; /* source.fileSystemPath.format */
 	char **metrics_format;	 /* source.filter.metricsFormat (may be 0) */
 	size_t nmetrics_format;
-	/* Added by spec.c (members appended, the ones above unchanged): */
+	/* Added later (members appended, the ones above unchanged): */
 	enum fs_path_kind path_kind; /* source.fileSystemPath.kind */
 	int has_format;	 /* fileSystemPath.format set (File: always) */
 	cJSON *http_get; /* source.httpGet (PrometheusMetric), or NULL */
