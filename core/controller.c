@@ -25,6 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "controller.h"
+#include "recover.h"
+
 #define TAIL_INTERVAL	 0.25 /* s between reads of running trials' output */
 #define KILL_GRACE	 3.0  /* s between SIGTERM and SIGKILL */
 #define READ_CHUNK	 (1 << 20) /* output read per trial per pass */

@@ -4,6 +4,8 @@
  * thread (controller.c) does everything slow.
  */
 #include "katib/daemon.h"
+#include "controller.h"
+#include "recover.h"
 
 #include <errno.h>
 #include <fcntl.h>

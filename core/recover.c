@@ -11,7 +11,7 @@
  * one transaction; when that commits, the error is gone and scheduling
  * resumes.
  */
-#include "katib/daemon.h"
+#include "recover.h"
 
 #include <errno.h>
 #include <stdio.h>

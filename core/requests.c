@@ -5,6 +5,8 @@
  * errno (include/katib/katib.h).
  */
 #include "katib/daemon.h"
+#include "controller.h"
+#include "recover.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,10 @@
 /*
  * daemon.h - the inside of struct katib, shared by the API (core/katib.c),
  * the controller thread (core/controller.c) and the renderers
- * (core/render.c). Nothing outside core/ includes this.
+ * (core/render.c). Nothing outside core/ includes this. The services
+ * declared here (events, notifications, paths) are core/katib.c's; the
+ * controller's own calls are in core/controller.h, the store's
+ * transactions in core/recover.h.
  *
  * Locking: k->lock guards the model, the store and the notification
  * queue. Functions named *_locked expect it held. The controller thread
@@ -82,13 +85,6 @@ void katib_queue_notify(struct katib *k, const char *exp, int trial,
 /* Wake the controller thread. */
 void katib_wake(struct katib *k);
 
-/* End a transaction: commit, or on failure enter the store-error state
- * (events say so) that katib_store_recover_locked() leaves. */
-int katib_commit_locked(struct katib *k);
-void katib_store_failed_locked(struct katib *k, int rc);
-/* Rewrite the whole model into the store if it failed earlier. */
-void katib_store_recover_locked(struct katib *k);
-
 /* Persist the experiment row (state, reason, spec, algorithm state). */
 void experiment_save_locked(struct katib *k, struct experiment *e);
 
@@ -103,27 +99,6 @@ void trial_dir_path(const struct katib *k, const char *exp, int trial,
 		    char *buf, size_t size);
 void trial_log_path(const struct katib *k, const char *exp, int trial,
 		    char *buf, size_t size);
-
-/* ---- controller.c ---- */
-int controller_start(struct katib *k);
-void controller_stop(struct katib *k);
-/* Prepare a validated spec to run: parser, algorithm (restored from
- * `algo_state` when not NULL). -EINVAL with err. */
-int experiment_activate_locked(struct katib *k, struct experiment *e,
-			       const char *algo_state, struct kb_error *err);
-/* Set state and reason, record an event, persist. */
-void experiment_set_state_locked(struct katib *k, struct experiment *e,
-				 enum experiment_state s, const char *reason);
-/* Ask a running trial to end in `state` (Killed, ...) with `reason`. */
-void trial_request_kill_locked(struct katib *k, struct experiment *e,
-			       struct trial *t, enum trial_state state,
-			       const char *reason);
-/* Record pushed observations on a trial. */
-int trial_add_observations_locked(struct katib *k, struct experiment *e,
-				  struct trial *t,
-				  const struct observation *obs, size_t n);
-/* Allocate the metric summaries of t for e's parser. */
-int trial_init_metrics(struct experiment *e, struct trial *t);
 
 /* ---- render.c ---- */
 int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
