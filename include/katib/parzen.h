@@ -1,7 +1,7 @@
 /*
  * parzen.h - Tree-structured Parzen Estimators shared by tpe.c and
- * multivariate_tpe.c (core/algorithms/tpe_common.c), and the scrambled
- * Sobol sequence of sobol.c.
+ * multivariate_tpe.c (core/algorithms/tpe_common.c). Their startup points
+ * come from the Sobol sequence (katib/sobol.h), which knows nothing of TPE.
  *
  * The design follows Optuna's TPESampler: observations are split at a
  * gamma quantile of the loss into a "below" (good) and an "above" group;
@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "katib/algorithm.h"
+#include "katib/sobol.h" /* the startup points (and test_sobol.c) */
 
 enum tpe_gamma {
 	TPE_GAMMA_SQRT, /* below = min(ceil(gamma * sqrt(n)), 25) (hyperopt) */
@@ -66,28 +67,5 @@ int tpe_algo_suggest(void *priv, const struct experiment_spec *spec,
 		     char ***out, struct kb_error *err);
 char *tpe_algo_save(void *priv);
 void tpe_algo_destroy(void *priv);
-
-/* The standard normal quantile (Acklam, refined; |error| < 1e-13). */
-double normal_quantile(double p);
-
-/* ---- sobol.c ---- */
-
-#define SOBOL_MAX_DIMS 64
-
-/*
- * Point number `index` of the `ndims`-dimensional Sobol sequence
- * (Joe-Kuo direction numbers), scrambled by a linear matrix scramble and
- * a random digital shift drawn from `seed`, in u[0..ndims-1], each in
- * (0, 1). Dimensions past SOBOL_MAX_DIMS are filled from a hash of
- * (seed, index, dim). Returns 0.
- */
-int sobol_point(uint64_t index, size_t ndims, uint64_t seed, double *u);
-
-/*
- * A coordinate u in (0, 1) as a value of p: uniform, log-uniform, or the
- * inverse normal CDF (normal/logNormal), ints and steps by equal bins,
- * lists by floor(u * len). Heap string, NULL on ENOMEM.
- */
-char *sobol_map(const struct param_spec *p, double u);
 
 #endif
