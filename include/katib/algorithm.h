@@ -140,7 +140,8 @@ const struct algorithm_ops *algorithm_find(const char *name);
 /*
  * Spec-time check for spec->algorithm: the name is one Katib knows and its
  * settings validate. Algorithms Katib knows but katibfs has not built are
- * accepted here (katibfs check passes) and refused by algorithm_start().
+ * accepted here (katibfs check passes) and refused when the experiment
+ * starts (experiment_activate_locked(), core/controller.c).
  */
 int algorithm_validate(const struct experiment_spec *spec,
 		       struct kb_error *err);

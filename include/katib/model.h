@@ -5,8 +5,8 @@
  * experiment owns its trials. All of it is guarded by katib->lock: the
  * controller thread is the only writer of trial state; the API calls
  * (katib.h) mutate only under the same lock and only what the user asked
- * (a spec, a control word, a pushed metric). Renderers (render.h) read it
- * under the lock and produce self-contained text.
+ * (a spec, a control word, a pushed metric). Renderers (core/render.c) read
+ * it under the lock and produce self-contained text.
  *
  * Ownership: an experiment owns everything it points to (spec, parser,
  * algorithm state, trials, buffers) and is freed by experiment_free();
