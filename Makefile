@@ -23,12 +23,15 @@ CFLAGS ?= -O2 -g
 IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
 	$(if $(IS_CLANG),,-Wno-format-truncation)
-CPPFLAGS += -Iinclude -D_GNU_SOURCE -DKATIBFS_VERSION=\"$(VERSION)\"
+CPPFLAGS += -Iinclude -Icore -D_GNU_SOURCE -DKATIBFS_VERSION=\"$(VERSION)\"
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SAN) -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 VERSION := 0.1.0
 
-CORE_SRC := $(sort $(wildcard core/*.c core/algorithms/*.c core/earlystopping/*.c core/kube/*.c))
+# Every module under core/ (one folder per part of the architecture; see
+# README "Source layout"), except the shim, which is a program of its own.
+SHIM_SRC := core/backends/supervisor/katibfs-shim.c
+CORE_SRC := $(sort $(filter-out $(SHIM_SRC),$(wildcard core/*/*.c core/*/*/*.c)))
 FS_SRC := $(sort $(wildcard fs/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -54,7 +57,7 @@ katibfs: $(BUILD)/katibfs
 katibfs-shim: $(BUILD)/katibfs-shim
 	cp $< $@
 
-$(BUILD)/katibfs-shim: core/supervisor/katibfs-shim.c
+$(BUILD)/katibfs-shim: $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(WARN) -O2 -static -o $@ $<
 
@@ -130,7 +133,7 @@ install: all
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/user/katibfs@.service
 
 # Every C source and header of ours (not tests/fuzz corpora).
-FORMAT_SRC = $(sort $(wildcard core/*.[ch] core/*/*.[ch] fs/*.[ch] \
+FORMAT_SRC = $(sort $(wildcard core/*/*.[ch] core/*/*/*.[ch] fs/*.[ch] \
 	include/katib/*.h tests/unit/*.[ch] tests/fuzz/*.c bench/*.[ch]))
 
 format:

@@ -47,7 +47,7 @@
 #include <cjson/cJSON.h>
 
 #include "katib/algorithm.h"
-#include "katib/linalg.h"
+#include "algorithms/linalg.h"
 
 static const char *const estimators[] = { "GP", "RF", "ET", "GBRT", NULL };
 static const char *const acq_funcs[] = { "gp_hedge", "LCB",  "EI", "PI",

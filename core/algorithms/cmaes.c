@@ -49,7 +49,7 @@
 #include <cjson/cJSON.h>
 
 #include "katib/algorithm.h"
-#include "katib/linalg.h"
+#include "algorithms/linalg.h"
 
 static const char *const restart_strategies[] = { "ipop", "bipop", "none",
 						  NULL };

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "katib/algorithm.h"
-#include "katib/nas.h"
+#include "algorithms/nas.h"
 
 /* Unknown names are passed through to the trial, as Katib does. */
 static const struct setting_rule darts_rules[] = {

@@ -43,7 +43,7 @@
 #include <cjson/cJSON.h>
 
 #include "katib/algorithm.h"
-#include "katib/nas.h"
+#include "algorithms/nas.h"
 
 #define POSITIVE_OR_NONE SETTING_MIN_OPEN | SETTING_NONE_OK
 #define UNIT		 (SETTING_MIN_OPEN) /* (0, 1] */

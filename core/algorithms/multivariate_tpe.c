@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "katib/algorithm.h"
-#include "katib/parzen.h"
+#include "algorithms/parzen.h"
 
 static const struct setting_rule mtpe_rules[] = {
 	{ "n_startup_trials", SETTING_INT, 0, INFINITY, 0, NULL },

@@ -1,11 +1,11 @@
 /*
  * nas_common.c - helpers shared by the NAS algorithms (darts, enas): the
- * growing string of include/katib/nas.h.
+ * growing string of core/algorithms/nas.h.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "katib/nas.h"
+#include "algorithms/nas.h"
 
 void nas_sb_putn(struct nas_sbuf *b, const char *s, size_t n)
 {

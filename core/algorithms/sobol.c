@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "katib/algorithm.h"
-#include "katib/sobol.h"
+#include "algorithms/sobol.h"
 
 #define SOBOL_BITS 32
 

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "katib/algorithm.h"
-#include "katib/parzen.h"
+#include "algorithms/parzen.h"
 
 static const struct setting_rule tpe_rules[] = {
 	{ "gamma", SETTING_DOUBLE, 0, 1, SETTING_MIN_OPEN | SETTING_MAX_OPEN,

@@ -1,7 +1,7 @@
 /*
  * tpe_common.c - Parzen estimators for tpe.c and multivariate_tpe.c.
  *
- * See include/katib/parzen.h for the design. Internals:
+ * See core/algorithms/parzen.h for the design. Internals:
  *
  *  - Each parameter becomes a `struct dim`: numeric ones live in an
  *    internal space (log for logUniform/logNormal) with bounds widened by
@@ -28,8 +28,8 @@
 #include <string.h>
 
 #include "katib/algorithm.h"
-#include "katib/parzen.h"
-#include "katib/sobol.h"
+#include "algorithms/parzen.h"
+#include "algorithms/sobol.h"
 
 #define LOG_SQRT_2PI 0.91893853320467274178
 #define WINDOW_Z     6.0 /* kernels beyond this many sigmas are ignored */

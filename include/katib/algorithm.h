@@ -2,8 +2,8 @@
  * algorithm.h - the interface every search algorithm implements.
  *
  * An algorithm is one file under core/algorithms/ exporting one const
- * struct algorithm_ops, listed in the table in core/algorithm.c. Adding an
- * algorithm touches that file and one line of the table.
+ * struct algorithm_ops, listed in the table in core/algorithms/algorithm.c.
+ * Adding an algorithm touches that file and one line of the table.
  *
  * Lifecycle: validate() at spec time (settings named, typed and bounded as
  * Katib's suggestion service does); create() when the experiment starts or
@@ -141,7 +141,7 @@ const struct algorithm_ops *algorithm_find(const char *name);
  * Spec-time check for spec->algorithm: the name is one Katib knows and its
  * settings validate. Algorithms Katib knows but katibfs has not built are
  * accepted here (katibfs check passes) and refused when the experiment
- * starts (experiment_activate_locked(), core/controller.c).
+ * starts (experiment_activate_locked(), core/engine/controller.c).
  */
 int algorithm_validate(const struct experiment_spec *spec,
 		       struct kb_error *err);
@@ -150,7 +150,7 @@ int algorithm_validate(const struct experiment_spec *spec,
 int early_stopping_validate(const struct experiment_spec *spec,
 			    struct kb_error *err);
 
-/* ---- Helpers shared by the algorithms (core/search_space.c) ---- */
+/* ---- Helpers shared by the algorithms (core/spec/search_space.c) ---- */
 
 /* A small, fast, seedable PRNG (xoshiro256**). */
 struct rng {

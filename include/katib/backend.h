@@ -1,10 +1,10 @@
 /*
  * backend.h - where trials run. One file per backend behind this one
- * interface, listed by one line in the table in core/backend.c:
+ * interface, listed by one line in the table in core/backends/backend.c:
  *
- *   local        core/executor_local.c: a process under a supervisor of ours
- *   kubernetes   core/executor_kubernetes.c: the trialTemplate's object in
- *                a cluster (core/kube/)
+ *   local        core/backends/executor_local.c: a process under a supervisor
+ * of ours kubernetes   core/backends/executor_kubernetes.c: the trialTemplate's
+ * object in a cluster (core/backends/kube/)
  *
  * The controller never asks which backend it has: whatever differs between
  * them is a field or an op below (the collectors it can read, whether

@@ -1,10 +1,10 @@
 /*
- * daemon.h - the inside of struct katib, shared by the API (core/katib.c),
- * the controller thread (core/controller.c) and the renderers
- * (core/render.c). Nothing outside core/ includes this. The services
- * declared here (events, notifications, paths) are core/katib.c's; the
- * controller's own calls are in core/controller.h, the store's
- * transactions in core/recover.h.
+ * daemon.h - the inside of struct katib, shared by the API
+ * (core/engine/katib.c), the controller thread (core/engine/controller.c) and
+ * the renderers (core/views/render.c). Nothing outside core/ includes this. The
+ * services declared here (events, notifications, paths) are
+ * core/engine/katib.c's; the controller's own calls are in
+ * core/engine/controller.h, the store's transactions in core/engine/recover.h.
  *
  * Locking: k->lock guards the model, the store and the notification
  * queue. Functions named *_locked expect it held. The controller thread
@@ -17,8 +17,8 @@
 
 #include "katib/backend.h"
 #include "katib/katib.h"
-#include "katib/model.h"
-#include "katib/store.h"
+#include "engine/model.h"
+#include "engine/store.h"
 
 struct notification {
 	char exp[EXPERIMENT_NAME_MAX + 1];

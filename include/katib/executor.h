@@ -2,7 +2,7 @@
  * executor.h - the local backend: each trial runs under a small supervisor
  * process of ours, so trials outlive the daemon.
  *
- * local_start() spawns katibfs-shim (core/supervisor/katibfs-shim.c, a
+ * local_start() spawns katibfs-shim (core/backends/supervisor/katibfs-shim.c, a
  * small static program) in a new session; it forks the trial into its own
  * process group with its stdout and stderr appended to the log, waits for
  * it, and records "exit <code> <signal>" in the trial directory's
@@ -24,7 +24,7 @@
  * A File (or TensorFlowEvent) collector's absolute path would be one file
  * for every trial: as the backend (not through local_start()), each trial
  * gets a private view of it, a mount namespace the supervisor sets up in
- * the trial's process (include/katib/collector_path.h); where the kernel
+ * the trial's process (core/collectors/collector_path.h); where the kernel
  * refuses namespaces (backend op private_paths), the controller runs such
  * trials one at a time and the supervisor hands the file on between them.
  *
@@ -45,7 +45,7 @@
 
 #define SUPERVISOR_FILE "supervisor"
 
-/* The local backend, as the table in core/backend.c lists it. */
+/* The local backend, as the table in core/backends/backend.c lists it. */
 extern const struct backend_ops local_backend;
 
 /*

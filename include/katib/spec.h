@@ -14,10 +14,10 @@
  * Numbers in feasibleSpace stay strings (as in Katib); the parsed doubles
  * sit beside them.
  *
- * Implemented in core/spec_parse.c (parse, default, validate, free),
- * core/spec_template.c (trialTemplate and its placeholders),
- * core/spec_render.c (spec_render_yaml, spec_check_update) and
- * core/trial_render.c (spec_render_trial, trial_command_free).
+ * Implemented in core/spec/spec_parse.c (parse, default, validate, free),
+ * core/spec/spec_template.c (trialTemplate and its placeholders),
+ * core/spec/spec_render.c (spec_render_yaml, spec_check_update) and
+ * core/spec/trial_render.c (spec_render_trial, trial_command_free).
  */
 #ifndef KATIB_SPEC_H
 #define KATIB_SPEC_H

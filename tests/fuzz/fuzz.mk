@@ -15,15 +15,15 @@ PKGS := fuse3 yaml-0.1 libcjson sqlite3 libcurl libpcre2-8 lapacke openblas
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation \
 	-Wshadow -Wstrict-prototypes -Wno-unknown-warning-option \
 	-Wno-missing-field-initializers
-CPPFLAGS := -Iinclude -D_GNU_SOURCE -DKATIBFS_VERSION=\"fuzz\"
+CPPFLAGS := -Iinclude -Icore -D_GNU_SOURCE -DKATIBFS_VERSION=\"fuzz\"
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 FLAGS := -std=c11 $(WARN) -O1 -g $(SAN) -MMD -MP \
 	$(shell pkg-config --cflags $(PKGS))
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
-CORE_SRC := $(sort $(wildcard core/*.c core/algorithms/*.c \
-	core/earlystopping/*.c core/kube/*.c))
+SHIM_SRC := core/backends/supervisor/katibfs-shim.c
+CORE_SRC := $(sort $(filter-out $(SHIM_SRC),$(wildcard core/*/*.c core/*/*/*.c)))
 CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
 HARNESS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,\
 	$(wildcard tests/fuzz/fuzz_*.c))
@@ -31,7 +31,7 @@ HARNESS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,\
 all: $(HARNESS) $(FUZZ_BUILD)/katibfs-shim
 
 # The trial supervisor, found beside the harness binaries (fuzz_control).
-$(FUZZ_BUILD)/katibfs-shim: core/supervisor/katibfs-shim.c
+$(FUZZ_BUILD)/katibfs-shim: $(SHIM_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -D_GNU_SOURCE -o $@ $<
 

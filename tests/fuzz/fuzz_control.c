@@ -1,7 +1,7 @@
 /*
  * fuzz_control.c - libFuzzer harness for the control-word parser and the
  * push-metrics path, driven through the public API (katib.h): the parser
- * is static inside core/requests.c.
+ * is static inside core/engine/requests.c.
  *
  * One struct katib for the whole run (katib_open starts the controller
  * thread), on a temporary state directory made in LLVMFuzzerInitialize and

@@ -1,6 +1,6 @@
 /*
  * fuzz_kube.c - libFuzzer harness for what the kubernetes backend reads
- * from outside (core/kube/): the kubeconfig, GJSON success/failure
+ * from outside (core/backends/kube/): the kubeconfig, GJSON success/failure
  * conditions applied to API objects, and Status bodies.
  *
  * Byte 0 picks the parser, the rest is its input:
@@ -19,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "katib/kube.h"
+#include "backends/kube/kube.h"
 
 static void die(const char *what)
 {

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "katib/metrics.h"
+#include "collectors/metrics.h"
 #include "katib/spec.h"
 
 #define MAX_FORMATS 4

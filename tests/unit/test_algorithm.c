@@ -1,5 +1,6 @@
-/* test_algorithm.c - unit tests for core/algorithm.c, core/search_space.c
- * and the files in core/algorithms/. Specs are built by hand. */
+/* test_algorithm.c - unit tests for core/algorithms/algorithm.c,
+ * core/spec/search_space.c and the files in core/algorithms/. Specs are built
+ * by hand. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>

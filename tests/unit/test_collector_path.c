@@ -1,6 +1,6 @@
 /*
  * test_collector_path.c - the path arithmetic of private collector paths
- * (core/collector_path.c): normalization, containment, and which
+ * (core/collectors/collector_path.c): normalization, containment, and which
  * directory each collector kind makes private and where it is kept.
  */
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "katib/collector_path.h"
+#include "collectors/collector_path.h"
 
 static void normalize_is(const char *in, const char *want)
 {

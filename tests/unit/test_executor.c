@@ -1,5 +1,5 @@
 /*
- * test_executor.c - the local backend (core/executor_local.c): a trial
+ * test_executor.c - the local backend (core/backends/executor_local.c): a trial
  * under its supervisor, its exit recorded in the trial directory, signals
  * through the supervisor, adoption by a second observer, start errors.
  */

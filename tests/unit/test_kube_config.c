@@ -1,6 +1,6 @@
 /*
- * test_kube_config.c - kubeconfig reading (core/kube/kubeconfig.c): the
- * fields kubectl reads, the file search order and the in-cluster account.
+ * test_kube_config.c - kubeconfig reading (core/backends/kube/kubeconfig.c):
+ * the fields kubectl reads, the file search order and the in-cluster account.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "katib/kube.h"
+#include "backends/kube/kube.h"
 
 static const char two_contexts[] =
 	"apiVersion: v1\n"

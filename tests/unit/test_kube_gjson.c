@@ -1,6 +1,6 @@
 /*
- * test_kube_gjson.c - the GJSON subset of core/kube/gjson.c, one test per
- * form Katib's defaults and examples use.
+ * test_kube_gjson.c - the GJSON subset of core/backends/kube/gjson.c, one test
+ * per form Katib's defaults and examples use.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "katib/kube.h"
+#include "backends/kube/kube.h"
 
 static const char job_complete[] =
 	"{\"status\":{\"succeeded\":1,\"conditions\":["

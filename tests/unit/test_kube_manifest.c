@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "katib/kube.h"
-#include "katib/kube_manifest.h"
+#include "backends/kube/kube.h"
+#include "spec/kube_manifest.h"
 
 static const char spec_fmt[] =
 	"apiVersion: kubeflow.org/v1beta1\n"

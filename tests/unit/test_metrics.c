@@ -1,5 +1,5 @@
-/* test_metrics.c - unit tests for core/metrics.c (regex/JSON/push parsing,
- * summaries, number and time formatting). Specs are built by hand. */
+/* test_metrics.c - unit tests for core/collectors/metrics.c (regex/JSON/push
+ * parsing, summaries, number and time formatting). Specs are built by hand. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "katib/metrics.h"
+#include "collectors/metrics.h"
 
 #define MAXOBS 16
 

@@ -1,5 +1,5 @@
 /*
- * test_plot.c - plot.svg (core/plot.c) from experiments built by hand: a
+ * test_plot.c - plot.svg (core/views/plot.c) from experiments built by hand: a
  * spec from spec_parse(), trials with objective summaries. Every document
  * is checked to be well-formed XML by python3's xml.dom.minidom (the parser
  * IPython.display.SVG uses), and its structure is checked here.
@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "katib/model.h"
-#include "katib/plot.h"
+#include "engine/model.h"
+#include "views/plot.h"
 #include "katib/spec.h"
 
 static const char spec_fmt[] =

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "katib/algorithm.h"
-#include "katib/parzen.h"
+#include "algorithms/parzen.h"
 
 #include "algo_test_util.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_store.c - the sqlite store (core/store.c): what is put comes back
+ * test_store.c - the sqlite store (core/engine/store.c): what is put comes back
  * in order from store_load(), transactions are all or nothing, deletes
  * take everything of an experiment.
  */
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "katib/store.h"
+#include "engine/store.h"
 
 struct loaded {
 	char names[8][32];

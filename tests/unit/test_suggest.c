@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "katib/suggest.h"
+#include "spec/suggest.h"
 
 static void test_distance(void **state)
 {

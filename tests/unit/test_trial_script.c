@@ -1,6 +1,6 @@
 /*
  * test_trial_script.c - trials/N/spec on the local backend
- * (core/trial_script.c): the exact text, quotes and newlines kept, env
+ * (core/spec/trial_script.c): the exact text, quotes and newlines kept, env
  * names that sh cannot export passed through env(1), and the variables
  * katibfs adds (PYTHONUNBUFFERED only when the container does not set it).
  */
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "katib/trial_script.h"
+#include "spec/trial_script.h"
 
 static void test_script_text(void **state)
 {

@@ -1,0 +1,1662 @@
+/*
+ * executor_kubernetes.c - the kubernetes backend (include/katib/backend.h):
+ * each trial is the Kubernetes object its trialTemplate describes.
+ *
+ * The controller calls in with the model lock held, so nothing here
+ * touches the network on the caller's thread:
+ *
+ *   start()      records the trial (and its manifest, in <dir>/kubernetes.json
+ *                so a restart can finish what was begun) and hands the
+ *                creation to the worker thread;
+ *   probe()      answers from the watch cache: successCondition /
+ *                failureCondition (GJSON) on the latest object;
+ *   terminate()  hands a delete to the worker.
+ *
+ * Threads: one worker (creates, deletes), one watch per apiVersion/kind/
+ * namespace (list by label katib.kubeflow.org/experiment, then watch from
+ * its resourceVersion with bookmarks; relist on 410 Gone), and one log
+ * follower per running trial that appends the primary container's log of
+ * the primary pod to log_path. A follower that reconnects (or a daemon
+ * mounted again) skips the bytes log_path already has, so nothing is
+ * duplicated. Each calls the wake callback when something changed.
+ */
+#include "katib/backend.h"
+#include "backends/kube/kube.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MARKER_FILE	    "kubernetes.json"
+#define COLLECTOR_CONTAINER "katibfs-metrics-collector"
+#define COLLECTOR_VOLUME    "katibfs-metrics"
+#define COLLECTOR_LOG	    "collector.log"
+#define COLLECTOR_IMAGE	    "busybox:1.36"
+#define LABEL_EXPERIMENT    "katib.kubeflow.org/experiment"
+#define LABEL_TRIAL	    "katib.kubeflow.org/trial"
+#define LOST_GRACE	    15.0 /* created, yet absent from a synced watch */
+#define LOG_GRACE	    30.0 /* object finished, log still streaming */
+#define WATCH_SECONDS	    60	 /* server-side timeout of one watch request */
+#define LOG_SETTLE	    5.0 /* a log stream ended: wait for the pod's news */
+#define POD_GRACE	    5.0	  /* object finished, no pod seen: no log */
+#define POD_GIVE_UP	    120.0 /* ... even when the pod watch is silent */
+
+struct kwatch {
+	char api_version[128], kind[64], ns[64];
+	char selector[256]; /* labelSelector, url-encoded */
+	char path[512];
+	char rv[64];
+	int synced;
+	double contact; /* last list or event (bookmarks too) received */
+	int fails;	/* failed lists/watches in a row (backoff) */
+	cJSON *objs;	/* name -> latest object */
+	pthread_t thread;
+	int started;
+	struct kpriv *p;
+	struct kwatch *next;
+};
+
+struct ktrial {
+	char name[128], ns[64];
+	char experiment[64];
+	char api_version[128], kind[64];
+	char dir[4096], log_path[4096];
+	char container[128];
+	char *selector; /* labelSelector of the primary pod */
+	char *success, *failure;
+	char *manifest; /* to create, until created */
+	int retain;
+	int sidecar; /* File collector: a sidecar streams the file */
+	int created;
+	double created_at;
+	char error[1000];	  /* creation failed: why */
+	double retry_at, backoff; /* creation: the server was unreachable */
+	int terminating, delete_queued, delete_done;
+	int reported;
+	double terminal_since;
+	struct kwatch *w;  /* of the trial object's kind */
+	struct kwatch *pw; /* of the pods in its namespace */
+	pthread_t log_thread;
+	int log_started, log_done, log_exited;
+	int restarts;	/* of the primary container, seen so far */
+	off_t log_base; /* where its current instance's log begins */
+	struct kpriv *p;
+	struct ktrial *next;
+};
+
+/* rmdir of an experiment: delete whatever of it is left in the cluster. */
+struct ksweep {
+	char experiment[64], ns[64];
+	char api_version[128], kind[64];
+	struct ksweep *next;
+};
+
+struct kpriv {
+	struct ksweep *sweeps; /* queued, done by the worker */
+	struct kube_client *client;
+	char ns[64];
+	void (*wake)(void *arg);
+	void *wake_arg;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_int stop; /* read by the threads without the lock */
+	int draining;	 /* closing: finish the queue, start nothing */
+	struct ktrial *trials;
+	struct kwatch *watches;
+	unsigned long news; /* watch caches changed so many times */
+	pthread_t worker;
+};
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void wake(struct kpriv *p)
+{
+	if (p->wake)
+		p->wake(p->wake_arg);
+}
+
+/* Sleep up to ms, returning early when the backend closes. */
+static void nap(struct kpriv *p, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->lock);
+	if (!p->stop)
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Sleep up to ms, or until a watch cache changes after `seen` (p->news
+ * then): no change is missed between looking and sleeping. */
+static void nap_news(struct kpriv *p, unsigned long seen, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop && p->news == seen &&
+	       pthread_cond_timedwait(&p->cond, &p->lock, &ts) == 0)
+		;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * After the fails-th failure in a row (connection refused, a stream cut
+ * at once): wait 250 ms doubling up to max_ms (at most 16 s), half of it
+ * random (jitter),
+ * so that many followers do not hammer a server that is down in step.
+ */
+static void backoff_nap(struct kpriv *p, int *fails, long max_ms)
+{
+	long ms = 250L << (*fails < 6 ? *fails : 6);
+
+	if (ms > max_ms)
+		ms = max_ms;
+	nap(p, ms / 2 + rand() % (ms / 2 + 1));
+	(*fails)++;
+}
+
+/* Append text to a trial's log (errors the user should read there). */
+static void log_note(const char *path, const char *fmt, const char *msg)
+{
+	FILE *f = fopen(path, "a");
+
+	if (!f)
+		return;
+	fprintf(f, fmt, msg);
+	fclose(f);
+}
+
+/* ---- watches ---- */
+
+static void watch_set(struct kwatch *w, const char *type, cJSON *obj)
+{
+	const cJSON *md = cJSON_GetObjectItem(obj, "metadata");
+	const char *name =
+		cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"));
+	const char *rv = cJSON_GetStringValue(
+		cJSON_GetObjectItem(md, "resourceVersion"));
+
+	if (rv)
+		snprintf(w->rv, sizeof(w->rv), "%s", rv);
+	if (!name || !strcmp(type, "BOOKMARK"))
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(w->objs, name);
+	if (strcmp(type, "DELETED"))
+		cJSON_AddItemToObject(w->objs, name, cJSON_Duplicate(obj, 1));
+}
+
+static int watch_list(struct kwatch *w)
+{
+	struct kpriv *p = w->p;
+	struct kube_response r;
+	struct kb_error err;
+	char path[1024], what[700];
+	cJSON *j, *items, *it, *objs;
+
+	kb_error_clear(&err);
+	snprintf(path, sizeof(path), "%s?labelSelector=%s", w->path,
+		 w->selector);
+	snprintf(what, sizeof(what), "list %s", w->path);
+	if (kube_request(p->client, "GET", path, NULL, NULL, what, &r, &err))
+		return -EIO;
+	j = r.status == 200 ? cJSON_Parse(r.body) : NULL;
+	kube_response_free(&r);
+	items = cJSON_GetObjectItem(j, "items");
+	objs = cJSON_CreateObject();
+	if (!j || !objs) {
+		cJSON_Delete(j);
+		cJSON_Delete(objs);
+		return -EIO;
+	}
+	cJSON_ArrayForEach(it, items)
+	{
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(it, "metadata"), "name"));
+
+		if (name)
+			cJSON_AddItemToObject(objs, name,
+					      cJSON_Duplicate(it, 1));
+	}
+	pthread_mutex_lock(&p->lock);
+	cJSON_Delete(w->objs);
+	w->objs = objs;
+	snprintf(w->rv, sizeof(w->rv), "%s",
+		 cJSON_GetStringValue(cJSON_GetObjectItem(
+			 cJSON_GetObjectItem(j, "metadata"), "resourceVersion"))
+			 ?: "");
+	w->synced = 1;
+	w->contact = now_mono();
+	p->news++;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	cJSON_Delete(j);
+	wake(p);
+	return 0;
+}
+
+struct watch_stream {
+	struct kwatch *w;
+	char *line;
+	size_t len, cap;
+	int gone; /* 410: relist */
+	int events;
+};
+
+static void watch_line(struct watch_stream *s)
+{
+	struct kpriv *p = s->w->p;
+	cJSON *ev = cJSON_Parse(s->line);
+	const char *type =
+		cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type"));
+	cJSON *obj = cJSON_GetObjectItem(ev, "object");
+
+	if (!type || !obj) {
+		cJSON_Delete(ev);
+		return;
+	}
+	if (!strcmp(type, "ERROR")) {
+		cJSON *code = cJSON_GetObjectItem(obj, "code");
+
+		s->gone = cJSON_IsNumber(code) && code->valueint == 410;
+		if (!s->gone)
+			s->gone = 2; /* other errors: watch again */
+	} else {
+		pthread_mutex_lock(&p->lock);
+		watch_set(s->w, type, obj);
+		s->w->contact = now_mono();
+		pthread_mutex_unlock(&p->lock);
+		s->events++;
+	}
+	cJSON_Delete(ev);
+}
+
+static int watch_data(void *arg, const char *buf, size_t len)
+{
+	struct watch_stream *s = arg;
+	size_t i;
+	char *d;
+
+	for (i = 0; i < len; i++) {
+		if (buf[i] != '\n') {
+			if (s->len + 2 > s->cap) {
+				size_t cap = s->cap ? s->cap * 2 : 4096;
+
+				if (cap > 64 * 1024 * 1024 ||
+				    !(d = realloc(s->line, cap)))
+					return 1;
+				s->line = d;
+				s->cap = cap;
+			}
+			s->line[s->len++] = buf[i];
+			continue;
+		}
+		s->line[s->len] = '\0';
+		if (s->len)
+			watch_line(s);
+		s->len = 0;
+		if (s->gone)
+			return 1;
+	}
+	if (s->events) {
+		s->events = 0;
+		pthread_mutex_lock(&s->w->p->lock);
+		s->w->p->news++;
+		pthread_cond_broadcast(&s->w->p->cond); /* log followers */
+		pthread_mutex_unlock(&s->w->p->lock);
+		wake(s->w->p);
+	}
+	return s->w->p->stop;
+}
+
+/* Watch from w->rv until the stream ends: 1 = relist, 0 = watch again. */
+static int watch_once(struct kwatch *w)
+{
+	struct watch_stream s = { .w = w };
+	struct kb_error err;
+	char path[1024], rv[64];
+	double started;
+	long status;
+	int rc;
+
+	kb_error_clear(&err);
+	pthread_mutex_lock(&w->p->lock);
+	snprintf(rv, sizeof(rv), "%s", w->rv);
+	pthread_mutex_unlock(&w->p->lock);
+	snprintf(path, sizeof(path),
+		 "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&"
+		 "labelSelector=%s&resourceVersion=%s",
+		 w->path, WATCH_SECONDS, w->selector, rv);
+	started = now_mono();
+	rc = kube_stream(w->p->client, path, WATCH_SECONDS + 30, watch_data, &s,
+			 &status, &err);
+	free(s.line);
+	if (s.gone == 1 || status == 410)
+		return 1;
+	if (rc || status != 200 || now_mono() - started < 1)
+		backoff_nap(w->p, &w->fails,
+			    16000); /* a server that hangs up */
+	else
+		w->fails = 0;
+	return 0;
+}
+
+static void *watch_main(void *arg)
+{
+	struct kwatch *w = arg;
+	struct kpriv *p = w->p;
+	struct kb_error err;
+	int relist = 1;
+
+	while (!p->stop) {
+		kb_error_clear(&err);
+		if (kube_collection_path(p->client, w->api_version, w->kind,
+					 w->ns, w->path, sizeof(w->path), NULL,
+					 0, &err) == 0)
+			break;
+		nap(p, 2000);
+	}
+	while (!p->stop) {
+		if (relist && watch_list(w)) {
+			backoff_nap(p, &w->fails, 16000);
+			continue;
+		}
+		relist = watch_once(w);
+	}
+	return NULL;
+}
+
+/* The watch of apiVersion/kind in ns, started if new. Lock held. */
+static struct kwatch *watch_for(struct kpriv *p, const char *av,
+				const char *kind, const char *ns,
+				const char *selector)
+{
+	struct kwatch *w;
+	char sel[256];
+
+	kube_urlencode(selector, sel, sizeof(sel));
+	for (w = p->watches; w; w = w->next)
+		if (!strcmp(w->api_version, av) && !strcmp(w->kind, kind) &&
+		    !strcmp(w->ns, ns) && !strcmp(w->selector, sel))
+			return w;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	snprintf(w->api_version, sizeof(w->api_version), "%s", av);
+	snprintf(w->kind, sizeof(w->kind), "%s", kind);
+	snprintf(w->ns, sizeof(w->ns), "%s", ns);
+	snprintf(w->selector, sizeof(w->selector), "%s", sel);
+	w->objs = cJSON_CreateObject();
+	w->p = p;
+	if (!w->objs || pthread_create(&w->thread, NULL, watch_main, w)) {
+		cJSON_Delete(w->objs);
+		free(w);
+		return NULL;
+	}
+	w->started = 1;
+	w->next = p->watches;
+	p->watches = w;
+	return w;
+}
+
+/* ---- pod logs ---- */
+
+struct log_stream {
+	struct ktrial *t;
+	int fd;
+	off_t skip;
+};
+
+static int log_data(void *arg, const char *buf, size_t len)
+{
+	struct log_stream *s = arg;
+	ssize_t n;
+
+	if (s->skip >= (off_t)len) {
+		s->skip -= (off_t)len;
+		return s->t->p->stop;
+	}
+	buf += s->skip;
+	len -= (size_t)s->skip;
+	s->skip = 0;
+	while (len) {
+		n = write(s->fd, buf, len);
+		if (n <= 0)
+			return 1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	wake(s->t->p);
+	return s->t->p->stop;
+}
+
+static void note_restarts(struct ktrial *t, const cJSON *pod);
+static void write_marker(struct ktrial *t);
+
+/* Does label selector sel ("k=v,k2=v2") hold for the labels object? */
+static int selector_matches(const char *sel, const cJSON *labels)
+{
+	char buf[2048], *term, *save = NULL, *eq;
+	const char *v;
+
+	snprintf(buf, sizeof(buf), "%s", sel ? sel : "");
+	for (term = strtok_r(buf, ",", &save); term;
+	     term = strtok_r(NULL, ",", &save)) {
+		eq = strchr(term, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		v = cJSON_GetStringValue(cJSON_GetObjectItem(labels, term));
+		if (!v || strcmp(v, eq + 1))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The primary pod of t in the namespace's pod watch cache (lock held):
+ * named <trial>-..., labelled as the selector says. NULL when none yet.
+ */
+static const cJSON *cached_pod(struct ktrial *t)
+{
+	const cJSON *it;
+	size_t plen = strlen(t->name);
+
+	cJSON_ArrayForEach(it, t->pw->objs)
+	{
+		const cJSON *md = cJSON_GetObjectItem(it, "metadata");
+		const char *n =
+			cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"));
+
+		if (!n || strncmp(n, t->name, plen) || n[plen] != '-')
+			continue;
+		if (selector_matches(t->selector,
+				     cJSON_GetObjectItem(md, "labels")))
+			return it;
+	}
+	return NULL;
+}
+
+static const char *pod_phase_of(const cJSON *pod)
+{
+	const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(pod, "status"), "phase"));
+
+	return ph ? ph : "Pending";
+}
+
+/*
+ * A container restarted (restartPolicy OnFailure): its new instance's log
+ * starts empty, so what is in log_path from now on is counted from here.
+ */
+static void note_restarts(struct ktrial *t, const cJSON *pod)
+{
+	const cJSON *cs;
+	struct stat st;
+	int n = 0;
+
+	cJSON_ArrayForEach(
+		cs, cJSON_GetObjectItem(cJSON_GetObjectItem(pod, "status"),
+					"containerStatuses"))
+	{
+		const char *name =
+			cJSON_GetStringValue(cJSON_GetObjectItem(cs, "name"));
+		const cJSON *rc = cJSON_GetObjectItem(cs, "restartCount");
+
+		if (name && !strcmp(name, t->container) && cJSON_IsNumber(rc))
+			n = rc->valueint;
+	}
+	pthread_mutex_lock(&t->p->lock);
+	if (n > t->restarts) {
+		t->restarts = n;
+		t->log_base = stat(t->log_path, &st) ? 0 : st.st_size;
+		write_marker(t);
+	}
+	pthread_mutex_unlock(&t->p->lock);
+}
+
+static int phase_done(const char *phase)
+{
+	return !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
+}
+
+/* Is the trial's object finished (or gone)? */
+static int object_finished(struct ktrial *t)
+{
+	int done;
+
+	pthread_mutex_lock(&t->p->lock);
+	done = t->terminal_since > 0 || t->terminating;
+	pthread_mutex_unlock(&t->p->lock);
+	return done;
+}
+
+/*
+ * A log stream ended: wait (a few seconds at most) for the pod watch to
+ * say why. 1 = the pod is done or gone, stop following; 0 = follow again
+ * (the container restarted, or the stream was cut while it runs).
+ */
+static int pod_settled(struct ktrial *t, const char *pod)
+{
+	double deadline = now_mono() + LOG_SETTLE;
+	const cJSON *obj;
+	cJSON *copy;
+	int restarts, gone, done, changed;
+	unsigned long seen;
+
+	pthread_mutex_lock(&t->p->lock);
+	restarts = t->restarts;
+	pthread_mutex_unlock(&t->p->lock);
+	while (!t->p->stop && now_mono() < deadline) {
+		pthread_mutex_lock(&t->p->lock);
+		seen = t->p->news;
+		obj = cJSON_GetObjectItemCaseSensitive(t->pw->objs, pod);
+		copy = obj ? cJSON_Duplicate(obj, 1) : NULL;
+		gone = t->pw->synced && !obj;
+		pthread_mutex_unlock(&t->p->lock);
+		if (gone)
+			return 1;
+		done = copy && phase_done(pod_phase_of(copy));
+		if (copy)
+			note_restarts(t, copy);
+		cJSON_Delete(copy);
+		if (done)
+			return 1;
+		pthread_mutex_lock(&t->p->lock);
+		changed = t->restarts > restarts;
+		pthread_mutex_unlock(&t->p->lock);
+		if (changed)
+			return 0;
+		nap_news(t->p, seen, 500);
+	}
+	return 0;
+}
+
+/* Stream one container's log once into out; 1 when the pod is done.
+ * *fails counts the failed requests in a row (backoff). */
+static int follow_once(struct ktrial *t, const char *pod, const char *container,
+		       const char *out, int *fails)
+{
+	struct log_stream s = { .t = t };
+	struct kb_error err;
+	struct stat st;
+	char path[1024];
+	long status;
+	int rc;
+
+	kb_error_clear(&err);
+	s.fd = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (s.fd < 0)
+		return 1;
+	s.skip = fstat(s.fd, &st) ? 0 : st.st_size;
+	if (!strcmp(out, t->log_path)) { /* the primary: this instance */
+		pthread_mutex_lock(&t->p->lock);
+		s.skip = s.skip > t->log_base ? s.skip - t->log_base : 0;
+		pthread_mutex_unlock(&t->p->lock);
+	}
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/%s/pods/%s/log?container=%s&follow=true",
+		 t->ns, pod, container);
+	rc = kube_stream(t->p->client, path, 0, log_data, &s, &status, &err);
+	close(s.fd);
+	if (status == 404)
+		return 1;
+	if (status != 200) { /* not started yet, or the server is away */
+		/* short: a finished trial waits LOG_GRACE at most for it */
+		backoff_nap(t->p, fails, 2000);
+		return 0;
+	}
+	*fails = 0;
+	if (rc)
+		return 0; /* cut before its end: go on where it stopped */
+	return pod_settled(t, pod);
+}
+
+struct sidecar_follow {
+	struct ktrial *t;
+	char pod[256];
+};
+
+/* The metrics collector sidecar's stream, into <dir>/collector.log. */
+static void *sidecar_main(void *arg)
+{
+	struct sidecar_follow *f = arg;
+	char out[4200];
+	int fails = 0;
+
+	snprintf(out, sizeof(out), "%s/%s", f->t->dir, COLLECTOR_LOG);
+	while (!f->t->p->stop &&
+	       !follow_once(f->t, f->pod, COLLECTOR_CONTAINER, out, &fails))
+		;
+	return NULL;
+}
+
+/* Follow the primary container (and the collector sidecar, if any). */
+static void follow_pod(struct ktrial *t, const char *pod)
+{
+	struct sidecar_follow f = { .t = t };
+	pthread_t th;
+	int side = 0, fails = 0;
+
+	if (t->sidecar) {
+		snprintf(f.pod, sizeof(f.pod), "%s", pod);
+		side = !pthread_create(&th, NULL, sidecar_main, &f);
+	}
+	for (;;) {
+		double started = now_mono();
+
+		if (t->p->stop ||
+		    follow_once(t, pod, t->container, t->log_path, &fails))
+			break;
+		if (now_mono() - started < 1)
+			nap(t->p, 500); /* no busy loop on quick hang-ups */
+	}
+	if (side)
+		pthread_join(th, NULL);
+}
+
+/*
+ * The object ended at `since` and no pod of it is in the cache: is that
+ * the truth? Only once the pod watch has heard from the server (events,
+ * bookmarks, a list) well after that: a lagging watch (cut, relisting,
+ * throttled) is no proof.
+ */
+static int pod_never(struct ktrial *t, double since)
+{
+	double now = now_mono(), contact;
+
+	pthread_mutex_lock(&t->p->lock);
+	contact = t->pw->contact;
+	pthread_mutex_unlock(&t->p->lock);
+	return (now - since > POD_GRACE && contact > since + POD_GRACE) ||
+	       now - since > POD_GIVE_UP;
+}
+
+static void *log_main(void *arg)
+{
+	struct ktrial *t = arg;
+	struct kpriv *p = t->p;
+	const cJSON *obj;
+	cJSON *copy;
+	char pod[256];
+	double missing_since = 0;
+	unsigned long seen;
+	int pending;
+
+	while (!p->stop) {
+		pthread_mutex_lock(&p->lock);
+		seen = p->news;
+		obj = t->pw->synced ? cached_pod(t) : NULL;
+		copy = obj ? cJSON_Duplicate(obj, 1) : NULL;
+		pthread_mutex_unlock(&p->lock);
+		if (!copy) { /* the object ended without a pod: give up */
+			if (!object_finished(t))
+				missing_since = 0;
+			else if (!missing_since)
+				missing_since = now_mono();
+			else if (pod_never(t, missing_since))
+				break;
+			nap_news(p, seen, 1000); /* woken by the pod watch */
+			continue;
+		}
+		snprintf(pod, sizeof(pod), "%s",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(
+				 cJSON_GetObjectItem(copy, "metadata"),
+				 "name")));
+		pending = !strcmp(pod_phase_of(copy), "Pending");
+		note_restarts(t, copy);
+		cJSON_Delete(copy);
+		if (pending) {
+			nap_news(p, seen, 1000);
+			continue;
+		}
+		follow_pod(t, pod);
+		break;
+	}
+	pthread_mutex_lock(&p->lock);
+	t->log_done = !p->stop;
+	t->log_exited = 1;
+	pthread_mutex_unlock(&p->lock);
+	wake(p);
+	return NULL;
+}
+
+/* ---- the worker: creates and deletes ---- */
+
+static void write_marker(struct ktrial *t)
+{
+	char path[4200], tmp[4300];
+	cJSON *m = cJSON_CreateObject();
+	char *text;
+	FILE *f;
+
+	if (!m)
+		return;
+	cJSON_AddStringToObject(m, "apiVersion", t->api_version);
+	cJSON_AddStringToObject(m, "kind", t->kind);
+	cJSON_AddStringToObject(m, "namespace", t->ns);
+	cJSON_AddStringToObject(m, "name", t->name);
+	cJSON_AddBoolToObject(m, "created", t->created);
+	cJSON_AddNumberToObject(m, "restarts", t->restarts);
+	cJSON_AddNumberToObject(m, "logBase", (double)t->log_base);
+	if (t->manifest)
+		cJSON_AddStringToObject(m, "manifest", t->manifest);
+	text = cJSON_Print(m);
+	cJSON_Delete(m);
+	snprintf(path, sizeof(path), "%s/%s", t->dir, MARKER_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = text ? fopen(tmp, "w") : NULL;
+	if (f) {
+		fputs(text, f);
+		if (!fclose(f))
+			rename(tmp, path);
+	}
+	free(text);
+}
+
+static void do_create(struct kpriv *p, struct ktrial *t, const char *manifest)
+{
+	struct kube_response r;
+	struct kb_error err;
+	char path[600], what[300], msg[600], plural[128], reason[1000];
+	long status;
+	int rc;
+
+	kb_error_clear(&err);
+	snprintf(what, sizeof(what), "create %s %s in namespace %s", t->kind,
+		 t->name, t->ns);
+	rc = kube_collection_path(p->client, t->api_version, t->kind, t->ns,
+				  path, sizeof(path), plural, sizeof(plural),
+				  &err);
+	if (!rc)
+		rc = kube_request(p->client, "POST", path, manifest, NULL, what,
+				  &r, &err);
+	if (!rc) {
+		status = r.status;
+		if (status != 201 && status != 200 && status != 202 &&
+		    status != 409) {
+			kube_status_message(r.body, msg, sizeof(msg));
+			kb_error_set(&err, -EINVAL, "kubernetes", 0,
+				     "%s: HTTP %ld: %s", what, status, msg);
+			rc = status == 429 || status >= 500 ? -EIO : -EINVAL;
+		}
+		kube_response_free(&r);
+	}
+	if (rc == -EIO && !p->stop) {
+		/* the server is unreachable or failing: try again later
+		 * (creation is idempotent), the trial stays Running */
+		pthread_mutex_lock(&p->lock);
+		t->backoff = t->backoff ? t->backoff * 2 : 2.0;
+		if (t->backoff > 60)
+			t->backoff = 60;
+		t->retry_at = now_mono() + t->backoff;
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	if (rc == -ECANCELED || p->stop)
+		return; /* closing: a later mount creates it (by name) */
+	if (rc) {
+		/* in the log before the trial can be seen failed: the
+		 * controller reads the log one last time then */
+		kb_error_format(&err, msg, sizeof(msg));
+		snprintf(reason, sizeof(reason), "%s%s%s",
+			 strstr(msg, what) ? "" : what,
+			 strstr(msg, what) ? "" : ": ", msg);
+		log_note(t->log_path, "katibfs: %s\n", reason);
+	}
+	pthread_mutex_lock(&p->lock);
+	if (rc) {
+		snprintf(t->error, sizeof(t->error), "%s", reason);
+	} else {
+		t->created = 1;
+		t->created_at = now_mono();
+		free(t->manifest);
+		t->manifest = NULL;
+		write_marker(t);
+	}
+	pthread_mutex_unlock(&p->lock);
+	wake(p);
+}
+
+static void do_delete(struct kpriv *p, struct ktrial *t)
+{
+	struct kube_response r;
+	struct kb_error err;
+	char path[900], coll[600], what[800];
+
+	kb_error_clear(&err);
+	snprintf(what, sizeof(what), "delete %s %s in namespace %s", t->kind,
+		 t->name, t->ns);
+	if (!kube_collection_path(p->client, t->api_version, t->kind, t->ns,
+				  coll, sizeof(coll), NULL, 0, &err)) {
+		snprintf(path, sizeof(path), "%s/%s", coll, t->name);
+		if (!kube_request(
+			    p->client, "DELETE", path,
+			    "{\"kind\":\"DeleteOptions\",\"apiVersion\":"
+			    "\"v1\",\"propagationPolicy\":\"Background\"}",
+			    NULL, what, &r, &err))
+			kube_response_free(&r);
+	}
+	wake(p);
+}
+
+static void start_log(struct ktrial *t)
+{
+	if (pthread_create(&t->log_thread, NULL, log_main, t) == 0)
+		t->log_started = 1;
+	else
+		t->log_done = 1;
+}
+
+static void trial_free(struct ktrial *t)
+{
+	free(t->selector);
+	free(t->success);
+	free(t->failure);
+	free(t->manifest);
+	free(t);
+}
+
+/* Forget a trial the controller is done with (lock held): 1 if one. */
+static int reap(struct kpriv *p)
+{
+	struct ktrial **pp, *t;
+
+	for (pp = &p->trials; (t = *pp); pp = &t->next) {
+		if (!t->reported || (t->delete_queued && !t->delete_done) ||
+		    (t->log_started && !t->log_exited))
+			continue;
+		*pp = t->next;
+		if (t->log_started)
+			pthread_join(t->log_thread, NULL); /* it has ended */
+		trial_free(t);
+		return 1;
+	}
+	return 0;
+}
+
+/* List the experiment's objects by label and delete each (Background). */
+static void do_sweep(struct kpriv *p, const struct ksweep *sw)
+{
+	char coll[600], sel[300], path[1200], what[300];
+	struct kube_response r;
+	struct kb_error err;
+	cJSON *list, *item;
+	struct ktrial t;
+
+	kb_error_clear(&err);
+	if (kube_collection_path(p->client, sw->api_version, sw->kind, sw->ns,
+				 coll, sizeof(coll), NULL, 0, &err))
+		return;
+	kube_urlencode("katib.kubeflow.org/experiment=", sel, sizeof(sel));
+	snprintf(path, sizeof(path), "%s?labelSelector=%s%s", coll, sel,
+		 sw->experiment);
+	snprintf(what, sizeof(what), "list %s of experiment %s", sw->kind,
+		 sw->experiment);
+	if (kube_request(p->client, "GET", path, NULL, NULL, what, &r, &err))
+		return;
+	list = r.status == 200 ? cJSON_Parse(r.body) : NULL;
+	kube_response_free(&r);
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(list, "items"))
+	{
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(item, "metadata"), "name"));
+
+		if (!name)
+			continue;
+		memset(&t, 0, sizeof(t));
+		snprintf(t.name, sizeof(t.name), "%s", name);
+		snprintf(t.ns, sizeof(t.ns), "%s", sw->ns);
+		snprintf(t.api_version, sizeof(t.api_version), "%s",
+			 sw->api_version);
+		snprintf(t.kind, sizeof(t.kind), "%s", sw->kind);
+		do_delete(p, &t);
+	}
+	cJSON_Delete(list);
+}
+
+/* One piece of work, done without the lock: 1 if there was one. */
+static int worker_step(struct kpriv *p)
+{
+	struct ksweep *sw = p->sweeps;
+	struct ktrial *t;
+	char *manifest;
+
+	if (sw) {
+		p->sweeps = sw->next;
+		pthread_mutex_unlock(&p->lock);
+		do_sweep(p, sw);
+		free(sw);
+		pthread_mutex_lock(&p->lock);
+		return 1;
+	}
+
+	for (t = p->trials; t; t = t->next) {
+		if (t->manifest && !t->created && !t->error[0] &&
+		    now_mono() >= t->retry_at) {
+			manifest = strdup(t->manifest);
+			pthread_mutex_unlock(&p->lock);
+			if (manifest)
+				do_create(p, t, manifest);
+			free(manifest);
+			pthread_mutex_lock(&p->lock);
+			return 1;
+		}
+		if (t->created && !t->log_started && !t->log_done &&
+		    !t->terminating && !p->draining)
+			start_log(t);
+		if (t->delete_queued && !t->delete_done) {
+			t->delete_done = 1;
+			pthread_mutex_unlock(&p->lock);
+			do_delete(p, t);
+			pthread_mutex_lock(&p->lock);
+			return 1;
+		}
+	}
+	return reap(p);
+}
+
+static void *worker_main(void *arg)
+{
+	struct kpriv *p = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		if (worker_step(p))
+			continue;
+		if (p->draining)
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* ---- the trial table ---- */
+
+static struct ktrial *find_trial(struct kpriv *p, const char *name)
+{
+	struct ktrial *t;
+
+	for (t = p->trials; t; t = t->next)
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
+}
+
+static const char *trial_ns(struct kpriv *p, const struct backend_trial *bt)
+{
+	return bt->spec->namespace ? bt->spec->namespace : p->ns;
+}
+
+/* labelSelector for the primary pod (Katib's defaults per kind). */
+static char *pod_selector(const struct backend_trial *bt, const char *kind,
+			  const char *av)
+{
+	const struct trial_template_spec *tt = &bt->spec->trial_template;
+	char buf[2048] = "";
+	size_t o = 0;
+	const cJSON *l;
+
+	if (!strcmp(kind, "Job") && !strcmp(av, "batch/v1"))
+		o += snprintf(buf + o, sizeof(buf) - o, "job-name=%s",
+			      bt->name);
+	else if (!strncmp(av, "kubeflow.org/", 13))
+		o += snprintf(buf + o, sizeof(buf) - o,
+			      "training.kubeflow.org/job-name=%s", bt->name);
+	cJSON_ArrayForEach(l, tt->primary_pod_labels)
+	{
+		if (cJSON_IsString(l) && o < sizeof(buf))
+			o += snprintf(buf + o, sizeof(buf) - o, "%s%s=%s",
+				      o ? "," : "", l->string, l->valuestring);
+	}
+	return strdup(buf);
+}
+
+/* Does v hold a pod template (a "template" whose spec has containers)? */
+static int has_pod_template(const cJSON *v, int depth)
+{
+	const cJSON *c;
+
+	if (!v || depth > 64)
+		return 0;
+	cJSON_ArrayForEach(c, v)
+	{
+		if (c->string && !strcmp(c->string, "template") &&
+		    cJSON_IsArray(cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(c, "spec"), "containers")))
+			return 1;
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
+		    has_pod_template(c, depth + 1))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Which pods the namespace's pod watch for this kind of trial selects:
+ * ours (labelled through the pod templates), or, for kinds whose pods
+ * come from no template of ours (TrainJob: the runtime's), every pod with
+ * the first primaryPodLabels key. One watch per namespace and selector.
+ */
+static const char *pod_watch_selector(const struct backend_trial *bt)
+{
+	const struct trial_template_spec *tt = &bt->spec->trial_template;
+	const cJSON *first =
+		tt->primary_pod_labels ? tt->primary_pod_labels->child : NULL;
+
+	if (has_pod_template(tt->trial_spec, 0) || !first || !first->string)
+		return LABEL_EXPERIMENT;
+	return first->string;
+}
+
+static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
+				const char *av, const char *kind,
+				const char *ns)
+{
+	const struct trial_template_spec *tt = &bt->spec->trial_template;
+	struct ktrial *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->p = p;
+	snprintf(t->name, sizeof(t->name), "%s", bt->name);
+	snprintf(t->experiment, sizeof(t->experiment), "%s", bt->experiment);
+	snprintf(t->ns, sizeof(t->ns), "%s", ns);
+	snprintf(t->api_version, sizeof(t->api_version), "%s", av);
+	snprintf(t->kind, sizeof(t->kind), "%s", kind);
+	snprintf(t->dir, sizeof(t->dir), "%s", bt->dir);
+	snprintf(t->log_path, sizeof(t->log_path), "%s", bt->log_path);
+	snprintf(t->container, sizeof(t->container), "%s",
+		 tt->primary_container_name ? tt->primary_container_name
+					    : "training-container");
+	t->retain = tt->retain;
+	t->sidecar = bt->spec->collector.kind == COLLECTOR_FILE;
+	t->selector = pod_selector(bt, kind, av);
+	t->success =
+		tt->success_condition ? strdup(tt->success_condition) : NULL;
+	t->failure =
+		tt->failure_condition ? strdup(tt->failure_condition) : NULL;
+	t->w = watch_for(p, av, kind, ns, LABEL_EXPERIMENT);
+	t->pw = watch_for(p, "v1", "Pod", ns, pod_watch_selector(bt));
+	if (!t->selector || !t->w || !t->pw) {
+		trial_free(t);
+		return NULL;
+	}
+	t->next = p->trials;
+	p->trials = t;
+	return t;
+}
+
+/*
+ * The File collector's sidecar, as Katib injects its own: a native sidecar
+ * (an initContainer with restartPolicy Always, ended by the kubelet when
+ * the other containers have) sharing an emptyDir with the primary
+ * container at the metrics file's directory, printing what the file gains
+ * (and, on SIGTERM, its last bytes) to its stdout.
+ */
+static const char sidecar_script[] =
+	"exec 2>/dev/null; f=\"$KATIBFS_METRICS_FILE\"; n=0\n"
+	"flush() { [ -f \"$f\" ] || return 0; s=$(wc -c <\"$f\"); "
+	"[ \"$s\" -gt \"$n\" ] || return 0; "
+	"tail -c +$((n + 1)) \"$f\" | head -c $((s - n)); n=$s; }\n"
+	"trap 'flush; exit 0' TERM INT\n"
+	"while :; do flush; sleep 1 & wait $!; done\n";
+
+/* The object holding a `containers` list with the container `name`. */
+static cJSON *pod_spec_of(cJSON *v, const char *name, int depth)
+{
+	cJSON *c, *it, *r;
+
+	if (!v || depth > 64)
+		return NULL;
+	cJSON_ArrayForEach(c, v)
+	{
+		if (c->string && !strcmp(c->string, "containers"))
+			cJSON_ArrayForEach(it, c)
+			{
+				const char *n = cJSON_GetStringValue(
+					cJSON_GetObjectItem(it, "name"));
+
+				if (n && !strcmp(n, name))
+					return v;
+			}
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
+		    (r = pod_spec_of(c, name, depth + 1)))
+			return r;
+	}
+	return NULL;
+}
+
+static cJSON *array_member(cJSON *obj, const char *key)
+{
+	cJSON *a = cJSON_GetObjectItem(obj, key);
+
+	if (cJSON_IsArray(a))
+		return a;
+	cJSON_DeleteItemFromObject(obj, key);
+	return cJSON_AddArrayToObject(obj, key);
+}
+
+static cJSON *volume_mount(const char *dir)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "name", COLLECTOR_VOLUME);
+	cJSON_AddStringToObject(m, "mountPath", dir);
+	return m;
+}
+
+static int add_sidecar(cJSON *obj, const struct experiment_spec *spec)
+{
+	const char *cname = spec->trial_template.primary_container_name;
+	const char *path = spec->collector.path;
+	cJSON *pod = pod_spec_of(obj, cname, 0), *c, *sc, *it, *e;
+	char dir[1024], *slash;
+
+	if (!pod || !path || path[0] != '/')
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (spec->collector.path_kind != PATH_KIND_DIRECTORY && slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(pod, "containers"))
+	{
+		const char *n =
+			cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
+
+		if (n && !strcmp(n, cname))
+			cJSON_AddItemToArray(array_member(c, "volumeMounts"),
+					     volume_mount(dir));
+	}
+	it = cJSON_CreateObject();
+	cJSON_AddStringToObject(it, "name", COLLECTOR_VOLUME);
+	cJSON_AddObjectToObject(it, "emptyDir");
+	cJSON_AddItemToArray(array_member(pod, "volumes"), it);
+	sc = cJSON_CreateObject();
+	cJSON_AddStringToObject(sc, "name", COLLECTOR_CONTAINER);
+	cJSON_AddStringToObject(sc, "image", COLLECTOR_IMAGE);
+	cJSON_AddStringToObject(sc, "restartPolicy", "Always");
+	c = cJSON_AddArrayToObject(sc, "command");
+	cJSON_AddItemToArray(c, cJSON_CreateString("sh"));
+	cJSON_AddItemToArray(c, cJSON_CreateString("-c"));
+	cJSON_AddItemToArray(c, cJSON_CreateString(sidecar_script));
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "name", "KATIBFS_METRICS_FILE");
+	cJSON_AddStringToObject(e, "value", path);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(sc, "env"), e);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(sc, "volumeMounts"),
+			     volume_mount(dir));
+	cJSON_AddItemToArray(array_member(pod, "initContainers"), sc);
+	return 0;
+}
+
+/* Set our two labels on a labels-holding object's "labels" member. */
+static void set_labels(cJSON *md, const char *experiment, const char *trial)
+{
+	cJSON *labels = cJSON_GetObjectItem(md, "labels");
+
+	if (!cJSON_IsObject(labels)) {
+		cJSON_DeleteItemFromObject(md, "labels");
+		labels = cJSON_AddObjectToObject(md, "labels");
+	}
+	cJSON_DeleteItemFromObject(labels, LABEL_EXPERIMENT);
+	cJSON_DeleteItemFromObject(labels, LABEL_TRIAL);
+	cJSON_AddStringToObject(labels, LABEL_EXPERIMENT, experiment);
+	cJSON_AddStringToObject(labels, LABEL_TRIAL, trial);
+}
+
+/*
+ * Every pod template in the manifest (a "template" whose "spec" has
+ * "containers": a Job's, each training-operator replica's) gets our
+ * labels too, so the controllers put them on the pods and one pod watch
+ * per namespace sees every trial's pods.
+ */
+static void label_pod_templates(cJSON *v, const char *experiment,
+				const char *trial, int depth)
+{
+	cJSON *c, *md;
+
+	if (!v || depth > 64)
+		return;
+	cJSON_ArrayForEach(c, v)
+	{
+		if (c->string && !strcmp(c->string, "template") &&
+		    cJSON_IsObject(c) &&
+		    cJSON_IsArray(cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(c, "spec"), "containers"))) {
+			md = cJSON_GetObjectItem(c, "metadata");
+			if (!cJSON_IsObject(md)) {
+				cJSON_DeleteItemFromObject(c, "metadata");
+				md = cJSON_AddObjectToObject(c, "metadata");
+			}
+			set_labels(md, experiment, trial);
+		}
+		if (cJSON_IsObject(c) || cJSON_IsArray(c))
+			label_pod_templates(c, experiment, trial, depth + 1);
+	}
+}
+
+/* The rendered manifest with our namespace and labels, as text. */
+static char *prepare_manifest(const struct backend_trial *bt, const char *ns,
+			      char *av, size_t avsize, char *kind, size_t ksize,
+			      struct kb_error *err)
+{
+	cJSON *obj = cJSON_Parse(bt->cmd->manifest), *md;
+	const char *a, *k;
+	char *text = NULL;
+
+	a = cJSON_GetStringValue(cJSON_GetObjectItem(obj, "apiVersion"));
+	k = cJSON_GetStringValue(cJSON_GetObjectItem(obj, "kind"));
+	md = cJSON_GetObjectItem(obj, "metadata");
+	if (!a || !k || !cJSON_IsObject(md)) {
+		kb_error_set(err, -EINVAL, "spec.trialTemplate.trialSpec", 0,
+			     "the rendered trial has no apiVersion, kind or "
+			     "metadata");
+		goto out;
+	}
+	snprintf(av, avsize, "%s", a);
+	snprintf(kind, ksize, "%s", k);
+	cJSON_DeleteItemFromObject(md, "namespace");
+	cJSON_AddStringToObject(md, "namespace", ns);
+	set_labels(md, bt->experiment, bt->name);
+	label_pod_templates(cJSON_GetObjectItem(obj, "spec"), bt->experiment,
+			    bt->name, 0);
+	if (bt->spec->collector.kind == COLLECTOR_FILE &&
+	    add_sidecar(obj, bt->spec)) {
+		kb_error_set(err, -EINVAL,
+			     "spec.metricsCollectorSpec.source.fileSystemPath."
+			     "path",
+			     0,
+			     "the File collector on the kubernetes backend "
+			     "needs an absolute path in the primary "
+			     "container");
+		goto out;
+	}
+	text = cJSON_PrintUnformatted(obj);
+out:
+	cJSON_Delete(obj);
+	return text;
+}
+
+/* ---- backend_ops ---- */
+
+static int k8s_start(void *priv, const struct backend_trial *bt,
+		     struct trial_run *run, struct kb_error *err)
+{
+	struct kpriv *p = priv;
+	const char *ns = trial_ns(p, bt);
+	char av[128], kind[64], *manifest;
+	struct ktrial *t;
+
+	if (!bt->cmd || !bt->cmd->manifest)
+		return kb_error_set(err, -EINVAL, "spec.trialTemplate", 0,
+				    "no rendered trial manifest");
+	manifest = prepare_manifest(bt, ns, av, sizeof(av), kind, sizeof(kind),
+				    err);
+	if (!manifest)
+		return err && err->message[0] ? -EINVAL : -ENOMEM;
+	pthread_mutex_lock(&p->lock);
+	t = find_trial(p, bt->name);
+	if (!t)
+		t = trial_new(p, bt, av, kind, ns);
+	if (t && !t->created) {
+		free(t->manifest);
+		t->manifest = manifest;
+		manifest = NULL;
+		write_marker(t);
+	}
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	free(manifest);
+	if (!t)
+		return kb_error_set(err, -ENOMEM, "", 0, "out of memory");
+	run->pidfd = -1;
+	run->priv = NULL; /* trials are found by name */
+	return 0;
+}
+
+/* After a restart: what <dir>/kubernetes.json says about the trial. */
+static struct ktrial *adopt(struct kpriv *p, const struct backend_trial *bt)
+{
+	char path[4200], *text = NULL;
+	const cJSON *rs, *lb;
+	cJSON *m;
+	struct ktrial *t = NULL;
+	const char *av, *kind, *ns, *man;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", bt->dir, MARKER_FILE);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	text = calloc(1, SPEC_MAX_BYTES * 2 + 1);
+	n = text ? (long)fread(text, 1, SPEC_MAX_BYTES * 2, f) : 0;
+	fclose(f);
+	m = n > 0 ? cJSON_Parse(text) : NULL;
+	free(text);
+	av = cJSON_GetStringValue(cJSON_GetObjectItem(m, "apiVersion"));
+	kind = cJSON_GetStringValue(cJSON_GetObjectItem(m, "kind"));
+	ns = cJSON_GetStringValue(cJSON_GetObjectItem(m, "namespace"));
+	man = cJSON_GetStringValue(cJSON_GetObjectItem(m, "manifest"));
+	if (av && kind && ns)
+		t = trial_new(p, bt, av, kind, ns);
+	if (t) {
+		t->created = cJSON_IsTrue(cJSON_GetObjectItem(m, "created"));
+		rs = cJSON_GetObjectItem(m, "restarts");
+		lb = cJSON_GetObjectItem(m, "logBase");
+		t->restarts = cJSON_IsNumber(rs) ? rs->valueint : 0;
+		t->log_base = cJSON_IsNumber(lb) ? (off_t)lb->valuedouble : 0;
+		t->created_at = now_mono();
+		if (!t->created && man)
+			t->manifest = strdup(man); /* finish what was begun */
+		pthread_cond_broadcast(&p->cond);
+	}
+	cJSON_Delete(m);
+	return t;
+}
+
+static enum trial_probe finished(struct ktrial *t, int code, int sig,
+				 int *exit_code, int *term_signal)
+{
+	*exit_code = code;
+	*term_signal = sig;
+	if (!t->reported) {
+		t->reported = 1;
+		if (!t->retain && !t->delete_queued) {
+			t->delete_queued = 1;
+			pthread_cond_broadcast(&t->p->cond);
+		}
+	}
+	return PROBE_EXITED;
+}
+
+static enum trial_probe probe_locked(struct kpriv *p, struct ktrial *t,
+				     int *exit_code, int *term_signal)
+{
+	const cJSON *obj;
+	double now = now_mono();
+	int code;
+
+	if (t->error[0])
+		return finished(t, 1, 0, exit_code, term_signal);
+	if (t->terminating &&
+	    (t->retain || (!t->created && !t->manifest) ||
+	     (t->w->synced && !cJSON_GetObjectItem(t->w->objs, t->name))))
+		return finished(t, 1, 15, exit_code, term_signal);
+	if (!t->w->synced || !t->created)
+		return PROBE_RUNNING;
+	obj = cJSON_GetObjectItemCaseSensitive(t->w->objs, t->name);
+	if (!obj) {
+		if (t->terminating)
+			return finished(t, 1, 15, exit_code, term_signal);
+		/* lost: absent although the watch has heard from the
+		 * server for a while since it was created */
+		if (now - t->created_at > LOST_GRACE &&
+		    t->w->contact - t->created_at > LOST_GRACE)
+			return PROBE_LOST;
+		return PROBE_RUNNING;
+	}
+	if (t->failure && kube_gjson_match(obj, t->failure))
+		code = 1;
+	else if (t->success && kube_gjson_match(obj, t->success))
+		code = 0;
+	else
+		return PROBE_RUNNING;
+	if (t->terminal_since <= 0)
+		t->terminal_since = now;
+	if (!t->log_done && now - t->terminal_since < LOG_GRACE)
+		return PROBE_RUNNING;
+	return finished(t, code, 0, exit_code, term_signal);
+}
+
+static enum trial_probe k8s_probe(void *priv, const struct backend_trial *bt,
+				  struct trial_run *run, int *exit_code,
+				  int *term_signal)
+{
+	struct kpriv *p = priv;
+	struct ktrial *t;
+	enum trial_probe r;
+
+	pthread_mutex_lock(&p->lock);
+	t = find_trial(p, bt->name);
+	if (!t && !(t = adopt(p, bt))) {
+		pthread_mutex_unlock(&p->lock);
+		return PROBE_NEVER_STARTED;
+	}
+	run->pidfd = -1;
+	r = probe_locked(p, t, exit_code, term_signal);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+static int k8s_terminate(void *priv, const struct backend_trial *bt,
+			 struct trial_run *run, int force)
+{
+	struct kpriv *p = priv;
+	struct ktrial *t;
+
+	pthread_mutex_lock(&p->lock);
+	t = find_trial(p, bt->name);
+	if (t) {
+		t->terminating = 1;
+		if (!t->created) { /* not sent yet: never send it */
+			free(t->manifest);
+			t->manifest = NULL;
+		}
+		if (!t->retain)
+			t->delete_queued = 1;
+		if (force && t->delete_done && !t->retain)
+			t->delete_done = 0; /* ask again */
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return t ? 0 : -ESRCH;
+}
+
+static void k8s_release(void *priv, struct trial_run *run)
+{
+	run->pidfd = -1;
+}
+
+/* --kube-qps / --kube-burst: a positive number, or NULL (the default). */
+static int rate_option(const char *text, const char *name, double *out,
+		       struct kb_error *err)
+{
+	char *end;
+
+	*out = 0;
+	if (!text)
+		return 0;
+	*out = strtod(text, &end);
+	if (end == text || *end || !(*out > 0) || *out > 1e6)
+		return kb_error_set(err, -EINVAL, name, 0,
+				    "'%s' is not a positive number of API "
+				    "requests %s (e.g. %s)",
+				    text,
+				    strcmp(name, "--kube-qps") ? "at once"
+							       : "a second",
+				    strcmp(name, "--kube-qps") ? "100" : "50");
+	return 0;
+}
+
+static int k8s_open(const struct backend_options *opt, void **priv,
+		    struct kb_error *err)
+{
+	struct kube_config cfg;
+	struct kpriv *p;
+	double qps, burst;
+	int rc;
+
+	rc = rate_option(opt->kube_qps, "--kube-qps", &qps, err);
+	if (!rc)
+		rc = rate_option(opt->kube_burst, "--kube-burst", &burst, err);
+	if (rc)
+		return rc;
+	rc = kube_config_load(opt->kubeconfig, opt->context, &cfg, err);
+	if (rc)
+		return rc;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		kube_config_free(&cfg);
+		return kb_error_set(err, -ENOMEM, "", 0, "out of memory");
+	}
+	snprintf(p->ns, sizeof(p->ns), "%s",
+		 opt->namespace	 ? opt->namespace
+		 : cfg.namespace ? cfg.namespace
+				 : "default");
+	rc = kube_client_new(&cfg, &p->client, err);
+	if (rc) {
+		kube_config_free(&cfg);
+		free(p);
+		return rc;
+	}
+	p->wake = opt->wake;
+	p->wake_arg = opt->wake_arg;
+	kube_client_set_rate(p->client, qps, burst);
+	if (opt->event)
+		kube_client_set_notify(p->client, opt->event, opt->wake_arg);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	if (pthread_create(&p->worker, NULL, worker_main, p)) {
+		kube_client_free(p->client);
+		free(p);
+		return kb_error_set(err, -EAGAIN, "", 0,
+				    "cannot start a thread");
+	}
+	*priv = p;
+	return 0;
+}
+
+static void k8s_close(void *priv)
+{
+	struct kpriv *p = priv;
+	struct ktrial *t, *tn;
+	struct kwatch *w, *wn;
+
+	if (!p)
+		return;
+	/* the worker sends what is queued (deletes of finished trials)
+	 * before the client is cancelled */
+	pthread_mutex_lock(&p->lock);
+	p->draining = 1;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->worker, NULL);
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	kube_client_cancel(p->client);
+	for (t = p->trials; t; t = t->next)
+		if (t->log_started)
+			pthread_join(t->log_thread, NULL);
+	for (w = p->watches; w; w = w->next)
+		if (w->started)
+			pthread_join(w->thread, NULL);
+	for (t = p->trials; t; t = tn) {
+		tn = t->next;
+		trial_free(t);
+	}
+	for (w = p->watches; w; w = wn) {
+		wn = w->next;
+		cJSON_Delete(w->objs);
+		free(w);
+	}
+	while (p->sweeps) {
+		struct ksweep *sw = p->sweeps;
+
+		p->sweeps = sw->next;
+		free(sw);
+	}
+	kube_client_free(p->client);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static void k8s_remove_experiment(void *priv, const char *experiment,
+				  const struct experiment_spec *spec)
+{
+	const cJSON *ts = spec->trial_template.trial_spec;
+	const char *av =
+		cJSON_GetStringValue(cJSON_GetObjectItem(ts, "apiVersion"));
+	const char *kind =
+		cJSON_GetStringValue(cJSON_GetObjectItem(ts, "kind"));
+	struct kpriv *p = priv;
+	struct ksweep *sw;
+
+	if (!av || !kind || !(sw = calloc(1, sizeof(*sw))))
+		return;
+	snprintf(sw->experiment, sizeof(sw->experiment), "%s", experiment);
+	snprintf(sw->ns, sizeof(sw->ns), "%s",
+		 spec->namespace ? spec->namespace : p->ns);
+	snprintf(sw->api_version, sizeof(sw->api_version), "%s", av);
+	snprintf(sw->kind, sizeof(sw->kind), "%s", kind);
+	pthread_mutex_lock(&p->lock);
+	sw->next = p->sweeps;
+	p->sweeps = sw;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* --namespace, else the context's, else "default" (set at open). */
+static const char *k8s_default_namespace(void *priv)
+{
+	struct kpriv *p = priv;
+
+	return p->ns;
+}
+
+/* A File collector's output: the sidecar's stream, appended here. */
+static void k8s_collector_file(void *priv, const struct collector_spec *c,
+			       const char *trial_dir, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/" COLLECTOR_LOG, trial_dir);
+}
+
+const struct backend_ops kubernetes_backend = {
+	.name = "kubernetes",
+	.open = k8s_open,
+	.close = k8s_close,
+	.start = k8s_start,
+	.probe = k8s_probe,
+	.terminate = k8s_terminate,
+	.release = k8s_release,
+	.default_namespace = k8s_default_namespace,
+	.remove_experiment = k8s_remove_experiment,
+	.collectors = BACKEND_COLLECTOR(COLLECTOR_STDOUT) |
+		      BACKEND_COLLECTOR(COLLECTOR_FILE),
+	.renders_manifest = 1,
+	.collector_file = k8s_collector_file,
+};

@@ -1,0 +1,698 @@
+/*
+ * executor_local.c - trials as local processes under katibfs-shim, a small
+ * supervisor program of ours (include/katib/executor.h,
+ * core/backends/supervisor/katibfs-shim.c).
+ *
+ * posix_spawn (vfork-based in glibc) starts the supervisor without copying
+ * the daemon's address space; everything it needs comes in its argv, its
+ * environment (the trial's) and fd 3 (the locked record). Owns the
+ * backend's private state (struct local_backend: whether the kernel gives
+ * trials private collector paths, probed once) and, per trial, run->priv
+ * (struct local_run: the supervisor's pid, freed by local_release).
+ */
+#include "katib/executor.h"
+#include "collectors/collector_path.h"
+#include "spec/trial_script.h"
+#include "engine/dirtree.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int sys_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int sys_pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* ---- environment ---- */
+
+static const char *env_get(char *const *env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; env && *env; env++)
+		if (!strncmp(*env, name, n) && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+static int env_skip(const struct trial_command *cmd, const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+	char key[256];
+
+	if (!eq || (size_t)(eq - entry) >= sizeof(key))
+		return 1;
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - entry), entry);
+	return env_get(cmd->env, key) || !strcmp(key, "KATIB_TRIAL_NAME") ||
+	       !strcmp(key, "KATIB_TRIAL_DIR");
+}
+
+/* daemon env (minus what the spec overrides) + spec env + ours */
+static char **build_env(const struct trial_command *cmd, const char *name,
+			const char *dir)
+{
+	size_t n = 0, k = 0, i;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + cmd->nenv + TRIAL_OWN_ENV_MAX + 1, sizeof(char *));
+	if (!env)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!env_skip(cmd, environ[i]))
+			env[k++] = strdup(environ[i]);
+	for (i = 0; i < cmd->nenv; i++)
+		env[k++] = strdup(cmd->env[i]);
+	if (trial_own_env(cmd, name, dir, env + k) < 0)
+		env[k] = NULL;
+	return env;
+}
+
+static void free_env(char **env)
+{
+	char **p;
+
+	for (p = env; p && *p; p++)
+		free(*p);
+	free(env);
+}
+
+/*
+ * The executable as execve() needs it: a name with a '/' is taken relative
+ * to the working directory; a bare name is searched in the trial's PATH.
+ */
+static int resolve_exe(const char *name, const char *cwd, const char *path,
+		       char *out, size_t size, struct kb_error *err)
+{
+	const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin";
+	int saw_eacces = 0;
+
+	if (strchr(name, '/')) {
+		if (name[0] == '/')
+			snprintf(out, size, "%s", name);
+		else
+			snprintf(out, size, "%s/%s", cwd, name);
+		if (!access(out, X_OK))
+			return 0;
+		return kb_error_set(err, -errno, "command", 0,
+				    "cannot run '%s': %s", out,
+				    strerror(errno));
+	}
+	while (*p) {
+		size_t len = strcspn(p, ":");
+
+		snprintf(out, size, "%.*s/%s", (int)len, len ? p : ".", name);
+		if (!access(out, X_OK)) {
+			struct stat st;
+
+			if (!stat(out, &st) && S_ISREG(st.st_mode))
+				return 0;
+		}
+		saw_eacces |= errno == EACCES;
+		p += len + (p[len] == ':');
+	}
+	if (saw_eacces)
+		return kb_error_set(err, -EACCES, "command", 0,
+				    "cannot run '%s': permission denied", name);
+	return kb_error_set(err, -ENOENT, "command", 0,
+			    "command '%s' not found in PATH=%s", name,
+			    path ? path : "(unset)");
+}
+
+/* ---- finding the supervisor program ---- */
+
+static char shim_path[4096];
+static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
+
+/*
+ * katibfs-shim is looked for in $KATIBFS_SHIM, beside the running binary,
+ * in ../libexec/katibfs/ from it (make install), and one directory up
+ * (build/tests/ for the unit tests).
+ */
+static void find_shim(void)
+{
+	static const char *const rel[] = { "/katibfs-shim",
+					   "/../libexec/katibfs/katibfs-shim",
+					   "/../katibfs-shim" };
+	const char *env = getenv("KATIBFS_SHIM");
+	char self[4096], *slash;
+	ssize_t n;
+	size_t i;
+
+	if (env && !access(env, X_OK)) {
+		snprintf(shim_path, sizeof(shim_path), "%s", env);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(shim_path, sizeof(shim_path), "%s%s", self, rel[i]);
+		if (!access(shim_path, X_OK))
+			return;
+	}
+	shim_path[0] = '\0';
+}
+
+static int setup_attr(posix_spawnattr_t *attr)
+{
+	sigset_t none, all;
+	int rc;
+
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	rc = posix_spawnattr_init(attr);
+	if (!rc)
+		rc = posix_spawnattr_setflags(
+			attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+				      POSIX_SPAWN_SETSIGDEF);
+	if (!rc)
+		rc = posix_spawnattr_setsigmask(attr, &none);
+	if (!rc)
+		rc = posix_spawnattr_setsigdefault(attr, &all);
+	return rc;
+}
+
+static int setup_files(posix_spawn_file_actions_t *fa, int record_fd)
+{
+	int rc = posix_spawn_file_actions_init(fa);
+
+	if (!rc)
+		rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null",
+						      O_RDONLY, 0);
+	if (!rc)
+		rc = posix_spawn_file_actions_addopen(fa, 1, "/dev/null",
+						      O_WRONLY, 0);
+	if (!rc)
+		rc = posix_spawn_file_actions_adddup2(fa, 1, 2);
+	if (!rc)
+		rc = posix_spawn_file_actions_adddup2(fa, record_fd, 3);
+	return rc;
+}
+
+/*
+ * What the supervisor does with the collector's path: nothing, -v (a
+ * private view) or -k (no namespaces: the trials take turns).
+ */
+enum view_mode { VIEW_NONE, VIEW_PRIVATE, VIEW_TAKE_TURNS };
+
+/* shim [-v TARGET BACKING | -k SHARED FILE LEFTOVER] LOG CWD EXE -- argv */
+static char **shim_argv(const struct trial_command *cmd, const char *log,
+			const char *cwd, const char *exe, enum view_mode mode,
+			const struct collector_view *view)
+{
+	char **v = calloc(cmd->argc + 10, sizeof(char *));
+	size_t i, k = 0;
+
+	if (!v)
+		return NULL;
+	v[k++] = shim_path;
+	if (mode == VIEW_PRIVATE) {
+		v[k++] = "-v";
+		v[k++] = (char *)view->target;
+		v[k++] = (char *)view->backing;
+	} else if (mode == VIEW_TAKE_TURNS) {
+		v[k++] = "-k";
+		v[k++] = (char *)view->shared;
+		v[k++] = (char *)view->file;
+		v[k++] = (char *)view->leftover;
+	}
+	v[k++] = (char *)log;
+	v[k++] = (char *)cwd;
+	v[k++] = (char *)exe;
+	v[k++] = "--";
+	for (i = 0; i < cmd->argc; i++)
+		v[k++] = cmd->argv[i];
+	return v;
+}
+
+/* ---- the daemon's side ---- */
+
+static int spawn_shim(const struct trial_command *cmd, const char *log,
+		      const char *cwd, const char *exe, char **env,
+		      int record_fd, enum view_mode mode,
+		      const struct collector_view *view, pid_t *pid,
+		      struct kb_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	char **argv = shim_argv(cmd, log, cwd, exe, mode, view);
+	int rc;
+
+	if (!argv)
+		return -ENOMEM;
+	rc = setup_attr(&attr);
+	if (!rc) {
+		rc = setup_files(&fa, record_fd);
+		if (!rc) {
+			rc = posix_spawn(pid, shim_path, &fa, &attr, argv, env);
+			posix_spawn_file_actions_destroy(&fa);
+		}
+		posix_spawnattr_destroy(&attr);
+	}
+	free(argv);
+	if (rc)
+		return kb_error_set(err, -rc, NULL, 0,
+				    "cannot start the trial supervisor %s: %s",
+				    shim_path, strerror(rc));
+	return 0;
+}
+
+/*
+ * A private view hides what was in its directory, as a pod's volume
+ * mount does: refuse one that would hide the trial's working directory or
+ * its program, rather than start a trial that cannot run.
+ */
+static int check_view(const struct collector_view *view, const char *cwd,
+		      const char *exe, struct kb_error *err)
+{
+	const char *hidden = path_within(cwd, view->target)   ? cwd
+			     : path_within(exe, view->target) ? exe
+							      : NULL;
+
+	if (!strcmp(view->target, "/"))
+		return kb_error_set(
+			err, -EINVAL,
+			"spec.metricsCollectorSpec.source.fileSystemPath", 0,
+			"each trial sees its own empty directory of %s (as a "
+			"pod's volume), which cannot be /; use a directory of "
+			"its own, e.g. /var/log/katib/metrics.log",
+			view->shared);
+	if (!hidden)
+		return 0;
+	return kb_error_set(err, -EINVAL,
+			    "spec.metricsCollectorSpec.source.fileSystemPath",
+			    0,
+			    "each trial sees its own empty %s (as a pod's "
+			    "volume), which would hide %s; give the "
+			    "collector a directory of its own, e.g. "
+			    "/var/log/katib/metrics.log",
+			    view->target, hidden);
+}
+
+/* What run->priv holds (owned by the run: local_release frees it). */
+struct local_run {
+	pid_t pid; /* the supervisor */
+	int child; /* we spawned it: it is our child, to reap */
+};
+
+static pid_t run_pid(const struct trial_run *run)
+{
+	const struct local_run *lr = run->priv;
+
+	return lr ? lr->pid : 0;
+}
+
+static int run_is_child(const struct trial_run *run)
+{
+	const struct local_run *lr = run->priv;
+
+	return lr && lr->child;
+}
+
+static int start_trial(const struct trial_command *cmd, const char *trial_name,
+		       const char *trial_dir, const char *log_path,
+		       enum view_mode mode, const struct collector_view *view,
+		       struct trial_run *run, struct kb_error *err)
+{
+	const char *cwd = cmd->working_dir ? cmd->working_dir : trial_dir;
+	char exe[4096], path[4096];
+	char **env = NULL;
+	struct local_run *lr;
+	struct stat st;
+	int rc, fd = -1;
+	pid_t pid;
+
+	run->pidfd = -1;
+	run->priv = NULL;
+	pthread_once(&shim_once, find_shim);
+	if (!shim_path[0])
+		return kb_error_set(err, -ENOENT, NULL, 0,
+				    "the trial supervisor katibfs-shim was not "
+				    "found beside katibfs nor in "
+				    "../libexec/katibfs/ (set KATIBFS_SHIM)");
+	if (stat(cwd, &st) || !S_ISDIR(st.st_mode))
+		return kb_error_set(err, -ENOENT, "workingDir", 0,
+				    "working directory %s does not exist", cwd);
+	lr = calloc(1, sizeof(*lr));
+	env = lr ? build_env(cmd, trial_name, trial_dir) : NULL;
+	if (!env) {
+		free(lr);
+		return -ENOMEM;
+	}
+	rc = resolve_exe(cmd->argv[0], cwd, env_get(env, "PATH"), exe,
+			 sizeof(exe), err);
+	if (!rc && mode == VIEW_PRIVATE) {
+		rc = check_view(view, cwd, exe, err);
+		if (!rc && mkdir(view->backing, 0755) && errno != EEXIST)
+			rc = kb_error_set(err, -errno, NULL, 0,
+					  "cannot create %s: %s", view->backing,
+					  strerror(errno));
+	}
+	if (rc)
+		goto out;
+	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, trial_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+		  0644);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
+		rc = kb_error_set(err, -errno, NULL, 0, "cannot lock %s: %s",
+				  path, strerror(errno));
+		goto out;
+	}
+	rc = spawn_shim(cmd, log_path, cwd, exe, env, fd, mode, view, &pid,
+			err);
+	if (rc)
+		goto out;
+	lr->pid = pid;
+	lr->child = 1;
+	run->priv = lr;
+	lr = NULL;
+	run->pidfd = sys_pidfd_open(pid);
+out:
+	if (fd >= 0)
+		close(fd); /* the supervisor holds the lock now */
+	free(lr);
+	free_env(env);
+	return rc;
+}
+
+int local_start(const struct trial_command *cmd, const char *trial_name,
+		const char *trial_dir, const char *log_path,
+		struct trial_run *run, struct kb_error *err)
+{
+	return start_trial(cmd, trial_name, trial_dir, log_path, VIEW_NONE,
+			   NULL, run, err);
+}
+
+/* Parse the supervisor file: its pid and, if recorded, the exit. */
+static int read_record(int fd, pid_t *pid, int *has_exit, int *code, int *sig)
+{
+	char buf[512], *line, *save = NULL;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	*pid = 0;
+	*has_exit = 0;
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		long a, b;
+
+		if (sscanf(line, "pid %ld %ld", &a, &b) == 2)
+			*pid = (pid_t)a;
+		else if (sscanf(line, "exit %ld %ld", &a, &b) == 2) {
+			*has_exit = 1;
+			*code = (int)a;
+			*sig = (int)b;
+		}
+	}
+	return 0;
+}
+
+enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
+			     int *exit_code, int *term_signal)
+{
+	enum trial_probe result = PROBE_LOST;
+	int fd, has_exit = 0, code = 0, sig = 0, tries;
+	char path[4096];
+	pid_t pid = 0;
+
+	if (run_is_child(run) && run_pid(run) > 0)
+		waitpid(run_pid(run), NULL, WNOHANG); /* reap: the file tells */
+	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, trial_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return PROBE_NEVER_STARTED;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		read_record(fd, &pid, &has_exit, &code, &sig);
+		/* no line at all: the daemon died between creating the file
+		 * and forking the supervisor, so the trial never ran */
+		result = has_exit ? PROBE_EXITED
+			 : pid	  ? PROBE_LOST
+				  : PROBE_NEVER_STARTED;
+		goto out;
+	}
+	/* locked: a supervisor holds it; its pid line may lag the fork */
+	for (tries = 0; tries < 200 && !pid; tries++) {
+		read_record(fd, &pid, &has_exit, &code, &sig);
+		if (!pid)
+			usleep(5000);
+	}
+	if (pid <= 0)
+		goto out;
+	if (run_pid(run) != pid) {
+		local_release(run);
+		/* without it (ENOMEM) the pid is only compared again */
+		run->priv = calloc(1, sizeof(struct local_run));
+		if (run->priv)
+			((struct local_run *)run->priv)->pid = pid;
+	}
+	if (run->pidfd < 0)
+		run->pidfd = sys_pidfd_open(pid);
+	/* still locked after the pidfd exists: the pidfd is that process */
+	result = flock(fd, LOCK_SH | LOCK_NB) ? PROBE_RUNNING : PROBE_LOST;
+	if (result == PROBE_LOST) {
+		read_record(fd, &pid, &has_exit, &code, &sig);
+		result = has_exit ? PROBE_EXITED : PROBE_LOST;
+	}
+out:
+	close(fd);
+	*exit_code = code;
+	*term_signal = sig;
+	return result;
+}
+
+int local_terminate(const struct trial_run *run, int force)
+{
+	int sig = force ? SIGUSR1 : SIGTERM;
+
+	if (run->pidfd >= 0)
+		return sys_pidfd_send_signal(run->pidfd, sig) ? -errno : 0;
+	/* no pidfd (an old kernel, valgrind): our own child cannot have
+	 * been reaped and its pid reused while run->priv holds it */
+	if (run_pid(run) > 0 && run_is_child(run))
+		return kill(run_pid(run), sig) ? -errno : 0;
+	return -ESRCH;
+}
+
+void local_release(struct trial_run *run)
+{
+	if (run->pidfd >= 0)
+		close(run->pidfd);
+	run->pidfd = -1;
+	free(run->priv);
+	run->priv = NULL;
+}
+
+/* ---- private collector paths: can this kernel give them? ---- */
+
+struct local_backend {
+	char *state_dir;
+	int probed;
+	int views; /* 0, or the negative errno that refused them */
+	char why[256];
+};
+
+/*
+ * katibfs-shim --probe STATE: the namespace a trial would get. Run once
+ * per daemon, when an experiment first needs it (a few ms).
+ */
+static int run_probe(const char *dir, char *why, size_t size)
+{
+	char *argv[] = { shim_path, "--probe", (char *)dir, NULL };
+	int status, rc;
+	pid_t pid;
+
+	if (getenv("KATIBFS_TEST_NO_NAMESPACES")) {
+		snprintf(why, size,
+			 "namespaces are turned off by "
+			 "KATIBFS_TEST_NO_NAMESPACES (for tests)");
+		return -EPERM;
+	}
+	pthread_once(&shim_once, find_shim);
+	if (!shim_path[0]) {
+		snprintf(why, size, "katibfs-shim was not found");
+		return -ENOENT;
+	}
+	rc = posix_spawn(&pid, shim_path, NULL, NULL, argv, environ);
+	if (rc) {
+		snprintf(why, size, "cannot run %s: %s", shim_path,
+			 strerror(rc));
+		return -rc;
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	rc = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+	if (rc)
+		snprintf(why, size,
+			 "the kernel refuses trials a private mount namespace"
+			 "%s: %s",
+			 geteuid() ? " (through a user namespace)" : "",
+			 strerror(rc));
+	return -rc;
+}
+
+static int lb_private_paths(void *priv, char *why, size_t size)
+{
+	struct local_backend *lb = priv;
+
+	if (!lb->probed) {
+		lb->views = run_probe(lb->state_dir, lb->why, sizeof(lb->why));
+		lb->probed = 1;
+	}
+	if (why && size)
+		snprintf(why, size, "%s", lb->why);
+	return lb->views;
+}
+
+/* ---- as a backend ---- */
+
+static int lb_open(const struct backend_options *opt, void **priv,
+		   struct kb_error *err)
+{
+	struct local_backend *lb = calloc(1, sizeof(*lb));
+
+	if (!lb ||
+	    !(lb->state_dir = strdup(opt->state_dir ? opt->state_dir : "/"))) {
+		free(lb);
+		return -ENOMEM;
+	}
+	*priv = lb;
+	return 0;
+}
+
+static void lb_close(void *priv)
+{
+	struct local_backend *lb = priv;
+
+	if (lb)
+		free(lb->state_dir);
+	free(lb);
+}
+
+static int lb_start(void *priv, const struct backend_trial *t,
+		    struct trial_run *run, struct kb_error *err)
+{
+	struct collector_view view;
+	enum view_mode mode = VIEW_NONE;
+	int rc = collector_view(&t->spec->collector, t->dir, &view);
+
+	if (rc < 0)
+		return kb_error_set(err, rc,
+				    "spec.metricsCollectorSpec.source."
+				    "fileSystemPath",
+				    0, "%s: %s", t->spec->collector.path,
+				    strerror(-rc));
+	if (rc == 1 && !lb_private_paths(priv, NULL, 0))
+		mode = VIEW_PRIVATE;
+	else if (rc == 1 && t->spec->collector.kind == COLLECTOR_FILE)
+		mode = VIEW_TAKE_TURNS;
+	return start_trial(t->cmd, t->name, t->dir, t->log_path, mode, &view,
+			   run, err);
+}
+
+static enum trial_probe lb_probe(void *priv, const struct backend_trial *t,
+				 struct trial_run *run, int *exit_code,
+				 int *term_signal)
+{
+	return local_probe(t->dir, run, exit_code, term_signal);
+}
+
+static int lb_terminate(void *priv, const struct backend_trial *t,
+			struct trial_run *run, int force)
+{
+	return local_terminate(run, force);
+}
+
+static void lb_release(void *priv, struct trial_run *run)
+{
+	local_release(run);
+}
+
+/* A File collector's output: the trial's own copy (include/katib/
+ * collector_path.h), the shared path only while trials take turns on it;
+ * a relative path is in the trial's directory. */
+static void lb_collector_file(void *priv, const struct collector_spec *c,
+			      const char *trial_dir, char *buf, size_t size)
+{
+	struct collector_view view;
+
+	if (collector_view(c, trial_dir, &view) == 1)
+		snprintf(buf, size, "%s",
+			 access(view.backing, F_OK) ? view.shared : view.file);
+	else if (c->path[0] == '/')
+		snprintf(buf, size, "%s", c->path);
+	else
+		snprintf(buf, size, "%s/%s", trial_dir, c->path);
+}
+
+/* PBT's checkpoints: trials share this machine's filesystem, so a copy. */
+static int lb_copy_checkpoint(void *priv, const char *from, const char *to,
+			      struct kb_error *err)
+{
+	int src, dst, rc;
+
+	rc = dirtree_remove(AT_FDCWD, to);
+	if (!rc && mkdir(to, 0755))
+		rc = -errno;
+	if (rc)
+		return kb_error_set(err, rc, NULL, 0, "cannot create %s: %s",
+				    to, strerror(-rc));
+	src = from ? open(from, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (src < 0)
+		return 0; /* nothing saved there */
+	dst = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rc = dst < 0 ? -errno : dirtree_copy(src, dst);
+	if (dst >= 0)
+		close(dst);
+	close(src);
+	if (rc)
+		return kb_error_set(err, rc, NULL, 0,
+				    "cannot copy checkpoint %s to %s: %s", from,
+				    to, strerror(-rc));
+	return 0;
+}
+
+const struct backend_ops local_backend = {
+	.name = "local",
+	.open = lb_open,
+	.close = lb_close,
+	.start = lb_start,
+	.probe = lb_probe,
+	.terminate = lb_terminate,
+	.release = lb_release,
+	.private_paths = lb_private_paths,
+	.collectors = BACKEND_COLLECTOR(COLLECTOR_STDOUT) |
+		      BACKEND_COLLECTOR(COLLECTOR_FILE) |
+		      BACKEND_COLLECTOR(COLLECTOR_PUSH),
+	.renders_manifest = 0,
+	.collector_file = lb_collector_file,
+	.copy_checkpoint = lb_copy_checkpoint,
+};

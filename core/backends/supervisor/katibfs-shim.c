@@ -1,0 +1,435 @@
+/*
+ * katibfs-shim - the supervisor of one local trial (see
+ * include/katib/executor.h for the protocol).
+ *
+ * A small static program, so that starting it costs the daemon one
+ * vfork+exec rather than a fork of its whole address space. The daemon
+ * starts it in a new session with the trial's environment and fd 3 open on
+ * the trial's `supervisor` record, locked (flock) before the spawn: the
+ * lock lives as long as this process, which is how a daemon mounted later
+ * tells a running trial from an ended one.
+ *
+ *   katibfs-shim [-v TARGET BACKING] [-k SHARED FILE LEFTOVER]
+ *                LOG CWD EXE -- ARGV0 ARGS...
+ *   katibfs-shim --probe DIR
+ *
+ * It forks the trial into its own process group (stdin /dev/null, stdout
+ * and stderr appended to LOG, in CWD), writes "pid <self> <trial>", then
+ * waits: SIGTERM/SIGINT/SIGHUP are forwarded to the trial's group as
+ * SIGTERM, SIGUSR1 as SIGKILL. When the trial ends it kills what is left of
+ * its group and writes "exit <code> <signal>" (code 128+signal when killed
+ * by one).
+ *
+ * The collector's path (core/collectors/collector_path.h):
+ *   -v  the trial runs in a mount namespace of its own (unshare
+ *       CLONE_NEWNS; where that is refused, as for a user that is not
+ *       root, CLONE_NEWUSER|CLONE_NEWNS with its uid and gid mapped to
+ *       themselves), mounts private, in which TARGET is a bind mount of
+ *       BACKING. A missing TARGET is created on the host, or where that is
+ *       not allowed, in the namespace only (a tmpfs over its deepest
+ *       existing ancestor that shows the ancestor's entries again). Set up in
+ * the trial's process, never in the daemon, so nothing of it outlives the
+ * trial. If it cannot be, the trial does not run (its log says why; exit 127).
+ *   -k  no namespaces (the daemon runs such trials one at a time):
+ *       SHARED's directory is created if missing, a SHARED file left from
+ *       before is moved to LEFTOVER before the trial starts, and the trial's
+ * SHARED file to FILE when it has ended, before the exit is recorded.
+ *   --probe  tries -v's namespace with DIR bound onto itself and exits 0,
+ *       or with the errno that refused it.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RECORD_FD 3
+
+extern char **environ;
+
+struct options {
+	const char *target, *backing;	      /* -v */
+	const char *shared, *file, *leftover; /* -k */
+	const char *log, *cwd, *exe;
+	char **argv;
+};
+
+static void record(const char *word, long a, long b)
+{
+	dprintf(RECORD_FD, "%s %ld %ld\n", word, a, b);
+}
+
+/* A line for the trial's log (the supervisor's own stdout is /dev/null). */
+static void note(const char *log, const char *fmt, ...)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	va_list ap;
+
+	if (fd < 0)
+		return;
+	va_start(ap, fmt);
+	vdprintf(fd, fmt, ap);
+	va_end(ap);
+	close(fd);
+}
+
+/* ---- the collector's path ---- */
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = 0;
+	size_t n = strlen(text);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, n) != (ssize_t)n)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Map the user (and group) to themselves in a new user namespace. */
+static int map_self(uid_t uid, gid_t gid)
+{
+	char line[64];
+	int rc;
+
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	rc = write_file("/proc/self/uid_map", line);
+	if (!rc) {
+		rc = write_file("/proc/self/setgroups", "deny");
+		if (rc == -ENOENT)
+			rc = 0; /* a kernel before 3.19 */
+	}
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	return rc ? rc : write_file("/proc/self/gid_map", line);
+}
+
+static int mkdir_p(const char *dir)
+{
+	char path[4096], *p, c;
+
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	for (p = path + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -errno;
+		if (!c)
+			return 0;
+		*p = c;
+	}
+}
+
+/* The deepest directory of path that exists, into out. */
+static void existing_ancestor(const char *path, char *out, size_t size)
+{
+	struct stat st;
+	char *slash;
+
+	snprintf(out, size, "%s", path);
+	while (stat(out, &st)) {
+		slash = strrchr(out, '/');
+		if (!slash || slash == out) {
+			snprintf(out, size, "/");
+			return;
+		}
+		*slash = '\0';
+	}
+}
+
+/*
+ * Entry `name` of the directory open as dir (hidden now by a tmpfs at
+ * top) shown again at the same place: a symlink copied, anything else a
+ * bind mount of the original.
+ */
+static void reveal(DIR *dir, const char *top, const char *name)
+{
+	char src[512], dst[4096], link[4096];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW))
+		return;
+	snprintf(dst, sizeof(dst), "%s/%s", top, name);
+	if (S_ISLNK(st.st_mode)) {
+		n = readlinkat(dirfd(dir), name, link, sizeof(link) - 1);
+		if (n >= 0) {
+			link[n] = '\0';
+			symlink(link, dst); /* best effort, as below */
+		}
+		return;
+	}
+	if (S_ISDIR(st.st_mode))
+		mkdir(dst, 0755);
+	else if ((fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) >= 0)
+		close(fd);
+	snprintf(src, sizeof(src), "/proc/self/fd/%d/%s", dirfd(dir), name);
+	mount(src, dst, NULL, MS_BIND | MS_REC, NULL);
+}
+
+/*
+ * target is missing and may not be created on the host (a user who is not
+ * root, a read-only filesystem): in this namespace only, a tmpfs over its
+ * deepest existing ancestor shows that directory's entries as they are
+ * and lets target be made. Never over "/".
+ */
+static int overlay_ancestor(const char *target, int why)
+{
+	struct dirent *de;
+	char top[4096];
+	DIR *dir;
+	int fd;
+
+	existing_ancestor(target, top, sizeof(top));
+	if (!strcmp(top, "/"))
+		return why;
+	fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return why;
+	}
+	if (mount("katibfs", top, "tmpfs", 0, "mode=0755")) {
+		closedir(dir);
+		return why;
+	}
+	while ((de = readdir(dir)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			reveal(dir, top, de->d_name);
+	closedir(dir);
+	return mkdir_p(target);
+}
+
+/* This process (and what it starts) sees backing at target. */
+static int private_view(const char *target, const char *backing)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int rc;
+
+	if (unshare(CLONE_NEWNS)) {
+		if (errno != EPERM)
+			return -errno;
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
+			return -errno;
+		rc = map_self(uid, gid);
+		if (rc)
+			return rc;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return -errno;
+	rc = mkdir_p(target);
+	if (rc == -EACCES || rc == -EPERM || rc == -EROFS)
+		rc = overlay_ancestor(target, rc);
+	if (rc)
+		return rc;
+	return mount(backing, target, NULL, MS_BIND | MS_REC, NULL) ? -errno
+								    : 0;
+}
+
+/* rename, or copy and unlink across filesystems */
+static int move_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in, out, rc = 0;
+	ssize_t n;
+
+	if (!rename(from, to))
+		return 0;
+	if (errno != EXDEV)
+		return -errno;
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		rc = -errno;
+		close(in);
+		return rc;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	if (n < 0 || close(out))
+		rc = -errno;
+	close(in);
+	return rc ? rc : unlink(from) ? -errno : 0;
+}
+
+/* -k: the shared file changes hands between trials run one at a time. */
+static void keep_shared(const struct options *o, int before)
+{
+	const char *to = before ? o->leftover : o->file;
+	char dir[4096], *slash;
+	int rc;
+
+	if (before) { /* its directory, as a pod's volume mount makes it */
+		snprintf(dir, sizeof(dir), "%s", o->shared);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			mkdir_p(dir);
+		}
+	}
+	if (access(o->shared, F_OK))
+		return;
+	snprintf(dir, sizeof(dir), "%s", to);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	rc = move_file(o->shared, to);
+	if (before || rc)
+		note(o->log, "katibfs: %s %s %s %s%s%s\n",
+		     rc ? "could not move" : "moved", o->shared,
+		     before ? "(left there before this trial started) to"
+			    : "to",
+		     to, rc ? ": " : "", rc ? strerror(-rc) : "");
+}
+
+static void run_trial(const struct options *o)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int fd, sig, rc;
+
+	setpgid(0, 0);
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0)
+		dup2(fd, 0);
+	fd = open(o->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	if (fd > 2)
+		close(fd);
+	close(RECORD_FD);
+	if (o->target && (rc = private_view(o->target, o->backing))) {
+		dprintf(2, "katibfs: cannot give the trial a private %s: %s\n",
+			o->target, strerror(-rc));
+		_exit(127);
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (chdir(o->cwd))
+		dprintf(2, "katibfs: cannot enter %s: %s\n", o->cwd,
+			strerror(errno));
+	else
+		execve(o->exe, o->argv, environ);
+	dprintf(2, "katibfs: cannot execute %s: %s\n", o->exe, strerror(errno));
+	_exit(127);
+}
+
+/* 0, or 2 after the usage message */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int i = 1;
+
+	memset(o, 0, sizeof(*o));
+	for (;;) {
+		if (i + 2 < argc && !strcmp(argv[i], "-v")) {
+			o->target = argv[i + 1];
+			o->backing = argv[i + 2];
+			i += 3;
+		} else if (i + 3 < argc && !strcmp(argv[i], "-k")) {
+			o->shared = argv[i + 1];
+			o->file = argv[i + 2];
+			o->leftover = argv[i + 3];
+			i += 4;
+		} else {
+			break;
+		}
+	}
+	if (argc - i < 5 || strcmp(argv[i + 3], "--")) {
+		fprintf(stderr,
+			"usage: katibfs-shim [-v TARGET BACKING] "
+			"[-k SHARED FILE LEFTOVER] LOG CWD EXE -- ARGV...\n"
+			"       katibfs-shim --probe DIR\n"
+			"(started by katibfs for each local trial)\n");
+		return 2;
+	}
+	o->log = argv[i];
+	o->cwd = argv[i + 1];
+	o->exe = argv[i + 2];
+	o->argv = argv + i + 4;
+	return 0;
+}
+
+static int probe(const char *dir)
+{
+	int rc = private_view(dir, dir);
+
+	return rc ? (-rc > 125 ? 125 : -rc) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	int status = 0, code, sig;
+	struct options o;
+	siginfo_t info;
+	sigset_t set;
+	pid_t child;
+
+	if (argc == 3 && !strcmp(argv[1], "--probe"))
+		return probe(argv[2]);
+	if (parse_options(argc, argv, &o))
+		return 2;
+	syscall(SYS_close_range, RECORD_FD + 1, ~0U, 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (o.shared)
+		keep_shared(&o, 1);
+	child = fork();
+	if (child < 0) {
+		record("exit", 127, 0);
+		return 1;
+	}
+	if (child == 0)
+		run_trial(&o);
+	record("pid", (long)getpid(), (long)child);
+	for (;;) {
+		if (sigwaitinfo(&set, &info) < 0)
+			continue;
+		if (info.si_signo == SIGUSR1)
+			kill(-child, SIGKILL);
+		else if (info.si_signo != SIGCHLD)
+			kill(-child, SIGTERM);
+		else if (waitpid(child, &status, WNOHANG) == child)
+			break;
+	}
+	kill(-child, SIGKILL); /* what is left of the trial's group */
+	if (o.shared)
+		keep_shared(&o, 0);
+	code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	record("exit", sig ? 128 + sig : code, sig);
+	return 0;
+}

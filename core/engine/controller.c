@@ -1,0 +1,1248 @@
+/*
+ * controller.c - the one thread that runs experiments.
+ *
+ * Each pass (controller_tick) takes the model lock, reaps trials whose
+ * process ended (pidfds tell which), reads new output of running trials,
+ * enforces kills, decides completion as Katib's experiment controller does
+ * (goal, maxFailedTrialCount, maxTrialCount, and an algorithm that has no
+ * more to give), and starts new trials up to parallelTrialCount. All the
+ * store writes of one pass are one transaction. Kernel-cache
+ * notifications queued during the pass are fired after the lock is gone.
+ */
+#include "collectors/collector_path.h"
+#include "katib/daemon.h"
+#include "spec/kube_manifest.h"
+#include "spec/trial_script.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "controller.h"
+#include "recover.h"
+
+#define TAIL_INTERVAL	 0.25 /* s between reads of running trials' output */
+#define KILL_GRACE	 3.0  /* s between SIGTERM and SIGKILL */
+#define READ_CHUNK	 (1 << 20) /* output read per trial per pass */
+#define MAX_OBSERVATIONS 100000	   /* per trial; more are counted, not kept */
+
+static const char name_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+
+/* ---- states and events ---- */
+
+void experiment_set_state_locked(struct katib *k, struct experiment *e,
+				 enum experiment_state s, const char *reason)
+{
+	e->state = s;
+	snprintf(e->reason, sizeof(e->reason), "%s", reason);
+	if (experiment_state_is_finished(s))
+		e->finished = now_epoch();
+	experiment_event(k, e, "experiment %s (%s)", experiment_state_name(s),
+			 reason);
+	experiment_save_locked(k, e);
+}
+
+static void trial_touch(struct katib *k, struct experiment *e, struct trial *t)
+{
+	clock_gettime(CLOCK_REALTIME, &t->mtime);
+	e->mtime = t->mtime;
+	store_put_trial(k->store, e->name, t);
+}
+
+int trial_init_metrics(struct experiment *e, struct trial *t)
+{
+	size_t i, n = e->parser ? metrics_parser_nmetrics(e->parser) : 0;
+
+	free(t->summaries);
+	t->summaries = calloc(n ? n : 1, sizeof(*t->summaries));
+	if (!t->summaries)
+		return -ENOMEM;
+	t->nsummaries = n;
+	for (i = 0; i < n; i++)
+		metric_summary_init(&t->summaries[i]);
+	strbuf_free(&t->observations);
+	t->nobservations = 0;
+	t->nseries = t->series_checked = 0;
+	return strbuf_printf(&t->observations, "timestamp,name,value\n");
+}
+
+int trial_add_observations_locked(struct katib *k, struct experiment *e,
+				  struct trial *t,
+				  const struct observation *obs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (obs[i].metric < 0 || (size_t)obs[i].metric >= t->nsummaries)
+			continue;
+		if (t->nobservations >= MAX_OBSERVATIONS) {
+			if (t->nobservations++ == MAX_OBSERVATIONS)
+				experiment_event(
+					k, e,
+					"trial %d reported more than %d "
+					"observations; later ones are "
+					"not recorded",
+					t->number, MAX_OBSERVATIONS);
+			continue;
+		}
+		trial_record_observation(e, t, &obs[i]);
+		store_add_observation(
+			k->store, e->name, t->number, obs[i].time,
+			metrics_parser_metric(e->parser, obs[i].metric),
+			obs[i].value);
+	}
+	if (n) {
+		clock_gettime(CLOCK_REALTIME, &t->mtime);
+		e->mtime = t->mtime;
+		katib_queue_notify(k, e->name, t->number, KFILE_T_OBSERVATIONS);
+	}
+	return 0;
+}
+
+/* ---- activation ---- */
+
+int experiment_activate_locked(struct katib *k, struct experiment *e,
+			       const char *algo_state, struct kb_error *err)
+{
+	const struct algorithm_ops *ops;
+	struct metrics_parser *parser = NULL;
+	const struct early_stopping_ops *early = NULL;
+	struct experiment_spec *spec = e->spec;
+	void *priv = NULL;
+	enum collector_kind ck = spec->collector.kind;
+	int rc;
+
+	ops = algorithm_find(spec->algorithm.name);
+	if (!ops || !ops->implemented)
+		return kb_error_set(
+			err, -EINVAL, "spec.algorithm.algorithmName", 0,
+			"algorithm '%s' is valid Katib but not "
+			"built into katibfs yet; available now: %s",
+			spec->algorithm.name, algorithm_implemented_names());
+	if (spec->has_early_stopping) {
+		early = early_stopping_find(spec->early_stopping.name);
+		if (!early || !early->implemented)
+			return kb_error_set(
+				err, -EINVAL,
+				"spec.earlyStopping.algorithmName", 0,
+				"early stopping '%s' is not built into "
+				"katibfs yet; remove spec.earlyStopping",
+				spec->early_stopping.name);
+	}
+	if (!backend_collects(k->backend, ck)) {
+		char kinds[128];
+
+		backend_collector_names(k->backend, kinds, sizeof(kinds));
+		return kb_error_set(
+			err, -EINVAL,
+			"spec.metricsCollectorSpec.collector.kind", 0,
+			"collector %s is not available on the %s "
+			"backend; use %s",
+			collector_kind_name(ck), k->backend->name, kinds);
+	}
+	if (spec->trial_template.configmap_name)
+		return kb_error_set(err, -EINVAL,
+				    "spec.trialTemplate.configMap", 0,
+				    "katibfs cannot read a ConfigMap template "
+				    "yet (%s); inline the template as "
+				    "spec.trialTemplate.trialSpec",
+				    spec->trial_template.configmap_name);
+	rc = metrics_parser_new(spec, &parser, err);
+	if (rc)
+		return rc;
+	rc = ops->create(spec, algo_state, &priv, err);
+	if (rc) {
+		metrics_parser_free(parser);
+		return rc;
+	}
+	if (ops->use_backend)
+		ops->use_backend(priv, k->backend, k->backend_priv);
+	if (e->algo && e->algo_priv && e->algo->destroy)
+		e->algo->destroy(e->algo_priv);
+	metrics_parser_free(e->parser);
+	e->algo = ops;
+	e->algo_priv = priv;
+	e->parser = parser;
+	experiment_caches_reset(e); /* derived with the old parser */
+	e->early = early;
+	e->nvalue_names = algorithm_assignment_names(
+		ops, priv, spec, e->value_names, KATIB_MAX_VALUES);
+	return 0;
+}
+
+/* ---- reading trial output ---- */
+
+static void source_path(struct katib *k, struct experiment *e, struct trial *t,
+			char *buf, size_t size)
+{
+	char dir[4096];
+
+	if (e->spec->collector.kind != COLLECTOR_FILE ||
+	    !e->spec->collector.path) {
+		trial_log_path(k, e->name, t->number, buf, size);
+		return;
+	}
+	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
+	k->backend->collector_file(k->backend_priv, &e->spec->collector, dir,
+				   buf, size);
+}
+
+static void parse_lines(struct katib *k, struct experiment *e, struct trial *t,
+			const char *buf, size_t len)
+{
+	int json = e->spec->collector.kind == COLLECTOR_FILE &&
+		   e->spec->collector.format == FORMAT_JSON;
+	struct observation obs[64];
+	const char *p = buf, *end = buf + len, *nl;
+	double now = now_epoch();
+
+	for (; p < end; p = nl + 1) {
+		size_t n;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		n = metrics_parse_line(e->parser, p, (size_t)(nl - p), json,
+				       now, obs, 64);
+		trial_add_observations_locked(k, e, t, obs, n);
+	}
+}
+
+/*
+ * Parse what the trial wrote since last time. Only whole lines unless
+ * `final` (the trial ended: a last line without newline counts too).
+ */
+static void read_output(struct katib *k, struct experiment *e, struct trial *t,
+			int final)
+{
+	char path[4096];
+	struct stat st;
+	off_t start;
+	ssize_t n;
+	char *buf;
+	size_t use;
+	int fd;
+
+	if (e->spec->collector.kind == COLLECTOR_PUSH)
+		goto log_notify;
+	source_path(k, e, t, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto log_notify;
+	start = t->log_parsed;
+	if (fstat(fd, &st) || st.st_size <= start) {
+		close(fd);
+		goto log_notify;
+	}
+	buf = malloc(READ_CHUNK);
+	n = buf ? pread(fd, buf, READ_CHUNK, start) : -1;
+	close(fd);
+	if (n <= 0) {
+		free(buf);
+		goto log_notify;
+	}
+	use = (size_t)n;
+	if (!final || (size_t)n == READ_CHUNK) {
+		char *nl = memrchr(buf, '\n', use);
+
+		use = nl ? (size_t)(nl - buf) + 1 : 0;
+		if (!use && (size_t)n == READ_CHUNK)
+			use = (size_t)n; /* one giant line: take it whole */
+	}
+	parse_lines(k, e, t, buf, use);
+	t->log_parsed += (off_t)use;
+	free(buf);
+	/* the offset goes to the store with the observations it produced,
+	 * so a daemon mounted again never counts a line twice */
+	store_put_trial(k->store, e->name, t);
+	if (final && t->log_parsed < st.st_size)
+		read_output(k, e, t, final); /* more than one chunk */
+log_notify:
+	trial_log_path(k, e->name, t->number, path, sizeof(path));
+	if (!stat(path, &st) && st.st_size != t->log_size) {
+		t->log_size = st.st_size;
+		katib_queue_notify(k, e->name, t->number, KFILE_T_LOG);
+	}
+}
+
+/* ---- trial lifecycle ---- */
+
+static void trial_name(struct katib *k, struct experiment *e, char *buf,
+		       size_t size)
+{
+	struct rng r;
+	char suffix[9];
+	int i;
+
+	rng_seed(&r, (uint64_t)now_epoch() * 1000003u ^ ++k->name_seq ^
+			     (uint64_t)e->ntrials << 32);
+	for (i = 0; i < 8; i++)
+		suffix[i] = name_alphabet[rng_next(&r) %
+					  (sizeof(name_alphabet) - 1)];
+	suffix[8] = '\0';
+	snprintf(buf, size, "%s-%s", e->name, suffix);
+}
+
+/* "lr=0.01 momentum=0.5", the trial's assignment for events. */
+static void assignment_text(const struct experiment *e, const struct trial *t,
+			    struct strbuf *b)
+{
+	size_t i;
+
+	for (i = 0; i < e->nvalue_names && i < t->nvalues; i++) {
+		const char *v = t->values[i];
+
+		strbuf_printf(b, "%s%s=%.*s%s", i ? " " : "", e->value_names[i],
+			      60, v, strlen(v) > 60 ? "..." : "");
+	}
+}
+
+/* One line a person wants to read as it scrolls by in `tail -f events`. */
+static void trial_end_event(struct katib *k, struct experiment *e,
+			    struct trial *t, const char *message)
+{
+	const char *metric = e->spec->objective.metric;
+	char val[METRIC_VALUE_MAX], bval[METRIC_VALUE_MAX];
+	struct trial *best = experiment_best(e);
+	struct strbuf b;
+	double v;
+
+	strbuf_init(&b);
+	strbuf_printf(&b, "trial %d %s", t->number, trial_state_name(t->state));
+	if (t->state != TRIAL_SUCCEEDED)
+		strbuf_printf(&b, " (%s)", t->reason);
+	if (t->started > 0)
+		strbuf_printf(&b, " after %.1fs", t->finished - t->started);
+	if (!trial_objective(e, t, &v)) {
+		format_double(v, val, sizeof(val));
+		strbuf_printf(&b, ": %s=%s", metric, val);
+	}
+	if (message)
+		strbuf_printf(&b, ": %s", message);
+	if (best && best != t && !trial_objective(e, best, &v)) {
+		format_double(v, bval, sizeof(bval));
+		strbuf_printf(&b, "; best is trial %d (%s=%s)", best->number,
+			      metric, bval);
+	} else if (best == t) {
+		strbuf_printf(&b, "; the best so far");
+	}
+	experiment_event(k, e, "%s", b.data ? b.data : "");
+	strbuf_free(&b);
+}
+
+static void trial_finish(struct katib *k, struct experiment *e, struct trial *t,
+			 enum trial_state s, const char *reason,
+			 const char *message)
+{
+	char why[sizeof(t->reason)];
+
+	snprintf(why, sizeof(why), "%s", reason); /* may be t->reason */
+	trial_set_state(e, t, s);
+	/* an algorithm that had nothing to give (hyperband waiting for a
+	 * rung to finish) is asked again: it may have more now */
+	e->exhausted = 0;
+	snprintf(t->reason, sizeof(t->reason), "%s", why);
+	if (message) {
+		free(t->message);
+		t->message = strdup(message);
+	}
+	t->finished = now_epoch();
+	k->backend->release(k->backend_priv, &t->run);
+	trial_touch(k, e, t);
+	trial_end_event(k, e, t, message);
+}
+
+/* metadata.namespace of the spec, else the backend's default. */
+static const char *trial_namespace(const struct katib *k,
+				   const struct experiment *e)
+{
+	const char *ns = e->spec->namespace;
+
+	if (!ns && k->backend->default_namespace)
+		ns = k->backend->default_namespace(k->backend_priv);
+	return ns ? ns : "default";
+}
+
+static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
+{
+	struct trial_command cmd;
+	struct assignment *as;
+	struct kb_error err;
+	char dir[4096], log[4096], msg[1024];
+	size_t i;
+	int rc;
+
+	kb_error_clear(&err);
+	memset(&cmd, 0, sizeof(cmd));
+	as = calloc(e->nvalue_names + 1, sizeof(*as));
+	for (i = 0; as && i < e->nvalue_names && i < t->nvalues; i++) {
+		as[i].name = (char *)e->value_names[i];
+		as[i].value = t->values[i];
+	}
+	if (!as)
+		rc = -ENOMEM;
+	else if (!k->backend->renders_manifest)
+		rc = spec_render_trial(e->spec, t->name, trial_namespace(k, e),
+				       as, i, &cmd, &err);
+	else /* the image's entrypoint may run: no command needed */
+		rc = spec_render_manifest(e->spec, t->name,
+					  trial_namespace(k, e), as, i, &cmd,
+					  &err);
+	free(as);
+	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
+	trial_log_path(k, e->name, t->number, log, sizeof(log));
+	if (!rc) {
+		snprintf(msg, sizeof(msg), "%s/experiments/%s", k->state_dir,
+			 e->name);
+		mkdir(msg, 0755);
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			rc = kb_error_set(&err, -errno, NULL, 0,
+					  "cannot create %s: %s", dir,
+					  strerror(errno));
+	}
+	/* the trial is on record before its process exists: a crash from
+	 * here on finds it Pending and its directory tells the rest */
+	if (!rc && (rc = store_flush(k->store))) {
+		/* not on record: it must not run; it starts after recovery */
+		katib_store_failed_locked(k, rc);
+		trial_command_free(&cmd);
+		return;
+	}
+	if (!rc && e->algo->prepare_trial)
+		rc = e->algo->prepare_trial(e->algo_priv, e->spec, t->number,
+					    t->values, dir, &cmd, &err);
+	if (!rc) {
+		free(t->command);
+		t->command =
+			k->backend->renders_manifest && cmd.manifest
+				? strdup(cmd.manifest)
+				: trial_script(e->name, t->number, t->name, dir,
+					       cmd.working_dir ? cmd.working_dir
+							       : dir,
+					       &cmd);
+		t->started = now_epoch();
+		t->log_parsed = 0;
+		struct backend_trial bt;
+
+		backend_trial_of(k, e, t, &cmd, dir, sizeof(dir), log,
+				 sizeof(log), &bt);
+		rc = k->backend->start(k->backend_priv, &bt, &t->run, &err);
+	}
+	trial_command_free(&cmd);
+	if (rc) {
+		kb_error_format(&err, msg, sizeof(msg));
+		trial_finish(k, e, t, TRIAL_FAILED, "StartFailed", msg);
+		return;
+	}
+	trial_set_state(e, t, TRIAL_RUNNING);
+	snprintf(t->reason, sizeof(t->reason), "TrialRunning");
+	trial_touch(k, e, t);
+	{
+		struct strbuf b;
+
+		strbuf_init(&b);
+		assignment_text(e, t, &b);
+		experiment_event(k, e, "trial %d started: %s", t->number,
+				 b.data ? b.data : "");
+		strbuf_free(&b);
+	}
+}
+
+static void backend_terminate(struct katib *k, struct experiment *e,
+			      struct trial *t, int force)
+{
+	char dir[4096], log[4096];
+	struct backend_trial bt;
+
+	backend_trial_of(k, e, t, NULL, dir, sizeof(dir), log, sizeof(log),
+			 &bt);
+	k->backend->terminate(k->backend_priv, &bt, &t->run, force);
+}
+
+void trial_request_kill_locked(struct katib *k, struct experiment *e,
+			       struct trial *t, enum trial_state state,
+			       const char *reason)
+{
+	if (t->state == TRIAL_PENDING) {
+		trial_finish(k, e, t, state, reason, NULL);
+		return;
+	}
+	if (t->state != TRIAL_RUNNING || t->kill_reason)
+		return;
+	t->kill_reason = (int)state;
+	snprintf(t->reason, sizeof(t->reason), "%s", reason);
+	t->kill_deadline = now_epoch() + KILL_GRACE;
+	backend_terminate(k, e, t, 0);
+	katib_wake(k);
+}
+
+/* The process ended: decide the trial's state as Katib does. */
+/*
+ * The last non-empty line of the trial's log (at most `size` - 1 bytes),
+ * so that a failure in `events` says why: a traceback's last line, a
+ * "command not found", a cluster's 403 (the kubernetes backend writes its
+ * errors into the log). Empty when the log is.
+ */
+static void last_log_line(struct katib *k, struct experiment *e,
+			  struct trial *t, char *out, size_t size)
+{
+	char path[4096], buf[512], *end, *start;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	out[0] = '\0';
+	trial_log_path(k, e->name, t->number, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = fstat(fd, &st) ? -1
+			   : pread(fd, buf, sizeof(buf) - 1,
+				   st.st_size > (off_t)sizeof(buf) - 1
+					   ? st.st_size - (off_t)sizeof(buf) + 1
+					   : 0);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	end = buf + n;
+	while (end > buf &&
+	       (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+		*--end = '\0';
+	start = strrchr(buf, '\n');
+	start = start ? start + 1 : buf;
+	snprintf(out, size, "%s", start);
+}
+
+/* Why a trial killed by katibfs/trial-timeout ended, or NULL for others. */
+static const char *timeout_message(const struct experiment *e,
+				   const struct trial *t, char *buf,
+				   size_t size)
+{
+	const cJSON *a = cJSON_GetObjectItem(e->spec->annotations,
+					     TRIAL_TIMEOUT_ANNOTATION);
+	const char *as_written = cJSON_IsString(a) ? a->valuestring : "";
+	char secs[64];
+
+	if (strcmp(t->reason, "Timeout"))
+		return NULL;
+	format_double(e->spec->trial_timeout, secs, sizeof(secs));
+	/* "30m" as the user wrote it; plain seconds get their unit */
+	if (!*as_written ||
+	    strspn(as_written, "0123456789.") == strlen(as_written)) {
+		strncat(secs, "s", sizeof(secs) - strlen(secs) - 1);
+		as_written = secs;
+	}
+	snprintf(buf, size,
+		 "killed after the trial timeout of %s "
+		 "(" TRIAL_TIMEOUT_ANNOTATION ")",
+		 as_written);
+	return buf;
+}
+
+/* A trial that ended well but reported no objective: say what was wanted. */
+static void no_objective_message(struct katib *k, struct experiment *e,
+				 struct trial *t, char *buf, size_t size)
+{
+	char last[200], want[600];
+
+	last_log_line(k, e, t, last, sizeof(last));
+	metrics_expectation(e->spec, want, sizeof(want));
+	snprintf(buf, size,
+		 "no value of the objective metric '%s' was observed; %s%s%s; "
+		 "%s",
+		 e->spec->objective.metric,
+		 last[0] ? "its log ends with \"" : "its log is empty", last,
+		 last[0] ? "\"" : "", want);
+}
+
+static void trial_exited(struct katib *k, struct experiment *e, struct trial *t,
+			 int code, int sig)
+{
+	char msg[1024], last[200];
+	double v;
+
+	t->exit_code = code;
+	t->term_signal = sig;
+	read_output(k, e, t, 1);
+	if (t->kill_reason) {
+		trial_finish(k, e, t, (enum trial_state)t->kill_reason,
+			     t->reason,
+			     timeout_message(e, t, msg, sizeof(msg)));
+		return;
+	}
+	if (code < 0) {
+		trial_finish(k, e, t, TRIAL_FAILED, "Lost",
+			     "the trial's supervisor ended without recording "
+			     "an exit status (killed?)");
+		return;
+	}
+	if (code != 0) {
+		last_log_line(k, e, t, last, sizeof(last));
+		if (sig)
+			snprintf(msg, sizeof(msg), "killed by signal %d (%s)",
+				 sig, strsignal(sig));
+		else
+			snprintf(msg, sizeof(msg), "exited with code %d", code);
+		if (last[0])
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+				 "; its log ends: %s", last);
+		trial_finish(k, e, t, TRIAL_FAILED, "TrialFailed", msg);
+		return;
+	}
+	if (trial_objective(e, t, &v) &&
+	    !(t->nsummaries && t->summaries[0].count)) {
+		no_objective_message(k, e, t, msg, sizeof(msg));
+		trial_finish(k, e, t, TRIAL_METRICS_UNAVAILABLE,
+			     "MetricsUnavailable", msg);
+		return;
+	}
+	trial_finish(k, e, t, TRIAL_SUCCEEDED, "TrialSucceeded", NULL);
+}
+
+static int pidfd_ready(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return fd < 0 || poll(&p, 1, 0) > 0;
+}
+
+/* What the backend says about a trial's process. */
+static void probe_trial(struct katib *k, struct experiment *e, struct trial *t)
+{
+	char dir[4096], log[4096];
+	struct backend_trial bt;
+	int code = 0, sig = 0;
+
+	backend_trial_of(k, e, t, NULL, dir, sizeof(dir), log, sizeof(log),
+			 &bt);
+	switch (k->backend->probe(k->backend_priv, &bt, &t->run, &code, &sig)) {
+	case PROBE_RUNNING: break;
+	case PROBE_EXITED: trial_exited(k, e, t, code, sig); break;
+	case PROBE_NEVER_STARTED:
+		if (t->state == TRIAL_PENDING)
+			break; /* it starts when its turn comes */
+		trial_exited(k, e, t, -1, 0);
+		break;
+	case PROBE_LOST: trial_exited(k, e, t, -1, 0); break;
+	}
+}
+
+static void poll_trial(struct katib *k, struct experiment *e, struct trial *t,
+		       double now)
+{
+	if (pidfd_ready(t->run.pidfd)) {
+		probe_trial(k, e, t);
+		if (t->state != TRIAL_RUNNING)
+			return;
+	}
+	if (t->kill_reason && now >= t->kill_deadline) {
+		backend_terminate(k, e, t, 1);
+		t->kill_deadline = now + KILL_GRACE;
+	}
+	if (e->spec->trial_timeout > 0 && !t->kill_reason &&
+	    now - t->started > e->spec->trial_timeout)
+		trial_request_kill_locked(k, e, t, TRIAL_FAILED, "Timeout");
+}
+
+/* ---- scheduling and completion ---- */
+
+static void kill_active(struct katib *k, struct experiment *e,
+			const char *reason)
+{
+	size_t i, n = experiment_active(e);
+
+	for (i = 0; i < n && i < e->nactive; i++)
+		if (!trial_state_is_terminal(e->active[i]->state))
+			trial_request_kill_locked(k, e, e->active[i],
+						  TRIAL_KILLED, reason);
+}
+
+static int goal_reached(struct experiment *e)
+{
+	const struct objective_spec *o = &e->spec->objective;
+	struct trial *best;
+	double v;
+
+	if (!o->has_goal)
+		return 0;
+	best = experiment_best(e);
+	if (!best || trial_objective(e, best, &v))
+		return 0;
+	return o->maximize ? v >= o->goal : v <= o->goal;
+}
+
+/* Katib's completion check, plus "the algorithm has no more". */
+static int check_completion(struct katib *k, struct experiment *e)
+{
+	const struct experiment_spec *s = e->spec;
+	struct trial_counts c;
+	char why[512];
+	int failed, done;
+
+	experiment_counts(e, &c);
+	failed = c.failed + c.metrics_unavailable;
+	done = c.succeeded + c.failed + c.killed + c.early_stopped +
+	       c.metrics_unavailable;
+	if (goal_reached(e)) {
+		experiment_set_state_locked(k, e, EXP_SUCCEEDED, "GoalReached");
+	} else if (s->max_failed_trial_count >= 0 && failed > 0 &&
+		   failed >= s->max_failed_trial_count) {
+		experiment_set_state_locked(k, e, EXP_FAILED,
+					    "MaxFailedReached");
+		experiment_status_message(e, why, sizeof(why));
+		experiment_event(k, e, "MaxFailedReached: %s", why);
+	} else if (s->max_trial_count >= 0 && done >= s->max_trial_count) {
+		experiment_set_state_locked(k, e, EXP_SUCCEEDED,
+					    "MaxTrialsReached");
+	} else if (e->exhausted && !c.pending && !c.running) {
+		experiment_set_state_locked(k, e, EXP_SUCCEEDED,
+					    "SuggestionEndReached");
+	} else {
+		return 0;
+	}
+	kill_active(k, e, "ExperimentFinished");
+	return 1;
+}
+
+static struct trial *trial_new(struct katib *k, struct experiment *e,
+			       char **values)
+{
+	struct trial *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->number = (int)e->ntrials + 1;
+	trial_name(k, e, t->name, sizeof(t->name));
+	t->values = values;
+	t->nvalues = e->nvalue_names;
+	t->exit_code = -1;
+	t->run.pidfd = -1;
+	t->created = now_epoch();
+	snprintf(t->reason, sizeof(t->reason), "TrialCreated");
+	strbuf_init(&t->observations);
+	if (trial_init_metrics(e, t) || experiment_append_trial(e, t)) {
+		t->values = NULL;
+		t->nvalues = 0;
+		trial_free(t);
+		return NULL;
+	}
+	trial_touch(k, e, t);
+	return t;
+}
+
+static void free_assignments(char ***v, size_t from, size_t n, size_t np)
+{
+	size_t i, j;
+
+	for (i = from; i < n; i++) {
+		for (j = 0; v[i] && j < np; j++)
+			free(v[i][j]);
+		free(v[i]);
+	}
+	free(v);
+}
+
+/* Ask the algorithm for `want` assignments and create those trials. */
+static void create_trials(struct katib *k, struct experiment *e, size_t want)
+{
+	struct search_history hist;
+	struct kb_error err;
+	char ***out = NULL;
+	char msg[1024];
+	int n, i;
+
+	if (experiment_history(e, &hist))
+		return;
+	kb_error_clear(&err);
+	out = calloc(want, sizeof(*out));
+	search_history_attach_used(&hist, e->used);
+	n = out ? e->algo->suggest(e->algo_priv, e->spec, &hist, want, out,
+				   &err)
+		: -ENOMEM;
+	search_history_attach_used(NULL, NULL);
+	if (n < 0) {
+		kb_error_format(&err, msg, sizeof(msg));
+		experiment_event(k, e, "algorithm %s failed: %s", e->algo->name,
+				 msg);
+		experiment_set_state_locked(k, e, EXP_FAILED,
+					    "AlgorithmFailed");
+		kill_active(k, e, "ExperimentFinished");
+		free(out);
+		return;
+	}
+	if ((size_t)n < want)
+		e->exhausted = 1;
+	for (i = 0; i < n; i++) {
+		struct trial *t = trial_new(k, e, out[i]);
+
+		if (!t) {
+			free_assignments(out, (size_t)i, (size_t)n,
+					 e->nvalue_names);
+			return;
+		}
+		out[i] = NULL;
+		trial_start(k, e, t);
+	}
+	free(out);
+	if (n)
+		experiment_save_locked(k, e); /* algorithm state */
+}
+
+/* Running trials of experiments other than e whose collector path is e's. */
+static int others_on_path(struct katib *k, struct experiment *e)
+{
+	const char *p = e->spec->collector.path;
+	struct trial_counts c;
+	int n = 0;
+	size_t i;
+
+	for (i = 0; i < k->nexps; i++) {
+		struct experiment *x = k->exps[i];
+
+		if (x == e || x->deleted || !x->spec ||
+		    !collector_path_is_shared(&x->spec->collector) ||
+		    !path_within(x->spec->collector.path, p) ||
+		    !path_within(p, x->spec->collector.path))
+			continue;
+		experiment_counts(x, &c);
+		n += c.running;
+	}
+	return n;
+}
+
+/*
+ * parallelTrialCount, or one trial at a time (across experiments) when
+ * every trial would write the same collector path and the backend cannot
+ * give each its own view of it. `events` says which, once per mount.
+ */
+static long parallel_limit(struct katib *k, struct experiment *e)
+{
+	const struct collector_spec *c = &e->spec->collector;
+	char why[256] = "";
+	int refused;
+
+	if (!collector_path_is_shared(c) || !k->backend->private_paths)
+		return e->spec->parallel_trial_count;
+	refused = k->backend->private_paths(k->backend_priv, why, sizeof(why));
+	if (!e->collector_noted && !refused)
+		experiment_event(k, e,
+				 "each trial has its own %s, as in a pod: a "
+				 "private mount of " COLLECTOR_DIR "/ in the "
+				 "trial's directory under %s, where katibfs "
+				 "reads it",
+				 c->path, k->state_dir);
+	else if (!e->collector_noted && e->spec->parallel_trial_count > 1)
+		experiment_event(k, e,
+				 "trials run one at a time, not %d: each "
+				 "would write the collector's %s, and katibfs "
+				 "cannot give each its own (%s)",
+				 e->spec->parallel_trial_count, c->path, why);
+	e->collector_noted = 1;
+	if (!refused)
+		return e->spec->parallel_trial_count;
+	return others_on_path(k, e) ? 0 : 1;
+}
+
+static void schedule(struct katib *k, struct experiment *e)
+{
+	long limit = parallel_limit(k, e);
+	const struct experiment_spec *s = e->spec;
+	struct trial_counts c;
+	long room;
+	size_t i, n;
+
+	experiment_counts(e, &c);
+	/* trials put back to Pending (a restart) start first */
+	n = c.pending ? experiment_active(e) : 0;
+	for (i = 0; c.pending && i < n && i < e->nactive; i++) {
+		if (c.running >= limit)
+			return;
+		if (e->active[i]->state != TRIAL_PENDING)
+			continue;
+		trial_start(k, e, e->active[i]);
+		experiment_counts(e, &c);
+	}
+	room = limit - c.running - c.pending;
+	if (s->max_trial_count >= 0 && s->max_trial_count - c.total < room)
+		room = s->max_trial_count - c.total;
+	if (room > 0 && !e->exhausted)
+		create_trials(k, e, (size_t)room);
+}
+
+/* Ask the early stopping rule about t when it reported something new. */
+static void check_early_stop(struct katib *k, struct experiment *e,
+			     struct trial *t)
+{
+	struct search_history hist;
+	char why[512] = "";
+	int stop;
+
+	if (!e->early || t->kill_reason || t->nseries == t->series_checked)
+		return;
+	t->series_checked = t->nseries;
+	if (experiment_history(e, &hist))
+		return;
+	stop = e->early->should_stop(
+		e->spec, &hist, &hist.trials[t->number - 1], why, sizeof(why));
+	if (stop <= 0)
+		return;
+	experiment_event(k, e, "trial %d early stopped: %s", t->number, why);
+	trial_request_kill_locked(k, e, t, TRIAL_EARLY_STOPPED,
+				  "TrialEarlyStopped");
+}
+
+static void tick_experiment(struct katib *k, struct experiment *e,
+			    const short *revents, double now, int tail)
+{
+	size_t i, n = experiment_active(e);
+
+	/* only the trials that had not ended: an ended one costs nothing */
+	for (i = 0; i < n && i < e->nactive; i++) {
+		struct trial *t = e->active[i];
+
+		if (t->state != TRIAL_RUNNING)
+			continue;
+		if (tail)
+			read_output(k, e, t, 0);
+		check_early_stop(k, e, t);
+		poll_trial(k, e, t, now);
+	}
+	(void)revents;
+	if (e->state == EXP_STOPPED) {
+		kill_active(k, e, "ExperimentStopped");
+		return;
+	}
+	if (e->state != EXP_RUNNING && e->state != EXP_PAUSED)
+		return;
+	if (check_completion(k, e))
+		return;
+	if (e->state == EXP_RUNNING && !k->store_error)
+		schedule(k, e);
+	check_completion(k, e);
+}
+
+/* Ended, with nothing left running: a pass has nothing to do for it. */
+static int experiment_idle(struct experiment *e)
+{
+	return experiment_state_is_finished(e->state) && !experiment_active(e);
+}
+
+static void reap_deleted(struct katib *k)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < k->nexps; i++) {
+		struct experiment *e = k->exps[i];
+
+		if (e->deleted)
+			experiment_free(e);
+		else
+			k->exps[j++] = e;
+	}
+	k->nexps = j;
+}
+
+/*
+ * One pass over everything; returns the poll timeout to use next (ms).
+ * The lock is held per experiment, not for the whole pass, so a reader
+ * waits for at most one experiment's share of the work; each experiment's
+ * writes are one transaction.
+ */
+static int controller_tick(struct katib *k, int tail)
+{
+	double now = now_epoch();
+	int running = 0, store_error;
+	size_t i, n;
+
+	pthread_mutex_lock(&k->lock);
+	katib_store_recover_locked(k);
+	reap_deleted(k);
+	n = k->nexps;
+	pthread_mutex_unlock(&k->lock);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&k->lock);
+		/* experiments are only appended or marked deleted meanwhile */
+		if (i < k->nexps && k->exps[i]->spec && !k->exps[i]->deleted &&
+		    !experiment_idle(k->exps[i])) {
+			struct experiment *e = k->exps[i];
+
+			store_begin(k->store);
+			tick_experiment(k, e, NULL, now, tail);
+			katib_commit_locked(k);
+			running += e->counts.running;
+		}
+		pthread_mutex_unlock(&k->lock);
+	}
+	pthread_mutex_lock(&k->lock);
+	store_error = k->store_error;
+	pthread_mutex_unlock(&k->lock);
+	if (store_error)
+		return 1000; /* retry the rewrite */
+	return running ? (int)(TAIL_INTERVAL * 1000) : -1;
+}
+
+/* ---- the thread ---- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+		    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/*
+ * Delete what rmdir moved to --state/trash/ (and what a crash left there),
+ * without the model lock: only this thread touches trash/.
+ */
+static void empty_trash(const struct katib *k)
+{
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s/trash", k->state_dir);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	mkdir(dir, 0755);
+}
+
+static size_t collect_pollfds(struct katib *k, struct pollfd **fds, size_t *cap)
+{
+	size_t n = 1, i, j;
+
+	for (i = 0; i < k->nexps; i++) {
+		struct experiment *e = k->exps[i];
+		size_t m = experiment_active(e);
+
+		for (j = 0; j < m; j++) {
+			struct trial *t = e->active[j];
+
+			if (t->state != TRIAL_RUNNING || t->run.pidfd < 0)
+				continue;
+			if (n == *cap) {
+				struct pollfd *p =
+					realloc(*fds, *cap * 2 * sizeof(*p));
+
+				if (!p)
+					return n;
+				*fds = p;
+				*cap *= 2;
+			}
+			(*fds)[n].fd = t->run.pidfd;
+			(*fds)[n].events = POLLIN;
+			(*fds)[n].revents = 0;
+			n++;
+		}
+	}
+	return n;
+}
+
+static void fire_notifications(struct katib *k)
+{
+	struct notification *q;
+	katib_notify_fn fn;
+	void *arg;
+	size_t n, i;
+
+	pthread_mutex_lock(&k->lock);
+	q = k->queue;
+	n = k->nqueue;
+	fn = k->notify;
+	arg = k->notify_arg;
+	k->queue = NULL;
+	k->nqueue = k->qcap = 0;
+	pthread_mutex_unlock(&k->lock);
+	for (i = 0; fn && i < n; i++) {
+		/* skip repeats of the previous entry */
+		if (i && !memcmp(&q[i], &q[i - 1], sizeof(q[i])))
+			continue;
+		fn(arg, q[i].exp[0] ? q[i].exp : NULL, q[i].trial, q[i].file);
+	}
+	free(q);
+}
+
+static void *controller_main(void *arg)
+{
+	struct katib *k = arg;
+	size_t cap = 16, n;
+	struct pollfd *fds = calloc(cap, sizeof(*fds));
+	double last_tail = 0, last_checkpoint = now_epoch();
+	int timeout = 0, trash;
+
+	if (!fds)
+		return NULL;
+	empty_trash(k); /* what a crash left after an rmdir */
+	for (;;) {
+		double now;
+		uint64_t v;
+		int tail;
+
+		pthread_mutex_lock(&k->lock);
+		if (k->stop) {
+			pthread_mutex_unlock(&k->lock);
+			break;
+		}
+		pthread_mutex_unlock(&k->lock);
+		now = now_epoch();
+		tail = now - last_tail >= TAIL_INTERVAL;
+		if (tail)
+			last_tail = now;
+		timeout = controller_tick(k, tail);
+		pthread_mutex_lock(&k->lock);
+		n = collect_pollfds(k, &fds, &cap);
+		pthread_cond_broadcast(&k->changed);
+		pthread_mutex_unlock(&k->lock);
+		fire_notifications(k);
+		pthread_mutex_lock(&k->lock);
+		trash = k->trash_pending;
+		k->trash_pending = 0;
+		pthread_mutex_unlock(&k->lock);
+		if (trash)
+			empty_trash(k);
+		if (now - last_checkpoint > 10) {
+			store_checkpoint(k->store);
+			last_checkpoint = now;
+		}
+		fds[0].fd = k->wake_fd;
+		fds[0].events = POLLIN;
+		fds[0].revents = 0;
+		if (poll(fds, n, timeout) > 0 && (fds[0].revents & POLLIN))
+			if (read(k->wake_fd, &v, sizeof(v)) < 0)
+				v = 0;
+	}
+	free(fds);
+	return NULL;
+}
+
+/* What adopt_trials() found, for the mount-wide events. */
+struct adoption {
+	struct strbuf running, ended, waiting;
+	size_t nrunning, nended, nwaiting;
+};
+
+#define ADOPTION_NAMES_MAX 20 /* listed per kind; the rest are counted */
+
+static void adoption_add(struct strbuf *b, size_t *n,
+			 const struct experiment *e, const struct trial *t,
+			 int with_state)
+{
+	if (++*n > ADOPTION_NAMES_MAX)
+		return;
+	strbuf_printf(b, "%s%s/%d", *n > 1 ? ", " : "", e->name, t->number);
+	if (with_state)
+		strbuf_printf(b, " (%s)", trial_state_name(t->state));
+}
+
+static void adoption_part(char *buf, size_t size, size_t n,
+			  const struct strbuf *names, const char *what)
+{
+	size_t len = strlen(buf);
+
+	if (!n)
+		return;
+	snprintf(buf + len, size - len, "%s%zu %s: %s%s", len ? "; " : "", n,
+		 what, names->data ? names->data : "",
+		 n > ADOPTION_NAMES_MAX ? ", ..." : "");
+}
+
+static void adoption_report(struct katib *k, struct adoption *a)
+{
+	char msg[2048] = "";
+
+	if (!a->nrunning && !a->nended && !a->nwaiting)
+		return;
+	adoption_part(msg, sizeof(msg), a->nrunning, &a->running,
+		      a->nrunning == 1 ? "trial still running, re-adopted"
+				       : "trials still running, re-adopted");
+	adoption_part(msg, sizeof(msg), a->nended, &a->ended,
+		      "ended while katibfs was down");
+	adoption_part(msg, sizeof(msg), a->nwaiting, &a->waiting,
+		      "not started yet, start when their turn comes");
+	katib_event(k, "after the restart: %s", msg);
+	strbuf_free(&a->running);
+	strbuf_free(&a->ended);
+	strbuf_free(&a->waiting);
+}
+
+/*
+ * At mount: trials the store has as Pending or Running may have a
+ * supervisor that outlived the daemon. Their directories say which are
+ * running (re-adopted: output is read on from the offset already parsed),
+ * which ended meanwhile (their exit is collected), and which never started
+ * (they start, once).
+ */
+static void adopt_trials(struct katib *k)
+{
+	struct adoption a = { 0 };
+	size_t i, j;
+
+	store_begin(k->store);
+	for (i = 0; i < k->nexps; i++) {
+		struct experiment *e = k->exps[i];
+
+		for (j = 0; e->spec && e->parser && j < e->ntrials; j++) {
+			struct trial *t = e->trials[j];
+
+			if (trial_state_is_terminal(t->state))
+				continue;
+			probe_trial(k, e, t);
+			if (trial_state_is_terminal(t->state))
+				adoption_add(&a.ended, &a.nended, e, t, 1);
+			else if (t->run.pidfd >= 0 || t->state == TRIAL_RUNNING)
+				adoption_add(&a.running, &a.nrunning, e, t, 0);
+			else
+				adoption_add(&a.waiting, &a.nwaiting, e, t, 0);
+			if (t->run.pidfd < 0 || t->state == TRIAL_RUNNING ||
+			    trial_state_is_terminal(t->state))
+				continue;
+			/* found running while the store said Pending */
+			trial_set_state(e, t, TRIAL_RUNNING);
+			trial_touch(k, e, t);
+		}
+	}
+	adoption_report(k, &a);
+	katib_commit_locked(k);
+}
+
+int controller_start(struct katib *k)
+{
+	int rc;
+
+	adopt_trials(k);
+	rc = pthread_create(&k->controller, NULL, controller_main, k);
+	if (rc)
+		return -rc;
+	k->controller_running = 1;
+	return 0;
+}
+
+/* Trials go on without the daemon; only our handles on them close. */
+static void release_trials(struct katib *k)
+{
+	size_t i, j;
+
+	for (i = 0; i < k->nexps; i++)
+		for (j = 0; j < k->exps[i]->ntrials; j++)
+			k->backend->release(k->backend_priv,
+					    &k->exps[i]->trials[j]->run);
+}
+
+void controller_stop(struct katib *k)
+{
+	if (!k->controller_running)
+		return;
+	pthread_mutex_lock(&k->lock);
+	k->stop = 1;
+	pthread_mutex_unlock(&k->lock);
+	katib_wake(k);
+	pthread_join(k->controller, NULL);
+	k->controller_running = 0;
+	release_trials(k);
+}

@@ -1,0 +1,414 @@
+/*
+ * model.c - the in-memory experiment/trial model: names, counts,
+ * the current optimal trial. See core/engine/model.h.
+ */
+#include "engine/model.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static const char *const trial_states[] = {
+	[TRIAL_PENDING] = "Pending",
+	[TRIAL_RUNNING] = "Running",
+	[TRIAL_SUCCEEDED] = "Succeeded",
+	[TRIAL_FAILED] = "Failed",
+	[TRIAL_KILLED] = "Killed",
+	[TRIAL_EARLY_STOPPED] = "EarlyStopped",
+	[TRIAL_METRICS_UNAVAILABLE] = "MetricsUnavailable",
+};
+
+static const char *const experiment_states[] = {
+	[EXP_CREATED] = "Created", [EXP_RUNNING] = "Running",
+	[EXP_PAUSED] = "Paused",   [EXP_SUCCEEDED] = "Succeeded",
+	[EXP_FAILED] = "Failed",   [EXP_STOPPED] = "Stopped",
+	[EXP_INVALID] = "Invalid",
+};
+
+const char *trial_state_name(enum trial_state s)
+{
+	return trial_states[s];
+}
+
+const char *experiment_state_name(enum experiment_state s)
+{
+	return experiment_states[s];
+}
+
+int trial_state_is_terminal(enum trial_state s)
+{
+	return s != TRIAL_PENDING && s != TRIAL_RUNNING;
+}
+
+int experiment_state_is_finished(enum experiment_state s)
+{
+	return s == EXP_SUCCEEDED || s == EXP_FAILED || s == EXP_STOPPED;
+}
+
+void trial_free(struct trial *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nvalues; i++)
+		free(t->values[i]);
+	free(t->values);
+	free(t->message);
+	free(t->command);
+	free(t->summaries);
+	free(t->series);
+	strbuf_free(&t->observations);
+	free(t);
+}
+
+void experiment_free(struct experiment *e)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < e->ntrials; i++)
+		trial_free(e->trials[i]);
+	free(e->trials);
+	free(e->active);
+	if (e->algo && e->algo_priv && e->algo->destroy)
+		e->algo->destroy(e->algo_priv);
+	metrics_parser_free(e->parser);
+	spec_free(e->spec);
+	free(e->name);
+	free(e->error);
+	free(e->raw_spec);
+	free(e->spec_yaml);
+	strbuf_free(&e->events);
+	experiment_caches_reset(e);
+	free(e);
+}
+
+void trials_csv_cache_reset(struct trials_csv_cache *c)
+{
+	strbuf_free(&c->text);
+	c->header_len = c->nrows = 0;
+}
+
+int trial_objective(const struct experiment *e, const struct trial *t,
+		    double *value)
+{
+	int numeric = 0;
+
+	if (!e->spec || !t->nsummaries)
+		return -ENODATA;
+	if (metric_summary_value(
+		    &t->summaries[0],
+		    spec_metric_strategy(e->spec, e->spec->objective.metric),
+		    NULL, 0, value, &numeric))
+		return -ENODATA;
+	return numeric ? 0 : -ENODATA;
+}
+
+static int better(const struct experiment *e, double a, double b)
+{
+	return e->spec->objective.maximize ? a > b : a < b;
+}
+
+static int counts_best(enum trial_state s)
+{
+	return s == TRIAL_SUCCEEDED || s == TRIAL_EARLY_STOPPED;
+}
+
+struct trial *experiment_best(struct experiment *e)
+{
+	struct trial *best = NULL;
+	double bv = 0, v;
+	size_t i;
+
+	if (!e->spec)
+		return NULL;
+	if (e->best_valid)
+		return e->best;
+	for (i = 0; i < e->ntrials; i++) {
+		struct trial *t = e->trials[i];
+
+		if (!counts_best(t->state) || trial_objective(e, t, &v))
+			continue;
+		if (!best || better(e, v, bv)) {
+			best = t;
+			bv = v;
+		}
+	}
+	e->best = best;
+	e->best_valid = 1;
+	return best;
+}
+
+static int *count_slot(struct trial_counts *c, enum trial_state s)
+{
+	switch (s) {
+	case TRIAL_PENDING: return &c->pending;
+	case TRIAL_RUNNING: return &c->running;
+	case TRIAL_SUCCEEDED: return &c->succeeded;
+	case TRIAL_FAILED: return &c->failed;
+	case TRIAL_KILLED: return &c->killed;
+	case TRIAL_EARLY_STOPPED: return &c->early_stopped;
+	default: return &c->metrics_unavailable;
+	}
+}
+
+void experiment_counts(const struct experiment *e, struct trial_counts *c)
+{
+	*c = e->counts;
+}
+
+void experiment_status_message(const struct experiment *e, char *buf,
+			       size_t size)
+{
+	const struct trial_counts *c = &e->counts;
+
+	buf[0] = '\0';
+	if (e->state != EXP_FAILED || strcmp(e->reason, "MaxFailedReached") ||
+	    !e->spec)
+		return;
+	if (!c->metrics_unavailable) {
+		snprintf(buf, size,
+			 "%d trials failed, reaching "
+			 "maxFailedTrialCount (%d)",
+			 c->failed, e->spec->max_failed_trial_count);
+		return;
+	}
+	snprintf(buf, size,
+		 "%d trials failed and %d reported no objective "
+		 "(MetricsUnavailable); maxFailedTrialCount (%d) counts both, "
+		 "as "
+		 "Katib does. A MetricsUnavailable trial's status message= "
+		 "says what its collector expected",
+		 c->failed, c->metrics_unavailable,
+		 e->spec->max_failed_trial_count);
+}
+
+static int series_push(struct trial *t, double v)
+{
+	if (t->nseries == t->series_cap) {
+		size_t cap = t->series_cap ? t->series_cap * 2 : 16;
+		double *p = realloc(t->series, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		t->series = p;
+		t->series_cap = cap;
+	}
+	t->series[t->nseries++] = v;
+	return 0;
+}
+
+int trial_record_observation(const struct experiment *e, struct trial *t,
+			     const struct observation *o)
+{
+	const char *name;
+	char ts[40], *end;
+	double v;
+
+	if (!e->parser || o->metric < 0 || (size_t)o->metric >= t->nsummaries)
+		return 0;
+	name = metrics_parser_metric(e->parser, o->metric);
+	metric_summary_add(&t->summaries[o->metric], o->time, o->value);
+	format_rfc3339(o->time, ts, sizeof(ts));
+	strbuf_printf(&t->observations, "%s,", ts);
+	strbuf_csv(&t->observations, name);
+	strbuf_append(&t->observations, ",", 1);
+	strbuf_csv(&t->observations, o->value);
+	strbuf_append(&t->observations, "\n", 1);
+	t->nobservations++;
+	if (o->metric != 0)
+		return 0;
+	v = strtod(o->value, &end);
+	if (end == o->value || *end || v != v)
+		return 0;
+	return series_push(t, v) ? 0 : 1;
+}
+
+static int grow_trials(struct trial ***v, size_t n, size_t *cap)
+{
+	size_t c = *cap ? *cap * 2 : 16;
+	struct trial **p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*v, c * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
+int experiment_append_trial(struct experiment *e, struct trial *t)
+{
+	int active = !trial_state_is_terminal(t->state);
+
+	if (grow_trials(&e->trials, e->ntrials, &e->cap) ||
+	    (active && grow_trials(&e->active, e->nactive, &e->active_cap)))
+		return -ENOMEM;
+	if (active)
+		e->active[e->nactive++] = t;
+	e->trials[e->ntrials++] = t;
+	e->counts.total++;
+	(*count_slot(&e->counts, t->state))++;
+	if (counts_best(t->state)) /* a new trial (Pending) cannot be best */
+		e->best_valid = 0;
+	return 0;
+}
+
+size_t experiment_active(struct experiment *e)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < e->nactive; i++)
+		if (!trial_state_is_terminal(e->active[i]->state))
+			e->active[j++] = e->active[i];
+	e->nactive = j;
+	return j;
+}
+
+static void history_fill(const struct experiment *e, const struct trial *t,
+			 struct history_trial *h)
+{
+	h->values = t->values;
+	h->series = t->series;
+	h->nseries = t->nseries;
+	h->number = t->number;
+	switch (t->state) {
+	case TRIAL_PENDING:
+	case TRIAL_RUNNING: h->state = HISTORY_PENDING; break;
+	case TRIAL_SUCCEEDED: h->state = HISTORY_SUCCEEDED; break;
+	case TRIAL_EARLY_STOPPED: h->state = HISTORY_EARLY_STOPPED; break;
+	default: h->state = HISTORY_FAILED;
+	}
+	h->has_objective = !trial_objective(e, t, &h->objective);
+}
+
+static int history_reserve(struct experiment *e)
+{
+	size_t cap = e->history_cap ? e->history_cap : 16;
+	struct history_trial *h;
+
+	while (cap < e->ntrials + 1) /* one zeroed entry past the end */
+		cap *= 2;
+	if (cap == e->history_cap)
+		return 0;
+	h = realloc(e->history, cap * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	memset(h + e->history_cap, 0, (cap - e->history_cap) * sizeof(*h));
+	e->history = h;
+	e->history_cap = cap;
+	return 0;
+}
+
+/* t's assignment into e->used, as spec->nparams values (missing ones
+ * read as NULL, as a trial loaded with fewer values always did). */
+static int history_add_used(struct experiment *e, const struct trial *t)
+{
+	size_t i, np = e->spec->nparams;
+	char **v;
+	int rc;
+
+	if (!t->values)
+		return 0;
+	if (t->nvalues >= np)
+		return assignment_set_add(e->used, t->values);
+	v = calloc(np, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < t->nvalues; i++)
+		v[i] = t->values[i];
+	rc = assignment_set_add(e->used, v);
+	free(v);
+	return rc;
+}
+
+int experiment_history(struct experiment *e, struct search_history *out)
+{
+	size_t i;
+
+	if (!e->used)
+		e->used = assignment_set_new(e->spec->nparams);
+	if (!e->used || history_reserve(e))
+		return -ENOMEM;
+	for (i = e->nhistory; i < e->ntrials; i++) {
+		const struct trial *t = e->trials[i];
+
+		if (history_add_used(e, t) < 0)
+			return -ENOMEM;
+		history_fill(e, t, &e->history[i]);
+		e->nhistory = i + 1;
+	}
+	/* not compacted here: callers may be walking e->active */
+	for (i = 0; i < e->nactive; i++)
+		history_fill(e, e->active[i],
+			     &e->history[e->active[i]->number - 1]);
+	out->trials = e->history;
+	out->ntrials = e->ntrials;
+	return 0;
+}
+
+void experiment_caches_reset(struct experiment *e)
+{
+	trials_csv_cache_reset(&e->csv);
+	free(e->history);
+	e->history = NULL;
+	e->nhistory = e->history_cap = 0;
+	assignment_set_free(e->used);
+	e->used = NULL;
+}
+
+void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s)
+{
+	double v, bv;
+
+	(*count_slot(&e->counts, t->state))--;
+	(*count_slot(&e->counts, s))++;
+	if (e->best == t && !counts_best(s))
+		e->best_valid = 0;
+	t->state = s;
+	if ((size_t)t->number <= e->nhistory) /* it may leave e->active */
+		history_fill(e, t, &e->history[t->number - 1]);
+	if (!e->best_valid || !counts_best(s) || trial_objective(e, t, &v))
+		return;
+	if (!e->best || trial_objective(e, e->best, &bv) || better(e, v, bv))
+		e->best = t;
+}
+
+struct trial *experiment_trial(const struct experiment *e, int number)
+{
+	/* trials are numbered densely from 1 in creation order */
+	if (number < 1 || (size_t)number > e->ntrials)
+		return NULL;
+	return e->trials[number - 1];
+}
+
+double now_epoch(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void format_rfc3339(double t, char *buf, size_t size)
+{
+	time_t sec = (time_t)t;
+	long usec = (long)((t - (double)sec) * 1e6);
+	struct tm tm;
+
+	if (usec < 0)
+		usec = 0;
+	if (usec > 999999)
+		usec = 999999;
+	gmtime_r(&sec, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, usec);
+}

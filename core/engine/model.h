@@ -1,0 +1,218 @@
+/*
+ * model.h - the in-memory model of experiments and trials.
+ *
+ * One struct katib (core/engine/katib.c) owns a list of experiments; each
+ * experiment owns its trials. All of it is guarded by katib->lock: the
+ * controller thread is the only writer of trial state; the API calls
+ * (katib.h) mutate only under the same lock and only what the user asked
+ * (a spec, a control word, a pushed metric). Renderers (core/views/render.c)
+ * read it under the lock and produce self-contained text.
+ *
+ * Ownership: an experiment owns everything it points to (spec, parser,
+ * algorithm state, trials, buffers) and is freed by experiment_free();
+ * a trial is freed by trial_free().
+ */
+#ifndef KATIB_MODEL_H
+#define KATIB_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "katib/algorithm.h"
+#include "katib/backend.h"
+#include "collectors/metrics.h"
+#include "katib/spec.h"
+#include "util/strbuf.h"
+
+#define KATIB_MAX_VALUES 256 /* parameters per experiment */
+
+enum trial_state {
+	TRIAL_PENDING,
+	TRIAL_RUNNING,
+	TRIAL_SUCCEEDED,
+	TRIAL_FAILED,
+	TRIAL_KILLED,
+	TRIAL_EARLY_STOPPED,
+	TRIAL_METRICS_UNAVAILABLE,
+};
+
+enum experiment_state {
+	EXP_CREATED,
+	EXP_RUNNING,
+	EXP_PAUSED,
+	EXP_SUCCEEDED,
+	EXP_FAILED,
+	EXP_STOPPED,
+	EXP_INVALID,
+};
+
+const char *trial_state_name(enum trial_state s);
+const char *experiment_state_name(enum experiment_state s);
+int trial_state_is_terminal(enum trial_state s);
+int experiment_state_is_finished(enum experiment_state s);
+
+struct trial {
+	int number;    /* 1, 2, ... */
+	char name[64]; /* <experiment>-<8 chars>, as Katib names trials */
+	enum trial_state state;
+	char reason[48]; /* TrialSucceeded, TrialFailed, Killed, ... */
+	char *message;	 /* free text or NULL */
+	char **values;	 /* spec->nparams assignment strings */
+	size_t nvalues;
+	int exit_code;			   /* -1 until it exits */
+	int term_signal;		   /* signal that ended it, or 0 */
+	double created, started, finished; /* epoch seconds, 0 = not yet */
+	char *command; /* trials/N/spec: what was run, or NULL */
+
+	/* runtime (controller thread only) */
+	struct trial_run run; /* the backend's handle while it runs */
+	int kill_reason;      /* 0 none, else the state to end in */
+	double kill_deadline; /* SIGKILL the group after this time */
+	off_t log_parsed;     /* bytes of the log already parsed */
+	off_t log_size;	      /* last size seen (for notifications) */
+	off_t file_start;     /* File collector: offset at start */
+
+	/* metrics */
+	double *series; /* numeric objective observations, in order */
+	size_t nseries, series_cap;
+	size_t series_checked;		  /* early stopping looked up to here */
+	struct metric_summary *summaries; /* one per parser metric */
+	size_t nsummaries;
+	struct strbuf observations; /* observations CSV, header included */
+	size_t nobservations;
+	struct timespec mtime;
+};
+
+/*
+ * trials.csv rendered incrementally (core/views/render.c): the header and the
+ * rows of trials[0..nrows), which have all ended, so their rows never change.
+ * Rows are appended as trials end in creation order; the whole is rendered
+ * again only when the header changes (new metrics or value names).
+ */
+struct trials_csv_cache {
+	struct strbuf text;
+	size_t header_len, nrows;
+};
+
+void trials_csv_cache_reset(struct trials_csv_cache *c);
+
+struct experiment {
+	char *name;
+	enum experiment_state state;
+	char reason[48];
+	char *error;	 /* the standing spec rejection, or NULL */
+	char *raw_spec;	 /* text as written (persisted) */
+	char *spec_yaml; /* normalized, as spec.yaml reads back */
+	struct experiment_spec *spec;
+	struct metrics_parser *parser;
+	const struct algorithm_ops *algo;
+	void *algo_priv;
+	const struct early_stopping_ops *early;
+	/* names of the assignment values (spec params, or the algorithm's) */
+	const char *value_names[KATIB_MAX_VALUES];
+	size_t nvalue_names;
+	int exhausted; /* the algorithm has nothing more to give */
+
+	struct trial **trials;
+	size_t ntrials, cap;
+	/* the trials that had not ended when last compacted, in creation
+	 * order (a trial that ended is dropped by experiment_active()) */
+	struct trial **active;
+	size_t nactive, active_cap;
+
+	struct trial_counts {
+		int total, pending, running, succeeded, failed, killed,
+			early_stopped, metrics_unavailable;
+	} counts; /* kept by experiment_append_trial/trial_set_state */
+	struct trial *best; /* cache of experiment_best() when best_valid */
+	int best_valid;
+
+	struct trials_csv_cache csv;
+	/* durations of trials[0..done) for eta_seconds (core/views/render.c),
+	 * which have all ended: summed in trial order once */
+	struct {
+		size_t done;
+		double sum;
+		int n;
+	} durations;
+	/* what the algorithm and early stopping see, kept across
+	 * suggestions (experiment_history()): one entry per trial, and
+	 * every assignment so far */
+	struct history_trial *history;
+	size_t nhistory, history_cap;
+	struct assignment_set *used;
+
+	struct strbuf events;
+	double created, started, finished;
+	struct timespec mtime;
+	int deleted;	     /* rmdir'd; freed by the controller */
+	int collector_noted; /* events said where the collector's file is */
+};
+
+void trial_free(struct trial *t);
+void experiment_free(struct experiment *e);
+
+/* The objective value of t under its strategy; 0 if it has one. */
+int trial_objective(const struct experiment *e, const struct trial *t,
+		    double *value);
+
+/* The current optimal trial (Katib's currentOptimalTrial) or NULL;
+ * cached, recomputed only after the cache was invalidated. */
+struct trial *experiment_best(struct experiment *e);
+
+/* Counts by state (O(1): maintained as trials change state). */
+void experiment_counts(const struct experiment *e, struct trial_counts *c);
+
+/*
+ * What the experiment's state and reason alone do not say, for status
+ * `message=` and `events`: today why MaxFailedReached was reached (how many
+ * trials failed and how many reported no objective). "" when nothing.
+ */
+void experiment_status_message(const struct experiment *e, char *buf,
+			       size_t size);
+
+/*
+ * Record one observation of t in memory: its metric summary, the
+ * observations CSV, the objective series. Returns 1 when it added a
+ * numeric objective value.
+ */
+int trial_record_observation(const struct experiment *e, struct trial *t,
+			     const struct observation *o);
+
+/* Append t (numbered e->ntrials + 1) to e and count it. */
+int experiment_append_trial(struct experiment *e, struct trial *t);
+
+/* Every change of a trial's state goes through here (counts, best). */
+void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s);
+
+struct trial *experiment_trial(const struct experiment *e, int number);
+
+/*
+ * The trials of e that have not ended, in creation order: e->active after
+ * dropping those that ended since the last call. Loops over it read
+ * e->active[i] afresh each step and check the state (a trial may end, and
+ * trials may be appended, while they run). O(active), not O(trials).
+ */
+size_t experiment_active(struct experiment *e);
+
+/*
+ * The search history of e, as the algorithm and early stopping see it:
+ * entries are appended for new trials (their assignments added to
+ * e->used) and refreshed for the trials that have not ended (a trial's
+ * entry is refreshed as it ends, by trial_set_state). Cost per call:
+ * O(new trials + active ones). 0 or -ENOMEM.
+ */
+int experiment_history(struct experiment *e, struct search_history *out);
+/* (e->used goes to search_history_attach_used around a suggestion.) */
+
+/* Drop what is derived from the trials and the parser (trials.csv's rows,
+ * the history): after the experiment was (re)activated. */
+void experiment_caches_reset(struct experiment *e);
+
+double now_epoch(void);
+/* RFC3339 UTC with microseconds, into buf (>= 32 bytes). */
+void format_rfc3339(double t, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,548 @@
+/*
+ * store.c - sqlite persistence of experiments, trials, observations and
+ * events (see core/engine/store.h).
+ *
+ * WAL mode with synchronous=NORMAL: a commit appends to the WAL without an
+ * fsync, so a power cut may lose the last few commits but never corrupts
+ * the database; a daemon crash loses nothing committed. Automatic
+ * checkpoints are off; store_checkpoint() runs them from the controller.
+ */
+#include "engine/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_PUT_EXP,
+	ST_DEL_EXP,
+	ST_DEL_EXP_TRIALS,
+	ST_DEL_EXP_OBS,
+	ST_DEL_EXP_EVENTS,
+	ST_PUT_TRIAL,
+	ST_CLEAR_OBS,
+	ST_ADD_OBS,
+	ST_ADD_EVENT,
+	ST_COUNT,
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_PUT_EXP] =
+		"INSERT OR REPLACE INTO experiments(name, raw_spec, "
+		"state, reason, error, created, started, finished, "
+		"algo_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_DEL_EXP] = "DELETE FROM experiments WHERE name = ?1",
+	[ST_DEL_EXP_TRIALS] = "DELETE FROM trials WHERE exp = ?1",
+	[ST_DEL_EXP_OBS] = "DELETE FROM observations WHERE exp = ?1",
+	[ST_DEL_EXP_EVENTS] = "DELETE FROM events WHERE exp = ?1",
+	[ST_PUT_TRIAL] = "INSERT OR REPLACE INTO trials(exp, number, name, "
+			 "state, reason, message, assignments, exit_code, "
+			 "term_signal, created, started, finished, command, "
+			 "log_parsed, pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+			 "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[ST_CLEAR_OBS] =
+		"DELETE FROM observations WHERE exp = ?1 AND trial = ?2",
+	[ST_ADD_OBS] = "INSERT INTO observations(exp, trial, time, metric, "
+		       "value) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_ADD_EVENT] = "INSERT INTO events(exp, time, message) VALUES (?1, "
+			 "?2, ?3)",
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS experiments("
+	" name TEXT PRIMARY KEY, raw_spec TEXT, state INTEGER NOT NULL,"
+	" reason TEXT, error TEXT, created REAL, started REAL, finished REAL,"
+	" algo_state TEXT);"
+	"CREATE TABLE IF NOT EXISTS trials("
+	" exp TEXT NOT NULL, number INTEGER NOT NULL, name TEXT NOT NULL,"
+	" state INTEGER NOT NULL, reason TEXT, message TEXT,"
+	" assignments TEXT NOT NULL, exit_code INTEGER, term_signal INTEGER,"
+	" created REAL, started REAL, finished REAL, command TEXT,"
+	" log_parsed INTEGER, pid INTEGER, PRIMARY KEY(exp, number));"
+	"CREATE TABLE IF NOT EXISTS observations("
+	" id INTEGER PRIMARY KEY, exp TEXT NOT NULL, trial INTEGER NOT NULL,"
+	" time REAL, metric TEXT NOT NULL, value TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS observations_by_trial"
+	" ON observations(exp, trial);"
+	"CREATE TABLE IF NOT EXISTS events("
+	" id INTEGER PRIMARY KEY, exp TEXT NOT NULL, time REAL,"
+	" message TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS events_by_exp ON events(exp);";
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+	int in_tx;
+	int tx_failed; /* first error inside the open transaction */
+};
+
+static int sql_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW: return 0;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_CANTOPEN: return -EROFS;
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return -EBUSY;
+	default: return -EIO;
+	}
+}
+
+static int run(struct store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->stmt[id];
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	if (s->in_tx && !s->tx_failed)
+		s->tx_failed = sql_errno(rc);
+	return sql_errno(rc);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int store_open(const char *state_dir, struct store **out, struct kb_error *err)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	char path[4096];
+	int rc, i;
+
+	if (!s)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/katibfs.db", state_dir);
+	rc = sqlite3_open_v2(path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_FULLMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(s->db, 5000);
+	rc = sqlite3_exec(
+		s->db,
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+		"PRAGMA wal_autocheckpoint=0; PRAGMA foreign_keys=OFF;",
+		NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, schema, NULL, NULL, NULL);
+	for (i = 0; rc == SQLITE_OK && i < ST_COUNT; i++)
+		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+					SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+					NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	kb_error_set(err, sql_errno(rc) ? sql_errno(rc) : -EIO, "--state", 0,
+		     "cannot open state database %s: %s", path,
+		     s->db ? sqlite3_errmsg(s->db) : "out of memory");
+	rc = sql_errno(rc) ? sql_errno(rc) : -EIO;
+	store_close(s);
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	int i;
+
+	if (!s)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	if (s->db) {
+		sqlite3_wal_checkpoint_v2(
+			s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		sqlite3_close(s->db);
+	}
+	free(s);
+}
+
+int store_begin(struct store *s)
+{
+	int rc;
+
+	if (s->in_tx++)
+		return 0;
+	s->tx_failed = 0;
+	rc = run(s, ST_BEGIN);
+	if (rc)
+		s->in_tx = 0;
+	return rc;
+}
+
+/* End the open transaction: COMMIT, or ROLLBACK if any write failed. */
+static int finish_tx(struct store *s)
+{
+	int rc = s->tx_failed;
+
+	if (!rc)
+		rc = run(s, ST_COMMIT);
+	if (rc)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->tx_failed = 0;
+	return rc;
+}
+
+int store_commit(struct store *s)
+{
+	if (!s->in_tx || --s->in_tx)
+		return 0;
+	return finish_tx(s);
+}
+
+int store_flush(struct store *s)
+{
+	int rc;
+
+	if (!s->in_tx)
+		return 0;
+	rc = finish_tx(s);
+	if (!rc)
+		rc = run(s, ST_BEGIN);
+	else
+		run(s, ST_BEGIN); /* carry on; the caller hears of the error */
+	return rc;
+}
+
+const char *store_errmsg(struct store *s)
+{
+	return sqlite3_errmsg(s->db);
+}
+
+void store_checkpoint(struct store *s)
+{
+	sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+				  NULL);
+}
+
+int store_put_experiment(struct store *s, const struct experiment *e,
+			 const char *algo_state)
+{
+	sqlite3_stmt *st = s->stmt[ST_PUT_EXP];
+
+	bind_text(st, 1, e->name);
+	bind_text(st, 2, e->raw_spec);
+	sqlite3_bind_int(st, 3, e->state);
+	bind_text(st, 4, e->reason);
+	bind_text(st, 5, e->error);
+	sqlite3_bind_double(st, 6, e->created);
+	sqlite3_bind_double(st, 7, e->started);
+	sqlite3_bind_double(st, 8, e->finished);
+	bind_text(st, 9, algo_state);
+	return run(s, ST_PUT_EXP);
+}
+
+int store_delete_experiment(struct store *s, const char *exp)
+{
+	static const enum stmt_id ids[] = { ST_DEL_EXP, ST_DEL_EXP_TRIALS,
+					    ST_DEL_EXP_OBS, ST_DEL_EXP_EVENTS };
+	size_t i;
+	int rc = store_begin(s), rc2;
+
+	for (i = 0; !rc && i < sizeof(ids) / sizeof(ids[0]); i++) {
+		bind_text(s->stmt[ids[i]], 1, exp);
+		rc = run(s, ids[i]);
+	}
+	rc2 = store_commit(s);
+	return rc ? rc : rc2;
+}
+
+int store_clear_all(struct store *s)
+{
+	static const char sql[] = "DELETE FROM experiments; DELETE FROM "
+				  "trials; DELETE FROM observations; "
+				  "DELETE FROM events;";
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK && s->in_tx && !s->tx_failed)
+		s->tx_failed = sql_errno(rc);
+	return sql_errno(rc);
+}
+
+static char *values_json(const struct trial *t)
+{
+	cJSON *a = cJSON_CreateArray();
+	char *txt;
+	size_t i;
+
+	for (i = 0; a && i < t->nvalues; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(t->values[i]));
+	txt = a ? cJSON_PrintUnformatted(a) : NULL;
+	cJSON_Delete(a);
+	return txt;
+}
+
+int store_put_trial(struct store *s, const char *exp, const struct trial *t)
+{
+	sqlite3_stmt *st = s->stmt[ST_PUT_TRIAL];
+	char *values = values_json(t);
+	int rc;
+
+	if (!values)
+		return -ENOMEM;
+	bind_text(st, 1, exp);
+	sqlite3_bind_int(st, 2, t->number);
+	bind_text(st, 3, t->name);
+	sqlite3_bind_int(st, 4, t->state);
+	bind_text(st, 5, t->reason);
+	bind_text(st, 6, t->message);
+	bind_text(st, 7, values);
+	sqlite3_bind_int(st, 8, t->exit_code);
+	sqlite3_bind_int(st, 9, t->term_signal);
+	sqlite3_bind_double(st, 10, t->created);
+	sqlite3_bind_double(st, 11, t->started);
+	sqlite3_bind_double(st, 12, t->finished);
+	bind_text(st, 13, t->command);
+	sqlite3_bind_int64(st, 14, t->log_parsed);
+	/* column kept for old databases: trials are re-adopted through
+	 * their directories (include/katib/backend.h), never a saved pid */
+	sqlite3_bind_null(st, 15);
+	rc = run(s, ST_PUT_TRIAL);
+	cJSON_free(values);
+	return rc;
+}
+
+int store_clear_observations(struct store *s, const char *exp, int trial)
+{
+	bind_text(s->stmt[ST_CLEAR_OBS], 1, exp);
+	sqlite3_bind_int(s->stmt[ST_CLEAR_OBS], 2, trial);
+	return run(s, ST_CLEAR_OBS);
+}
+
+int store_add_observation(struct store *s, const char *exp, int trial,
+			  double time, const char *metric, const char *value)
+{
+	sqlite3_stmt *st = s->stmt[ST_ADD_OBS];
+
+	bind_text(st, 1, exp);
+	sqlite3_bind_int(st, 2, trial);
+	sqlite3_bind_double(st, 3, time);
+	bind_text(st, 4, metric);
+	bind_text(st, 5, value);
+	return run(s, ST_ADD_OBS);
+}
+
+int store_add_event(struct store *s, const char *exp, double time,
+		    const char *message)
+{
+	sqlite3_stmt *st = s->stmt[ST_ADD_EVENT];
+
+	bind_text(st, 1, exp);
+	sqlite3_bind_double(st, 2, time);
+	bind_text(st, 3, message);
+	return run(s, ST_ADD_EVENT);
+}
+
+/* ---- loading ---- */
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v ? strdup((const char *)v) : NULL;
+}
+
+static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t size)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	snprintf(buf, size, "%s", v ? (const char *)v : "");
+}
+
+static int parse_values(const char *json, struct trial *t)
+{
+	cJSON *a = cJSON_Parse(json ? json : "[]");
+	cJSON *it;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(a)) {
+		cJSON_Delete(a);
+		return -EIO;
+	}
+	t->values = calloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(char *));
+	if (!t->values) {
+		cJSON_Delete(a);
+		return -ENOMEM;
+	}
+	cJSON_ArrayForEach(it, a)
+	{
+		t->values[n++] =
+			strdup(cJSON_IsString(it) ? it->valuestring : "");
+	}
+	t->nvalues = n;
+	cJSON_Delete(a);
+	return 0;
+}
+
+static struct trial *load_trial_row(sqlite3_stmt *st)
+{
+	struct trial *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->number = sqlite3_column_int(st, 0);
+	col_copy(st, 1, t->name, sizeof(t->name));
+	t->state = (enum trial_state)sqlite3_column_int(st, 2);
+	col_copy(st, 3, t->reason, sizeof(t->reason));
+	t->message = col_dup(st, 4);
+	t->exit_code = sqlite3_column_int(st, 6);
+	t->term_signal = sqlite3_column_int(st, 7);
+	t->created = sqlite3_column_double(st, 8);
+	t->started = sqlite3_column_double(st, 9);
+	t->finished = sqlite3_column_double(st, 10);
+	t->command = col_dup(st, 11);
+	t->log_parsed = sqlite3_column_int64(st, 12);
+	t->run.priv = NULL; /* re-adopted through the trial directory */
+	t->run.pidfd = -1;
+	strbuf_init(&t->observations);
+	if (parse_values((const char *)sqlite3_column_text(st, 5), t)) {
+		trial_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* One row of a per-experiment query, handed to the loader's callback. */
+typedef int row_fn(const struct store_loader *l, struct experiment *e,
+		   sqlite3_stmt *st);
+
+/* Run `sql` (with ?1 = the experiment's name) and feed each row to fn. */
+static int load_rows(struct store *s, const struct store_loader *l,
+		     struct experiment *e, const char *sql, row_fn *fn)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return sql_errno(rc);
+	bind_text(st, 1, e ? e->name : ""); /* "": the mount's own */
+	rc = 0;
+	while (!rc && sqlite3_step(st) == SQLITE_ROW)
+		rc = fn(l, e, st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int trial_row(const struct store_loader *l, struct experiment *e,
+		     sqlite3_stmt *st)
+{
+	struct trial *t = load_trial_row(st);
+
+	return t ? l->trial(l->arg, e, t) : -ENOMEM;
+}
+
+static int observation_row(const struct store_loader *l, struct experiment *e,
+			   sqlite3_stmt *st)
+{
+	struct trial *t = experiment_trial(e, sqlite3_column_int(st, 0));
+
+	if (!t)
+		return 0; /* a trial that is gone: nothing to attach it to */
+	return l->observation(l->arg, e, t, sqlite3_column_double(st, 1),
+			      (const char *)sqlite3_column_text(st, 2),
+			      (const char *)sqlite3_column_text(st, 3));
+}
+
+#define EVENTS_SQL "SELECT time, message FROM events WHERE exp = ?1 ORDER BY id"
+
+static int event_row(const struct store_loader *l, struct experiment *e,
+		     sqlite3_stmt *st)
+{
+	return l->event(l->arg, e, sqlite3_column_double(st, 0),
+			(const char *)sqlite3_column_text(st, 1));
+}
+
+static int load_children(struct store *s, const struct store_loader *l,
+			 struct experiment *e)
+{
+	int rc = load_rows(s, l, e,
+			   "SELECT number, name, state, reason, message, "
+			   "assignments, exit_code, term_signal, created, "
+			   "started, finished, command, log_parsed, pid "
+			   "FROM trials WHERE exp = ?1 ORDER BY number",
+			   trial_row);
+
+	if (!rc)
+		rc = load_rows(s, l, e,
+			       "SELECT trial, time, metric, value FROM "
+			       "observations WHERE exp = ?1 ORDER BY id",
+			       observation_row);
+	if (!rc)
+		rc = load_rows(s, l, e, EVENTS_SQL, event_row);
+	return rc;
+}
+
+static struct experiment *load_experiment_row(sqlite3_stmt *st)
+{
+	struct experiment *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->name = col_dup(st, 0);
+	e->raw_spec = col_dup(st, 1);
+	e->state = (enum experiment_state)sqlite3_column_int(st, 2);
+	col_copy(st, 3, e->reason, sizeof(e->reason));
+	e->error = col_dup(st, 4);
+	e->created = sqlite3_column_double(st, 5);
+	e->started = sqlite3_column_double(st, 6);
+	e->finished = sqlite3_column_double(st, 7);
+	strbuf_init(&e->events);
+	if (!e->name) {
+		experiment_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+int store_load(struct store *s, const struct store_loader *l)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT name, raw_spec, state, reason, error, "
+				"created, started, finished, algo_state FROM "
+				"experiments ORDER BY name",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_errno(rc);
+	rc = 0;
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		struct experiment *e = load_experiment_row(st);
+
+		if (!e) {
+			rc = -ENOMEM;
+			break;
+		}
+		rc = l->experiment(l->arg, e,
+				   (const char *)sqlite3_column_text(st, 8));
+		if (!rc)
+			rc = load_children(s, l, e);
+	}
+	sqlite3_finalize(st);
+	if (!rc) /* the mount-wide events: exp "", e NULL */
+		rc = load_rows(s, l, NULL, EVENTS_SQL, event_row);
+	return rc;
+}

@@ -1,0 +1,1698 @@
+/*
+ * spec_parse.c - the Katib v1beta1 Experiment read from YAML: parse
+ * (libyaml, via yamltree) into struct experiment_spec, default it
+ * (experiment_defaults.go) and validate it (the admission webhook plus the
+ * checks Katib forgets). See include/katib/spec.h.
+ *
+ * Owns spec_parse() and spec_free() (every allocation in the spec is freed
+ * here), the parameters, objective, algorithm, metrics collector, nasConfig
+ * and metadata sections, the enum names, and the field helpers the other
+ * spec_*.c files share through spec_i.h. The trialTemplate section is
+ * spec_template.c's.
+ */
+#include "spec_i.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "katib/algorithm.h"
+#include "collectors/metrics.h"
+#include "spec/suggest.h"
+#include "spec/yamltree.h"
+
+#define DEFAULT_FILE_PATH    "/var/log/katib/metrics.log"
+#define DEFAULT_TFEVENT_PATH "/var/log/katib/tfevent/"
+#define DEFAULT_PROM_PATH    "/metrics"
+#define DEFAULT_PROM_PORT    8080
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                       */
+
+int fail(struct kb_error *err, const char *path, const struct ynode *n,
+	 const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return kb_error_set(err, -EINVAL, path, n ? n->line : 0, "%s", msg);
+}
+
+void join(char *dst, const char *base, const char *key)
+{
+	snprintf(dst, PATHLEN, "%s%s%s", base, *base ? "." : "", key);
+}
+
+void join_index(char *dst, const char *base, size_t i)
+{
+	snprintf(dst, PATHLEN, "%s[%zu]", base, i);
+}
+
+static const char *kind_word(const struct ynode *n)
+{
+	if (n->kind == YNODE_MAP)
+		return "a mapping";
+	if (n->kind == YNODE_SEQ)
+		return "a list";
+	return "a single value";
+}
+
+int need_map(const struct ynode *n, const char *path, struct kb_error *err)
+{
+	if (n->kind == YNODE_MAP)
+		return 0;
+	return fail(err, path, n,
+		    "must be a mapping (key: value lines), "
+		    "not %s",
+		    kind_word(n));
+}
+
+int need_seq(const struct ynode *n, const char *path, struct kb_error *err)
+{
+	if (n->kind == YNODE_SEQ)
+		return 0;
+	return fail(err, path, n, "must be a list (`- item` lines), not %s",
+		    kind_word(n));
+}
+
+int in_list(const char *s, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; list[i]; i++)
+		if (!strcmp(s, list[i]))
+			return 1;
+	return 0;
+}
+
+static void list_text(const char *const *list, char *buf, size_t size)
+{
+	size_t i, off = 0;
+
+	buf[0] = 0;
+	for (i = 0; list[i] && off < size; i++)
+		off += snprintf(buf + off, size - off, "%s%s", i ? ", " : "",
+				list[i]);
+}
+
+int check_fields(const struct ynode *map, const char *path,
+		 const char *const *known, struct kb_error *err)
+{
+	char sub[PATHLEN], names[400], hint[100];
+	size_t i;
+
+	for (i = 0; i < map->n; i++) {
+		if (in_list(map->keys[i]->value, known))
+			continue;
+		join(sub, path, map->keys[i]->value);
+		list_text(known, names, sizeof(names));
+		suggest_list_hint(map->keys[i]->value, known, hint,
+				  sizeof(hint));
+		return fail(err, sub, map->keys[i],
+			    "unknown field (known here: %s)%s", names, hint);
+	}
+	return 0;
+}
+
+/* A field that holds one value; NULL (and 0) when absent or null. */
+static int get_scalar(const struct ynode *map, const char *key,
+		      const char *path, const struct ynode **out,
+		      struct kb_error *err)
+{
+	const struct ynode *n = ynode_get(map, key);
+	char sub[PATHLEN];
+
+	*out = NULL;
+	if (ynode_is_null(n))
+		return 0;
+	if (n->kind != YNODE_SCALAR) {
+		join(sub, path, key);
+		return fail(err, sub, n, "must be a single value, not %s",
+			    kind_word(n));
+	}
+	*out = n;
+	return 0;
+}
+
+int get_str(const struct ynode *map, const char *key, const char *path,
+	    int required, char **out, struct kb_error *err)
+{
+	const struct ynode *n;
+	char sub[PATHLEN];
+	int rc;
+
+	*out = NULL;
+	rc = get_scalar(map, key, path, &n, err);
+	if (rc)
+		return rc;
+	if (!n || !n->value[0]) {
+		if (!required)
+			return 0;
+		join(sub, path, key);
+		return fail(err, sub, n ? n : map, "is required");
+	}
+	*out = strdup(n->value);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int parse_long(const char *s, long *out)
+{
+	char *end;
+
+	if (!*s || strspn(s, " \t") || strchr(s, '.'))
+		return -1;
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+	char *end;
+
+	if (!*s || strspn(s, " \t"))
+		return -1;
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || *end || !isfinite(*out))
+		return -1;
+	/* strtod also reads hex and "inf"; Katib's numbers are decimal */
+	return strpbrk(s, "xXnN") ? -1 : 0;
+}
+
+/* An int32 field: *present = 0 when absent. */
+static int get_int(const struct ynode *map, const char *key, const char *path,
+		   int *out, int *present, struct kb_error *err)
+{
+	const struct ynode *n;
+	char sub[PATHLEN];
+	long v;
+	int rc;
+
+	*present = 0;
+	rc = get_scalar(map, key, path, &n, err);
+	if (rc || !n)
+		return rc;
+	join(sub, path, key);
+	if (n->quoted)
+		return fail(err, sub, n,
+			    "must be an integer, without quotes (got the "
+			    "string \"%s\"; Katib's schema refuses it too)",
+			    n->value);
+	if (parse_long(n->value, &v))
+		return fail(err, sub, n,
+			    "must be an integer, e.g. 3 (got "
+			    "\"%s\")",
+			    n->value);
+	if (v < INT_MIN || v > INT_MAX)
+		return fail(err, sub, n, "is out of range");
+	*out = (int)v;
+	*present = 1;
+	return 0;
+}
+
+int get_bool(const struct ynode *map, const char *key, const char *path,
+	     int *out, struct kb_error *err)
+{
+	const struct ynode *n;
+	char sub[PATHLEN];
+	int rc;
+
+	rc = get_scalar(map, key, path, &n, err);
+	if (rc || !n)
+		return rc;
+	join(sub, path, key);
+	if (n->quoted)
+		return fail(err, sub, n,
+			    "must be true or false, without quotes (got the "
+			    "string \"%s\"; Katib's schema refuses it too)",
+			    n->value);
+	if (ynode_scalar_type(n) != YS_BOOL)
+		return fail(err, sub, n, "must be true or false");
+	*out = n->value[0] == 't' || n->value[0] == 'T';
+	return 0;
+}
+
+void free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A list of single values; *out NULL and *n 0 when absent. */
+static int get_str_list(const struct ynode *map, const char *key,
+			const char *path, char ***out, size_t *n,
+			struct kb_error *err)
+{
+	const struct ynode *l = ynode_get(map, key);
+	char sub[PATHLEN], item[PATHLEN];
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (ynode_is_null(l))
+		return 0;
+	join(sub, path, key);
+	rc = need_seq(l, sub, err);
+	if (rc)
+		return rc;
+	*out = calloc(l->n + 1, sizeof(char *));
+	if (!*out)
+		return -ENOMEM;
+	for (i = 0; i < l->n; i++) {
+		if (l->items[i]->kind != YNODE_SCALAR) {
+			join_index(item, sub, i);
+			return fail(err, item, l->items[i],
+				    "must be a single value, not %s",
+				    kind_word(l->items[i]));
+		}
+		(*out)[i] = strdup(l->items[i]->value);
+		if (!(*out)[i])
+			return -ENOMEM;
+		*n = i + 1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* names                                                               */
+
+static const char *const param_type_names[] = { "int", "double", "categorical",
+						"discrete", NULL };
+static const char *const distribution_names[] = { "uniform", "logUniform",
+						  "normal", "logNormal", NULL };
+static const char *const strategy_names[] = { "min", "max", "latest", NULL };
+static const char *const collector_names[] = {
+	"StdOut", "File", "TensorFlowEvent", "PrometheusMetric", "Custom",
+	"Push",	  NULL
+};
+const char *const resume_names[] = { "Never", "LongRunning", "FromVolume",
+				     NULL };
+
+const char *param_type_name(enum param_type t)
+{
+	return t <= PARAM_DISCRETE ? param_type_names[t] : "unknown";
+}
+
+const char *distribution_name(enum distribution d)
+{
+	return d <= DIST_LOG_NORMAL ? distribution_names[d] : "unknown";
+}
+
+const char *metric_strategy_name(enum metric_strategy s)
+{
+	return s <= STRATEGY_LATEST ? strategy_names[s] : "unknown";
+}
+
+const char *collector_kind_name(enum collector_kind k)
+{
+	return k <= COLLECTOR_PUSH ? collector_names[k] : "unknown";
+}
+
+/* Index of s in list, or -1 with an error "must be one of ...". */
+static int enum_value(const struct ynode *n, const char *path,
+		      const char *const *list, struct kb_error *err)
+{
+	char names[200], hint[100];
+	int i;
+
+	for (i = 0; list[i]; i++)
+		if (!strcmp(n->value, list[i]))
+			return i;
+	list_text(list, names, sizeof(names));
+	suggest_list_hint(n->value, list, hint, sizeof(hint));
+	fail(err, path, n, "must be one of %s (got \"%s\")%s", names, n->value,
+	     hint);
+	return -1;
+}
+
+int spec_validate_name(const char *name, struct kb_error *err)
+{
+	size_t i, len = name ? strlen(name) : 0;
+
+	if (!len)
+		return kb_error_set(err, -EINVAL, "metadata.name", 0,
+				    "the experiment name must not be empty");
+	if (len > EXPERIMENT_NAME_MAX)
+		return kb_error_set(err, -EINVAL, "metadata.name", 0,
+				    "\"%s\" is %zu characters; an experiment "
+				    "name has at most %d (trial names add 9)",
+				    name, len, EXPERIMENT_NAME_MAX);
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-')
+			continue;
+		goto bad;
+	}
+	if (name[0] < 'a' || name[0] > 'z' || name[len - 1] == '-')
+		goto bad;
+	return 0;
+bad:
+	return kb_error_set(err, -EINVAL, "metadata.name", 0,
+			    "\"%s\" is not a valid experiment name: use "
+			    "lowercase letters, digits and '-', starting "
+			    "with a letter and ending with a letter or digit "
+			    "(e.g. \"random-search-1\")",
+			    name);
+}
+
+/* ------------------------------------------------------------------ */
+/* freeing                                                             */
+
+static void param_clear(struct param_spec *p)
+{
+	free(p->name);
+	free(p->min);
+	free(p->max);
+	free(p->step);
+	free_strv(p->list, p->nlist);
+	memset(p, 0, sizeof(*p));
+}
+
+static void algorithm_clear(struct algorithm_spec *a)
+{
+	size_t i;
+
+	free(a->name);
+	for (i = 0; i < a->nsettings; i++) {
+		free(a->settings[i].name);
+		free(a->settings[i].value);
+	}
+	free(a->settings);
+	memset(a, 0, sizeof(*a));
+}
+
+static void template_clear(struct trial_template_spec *t)
+{
+	size_t i;
+
+	cJSON_Delete(t->trial_spec);
+	free(t->configmap_name);
+	free(t->configmap_namespace);
+	free(t->template_path);
+	for (i = 0; i < t->nparams; i++) {
+		free(t->params[i].name);
+		free(t->params[i].description);
+		free(t->params[i].reference);
+	}
+	free(t->params);
+	cJSON_Delete(t->primary_pod_labels);
+	free(t->primary_container_name);
+	free(t->success_condition);
+	free(t->failure_condition);
+}
+
+void spec_free(struct experiment_spec *spec)
+{
+	size_t i;
+
+	if (!spec)
+		return;
+	free(spec->name);
+	free(spec->namespace);
+	cJSON_Delete(spec->labels);
+	cJSON_Delete(spec->annotations);
+	for (i = 0; i < spec->nparams; i++)
+		param_clear(&spec->params[i]);
+	free(spec->params);
+	free(spec->objective.metric);
+	free_strv(spec->objective.additional, spec->objective.nadditional);
+	for (i = 0; i < spec->objective.nstrategies; i++)
+		free(spec->objective.strategies[i].name);
+	free(spec->objective.strategies);
+	algorithm_clear(&spec->algorithm);
+	algorithm_clear(&spec->early_stopping);
+	free(spec->collector.path);
+	free_strv(spec->collector.metrics_format,
+		  spec->collector.nmetrics_format);
+	cJSON_Delete(spec->collector.http_get);
+	cJSON_Delete(spec->collector.custom_collector);
+	cJSON_Delete(spec->nas_config);
+	template_clear(&spec->trial_template);
+	free(spec);
+}
+
+/* ------------------------------------------------------------------ */
+/* parameters                                                          */
+
+static const char *const param_fields[] = { "name", "parameterType",
+					    "feasibleSpace", NULL };
+static const char *const space_fields[] = { "max",  "min",	    "list",
+					    "step", "distribution", NULL };
+
+static int parse_number(const char *text, int integer, double *out,
+			const char *path, const struct ynode *n,
+			struct kb_error *err)
+{
+	long l;
+
+	if (integer) {
+		if (parse_long(text, &l))
+			return fail(err, path, n,
+				    "must be an integer, e.g. "
+				    "\"3\" (got \"%s\")",
+				    text);
+		*out = (double)l;
+		return 0;
+	}
+	if (parse_double(text, out))
+		return fail(err, path, n,
+			    "must be a number, e.g. \"0.01\" "
+			    "(got \"%s\")",
+			    text);
+	return 0;
+}
+
+static int check_range(struct param_spec *p, const struct ynode *fs,
+		       const char *path, struct kb_error *err)
+{
+	int integer = p->type == PARAM_INT;
+	char sub[PATHLEN];
+	int rc;
+
+	if (p->nlist) {
+		join(sub, path, "list");
+		return fail(err, sub, ynode_get(fs, "list"),
+			    "is only for "
+			    "categorical and discrete parameters; %s "
+			    "parameters take min and max",
+			    param_type_name(p->type));
+	}
+	if (!p->min || !p->max) {
+		join(sub, path, p->min ? "max" : "min");
+		return fail(err, sub, fs, "is required for %s parameters",
+			    param_type_name(p->type));
+	}
+	join(sub, path, "min");
+	rc = parse_number(p->min, integer, &p->min_value, sub,
+			  ynode_get(fs, "min"), err);
+	join(sub, path, "max");
+	rc = rc ? rc
+		: parse_number(p->max, integer, &p->max_value, sub,
+			       ynode_get(fs, "max"), err);
+	if (rc)
+		return rc;
+	if (p->step) {
+		join(sub, path, "step");
+		rc = parse_number(p->step, integer, &p->step_value, sub,
+				  ynode_get(fs, "step"), err);
+		if (rc)
+			return rc;
+		if (p->step_value <= 0)
+			return fail(err, sub, ynode_get(fs, "step"),
+				    "must be greater than 0 (got \"%s\")",
+				    p->step);
+	}
+	if (p->min_value > p->max_value) {
+		join(sub, path, "min");
+		return fail(err, sub, ynode_get(fs, "min"),
+			    "must not exceed max (%s > %s)", p->min, p->max);
+	}
+	if ((p->distribution == DIST_LOG_UNIFORM ||
+	     p->distribution == DIST_LOG_NORMAL) &&
+	    p->min_value <= 0) {
+		join(sub, path, "min");
+		return fail(err, sub, ynode_get(fs, "min"),
+			    "must be greater than 0 for the %s distribution "
+			    "(it samples the logarithm)",
+			    distribution_name(p->distribution));
+	}
+	return 0;
+}
+
+static int check_list(struct param_spec *p, const struct ynode *fs,
+		      const char *path, struct kb_error *err)
+{
+	static const char *const bounds[] = { "min", "max", "step", NULL };
+	const char *const vals[] = { p->min, p->max, p->step };
+	char sub[PATHLEN], item[PATHLEN];
+	size_t i;
+	double d;
+
+	for (i = 0; bounds[i]; i++) {
+		if (!vals[i])
+			continue;
+		join(sub, path, bounds[i]);
+		return fail(err, sub, ynode_get(fs, bounds[i]),
+			    "is not allowed for %s parameters; give the "
+			    "values in list",
+			    param_type_name(p->type));
+	}
+	join(sub, path, "list");
+	if (!p->nlist)
+		return fail(err, sub, ynode_get(fs, "list") ?: fs,
+			    "must list at least one value for %s parameters",
+			    param_type_name(p->type));
+	for (i = 0; p->type == PARAM_DISCRETE && i < p->nlist; i++) {
+		if (!parse_double(p->list[i], &d))
+			continue;
+		join_index(item, sub, i);
+		return fail(err, item, ynode_get(fs, "list")->items[i],
+			    "must be a number for a discrete parameter (got "
+			    "\"%s\"); use categorical for words",
+			    p->list[i]);
+	}
+	return 0;
+}
+
+static int parse_space(struct param_spec *p, const struct ynode *fs,
+		       const char *path, struct kb_error *err)
+{
+	const struct ynode *d;
+	char sub[PATHLEN];
+	int rc, v;
+
+	rc = need_map(fs, path, err);
+	rc = rc ? rc : check_fields(fs, path, space_fields, err);
+	rc = rc ? rc : get_str(fs, "min", path, 0, &p->min, err);
+	rc = rc ? rc : get_str(fs, "max", path, 0, &p->max, err);
+	rc = rc ? rc : get_str(fs, "step", path, 0, &p->step, err);
+	rc = rc ? rc : get_str_list(fs, "list", path, &p->list, &p->nlist, err);
+	rc = rc ? rc : get_scalar(fs, "distribution", path, &d, err);
+	if (rc)
+		return rc;
+	p->distribution = DIST_UNIFORM;
+	if (d) {
+		join(sub, path, "distribution");
+		v = enum_value(d, sub, distribution_names, err);
+		if (v < 0)
+			return -EINVAL;
+		p->distribution = v;
+	}
+	if (p->type == PARAM_INT || p->type == PARAM_DOUBLE)
+		return check_range(p, fs, path, err);
+	return check_list(p, fs, path, err);
+}
+
+static int parse_param(struct param_spec *p, const struct ynode *n,
+		       const char *path, struct kb_error *err)
+{
+	const struct ynode *t, *fs;
+	char sub[PATHLEN];
+	int rc, v;
+
+	rc = need_map(n, path, err);
+	rc = rc ? rc : check_fields(n, path, param_fields, err);
+	rc = rc ? rc : get_str(n, "name", path, 1, &p->name, err);
+	rc = rc ? rc : get_scalar(n, "parameterType", path, &t, err);
+	if (rc)
+		return rc;
+	join(sub, path, "parameterType");
+	if (!t)
+		return fail(err, sub, n,
+			    "is required: one of int, double, "
+			    "categorical, discrete");
+	v = enum_value(t, sub, param_type_names, err);
+	if (v < 0)
+		return -EINVAL;
+	p->type = v;
+	fs = ynode_get(n, "feasibleSpace");
+	join(sub, path, "feasibleSpace");
+	if (ynode_is_null(fs))
+		return fail(err, sub, n, "is required (min/max or list)");
+	return parse_space(p, fs, sub, err);
+}
+
+static int parse_params(struct param_spec **out, size_t *nout,
+			const struct ynode *l, const char *path,
+			struct kb_error *err)
+{
+	char sub[PATHLEN], item[PATHLEN];
+	size_t i, j;
+	int rc;
+
+	rc = need_seq(l, path, err);
+	if (rc)
+		return rc;
+	*out = calloc(l->n + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (i = 0; i < l->n; i++) {
+		join_index(sub, path, i);
+		*nout = i + 1;
+		rc = parse_param(&(*out)[i], l->items[i], sub, err);
+		if (rc)
+			return rc;
+		for (j = 0; j < i; j++) {
+			if (strcmp((*out)[i].name, (*out)[j].name))
+				continue;
+			join(item, sub, "name");
+			return fail(err, item, ynode_get(l->items[i], "name"),
+				    "\"%s\" is already the name of "
+				    "%s[%zu]; parameter names must be unique",
+				    (*out)[i].name, path, j);
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* objective                                                           */
+
+static const char *const objective_fields[] = { "type",
+						"goal",
+						"objectiveMetricName",
+						"additionalMetricNames",
+						"metricStrategies",
+						NULL };
+
+static int add_strategy(struct objective_spec *o, const char *name,
+			enum metric_strategy v)
+{
+	struct metric_strategy_spec *s;
+
+	s = realloc(o->strategies, (o->nstrategies + 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	o->strategies = s;
+	s[o->nstrategies].name = strdup(name);
+	if (!s[o->nstrategies].name)
+		return -ENOMEM;
+	s[o->nstrategies++].value = v;
+	return 0;
+}
+
+/* The user's strategy for `name` from the list node, or -1. */
+static int user_strategy(const struct ynode *l, const char *name)
+{
+	const struct ynode *n, *v;
+	size_t i;
+
+	for (i = 0; l && i < l->n; i++) {
+		n = ynode_get(l->items[i], "name");
+		v = ynode_get(l->items[i], "value");
+		if (n && !strcmp(n->value, name))
+			return in_list(v->value, strategy_names)
+				       ? (!strcmp(v->value, "min")   ? 0
+					  : !strcmp(v->value, "max") ? 1
+								     : 2)
+				       : -1;
+	}
+	return -1;
+}
+
+static int check_strategies(const struct ynode *l, const char *path,
+			    struct kb_error *err)
+{
+	static const char *const fields[] = { "name", "value", NULL };
+	const struct ynode *n, *v, *o;
+	char sub[PATHLEN], fld[PATHLEN];
+	size_t i, j;
+	int rc = need_seq(l, path, err);
+
+	for (i = 0; !rc && i < l->n; i++) {
+		join_index(sub, path, i);
+		rc = need_map(l->items[i], sub, err);
+		rc = rc ? rc : check_fields(l->items[i], sub, fields, err);
+		rc = rc ? rc : get_scalar(l->items[i], "name", sub, &n, err);
+		rc = rc ? rc : get_scalar(l->items[i], "value", sub, &v, err);
+		if (rc)
+			return rc;
+		if (!n || !n->value[0]) {
+			join(fld, sub, "name");
+			return fail(err, fld, l->items[i], "is required");
+		}
+		join(fld, sub, "value");
+		if (!v)
+			return fail(err, fld, l->items[i],
+				    "is required: one "
+				    "of min, max, latest");
+		if (enum_value(v, fld, strategy_names, err) < 0)
+			return -EINVAL;
+		for (j = 0; j < i; j++) {
+			o = ynode_get(l->items[j], "name");
+			if (strcmp(o->value, n->value))
+				continue;
+			join(fld, sub, "name");
+			return fail(err, fld, n,
+				    "\"%s\" has a strategy "
+				    "already",
+				    n->value);
+		}
+	}
+	return rc;
+}
+
+static int default_strategies(struct objective_spec *o, const struct ynode *l)
+{
+	enum metric_strategy def = o->maximize ? STRATEGY_MAX : STRATEGY_MIN;
+	const struct ynode *n;
+	size_t i;
+	int s, rc;
+
+	/* objective first, then additional metrics, then any other named */
+	s = user_strategy(l, o->metric);
+	rc = add_strategy(o, o->metric, s < 0 ? def : (enum metric_strategy)s);
+	for (i = 0; !rc && i < o->nadditional; i++) {
+		s = user_strategy(l, o->additional[i]);
+		/* Katib's defaulter: the objective's rule, not "latest" */
+		rc = add_strategy(o, o->additional[i],
+				  s < 0 ? def : (enum metric_strategy)s);
+	}
+	for (i = 0; !rc && l && i < l->n; i++) {
+		size_t j;
+		int known = 0;
+
+		n = ynode_get(l->items[i], "name");
+		for (j = 0; j < o->nstrategies; j++)
+			known |= !strcmp(o->strategies[j].name, n->value);
+		if (!known)
+			rc = add_strategy(o, n->value,
+					  user_strategy(l, n->value));
+	}
+	return rc;
+}
+
+static int parse_objective(struct objective_spec *o, const struct ynode *n,
+			   const char *path, struct kb_error *err)
+{
+	const struct ynode *t, *g, *l;
+	char sub[PATHLEN];
+	size_t i, j;
+	int rc, v;
+
+	rc = need_map(n, path, err);
+	rc = rc ? rc : check_fields(n, path, objective_fields, err);
+	rc = rc ? rc : get_scalar(n, "type", path, &t, err);
+	rc = rc ? rc : get_scalar(n, "goal", path, &g, err);
+	rc = rc ? rc
+		: get_str(n, "objectiveMetricName", path, 1, &o->metric, err);
+	rc = rc ? rc
+		: get_str_list(n, "additionalMetricNames", path, &o->additional,
+			       &o->nadditional, err);
+	if (rc)
+		return rc;
+	join(sub, path, "type");
+	if (!t)
+		return fail(err, sub, n,
+			    "is required: one of minimize, "
+			    "maximize");
+	v = enum_value(t, sub,
+		       (const char *const[]){ "minimize", "maximize", NULL },
+		       err);
+	if (v < 0)
+		return -EINVAL;
+	o->maximize = v;
+	if (g) {
+		join(sub, path, "goal");
+		if (g->quoted)
+			return fail(err, sub, g,
+				    "must be a number, without quotes (got "
+				    "the string \"%s\"; Katib's schema "
+				    "refuses it too)",
+				    g->value);
+		if (parse_double(g->value, &o->goal))
+			return fail(err, sub, g,
+				    "must be a number, e.g. 0.99 "
+				    "(got \"%s\")",
+				    g->value);
+		o->has_goal = 1;
+	}
+	join(sub, path, "additionalMetricNames");
+	l = ynode_get(n, "additionalMetricNames");
+	for (i = 0; i < o->nadditional; i++) {
+		char item[PATHLEN];
+
+		join_index(item, sub, i);
+		if (!strcmp(o->additional[i], o->metric))
+			return fail(err, item, l->items[i],
+				    "must not repeat "
+				    "the objectiveMetricName \"%s\"",
+				    o->metric);
+		for (j = 0; j < i; j++)
+			if (!strcmp(o->additional[i], o->additional[j]))
+				return fail(err, item, l->items[i],
+					    "\"%s\" is listed twice",
+					    o->additional[i]);
+	}
+	l = ynode_get(n, "metricStrategies");
+	if (ynode_is_null(l))
+		l = NULL;
+	join(sub, path, "metricStrategies");
+	rc = l ? check_strategies(l, sub, err) : 0;
+	return rc ? rc : default_strategies(o, l);
+}
+
+/* ------------------------------------------------------------------ */
+/* algorithm / early stopping                                          */
+
+static int parse_algorithm(struct algorithm_spec *a, const struct ynode *n,
+			   const char *path, struct kb_error *err)
+{
+	static const char *const fields[] = { "algorithmName",
+					      "algorithmSettings", NULL };
+	static const char *const sfields[] = { "name", "value", NULL };
+	const struct ynode *l;
+	char sub[PATHLEN], item[PATHLEN];
+	size_t i;
+	int rc;
+
+	rc = need_map(n, path, err);
+	rc = rc ? rc : check_fields(n, path, fields, err);
+	rc = rc ? rc : get_str(n, "algorithmName", path, 1, &a->name, err);
+	if (rc)
+		return rc;
+	l = ynode_get(n, "algorithmSettings");
+	if (ynode_is_null(l))
+		return 0;
+	join(sub, path, "algorithmSettings");
+	rc = need_seq(l, sub, err);
+	if (rc)
+		return rc;
+	a->settings = calloc(l->n + 1, sizeof(*a->settings));
+	if (!a->settings)
+		return -ENOMEM;
+	for (i = 0; i < l->n; i++) {
+		struct algorithm_setting *s = &a->settings[i];
+
+		a->nsettings = i + 1;
+		join_index(item, sub, i);
+		rc = need_map(l->items[i], item, err);
+		rc = rc ? rc : check_fields(l->items[i], item, sfields, err);
+		rc = rc ? rc
+			: get_str(l->items[i], "name", item, 1, &s->name, err);
+		rc = rc ? rc
+			: get_str(l->items[i], "value", item, 0, &s->value,
+				  err);
+		if (rc)
+			return rc;
+		if (!s->value && !(s->value = strdup("")))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* metrics collector                                                   */
+
+static int parse_fs_path(struct collector_spec *c, const struct ynode *n,
+			 const char *path, struct kb_error *err)
+{
+	static const char *const fields[] = { "path", "kind", "format", NULL };
+	const struct ynode *k, *f;
+	char sub[PATHLEN];
+	int rc, v;
+
+	rc = need_map(n, path, err);
+	rc = rc ? rc : check_fields(n, path, fields, err);
+	rc = rc ? rc : get_str(n, "path", path, 0, &c->path, err);
+	rc = rc ? rc : get_scalar(n, "kind", path, &k, err);
+	rc = rc ? rc : get_scalar(n, "format", path, &f, err);
+	if (rc)
+		return rc;
+	if (k) {
+		join(sub, path, "kind");
+		v = enum_value(
+			k, sub,
+			(const char *const[]){ "File", "Directory", NULL },
+			err);
+		if (v < 0)
+			return -EINVAL;
+		c->path_kind = v ? PATH_KIND_DIRECTORY : PATH_KIND_FILE;
+	}
+	if (f && f->value[0]) {
+		join(sub, path, "format");
+		v = enum_value(f, sub,
+			       (const char *const[]){ "TEXT", "JSON", NULL },
+			       err);
+		if (v < 0)
+			return -EINVAL;
+		c->format = v;
+		c->has_format = 1;
+	}
+	return 0;
+}
+
+static int check_http_get(const struct ynode *n, const char *path,
+			  struct kb_error *err)
+{
+	static const char *const fields[] = { "path",	"port",	       "host",
+					      "scheme", "httpHeaders", NULL };
+	int rc = need_map(n, path, err);
+
+	return rc ? rc : check_fields(n, path, fields, err);
+}
+
+static int parse_source(struct collector_spec *c, const struct ynode *n,
+			const char *path, struct kb_error *err)
+{
+	static const char *const fields[] = { "fileSystemPath", "filter",
+					      "httpGet", NULL };
+	static const char *const ffields[] = { "metricsFormat", NULL };
+	const struct ynode *fs, *f, *h;
+	char sub[PATHLEN];
+	int rc;
+
+	rc = need_map(n, path, err);
+	rc = rc ? rc : check_fields(n, path, fields, err);
+	if (rc)
+		return rc;
+	fs = ynode_get(n, "fileSystemPath");
+	f = ynode_get(n, "filter");
+	h = ynode_get(n, "httpGet");
+	if (!ynode_is_null(fs)) {
+		join(sub, path, "fileSystemPath");
+		rc = parse_fs_path(c, fs, sub, err);
+		if (rc)
+			return rc;
+	}
+	if (!ynode_is_null(f)) {
+		join(sub, path, "filter");
+		rc = need_map(f, sub, err);
+		rc = rc ? rc : check_fields(f, sub, ffields, err);
+		rc = rc ? rc
+			: get_str_list(f, "metricsFormat", sub,
+				       &c->metrics_format, &c->nmetrics_format,
+				       err);
+		if (rc)
+			return rc;
+	}
+	if (!ynode_is_null(h)) {
+		join(sub, path, "httpGet");
+		rc = check_http_get(h, sub, err);
+		if (rc)
+			return rc;
+		c->http_get = ynode_to_json(h);
+		if (!c->http_get)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int forbid(const struct ynode *n, const char *path, const char *why,
+		  struct kb_error *err)
+{
+	if (ynode_is_null(n))
+		return 0;
+	return fail(err, path, n, "%s", why);
+}
+
+static int is_abs(const char *p)
+{
+	return p && p[0] == '/';
+}
+
+/* Katib's defaulter and validator for each collector kind. */
+static int collector_rules(struct collector_spec *c, const struct ynode *src,
+			   const char *path, struct kb_error *err)
+{
+	const struct ynode *fs = ynode_get(src, "fileSystemPath"),
+			   *h = ynode_get(src, "httpGet"),
+			   *f = ynode_get(src, "filter");
+	char fsp[PATHLEN], hp[PATHLEN], sub[PATHLEN];
+	int rc = 0;
+
+	snprintf(fsp, sizeof(fsp), "%s.source.fileSystemPath", path);
+	snprintf(hp, sizeof(hp), "%s.source.httpGet", path);
+	if (c->kind != COLLECTOR_PROMETHEUS)
+		rc = forbid(h, hp,
+			    "is only used by the PrometheusMetric "
+			    "collector",
+			    err);
+	if (rc)
+		return rc;
+	switch (c->kind) {
+	case COLLECTOR_STDOUT:
+	case COLLECTOR_PUSH:
+	case COLLECTOR_PROMETHEUS:
+		rc = forbid(fs, fsp,
+			    c->kind == COLLECTOR_STDOUT
+				    ? "is not used by the StdOut collector (it "
+				      "reads "
+				      "the trial's output); use kind: File to "
+				      "read a "
+				      "file"
+				    : "is not used by this collector kind",
+			    err);
+		break;
+	case COLLECTOR_FILE:
+		if (!c->path && !(c->path = strdup(DEFAULT_FILE_PATH)))
+			return -ENOMEM;
+		if (c->path_kind == PATH_KIND_NONE)
+			c->path_kind = PATH_KIND_FILE;
+		c->has_format = 1;
+		if (c->path_kind != PATH_KIND_FILE) {
+			join(sub, fsp, "kind");
+			return fail(err, sub, fs,
+				    "must be File for the File "
+				    "collector");
+		}
+		if (c->format == FORMAT_JSON && c->nmetrics_format) {
+			snprintf(sub, sizeof(sub), "%s.source.filter", path);
+			return fail(err, sub, f,
+				    "is not allowed with format "
+				    "JSON (JSON lines name their metrics)");
+		}
+		break;
+	case COLLECTOR_TFEVENT:
+		if (!c->path && !(c->path = strdup(DEFAULT_TFEVENT_PATH)))
+			return -ENOMEM;
+		if (c->path_kind == PATH_KIND_NONE)
+			c->path_kind = PATH_KIND_DIRECTORY;
+		if (c->path_kind != PATH_KIND_DIRECTORY) {
+			join(sub, fsp, "kind");
+			return fail(err, sub, fs,
+				    "must be Directory for the "
+				    "TensorFlowEvent collector");
+		}
+		if (c->has_format) {
+			join(sub, fsp, "format");
+			return fail(err, sub, ynode_get(fs, "format"),
+				    "must be empty for the TensorFlowEvent "
+				    "collector");
+		}
+		if (c->nmetrics_format) {
+			snprintf(sub, sizeof(sub), "%s.source.filter", path);
+			return fail(err, sub, f,
+				    "is not used by the "
+				    "TensorFlowEvent collector");
+		}
+		break;
+	case COLLECTOR_CUSTOM:
+		if (c->path && c->path_kind == PATH_KIND_NONE) {
+			join(sub, fsp, "kind");
+			return fail(err, sub, fs,
+				    "is required: File or "
+				    "Directory");
+		}
+		break;
+	}
+	if (c->path && !is_abs(c->path)) {
+		join(sub, fsp, "path");
+		return fail(err, sub, ynode_get(fs, "path"),
+			    "must be an "
+			    "absolute path (got \"%s\")",
+			    c->path);
+	}
+	return rc;
+}
+
+static int prometheus_rules(struct collector_spec *c, const struct ynode *src,
+			    const char *path, struct kb_error *err)
+{
+	const struct ynode *h = ynode_get(src, "httpGet");
+	cJSON *port, *p;
+	char sub[PATHLEN];
+
+	if (!c->http_get && !(c->http_get = cJSON_CreateObject()))
+		return -ENOMEM;
+	if (!cJSON_GetObjectItem(c->http_get, "path"))
+		cJSON_AddStringToObject(c->http_get, "path", DEFAULT_PROM_PATH);
+	if (!cJSON_GetObjectItem(c->http_get, "port"))
+		cJSON_AddNumberToObject(c->http_get, "port", DEFAULT_PROM_PORT);
+	port = cJSON_GetObjectItem(c->http_get, "port");
+	p = cJSON_GetObjectItem(c->http_get, "path");
+	snprintf(sub, sizeof(sub), "%s.source.httpGet.port", path);
+	if (!cJSON_IsNumber(port) || port->valuedouble <= 0 ||
+	    port->valuedouble != floor(port->valuedouble) ||
+	    port->valuedouble > 65535)
+		return fail(err, sub, ynode_get(h, "port") ?: h,
+			    "must be a positive port number, e.g. 8080");
+	snprintf(sub, sizeof(sub), "%s.source.httpGet.path", path);
+	if (!cJSON_IsString(p) || p->valuestring[0] != '/')
+		return fail(err, sub, ynode_get(h, "path") ?: h,
+			    "must start with /, e.g. /metrics");
+	return 0;
+}
+
+static int parse_collector(struct collector_spec *c, const struct ynode *n,
+			   const char *path, struct kb_error *err)
+{
+	static const char *const fields[] = { "source", "collector", NULL };
+	static const char *const cfields[] = { "kind", "customCollector",
+					       NULL };
+	static const char *const kinds[] = { "StdOut",
+					     "File",
+					     "TensorFlowEvent",
+					     "PrometheusMetric",
+					     "Custom",
+					     "Push",
+					     "None",
+					     NULL };
+	const struct ynode *col = NULL, *src = NULL, *k, *cc;
+	char sub[PATHLEN];
+	int rc, v;
+
+	c->kind = COLLECTOR_STDOUT;
+	if (!ynode_is_null(n)) {
+		rc = need_map(n, path, err);
+		rc = rc ? rc : check_fields(n, path, fields, err);
+		if (rc)
+			return rc;
+		col = ynode_get(n, "collector");
+		src = ynode_get(n, "source");
+		col = ynode_is_null(col) ? NULL : col;
+		src = ynode_is_null(src) ? NULL : src;
+	}
+	if (col) {
+		join(sub, path, "collector");
+		rc = need_map(col, sub, err);
+		rc = rc ? rc : check_fields(col, sub, cfields, err);
+		rc = rc ? rc : get_scalar(col, "kind", sub, &k, err);
+		if (rc)
+			return rc;
+		join(sub, path, "collector.kind");
+		if (!k)
+			return fail(err, sub, col,
+				    "is required: one of StdOut, "
+				    "File, TensorFlowEvent, "
+				    "PrometheusMetric, Custom, Push");
+		v = enum_value(k, sub, kinds, err);
+		if (v < 0)
+			return -EINVAL;
+		c->kind = v == 6 ? COLLECTOR_PUSH : (enum collector_kind)v;
+		cc = ynode_get(col, "customCollector");
+		snprintf(sub, sizeof(sub), "%s.collector.customCollector",
+			 path);
+		if (!ynode_is_null(cc)) {
+			if (c->kind != COLLECTOR_CUSTOM)
+				return fail(err, sub, cc,
+					    "is only for kind: "
+					    "Custom");
+			rc = need_map(cc, sub, err);
+			if (rc)
+				return rc;
+			c->custom_collector = ynode_to_json(cc);
+			if (!c->custom_collector)
+				return -ENOMEM;
+		} else if (c->kind == COLLECTOR_CUSTOM) {
+			return fail(err, sub, col,
+				    "is required for kind: "
+				    "Custom");
+		}
+	}
+	if (src) {
+		join(sub, path, "source");
+		rc = parse_source(c, src, sub, err);
+		if (rc)
+			return rc;
+	}
+	rc = collector_rules(c, src, path, err);
+	if (!rc && c->kind == COLLECTOR_PROMETHEUS)
+		rc = prometheus_rules(c, src, path, err);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* nasConfig                                                           */
+
+static int parse_int_list(const struct ynode *map, const char *key,
+			  const char *path, cJSON *into, struct kb_error *err)
+{
+	const struct ynode *l = ynode_get(map, key);
+	char sub[PATHLEN], item[PATHLEN];
+	cJSON *arr;
+	size_t i;
+	long v;
+	int rc;
+
+	join(sub, path, key);
+	if (ynode_is_null(l))
+		return 0; /* enas needs it (its validator says so); darts not */
+	rc = need_seq(l, sub, err);
+	if (rc)
+		return rc;
+	arr = cJSON_AddArrayToObject(into, key);
+	if (!arr)
+		return -ENOMEM;
+	for (i = 0; i < l->n; i++) {
+		join_index(item, sub, i);
+		if (l->items[i]->kind != YNODE_SCALAR ||
+		    parse_long(l->items[i]->value, &v))
+			return fail(err, item, l->items[i],
+				    "must be an integer, e.g. 32");
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)v));
+	}
+	return 0;
+}
+
+static int parse_graph(const struct ynode *n, const char *path, cJSON *nas,
+		       struct kb_error *err)
+{
+	static const char *const fields[] = { "numLayers", "inputSizes",
+					      "outputSizes", NULL };
+	char sub[PATHLEN];
+	cJSON *g;
+	int rc, v, present;
+
+	rc = need_map(n, path, err);
+	rc = rc ? rc : check_fields(n, path, fields, err);
+	rc = rc ? rc : get_int(n, "numLayers", path, &v, &present, err);
+	if (rc)
+		return rc;
+	join(sub, path, "numLayers");
+	if (!present || v <= 0)
+		return fail(err, sub, ynode_get(n, "numLayers") ?: n,
+			    "is required and must be greater than 0");
+	g = cJSON_AddObjectToObject(nas, "graphConfig");
+	if (!g)
+		return -ENOMEM;
+	cJSON_AddNumberToObject(g, "numLayers", v);
+	rc = parse_int_list(n, "inputSizes", path, g, err);
+	return rc ? rc : parse_int_list(n, "outputSizes", path, g, err);
+}
+
+static int parse_operation(const struct ynode *n, const char *path, cJSON *ops,
+			   struct kb_error *err)
+{
+	static const char *const fields[] = { "operationType", "parameters",
+					      NULL };
+	struct param_spec *ps = NULL;
+	size_t np = 0, i;
+	const struct ynode *l;
+	char *type = NULL, sub[PATHLEN];
+	cJSON *op, *arr;
+	int rc;
+
+	rc = need_map(n, path, err);
+	rc = rc ? rc : check_fields(n, path, fields, err);
+	rc = rc ? rc : get_str(n, "operationType", path, 1, &type, err);
+	if (rc)
+		goto out;
+	l = ynode_get(n, "parameters");
+	join(sub, path, "parameters");
+	if (ynode_is_null(l) || (l->kind == YNODE_SEQ && !l->n)) {
+		rc = fail(err, sub, l ?: n, "must list at least one parameter");
+		goto out;
+	}
+	rc = parse_params(&ps, &np, l, sub, err);
+	if (rc)
+		goto out;
+	rc = -ENOMEM;
+	op = cJSON_CreateObject();
+	if (!op)
+		goto out;
+	cJSON_AddItemToArray(ops, op);
+	cJSON_AddStringToObject(op, "operationType", type);
+	arr = cJSON_AddArrayToObject(op, "parameters");
+	for (i = 0; arr && i < np; i++)
+		cJSON_AddItemToArray(arr, param_to_json(&ps[i]));
+	rc = 0;
+out:
+	for (i = 0; i < np; i++)
+		param_clear(&ps[i]);
+	free(ps);
+	free(type);
+	return rc;
+}
+
+static int parse_nas(struct experiment_spec *s, const struct ynode *n,
+		     const char *path, struct kb_error *err)
+{
+	static const char *const fields[] = { "graphConfig", "operations",
+					      NULL };
+	const struct ynode *g, *ops;
+	char sub[PATHLEN], item[PATHLEN];
+	cJSON *arr;
+	size_t i;
+	int rc;
+
+	rc = need_map(n, path, err);
+	rc = rc ? rc : check_fields(n, path, fields, err);
+	if (rc)
+		return rc;
+	s->nas_config = cJSON_CreateObject();
+	if (!s->nas_config)
+		return -ENOMEM;
+	g = ynode_get(n, "graphConfig");
+	join(sub, path, "graphConfig");
+	if (ynode_is_null(g))
+		return fail(err, sub, n,
+			    "is required (numLayers; enas also "
+			    "needs inputSizes and outputSizes)");
+	rc = parse_graph(g, sub, s->nas_config, err);
+	if (rc)
+		return rc;
+	ops = ynode_get(n, "operations");
+	join(sub, path, "operations");
+	if (ynode_is_null(ops) || (ops->kind == YNODE_SEQ && !ops->n))
+		return fail(err, sub, ops ?: n,
+			    "must list at least one "
+			    "operation");
+	rc = need_seq(ops, sub, err);
+	if (rc)
+		return rc;
+	arr = cJSON_AddArrayToObject(s->nas_config, "operations");
+	if (!arr)
+		return -ENOMEM;
+	for (i = 0; !rc && i < ops->n; i++) {
+		join_index(item, sub, i);
+		rc = parse_operation(ops->items[i], item, arr, err);
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* the spec body                                                       */
+
+static const char *const spec_fields[] = {
+	"parameters",	       "objective",
+	"algorithm",	       "earlyStopping",
+	"parallelTrialCount",  "maxTrialCount",
+	"maxFailedTrialCount", "metricsCollectorSpec",
+	"trialTemplate",       "resumePolicy",
+	"nasConfig",	       NULL
+};
+
+static int parse_counts(struct experiment_spec *s, const struct ynode *n,
+			struct kb_error *err)
+{
+	const struct ynode *pn = ynode_get(n, "parallelTrialCount"),
+			   *mn = ynode_get(n, "maxTrialCount"),
+			   *fn = ynode_get(n, "maxFailedTrialCount");
+	int has_p, has_m, has_f, rc;
+
+	rc = get_int(n, "parallelTrialCount", "spec", &s->parallel_trial_count,
+		     &has_p, err);
+	rc = rc ? rc
+		: get_int(n, "maxTrialCount", "spec", &s->max_trial_count,
+			  &has_m, err);
+	rc = rc ? rc
+		: get_int(n, "maxFailedTrialCount", "spec",
+			  &s->max_failed_trial_count, &has_f, err);
+	if (rc)
+		return rc;
+	if (!has_p)
+		s->parallel_trial_count = 3;
+	if (!has_m)
+		s->max_trial_count = -1;
+	if (!has_f)
+		s->max_failed_trial_count = -1;
+	if (has_m && s->max_trial_count <= 0)
+		return fail(err, "spec.maxTrialCount", mn,
+			    "must be greater "
+			    "than 0 (or left out to run until the goal)");
+	if (has_p && s->parallel_trial_count <= 0)
+		return fail(err, "spec.parallelTrialCount", pn,
+			    "must be "
+			    "greater than 0");
+	if (has_f && s->max_failed_trial_count < 0)
+		return fail(err, "spec.maxFailedTrialCount", fn,
+			    "must be 0 "
+			    "or more");
+	if (has_m && has_f && s->max_failed_trial_count > s->max_trial_count)
+		return fail(err, "spec.maxFailedTrialCount", fn,
+			    "must not "
+			    "exceed maxTrialCount (%d)",
+			    s->max_trial_count);
+	if (has_m && s->parallel_trial_count > s->max_trial_count)
+		return fail(err, "spec.parallelTrialCount", pn ?: n,
+			    "must not "
+			    "exceed maxTrialCount (%d)%s",
+			    s->max_trial_count,
+			    has_p ? "" : "; it defaults to 3");
+	return 0;
+}
+
+static int parse_search_space(struct experiment_spec *s, const struct ynode *n,
+			      struct kb_error *err)
+{
+	const struct ynode *p = ynode_get(n, "parameters"),
+			   *nas = ynode_get(n, "nasConfig");
+	int has_p = !ynode_is_null(p) && !(p->kind == YNODE_SEQ && !p->n);
+	int has_nas = !ynode_is_null(nas);
+
+	if (has_p && has_nas)
+		return fail(err, "spec.nasConfig", nas,
+			    "set either parameters "
+			    "(hyperparameter tuning) or nasConfig "
+			    "(architecture search), not both");
+	if (!has_p && !has_nas)
+		return fail(err, "spec.parameters", n,
+			    "is required (or "
+			    "nasConfig for architecture search)");
+	if (has_nas)
+		return parse_nas(s, nas, "spec.nasConfig", err);
+	return parse_params(&s->params, &s->nparams, p, "spec.parameters", err);
+}
+
+static int parse_body(struct experiment_spec *s, const struct ynode *n,
+		      struct kb_error *err)
+{
+	const struct ynode *o, *a, *es, *rp, *tt;
+	int rc, v;
+
+	rc = need_map(n, "spec", err);
+	rc = rc ? rc : check_fields(n, "spec", spec_fields, err);
+	rc = rc ? rc : parse_search_space(s, n, err);
+	if (rc)
+		return rc;
+	o = ynode_get(n, "objective");
+	if (ynode_is_null(o))
+		return fail(err, "spec.objective", n,
+			    "is required (type and "
+			    "objectiveMetricName)");
+	rc = parse_objective(&s->objective, o, "spec.objective", err);
+	if (rc)
+		return rc;
+	a = ynode_get(n, "algorithm");
+	if (ynode_is_null(a))
+		return fail(err, "spec.algorithm", n,
+			    "is required, e.g. "
+			    "algorithm: {algorithmName: random}");
+	rc = parse_algorithm(&s->algorithm, a, "spec.algorithm", err);
+	es = ynode_get(n, "earlyStopping");
+	if (!rc && !ynode_is_null(es)) {
+		s->has_early_stopping = 1;
+		rc = parse_algorithm(&s->early_stopping, es,
+				     "spec.earlyStopping", err);
+	}
+	rc = rc ? rc : parse_counts(s, n, err);
+	rc = rc ? rc : get_scalar(n, "resumePolicy", "spec", &rp, err);
+	if (rc)
+		return rc;
+	if (rp && rp->value[0]) {
+		v = enum_value(rp, "spec.resumePolicy", resume_names, err);
+		if (v < 0)
+			return -EINVAL;
+		s->resume_policy = v;
+	}
+	rc = parse_collector(&s->collector,
+			     ynode_get(n, "metricsCollectorSpec"),
+			     "spec.metricsCollectorSpec", err);
+	if (rc)
+		return rc;
+	tt = ynode_get(n, "trialTemplate");
+	if (ynode_is_null(tt))
+		return fail(err, "spec.trialTemplate", n,
+			    "is required: the "
+			    "trial to run for each set of parameters");
+	rc = parse_template(s, tt, "spec.trialTemplate", err);
+	return rc ? rc : check_params_used(s, ynode_get(n, "parameters"), err);
+}
+
+/* ------------------------------------------------------------------ */
+/* the whole object                                                    */
+
+static int check_string_map(const struct ynode *n, const char *path,
+			    struct kb_error *err)
+{
+	char sub[PATHLEN];
+	size_t i;
+	int rc = need_map(n, path, err);
+
+	for (i = 0; !rc && i < n->n; i++) {
+		if (n->items[i]->kind == YNODE_SCALAR)
+			continue;
+		join(sub, path, n->keys[i]->value);
+		rc = fail(err, sub, n->items[i], "must be a string");
+	}
+	return rc;
+}
+
+static int parse_metadata(struct experiment_spec *s, const struct ynode *m,
+			  struct kb_error *err)
+{
+	const struct ynode *l;
+	int rc;
+
+	if (ynode_is_null(m))
+		return 0;
+	rc = need_map(m, "metadata", err);
+	rc = rc ? rc : get_str(m, "name", "metadata", 0, &s->name, err);
+	rc = rc ? rc
+		: get_str(m, "namespace", "metadata", 0, &s->namespace, err);
+	l = ynode_get(m, "labels");
+	if (!rc && !ynode_is_null(l))
+		rc = check_string_map(l, "metadata.labels", err);
+	if (!rc && !ynode_is_null(l) && !(s->labels = ynode_to_json(l)))
+		rc = -ENOMEM;
+	l = ynode_get(m, "annotations");
+	if (!rc && !ynode_is_null(l))
+		rc = check_string_map(l, "metadata.annotations", err);
+	if (!rc && !ynode_is_null(l) && !(s->annotations = ynode_to_json(l)))
+		rc = -ENOMEM;
+	if (!rc && !ynode_is_null(l))
+		rc = annotations_parse(s, l, err);
+	return rc;
+}
+
+static int parse_object(struct experiment_spec *s, const struct ynode *root,
+			struct kb_error *err)
+{
+	static const char *const fields[] = { "apiVersion", "kind",
+					      "metadata",   "spec",
+					      "status",	    NULL };
+	const struct ynode *v, *body;
+	int rc;
+
+	rc = check_fields(root, "", fields, err);
+	rc = rc ? rc : get_scalar(root, "apiVersion", "", &v, err);
+	if (rc)
+		return rc;
+	if (v && strcmp(v->value, API_VERSION))
+		return fail(err, "apiVersion", v,
+			    "must be " API_VERSION " (got \"%s\")", v->value);
+	rc = get_scalar(root, "kind", "", &v, err);
+	if (rc)
+		return rc;
+	if (v && strcmp(v->value, "Experiment"))
+		return fail(err, "kind", v, "must be Experiment (got \"%s\")",
+			    v->value);
+	rc = parse_metadata(s, ynode_get(root, "metadata"), err);
+	if (rc)
+		return rc;
+	body = ynode_get(root, "spec");
+	if (ynode_is_null(body))
+		return fail(err, "spec", root, "is required");
+	return parse_body(s, body, err);
+}
+
+static int is_whole_object(const struct ynode *root)
+{
+	return ynode_get(root, "kind") || ynode_get(root, "spec") ||
+	       ynode_get(root, "apiVersion") || ynode_get(root, "metadata");
+}
+
+static int external_checks(const struct experiment_spec *s,
+			   struct kb_error *err)
+{
+	int rc = algorithm_validate(s, err);
+
+	if (!rc && s->has_early_stopping)
+		rc = early_stopping_validate(s, err);
+	if (!rc && s->collector.nmetrics_format)
+		rc = metrics_validate_formats(s->collector.metrics_format,
+					      s->collector.nmetrics_format,
+					      err);
+	return rc;
+}
+
+/* Give an error that names a field but no line the line of that field. */
+static void locate_error(const struct ynode *root, struct kb_error *err)
+{
+	const char *path;
+
+	if (!err || err->line || !err->field[0] || !root)
+		return;
+	path = err->field;
+	if (!is_whole_object(root) && !strncmp(path, "spec", 4) &&
+	    (path[4] == '.' || path[4] == '\0'))
+		path += path[4] ? 5 : 4;
+	err->line = ynode_line_of_path(root, path);
+}
+
+void spec_locate_error(const char *text, size_t len, struct kb_error *err)
+{
+	struct ynode *root = NULL;
+	struct kb_error ignored;
+
+	if (!err || err->line || !err->field[0] || len > SPEC_MAX_BYTES)
+		return;
+	kb_error_clear(&ignored);
+	if (ytree_parse(text, len, SPEC_MAX_YAML_NODES, &root, &ignored))
+		return;
+	locate_error(root, err);
+	ynode_free(root);
+}
+
+int spec_parse(const char *text, size_t len, const char *name,
+	       struct experiment_spec **out, struct kb_error *err)
+{
+	struct experiment_spec *s = NULL;
+	struct ynode *root = NULL;
+	int rc;
+
+	*out = NULL;
+	kb_error_clear(err);
+	if (len > SPEC_MAX_BYTES)
+		return kb_error_set(err, -EFBIG, "", 0,
+				    "the spec is %zu bytes; "
+				    "the limit is %d",
+				    len, SPEC_MAX_BYTES);
+	if (name && (rc = spec_validate_name(name, err)))
+		return rc;
+	rc = ytree_parse(text, len, SPEC_MAX_YAML_NODES, &root, err);
+	if (rc)
+		return rc;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (root->kind != YNODE_MAP)
+		rc = fail(err, "", root,
+			  "the spec must be a mapping: a whole "
+			  "Experiment (apiVersion, kind, metadata, spec) or "
+			  "the body of its spec");
+	else if (is_whole_object(root))
+		rc = parse_object(s, root, err);
+	else
+		rc = parse_body(s, root, err);
+	if (!rc && !name && s->name)
+		rc = spec_validate_name(s->name, err);
+	rc = rc ? rc : external_checks(s, err);
+	if (rc)
+		locate_error(root, err);
+out:
+	ynode_free(root);
+	if (rc == -ENOMEM)
+		kb_error_set(err, -ENOMEM, "", 0, "out of memory");
+	if (rc) {
+		spec_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* metrics                                                             */
+
+size_t spec_metric_names(const struct experiment_spec *spec, const char **names,
+			 size_t max)
+{
+	size_t n = 0, i;
+
+	if (n < max)
+		names[n] = spec->objective.metric;
+	n++;
+	for (i = 0; i < spec->objective.nadditional; i++, n++)
+		if (n < max)
+			names[n] = spec->objective.additional[i];
+	return n < max ? n : max;
+}
+
+enum metric_strategy spec_metric_strategy(const struct experiment_spec *spec,
+					  const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < spec->objective.nstrategies; i++)
+		if (!strcmp(spec->objective.strategies[i].name, name))
+			return spec->objective.strategies[i].value;
+	return spec->objective.maximize ? STRATEGY_MAX : STRATEGY_MIN;
+}

@@ -1,0 +1,120 @@
+/*
+ * test_annotations.c - the katibfs/ annotations (core/spec/annotations.c):
+ * a known one parsed, another owner's annotation kept as it is, an unknown
+ * katibfs/ one refused naming it with the closest known name and its line,
+ * and a bad value refused naming the annotation.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "katib/spec.h"
+
+static const char spec_fmt[] =
+	"metadata:\n"
+	"  name: exp\n"
+	"  annotations:\n"
+	"    example.com/owner: team-a\n"
+	"    %s: \"%s\"\n"
+	"spec:\n"
+	"  objective: {type: maximize, objectiveMetricName: acc}\n"
+	"  algorithm: {algorithmName: random}\n"
+	"  maxTrialCount: 4\n"
+	"  parameters:\n"
+	"  - name: lr\n"
+	"    parameterType: double\n"
+	"    feasibleSpace: {min: \"0.1\", max: \"0.2\"}\n"
+	"  trialTemplate:\n"
+	"    primaryContainerName: t\n"
+	"    trialParameters: [{name: lr, reference: lr}]\n"
+	"    trialSpec:\n"
+	"      apiVersion: batch/v1\n"
+	"      kind: Job\n"
+	"      spec:\n"
+	"        template:\n"
+	"          spec:\n"
+	"            containers:\n"
+	"            - name: t\n"
+	"              image: x\n"
+	"              command: [echo, \"acc=${trialParameters.lr}\"]\n";
+
+/* Parse the spec with one annotation; the message on failure in msg. */
+static int parse_with(const char *name, const char *value,
+		      struct experiment_spec **s, char *msg, size_t size)
+{
+	char text[sizeof(spec_fmt) + 256];
+	struct kb_error err;
+	int rc;
+
+	snprintf(text, sizeof(text), spec_fmt, name, value);
+	kb_error_clear(&err);
+	*s = NULL;
+	rc = spec_parse(text, strlen(text), "exp", s, &err);
+	kb_error_format(&err, msg, size);
+	return rc;
+}
+
+static void test_known_annotation(void **state)
+{
+	struct experiment_spec *s;
+	char msg[512];
+	int rc;
+
+	(void)state;
+	rc = parse_with("katibfs/trial-timeout", "1h30m", &s, msg, sizeof(msg));
+	if (rc)
+		print_message("%s\n", msg);
+	assert_int_equal(rc, 0);
+	assert_true(s->trial_timeout == 5400);
+	spec_free(s);
+}
+
+static void test_unknown_annotation(void **state)
+{
+	struct experiment_spec *s;
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(
+		parse_with("katibfs/trial-timeot", "30m", &s, msg, sizeof(msg)),
+		-EINVAL);
+	assert_null(s);
+	assert_non_null(strstr(
+		msg, "metadata.annotations[katibfs/trial-timeot]: unknown "
+		     "katibfs annotation"));
+	assert_non_null(strstr(msg, "did you mean katibfs/trial-timeout?"));
+	assert_non_null(strstr(msg, "(line 5)"));
+}
+
+static void test_bad_value(void **state)
+{
+	struct experiment_spec *s;
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(parse_with("katibfs/trial-timeout", "soon", &s, msg,
+				    sizeof(msg)),
+			 -EINVAL);
+	assert_non_null(strstr(msg, "metadata.annotations[katibfs/"
+				    "trial-timeout]: must be a positive "
+				    "duration"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_known_annotation),
+		cmocka_unit_test(test_unknown_annotation),
+		cmocka_unit_test(test_bad_value),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
