@@ -689,6 +689,7 @@ const struct backend_ops local_backend = {
 	.terminate = lb_terminate,
 	.release = lb_release,
 	.private_paths = lb_private_paths,
+	.trial_slots = 1,
 	.collectors = BACKEND_COLLECTOR(COLLECTOR_STDOUT) |
 		      BACKEND_COLLECTOR(COLLECTOR_FILE) |
 		      BACKEND_COLLECTOR(COLLECTOR_PUSH),

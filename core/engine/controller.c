@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "controller.h"
+#include "engine/slots.h"
 #include "recover.h"
 
 #define TAIL_INTERVAL	 0.25 /* s between reads of running trials' output */
@@ -147,6 +148,14 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 			"backend; use %s",
 			collector_kind_name(ck), k->backend->name, kinds);
 	}
+	if (spec->ndevices && !k->backend->trial_slots)
+		return kb_error_set(
+			err, -EINVAL,
+			"metadata.annotations[" DEVICES_ANNOTATION "]", 0,
+			"the %s backend does not hand out devices; the cluster "
+			"does: request them in the trial template's container, "
+			"resources.limits (e.g. nvidia.com/gpu: 1)",
+			k->backend->name);
 	if (spec->trial_template.configmap_name)
 		return kb_error_set(err, -EINVAL,
 				    "spec.trialTemplate.configMap", 0,
@@ -354,6 +363,7 @@ static void trial_finish(struct katib *k, struct experiment *e, struct trial *t,
 		t->message = strdup(message);
 	}
 	t->finished = now_epoch();
+	slots_release(t);
 	k->backend->release(k->backend_priv, &t->run);
 	trial_touch(k, e, t);
 	trial_end_event(k, e, t, message);
@@ -418,6 +428,8 @@ static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 	if (!rc && e->algo->prepare_trial)
 		rc = e->algo->prepare_trial(e->algo_priv, e->spec, t->number,
 					    t->values, dir, &cmd, &err);
+	if (!rc && k->backend->trial_slots)
+		rc = slots_assign(k, e, t, dir, &cmd, &err);
 	if (!rc) {
 		free(t->command);
 		t->command =
@@ -853,7 +865,7 @@ static long parallel_limit(struct katib *k, struct experiment *e)
 
 static void schedule(struct katib *k, struct experiment *e)
 {
-	long limit = parallel_limit(k, e);
+	long limit = slots_limit(k, e, parallel_limit(k, e));
 	const struct experiment_spec *s = e->spec;
 	struct trial_counts c;
 	long room;
@@ -863,7 +875,7 @@ static void schedule(struct katib *k, struct experiment *e)
 	/* trials put back to Pending (a restart) start first */
 	n = c.pending ? experiment_active(e) : 0;
 	for (i = 0; c.pending && i < n && i < e->nactive; i++) {
-		if (c.running >= limit)
+		if (c.running >= limit || slots_room(k, e) < 1)
 			return;
 		if (e->active[i]->state != TRIAL_PENDING)
 			continue;
@@ -873,6 +885,8 @@ static void schedule(struct katib *k, struct experiment *e)
 	room = limit - c.running - c.pending;
 	if (s->max_trial_count >= 0 && s->max_trial_count - c.total < room)
 		room = s->max_trial_count - c.total;
+	if (room > 0 && slots_room(k, e) < room)
+		room = slots_room(k, e);
 	if (room > 0 && !e->exhausted)
 		create_trials(k, e, (size_t)room);
 }

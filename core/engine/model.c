@@ -59,6 +59,7 @@ void trial_free(struct trial *t)
 	free(t->values);
 	free(t->message);
 	free(t->command);
+	free(t->devices);
 	free(t->summaries);
 	free(t->series);
 	strbuf_free(&t->observations);

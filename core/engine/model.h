@@ -73,6 +73,11 @@ struct trial {
 	off_t log_parsed;     /* bytes of the log already parsed */
 	off_t log_size;	      /* last size seen (for notifications) */
 	off_t file_start;     /* File collector: offset at start */
+	/* KATIB_TRIAL_SLOT and the devices of a running trial (slots.h);
+	 * slot_known 0: not read back from its directory since a restart */
+	int slot; /* -1: none */
+	int slot_known;
+	char *devices; /* CUDA_VISIBLE_DEVICES, or NULL */
 
 	/* metrics */
 	double *series; /* numeric objective observations, in order */
@@ -149,6 +154,7 @@ struct experiment {
 	struct timespec mtime;
 	int deleted;	     /* rmdir'd; freed by the controller */
 	int collector_noted; /* events said where the collector's file is */
+	int devices_noted;   /* events said the devices cap parallelism */
 };
 
 void trial_free(struct trial *t);

@@ -425,6 +425,7 @@ void spec_free(struct experiment_spec *spec)
 	free(spec->namespace);
 	cJSON_Delete(spec->labels);
 	cJSON_Delete(spec->annotations);
+	free_strv(spec->devices, spec->ndevices);
 	for (i = 0; i < spec->nparams; i++)
 		param_clear(&spec->params[i]);
 	free(spec->params);

@@ -130,6 +130,11 @@ struct backend_ops {
 	 * manifest is what trials/N/command shows; 0: the primary
 	 * container's command runs (spec_render_trial) and is shown. */
 	int renders_manifest;
+	/* 1: trials are processes of this machine, which get
+	 * KATIB_TRIAL_SLOT and, with the katibfs/devices annotation, devices
+	 * of their own in CUDA_VISIBLE_DEVICES (core/engine/slots.h); 0: the
+	 * cluster places trials, and the devices annotation is refused. */
+	int trial_slots;
 	/* Where the controller reads a File collector's output (c->path
 	 * set) for the trial whose directory is trial_dir: a path of this
 	 * machine in buf. Required. Pure: it may be asked at any time, also

@@ -154,9 +154,21 @@ struct experiment_spec {
 	 * Seconds; 0 = no limit.
 	 */
 	double trial_timeout;
+	/*
+	 * katibfs extension (local backend), from DEVICES_ANNOTATION and
+	 * DEVICES_PER_TRIAL_ANNOTATION: the devices trials share out, as
+	 * CUDA_VISIBLE_DEVICES names them ("0", "GPU-<uuid>", "MIG-..."),
+	 * each running trial getting devices_per_trial of its own. NULL and
+	 * 0 without the annotation.
+	 */
+	char **devices;
+	size_t ndevices;
+	int devices_per_trial;
 };
 
-#define TRIAL_TIMEOUT_ANNOTATION "katibfs/trial-timeout"
+#define TRIAL_TIMEOUT_ANNOTATION     "katibfs/trial-timeout"
+#define DEVICES_ANNOTATION	     "katibfs/devices"
+#define DEVICES_PER_TRIAL_ANNOTATION "katibfs/devices-per-trial"
 
 /*
  * Parse, default and validate. `name` is the experiment's directory name

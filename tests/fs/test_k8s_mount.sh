@@ -112,6 +112,15 @@ for n in 1 2 3 4; do
 		fail "kre trial $n observations: $(cat "$MNT/kre/trials/$n/observations")"
 done
 
+# katibfs/devices is the local backend's: the cluster hands out devices
+mkdir "$MNT/kdev" || fail "mkdir kdev"
+spec kdev 0 2 | sed 's|^  name: kdev$|  name: kdev\n  annotations:\n    katibfs/devices: "0,1"|' >"$TMP/kdev.yaml"
+grep -q 'katibfs/devices' "$TMP/kdev.yaml" || fail "kdev spec lacks the annotation"
+expect_fail "devices on kubernetes" "Invalid argument" sh -c "cat '$TMP/kdev.yaml' >'$MNT/kdev/spec.yaml'"
+grep -q 'metadata.annotations\[katibfs/devices\]: the kubernetes backend does not hand out devices.*resources.limits' "$MNT/kdev/events" ||
+	fail "kdev events: $(cat "$MNT/kdev/events")"
+rmdir "$MNT/kdev" || fail "rmdir kdev"
+
 # a spec from examples/ unchanged (its python3 -c trial runs as the
 # fake kubelet's "container")
 mkdir "$MNT/random" || fail "mkdir random"

@@ -108,12 +108,41 @@ static void test_bad_value(void **state)
 				    "duration"));
 }
 
+static void test_devices(void **state)
+{
+	struct experiment_spec *s;
+	char msg[512];
+	int rc;
+
+	(void)state;
+	rc = parse_with("katibfs/devices", " 0, 1 ,GPU-8f3a-11", &s, msg,
+			sizeof(msg));
+	if (rc)
+		print_message("%s\n", msg);
+	assert_int_equal(rc, 0);
+	assert_int_equal(s->ndevices, 3);
+	assert_string_equal(s->devices[0], "0");
+	assert_string_equal(s->devices[1], "1");
+	assert_string_equal(s->devices[2], "GPU-8f3a-11");
+	assert_int_equal(s->devices_per_trial, 1);
+	spec_free(s);
+	assert_int_equal(
+		parse_with("katibfs/devices", "0 1", &s, msg, sizeof(msg)),
+		-EINVAL);
+	assert_non_null(strstr(msg, "must be a comma-separated list"));
+	assert_int_equal(parse_with("katibfs/devices-per-trial", "2", &s, msg,
+				    sizeof(msg)),
+			 -EINVAL);
+	assert_non_null(strstr(msg, "needs katibfs/devices"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_annotation),
 		cmocka_unit_test(test_unknown_annotation),
 		cmocka_unit_test(test_bad_value),
+		cmocka_unit_test(test_devices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

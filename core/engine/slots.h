@@ -1,0 +1,49 @@
+/*
+ * slots.h - KATIB_TRIAL_SLOT and the devices of each running trial (the
+ * katibfs/devices and katibfs/devices-per-trial annotations).
+ *
+ * A trial that starts gets the smallest slot (0, 1, ...) that no running
+ * trial of its experiment holds, and, when the experiment lists devices,
+ * devices_per_trial of them that no running trial on the mount holds (two
+ * experiments listing the same GPU never share it either). Both go into the
+ * trial's environment (KATIB_TRIAL_SLOT, CUDA_VISIBLE_DEVICES) and into
+ * `<trial dir>/slot`, from which a daemon mounted again later reads them
+ * back for the trials it re-adopts, so that none is handed out twice.
+ *
+ * All calls run on the controller thread with k->lock held. A trial's
+ * t->devices is owned by the trial (trial_free frees it).
+ */
+#ifndef KATIB_SLOTS_H
+#define KATIB_SLOTS_H
+
+#include "katib/daemon.h"
+#include "katib/error.h"
+#include "katib/spec.h"
+
+#define SLOT_FILE "slot"
+
+/*
+ * parallelTrialCount capped by the devices: at most devices /
+ * devices-per-trial trials at once. `events` says so once when it caps.
+ */
+long slots_limit(struct katib *k, struct experiment *e, long limit);
+
+/* How many more of e's trials the devices free now let start (LONG_MAX
+ * when e lists none). */
+long slots_room(struct katib *k, struct experiment *e);
+
+/*
+ * Give t (about to start, its directory `dir` made) a slot and its
+ * devices, record them in dir, and add KATIB_TRIAL_SLOT and
+ * CUDA_VISIBLE_DEVICES to cmd->env (replacing the container's own
+ * CUDA_VISIBLE_DEVICES). 0, or -EAGAIN when the devices are taken (the
+ * caller checked slots_room first), -ENOMEM or -errno with err set.
+ */
+int slots_assign(struct katib *k, struct experiment *e, struct trial *t,
+		 const char *dir, struct trial_command *cmd,
+		 struct kb_error *err);
+
+/* t ended: its slot and devices are free again. */
+void slots_release(struct trial *t);
+
+#endif
