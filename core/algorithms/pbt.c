@@ -8,7 +8,9 @@
  * bottom truncation_threshold quantile exploits, the rest explores),
  * otherwise requests are served from the previous generation (or, before
  * there is one, from the base space). Explore perturbs every value by
- * x0.8 or x1.2 (lists: +-1 index, wrapping as Python indexes do) or, with
+ * x0.8 or x1.2 (ints as int(int(v) * factor), off the step grid as in
+ * Katib, so width 32 with step 16 can become 25 or 38; both clamped to
+ * [min, max]; lists: +-1 index, wrapping as Python indexes do) or, with
  * resample_probability set, resamples each value with that probability.
  * Failed trials (and early stopped ones without a value) are queued again
  * with the same values, generation and parent.
@@ -216,13 +218,13 @@ static size_t pbt_arange_len(const struct param_spec *ps)
 	return n < 1 ? 1 : (size_t)n;
 }
 
+/* A perturbed value leaves the step grid, as in Katib: ints are
+ * int(int(v) * factor), doubles v * factor, both only clamped. */
 static char *pbt_format_free(const struct param_spec *ps, double v)
 {
 	struct param_spec q = *ps;
 
-	if (ps->type == PARAM_INT)
-		return param_format(ps, v);
-	q.step_value = 0; /* perturbed doubles leave the grid, as in Katib */
+	q.step_value = 0;
 	return param_format(&q, v);
 }
 

@@ -196,6 +196,64 @@ static void test_generations(void **state)
 	pbt_fini(&f);
 }
 
+/* Katib perturbs an int as int(int(v) * 0.8 or 1.2), off its step grid:
+ * width 32 with step 16 becomes 25 or 38 (it would never move if the
+ * result snapped back to the grid). */
+static void test_int_perturbs_off_grid(void **state)
+{
+	struct pbt_fixture f;
+	struct kb_error err;
+	size_t i, k, gen_start;
+	int g, off_grid = 0;
+
+	(void)state;
+	pbt_init(&f, NULL);
+	pbt()->destroy(f.priv);
+	f.params[1].name = "width";
+	f.params[1].min_value = 16;
+	f.params[1].max_value = 64;
+	f.params[1].step_value = 16;
+	assert_int_equal(pbt()->create(&f.spec, NULL, &f.priv, &err), 0);
+	ask(&f, 5);
+	finish_all(&f);
+	ask(&f, 5);
+	finish_all(&f);
+	for (g = 0; g < 4; g++) {
+		gen_start = f.hist.ntrials;
+		ask(&f, 5);
+		for (i = gen_start; i < f.hist.ntrials; i++) {
+			long w = strtol(f.values[i][1], NULL, 10);
+			int from_parent = 0;
+
+			assert_true(w >= 16 && w <= 64);
+			off_grid += w % 16 != 0;
+			/* a copy of an earlier trial, or int(int(pw) * f) */
+			for (k = 0; k < gen_start && !from_parent; k++) {
+				long pw = strtol(f.values[k][1], NULL, 10);
+
+				from_parent =
+					w == pw ||
+					w == (long)fmin(
+						     64,
+						     fmax(16,
+							  (double)(long)(pw *
+									 0.8))) ||
+					w == (long)fmin(
+						     64,
+						     fmax(16,
+							  (double)(long)(pw *
+									 1.2)));
+			}
+			assert_true(from_parent);
+		}
+		finish_all(&f);
+	}
+	print_message("%d of 20 explored widths off the step-16 grid\n",
+		      off_grid);
+	assert_true(off_grid > 0);
+	pbt_fini(&f);
+}
+
 static void test_requeue_and_restore(void **state)
 {
 	struct pbt_fixture f;
@@ -342,6 +400,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_generations),
+		cmocka_unit_test(test_int_perturbs_off_grid),
 		cmocka_unit_test(test_requeue_and_restore),
 		cmocka_unit_test(test_prepare_trial_copies_checkpoint),
 	};
