@@ -120,10 +120,46 @@ static int counts_best(enum trial_state s)
 	return s == TRIAL_SUCCEEDED || s == TRIAL_EARLY_STOPPED;
 }
 
+/* 1 if t's objective is text (DARTS's Best-Genotype), else 0. */
+static int objective_is_text(const struct experiment *e, const struct trial *t)
+{
+	char buf[2];
+	int numeric = 1;
+
+	if (!e->spec || !t->nsummaries ||
+	    metric_summary_value(
+		    &t->summaries[0],
+		    spec_metric_strategy(e->spec, e->spec->objective.metric),
+		    buf, sizeof(buf), NULL, &numeric))
+		return 0;
+	return !numeric && buf[0];
+}
+
+/*
+ * Whether best-eligible t should replace best as the optimal trial. As
+ * Katib's status_util.go: a text objective makes the latest trial that
+ * has one optimal (whatever the numeric ones); otherwise the better value.
+ */
+static int beats(const struct experiment *e, const struct trial *t,
+		 const struct trial *best)
+{
+	double v, bv;
+	int text = objective_is_text(e, t);
+
+	if (!text && trial_objective(e, t, &v))
+		return 0; /* no value */
+	if (!best)
+		return 1;
+	if (objective_is_text(e, best))
+		return text && t->number > best->number;
+	if (text || trial_objective(e, best, &bv))
+		return 1;
+	return better(e, v, bv);
+}
+
 struct trial *experiment_best(struct experiment *e)
 {
 	struct trial *best = NULL;
-	double bv = 0, v;
 	size_t i;
 
 	if (!e->spec)
@@ -133,12 +169,8 @@ struct trial *experiment_best(struct experiment *e)
 	for (i = 0; i < e->ntrials; i++) {
 		struct trial *t = e->trials[i];
 
-		if (!counts_best(t->state) || trial_objective(e, t, &v))
-			continue;
-		if (!best || better(e, v, bv)) {
+		if (counts_best(t->state) && beats(e, t, best))
 			best = t;
-			bv = v;
-		}
 	}
 	e->best = best;
 	e->best_valid = 1;
@@ -367,8 +399,6 @@ void experiment_caches_reset(struct experiment *e)
 
 void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s)
 {
-	double v, bv;
-
 	(*count_slot(&e->counts, t->state))--;
 	(*count_slot(&e->counts, s))++;
 	if (e->best == t && !counts_best(s))
@@ -376,9 +406,7 @@ void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s)
 	t->state = s;
 	if ((size_t)t->number <= e->nhistory) /* it may leave e->active */
 		history_fill(e, t, &e->history[t->number - 1]);
-	if (!e->best_valid || !counts_best(s) || trial_objective(e, t, &v))
-		return;
-	if (!e->best || trial_objective(e, e->best, &bv) || better(e, v, bv))
+	if (e->best_valid && counts_best(s) && beats(e, t, e->best))
 		e->best = t;
 }
 

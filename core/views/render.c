@@ -151,6 +151,8 @@ static void render_status(struct katib *k, struct experiment *e,
 	}
 	if (best && !trial_objective(e, best, &v))
 		format_double(v, val, sizeof(val));
+	else if (best) /* a text objective (DARTS's Best-Genotype) */
+		metric_text(e, best, 0, val, sizeof(val));
 	if (best)
 		kv_int(b, "best_trial", best->number);
 	else

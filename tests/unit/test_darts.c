@@ -1,4 +1,5 @@
-/* test_darts.c - DARTS emits Katib's three strings exactly. */
+/* test_darts.c - DARTS emits Katib's three strings exactly; a text
+ * objective (Best-Genotype) makes the latest trial with one optimal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include "katib/algorithm.h"
+#include "engine/model.h"
 
 static const char darts_yaml[] =
 	"apiVersion: kubeflow.org/v1beta1\n"
@@ -152,11 +154,78 @@ static void test_darts_defaults(void **state)
 	free(yaml);
 }
 
+/* A trial that reported `value` for the objective (NULL: nothing). */
+static struct trial *reported(int number, const char *value)
+{
+	struct trial *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	t->number = number;
+	snprintf(t->name, sizeof(t->name), "darts-cpu-%d", number);
+	t->state = TRIAL_PENDING;
+	t->summaries = calloc(1, sizeof(*t->summaries));
+	assert_non_null(t->summaries);
+	t->nsummaries = 1;
+	metric_summary_init(t->summaries);
+	if (value)
+		metric_summary_add(t->summaries, number, value);
+	return t;
+}
+
+/* The best trial, both as kept while trials end and as recomputed. */
+static int best_number(struct experiment *e)
+{
+	struct trial *kept = experiment_best(e), *fresh;
+
+	e->best_valid = 0;
+	fresh = experiment_best(e);
+	assert_ptr_equal(kept, fresh);
+	return fresh ? fresh->number : 0;
+}
+
+/* Katib's status_util.go: a trial whose objective is not a number (DARTS
+ * reports Best-Genotype=Genotype(...)) becomes the optimal one, the
+ * latest such trial winning; numeric values never displace it. */
+static void test_text_objective_best(void **state)
+{
+	static const char *const values[] = {
+		"0.5", "Genotype(normal=[[('max_pooling_3x3', 0)]])", NULL,
+		"0.9", "Genotype(normal=[[('skip_connection', 1)]])",
+	};
+	static const int expect[] = { 1, 2, 2, 2, 5 };
+	struct experiment *e = calloc(1, sizeof(*e));
+	struct kb_error err;
+	size_t i;
+
+	(void)state;
+	assert_non_null(e);
+	kb_error_clear(&err);
+	assert_int_equal(spec_parse(darts_yaml, strlen(darts_yaml), "darts-cpu",
+				    &e->spec, &err),
+			 0);
+	for (i = 0; i < 5; i++) {
+		struct trial *t = reported((int)i + 1, values[i]);
+
+		assert_int_equal(experiment_append_trial(e, t), 0);
+		trial_set_state(e, t, TRIAL_RUNNING);
+		trial_set_state(e, t,
+				values[i] ? TRIAL_SUCCEEDED
+					  : TRIAL_METRICS_UNAVAILABLE);
+		assert_int_equal(best_number(e), expect[i]);
+	}
+	/* a running trial with a text value does not count yet */
+	assert_int_equal(experiment_append_trial(e, reported(6, "Genotype(x)")),
+			 0);
+	assert_int_equal(best_number(e), 5);
+	experiment_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_darts_strings),
 		cmocka_unit_test(test_darts_defaults),
+		cmocka_unit_test(test_text_objective_best),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,92 @@
+#!/bin/sh
+# DARTS's text objective: trials report Best-Genotype=Genotype(...) (Katib's
+# darts example's metricsFormat); the latest trial with a text value is the
+# optimal one, in status, status.json (currentOptimalTrial) and best.
+. "$(dirname "$0")/lib.sh"
+mount_fs
+
+mkdir "$MNT/dg" || fail "mkdir"
+cat >"$MNT/dg/spec.yaml" <<'END_OF_SPEC' || fail "writing the darts spec failed"
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata:
+  name: dg
+spec:
+  parallelTrialCount: 1
+  maxTrialCount: 2
+  maxFailedTrialCount: 1
+  objective:
+    type: maximize
+    objectiveMetricName: Best-Genotype
+  metricsCollectorSpec:
+    collector:
+      kind: StdOut
+    source:
+      filter:
+        metricsFormat:
+          - "([\\w-]+)=(Genotype.*)"
+  algorithm:
+    algorithmName: darts
+    algorithmSettings:
+      - name: num_epochs
+        value: "1"
+  nasConfig:
+    graphConfig:
+      numLayers: 1
+      inputSizes: [32, 32, 3]
+      outputSizes: [10]
+    operations:
+      - operationType: max_pooling
+        parameters:
+          - name: filter_size
+            parameterType: categorical
+            feasibleSpace:
+              list: ["3"]
+  trialTemplate:
+    primaryContainerName: training-container
+    trialParameters:
+      - name: algorithmSettings
+        reference: algorithm-settings
+      - name: searchSpace
+        reference: search-space
+      - name: numberLayers
+        reference: num-layers
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            restartPolicy: Never
+            containers:
+              - name: training-container
+                image: docker.io/kubeflowkatib/darts-cnn-cifar10-cpu:v0.15.0
+                command:
+                  - sh
+                  - -c
+                  - echo "Best-Genotype=Genotype(normal=[[('max_pooling_3x3', 0)]], normal_concat=range(2, 3), pid=$$)"
+                  - ${trialParameters.algorithmSettings}
+                  - ${trialParameters.searchSpace}
+                  - ${trialParameters.numberLayers}
+END_OF_SPEC
+wait_state dg Succeeded 60
+[ "$(status_value dg succeeded)" = 2 ] || fail "status: $(cat "$MNT/dg/status")"
+[ "$(status_value dg best_trial)" = 2 ] || fail "best_trial: $(cat "$MNT/dg/status")"
+g2=$(sed -n 's/^Best-Genotype=//p' "$MNT/dg/trials/2/log")
+case "$g2" in Genotype\(normal=*pid=*\)) ;; *) fail "trial 2 log: $(cat "$MNT/dg/trials/2/log")" ;; esac
+# status is sh-quoted (it can be sourced)
+eval "$(grep '^best_objective=' "$MNT/dg/status")"
+[ "$best_objective" = "$g2" ] ||
+	fail "best_objective is not trial 2's genotype: $(cat "$MNT/dg/status")"
+grep -qx "trial=2" "$MNT/dg/best" || fail "best: $(cat "$MNT/dg/best")"
+python3 - "$MNT/dg/status.json" "$g2" "$(sed -n 's/^name=//p' "$MNT/dg/trials/2/status")" <<'PY' ||
+import json, sys
+s = json.load(open(sys.argv[1]))
+o = s["currentOptimalTrial"]
+assert o is not None and o["trial"] == 2, o
+assert sys.argv[3].startswith("dg-") and o["bestTrialName"] == sys.argv[3], o
+m = {x["name"]: x for x in o["observation"]["metrics"]}
+assert m["Best-Genotype"]["latest"] == sys.argv[2], m
+PY
+	fail "status.json: $(cat "$MNT/dg/status.json")"
+exit 0
