@@ -897,6 +897,7 @@ static void check_early_stop(struct katib *k, struct experiment *e,
 {
 	struct search_history hist;
 	char why[512] = "";
+	size_t judged = t->series_checked;
 	int stop;
 
 	if (!e->early || t->kill_reason || t->nseries == t->series_checked)
@@ -904,8 +905,9 @@ static void check_early_stop(struct katib *k, struct experiment *e,
 	t->series_checked = t->nseries;
 	if (experiment_history(e, &hist))
 		return;
-	stop = e->early->should_stop(
-		e->spec, &hist, &hist.trials[t->number - 1], why, sizeof(why));
+	stop = e->early->should_stop(e->spec, &hist,
+				     &hist.trials[t->number - 1], judged, why,
+				     sizeof(why));
 	if (stop <= 0)
 		return;
 	experiment_event(k, e, "trial %d early stopped: %s", t->number, why);

@@ -114,9 +114,12 @@ size_t algorithm_assignment_names(const struct algorithm_ops *ops, void *priv,
 /*
  * Early stopping (spec.earlyStopping): one file per rule under
  * core/earlystopping/, found by early_stopping_find(). should_stop() is
- * asked after each new objective observation of a running trial: `self`
- * is that trial (its series so far), `history` every trial. Returns 1 to
- * stop it (why filled with a sentence for events), 0 to let it run.
+ * asked when a running trial has new objective observations: `self` is
+ * that trial (its series so far), `history` every trial, `judged` how many
+ * of self's observations earlier calls judged. Every observation after
+ * those is judged, in order, as Katib's metrics collector judges every
+ * line, however many arrived at once. Returns 1 to stop it (why filled
+ * with a sentence for events), 0 to let it run.
  */
 struct early_stopping_ops {
 	const char *name;
@@ -125,8 +128,8 @@ struct early_stopping_ops {
 			struct kb_error *err);
 	int (*should_stop)(const struct experiment_spec *spec,
 			   const struct search_history *history,
-			   const struct history_trial *self, char *why,
-			   size_t why_size);
+			   const struct history_trial *self, size_t judged,
+			   char *why, size_t why_size);
 };
 
 const struct early_stopping_ops *early_stopping_find(const char *name);
