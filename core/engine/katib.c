@@ -6,6 +6,7 @@
 #include "katib/daemon.h"
 #include "controller.h"
 #include "recover.h"
+#include "views/plot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -654,6 +655,32 @@ static int resolve_locked(struct katib *k, const char *exp, int trial,
 	return *t ? 0 : -ENOENT;
 }
 
+/* plot.svg: copied under the lock, drawn without it (core/views/plot.h). */
+static int render_plot(struct katib *k, const char *exp, char **out,
+		       size_t *len)
+{
+	struct plot_snapshot *snap = NULL;
+	struct experiment *e;
+	struct trial *t;
+	struct strbuf b;
+	int rc;
+
+	pthread_mutex_lock(&k->lock);
+	rc = resolve_locked(k, exp, 0, KFILE_PLOT, &e, &t);
+	if (!rc)
+		rc = plot_snapshot(e, &snap);
+	pthread_mutex_unlock(&k->lock);
+	if (rc)
+		return rc;
+	strbuf_init(&b);
+	rc = plot_render_snapshot(snap, &b);
+	plot_snapshot_free(snap);
+	*out = rc ? NULL : strbuf_finish(&b, len);
+	if (rc)
+		strbuf_free(&b);
+	return rc ? rc : *out ? 0 : -ENOMEM;
+}
+
 int katib_render(struct katib *k, const char *exp, int trial, enum kfile f,
 		 char **out, size_t *len)
 {
@@ -666,6 +693,8 @@ int katib_render(struct katib *k, const char *exp, int trial, enum kfile f,
 		*len = *out ? strlen(*out) : 0;
 		return *out ? 0 : -ENOMEM;
 	}
+	if (f == KFILE_PLOT)
+		return render_plot(k, exp, out, len);
 	pthread_mutex_lock(&k->lock);
 	rc = resolve_locked(k, exp, trial, f, &e, &t);
 	if (!rc)

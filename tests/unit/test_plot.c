@@ -306,7 +306,13 @@ static void test_full(void **state)
 	assert_has(svg, ">a&lt;b&amp;c</text>");
 	assert_has(svg, ">\xc3\xbc</text>");
 	assert_has(svg, "linearGradient");
-	assert_has(svg, "stroke-width=\"3\""); /* the best line */
+	/* the best line is the last line drawn, failed trials grey */
+	assert_has(svg, "class=\"pc-line pc-best\"");
+	assert_lacks(strstr(svg, "pc-best") + 1, "class=\"pc-line");
+	assert_has(strstr(svg, "pc-best"),
+		   "<title>trial 9 (Succeeded)</title>");
+	assert_int_equal(count(svg, "class=\"pc-failed\""), 1);
+	assert_int_equal(count(svg, "class=\"pc-line"), 17 + 1);
 	free(svg);
 	experiment_free(e);
 }
@@ -369,7 +375,8 @@ static void test_many_trials(void **state)
 	assert_has(svg, "points drawn");
 	assert_has(svg, "a sample of");
 	assert_true(count(svg, "<circle") <= 2 * (720 / 2 + 1) + 2);
-	assert_true(count(svg, "<polyline") <= PLOT_MAX_LINES + 2);
+	assert_true(count(svg, "<polyline") <=
+		    PLOT_MAX_LINES + PLOT_MAX_FAILED + 2);
 	if (len > 512 * 1024)
 		fail_msg("plot.svg of 10,000 trials is %zu bytes", len);
 	free(svg);
