@@ -81,6 +81,9 @@ static int lines_submit(struct katibfs *fs, const struct node *nd,
 		rc = katib_write_trial_control(fs->k, nd->exp, nd->trial, text,
 					       len, &err);
 		break;
+	case KFILE_QUEUE:
+		rc = katib_write_queue(fs->k, nd->exp, text, len, &err);
+		break;
 	case KFILE_T_METRICS:
 		rc = katib_push_metrics(fs->k, nd->exp, nd->trial, text, len,
 					&err);

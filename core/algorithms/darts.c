@@ -369,4 +369,6 @@ const struct algorithm_ops algorithm_darts = {
 	.save = darts_save,
 	.destroy = darts_destroy,
 	.assignment_names = darts_assignment_names,
+	.foreign_refused = "darts runs one supernet search per trial; there is "
+			   "no assignment to queue",
 };

@@ -1313,4 +1313,6 @@ const struct algorithm_ops algorithm_enas = {
 	.save = enas_save,
 	.destroy = enas_destroy,
 	.assignment_names = enas_assignment_names,
+	.foreign_refused = "enas suggests architectures from its controller "
+			   "network, not assignments of the search space",
 };

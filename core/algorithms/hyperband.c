@@ -617,4 +617,7 @@ const struct algorithm_ops algorithm_hyperband = {
 	.suggest = hyperband_suggest,
 	.save = hyperband_save,
 	.destroy = hyperband_destroy,
+	.foreign_refused =
+		"hyperband decides every trial's resource budget by its "
+		"brackets and rungs; a trial from outside has no place in them",
 };

@@ -953,4 +953,7 @@ const struct algorithm_ops algorithm_pbt = {
 	.destroy = pbt_destroy,
 	.prepare_trial = pbt_prepare_trial,
 	.use_backend = pbt_use_backend,
+	.foreign_refused = "pbt runs trials as a population, each resuming "
+			   "from its parent's checkpoint; a trial from outside "
+			   "has no parent or generation",
 };

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "controller.h"
+#include "engine/queue.h"
 #include "engine/slots.h"
 #include "recover.h"
 
@@ -714,7 +715,7 @@ static int check_completion(struct katib *k, struct experiment *e)
 	} else if (s->max_trial_count >= 0 && done >= s->max_trial_count) {
 		experiment_set_state_locked(k, e, EXP_SUCCEEDED,
 					    "MaxTrialsReached");
-	} else if (e->exhausted && !c.pending && !c.running) {
+	} else if (e->exhausted && !c.pending && !c.running && !e->nqueued) {
 		experiment_set_state_locked(k, e, EXP_SUCCEEDED,
 					    "SuggestionEndReached");
 	} else {
@@ -808,6 +809,29 @@ static void create_trials(struct katib *k, struct experiment *e, size_t want)
 		experiment_save_locked(k, e); /* algorithm state */
 }
 
+/* Start up to `want` trials from EXP/queue, oldest first; how many. */
+static long start_queued(struct katib *k, struct experiment *e, long want)
+{
+	struct trial *t;
+	long n = 0;
+	char **v;
+
+	while (n < want && (v = queue_pop_locked(k, e))) {
+		t = trial_new(k, e, v);
+		if (!t) {
+			assignment_values_free(v, e->spec->nparams);
+			break;
+		}
+		experiment_event(k, e,
+				 "trial %d comes from the queue (%zu still "
+				 "waiting)",
+				 t->number, e->nqueued);
+		trial_start(k, e, t);
+		n++;
+	}
+	return n;
+}
+
 /* Running trials of experiments other than e whose collector path is e's. */
 static int others_on_path(struct katib *k, struct experiment *e)
 {
@@ -887,6 +911,8 @@ static void schedule(struct katib *k, struct experiment *e)
 		room = s->max_trial_count - c.total;
 	if (room > 0 && slots_room(k, e) < room)
 		room = slots_room(k, e);
+	if (room > 0 && e->nqueued)
+		room -= start_queued(k, e, room);
 	if (room > 0 && !e->exhausted)
 		create_trials(k, e, (size_t)room);
 }

@@ -5,6 +5,7 @@
  */
 #include "katib/daemon.h"
 #include "controller.h"
+#include "engine/queue.h"
 #include "recover.h"
 #include "views/plot.h"
 
@@ -48,6 +49,7 @@ static const struct {
 	[KFILE_T_SPEC] = { "spec", KCLASS_SNAPSHOT, 0, 1 },
 	[KFILE_T_CONTROL] = { "control", KCLASS_SNAPSHOT, 1, 1 },
 	[KFILE_PLOT] = { "plot.svg", KCLASS_SNAPSHOT, 0, 0 },
+	[KFILE_QUEUE] = { "queue", KCLASS_SNAPSHOT, 1, 0 },
 };
 
 #define NKFILES (sizeof(kfiles) / sizeof(kfiles[0]))
@@ -296,6 +298,12 @@ static int load_observation(void *arg, struct experiment *e, struct trial *t,
 	return 0;
 }
 
+static int load_queued(void *arg, struct experiment *e, long seq,
+		       const char *line)
+{
+	return queue_load(e, seq, line);
+}
+
 static int load_event(void *arg, struct experiment *e, double time,
 		      const char *message)
 {
@@ -418,6 +426,7 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 		.trial = load_trial,
 		.observation = load_observation,
 		.event = load_event,
+		.queued = load_queued,
 	};
 	struct katib *k;
 	int rc;

@@ -86,7 +86,20 @@ void experiment_free(struct experiment *e)
 	free(e->spec_yaml);
 	strbuf_free(&e->events);
 	experiment_caches_reset(e);
+	experiment_queue_free(e);
 	free(e);
+}
+
+void experiment_queue_free(struct experiment *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nqueued; i++)
+		assignment_values_free(e->queued[i].values,
+				       e->queued[i].nvalues);
+	free(e->queued);
+	e->queued = NULL;
+	e->nqueued = e->queued_cap = 0;
 }
 
 void trials_csv_cache_reset(struct trials_csv_cache *c)

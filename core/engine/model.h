@@ -155,10 +155,22 @@ struct experiment {
 	int deleted;	     /* rmdir'd; freed by the controller */
 	int collector_noted; /* events said where the collector's file is */
 	int devices_noted;   /* events said the devices cap parallelism */
+
+	/* EXP/queue: assignments a user asked to run next, oldest first,
+	 * each spec->nparams values with its store key (core/engine/queue.c) */
+	struct queued_trial {
+		long seq;
+		char **values;
+		size_t nvalues;
+	} * queued;
+	size_t nqueued, queued_cap;
+	long queue_seq; /* the last seq given */
 };
 
 void trial_free(struct trial *t);
 void experiment_free(struct experiment *e);
+/* Drop e's queued assignments (memory only). */
+void experiment_queue_free(struct experiment *e);
 
 /* The objective value of t under its strategy; 0 if it has one. */
 int trial_objective(const struct experiment *e, const struct trial *t,

@@ -11,6 +11,7 @@
  * one transaction; when that commits, the error is gone and scheduling
  * resumes.
  */
+#include "engine/queue.h"
 #include "recover.h"
 
 #include <errno.h>
@@ -141,6 +142,8 @@ static int rewrite_all(struct katib *k)
 			if (!rc)
 				rc = rewrite_observations(k, e, e->trials[j]);
 		}
+		if (!rc)
+			rc = queue_rewrite_locked(k, e);
 		if (!rc)
 			rc = rewrite_events(k, e->name, &e->events);
 	}

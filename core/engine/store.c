@@ -29,6 +29,9 @@ enum stmt_id {
 	ST_CLEAR_OBS,
 	ST_ADD_OBS,
 	ST_ADD_EVENT,
+	ST_PUT_QUEUED,
+	ST_DEL_QUEUED,
+	ST_DEL_EXP_QUEUE,
 	ST_COUNT,
 };
 
@@ -54,6 +57,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       "value) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_ADD_EVENT] = "INSERT INTO events(exp, time, message) VALUES (?1, "
 			 "?2, ?3)",
+	[ST_PUT_QUEUED] = "INSERT OR REPLACE INTO queue(exp, seq, line) "
+			  "VALUES (?1, ?2, ?3)",
+	[ST_DEL_QUEUED] = "DELETE FROM queue WHERE exp = ?1 AND seq = ?2",
+	[ST_DEL_EXP_QUEUE] = "DELETE FROM queue WHERE exp = ?1",
 };
 
 static const char schema[] =
@@ -75,7 +82,10 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS events("
 	" id INTEGER PRIMARY KEY, exp TEXT NOT NULL, time REAL,"
 	" message TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS events_by_exp ON events(exp);";
+	"CREATE INDEX IF NOT EXISTS events_by_exp ON events(exp);"
+	"CREATE TABLE IF NOT EXISTS queue("
+	" exp TEXT NOT NULL, seq INTEGER NOT NULL, line TEXT NOT NULL,"
+	" PRIMARY KEY(exp, seq));";
 
 struct store {
 	sqlite3 *db;
@@ -257,7 +267,8 @@ int store_put_experiment(struct store *s, const struct experiment *e,
 int store_delete_experiment(struct store *s, const char *exp)
 {
 	static const enum stmt_id ids[] = { ST_DEL_EXP, ST_DEL_EXP_TRIALS,
-					    ST_DEL_EXP_OBS, ST_DEL_EXP_EVENTS };
+					    ST_DEL_EXP_OBS, ST_DEL_EXP_EVENTS,
+					    ST_DEL_EXP_QUEUE };
 	size_t i;
 	int rc = store_begin(s), rc2;
 
@@ -273,7 +284,7 @@ int store_clear_all(struct store *s)
 {
 	static const char sql[] = "DELETE FROM experiments; DELETE FROM "
 				  "trials; DELETE FROM observations; "
-				  "DELETE FROM events;";
+				  "DELETE FROM events; DELETE FROM queue;";
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK && s->in_tx && !s->tx_failed)
@@ -342,6 +353,24 @@ int store_add_observation(struct store *s, const char *exp, int trial,
 	bind_text(st, 4, metric);
 	bind_text(st, 5, value);
 	return run(s, ST_ADD_OBS);
+}
+
+int store_put_queued(struct store *s, const char *exp, long seq,
+		     const char *line)
+{
+	sqlite3_stmt *st = s->stmt[ST_PUT_QUEUED];
+
+	bind_text(st, 1, exp);
+	sqlite3_bind_int64(st, 2, seq);
+	bind_text(st, 3, line);
+	return run(s, ST_PUT_QUEUED);
+}
+
+int store_delete_queued(struct store *s, const char *exp, long seq)
+{
+	bind_text(s->stmt[ST_DEL_QUEUED], 1, exp);
+	sqlite3_bind_int64(s->stmt[ST_DEL_QUEUED], 2, seq);
+	return run(s, ST_DEL_QUEUED);
 }
 
 int store_add_event(struct store *s, const char *exp, double time,
@@ -465,6 +494,15 @@ static int observation_row(const struct store_loader *l, struct experiment *e,
 			      (const char *)sqlite3_column_text(st, 3));
 }
 
+static int queued_row(const struct store_loader *l, struct experiment *e,
+		      sqlite3_stmt *st)
+{
+	if (!l->queued)
+		return 0;
+	return l->queued(l->arg, e, (long)sqlite3_column_int64(st, 0),
+			 (const char *)sqlite3_column_text(st, 1));
+}
+
 #define EVENTS_SQL "SELECT time, message FROM events WHERE exp = ?1 ORDER BY id"
 
 static int event_row(const struct store_loader *l, struct experiment *e,
@@ -489,6 +527,11 @@ static int load_children(struct store *s, const struct store_loader *l,
 			       "SELECT trial, time, metric, value FROM "
 			       "observations WHERE exp = ?1 ORDER BY id",
 			       observation_row);
+	if (!rc)
+		rc = load_rows(s, l, e,
+			       "SELECT seq, line FROM queue WHERE exp = ?1 "
+			       "ORDER BY seq",
+			       queued_row);
 	if (!rc)
 		rc = load_rows(s, l, e, EVENTS_SQL, event_row);
 	return rc;

@@ -3,7 +3,7 @@
  *
  * The store records what the controller decides; the in-memory model is
  * rebuilt from it by store_load() at mount. Tables: experiments, trials,
- * observations, events. Callers group the writes of one decision between
+ * observations, events, queue (EXP/queue's lines). Callers group the writes of one decision between
  * store_begin() and store_commit() so that a crash leaves either all or
  * none of them. The connection is used under katib->lock only (one writer).
  *
@@ -51,6 +51,10 @@ int store_add_observation(struct store *s, const char *exp, int trial,
 			  double time, const char *metric, const char *value);
 int store_add_event(struct store *s, const char *exp, double time,
 		    const char *message);
+/* A line of EXP/queue still waiting (seq: its place, increasing). */
+int store_put_queued(struct store *s, const char *exp, long seq,
+		     const char *line);
+int store_delete_queued(struct store *s, const char *exp, long seq);
 
 struct store_loader {
 	void *arg;
@@ -65,13 +69,17 @@ struct store_loader {
 	/* e NULL: a mount-wide event (stored with exp ""), loaded last */
 	int (*event)(void *arg, struct experiment *e, double time,
 		     const char *message);
+	/* A queued line of the last experiment, in order (may be NULL). */
+	int (*queued)(void *arg, struct experiment *e, long seq,
+		      const char *line);
 };
 
 /*
  * Load everything in order: for each experiment (by name), the experiment,
- * its trials (by number), their observations (in insertion order) and its
- * events, and then the mount-wide events. Experiments are allocated here and
- * handed to the callback, which takes ownership (even when it fails).
+ * its trials (by number), their observations (in insertion order), its
+ * queued lines and its events, and then the mount-wide events. Experiments
+ * are allocated here and handed to the callback, which takes ownership
+ * (even when it fails).
  */
 int store_load(struct store *s, const struct store_loader *l);
 

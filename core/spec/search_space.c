@@ -886,3 +886,209 @@ int search_suggest_distinct(const struct experiment_spec *spec,
 	}
 	return (int)n;
 }
+
+/* ---- checking an assignment given from outside (queue, warm start,
+ * suggestion command) against the feasible space ---- */
+
+/* v parses whole as a finite double. */
+static int parse_number(const char *s, double *v)
+{
+	char *end;
+
+	if (!*s)
+		return 0;
+	*v = strtod(s, &end);
+	return !*end && isfinite(*v);
+}
+
+/* The list entry of p equal to s (as text, or as a number for discrete). */
+static const char *list_match(const struct param_spec *p, const char *s)
+{
+	double a, b;
+	size_t i;
+
+	for (i = 0; i < p->nlist; i++)
+		if (!strcmp(p->list[i], s))
+			return p->list[i];
+	if (p->type != PARAM_DISCRETE || !parse_number(s, &a))
+		return NULL;
+	for (i = 0; i < p->nlist; i++)
+		if (parse_number(p->list[i], &b) && a == b)
+			return p->list[i];
+	return NULL;
+}
+
+static void list_text(const struct param_spec *p, char *buf, size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < p->nlist && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i ? ", " : "", p->list[i]);
+}
+
+/* 1 if v sits on p's step grid (from min), with a small tolerance. */
+static int on_step(const struct param_spec *p, double v)
+{
+	double k, lo = p->type == PARAM_INT ? ceil(p->min_value) : p->min_value;
+
+	if (!(p->step_value > 0))
+		return 1;
+	k = (v - lo) / p->step_value;
+	return fabs(k - nearbyint(k)) <= 1e-6;
+}
+
+int param_value_check(const struct param_spec *p, const char *value,
+		      char **canonical, struct kb_error *err)
+{
+	const char *hit;
+	char buf[512];
+	double v;
+
+	*canonical = NULL;
+	if (p->type == PARAM_CATEGORICAL || p->type == PARAM_DISCRETE) {
+		hit = list_match(p, value);
+		if (!hit) {
+			list_text(p, buf, sizeof(buf));
+			return kb_error_set(err, -EINVAL, p->name, 0,
+					    "\"%.64s\" is not in the %s list "
+					    "of %s: %s",
+					    value, param_type_name(p->type),
+					    p->name, buf);
+		}
+		*canonical = strdup(hit);
+		return *canonical ? 0 : -ENOMEM;
+	}
+	if (!parse_number(value, &v) ||
+	    (p->type == PARAM_INT && v != nearbyint(v)))
+		return kb_error_set(err, -EINVAL, p->name, 0,
+				    "\"%.64s\" is not %s number; %s is %s",
+				    value,
+				    p->type == PARAM_INT ? "a whole" : "a",
+				    p->name, param_type_name(p->type));
+	if (v < p->min_value || v > p->max_value)
+		return kb_error_set(err, -EINVAL, p->name, 0,
+				    "%.64s is outside [%s, %s], the feasible "
+				    "space of %s",
+				    value, p->min, p->max, p->name);
+	if (!on_step(p, v))
+		return kb_error_set(err, -EINVAL, p->name, 0,
+				    "%.64s is not min + a multiple of step "
+				    "%s from %s (parameter %s)",
+				    value, p->step, p->min, p->name);
+	*canonical = param_format(p, v);
+	return *canonical ? 0 : -ENOMEM;
+}
+
+static const struct param_spec *param_named(const struct experiment_spec *spec,
+					    const char *name, size_t len,
+					    size_t *index)
+{
+	size_t i;
+
+	for (i = 0; i < spec->nparams; i++)
+		if (strlen(spec->params[i].name) == len &&
+		    !strncmp(spec->params[i].name, name, len)) {
+			*index = i;
+			return &spec->params[i];
+		}
+	return NULL;
+}
+
+static void param_names(const struct experiment_spec *spec, char *buf,
+			size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < spec->nparams && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i ? ", " : "", spec->params[i].name);
+}
+
+int assignment_set_value(const struct experiment_spec *spec, char **values,
+			 const char *name, size_t name_len, const char *value,
+			 struct kb_error *err)
+{
+	const struct param_spec *p;
+	char names[512], field[128];
+	size_t i;
+	int rc;
+
+	p = param_named(spec, name, name_len, &i);
+	if (!p) {
+		param_names(spec, names, sizeof(names));
+		snprintf(field, sizeof(field), "%.*s", (int)name_len, name);
+		return kb_error_set(err, -EINVAL, field, 0,
+				    "not a parameter of this search space "
+				    "(parameters: %s)",
+				    names);
+	}
+	if (values[i])
+		return kb_error_set(err, -EINVAL, p->name, 0,
+				    "given twice in one assignment");
+	rc = param_value_check(p, value, &values[i], err);
+	return rc;
+}
+
+int assignment_check_complete(const struct experiment_spec *spec,
+			      char *const *values, struct kb_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < spec->nparams; i++)
+		if (!values[i])
+			return kb_error_set(
+				err, -EINVAL, spec->params[i].name, 0,
+				"missing: an assignment gives every "
+				"parameter of the search space a "
+				"value");
+	return 0;
+}
+
+int assignment_parse_line(const struct experiment_spec *spec, const char *line,
+			  size_t len, char ***out, struct kb_error *err)
+{
+	const char *p = line, *end = line + len, *eq, *tok;
+	char **values =
+		calloc(spec->nparams ? spec->nparams : 1, sizeof(*values));
+	char value[1024];
+	size_t n;
+	int rc = 0;
+
+	*out = NULL;
+	if (!values)
+		return -ENOMEM;
+	while (!rc) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+			p++;
+		if (p == end)
+			break;
+		tok = p;
+		while (p < end && *p != ' ' && *p != '\t' && *p != '\r')
+			p++;
+		eq = memchr(tok, '=', (size_t)(p - tok));
+		n = eq ? (size_t)(p - eq - 1) : 0;
+		if (!eq || eq == tok || n >= sizeof(value)) {
+			rc = kb_error_set(
+				err, -EINVAL, NULL, 0,
+				"\"%.*s\" is not name=value; a line is "
+				"name=value for every parameter",
+				(int)(p - tok > 64 ? 64 : p - tok), tok);
+			break;
+		}
+		memcpy(value, eq + 1, n);
+		value[n] = '\0';
+		rc = assignment_set_value(spec, values, tok, (size_t)(eq - tok),
+					  value, err);
+	}
+	if (!rc)
+		rc = assignment_check_complete(spec, values, err);
+	if (rc) {
+		assignment_values_free(values, spec->nparams);
+		return rc;
+	}
+	*out = values;
+	return 0;
+}

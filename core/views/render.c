@@ -5,6 +5,7 @@
  * status.json follows Katib's ExperimentStatus field names.
  */
 #include "katib/daemon.h"
+#include "engine/queue.h"
 #include "views/plot.h"
 
 #include <errno.h>
@@ -551,6 +552,7 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 			strbuf_append(&b, t->command, strlen(t->command));
 		break;
 	case KFILE_T_CONTROL: render_trial_control(t, &b); break;
+	case KFILE_QUEUE: queue_render_locked(e, &b); break;
 	case KFILE_PLOT:
 		if (plot_render(e, &b)) {
 			strbuf_free(&b);

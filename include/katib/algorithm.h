@@ -103,6 +103,12 @@ struct algorithm_ops {
 	 */
 	void (*use_backend)(void *priv, const struct backend_ops *backend,
 			    void *backend_priv);
+	/*
+	 * Why the algorithm cannot take a trial it did not suggest (a line
+	 * of EXP/queue) as its own observation, for the EINVAL a queue
+	 * write gets; NULL (the default): every trial in the history counts.
+	 */
+	const char *foreign_refused;
 };
 
 /* Names of the values of an assignment of `ops` (spec->params by default);
@@ -350,5 +356,40 @@ cJSON *state_json_array(const double *v, size_t n);
 /* out[0..n-1] from an array of exactly n numbers: 0, or -1 (out partly
  * written) when a is not that. */
 int state_json_doubles(const cJSON *a, double *out, size_t n);
+
+/* ---- Assignments from outside the algorithm: the queue, warm starts and
+ * suggestion commands (core/spec/search_space.c) ---- */
+
+/*
+ * Check `value` against p's feasible space (int: a whole number; int and
+ * double: inside [min, max] and on the step; categorical and discrete: in
+ * the list, discrete also by numeric value). 0 and *canonical (heap: the
+ * value as the algorithms write it, "0.010" -> "0.01"), or -EINVAL with
+ * err naming the parameter and saying what would be right.
+ */
+int param_value_check(const struct param_spec *p, const char *value,
+		      char **canonical, struct kb_error *err);
+
+/*
+ * values[] (spec->nparams slots, NULL = not yet given): the parameter
+ * `name` (name_len bytes) gets value, checked. -EINVAL when the name is
+ * not a parameter (the message lists them), is given twice, or the value
+ * does not fit.
+ */
+int assignment_set_value(const struct experiment_spec *spec, char **values,
+			 const char *name, size_t name_len, const char *value,
+			 struct kb_error *err);
+
+/* -EINVAL naming the first parameter values[] has no value for, else 0. */
+int assignment_check_complete(const struct experiment_spec *spec,
+			      char *const *values, struct kb_error *err);
+
+/*
+ * One line "name=value name=value ..." (spaces or tabs between; len bytes,
+ * no newline) as a complete, checked assignment: *out a heap array of
+ * spec->nparams heap strings in spec->params order. 0 or -EINVAL/-ENOMEM.
+ */
+int assignment_parse_line(const struct experiment_spec *spec, const char *line,
+			  size_t len, char ***out, struct kb_error *err);
 
 #endif

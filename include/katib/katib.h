@@ -51,6 +51,7 @@ enum kfile {
 	KFILE_T_SPEC,	      /* snapshot: written when the trial starts */
 	KFILE_T_CONTROL,      /* rw */
 	KFILE_PLOT,	      /* plot.svg: snapshot (experiment file) */
+	KFILE_QUEUE,	      /* queue: rw, trials to run next */
 };
 
 enum kfile_class {
@@ -166,6 +167,15 @@ int katib_write_control(struct katib *k, const char *exp, const char *text,
 int katib_write_trial_control(struct katib *k, const char *exp, int trial,
 			      const char *text, size_t len,
 			      struct kb_error *err);
+/*
+ * queue: "name=value ..." lines, each a whole assignment of the search
+ * space, run next in order (core/engine/queue.c). -EINVAL naming the
+ * parameter for a line that does not fit (nothing of the write is then
+ * queued), or for an algorithm that cannot run a trial it did not suggest;
+ * -EBUSY once the experiment has ended.
+ */
+int katib_write_queue(struct katib *k, const char *exp, const char *text,
+		      size_t len, struct kb_error *err);
 /* trials/N/metrics: "name=value" lines (Push collector). */
 int katib_push_metrics(struct katib *k, const char *exp, int trial,
 		       const char *text, size_t len, struct kb_error *err);
