@@ -27,6 +27,15 @@
  * grid. More parallel slots than lambda get extra samples of the same
  * distribution.
  *
+ * Trials cmaes did not suggest (EXP/queue, a warm start: every history
+ * entry whose index it neither issued nor took in before) are taken in
+ * once they have an objective: before the first generation, the mean
+ * starts at the best of them; later, each joins the current generation as
+ * a done candidate, its step from the mean clipped to the Mahalanobis
+ * length of a typical sample (Hansen 2011, "Injecting external solutions
+ * into CMA-ES"), so one far point cannot blow up the covariance. The
+ * indices already accounted for are kept in the state.
+ *
  * Restarts (restart_strategy): ipop doubles lambda and restarts from a
  * random mean when sigma collapses (sigma * max sqrt(C_ii) < 1e-6), the
  * best values stagnate (range < 1e-12 over 10 + 30 d / lambda
@@ -139,6 +148,9 @@ struct cma {
 	/* the current generation */
 	struct cand *cands;
 	int ncand, cand_cap;
+	/* history indices issued or taken in (sorted, for foreign trials) */
+	long *seen;
+	size_t nseen, seen_cap;
 };
 
 static void rng_for(const struct cma *c, struct rng *r, uint64_t a, uint64_t b)
@@ -189,6 +201,7 @@ static void cma_free(struct cma *c)
 		return;
 	cands_free(c);
 	run_free(c);
+	free(c->seen);
 	free(c);
 }
 
@@ -676,6 +689,143 @@ static int restart(struct cma *c)
 	return run_start(c, 1, sigma);
 }
 
+/* ---- trials from outside ---- */
+
+static size_t seen_find(const struct cma *c, long at)
+{
+	size_t lo = 0, hi = c->nseen, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (c->seen[mid] < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int seen_has(const struct cma *c, long at)
+{
+	size_t i = seen_find(c, at);
+
+	return i < c->nseen && c->seen[i] == at;
+}
+
+static int seen_add(struct cma *c, long at)
+{
+	size_t i = seen_find(c, at), cap;
+	long *n;
+
+	if (i < c->nseen && c->seen[i] == at)
+		return 0;
+	if (c->nseen == c->seen_cap) {
+		cap = c->seen_cap ? c->seen_cap * 2 : 64;
+		n = realloc(c->seen, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		c->seen = n;
+		c->seen_cap = cap;
+	}
+	memmove(c->seen + i + 1, c->seen + i, (c->nseen - i) * sizeof(*n));
+	c->seen[i] = at;
+	c->nseen++;
+	return 0;
+}
+
+/* The coordinate in [0, 1] of value s of p (decode_param's inverse: a
+ * list entry's interval centre). */
+static double encode_param(const struct param_spec *p, const char *s)
+{
+	double lo, hi, t;
+	size_t i;
+
+	if (is_cat(p)) {
+		for (i = 0; i < p->nlist; i++)
+			if (!strcmp(p->list[i], s))
+				return (i + 0.5) / (double)p->nlist;
+		return 0.5;
+	}
+	t = strtod(s, NULL);
+	if (is_log(p))
+		t = t > 0 ? log(t) : log(p->min_value);
+	bounds(p, &lo, &hi);
+	t = hi > lo ? (t - lo) / (hi - lo) : 0.5;
+	return t < 0 ? 0 : t > 1 ? 1 : t;
+}
+
+/* The minimised objective of t, or NAN when it has none (yet). */
+static double trial_f(const struct experiment_spec *spec,
+		      const struct history_trial *t)
+{
+	if (t->state == HISTORY_PENDING || t->state == HISTORY_FAILED ||
+	    !t->has_objective || !isfinite(t->objective) || !t->values)
+		return NAN;
+	return spec->objective.maximize ? -t->objective : t->objective;
+}
+
+/* Clip x's step from the mean to the length of a typical sample in the
+ * metric of C: |D^-1 B^T (x - m)| / sigma <= sqrt(d) + 2d / (d + 2). */
+static void clip_step(const struct cma *c, double *x)
+{
+	size_t d = c->d, i, j;
+	double norm = 0, z, limit, scale;
+
+	for (j = 0; j < d; j++) {
+		z = 0;
+		for (i = 0; i < d; i++)
+			z += c->B[i * d + j] * (x[i] - c->m[i]);
+		z /= c->sigma * c->D[j];
+		norm += z * z;
+	}
+	norm = sqrt(norm);
+	limit = sqrt((double)d) + 2.0 * (double)d / ((double)d + 2);
+	if (!(norm > limit))
+		return;
+	scale = limit / norm;
+	for (i = 0; i < d; i++)
+		x[i] = c->m[i] + (x[i] - c->m[i]) * scale;
+}
+
+/* Take in the foreign trials that have an objective now. */
+static int cma_take_foreign(struct cma *c, const struct experiment_spec *spec,
+			    const struct search_history *h)
+{
+	int first = !c->ncand && !c->gen && !c->restarts && !c->nseen;
+	const struct history_trial *best = NULL;
+	double f, fbest = INFINITY;
+	size_t i, j;
+	int k, rc;
+
+	for (i = 0; i < h->ntrials; i++) {
+		f = trial_f(spec, &h->trials[i]);
+		if (isnan(f) || seen_has(c, (long)i))
+			continue;
+		if ((rc = seen_add(c, (long)i)))
+			return rc;
+		if (first) { /* before anything: start from the best */
+			if (f < fbest) {
+				fbest = f;
+				best = &h->trials[i];
+			}
+			continue;
+		}
+		if ((k = cand_add(c)) < 0)
+			return k;
+		for (j = 0; j < c->d; j++)
+			c->cands[k].x[j] = encode_param(&spec->params[j],
+							h->trials[i].values[j]);
+		clip_step(c, c->cands[k].x);
+		c->cands[k].f = f;
+		c->cands[k].state = CAND_DONE;
+		c->cands[k].at = (long)i;
+		c->evals_run++;
+	}
+	for (j = 0; best && j < c->d; j++)
+		c->m[j] = encode_param(&spec->params[j], best->values[j]);
+	return 0;
+}
+
 /* ---- matching the history ---- */
 
 static int same_values(size_t n, char *const *a, char *const *b)
@@ -770,8 +920,11 @@ static int cand_prepare(struct cma *c, const struct experiment_spec *spec,
 static int cma_advance(struct cma *c, const struct experiment_spec *spec,
 		       const struct search_history *h)
 {
-	int done = cma_sync(c, spec, h), rc = 0;
+	int done, rc = cma_take_foreign(c, spec, h);
 
+	if (rc)
+		return rc;
+	done = cma_sync(c, spec, h);
 	if (c->ncand && done >= c->lambda) {
 		rc = tell(c);
 		if (rc == -EDOM ||
@@ -852,6 +1005,11 @@ static int cmaes_suggest(void *priv, const struct experiment_spec *spec,
 		}
 		c->cands[k].state = CAND_ISSUED;
 		c->cands[k].at = (long)(history->ntrials + n);
+		if (seen_add(c, c->cands[k].at)) {
+			assignment_values_free(v, c->nparams);
+			rc = -ENOMEM;
+			break;
+		}
 		out[n++] = v;
 	}
 	assignment_set_free(used);
@@ -932,6 +1090,9 @@ static char *cmaes_save(void *priv)
 	a = cJSON_AddArrayToObject(j, "cands");
 	for (k = 0; a && k < c->ncand; k++)
 		cJSON_AddItemToArray(a, cand_json(c, &c->cands[k]));
+	a = cJSON_AddArrayToObject(j, "seen");
+	for (i = 0; a && i < c->nseen; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)c->seen[i]));
 	text = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	return text;
@@ -969,6 +1130,35 @@ static int cand_load(struct cma *c, const cJSON *j)
 			return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * The indices already accounted for. A state saved before they were kept
+ * has none: every trial with an index below a candidate's counts as seen,
+ * so that no trial of the run so far is taken in again as foreign.
+ */
+static int seen_load(struct cma *c, const cJSON *a)
+{
+	const cJSON *e;
+	long upto = -1, i;
+	int k, rc = 0;
+
+	if (cJSON_IsArray(a)) {
+		cJSON_ArrayForEach(e, a)
+		{
+			if (!cJSON_IsNumber(e))
+				return -EINVAL;
+			if ((rc = seen_add(c, (long)e->valuedouble)))
+				return rc;
+		}
+		return 0;
+	}
+	for (k = 0; k < c->ncand; k++)
+		if (c->cands[k].at > upto)
+			upto = c->cands[k].at;
+	for (i = 0; !rc && i <= upto; i++)
+		rc = seen_add(c, i);
+	return rc;
 }
 
 /* Restore a saved state; non-zero if it does not fit (fresh start). */
@@ -1015,7 +1205,8 @@ static int state_load(struct cma *c, const cJSON *j)
 		if (rc)
 			return rc;
 	}
-	return eigen(c);
+	rc = seen_load(c, cJSON_GetObjectItem(j, "seen"));
+	return rc ? rc : eigen(c);
 }
 
 static int cma_init(struct cma *c, const struct experiment_spec *spec)
