@@ -3,9 +3,10 @@
  *
  * The store records what the controller decides; the in-memory model is
  * rebuilt from it by store_load() at mount. Tables: experiments, trials,
- * observations, events, queue (EXP/queue's lines). Callers group the writes of one decision between
- * store_begin() and store_commit() so that a crash leaves either all or
- * none of them. The connection is used under katib->lock only (one writer).
+ * observations, events, queue (EXP/queue's lines). Callers group the writes of
+ * one decision between store_begin() and store_commit() so that a crash leaves
+ * either all or none of them. The connection is used under katib->lock only
+ * (one writer).
  *
  * Ownership: the store owns its sqlite handle; experiments and trials
  * returned by store_load() belong to the caller.
