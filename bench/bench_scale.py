@@ -2,6 +2,7 @@
 """Cost per trial as an experiment grows (issue 11), through a mounted katibfs.
 
 Usage: bench_scale.py MOUNTPOINT DAEMON_PID [--trials N] [--every K]
+                      [--name EXPERIMENT]
 
 One experiment of N trivial trials (/bin/echo objective=1, random search,
 parallelTrialCount 8; N defaults to $BENCH_SCALE_TRIALS or 100000). A
@@ -12,7 +13,9 @@ the last window, the daemon's CPU per trial (utime+stime from
 p50/p99/max of each read in the window.
 
 Targets: throughput at the end within 1.5x of the first window; CPU per
-trial flat; reads p99 <= 5 ms; RSS <= 1 KB per trial.
+trial flat; reads p99 <= 5 ms (max <= 50 ms) while trials run; RSS <= 1 KB
+per trial. After the run, the same reads for a few seconds with nothing
+running give the idle figures to compare with.
 """
 import os
 import subprocess
@@ -25,6 +28,7 @@ from bench_slice import SPEC  # noqa: E402  (the same trivial experiment)
 
 ENDED = ("Succeeded", "Failed", "Stopped")
 FILES = ["status", "best", "trials.csv", "trials/1/params"]
+IDLE_SECONDS = 2
 
 
 def reader(exp):
@@ -87,7 +91,10 @@ def main():
     if "--every" in sys.argv:
         every = int(sys.argv[sys.argv.index("--every") + 1])
     every = min(every, n)
-    exp = os.path.join(mnt, "scale")
+    name = "scale"
+    if "--name" in sys.argv:
+        name = sys.argv[sys.argv.index("--name") + 1]
+    exp = os.path.join(mnt, name)
     os.mkdir(exp)
 
     lat = [[] for _ in FILES]
@@ -139,6 +146,19 @@ def main():
                 if mark > n or state in ENDED:
                     break
             time.sleep(0.05)
+        # the same reads with nothing running, for comparison
+        while finished_trials(exp)[1] not in ENDED:
+            time.sleep(0.05)
+        with lock:
+            for l in lat:
+                l.clear()
+        time.sleep(IDLE_SECONDS)
+        with lock:
+            window = [l[:] for l in lat]
+        print("  idle (%gs, nothing running): %s" % (IDLE_SECONDS, "  ".join(
+            "%s %.2f/%.2f/%.1f" % (FILES[i].split("/")[-1], pct(w, 50),
+                                   pct(w, 99), max(w) if w else float("nan"))
+            for i, w in enumerate(window))), flush=True)
     finally:
         rd.kill()
         rd.wait()

@@ -381,91 +381,269 @@ static const char *trial_namespace(const struct katib *k,
 	return ns ? ns : "default";
 }
 
-static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
-{
+/*
+ * Starting trials off the model lock. trial_start() prepares a trial under
+ * the lock (its command and slot; Running in memory) and
+ * queues it in k->launches; after the pass's commit, controller_tick()
+ * drops the lock to make the queued trials' directories and spawn them
+ * (backend->start: a fork and exec, or a queued cluster request) and takes
+ * it again to record what happened (launch_finish). Meanwhile a kill finds
+ * the trial Running with no process yet: launch_finish signals it once it
+ * has one. A spec replaced by a request meanwhile stays alive
+ * (katib_spec_retire_locked), since the spawn reads it.
+ */
+struct launch {
+	struct experiment *e;
+	struct trial *t;
+	const struct experiment_spec *spec; /* e->spec when it was queued */
 	struct trial_command cmd;
-	struct assignment *as;
+	struct trial_run run;
 	struct kb_error err;
-	char dir[4096], log[4096], msg[1024];
+	char dir[4096], log[4096];
+	int rc;
+};
+
+static struct launch *launch_new(struct katib *k)
+{
+	struct launch *l;
+
+	if (k->nlaunches == k->launches_cap) {
+		size_t cap = k->launches_cap ? k->launches_cap * 2 : 8;
+
+		l = realloc(k->launches, cap * sizeof(*l));
+		if (!l)
+			return NULL;
+		k->launches = l;
+		k->launches_cap = cap;
+	}
+	l = &k->launches[k->nlaunches++];
+	memset(l, 0, sizeof(*l));
+	l->run.pidfd = -1;
+	return l;
+}
+
+/* The trial's command rendered from the template into cmd. */
+static int trial_render(struct katib *k, struct experiment *e, struct trial *t,
+			struct trial_command *cmd, struct kb_error *err)
+{
+	struct assignment *as;
 	size_t i;
 	int rc;
 
-	kb_error_clear(&err);
-	memset(&cmd, 0, sizeof(cmd));
 	as = calloc(e->nvalue_names + 1, sizeof(*as));
-	for (i = 0; as && i < e->nvalue_names && i < t->nvalues; i++) {
+	if (!as)
+		return -ENOMEM;
+	for (i = 0; i < e->nvalue_names && i < t->nvalues; i++) {
 		as[i].name = (char *)e->value_names[i];
 		as[i].value = t->values[i];
 	}
-	if (!as)
-		rc = -ENOMEM;
-	else if (!k->backend->renders_manifest)
+	if (!k->backend->renders_manifest)
 		rc = spec_render_trial(e->spec, t->name, trial_namespace(k, e),
-				       as, i, &cmd, &err);
+				       as, i, cmd, err);
 	else /* the image's entrypoint may run: no command needed */
 		rc = spec_render_manifest(e->spec, t->name,
-					  trial_namespace(k, e), as, i, &cmd,
-					  &err);
+					  trial_namespace(k, e), as, i, cmd,
+					  err);
 	free(as);
-	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
-	trial_log_path(k, e->name, t->number, log, sizeof(log));
-	if (!rc) {
-		snprintf(msg, sizeof(msg), "%s/experiments/%s", k->state_dir,
-			 e->name);
-		mkdir(msg, 0755);
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			rc = kb_error_set(&err, -errno, NULL, 0,
-					  "cannot create %s: %s", dir,
-					  strerror(errno));
-	}
-	/* the trial is on record before its process exists: a crash from
-	 * here on finds it Pending and its directory tells the rest */
-	if (!rc && (rc = store_flush(k->store))) {
-		/* not on record: it must not run; it starts after recovery */
-		katib_store_failed_locked(k, rc);
-		trial_command_free(&cmd);
-		return;
-	}
-	if (!rc && e->algo->prepare_trial)
-		rc = e->algo->prepare_trial(e->algo_priv, e->spec, t->number,
-					    t->values, dir, &cmd, &err);
-	if (!rc && k->backend->trial_slots)
-		rc = slots_assign(k, e, t, dir, &cmd, &err);
-	if (!rc) {
-		free(t->command);
-		t->command =
-			k->backend->renders_manifest && cmd.manifest
-				? strdup(cmd.manifest)
-				: trial_script(e->name, t->number, t->name, dir,
-					       cmd.working_dir ? cmd.working_dir
-							       : dir,
-					       &cmd);
-		t->started = now_epoch();
-		t->log_parsed = 0;
-		struct backend_trial bt;
+	return rc;
+}
 
-		backend_trial_of(k, e, t, &cmd, dir, sizeof(dir), log,
-				 sizeof(log), &bt);
-		rc = k->backend->start(k->backend_priv, &bt, &t->run, &err);
-	}
-	trial_command_free(&cmd);
-	if (rc) {
-		kb_error_format(&err, msg, sizeof(msg));
+/* The trial's directory (and its experiment's): no lock needed. */
+static int trial_mkdir(const struct katib *k, const char *exp, const char *dir,
+		       struct kb_error *err)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/experiments/%s", k->state_dir, exp);
+	mkdir(path, 0755);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return kb_error_set(err, -errno, NULL, 0,
+				    "cannot create %s: %s", dir,
+				    strerror(errno));
+	return 0;
+}
+
+/* Prepare t under the lock and queue it; controller_tick spawns it. */
+static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
+{
+	struct launch *l = launch_new(k);
+	struct kb_error oom;
+	char msg[1024];
+	int rc;
+
+	if (!l) {
+		kb_error_set(&oom, -ENOMEM, NULL, 0, "out of memory");
+		kb_error_format(&oom, msg, sizeof(msg));
 		trial_finish(k, e, t, TRIAL_FAILED, "StartFailed", msg);
 		return;
 	}
+	kb_error_clear(&l->err);
+	rc = trial_render(k, e, t, &l->cmd, &l->err);
+	trial_dir_path(k, e->name, t->number, l->dir, sizeof(l->dir));
+	trial_log_path(k, e->name, t->number, l->log, sizeof(l->log));
+	/* the directory is made off the lock (launch_all), unless the
+	 * algorithm puts something in it first (PBT's checkpoint) */
+	if (!rc && e->algo->prepare_trial)
+		rc = trial_mkdir(k, e->name, l->dir, &l->err);
+	if (!rc && e->algo->prepare_trial)
+		rc = e->algo->prepare_trial(e->algo_priv, e->spec, t->number,
+					    t->values, l->dir, &l->cmd,
+					    &l->err);
+	if (!rc && k->backend->trial_slots)
+		rc = slots_assign(k, e, t, &l->cmd, &l->err);
+	if (rc) {
+		kb_error_format(&l->err, msg, sizeof(msg));
+		trial_command_free(&l->cmd);
+		k->nlaunches--;
+		trial_finish(k, e, t, TRIAL_FAILED, "StartFailed", msg);
+		return;
+	}
+	free(t->command);
+	t->command =
+		k->backend->renders_manifest && l->cmd.manifest
+			? strdup(l->cmd.manifest)
+			: trial_script(e->name, t->number, t->name, l->dir,
+				       l->cmd.working_dir ? l->cmd.working_dir
+							  : l->dir,
+				       &l->cmd);
+	t->started = now_epoch();
+	t->log_parsed = 0;
+	l->e = e;
+	l->t = t;
+	l->spec = e->spec;
+	/* Running from now on, as it was when spawning under the lock: the
+	 * counts, the limit and a kill see it so; the store records it once
+	 * its process exists (launch_finish) */
 	trial_set_state(e, t, TRIAL_RUNNING);
 	snprintf(t->reason, sizeof(t->reason), "TrialRunning");
-	trial_touch(k, e, t);
-	{
-		struct strbuf b;
+}
 
-		strbuf_init(&b);
-		assignment_text(e, t, &b);
-		experiment_event(k, e, "trial %d started: %s", t->number,
-				 b.data ? b.data : "");
-		strbuf_free(&b);
+/* Without the lock: the trial's directory and slot record, then spawn it. */
+static int launch_one(struct katib *k, struct launch *l)
+{
+	struct backend_trial bt = {
+		.experiment = l->e->name,
+		.spec = l->spec,
+		.number = l->t->number,
+		.name = l->t->name,
+		.dir = l->dir,
+		.log_path = l->log,
+		.cmd = &l->cmd,
+	};
+	int rc = trial_mkdir(k, l->e->name, l->dir, &l->err);
+
+	if (!rc && k->backend->trial_slots)
+		rc = slots_record(l->t, l->dir, &l->err);
+	if (!rc)
+		rc = k->backend->start(k->backend_priv, &bt, &l->run, &l->err);
+	return rc;
+}
+
+/* Without the lock: spawn every queued trial. */
+static void launch_all(struct katib *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nlaunches; i++)
+		k->launches[i].rc = launch_one(k, &k->launches[i]);
+}
+
+static void backend_terminate(struct katib *k, struct experiment *e,
+			      struct trial *t, int force);
+
+/* Under the lock again: what became of one queued trial. */
+static void launch_finish(struct katib *k, struct launch *l)
+{
+	struct experiment *e = l->e;
+	struct trial *t = l->t;
+	struct strbuf b = { 0 };
+	char msg[1024];
+
+	trial_command_free(&l->cmd);
+	if (l->rc) {
+		kb_error_format(&l->err, msg, sizeof(msg));
+		trial_finish(k, e, t, TRIAL_FAILED, "StartFailed", msg);
+		return;
 	}
+	t->run = l->run;
+	if (t->kill_reason) /* killed while it was being spawned */
+		backend_terminate(k, e, t, 0);
+	trial_touch(k, e, t);
+	assignment_text(e, t, &b);
+	experiment_event(k, e, "trial %d started: %s", t->number,
+			 b.data ? b.data : "");
+	strbuf_free(&b);
+}
+
+/*
+ * Nothing may be spawned (the store failed to record the trials): they
+ * stay Pending, to start after recovery.
+ */
+static void launch_cancel(struct katib *k, struct launch *l)
+{
+	trial_set_state(l->e, l->t, TRIAL_PENDING);
+	snprintf(l->t->reason, sizeof(l->t->reason), "TrialCreated");
+	slots_release(l->t);
+	trial_command_free(&l->cmd);
+	(void)k;
+}
+
+void katib_spec_retire_locked(struct katib *k, struct experiment_spec *spec)
+{
+	struct experiment_spec **grown;
+
+	if (!spec || !k->launching) {
+		spec_free(spec);
+		return;
+	}
+	if (k->nretired == k->retired_cap) {
+		size_t cap = k->retired_cap ? k->retired_cap * 2 : 4;
+
+		grown = realloc(k->retired, cap * sizeof(*grown));
+		if (!grown) {
+			/* cannot park it: keep it alive for good (a leak
+			 * of one spec, not a use after free) */
+			return;
+		}
+		k->retired = grown;
+		k->retired_cap = cap;
+	}
+	k->retired[k->nretired++] = spec;
+}
+
+/*
+ * Spawn what the locked part of a pass queued, off the lock, and record
+ * it. Called with k->lock held, after the pass's commit: every queued
+ * trial is on record (Pending) before its process exists, so a crash from
+ * here on finds it and its directory tells the rest; if the commit failed,
+ * nothing is spawned and the trials start after recovery. Returns with
+ * the lock held, having dropped it while spawning.
+ */
+static void launch_queued_locked(struct katib *k)
+{
+	size_t i;
+
+	if (!k->nlaunches)
+		return;
+	if (k->store_error) {
+		for (i = 0; i < k->nlaunches; i++)
+			launch_cancel(k, &k->launches[i]);
+		k->nlaunches = 0;
+		return;
+	}
+	k->launching = 1;
+	pthread_mutex_unlock(&k->lock);
+	launch_all(k);
+	pthread_mutex_lock(&k->lock);
+	store_begin(k->store);
+	for (i = 0; i < k->nlaunches; i++)
+		launch_finish(k, &k->launches[i]);
+	katib_commit_locked(k);
+	k->nlaunches = 0;
+	k->launching = 0;
+	for (i = 0; i < k->nretired; i++)
+		spec_free(k->retired[i]);
+	k->nretired = 0;
 }
 
 static void backend_terminate(struct katib *k, struct experiment *e,
@@ -1019,6 +1197,7 @@ static int controller_tick(struct katib *k, int tail)
 			store_begin(k->store);
 			tick_experiment(k, e, NULL, now, tail);
 			katib_commit_locked(k);
+			launch_queued_locked(k);
 			running += e->counts.running;
 		}
 		pthread_mutex_unlock(&k->lock);

@@ -25,6 +25,9 @@ void experiment_set_state_locked(struct katib *k, struct experiment *e,
 void trial_request_kill_locked(struct katib *k, struct experiment *e,
 			       struct trial *t, enum trial_state state,
 			       const char *reason);
+/* A spec a request replaced: freed now, or after the trials being
+ * started off the lock are spawned, since their spawn may read it. */
+void katib_spec_retire_locked(struct katib *k, struct experiment_spec *spec);
 /* Record pushed observations on a trial. */
 int trial_add_observations_locked(struct katib *k, struct experiment *e,
 				  struct trial *t,

@@ -531,6 +531,8 @@ void katib_close(struct katib *k)
 	for (i = 0; i < k->nexps; i++)
 		experiment_free(k->exps[i]);
 	free(k->exps);
+	free(k->launches); /* empty: the controller has stopped */
+	free(k->retired);
 	store_close(k->store);
 	if (k->wake_fd >= 0)
 		close(k->wake_fd);

@@ -184,7 +184,7 @@ static int start_experiment(struct katib *k, struct experiment *e,
 		spec_free(spec);
 		return -ENOMEM;
 	}
-	spec_free(e->spec);
+	katib_spec_retire_locked(k, e->spec);
 	e->spec = spec;
 	rc = experiment_activate_locked(k, e, NULL, err);
 	if (rc) {
@@ -280,7 +280,7 @@ static int update_experiment(struct katib *k, struct experiment *e,
 	/* the value names point into the spec: take them from the new one */
 	e->nvalue_names = algorithm_assignment_names(
 		e->algo, e->algo_priv, spec, e->value_names, KATIB_MAX_VALUES);
-	spec_free(old);
+	katib_spec_retire_locked(k, old);
 	free(e->raw_spec);
 	free(e->spec_yaml);
 	e->raw_spec = raw;

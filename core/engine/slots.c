@@ -71,6 +71,12 @@ static void slot_read(struct katib *k, struct experiment *e, struct trial *t)
 
 /* ---- what is in use ---- */
 
+/* A trial that holds a slot: running (its process may be being spawned). */
+static int holds_slot(const struct trial *t)
+{
+	return t->state == TRIAL_RUNNING;
+}
+
 /*
  * Make the slots and devices of e's running trials known: the number of
  * active trials (e->active[0..n), some not running). e->active is not
@@ -84,7 +90,7 @@ static size_t active_known(struct katib *k, struct experiment *e)
 	for (i = 0; i < n; i++) {
 		struct trial *t = e->active[i];
 
-		if (t->state == TRIAL_RUNNING && !t->slot_known)
+		if (holds_slot(t) && !t->slot_known)
 			slot_read(k, e, t);
 	}
 	return n;
@@ -117,7 +123,7 @@ static int device_taken(struct katib *k, const char *dev)
 			continue;
 		n = active_known(k, x);
 		for (j = 0; j < n; j++)
-			if (x->active[j]->state == TRIAL_RUNNING &&
+			if (holds_slot(x->active[j]) &&
 			    in_device_list(x->active[j]->devices, dev))
 				return 1;
 	}
@@ -173,7 +179,7 @@ static int slot_free(struct katib *k, struct experiment *e)
 
 	for (slot = 0;; slot++) {
 		for (i = 0; i < n; i++)
-			if (e->active[i]->state == TRIAL_RUNNING &&
+			if (holds_slot(e->active[i]) &&
 			    e->active[i]->slot == slot)
 				break;
 		if (i == n)
@@ -232,8 +238,7 @@ static int env_set(struct trial_command *cmd, const char *name,
 }
 
 int slots_assign(struct katib *k, struct experiment *e, struct trial *t,
-		 const char *dir, struct trial_command *cmd,
-		 struct kb_error *err)
+		 struct trial_command *cmd, struct kb_error *err)
 {
 	char *devices = NULL, slot[16];
 	int rc;
@@ -252,7 +257,12 @@ int slots_assign(struct katib *k, struct experiment *e, struct trial *t,
 		rc = env_set(cmd, "CUDA_VISIBLE_DEVICES", devices);
 	if (rc)
 		return kb_error_set(err, rc, NULL, 0, "out of memory");
-	return slot_write(dir, t->slot, devices, err);
+	return 0;
+}
+
+int slots_record(const struct trial *t, const char *dir, struct kb_error *err)
+{
+	return slot_write(dir, t->slot, t->devices, err);
 }
 
 void slots_release(struct trial *t)

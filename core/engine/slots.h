@@ -10,7 +10,8 @@
  * `<trial dir>/slot`, from which a daemon mounted again later reads them
  * back for the trials it re-adopts, so that none is handed out twice.
  *
- * All calls run on the controller thread with k->lock held. A trial's
+ * All calls but slots_record run on the controller thread with k->lock
+ * held. A trial's
  * t->devices is owned by the trial (trial_free frees it).
  */
 #ifndef KATIB_SLOTS_H
@@ -33,15 +34,20 @@ long slots_limit(struct katib *k, struct experiment *e, long limit);
 long slots_room(struct katib *k, struct experiment *e);
 
 /*
- * Give t (about to start, its directory `dir` made) a slot and its
- * devices, record them in dir, and add KATIB_TRIAL_SLOT and
- * CUDA_VISIBLE_DEVICES to cmd->env (replacing the container's own
- * CUDA_VISIBLE_DEVICES). 0, or -EAGAIN when the devices are taken (the
- * caller checked slots_room first), -ENOMEM or -errno with err set.
+ * Give t (about to start) a slot and its devices, and add
+ * KATIB_TRIAL_SLOT and CUDA_VISIBLE_DEVICES to cmd->env (replacing the
+ * container's own CUDA_VISIBLE_DEVICES). 0, or -EAGAIN when the devices are
+ * taken (the caller checked slots_room first) or -ENOMEM, with err set.
  */
 int slots_assign(struct katib *k, struct experiment *e, struct trial *t,
-		 const char *dir, struct trial_command *cmd,
-		 struct kb_error *err);
+		 struct trial_command *cmd, struct kb_error *err);
+
+/*
+ * Record t's slot and devices in its directory `dir` before its process
+ * starts. Needs no lock (it reads only what slots_assign set, on the
+ * controller thread). 0 or -errno with err set.
+ */
+int slots_record(const struct trial *t, const char *dir, struct kb_error *err);
 
 /* t ended: its slot and devices are free again. */
 void slots_release(struct trial *t);

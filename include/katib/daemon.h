@@ -56,6 +56,17 @@ struct katib {
 	char store_message[256];
 	double store_retry; /* next rewrite attempt */
 
+	/* trials being started off the lock (core/engine/controller.c):
+	 * prepared and queued by the controller under the lock, spawned
+	 * without it, recorded under it again; controller thread only. While
+	 * `launching`, a spec replaced by a request is parked in `retired`
+	 * (katib_spec_retire_locked), since a spawn may still read it. */
+	struct launch *launches;
+	size_t nlaunches, launches_cap;
+	int launching;
+	struct experiment_spec **retired;
+	size_t nretired, retired_cap;
+
 	/* MOUNTPOINT/events: the daemon's own story (start, stop, trials
 	 * re-adopted, rejected mkdir names); stored with exp "" */
 	struct strbuf events;
