@@ -11,6 +11,7 @@
 #   make bench      benchmarks (bench/)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format     clang-format the sources; format-check only checks
+#   make job-schema regenerate core/spec/job_schema.c (tools/gen_job_schema.py)
 #   make clean      remove everything built
 #   make CC=clang   build with clang (same -Werror warnings)
 
@@ -39,7 +40,7 @@ FS_OBJ := $(FS_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo test test-run unit fstest check valgrind bench clean \
-	install format format-check tsan tsan-run
+	install format format-check tsan tsan-run job-schema job-schema-check
 
 all: katibfs katibfs-shim
 
@@ -86,7 +87,7 @@ test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: format-check
+test-run: format-check job-schema-check
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-smoke
@@ -138,6 +139,24 @@ FORMAT_SRC = $(sort $(wildcard core/*/*.[ch] core/*/*/*.[ch] fs/*.[ch] \
 
 format:
 	clang-format -i $(FORMAT_SRC)
+
+# The batch/v1 Job schema a Job trialSpec is checked against
+# (core/spec/job_check.c), generated from Kubernetes' OpenAPI definitions
+# (not part of the tree: K8S_OPENAPI names the file). job-schema-check
+# fails when the committed table is not what the script writes, and says
+# it skipped when the definitions are not on this machine.
+K8S_OPENAPI ?= /work/shared/kubernetes/batch-v1-job.openapi.json
+job-schema:
+	python3 tools/gen_job_schema.py $(K8S_OPENAPI) > core/spec/job_schema.c.tmp
+	mv core/spec/job_schema.c.tmp core/spec/job_schema.c
+
+job-schema-check:
+	@if [ ! -r $(K8S_OPENAPI) ]; then \
+		echo "job-schema-check: skipped ($(K8S_OPENAPI) absent)"; \
+	else python3 tools/gen_job_schema.py $(K8S_OPENAPI) | \
+		diff -u core/spec/job_schema.c - >/dev/null && \
+		echo "job-schema-check: core/spec/job_schema.c is what tools/gen_job_schema.py writes" || \
+		{ echo "job-schema-check: core/spec/job_schema.c differs from tools/gen_job_schema.py's output; run make job-schema"; exit 1; }; fi
 
 format-check:
 	@clang-format --dry-run -Werror $(FORMAT_SRC) && \

@@ -155,6 +155,18 @@ static int check_fail(const struct kb_error *err)
 	return 1;
 }
 
+/* What validation let pass but the user should hear about. */
+static void print_warnings(const struct experiment_spec *spec)
+{
+	char msg[1024];
+	size_t i;
+
+	for (i = 0; spec->warnings && i < spec->warnings->n; i++) {
+		kb_error_format(&spec->warnings->items[i], msg, sizeof(msg));
+		fprintf(stderr, "katibfs: check: warning: %s\n", msg);
+	}
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct experiment_spec *spec = NULL, *named = NULL;
@@ -187,6 +199,7 @@ static int cmd_check(int argc, char **argv)
 			goto out;
 		}
 	}
+	print_warnings(named ? named : spec);
 	out = spec_render_yaml(named ? named : spec, name);
 	if (!out) {
 		fprintf(stderr, "katibfs: check: out of memory\n");

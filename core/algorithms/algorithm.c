@@ -248,7 +248,8 @@ static int nas_param(const cJSON *p, const char *field, struct kb_error *err)
 			 type->valuestring, field, err);
 }
 
-static int nas_operation(const cJSON *op, int i, struct kb_error *err)
+static int nas_operation(const cJSON *op, int i, int need_params,
+			 struct kb_error *err)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(op, "operationType");
 	const cJSON *ps = cJSON_GetObjectItemCaseSensitive(op, "parameters");
@@ -260,8 +261,12 @@ static int nas_operation(const cJSON *op, int i, struct kb_error *err)
 	if (!cJSON_IsString(t) || !*t->valuestring)
 		return nas_error(err, f, "required");
 	snprintf(f, sizeof(f), NAS ".operations[%d].parameters", i);
-	if (!cJSON_IsArray(ps) || !cJSON_GetArraySize(ps))
-		return nas_error(err, f, "at least one parameter is required");
+	if (need_params && (!cJSON_IsArray(ps) || !cJSON_GetArraySize(ps)))
+		return nas_error(err, f,
+				 "at least one parameter is required by "
+				 "algorithm 'enas' (darts takes an operation "
+				 "without parameters as it is, e.g. "
+				 "skip_connection)");
 	cJSON_ArrayForEach(p, ps)
 	{
 		snprintf(f, sizeof(f), NAS ".operations[%d].parameters[%d]", i,
@@ -273,7 +278,7 @@ static int nas_operation(const cJSON *op, int i, struct kb_error *err)
 	return 0;
 }
 
-int nas_config_validate(const struct experiment_spec *spec, int need_sizes,
+int nas_config_validate(const struct experiment_spec *spec, int flags,
 			struct kb_error *err)
 {
 	const cJSON *nas = spec->nas_config, *ops, *op;
@@ -283,7 +288,7 @@ int nas_config_validate(const struct experiment_spec *spec, int need_sizes,
 		return kb_error_set(err, -EINVAL, NAS, 0,
 				    "required by algorithm '%s'",
 				    spec->algorithm.name);
-	rc = nas_graph(nas, need_sizes, err);
+	rc = nas_graph(nas, flags & NAS_NEED_SIZES, err);
 	if (rc)
 		return rc;
 	ops = cJSON_GetObjectItemCaseSensitive(nas, "operations");
@@ -292,7 +297,7 @@ int nas_config_validate(const struct experiment_spec *spec, int need_sizes,
 				 "at least one operation is required");
 	cJSON_ArrayForEach(op, ops)
 	{
-		rc = nas_operation(op, i++, err);
+		rc = nas_operation(op, i++, flags & NAS_NEED_PARAMS, err);
 		if (rc)
 			return rc;
 	}

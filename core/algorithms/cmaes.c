@@ -64,7 +64,8 @@ static const char *const restart_strategies[] = { "ipop", "bipop", "none",
 						  NULL };
 
 static const struct setting_rule cmaes_rules[] = {
-	{ "random_state", SETTING_INT, 0, INFINITY, 0, NULL },
+	/* goptuna reads it with strconv.Atoi: any integer */
+	{ "random_state", SETTING_INT, -INFINITY, INFINITY, 0, NULL },
 	{ "sigma", SETTING_DOUBLE, 0, INFINITY, SETTING_MIN_OPEN, NULL },
 	{ "restart_strategy", SETTING_CHOICE, 0, 0, 0, restart_strategies },
 	{ .name = NULL },
@@ -110,8 +111,12 @@ static int cmaes_params_check(const struct experiment_spec *spec,
 static int cmaes_validate(const struct experiment_spec *spec,
 			  struct kb_error *err)
 {
-	int rc = settings_validate(&spec->algorithm, cmaes_rules, 0, err);
+	int rc = settings_validate(&spec->algorithm, cmaes_rules, 1, err);
 
+	if (!rc)
+		settings_warn_unknown(spec, cmaes_rules,
+				      "Katib's cmaes service, goptuna, "
+				      "ignores it too");
 	return rc ? rc : cmaes_params_check(spec, err);
 }
 

@@ -7,7 +7,8 @@
  *                       (or, for an unknown name, appended) by the spec's
  *                       setting as a string; "None" becomes null
  *   search-space        ["skip_connection", "<op>_<k>x<k>", ...]: k over
- *                       the list of each operation's first parameter
+ *                       the list of each operation's first parameter; an
+ *                       operation without parameters is its own name
  *   num-layers          nasConfig.graphConfig.numLayers
  * Like Katib, each request of n trials gets n identical assignments; the
  * algorithm never runs out (maxTrialCount ends the experiment).
@@ -211,7 +212,11 @@ static void space_op(struct nas_sbuf *b, const cJSON *op, int *first)
 	type = cJSON_GetObjectItemCaseSensitive(op, "operationType");
 	if (!cJSON_IsString(type))
 		return;
-	if (!strcmp(type->valuestring, "skip_connection")) {
+	/* Katib names skip_connection alone; an operation without
+	 * parameters (Katib's darts-gpu example has one) is itself too */
+	if (!strcmp(type->valuestring, "skip_connection") ||
+	    !cJSON_GetArraySize(
+		    cJSON_GetObjectItemCaseSensitive(op, "parameters"))) {
 		nas_sb_puts(b, *first ? "" : ", ");
 		sb_pystr(b, type->valuestring);
 		*first = 0;

@@ -71,7 +71,9 @@ static int enas_validate(const struct experiment_spec *spec,
 {
 	int rc = settings_validate(&spec->algorithm, enas_rules, 0, err);
 
-	return rc ? rc : nas_config_validate(spec, 1, err);
+	return rc ? rc
+		  : nas_config_validate(spec, NAS_NEED_SIZES | NAS_NEED_PARAMS,
+					err);
 }
 
 #define ENAS_FIELD "spec.algorithm.algorithmSettings"

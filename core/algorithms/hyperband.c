@@ -60,24 +60,39 @@ static int hb_resource_check(const struct experiment_spec *spec,
 			    "'%s' is not one of spec.parameters", name);
 }
 
-/* Katib: eta = int(float(v)), <= 0 means the default 3. */
+/*
+ * Katib's service reads eta twice, differently: its validator checks
+ * parallelTrialCount with int(float(v)), its brackets use float(v). Both
+ * agree only on whole numbers, so a fractional eta is refused rather than
+ * truncated. <= 0 means the default 3 in both.
+ */
 static int hb_eta(const struct algorithm_spec *a, double *eta,
 		  struct kb_error *err)
 {
 	const struct algorithm_setting *s = setting_find(a, "eta");
+	double v;
 
 	*eta = 3;
 	if (!s)
 		return 0;
-	*eta = trunc(strtod(s->value, NULL));
-	if (*eta <= 0)
-		*eta = 3;
-	if (*eta >= 2)
+	v = strtod(s->value, NULL);
+	if (v <= 0)
 		return 0;
-	return kb_error_set(err, -EINVAL, HB_FIELD "[eta]", 0,
-			    "must be >= 2 (or <= 0 for the default 3), got "
-			    "'%s'",
-			    s->value);
+	if (v < 2)
+		return kb_error_set(err, -EINVAL, HB_FIELD "[eta]", 0,
+				    "must be >= 2 (or <= 0 for the default "
+				    "3), got '%s'",
+				    s->value);
+	if (v != floor(v))
+		return kb_error_set(
+			err, -EINVAL, HB_FIELD "[eta]", 0,
+			"must be a whole number, got '%s': Katib's hyperband "
+			"checks parallelTrialCount with int(eta) = %.0f but "
+			"builds its brackets with eta = %s, so no run matches "
+			"both; use %.0f or %.0f",
+			s->value, floor(v), s->value, floor(v), ceil(v));
+	*eta = v;
+	return 0;
 }
 
 static int hyperband_validate(const struct experiment_spec *spec,

@@ -54,20 +54,23 @@ static const struct setting_rule pbt_rules[] = {
 	{ .name = NULL },
 };
 
-/* PBT samples int/double from arange(min, max + step/2, step). */
+/*
+ * PBT samples int/double from arange(min, max + step/2, step). An int
+ * without a step takes 1, as Katib's search space does; a double has
+ * none to take (Katib's service fails on float("")).
+ */
 static int pbt_param_check(const struct param_spec *p, size_t i,
 			   struct kb_error *err)
 {
 	char field[96];
 
-	if ((p->type != PARAM_INT && p->type != PARAM_DOUBLE) ||
-	    p->step_value > 0)
+	if (p->type != PARAM_DOUBLE || p->step_value > 0)
 		return 0;
 	snprintf(field, sizeof(field),
 		 "spec.parameters[%zu].feasibleSpace.step", i);
 	return kb_error_set(err, -EINVAL, field, 0,
-			    "pbt needs a step for int and double parameters "
-			    "('%s')",
+			    "pbt needs a step for double parameters ('%s'); "
+			    "an int without one takes 1",
 			    p->name ? p->name : "");
 }
 

@@ -317,19 +317,30 @@ char *sobol_map(const struct param_spec *p, double u)
 
 /* ---- the algorithm ---- */
 
+/* Katib's sobol service (goptuna) reads no setting and refuses none. */
+static const struct setting_rule sobol_rules[] = {
+	{ "random_state", SETTING_INT, -INFINITY, INFINITY, 0, NULL },
+	{ .name = NULL },
+};
+
 static int sobol_validate(const struct experiment_spec *spec,
 			  struct kb_error *err)
 {
-	const struct algorithm_setting *s = spec->algorithm.settings;
-	char field[256];
+	const struct algorithm_setting *s =
+		setting_find(&spec->algorithm, "random_state");
+	int rc = settings_validate(&spec->algorithm, sobol_rules, 1, err);
 
-	if (!spec->algorithm.nsettings)
-		return 0;
-	snprintf(field, sizeof(field), "spec.algorithm.algorithmSettings[%s]",
-		 s->name ? s->name : "");
-	return kb_error_set(err, -EINVAL, field, 0,
-			    "unknown setting '%s': sobol takes no settings",
-			    s->name ? s->name : "");
+	if (rc)
+		return rc;
+	settings_warn_unknown(spec, sobol_rules,
+			      "Katib's sobol service, goptuna, ignores it too");
+	if (s)
+		spec_warn(spec,
+			  "spec.algorithm.algorithmSettings[random_state]",
+			  "ignored: katibfs's Sobol sequence is not scrambled, "
+			  "so it has no seed (Katib's sobol service ignores "
+			  "it too)");
+	return 0;
 }
 
 static int sobol_create(const struct experiment_spec *spec, const char *state,

@@ -303,6 +303,19 @@ same:
 	return 0;
 }
 
+/* The spec's warnings (spec_warn()), one `events` line each. */
+static void warn_events(struct katib *k, struct experiment *e,
+			const struct experiment_spec *spec)
+{
+	char msg[1024];
+	size_t i;
+
+	for (i = 0; spec->warnings && i < spec->warnings->n; i++) {
+		kb_error_format(&spec->warnings->items[i], msg, sizeof(msg));
+		experiment_event(k, e, "warning: %s", msg);
+	}
+}
+
 int katib_write_spec(struct katib *k, const char *exp, const char *text,
 		     size_t len, struct kb_error *err)
 {
@@ -318,6 +331,8 @@ int katib_write_spec(struct katib *k, const char *exp, const char *text,
 	}
 	store_begin(k->store);
 	rc = spec_parse(text, len, e->name, &spec, err);
+	if (!rc)
+		warn_events(k, e, spec);
 	if (!rc && (e->state == EXP_CREATED || e->state == EXP_INVALID))
 		rc = start_experiment(k, e, spec, text, len, err);
 	else if (!rc)

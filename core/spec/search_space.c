@@ -529,7 +529,9 @@ int setting_int(const struct algorithm_setting *s, long min, long max,
 			*out = v;
 		return 0;
 	}
-	if (max == LONG_MAX)
+	if (max == LONG_MAX && min == LONG_MIN)
+		snprintf(range, sizeof(range), "an integer");
+	else if (max == LONG_MAX)
 		snprintf(range, sizeof(range), "an integer >= %ld", min);
 	else if (min == LONG_MIN)
 		snprintf(range, sizeof(range), "an integer <= %ld", max);
@@ -739,13 +741,42 @@ int settings_validate(const struct algorithm_spec *a,
 	return allow_unknown ? 0 : settings_check_known(a, known, err);
 }
 
+void settings_warn_unknown(const struct experiment_spec *spec,
+			   const struct setting_rule *rules, const char *why)
+{
+	const struct algorithm_spec *a = &spec->algorithm;
+	const char *known[64];
+	char field[256], names[384], hint[100];
+	size_t i, k, n = 0;
+
+	for (; rules[n].name && n < 63; n++)
+		known[n] = rules[n].name;
+	known[n] = NULL;
+	join_names(known, names, sizeof(names));
+	for (i = 0; i < a->nsettings; i++) {
+		for (k = 0; known[k]; k++)
+			if (a->settings[i].name &&
+			    !strcmp(a->settings[i].name, known[k]))
+				break;
+		if (known[k])
+			continue;
+		setting_field(&a->settings[i], field, sizeof(field));
+		spec_warn(spec, field,
+			  "unknown setting for algorithm '%s', ignored (%s); "
+			  "known: %s%s",
+			  a->name ? a->name : "", why, n ? names : "none",
+			  suggest_list_hint(a->settings[i].name, known, hint,
+					    sizeof(hint)));
+	}
+}
+
 int setting_random_state(const struct experiment_spec *spec, uint64_t *seed)
 {
 	const struct algorithm_setting *s;
 	long v;
 
 	s = setting_find(&spec->algorithm, "random_state");
-	if (!s || setting_int(s, 0, LONG_MAX, &v, NULL))
+	if (!s || setting_int(s, LONG_MIN, LONG_MAX, &v, NULL))
 		return 0;
 	*seed = (uint64_t)v;
 	return 1;

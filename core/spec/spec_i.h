@@ -1,8 +1,9 @@
 /*
  * spec_i.h - private to the spec module (core/spec/spec_parse.c,
  * core/spec/spec_template.c, core/spec/spec_render.c,
- * core/spec/trial_render.c): the field helpers they share and the calls between
- * them. Not a contract: the public interface is include/katib/spec.h.
+ * core/spec/trial_render.c, core/spec/job_check.c): the field helpers they
+ * share and the calls between them. Not a contract: the public interface is
+ * include/katib/spec.h.
  *
  * Errors go in the caller's struct kb_error with the field's path, as
  * "spec.trialTemplate.trialParameters[0].name", built with join() and
@@ -58,6 +59,15 @@ extern const char *const resume_names[];
  */
 int annotations_parse(struct experiment_spec *s, const struct ynode *map,
 		      struct kb_error *err);
+
+/* ---- job_check.c ---- */
+
+/*
+ * The trialSpec `job` (a batch/v1 Job, at `path`) against the Job schema:
+ * 0, or -EINVAL naming the first unknown field or wrongly typed value.
+ */
+int job_schema_check(const struct ynode *job, const char *path,
+		     struct kb_error *err);
 
 /* ---- spec_render.c ---- */
 

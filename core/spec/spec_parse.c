@@ -421,6 +421,9 @@ void spec_free(struct experiment_spec *spec)
 
 	if (!spec)
 		return;
+	if (spec->warnings)
+		free(spec->warnings->items);
+	free(spec->warnings);
 	free(spec->name);
 	free(spec->namespace);
 	cJSON_Delete(spec->labels);
@@ -444,6 +447,32 @@ void spec_free(struct experiment_spec *spec)
 	cJSON_Delete(spec->nas_config);
 	template_clear(&spec->trial_template);
 	free(spec);
+}
+
+void spec_warn(const struct experiment_spec *spec, const char *field,
+	       const char *fmt, ...)
+{
+	struct spec_warnings *w = spec ? spec->warnings : NULL;
+	struct kb_error one, *items;
+	va_list ap;
+	size_t i;
+
+	if (!w)
+		return;
+	kb_error_clear(&one);
+	snprintf(one.field, sizeof(one.field), "%s", field ? field : "");
+	va_start(ap, fmt);
+	vsnprintf(one.message, sizeof(one.message), fmt, ap);
+	va_end(ap);
+	for (i = 0; i < w->n; i++)
+		if (!strcmp(w->items[i].field, one.field) &&
+		    !strcmp(w->items[i].message, one.message))
+			return;
+	items = realloc(w->items, (w->n + 1) * sizeof(*items));
+	if (!items)
+		return;
+	w->items = items;
+	w->items[w->n++] = one;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1051,11 +1080,14 @@ static int collector_rules(struct collector_spec *c, const struct ynode *src,
 				    "must be File for the File "
 				    "collector");
 		}
-		if (c->format == FORMAT_JSON && c->nmetrics_format) {
+		/* Katib: any filter, even an empty one, is refused */
+		if (c->format == FORMAT_JSON && !ynode_is_null(f)) {
 			snprintf(sub, sizeof(sub), "%s.source.filter", path);
-			return fail(err, sub, f,
-				    "is not allowed with format "
-				    "JSON (JSON lines name their metrics)");
+			return fail(
+				err, sub, f,
+				"filter must be nil when format of metrics "
+				"file is json (Katib's words): leave filter "
+				"out, JSON lines name their metrics");
 		}
 		break;
 	case COLLECTOR_TFEVENT:
@@ -1283,13 +1315,12 @@ static int parse_operation(const struct ynode *n, const char *path, cJSON *ops,
 	rc = rc ? rc : get_str(n, "operationType", path, 1, &type, err);
 	if (rc)
 		goto out;
+	/* an operation may have no parameters (DARTS's skip_connection);
+	 * enas requires them (nas_config_validate()) */
 	l = ynode_get(n, "parameters");
 	join(sub, path, "parameters");
-	if (ynode_is_null(l) || (l->kind == YNODE_SEQ && !l->n)) {
-		rc = fail(err, sub, l ?: n, "must list at least one parameter");
-		goto out;
-	}
-	rc = parse_params(&ps, &np, l, sub, err);
+	if (!ynode_is_null(l) && !(l->kind == YNODE_SEQ && !l->n))
+		rc = parse_params(&ps, &np, l, sub, err);
 	if (rc)
 		goto out;
 	rc = -ENOMEM;
@@ -1298,7 +1329,7 @@ static int parse_operation(const struct ynode *n, const char *path, cJSON *ops,
 		goto out;
 	cJSON_AddItemToArray(ops, op);
 	cJSON_AddStringToObject(op, "operationType", type);
-	arr = cJSON_AddArrayToObject(op, "parameters");
+	arr = np ? cJSON_AddArrayToObject(op, "parameters") : NULL;
 	for (i = 0; arr && i < np; i++)
 		cJSON_AddItemToArray(arr, param_to_json(&ps[i]));
 	rc = 0;
@@ -1625,6 +1656,7 @@ int spec_parse(const char *text, size_t len, const char *name,
 {
 	struct experiment_spec *s = NULL;
 	struct ynode *root = NULL;
+	size_t i;
 	int rc;
 
 	*out = NULL;
@@ -1640,7 +1672,7 @@ int spec_parse(const char *text, size_t len, const char *name,
 	if (rc)
 		return rc;
 	s = calloc(1, sizeof(*s));
-	if (!s) {
+	if (!s || !(s->warnings = calloc(1, sizeof(*s->warnings)))) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -1658,6 +1690,8 @@ int spec_parse(const char *text, size_t len, const char *name,
 	rc = rc ? rc : external_checks(s, err);
 	if (rc)
 		locate_error(root, err);
+	for (i = 0; !rc && i < s->warnings->n; i++)
+		locate_error(root, &s->warnings->items[i]);
 out:
 	ynode_free(root);
 	if (rc == -ENOMEM)

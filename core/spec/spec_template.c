@@ -487,6 +487,22 @@ static int check_trial_object(struct trial_template_spec *t,
 	return 0;
 }
 
+/* A batch/v1 Job is checked against the Job schema, as Katib does; other
+ * kinds are left to the API server on Kubernetes. */
+static int check_job(const struct trial_template_spec *t,
+		     const struct ynode *tpl, const char *path,
+		     struct kb_error *err)
+{
+	const char *api = jstr(t->trial_spec, "apiVersion"),
+		   *kind = jstr(t->trial_spec, "kind");
+	char sub[PATHLEN];
+
+	if (!api || !kind || strcmp(api, "batch/v1") || strcmp(kind, "Job"))
+		return 0;
+	join(sub, path, "trialSpec");
+	return job_schema_check(tpl, sub, err);
+}
+
 static int check_container(struct trial_template_spec *t, const struct ynode *n,
 			   const char *path, struct kb_error *err)
 {
@@ -598,6 +614,7 @@ int parse_template(struct experiment_spec *s, const struct ynode *n,
 	}
 	if (t->trial_spec) {
 		rc = check_trial_object(t, ts, path, err);
+		rc = rc ? rc : check_job(t, ts, path, err);
 		rc = rc ? rc : check_placeholders(t, ts, tp, path, err);
 		rc = rc ? rc : template_defaults(t);
 		if (rc)

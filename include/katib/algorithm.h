@@ -254,10 +254,13 @@ void search_history_attach_used(const struct search_history *h,
 
 /*
  * Checks spec->nasConfig as Katib's ENAS/DARTS services do: graphConfig
- * with numLayers (and inputSizes/outputSizes when need_sizes), and a
- * non-empty operations list whose parameters are well formed.
+ * with numLayers (and inputSizes/outputSizes with NAS_NEED_SIZES), and a
+ * non-empty operations list whose parameters are well formed (each
+ * operation has some with NAS_NEED_PARAMS).
  */
-int nas_config_validate(const struct experiment_spec *spec, int need_sizes,
+#define NAS_NEED_SIZES	1
+#define NAS_NEED_PARAMS 2
+int nas_config_validate(const struct experiment_spec *spec, int flags,
 			struct kb_error *err);
 
 /* One rule of a table-driven settings check (settings_validate()). */
@@ -289,8 +292,17 @@ int settings_validate(const struct algorithm_spec *a,
 		      struct kb_error *err);
 
 /*
+ * For a service that ignores settings it does not know (Katib's goptuna
+ * for cmaes and sobol): a spec_warn() naming each setting of
+ * spec->algorithm that is not in `rules`, saying `why` it is ignored.
+ */
+void settings_warn_unknown(const struct experiment_spec *spec,
+			   const struct setting_rule *rules, const char *why);
+
+/*
  * The random_state setting of spec->algorithm: 1 and *seed set if present
- * and valid, 0 if absent or invalid.
+ * and an integer (a negative one too, as Go's strconv.Atoi reads it), 0
+ * if absent or invalid.
  */
 int setting_random_state(const struct experiment_spec *spec, uint64_t *seed);
 

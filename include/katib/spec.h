@@ -164,6 +164,20 @@ struct experiment_spec {
 	char **devices;
 	size_t ndevices;
 	int devices_per_trial;
+	/*
+	 * What validation let pass but a user should hear about (a setting
+	 * Katib's service ignores, which katibfs ignores too): spec_warn()
+	 * adds one, spec_parse() gives each the line of its field. The
+	 * daemon writes them to `events` when the spec is taken, `katibfs
+	 * check` to stderr. Never NULL after spec_parse(); owned by the spec.
+	 */
+	struct spec_warnings *warnings;
+};
+
+/* The warnings of a spec, each a field, a message and a line. */
+struct spec_warnings {
+	struct kb_error *items;
+	size_t n;
 };
 
 #define TRIAL_TIMEOUT_ANNOTATION     "katibfs/trial-timeout"
@@ -188,6 +202,15 @@ int spec_parse(const char *text, size_t len, const char *name,
 void spec_locate_error(const char *text, size_t len, struct kb_error *err);
 
 void spec_free(struct experiment_spec *spec);
+
+/*
+ * Add a warning about `field` (a path, as errors name it) to the spec's
+ * warnings. Callable from validators that hold a const spec; the same
+ * warning twice is kept once; dropped when spec->warnings is NULL (a spec
+ * not made by spec_parse()) or memory runs out.
+ */
+void spec_warn(const struct experiment_spec *spec, const char *field,
+	       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* 0 if `name` is a valid experiment name (DNS-1123 label, <= 40 chars). */
 int spec_validate_name(const char *name, struct kb_error *err);

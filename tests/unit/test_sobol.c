@@ -22,6 +22,9 @@ static char *cats[] = { "a", "b", "c", "d" };
 
 static void test_settings(void **state)
 {
+	/* Katib's sobol service ignores every setting: they pass (with a
+	 * warning, test_verdicts.c); only a random_state that is not an
+	 * integer is refused */
 	const char *names[] = { "random_state", "seed", "skip" };
 	struct kb_error err;
 	struct tu_spec t;
@@ -33,10 +36,14 @@ static void test_settings(void **state)
 		tu_num(&t, "x", PARAM_DOUBLE, 0, 1, 0, DIST_UNIFORM);
 		tu_set(&t, names[i], "1");
 		kb_error_clear(&err);
-		assert_int_equal(algorithm_validate(&t.spec, &err), -EINVAL);
-		assert_true(strstr(err.field, names[i]) ||
-			    strstr(err.message, names[i]));
+		assert_int_equal(algorithm_validate(&t.spec, &err), 0);
 	}
+	tu_init(&t, "sobol");
+	tu_num(&t, "x", PARAM_DOUBLE, 0, 1, 0, DIST_UNIFORM);
+	tu_set(&t, "random_state", "x");
+	assert_int_equal(algorithm_validate(&t.spec, &err), -EINVAL);
+	assert_string_equal(err.field,
+			    "spec.algorithm.algorithmSettings[random_state]");
 	tu_init(&t, "sobol");
 	tu_num(&t, "x", PARAM_DOUBLE, 0, 1, 0, DIST_UNIFORM);
 	assert_int_equal(algorithm_validate(&t.spec, &err), 0);

@@ -357,10 +357,14 @@ static void test_unknown_fields(void **state)
 		    "unknown field");
 	variant_err("kind: Experiment\n", "kind: Experiment\nfoo: 1\n", "foo",
 		    "foo", "unknown field");
-	/* trialSpec is arbitrary */
-	variant_ok("            restartPolicy: Never\n",
-		   "            restartPolicy: Never\n"
-		   "            anythingGoes: {x: [1, 2]}\n");
+	/* a batch/v1 Job's trialSpec is checked against the Job schema
+	 * (more in test_verdicts.c); other kinds are arbitrary */
+	variant_err("            restartPolicy: Never\n",
+		    "            restartPolicy: Never\n"
+		    "            anythingGoes: {x: [1, 2]}\n",
+		    "spec.trialTemplate.trialSpec.spec.template.spec."
+		    "anythingGoes",
+		    "anythingGoes", "unknown field of a PodSpec");
 }
 
 static void test_wrong_types(void **state)
@@ -897,7 +901,7 @@ static void test_collector_errors(void **state)
 		  "      fileSystemPath: {path: /a.json, format: JSON}\n"
 		  "      filter: {metricsFormat: [\"(a)(b)\"]}\n",
 		  "spec.metricsCollectorSpec.source.filter", "filter",
-		  "not allowed with format JSON" },
+		  "filter must be nil when format of metrics file is json" },
 		{ "    collector: {kind: File}\n    source:\n"
 		  "      fileSystemPath: {path: rel/x.log}\n",
 		  "spec.metricsCollectorSpec.source.fileSystemPath.path",
@@ -1418,7 +1422,7 @@ static void test_render_env_and_meta(void **state)
 		     "              image: x\n"
 		     "              workingDir: /work\n"
 		     "              command: [python3, train.py, --lr, "
-		     "\"${trialParameters.learningRate}\", 3, true]\n"
+		     "\"${trialParameters.learningRate}\", \"3\", \"true\"]\n"
 		     "              env:\n"
 		     "                - {name: TRIAL_NAME, value: "
 		     "\"${trialParameters.trialName}\"}\n"
@@ -1432,7 +1436,7 @@ static void test_render_env_and_meta(void **state)
 		     "\"${trialParameters.jobLabel}\"}\n"
 		     "                - {name: ANN, value: "
 		     "\"${trialParameters.jobAnnotation}\"}\n"
-		     "                - {name: EPOCHS, value: 5}\n"
+		     "                - {name: EPOCHS, value: \"5\"}\n"
 		     "                - {name: EMPTY}\n";
 	static const char *const want[] = { "TRIAL_NAME=exp-t1",
 					    "TRIAL_NS=team",
@@ -1556,13 +1560,14 @@ static void test_round_trip(void **state)
 		replace(base_yaml, "            restartPolicy: Never\n",
 			"                env:\n"
 			"                  - {name: A, value: \"1\"}\n"
-			"                  - {name: B, value: 2}\n"
+			"                  - {name: B, value: \"2\"}\n"
 			"                  - {name: C, value: null}\n"
 			"                  - {name: D, value: \"null\"}\n"
 			"                  - {name: E, value: \"a: b\"}\n"
 			"                  - {name: F, value: \"x\\ny\\n\"}\n"
-			"                  - {name: G, value: 1.5e-7}\n"
 			"                  - {name: H, value: \"\"}\n"
+			"                resources:\n"
+			"                  limits: {cpu: 2, memory: 1.5e-7}\n"
 			"            restartPolicy: Never\n");
 	size_t i;
 
