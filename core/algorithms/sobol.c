@@ -1,8 +1,9 @@
 /*
  * sobol.c - scrambled Sobol sequence (Katib's goptuna Sobol service).
  *
- * Katib's sobol takes no settings; katibfs rejects any (goptuna's
- * validator ignores unknown names, but a typo should not pass silently).
+ * Katib's sobol reads no settings and refuses none (goptuna); katibfs
+ * takes any too, with a warning for each (spec_warn()), and refuses only a
+ * random_state that is not an integer.
  *
  * Suggestion number k (k = trials so far, + i within a batch) is point k
  * of the Sobol sequence in Gray-code order over the parameters (Joe-Kuo
@@ -337,9 +338,9 @@ static int sobol_validate(const struct experiment_spec *spec,
 	if (s)
 		spec_warn(spec,
 			  "spec.algorithm.algorithmSettings[random_state]",
-			  "ignored: katibfs's Sobol sequence is not scrambled, "
-			  "so it has no seed (Katib's sobol service ignores "
-			  "it too)");
+			  "ignored: katibfs's sobol draws its scramble from a "
+			  "seed of its own, kept in its state (Katib's sobol "
+			  "service ignores random_state too)");
 	return 0;
 }
 

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Katib's verdicts on a mounted katibfs (issue 12): a setting Katib's cmaes
+# service ignores is a warning (in `events` and on `katibfs check`'s
+# stderr) and the experiment runs; a batch/v1 Job trialSpec with a field
+# the Job has not is refused naming its path.
+. "$(dirname "$0")/lib.sh"
+
+algo_spec_with cmaes "$QUICK" 2 1 '      - {name: popsize, value: "10"}\
+      - {name: random_state, value: "-3"}' >"$TMP/warn.yaml"
+
+"$KATIBFS" check "$TMP/warn.yaml" >"$TMP/out" 2>"$TMP/err" ||
+	fail "katibfs check refused it: $(cat "$TMP/err")"
+grep -q "^katibfs: check: warning: spec.algorithm.algorithmSettings\[popsize\]: unknown setting for algorithm 'cmaes', ignored" "$TMP/err" ||
+	fail "no warning on stderr: $(cat "$TMP/err")"
+grep -q "(line [0-9]*)" "$TMP/err" || fail "the warning has no line: $(cat "$TMP/err")"
+grep -q 'algorithmName: cmaes' "$TMP/out" || fail "no normalized spec: $(cat "$TMP/out")"
+
+mount_fs
+mkdir "$MNT/warn" || fail "mkdir warn"
+cp "$TMP/warn.yaml" "$MNT/warn/spec.yaml" ||
+	fail "spec refused: $(cat "$MNT/warn/events")"
+grep -q "warning: spec.algorithm.algorithmSettings\[popsize\]: unknown setting" "$MNT/warn/events" ||
+	fail "no warning in events: $(cat "$MNT/warn/events")"
+wait_state warn Succeeded 60
+
+# a misspelt container field of a Job: EINVAL, its path and a suggestion
+mkdir "$MNT/typo" || fail "mkdir typo"
+spec_yaml "$QUICK" 2 1 |
+	sed 's/^\(  *\)image: \(.*\)$/\1image: \2\n\1imagePullPolicyy: Always/' >"$TMP/typo.yaml"
+grep -q imagePullPolicyy "$TMP/typo.yaml" || fail "sed did not add the field"
+expect_fail "a misspelt Job field" "Invalid argument" \
+	sh -c "cat '$TMP/typo.yaml' > '$MNT/typo/spec.yaml'"
+grep -q "spec.trialTemplate.trialSpec.spec.template.spec.containers\[0\].imagePullPolicyy: unknown field of a Container .*did you mean imagePullPolicy?" "$MNT/typo/events" ||
+	fail "events: $(cat "$MNT/typo/events")"
+grep -q "^error='spec.trialTemplate.trialSpec.spec.template.spec.containers\[0\].imagePullPolicyy" "$MNT/typo/status" ||
+	fail "status: $(cat "$MNT/typo/status")"
+exit 0
