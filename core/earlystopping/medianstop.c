@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "earlystopping/medianstop.h"
 #include "katib/algorithm.h"
 
 #define DEFAULT_MIN_TRIALS 3
@@ -50,6 +51,16 @@ static void median_settings(const struct experiment_spec *spec,
 	m->min_trials =
 		es_setting(spec, "min_trials_required", DEFAULT_MIN_TRIALS);
 	m->start_step = es_setting(spec, "start_step", DEFAULT_START_STEP);
+}
+
+void medianstop_settings(const struct experiment_spec *spec, long *min_trials,
+			 long *start_step)
+{
+	struct median_settings m;
+
+	median_settings(spec, &m);
+	*min_trials = m.min_trials;
+	*start_step = m.start_step;
 }
 
 /* The best of the first n values of series (n clamped to its length;

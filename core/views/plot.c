@@ -43,6 +43,7 @@ const char *const plot_state_colour[NSTATES] = {
 /* The panels, top to bottom. */
 static const struct plot_panel *const panels[] = {
 	&plot_objective_panel,
+	&plot_curves_panel,
 	&plot_parallel_panel,
 };
 
@@ -90,6 +91,41 @@ void plot_value_axis(const struct plot_data *d, double lo, double hi,
 {
 	plot_value_span(d, &lo, &hi);
 	axis_nice(a, lo, hi, 6, 0);
+}
+
+void plot_goal_line(struct svg *s, const struct plot_data *d,
+		    const struct frame *f, const struct axis *a)
+{
+	int clip;
+	double y;
+
+	if (!d->has_goal)
+		return;
+	y = plot_y(f, a, d->goal, &clip);
+	svg_line(s, f->x0, y, f->x1, y,
+		 "stroke=\"" GOAL_COLOUR "\" stroke-width=\"1.5\" "
+		 "stroke-dasharray=\"6,4\"");
+	if (clip)
+		plot_clip_marker(s, f->x1 - 8, y, clip > 0, GOAL_COLOUR);
+}
+
+void plot_goal_label(struct svg *s, const struct plot_data *d,
+		     const struct frame *f, const struct axis *a)
+{
+	char label[64], num[48];
+	int clip;
+	double y;
+
+	if (!d->has_goal)
+		return;
+	y = plot_y(f, a, d->goal, &clip);
+	format_value(d->goal, num, sizeof(num));
+	snprintf(label, sizeof(label), "goal %s%s", num,
+		 clip > 0   ? " \xe2\x86\x91"
+		 : clip < 0 ? " \xe2\x86\x93"
+			    : "");
+	svg_label_boxed(s, f->x1 - 16, y < f->y0 + 16 ? y + 15 : y - 5, 'e', 11,
+			"class=\"goal\" fill=\"" GOAL_COLOUR "\"", label, 30);
 }
 
 /* ---- the common data ---- */

@@ -30,11 +30,13 @@
 
 #include "engine/model.h"
 
-#define PLOT_WIDTH	800
-#define PLOT_MAX_POINTS 2000 /* more values: decimated per pixel column */
-#define PLOT_MAX_LINES	400  /* parallel coordinates: lines drawn at most */
-#define PLOT_MAX_AXES	12   /* parallel coordinates: parameters shown */
-#define PLOT_MAX_FAILED 200  /* parallel coordinates: failed lines at most */
+#define PLOT_WIDTH	 800
+#define PLOT_MAX_POINTS	 2000 /* more values: decimated per pixel column */
+#define PLOT_MAX_LINES	 400  /* parallel coordinates: lines drawn at most */
+#define PLOT_MAX_AXES	 12   /* parallel coordinates: parameters shown */
+#define PLOT_MAX_FAILED	 200  /* parallel coordinates: failed lines at most */
+#define PLOT_MAX_CURVES	 40   /* learning curves drawn at most ... */
+#define PLOT_BEST_CURVES 10   /* ... the best ones among them */
 
 struct plot_snapshot;
 

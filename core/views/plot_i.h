@@ -103,8 +103,13 @@ double clampd(double v, double lo, double hi);
 void plot_y_axis(struct svg *s, const struct frame *f, const struct axis *a);
 /* The same for an x axis along f->y1. */
 void plot_x_axis(struct svg *s, const struct frame *f, const struct axis *a);
-/* A label rotated along the left edge, centred on the frame. */
-void plot_y_label(struct svg *s, const struct frame *f, const char *label);
+/* The frame's outline, xlabel under it, ylabel rotated along the left. */
+void plot_frame(struct svg *s, const struct frame *f, const char *xlabel,
+		const char *ylabel);
+
+/* y of v on a vertical value axis a in f, clamped to the frame; *clip (if
+ * not NULL) -1 below the axis, 1 above, 0 on it. */
+double plot_y(const struct frame *f, const struct axis *a, double v, int *clip);
 
 /*
  * A value drawn clipped at y (the edge of its axis): a small triangle
@@ -113,6 +118,29 @@ void plot_y_label(struct svg *s, const struct frame *f, const char *label);
  */
 void plot_clip_marker(struct svg *s, double x, double y, int up,
 		      const char *colour);
+
+/* The median of n >= 1 values (sorts v). */
+double plot_median(double *v, size_t n);
+
+/* End-of-line marks: a square and a cross centred on x, y. class may be
+ * NULL. */
+void plot_mark_square(struct svg *s, double x, double y, const char *colour,
+		      const char *cls);
+void plot_mark_cross(struct svg *s, double x, double y, const char *colour,
+		     const char *cls);
+
+enum legend_kind {
+	LEGEND_DOT,
+	LEGEND_LINE,
+	LEGEND_DASHED,
+	LEGEND_SQUARE,
+	LEGEND_CROSS,
+};
+
+/* One legend entry at *x, *y (baseline), moving *x on and wrapping to a
+ * new line at the right margin. */
+void plot_legend_item(struct svg *s, double *x, double *y, const char *colour,
+		      enum legend_kind kind, const char *label);
 
 /* ---- the data every panel gets (plot.c) ---- */
 
@@ -148,11 +176,11 @@ int plot_counts_best(enum trial_state s);
 double plot_goodness(const struct plot_data *d, double v);
 
 /*
- * The useful range of n values (NANs skipped): the full range unless
- * some values lie far out (beyond 3 interquartile ranges of the quartiles,
- * or 1.5 times the 5-95% span when the quartiles coincide); then the
- * range of the others. Sorts nothing in place (v is const). *lo > *hi
- * when no value. 0 or -ENOMEM.
+ * The useful range of n values (NANs skipped, v untouched): the full range
+ * unless some values lie far out: beyond 3 interquartile ranges of the
+ * quartiles, or past a gap 3 times wider than the span of the values
+ * between it and the median (a cluster of diverged trials). Then the
+ * range of the others. *lo > *hi when no value. 0 or -ENOMEM.
  */
 int plot_useful_range(const double *v, size_t n, double *lo, double *hi);
 
@@ -162,6 +190,14 @@ void plot_value_span(const struct plot_data *d, double *lo, double *hi);
 /* A nice value axis over plot_value_span(lo, hi). */
 void plot_value_axis(const struct plot_data *d, double lo, double hi,
 		     struct axis *a);
+
+/* The goal as a dashed line across f on value axis a (at the edge,
+ * marked, when off it), and its label, on a white box: draw the label
+ * after everything else so that nothing hides it. */
+void plot_goal_line(struct svg *s, const struct plot_data *d,
+		    const struct frame *f, const struct axis *a);
+void plot_goal_label(struct svg *s, const struct plot_data *d,
+		     const struct frame *f, const struct axis *a);
 
 /* A thin rule across the document at the top of a panel. */
 void plot_band(struct svg *s, double top);
@@ -179,6 +215,7 @@ struct plot_panel {
 };
 
 extern const struct plot_panel plot_objective_panel; /* plot_objective.c */
+extern const struct plot_panel plot_curves_panel;    /* plot_curves.c */
 extern const struct plot_panel plot_parallel_panel;  /* plot_parallel.c */
 
 #endif

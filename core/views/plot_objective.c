@@ -34,15 +34,9 @@ static double obj_x(const struct obj_view *v, double number)
 	return map(number, v->xa.lo, v->xa.hi, v->f.x0, v->f.x1);
 }
 
-/* y of value, clamped to the frame; *clip -1 below, 1 above, 0 inside. */
 static double obj_y(const struct obj_view *v, double value, int *clip)
 {
-	int c = value < v->ya.lo ? -1 : value > v->ya.hi ? 1 : 0;
-
-	if (clip)
-		*clip = c;
-	return map(clampd(value, v->ya.lo, v->ya.hi), v->ya.lo, v->ya.hi,
-		   v->f.y1, v->f.y0);
+	return plot_y(&v->f, &v->ya, value, clip);
 }
 
 /* ---- header and legend ---- */
@@ -76,31 +70,6 @@ static void draw_header(struct svg *s, const struct plot_data *d, double top,
 	svg_label(s, MARGIN_L, top + 44, "fill=\"" NOTE_COLOUR "\"", line, 160);
 }
 
-/* One legend entry at *x, *y: kind 0 a dot, 1 a line, 2 a dashed line. */
-static void legend_item(struct svg *s, double *x, double *y, const char *colour,
-			int kind, const char *label)
-{
-	double w = 18 + 7.0 * (double)strlen(label) + 16;
-
-	if (*x + w > PLOT_WIDTH - MARGIN_R && *x > MARGIN_L) {
-		*x = MARGIN_L;
-		*y += 16;
-	}
-	if (kind == 0)
-		svg_printf(s,
-			   "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" "
-			   "fill=\"%s\"/>\n",
-			   *x + 4, *y - 4, colour);
-	else
-		svg_printf(s,
-			   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-			   "y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
-			   *x - 4, *y - 4, *x + 14, *y - 4, colour,
-			   kind == 2 ? " stroke-dasharray=\"6,4\"" : "");
-	svg_label(s, *x + 18, *y, NULL, label, 40);
-	*x += w;
-}
-
 static void draw_legend(struct svg *s, const struct plot_data *d, double y)
 {
 	const struct trial_counts *c = &d->counts;
@@ -122,70 +91,27 @@ static void draw_legend(struct svg *s, const struct plot_data *d, double y)
 			continue;
 		snprintf(label, sizeof(label), "%s %d",
 			 trial_state_name((enum trial_state)i), n[i]);
-		legend_item(s, &x, &y, plot_state_colour[i], 0, label);
+		plot_legend_item(s, &x, &y, plot_state_colour[i], LEGEND_DOT,
+				 label);
 	}
-	legend_item(s, &x, &y, BEST_COLOUR, 1, "best so far");
+	plot_legend_item(s, &x, &y, BEST_COLOUR, LEGEND_LINE, "best so far");
 	if (d->has_goal) {
 		format_value(d->goal, v, sizeof(v));
 		snprintf(label, sizeof(label), "goal %s", v);
-		legend_item(s, &x, &y, GOAL_COLOUR, 2, label);
+		plot_legend_item(s, &x, &y, GOAL_COLOUR, LEGEND_DASHED, label);
 	}
 }
 
 static void draw_frame(struct svg *s, const struct obj_view *v)
 {
-	const struct frame *f = &v->f;
 	char label[160];
 
-	svg_printf(s,
-		   "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-		   "height=\"%.1f\" fill=\"none\" stroke=\"" AXIS_COLOUR
-		   "\"/>\n",
-		   f->x0, f->y0, f->x1 - f->x0, f->y1 - f->y0);
-	svg_label(s, (f->x0 + f->x1) / 2, f->y1 + 38, "text-anchor=\"middle\"",
-		  "trial", 10);
 	snprintf(label, sizeof(label), "%.60s (%s is better)", v->d->metric,
 		 v->d->maximize ? "higher" : "lower");
-	plot_y_label(s, f, label);
+	plot_frame(s, &v->f, "trial", label);
 }
 
 /* ---- marks ---- */
-
-/* The dashed goal line (at the edge, marked, when off the axis). */
-static void draw_goal_line(struct svg *s, const struct obj_view *v)
-{
-	int clip;
-	double y;
-
-	if (!v->d->has_goal)
-		return;
-	y = obj_y(v, v->d->goal, &clip);
-	svg_line(s, v->f.x0, y, v->f.x1, y,
-		 "stroke=\"" GOAL_COLOUR "\" stroke-width=\"1.5\" "
-		 "stroke-dasharray=\"6,4\"");
-	if (clip)
-		plot_clip_marker(s, v->f.x1 - 8, y, clip > 0, GOAL_COLOUR);
-}
-
-/* Its label, drawn last so that no point hides it. */
-static void draw_goal_label(struct svg *s, const struct obj_view *v)
-{
-	char label[64], num[48];
-	int clip;
-	double y;
-
-	if (!v->d->has_goal)
-		return;
-	y = obj_y(v, v->d->goal, &clip);
-	format_value(v->d->goal, num, sizeof(num));
-	snprintf(label, sizeof(label), "goal %s%s", num,
-		 clip > 0   ? " \xe2\x86\x91"
-		 : clip < 0 ? " \xe2\x86\x93"
-			    : "");
-	svg_label_boxed(s, v->f.x1 - 16, y < v->f.y0 + 16 ? y + 15 : y - 5, 'e',
-			11, "class=\"goal\" fill=\"" GOAL_COLOUR "\"", label,
-			30);
-}
 
 struct xy {
 	double x, y;
@@ -430,12 +356,12 @@ static int objective_draw(struct svg *s, const struct plot_data *d,
 	plot_y_axis(s, &v.f, &v.ya);
 	plot_x_axis(s, &v.f, &v.xa);
 	draw_frame(s, &v);
-	draw_goal_line(s, &v);
+	plot_goal_line(s, d, &v.f, &v.ya);
 	draw_running_best(s, &v);
 	draw_rug(s, &v);
 	clipped = draw_points(s, &v, sel);
 	draw_best_ring(s, &v);
-	draw_goal_label(s, &v);
+	plot_goal_label(s, d, &v.f, &v.ya);
 	draw_header(s, d, top, drawn, clipped);
 	free(sel);
 	return s->err;

@@ -303,7 +303,8 @@ void plot_x_axis(struct svg *s, const struct frame *f, const struct axis *a)
 	}
 }
 
-void plot_y_label(struct svg *s, const struct frame *f, const char *label)
+/* A label rotated along the left edge, centred on the frame. */
+static void y_label(struct svg *s, const struct frame *f, const char *label)
 {
 	double cy = (f->y0 + f->y1) / 2;
 
@@ -315,6 +316,26 @@ void plot_y_label(struct svg *s, const struct frame *f, const char *label)
 	svg_printf(s, "</text>\n");
 }
 
+void plot_frame(struct svg *s, const struct frame *f, const char *xlabel,
+		const char *ylabel)
+{
+	svg_printf(s,
+		   "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+		   "height=\"%.1f\" fill=\"none\" stroke=\"" AXIS_COLOUR
+		   "\"/>\n",
+		   f->x0, f->y0, f->x1 - f->x0, f->y1 - f->y0);
+	svg_label(s, (f->x0 + f->x1) / 2, f->y1 + 38, "text-anchor=\"middle\"",
+		  xlabel, 60);
+	y_label(s, f, ylabel);
+}
+
+double plot_y(const struct frame *f, const struct axis *a, double v, int *clip)
+{
+	if (clip)
+		*clip = v < a->lo ? -1 : v > a->hi ? 1 : 0;
+	return map(clampd(v, a->lo, a->hi), a->lo, a->hi, f->y1, f->y0);
+}
+
 void plot_clip_marker(struct svg *s, double x, double y, int up,
 		      const char *colour)
 {
@@ -322,8 +343,58 @@ void plot_clip_marker(struct svg *s, double x, double y, int up,
 
 	svg_printf(s,
 		   "<path class=\"clipped\" fill=\"%s\" stroke=\"#ffffff\" "
-		   "stroke-width=\"0.5\" d=\"M%.1f %.1fl4.5 %.1fh-9z\"/>\n",
-		   colour, x, y + 6 * d, -7.5 * d);
+		   "stroke-width=\"0.5\" d=\"M%.1f %.1fl5.5 %.1fh-11z\"/>\n",
+		   colour, x, y + 8 * d, -9.5 * d);
+}
+
+void plot_mark_square(struct svg *s, double x, double y, const char *colour,
+		      const char *cls)
+{
+	svg_printf(s,
+		   "<rect%s%s%s x=\"%.1f\" y=\"%.1f\" width=\"7\" "
+		   "height=\"7\" fill=\"%s\" stroke=\"#ffffff\" "
+		   "stroke-width=\"0.5\"/>\n",
+		   cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "",
+		   x - 3.5, y - 3.5, colour);
+}
+
+void plot_mark_cross(struct svg *s, double x, double y, const char *colour,
+		     const char *cls)
+{
+	svg_printf(s,
+		   "<path%s%s%s stroke=\"%s\" stroke-width=\"2\" "
+		   "d=\"M%.1f %.1fl8 8m0 -8l-8 8\"/>\n",
+		   cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "",
+		   colour, x - 4, y - 4);
+}
+
+void plot_legend_item(struct svg *s, double *x, double *y, const char *colour,
+		      enum legend_kind kind, const char *label)
+{
+	double w = 18 + 7.0 * (double)text_chars(label, 40) + 16;
+
+	if (*x + w > PLOT_WIDTH - MARGIN_R && *x > MARGIN_L) {
+		*x = MARGIN_L;
+		*y += 16;
+	}
+	if (kind == LEGEND_DOT)
+		svg_printf(s,
+			   "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" "
+			   "fill=\"%s\"/>\n",
+			   *x + 4, *y - 4, colour);
+	else if (kind == LEGEND_SQUARE)
+		plot_mark_square(s, *x + 4, *y - 4, colour, NULL);
+	else if (kind == LEGEND_CROSS)
+		plot_mark_cross(s, *x + 4, *y - 4, colour, NULL);
+	else
+		svg_printf(s,
+			   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+			   "y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
+			   *x - 4, *y - 4, *x + 14, *y - 4, colour,
+			   kind == LEGEND_DASHED ? " stroke-dasharray=\"6,4\""
+						 : "");
+	svg_label(s, *x + 18, *y, NULL, label, 40);
+	*x += w;
 }
 
 void plot_band(struct svg *s, double top)
@@ -349,10 +420,61 @@ static double quantile(const double *v, size_t n, double p)
 	return i + 1 < n ? v[i] + (h - (double)i) * (v[i + 1] - v[i]) : v[i];
 }
 
+double plot_median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return quantile(v, n, 0.5);
+}
+
+/* Narrow [*a, *b] (indices into the m sorted values w) to the values
+ * inside the fences 3 interquartile ranges beyond the quartiles (or 1.5
+ * times the 5-95% span when the quartiles coincide). */
+static void quartile_fences(const double *w, size_t m, size_t *a, size_t *b)
+{
+	double fence = 3 * (quantile(w, m, 0.75) - quantile(w, m, 0.25));
+	double flo, fhi;
+
+	if (!(fence > 0))
+		fence = 1.5 * (quantile(w, m, 0.95) - quantile(w, m, 0.05));
+	if (!(fence > 0) || !isfinite(fence))
+		return;
+	flo = quantile(w, m, 0.25) - fence;
+	fhi = quantile(w, m, 0.75) + fence;
+	while (*a < *b && w[*a] < flo)
+		(*a)++;
+	while (*b > *a && w[*b] > fhi)
+		(*b)--;
+}
+
+/*
+ * Narrow [*a, *b] further at a gap GAP_RATIO times wider than the span of
+ * the values before it, seen from the median: the cluster of trials that
+ * diverged to one large value, too many (a quarter or more) for the
+ * quartile fences. Cuts fewer than half of the values on either side.
+ */
+#define GAP_RATIO 3
+static void gap_cut(const double *w, size_t m, size_t *a, size_t *b)
+{
+	size_t i;
+
+	for (i = m / 2; i < *b; i++)
+		if (i >= *a && w[i] > w[*a] &&
+		    w[i + 1] - w[i] > GAP_RATIO * (w[i] - w[*a])) {
+			*b = i;
+			break;
+		}
+	for (i = m / 4; i > *a; i--)
+		if (i <= *b && w[*b] > w[i] &&
+		    w[i] - w[i - 1] > GAP_RATIO * (w[*b] - w[i])) {
+			*a = i;
+			break;
+		}
+}
+
 int plot_useful_range(const double *v, size_t n, double *lo, double *hi)
 {
-	double *w = malloc((n ? n : 1) * sizeof(*w)), fence, flo, fhi;
-	size_t i, m = 0;
+	double *w = malloc((n ? n : 1) * sizeof(*w));
+	size_t i, m = 0, a, b;
 
 	if (!w)
 		return -ENOMEM;
@@ -360,26 +482,17 @@ int plot_useful_range(const double *v, size_t n, double *lo, double *hi)
 		if (!isnan(v[i]))
 			w[m++] = v[i];
 	*lo = 1, *hi = 0;
-	if (!m)
-		goto out;
-	qsort(w, m, sizeof(*w), cmp_double);
-	*lo = w[0], *hi = w[m - 1];
-	if (m < 4)
-		goto out;
-	fence = 3 * (quantile(w, m, 0.75) - quantile(w, m, 0.25));
-	if (!(fence > 0))
-		fence = 1.5 * (quantile(w, m, 0.95) - quantile(w, m, 0.05));
-	if (!(fence > 0) || !isfinite(fence))
-		goto out;
-	flo = quantile(w, m, 0.25) - fence;
-	fhi = quantile(w, m, 0.75) + fence;
-	for (i = 0; i < m && w[i] < flo; i++)
-		;
-	*lo = w[i];
-	for (i = m; i > 0 && w[i - 1] > fhi; i--)
-		;
-	*hi = w[i - 1];
-out:
+	if (m) {
+		qsort(w, m, sizeof(*w), cmp_double);
+		a = 0;
+		b = m - 1;
+		if (m >= 4) {
+			quartile_fences(w, m, &a, &b);
+			gap_cut(w, m, &a, &b);
+		}
+		*lo = w[a];
+		*hi = w[b];
+	}
 	free(w);
 	return 0;
 }

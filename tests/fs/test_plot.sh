@@ -46,6 +46,142 @@ EOF
 read -r W H <"$TMP/size"
 [ "$W" = 800 ] && [ "$H" -gt 400 ] || fail "plot size ${W}x$H"
 
+# Learning curves on a real run: 24 trials of three parameters report the
+# loss at 12 steps; medianstop stops the bad ones; sgd with a high learning
+# rate diverges (losses in the millions). Checked against the run's own
+# files: one curve per trial that reported, the end of each early-stopped
+# trial marked, the medianstop median drawn, the best trial's curve and
+# line drawn last, the diverged values clipped and marked in every panel.
+C=$MNT/curves
+mkdir "$C" || fail "mkdir curves"
+cat >"$C/spec.yaml" <<'END_OF_SPEC' || fail "curves spec rejected: $(tail -n 3 "$C/events")"
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata:
+  name: curves
+spec:
+  objective:
+    type: minimize
+    goal: 0.12
+    objectiveMetricName: loss
+  algorithm:
+    algorithmName: random
+    algorithmSettings:
+      - name: random_state
+        value: "11"
+  earlyStopping:
+    algorithmName: medianstop
+    algorithmSettings:
+      - name: min_trials_required
+        value: "3"
+      - name: start_step
+        value: "4"
+  parallelTrialCount: 4
+  maxTrialCount: 24
+  maxFailedTrialCount: 24
+  parameters:
+    - name: lr
+      parameterType: double
+      feasibleSpace: {min: "0.001", max: "0.3", distribution: logUniform}
+    - name: optimizer
+      parameterType: categorical
+      feasibleSpace:
+        list: [adam, sgd, rmsprop]
+    - name: layers
+      parameterType: int
+      feasibleSpace: {min: "1", max: "6"}
+  trialTemplate:
+    primaryContainerName: training-container
+    trialParameters:
+      - name: lr
+        reference: lr
+      - name: optimizer
+        reference: optimizer
+      - name: layers
+        reference: layers
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            restartPolicy: Never
+            containers:
+              - name: training-container
+                image: docker.io/library/python:3.11-slim
+                command:
+                  - python3
+                  - -c
+                  - |
+                    import math, sys, time
+                    lr, opt, layers = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+                    base = 0.1 + 0.08 * (math.log10(lr) + 2) ** 2 + 0.03 * abs(layers - 3)
+                    base += {"adam": 0.0, "rmsprop": 0.05, "sgd": 0.12}[opt]
+                    for t in range(1, 13):
+                        if opt == "sgd" and lr > 0.02:
+                            loss = 40.0 * 3 ** t
+                        else:
+                            loss = base + 1.5 / (1 + 0.5 * t * lr * 100) ** 0.5
+                        print("loss=%.6f" % loss, flush=True)
+                        time.sleep(0.02)
+                  - ${trialParameters.lr}
+                  - ${trialParameters.optimizer}
+                  - ${trialParameters.layers}
+END_OF_SPEC
+wait_state curves Succeeded 120
+cp "$C/plot.svg" "$TMP/curves.svg" || fail "read curves plot.svg"
+for n in $(ls "$C/trials"); do
+	printf '%s %s %s\n' "$n" "$(sed -n 's/^state=//p' "$C/trials/$n/status")" \
+		"$(sed -n 's/^observations=//p' "$C/trials/$n/status")"
+done >"$TMP/curves.trials"
+python3 - "$TMP/curves.svg" "$TMP/curves.trials" "$(status_value curves best_trial)" \
+	"$C/trials.csv" <<'EOF' || fail "curves plot.svg: $(head -c 3000 "$TMP/curves.svg")"
+import csv
+import sys
+import xml.dom.minidom
+
+doc = xml.dom.minidom.parse(sys.argv[1])
+trials = [l.split() for l in open(sys.argv[2])]
+best = sys.argv[3]
+panels = {g.getAttribute("id"): g for g in doc.getElementsByTagName("g")
+          if g.getAttribute("class") == "panel"}
+assert list(panels) == ["panel-objective", "panel-curves", "panel-parallel"], list(panels)
+
+
+def with_class(panel, cls):
+    return [e for e in panels[panel].getElementsByTagName("*")
+            if cls in e.getAttribute("class").split()]
+
+
+def title(e):
+    t = e.getElementsByTagName("title")
+    return t[0].firstChild.data if t else ""
+
+
+reported = [t for t in trials if int(t[2]) > 0]
+stopped = [t for t in trials if t[1] == "EarlyStopped"]
+assert len(reported) == 24, trials
+assert stopped, "medianstop stopped nothing: %s" % trials
+curves = with_class("panel-curves", "curve")
+assert len(curves) == len(reported), (len(curves), len(reported))
+assert len(with_class("panel-curves", "end-early-stopped")) == len(stopped)
+assert len(with_class("panel-curves", "median")) == 1
+assert curves[-1].getAttribute("class") == "curve curve-best", curves[-1].toxml()
+assert title(curves[-1]) == "trial %s (Succeeded)" % best, (title(curves[-1]), best)
+lines = with_class("panel-parallel", "pc-line")
+assert title(lines[-1]).startswith("trial %s " % best), title(lines[-1])
+assert "pc-best" in lines[-1].getAttribute("class").split()
+diverged = [r for r in csv.DictReader(open(sys.argv[4])) if r["loss"] and float(r["loss"]) > 100]
+assert diverged, "no trial diverged: the run does not test clipping"
+for p in panels:
+    assert with_class(p, "clipped"), "nothing clipped in " + p
+ticks = [float(t.firstChild.data) for t in panels["panel-objective"].getElementsByTagName("text")
+         if t.firstChild and t.getAttribute("text-anchor") == "end"
+         and t.firstChild.data.replace(".", "").isdigit()]
+assert ticks and max(ticks) < 10, "the value axis spans the diverged trials: %s" % ticks
+print("curves: %d drawn, %d early-stopped, %d diverged" % (len(curves), len(stopped), len(diverged)))
+EOF
+
 # Jupyter's IPython.display.SVG takes it as it is, where IPython exists.
 if /usr/bin/python3 -c 'import IPython' 2>/dev/null; then
 	/usr/bin/python3 -c '
@@ -64,15 +200,32 @@ if [ ! -x /usr/bin/chromium ]; then
 	exit 77
 fi
 
-# Render it like a browser would and look at the pixels.
+# Render the curves plot like a browser would and look at the pixels of
+# each panel (bands from the SVG: each panel's first rule at its top).
+# KATIBFS_PLOT_PNG=FILE keeps the screenshot (docs/plot.png comes from it).
+python3 - "$TMP/curves.svg" >"$TMP/bands" <<'EOF' || fail "curves.svg bands"
+import sys
+import xml.dom.minidom
+
+svg = xml.dom.minidom.parse(sys.argv[1]).documentElement
+tops = []
+for g in svg.getElementsByTagName("g"):
+    if g.getAttribute("class") == "panel":
+        rules = [l for l in g.getElementsByTagName("line") if l.getAttribute("x1") == "0.0"
+                 and l.getAttribute("x2") == "800.0"]
+        tops.append(int(float(rules[0].getAttribute("y1"))) if rules else 0)
+print(svg.getAttribute("width"), svg.getAttribute("height"), *tops)
+EOF
+read -r W H BANDS <"$TMP/bands"
 PROFILE=$(mktemp -d "$TMP/chromium.XXXXXX")
 timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu \
 	--disable-quic --no-first-run --disable-background-networking \
 	--disable-component-update --disable-sync --hide-scrollbars \
 	--user-data-dir="$PROFILE" --screenshot="$TMP/plot.png" \
-	--window-size="$W,$H" "file://$TMP/plot.svg" >"$TMP/chromium.log" 2>&1
+	--window-size="$W,$H" "file://$TMP/curves.svg" >"$TMP/chromium.log" 2>&1
 [ -s "$TMP/plot.png" ] || fail "no screenshot: $(tail -n 5 "$TMP/chromium.log")"
-python3 - "$TMP/plot.png" "$W" "$H" <<'EOF' || fail "screenshot check"
+[ -z "${KATIBFS_PLOT_PNG:-}" ] || cp "$TMP/plot.png" "$KATIBFS_PLOT_PNG"
+python3 - "$TMP/plot.png" "$W" "$H" $BANDS <<'EOF' || fail "screenshot check"
 import struct
 import sys
 import zlib
@@ -128,11 +281,16 @@ def near(p, q, tol=40):
     return all(abs(x - y) <= tol for x, y in zip(p, q))
 
 
-# Succeeded points (#1f77b4) in the top panel, lines in the bottom one.
-top = [p for row in rows[:h // 2] for p in row]
-bottom = [p for row in rows[h // 2:] for p in row]
-assert any(near(p, (0x1f, 0x77, 0xb4)) for p in top), "no Succeeded points drawn"
-assert sum(1 for p in bottom if p != (255, 255, 255)) > 0.01 * len(bottom), "empty panel"
+# The panels: objective, curves, parallel coordinates, each inked, each
+# with the colour of what it must show: Succeeded points (#1f77b4); the
+# best trial's curve (#2ca02c); the best line (#08306b).
+tops = [int(t) for t in sys.argv[4:]] + [h]
+assert len(tops) == 4 and tops[0] == 0, tops
+want = [(0x1f, 0x77, 0xb4), (0x2c, 0xa0, 0x2c), (0x08, 0x30, 0x6b)]
+for i, name in enumerate(["objective", "curves", "parallel"]):
+    band = [p for row in rows[tops[i]:tops[i + 1]] for p in row]
+    assert sum(1 for p in band if p != (255, 255, 255)) > 0.01 * len(band), "empty " + name
+    assert sum(1 for p in band if near(p, want[i], 12)) > 20, "%s: no %s" % (name, want[i])
 print("screenshot %dx%d, %d%% ink, %d colours" % (w, h, 100 * ink // len(flat), colours))
 EOF
 exit 0

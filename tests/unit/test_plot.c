@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "engine/model.h"
 #include "views/plot.h"
+#include "views/plot_i.h"
 #include "katib/spec.h"
 
 static const char spec_fmt[] =
@@ -32,6 +34,7 @@ static const char spec_fmt[] =
 	"    objectiveMetricName: accuracy\n"
 	"  algorithm:\n"
 	"    algorithmName: random\n"
+	"%s"
 	"  maxTrialCount: 30\n"
 	"  parameters:\n"
 	"    - name: lr\n"
@@ -71,10 +74,18 @@ static const char more_refs[] = "      - name: optimizer\n"
 				"      - name: layers\n"
 				"        reference: layers\n";
 
+static const char medianstop_yaml[] = "  earlyStopping:\n"
+				      "    algorithmName: medianstop\n"
+				      "    algorithmSettings:\n"
+				      "      - name: min_trials_required\n"
+				      "        value: \"3\"\n"
+				      "      - name: start_step\n"
+				      "        value: \"4\"\n";
+
 static const char *const optimizers[] = { "sgd", "adam", "a<b&c", "\xc3\xbc" };
 
-static struct experiment *make_exp(const char *type, const char *goal,
-				   const char *params)
+static struct experiment *make_exp_es(const char *type, const char *goal,
+				      const char *params, const char *early)
 {
 	struct experiment *e = calloc(1, sizeof(*e));
 	struct kb_error err;
@@ -88,7 +99,7 @@ static struct experiment *make_exp(const char *type, const char *goal,
 	strbuf_init(&e->events);
 	if (!type)
 		return e;
-	n = snprintf(yaml, sizeof(yaml), spec_fmt, type, goal, params,
+	n = snprintf(yaml, sizeof(yaml), spec_fmt, type, goal, early, params,
 		     *params ? more_refs : "",
 		     *params ? " ${trialParameters.optimizer} "
 			       "${trialParameters.layers}"
@@ -100,6 +111,12 @@ static struct experiment *make_exp(const char *type, const char *goal,
 		e->value_names[i] = e->spec->params[i].name;
 	e->nvalue_names = e->spec->nparams;
 	return e;
+}
+
+static struct experiment *make_exp(const char *type, const char *goal,
+				   const char *params)
+{
+	return make_exp_es(type, goal, params, "");
 }
 
 /* A trial with the given values and objective (NULL: none yet). */
@@ -127,6 +144,17 @@ static void add_trial(struct experiment *e, enum trial_state st,
 	assert_int_equal(experiment_append_trial(e, t), 0);
 }
 
+/* The objective's observations of the last trial added (its series). */
+static void set_series(struct experiment *e, const double *v, size_t n)
+{
+	struct trial *t = e->trials[e->ntrials - 1];
+
+	t->series = malloc((n ? n : 1) * sizeof(*t->series));
+	assert_non_null(t->series);
+	memcpy(t->series, v, n * sizeof(*v));
+	t->nseries = t->series_cap = n;
+}
+
 /* KATIBFS_PLOT_KEEP=DIR keeps every SVG rendered, to look at them. */
 static void keep(const char *path)
 {
@@ -143,12 +171,48 @@ static void keep(const char *path)
 		unlink(path);
 }
 
+/*
+ * What the parser saw in the last document rendered: one line per element
+ * with a class, "<panel> <class>", in document order (panel: the id of the
+ * enclosing <g class="panel">, without "panel-").
+ */
+static char summary[1 << 18];
+
+static const char summary_py[] =
+	"import sys, xml.dom.minidom as m\n"
+	"d = m.parse(sys.argv[1])\n"
+	"assert d.documentElement.tagName == 'svg'\n"
+	"def walk(n, panel):\n"
+	"    for c in n.childNodes:\n"
+	"        if c.nodeType != c.ELEMENT_NODE: continue\n"
+	"        cls = c.getAttribute('class')\n"
+	"        p = panel\n"
+	"        if cls == 'panel': p = c.getAttribute('id')[6:]\n"
+	"        elif cls: print(p, cls)\n"
+	"        walk(c, p)\n"
+	"walk(d.documentElement, '-')\n";
+
+/* Lines of summary that are exactly "<panel> <cls>". */
+static size_t nclass(const char *panel, const char *cls)
+{
+	char want[128];
+	const char *p = summary;
+	size_t n = 0, len;
+
+	len = (size_t)snprintf(want, sizeof(want), "%s %s\n", panel, cls);
+	for (; (p = strstr(p, want)); p += len)
+		if (p == summary || p[-1] == '\n')
+			n++;
+	return n;
+}
+
 /* Render e; the SVG must be well-formed XML. Caller frees. */
 static char *render(struct experiment *e, size_t *len)
 {
 	char path[] = "/tmp/katib-plot-XXXXXX", cmd[256];
 	struct strbuf b;
-	FILE *f;
+	FILE *f, *p;
+	size_t n;
 	int fd;
 
 	strbuf_init(&b);
@@ -160,12 +224,14 @@ static char *render(struct experiment *e, size_t *len)
 	assert_non_null(f);
 	assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd),
-		 "python3 -c 'import sys, xml.dom.minidom as m; "
-		 "d = m.parse(sys.argv[1]); "
-		 "assert d.documentElement.tagName == \"svg\"' %s",
+	snprintf(cmd, sizeof(cmd), "python3 -c \"$KATIBFS_SUMMARY_PY\" %s",
 		 path);
-	if (system(cmd)) {
+	setenv("KATIBFS_SUMMARY_PY", summary_py, 1);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(summary, 1, sizeof(summary) - 1, p);
+	summary[n] = '\0';
+	if (pclose(p)) {
 		fprintf(stderr, "%s\n", b.data);
 		fail_msg("plot.svg is not well-formed XML (kept in %s)", path);
 	}
@@ -383,6 +449,241 @@ static void test_many_trials(void **state)
 	experiment_free(e);
 }
 
+/* The <title> of the first element whose class is cls, or "". */
+static const char *title_of(const char *svg, const char *cls, char *buf,
+			    size_t size)
+{
+	char want[96];
+	const char *p, *t, *end;
+
+	snprintf(want, sizeof(want), "class=\"%s\"", cls);
+	buf[0] = '\0';
+	p = strstr(svg, want);
+	if (!p)
+		return buf;
+	t = strstr(p, "<title>");
+	end = strchr(p, '>');
+	if (t && end && t == end + 1) { /* the element's first child */
+		t += 7;
+		end = strstr(t, "</title>");
+		snprintf(buf, size, "%.*s", (int)(end - t), t);
+	}
+	return buf;
+}
+
+/* The last line of summary that starts with prefix, or "". */
+static const char *last_line(const char *prefix, char *buf, size_t size)
+{
+	const char *p = summary, *hit = NULL, *end;
+	size_t len = strlen(prefix);
+
+	for (; *p; p = end + 1) {
+		end = strchr(p, '\n');
+		if (!end)
+			break;
+		if (!strncmp(p, prefix, len))
+			hit = p;
+	}
+	buf[0] = '\0';
+	if (hit)
+		snprintf(buf, size, "%.*s", (int)(strchr(hit, '\n') - hit),
+			 hit);
+	return buf;
+}
+
+/*
+ * Learning curves with medianstop: 12 trials report 4..15 steps (trial 4
+ * also 0 steps: no curve), states mixed. Checked: one curve per trial
+ * with observations, the best (lowest final loss) drawn last and only it
+ * marked best, the end marks of early-stopped and killed trials, the
+ * median from start_step (4) to the longest series (15), one point per
+ * step.
+ */
+static void test_curves_medianstop(void **state)
+{
+	struct experiment *e =
+		make_exp_es("minimize", "0.05", more_params, medianstop_yaml);
+	const char *v[3] = { "0.01", "adam", "3" };
+	double series[20], final;
+	char obj[32], line[128];
+	char *svg;
+	int i, j, n;
+
+	for (i = 0; i < 13; i++) {
+		enum trial_state st = i == 3	? TRIAL_FAILED
+				      : i == 5	? TRIAL_EARLY_STOPPED
+				      : i == 8	? TRIAL_EARLY_STOPPED
+				      : i == 10 ? TRIAL_KILLED
+				      : i == 12 ? TRIAL_RUNNING
+						: TRIAL_SUCCEEDED;
+
+		n = i == 3 ? 0 : 4 + i % 12;
+		for (j = 0; j < n; j++)
+			series[j] = 1.0 / (1 + j) + 0.02 * ((i * 7) % 13);
+		final = n ? series[n - 1] : 0;
+		snprintf(obj, sizeof(obj), "%.6f", final);
+		add_trial(e, st, n ? obj : NULL, v);
+		set_series(e, series, (size_t)n);
+	}
+	svg = render(e, NULL);
+	/* 12 curves (trial 4 failed before reporting) */
+	assert_int_equal(nclass("curves", "curve"), 11);
+	assert_int_equal(nclass("curves", "curve curve-best"), 1);
+	/* the best is the last curve drawn: trial 7, the lowest final loss
+	 * of the Succeeded and EarlyStopped ones */
+	assert_string_equal(last_line("curves curve", line, sizeof(line)),
+			    "curves curve curve-best");
+	assert_string_equal(
+		title_of(svg, "curve curve-best", line, sizeof(line)),
+		"trial 7 (Succeeded)");
+	assert_has(svg, "best: trial 7,");
+	assert_int_equal(nclass("curves", "end-early-stopped"), 2);
+	assert_int_equal(nclass("curves", "end-killed"), 1);
+	assert_int_equal(nclass("curves", "median"), 1);
+	assert_has(svg, "medianstop: median of 8");
+	/* the median: steps 4..15, a point each */
+	{
+		const char *m = strstr(svg, "class=\"median\"");
+		const char *pts = strstr(m, "points=\"") + 8;
+		size_t npts = 1;
+
+		for (; *pts != '"'; pts++)
+			npts += *pts == ' ';
+		assert_int_equal(npts, 15 - 4 + 1);
+	}
+	assert_has(svg, "Learning curves: accuracy at each report");
+	assert_int_equal(nclass("-", "panel"), 0);
+	assert_int_equal(nclass("objective", "clipped"), 0);
+	free(svg);
+	experiment_free(e);
+}
+
+/* Without medianstop no median; a trial without observations: no panel. */
+static void test_curves_plain(void **state)
+{
+	struct experiment *e = make_exp("maximize", "0.99", more_params);
+	const char *v[3] = { "0.01", "adam", "3" };
+	const double series[] = { 0.5, 0.7, 0.8 };
+	char *svg;
+
+	add_trial(e, TRIAL_SUCCEEDED, "0.8", v);
+	svg = render(e, NULL);
+	assert_lacks(svg, "Learning curves");
+	free(svg);
+	set_series(e, series, 3);
+	svg = render(e, NULL);
+	assert_int_equal(nclass("curves", "curve curve-best"), 1);
+	assert_int_equal(nclass("curves", "median"), 0);
+	assert_lacks(svg, "medianstop");
+	free(svg);
+	experiment_free(e);
+}
+
+/*
+ * One diverged trial (loss 1e6, and 1e6 in the middle of its curve) among
+ * losses of 0.1 .. 0.9: every panel keeps the useful range, and draws the
+ * outlier at the edge, marked.
+ */
+static void test_outlier_clipped(void **state)
+{
+	struct experiment *e = make_exp("minimize", "0.05", more_params);
+	char obj[32], lr[16], layers[8];
+	const char *v[3] = { lr, NULL, layers };
+	double series[6];
+	char *svg;
+	int i, j;
+
+	for (i = 0; i < 20; i++) {
+		double x = i == 13 ? 1e6 : 0.1 + 0.04 * i;
+
+		snprintf(obj, sizeof(obj), "%g", x);
+		snprintf(lr, sizeof(lr), "%g", 0.001 + 0.004 * i);
+		snprintf(layers, sizeof(layers), "%d", 1 + i % 5);
+		v[1] = optimizers[i % 4];
+		add_trial(e, TRIAL_SUCCEEDED, obj, v);
+		for (j = 0; j < 6; j++)
+			series[j] = x + 0.1 * (6 - j);
+		if (i == 7)
+			series[2] = 1e6;
+		set_series(e, series, 6);
+	}
+	svg = render(e, NULL);
+	assert_int_equal(nclass("objective", "clipped"), 1);
+	/* trial 14's whole curve, trial 8's third step */
+	assert_int_equal(nclass("curves", "clipped"), 2);
+	assert_int_equal(nclass("parallel", "clipped"), 1);
+	assert_has(svg, "1 off the axis");
+	/* the axis spans the others (0.1 .. 1.46), not 1e6 */
+	assert_has(svg, ">0.1</text>");
+	assert_lacks(svg, "1e+06</text>");
+	assert_lacks(svg, ">1000000</text>");
+	free(svg);
+	experiment_free(e);
+}
+
+/* 500 trials with curves: at most PLOT_MAX_CURVES drawn, the subtitle
+ * says which; the best 10 are among them, the best last. */
+static void test_curves_many(void **state)
+{
+	struct experiment *e = make_exp("maximize", "0.99", more_params);
+	const char *v[3] = { "0.01", "adam", "3" };
+	double series[30];
+	char obj[32], line[128];
+	char *svg;
+	int i, j;
+
+	for (i = 0; i < 500; i++) {
+		double top = 0.5 + 0.4 * ((i * 7919) % 500) / 500.0;
+
+		for (j = 0; j < 30; j++)
+			series[j] = top * (1 - 1.0 / (2 + j));
+		snprintf(obj, sizeof(obj), "%.6f", series[29]);
+		add_trial(e, TRIAL_SUCCEEDED, obj, v);
+		set_series(e, series, 30);
+	}
+	svg = render(e, NULL);
+	assert_int_equal(nclass("curves", "curve") + 1, PLOT_MAX_CURVES);
+	assert_has(svg,
+		   "40 of 500 trials drawn: the best 10 and an even sample");
+	assert_string_equal(last_line("curves curve", line, sizeof(line)),
+			    "curves curve curve-best");
+	free(svg);
+	experiment_free(e);
+}
+
+/* The useful range: the full range unless values lie far out. */
+static void test_useful_range(void **state)
+{
+	double v[40], lo, hi;
+	int i;
+
+	for (i = 0; i < 20; i++) /* uniform: everything */
+		v[i] = i / 19.0;
+	assert_int_equal(plot_useful_range(v, 20, &lo, &hi), 0);
+	assert_true(lo == 0 && hi == 1);
+	for (i = 0; i < 12; i++) /* growing steps, but no gap stands out */
+		v[i] = (double)(i + 1) * (i + 1);
+	assert_int_equal(plot_useful_range(v, 12, &lo, &hi), 0);
+	assert_true(lo == 1 && hi == 144);
+	v[5] = 1e9; /* one far out */
+	for (i = 0; i < 12; i++)
+		v[i] = i == 5 ? 1e9 : 0.5 + i / 100.0;
+	assert_int_equal(plot_useful_range(v, 12, &lo, &hi), 0);
+	assert_true(lo == 0.5 && hi == 0.5 + 11 / 100.0);
+	for (i = 0; i < 24; i++) /* a third diverged to one value */
+		v[i] = i % 3 == 0 ? 120 : 0.2 + i / 100.0;
+	v[7] = NAN;
+	assert_int_equal(plot_useful_range(v, 24, &lo, &hi), 0);
+	assert_true(lo == 0.2 + 1 / 100.0 && hi == 0.2 + 23 / 100.0);
+	for (i = 0; i < 10; i++) /* accuracy 1 mostly, a few failures */
+		v[i] = i < 3 ? 0.3 : 1.0;
+	assert_int_equal(plot_useful_range(v, 10, &lo, &hi), 0);
+	assert_true(lo == 0.3 && hi == 1.0);
+	v[0] = NAN;
+	assert_int_equal(plot_useful_range(v, 1, &lo, &hi), 0);
+	assert_true(lo > hi); /* no value */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +693,11 @@ int main(void)
 		cmocka_unit_test(test_one_parameter),
 		cmocka_unit_test(test_hostile_text),
 		cmocka_unit_test(test_many_trials),
+		cmocka_unit_test(test_curves_medianstop),
+		cmocka_unit_test(test_curves_plain),
+		cmocka_unit_test(test_outlier_clipped),
+		cmocka_unit_test(test_curves_many),
+		cmocka_unit_test(test_useful_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
