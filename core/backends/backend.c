@@ -43,10 +43,10 @@ int backend_collects(const struct backend_ops *b, enum collector_kind k)
 void backend_collector_names(const struct backend_ops *b, char *buf,
 			     size_t size)
 {
-	enum collector_kind k, kinds[COLLECTOR_PUSH + 1];
+	enum collector_kind k, kinds[COLLECTOR_KIND_LAST + 1];
 	size_t n = 0, i, len = 0;
 
-	for (k = COLLECTOR_STDOUT; k <= COLLECTOR_PUSH; k++)
+	for (k = COLLECTOR_STDOUT; k <= COLLECTOR_KIND_LAST; k++)
 		if (backend_collects(b, k))
 			kinds[n++] = k;
 	buf[0] = '\0';

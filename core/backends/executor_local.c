@@ -11,6 +11,7 @@
  * (struct local_run: the supervisor's pid, freed by local_release).
  */
 #include "katib/executor.h"
+#include "collectors/collect.h"
 #include "collectors/collector_path.h"
 #include "spec/trial_script.h"
 #include "engine/dirtree.h"
@@ -221,12 +222,63 @@ static int setup_files(posix_spawn_file_actions_t *fa, int record_fd)
  */
 enum view_mode { VIEW_NONE, VIEW_PRIVATE, VIEW_TAKE_TURNS };
 
-/* shim [-v TARGET BACKING | -k SHARED FILE LEFTOVER] LOG CWD EXE -- argv */
+/* A Custom collector's command line (customCollector's command + args),
+ * for katibfs-shim -c; owned by the caller (custom_argv_free). */
+struct custom_argv {
+	char *out;   /* <trial dir>/collector-output.log */
+	char **argv; /* NULL-terminated; the strings belong to the spec */
+	size_t argc;
+	char count[16];
+};
+
+static void custom_argv_free(struct custom_argv *c)
+{
+	free(c->out);
+	free(c->argv);
+}
+
+static void add_strings(const cJSON *list, struct custom_argv *c)
+{
+	const cJSON *s;
+
+	cJSON_ArrayForEach(s, list) if (cJSON_IsString(s)) c->argv[c->argc++] =
+		s->valuestring;
+}
+
+/* 0 (c->argc 0: no collector to run), or -ENOMEM. */
+static int custom_argv(const struct collector_spec *spec, const char *trial_dir,
+		       struct custom_argv *c)
+{
+	const cJSON *cmd = cJSON_GetObjectItem(spec->custom_collector,
+					       "command"),
+		    *args = cJSON_GetObjectItem(spec->custom_collector, "args");
+
+	memset(c, 0, sizeof(*c));
+	if (spec->kind != COLLECTOR_CUSTOM || !cJSON_GetArraySize(cmd))
+		return 0; /* no command: the controller says so in events */
+	c->argv = calloc((size_t)(cJSON_GetArraySize(cmd) +
+				  cJSON_GetArraySize(args) + 1),
+			 sizeof(char *));
+	if (!c->argv || asprintf(&c->out, "%s/" CUSTOM_LOG, trial_dir) < 0) {
+		free(c->argv);
+		c->argv = NULL;
+		c->out = NULL;
+		return -ENOMEM;
+	}
+	add_strings(cmd, c);
+	add_strings(args, c);
+	snprintf(c->count, sizeof(c->count), "%zu", c->argc);
+	return 0;
+}
+
+/* shim [-v TARGET BACKING | -k SHARED FILE LEFTOVER] [-c OUT N CARGV...]
+ *      LOG CWD EXE -- argv */
 static char **shim_argv(const struct trial_command *cmd, const char *log,
 			const char *cwd, const char *exe, enum view_mode mode,
-			const struct collector_view *view)
+			const struct collector_view *view,
+			const struct custom_argv *custom)
 {
-	char **v = calloc(cmd->argc + 10, sizeof(char *));
+	char **v = calloc(cmd->argc + custom->argc + 14, sizeof(char *));
 	size_t i, k = 0;
 
 	if (!v)
@@ -242,6 +294,13 @@ static char **shim_argv(const struct trial_command *cmd, const char *log,
 		v[k++] = (char *)view->file;
 		v[k++] = (char *)view->leftover;
 	}
+	if (custom->argc) {
+		v[k++] = "-c";
+		v[k++] = custom->out;
+		v[k++] = (char *)custom->count;
+		for (i = 0; i < custom->argc; i++)
+			v[k++] = custom->argv[i];
+	}
 	v[k++] = (char *)log;
 	v[k++] = (char *)cwd;
 	v[k++] = (char *)exe;
@@ -256,12 +315,13 @@ static char **shim_argv(const struct trial_command *cmd, const char *log,
 static int spawn_shim(const struct trial_command *cmd, const char *log,
 		      const char *cwd, const char *exe, char **env,
 		      int record_fd, enum view_mode mode,
-		      const struct collector_view *view, pid_t *pid,
+		      const struct collector_view *view,
+		      const struct custom_argv *custom, pid_t *pid,
 		      struct kb_error *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	char **argv = shim_argv(cmd, log, cwd, exe, mode, view);
+	char **argv = shim_argv(cmd, log, cwd, exe, mode, view, custom);
 	int rc;
 
 	if (!argv)
@@ -338,7 +398,8 @@ static int run_is_child(const struct trial_run *run)
 static int start_trial(const struct trial_command *cmd, const char *trial_name,
 		       const char *trial_dir, const char *log_path,
 		       enum view_mode mode, const struct collector_view *view,
-		       struct trial_run *run, struct kb_error *err)
+		       const struct custom_argv *custom, struct trial_run *run,
+		       struct kb_error *err)
 {
 	const char *cwd = cmd->working_dir ? cmd->working_dir : trial_dir;
 	char exe[4096], path[4096];
@@ -384,8 +445,8 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 				  path, strerror(errno));
 		goto out;
 	}
-	rc = spawn_shim(cmd, log_path, cwd, exe, env, fd, mode, view, &pid,
-			err);
+	rc = spawn_shim(cmd, log_path, cwd, exe, env, fd, mode, view, custom,
+			&pid, err);
 	if (rc)
 		goto out;
 	lr->pid = pid;
@@ -405,8 +466,10 @@ int local_start(const struct trial_command *cmd, const char *trial_name,
 		const char *trial_dir, const char *log_path,
 		struct trial_run *run, struct kb_error *err)
 {
+	struct custom_argv none = { 0 };
+
 	return start_trial(cmd, trial_name, trial_dir, log_path, VIEW_NONE,
-			   NULL, run, err);
+			   NULL, &none, run, err);
 }
 
 /* Parse the supervisor file: its pid and, if recorded, the exit. */
@@ -601,6 +664,7 @@ static int lb_start(void *priv, const struct backend_trial *t,
 		    struct trial_run *run, struct kb_error *err)
 {
 	struct collector_view view;
+	struct custom_argv custom;
 	enum view_mode mode = VIEW_NONE;
 	int rc = collector_view(&t->spec->collector, t->dir, &view);
 
@@ -614,8 +678,12 @@ static int lb_start(void *priv, const struct backend_trial *t,
 		mode = VIEW_PRIVATE;
 	else if (rc == 1 && t->spec->collector.kind == COLLECTOR_FILE)
 		mode = VIEW_TAKE_TURNS;
-	return start_trial(t->cmd, t->name, t->dir, t->log_path, mode, &view,
-			   run, err);
+	if (custom_argv(&t->spec->collector, t->dir, &custom))
+		return -ENOMEM;
+	rc = start_trial(t->cmd, t->name, t->dir, t->log_path, mode, &view,
+			 &custom, run, err);
+	custom_argv_free(&custom);
+	return rc;
 }
 
 static enum trial_probe lb_probe(void *priv, const struct backend_trial *t,
@@ -692,7 +760,11 @@ const struct backend_ops local_backend = {
 	.trial_slots = 1,
 	.collectors = BACKEND_COLLECTOR(COLLECTOR_STDOUT) |
 		      BACKEND_COLLECTOR(COLLECTOR_FILE) |
-		      BACKEND_COLLECTOR(COLLECTOR_PUSH),
+		      BACKEND_COLLECTOR(COLLECTOR_TFEVENT) |
+		      BACKEND_COLLECTOR(COLLECTOR_PROMETHEUS) |
+		      BACKEND_COLLECTOR(COLLECTOR_CUSTOM) |
+		      BACKEND_COLLECTOR(COLLECTOR_PUSH) |
+		      BACKEND_COLLECTOR(COLLECTOR_NONE),
 	.renders_manifest = 0,
 	.collector_file = lb_collector_file,
 	.copy_checkpoint = lb_copy_checkpoint,

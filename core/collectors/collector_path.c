@@ -75,7 +75,8 @@ int path_within(const char *path, const char *dir)
 
 int collector_path_is_shared(const struct collector_spec *c)
 {
-	return (c->kind == COLLECTOR_FILE || c->kind == COLLECTOR_TFEVENT) &&
+	return (c->kind == COLLECTOR_FILE || c->kind == COLLECTOR_TFEVENT ||
+		c->kind == COLLECTOR_CUSTOM) &&
 	       c->path && c->path[0] == '/';
 }
 
@@ -104,7 +105,8 @@ int collector_view(const struct collector_spec *c, const char *trial_dir,
 	rc = rc ? rc : fill(out->leftover, "%s/leftover-%s", trial_dir, name);
 	if (rc)
 		return rc;
-	if (c->kind != COLLECTOR_FILE) { /* the directory itself */
+	if (c->kind != COLLECTOR_FILE &&
+	    c->path_kind != PATH_KIND_FILE) { /* the directory itself */
 		memcpy(out->file, out->backing, sizeof(out->file));
 		return 1;
 	}

@@ -45,8 +45,9 @@ int path_normalize(const char *in, char *out, size_t size);
 /* 1 when `path` is `dir` or inside it (both normalized first), else 0. */
 int path_within(const char *path, const char *dir);
 
-/* 1 when the collector reads a path that trials would share (a File or
- * TensorFlowEvent collector with an absolute path), else 0. */
+/* 1 when the collector reads a path that trials would share (a File,
+ * TensorFlowEvent or Custom collector with an absolute path), else 0. A
+ * Custom collector's path is a file (kind File) or a directory. */
 int collector_path_is_shared(const struct collector_spec *c);
 
 /*

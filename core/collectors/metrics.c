@@ -346,6 +346,20 @@ static void expected_lines(const struct experiment_spec *spec, char *buf,
 					c->metrics_format[i]);
 }
 
+int prom_port(const struct collector_spec *c)
+{
+	const cJSON *v = cJSON_GetObjectItem(c->http_get, "port");
+
+	return cJSON_IsNumber(v) ? v->valueint : 8080;
+}
+
+const char *prom_path(const struct collector_spec *c)
+{
+	const cJSON *v = cJSON_GetObjectItem(c->http_get, "path");
+
+	return cJSON_IsString(v) ? v->valuestring : "/metrics";
+}
+
 void metrics_expectation(const struct experiment_spec *spec, char *buf,
 			 size_t size)
 {
@@ -363,6 +377,27 @@ void metrics_expectation(const struct experiment_spec *spec, char *buf,
 		snprintf(buf, size,
 			 "the Push collector expects %s appended to "
 			 "trials/N/metrics",
+			 lines);
+		break;
+	case COLLECTOR_TFEVENT:
+		snprintf(
+			buf, size,
+			"the TensorFlowEvent collector reads TensorBoard event "
+			"files under %s and expects scalars whose tag starts "
+			"with %s (metric a/b: tag b... in a directory a)",
+			c->path ? c->path : "(no path)",
+			spec->objective.metric);
+		break;
+	case COLLECTOR_PROMETHEUS:
+		snprintf(buf, size,
+			 "the PrometheusMetric collector scrapes "
+			 "http://127.0.0.1:%d%s every few seconds while the "
+			 "trial runs and expects a sample named %s",
+			 prom_port(c), prom_path(c), spec->objective.metric);
+		break;
+	case COLLECTOR_CUSTOM:
+		snprintf(buf, size,
+			 "the Custom collector's output is expected to hold %s",
 			 lines);
 		break;
 	default:
@@ -592,6 +627,19 @@ size_t metrics_parse_line(const struct metrics_parser *p, const char *line,
 		return 0;
 	return json ? parse_json(p, line, len, now, out, max)
 		    : parse_text(p, line, len, now, out, max);
+}
+
+size_t metrics_parse_named(const struct metrics_parser *p, const char *line,
+			   size_t len, double now, struct observation *out,
+			   size_t max)
+{
+	struct kb_error err = { 0 };
+	int n;
+
+	if (!len || line[0] == '#')
+		return 0;
+	n = metrics_parse_push(p, line, len, now, out, max, &err);
+	return n < 0 ? 0 : (size_t)n;
 }
 
 /* ---- push ---- */

@@ -79,6 +79,19 @@ size_t metrics_parse_line(const struct metrics_parser *p, const char *line,
 			  struct observation *out, size_t max);
 
 /*
+ * One line of a collector's derived log (TensorFlowEvent, PrometheusMetric:
+ * "[RFC3339 ]name=value", name exactly a wanted metric; '#' lines are the
+ * collector's own state): the observations, at most max.
+ */
+size_t metrics_parse_named(const struct metrics_parser *p, const char *line,
+			   size_t len, double now, struct observation *out,
+			   size_t max);
+
+/* The PrometheusMetric collector's port and path (Katib's defaults). */
+int prom_port(const struct collector_spec *c);
+const char *prom_path(const struct collector_spec *c);
+
+/*
  * Parse a push write (`name=value` lines, as appended to trials/N/metrics).
  * Lines may carry an RFC3339 timestamp prefix. A line that is not
  * name=value with a wanted name: -EINVAL, err says which line and what the

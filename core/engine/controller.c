@@ -9,6 +9,7 @@
  * store writes of one pass are one transaction. Kernel-cache
  * notifications queued during the pass are fired after the lock is gone.
  */
+#include "collectors/collect.h"
 #include "collectors/collector_path.h"
 #include "katib/daemon.h"
 #include "spec/kube_manifest.h"
@@ -194,69 +195,143 @@ static void source_path(struct katib *k, struct experiment *e, struct trial *t,
 {
 	char dir[4096];
 
+	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
+	if (!collect_own_log(&e->spec->collector, dir, buf, size))
+		return;
 	if (e->spec->collector.kind != COLLECTOR_FILE ||
 	    !e->spec->collector.path) {
 		trial_log_path(k, e->name, t->number, buf, size);
 		return;
 	}
-	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
 	k->backend->collector_file(k->backend_priv, &e->spec->collector, dir,
 				   buf, size);
 }
 
-static void parse_lines(struct katib *k, struct experiment *e, struct trial *t,
-			const char *buf, size_t len)
+struct collect_ctx {
+	struct katib *k;
+	struct experiment *e;
+	struct trial *t;
+};
+
+static void collect_event(void *arg, const char *msg)
 {
-	int json = e->spec->collector.kind == COLLECTOR_FILE &&
-		   e->spec->collector.format == FORMAT_JSON;
+	struct collect_ctx *c = arg;
+
+	experiment_event(c->k, c->e, "trial %d: %s", c->t->number, msg);
+}
+
+/* A line longer than the parser reads: say so once, where it is. */
+static void long_line_event(struct katib *k, struct experiment *e,
+			    struct trial *t, off_t at, size_t len, int whole)
+{
+	char path[4096];
+
+	source_path(k, e, t, path, sizeof(path));
+	experiment_event(k, e,
+			 "trial %d: a line of %s%zu bytes at offset %lld of %s "
+			 "is longer than katibfs reads for metrics (%d bytes): "
+			 "only its first %d bytes were parsed; the trial's "
+			 "other lines are read as usual",
+			 t->number, whole ? "" : "at least ", len,
+			 (long long)at, path, METRICS_MAX_LINE,
+			 METRICS_MAX_LINE);
+}
+
+static void parse_lines(struct katib *k, struct experiment *e, struct trial *t,
+			const char *buf, size_t len, off_t at)
+{
+	enum collect_parse mode = collect_parse_mode(&e->spec->collector);
 	struct observation obs[64];
 	const char *p = buf, *end = buf + len, *nl;
 	double now = now_epoch();
 
 	for (; p < end; p = nl + 1) {
-		size_t n;
+		size_t n, llen;
 
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			nl = end;
-		n = metrics_parse_line(e->parser, p, (size_t)(nl - p), json,
-				       now, obs, 64);
+		llen = (size_t)(nl - p);
+		if (llen > METRICS_MAX_LINE)
+			long_line_event(k, e, t, at + (p - buf), llen,
+					nl < end);
+		if (mode == COLLECT_NAMED)
+			n = metrics_parse_named(e->parser, p, llen, now, obs,
+						64);
+		else
+			n = metrics_parse_line(e->parser, p, llen,
+					       mode == COLLECT_JSON, now, obs,
+					       64);
 		trial_add_observations_locked(k, e, t, obs, n);
 	}
 }
 
+/* Before reading: the collector's own work (collect.h). */
+static void collector_update(struct katib *k, struct experiment *e,
+			     struct trial *t, int final)
+{
+	struct collect_ctx c = { k, e, t };
+	char dir[4096], read_dir[4096];
+
+	if (e->spec->collector.kind != COLLECTOR_TFEVENT &&
+	    e->spec->collector.kind != COLLECTOR_PROMETHEUS &&
+	    e->spec->collector.kind != COLLECTOR_CUSTOM)
+		return;
+	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
+	read_dir[0] = '\0';
+	if (e->spec->collector.path)
+		k->backend->collector_file(k->backend_priv, &e->spec->collector,
+					   dir, read_dir, sizeof(read_dir));
+	collect_update(&e->spec->collector, e->parser, dir, read_dir, final,
+		       &t->tfevent, collect_event, &c);
+}
+
+/* The read starts inside a line (the rest of one longer than a chunk):
+ * how many bytes of buf belong to it (up to its newline, included). */
+static size_t rest_of_line(int fd, off_t start, const char *buf, size_t n)
+{
+	const char *nl;
+	char before;
+
+	if (start <= 0 || pread(fd, &before, 1, start - 1) != 1 ||
+	    before == '\n')
+		return 0;
+	nl = memchr(buf, '\n', n);
+	return nl ? (size_t)(nl - buf) + 1 : n;
+}
+
 /*
- * Parse what the trial wrote since last time. Only whole lines unless
- * `final` (the trial ended: a last line without newline counts too).
+ * Parse what the trial wrote since last time (a chunk). Only whole lines
+ * unless `final` (the trial ended: a last line without newline counts
+ * too). Returns 1 when there is more to read.
  */
-static void read_output(struct katib *k, struct experiment *e, struct trial *t,
-			int final)
+static int read_chunk(struct katib *k, struct experiment *e, struct trial *t,
+		      int final)
 {
 	char path[4096];
 	struct stat st;
 	off_t start;
 	ssize_t n;
 	char *buf;
-	size_t use;
+	size_t use, skip;
 	int fd;
 
-	if (e->spec->collector.kind == COLLECTOR_PUSH)
-		goto log_notify;
 	source_path(k, e, t, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		goto log_notify;
+		return 0;
 	start = t->log_parsed;
 	if (fstat(fd, &st) || st.st_size <= start) {
 		close(fd);
-		goto log_notify;
+		return 0;
 	}
 	buf = malloc(READ_CHUNK);
 	n = buf ? pread(fd, buf, READ_CHUNK, start) : -1;
+	skip = n > 0 ? rest_of_line(fd, start, buf, (size_t)n) : 0;
 	close(fd);
 	if (n <= 0) {
 		free(buf);
-		goto log_notify;
+		return 0;
 	}
 	use = (size_t)n;
 	if (!final || (size_t)n == READ_CHUNK) {
@@ -266,15 +341,28 @@ static void read_output(struct katib *k, struct experiment *e, struct trial *t,
 		if (!use && (size_t)n == READ_CHUNK)
 			use = (size_t)n; /* one giant line: take it whole */
 	}
-	parse_lines(k, e, t, buf, use);
+	if (skip > use)
+		skip = use; /* the rest of a giant line: said already */
+	parse_lines(k, e, t, buf + skip, use - skip, start + (off_t)skip);
 	t->log_parsed += (off_t)use;
 	free(buf);
 	/* the offset goes to the store with the observations it produced,
 	 * so a daemon mounted again never counts a line twice */
 	store_put_trial(k->store, e->name, t);
-	if (final && t->log_parsed < st.st_size)
-		read_output(k, e, t, final); /* more than one chunk */
-log_notify:
+	return final && t->log_parsed < st.st_size;
+}
+
+static void read_output(struct katib *k, struct experiment *e, struct trial *t,
+			int final)
+{
+	char path[4096];
+	struct stat st;
+
+	if (collect_parse_mode(&e->spec->collector) != COLLECT_NOTHING) {
+		collector_update(k, e, t, final);
+		while (read_chunk(k, e, t, final))
+			; /* more than one chunk */
+	}
 	trial_log_path(k, e->name, t->number, path, sizeof(path));
 	if (!stat(path, &st) && st.st_size != t->log_size) {
 		t->log_size = st.st_size;
@@ -364,6 +452,8 @@ static void trial_finish(struct katib *k, struct experiment *e, struct trial *t,
 		t->message = strdup(message);
 	}
 	t->finished = now_epoch();
+	tfevent_reader_free(t->tfevent);
+	t->tfevent = NULL;
 	slots_release(t);
 	k->backend->release(k->backend_priv, &t->run);
 	trial_touch(k, e, t);
@@ -788,7 +878,8 @@ static void trial_exited(struct katib *k, struct experiment *e, struct trial *t,
 		trial_finish(k, e, t, TRIAL_FAILED, "TrialFailed", msg);
 		return;
 	}
-	if (trial_objective(e, t, &v) &&
+	if (e->spec->collector.kind != COLLECTOR_NONE &&
+	    trial_objective(e, t, &v) &&
 	    !(t->nsummaries && t->summaries[0].count)) {
 		no_objective_message(k, e, t, msg, sizeof(msg));
 		trial_finish(k, e, t, TRIAL_METRICS_UNAVAILABLE,

@@ -4,6 +4,7 @@
  * thread (controller.c) does everything slow.
  */
 #include "katib/daemon.h"
+#include "collectors/prometheus.h"
 #include "controller.h"
 #include "engine/queue.h"
 #include "recover.h"
@@ -526,6 +527,7 @@ void katib_close(struct katib *k)
 		return;
 	log_stop(k);
 	controller_stop(k);
+	prom_scraper_shutdown();
 	if (k->backend)
 		k->backend->close(k->backend_priv);
 	for (i = 0; i < k->nexps; i++)

@@ -3,6 +3,7 @@
  * the current optimal trial. See core/engine/model.h.
  */
 #include "engine/model.h"
+#include "collectors/tfevent.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -60,6 +61,7 @@ void trial_free(struct trial *t)
 	free(t->message);
 	free(t->command);
 	free(t->devices);
+	tfevent_reader_free(t->tfevent);
 	free(t->summaries);
 	free(t->series);
 	strbuf_free(&t->observations);

@@ -78,6 +78,8 @@ struct trial {
 	int slot; /* -1: none */
 	int slot_known;
 	char *devices; /* CUDA_VISIBLE_DEVICES, or NULL */
+	/* TensorFlowEvent collector: the event files' offsets (collect.h) */
+	struct tfevent_reader *tfevent;
 
 	/* metrics */
 	double *series; /* numeric objective observations, in order */

@@ -295,7 +295,7 @@ static const char *const distribution_names[] = { "uniform", "logUniform",
 static const char *const strategy_names[] = { "min", "max", "latest", NULL };
 static const char *const collector_names[] = {
 	"StdOut", "File", "TensorFlowEvent", "PrometheusMetric", "Custom",
-	"Push",	  NULL
+	"Push",	  "None", NULL
 };
 const char *const resume_names[] = { "Never", "LongRunning", "FromVolume",
 				     NULL };
@@ -317,7 +317,7 @@ const char *metric_strategy_name(enum metric_strategy s)
 
 const char *collector_kind_name(enum collector_kind k)
 {
-	return k <= COLLECTOR_PUSH ? collector_names[k] : "unknown";
+	return k <= COLLECTOR_KIND_LAST ? collector_names[k] : "unknown";
 }
 
 /* Index of s in list, or -1 with an error "must be one of ...". */
@@ -1057,6 +1057,7 @@ static int collector_rules(struct collector_spec *c, const struct ynode *src,
 	switch (c->kind) {
 	case COLLECTOR_STDOUT:
 	case COLLECTOR_PUSH:
+	case COLLECTOR_NONE:
 	case COLLECTOR_PROMETHEUS:
 		rc = forbid(fs, fsp,
 			    c->kind == COLLECTOR_STDOUT
@@ -1206,7 +1207,7 @@ static int parse_collector(struct collector_spec *c, const struct ynode *n,
 		v = enum_value(k, sub, kinds, err);
 		if (v < 0)
 			return -EINVAL;
-		c->kind = v == 6 ? COLLECTOR_PUSH : (enum collector_kind)v;
+		c->kind = (enum collector_kind)v;
 		cc = ynode_get(col, "customCollector");
 		snprintf(sub, sizeof(sub), "%s.collector.customCollector",
 			 path);

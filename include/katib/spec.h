@@ -91,7 +91,9 @@ enum collector_kind {
 	COLLECTOR_PROMETHEUS,
 	COLLECTOR_CUSTOM,
 	COLLECTOR_PUSH,
+	COLLECTOR_NONE, /* no metrics: a trial ends on its exit status */
 };
+#define COLLECTOR_KIND_LAST COLLECTOR_NONE
 
 enum file_format { FORMAT_TEXT, FORMAT_JSON };
 

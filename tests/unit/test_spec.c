@@ -293,8 +293,9 @@ static void test_collector_defaults(void **state)
 
 	y = replace(base_yaml, "  parameters:\n", none);
 	s = parse_ok(y);
-	assert_int_equal(s->collector.kind, COLLECTOR_PUSH);
-	assert_string_equal(collector_kind_name(s->collector.kind), "Push");
+	/* None: no metrics, a trial ends on its exit status (issue 12) */
+	assert_int_equal(s->collector.kind, COLLECTOR_NONE);
+	assert_string_equal(collector_kind_name(s->collector.kind), "None");
 	spec_free(s);
 	free(y);
 }

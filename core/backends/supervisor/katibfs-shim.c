@@ -10,7 +10,7 @@
  * tells a running trial from an ended one.
  *
  *   katibfs-shim [-v TARGET BACKING] [-k SHARED FILE LEFTOVER]
- *                LOG CWD EXE -- ARGV0 ARGS...
+ *                [-c OUT N CARGV0 CARGS...] LOG CWD EXE -- ARGV0 ARGS...
  *   katibfs-shim --probe DIR
  *
  * It forks the trial into its own process group (stdin /dev/null, stdout
@@ -34,6 +34,13 @@
  *       SHARED's directory is created if missing, a SHARED file left from
  *       before is moved to LEFTOVER before the trial starts, and the trial's
  * SHARED file to FILE when it has ended, before the exit is recorded.
+ *   -c  a Custom metrics collector runs beside the trial: N words of argv
+ *       (CARGV0 looked up in the trial's PATH), in CWD with the trial's
+ *       environment and collector view, its own process group, stdout and
+ *       stderr appended to OUT. When the trial has ended it gets SIGTERM,
+ *       and SIGKILL after COLLECTOR_GRACE seconds, before the exit is
+ *       recorded. If it could not start or ended badly on its own,
+ *       "collector-failed <code> <signal>" is recorded first.
  *   --probe  tries -v's namespace with DIR bound onto itself and exits 0,
  *       or with the errno that refused it.
  */
@@ -45,6 +52,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -52,7 +60,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define RECORD_FD 3
+#define RECORD_FD	3
+#define COLLECTOR_GRACE 3 /* s between SIGTERM and SIGKILL */
 
 extern char **environ;
 
@@ -61,6 +70,8 @@ struct options {
 	const char *shared, *file, *leftover; /* -k */
 	const char *log, *cwd, *exe;
 	char **argv;
+	const char *cout; /* -c */
+	char **cargv;	  /* NULL-terminated copy */
 };
 
 static void record(const char *word, long a, long b)
@@ -305,7 +316,10 @@ static void keep_shared(const struct options *o, int before)
 		     to, rc ? ": " : "", rc ? strerror(-rc) : "");
 }
 
-static void run_trial(const struct options *o)
+/* In a child: its own group, output to `out`, the collector view, default
+ * signals, in CWD. Returns only when all is set. */
+static void child_setup(const struct options *o, const char *out,
+			const char *who)
 {
 	struct sigaction dfl;
 	sigset_t none;
@@ -315,7 +329,7 @@ static void run_trial(const struct options *o)
 	fd = open("/dev/null", O_RDONLY);
 	if (fd >= 0)
 		dup2(fd, 0);
-	fd = open(o->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd >= 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);
@@ -324,8 +338,8 @@ static void run_trial(const struct options *o)
 		close(fd);
 	close(RECORD_FD);
 	if (o->target && (rc = private_view(o->target, o->backing))) {
-		dprintf(2, "katibfs: cannot give the trial a private %s: %s\n",
-			o->target, strerror(-rc));
+		dprintf(2, "katibfs: cannot give the %s a private %s: %s\n",
+			who, o->target, strerror(-rc));
 		_exit(127);
 	}
 	memset(&dfl, 0, sizeof(dfl));
@@ -334,13 +348,65 @@ static void run_trial(const struct options *o)
 		sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (chdir(o->cwd))
+	if (chdir(o->cwd)) {
 		dprintf(2, "katibfs: cannot enter %s: %s\n", o->cwd,
 			strerror(errno));
-	else
-		execve(o->exe, o->argv, environ);
+		_exit(127);
+	}
+}
+
+static void run_trial(const struct options *o)
+{
+	child_setup(o, o->log, "trial");
+	execve(o->exe, o->argv, environ);
 	dprintf(2, "katibfs: cannot execute %s: %s\n", o->exe, strerror(errno));
 	_exit(127);
+}
+
+static void run_collector(const struct options *o)
+{
+	child_setup(o, o->cout, "custom collector");
+	execvp(o->cargv[0], o->cargv);
+	dprintf(2,
+		"katibfs: cannot start the custom collector %s "
+		"(spec.metricsCollectorSpec.collector.customCollector): %s\n",
+		o->cargv[0], strerror(errno));
+	_exit(127);
+}
+
+/* A collector that ended on its own: recorded when it went badly. */
+static void collector_ended(int status)
+{
+	if (WIFSIGNALED(status))
+		record("collector-failed", 128 + WTERMSIG(status),
+		       WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status))
+		record("collector-failed", WEXITSTATUS(status), 0);
+}
+
+/* The trial ended: the collector gets SIGTERM, then SIGKILL. */
+static void stop_collector(pid_t pid)
+{
+	struct timespec grace = { COLLECTOR_GRACE, 0 };
+	siginfo_t info;
+	sigset_t chld;
+	int status;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (waitpid(pid, &status, WNOHANG) == pid) {
+		collector_ended(status);
+		return;
+	}
+	kill(-pid, SIGTERM);
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (sigtimedwait(&chld, &info, &grace) < 0 && errno == EAGAIN) {
+			kill(-pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+	}
+	kill(-pid, SIGKILL); /* what is left of its group */
 }
 
 /* 0, or 2 after the usage message */
@@ -354,6 +420,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->target = argv[i + 1];
 			o->backing = argv[i + 2];
 			i += 3;
+		} else if (i + 3 < argc && !strcmp(argv[i], "-c") &&
+			   atoi(argv[i + 2]) > 0 &&
+			   i + 3 + atoi(argv[i + 2]) <= argc) {
+			int n = atoi(argv[i + 2]), j;
+
+			o->cout = argv[i + 1];
+			o->cargv = calloc((size_t)n + 1, sizeof(char *));
+			if (!o->cargv)
+				return 2;
+			for (j = 0; j < n; j++)
+				o->cargv[j] = argv[i + 3 + j];
+			i += 3 + n;
 		} else if (i + 3 < argc && !strcmp(argv[i], "-k")) {
 			o->shared = argv[i + 1];
 			o->file = argv[i + 2];
@@ -364,11 +442,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	if (argc - i < 5 || strcmp(argv[i + 3], "--")) {
-		fprintf(stderr,
-			"usage: katibfs-shim [-v TARGET BACKING] "
-			"[-k SHARED FILE LEFTOVER] LOG CWD EXE -- ARGV...\n"
-			"       katibfs-shim --probe DIR\n"
-			"(started by katibfs for each local trial)\n");
+		fprintf(stderr, "usage: katibfs-shim [-v TARGET BACKING] "
+				"[-k SHARED FILE LEFTOVER] [-c OUT N CARGV...] "
+				"LOG CWD EXE -- ARGV...\n"
+				"       katibfs-shim --probe DIR\n"
+				"(started by katibfs for each local trial)\n");
 		return 2;
 	}
 	o->log = argv[i];
@@ -387,11 +465,11 @@ static int probe(const char *dir)
 
 int main(int argc, char **argv)
 {
-	int status = 0, code, sig;
+	int status = 0, cstatus, code, sig;
 	struct options o;
 	siginfo_t info;
 	sigset_t set;
-	pid_t child;
+	pid_t child, collector = 0;
 
 	if (argc == 3 && !strcmp(argv[1], "--probe"))
 		return probe(argv[2]);
@@ -414,6 +492,13 @@ int main(int argc, char **argv)
 	}
 	if (child == 0)
 		run_trial(&o);
+	if (o.cargv) {
+		collector = fork();
+		if (collector == 0)
+			run_collector(&o);
+		if (collector < 0)
+			record("collector-failed", 127, 0);
+	}
 	record("pid", (long)getpid(), (long)child);
 	for (;;) {
 		if (sigwaitinfo(&set, &info) < 0)
@@ -422,10 +507,18 @@ int main(int argc, char **argv)
 			kill(-child, SIGKILL);
 		else if (info.si_signo != SIGCHLD)
 			kill(-child, SIGTERM);
-		else if (waitpid(child, &status, WNOHANG) == child)
+		else if (collector > 0 &&
+			 waitpid(collector, &cstatus, WNOHANG) == collector) {
+			collector_ended(cstatus);
+			collector = 0;
+		}
+		if (info.si_signo == SIGCHLD &&
+		    waitpid(child, &status, WNOHANG) == child)
 			break;
 	}
 	kill(-child, SIGKILL); /* what is left of the trial's group */
+	if (collector > 0)
+		stop_collector(collector);
 	if (o.shared)
 		keep_shared(&o, 0);
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
