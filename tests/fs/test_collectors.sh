@@ -1,0 +1,219 @@
+#!/bin/sh
+# The TensorFlowEvent, Custom, PrometheusMetric and None collectors on the
+# local backend, and their bad input: a corrupt and a truncated event file,
+# a collector that cannot start, a scrape target that never answers, a
+# metric line of 1 MB. Each: an events line saying what and where, the
+# trial's other observations kept, the daemon serving.
+. "$(dirname "$0")/lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+# with_collector OBJECTIVE-METRIC TYPE PROGRAM COLLECTOR-YAML-FILE
+# spec_yaml (one trial) with that objective and metricsCollectorSpec.
+with_collector() {
+	spec_yaml ": \${trialParameters.lr} \${trialParameters.layers}; $3" 1 1 | python3 -c '
+import sys
+s = sys.stdin.read()
+s = s.replace("  metricsCollectorSpec:\n    collector:\n      kind: StdOut\n",
+              open(sys.argv[1]).read())
+s = s.replace("type: minimize\n    objectiveMetricName: loss",
+              "type: %s\n    objectiveMetricName: %s%s" % (sys.argv[3], sys.argv[2],
+              "" if sys.argv[2] == "loss" else "\n    additionalMetricNames: [loss]"))
+sys.stdout.write(s)' "$4" "$1" "$2"
+}
+
+# observed EXP NAME: the values of NAME in trial 1's observations, sorted.
+observed() {
+	awk -F, -v n="$2" '$2 == n { print $3 }' "$MNT/$1/trials/1/observations" | sort | tr '\n' ' '
+}
+
+# event_says EXP TEXT...: trial 1's events hold a line with every TEXT.
+event_says() {
+	_e=$1
+	shift
+	_pat=$(printf '%s' "$*" | sed 's/ /.*/g')
+	wait_until 20 "grep -q '$_pat' '$MNT/$_e/events'" ||
+		fail "$_e: no events line with $*: $(tail -n 5 "$MNT/$_e/events")"
+}
+
+mount_fs
+
+# ---- TensorFlowEvent: TF1 and TF2 scalars, a torn record, a corrupt one,
+# another directory, a truncated end ----
+cat >"$TMP/tf_trial.py" <<'PY'
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from tfevent_writer import Writer, event, record, simple_value
+log = os.path.join(os.environ["KATIB_TRIAL_DIR"], "tfevent-metrics.log")
+
+def wait_for(text):
+    end = time.time() + 30
+    while time.time() < end:
+        if os.path.exists(log) and text in open(log).read():
+            return
+        time.sleep(0.05)
+    sys.exit("the collector never took " + text)
+
+d = "/var/log/katib/tfevent"
+os.makedirs(d + "/train", exist_ok=True)
+os.makedirs(d + "/test", exist_ok=True)
+w = Writer(d + "/train/events.out.tfevents.1.katibfs")
+w.scalar("accuracy", 0.5, step=1)        # TF1 simple_value
+w.tensor("accuracy", 0.75, step=2)       # TF2 scalar tensor
+w.tensor("loss", 0.125, step=2)
+wait_for("train/accuracy=0.75")
+torn = record(event("accuracy", simple_value(0.875), step=3))
+w.write(torn[:10])                       # a record still being written
+time.sleep(1)                            # a few collector passes see it torn
+w.write(torn[10:])
+wait_for("train/accuracy=0.875")
+w.scalar("accuracy", 0.1, step=4, corrupt=True)
+w.scalar("accuracy", 0.9375, step=5)
+Writer(d + "/test/events.out.tfevents.2.katibfs").scalar("accuracy", 0.99)
+wait_for("train/accuracy=0.9375")
+w.write(record(event("accuracy", simple_value(0.2)))[:7])  # cut short
+print("trained")
+PY
+printf '  metricsCollectorSpec:\n    collector:\n      kind: TensorFlowEvent\n' >"$TMP/tf.yaml"
+mkdir "$MNT/tf" || fail "mkdir tf"
+with_collector train/accuracy maximize "python3 $TMP/tf_trial.py $HERE" "$TMP/tf.yaml" \
+	>"$MNT/tf/spec.yaml" || fail "TensorFlowEvent spec refused: $(tail -n 3 "$MNT/tf/events")"
+wait_state tf Succeeded 60
+[ "$(observed tf train/accuracy)" = "0.5 0.75 0.875 0.9375 " ] ||
+	fail "tf: train/accuracy observed $(observed tf train/accuracy); log: $(cat "$MNT/tf/trials/1/log")"
+[ "$(observed tf loss)" = "0.125 " ] || fail "tf: loss observed $(observed tf loss)"
+grep -q '^train/accuracy=0.9375$' "$MNT/tf/trials/1/metrics" ||
+	fail "tf metrics: $(cat "$MNT/tf/trials/1/metrics")"
+event_says tf "trial 1: TensorFlowEvent collector: /var/log/katib/tfevent/train/events.out.tfevents.1.katibfs:" \
+	"offset" "fails its CRC32C check; skipped"
+event_says tf "events.out.tfevents.1.katibfs: truncated" "observations are kept"
+# the trial's files were its own: nothing under the shared directory
+[ ! -e /var/log/katib/tfevent/train/events.out.tfevents.1.katibfs ] ||
+	fail "the event file was written to the shared directory"
+
+# ---- Custom: a collector beside the trial, metricsFormat honoured ----
+cat >"$TMP/collector.py" <<'PY'
+import signal, sys, time
+pos = 0
+def drain():
+    global pos
+    try:
+        with open("metrics.txt") as f:
+            f.seek(pos)
+            text = f.read()
+    except FileNotFoundError:
+        return
+    text = text[: text.rfind("\n") + 1]
+    pos += len(text)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+def stop(*_):
+    drain()
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+while True:
+    drain()
+    time.sleep(0.1)
+PY
+cat >"$TMP/custom.yaml" <<Y
+  metricsCollectorSpec:
+    collector:
+      kind: Custom
+      customCollector:
+        name: my-collector
+        image: example.com/collector:1
+        command: [python3, $TMP/collector.py]
+    source:
+      filter:
+        metricsFormat:
+          - "{metricName: ([\\\\w|-]+), metricValue: ((-?\\\\d+)(\\\\.\\\\d+)?)}"
+Y
+mkdir "$MNT/custom" || fail "mkdir custom"
+with_collector loss minimize 'echo "loss=9 is the trial output, which a Custom collector does not read"; for v in 0.5 0.25 0.125; do echo "{metricName: loss, metricValue: $v}" >>metrics.txt; sleep 0.2; done' \
+	"$TMP/custom.yaml" >"$MNT/custom/spec.yaml" ||
+	fail "Custom spec refused: $(tail -n 3 "$MNT/custom/events")"
+wait_state custom Succeeded 60
+[ "$(observed custom loss)" = "0.125 0.25 0.5 " ] ||
+	fail "custom: loss observed $(observed custom loss)"
+grep -q '^loss=0.125$' "$MNT/custom/trials/1/metrics" || fail "custom metrics: $(cat "$MNT/custom/trials/1/metrics")"
+
+# a collector that cannot start: the trial runs, events say why
+sed "s|command: \[python3, .*\]|command: [/nonexistent/katibfs-collector, -v]|" \
+	"$TMP/custom.yaml" >"$TMP/nostart.yaml"
+mkdir "$MNT/nostart" || fail "mkdir nostart"
+with_collector loss minimize 'echo ran' "$TMP/nostart.yaml" >"$MNT/nostart/spec.yaml" ||
+	fail "spec refused"
+wait_trial_state nostart 1 MetricsUnavailable 60
+event_says nostart "trial 1: Custom collector (collector.customCollector) exited with code 127" \
+	"cannot start the custom collector /nonexistent/katibfs-collector" "No such file"
+grep -q '^ran$' "$MNT/nostart/trials/1/log" || fail "the trial did not run: $(cat "$MNT/nostart/trials/1/log")"
+
+# ---- PrometheusMetric: scraped while the trial runs ----
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$TMP/prom_trial.py" <<'PY'
+import http.server, os, sys, threading, time
+log = os.path.join(os.environ["KATIB_TRIAL_DIR"], "prometheus-metrics.log")
+value = {"accuracy": "0.5"}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("# HELP accuracy Accuracy.\n# TYPE accuracy gauge\n"
+                'accuracy{split="validation",note="a \\"b\\""} %s\n'
+                "loss_total +Inf\nother NaN\n" % value["accuracy"]).encode()
+        self.send_response(200 if self.path == "/custom/metrics" else 404)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+def wait_for(text):
+    end = time.time() + 30
+    while time.time() < end:
+        if os.path.exists(log) and text in open(log).read():
+            return
+        time.sleep(0.05)
+    sys.exit("never scraped: " + text)
+wait_for("accuracy=0.5\n")
+value["accuracy"] = "0.875"
+wait_for("accuracy=0.875\n")
+print("served")
+PY
+printf '  metricsCollectorSpec:\n    collector:\n      kind: PrometheusMetric\n    source:\n      httpGet:\n        port: %s\n        path: /custom/metrics\n' \
+	"$PORT" >"$TMP/prom.yaml"
+mkdir "$MNT/prom" || fail "mkdir prom"
+with_collector accuracy maximize "python3 $TMP/prom_trial.py $PORT" "$TMP/prom.yaml" \
+	>"$MNT/prom/spec.yaml" || fail "Prometheus spec refused: $(tail -n 3 "$MNT/prom/events")"
+wait_state prom Succeeded 60
+[ "$(observed prom accuracy)" = "0.5 0.875 " ] ||
+	fail "prom: accuracy observed $(observed prom accuracy); log: $(cat "$MNT/prom/trials/1/log")"
+
+# a target that never answers: events say so; MetricsUnavailable
+mkdir "$MNT/noanswer" || fail "mkdir noanswer"
+with_collector accuracy maximize "sleep 3; echo accuracy=0.9" "$TMP/prom.yaml" \
+	>"$MNT/noanswer/spec.yaml" || fail "spec refused"
+wait_trial_state noanswer 1 MetricsUnavailable 60
+event_says noanswer "trial 1: PrometheusMetric collector: http://127.0.0.1:$PORT/custom/metrics never answered"
+
+# ---- None: no metrics, a trial ends on its exit status ----
+printf '  metricsCollectorSpec:\n    collector:\n      kind: None\n' >"$TMP/none.yaml"
+mkdir "$MNT/none" || fail "mkdir none"
+with_collector loss minimize 'echo no metrics here' "$TMP/none.yaml" \
+	>"$MNT/none/spec.yaml" || fail "None spec refused: $(tail -n 3 "$MNT/none/events")"
+wait_state none Succeeded 60
+[ "$(status_value none succeeded)" = 1 ] || fail "none: $(cat "$MNT/none/status")"
+[ -z "$(status_value none best_trial)" ] || fail "none has a best trial: $(cat "$MNT/none/status")"
+mkdir "$MNT/nonefail" || fail "mkdir nonefail"
+with_collector loss minimize 'exit 3' "$TMP/none.yaml" >"$MNT/nonefail/spec.yaml" || fail "spec refused"
+wait_trial_state nonefail 1 Failed 60
+
+# ---- a metric line of 1 MB (StdOut): said in events, the others kept ----
+mkdir "$MNT/long" || fail "mkdir long"
+spec_yaml ": \${trialParameters.lr} \${trialParameters.layers}; python3 -c \"print('loss=0.5'); print('x' * 1048576 + ' loss=0.0625'); print('loss=0.25')\"" 1 1 \
+	>"$MNT/long/spec.yaml" || fail "spec refused"
+wait_state long Succeeded 60
+[ "$(observed long loss)" = "0.25 0.5 " ] || fail "long: loss observed $(observed long loss)"
+event_says long "trial 1: a line of at least 1048576 bytes at offset 9 of" "/log is longer than katibfs reads"
+
+# the daemon still serves
+ls "$MNT" >/dev/null || fail "the mount stopped answering"
+exit 0
