@@ -56,7 +56,7 @@ def wait_for(text):
 d = "/var/log/katib/tfevent"
 os.makedirs(d + "/train", exist_ok=True)
 os.makedirs(d + "/test", exist_ok=True)
-w = Writer(d + "/train/events.out.tfevents.1.katibfs")
+w = Writer(d + "/train/events.out.tfevents." + sys.argv[2])
 w.scalar("accuracy", 0.5, step=1)        # TF1 simple_value
 w.tensor("accuracy", 0.75, step=2)       # TF2 scalar tensor
 w.tensor("loss", 0.125, step=2)
@@ -68,14 +68,17 @@ w.write(torn[10:])
 wait_for("train/accuracy=0.875")
 w.scalar("accuracy", 0.1, step=4, corrupt=True)
 w.scalar("accuracy", 0.9375, step=5)
-Writer(d + "/test/events.out.tfevents.2.katibfs").scalar("accuracy", 0.99)
+Writer(d + "/test/events.out.tfevents." + sys.argv[2]).scalar("accuracy", 0.99)
 wait_for("train/accuracy=0.9375")
 w.write(record(event("accuracy", simple_value(0.2)))[:7])  # cut short
 print("trained")
 PY
 printf '  metricsCollectorSpec:\n    collector:\n      kind: TensorFlowEvent\n' >"$TMP/tf.yaml"
 mkdir "$MNT/tf" || fail "mkdir tf"
-with_collector train/accuracy maximize "python3 $TMP/tf_trial.py $HERE" "$TMP/tf.yaml" \
+# a name of this run's own: files left in the shared directory by others
+# (sh trials/N/spec runs a trial without its private view) are not ours
+EVENTS=events.out.tfevents.$(basename "$TMP")
+with_collector train/accuracy maximize "python3 $TMP/tf_trial.py $HERE $(basename "$TMP")" "$TMP/tf.yaml" \
 	>"$MNT/tf/spec.yaml" || fail "TensorFlowEvent spec refused: $(tail -n 3 "$MNT/tf/events")"
 wait_state tf Succeeded 60
 [ "$(observed tf train/accuracy)" = "0.5 0.75 0.875 0.9375 " ] ||
@@ -83,11 +86,11 @@ wait_state tf Succeeded 60
 [ "$(observed tf loss)" = "0.125 " ] || fail "tf: loss observed $(observed tf loss)"
 grep -q '^train/accuracy=0.9375$' "$MNT/tf/trials/1/metrics" ||
 	fail "tf metrics: $(cat "$MNT/tf/trials/1/metrics")"
-event_says tf "trial 1: TensorFlowEvent collector: /var/log/katib/tfevent/train/events.out.tfevents.1.katibfs:" \
+event_says tf "trial 1: TensorFlowEvent collector: /var/log/katib/tfevent/train/$EVENTS:" \
 	"offset" "fails its CRC32C check; skipped"
-event_says tf "events.out.tfevents.1.katibfs: truncated" "observations are kept"
+event_says tf "$EVENTS: truncated" "observations are kept"
 # the trial's files were its own: nothing under the shared directory
-[ ! -e /var/log/katib/tfevent/train/events.out.tfevents.1.katibfs ] ||
+[ ! -e "/var/log/katib/tfevent/train/$EVENTS" ] ||
 	fail "the event file was written to the shared directory"
 
 # ---- Custom: a collector beside the trial, metricsFormat honoured ----
