@@ -293,10 +293,14 @@ static const char *const param_type_names[] = { "int", "double", "categorical",
 static const char *const distribution_names[] = { "uniform", "logUniform",
 						  "normal", "logNormal", NULL };
 static const char *const strategy_names[] = { "min", "max", "latest", NULL };
-static const char *const collector_names[] = {
-	"StdOut", "File", "TensorFlowEvent", "PrometheusMetric", "Custom",
-	"Push",	  "None", NULL
-};
+static const char *const collector_names[] = { "StdOut",
+					       "File",
+					       "TensorFlowEvent",
+					       "PrometheusMetric",
+					       "Custom",
+					       "Push",
+					       "None",
+					       NULL };
 const char *const resume_names[] = { "Never", "LongRunning", "FromVolume",
 				     NULL };
 
@@ -1168,14 +1172,6 @@ static int parse_collector(struct collector_spec *c, const struct ynode *n,
 	static const char *const fields[] = { "source", "collector", NULL };
 	static const char *const cfields[] = { "kind", "customCollector",
 					       NULL };
-	static const char *const kinds[] = { "StdOut",
-					     "File",
-					     "TensorFlowEvent",
-					     "PrometheusMetric",
-					     "Custom",
-					     "Push",
-					     "None",
-					     NULL };
 	const struct ynode *col = NULL, *src = NULL, *k, *cc;
 	char sub[PATHLEN];
 	int rc, v;
@@ -1204,7 +1200,7 @@ static int parse_collector(struct collector_spec *c, const struct ynode *n,
 				    "is required: one of StdOut, "
 				    "File, TensorFlowEvent, "
 				    "PrometheusMetric, Custom, Push");
-		v = enum_value(k, sub, kinds, err);
+		v = enum_value(k, sub, collector_names, err);
 		if (v < 0)
 			return -EINVAL;
 		c->kind = (enum collector_kind)v;
