@@ -93,6 +93,32 @@ event_says tf "$EVENTS: truncated" "observations are kept"
 [ ! -e "/var/log/katib/tfevent/train/$EVENTS" ] ||
 	fail "the event file was written to the shared directory"
 
+# a remount while the trial writes: every record counted once
+cat >"$TMP/tf_remount.py" <<'PY'
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from tfevent_writer import Writer
+os.makedirs("/var/log/katib/tfevent/train", exist_ok=True)
+w = Writer("/var/log/katib/tfevent/train/events.out.tfevents.remount")
+w.scalar("accuracy", 0.5, step=1)
+go = os.path.join(os.environ["KATIB_TRIAL_DIR"], "go")
+end = time.time() + 60
+while not os.path.exists(go) and time.time() < end:
+    time.sleep(0.05)
+w.scalar("accuracy", 0.75, step=2)
+PY
+mkdir "$MNT/tfremount" || fail "mkdir tfremount"
+with_collector train/accuracy maximize "python3 $TMP/tf_remount.py $HERE" "$TMP/tf.yaml" \
+	>"$MNT/tfremount/spec.yaml" || fail "spec refused"
+wait_until 30 "grep -q ',train/accuracy,0.5' '$MNT/tfremount/trials/1/observations'" ||
+	fail "tfremount: 0.5 not observed: $(cat "$MNT/tfremount/trials/1/observations")"
+unmount_fs || fail "unmount"
+mount_fs
+touch "$STATE/experiments/tfremount/1/go"
+wait_state tfremount Succeeded 60
+[ "$(observed tfremount train/accuracy)" = "0.5 0.75 " ] ||
+	fail "tfremount: train/accuracy observed $(observed tfremount train/accuracy) across a remount"
+
 # ---- Custom: a collector beside the trial, metricsFormat honoured ----
 cat >"$TMP/collector.py" <<'PY'
 import signal, sys, time
@@ -113,6 +139,7 @@ def stop(*_):
     drain()
     sys.exit(0)
 signal.signal(signal.SIGTERM, stop)
+open("collector.ready", "w").close()  # the trial waits for this
 while True:
     drain()
     time.sleep(0.1)
@@ -131,7 +158,7 @@ cat >"$TMP/custom.yaml" <<Y
           - "{metricName: ([\\\\w|-]+), metricValue: ((-?\\\\d+)(\\\\.\\\\d+)?)}"
 Y
 mkdir "$MNT/custom" || fail "mkdir custom"
-with_collector loss minimize 'echo "loss=9 is the trial output, which a Custom collector does not read"; for v in 0.5 0.25 0.125; do echo "{metricName: loss, metricValue: $v}" >>metrics.txt; sleep 0.2; done' \
+with_collector loss minimize 'echo "loss=9 is the trial output, which a Custom collector does not read"; i=0; while [ ! -e collector.ready ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; for v in 0.5 0.25 0.125; do echo "{metricName: loss, metricValue: $v}" >>metrics.txt; sleep 0.2; done' \
 	"$TMP/custom.yaml" >"$MNT/custom/spec.yaml" ||
 	fail "Custom spec refused: $(tail -n 3 "$MNT/custom/events")"
 wait_state custom Succeeded 60

@@ -226,6 +226,46 @@ static int overlay_ancestor(const char *target, int why)
 	return mkdir_p(target);
 }
 
+/* /proc/mounts escapes space, tab, newline and backslash as \ooo. */
+static void unescape_mount_path(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] &&
+		    s[3]) {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+					(s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/*
+ * The namespace's copies of katibfs mounts are detached: a copy would keep
+ * its daemon's FUSE connection open, so unmounting katibfs on the host
+ * would leave the daemon running (and its state locked) until every such
+ * trial ended. Best effort: a user namespace may not detach them.
+ */
+static void detach_katibfs(void)
+{
+	char line[8192], path[4096], type[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %4095s %63s", path, type) == 2 &&
+		    !strcmp(type, "fuse.katibfs")) {
+			unescape_mount_path(path);
+			umount2(path, MNT_DETACH);
+		}
+	fclose(f);
+}
+
 /* This process (and what it starts) sees backing at target. */
 static int private_view(const char *target, const char *backing)
 {
@@ -244,6 +284,7 @@ static int private_view(const char *target, const char *backing)
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		return -errno;
+	detach_katibfs();
 	rc = mkdir_p(target);
 	if (rc == -EACCES || rc == -EPERM || rc == -EROFS)
 		rc = overlay_ancestor(target, rc);
