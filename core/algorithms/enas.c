@@ -13,17 +13,25 @@
  * does (int: range(min, max+1, step); double: arange(min, max+step, step)
  * up to max; lists as given; discrete like categorical).
  *
- * Training: REINFORCE. Each trial that finished since the last call gives
- * reward = its objective (negated when minimizing) plus entropy_weight x
- * the sample entropy; the baseline moves by (1 - baseline_decay) towards
- * it; then controller_train_steps Adam steps (learning_rate) on
- * -(reward - baseline) log p(architecture) + skip_weight x mean KL(skip
- * probabilities || skip_target). Gradients by hand-written backprop.
+ * Training: REINFORCE, controller_train_steps Adam steps (learning_rate)
+ * per call on the trials that finished since the last call. At each step,
+ * as Katib's Controller.build_trainer: every sample's reward = its
+ * objective (negated when minimizing) plus entropy_weight x its entropy
+ * under the current weights; the baseline moves by (1 - baseline_decay)
+ * towards the rewards (their mean: Katib has one reward per step); the
+ * loss is -(reward - baseline) log p(architecture) + skip_weight x mean
+ * KL(skip probabilities || skip_target). Gradients by hand-written
+ * backprop.
  *
- * Deviation from Katib: Katib feeds the AVERAGE objective of all succeeded
+ * Deviations from Katib: Katib feeds the AVERAGE objective of all succeeded
  * trials as the reward of freshly sampled architectures (so the controller
  * cannot tell good from bad ones); here each trial's own architecture gets
- * its own reward, which is what REINFORCE needs.
+ * its own reward, which is what REINFORCE needs. Katib's baseline starts
+ * at 0, so with a minimize objective (negative rewards) every sampled
+ * architecture is pushed down for thousands of steps and the controller
+ * drifts away from what it samples, the good ones included; here it
+ * starts at the first step's mean reward, and minimize learns as maximize
+ * does (tests/unit/test_enas.c).
  *
  * Output, exactly as Katib's service.py (json.dumps, '"' -> "'"):
  *   architecture  [[op], [op, skip0], [op, skip0, skip1], ...]
@@ -379,6 +387,7 @@ struct enas_priv {
 	size_t ntheta;
 	size_t o_lstm, o_gemb, o_emb, o_soft, o_w1, o_w2, o_v;
 	double baseline;
+	int baseline_set; /* 0 until the first training step */
 	long adam_t;
 	int *done; /* trial numbers already learnt from */
 	size_t ndone;
@@ -912,7 +921,8 @@ static int arc_parse(const struct enas_priv *p, const char *s, int *arc)
 
 struct sample {
 	int *arc;
-	double reward;
+	double reward;	    /* the objective, negated when minimizing */
+	double step_reward; /* plus the entropy bonus, at a training step */
 };
 
 static int enas_learnt(const struct enas_priv *p, int number)
@@ -925,27 +935,59 @@ static int enas_learnt(const struct enas_priv *p, int number)
 	return 0;
 }
 
+/*
+ * One training step, as Katib's controller: the rewards (objective plus
+ * entropy_weight x the sample entropy under the current weights), the
+ * baseline moved by (1 - baseline_decay) towards their mean, then the
+ * REINFORCE gradient of each sample with advantage reward - baseline.
+ */
+static int enas_train_step(struct enas_priv *p, struct sample *s, size_t n,
+			   struct tape *tapes, int *arc)
+{
+	double klw = p->set.skip_weight, sum = 0;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < n; i++) {
+		rc = enas_forward(p, &tapes[i], NULL, s[i].arc, arc);
+		s[i].step_reward = s[i].reward;
+		if (!rc && p->set.entropy_weight > 0)
+			s[i].step_reward +=
+				p->set.entropy_weight * tapes[i].entropy;
+		sum += s[i].step_reward;
+	}
+	if (!rc && !p->baseline_set) { /* Katib starts from 0 */
+		p->baseline = sum / (double)n;
+		p->baseline_set = 1;
+	}
+	if (!rc) {
+		p->baseline -= (1 - p->set.baseline_decay) *
+			       (p->baseline - sum / (double)n);
+		memset(p->grad, 0, p->ntheta * sizeof(double));
+	}
+	for (i = 0; !rc && i < n; i++)
+		rc = enas_backward(p, &tapes[i], s[i].step_reward - p->baseline,
+				   tapes[i].nkl ? klw / tapes[i].nkl : 0);
+	if (!rc)
+		adam_step(p);
+	return rc;
+}
+
 static int enas_train_batch(struct enas_priv *p, struct sample *s, size_t n)
 {
-	double klw = p->set.skip_weight;
 	int *arc = calloc((size_t)(p->L * (p->L + 1) / 2 + 1), sizeof(int));
-	struct tape t;
+	struct tape *tapes = calloc(n, sizeof(*tapes));
 	size_t i;
-	int step, rc = arc ? 0 : -ENOMEM;
+	int step, rc = arc && tapes ? 0 : -ENOMEM;
 
 	for (step = 0; !rc && step < p->set.train_steps; step++) {
-		memset(p->grad, 0, p->ntheta * sizeof(double));
-		for (i = 0; !rc && i < n; i++) {
-			rc = enas_forward(p, &t, NULL, s[i].arc, arc);
-			if (!rc)
-				rc = enas_backward(p, &t,
-						   s[i].reward - p->baseline,
-						   t.nkl ? klw / t.nkl : 0);
-			tape_free(&t, p);
+		rc = enas_train_step(p, s, n, tapes, arc);
+		for (i = 0; i < n; i++) {
+			tape_free(&tapes[i], p);
+			memset(&tapes[i], 0, sizeof(tapes[i]));
 		}
-		if (!rc)
-			adam_step(p);
 	}
+	free(tapes);
 	free(arc);
 	return rc;
 }
@@ -957,7 +999,6 @@ static int enas_learn(struct enas_priv *p, const struct experiment_spec *spec,
 	size_t total = (size_t)(p->L * (p->L + 1) / 2), i, n = 0;
 	struct sample *s = calloc(h->ntrials + 1, sizeof(*s));
 	int *arcs = calloc(h->ntrials * total + 1, sizeof(int)), *d, rc = 0;
-	struct tape t;
 
 	if (!s || !arcs) {
 		rc = -ENOMEM;
@@ -981,13 +1022,6 @@ static int enas_learn(struct enas_priv *p, const struct experiment_spec *spec,
 		s[n].arc = arcs + n * total;
 		s[n].reward = spec->objective.maximize ? tr->objective
 						       : -tr->objective;
-		/* the reward carries the sample's entropy (Katib) */
-		if (p->set.entropy_weight > 0 &&
-		    !enas_forward(p, &t, NULL, s[n].arc, arcs + n * total))
-			s[n].reward += p->set.entropy_weight * t.entropy;
-		tape_free(&t, p);
-		p->baseline -= (1 - p->set.baseline_decay) *
-			       (p->baseline - s[n].reward);
 		n++;
 	}
 	if (n)
@@ -1205,6 +1239,8 @@ static int enas_load(struct enas_priv *p, const char *state)
 				  p->v, p->ntheta);
 	p->baseline = jnum(j, "baseline", 0);
 	p->adam_t = (long)jnum(j, "adam_t", 0);
+	/* states saved before baseline_set existed: set once trained */
+	p->baseline_set = (int)jnum(j, "baseline_set", p->adam_t > 0);
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "learnt"))
 	{
 		int *d = realloc(p->done, (p->ndone + 1) * sizeof(*d));
@@ -1230,6 +1266,7 @@ static char *enas_save(void *priv)
 	if (!j)
 		return NULL;
 	cJSON_AddNumberToObject(j, "baseline", p->baseline);
+	cJSON_AddNumberToObject(j, "baseline_set", p->baseline_set);
 	cJSON_AddNumberToObject(j, "adam_t", (double)p->adam_t);
 	a = cJSON_AddArrayToObject(j, "learnt");
 	for (i = 0; a && i < p->ndone; i++)
