@@ -46,6 +46,15 @@ if [ "${BENCH_ALGORITHMS:-1}" != 0 ]; then
 	python3 "$top/bench/bench_algorithms.py" "$mnt"
 fi
 
+# sobol (Owen-scrambled, random_state = seed) against random, in process
+# (issue 12): median regret, A12 and Mann-Whitney p over 10 and 200 seeds.
+if [ "${BENCH_SOBOL:-1}" != 0 ]; then
+	for seeds in 10 200; do
+		/usr/bin/python3 "$top/bench/sobol_vs_random.py" --seeds $seeds \
+			--functions branin,hartmann6,ackley5,rosenbrock4,levy4,mixed,lrbowl
+	done
+fi
+
 # Load (issue 5): 20 experiments at once, parallelTrialCount 4, while 8
 # readers loop over status, trials.csv and trial files: no errors, no
 # deadlock; p50/p99/max read latency. Then the long crash test (its own

@@ -1,27 +1,46 @@
 /*
- * sobol.c - scrambled Sobol sequence (Katib's goptuna Sobol service).
+ * sobol.c - the Sobol sequence: Katib's sobol algorithm (its goptuna
+ * service), and the scrambled points tpe starts from.
+ *
+ * Without random_state, the sequence Katib's goptuna sampler draws
+ * (github.com/c-bata/goptuna/sobol, as Katib's converter builds it:
+ * sobol.NewSampler(), no scrambling, no skip): suggestion k (k = trials
+ * so far, + i within a batch) is point k + 1 of the unscrambled sequence
+ * (point 0, the origin, is never drawn), in Gray-code order, Joe-Kuo
+ * new-joe-kuo-6.21201 direction numbers, the parameters taking the
+ * dimensions in the byte order of their names as goptuna sorts them.
+ * Katib's service ignores random_state; here it selects:
+ *
+ * With random_state, the same points under a nested uniform (Owen)
+ * scramble, hash-based as Burley ("Practical Hash-based Owen Scrambling",
+ * JCGT 2020) with Vegdahl's improved Laine-Karras hash: each coordinate's
+ * bits are reversed, permuted by a hash in which a bit depends only on
+ * the bits above it in the original order (a random permutation of every
+ * subinterval of every level, Owen 1998), and reversed back, the hash
+ * seeded by random_state and the dimension. Different seeds give
+ * different sequences; each keeps the net's stratification, every point
+ * is uniform, and suggestion k is point k (from 0).
  *
  * Katib's sobol reads no settings and refuses none (goptuna); katibfs
- * takes any too, with a warning for each (spec_warn()), and refuses only a
- * random_state that is not an integer.
+ * takes any other too, with a warning for each (spec_warn()), and refuses
+ * only a random_state that is not an integer.
  *
- * Suggestion number k (k = trials so far, + i within a batch) is point k
- * of the Sobol sequence in Gray-code order over the parameters (Joe-Kuo
- * new-joe-kuo-6.21201 direction numbers for the first 64 dimensions),
- * scrambled by a random lower-triangular linear matrix scramble and a
- * random digital shift (Owen-style LMS + DS, as scipy's scramble=True). The
- * scramble is drawn from a seed chosen at the first create() and persisted
- * through save(), so restarts continue the same sequence.
+ * sobol_point() (tpe's startup points) scrambles by a random
+ * lower-triangular linear matrix scramble and a digital shift instead.
  *
  * Each coordinate u in (0, 1) maps to its parameter: uniform in [min, max],
  * log-uniform for logUniform, the inverse normal CDF (mu = (min+max)/2,
  * sigma = (max-min)/6, as hyperopt) for normal/logNormal, clamped; ints
- * and steps by bins of width step; lists by floor(u * len). Points whose
- * assignment a trial already has (small discrete spaces) are replaced by
- * random unused ones; a full finite space ends the search.
+ * and steps by bins of width step; lists by floor(u * len). For a uniform
+ * double that is goptuna's value; goptuna ignores `distribution` and its
+ * ints and steps never reach max (floor(u * (max - min))), katibfs's do.
+ * Points whose assignment a trial already has (small discrete spaces)
+ * are replaced by random unused ones; a full finite space ends the search.
+ * Past 64 dimensions (or 2^32 points) coordinates are pseudo-random.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +52,7 @@
 #define SOBOL_BITS 32
 
 struct sobol_priv {
+	int scrambled; /* random_state given: Owen-scrambled */
 	uint64_t seed;
 };
 
@@ -154,6 +174,45 @@ static void scramble_rows(struct rng *r, uint32_t *rows)
 	}
 }
 
+/* Coordinate j of the unscrambled point with Gray code `gray`. */
+static uint32_t sobol_plain(size_t j, uint64_t gray)
+{
+	uint32_t v[SOBOL_BITS], x = 0;
+	unsigned k;
+
+	directions(j, v);
+	for (k = 0; k < SOBOL_BITS && gray; k++, gray >>= 1)
+		if (gray & 1)
+			x ^= v[k];
+	return x;
+}
+
+static uint32_t reverse_bits(uint32_t x)
+{
+	x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
+	x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
+	x = ((x >> 4) & 0x0f0f0f0fu) | ((x & 0x0f0f0f0fu) << 4);
+	x = ((x >> 8) & 0x00ff00ffu) | ((x & 0x00ff00ffu) << 8);
+	return (x >> 16) | (x << 16);
+}
+
+/*
+ * Nested uniform scramble of x (bit 31 = the first binary digit): on the
+ * reversed bits, an add and multiplications by even constants change a
+ * bit only from the bits below it, i.e. from the digits before it, which
+ * is what an Owen permutation tree does (Vegdahl's LK hash, Burley 2020).
+ */
+static uint32_t owen_scramble(uint32_t x, uint32_t seed)
+{
+	x = reverse_bits(x);
+	x ^= x * 0x3d20adeau;
+	x += seed;
+	x *= (seed >> 16) | 1;
+	x ^= x * 0x05526c56u;
+	x ^= x * 0x53a22864u;
+	return reverse_bits(x);
+}
+
 static uint32_t sobol_coordinate(size_t j, uint64_t gray, uint64_t seed)
 {
 	uint32_t v[SOBOL_BITS], rows[SOBOL_BITS], x = 0;
@@ -171,21 +230,63 @@ static uint32_t sobol_coordinate(size_t j, uint64_t gray, uint64_t seed)
 	return x ^ (uint32_t)rng_next(&r); /* digital shift */
 }
 
+/* Coordinate j of point `index` as a double in (0, 1) from the 32-bit
+ * digits x, or pseudo-random where the sequence has no more. */
+static double unit(uint32_t x)
+{
+	return ((double)x + 0.5) * 0x1.0p-32;
+}
+
+static double beyond(uint64_t index, size_t j, uint64_t seed)
+{
+	struct rng r;
+
+	rng_seed(&r, seed ^ seed_mix64(index * 1315423911ULL + j));
+	return (rng_uniform(&r) * 0x1.0p32 + 0.5) * 0x1.0p-32;
+}
+
+static int in_table(uint64_t index, size_t j)
+{
+	return j < SOBOL_MAX_DIMS && index < (1ULL << SOBOL_BITS);
+}
+
+/* Point `index` of the Owen-scrambled sequence (seed: random_state). */
+static void sobol_point_owen(uint64_t index, size_t ndims, uint64_t seed,
+			     double *u)
+{
+	uint64_t gray = index ^ (index >> 1);
+	size_t j;
+
+	for (j = 0; j < ndims; j++)
+		u[j] = in_table(index, j)
+			       ? unit(owen_scramble(
+					 sobol_plain(j, gray),
+					 (uint32_t)seed_mix64(seed ^
+							      (0x0e11ULL + j))))
+			       : beyond(index, j, seed);
+}
+
+/* Point `index` of the unscrambled sequence (Katib's goptuna). */
+static void sobol_point_plain(uint64_t index, size_t ndims, double *u)
+{
+	uint64_t gray = index ^ (index >> 1);
+	size_t j;
+
+	for (j = 0; j < ndims; j++)
+		u[j] = in_table(index, j)
+			       ? (double)sobol_plain(j, gray) * 0x1.0p-32
+			       : beyond(index, j, 0);
+}
+
 int sobol_point(uint64_t index, size_t ndims, uint64_t seed, double *u)
 {
 	uint64_t gray = index ^ (index >> 1);
-	struct rng r;
 	size_t j;
 
-	for (j = 0; j < ndims; j++) {
-		if (j < SOBOL_MAX_DIMS && index < (1ULL << SOBOL_BITS)) {
-			u[j] = ((double)sobol_coordinate(j, gray, seed) + 0.5) *
-			       0x1.0p-32;
-			continue;
-		}
-		rng_seed(&r, seed ^ seed_mix64(index * 1315423911ULL + j));
-		u[j] = (rng_uniform(&r) * 0x1.0p32 + 0.5) * 0x1.0p-32;
-	}
+	for (j = 0; j < ndims; j++)
+		u[j] = in_table(index, j)
+			       ? unit(sobol_coordinate(j, gray, seed))
+			       : beyond(index, j, seed);
 	return 0;
 }
 
@@ -327,21 +428,28 @@ static const struct setting_rule sobol_rules[] = {
 static int sobol_validate(const struct experiment_spec *spec,
 			  struct kb_error *err)
 {
-	const struct algorithm_setting *s =
-		setting_find(&spec->algorithm, "random_state");
 	int rc = settings_validate(&spec->algorithm, sobol_rules, 1, err);
 
 	if (rc)
 		return rc;
 	settings_warn_unknown(spec, sobol_rules,
 			      "Katib's sobol service, goptuna, ignores it too");
-	if (s)
-		spec_warn(spec,
-			  "spec.algorithm.algorithmSettings[random_state]",
-			  "ignored: katibfs's sobol draws its scramble from a "
-			  "seed of its own, kept in its state (Katib's sobol "
-			  "service ignores random_state too)");
 	return 0;
+}
+
+/* random_state, any integer (Katib takes negative ones too): 1 and *seed
+ * set, or 0 without one. */
+static int sobol_random_state(const struct experiment_spec *spec,
+			      uint64_t *seed)
+{
+	const struct algorithm_setting *s =
+		setting_find(&spec->algorithm, "random_state");
+	long v;
+
+	if (!s || setting_int(s, LONG_MIN, LONG_MAX, &v, NULL))
+		return 0;
+	*seed = (uint64_t)v;
+	return 1;
 }
 
 static int sobol_create(const struct experiment_spec *spec, const char *state,
@@ -349,18 +457,19 @@ static int sobol_create(const struct experiment_spec *spec, const char *state,
 {
 	struct sobol_priv *p = calloc(1, sizeof(*p));
 
+	(void)state; /* everything follows from the spec */
 	if (!p)
 		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
-	p->seed = seed_restore(NULL, state);
+	p->scrambled = sobol_random_state(spec, &p->seed);
 	*priv = p;
 	return 0;
 }
 
+/* Stateless: the points follow from the spec and the trial count. */
 static char *sobol_save(void *priv)
 {
-	struct sobol_priv *p = priv;
-
-	return seed_save(p->seed);
+	(void)priv;
+	return NULL;
 }
 
 static void sobol_destroy(void *priv)
@@ -368,17 +477,43 @@ static void sobol_destroy(void *priv)
 	free(priv);
 }
 
+struct sobol_ctx {
+	const struct sobol_priv *p;
+	double *u;    /* nparams coordinates */
+	size_t *dims; /* the dimension of each parameter */
+};
+
+/* Goptuna gives the dimensions to the parameters sorted by name. */
+static void dims_by_name(const struct experiment_spec *spec, size_t *dims)
+{
+	size_t i, j;
+
+	for (i = 0; i < spec->nparams; i++) {
+		dims[i] = 0;
+		for (j = 0; j < spec->nparams; j++)
+			dims[i] += strcmp(spec->params[j].name,
+					  spec->params[i].name) < 0 ||
+				   (!strcmp(spec->params[j].name,
+					    spec->params[i].name) &&
+				    j < i);
+	}
+}
+
 static char **sobol_assignment(const struct experiment_spec *spec,
-			       uint64_t seed, uint64_t k, double *u)
+			       struct sobol_ctx *c, uint64_t k)
 {
 	char **v = calloc(spec->nparams ? spec->nparams : 1, sizeof(*v));
 	size_t j;
 
 	if (!v)
 		return NULL;
-	sobol_point(k, spec->nparams, seed, u);
+	if (c->p->scrambled)
+		sobol_point_owen(k, spec->nparams, c->p->seed, c->u);
+	else
+		sobol_point_plain(k + 1, spec->nparams, c->u);
 	for (j = 0; j < spec->nparams; j++) {
-		v[j] = sobol_map(&spec->params[j], u[j]);
+		v[j] = sobol_map(&spec->params[j],
+				 c->u[c->p->scrambled ? j : c->dims[j]]);
 		if (!v[j]) {
 			assignment_values_free(v, spec->nparams);
 			return NULL;
@@ -387,25 +522,20 @@ static char **sobol_assignment(const struct experiment_spec *spec,
 	return v;
 }
 
-struct sobol_ctx {
-	uint64_t seed;
-	double *u; /* nparams + 1 coordinates */
-};
-
 /* Suggestion number k: the Sobol point, or a random unused one. */
 static char **suggest_one(void *ctx, const struct experiment_spec *spec,
 			  uint64_t k, const struct assignment_set *used,
 			  size_t total, int *rc)
 {
 	struct sobol_ctx *c = ctx;
-	char **v = sobol_assignment(spec, c->seed, k, c->u);
+	char **v = sobol_assignment(spec, c, k);
 	struct rng r;
 
 	*rc = v ? 0 : -ENOMEM;
 	if (!v || !assignment_set_contains(used, v))
 		return v;
 	assignment_values_free(v, spec->nparams);
-	rng_seed(&r, c->seed ^ seed_mix64(k + 0x9e3779b97f4a7c15ULL));
+	rng_seed(&r, c->p->seed ^ seed_mix64(k + 0x9e3779b97f4a7c15ULL));
 	return search_random_unused(spec, &r, used, total, rc);
 }
 
@@ -413,16 +543,20 @@ static int sobol_suggest(void *priv, const struct experiment_spec *spec,
 			 const struct search_history *history, size_t want,
 			 char ***out, struct kb_error *err)
 {
-	struct sobol_priv *p = priv;
-	struct sobol_ctx c = { p->seed,
-			       calloc(spec->nparams + 1, sizeof(double)) };
+	struct sobol_ctx c = { priv, calloc(spec->nparams + 1, sizeof(double)),
+			       calloc(spec->nparams + 1, sizeof(size_t)) };
 	int rc;
 
-	if (!c.u)
-		return kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
+	if (!c.u || !c.dims) {
+		rc = kb_error_set(err, -ENOMEM, NULL, 0, "out of memory");
+		goto out;
+	}
+	dims_by_name(spec, c.dims);
 	rc = search_suggest_distinct(spec, history, want, out, err, suggest_one,
 				     &c);
+out:
 	free(c.u);
+	free(c.dims);
 	return rc;
 }
 
