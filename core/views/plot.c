@@ -134,18 +134,13 @@ static int data_collect(struct experiment *e, struct plot_data *d)
 {
 	const struct objective_spec *o = &e->spec->objective;
 	struct trial *best;
-	double *v;
 	size_t i;
-	int rc;
 
 	d->name = strdup(e->name);
 	d->metric = strdup(o->metric ? o->metric : "objective");
 	d->trials = malloc((e->ntrials ? e->ntrials : 1) * sizeof(*d->trials));
-	v = malloc((e->ntrials ? e->ntrials : 1) * sizeof(*v));
-	if (!d->name || !d->metric || !d->trials || !v) {
-		free(v);
+	if (!d->name || !d->metric || !d->trials)
 		return -ENOMEM;
-	}
 	d->state = e->state;
 	d->counts = e->counts;
 	d->maximize = o->maximize;
@@ -170,13 +165,26 @@ static int data_collect(struct experiment *e, struct plot_data *d)
 				d->hi = x;
 			d->nval++;
 		}
-		v[i] = p->value;
 		if (e->trials[i] == best && !isnan(p->value)) {
 			d->best = (long)i;
 			d->best_v = p->value;
 		}
 	}
-	rc = plot_useful_range(v, e->ntrials, &d->vlo, &d->vhi);
+	return 0;
+}
+
+/* The useful range of the values (without the lock: it sorts them). */
+static int data_useful_range(struct plot_data *d)
+{
+	double *v = malloc((d->ntrials ? d->ntrials : 1) * sizeof(*v));
+	size_t i;
+	int rc;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < d->ntrials; i++)
+		v[i] = d->trials[i].value;
+	rc = plot_useful_range(v, d->ntrials, &d->vlo, &d->vhi);
 	free(v);
 	if (d->best >= 0) { /* the best is never off the axis */
 		d->vlo = fmin(d->vlo, d->best_v);
@@ -276,7 +284,7 @@ static void render_empty(struct svg *s, const struct plot_snapshot *snap)
 
 int plot_render_snapshot(const struct plot_snapshot *snap, struct strbuf *out)
 {
-	const struct plot_data *d = &snap->d;
+	struct plot_data dv = snap->d, *d = &dv;
 	struct svg s = { out, 0 };
 	int heights[NPANELS], total = 0, top = 0;
 	char title[256];
@@ -286,6 +294,9 @@ int plot_render_snapshot(const struct plot_snapshot *snap, struct strbuf *out)
 		render_empty(&s, snap);
 		return s.err;
 	}
+	s.err = data_useful_range(d);
+	if (s.err)
+		return s.err;
 	for (i = 0; i < NPANELS; i++) {
 		heights[i] = panels[i]->height(d, snap->priv[i]);
 		total += heights[i];

@@ -15,7 +15,9 @@
  * Succeeded trials' best value so far (all of them, drawn or not; a trial
  * with fewer reports counts with its final best), once
  * min_trials_required of them exist, as core/earlystopping/medianstop.c
- * computes it. The value axis spans the useful range; values off it are
+ * computes it; above MEDIAN_MAX_TRIALS Succeeded trials, of an even sample
+ * of them (the legend says so), so that the copy under the lock stays
+ * bounded. The value axis spans the useful range; values off it are
  * drawn at its edge, each run of them marked.
  *
  * collect() copies the drawn curves and, with medianstop, each Succeeded
@@ -32,17 +34,20 @@
 
 #include "earlystopping/medianstop.h"
 
-#define CURVES_H	 380
-#define CURVE_MAX_POINTS 240 /* points per curve drawn at most */
-#define MEDIAN_MAX_STEPS 120 /* steps at which the median is drawn */
-#define MEDIAN_COLOUR	 "#111111"
+#define CURVES_H	  380
+#define CURVE_MAX_POINTS  240  /* points per curve drawn at most */
+#define MEDIAN_MAX_STEPS  64   /* steps at which the median is drawn */
+#define MEDIAN_MAX_TRIALS 4000 /* Succeeded trials the median is taken of */
+#define MEDIAN_COLOUR	  "#111111"
 
 struct curve {
 	long idx;    /* into plot_data trials */
 	double *pts; /* npts (step, value) pairs */
 	size_t npts;
-	int best;     /* one of the PLOT_BEST_CURVES best */
-	double order; /* drawn in increasing order */
+	int best;   /* one of the PLOT_BEST_CURVES best */
+	int group;  /* drawn in order: 0 the sample, 1 the best ones, 2 the
+		     * best trial */
+	double key; /* in group 1: higher is better */
 };
 
 struct curves_priv {
@@ -55,9 +60,10 @@ struct curves_priv {
 	int medianstop;
 	long min_trials, start_step;
 	size_t ndone;  /* Succeeded trials with observations */
+	size_t nused;  /* of them, in the median (an even sample) */
 	size_t nmed;   /* steps sampled */
 	size_t *steps; /* nmed steps, increasing */
-	double *bests; /* nmed columns of ndone bests so far */
+	double *bests; /* nused rows of nmed bests so far */
 };
 
 static void curves_release(void *priv)
@@ -77,52 +83,53 @@ static void curves_release(void *priv)
 
 /* ---- which curves (under the lock) ---- */
 
-struct ranked {
-	const struct plot_data *d;
-	long idx;
-};
-
-/* Better first; trials without a value last. */
-static int cmp_better(const void *pa, const void *pb)
+/* Insert trial i into best[0..*n) (better first, at most
+ * PLOT_BEST_CURVES) if it is better than the last one there. */
+static void keep_best(const struct plot_data *d, long *best, size_t *n, long i)
 {
-	const struct ranked *a = pa, *b = pb;
-	double va = a->d->trials[a->idx].value, vb = b->d->trials[b->idx].value;
+	double v = d->trials[i].value;
+	size_t k = *n;
 
-	if (isnan(va) || isnan(vb))
-		return isnan(va) - isnan(vb);
-	return plot_better(a->d, va, vb) ? -1
-	       : plot_better(a->d, vb, va)
-		       ? 1
-		       : (a->idx > b->idx) - (a->idx < b->idx);
+	if (isnan(v))
+		return;
+	if (k == PLOT_BEST_CURVES &&
+	    !plot_better(d, v, d->trials[best[k - 1]].value))
+		return;
+	if (k < PLOT_BEST_CURVES)
+		(*n)++;
+	else
+		k--;
+	for (; k > 0 && plot_better(d, v, d->trials[best[k - 1]].value); k--)
+		best[k] = best[k - 1];
+	best[k] = i;
 }
 
 /*
- * Mark in chosen[] the curves drawn; returns how many, with the best ones
- * (chosen 2) apart from the sample (chosen 1).
+ * Mark in chosen[] the curves drawn: all when they are few, else the
+ * PLOT_BEST_CURVES best (chosen 2) and an even sample of the others
+ * (chosen 1). Returns how many.
  */
 static size_t choose(struct experiment *e, const struct plot_data *d,
 		     struct curves_priv *p, unsigned char *chosen)
 {
-	struct ranked *r = malloc((p->total ? p->total : 1) * sizeof(*r));
-	size_t i, k = 0, n = 0, rest, others, seen = 0;
+	long best[PLOT_BEST_CURVES];
+	size_t i, n = 0, nbest = 0, rest, others, seen = 0;
 
-	if (!r)
-		return (size_t)-1;
-	for (i = 0; i < d->ntrials; i++)
-		if (e->trials[i]->nseries)
-			r[k++] = (struct ranked){ d, (long)i };
-	if (k <= PLOT_MAX_CURVES) {
-		for (i = 0; i < k; i++)
-			chosen[r[i].idx] = r[i].idx == d->best ? 2 : 1;
-		free(r);
-		return k;
+	for (i = 0; i < d->ntrials; i++) {
+		if (!e->trials[i]->nseries)
+			continue;
+		if (p->total <= PLOT_MAX_CURVES)
+			chosen[i] = 1, n++;
+		else
+			keep_best(d, best, &nbest, (long)i);
 	}
-	qsort(r, k, sizeof(*r), cmp_better);
-	for (i = 0;
-	     i < PLOT_BEST_CURVES && i < k && !isnan(d->trials[r[i].idx].value);
-	     i++, n++)
-		chosen[r[i].idx] = 2;
-	free(r);
+	if (p->total <= PLOT_MAX_CURVES)
+		return n;
+	for (i = 0; i < nbest; i++)
+		chosen[best[i]] = 2;
+	n = nbest;
+	if (d->best >= 0 && e->trials[d->best]->nseries && !chosen[d->best])
+		chosen[d->best] = 2, n++; /* ten better ones did not count */
 	/* rest of the others, evenly: the seen-th when seen * rest / others
 	 * reaches a new integer */
 	rest = PLOT_MAX_CURVES - n;
@@ -183,8 +190,10 @@ static int cmp_draw(const void *pa, const void *pb)
 {
 	const struct curve *a = pa, *b = pb;
 
-	if (a->order != b->order)
-		return a->order < b->order ? -1 : 1;
+	if (a->group != b->group)
+		return a->group - b->group;
+	if (a->group == 1 && a->key != b->key)
+		return a->key < b->key ? -1 : 1;
 	return (a->idx > b->idx) - (a->idx < b->idx);
 }
 
@@ -207,12 +216,10 @@ static int collect_curves(struct experiment *e, const struct plot_data *d,
 		if (!chosen[i])
 			continue;
 		p->c[k].idx = (long)i;
-		p->c[k].best = chosen[i] == 2 || (long)i == d->best;
-		p->c[k].order =
-			(long)i == d->best ? 3
-			: p->c[k].best
-				? 1 + plot_goodness(d, d->trials[i].value)
-				: 0;
+		p->c[k].best = chosen[i] == 2;
+		p->c[k].group = (long)i == d->best ? 2 : p->c[k].best;
+		p->c[k].key =
+			d->maximize ? d->trials[i].value : -d->trials[i].value;
 		p->nbest += p->c[k].best;
 		rc = copy_curve(&p->c[k++], e->trials[i]->series,
 				e->trials[i]->nseries);
@@ -251,26 +258,35 @@ static int median_steps(struct curves_priv *p)
 	return 0;
 }
 
-/* Each Succeeded trial's best so far at the sampled steps. */
+/* Each Succeeded trial's best so far at the sampled steps: a row of nmed
+ * per trial, written in order (the columns are gathered without the lock,
+ * in compute_medians()). */
 static void median_bests(struct experiment *e, const struct plot_data *d,
 			 struct curves_priv *p)
 {
-	size_t i, j = 0, k, at;
+	double *row = p->bests;
+	size_t i, k, at, seen = 0;
+	int max = d->maximize;
 
 	for (i = 0; i < e->ntrials; i++) {
 		const struct trial *t = e->trials[i];
+		const double *x = t->series;
 		double best;
 
 		if (t->state != TRIAL_SUCCEEDED || !t->nseries)
 			continue;
-		best = t->series[0];
+		seen++; /* the seen-th of ndone: in the sample? */
+		if (seen * p->nused / p->ndone ==
+		    (seen - 1) * p->nused / p->ndone)
+			continue;
+		best = x[0];
 		for (at = 1, k = 0; k < p->nmed; k++) {
 			for (; at < p->steps[k] && at < t->nseries; at++)
-				if (plot_better(d, t->series[at], best))
-					best = t->series[at];
-			p->bests[k * p->ndone + j] = best;
+				if (max ? x[at] > best : x[at] < best)
+					best = x[at];
+			row[k] = best;
 		}
-		j++;
+		row += p->nmed;
 	}
 }
 
@@ -290,7 +306,8 @@ static int collect_median(struct experiment *e, const struct plot_data *d,
 	rc = median_steps(p);
 	if (rc || !p->nmed)
 		return rc;
-	p->bests = malloc(p->nmed * p->ndone * sizeof(*p->bests));
+	p->nused = p->ndone < MEDIAN_MAX_TRIALS ? p->ndone : MEDIAN_MAX_TRIALS;
+	p->bests = malloc(p->nmed * p->nused * sizeof(*p->bests));
 	if (!p->bests)
 		return -ENOMEM;
 	median_bests(e, d, p);
@@ -343,12 +360,12 @@ struct curves_view {
 static int compute_medians(const struct curves_priv *p, double **out)
 {
 	double *col, *med;
-	size_t k;
+	size_t j, k;
 
 	*out = NULL;
 	if (!p->nmed || !p->bests)
 		return 0;
-	col = malloc(p->ndone * sizeof(*col));
+	col = malloc(p->nused * sizeof(*col));
 	med = malloc(p->nmed * sizeof(*med));
 	if (!col || !med) {
 		free(col);
@@ -356,8 +373,9 @@ static int compute_medians(const struct curves_priv *p, double **out)
 		return -ENOMEM;
 	}
 	for (k = 0; k < p->nmed; k++) {
-		memcpy(col, p->bests + k * p->ndone, p->ndone * sizeof(*col));
-		med[k] = plot_median(col, p->ndone);
+		for (j = 0; j < p->nused; j++)
+			col[j] = p->bests[j * p->nmed + k];
+		med[k] = plot_median(col, p->nused);
 	}
 	free(col);
 	*out = med;
@@ -502,8 +520,13 @@ static void curves_legend(struct svg *s, const struct curves_view *v, double y)
 		plot_legend_item(s, &x, &y, plot_state_colour[TRIAL_FAILED],
 				 LEGEND_CROSS, "failed");
 	if (v->med) {
-		snprintf(label, sizeof(label), "medianstop: median of %zu",
-			 v->p->ndone);
+		if (v->p->nused < v->p->ndone)
+			snprintf(label, sizeof(label),
+				 "medianstop: median of %zu of %zu (a sample)",
+				 v->p->nused, v->p->ndone);
+		else
+			snprintf(label, sizeof(label),
+				 "medianstop: median of %zu", v->p->ndone);
 		plot_legend_item(s, &x, &y, MEDIAN_COLOUR, LEGEND_DASHED,
 				 label);
 	} else if (v->p->medianstop) {

@@ -119,7 +119,7 @@ double plot_y(const struct frame *f, const struct axis *a, double v, int *clip);
 void plot_clip_marker(struct svg *s, double x, double y, int up,
 		      const char *colour);
 
-/* The median of n >= 1 values (sorts v). */
+/* The median of n >= 1 values, none NAN (reorders v). */
 double plot_median(double *v, size_t n);
 
 /* End-of-line marks: a square and a cross centred on x, y. class may be

@@ -202,17 +202,18 @@ struct line_sort {
 	long idx;
 };
 
+/* Worse first, the best trial last. */
 static int cmp_lines(const void *pa, const void *pb)
 {
 	const struct line_sort *a = pa, *b = pb;
-	double ga = plot_goodness(a->d, a->d->trials[a->idx].value);
-	double gb = plot_goodness(b->d, b->d->trials[b->idx].value);
+	double va = a->d->trials[a->idx].value, vb = b->d->trials[b->idx].value;
 
 	if (a->idx == a->d->best || b->idx == b->d->best)
 		return (a->idx == a->d->best) - (b->idx == b->d->best);
-	return ga < gb	 ? -1
-	       : ga > gb ? 1
-			 : (a->idx > b->idx) - (a->idx < b->idx);
+	return plot_better(a->d, vb, va) ? -1
+	       : plot_better(a->d, va, vb)
+		       ? 1
+		       : (a->idx > b->idx) - (a->idx < b->idx);
 }
 
 static int pc_failed(const struct plot_trial *t)

@@ -371,7 +371,7 @@ void plot_mark_cross(struct svg *s, double x, double y, const char *colour,
 void plot_legend_item(struct svg *s, double *x, double *y, const char *colour,
 		      enum legend_kind kind, const char *label)
 {
-	double w = 18 + 7.0 * (double)text_chars(label, 40) + 16;
+	double w = 18 + 7.0 * (double)text_chars(label, 60) + 16;
 
 	if (*x + w > PLOT_WIDTH - MARGIN_R && *x > MARGIN_L) {
 		*x = MARGIN_L;
@@ -393,7 +393,7 @@ void plot_legend_item(struct svg *s, double *x, double *y, const char *colour,
 			   *x - 4, *y - 4, *x + 14, *y - 4, colour,
 			   kind == LEGEND_DASHED ? " stroke-dasharray=\"6,4\""
 						 : "");
-	svg_label(s, *x + 18, *y, NULL, label, 40);
+	svg_label(s, *x + 18, *y, NULL, label, 60);
 	*x += w;
 }
 
@@ -420,10 +420,49 @@ static double quantile(const double *v, size_t n, double p)
 	return i + 1 < n ? v[i] + (h - (double)i) * (v[i + 1] - v[i]) : v[i];
 }
 
+/* Reorder v[0..n) so that v[k] is the k-th smallest, smaller ones before
+ * it and larger ones after (Hoare's selection; expected O(n)). */
+static void select_kth(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1, i, j;
+	double pivot, t;
+
+	while (lo < hi) {
+		pivot = v[lo + (hi - lo) / 2];
+		i = lo;
+		j = hi;
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				t = v[i], v[i] = v[j], v[j] = t;
+				i++;
+				if (!j--)
+					break;
+			}
+		}
+		if (k <= j && j != (size_t)-1)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
 double plot_median(double *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
-	return quantile(v, n, 0.5);
+	double below;
+	size_t i;
+
+	select_kth(v, n, n / 2);
+	if (n % 2)
+		return v[n / 2];
+	for (below = v[0], i = 1; i < n / 2; i++) /* the largest below */
+		below = v[i] > below ? v[i] : below;
+	return (below + v[n / 2]) / 2;
 }
 
 /* Narrow [*a, *b] (indices into the m sorted values w) to the values

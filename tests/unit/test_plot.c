@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/model.h"
@@ -651,6 +652,32 @@ static void test_curves_many(void **state)
 	experiment_free(e);
 }
 
+/* Above 4000 Succeeded trials the median is of an even sample of 4000,
+ * and the legend says so. */
+static void test_median_sample(void **state)
+{
+	struct experiment *e =
+		make_exp_es("minimize", "0.05", more_params, medianstop_yaml);
+	const char *v[3] = { "0.01", "adam", "3" };
+	double series[6];
+	char obj[32];
+	char *svg;
+	int i, j;
+
+	for (i = 0; i < 4100; i++) {
+		for (j = 0; j < 6; j++)
+			series[j] = 1.0 / (1 + j) + (i % 50) / 100.0;
+		snprintf(obj, sizeof(obj), "%.6f", series[5]);
+		add_trial(e, TRIAL_SUCCEEDED, obj, v);
+		set_series(e, series, 6);
+	}
+	svg = render(e, NULL);
+	assert_has(svg, "medianstop: median of 4000 of 4100 (a sample)");
+	assert_int_equal(nclass("curves", "median"), 1);
+	free(svg);
+	experiment_free(e);
+}
+
 /* The useful range: the full range unless values lie far out. */
 static void test_useful_range(void **state)
 {
@@ -684,6 +711,36 @@ static void test_useful_range(void **state)
 	assert_true(lo > hi); /* no value */
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* plot_median() (a selection, not a sort) against the sorted median, on
+ * random arrays with many ties; the seed is printed. */
+static void test_median(void **state)
+{
+	unsigned seed = (unsigned)time(NULL);
+	double v[64], w[64], want;
+	int round, n, i;
+
+	printf("test_median seed %u\n", seed);
+	srand(seed);
+	for (round = 0; round < 2000; round++) {
+		n = 1 + rand() % 64;
+		for (i = 0; i < n; i++)
+			v[i] = w[i] =
+				(double)(rand() % (round % 3 ? 10 : 1000));
+		qsort(w, (size_t)n, sizeof(*w), cmp_dbl);
+		want = n % 2 ? w[n / 2] : (w[n / 2 - 1] + w[n / 2]) / 2;
+		if (plot_median(v, (size_t)n) != want)
+			fail_msg("seed %u round %d n %d: median %g", seed,
+				 round, n, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +755,8 @@ int main(void)
 		cmocka_unit_test(test_outlier_clipped),
 		cmocka_unit_test(test_curves_many),
 		cmocka_unit_test(test_useful_range),
+		cmocka_unit_test(test_median),
+		cmocka_unit_test(test_median_sample),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
