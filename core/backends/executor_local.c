@@ -229,12 +229,42 @@ struct custom_argv {
 	char **argv; /* NULL-terminated; the strings belong to the spec */
 	size_t argc;
 	char count[16];
+	char **env; /* NAME=VALUE of customCollector.env (owned) */
+	size_t nenv;
 };
 
 static void custom_argv_free(struct custom_argv *c)
 {
+	size_t i;
+
+	for (i = 0; i < c->nenv; i++)
+		free(c->env[i]);
+	free(c->env);
 	free(c->out);
 	free(c->argv);
+}
+
+/* customCollector.env: the entries with a name and a literal value
+ * (valueFrom needs a cluster). 0 or -ENOMEM. */
+static int custom_env(const cJSON *list, struct custom_argv *c)
+{
+	const cJSON *e, *name, *value;
+
+	c->env = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(char *));
+	if (!c->env)
+		return -ENOMEM;
+	cJSON_ArrayForEach(e, list)
+	{
+		name = cJSON_GetObjectItem(e, "name");
+		value = cJSON_GetObjectItem(e, "value");
+		if (!cJSON_IsString(name) || !cJSON_IsString(value))
+			continue;
+		if (asprintf(&c->env[c->nenv], "%s=%s", name->valuestring,
+			     value->valuestring) < 0)
+			return -ENOMEM;
+		c->nenv++;
+	}
+	return 0;
 }
 
 static void add_strings(const cJSON *list, struct custom_argv *c)
@@ -268,7 +298,8 @@ static int custom_argv(const struct collector_spec *spec, const char *trial_dir,
 	add_strings(cmd, c);
 	add_strings(args, c);
 	snprintf(c->count, sizeof(c->count), "%zu", c->argc);
-	return 0;
+	return custom_env(cJSON_GetObjectItem(spec->custom_collector, "env"),
+			  c);
 }
 
 /* shim [-v TARGET BACKING | -k SHARED FILE LEFTOVER] [-c OUT N CARGV...]
@@ -278,7 +309,8 @@ static char **shim_argv(const struct trial_command *cmd, const char *log,
 			const struct collector_view *view,
 			const struct custom_argv *custom)
 {
-	char **v = calloc(cmd->argc + custom->argc + 14, sizeof(char *));
+	char **v = calloc(cmd->argc + custom->argc + 2 * custom->nenv + 14,
+			  sizeof(char *));
 	size_t i, k = 0;
 
 	if (!v)
@@ -300,6 +332,10 @@ static char **shim_argv(const struct trial_command *cmd, const char *log,
 		v[k++] = (char *)custom->count;
 		for (i = 0; i < custom->argc; i++)
 			v[k++] = custom->argv[i];
+		for (i = 0; i < custom->nenv; i++) {
+			v[k++] = "-e";
+			v[k++] = custom->env[i];
+		}
 	}
 	v[k++] = (char *)log;
 	v[k++] = (char *)cwd;
@@ -678,8 +714,10 @@ static int lb_start(void *priv, const struct backend_trial *t,
 		mode = VIEW_PRIVATE;
 	else if (rc == 1 && t->spec->collector.kind == COLLECTOR_FILE)
 		mode = VIEW_TAKE_TURNS;
-	if (custom_argv(&t->spec->collector, t->dir, &custom))
+	if (custom_argv(&t->spec->collector, t->dir, &custom)) {
+		custom_argv_free(&custom);
 		return -ENOMEM;
+	}
 	rc = start_trial(t->cmd, t->name, t->dir, t->log_path, mode, &view,
 			 &custom, run, err);
 	custom_argv_free(&custom);

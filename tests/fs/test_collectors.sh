@@ -121,7 +121,7 @@ wait_state tfremount Succeeded 60
 
 # ---- Custom: a collector beside the trial, metricsFormat honoured ----
 cat >"$TMP/collector.py" <<'PY'
-import signal, sys, time
+import os, signal, sys, time
 pos = 0
 def drain():
     global pos
@@ -139,6 +139,7 @@ def stop(*_):
     drain()
     sys.exit(0)
 signal.signal(signal.SIGTERM, stop)
+sys.stdout.write("greeting=%s\n" % os.environ["COLLECTOR_GREETING"])
 open("collector.ready", "w").close()  # the trial waits for this
 while True:
     drain()
@@ -152,6 +153,8 @@ cat >"$TMP/custom.yaml" <<Y
         name: my-collector
         image: example.com/collector:1
         command: [python3, $TMP/collector.py]
+        env:
+          - {name: COLLECTOR_GREETING, value: hello from the spec}
     source:
       filter:
         metricsFormat:
@@ -165,6 +168,8 @@ wait_state custom Succeeded 60
 [ "$(observed custom loss)" = "0.125 0.25 0.5 " ] ||
 	fail "custom: loss observed $(observed custom loss)"
 grep -q '^loss=0.125$' "$MNT/custom/trials/1/metrics" || fail "custom metrics: $(cat "$MNT/custom/trials/1/metrics")"
+grep -q '^greeting=hello from the spec$' "$STATE/experiments/custom/1/collector-output.log" ||
+	fail "the collector's env: $(cat "$STATE/experiments/custom/1/collector-output.log")"
 
 # a collector that cannot start: the trial runs, events say why
 sed "s|command: \[python3, .*\]|command: [/nonexistent/katibfs-collector, -v]|" \

@@ -10,7 +10,8 @@
  * tells a running trial from an ended one.
  *
  *   katibfs-shim [-v TARGET BACKING] [-k SHARED FILE LEFTOVER]
- *                [-c OUT N CARGV0 CARGS...] LOG CWD EXE -- ARGV0 ARGS...
+ *                [-c OUT N CARGV0 CARGS...] [-e NAME=VALUE]...
+ *                LOG CWD EXE -- ARGV0 ARGS...
  *   katibfs-shim --probe DIR
  *
  * It forks the trial into its own process group (stdin /dev/null, stdout
@@ -36,7 +37,8 @@
  * SHARED file to FILE when it has ended, before the exit is recorded.
  *   -c  a Custom metrics collector runs beside the trial: N words of argv
  *       (CARGV0 looked up in the trial's PATH), in CWD with the trial's
- *       environment and collector view, its own process group, stdout and
+ *       environment (plus each -e NAME=VALUE, the customCollector's env)
+ *       and collector view, its own process group, stdout and
  *       stderr appended to OUT. When the trial has ended it gets SIGTERM,
  *       and SIGKILL after COLLECTOR_GRACE seconds, before the exit is
  *       recorded. If it could not start or ended badly on its own,
@@ -72,6 +74,8 @@ struct options {
 	char **argv;
 	const char *cout; /* -c */
 	char **cargv;	  /* NULL-terminated copy */
+	char **cenv;	  /* -e NAME=VALUE for the collector, or NULL */
+	int ncenv;
 };
 
 static void record(const char *word, long a, long b)
@@ -406,7 +410,11 @@ static void run_trial(const struct options *o)
 
 static void run_collector(const struct options *o)
 {
+	int i;
+
 	child_setup(o, o->cout, "custom collector");
+	for (i = 0; i < o->ncenv; i++)
+		putenv(o->cenv[i]);
 	execvp(o->cargv[0], o->cargv);
 	dprintf(2,
 		"katibfs: cannot start the custom collector %s "
@@ -473,6 +481,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 			for (j = 0; j < n; j++)
 				o->cargv[j] = argv[i + 3 + j];
 			i += 3 + n;
+		} else if (i + 1 < argc && !strcmp(argv[i], "-e") &&
+			   strchr(argv[i + 1], '=')) {
+			if (!o->cenv)
+				o->cenv = calloc((size_t)argc, sizeof(char *));
+			if (!o->cenv)
+				return 2;
+			o->cenv[o->ncenv++] = argv[i + 1];
+			i += 2;
 		} else if (i + 3 < argc && !strcmp(argv[i], "-k")) {
 			o->shared = argv[i + 1];
 			o->file = argv[i + 2];
@@ -485,6 +501,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (argc - i < 5 || strcmp(argv[i + 3], "--")) {
 		fprintf(stderr, "usage: katibfs-shim [-v TARGET BACKING] "
 				"[-k SHARED FILE LEFTOVER] [-c OUT N CARGV...] "
+				"[-e NAME=VALUE]... "
 				"LOG CWD EXE -- ARGV...\n"
 				"       katibfs-shim --probe DIR\n"
 				"(started by katibfs for each local trial)\n");
