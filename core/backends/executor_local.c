@@ -302,7 +302,7 @@ static int custom_argv(const struct collector_spec *spec, const char *trial_dir,
 			  c);
 }
 
-/* shim [-v TARGET BACKING | -k SHARED FILE LEFTOVER] [-c OUT N CARGV...]
+/* shim [-v TARGET BACKING | -k|-K SHARED FILE LEFTOVER] [-c OUT N CARGV...]
  *      LOG CWD EXE -- argv */
 static char **shim_argv(const struct trial_command *cmd, const char *log,
 			const char *cwd, const char *exe, enum view_mode mode,
@@ -321,7 +321,8 @@ static char **shim_argv(const struct trial_command *cmd, const char *log,
 		v[k++] = (char *)view->target;
 		v[k++] = (char *)view->backing;
 	} else if (mode == VIEW_TAKE_TURNS) {
-		v[k++] = "-k";
+		/* a directory (TensorFlowEvent) is read where it is backed */
+		v[k++] = strcmp(view->file, view->backing) ? "-k" : "-K";
 		v[k++] = (char *)view->shared;
 		v[k++] = (char *)view->file;
 		v[k++] = (char *)view->leftover;
@@ -712,7 +713,7 @@ static int lb_start(void *priv, const struct backend_trial *t,
 				    strerror(-rc));
 	if (rc == 1 && !lb_private_paths(priv, NULL, 0))
 		mode = VIEW_PRIVATE;
-	else if (rc == 1 && t->spec->collector.kind == COLLECTOR_FILE)
+	else if (rc == 1)
 		mode = VIEW_TAKE_TURNS;
 	if (custom_argv(&t->spec->collector, t->dir, &custom)) {
 		custom_argv_free(&custom);

@@ -251,4 +251,31 @@ event_says long "trial 1: a line of at least 1048576 bytes at offset 9 of" "/log
 
 # the daemon still serves
 ls "$MNT" >/dev/null || fail "the mount stopped answering"
+
+# ---- where the kernel refuses namespaces: TensorFlowEvent trials take
+# turns on the shared directory, and each reads only its own files ----
+unmount_fs || fail "unmount"
+KATIBFS_TEST_NO_NAMESPACES=1 mount_fs
+cat >"$TMP/tf_same.py" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from tfevent_writer import Writer
+w = Writer(sys.argv[2] + "/events.out.tfevents.same")  # the same name each time
+w.scalar("accuracy", 0.25, step=1)
+w.scalar("accuracy", 0.5, step=2)
+PY
+printf '  metricsCollectorSpec:\n    collector:\n      kind: TensorFlowEvent\n    source:\n      fileSystemPath:\n        path: %s/shared-tf/\n        kind: Directory\n' \
+	"$TMP" >"$TMP/tfshared.yaml"
+mkdir "$MNT/tfshared" || fail "mkdir tfshared"
+with_collector accuracy maximize "python3 $TMP/tf_same.py $HERE $TMP/shared-tf" "$TMP/tfshared.yaml" |
+	sed 's/maxTrialCount: 1/maxTrialCount: 2/; s/parallelTrialCount: 1/parallelTrialCount: 2/' \
+		>"$MNT/tfshared/spec.yaml" || fail "spec refused"
+wait_state tfshared Succeeded 60
+for t in 1 2; do
+	got=$(awk -F, '$2 == "accuracy" { print $3 }' "$MNT/tfshared/trials/$t/observations" | sort | tr '\n' ' ')
+	[ "$got" = "0.25 0.5 " ] || fail "tfshared trial $t observed $got"
+	[ -s "$STATE/experiments/tfshared/$t/collector/events.out.tfevents.same" ] ||
+		fail "trial $t's event file was not moved to its collector/"
+done
+[ -z "$(ls -A "$TMP/shared-tf")" ] || fail "left in the shared directory: $(ls -A "$TMP/shared-tf")"
 exit 0

@@ -35,6 +35,8 @@
  *       SHARED's directory is created if missing, a SHARED file left from
  *       before is moved to LEFTOVER before the trial starts, and the trial's
  * SHARED file to FILE when it has ended, before the exit is recorded.
+ *   -K  the same for a directory SHARED (TensorFlowEvent): what is in it
+ *       is moved into the directory LEFTOVER before, into FILE after.
  *   -c  a Custom metrics collector runs beside the trial: N words of argv
  *       (CARGV0 looked up in the trial's PATH), in CWD with the trial's
  *       environment (plus each -e NAME=VALUE, the customCollector's env)
@@ -69,7 +71,8 @@ extern char **environ;
 
 struct options {
 	const char *target, *backing;	      /* -v */
-	const char *shared, *file, *leftover; /* -k */
+	const char *shared, *file, *leftover; /* -k, -K */
+	int shared_dir;			      /* -K: shared is a directory */
 	const char *log, *cwd, *exe;
 	char **argv;
 	const char *cout; /* -c */
@@ -329,6 +332,73 @@ static int move_file(const char *from, const char *to)
 	return rc ? rc : unlink(from) ? -errno : 0;
 }
 
+/* A file or directory tree moved: renamed, or copied and removed across
+ * filesystems. */
+static int move_tree(const char *from, const char *to)
+{
+	char a[4096], b[4096];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int rc = 0;
+
+	if (lstat(from, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return move_file(from, to);
+	if (!rename(from, to))
+		return 0;
+	if (errno != EXDEV)
+		return -errno;
+	if (mkdir(to, 0755) && errno != EEXIST)
+		return -errno;
+	d = opendir(from);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && !rc) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(a, sizeof(a), "%s/%s", from, de->d_name);
+		snprintf(b, sizeof(b), "%s/%s", to, de->d_name);
+		rc = move_tree(a, b);
+	}
+	closedir(d);
+	return rc ? rc : rmdir(from) ? -errno : 0;
+}
+
+/* -K: what is in the shared directory changes hands (its entries move;
+ * the directory itself stays, as a volume's mountpoint would). */
+static void keep_shared_dir(const struct options *o, int before)
+{
+	const char *to = before ? o->leftover : o->file;
+	char from[4096], dest[4096];
+	struct dirent *de;
+	int rc = 0, moved = 0;
+	DIR *d;
+
+	mkdir_p(o->shared);
+	d = opendir(o->shared);
+	if (!d)
+		return;
+	while ((de = readdir(d)) && !rc) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!moved++ && mkdir(to, 0755) && errno != EEXIST)
+			rc = -errno;
+		snprintf(from, sizeof(from), "%s/%s", o->shared, de->d_name);
+		snprintf(dest, sizeof(dest), "%s/%s", to, de->d_name);
+		if (!rc)
+			rc = move_tree(from, dest);
+	}
+	closedir(d);
+	if ((before && moved) || rc)
+		note(o->log, "katibfs: %s what was in %s %s %s%s%s\n",
+		     rc ? "could not move" : "moved", o->shared,
+		     before ? "(left there before this trial started) to"
+			    : "to",
+		     to, rc ? ": " : "", rc ? strerror(-rc) : "");
+}
+
 /* -k: the shared file changes hands between trials run one at a time. */
 static void keep_shared(const struct options *o, int before)
 {
@@ -336,6 +406,10 @@ static void keep_shared(const struct options *o, int before)
 	char dir[4096], *slash;
 	int rc;
 
+	if (o->shared_dir) {
+		keep_shared_dir(o, before);
+		return;
+	}
 	if (before) { /* its directory, as a pod's volume mount makes it */
 		snprintf(dir, sizeof(dir), "%s", o->shared);
 		slash = strrchr(dir, '/');
@@ -489,7 +563,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return 2;
 			o->cenv[o->ncenv++] = argv[i + 1];
 			i += 2;
-		} else if (i + 3 < argc && !strcmp(argv[i], "-k")) {
+		} else if (i + 3 < argc &&
+			   (!strcmp(argv[i], "-k") || !strcmp(argv[i], "-K"))) {
+			o->shared_dir = argv[i][1] == 'K';
 			o->shared = argv[i + 1];
 			o->file = argv[i + 2];
 			o->leftover = argv[i + 3];
