@@ -423,6 +423,55 @@ static void test_expectation(void **state)
 	assert_int_equal(strlen(buf), 9);
 }
 
+/* The derived logs of the TensorFlowEvent and PrometheusMetric collectors:
+ * "[RFC3339 ]name=value" with any name (slashes, colons), '#' lines are
+ * state. */
+static void test_named(void **state)
+{
+	struct metrics_parser *p = parser(NULL, 0, "train/accuracy", "loss");
+	struct observation o[MAXOBS];
+	const char *l1 = "2023-11-14T22:13:20.5Z train/accuracy=0.75",
+		   *l2 = "loss=2", *l3 = "# tfevent-offset 42 0 train/x",
+		   *l4 = "other=1";
+
+	(void)state;
+	assert_int_equal(metrics_parse_named(p, l1, strlen(l1), 7, o, MAXOBS),
+			 1);
+	assert_int_equal(o[0].metric, 0);
+	assert_string_equal(o[0].value, "0.75");
+	assert_true(o[0].time == 1700000000.5);
+	assert_int_equal(metrics_parse_named(p, l2, strlen(l2), 7, o, MAXOBS),
+			 1);
+	assert_int_equal(o[0].metric, 1);
+	assert_true(o[0].time == 7);
+	assert_int_equal(metrics_parse_named(p, l3, strlen(l3), 7, o, MAXOBS),
+			 0);
+	assert_int_equal(metrics_parse_named(p, l4, strlen(l4), 7, o, MAXOBS),
+			 0);
+	metrics_parser_free(p);
+}
+
+static void test_expectation_collectors(void **state)
+{
+	struct experiment_spec spec;
+	char buf[512];
+
+	(void)state;
+	make_spec(&spec, NULL, 0, "train/accuracy", NULL);
+	spec.collector.kind = COLLECTOR_TFEVENT;
+	spec.collector.path = "/var/log/katib/tfevent/";
+	metrics_expectation(&spec, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "TensorBoard event files under "
+				    "/var/log/katib/tfevent/"));
+	spec.collector.kind = COLLECTOR_PROMETHEUS;
+	spec.collector.http_get = NULL; /* Katib's defaults */
+	metrics_expectation(&spec, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "http://127.0.0.1:8080/metrics"));
+	spec.collector.kind = COLLECTOR_CUSTOM;
+	metrics_expectation(&spec, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "Custom collector's output"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +490,8 @@ int main(void)
 		cmocka_unit_test(test_format_double),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_expectation),
+		cmocka_unit_test(test_named),
+		cmocka_unit_test(test_expectation_collectors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
