@@ -68,7 +68,8 @@ static int readdir_root(struct katibfs *fs, void *buf, fuse_fill_dir_t filler)
 	return rc;
 }
 
-static int readdir_files(void *buf, fuse_fill_dir_t filler, int trial)
+static int readdir_files(struct katibfs *fs, const char *exp, void *buf,
+			 fuse_fill_dir_t filler, int trial)
 {
 	int f, rc = 0;
 
@@ -76,7 +77,7 @@ static int readdir_files(void *buf, fuse_fill_dir_t filler, int trial)
 	for (f = KFILE_NONE + 1; f < KFILE_SCAN_MAX && !rc; f++) {
 		const char *name = kfile_name((enum kfile)f);
 
-		if (!name)
+		if (!name || (!trial && !katib_has_file(fs->k, exp, f)))
 			continue;
 		if (trial ? kfile_trial_lookup(name) == (enum kfile)f
 			  : kfile_experiment_lookup(name) == (enum kfile)f)
@@ -91,7 +92,7 @@ static int readdir_exp(struct katibfs *fs, const char *exp, void *buf,
 	struct scratch *s;
 	int rc;
 
-	rc = readdir_files(buf, filler, 0);
+	rc = readdir_files(fs, exp, buf, filler, 0);
 	if (!rc)
 		rc = fill(buf, filler, "trials");
 	pthread_mutex_lock(&fs->scratch_lock);
@@ -135,7 +136,7 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 	case NODE_ROOT: return readdir_root(fs, buf, filler);
 	case NODE_EXP: return readdir_exp(fs, nd->exp, buf, filler);
 	case NODE_TRIALS: return readdir_trials(fs, nd->exp, buf, filler);
-	case NODE_TRIAL: return readdir_files(buf, filler, 1);
+	case NODE_TRIAL: return readdir_files(fs, NULL, buf, filler, 1);
 	default: return -ENOTDIR;
 	}
 }

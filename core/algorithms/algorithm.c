@@ -54,6 +54,19 @@ static void known_names(char *buf, size_t size)
 			      table[i]->name);
 }
 
+/* "random, grid, ...": the algorithms that take several objectives. */
+static const char *multi_objective_names(char *buf, size_t size)
+{
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < NALGORITHMS && n < size; i++)
+		if (table[i]->multi_objective)
+			n += snprintf(buf + n, size - n, "%s%s", n ? ", " : "",
+				      table[i]->name);
+	return buf;
+}
+
 int algorithm_validate(const struct experiment_spec *spec, struct kb_error *err)
 {
 	const struct algorithm_ops *ops;
@@ -77,6 +90,13 @@ int algorithm_validate(const struct experiment_spec *spec, struct kb_error *err)
 				    spec->algorithm.name, names,
 				    suggest_hint(&sg, hint, sizeof(hint)));
 	}
+	if (spec_objective_count(spec) > 1 && !ops->multi_objective)
+		return kb_error_set(
+			err, -EINVAL, "spec.algorithm.algorithmName", 0,
+			"%s optimizes a single objective; with "
+			"metadata.annotations[" OBJECTIVES_ANNOTATION "] use "
+			"one that optimizes several: %s",
+			ops->name, multi_objective_names(names, sizeof(names)));
 	return ops->validate ? ops->validate(spec, err) : 0;
 }
 
@@ -110,6 +130,15 @@ int early_stopping_validate(const struct experiment_spec *spec,
 
 	if (!spec->has_early_stopping)
 		return 0;
+	if (spec_objective_count(spec) > 1)
+		return kb_error_set(
+			err, -EINVAL, "spec.earlyStopping.algorithmName", 0,
+			"%s stops trials on the first objective alone, which "
+			"a multi-objective experiment "
+			"(metadata.annotations[" OBJECTIVES_ANNOTATION
+			"]) does not rank by; remove "
+			"spec.earlyStopping",
+			es->name ? es->name : "early stopping");
 	if (!es->name || strcmp(es->name, "medianstop"))
 		return kb_error_set(err, -EINVAL,
 				    "spec.earlyStopping.algorithmName", 0,

@@ -173,4 +173,5 @@ const struct algorithm_ops algorithm_grid = {
 	.suggest = grid_suggest,
 	.save = grid_save,
 	.destroy = grid_destroy,
+	.multi_objective = 1,
 };

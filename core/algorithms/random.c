@@ -83,4 +83,5 @@ const struct algorithm_ops algorithm_random = {
 	.suggest = random_suggest,
 	.save = random_save,
 	.destroy = random_destroy,
+	.multi_objective = 1,
 };

@@ -568,4 +568,5 @@ const struct algorithm_ops algorithm_sobol = {
 	.suggest = sobol_suggest,
 	.save = sobol_save,
 	.destroy = sobol_destroy,
+	.multi_objective = 1,
 };

@@ -78,4 +78,5 @@ const struct algorithm_ops algorithm_tpe = {
 	.suggest = tpe_algo_suggest,
 	.save = tpe_algo_save,
 	.destroy = tpe_algo_destroy,
+	.multi_objective = 1,
 };

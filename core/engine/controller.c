@@ -182,6 +182,7 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 	e->algo_priv = priv;
 	e->parser = parser;
 	experiment_caches_reset(e); /* derived with the old parser */
+	experiment_pareto_rebuild(e);
 	e->early = early;
 	e->nvalue_names = algorithm_assignment_names(
 		ops, priv, spec, e->value_names, KATIB_MAX_VALUES);
@@ -844,6 +845,30 @@ static void no_objective_message(struct katib *k, struct experiment *e,
 		 last[0] ? "\"" : "", want);
 }
 
+/*
+ * Multi-objective: 1 and msg filled when t reported no numeric value of
+ * one of the objectives (katibfs/objectives) after the first.
+ */
+static int missing_objective_message(const struct experiment *e,
+				     const struct trial *t, char *msg,
+				     size_t size)
+{
+	double v[SPEC_MAX_OBJECTIVES];
+	const char *missing = NULL;
+
+	if (spec_objective_count(e->spec) < 2 ||
+	    !trial_objective_values(e, t, v, &missing) || !missing ||
+	    !strcmp(missing, e->spec->objective.metric))
+		return 0;
+	snprintf(msg, size,
+		 "no numeric value of the objective metric '%s' (one of "
+		 "the objectives of " OBJECTIVES_ANNOTATION
+		 ") was observed; a multi-objective trial must report "
+		 "every objective",
+		 missing);
+	return 1;
+}
+
 static void trial_exited(struct katib *k, struct experiment *e, struct trial *t,
 			 int code, int sig)
 {
@@ -882,6 +907,11 @@ static void trial_exited(struct katib *k, struct experiment *e, struct trial *t,
 	    trial_objective(e, t, &v) &&
 	    !(t->nsummaries && t->summaries[0].count)) {
 		no_objective_message(k, e, t, msg, sizeof(msg));
+		trial_finish(k, e, t, TRIAL_METRICS_UNAVAILABLE,
+			     "MetricsUnavailable", msg);
+		return;
+	}
+	if (missing_objective_message(e, t, msg, sizeof(msg))) {
 		trial_finish(k, e, t, TRIAL_METRICS_UNAVAILABLE,
 			     "MetricsUnavailable", msg);
 		return;

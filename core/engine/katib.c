@@ -51,6 +51,7 @@ static const struct {
 	[KFILE_T_CONTROL] = { "control", KCLASS_SNAPSHOT, 1, 1 },
 	[KFILE_PLOT] = { "plot.svg", KCLASS_SNAPSHOT, 0, 0 },
 	[KFILE_QUEUE] = { "queue", KCLASS_SNAPSHOT, 1, 0 },
+	[KFILE_PARETO_CSV] = { "pareto.csv", KCLASS_SNAPSHOT, 0, 0 },
 };
 
 #define NKFILES (sizeof(kfiles) / sizeof(kfiles[0]))
@@ -430,6 +431,7 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 		.queued = load_queued,
 	};
 	struct katib *k;
+	size_t i;
 	int rc;
 
 	const struct backend_ops *backend = backend_find(opt->backend);
@@ -507,6 +509,8 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 			     strerror(-rc));
 		goto fail;
 	}
+	for (i = 0; i < k->nexps; i++) /* the trials' metrics are in now */
+		experiment_pareto_rebuild(k->exps[i]);
 	log_start(k, opt);
 	rc = controller_start(k);
 	if (rc)
@@ -647,6 +651,26 @@ int katib_trial_stat(struct katib *k, const char *exp, int trial,
 
 /* ---- reading ---- */
 
+/* pareto.csv exists while the spec has several objectives. */
+static int experiment_multi_objective(const struct experiment *e)
+{
+	return e->spec && spec_objective_count(e->spec) > 1;
+}
+
+int katib_has_file(struct katib *k, const char *exp, enum kfile f)
+{
+	struct experiment *e;
+	int has;
+
+	if (f != KFILE_PARETO_CSV)
+		return 1;
+	pthread_mutex_lock(&k->lock);
+	e = katib_find_locked(k, exp);
+	has = e && experiment_multi_objective(e);
+	pthread_mutex_unlock(&k->lock);
+	return has;
+}
+
 /* Resolve exp/trial for a file; trial files need a trial. */
 static int resolve_locked(struct katib *k, const char *exp, int trial,
 			  enum kfile f, struct experiment **e, struct trial **t)
@@ -661,6 +685,8 @@ static int resolve_locked(struct katib *k, const char *exp, int trial,
 		return -ENOENT;
 	*e = katib_find_locked(k, exp);
 	if (!*e)
+		return -ENOENT;
+	if (f == KFILE_PARETO_CSV && !experiment_multi_objective(*e))
 		return -ENOENT;
 	if (!kfiles[f].trial)
 		return trial > 0 ? -ENOENT : 0;

@@ -64,6 +64,7 @@ void trial_free(struct trial *t)
 	tfevent_reader_free(t->tfevent);
 	free(t->summaries);
 	free(t->series);
+	free(t->objectives);
 	strbuf_free(&t->observations);
 	free(t);
 }
@@ -89,6 +90,7 @@ void experiment_free(struct experiment *e)
 	strbuf_free(&e->events);
 	experiment_caches_reset(e);
 	experiment_queue_free(e);
+	pareto_front_free(&e->pareto);
 	free(e);
 }
 
@@ -123,6 +125,80 @@ int trial_objective(const struct experiment *e, const struct trial *t,
 		    NULL, 0, value, &numeric))
 		return -ENODATA;
 	return numeric ? 0 : -ENODATA;
+}
+
+/* The index in t->summaries of metric `name`, or -1. */
+static int metric_index(const struct experiment *e, const char *name)
+{
+	size_t i, n = e->parser ? metrics_parser_nmetrics(e->parser) : 0;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(metrics_parser_metric(e->parser, (int)i), name))
+			return (int)i;
+	return -1;
+}
+
+int trial_objective_values(const struct experiment *e, const struct trial *t,
+			   double *out, const char **missing)
+{
+	size_t i, nobj = e->spec ? spec_objective_count(e->spec) : 0;
+	const char *name;
+	int idx, numeric;
+
+	for (i = 0; i < nobj; i++) {
+		name = spec_objective(e->spec, i, NULL);
+		idx = metric_index(e, name);
+		numeric = 0;
+		if (idx < 0 || (size_t)idx >= t->nsummaries ||
+		    metric_summary_value(&t->summaries[idx],
+					 spec_metric_strategy(e->spec, name),
+					 NULL, 0, &out[i], &numeric) ||
+		    !numeric) {
+			if (missing)
+				*missing = name;
+			return -ENODATA;
+		}
+	}
+	return 0;
+}
+
+/* t's objectives as a loss (every one minimised) into loss[]. */
+static int trial_loss(const struct experiment *e, const struct trial *t,
+		      double *loss)
+{
+	size_t i, nobj = spec_objective_count(e->spec);
+	int max;
+
+	if (trial_objective_values(e, t, loss, NULL))
+		return -ENODATA;
+	for (i = 0; i < nobj; i++) {
+		spec_objective(e->spec, i, &max);
+		if (max)
+			loss[i] = -loss[i];
+	}
+	return 0;
+}
+
+/* Offer t, which just succeeded, to the front. */
+static void pareto_offer(struct experiment *e, const struct trial *t)
+{
+	double loss[KATIB_MAX_VALUES];
+
+	if (!trial_loss(e, t, loss))
+		pareto_front_add(&e->pareto, t->number, loss);
+}
+
+void experiment_pareto_rebuild(struct experiment *e)
+{
+	size_t i, nobj = e->spec ? spec_objective_count(e->spec) : 1;
+
+	pareto_front_clear(&e->pareto);
+	e->pareto.m = nobj;
+	if (nobj < 2)
+		return;
+	for (i = 0; i < e->ntrials; i++)
+		if (e->trials[i]->state == TRIAL_SUCCEEDED)
+			pareto_offer(e, e->trials[i]);
 }
 
 static int better(const struct experiment *e, double a, double b)
@@ -320,7 +396,23 @@ size_t experiment_active(struct experiment *e)
 	return j;
 }
 
-static void history_fill(const struct experiment *e, const struct trial *t,
+/* A multi-objective entry's objective vector (t->objectives), or NULL. */
+static const double *history_objectives(const struct experiment *e,
+					struct trial *t)
+{
+	size_t nobj = spec_objective_count(e->spec);
+
+	if (nobj < 2 ||
+	    (t->state != TRIAL_SUCCEEDED && t->state != TRIAL_EARLY_STOPPED))
+		return NULL;
+	if (!t->objectives && !(t->objectives = calloc(nobj, sizeof(double))))
+		return NULL;
+	return trial_objective_values(e, t, t->objectives, NULL)
+		       ? NULL
+		       : t->objectives;
+}
+
+static void history_fill(const struct experiment *e, struct trial *t,
 			 struct history_trial *h)
 {
 	h->values = t->values;
@@ -335,6 +427,7 @@ static void history_fill(const struct experiment *e, const struct trial *t,
 	default: h->state = HISTORY_FAILED;
 	}
 	h->has_objective = !trial_objective(e, t, &h->objective);
+	h->objectives = history_objectives(e, t);
 }
 
 static int history_reserve(struct experiment *e)
@@ -386,7 +479,7 @@ int experiment_history(struct experiment *e, struct search_history *out)
 	if (!e->used || history_reserve(e))
 		return -ENOMEM;
 	for (i = e->nhistory; i < e->ntrials; i++) {
-		const struct trial *t = e->trials[i];
+		struct trial *t = e->trials[i];
 
 		if (history_add_used(e, t) < 0)
 			return -ENOMEM;
@@ -414,6 +507,8 @@ void experiment_caches_reset(struct experiment *e)
 
 void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s)
 {
+	enum trial_state old = t->state;
+
 	(*count_slot(&e->counts, t->state))--;
 	(*count_slot(&e->counts, s))++;
 	if (e->best == t && !counts_best(s))
@@ -421,6 +516,11 @@ void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s)
 	t->state = s;
 	if ((size_t)t->number <= e->nhistory) /* it may leave e->active */
 		history_fill(e, t, &e->history[t->number - 1]);
+	if (e->pareto.m > 1 && s == TRIAL_SUCCEEDED && old != s)
+		pareto_offer(e, t);
+	else if (e->pareto.m > 1 &&
+		 pareto_front_contains(&e->pareto, t->number))
+		experiment_pareto_rebuild(e); /* it left the front */
 	if (e->best_valid && counts_best(s) && beats(e, t, e->best))
 		e->best = t;
 }

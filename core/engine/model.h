@@ -22,6 +22,7 @@
 
 #include "katib/algorithm.h"
 #include "katib/backend.h"
+#include "algorithms/pareto.h"
 #include "collectors/metrics.h"
 #include "katib/spec.h"
 #include "util/strbuf.h"
@@ -90,6 +91,9 @@ struct trial {
 	struct strbuf observations; /* observations CSV, header included */
 	size_t nobservations;
 	struct timespec mtime;
+	/* multi-objective: every objective's value (spec order), what its
+	 * history entry points at; NULL until first needed */
+	double *objectives;
 };
 
 /*
@@ -150,6 +154,10 @@ struct experiment {
 	struct history_trial *history;
 	size_t nhistory, history_cap;
 	struct assignment_set *used;
+	/* multi-objective (katibfs/objectives): the Succeeded trials no
+	 * other Succeeded trial dominates, kept by trial_set_state() as
+	 * trials end (pareto.csv reads it) */
+	struct pareto_front pareto;
 
 	struct strbuf events;
 	double created, started, finished;
@@ -177,6 +185,21 @@ void experiment_queue_free(struct experiment *e);
 /* The objective value of t under its strategy; 0 if it has one. */
 int trial_objective(const struct experiment *e, const struct trial *t,
 		    double *value);
+
+/*
+ * Multi-objective: the value of every objective of t into out[] (spec
+ * order, spec_objective_count() of them): 0, or -ENODATA naming in
+ * *missing (when not NULL) the first objective t has no numeric value of.
+ */
+int trial_objective_values(const struct experiment *e, const struct trial *t,
+			   double *out, const char **missing);
+
+/*
+ * Build e->pareto again from every Succeeded trial: after the trials and
+ * their observations were loaded, or the parser changed. O(trials *
+ * front). Nothing for a single-objective experiment.
+ */
+void experiment_pareto_rebuild(struct experiment *e);
 
 /* The current optimal trial (Katib's currentOptimalTrial) or NULL;
  * cached, recomputed only after the cache was invalidated. */

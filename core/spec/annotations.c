@@ -188,6 +188,182 @@ static int check_devices(struct experiment_spec *s, const struct ynode *map,
 	return 0;
 }
 
+/* ---- katibfs/objectives: "latency=minimize, size=maximize" ---- */
+
+#define OBJECTIVES_PATH "metadata.annotations[" OBJECTIVES_ANNOTATION "]"
+
+static int objectives_format_error(const char *path, const struct ynode *v,
+				   struct kb_error *err)
+{
+	return fail(err, path, v,
+		    "must be a comma-separated list of metric=minimize or "
+		    "metric=maximize, such as \"latency=minimize, "
+		    "size=maximize\" (got \"%s\")",
+		    v->value);
+}
+
+/* The direction word d (len bytes): 0 minimize, 1 maximize, -1 neither. */
+static int objective_direction(const char *d, size_t len)
+{
+	if (len == 8 && !strncmp(d, "minimize", 8))
+		return 0;
+	if (len == 8 && !strncmp(d, "maximize", 8))
+		return 1;
+	return -1;
+}
+
+static int objective_known(const struct experiment_spec *s, const char *name,
+			   size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjectives; i++)
+		if (strlen(s->objectives[i].metric) == len &&
+		    !strncmp(s->objectives[i].metric, name, len))
+			return 1;
+	return 0;
+}
+
+static int objective_add(struct experiment_spec *s, const char *name,
+			 size_t len, int maximize)
+{
+	struct extra_objective *grown;
+
+	grown = realloc(s->objectives, (s->nobjectives + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	s->objectives = grown;
+	grown[s->nobjectives].maximize = maximize;
+	grown[s->nobjectives].metric = strndup(name, len);
+	if (!grown[s->nobjectives].metric)
+		return -ENOMEM;
+	s->nobjectives++;
+	return 0;
+}
+
+/* One "name=direction" item of p (item bytes, blanks trimmed). */
+static int parse_objective_item(struct experiment_spec *s, const char *path,
+				const struct ynode *v, const char *p,
+				size_t item, struct kb_error *err)
+{
+	static const char *const directions[] = { "minimize", "maximize",
+						  NULL };
+	const char *eq = memchr(p, '=', item);
+	size_t nlen, dlen;
+	char word[64], hint[96];
+	int max;
+
+	if (!eq)
+		return objectives_format_error(path, v, err);
+	nlen = (size_t)(eq - p);
+	while (nlen && strchr(" \t", p[nlen - 1]))
+		nlen--;
+	eq++;
+	eq += strspn(eq, " \t");
+	dlen = item - (size_t)(eq - p);
+	if (!nlen || !dlen || memchr(p, ' ', nlen) || memchr(eq, '=', dlen))
+		return objectives_format_error(path, v, err);
+	max = objective_direction(eq, dlen);
+	if (max < 0) {
+		snprintf(word, sizeof(word), "%.*s", (int)dlen, eq);
+		return fail(err, path, v,
+			    "objective \"%.*s\": the direction must be "
+			    "minimize or maximize (got \"%s\")%s",
+			    (int)nlen, p, word,
+			    suggest_list_hint(word, directions, hint,
+					      sizeof(hint)));
+	}
+	if (s->nobjectives + 1 >= SPEC_MAX_OBJECTIVES)
+		return fail(err, path, v,
+			    "lists more than %d further objectives; katibfs "
+			    "optimizes at most %d in all",
+			    SPEC_MAX_OBJECTIVES - 1, SPEC_MAX_OBJECTIVES);
+	if (objective_known(s, p, nlen))
+		return fail(err, path, v,
+			    "names the objective \"%.*s\" twice; each "
+			    "objective is listed once",
+			    (int)nlen, p);
+	return objective_add(s, p, nlen, max);
+}
+
+static int parse_objectives(struct experiment_spec *s, const char *path,
+			    const struct ynode *v, struct kb_error *err)
+{
+	const char *p = v->value;
+	size_t len;
+	int rc;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		len = strcspn(p, ",");
+		while (len && strchr(" \t", p[len - 1]))
+			len--;
+		if (!len)
+			return objectives_format_error(path, v, err);
+		rc = parse_objective_item(s, path, v, p, len, err);
+		if (rc)
+			return rc;
+		p += strcspn(p, ",");
+		if (!*p)
+			return 0;
+		p++;
+	}
+}
+
+static int is_additional(const struct experiment_spec *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->objective.nadditional; i++)
+		if (!strcmp(s->objective.additional[i], name))
+			return 1;
+	return 0;
+}
+
+/* Each further objective is an additionalMetricName, not the first one. */
+static int check_objectives(const struct experiment_spec *s,
+			    struct kb_error *err)
+{
+	char list[512] = "", hint[128];
+	const char *name;
+	struct suggest sg;
+	size_t i, j, len = 0;
+
+	for (i = 0; i < s->nobjectives; i++) {
+		name = s->objectives[i].metric;
+		if (s->objective.metric && !strcmp(name, s->objective.metric))
+			return kb_error_set(
+				err, -EINVAL, OBJECTIVES_PATH, 0,
+				"\"%s\" is already the first objective "
+				"(objective.objectiveMetricName); list only "
+				"the further ones here",
+				name);
+		if (is_additional(s, name))
+			continue;
+		suggest_init(&sg, name);
+		for (j = 0; j < s->objective.nadditional && len < sizeof(list);
+		     j++) {
+			suggest_offer(&sg, s->objective.additional[j]);
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+						"%s%s", j ? ", " : "",
+						s->objective.additional[j]);
+		}
+		return kb_error_set(
+			err, -EINVAL, OBJECTIVES_PATH, 0,
+			"objective \"%s\" must also be listed in "
+			"spec.objective.additionalMetricNames (%s), so that "
+			"the experiment still runs on Katib%s",
+			name, len ? list : "none there",
+			suggest_hint(&sg, hint, sizeof(hint)));
+	}
+	return 0;
+}
+
+int annotations_check(const struct experiment_spec *s, struct kb_error *err)
+{
+	return check_objectives(s, err);
+}
+
 static const struct annotation {
 	const char *name;
 	annotation_parse_fn parse;
@@ -195,6 +371,7 @@ static const struct annotation {
 	{ TRIAL_TIMEOUT_ANNOTATION, parse_trial_timeout },
 	{ DEVICES_ANNOTATION, parse_devices },
 	{ DEVICES_PER_TRIAL_ANNOTATION, parse_devices_per_trial },
+	{ OBJECTIVES_ANNOTATION, parse_objectives },
 };
 
 #define NANNOTATIONS (sizeof(annotations) / sizeof(annotations[0]))

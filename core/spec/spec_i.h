@@ -68,6 +68,12 @@ int annotations_parse(struct experiment_spec *s, const struct ynode *map,
  */
 int job_schema_check(const struct ynode *job, const char *path,
 		     struct kb_error *err);
+/*
+ * What the annotations say together with the spec body, parsed after them
+ * (metadata comes first): katibfs/objectives names additional metrics.
+ * 0 or -EINVAL with err naming the annotation.
+ */
+int annotations_check(const struct experiment_spec *s, struct kb_error *err);
 
 /* ---- spec_render.c ---- */
 

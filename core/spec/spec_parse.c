@@ -433,6 +433,9 @@ void spec_free(struct experiment_spec *spec)
 	cJSON_Delete(spec->labels);
 	cJSON_Delete(spec->annotations);
 	free_strv(spec->devices, spec->ndevices);
+	for (i = 0; i < spec->nobjectives; i++)
+		free(spec->objectives[i].metric);
+	free(spec->objectives);
 	for (i = 0; i < spec->nparams; i++)
 		param_clear(&spec->params[i]);
 	free(spec->params);
@@ -1609,8 +1612,9 @@ static int is_whole_object(const struct ynode *root)
 static int external_checks(const struct experiment_spec *s,
 			   struct kb_error *err)
 {
-	int rc = algorithm_validate(s, err);
+	int rc = annotations_check(s, err);
 
+	rc = rc ? rc : algorithm_validate(s, err);
 	if (!rc && s->has_early_stopping)
 		rc = early_stopping_validate(s, err);
 	if (!rc && s->collector.nmetrics_format)
@@ -1716,6 +1720,27 @@ size_t spec_metric_names(const struct experiment_spec *spec, const char **names,
 		if (n < max)
 			names[n] = spec->objective.additional[i];
 	return n < max ? n : max;
+}
+
+size_t spec_objective_count(const struct experiment_spec *spec)
+{
+	return 1 + spec->nobjectives;
+}
+
+const char *spec_objective(const struct experiment_spec *spec, size_t i,
+			   int *maximize)
+{
+	const struct extra_objective *o;
+
+	if (!i) {
+		if (maximize)
+			*maximize = spec->objective.maximize;
+		return spec->objective.metric;
+	}
+	o = &spec->objectives[i - 1];
+	if (maximize)
+		*maximize = o->maximize;
+	return o->metric;
 }
 
 enum metric_strategy spec_metric_strategy(const struct experiment_spec *spec,

@@ -260,6 +260,21 @@ char *spec_render_yaml(const struct experiment_spec *spec, const char *name)
 	return y;
 }
 
+/* 1 if both specs optimize the same objectives (katibfs/objectives). */
+static int same_objectives(const struct experiment_spec *a,
+			   const struct experiment_spec *b)
+{
+	size_t i;
+
+	if (a->nobjectives != b->nobjectives)
+		return 0;
+	for (i = 0; i < a->nobjectives; i++)
+		if (strcmp(a->objectives[i].metric, b->objectives[i].metric) ||
+		    a->objectives[i].maximize != b->objectives[i].maximize)
+			return 0;
+	return 1;
+}
+
 int spec_check_update(const struct experiment_spec *old,
 		      const struct experiment_spec *new, struct kb_error *err)
 {
@@ -284,6 +299,13 @@ int spec_check_update(const struct experiment_spec *old,
 	     strcmp(old->namespace, new->namespace))) {
 		rc = kb_error_set(err, -EPERM, "metadata.namespace", 0,
 				  "cannot change on a started experiment");
+		goto out;
+	}
+	if (!same_objectives(old, new)) {
+		rc = kb_error_set(err, -EPERM,
+				  "metadata.annotations[" OBJECTIVES_ANNOTATION
+				  "]",
+				  0, "cannot change on a started experiment");
 		goto out;
 	}
 	/* keys present in either; the first that differs is reported */

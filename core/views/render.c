@@ -159,6 +159,8 @@ static void render_status(struct katib *k, struct experiment *e,
 	else
 		kv(b, "best_trial", "");
 	kv(b, "best_objective", val);
+	if (e->spec && spec_objective_count(e->spec) > 1)
+		kv_int(b, "pareto_size", (long)e->pareto.n);
 	kv_time(b, "start_time", e->started);
 	kv_time(b, "completion_time", e->finished);
 	if (e->error)
@@ -292,6 +294,58 @@ int render_trials_csv_size_locked(struct experiment *e, size_t *size)
 	return rc;
 }
 
+/* ---- pareto.csv ---- */
+
+/* The value of objective i of t as trials.csv writes it, or "". */
+static void objective_text(const struct experiment *e, const struct trial *t,
+			   size_t i, char *buf, size_t size)
+{
+	const char *name = spec_objective(e->spec, i, NULL);
+	size_t j;
+
+	buf[0] = '\0';
+	for (j = 0; j < nmetrics(e); j++)
+		if (!strcmp(metrics_parser_metric(e->parser, (int)j), name))
+			metric_text(e, t, j, buf, size);
+}
+
+/* trial,<values...>,<objectives...>: a row per trial on the front (kept by
+ * the controller as trials end, core/engine/model.c), by trial number. */
+static int render_pareto_csv(const struct experiment *e, struct strbuf *b)
+{
+	size_t nobj = spec_objective_count(e->spec), i, j;
+	char val[METRIC_VALUE_MAX];
+	const struct trial *t;
+	int rc = strbuf_append(b, "trial", 5);
+
+	for (j = 0; j < e->nvalue_names; j++) {
+		rc |= strbuf_append(b, ",", 1);
+		rc |= strbuf_csv(b, e->value_names[j]);
+	}
+	for (j = 0; j < nobj; j++) {
+		rc |= strbuf_append(b, ",", 1);
+		rc |= strbuf_csv(b, spec_objective(e->spec, j, NULL));
+	}
+	rc |= strbuf_append(b, "\n", 1);
+	for (i = 0; i < e->pareto.n && !rc; i++) {
+		t = experiment_trial(e, e->pareto.ids[i]);
+		if (!t)
+			continue;
+		rc |= strbuf_printf(b, "%d", t->number);
+		for (j = 0; j < e->nvalue_names; j++) {
+			rc |= strbuf_append(b, ",", 1);
+			rc |= strbuf_csv(b, j < t->nvalues ? t->values[j] : "");
+		}
+		for (j = 0; j < nobj; j++) {
+			objective_text(e, t, j, val, sizeof(val));
+			rc |= strbuf_append(b, ",", 1);
+			rc |= strbuf_csv(b, val);
+		}
+		rc |= strbuf_append(b, "\n", 1);
+	}
+	return rc ? -ENOMEM : 0;
+}
+
 static void render_control(struct experiment *e, struct strbuf *b)
 {
 	const char *accepts = "";
@@ -395,6 +449,27 @@ static void add_trial_lists(cJSON *root, const struct experiment *e)
 				     cJSON_CreateString(e->trials[i]->name));
 }
 
+/* paretoOptimalTrials: each trial of the front as currentOptimalTrial
+ * shows the best one (a katibfs addition; Katib has one objective). */
+static void add_pareto_trials(cJSON *root, const struct experiment *e)
+{
+	cJSON *a = cJSON_AddArrayToObject(root, "paretoOptimalTrials"), *o;
+	const struct trial *t;
+	size_t i;
+
+	for (i = 0; a && i < e->pareto.n; i++) {
+		t = experiment_trial(e, e->pareto.ids[i]);
+		if (!t || !(o = cJSON_CreateObject()))
+			continue;
+		cJSON_AddStringToObject(o, "trialName", t->name);
+		cJSON_AddNumberToObject(o, "trial", t->number);
+		cJSON_AddItemToObject(o, "parameterAssignments",
+				      assignments_json(e, t));
+		cJSON_AddItemToObject(o, "observation", observation_json(e, t));
+		cJSON_AddItemToArray(a, o);
+	}
+}
+
 static void render_status_json(struct experiment *e, struct strbuf *b)
 {
 	cJSON *root = cJSON_CreateObject(), *conds;
@@ -438,6 +513,8 @@ static void render_status_json(struct experiment *e, struct strbuf *b)
 		cJSON_AddItemToObject(o, "observation",
 				      observation_json(e, best));
 	}
+	if (e->spec && spec_objective_count(e->spec) > 1)
+		add_pareto_trials(root, e);
 	if (e->spec)
 		add_trial_lists(root, e);
 	txt = cJSON_Print(root);
@@ -553,6 +630,12 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 		break;
 	case KFILE_T_CONTROL: render_trial_control(t, &b); break;
 	case KFILE_QUEUE: queue_render_locked(e, &b); break;
+	case KFILE_PARETO_CSV:
+		if (render_pareto_csv(e, &b)) {
+			strbuf_free(&b);
+			return -ENOMEM;
+		}
+		break;
 	case KFILE_PLOT:
 		if (plot_render(e, &b)) {
 			strbuf_free(&b);

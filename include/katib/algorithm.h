@@ -51,6 +51,10 @@ struct history_trial {
 	const double *series;
 	size_t nseries;
 	int number; /* the trial's number (1, 2, ...) */
+	/* multi-objective specs (spec_objective_count() > 1): the value of
+	 * every objective in spec order (objectives[0] == objective), as
+	 * reported; NULL when some objective has no numeric value */
+	const double *objectives;
 };
 
 struct search_history {
@@ -109,6 +113,12 @@ struct algorithm_ops {
 	 * write gets; NULL (the default): every trial in the history counts.
 	 */
 	const char *foreign_refused;
+	/*
+	 * 1 if the algorithm takes a multi-objective spec (katibfs/
+	 * objectives): history entries then carry `objectives`. Others are
+	 * refused such a spec by algorithm_validate(), naming them.
+	 */
+	int multi_objective;
 };
 
 /* Names of the values of an assignment of `ops` (spec->params by default);

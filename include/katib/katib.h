@@ -52,6 +52,7 @@ enum kfile {
 	KFILE_T_CONTROL,      /* rw */
 	KFILE_PLOT,	      /* plot.svg: snapshot (experiment file) */
 	KFILE_QUEUE,	      /* queue: rw, trials to run next */
+	KFILE_PARETO_CSV,     /* pareto.csv: snapshot, multi-objective only */
 };
 
 enum kfile_class {
@@ -68,6 +69,8 @@ enum kfile_class kfile_class(enum kfile f);
 /* 1 if a user may write the file (spec.yaml, control, trials/N/metrics,
  * trials/N/control). */
 int kfile_writable(enum kfile f);
+/* 1 if experiment `exp` has file f (pareto.csv: multi-objective ones). */
+int katib_has_file(struct katib *k, const char *exp, enum kfile f);
 
 struct katib_options {
 	const char *state_dir;	/* created if missing */

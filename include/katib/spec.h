@@ -174,6 +174,18 @@ struct experiment_spec {
 	 * check` to stderr. Never NULL after spec_parse(); owned by the spec.
 	 */
 	struct spec_warnings *warnings;
+	/*
+	 * katibfs extension, from OBJECTIVES_ANNOTATION: the objectives
+	 * after the first (objective.objectiveMetricName), in the order
+	 * written; each is also one of objective.additionalMetricNames, so
+	 * the YAML runs on Katib as a single-objective experiment. NULL and
+	 * 0 without the annotation (spec_objective_count() is then 1).
+	 */
+	struct extra_objective {
+		char *metric;
+		int maximize;
+	} * objectives;
+	size_t nobjectives;
 };
 
 /* The warnings of a spec, each a field, a message and a line. */
@@ -185,6 +197,15 @@ struct spec_warnings {
 #define TRIAL_TIMEOUT_ANNOTATION     "katibfs/trial-timeout"
 #define DEVICES_ANNOTATION	     "katibfs/devices"
 #define DEVICES_PER_TRIAL_ANNOTATION "katibfs/devices-per-trial"
+#define OBJECTIVES_ANNOTATION	     "katibfs/objectives"
+#define SPEC_MAX_OBJECTIVES	     4 /* the first + katibfs/objectives */
+
+/* How many objectives the experiment optimizes: 1 + katibfs/objectives. */
+size_t spec_objective_count(const struct experiment_spec *spec);
+/* Objective i (0: objective.objectiveMetricName): its metric name, and
+ * whether it is maximized (*maximize may be NULL). */
+const char *spec_objective(const struct experiment_spec *spec, size_t i,
+			   int *maximize);
 
 /*
  * Parse, default and validate. `name` is the experiment's directory name
