@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "katib/algorithm.h"
+#include "algorithms/pareto.h"
 #include "algorithms/parzen.h"
 #include "algorithms/sobol.h"
 
@@ -623,6 +624,164 @@ static void assign_weights(struct work *w)
 			w->wsum_above += w->weight[i];
 		}
 	}
+}
+
+/* ---- several objectives (katibfs/objectives): Optuna's MOTPE ---- */
+
+/* t's objectives as a loss vector (all minimised) into loss[]; 0 if it
+ * has none (not observed, or some objective missing). */
+static int mo_loss(const struct work *w, const struct history_trial *t,
+		   double *loss)
+{
+	size_t j, m = spec_objective_count(w->spec);
+	int max;
+
+	if (!is_observed(t) || !t->objectives)
+		return 0;
+	for (j = 0; j < m; j++) {
+		spec_objective(w->spec, j, &max);
+		loss[j] = max ? -t->objectives[j] : t->objectives[j];
+		if (!isfinite(loss[j]))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The k best of the n observed loss vectors L (m each) as Optuna 3.1's
+ * multi-objective split: whole non-domination ranks while they fit, the
+ * rest of the last rank by greedy hypervolume subset selection. Marks
+ * chosen[i]. 0 or -ENOMEM.
+ */
+static int mo_select(const double *L, size_t n, size_t m, size_t k,
+		     unsigned char *chosen)
+{
+	int *rank = malloc(n * sizeof(int)), r, nr, rc = -ENOMEM;
+	size_t i, taken = 0, cnt, *idx = malloc(n * sizeof(size_t));
+	size_t *pick = malloc(n * sizeof(size_t));
+	double *sub = malloc(n * m * sizeof(double)), ref[SPEC_MAX_OBJECTIVES];
+
+	if (!rank || !idx || !pick || !sub)
+		goto out;
+	memset(chosen, 0, n);
+	nr = pareto_ranks(L, n, m, k, rank);
+	for (r = 0; r < nr && taken < k; r++) {
+		for (cnt = 0, i = 0; i < n; i++)
+			if (rank[i] == r)
+				idx[cnt++] = i;
+		if (taken + cnt <= k) {
+			for (i = 0; i < cnt; i++)
+				chosen[idx[i]] = 1;
+			taken += cnt;
+			continue;
+		}
+		for (i = 0; i < cnt; i++)
+			memcpy(sub + i * m, L + idx[i] * m, m * sizeof(double));
+		pareto_reference(sub, cnt, m, ref);
+		if (hypervolume_select(sub, cnt, m, ref, k - taken, pick))
+			goto out;
+		for (i = 0; i < k - taken; i++)
+			chosen[idx[pick[i]]] = 1;
+		taken = k;
+	}
+	rc = 0;
+out:
+	free(rank);
+	free(idx);
+	free(pick);
+	free(sub);
+	return rc;
+}
+
+/*
+ * Below-group weights as Optuna 3.1's MOTPE: each member's hypervolume
+ * contribution within the group (reference: the group's worst point moved
+ * out by 10%), plus a tiny epsilon, over the largest. The loss of a below
+ * member becomes minus its weight, so "the best" (mv_local) is the one
+ * contributing most.
+ */
+static int mo_weights(struct work *w, const double *L, const size_t *obs_of,
+		      size_t m)
+{
+	size_t nb = w->nbelow, i;
+	double *pts = malloc((nb ? nb : 1) * m * sizeof(double));
+	double *con = malloc((nb ? nb : 1) * sizeof(double));
+	double ref[SPEC_MAX_OBJECTIVES], top = 0;
+	int rc = -ENOMEM;
+
+	if (!pts || !con)
+		goto out;
+	for (i = 0; i < nb; i++)
+		memcpy(pts + i * m, L + obs_of[w->below[i]] * m,
+		       m * sizeof(double));
+	pareto_reference(pts, nb, m, ref);
+	if (nb > 1 && hypervolume_contributions(pts, nb, m, ref, con))
+		goto out;
+	for (i = 0; i < nb; i++) {
+		con[i] = nb > 1 ? con[i] + 1e-12 : 1;
+		top = con[i] > top ? con[i] : top;
+	}
+	w->wsum_below = 0;
+	for (i = 0; i < nb; i++) {
+		w->weight[w->below[i]] = top > 0 ? con[i] / top : 1;
+		w->loss[w->below[i]] = -w->weight[w->below[i]];
+		w->wsum_below += w->weight[w->below[i]];
+	}
+	rc = 0;
+out:
+	free(pts);
+	free(con);
+	return rc;
+}
+
+/*
+ * split() for several objectives: the observed trials (every objective
+ * reported) are split by mo_select(), the below group weighted by
+ * mo_weights(); pending trials and the rest are "above". *rc set on
+ * failure. Returns the number of trials in the model, 0 if none observed.
+ */
+static size_t split_multi(struct work *w, const struct history_trial *t,
+			  int *rc)
+{
+	size_t m = spec_objective_count(w->spec), i, nobs = 0, nmodel = 0, k;
+	double *L = malloc((w->n ? w->n : 1) * m * sizeof(double));
+	size_t *obs_of = malloc((w->n ? w->n : 1) * sizeof(size_t));
+	unsigned char *chosen = malloc(w->n ? w->n : 1);
+
+	*rc = -ENOMEM;
+	if (!L || !obs_of || !chosen)
+		goto out;
+	for (i = 0; i < w->n; i++) {
+		w->group[i] = G_EXCL;
+		w->loss[i] = 0;
+		if (!w->c->ok[i])
+			continue;
+		if (mo_loss(w, &t[i], L + nobs * m)) {
+			obs_of[i] = nobs++;
+			w->group[i] = G_ABOVE;
+		} else if (t[i].state == HISTORY_PENDING) {
+			w->group[i] = G_ABOVE;
+		}
+		nmodel += w->group[i] != G_EXCL;
+	}
+	*rc = 0;
+	if (!nobs)
+		goto out;
+	k = n_below_for(w->cfg, nmodel);
+	*rc = mo_select(L, nobs, m, k < nobs ? k : nobs, chosen);
+	for (i = 0; !*rc && i < w->n; i++)
+		if (w->group[i] == G_ABOVE && t[i].state != HISTORY_PENDING &&
+		    chosen[obs_of[i]])
+			w->group[i] = G_BELOW;
+	if (!*rc) {
+		assign_weights(w);
+		*rc = mo_weights(w, L, obs_of, m);
+	}
+out:
+	free(L);
+	free(obs_of);
+	free(chosen);
+	return *rc || !nobs ? 0 : nmodel;
 }
 
 /*
@@ -1445,7 +1604,10 @@ static char **suggest_one(struct tpe_cache *c, const struct tpe_config *cfg,
 		*rc = work_init(&w, k);
 	if (*rc)
 		goto out;
-	nmodel = split(&w, trials);
+	nmodel = spec_objective_count(spec) > 1 ? split_multi(&w, trials, rc)
+						: split(&w, trials);
+	if (*rc)
+		goto out;
 	if (nmodel && nmodel >= (size_t)cfg->n_startup && w.d)
 		v = cfg->multivariate ? mv_suggest(&w, rc) : uv_suggest(&w, rc);
 	else if (cfg->startup_sobol && w.d)
