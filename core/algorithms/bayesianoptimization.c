@@ -48,6 +48,7 @@
 
 #include "katib/algorithm.h"
 #include "algorithms/linalg.h"
+#include "algorithms/parego.h"
 
 static const char *const estimators[] = { "GP", "RF", "ET", "GBRT", NULL };
 static const char *const acq_funcs[] = { "gp_hedge", "LCB",  "EI", "PI",
@@ -1776,12 +1777,23 @@ static char *bo_save(void *priv)
 	return text;
 }
 
+/* Several objectives (katibfs/objectives): ParEGO's random scalarisations,
+ * one per suggestion, each handed to bo_suggest (core/algorithms/parego.c). */
+static int bo_suggest_objectives(void *priv, const struct experiment_spec *spec,
+				 const struct search_history *history,
+				 size_t want, char ***out, struct kb_error *err)
+{
+	return parego_suggest(priv, spec, history, want, out, err, bo_suggest,
+			      ((struct bo_priv *)priv)->seed);
+}
+
 const struct algorithm_ops algorithm_bayesianoptimization = {
 	.name = "bayesianoptimization",
 	.implemented = 1,
 	.validate = bo_validate,
 	.create = bo_create,
-	.suggest = bo_suggest,
+	.suggest = bo_suggest_objectives,
 	.save = bo_save,
 	.destroy = bo_destroy,
+	.multi_objective = 1,
 };

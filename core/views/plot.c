@@ -43,6 +43,7 @@ const char *const plot_state_colour[NSTATES] = {
 /* The panels, top to bottom. */
 static const struct plot_panel *const panels[] = {
 	&plot_objective_panel,
+	&plot_pareto_panel,
 	&plot_curves_panel,
 	&plot_parallel_panel,
 };

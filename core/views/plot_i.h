@@ -217,5 +217,6 @@ struct plot_panel {
 extern const struct plot_panel plot_objective_panel; /* plot_objective.c */
 extern const struct plot_panel plot_curves_panel;    /* plot_curves.c */
 extern const struct plot_panel plot_parallel_panel;  /* plot_parallel.c */
+extern const struct plot_panel plot_pareto_panel;    /* plot_pareto.c */
 
 #endif

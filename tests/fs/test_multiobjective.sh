@@ -50,6 +50,21 @@ missing = [r for r in rows if r["depth"] == "3"]
 assert missing and all(r["state"] == "MetricsUnavailable" for r in missing), missing
 PY
 
+# plot.svg draws the front: one solid dot per trial on it, the others
+# faded, and the step line through the front.
+python3 - "$E/plot.svg" "$(status_value mo pareto_size)" "$(status_value mo succeeded)" <<'PY' || fail "plot.svg front"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+tag = lambda e: e.tag.split("}")[-1]
+groups = {g.get("class"): g for g in root.iter() if tag(g) == "g"}
+front = [c for c in groups["pareto-trials"] if tag(c) == "circle"]
+faded = [c for c in groups["dominated-trials"] if tag(c) == "circle"]
+paths = [p for p in root.iter() if tag(p) == "path" and p.get("class") == "pareto-front"]
+size, ok = int(sys.argv[2]), int(sys.argv[3])
+assert len(front) == size and len(front) + len(faded) == ok, (len(front), len(faded))
+assert paths and paths[0].get("d").count("H") == size - 1, paths[0].get("d")
+PY
+
 # A trial without latency says so in its status.
 n=$(awk -F, '$4 == 3 { print $1; exit }' "$E/trials.csv")
 [ -n "$n" ] || fail "no depth=3 trial"
