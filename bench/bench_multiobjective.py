@@ -82,7 +82,7 @@ def katibfs_runs(algorithm, seeds, budget):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--algorithms",
-                    default="tpe,multivariate-tpe,bayesianoptimization,random")
+                    default="tpe,bayesianoptimization,multivariate-tpe,random,sobol")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--out", default=os.path.join(TOP, "bench", "results"))

@@ -45,6 +45,7 @@ static void zdt_eval(const struct zdt *z, const double *x, double *f)
 	f[1] = g * (z->kind == 1 ? 1 - sqrt(r) : 1 - r * r);
 }
 
+/* seed < 0: no random_state setting (an algorithm that takes none). */
 static char *zdt_yaml(const char *alg, int seed, int budget)
 {
 	char *buf = NULL;
@@ -61,12 +62,17 @@ static char *zdt_yaml(const char *alg, int seed, int budget)
 		"  objective:\n    type: minimize\n"
 		"    objectiveMetricName: f1\n"
 		"    additionalMetricNames: [f2]\n"
-		"  algorithm:\n    algorithmName: %s\n"
-		"    algorithmSettings:\n"
-		"      - name: random_state\n        value: \"%d\"\n"
+		"  algorithm:\n    algorithmName: %s\n",
+		alg);
+	if (seed >= 0)
+		fprintf(f,
+			"    algorithmSettings:\n"
+			"      - name: random_state\n        value: \"%d\"\n",
+			seed);
+	fprintf(f,
 		"  parallelTrialCount: 1\n  maxTrialCount: %d\n"
 		"  parameters:\n",
-		alg, seed, budget);
+		budget);
 	for (i = 0; i < NVARS; i++)
 		fprintf(f,
 			"    - name: x%d\n      parameterType: double\n"
@@ -99,16 +105,27 @@ static int run_one(const struct algorithm_ops *ops, const struct zdt *z,
 	double *objs = calloc((size_t)budget * 2, sizeof(double));
 	struct search_history h = { t, 0 };
 	struct experiment_spec *spec = NULL;
-	char *yaml = zdt_yaml(ops->name, seed, budget), **out[1];
+	char *yaml = zdt_yaml(ops->name, seed, budget), **out[1], state[64];
+	const char *saved = NULL;
 	double x[NVARS];
 	struct kb_error err;
 	void *priv = NULL;
 	int n = -1, j;
 
 	kb_error_clear(&err);
-	if (!t || !objs || !yaml ||
-	    spec_parse(yaml, strlen(yaml), "zdt", &spec, &err) ||
-	    ops->create(spec, NULL, &priv, &err)) {
+	if (yaml && spec_parse(yaml, strlen(yaml), "zdt", &spec, &err)) {
+		/* no random_state: the seed goes in as saved state */
+		free(yaml);
+		yaml = zdt_yaml(ops->name, -1, budget);
+		snprintf(state, sizeof(state), "seed=%d\n", seed);
+		saved = state;
+		spec = NULL;
+		kb_error_clear(&err);
+		if (yaml && spec_parse(yaml, strlen(yaml), "zdt", &spec, &err))
+			spec = NULL;
+	}
+	if (!t || !objs || !yaml || !spec ||
+	    ops->create(spec, saved, &priv, &err)) {
 		fprintf(stderr, "mo_harness: %s: %s\n", err.field, err.message);
 		goto out;
 	}

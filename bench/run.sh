@@ -55,6 +55,16 @@ if [ "${BENCH_SOBOL:-1}" != 0 ]; then
 	done
 fi
 
+# Multi-objective quality (issue 13), in process: ZDT1 and ZDT2 with 5
+# variables, N = 100, 10 seeds; the hypervolume of the front (reference
+# 1.1, 11) of katibfs's multi-objective algorithms beside Optuna 3.1's
+# NSGAIISampler and TPESampler (Debian python3-optuna). Minutes (the GP).
+if [ "${BENCH_MO:-1}" != 0 ]; then
+	sh "$top/scripts/deps.sh" bench
+	/usr/bin/python3 "$top/bench/bench_multiobjective.py" ||
+		echo "bench: katibfs below Optuna on a multi-objective function (above)" >&2
+fi
+
 # Load (issue 5): 20 experiments at once, parallelTrialCount 4, while 8
 # readers loop over status, trials.csv and trial files: no errors, no
 # deadlock; p50/p99/max read latency. Then the long crash test (its own

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install (as root) or name (otherwise) the Debian packages katibfs needs to build and test.
-# Usage: scripts/deps.sh [build|test|notebook]
+# Usage: scripts/deps.sh [build|test|notebook|bench]
 #   notebook: only the optional group for tests/fs/test_notebook.sh and
 #   test_plot.sh (Jupyter, pandas, matplotlib, Chromium); those tests call it
 #   when root and skip (exit 77) when it cannot install them.
@@ -10,6 +10,7 @@ libcurl4-openssl-dev libpcre2-dev libcmocka-dev liblapacke-dev libopenblas-dev"
 case "${1:-build}" in
 test) PKGS="$PKGS python3 procps clang-format" ;;
 notebook) PKGS="python3 python3-pandas python3-matplotlib jupyter-nbconvert python3-ipykernel chromium" ;;
+bench) PKGS="python3 python3-optuna" ;; # make bench: Optuna 3.1 baselines
 esac
 missing=""
 for p in $PKGS; do

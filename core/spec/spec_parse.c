@@ -813,6 +813,33 @@ static int default_strategies(struct objective_spec *o, const struct ynode *l)
 	return rc;
 }
 
+/*
+ * A further objective (katibfs/objectives, parsed before the body) that
+ * metricStrategies does not name counts its best observation by its own
+ * direction, as the first objective does (Katib's defaulter would give it
+ * the first objective's rule, being one additional metric to Katib).
+ */
+static void objectives_strategies(struct experiment_spec *s,
+				  const struct ynode *l)
+{
+	struct objective_spec *o = &s->objective;
+	size_t i, j;
+
+	if (ynode_is_null(l))
+		l = NULL;
+	for (i = 0; i < s->nobjectives; i++) {
+		if (user_strategy(l, s->objectives[i].metric) >= 0)
+			continue;
+		for (j = 0; j < o->nstrategies; j++)
+			if (!strcmp(o->strategies[j].name,
+				    s->objectives[i].metric))
+				o->strategies[j].value =
+					s->objectives[i].maximize
+						? STRATEGY_MAX
+						: STRATEGY_MIN;
+	}
+}
+
 static int parse_objective(struct objective_spec *o, const struct ynode *n,
 			   const char *path, struct kb_error *err)
 {
@@ -1490,6 +1517,7 @@ static int parse_body(struct experiment_spec *s, const struct ynode *n,
 	rc = parse_objective(&s->objective, o, "spec.objective", err);
 	if (rc)
 		return rc;
+	objectives_strategies(s, ynode_get(o, "metricStrategies"));
 	a = ynode_get(n, "algorithm");
 	if (ynode_is_null(a))
 		return fail(err, "spec.algorithm", n,
