@@ -191,10 +191,11 @@ static void value_x_axis(struct svg *s, const struct frame *f,
 	}
 }
 
+/* The title, the counts, the frame and what each axis is. */
 static void pareto_labels(struct svg *s, const struct pf_priv *pf,
 			  const struct frame *f, double top)
 {
-	char line[256];
+	char line[256], xl[96], yl[96];
 
 	snprintf(line, sizeof(line), "Pareto front: %.40s and %.40s", pf->xname,
 		 pf->yname);
@@ -205,13 +206,11 @@ static void pareto_labels(struct svg *s, const struct pf_priv *pf,
 		 "(faded)",
 		 pf->nfront, pf->n - pf->nfront);
 	svg_label(s, MARGIN_L, top + 44, "fill=\"" NOTE_COLOUR "\"", line, 160);
-	snprintf(line, sizeof(line), "%.40s (%s is better)", pf->xname,
+	snprintf(xl, sizeof(xl), "%.40s (%s is better)", pf->xname,
 		 pf->xmax ? "higher" : "lower");
-	svg_label(s, (f->x0 + f->x1) / 2, f->y1 + 38, "text-anchor=\"middle\"",
-		  line, 80);
-	snprintf(line, sizeof(line), "%.40s (%s is better)", pf->yname,
+	snprintf(yl, sizeof(yl), "%.40s (%s is better)", pf->yname,
 		 pf->ymax ? "higher" : "lower");
-	plot_y_label(s, f, line);
+	plot_frame(s, f, xl, yl);
 }
 
 static int pareto_draw(struct svg *s, const struct plot_data *d,
@@ -238,10 +237,6 @@ static int pareto_draw(struct svg *s, const struct plot_data *d,
 	axis_nice(&ya, ylo, yhi, 6, 0);
 	plot_y_axis(s, &f, &ya);
 	value_x_axis(s, &f, &xa);
-	svg_printf(s,
-		   "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-		   "fill=\"none\" stroke=\"" AXIS_COLOUR "\"/>\n",
-		   f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
 	draw_points(s, pf, &f, &xa, &ya, 0);
 	rc = draw_steps(s, pf, &f, &xa, &ya);
 	if (rc)
