@@ -19,6 +19,7 @@
  */
 #include "views/plot_i.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -541,16 +542,32 @@ static void pc_draw_axis(struct svg *s, const struct pc_view *v, size_t j)
 			  "log", 4);
 }
 
+/* The colour bar's id, unique to the experiment: several plots shown in
+ * one page (a notebook) do not take each other's gradient. Letters,
+ * digits and '-' of the name (a DNS label) only. */
+static void gradient_id(const struct plot_data *d, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "katibfs-objective-"), i;
+
+	for (i = 0; d->name[i] && n + 1 < size; i++)
+		buf[n++] =
+			isalnum((unsigned char)d->name[i]) ? d->name[i] : '-';
+	buf[n] = '\0';
+}
+
 /* The objective axis: its colour bar, ticks and the goal. */
 static void pc_draw_objective_axis(struct svg *s, const struct pc_view *v)
 {
 	const struct frame *f = &v->f;
 	double x = pc_x(v, v->p->naxes), lo = v->olo, hi = v->ohi, y;
-	char c[16];
+	char c[16], id[80];
 	int i, clip;
 
-	svg_printf(s, "<defs><linearGradient id=\"katibfs-objective\" "
-		      "x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\n");
+	gradient_id(v->d, id, sizeof(id));
+	svg_printf(s,
+		   "<defs><linearGradient id=\"%s\" "
+		   "x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\n",
+		   id);
 	for (i = 0; i <= 4; i++) {
 		sequential(v->d->maximize ? i / 4.0 : 1 - i / 4.0, c,
 			   sizeof(c));
@@ -560,8 +577,8 @@ static void pc_draw_objective_axis(struct svg *s, const struct pc_view *v)
 	svg_printf(s, "</linearGradient></defs>\n");
 	svg_printf(s,
 		   "<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"%.1f\" "
-		   "fill=\"url(#katibfs-objective)\"/>\n",
-		   x + 4, f->y0, f->y1 - f->y0);
+		   "fill=\"url(#%s)\"/>\n",
+		   x + 4, f->y0, f->y1 - f->y0, id);
 	pc_axis_line(s, v, x, v->d->metric);
 	pc_ticks_linear(s, lo, hi, x, f);
 	if (!v->d->has_goal)

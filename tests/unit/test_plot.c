@@ -372,7 +372,9 @@ static void test_full(void **state)
 	assert_has(svg, ">0.01</text>");
 	assert_has(svg, ">a&lt;b&amp;c</text>");
 	assert_has(svg, ">\xc3\xbc</text>");
-	assert_has(svg, "linearGradient");
+	/* the colour bar's gradient, named after the experiment */
+	assert_has(svg, "<linearGradient id=\"katibfs-objective-plot-test\"");
+	assert_has(svg, "fill=\"url(#katibfs-objective-plot-test)\"");
 	/* the best line is the last line drawn, failed trials grey */
 	assert_has(svg, "class=\"pc-line pc-best\"");
 	assert_lacks(strstr(svg, "pc-best") + 1, "class=\"pc-line");
