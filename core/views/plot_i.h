@@ -163,7 +163,9 @@ struct plot_data {
 	size_t ntrials;
 	size_t nval;	 /* trials with a value */
 	double lo, hi;	 /* range of the values */
-	double vlo, vhi; /* the useful range: value axes span it */
+	double vlo, vhi; /* the useful range: value axes span it (set
+			  * without the lock, for height() and draw();
+			  * 0 in collect()) */
 	long best;	 /* index into trials, -1: none */
 	double best_v;
 };
@@ -172,7 +174,8 @@ struct plot_data {
 int plot_better(const struct plot_data *d, double a, double b);
 /* Succeeded and EarlyStopped trials count for the best, as `best` says. */
 int plot_counts_best(enum trial_state s);
-/* 0 (worst value in the useful range) .. 1 (best), clamped. */
+/* 0 (worst value in the useful range) .. 1 (best), clamped; in height()
+ * and draw() only (vlo, vhi). */
 double plot_goodness(const struct plot_data *d, double v);
 
 /*
