@@ -758,6 +758,19 @@ void metric_summary_init(struct metric_summary *s)
 	s->latest_time = -INFINITY;
 }
 
+/* Keep value as the latest: inline when it fits, else on the heap (on
+ * ENOMEM, cut to what fits inline). */
+static void summary_set_latest(struct metric_summary *s, const char *value)
+{
+	size_t len = strlen(value);
+
+	free(s->latest_long);
+	s->latest_long = NULL;
+	if (len >= sizeof(s->latest_inline))
+		s->latest_long = strdup(value);
+	snprintf(s->latest_inline, sizeof(s->latest_inline), "%s", value);
+}
+
 void metric_summary_add(struct metric_summary *s, double time,
 			const char *value)
 {
@@ -773,8 +786,28 @@ void metric_summary_add(struct metric_summary *s, double time,
 	}
 	if (time >= s->latest_time) {
 		s->latest_time = time;
-		snprintf(s->latest, sizeof(s->latest), "%s", value);
+		summary_set_latest(s, value);
 	}
+}
+
+const char *metric_summary_latest(const struct metric_summary *s)
+{
+	return s->latest_long ? s->latest_long : s->latest_inline;
+}
+
+void metric_summary_release(struct metric_summary *s)
+{
+	free(s->latest_long);
+	s->latest_long = NULL;
+}
+
+void metric_summaries_free(struct metric_summary *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s && i < n; i++)
+		metric_summary_release(&s[i]);
+	free(s);
 }
 
 int metric_summary_value(const struct metric_summary *s,
@@ -790,14 +823,14 @@ int metric_summary_value(const struct metric_summary *s,
 		v = strategy == STRATEGY_MIN ? s->min : s->max;
 		num = 1;
 	} else {
-		num = parse_number(s->latest, &v);
+		num = parse_number(metric_summary_latest(s), &v);
 	}
 	if (!buf || !size)
 		; /* only the value is wanted */
 	else if (num)
 		format_double(v, buf, size);
 	else
-		snprintf(buf, size, "%s", s->latest);
+		snprintf(buf, size, "%s", metric_summary_latest(s));
 	if (value)
 		*value = v;
 	if (numeric)

@@ -31,7 +31,10 @@
 #define METRICS_DEFAULT_FORMAT                                                 \
 	"([\\w|-]+)\\s*=\\s*([+-]?\\d*(\\.\\d+)?([Ee][+-]?\\d+)?)"
 #define METRICS_MAX_LINE 65536 /* longer lines are cut here before parsing */
-#define METRIC_VALUE_MAX 128   /* longer values are truncated */
+/* A value's bytes, at most (longer ones are cut): text values such as
+ * DARTS's Best-Genotype run to several hundred bytes. */
+#define METRIC_VALUE_MAX     2048
+#define METRIC_LATEST_INLINE 32 /* latest values this short need no heap */
 
 struct metrics_parser;
 
@@ -108,12 +111,21 @@ struct metric_summary {
 	int numeric; /* numeric observations seen */
 	double min, max;
 	double latest_time;
-	char latest[METRIC_VALUE_MAX];
+	/* the latest value: in latest_inline when it fits (numbers always
+	 * do), else in latest_long (heap, owned); metric_summary_latest() */
+	char latest_inline[METRIC_LATEST_INLINE];
+	char *latest_long;
 };
 
 void metric_summary_init(struct metric_summary *s);
 void metric_summary_add(struct metric_summary *s, double time,
 			const char *value);
+/* The latest value observed ("" before any). */
+const char *metric_summary_latest(const struct metric_summary *s);
+/* Free what s owns (not s itself). */
+void metric_summary_release(struct metric_summary *s);
+/* Free what the first n summaries own, then the array. */
+void metric_summaries_free(struct metric_summary *s, size_t n);
 
 /*
  * The value that counts under `strategy`: min/max fall back to latest when

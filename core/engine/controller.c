@@ -63,7 +63,8 @@ int trial_init_metrics(struct experiment *e, struct trial *t)
 {
 	size_t i, n = e->parser ? metrics_parser_nmetrics(e->parser) : 0;
 
-	free(t->summaries);
+	metric_summaries_free(t->summaries, t->nsummaries);
+	t->nsummaries = 0;
 	t->summaries = calloc(n ? n : 1, sizeof(*t->summaries));
 	if (!t->summaries)
 		return -ENOMEM;

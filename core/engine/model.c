@@ -62,7 +62,7 @@ void trial_free(struct trial *t)
 	free(t->command);
 	free(t->devices);
 	tfevent_reader_free(t->tfevent);
-	free(t->summaries);
+	metric_summaries_free(t->summaries, t->nsummaries);
 	free(t->series);
 	free(t->objectives);
 	strbuf_free(&t->observations);

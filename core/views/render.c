@@ -400,7 +400,8 @@ static cJSON *observation_json(const struct experiment *e,
 			cJSON_AddStringToObject(m, "max", "unavailable");
 		}
 		cJSON_AddStringToObject(m, "latest",
-					s->count ? s->latest : "unavailable");
+					s->count ? metric_summary_latest(s)
+						 : "unavailable");
 		cJSON_AddItemToArray(ms, m);
 	}
 	cJSON_AddItemToObject(obs, "metrics", ms);

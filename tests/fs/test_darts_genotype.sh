@@ -1,7 +1,8 @@
 #!/bin/sh
 # DARTS's text objective: trials report Best-Genotype=Genotype(...) (Katib's
 # darts example's metricsFormat); the latest trial with a text value is the
-# optimal one, in status, status.json (currentOptimalTrial) and best.
+# optimal one, in status, status.json (currentOptimalTrial) and best, with
+# the whole genotype (several hundred bytes).
 . "$(dirname "$0")/lib.sh"
 mount_fs
 
@@ -64,7 +65,7 @@ spec:
                 command:
                   - sh
                   - -c
-                  - echo "Best-Genotype=Genotype(normal=[[('max_pooling_3x3', 0)]], normal_concat=range(2, 3), pid=$$)"
+                  - echo "Best-Genotype=Genotype(normal=[[('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 1), ('max_pooling_3x3', 2)], [('max_pooling_3x3', 2), ('max_pooling_3x3', 3)]], normal_concat=range(2, 6), reduce=[[('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 1), ('max_pooling_3x3', 2)], [('max_pooling_3x3', 2), ('max_pooling_3x3', 3)], [('max_pooling_3x3', 3), ('max_pooling_3x3', 4)]], reduce_concat=range(2, 6), pid=$$)"
                   - ${trialParameters.algorithmSettings}
                   - ${trialParameters.searchSpace}
                   - ${trialParameters.numberLayers}
@@ -74,6 +75,8 @@ wait_state dg Succeeded 60
 [ "$(status_value dg best_trial)" = 2 ] || fail "best_trial: $(cat "$MNT/dg/status")"
 g2=$(sed -n 's/^Best-Genotype=//p' "$MNT/dg/trials/2/log")
 case "$g2" in Genotype\(normal=*pid=*\)) ;; *) fail "trial 2 log: $(cat "$MNT/dg/trials/2/log")" ;; esac
+# a real genotype is long: kept whole, not cut
+[ ${#g2} -gt 400 ] || fail "the test's genotype is only ${#g2} bytes"
 # status is sh-quoted (it can be sourced)
 eval "$(grep '^best_objective=' "$MNT/dg/status")"
 [ "$best_objective" = "$g2" ] ||

@@ -148,6 +148,7 @@ static void check_summaries(const struct metrics_parser *p,
 			metric_summary_value(&s, strategies[k], NULL, 0, &v,
 					     &num);
 		}
+		metric_summary_release(&s);
 	}
 }
 

@@ -348,6 +348,30 @@ static void test_summary(void **state)
 			 0);
 	assert_string_equal(buf, "Genotype(a)");
 	assert_int_equal(num, 0);
+	metric_summary_release(&s);
+
+	/* a DARTS genotype is several hundred bytes: kept whole */
+	{
+		char geno[700];
+		size_t i;
+
+		for (i = 0; i + 1 < sizeof(geno); i++)
+			geno[i] =
+				"Genotype(normal=[[('sep_conv_3x3', 0)]])"[i %
+									   40];
+		geno[sizeof(geno) - 1] = '\0';
+		metric_summary_init(&s);
+		metric_summary_add(&s, 1, "0.5");
+		metric_summary_add(&s, 2, geno);
+		metric_summary_value(&s, STRATEGY_LATEST, buf, sizeof(buf), &v,
+				     &num);
+		assert_string_equal(buf, geno);
+		metric_summary_add(&s, 3, "0.25"); /* short again */
+		metric_summary_value(&s, STRATEGY_LATEST, buf, sizeof(buf), &v,
+				     &num);
+		assert_string_equal(buf, "0.25");
+		metric_summary_release(&s);
+	}
 }
 
 static void fmt(double v, const char *want)
