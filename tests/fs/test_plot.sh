@@ -145,7 +145,9 @@ trials = [l.split() for l in open(sys.argv[2])]
 best = sys.argv[3]
 panels = {g.getAttribute("id"): g for g in doc.getElementsByTagName("g")
           if g.getAttribute("class") == "panel"}
-assert list(panels) == ["panel-objective", "panel-curves", "panel-parallel"], list(panels)
+# these three in this order (other panels may come between or after)
+order = [p for p in panels if p in ("panel-objective", "panel-curves", "panel-parallel")]
+assert order == ["panel-objective", "panel-curves", "panel-parallel"], list(panels)
 
 
 def with_class(panel, cls):
@@ -173,7 +175,7 @@ assert title(lines[-1]).startswith("trial %s " % best), title(lines[-1])
 assert "pc-best" in lines[-1].getAttribute("class").split()
 diverged = [r for r in csv.DictReader(open(sys.argv[4])) if r["loss"] and float(r["loss"]) > 100]
 assert diverged, "no trial diverged: the run does not test clipping"
-for p in panels:
+for p in order:  # the panels with a value axis
     assert with_class(p, "clipped"), "nothing clipped in " + p
 ticks = [float(t.firstChild.data) for t in panels["panel-objective"].getElementsByTagName("text")
          if t.firstChild and t.getAttribute("text-anchor") == "end"
@@ -213,7 +215,8 @@ for g in svg.getElementsByTagName("g"):
     if g.getAttribute("class") == "panel":
         rules = [l for l in g.getElementsByTagName("line") if l.getAttribute("x1") == "0.0"
                  and l.getAttribute("x2") == "800.0"]
-        tops.append(int(float(rules[0].getAttribute("y1"))) if rules else 0)
+        tops.append("%s:%d" % (g.getAttribute("id")[6:],
+                               int(float(rules[0].getAttribute("y1"))) if rules else 0))
 print(svg.getAttribute("width"), svg.getAttribute("height"), *tops)
 EOF
 read -r W H BANDS <"$TMP/bands"
@@ -284,11 +287,13 @@ def near(p, q, tol=40):
 # The panels: objective, curves, parallel coordinates, each inked, each
 # with the colour of what it must show: Succeeded points (#1f77b4); the
 # best trial's curve (#2ca02c); the best line (#08306b).
-tops = [int(t) for t in sys.argv[4:]] + [h]
-assert len(tops) == 4 and tops[0] == 0, tops
+bands = [(a.split(":")[0], int(a.split(":")[1])) for a in sys.argv[4:]]
+tops = {name: (top, (bands[i + 1][1] if i + 1 < len(bands) else h))
+        for i, (name, top) in enumerate(bands)}
+assert bands[0] == ("objective", 0), bands
 want = [(0x1f, 0x77, 0xb4), (0x2c, 0xa0, 0x2c), (0x08, 0x30, 0x6b)]
 for i, name in enumerate(["objective", "curves", "parallel"]):
-    band = [p for row in rows[tops[i]:tops[i + 1]] for p in row]
+    band = [p for row in rows[tops[name][0]:tops[name][1]] for p in row]
     assert sum(1 for p in band if p != (255, 255, 255)) > 0.01 * len(band), "empty " + name
     assert sum(1 for p in band if near(p, want[i], 12)) > 20, "%s: no %s" % (name, want[i])
 print("screenshot %dx%d, %d%% ink, %d colours" % (w, h, 100 * ink // len(flat), colours))
