@@ -226,6 +226,8 @@ int hypervolume_select(const double *pts, size_t n, size_t m, const double *ref,
 				continue;
 			memcpy(sel + c * m, pts + i * m, m * sizeof(double));
 			v = hypervolume(sel, c + 1, m, ref) - base;
+			if (isnan(v))
+				goto nomem;
 			if (v > best) {
 				best = v;
 				pick = i;
@@ -239,6 +241,10 @@ int hypervolume_select(const double *pts, size_t n, size_t m, const double *ref,
 	free(sel);
 	free(taken);
 	return 0;
+nomem:
+	free(sel);
+	free(taken);
+	return -ENOMEM;
 }
 
 /* ---- the front, kept as points arrive ---- */

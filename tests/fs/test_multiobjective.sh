@@ -4,9 +4,10 @@
 # independent computation), status says pareto_size=, status.json lists the
 # front as paretoOptimalTrials, trials.csv has every objective, best stays
 # the best on the first objective. A trial that never reports a further
-# objective ends MetricsUnavailable naming it. pareto.csv exists only for
-# multi-objective experiments. A bad annotation is EINVAL naming it. After
-# a remount the front reads the same.
+# objective ends MetricsUnavailable naming it. plot.svg draws the front.
+# The objectives of a started experiment cannot change (EPERM). pareto.csv
+# exists only for multi-objective experiments. A bad annotation is EINVAL
+# naming it. After a remount the front reads the same.
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 mount_fs
@@ -70,6 +71,11 @@ n=$(awk -F, '$4 == 3 { print $1; exit }' "$E/trials.csv")
 [ -n "$n" ] || fail "no depth=3 trial"
 grep -q "^message=.*'latency'.*katibfs/objectives" "$E/trials/$n/status" ||
 	fail "trial $n status does not name latency: $(cat "$E/trials/$n/status")"
+
+# The objectives of a started experiment cannot change.
+sed 's/latency=minimize/latency=maximize/' "$TMP/mo.yaml" >"$TMP/mo2.yaml"
+expect_fail "objectives changed" "Operation not permitted" cp "$TMP/mo2.yaml" "$E/spec.yaml"
+grep -q 'katibfs/objectives.*cannot change' "$E/events" || fail "events: $(tail -n 2 "$E/events")"
 
 # A single-objective experiment has no pareto.csv.
 S=$MNT/single
