@@ -20,7 +20,8 @@
 #include <string.h>
 
 #include "katib/algorithm.h"
-#include "algorithms/nas.h"
+#include "algorithms/pyliteral.h"
+#include "util/strbuf.h"
 
 /* Unknown names are passed through to the trial, as Katib does. */
 static const struct setting_rule darts_rules[] = {
@@ -61,70 +62,6 @@ struct darts_priv {
 	char *values[3];
 };
 
-/* One code point from UTF-8 (invalid bytes count as U+FFFD). */
-static unsigned utf8_next(const unsigned char **p)
-{
-	const unsigned char *s = *p;
-	unsigned c = s[0], n, i;
-
-	if (c < 0x80) {
-		*p = s + 1;
-		return c;
-	}
-	n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-	c &= 0x3f >> n;
-	for (i = 1; i <= n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*p = s + i;
-			return 0xfffd;
-		}
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	*p = s + n + 1;
-	return n ? c : 0xfffd;
-}
-
-/* A string as Python's json.dumps (ensure_ascii) writes it, with the
- * quotes already turned into "'" as Katib does afterwards. */
-static void sb_pystr(struct nas_sbuf *b, const char *str)
-{
-	const unsigned char *p = (const unsigned char *)str;
-	char u[16];
-	unsigned c;
-
-	nas_sb_puts(b, "'");
-	while (*p) {
-		c = utf8_next(&p);
-		if (c == '"')
-			nas_sb_puts(b, "\\'");
-		else if (c == '\\')
-			nas_sb_puts(b, "\\\\");
-		else if (c == '\n')
-			nas_sb_puts(b, "\\n");
-		else if (c == '\r')
-			nas_sb_puts(b, "\\r");
-		else if (c == '\t')
-			nas_sb_puts(b, "\\t");
-		else if (c == '\b')
-			nas_sb_puts(b, "\\b");
-		else if (c == '\f')
-			nas_sb_puts(b, "\\f");
-		else if (c >= 0x20 && c < 0x7f) {
-			u[0] = (char)c;
-			nas_sb_putn(b, u, 1);
-		} else if (c < 0x10000) {
-			snprintf(u, sizeof(u), "\\u%04x", c);
-			nas_sb_puts(b, u);
-		} else {
-			c -= 0x10000;
-			snprintf(u, sizeof(u), "\\u%04x\\u%04x",
-				 0xd800 + (c >> 10), 0xdc00 + (c & 0x3ff));
-			nas_sb_puts(b, u);
-		}
-	}
-	nas_sb_puts(b, "'");
-}
-
 /* ---- the three values ---- */
 
 static int is_default(const char *name)
@@ -139,19 +76,19 @@ static int is_default(const char *name)
 
 /* One "'key': value" pair: the spec's setting (a string, or null for
  * "None") when present, else `def` verbatim. */
-static void settings_pair(struct nas_sbuf *b, const struct algorithm_spec *a,
+static void settings_pair(struct strbuf *b, const struct algorithm_spec *a,
 			  const char *name, const char *def)
 {
 	const struct algorithm_setting *s = setting_find(a, name);
 
-	sb_pystr(b, name);
-	nas_sb_puts(b, ": ");
+	py_quoted(b, name);
+	strbuf_puts(b, ": ");
 	if (!s)
-		nas_sb_puts(b, def);
+		strbuf_puts(b, def);
 	else if (s->value && !strcmp(s->value, "None"))
-		nas_sb_puts(b, "null");
+		strbuf_puts(b, "null");
 	else
-		sb_pystr(b, s->value ? s->value : "");
+		py_quoted(b, s->value ? s->value : "");
 }
 
 /* Appended names in first-appearance order (a dict keeps the first
@@ -169,13 +106,13 @@ static int appended_before(const struct algorithm_spec *a, size_t i)
 
 static char *darts_settings(const struct algorithm_spec *a)
 {
-	struct nas_sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	size_t i;
 
-	nas_sb_puts(&b, "{");
+	strbuf_puts(&b, "{");
 	for (i = 0; i < NDEFAULTS; i++) {
 		if (i)
-			nas_sb_puts(&b, ", ");
+			strbuf_puts(&b, ", ");
 		settings_pair(&b, a, darts_defaults[i][0],
 			      darts_defaults[i][1]);
 	}
@@ -184,11 +121,11 @@ static char *darts_settings(const struct algorithm_spec *a)
 
 		if (!name || is_default(name) || appended_before(a, i))
 			continue;
-		nas_sb_puts(&b, ", ");
+		strbuf_puts(&b, ", ");
 		settings_pair(&b, a, name, "null");
 	}
-	nas_sb_puts(&b, "}");
-	return nas_sb_take(&b);
+	strbuf_puts(&b, "}");
+	return strbuf_finish(&b, NULL);
 }
 
 /* A list item of an operation parameter as text. */
@@ -203,7 +140,7 @@ static const char *item_text(const cJSON *it, char *buf, size_t size)
 	return "";
 }
 
-static void space_op(struct nas_sbuf *b, const cJSON *op, int *first)
+static void space_op(struct strbuf *b, const cJSON *op, int *first)
 {
 	const cJSON *type, *p0, *list, *it;
 	char name[512], num[64];
@@ -217,8 +154,8 @@ static void space_op(struct nas_sbuf *b, const cJSON *op, int *first)
 	if (!strcmp(type->valuestring, "skip_connection") ||
 	    !cJSON_GetArraySize(
 		    cJSON_GetObjectItemCaseSensitive(op, "parameters"))) {
-		nas_sb_puts(b, *first ? "" : ", ");
-		sb_pystr(b, type->valuestring);
+		strbuf_puts(b, *first ? "" : ", ");
+		py_quoted(b, type->valuestring);
 		*first = 0;
 		return;
 	}
@@ -231,8 +168,8 @@ static void space_op(struct nas_sbuf *b, const cJSON *op, int *first)
 		k = item_text(it, num, sizeof(num));
 		snprintf(name, sizeof(name), "%s_%sx%s", type->valuestring, k,
 			 k);
-		nas_sb_puts(b, *first ? "" : ", ");
-		sb_pystr(b, name);
+		strbuf_puts(b, *first ? "" : ", ");
+		py_quoted(b, name);
 		*first = 0;
 	}
 }
@@ -240,15 +177,15 @@ static void space_op(struct nas_sbuf *b, const cJSON *op, int *first)
 static char *darts_search_space(const cJSON *nas)
 {
 	const cJSON *op;
-	struct nas_sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	int first = 1;
 
-	nas_sb_puts(&b, "[");
+	strbuf_puts(&b, "[");
 	cJSON_ArrayForEach(op,
 			   cJSON_GetObjectItemCaseSensitive(nas, "operations"))
 		space_op(&b, op, &first);
-	nas_sb_puts(&b, "]");
-	return nas_sb_take(&b);
+	strbuf_puts(&b, "]");
+	return strbuf_finish(&b, NULL);
 }
 
 static char *darts_num_layers(const cJSON *nas)

@@ -51,7 +51,8 @@
 #include <cjson/cJSON.h>
 
 #include "katib/algorithm.h"
-#include "algorithms/nas.h"
+#include "algorithms/pyliteral.h"
+#include "util/strbuf.h"
 
 #define POSITIVE_OR_NONE SETTING_MIN_OPEN | SETTING_NONE_OK
 #define UNIT		 (SETTING_MIN_OPEN) /* (0, 1] */
@@ -126,32 +127,6 @@ static void enas_settings_read(const struct algorithm_spec *a,
 	s->skip_weight = enas_setting(a, "controller_skip_weight", 0.8);
 	s->train_steps = (int)enas_setting(a, "controller_train_steps", 50);
 	s->log_every = (int)enas_setting(a, "controller_log_every_steps", 10);
-}
-
-/* A string as json.dumps (ensure_ascii) writes it, '"' already "'". */
-static void sb_pystr(struct nas_sbuf *b, const char *str)
-{
-	const unsigned char *p = (const unsigned char *)str;
-	char u[16];
-
-	nas_sb_puts(b, "'");
-	for (; *p; p++) {
-		if (*p == '"')
-			nas_sb_puts(b, "\\'");
-		else if (*p == '\\')
-			nas_sb_puts(b, "\\\\");
-		else if (*p == '\n')
-			nas_sb_puts(b, "\\n");
-		else if (*p == '\t')
-			nas_sb_puts(b, "\\t");
-		else if (*p >= 0x20 && *p < 0x7f)
-			nas_sb_putn(b, (const char *)p, 1);
-		else {
-			snprintf(u, sizeof(u), "\\u%04x", *p);
-			nas_sb_puts(b, u);
-		}
-	}
-	nas_sb_puts(b, "'");
 }
 
 /* Python's repr() of a float (json.dumps prints floats so). */
@@ -261,10 +236,10 @@ static double jnum(const cJSON *o, const char *k, double def)
 
 static char *json_text_str(const char *s)
 {
-	struct nas_sbuf b = { 0 };
+	struct strbuf b = { 0 };
 
-	sb_pystr(&b, s);
-	return nas_sb_take(&b);
+	py_quoted(&b, s);
+	return strbuf_finish(&b, NULL);
 }
 
 /* The feasible values of one operation parameter, as json texts:
@@ -321,22 +296,22 @@ static int op_param_values(const cJSON *p, struct op_param *out)
 static char *op_text(int id, const char *type, const struct op_param *ps,
 		     size_t np, const size_t *idx)
 {
-	struct nas_sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	char buf[32];
 	size_t i;
 
 	snprintf(buf, sizeof(buf), "{'opt_id': %d, 'opt_type': ", id);
-	nas_sb_puts(&b, buf);
-	sb_pystr(&b, type);
-	nas_sb_puts(&b, ", 'opt_params': {");
+	strbuf_puts(&b, buf);
+	py_quoted(&b, type);
+	strbuf_puts(&b, ", 'opt_params': {");
 	for (i = 0; i < np; i++) {
-		nas_sb_puts(&b, i ? ", " : "");
-		sb_pystr(&b, ps[i].name);
-		nas_sb_puts(&b, ": ");
-		nas_sb_puts(&b, ps[i].values[idx[i]]);
+		strbuf_puts(&b, i ? ", " : "");
+		py_quoted(&b, ps[i].name);
+		strbuf_puts(&b, ": ");
+		strbuf_puts(&b, ps[i].values[idx[i]]);
 	}
-	nas_sb_puts(&b, "}}");
-	return nas_sb_take(&b);
+	strbuf_puts(&b, "}}");
+	return strbuf_finish(&b, NULL);
 }
 
 /* itertools.product over the parameters: the last varies fastest. */
@@ -1036,35 +1011,35 @@ out:
 
 static char *arc_text(const struct enas_priv *p, const int *arc)
 {
-	struct nas_sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	char buf[16];
 	int l, j, pos = 0;
 
-	nas_sb_puts(&b, "[");
+	strbuf_puts(&b, "[");
 	for (l = 0; l < p->L; l++) {
-		nas_sb_puts(&b, l ? ", [" : "[");
+		strbuf_puts(&b, l ? ", [" : "[");
 		for (j = 0; j <= l; j++) {
 			snprintf(buf, sizeof(buf), "%s%d", j ? ", " : "",
 				 arc[pos + j]);
-			nas_sb_puts(&b, buf);
+			strbuf_puts(&b, buf);
 		}
-		nas_sb_puts(&b, "]");
+		strbuf_puts(&b, "]");
 		pos += l + 1;
 	}
-	nas_sb_puts(&b, "]");
-	return nas_sb_take(&b);
+	strbuf_puts(&b, "]");
+	return strbuf_finish(&b, NULL);
 }
 
 static char *nn_config_text(const struct enas_priv *p, const int *arc)
 {
-	struct nas_sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	char buf[64];
 	int l, m, pos = 0, seen;
 
 	snprintf(buf, sizeof(buf), "{'num_layers': %d, ", p->L);
-	nas_sb_puts(&b, buf);
-	nas_sb_puts(&b, p->sizes);
-	nas_sb_puts(&b, ", 'embedding': {");
+	strbuf_puts(&b, buf);
+	strbuf_puts(&b, p->sizes);
+	strbuf_puts(&b, ", 'embedding': {");
 	for (l = 0; l < p->L; l++) {
 		int op = arc[pos];
 
@@ -1074,11 +1049,11 @@ static char *nn_config_text(const struct enas_priv *p, const int *arc)
 		if (seen) /* a dict keeps one entry per op */
 			continue;
 		snprintf(buf, sizeof(buf), "%s'%d': ", l ? ", " : "", op);
-		nas_sb_puts(&b, buf);
-		nas_sb_puts(&b, p->ops[op]);
+		strbuf_puts(&b, buf);
+		strbuf_puts(&b, p->ops[op]);
 	}
-	nas_sb_puts(&b, "}}");
-	return nas_sb_take(&b);
+	strbuf_puts(&b, "}}");
+	return strbuf_finish(&b, NULL);
 }
 
 static char **enas_sample(struct enas_priv *p, int number)
@@ -1156,7 +1131,7 @@ static char *sizes_text(const cJSON *g)
 	static const char *const keys[][2] = { { "inputSizes", "input_sizes" },
 					       { "outputSizes",
 						 "output_sizes" } };
-	struct nas_sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	const cJSON *it;
 	char buf[32];
 	int k, first;
@@ -1164,7 +1139,7 @@ static char *sizes_text(const cJSON *g)
 	for (k = 0; k < 2; k++) {
 		snprintf(buf, sizeof(buf), "%s'%s': [", k ? ", " : "",
 			 keys[k][1]);
-		nas_sb_puts(&b, buf);
+		strbuf_puts(&b, buf);
 		first = 1;
 		cJSON_ArrayForEach(
 			it, cJSON_GetObjectItemCaseSensitive(g, keys[k][0]))
@@ -1175,12 +1150,12 @@ static char *sizes_text(const cJSON *g)
 					 : atoi(it->valuestring
 							? it->valuestring
 							: "0"));
-			nas_sb_puts(&b, buf);
+			strbuf_puts(&b, buf);
 			first = 0;
 		}
-		nas_sb_puts(&b, "]");
+		strbuf_puts(&b, "]");
 	}
-	return nas_sb_take(&b);
+	return strbuf_finish(&b, NULL);
 }
 
 static uint64_t enas_seed(const struct experiment_spec *spec)
