@@ -9,6 +9,10 @@
  *   - core/algorithms/pareto.c: dominance, ranks, the incremental front
  *     against a brute-force one on random points, exact hypervolume against
  *     known areas and volumes, contributions, greedy subset selection;
+ *   - the experiment's front (core/engine/model.c) as trials end in any
+ *     order, some failing or missing an objective: what pareto.csv and
+ *     status.json show is the brute-force front, and a rebuild (after a
+ *     restart) gives the same;
  *   - multi-objective TPE and ParEGO (bayesianoptimization): the same seed
  *     and history give the same suggestions; on ZDT1 the front after 60
  *     trials dominates more than random search's.
@@ -31,6 +35,8 @@
 #include "katib/spec.h"
 
 #include "algorithms/pareto.h"
+#include "engine/controller.h"
+#include "katib/daemon.h"
 
 /* ---- specs ---- */
 
@@ -298,6 +304,107 @@ static void test_hypervolume_3d_random(void **state)
 	assert_true(fabs(hv - (double)hit / (double)N) < 0.005);
 }
 
+/* ---- the experiment's front (model.c) ---- */
+
+static void observe(struct experiment *e, struct trial *t, int metric, double v)
+{
+	struct observation o;
+
+	memset(&o, 0, sizeof(o));
+	o.metric = metric;
+	snprintf(o.value, sizeof(o.value), "%g", v);
+	trial_record_observation(e, t, &o);
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void test_experiment_front(void **state)
+{
+	uint64_t seed = 4242, s = seed;
+	struct experiment *e = calloc(1, sizeof(*e));
+	double f[60][2], v[2];
+	struct trial *t;
+	struct kb_error err;
+	char msg[512], *out;
+	int order[60], i, j, k, dominated, ok[60];
+	size_t len, n = 0, front[60];
+
+	(void)state;
+	print_message("seed %llu\n", (unsigned long long)seed);
+	assert_non_null(e);
+	assert_int_equal(parse("f2=maximize", "random", 1, "", &e->spec, msg,
+			       sizeof(msg)),
+			 0);
+	kb_error_clear(&err);
+	assert_int_equal(metrics_parser_new(e->spec, &e->parser, &err), 0);
+	experiment_pareto_rebuild(e);
+	for (i = 0; i < 60; i++) {
+		t = calloc(1, sizeof(*t));
+		assert_non_null(t);
+		t->number = i + 1;
+		t->state = TRIAL_RUNNING;
+		assert_int_equal(experiment_append_trial(e, t), 0);
+		assert_int_equal(trial_init_metrics(e, t), 0);
+		f[i][0] = floor(urand(&s) * 10);
+		f[i][1] = floor(urand(&s) * 10);
+		observe(e, t, 0, f[i][0]);
+		ok[i] = urand(&s) < 0.8; /* the others fail or miss f2 */
+		if (ok[i] || i % 2)
+			observe(e, t, 1, f[i][1]);
+		order[i] = i;
+	}
+	for (i = 59; i > 0; i--) { /* trials end in a random order */
+		j = (int)(urand(&s) * (i + 1));
+		k = order[i];
+		order[i] = order[j];
+		order[j] = k;
+	}
+	for (i = 0; i < 60; i++)
+		trial_set_state(e, e->trials[order[i]],
+				ok[order[i]] ? TRIAL_SUCCEEDED : TRIAL_FAILED);
+	/* the brute-force front: f1 minimised, f2 maximised */
+	for (i = 0; i < 60; i++) {
+		if (!ok[i])
+			continue;
+		for (dominated = 0, j = 0; j < 60 && !dominated; j++)
+			dominated = ok[j] && f[j][0] <= f[i][0] &&
+				    f[j][1] >= f[i][1] &&
+				    (f[j][0] < f[i][0] || f[j][1] > f[i][1]);
+		if (!dominated)
+			front[n++] = (size_t)i + 1;
+	}
+	assert_int_equal(e->pareto.n, n);
+	for (i = 0; i < (int)n; i++)
+		assert_int_equal(e->pareto.ids[i], (int)front[i]);
+	assert_int_equal(
+		trial_objective_values(e, e->trials[front[0] - 1], v, NULL), 0);
+	assert_true(v[0] == f[front[0] - 1][0] && v[1] == f[front[0] - 1][1]);
+	assert_int_equal(
+		render_file_locked(NULL, e, NULL, KFILE_PARETO_CSV, &out, &len),
+		0);
+	assert_true(!strncmp(out, "trial,f1,f2\n", 12));
+	assert_int_equal(count_lines(out), n + 1);
+	free(out);
+	assert_int_equal(render_file_locked(NULL, e, NULL, KFILE_STATUS_JSON,
+					    &out, &len),
+			 0);
+	assert_non_null(strstr(out, "\"paretoOptimalTrials\""));
+	free(out);
+	/* after a restart the front is built again from the trials */
+	experiment_pareto_rebuild(e);
+	assert_int_equal(e->pareto.n, n);
+	for (i = 0; i < (int)n; i++)
+		assert_int_equal(e->pareto.ids[i], (int)front[i]);
+	experiment_free(e);
+}
+
 /* ---- algorithms ---- */
 
 #define BUDGET 60
@@ -409,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_front_incremental),
 		cmocka_unit_test(test_hypervolume),
 		cmocka_unit_test(test_hypervolume_3d_random),
+		cmocka_unit_test(test_experiment_front),
 		cmocka_unit_test(test_motpe),
 		cmocka_unit_test(test_parego),
 	};
