@@ -89,9 +89,12 @@ static int read_all(const char *path, struct strbuf *b)
 	return b->oom ? -ENOMEM : 0;
 }
 
-/* Append text to path in one write (lines and state together). */
+/* Append text to path in one write (lines and state together); a write
+ * cut short (a full disk) is taken back, so the file holds whole lines. */
 static int append_whole(const char *path, const struct strbuf *b)
 {
+	struct stat st;
+	ssize_t n;
 	int fd, rc = 0;
 
 	if (!b->len)
@@ -99,8 +102,15 @@ static int append_whole(const char *path, const struct strbuf *b)
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, b->data, b->len) != (ssize_t)b->len)
-		rc = errno ? -errno : -EIO;
+	if (fstat(fd, &st))
+		rc = -errno;
+	n = rc ? 0 : write(fd, b->data, b->len);
+	if (!rc && n != (ssize_t)b->len) {
+		rc = n < 0 ? -errno : -ENOSPC;
+		if (ftruncate(fd, st.st_size)) {
+			/* nothing better to do: the reader starts over */
+		}
+	}
 	close(fd);
 	return rc;
 }
@@ -130,7 +140,7 @@ static int update_tfevent(const struct collector_spec *c,
 	char shown[COLLECTOR_PATH_SIZE], *names[MAX_NAMES];
 	struct tf_events te = { ev, ctx, shown };
 	struct strbuf b = { 0 };
-	int rc;
+	int rc, fresh = !*tf;
 
 	if (path_normalize(c->path, shown, sizeof(shown)))
 		snprintf(shown, sizeof(shown), "%s", c->path);
@@ -151,9 +161,16 @@ static int update_tfevent(const struct collector_spec *c,
 				 &te);
 	if (!rc)
 		rc = append_whole(log, &b);
-	if (rc)
-		event(ev, ctx, "TensorFlowEvent collector: cannot write %s: %s",
-		      log, strerror(-rc));
+	if (rc) {
+		if (!fresh) /* once, not on every pass until it works */
+			event(ev, ctx,
+			      "TensorFlowEvent collector: cannot write %s: %s; "
+			      "the records are read again on the next pass",
+			      log, strerror(-rc));
+		/* its offsets ran ahead of the log: rebuilt from the log */
+		tfevent_reader_free(*tf);
+		*tf = NULL;
+	}
 	strbuf_free(&b);
 	return rc;
 }

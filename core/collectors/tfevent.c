@@ -632,10 +632,14 @@ static int poll_file(struct poll_ctx *c, struct tf_file *f, int fd,
 
 	while (!f->dead && f->off < size) {
 		want = (size_t)(size - f->off < CHUNK ? size - f->off : CHUNK);
-		if (need > want && need <= MAX_RECORD && f->off + need <= size)
-			want = (size_t)need;
-		else if (need > MAX_RECORD && skip_huge(c, f, need, size))
+		if (need > MAX_RECORD) {
+			if (!skip_huge(c, f, need, size))
+				break; /* not all there yet */
+			need = 0;
 			continue;
+		}
+		if (need > want && f->off + need <= size)
+			want = (size_t)need;
 		else if (need > want)
 			break; /* the record is still being written */
 		free(buf);
