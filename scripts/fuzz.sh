@@ -17,7 +17,7 @@
 set -eu
 
 FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz}
-HARNESSES=${FUZZ_HARNESSES:-"spec metrics control kube"}
+HARNESSES=${FUZZ_HARNESSES:-"spec metrics control kube collectors"}
 mode=${1:-smoke}
 seconds=${2:-60}
 

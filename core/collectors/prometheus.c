@@ -107,6 +107,25 @@ static int token_number(const char *p, const char *q, double *out)
 	return *end ? -1 : 0;
 }
 
+/* A whole token [p, q) as an int64 (a timestamp in milliseconds). */
+static int token_int(const char *p, const char *q, long long *out)
+{
+	char tok[32], *end;
+	size_t i = 0;
+
+	if (q - p <= 0 || q - p >= (long)sizeof(tok))
+		return -1;
+	memcpy(tok, p, (size_t)(q - p));
+	tok[q - p] = '\0';
+	if (tok[0] == '-' || tok[0] == '+')
+		i = 1;
+	if (!tok[i] || strspn(tok + i, "0123456789") != strlen(tok + i))
+		return -1;
+	errno = 0;
+	*out = strtoll(tok, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
 static const char *token_end(const char *p, const char *end)
 {
 	while (p < end && !is_blank(*p))
@@ -118,7 +137,7 @@ static const char *token_end(const char *p, const char *end)
 static int parse_line(const char *p, const char *end, struct prom_sample *s)
 {
 	const char *q;
-	double ts;
+	long long ts;
 
 	p = skip_blank(p, end);
 	if (p >= end || *p == '#')
@@ -149,9 +168,9 @@ static int parse_line(const char *p, const char *end, struct prom_sample *s)
 	p = skip_blank(q, end);
 	if (p < end) {
 		q = token_end(p, end);
-		if (token_number(p, q, &ts) || ts != (double)(long long)ts)
+		if (token_int(p, q, &ts))
 			return -1;
-		s->timestamp = ts / 1000.0;
+		s->timestamp = (double)ts / 1000.0;
 		if (skip_blank(q, end) != end)
 			return -1;
 	}

@@ -145,6 +145,8 @@ static int pb_next(struct pb *b, struct pb_field *f)
 		return -EBADMSG;
 	f->num = (uint32_t)(key >> 3);
 	f->wire = (int)(key & 7);
+	f->bytes = NULL;
+	f->len = 0;
 	switch (f->wire) {
 	case 0: return pb_varint(b, &f->v) ? -EBADMSG : 1;
 	case 1:
@@ -239,7 +241,7 @@ static int shape_elements(const uint8_t *p, size_t len, uint64_t *out)
 /* One element of a repeated numeric field, packed or not. */
 static void tensor_take(struct tensor *t, const struct pb_field *f, int kind)
 {
-	struct pb b = { f->bytes, f->bytes + f->len };
+	struct pb b = { NULL, NULL };
 	uint64_t v;
 
 	if (f->wire != 2) { /* unpacked: one value */
@@ -255,6 +257,8 @@ static void tensor_take(struct tensor *t, const struct pb_field *f, int kind)
 		v = le64(f->bytes);
 		t->nvalues += (int)(f->len / 8) - 1;
 	} else {
+		b.p = f->bytes;
+		b.end = f->bytes + f->len;
 		if (pb_varint(&b, &v))
 			return;
 		while (b.p < b.end && !pb_varint(&b, &(uint64_t){ 0 }))

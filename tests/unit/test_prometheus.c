@@ -94,13 +94,14 @@ static void test_malformed(void **state)
 			    "bad{l=\"\\x\"} 1\n"
 			    "bad 1 2.5\n"
 			    "bad 1 2 3\n"
+			    "bad 1 +Inf\n"
 			    "9starts_with_digit 1\n"
 			    "bad 0x10\n"
 			    "also_ok{} 2\n";
 	struct got g = { 0 };
 
 	(void)state;
-	assert_int_equal(prom_parse(text, strlen(text), take, &g), 9);
+	assert_int_equal(prom_parse(text, strlen(text), take, &g), 10);
 	assert_int_equal(g.n, 2);
 	assert_string_equal(g.name[0], "ok");
 	assert_string_equal(g.name[1], "also_ok");
