@@ -609,19 +609,20 @@ static void pc_header(struct svg *s, const struct pc_view *v, double top)
 	line[0] = '\0';
 	if (v->p->failed_total)
 		snprintf(line, sizeof(line),
-			 "grey dashed: %zu failed trial(s) without a value%s  ",
+			 "grey dashed: %zu failed trial(s) without a value%s",
 			 v->p->failed_total,
-			 v->p->nfailed < v->p->failed_total ? " (a sample)"
-							    : "");
-	if (v->p->naxes < v->p->nparams)
-		snprintf(line + strlen(line), sizeof(line) - strlen(line),
-			 "first %zu of %zu parameters  ", v->p->naxes,
-			 v->p->nparams);
+			 v->p->nfailed < v->p->failed_total
+				 ? " (a sample drawn)"
+				 : "");
 	if (v->p->nlines < d->nval)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line),
-			 "a sample of %zu of %zu trials drawn, the best among "
-			 "them",
-			 v->p->nlines, d->nval);
+			 "%s%zu of %zu trials drawn, the best among them",
+			 line[0] ? "  \xc2\xb7  " : "", v->p->nlines, d->nval);
+	if (v->p->naxes < v->p->nparams)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 "%sthe first %zu of %zu parameters",
+			 line[0] ? "  \xc2\xb7  " : "", v->p->naxes,
+			 v->p->nparams);
 	if (line[0])
 		svg_label(s, MARGIN_L, top + 42, "fill=\"" NOTE_COLOUR "\"",
 			  line, 130);

@@ -442,7 +442,25 @@ static void test_many_trials(void **state)
 	}
 	svg = render(e, &len);
 	assert_has(svg, "points drawn");
-	assert_has(svg, "a sample of");
+	/* parallel coordinates: the subtitle counts the lines drawn */
+	{
+		size_t lines = nclass("parallel", "pc-line") +
+			       nclass("parallel", "pc-line pc-best");
+		char want[96];
+
+		assert_int_equal(nclass("parallel", "pc-line pc-best"), 1);
+		assert_true(lines > PLOT_MAX_LINES / 2 &&
+			    lines <= PLOT_MAX_LINES + 1);
+		snprintf(want, sizeof(want),
+			 "%zu of 9230 trials drawn, the best among them",
+			 lines);
+		assert_has(svg, want);
+		assert_has(svg, "grey dashed: 770 failed trial(s) without a "
+				"value (a sample drawn)");
+		assert_true(nclass("parallel", "pc-failed") <= PLOT_MAX_FAILED);
+		assert_true(nclass("parallel", "pc-failed") >
+			    PLOT_MAX_FAILED / 2);
+	}
 	assert_true(count(svg, "<circle") <= 2 * (720 / 2 + 1) + 2);
 	assert_true(count(svg, "<polyline") <=
 		    PLOT_MAX_LINES + PLOT_MAX_FAILED + 2);
