@@ -732,8 +732,13 @@ int metrics_parse_push(const struct metrics_parser *p, const char *text,
 		nl = memchr(line, '\n', (size_t)(end - line));
 		llen = nl ? (size_t)(nl - line) : (size_t)(end - line);
 		lineno++;
+		/* cut, it could read as a different value: refused whole */
 		if (llen > METRICS_MAX_LINE)
-			llen = METRICS_MAX_LINE;
+			return kb_error_set(
+				err, -EINVAL, NULL, lineno,
+				"a line of %zu bytes, longer than katibfs "
+				"takes (%d); write short name=value lines",
+				llen, METRICS_MAX_LINE);
 		trim(&line, &llen);
 		if (llen) {
 			e.time = now;

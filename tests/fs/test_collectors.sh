@@ -249,6 +249,30 @@ wait_state long Succeeded 60
 [ "$(observed long loss)" = "0.25 0.5 " ] || fail "long: loss observed $(observed long loss)"
 event_says long "trial 1: a line of at least 1048576 bytes at offset 9 of" "/log is longer than katibfs reads"
 
+# ... and pushed (Push): the write fails, says so in events, and neither
+# it nor a value cut from it counts; the other pushes do
+mkdir "$MNT/longpush" || fail "mkdir longpush"
+spec_yaml 'echo ${trialParameters.lr} ${trialParameters.layers}; i=0; while [ ! -e "$KATIB_TRIAL_DIR/go" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done' 1 1 Push \
+	>"$MNT/longpush/spec.yaml" || fail "spec refused"
+wait_trial_state longpush 1 Running 20
+echo loss=0.5 >>"$MNT/longpush/trials/1/metrics" || fail "push"
+python3 - "$MNT/longpush/trials/1/metrics" <<'PY' && fail "a 1 MB metrics line was taken"
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+data = b"loss=" + b"1" * 1048576 + b"\n"
+try:
+    while data:
+        data = data[os.write(fd, data):]
+    os.close(fd)  # the last line is submitted here
+except OSError as e:
+    sys.exit(e.strerror)
+PY
+event_says longpush "rejected trials/1/metrics write: a line of" "bytes, longer than katibfs takes"
+echo loss=0.25 >>"$MNT/longpush/trials/1/metrics" || fail "push after the long line"
+touch "$STATE/experiments/longpush/1/go"
+wait_state longpush Succeeded 30
+[ "$(observed longpush loss)" = "0.25 0.5 " ] || fail "longpush: loss observed $(observed longpush loss)"
+
 # the daemon still serves
 ls "$MNT" >/dev/null || fail "the mount stopped answering"
 

@@ -312,6 +312,20 @@ static void test_push_errors(void **state)
 	assert_int_equal(
 		metrics_parse_push(p, "loss=1\nloss=2", 13, 0, o, 1, &err),
 		-E2BIG);
+	{ /* a line longer than the parser reads: refused, not cut */
+		size_t n = METRICS_MAX_LINE + 100;
+		char *big = malloc(n + 8);
+
+		assert_non_null(big);
+		memcpy(big, "loss=0.5\nloss=", 14);
+		memset(big + 14, '1', n - 14);
+		assert_int_equal(
+			metrics_parse_push(p, big, n, 0, o, MAXOBS, &err),
+			-EINVAL);
+		assert_int_equal(err.line, 2);
+		assert_non_null(strstr(err.message, "longer than katibfs"));
+		free(big);
+	}
 	metrics_parser_free(p);
 }
 
