@@ -52,7 +52,6 @@ static const struct plot_panel *const panels[] = {
 
 struct plot_snapshot {
 	struct plot_data d;
-	int have_spec;
 	char *why; /* the empty plot's reason, or NULL */
 	void *priv[NPANELS];
 };

@@ -10,8 +10,9 @@
  *            in *priv (NULL is fine) and freed by release(). Keep it
  *            O(trials) with no text formatting: every reader waits while
  *            it runs. Everything common (the trials' numbers, states and
- *            objective values, the best trial, the value range) is in
- *            struct plot_data already.
+ *            objective values, their range, the best trial) is in struct
+ *            plot_data already; its useful range (vlo, vhi) is not yet:
+ *            it is computed without the lock, for height() and draw().
  *   height   the band's height in pixels for this data; 0: not drawn.
  *   draw     runs WITHOUT the lock, on the copies only: write the band
  *            with its top at y = top through the svg_*() writer below.
@@ -25,9 +26,9 @@
  * (plot_value_axis()) and draw what lies outside clipped at the edge with
  * plot_clip_marker().
  *
- * Ownership: struct plot_data owns its arrays and strings (plot_data_free
- * in plot.c); a panel's priv is owned by the snapshot and freed by the
- * panel's release().
+ * Ownership: struct plot_data owns its arrays and strings (freed with the
+ * snapshot, plot_snapshot_free()); a panel's priv is owned by the snapshot
+ * and freed by the panel's release().
  */
 #ifndef KATIB_PLOT_I_H
 #define KATIB_PLOT_I_H
