@@ -12,8 +12,10 @@
  * `command` (the image's ENTRYPOINT runs), and metadata.labels carry
  * katib.kubeflow.org/experiment and katib.kubeflow.org/trial as sent.
  * out->manifest is always set; out->argv holds command + args when there is a
- * command, else just the args behind a placeholder argv[0] of "" (never to be
- * executed).
+ * command (wrapped in `sh -c` as Katib's webhook does, see spec_render_trial),
+ * else just the args behind a placeholder argv[0] of "" (never to be
+ * executed; such a container is not wrapped, as Katib would need the
+ * image's ENTRYPOINT for it).
  */
 int spec_render_manifest(const struct experiment_spec *spec,
 			 const char *trial_name, const char *namespace,

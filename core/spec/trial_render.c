@@ -6,6 +6,11 @@
  * backend that sends the manifest, a trial whose primary container may have
  * no command (spec_render_manifest(), core/spec/kube_manifest.h).
  *
+ * The primary container runs as Katib's pod webhook leaves it: for the
+ * StdOut, File and TensorFlowEvent collectors its command and args become
+ * one unquoted `sh -c` line (katib_wrap(), below), in argv and in the
+ * manifest alike.
+ *
  * Owns struct trial_command's contents (trial_command_free()). Placeholder
  * substitution is spec_template.c's (substitute()).
  *
@@ -194,6 +199,103 @@ static int extract_command(const struct experiment_spec *s, cJSON *obj,
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* the primary container as Katib's pod webhook runs it                */
+
+/*
+ * Katib's pod webhook (pkg/webhook/v1beta1/pod/utils.go,
+ * wrapWorkerContainer) rewrites the primary container of a trial whose
+ * collector is StdOut, File or TensorFlowEvent (NeedWrapWorkerMetrics-
+ * CollectorList): command + args become command ["sh", "-c"] and one
+ * argument, the rest joined with single spaces and no quoting
+ * (strings.Join); a command that begins with `sh -c` or `bash -c` keeps
+ * that shell and the rest is joined. A shell splits the line again, so an
+ * argument's quotes are the shell's: --x="a b" reaches the program as
+ * `--x=a b`, and an argument with spaces becomes several. Katib appends
+ * its output redirection and completion marker to the line; katibfs
+ * collects the output itself and leaves them out.
+ */
+static int katib_wraps(const struct experiment_spec *s)
+{
+	return s->collector.kind == COLLECTOR_STDOUT ||
+	       s->collector.kind == COLLECTOR_FILE ||
+	       s->collector.kind == COLLECTOR_TFEVENT;
+}
+
+/* How many leading words are the shell's own `sh -c` (0 or 2). */
+static size_t shell_prefix(char *const *argv, size_t argc)
+{
+	if (argc < 2 || (strcmp(argv[0], "sh") && strcmp(argv[0], "bash")))
+		return 0;
+	return strcmp(argv[1], "-c") ? 0 : 2;
+}
+
+/* cmd->argv becomes {shell, "-c", line}. */
+static int katib_wrap(struct trial_command *cmd)
+{
+	size_t skip = shell_prefix(cmd->argv, cmd->argc), len = 0, i;
+	char **argv = calloc(4, sizeof(char *)), *p;
+
+	for (i = skip; i < cmd->argc; i++)
+		len += strlen(cmd->argv[i]) + 1;
+	if (!argv)
+		return -ENOMEM;
+	argv[0] = strdup(skip ? cmd->argv[0] : "sh");
+	argv[1] = strdup("-c");
+	argv[2] = p = malloc(len + 1);
+	if (!argv[0] || !argv[1] || !p) {
+		free_strv(argv, 3);
+		return -ENOMEM;
+	}
+	*p = '\0';
+	for (i = skip; i < cmd->argc; i++) {
+		if (i > skip)
+			*p++ = ' ';
+		p = stpcpy(p, cmd->argv[i]);
+	}
+	free_strv(cmd->argv, cmd->argc);
+	cmd->argv = argv;
+	cmd->argc = 3;
+	return 0;
+}
+
+/* The container's command and args as cmd->argv (already wrapped) says. */
+static int set_container_command(cJSON *c, const struct trial_command *cmd)
+{
+	cJSON *command = cJSON_CreateArray(), *args = cJSON_CreateArray();
+
+	if (!command || !args ||
+	    !cJSON_AddItemToArray(command, cJSON_CreateString(cmd->argv[0])) ||
+	    !cJSON_AddItemToArray(command, cJSON_CreateString(cmd->argv[1])) ||
+	    !cJSON_AddItemToArray(args, cJSON_CreateString(cmd->argv[2]))) {
+		cJSON_Delete(command);
+		cJSON_Delete(args);
+		return -ENOMEM;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "command");
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "args");
+	cJSON_AddItemToObject(c, "command", command);
+	cJSON_AddItemToObject(c, "args", args);
+	return 0;
+}
+
+/* Wrap cmd and the primary container of obj as Katib's webhook does. */
+static int wrap_primary(const struct experiment_spec *s, cJSON *obj,
+			struct trial_command *cmd)
+{
+	int rc;
+
+	if (!katib_wraps(s))
+		return 0;
+	rc = katib_wrap(cmd);
+	return rc ? rc
+		  : set_container_command(
+			    primary_container(
+				    obj,
+				    s->trial_template.primary_container_name),
+			    cmd);
+}
+
 static int set_metadata(cJSON *obj, const char *trial, const char *ns)
 {
 	cJSON *md = cJSON_GetObjectItem(obj, "metadata");
@@ -213,10 +315,12 @@ static int set_metadata(cJSON *obj, const char *trial, const char *ns)
 	return 0;
 }
 
-int spec_render_trial(const struct experiment_spec *spec,
-		      const char *trial_name, const char *namespace,
-		      const struct assignment *assignments, size_t n,
-		      struct trial_command *out, struct kb_error *err)
+/* spec_render_trial(), wrapping the primary container when `wrap`. */
+static int render_trial(const struct experiment_spec *spec,
+			const char *trial_name, const char *namespace,
+			const struct assignment *assignments, size_t n,
+			int wrap, struct trial_command *out,
+			struct kb_error *err)
 {
 	const char *ns = namespace ? namespace : spec->namespace;
 	cJSON *obj = NULL;
@@ -243,6 +347,8 @@ int spec_render_trial(const struct experiment_spec *spec,
 		goto out;
 	rc = set_metadata(obj, trial_name, ns);
 	rc = rc ? rc : extract_command(spec, obj, out, err);
+	if (!rc && wrap)
+		rc = wrap_primary(spec, obj, out);
 	if (rc)
 		goto out;
 	out->manifest = cJSON_Print(obj);
@@ -255,6 +361,15 @@ out:
 	if (rc == -ENOMEM)
 		kb_error_set(err, -ENOMEM, "", 0, "out of memory");
 	return rc;
+}
+
+int spec_render_trial(const struct experiment_spec *spec,
+		      const char *trial_name, const char *namespace,
+		      const struct assignment *assignments, size_t n,
+		      struct trial_command *out, struct kb_error *err)
+{
+	return render_trial(spec, trial_name, namespace, assignments, n, 1, out,
+			    err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -391,8 +506,11 @@ int spec_render_manifest(const struct experiment_spec *spec,
 		placeholder = 1;
 	}
 	copy.trial_template.trial_spec = tmpl;
-	rc = spec_render_trial(&copy, trial_name, namespace, assignments, n,
-			       out, err);
+	/* without a command the image's ENTRYPOINT runs, which Katib's
+	 * webhook reads from the registry to wrap it; katibfs cannot, and
+	 * leaves such a container as it is */
+	rc = render_trial(&copy, trial_name, namespace, assignments, n,
+			  !placeholder, out, err);
 	cJSON_Delete(tmpl);
 	if (!rc && placeholder)
 		rc = strip_placeholder(out, cname);

@@ -290,7 +290,11 @@ struct trial_command {
  * the trialSpec, set metadata.name/namespace, find the container named
  * primaryContainerName anywhere in it and extract command+args, env
  * (name/value pairs; valueFrom is an error naming the variable) and
- * workingDir. The configMap source cannot be rendered locally: -ENOTSUP.
+ * workingDir. With the StdOut, File or TensorFlowEvent collector, command
+ * + args are then what Katib's pod webhook makes of them, in argv and in
+ * the manifest: {"sh", "-c", the words joined with single spaces, not
+ * quoted} (a command that began `sh -c` or `bash -c` keeps its shell).
+ * The configMap source cannot be rendered locally: -ENOTSUP.
  * Returns 0 or -EINVAL/-ENOTSUP/-ENOMEM with err filled.
  */
 int spec_render_trial(const struct experiment_spec *spec,

@@ -65,7 +65,9 @@ spec:
                 command:
                   - sh
                   - -c
-                  - echo "Best-Genotype=Genotype(normal=[[('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 1), ('max_pooling_3x3', 2)], [('max_pooling_3x3', 2), ('max_pooling_3x3', 3)]], normal_concat=range(2, 6), reduce=[[('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 1), ('max_pooling_3x3', 2)], [('max_pooling_3x3', 2), ('max_pooling_3x3', 3)], [('max_pooling_3x3', 3), ('max_pooling_3x3', 4)]], reduce_concat=range(2, 6), pid=$$)"
+                  # Katib joins the arguments onto this line: a comment
+                  - |-
+                    echo "Best-Genotype=Genotype(normal=[[('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 1), ('max_pooling_3x3', 2)], [('max_pooling_3x3', 2), ('max_pooling_3x3', 3)]], normal_concat=range(2, 6), reduce=[[('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 1), ('max_pooling_3x3', 2)], [('max_pooling_3x3', 2), ('max_pooling_3x3', 3)], [('max_pooling_3x3', 3), ('max_pooling_3x3', 4)]], reduce_concat=range(2, 6), pid=$$)" #
                   - ${trialParameters.algorithmSettings}
                   - ${trialParameters.searchSpace}
                   - ${trialParameters.numberLayers}

@@ -15,12 +15,9 @@ python3 - "$TMP/spec.yaml" <<'PY'
 import sys
 p = sys.argv[1]
 s = open(p).read()
-s = s.replace("""                command:
-                  - python3""", """                command:
-                  - sh
-                  - -c
-                  - 'n=$(ls "$0" | wc -l); touch "$0/$$"; b=false; [ "$n" -ge 2 ] && b=true; exec python3 "$1" "$2" "$3" --bad=$b --delay=0.3 # $4 (the bad parameter) unused'
-                  - RUNS""")
+old = """'python3 -c "$TRIAL_PROGRAM" --lr=${trialParameters.learningRate} --bad=${trialParameters.bad}'"""
+assert old in s, "examples/medianstop.yaml's command changed"
+s = s.replace(old, """'n=$(ls RUNS | wc -l); touch RUNS/$$; b=false; [ "$n" -ge 2 ] && b=true; exec python3 -c "$TRIAL_PROGRAM" --lr=${trialParameters.learningRate} --bad=$b --delay=0.3 # ${trialParameters.bad} unused'""")
 s = s.replace("RUNS", sys.argv[1].rsplit("/", 1)[0] + "/runs")
 open(p, "w").write(s)
 PY

@@ -103,10 +103,16 @@ static void test_with_command(void **state)
 	struct trial_command c;
 	cJSON *obj;
 
+	/* as Katib's pod webhook leaves it for the StdOut collector */
 	render("                command: [python3, /opt/train.py]\n", &obj, &c);
-	assert_string_equal(str(obj, C0 ".command.0"), "python3");
+	assert_string_equal(str(obj, C0 ".command.0"), "sh");
+	assert_string_equal(str(obj, C0 ".command.1"), "-c");
+	assert_null(kube_gjson_get(obj, C0 ".command.2"));
+	assert_string_equal(str(obj, C0 ".args.0"),
+			    "python3 /opt/train.py --lr=0.03");
+	assert_null(kube_gjson_get(obj, C0 ".args.1"));
 	assert_int_equal(c.argc, 3);
-	assert_string_equal(c.argv[2], "--lr=0.03");
+	assert_string_equal(c.argv[2], "python3 /opt/train.py --lr=0.03");
 	cJSON_Delete(obj);
 	trial_command_free(&c);
 }

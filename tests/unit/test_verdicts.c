@@ -14,8 +14,12 @@
 
 #include <cmocka.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "katib/algorithm.h"
 #include "katib/spec.h"
+#include "spec/kube_manifest.h"
 
 /* Katib's examples/v1beta1/hp-tuning/random.yaml, with ALGO, SPACE and
  * COLLECTOR to fill in. */
@@ -700,6 +704,199 @@ static void test_job_other_kinds_unchecked(void **state)
 		     "      spek: {backoffLimit: three}\n");
 }
 
+/* ---- the primary container as Katib's pod webhook runs it ---- */
+
+/* Katib's examples/v1beta1/nas/enas-cpu.yaml trial, with COLLECTOR. */
+#define ENAS(COLLECTOR)                                                        \
+	"objective: {type: maximize, objectiveMetricName: acc}\n"              \
+	"algorithm: {algorithmName: enas}\n" COLLECTOR "nasConfig:\n"          \
+	"  graphConfig: {numLayers: 1, inputSizes: [32], outputSizes: [10]}\n" \
+	"  operations:\n"                                                      \
+	"    - operationType: convolution\n"                                   \
+	"      parameters:\n"                                                  \
+	"        - {name: filter_size, parameterType: categorical, "           \
+	"feasibleSpace: {list: [\"3\"]}}\n"                                    \
+	"trialTemplate:\n"                                                     \
+	"  primaryContainerName: training-container\n"                         \
+	"  trialParameters:\n"                                                 \
+	"    - {name: neuralNetworkArchitecture, reference: architecture}\n"   \
+	"    - {name: neuralNetworkConfig, reference: nn_config}\n"            \
+	"  trialSpec:\n"                                                       \
+	"    apiVersion: batch/v1\n"                                           \
+	"    kind: Job\n"                                                      \
+	"    spec:\n"                                                          \
+	"      template:\n"                                                    \
+	"        spec:\n"                                                      \
+	"          containers:\n"                                              \
+	"            - name: training-container\n"                             \
+	"              image: docker.io/kubeflowkatib/enas-cnn-cifar10-cpu\n"  \
+	"              command:\n"                                             \
+	"                - python3.7\n"                                        \
+	"                - -u\n"                                               \
+	"                - RunTrial.py\n"                                      \
+	"                - --num_epochs=1\n"                                   \
+	"                - \"--architecture=\\\"${trialParameters."            \
+	"neuralNetworkArchitecture}\\\"\"\n"                                   \
+	"                - \"--nn_config=\\\"${trialParameters."               \
+	"neuralNetworkConfig}\\\"\"\n"                                         \
+	"          restartPolicy: Never\n"
+
+static const struct assignment nas_values[] = {
+	{ "architecture", "[[0], [0, 1]]" },
+	{ "nn_config", "{'num_layers': 2, 'output_sizes': [10]}" },
+};
+
+#define NAS_LINE                                                               \
+	"python3.7 -u RunTrial.py --num_epochs=1 "                             \
+	"--architecture=\"[[0], [0, 1]]\" "                                    \
+	"--nn_config=\"{'num_layers': 2, 'output_sizes': [10]}\""
+
+/* The trial of spec `yaml` rendered for the local backend (cmd's). */
+static void render_nas(const char *yaml, struct trial_command *cmd)
+{
+	struct experiment_spec *s = parse_ok(yaml);
+	struct kb_error err;
+	char buf[800];
+
+	kb_error_clear(&err);
+	if (spec_render_trial(s, "enas-abcdefgh", "ns", nas_values, 2, cmd,
+			      &err)) {
+		kb_error_format(&err, buf, sizeof(buf));
+		fail_msg("spec_render_trial: %s", buf);
+	}
+	spec_free(s);
+}
+
+/* What a program started with argv prints: its arguments, one a line. */
+static char *run_argv(char *const *argv)
+{
+	static char out[4096];
+	size_t len = 0;
+	ssize_t n;
+	int fd[2], status;
+	pid_t pid;
+
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		dup2(fd[1], 1);
+		close(fd[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	while ((n = read(fd[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd[0]);
+	out[len] = '\0';
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return out;
+}
+
+static void test_wrap_local(void **state)
+{
+	struct trial_command cmd;
+	char *argv[4], *line, *out, *text;
+	cJSON *m, *c;
+
+	(void)state;
+	render_nas(ENAS(""), &cmd);
+	/* one line, joined with single spaces, nothing quoted */
+	assert_int_equal(cmd.argc, 3);
+	assert_string_equal(cmd.argv[0], "sh");
+	assert_string_equal(cmd.argv[1], "-c");
+	assert_string_equal(cmd.argv[2], NAS_LINE);
+	/* the manifest says the same */
+	m = cJSON_Parse(cmd.manifest);
+	c = cJSON_GetObjectItem(m, "spec");
+	c = cJSON_GetObjectItem(c, "template");
+	c = cJSON_GetObjectItem(c, "spec");
+	c = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "containers"), 0);
+	text = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "command"));
+	assert_string_equal(text, "[\"sh\",\"-c\"]");
+	free(text);
+	assert_string_equal(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(c, "args"), 0)
+			->valuestring,
+		NAS_LINE);
+	cJSON_Delete(m);
+	/* run by sh, the NAS arguments reach the program without their
+	 * quotes, so Katib's trial code can json.loads them */
+	line = strdup(cmd.argv[2]);
+	memcpy(line, "printf '%s\\n'", 13);
+	memmove(line + 13, strstr(line, " --arch"),
+		strlen(strstr(line, " --arch")) + 1);
+	argv[0] = "sh", argv[1] = "-c", argv[2] = line, argv[3] = NULL;
+	out = run_argv(argv);
+	assert_string_equal(out,
+			    "--architecture=[[0], [0, 1]]\n"
+			    "--nn_config={'num_layers': 2, 'output_sizes': "
+			    "[10]}\n");
+	free(line);
+	trial_command_free(&cmd);
+}
+
+static void test_wrap_kubernetes(void **state)
+{
+	struct experiment_spec *s = parse_ok(ENAS(""));
+	struct trial_command cmd;
+	struct kb_error err;
+
+	(void)state;
+	kb_error_clear(&err);
+	assert_int_equal(spec_render_manifest(s, "enas-abcdefgh", "ns",
+					      nas_values, 2, &cmd, &err),
+			 0);
+	assert_non_null(strstr(cmd.manifest, "\"command\":\t[\"sh\", \"-c\"]"));
+	assert_non_null(strstr(cmd.manifest,
+			       "\"args\":\t[\"python3.7 -u RunTrial.py "
+			       "--num_epochs=1 --architecture=\\\"[[0], [0, "
+			       "1]]\\\" --nn_config=\\\"{'num_layers': 2, "
+			       "'output_sizes': [10]}\\\"\"]"));
+	trial_command_free(&cmd);
+	spec_free(s);
+}
+
+/* `sh -c` or `bash -c` at the head is kept, the rest joined to it. */
+static void test_wrap_keeps_shell(void **state)
+{
+	char *y = replace(ENAS(""),
+			  "                - python3.7\n"
+			  "                - -u\n",
+			  "                - bash\n"
+			  "                - -c\n"
+			  "                - echo\n");
+	struct trial_command cmd;
+
+	(void)state;
+	render_nas(y, &cmd);
+	assert_int_equal(cmd.argc, 3);
+	assert_string_equal(cmd.argv[0], "bash");
+	assert_string_equal(cmd.argv[1], "-c");
+	assert_memory_equal(cmd.argv[2], "echo RunTrial.py --num_epochs=1 ",
+			    32);
+	trial_command_free(&cmd);
+	free(y);
+}
+
+/* Push (and Custom, Prometheus) collectors are not wrapped by Katib. */
+static void test_push_not_wrapped(void **state)
+{
+	struct trial_command cmd;
+
+	(void)state;
+	render_nas(ENAS("metricsCollectorSpec: {collector: {kind: Push}}\n"),
+		   &cmd);
+	assert_int_equal(cmd.argc, 6);
+	assert_string_equal(cmd.argv[0], "python3.7");
+	assert_string_equal(cmd.argv[5],
+			    "--nn_config=\"{'num_layers': 2, 'output_sizes': "
+			    "[10]}\"");
+	trial_command_free(&cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,6 +916,10 @@ int main(void)
 		cmocka_unit_test(test_job_unknown_field),
 		cmocka_unit_test(test_job_valid),
 		cmocka_unit_test(test_job_other_kinds_unchecked),
+		cmocka_unit_test(test_wrap_local),
+		cmocka_unit_test(test_wrap_kubernetes),
+		cmocka_unit_test(test_wrap_keeps_shell),
+		cmocka_unit_test(test_push_not_wrapped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
