@@ -110,23 +110,23 @@ spec:
               - name: training-container
                 image: docker.io/library/python:3.11-slim
                 command:
-                  - python3
+                  - sh
                   - -c
-                  - |
-                    import math, sys, time
-                    lr, opt, layers = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-                    base = 0.1 + 0.08 * (math.log10(lr) + 2) ** 2 + 0.03 * abs(layers - 3)
-                    base += {"adam": 0.0, "rmsprop": 0.05, "sgd": 0.12}[opt]
-                    for t in range(1, 13):
-                        if opt == "sgd" and lr > 0.02:
-                            loss = 40.0 * 3 ** t
-                        else:
-                            loss = base + 1.5 / (1 + 0.5 * t * lr * 100) ** 0.5
-                        print("loss=%.6f" % loss, flush=True)
-                        time.sleep(0.02)
-                  - ${trialParameters.lr}
-                  - ${trialParameters.optimizer}
-                  - ${trialParameters.layers}
+                  - 'python3 -c "$TRIAL_PROGRAM" ${trialParameters.lr} ${trialParameters.optimizer} ${trialParameters.layers}'
+                env:
+                  - name: TRIAL_PROGRAM
+                    value: |
+                      import math, sys, time
+                      lr, opt, layers = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+                      base = 0.1 + 0.08 * (math.log10(lr) + 2) ** 2 + 0.03 * abs(layers - 3)
+                      base += {"adam": 0.0, "rmsprop": 0.05, "sgd": 0.12}[opt]
+                      for t in range(1, 13):
+                          if opt == "sgd" and lr > 0.02:
+                              loss = 40.0 * 3 ** t
+                          else:
+                              loss = base + 1.5 / (1 + 0.5 * t * lr * 100) ** 0.5
+                          print("loss=%.6f" % loss, flush=True)
+                          time.sleep(0.02)
 END_OF_SPEC
 wait_state curves Succeeded 120
 cp "$C/plot.svg" "$TMP/curves.svg" || fail "read curves plot.svg"
