@@ -12,33 +12,49 @@
  * within a call.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "algorithms/fanova.h"
 
+/* Columns of one parameter drawn on a grid, at most: beyond, leaf pairs. */
+#define GRID_MAX_DIMS  8
+#define GRID_MAX_CELLS 8192 /* the difference array's size */
+
 struct scratch {
-	double *lo, *hi;  /* n_nodes x d: every node's box */
-	size_t *leaves;	  /* the leaf node indices */
-	double *frac;	  /* per leaf: its share of the box's volume */
-	double *centered; /* per leaf: (value - mean) * share of the other
-			   * columns' volume */
-	double *cuts;	  /* the column's split points and bounds */
-	double *cells;	  /* the marginal per cell between cuts */
-	size_t *picked;	  /* the leaves that restrict several columns */
-	size_t n_leaves, cap_nodes;
+	/* per tree: every column's sorted distinct split points with its
+	 * bounds, cuts[off[c] .. off[c] + ncut[c]) */
+	double *cuts;
+	size_t *off, *ncut;
+	uint32_t *rank;	   /* per split node: its threshold's cut index */
+	uint32_t *lo, *hi; /* n_nodes x d: every node's box, as cut indices */
+	size_t *leaves;	   /* the leaf node indices */
+	double *frac;	   /* per leaf: its share of the box's volume */
+	double *centered;  /* per leaf: (value - mean) * share of the other
+			    * columns' volume */
+	double *cells;	   /* the marginal per cell between cuts */
+	size_t *picked;	   /* the leaves that restrict several columns */
+	double *weight;	   /* their weights */
+	double *grid;	   /* GRID_MAX_CELLS: a few columns' marginal */
+	size_t n_leaves;
 };
 
 static void scratch_free(struct scratch *s)
 {
+	free(s->cuts);
+	free(s->off);
+	free(s->ncut);
+	free(s->rank);
 	free(s->lo);
 	free(s->hi);
 	free(s->leaves);
 	free(s->frac);
 	free(s->centered);
-	free(s->cuts);
 	free(s->cells);
 	free(s->picked);
+	free(s->weight);
+	free(s->grid);
 }
 
 static int scratch_init(struct scratch *s, const struct forest *f)
@@ -49,17 +65,22 @@ static int scratch_init(struct scratch *s, const struct forest *f)
 	for (k = 0; k < f->n_trees; k++)
 		if (f->trees[k].n_nodes > most)
 			most = f->trees[k].n_nodes;
-	s->cap_nodes = most;
-	s->lo = malloc(most * d * sizeof(double));
-	s->hi = malloc(most * d * sizeof(double));
+	s->cuts = malloc((most + 2 * d) * sizeof(double));
+	s->off = malloc((d + 1) * sizeof(size_t));
+	s->ncut = malloc(d * sizeof(size_t));
+	s->rank = malloc(most * sizeof(uint32_t));
+	s->lo = malloc(most * d * sizeof(uint32_t));
+	s->hi = malloc(most * d * sizeof(uint32_t));
 	s->leaves = malloc(most * sizeof(size_t));
 	s->frac = malloc(most * sizeof(double));
 	s->centered = malloc(most * sizeof(double));
-	s->cuts = malloc((most + 2) * sizeof(double));
 	s->cells = malloc((most + 2) * sizeof(double));
 	s->picked = malloc(most * sizeof(size_t));
-	if (!s->lo || !s->hi || !s->leaves || !s->frac || !s->centered ||
-	    !s->cuts || !s->cells || !s->picked) {
+	s->weight = malloc(most * sizeof(double));
+	s->grid = malloc(GRID_MAX_CELLS * sizeof(double));
+	if (!s->cuts || !s->off || !s->ncut || !s->rank || !s->lo || !s->hi ||
+	    !s->leaves || !s->frac || !s->centered || !s->cells || !s->picked ||
+	    !s->weight || !s->grid) {
 		scratch_free(s);
 		return -ENOMEM;
 	}
@@ -71,38 +92,140 @@ static double clamp(double v, double lo, double hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Index of v in the sorted cuts[0..n) (v is one of them). */
+static uint32_t cut_index(const double *cuts, size_t n, double v)
+{
+	size_t lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cuts[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (uint32_t)lo;
+}
+
+static double split_point(const struct forest_node *n,
+			  const struct fanova_space *sp)
+{
+	return clamp(n->threshold, sp->lo[n->feature], sp->hi[n->feature]);
+}
+
+/* Every column's cuts (bounds and the tree's thresholds on it, sorted,
+ * distinct) and every split node's rank among its column's cuts. */
+static void tree_cuts(struct scratch *s, const struct forest_tree *t,
+		      const struct fanova_space *sp)
+{
+	size_t d = sp->n_columns, c, i;
+
+	for (c = 0; c < d; c++)
+		s->ncut[c] = 2;
+	for (i = 0; i < t->n_nodes; i++)
+		if (t->nodes[i].feature >= 0)
+			s->ncut[t->nodes[i].feature]++;
+	for (s->off[0] = 0, c = 0; c < d; c++) {
+		s->off[c + 1] = s->off[c] + s->ncut[c];
+		s->cuts[s->off[c]] = sp->lo[c];
+		s->cuts[s->off[c] + 1] = sp->hi[c];
+		s->ncut[c] = 2;
+	}
+	for (i = 0; i < t->n_nodes; i++) {
+		const struct forest_node *n = &t->nodes[i];
+
+		if (n->feature >= 0)
+			s->cuts[s->off[n->feature] + s->ncut[n->feature]++] =
+				split_point(n, sp);
+	}
+	for (c = 0; c < d; c++) {
+		double *cuts = s->cuts + s->off[c];
+		size_t u = 1;
+
+		qsort(cuts, s->ncut[c], sizeof(double), cmp_double);
+		for (i = 1; i < s->ncut[c]; i++)
+			if (cuts[i] != cuts[u - 1])
+				cuts[u++] = cuts[i];
+		s->ncut[c] = u;
+	}
+	for (i = 0; i < t->n_nodes; i++) {
+		const struct forest_node *n = &t->nodes[i];
+
+		if (n->feature >= 0)
+			s->rank[i] = cut_index(s->cuts + s->off[n->feature],
+					       s->ncut[n->feature],
+					       split_point(n, sp));
+	}
+}
+
+/* The share of column c's range between cuts a and b. */
+static double width(const struct scratch *s, const struct fanova_space *sp,
+		    size_t c, uint32_t a, uint32_t b)
+{
+	const double *cuts = s->cuts + s->off[c];
+
+	return b > a ? (cuts[b] - cuts[a]) / (sp->hi[c] - sp->lo[c]) : 0;
+}
+
+/* The leaf's share of the box along the columns [c0, c1). */
+static double share_in(const struct scratch *s, const struct fanova_space *sp,
+		       size_t node, size_t c0, size_t c1)
+{
+	const uint32_t *lo = s->lo + node * sp->n_columns;
+	const uint32_t *hi = s->hi + node * sp->n_columns;
+	double share = 1;
+	size_t j;
+
+	for (j = c0; j < c1; j++)
+		share *= width(s, sp, j, lo[j], hi[j]);
+	return share;
+}
+
 /* Each node's box (children after parents) and the leaves' shares. */
 static void tree_boxes(struct scratch *s, const struct forest_tree *t,
 		       const struct fanova_space *sp)
 {
-	size_t d = sp->n_columns, i, j;
+	size_t d = sp->n_columns, i, c;
 
-	memcpy(s->lo, sp->lo, d * sizeof(double));
-	memcpy(s->hi, sp->hi, d * sizeof(double));
+	tree_cuts(s, t, sp);
+	for (c = 0; c < d; c++) {
+		s->lo[c] = 0;
+		s->hi[c] = (uint32_t)(s->ncut[c] - 1);
+	}
 	s->n_leaves = 0;
 	for (i = 0; i < t->n_nodes; i++) {
 		const struct forest_node *n = &t->nodes[i];
-		double *lo = s->lo + i * d, *hi = s->hi + i * d, thr, share = 1;
 		size_t l, r, f;
 
 		if (n->feature < 0) {
-			for (j = 0; j < d; j++)
-				share *= (hi[j] - lo[j]) /
-					 (sp->hi[j] - sp->lo[j]);
-			s->frac[s->n_leaves] = share;
+			s->frac[s->n_leaves] = share_in(s, sp, i, 0, d);
 			s->leaves[s->n_leaves++] = i;
 			continue;
 		}
 		l = (size_t)n->left;
 		r = (size_t)n->right;
 		f = (size_t)n->feature;
-		thr = clamp(n->threshold, lo[f], hi[f]);
-		memcpy(s->lo + l * d, lo, d * sizeof(double));
-		memcpy(s->hi + l * d, hi, d * sizeof(double));
-		memcpy(s->lo + r * d, lo, d * sizeof(double));
-		memcpy(s->hi + r * d, hi, d * sizeof(double));
-		s->hi[l * d + f] = thr;
-		s->lo[r * d + f] = thr;
+		memcpy(s->lo + l * d, s->lo + i * d, d * sizeof(uint32_t));
+		memcpy(s->hi + l * d, s->hi + i * d, d * sizeof(uint32_t));
+		memcpy(s->lo + r * d, s->lo + i * d, d * sizeof(uint32_t));
+		memcpy(s->hi + r * d, s->hi + i * d, d * sizeof(uint32_t));
+		/* a threshold outside the node's box leaves a side empty */
+		if (s->rank[i] < s->hi[i * d + f])
+			s->hi[l * d + f] = s->rank[i] > s->lo[i * d + f]
+						   ? s->rank[i]
+						   : s->lo[i * d + f];
+		if (s->rank[i] > s->lo[i * d + f])
+			s->lo[r * d + f] = s->rank[i] < s->hi[i * d + f]
+						   ? s->rank[i]
+						   : s->hi[i * d + f];
 	}
 }
 
@@ -124,20 +247,6 @@ static double tree_variance(const struct scratch *s,
 	return var;
 }
 
-/* The leaf's share of the box along the columns [c0, c1). */
-static double share_in(const struct scratch *s, const struct fanova_space *sp,
-		       size_t node, size_t c0, size_t c1)
-{
-	const double *lo = s->lo + node * sp->n_columns;
-	const double *hi = s->hi + node * sp->n_columns;
-	double share = 1;
-	size_t j;
-
-	for (j = c0; j < c1; j++)
-		share *= (hi[j] - lo[j]) / (sp->hi[j] - sp->lo[j]);
-	return share;
-}
-
 static void center_leaves(struct scratch *s, const struct forest_tree *t,
 			  const struct fanova_space *sp, double mean, size_t c0,
 			  size_t c1)
@@ -152,62 +261,123 @@ static void center_leaves(struct scratch *s, const struct forest_tree *t,
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Index of v in the sorted cuts[0..n) (v is one of them). */
-static size_t cut_index(const double *cuts, size_t n, double v)
-{
-	size_t lo = 0, hi = n - 1;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (cuts[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* One column: the marginal is a step function between the tree's split
  * points on it; add each leaf over its cells, then sum size * m^2. */
 static double marginal_variance_1d(struct scratch *s,
-				   const struct forest_tree *t,
 				   const struct fanova_space *sp, size_t c)
 {
-	size_t d = sp->n_columns, n = 0, u, i;
-	double range = sp->hi[c] - sp->lo[c], run = 0, var = 0;
+	size_t d = sp->n_columns, u = s->ncut[c], i;
+	double run = 0, var = 0;
 
-	s->cuts[n++] = sp->lo[c];
-	s->cuts[n++] = sp->hi[c];
-	for (i = 0; i < t->n_nodes; i++)
-		if (t->nodes[i].feature == (int)c)
-			s->cuts[n++] = clamp(t->nodes[i].threshold, sp->lo[c],
-					     sp->hi[c]);
-	qsort(s->cuts, n, sizeof(double), cmp_double);
-	for (u = 1, i = 1; i < n; i++)
-		if (s->cuts[i] != s->cuts[u - 1])
-			s->cuts[u++] = s->cuts[i];
 	memset(s->cells, 0, u * sizeof(double));
 	for (i = 0; i < s->n_leaves; i++) {
 		size_t node = s->leaves[i];
 
-		s->cells[cut_index(s->cuts, u, s->lo[node * d + c])] +=
-			s->centered[i];
-		s->cells[cut_index(s->cuts, u, s->hi[node * d + c])] -=
-			s->centered[i];
+		s->cells[s->lo[node * d + c]] += s->centered[i];
+		s->cells[s->hi[node * d + c]] -= s->centered[i];
 	}
 	for (i = 0; i + 1 < u; i++) {
 		run += s->cells[i];
-		var += (s->cuts[i + 1] - s->cuts[i]) / range * run * run;
+		var += width(s, sp, c, (uint32_t)i, (uint32_t)i + 1) * run *
+		       run;
 	}
 	return var;
+}
+
+/*
+ * A few columns (a one-hot categorical of up to GRID_MAX_DIMS choices):
+ * the marginal is constant on the grid of their cuts. Each leaf adds its
+ * weight over its sub-grid through a difference array (2^dims corners);
+ * prefix sums along every dimension give the marginal per cell.
+ */
+struct grid {
+	size_t c0, dims;
+	size_t n[GRID_MAX_DIMS];      /* cells along each dimension */
+	size_t stride[GRID_MAX_DIMS]; /* in the (n + 1)-wide array */
+	size_t total;		      /* the difference array's size */
+};
+
+/* 0 if the columns' grid fits GRID_MAX_CELLS, else -E2BIG. */
+static int grid_init(struct grid *g, const struct scratch *s, size_t c0,
+		     size_t c1)
+{
+	size_t j;
+
+	if (c1 - c0 > GRID_MAX_DIMS)
+		return -E2BIG;
+	g->c0 = c0;
+	g->dims = c1 - c0;
+	g->total = 1;
+	for (j = 0; j < g->dims; j++) {
+		g->n[j] = s->ncut[c0 + j] - 1;
+		g->stride[j] = g->total;
+		g->total *= g->n[j] + 1;
+		if (g->total > GRID_MAX_CELLS)
+			return -E2BIG;
+	}
+	return 0;
+}
+
+static void grid_add_leaf(const struct grid *g, struct scratch *s, size_t node,
+			  size_t d, double w)
+{
+	const uint32_t *a = s->lo + node * d + g->c0;
+	const uint32_t *b = s->hi + node * d + g->c0;
+	size_t j, mask;
+
+	for (mask = 0; mask < ((size_t)1 << g->dims); mask++) {
+		size_t idx = 0;
+		int odd = 0;
+
+		for (j = 0; j < g->dims; j++) {
+			int bit = (int)(mask >> j) & 1;
+
+			idx += (bit ? b[j] : a[j]) * g->stride[j];
+			odd ^= bit;
+		}
+		s->grid[idx] += odd ? -w : w;
+	}
+}
+
+/* The marginal's variance from the summed grid: cells whose every
+ * coordinate is inside (not the difference array's last row). */
+static double grid_variance(const struct grid *g, const struct scratch *s,
+			    const struct fanova_space *sp)
+{
+	size_t idx, j;
+	double var = 0;
+
+	for (idx = 0; idx < g->total; idx++) {
+		double share = 1;
+
+		for (j = 0; j < g->dims && share > 0; j++) {
+			size_t k = idx / g->stride[j] % (g->n[j] + 1);
+
+			share = k == g->n[j] ? 0
+					     : share * width(s, sp, g->c0 + j,
+							     (uint32_t)k,
+							     (uint32_t)k + 1);
+		}
+		var += share * s->grid[idx] * s->grid[idx];
+	}
+	return var;
+}
+
+static double marginal_variance_grid(struct scratch *s, const struct grid *g,
+				     const struct fanova_space *sp)
+{
+	size_t i, j, idx;
+
+	memset(s->grid, 0, g->total * sizeof(double));
+	for (i = 0; i < s->n_leaves; i++)
+		if (s->centered[i] != 0)
+			grid_add_leaf(g, s, s->leaves[i], sp->n_columns,
+				      s->centered[i]);
+	for (j = 0; j < g->dims; j++)
+		for (idx = 0; idx < g->total; idx++)
+			if (idx / g->stride[j] % (g->n[j] + 1))
+				s->grid[idx] += s->grid[idx - g->stride[j]];
+	return grid_variance(g, s, sp);
 }
 
 /* The share of the box along [c0, c1) that leaves a and b both cover. */
@@ -218,25 +388,25 @@ static double overlap(const struct scratch *s, const struct fanova_space *sp,
 	double share = 1;
 
 	for (j = c0; j < c1 && share > 0; j++) {
-		double lo = s->lo[a * d + j] > s->lo[b * d + j]
-				    ? s->lo[a * d + j]
-				    : s->lo[b * d + j];
-		double hi = s->hi[a * d + j] < s->hi[b * d + j]
-				    ? s->hi[a * d + j]
-				    : s->hi[b * d + j];
+		uint32_t lo = s->lo[a * d + j] > s->lo[b * d + j]
+				      ? s->lo[a * d + j]
+				      : s->lo[b * d + j];
+		uint32_t hi = s->hi[a * d + j] < s->hi[b * d + j]
+				      ? s->hi[a * d + j]
+				      : s->hi[b * d + j];
 
-		share *= hi > lo ? (hi - lo) / (sp->hi[j] - sp->lo[j]) : 0;
+		share *= width(s, sp, j, lo, hi);
 	}
 	return share;
 }
 
-/* Several columns: E[m^2] = sum over leaf pairs of their weights times
- * the share of the box along S that both cover. Leaves that do not
- * restrict S add a constant to m and are summed first. The restricting
- * ones go to picked[], their weights to cuts[], their shares to cells[]. */
-static double marginal_variance_nd(struct scratch *s,
-				   const struct fanova_space *sp, size_t c0,
-				   size_t c1)
+/* Many columns: E[m^2] = sum over leaf pairs of their weights times the
+ * share of the box along S that both cover. Leaves that do not restrict
+ * S add a constant to m and are summed first. The restricting ones go to
+ * picked[], their weights to weight[], their shares to cells[]. */
+static double marginal_variance_pairs(struct scratch *s,
+				      const struct fanova_space *sp, size_t c0,
+				      size_t c1)
 {
 	double constant = 0, cross = 0, pairs = 0;
 	size_t i, j, r = 0;
@@ -249,14 +419,14 @@ static double marginal_variance_nd(struct scratch *s,
 			continue;
 		}
 		s->picked[r] = s->leaves[i];
-		s->cuts[r] = s->centered[i];
+		s->weight[r] = s->centered[i];
 		s->cells[r++] = own;
 	}
 	for (i = 0; i < r; i++) {
-		cross += s->cuts[i] * s->cells[i];
-		pairs += s->cuts[i] * s->cuts[i] * s->cells[i];
+		cross += s->weight[i] * s->cells[i];
+		pairs += s->weight[i] * s->weight[i] * s->cells[i];
 		for (j = i + 1; j < r; j++)
-			pairs += 2 * s->cuts[i] * s->cuts[j] *
+			pairs += 2 * s->weight[i] * s->weight[j] *
 				 overlap(s, sp, s->picked[i], s->picked[j], c0,
 					 c1);
 	}
@@ -286,6 +456,7 @@ static int tree_fractions(struct scratch *s, const struct forest_tree *t,
 			  const struct fanova_space *sp, double *sum)
 {
 	double mean, var;
+	struct grid g;
 	size_t p;
 
 	tree_boxes(s, t, sp);
@@ -297,8 +468,12 @@ static int tree_fractions(struct scratch *s, const struct forest_tree *t,
 		double v;
 
 		center_leaves(s, t, sp, mean, c0, c1);
-		v = c1 - c0 == 1 ? marginal_variance_1d(s, t, sp, c0)
-				 : marginal_variance_nd(s, sp, c0, c1);
+		if (c1 - c0 == 1)
+			v = marginal_variance_1d(s, sp, c0);
+		else if (grid_init(&g, s, c0, c1) == 0)
+			v = marginal_variance_grid(s, &g, sp);
+		else
+			v = marginal_variance_pairs(s, sp, c0, c1);
 		sum[p] += (v > 0 ? v : 0) / var;
 	}
 	return 1;

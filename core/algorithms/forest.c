@@ -266,21 +266,24 @@ static int is_leaf(const struct builder *b, const struct pending *p,
 	       node->impurity <= DBL_EPSILON;
 }
 
-static void consider(struct split *best, int f, double threshold, double wl,
-		     double sl, double w, double sum, size_t n_left)
+/* Whether a split with these left sums beats best: sl^2/wl + sr^2/wr >
+ * best->proxy, compared without dividing (weights > 0). */
+static int beats(const struct split *best, double wl, double sl, double w,
+		 double sum)
 {
 	double wr = w - wl, sr = sum - sl;
 
-	/* sl^2/wl + sr^2/wr > best, without dividing (weights > 0) */
-	if (best->feature < 0 ||
-	    sl * sl * wr + sr * sr * wl > best->proxy * wl * wr) {
-		double proxy = sl * sl / wl + sr * sr / wr;
+	return best->feature < 0 ||
+	       sl * sl * wr + sr * sr * wl > best->proxy * wl * wr;
+}
 
-		best->feature = f;
-		best->threshold = threshold;
-		best->proxy = proxy;
-		best->n_left = n_left;
-	}
+static void take(struct split *best, int f, double threshold, double wl,
+		 double sl, double w, double sum, size_t n_left)
+{
+	best->feature = f;
+	best->threshold = threshold;
+	best->proxy = sl * sl / wl + (sum - sl) * (sum - sl) / (w - wl);
+	best->n_left = n_left;
 }
 
 /* Every threshold between two distinct values of feature f. */
@@ -291,24 +294,28 @@ static void best_threshold(const struct builder *b, const struct pending *p,
 	const uint32_t *s = b->idx + (size_t)f * b->m;
 	const double *col = b->xc + (size_t)f * b->n;
 	size_t leaf = (size_t)b->o->min_samples_leaf, m = p->end - p->start;
-	double wl = 0, sl = 0;
+	double w = node->weight, sum = node->value * node->weight;
+	double wl = 0, sl = 0, a = col[s[p->start]];
 	size_t i;
 
 	for (i = p->start; i + 1 < p->end; i++) {
-		double a = col[s[i]], c = col[s[i + 1]], mid;
+		double c = col[s[i + 1]], mid;
 		size_t n_left = i + 1 - p->start;
 
 		wl += b->w[s[i]];
 		sl += b->wy[s[i]];
-		if (c <= a + FEATURE_EPS || n_left < leaf)
+		if (c <= a + FEATURE_EPS || n_left < leaf ||
+		    !beats(best, wl, sl, w, sum)) {
+			a = c;
 			continue;
+		}
 		if (m - n_left < leaf)
 			break;
 		mid = a / 2.0 + c / 2.0;
 		if (mid == c || isinf(mid))
 			mid = a;
-		consider(best, f, mid, wl, sl, node->weight,
-			 node->value * node->weight, n_left);
+		take(best, f, mid, wl, sl, w, sum, n_left);
+		a = c;
 	}
 }
 
@@ -331,8 +338,9 @@ static void random_threshold(const struct builder *b, const struct pending *p,
 	}
 	if (i - p->start < leaf || m - (i - p->start) < leaf)
 		return;
-	consider(best, f, thr, wl, sl, node->weight, node->value * node->weight,
-		 i - p->start);
+	if (beats(best, wl, sl, node->weight, node->value * node->weight))
+		take(best, f, thr, wl, sl, node->weight,
+		     node->value * node->weight, i - p->start);
 }
 
 /* Draw features without replacement until max_features non-constant
