@@ -295,13 +295,12 @@ int importance_rank(const struct importance_space *s, const double *x,
 	return rc;
 }
 
-char *importance_text(const struct importance_ranking *r)
+int importance_format(const struct importance_ranking *r, struct strbuf *b)
 {
-	struct strbuf b;
 	size_t i;
 
-	strbuf_init(&b);
 	for (i = 0; i < r->n; i++)
-		strbuf_printf(&b, "%s=%.6f\n", r->names[i], r->scores[i]);
-	return strbuf_finish(&b, NULL);
+		if (strbuf_printf(b, "%s=%.6f\n", r->names[i], r->scores[i]))
+			return -ENOMEM;
+	return 0;
 }

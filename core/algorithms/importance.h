@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "katib/spec.h"
+#include "util/strbuf.h"
 
 /* Fewer Succeeded trials with an objective than this: not ranked. */
 #define IMPORTANCE_MIN_TRIALS 5
@@ -67,8 +68,8 @@ int importance_rank(const struct importance_space *s, const double *x,
 		    const double *y, size_t n, uint64_t seed,
 		    struct importance_ranking *out);
 
-/* "name=score\n" lines, highest first (heap string, NULL on ENOMEM). */
-char *importance_text(const struct importance_ranking *r);
+/* Append r to b as "name=score\n" lines, highest first. 0 or -ENOMEM. */
+int importance_format(const struct importance_ranking *r, struct strbuf *b);
 
 void importance_ranking_free(struct importance_ranking *r);
 

@@ -28,6 +28,7 @@
 
 #include "controller.h"
 #include "engine/queue.h"
+#include "engine/importance_task.h"
 #include "engine/slots.h"
 #include "recover.h"
 
@@ -1411,6 +1412,12 @@ static void fire_notifications(struct katib *k)
 	free(q);
 }
 
+/* The earlier of two poll timeouts (-1: none). */
+static int sooner(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 static void *controller_main(void *arg)
 {
 	struct katib *k = arg;
@@ -1438,6 +1445,7 @@ static void *controller_main(void *arg)
 		if (tail)
 			last_tail = now;
 		timeout = controller_tick(k, tail);
+		timeout = sooner(timeout, importance_task_run(k));
 		pthread_mutex_lock(&k->lock);
 		n = collect_pollfds(k, &fds, &cap);
 		pthread_cond_broadcast(&k->changed);

@@ -52,6 +52,7 @@ static const struct {
 	[KFILE_PLOT] = { "plot.svg", KCLASS_SNAPSHOT, 0, 0 },
 	[KFILE_QUEUE] = { "queue", KCLASS_SNAPSHOT, 1, 0 },
 	[KFILE_PARETO_CSV] = { "pareto.csv", KCLASS_SNAPSHOT, 0, 0 },
+	[KFILE_IMPORTANCE] = { "importance", KCLASS_SNAPSHOT, 0, 0 },
 };
 
 #define NKFILES (sizeof(kfiles) / sizeof(kfiles[0]))

@@ -4,6 +4,7 @@
  */
 #include "engine/model.h"
 #include "collectors/tfevent.h"
+#include "algorithms/importance.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -91,6 +92,9 @@ void experiment_free(struct experiment *e)
 	experiment_caches_reset(e);
 	experiment_queue_free(e);
 	pareto_front_free(&e->pareto);
+	if (e->importance)
+		importance_ranking_free(e->importance);
+	free(e->importance);
 	free(e);
 }
 

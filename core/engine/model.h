@@ -29,6 +29,8 @@
 
 #define KATIB_MAX_VALUES 256 /* parameters per experiment */
 
+struct importance_ranking; /* core/algorithms/importance.h */
+
 enum trial_state {
 	TRIAL_PENDING,
 	TRIAL_RUNNING,
@@ -175,6 +177,15 @@ struct experiment {
 	} * queued;
 	size_t nqueued, queued_cap;
 	long queue_seq; /* the last seq given */
+
+	/* parameter importance (core/engine/importance_task.c): the last
+	 * ranking (owned) or NULL, why there is none (static text) or NULL,
+	 * the Succeeded count it was made for, when the next may be made
+	 * (CLOCK_MONOTONIC seconds) */
+	struct importance_ranking *importance;
+	const char *importance_note;
+	int importance_succeeded;
+	double importance_next;
 };
 
 void trial_free(struct trial *t);

@@ -7,6 +7,7 @@
 #include "katib/daemon.h"
 #include "engine/queue.h"
 #include "views/plot.h"
+#include "engine/importance_task.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -615,6 +616,7 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 	case KFILE_STATUS_JSON: render_status_json(e, &b); break;
 	case KFILE_CONTROL: render_control(e, &b); break;
 	case KFILE_BEST: render_best(e, &b); break;
+	case KFILE_IMPORTANCE: importance_task_render_locked(e, &b); break;
 	case KFILE_TRIALS_CSV:
 		if (render_trials_csv(e, &b)) {
 			strbuf_free(&b);

@@ -53,6 +53,7 @@ enum kfile {
 	KFILE_PLOT,	      /* plot.svg: snapshot (experiment file) */
 	KFILE_QUEUE,	      /* queue: rw, trials to run next */
 	KFILE_PARETO_CSV,     /* pareto.csv: snapshot, multi-objective only */
+	KFILE_IMPORTANCE,     /* importance: snapshot (experiment file) */
 };
 
 enum kfile_class {

@@ -1,0 +1,201 @@
+/*
+ * importance_task.c - the `importance` file kept up to date on the
+ * controller thread (see importance_task.h). Owns the snapshot of a pass;
+ * the ranking it stores is owned by the experiment (freed by
+ * experiment_free()).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "algorithms/importance.h"
+#include "engine/importance_task.h"
+
+#define NOT_ENOUGH "# not enough trials yet\n"
+#define NOT_RANKED "# the trials' assignments are not the spec's parameters\n"
+#define RANK_SEED  20140601 /* fixed: the same trials, the same file */
+#define RANK_SHARE 9	    /* wait 9x a ranking's time before the next */
+
+struct snapshot {
+	struct importance_space space;
+	double *x, *y;
+	size_t n;
+	int succeeded; /* e->counts.succeeded when taken */
+};
+
+static void snapshot_free(struct snapshot *s)
+{
+	importance_space_free(&s->space);
+	free(s->x);
+	free(s->y);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The trials' values are the spec's parameters, in order (not the case
+ * for the NAS algorithms, whose assignments are their own). */
+static int values_are_params(const struct experiment *e)
+{
+	size_t i;
+
+	if (e->nvalue_names != e->spec->nparams)
+		return 0;
+	for (i = 0; i < e->nvalue_names; i++)
+		if (strcmp(e->value_names[i], e->spec->params[i].name))
+			return 0;
+	return 1;
+}
+
+static int eligible(const struct experiment *e, const struct trial *t,
+		    double *y)
+{
+	return t->state == TRIAL_SUCCEEDED && t->nvalues == e->spec->nparams &&
+	       !trial_objective(e, t, y);
+}
+
+/* Row i of the snapshot from trial t; skipped when a value does not fit
+ * the space (0 either way, -ENOMEM never: the rows are allocated). */
+static void add_row(struct snapshot *s, const struct experiment *e,
+		    const struct trial *t, double y)
+{
+	double *row = s->x + s->n * s->space.ncolumns;
+
+	if (importance_encode(&s->space, e->spec->params, t->values, row))
+		return;
+	s->y[s->n++] = y;
+}
+
+/* Under the lock: the Succeeded trials with an objective, encoded; an
+ * evenly spaced IMPORTANCE_MAX_TRIALS of them when there are more. */
+static int take_snapshot_locked(const struct experiment *e, struct snapshot *s)
+{
+	size_t i, total = 0, k = 0, want;
+	double y;
+
+	memset(s, 0, sizeof(*s));
+	s->succeeded = e->counts.succeeded;
+	for (i = 0; i < e->ntrials; i++)
+		total += (size_t)eligible(e, e->trials[i], &y);
+	want = total < IMPORTANCE_MAX_TRIALS ? total : IMPORTANCE_MAX_TRIALS;
+	if (importance_space_init(&s->space, e->spec->params, e->spec->nparams))
+		return -ENOMEM;
+	s->x = malloc((want * s->space.ncolumns + 1) * sizeof(*s->x));
+	s->y = malloc((want + 1) * sizeof(*s->y));
+	if (!s->x || !s->y) {
+		snapshot_free(s);
+		return -ENOMEM;
+	}
+	for (i = 0; i < e->ntrials && want; i++) {
+		if (!eligible(e, e->trials[i], &y))
+			continue;
+		/* eligible trial k is taken when it starts a new stride */
+		if ((k + 1) * want / total > k * want / total && s->n < want)
+			add_row(s, e, e->trials[i], y);
+		k++;
+	}
+	return 0;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Without the lock: the ranking of the snapshot, or NULL (too few trials,
+ * nothing varied yet, no memory: the file says not enough trials). */
+static struct importance_ranking *rank_snapshot(const struct snapshot *s)
+{
+	struct importance_ranking *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	if (importance_rank(&s->space, s->x, s->y, s->n, RANK_SEED, r)) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void store_locked(struct experiment *e, const struct snapshot *s,
+			 struct importance_ranking *r, double cost)
+{
+	if (e->importance) {
+		importance_ranking_free(e->importance);
+		free(e->importance);
+	}
+	e->importance = r;
+	e->importance_succeeded = s->succeeded;
+	e->importance_next = now_seconds() + RANK_SHARE * cost;
+}
+
+/* What e needs now: 0 nothing, 1 a ranking, 2 a ranking not yet due. */
+static int needs_ranking_locked(struct experiment *e, double now)
+{
+	if (!e->spec || e->deleted ||
+	    e->counts.succeeded == e->importance_succeeded)
+		return 0;
+	if (!values_are_params(e)) {
+		e->importance_note = NOT_RANKED;
+		e->importance_succeeded = e->counts.succeeded;
+		return 0;
+	}
+	e->importance_note = NULL;
+	if (e->counts.succeeded < IMPORTANCE_MIN_TRIALS) {
+		e->importance_succeeded = e->counts.succeeded;
+		return 0;
+	}
+	return now < e->importance_next ? 2 : 1;
+}
+
+/* Rank experiment i if due; *wait lowered to when a deferred one is. */
+static void run_one(struct katib *k, size_t i, double *wait)
+{
+	struct importance_ranking *r;
+	struct experiment *e = NULL;
+	struct snapshot s;
+	double start = now_seconds();
+	int need = 0, rc = -1;
+
+	pthread_mutex_lock(&k->lock);
+	if (i < k->nexps) {
+		e = k->exps[i];
+		need = needs_ranking_locked(e, start);
+	}
+	if (need == 1)
+		rc = take_snapshot_locked(e, &s);
+	else if (need == 2 && (*wait < 0 || e->importance_next - start < *wait))
+		*wait = e->importance_next - start;
+	pthread_mutex_unlock(&k->lock);
+	if (rc)
+		return;
+	r = rank_snapshot(&s);
+	/* e stays allocated: only this thread frees experiments */
+	pthread_mutex_lock(&k->lock);
+	store_locked(e, &s, r, now_seconds() - start);
+	pthread_mutex_unlock(&k->lock);
+	snapshot_free(&s);
+}
+
+int importance_task_run(struct katib *k)
+{
+	double wait = -1;
+	size_t i, n;
+
+	pthread_mutex_lock(&k->lock);
+	n = k->nexps;
+	pthread_mutex_unlock(&k->lock);
+	for (i = 0; i < n; i++)
+		run_one(k, i, &wait);
+	return wait < 0 ? -1 : (int)(wait * 1000) + 1;
+}
+
+int importance_task_render_locked(const struct experiment *e, struct strbuf *b)
+{
+	if (!e->importance)
+		return strbuf_puts(b, e->importance_note ? e->importance_note
+							 : NOT_ENOUGH);
+	return importance_format(e->importance, b);
+}
