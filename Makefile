@@ -113,10 +113,10 @@ demo:
 	@$(MAKE) --no-print-directory all
 	sh scripts/demo.sh
 
-bench: all $(BUILD)/algo_harness $(BUILD)/latency $(BUILD)/mo_harness
+bench: all $(BUILD)/algo_harness $(BUILD)/latency $(BUILD)/mo_harness $(BUILD)/importance $(BUILD)/tests/test_importance
 	sh bench/run.sh
 
-$(BUILD)/algo_harness $(BUILD)/latency $(BUILD)/mo_harness: $(BUILD)/%: bench/%.c bench/bench_functions.h $(BUILD)/libkatib.a
+$(BUILD)/algo_harness $(BUILD)/latency $(BUILD)/mo_harness $(BUILD)/importance: $(BUILD)/%: bench/%.c bench/bench_functions.h $(BUILD)/libkatib.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MF $@.d -MT $@ -o $@ $< $(BUILD)/libkatib.a $(LDLIBS)
 
 install: all

@@ -35,6 +35,13 @@ fi
 # parallelTrialCount 8 (target p99 <= 5 ms, max <= 50 ms), then idle.
 python3 "$top/bench/bench_scale.py" "$mnt" "$pid" --trials 300 --every 300 \
 	--name reads
+# Parameter importance (issue 13): the cost of one ranking (forest and
+# fANOVA) at 100 and 1,000 trials of 10 parameters (target < 50 ms), then
+# Optuna's FanovaImportanceEvaluator re-run live against katibfs's ranking.
+if [ "${BENCH_IMPORTANCE:-1}" != 0 ]; then
+	"$top/build/importance" --sizes 100,1000
+	sh "$top/bench/importance_optuna.sh"
+fi
 # Cost per trial as one experiment grows (issue 11): BENCH_SCALE_TRIALS
 # trivial trials (default 100000), figures every 10000; BENCH_SCALE=0 skips.
 if [ "${BENCH_SCALE:-1}" != 0 ]; then
