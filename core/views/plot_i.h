@@ -223,4 +223,7 @@ extern const struct plot_panel plot_curves_panel;    /* plot_curves.c */
 extern const struct plot_panel plot_parallel_panel;  /* plot_parallel.c */
 extern const struct plot_panel plot_pareto_panel;    /* plot_pareto.c */
 
+/* plot_importance.c: the ranking of the `importance` file */
+extern const struct plot_panel plot_importance_panel;
+
 #endif

@@ -2,7 +2,8 @@
 # importance through the filesystem: listed, read-only, "# not enough
 # trials yet" before any trial, then the ranking of y = 10 x + 3 [opt = b]
 # + 0 lr (lr log-scaled) once the trials have run: x, opt, lr, scores
-# summing to 1; the same file after a remount (recomputed, fixed seed).
+# summing to 1; plot.svg's bars in that order; the same file after a
+# remount (recomputed, fixed seed).
 . "$(dirname "$0")/lib.sh"
 mount_fs
 
@@ -68,6 +69,24 @@ awk -F= '$1 == "x" { exit !($2 > 0.5) } ' "$MNT/imp/importance" ||
 wait_until 30 "cp '$MNT/imp/importance' '$TMP/before' && sleep 1 && cmp -s '$TMP/before' '$MNT/imp/importance'" ||
 	fail "importance keeps changing"
 
+# plot.svg draws the ranking: one bar per parameter, in the file's order,
+# and stays well-formed XML
+python3 - "$MNT/imp/plot.svg" <<'END_OF_PY' || fail "plot.svg importance panel"
+import sys
+import xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+ns = "{http://www.w3.org/2000/svg}"
+bars = [r for r in root.iter(ns + "rect") if r.get("class") == "importance-bar"]
+assert len(bars) == 3, len(bars)
+widths = [float(r.get("width")) for r in bars]
+assert widths == sorted(widths, reverse=True) and widths[0] > widths[1], widths
+texts = [t.text or "" for t in root.iter(ns + "text")]
+assert any("Parameter importance" in t for t in texts), texts
+names = [t for t in texts if t in ("x", "opt", "lr")]
+assert names[-3:] == ["x", "opt", "lr"], names  # the panel comes last
+END_OF_PY
+
+[ -n "${KEEP_SVG:-}" ] && cp "$MNT/imp/plot.svg" "$KEEP_SVG"
 unmount_fs || fail "unmount"
 mount_fs
 wait_until 30 "cmp -s '$TMP/before' '$MNT/imp/importance'" ||
