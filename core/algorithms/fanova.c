@@ -318,23 +318,29 @@ static int grid_init(struct grid *g, const struct scratch *s, size_t c0,
 	return 0;
 }
 
+/* Corners whose coordinate is a dimension's end (n) fall outside every
+ * cell: only the dimensions the leaf ends inside take both corners. */
 static void grid_add_leaf(const struct grid *g, struct scratch *s, size_t node,
 			  size_t d, double w)
 {
 	const uint32_t *a = s->lo + node * d + g->c0;
 	const uint32_t *b = s->hi + node * d + g->c0;
-	size_t j, mask;
+	size_t j, mask, base = 0, nact = 0, step[GRID_MAX_DIMS];
 
-	for (mask = 0; mask < ((size_t)1 << g->dims); mask++) {
-		size_t idx = 0;
+	for (j = 0; j < g->dims; j++) {
+		base += a[j] * g->stride[j];
+		if (b[j] < g->n[j])
+			step[nact++] = (b[j] - a[j]) * g->stride[j];
+	}
+	for (mask = 0; mask < ((size_t)1 << nact); mask++) {
+		size_t idx = base;
 		int odd = 0;
 
-		for (j = 0; j < g->dims; j++) {
-			int bit = (int)(mask >> j) & 1;
-
-			idx += (bit ? b[j] : a[j]) * g->stride[j];
-			odd ^= bit;
-		}
+		for (j = 0; j < nact; j++)
+			if (mask >> j & 1) {
+				idx += step[j];
+				odd ^= 1;
+			}
 		s->grid[idx] += odd ? -w : w;
 	}
 }

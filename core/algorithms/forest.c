@@ -343,6 +343,18 @@ static void random_threshold(const struct builder *b, const struct pending *p,
 		     node->value * node->weight, i - p->start);
 }
 
+/* features[j] swapped with a uniform one of features[j..d). */
+static void draw_feature(struct builder *b, size_t j)
+{
+	size_t k = j + (size_t)(rng_uniform(b->r) * (double)(b->d - j));
+	size_t tmp = b->features[j];
+
+	if (k >= b->d)
+		k = b->d - 1;
+	b->features[j] = b->features[k];
+	b->features[k] = tmp;
+}
+
 /* Draw features without replacement until max_features non-constant
  * ones have been tried (scikit-learn's rule). */
 static struct split find_split(struct builder *b, const struct pending *p,
@@ -353,15 +365,14 @@ static struct split find_split(struct builder *b, const struct pending *p,
 	size_t j, tried = 0;
 
 	for (j = 0; j < b->d && tried < want; j++) {
-		size_t k = j + (size_t)(rng_uniform(b->r) * (double)(b->d - j));
-		size_t f, tmp = b->features[j];
 		const uint32_t *s;
+		size_t f;
 		double lo, hi;
 
-		if (k >= b->d)
-			k = b->d - 1;
-		b->features[j] = b->features[k];
-		b->features[k] = tmp;
+		/* every feature is tried when want >= d: the order only
+		 * breaks ties, so the draw is saved */
+		if (want < b->d)
+			draw_feature(b, j);
 		f = b->features[j];
 		s = b->idx + f * b->m;
 		lo = b->xc[f * b->n + s[p->start]];
