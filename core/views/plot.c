@@ -46,6 +46,7 @@ static const struct plot_panel *const panels[] = {
 	&plot_pareto_panel,
 	&plot_curves_panel,
 	&plot_parallel_panel,
+	/* once `importance` has a ranking */
 	&plot_importance_panel,
 };
 
