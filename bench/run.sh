@@ -72,6 +72,13 @@ if [ "${BENCH_MO:-1}" != 0 ]; then
 		echo "bench: katibfs below Optuna on a multi-objective function (above)" >&2
 fi
 
+# Warm start (issue 14): tpe warm-started from a 50-trial run of the same
+# function, 10 trials, against 10 cold trials; 10 seeds, medians
+# (bench/results/warm_start.md).
+if [ "${BENCH_WARM:-1}" != 0 ]; then
+	python3 "$top/bench/warm_start.py" "$mnt"
+fi
+
 # Load (issue 5): 20 experiments at once, parallelTrialCount 4, while 8
 # readers loop over status, trials.csv and trial files: no errors, no
 # deadlock; p50/p99/max read latency. Then the long crash test (its own

@@ -79,6 +79,19 @@ int algorithm_validate(const struct experiment_spec *spec, struct kb_error *err)
 				    "spec.algorithm.algorithmName", 0,
 				    "required");
 	ops = algorithm_find(spec->algorithm.name);
+	if (spec->nsuggestion_command) /* an algorithm of one's own */
+		return ops ? kb_error_set(
+				     err, -EINVAL,
+				     "metadata."
+				     "annotations"
+				     "[" SUGGESTION_COMMAND_ANNOTATION "]",
+				     0,
+				     "is for an algorithmName katibfs does not "
+				     "know, and '%s' is built in: name your "
+				     "algorithm otherwise (e.g. my-search), or "
+				     "remove the annotation",
+				     spec->algorithm.name)
+			   : 0;
 	if (!ops) {
 		known_names(names, sizeof(names));
 		suggest_init(&sg, spec->algorithm.name);

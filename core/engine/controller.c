@@ -27,9 +27,12 @@
 #include <unistd.h>
 
 #include "controller.h"
+#include "algorithms/suggestion_command.h"
+#include "engine/command.h"
 #include "engine/queue.h"
 #include "engine/importance_task.h"
 #include "engine/slots.h"
+#include "engine/warm_start.h"
 #include "recover.h"
 
 #define TAIL_INTERVAL	 0.25 /* s between reads of running trials' output */
@@ -124,7 +127,8 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 	enum collector_kind ck = spec->collector.kind;
 	int rc;
 
-	ops = algorithm_find(spec->algorithm.name);
+	ops = spec->nsuggestion_command ? &algorithm_suggestion_command
+					: algorithm_find(spec->algorithm.name);
 	if (!ops || !ops->implemented)
 		return kb_error_set(
 			err, -EINVAL, "spec.algorithm.algorithmName", 0,
@@ -1067,32 +1071,37 @@ static void free_assignments(char ***v, size_t from, size_t n, size_t np)
 /* Ask the algorithm for `want` assignments and create those trials. */
 static void create_trials(struct katib *k, struct experiment *e, size_t want)
 {
-	struct search_history hist;
+	struct search_history own, hist;
 	struct kb_error err;
 	char ***out = NULL;
 	char msg[1024];
-	int n, i;
+	int n, i, waiting = 0;
 
-	if (experiment_history(e, &hist))
+	/* the warm-start history first, then the trials' */
+	if (experiment_history(e, &own) || warm_start_history(e, &own, &hist))
 		return;
 	kb_error_clear(&err);
 	out = calloc(want, sizeof(*out));
 	search_history_attach_used(&hist, e->used);
-	n = out ? e->algo->suggest(e->algo_priv, e->spec, &hist, want, out,
-				   &err)
-		: -ENOMEM;
+	if (!out)
+		n = -ENOMEM;
+	else if (e->spec->nsuggestion_command) /* a program: off the lock */
+		n = command_suggest_locked(k, e, want, out, &waiting, &err);
+	else
+		n = e->algo->suggest(e->algo_priv, e->spec, &hist, want, out,
+				     &err);
 	search_history_attach_used(NULL, NULL);
 	if (n < 0) {
 		kb_error_format(&err, msg, sizeof(msg));
-		experiment_event(k, e, "algorithm %s failed: %s", e->algo->name,
-				 msg);
+		experiment_event(k, e, "algorithm %s failed: %s",
+				 e->spec->algorithm.name, msg);
 		experiment_set_state_locked(k, e, EXP_FAILED,
 					    "AlgorithmFailed");
 		kill_active(k, e, "ExperimentFinished");
 		free(out);
 		return;
 	}
-	if ((size_t)n < want)
+	if ((size_t)n < want && !waiting)
 		e->exhausted = 1;
 	for (i = 0; i < n; i++) {
 		struct trial *t = trial_new(k, e, out[i]);

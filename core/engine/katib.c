@@ -7,6 +7,7 @@
 #include "collectors/prometheus.h"
 #include "controller.h"
 #include "engine/queue.h"
+#include "engine/warm_start.h"
 #include "recover.h"
 #include "views/plot.h"
 
@@ -307,6 +308,12 @@ static int load_queued(void *arg, struct experiment *e, long seq,
 	return queue_load(e, seq, line);
 }
 
+static int load_warm(void *arg, struct experiment *e, const char *source,
+		     const char *line, double objective)
+{
+	return warm_start_load(e, source, line, objective);
+}
+
 static int load_event(void *arg, struct experiment *e, double time,
 		      const char *message)
 {
@@ -430,6 +437,7 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 		.observation = load_observation,
 		.event = load_event,
 		.queued = load_queued,
+		.warm = load_warm,
 	};
 	struct katib *k;
 	size_t i;

@@ -83,6 +83,8 @@ void experiment_free(struct experiment *e)
 	if (e->algo && e->algo_priv && e->algo->destroy)
 		e->algo->destroy(e->algo_priv);
 	metrics_parser_free(e->parser);
+	experiment_queue_free(e);
+	experiment_warm_free(e); /* before the spec: it says how many values */
 	spec_free(e->spec);
 	free(e->name);
 	free(e->error);
@@ -90,12 +92,28 @@ void experiment_free(struct experiment *e)
 	free(e->spec_yaml);
 	strbuf_free(&e->events);
 	experiment_caches_reset(e);
-	experiment_queue_free(e);
 	pareto_front_free(&e->pareto);
 	if (e->importance)
 		importance_ranking_free(e->importance);
 	free(e->importance);
 	free(e);
+}
+
+void experiment_warm_free(struct experiment *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nwarm; i++) {
+		assignment_values_free(e->warm[i].values,
+				       e->spec ? e->spec->nparams : 0);
+		free(e->warm_source[i]);
+	}
+	free(e->warm);
+	free(e->warm_source);
+	free(e->combined);
+	e->warm = e->combined = NULL;
+	e->warm_source = NULL;
+	e->nwarm = e->warm_cap = e->combined_cap = 0;
 }
 
 void experiment_queue_free(struct experiment *e)

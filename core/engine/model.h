@@ -186,12 +186,29 @@ struct experiment {
 	const char *importance_note;
 	int importance_succeeded;
 	double importance_next;
+
+	/* katibfs/warm-start: trials of earlier experiments given to the
+	 * algorithm as history before this one's own (core/engine/
+	 * warm_start.c): values (spec->nparams each, owned), objective,
+	 * numbers -1, -2, ...; warm_source[i] names the experiment (owned);
+	 * `combined` is the warm entries followed by the trials' history,
+	 * rebuilt for each suggestion */
+	struct history_trial *warm;
+	char **warm_source;
+	size_t nwarm, warm_cap;
+	struct history_trial *combined;
+	size_t combined_cap;
+	/* katibfs/suggestion-command: runs that failed in a row
+	 * (core/engine/command.c) */
+	int command_failures;
 };
 
 void trial_free(struct trial *t);
 void experiment_free(struct experiment *e);
 /* Drop e's queued assignments (memory only). */
 void experiment_queue_free(struct experiment *e);
+/* Drop e's warm-start history (memory only). */
+void experiment_warm_free(struct experiment *e);
 
 /* The objective value of t under its strategy; 0 if it has one. */
 int trial_objective(const struct experiment *e, const struct trial *t,

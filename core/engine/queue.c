@@ -25,19 +25,6 @@
 #define QUEUE_MAX	10000	  /* lines waiting per experiment */
 #define QUEUE_WRITE_MAX (1 << 20) /* bytes per write */
 
-/* "lr=0.01 layers=3", the assignment as a queue line (heap, or NULL). */
-static char *queue_line(const struct experiment_spec *spec, char *const *values)
-{
-	struct strbuf b;
-	size_t i;
-
-	strbuf_init(&b);
-	for (i = 0; i < spec->nparams; i++)
-		strbuf_printf(&b, "%s%s=%s", i ? " " : "", spec->params[i].name,
-			      values[i]);
-	return strbuf_take(&b, NULL);
-}
-
 static int queue_append(struct experiment *e, long seq, char **values)
 {
 	struct queued_trial *q;
@@ -109,7 +96,7 @@ int queue_rewrite_locked(struct katib *k, struct experiment *e)
 	int rc = 0;
 
 	for (i = 0; !rc && i < e->nqueued; i++) {
-		line = queue_line(e->spec, e->queued[i].values);
+		line = assignment_line(e->spec, e->queued[i].values);
 		rc = line ? store_put_queued(k->store, e->name,
 					     e->queued[i].seq, line)
 			  : -ENOMEM;
@@ -206,7 +193,7 @@ static void queue_add_parsed(struct katib *k, struct experiment *e, char ***v,
 	char *line;
 
 	for (i = 0; i < n; i++) {
-		line = queue_line(e->spec, v[i]);
+		line = assignment_line(e->spec, v[i]);
 		if (!line || queue_append(e, e->queue_seq + 1, v[i])) {
 			free(line);
 			assignment_values_free(v[i], e->spec->nparams);

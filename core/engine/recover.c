@@ -12,6 +12,7 @@
  * resumes.
  */
 #include "engine/queue.h"
+#include "engine/warm_start.h"
 #include "recover.h"
 
 #include <errno.h>
@@ -144,6 +145,8 @@ static int rewrite_all(struct katib *k)
 		}
 		if (!rc)
 			rc = queue_rewrite_locked(k, e);
+		if (!rc)
+			rc = warm_start_rewrite_locked(k, e);
 		if (!rc)
 			rc = rewrite_events(k, e->name, &e->events);
 	}

@@ -6,6 +6,7 @@
  */
 #include "katib/daemon.h"
 #include "controller.h"
+#include "engine/warm_start.h"
 #include "recover.h"
 
 #include <errno.h>
@@ -184,6 +185,13 @@ static int start_experiment(struct katib *k, struct experiment *e,
 		spec_free(spec);
 		return -ENOMEM;
 	}
+	rc = warm_start_check_locked(k, e->name, spec, err);
+	if (rc) {
+		spec_free(spec);
+		free(raw);
+		free(yaml);
+		return rc;
+	}
 	katib_spec_retire_locked(k, e->spec);
 	e->spec = spec;
 	rc = experiment_activate_locked(k, e, NULL, err);
@@ -207,6 +215,7 @@ static int start_experiment(struct katib *k, struct experiment *e,
 			"name; the experiment is named '%s'",
 			spec->name, e->name);
 	experiment_set_state_locked(k, e, EXP_RUNNING, "ExperimentRunning");
+	warm_start_take_locked(k, e);
 	return 0;
 }
 
@@ -217,22 +226,30 @@ static int restartable(const struct experiment *e,
 		return kb_error_set(err, -EPERM, "spec.resumePolicy", 0,
 				    "experiment is %s and its resumePolicy is "
 				    "Never, which is fixed at creation: it "
-				    "cannot run more trials. To go on, copy "
-				    "the spec into a new experiment (mkdir "
-				    "NEW && cp %s/spec.yaml NEW/spec.yaml, "
-				    "then raise maxTrialCount there; "
-				    "resumePolicy: LongRunning lets that one "
-				    "be extended in place later)",
-				    experiment_state_name(e->state), e->name);
+				    "cannot run more trials. To go on from "
+				    "where it stood, continue it in a new "
+				    "experiment that takes its trials as "
+				    "history: mkdir NEW && cp %s/spec.yaml "
+				    "NEW/spec.yaml, and there add the "
+				    "annotation " WARM_START_ANNOTATION
+				    ": \"%s\" and set maxTrialCount to the "
+				    "trials still to run (resumePolicy: "
+				    "LongRunning lets that one be extended in "
+				    "place later)",
+				    experiment_state_name(e->state), e->name,
+				    e->name);
 	if (e->state != EXP_SUCCEEDED || strcmp(e->reason, "MaxTrialsReached"))
 		return kb_error_set(err, -EPERM, NULL, 0,
 				    "only an experiment that succeeded with "
 				    "MaxTrialsReached can be restarted; this "
-				    "one is %s (%s). To run more trials, copy "
-				    "the spec into a new experiment (mkdir "
-				    "NEW && cp %s/spec.yaml NEW/spec.yaml)",
+				    "one is %s (%s). To run more trials, "
+				    "continue it in a new experiment (mkdir "
+				    "NEW && cp %s/spec.yaml NEW/spec.yaml) "
+				    "with the annotation " WARM_START_ANNOTATION
+				    ": \"%s\", which gives it these trials "
+				    "as history",
 				    experiment_state_name(e->state), e->reason,
-				    e->name);
+				    e->name, e->name);
 	if (spec->max_trial_count >= 0 &&
 	    (size_t)spec->max_trial_count <= e->ntrials)
 		return kb_error_set(err, -EPERM, "spec.maxTrialCount", 0,

@@ -32,6 +32,8 @@ enum stmt_id {
 	ST_PUT_QUEUED,
 	ST_DEL_QUEUED,
 	ST_DEL_EXP_QUEUE,
+	ST_PUT_WARM,
+	ST_DEL_EXP_WARM,
 	ST_COUNT,
 };
 
@@ -61,6 +63,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  "VALUES (?1, ?2, ?3)",
 	[ST_DEL_QUEUED] = "DELETE FROM queue WHERE exp = ?1 AND seq = ?2",
 	[ST_DEL_EXP_QUEUE] = "DELETE FROM queue WHERE exp = ?1",
+	[ST_PUT_WARM] = "INSERT OR REPLACE INTO warm_start(exp, seq, source, "
+			"line, objective) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_DEL_EXP_WARM] = "DELETE FROM warm_start WHERE exp = ?1",
 };
 
 static const char schema[] =
@@ -85,6 +90,10 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS events_by_exp ON events(exp);"
 	"CREATE TABLE IF NOT EXISTS queue("
 	" exp TEXT NOT NULL, seq INTEGER NOT NULL, line TEXT NOT NULL,"
+	" PRIMARY KEY(exp, seq));"
+	"CREATE TABLE IF NOT EXISTS warm_start("
+	" exp TEXT NOT NULL, seq INTEGER NOT NULL, source TEXT NOT NULL,"
+	" line TEXT NOT NULL, objective REAL NOT NULL,"
 	" PRIMARY KEY(exp, seq));";
 
 struct store {
@@ -266,9 +275,9 @@ int store_put_experiment(struct store *s, const struct experiment *e,
 
 int store_delete_experiment(struct store *s, const char *exp)
 {
-	static const enum stmt_id ids[] = { ST_DEL_EXP, ST_DEL_EXP_TRIALS,
-					    ST_DEL_EXP_OBS, ST_DEL_EXP_EVENTS,
-					    ST_DEL_EXP_QUEUE };
+	static const enum stmt_id ids[] = { ST_DEL_EXP,	      ST_DEL_EXP_TRIALS,
+					    ST_DEL_EXP_OBS,   ST_DEL_EXP_EVENTS,
+					    ST_DEL_EXP_QUEUE, ST_DEL_EXP_WARM };
 	size_t i;
 	int rc = store_begin(s), rc2;
 
@@ -284,7 +293,8 @@ int store_clear_all(struct store *s)
 {
 	static const char sql[] = "DELETE FROM experiments; DELETE FROM "
 				  "trials; DELETE FROM observations; "
-				  "DELETE FROM events; DELETE FROM queue;";
+				  "DELETE FROM events; DELETE FROM queue; "
+				  "DELETE FROM warm_start;";
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK && s->in_tx && !s->tx_failed)
@@ -371,6 +381,19 @@ int store_delete_queued(struct store *s, const char *exp, long seq)
 	bind_text(s->stmt[ST_DEL_QUEUED], 1, exp);
 	sqlite3_bind_int64(s->stmt[ST_DEL_QUEUED], 2, seq);
 	return run(s, ST_DEL_QUEUED);
+}
+
+int store_put_warm(struct store *s, const char *exp, long seq,
+		   const char *source, const char *line, double objective)
+{
+	sqlite3_stmt *st = s->stmt[ST_PUT_WARM];
+
+	bind_text(st, 1, exp);
+	sqlite3_bind_int64(st, 2, seq);
+	bind_text(st, 3, source);
+	bind_text(st, 4, line);
+	sqlite3_bind_double(st, 5, objective);
+	return run(s, ST_PUT_WARM);
 }
 
 int store_add_event(struct store *s, const char *exp, double time,
@@ -503,6 +526,16 @@ static int queued_row(const struct store_loader *l, struct experiment *e,
 			 (const char *)sqlite3_column_text(st, 1));
 }
 
+static int warm_row(const struct store_loader *l, struct experiment *e,
+		    sqlite3_stmt *st)
+{
+	if (!l->warm)
+		return 0;
+	return l->warm(l->arg, e, (const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1),
+		       sqlite3_column_double(st, 2));
+}
+
 #define EVENTS_SQL "SELECT time, message FROM events WHERE exp = ?1 ORDER BY id"
 
 static int event_row(const struct store_loader *l, struct experiment *e,
@@ -532,6 +565,11 @@ static int load_children(struct store *s, const struct store_loader *l,
 			       "SELECT seq, line FROM queue WHERE exp = ?1 "
 			       "ORDER BY seq",
 			       queued_row);
+	if (!rc)
+		rc = load_rows(s, l, e,
+			       "SELECT source, line, objective FROM warm_start "
+			       "WHERE exp = ?1 ORDER BY seq",
+			       warm_row);
 	if (!rc)
 		rc = load_rows(s, l, e, EVENTS_SQL, event_row);
 	return rc;

@@ -3,7 +3,8 @@
  *
  * The store records what the controller decides; the in-memory model is
  * rebuilt from it by store_load() at mount. Tables: experiments, trials,
- * observations, events, queue (EXP/queue's lines). Callers group the writes of
+ * observations, events, queue (EXP/queue's lines), warm_start (the
+ * history katibfs/warm-start gave). Callers group the writes of
  * one decision between store_begin() and store_commit() so that a crash leaves
  * either all or none of them. The connection is used under katib->lock only
  * (one writer).
@@ -56,6 +57,10 @@ int store_add_event(struct store *s, const char *exp, double time,
 int store_put_queued(struct store *s, const char *exp, long seq,
 		     const char *line);
 int store_delete_queued(struct store *s, const char *exp, long seq);
+/* A warm-start entry: a trial of experiment `source` as this one's history
+ * (its assignment as a queue line, its objective value). */
+int store_put_warm(struct store *s, const char *exp, long seq,
+		   const char *source, const char *line, double objective);
 
 struct store_loader {
 	void *arg;
@@ -73,14 +78,17 @@ struct store_loader {
 	/* A queued line of the last experiment, in order (may be NULL). */
 	int (*queued)(void *arg, struct experiment *e, long seq,
 		      const char *line);
+	/* A warm-start entry of the last experiment, in order (may be NULL). */
+	int (*warm)(void *arg, struct experiment *e, const char *source,
+		    const char *line, double objective);
 };
 
 /*
  * Load everything in order: for each experiment (by name), the experiment,
  * its trials (by number), their observations (in insertion order), its
- * queued lines and its events, and then the mount-wide events. Experiments
- * are allocated here and handed to the callback, which takes ownership
- * (even when it fails).
+ * queued lines, its warm-start entries and its events, and then the mount-wide
+ * events. Experiments are allocated here and handed to the callback, which
+ * takes ownership (even when it fails).
  */
 int store_load(struct store *s, const struct store_loader *l);
 

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "spec/spec_i.h"
 #include "spec/suggest.h"
@@ -157,6 +159,171 @@ static int parse_devices_per_trial(struct experiment_spec *s, const char *path,
 			    "as \"1\" (got \"%s\")",
 			    v->value);
 	s->devices_per_trial = (int)n;
+	return 0;
+}
+
+/* Append a copy of text[0..len) to the string vector *v (n of them). */
+static int strv_push(char ***v, size_t *n, const char *text, size_t len)
+{
+	char **grown = realloc(*v, (*n + 2) * sizeof(**v));
+
+	if (!grown)
+		return -ENOMEM;
+	*v = grown;
+	if (!(grown[*n] = strndup(text, len)))
+		return -ENOMEM;
+	grown[++*n] = NULL;
+	return 0;
+}
+
+/* "exp-a, exp-b": experiments whose Succeeded trials are the history. */
+static int parse_warm_start(struct experiment_spec *s, const char *path,
+			    const struct ynode *v, struct kb_error *err)
+{
+	const char *p = v->value;
+	char name[EXPERIMENT_NAME_MAX + 2];
+	size_t len, i;
+	int rc;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		len = strcspn(p, ",");
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		if (!len || len > EXPERIMENT_NAME_MAX ||
+		    spec_validate_name(name, NULL))
+			return fail(err, path, v,
+				    "must be a comma-separated list of "
+				    "experiment names on this mount, such as "
+				    "\"search-1, search-2\" (\"%.*s\" is not "
+				    "one)",
+				    (int)(len > 64 ? 64 : len), p);
+		for (i = 0; i < s->nwarm_start; i++)
+			if (!strcmp(s->warm_start[i], name))
+				return fail(err, path, v, "names %s twice",
+					    name);
+		rc = strv_push(&s->warm_start, &s->nwarm_start, p, len);
+		if (rc)
+			return rc;
+		p += strcspn(p, ",");
+		if (!*p)
+			return 0;
+		p++;
+	}
+}
+
+/*
+ * The next word of a command line as a shell splits it, without
+ * expansions: blanks separate words, '...' is literal, "..." takes \" and
+ * \\, a backslash outside quotes takes the next character. The word goes
+ * into *out (heap); *p moves past it. 1 a word, 0 none left, -EINVAL an
+ * unterminated quote, -ENOMEM.
+ */
+static int next_word(const char **p, char **out)
+{
+	const char *s = *p + strspn(*p, " \t\n\r");
+	char *w = malloc(strlen(s) + 1), quote = 0;
+	size_t n = 0;
+
+	if (!w)
+		return -ENOMEM;
+	if (!*s) {
+		free(w);
+		*p = s;
+		return 0;
+	}
+	for (; *s && (quote || !strchr(" \t\n\r", *s)); s++) {
+		if (quote == '\'' && *s != '\'')
+			w[n++] = *s;
+		else if (quote == '\'' || (quote == '"' && *s == '"'))
+			quote = 0;
+		else if (!quote && (*s == '\'' || *s == '"'))
+			quote = *s;
+		else if (*s == '\\' && s[1] &&
+			 (!quote || s[1] == '"' || s[1] == '\\'))
+			w[n++] = *++s;
+		else
+			w[n++] = *s;
+	}
+	w[n] = '\0';
+	*p = s;
+	if (quote) {
+		free(w);
+		return -EINVAL;
+	}
+	*out = w;
+	return 1;
+}
+
+/* 0 if `prog` names an executable file: an absolute path, or a name found
+ * on PATH; else a sentence saying what is wrong in why. */
+static int program_ok(const char *prog, char *why, size_t size)
+{
+	const char *path = getenv("PATH"), *p;
+	char full[4096];
+	struct stat st;
+	size_t len;
+
+	if (strchr(prog, '/')) {
+		if (prog[0] != '/')
+			return snprintf(why, size,
+					"\"%s\" is a relative path; give an "
+					"absolute one or a command on PATH",
+					prog),
+			       -1;
+		if (stat(prog, &st) || !S_ISREG(st.st_mode))
+			return snprintf(why, size, "%s does not exist%s", prog,
+					errno == ENOENT ? "" : " as a file"),
+			       -1;
+		if (access(prog, X_OK))
+			return snprintf(why, size,
+					"%s is not executable (chmod +x %s)",
+					prog, prog),
+			       -1;
+		return 0;
+	}
+	for (p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;
+	     p += len + (p[len] == ':')) {
+		len = strcspn(p, ":");
+		snprintf(full, sizeof(full), "%.*s/%s", (int)len, p, prog);
+		if (len && !stat(full, &st) && S_ISREG(st.st_mode) &&
+		    !access(full, X_OK))
+			return 0;
+	}
+	snprintf(why, size, "no program \"%s\" on PATH (%s)", prog,
+		 path ? path : "/usr/local/bin:/usr/bin:/bin");
+	return -1;
+}
+
+/* "/path/to/program args": the suggestion service of one's own. */
+static int parse_suggestion_command(struct experiment_spec *s, const char *path,
+				    const struct ynode *v, struct kb_error *err)
+{
+	const char *p = v->value;
+	char why[512], *w = NULL;
+	int rc;
+
+	while ((rc = next_word(&p, &w)) > 0) {
+		rc = strv_push(&s->suggestion_command, &s->nsuggestion_command,
+			       w, strlen(w));
+		free(w);
+		if (rc)
+			return rc;
+	}
+	if (rc == -EINVAL)
+		return fail(err, path, v,
+			    "has a quote that is not closed; the value is a "
+			    "program and its arguments, split as a shell "
+			    "splits words");
+	if (rc)
+		return rc;
+	if (!s->nsuggestion_command)
+		return fail(err, path, v,
+			    "must name a program, such as "
+			    "\"/usr/local/bin/my-search --seed 1\"");
+	if (program_ok(s->suggestion_command[0], why, sizeof(why)))
+		return fail(err, path, v, "%s", why);
 	return 0;
 }
 
@@ -372,6 +539,8 @@ static const struct annotation {
 	{ DEVICES_ANNOTATION, parse_devices },
 	{ DEVICES_PER_TRIAL_ANNOTATION, parse_devices_per_trial },
 	{ OBJECTIVES_ANNOTATION, parse_objectives },
+	{ WARM_START_ANNOTATION, parse_warm_start },
+	{ SUGGESTION_COMMAND_ANNOTATION, parse_suggestion_command },
 };
 
 #define NANNOTATIONS (sizeof(annotations) / sizeof(annotations[0]))

@@ -1078,6 +1078,23 @@ int assignment_check_complete(const struct experiment_spec *spec,
 	return 0;
 }
 
+char *assignment_line(const struct experiment_spec *spec, char *const *values)
+{
+	size_t i, len = 1, at = 0;
+	char *line;
+
+	for (i = 0; i < spec->nparams; i++)
+		len += strlen(spec->params[i].name) + strlen(values[i]) + 2;
+	line = malloc(len);
+	for (i = 0; line && i < spec->nparams; i++)
+		at += (size_t)snprintf(line + at, len - at, "%s%s=%s",
+				       i ? " " : "", spec->params[i].name,
+				       values[i]);
+	if (line && !spec->nparams)
+		line[0] = '\0';
+	return line;
+}
+
 int assignment_parse_line(const struct experiment_spec *spec, const char *line,
 			  size_t len, char ***out, struct kb_error *err)
 {

@@ -436,6 +436,8 @@ void spec_free(struct experiment_spec *spec)
 	for (i = 0; i < spec->nobjectives; i++)
 		free(spec->objectives[i].metric);
 	free(spec->objectives);
+	free_strv(spec->warm_start, spec->nwarm_start);
+	free_strv(spec->suggestion_command, spec->nsuggestion_command);
 	for (i = 0; i < spec->nparams; i++)
 		param_clear(&spec->params[i]);
 	free(spec->params);

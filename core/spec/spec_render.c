@@ -248,6 +248,11 @@ static cJSON *spec_json(const struct experiment_spec *s, const char *name)
 	return j;
 }
 
+cJSON *spec_render_json(const struct experiment_spec *spec)
+{
+	return spec_body_json(spec);
+}
+
 char *spec_render_yaml(const struct experiment_spec *spec, const char *name)
 {
 	cJSON *j = spec_json(spec, name);

@@ -145,6 +145,8 @@ static void render_status(struct katib *k, struct experiment *e,
 	kv_int(b, "killed", c.killed);
 	kv_int(b, "early_stopped", c.early_stopped);
 	kv_int(b, "metrics_unavailable", c.metrics_unavailable);
+	if (e->spec && e->spec->nwarm_start) /* history, not trials */
+		kv_int(b, "warm_start", (long)e->nwarm);
 	if (e->spec && e->spec->max_trial_count >= 0) {
 		strbuf_printf(b, "progress=%d/%d\n",
 			      c.total - c.pending - c.running,

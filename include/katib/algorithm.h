@@ -411,6 +411,10 @@ int assignment_check_complete(const struct experiment_spec *spec,
  * no newline) as a complete, checked assignment: *out a heap array of
  * spec->nparams heap strings in spec->params order. 0 or -EINVAL/-ENOMEM.
  */
+/* The assignment (spec->nparams values in spec->params order) as such a
+ * line, "lr=0.01 layers=3" (heap, or NULL on ENOMEM). */
+char *assignment_line(const struct experiment_spec *spec, char *const *values);
+
 int assignment_parse_line(const struct experiment_spec *spec, const char *line,
 			  size_t len, char ***out, struct kb_error *err);
 

@@ -186,6 +186,22 @@ struct experiment_spec {
 		int maximize;
 	} * objectives;
 	size_t nobjectives;
+	/*
+	 * katibfs extension, from WARM_START_ANNOTATION: the experiments (on
+	 * the same mount) whose Succeeded trials are the algorithm's history
+	 * before its first suggestion (core/engine/warm_start.c). NULL and 0
+	 * without the annotation.
+	 */
+	char **warm_start;
+	size_t nwarm_start;
+	/*
+	 * katibfs extension, from SUGGESTION_COMMAND_ANNOTATION: the program
+	 * and its arguments (split as a shell splits words, without
+	 * expansions) that suggests for an algorithmName katibfs does not
+	 * know (core/algorithms/suggestion_command.c). NULL and 0 without.
+	 */
+	char **suggestion_command;
+	size_t nsuggestion_command;
 };
 
 /* The warnings of a spec, each a field, a message and a line. */
@@ -206,6 +222,8 @@ size_t spec_objective_count(const struct experiment_spec *spec);
  * whether it is maximized (*maximize may be NULL). */
 const char *spec_objective(const struct experiment_spec *spec, size_t i,
 			   int *maximize);
+#define WARM_START_ANNOTATION	      "katibfs/warm-start"
+#define SUGGESTION_COMMAND_ANNOTATION "katibfs/suggestion-command"
 
 /*
  * Parse, default and validate. `name` is the experiment's directory name
@@ -244,6 +262,10 @@ int spec_validate_name(const char *name, struct kb_error *err);
  * NULL on ENOMEM.
  */
 char *spec_render_yaml(const struct experiment_spec *spec, const char *name);
+
+/* The normalized body of the spec (Katib's Experiment.spec) as JSON; the
+ * caller frees it (cJSON_Delete), NULL on ENOMEM. */
+cJSON *spec_render_json(const struct experiment_spec *spec);
 
 /*
  * Compare a new spec with the one an experiment runs: 0 if only the fields

@@ -124,11 +124,13 @@ wait_state never Succeeded 60
 sed 's/maxTrialCount: 1/maxTrialCount: 3/' "$TMP/never.yaml" >"$TMP/never3.yaml"
 line=$(grep -n 'resumePolicy: Never' "$TMP/never3.yaml" | cut -d: -f1)
 expect_fail "raise maxTrialCount under Never" "Operation not permitted" sh -c "cat '$TMP/never3.yaml' > '$MNT/never/spec.yaml'"
-events_has never "copy the spec into a new experiment (mkdir NEW && cp never/spec.yaml NEW/spec.yaml"
+events_has never "continue it in a new experiment that takes its trials as history: mkdir NEW && cp never/spec.yaml NEW/spec.yaml, and there add the annotation katibfs/warm-start: \"never\""
 events_has never "(line $line)"
-# and the way it names works
+# and the way it names works: never's trial is never2's history
 mkdir "$MNT/never2" || fail "mkdir never2"
-cp "$TMP/never3.yaml" "$MNT/never2/spec.yaml" || fail "the new experiment was refused"
+sed 's/^  namespace: kubeflow/  namespace: kubeflow\n  annotations:\n    katibfs\/warm-start: never/; s/maxTrialCount: 1/maxTrialCount: 2/' \
+	"$TMP/never.yaml" >"$MNT/never2/spec.yaml" || fail "the new experiment was refused: $(cat "$MNT/never2/status")"
 wait_state never2 Succeeded 60
-[ "$(status_value never2 trials)" = 3 ] || fail "never2: $(cat "$MNT/never2/status")"
+[ "$(status_value never2 trials)" = 2 ] || fail "never2: $(cat "$MNT/never2/status")"
+[ "$(status_value never2 warm_start)" = 1 ] || fail "never2 took no history: $(cat "$MNT/never2/status")"
 exit 0
