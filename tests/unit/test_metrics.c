@@ -320,6 +320,7 @@ static void test_push_errors(void **state)
 		assert_non_null(big);
 		memcpy(big, "loss=0.5\nloss=", 14);
 		memset(big + 14, '1', n - 14);
+		kb_error_clear(&err);
 		assert_int_equal(
 			metrics_parse_push(p, big, n, 0, o, MAXOBS, &err),
 			-EINVAL);
