@@ -5,6 +5,7 @@
  * experiment_free()).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,8 +50,9 @@ static int values_are_params(const struct experiment *e)
 static int eligible(const struct experiment *e, const struct trial *t,
 		    double *y)
 {
+	/* a non-finite objective is left out, as Optuna does */
 	return t->state == TRIAL_SUCCEEDED && t->nvalues == e->spec->nparams &&
-	       !trial_objective(e, t, y);
+	       !trial_objective(e, t, y) && isfinite(*y);
 }
 
 /* Row i of the snapshot from trial t; skipped when a value does not fit
