@@ -266,15 +266,13 @@ static int is_leaf(const struct builder *b, const struct pending *p,
 	       node->impurity <= DBL_EPSILON;
 }
 
-/* Whether a split with these left sums beats best: sl^2/wl + sr^2/wr >
- * best->proxy, compared without dividing (weights > 0). */
-static int beats(const struct split *best, double wl, double sl, double w,
-		 double sum)
+/* Whether a split with these left sums beats a best proxy bp (-INFINITY
+ * when none yet): sl^2/wl + sr^2/wr > bp, without dividing (weights > 0). */
+static int beats(double bp, double wl, double sl, double w, double sum)
 {
 	double wr = w - wl, sr = sum - sl;
 
-	return best->feature < 0 ||
-	       sl * sl * wr + sr * sr * wl > best->proxy * wl * wr;
+	return sl * sl * wr + sr * sr * wl > bp * wl * wr;
 }
 
 static void take(struct split *best, int f, double threshold, double wl,
@@ -295,7 +293,7 @@ static void best_threshold(const struct builder *b, const struct pending *p,
 	const double *col = b->xc + (size_t)f * b->n;
 	size_t leaf = (size_t)b->o->min_samples_leaf, m = p->end - p->start;
 	double w = node->weight, sum = node->value * node->weight;
-	double wl = 0, sl = 0, a = col[s[p->start]];
+	double wl = 0, sl = 0, a = col[s[p->start]], bp = best->proxy;
 	size_t i;
 
 	for (i = p->start; i + 1 < p->end; i++) {
@@ -305,7 +303,7 @@ static void best_threshold(const struct builder *b, const struct pending *p,
 		wl += b->w[s[i]];
 		sl += b->wy[s[i]];
 		if (c <= a + FEATURE_EPS || n_left < leaf ||
-		    !beats(best, wl, sl, w, sum)) {
+		    !beats(bp, wl, sl, w, sum)) {
 			a = c;
 			continue;
 		}
@@ -315,6 +313,7 @@ static void best_threshold(const struct builder *b, const struct pending *p,
 		if (mid == c || isinf(mid))
 			mid = a;
 		take(best, f, mid, wl, sl, w, sum, n_left);
+		bp = best->proxy;
 		a = c;
 	}
 }
@@ -338,7 +337,8 @@ static void random_threshold(const struct builder *b, const struct pending *p,
 	}
 	if (i - p->start < leaf || m - (i - p->start) < leaf)
 		return;
-	if (beats(best, wl, sl, node->weight, node->value * node->weight))
+	if (beats(best->proxy, wl, sl, node->weight,
+		  node->value * node->weight))
 		take(best, f, thr, wl, sl, node->weight,
 		     node->value * node->weight, i - p->start);
 }
@@ -361,7 +361,7 @@ static struct split find_split(struct builder *b, const struct pending *p,
 			       const struct forest_node *node)
 {
 	size_t want = b->o->max_features ? b->o->max_features : b->d;
-	struct split best = { .feature = -1 };
+	struct split best = { .feature = -1, .proxy = -INFINITY };
 	size_t j, tried = 0;
 
 	for (j = 0; j < b->d && tried < want; j++) {
