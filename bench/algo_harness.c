@@ -12,6 +12,9 @@
  * with spec_parse(), then N trials run as suggest -> evaluate -> history,
  * `parallel` suggestions at a time (the later ones seeing the earlier as
  * pending); --budget N runs N trials instead of the function's budget.
+ * A noisy function (cvacc) runs only when named in --functions: each
+ * evaluation adds its seeded noise, and the regret is the noiseless value
+ * of the best observed trial (the JSON then has a "truth" array too).
  * Prints median [Q1, Q3] regret at N/2 and N and writes the
  * candidate JSON (schema katibfs-bench/candidate/1) for compare.py.
  */
@@ -41,7 +44,8 @@ struct options {
 struct run {
 	const struct bf_function *fn;
 	int seed, budget;
-	double *values;
+	double *values; /* as observed (noise added, for a noisy function) */
+	double *truth;	/* noiseless values */
 	int n;
 	double ask_ms;
 };
@@ -122,8 +126,9 @@ static int run_one(const struct options *o, const struct algorithm_ops *ops,
 	double t0;
 
 	r->values = calloc((size_t)r->budget, sizeof(double));
+	r->truth = calloc((size_t)r->budget, sizeof(double));
 	spec = make_spec(o, fn, r->seed, &use_state);
-	if (!t || !out || !r->values || !spec)
+	if (!t || !out || !r->values || !r->truth || !spec)
 		goto out;
 	snprintf(state, sizeof(state), "seed=%d\n", r->seed);
 	kb_error_clear(&err);
@@ -151,7 +156,11 @@ static int run_one(const struct options *o, const struct algorithm_ops *ops,
 		for (i = 0; i < n; i++) {
 			struct history_trial *x = &t[h.ntrials + i];
 
-			x->objective = bf_eval(fn, x->values);
+			r->truth[r->n] = bf_eval(fn, x->values);
+			x->objective = r->truth[r->n];
+			if (fn->noise > 0)
+				x->objective +=
+					fn->noise * bf_noise(r->seed, r->n);
 			x->has_objective = 1;
 			x->state = HISTORY_SUCCEEDED;
 			r->values[r->n++] = x->objective;
@@ -171,15 +180,19 @@ out:
 	return rc;
 }
 
+/* The regret after k trials: the noiseless value of the trial with the
+ * best observed value (the one a user would pick), minus the optimum. */
 static double regret_at(const struct run *r, int k)
 {
 	double best = INFINITY;
-	int i;
+	int i, at = -1;
 
 	for (i = 0; i < k && i < r->n; i++)
-		if (r->values[i] < best)
+		if (r->values[i] < best) {
 			best = r->values[i];
-	return best - r->fn->f_opt;
+			at = i;
+		}
+	return at < 0 ? INFINITY : r->truth[at] - r->fn->f_opt;
 }
 
 static void summary(const struct run *runs, int nruns, int seeds)
@@ -233,6 +246,12 @@ static int write_json(const struct options *o, const struct run *runs,
 			runs[i].fn->name, runs[i].seed);
 		for (j = 0; j < runs[i].n; j++)
 			fprintf(f, "%s%.17g", j ? ", " : "", runs[i].values[j]);
+		if (runs[i].fn->noise > 0) {
+			fprintf(f, "], \"truth\": [");
+			for (j = 0; j < runs[i].n; j++)
+				fprintf(f, "%s%.17g", j ? ", " : "",
+					runs[i].truth[j]);
+		}
 		fprintf(f, "]}%s\n", i + 1 < nruns ? "," : "");
 	}
 	fprintf(f, " ]}\n");
@@ -283,13 +302,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage();
 }
 
-static int selected(const struct options *o, const char *name)
+/* Named in --functions; with none, every noiseless function. */
+static int selected(const struct options *o, const struct bf_function *fn)
 {
-	const char *p = o->functions;
+	const char *p = o->functions, *name = fn->name;
 	size_t l = strlen(name);
 
 	if (!p)
-		return 1;
+		return !(fn->noise > 0);
 	while ((p = strstr(p, name))) {
 		if ((p == o->functions || p[-1] == ',') &&
 		    (p[l] == ',' || !p[l]))
@@ -318,7 +338,7 @@ int main(int argc, char **argv)
 	if (!runs)
 		return 1;
 	for (i = 0; i < BF_COUNT; i++) {
-		if (!selected(&o, bf_functions[i].name))
+		if (!selected(&o, &bf_functions[i]))
 			continue;
 		for (s = 0; s < o.seeds; s++) {
 			runs[nruns].fn = &bf_functions[i];
@@ -336,8 +356,10 @@ int main(int argc, char **argv)
 	summary(runs, nruns, o.seeds);
 	if (o.out && write_json(&o, runs, nruns))
 		rc = 1;
-	for (s = 0; s < nruns; s++)
+	for (s = 0; s < nruns; s++) {
 		free(runs[s].values);
+		free(runs[s].truth);
+	}
 	free(runs);
 	return rc;
 }

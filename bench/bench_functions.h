@@ -30,6 +30,11 @@ struct bf_function {
 	int budget;
 	double f_opt;
 	double (*f)(const double *x, const char *const *s);
+	/* > 0: a noisy function. f is its noiseless value; each evaluation
+	 * adds noise * bf_noise(seed, trial index), and regret is the
+	 * noiseless value of the trial with the best observed value. Run
+	 * only when named (algo_harness --functions). */
+	double noise;
 };
 
 static double bf_branin(const double *x, const char *const *s)
@@ -140,6 +145,57 @@ static double bf_lrbowl(const double *x, const char *const *s)
 	return 0.2 + (d < 0 ? 0.5 * d * d : 2.0 * d * d) + 0.02 * l2 * l2;
 }
 
+/*
+ * cvacc: a cross-validated error rate (1 - accuracy) as a real model's
+ * tuning gives it, minimised. lr and l2 (log-uniform), layers (int),
+ * dropout and batch_size (log-uniform int) shape a smooth accuracy of at
+ * most 0.95; the best lr grows with the batch size, an lr 10^1.2 above
+ * it diverges to chance (0.10), and nothing scores below chance: flat
+ * plateaus. The accuracy is that of a 100-sample validation fold, so it
+ * is quantised to 0.01 (plateaus everywhere), and the fold's draw adds
+ * Gaussian noise of sd 0.015 (see bf_noise). Same formula as
+ * bench/noisy_functions.py.
+ */
+static double bf_cvacc(const double *x, const char *const *s)
+{
+	double a = log10(x[0]), b = log10(x[1]), acc;
+	double best = -3.0 + 0.8 * log10(x[4] / 64.0);
+
+	(void)s;
+	if (a > best + 1.2)
+		acc = 0.10;
+	else
+		acc = 0.95 - 0.12 * (a - best) * (a - best) -
+		      0.02 * (b + 4) * (b + 4) -
+		      0.004 * (x[2] - 6) * (x[2] - 6) -
+		      0.2 * (x[3] - 0.35) * (x[3] - 0.35);
+	if (acc < 0.10)
+		acc = 0.10;
+	return 1.0 - floor(acc * 100 + 1e-9) / 100;
+}
+
+/* splitmix64 (the same in bench/noisy_functions.py). */
+static inline unsigned long long bf_mix64(unsigned long long z)
+{
+	z += 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* The standard normal noise of evaluation k (0, 1, ...) of run `seed`:
+ * Box-Muller on two splitmix64 draws, so Python gives the same bits. */
+static inline double bf_noise(int seed, int k)
+{
+	unsigned long long st =
+		(unsigned long long)seed * 1000003ULL + (unsigned long long)k;
+	double u1 = ((double)(bf_mix64(2 * st + 1) >> 11) + 0.5) /
+		    9007199254740992.0;
+	double u2 = (double)(bf_mix64(2 * st + 2) >> 11) / 9007199254740992.0;
+
+	return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
 #define BF_D(n, lo, hi)                                                        \
 	{                                                                      \
 		n, "double", lo, hi, 0, { 0 }, 0                               \
@@ -151,21 +207,24 @@ static const struct bf_function bf_functions[] = {
 	  { BF_D("x1", -5, 10), BF_D("x2", 0, 15) },
 	  50,
 	  0.397887357729738,
-	  bf_branin },
+	  bf_branin,
+	  0 },
 	{ "hartmann6",
 	  6,
 	  { BF_D("x1", 0, 1), BF_D("x2", 0, 1), BF_D("x3", 0, 1),
 	    BF_D("x4", 0, 1), BF_D("x5", 0, 1), BF_D("x6", 0, 1) },
 	  100,
 	  -3.3223680114155147,
-	  bf_hartmann6 },
+	  bf_hartmann6,
+	  0 },
 	{ "rosenbrock4",
 	  4,
 	  { BF_D("x1", -5, 10), BF_D("x2", -5, 10), BF_D("x3", -5, 10),
 	    BF_D("x4", -5, 10) },
 	  100,
 	  0.0,
-	  bf_rosenbrock4 },
+	  bf_rosenbrock4,
+	  0 },
 	{ "ackley5",
 	  5,
 	  { BF_D("x1", -32.768, 32.768), BF_D("x2", -32.768, 32.768),
@@ -173,14 +232,16 @@ static const struct bf_function bf_functions[] = {
 	    BF_D("x5", -32.768, 32.768) },
 	  100,
 	  0.0,
-	  bf_ackley5 },
+	  bf_ackley5,
+	  0 },
 	{ "levy4",
 	  4,
 	  { BF_D("x1", -10, 10), BF_D("x2", -10, 10), BF_D("x3", -10, 10),
 	    BF_D("x4", -10, 10) },
 	  100,
 	  0.0,
-	  bf_levy4 },
+	  bf_levy4,
+	  0 },
 	{ "mixed",
 	  4,
 	  { BF_D("x1", -5, 5),
@@ -189,14 +250,27 @@ static const struct bf_function bf_functions[] = {
 	    { "kind", "categorical", 0, 0, 0, { "a", "b", "c" }, 3 } },
 	  100,
 	  0.0,
-	  bf_mixed },
+	  bf_mixed,
+	  0 },
 	{ "lrbowl",
 	  2,
 	  { { "lr", "double", 1e-5, 1e-1, 1, { 0 }, 0 },
 	    { "batch_size", "int", 16, 512, 0, { 0 }, 0 } },
 	  50,
 	  0.2,
-	  bf_lrbowl },
+	  bf_lrbowl,
+	  0 },
+	{ "cvacc",
+	  5,
+	  { { "lr", "double", 1e-5, 1, 1, { 0 }, 0 },
+	    { "l2", "double", 1e-7, 1e-1, 1, { 0 }, 0 },
+	    { "layers", "int", 1, 12, 0, { 0 }, 0 },
+	    BF_D("dropout", 0, 0.9),
+	    { "batch_size", "int", 16, 512, 1, { 0 }, 0 } },
+	  20,
+	  1.0 - 0.95, /* bf_cvacc at the optimum, to the bit */
+	  bf_cvacc,
+	  0.015 },
 };
 
 #define BF_COUNT (sizeof(bf_functions) / sizeof(bf_functions[0]))
