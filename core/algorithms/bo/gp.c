@@ -1,0 +1,533 @@
+/*
+ * gp.c - the Gaussian process of the Bayesian optimisation (gp.h):
+ * constant mean, Matern 5/2 ARD kernel times a signal variance, plus a
+ * white-noise term; hyperparameters by maximum a posteriori (weak
+ * log-normal priors) with L-BFGS on their logs and analytic gradients.
+ * The model GP grows its Cholesky factor a row at a time.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "algorithms/bo/gp.h"
+#include "algorithms/bo/lbfgs.h"
+#include "algorithms/linalg.h"
+
+#define LOG_LS_MIN	 (-4.6) /* lengthscale 0.01 */
+#define LOG_LS_MAX	 2.3	/* 10 */
+#define LOG_SF_MIN	 (-3.0)
+#define LOG_SF_MAX	 3.0
+#define LOG_NOISE_MIN	 (-13.8) /* 1e-6 */
+#define LOG_NOISE_MAX	 (-0.7)
+#define FIT_MAX		 100 /* points in the likelihood fit */
+#define FIT_BEST	 30
+#define REFIT_ITERATIONS 15 /* L-BFGS steps of a quick refit */
+
+#define SQRT5 2.23606797749978969640
+
+static double matern(const double *a, const double *b, const double *ils2,
+		     size_t d, double sf2)
+{
+	double r2 = 0, r, t;
+	size_t k;
+
+	for (k = 0; k < d; k++) {
+		t = a[k] - b[k];
+		r2 += t * t * ils2[k];
+	}
+	r = sqrt(r2);
+	return sf2 * (1 + SQRT5 * r + 5.0 / 3.0 * r2) * exp(-SQRT5 * r);
+}
+
+static void gp_set_theta(struct gp *gp, const double *theta)
+{
+	size_t k;
+
+	if (theta != gp->theta)
+		memcpy(gp->theta, theta, (gp->d + 2) * sizeof(*theta));
+	for (k = 0; k < gp->d; k++)
+		gp->ils2[k] = exp(-2 * theta[k]);
+	gp->sf2 = exp(theta[gp->d]);
+	gp->noise = exp(theta[gp->d + 1]);
+}
+
+static void gp_kernel_matrix(const struct gp *gp, double *K)
+{
+	size_t n = gp->n, d = gp->d, i, j;
+
+	for (i = 0; i < n; i++) {
+		K[i * n + i] = gp->sf2 + gp->noise + 1e-9;
+		for (j = 0; j < i; j++)
+			K[i * n + j] = K[j * n + i] =
+				matern(gp->X + i * d, gp->X + j * d, gp->ils2,
+				       d, gp->sf2);
+	}
+}
+
+/* Factor K for the current theta: L and alpha. */
+static int gp_factor(struct gp *gp)
+{
+	size_t n = gp->n;
+	int rc;
+
+	gp_kernel_matrix(gp, gp->L);
+	rc = linalg_cholesky(gp->L, n);
+	if (rc)
+		return rc;
+	memcpy(gp->alpha, gp->y, n * sizeof(*gp->alpha));
+	return linalg_cho_solve(gp->L, n, gp->alpha, 1);
+}
+
+/* Log-normal priors on the hyperparameters: mean, sd of the log. */
+static void prior(const struct gp *gp, size_t k, double *mu, double *sd)
+{
+	if (k < gp->d) {
+		*mu = log(0.4);
+		*sd = 1.2;
+	} else if (k == gp->d) {
+		*mu = 0;
+		*sd = 1.5;
+	} else {
+		*mu = log(1e-4);
+		*sd = 3;
+	}
+}
+
+/* Gradient of the LML w.r.t. the log lengthscales and log sf2, given
+ * W = alpha alpha^T - K^-1 in gp->work. */
+static void lml_kernel_grad(const struct gp *gp, double *g)
+{
+	size_t n = gp->n, d = gp->d, i, j, k;
+	const double *xi, *xj, *W = gp->work;
+	double r2, r, e, c, t, w;
+
+	for (i = 0; i < n; i++) {
+		xi = gp->X + i * d;
+		g[d] += 0.5 * W[i * n + i] * gp->sf2;
+		for (j = 0; j < i; j++) {
+			xj = gp->X + j * d;
+			w = W[i * n + j];
+			r2 = 0;
+			for (k = 0; k < d; k++) {
+				t = xi[k] - xj[k];
+				r2 += t * t * gp->ils2[k];
+			}
+			r = sqrt(r2);
+			e = exp(-SQRT5 * r);
+			g[d] += w * gp->sf2 * (1 + SQRT5 * r + 5.0 / 3 * r2) *
+				e;
+			c = w * gp->sf2 * (5.0 / 3.0) * (1 + SQRT5 * r) * e;
+			for (k = 0; k < d; k++) {
+				t = xi[k] - xj[k];
+				g[k] += c * t * t * gp->ils2[k];
+			}
+		}
+	}
+}
+
+/* Negative log posterior of theta and its gradient (g may be NULL). */
+static double gp_neg_lml(const double *theta, double *g, void *ctx)
+{
+	struct gp *gp = ctx;
+	size_t n = gp->n, np = gp->d + 2, i, j, k;
+	double lml = 0, mu, sd, tr = 0;
+
+	gp_set_theta(gp, theta);
+	if (gp_factor(gp))
+		return INFINITY;
+	for (i = 0; i < n; i++)
+		lml -= 0.5 * gp->y[i] * gp->alpha[i] + log(gp->L[i * n + i]);
+	if (g) {
+		memcpy(gp->work, gp->L, n * n * sizeof(*gp->work));
+		if (linalg_cho_inverse(gp->work, n))
+			return INFINITY;
+		for (i = 0; i < n; i++)
+			for (j = 0; j < n; j++)
+				gp->work[i * n + j] =
+					gp->alpha[i] * gp->alpha[j] -
+					gp->work[i * n + j];
+		memset(g, 0, np * sizeof(*g));
+		lml_kernel_grad(gp, g);
+		for (i = 0; i < n; i++)
+			tr += gp->work[i * n + i];
+		g[gp->d + 1] = 0.5 * gp->noise * tr;
+	}
+	for (k = 0; k < np; k++) {
+		prior(gp, k, &mu, &sd);
+		lml -= 0.5 * (theta[k] - mu) * (theta[k] - mu) / (sd * sd);
+		if (g)
+			g[k] = -(g[k] - (theta[k] - mu) / (sd * sd));
+	}
+	return -lml;
+}
+
+static void theta_bounds(size_t d, double *lo, double *hi)
+{
+	size_t k;
+
+	for (k = 0; k < d; k++) {
+		lo[k] = LOG_LS_MIN;
+		hi[k] = LOG_LS_MAX;
+	}
+	lo[d] = LOG_SF_MIN;
+	hi[d] = LOG_SF_MAX;
+	lo[d + 1] = LOG_NOISE_MIN;
+	hi[d + 1] = LOG_NOISE_MAX;
+}
+
+static void theta_default(size_t d, double *theta)
+{
+	size_t k;
+
+	for (k = 0; k < d; k++)
+		theta[k] = log(0.4);
+	theta[d] = 0;
+	theta[d + 1] = log(1e-3);
+}
+
+/* Fit theta: warm start (if any), the default and random restarts;
+ * `quick` (a scheduled refit of a large model): the warm start only, for
+ * at most REFIT_ITERATIONS steps. */
+static int gp_fit_theta(struct gp *gp, const double *warm, int quick,
+			struct rng *r)
+{
+	size_t np = gp->d + 2, k, n = gp->n;
+	double *lo = malloc(3 * np * sizeof(*lo)), *hi, *cur, *best, f;
+	double fbest = INFINITY;
+	struct lbfgs_problem pr;
+	int starts, s, maxit, rc = 0;
+
+	best = malloc(np * sizeof(*best));
+	if (!lo || !best) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	hi = lo + np;
+	cur = hi + np;
+	theta_bounds(gp->d, lo, hi);
+	pr = (struct lbfgs_problem){ gp_neg_lml, gp, np, lo, hi };
+	starts = n <= 60 ? 4 : !warm ? 3 : n % 8 ? 1 : 2;
+	maxit = n <= 60 ? 60 : 30;
+	if (quick && warm) {
+		starts = 1;
+		maxit = REFIT_ITERATIONS;
+	}
+	theta_default(gp->d, best);
+	for (s = 0; s < starts; s++) {
+		if (s == 0 && warm)
+			memcpy(cur, warm, np * sizeof(*cur));
+		else if (s <= 1)
+			theta_default(gp->d, cur);
+		else
+			for (k = 0; k < np; k++)
+				cur[k] = lo[k] +
+					 (hi[k] - lo[k]) *
+						 (0.2 + 0.6 * rng_uniform(r));
+		f = lbfgs(&pr, cur, maxit);
+		if (f < fbest) {
+			fbest = f;
+			memcpy(best, cur, np * sizeof(*best));
+		}
+	}
+	gp_set_theta(gp, best);
+out:
+	free(lo);
+	free(best);
+	return rc;
+}
+
+static void gp_free(struct gp *gp);
+static int gp_alloc(struct gp *gp, size_t d, size_t cap);
+
+static int cmp_y(const void *a, const void *b, void *ctx)
+{
+	const double *y = ctx;
+	double x = y[*(const size_t *)a], z = y[*(const size_t *)b];
+
+	return x < z ? -1 : x > z;
+}
+
+/*
+ * Fit the hyperparameters to n points (X, standardised y) into theta, on
+ * a subset of at most FIT_MAX points when there are more (the FIT_BEST
+ * best and an even spread of the others): the likelihood costs O(n^3)
+ * per evaluation.
+ */
+int fit_theta(const double *X, const double *y, size_t n, size_t d,
+	      const double *warm, int quick, struct rng *r, double *theta)
+{
+	size_t m = n < FIT_MAX ? n : FIT_MAX, *idx, i, j;
+	struct gp sub;
+	int rc;
+
+	idx = malloc((n ? n : 1) * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	rc = gp_alloc(&sub, d, m);
+	if (rc) {
+		free(idx);
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	if (n > FIT_MAX)
+		qsort_r(idx, n, sizeof(*idx), cmp_y, (void *)y);
+	for (i = 0; i < m; i++) {
+		j = n <= FIT_MAX || i < FIT_BEST
+			    ? idx[i]
+			    : idx[FIT_BEST + (i - FIT_BEST) * (n - FIT_BEST) /
+						     (FIT_MAX - FIT_BEST)];
+		memcpy(sub.X + i * d, X + j * d, d * sizeof(*sub.X));
+		sub.y[i] = y[j];
+	}
+	sub.n = m;
+	rc = gp_fit_theta(&sub, warm, quick, r);
+	if (!rc)
+		memcpy(theta, sub.theta, (d + 2) * sizeof(*theta));
+	gp_free(&sub);
+	free(idx);
+	return rc;
+}
+
+static void gp_free(struct gp *gp)
+{
+	free(gp->X);
+	free(gp->y);
+	free(gp->L);
+	free(gp->alpha);
+	free(gp->theta);
+	free(gp->ils2);
+	free(gp->work);
+	free(gp->row);
+}
+
+void gp_model_free(struct gp *gp)
+{
+	if (gp) {
+		gp_free(gp);
+		free(gp);
+	}
+}
+
+static int gp_alloc(struct gp *gp, size_t d, size_t cap)
+{
+	memset(gp, 0, sizeof(*gp));
+	gp->d = d;
+	gp->cap = cap ? cap : 1;
+	gp->ld = gp->cap;
+	gp->X = malloc(gp->cap * d * sizeof(*gp->X));
+	gp->y = malloc(gp->cap * sizeof(*gp->y));
+	gp->L = malloc(gp->cap * gp->cap * sizeof(*gp->L));
+	gp->alpha = malloc(gp->cap * sizeof(*gp->alpha));
+	gp->work = malloc(gp->cap * gp->cap * sizeof(*gp->work));
+	gp->theta = malloc((d + 2) * sizeof(*gp->theta));
+	gp->ils2 = malloc((d ? d : 1) * sizeof(*gp->ils2));
+	if (!gp->X || !gp->y || !gp->L || !gp->alpha || !gp->work ||
+	    !gp->theta || !gp->ils2) {
+		gp_free(gp);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Mean and variance at m points Xc (m x d) in the standardised scale. */
+int gp_predict(const struct gp *gp, const double *Xc, size_t m, double *mu,
+	       double *var)
+{
+	size_t n = gp->n, d = gp->d, i, j;
+	double *V = malloc(n * m * sizeof(*V)), s;
+
+	if (!V)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < m; j++)
+			V[i * m + j] = matern(gp->X + i * d, Xc + j * d,
+					      gp->ils2, d, gp->sf2);
+	for (j = 0; j < m; j++) {
+		s = 0;
+		for (i = 0; i < n; i++)
+			s += V[i * m + j] * gp->alpha[i];
+		mu[j] = s;
+	}
+	linalg_tri_solve_lower(gp->L, gp->ld, n, V, m);
+	for (j = 0; j < m; j++)
+		var[j] = gp->sf2;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < m; j++)
+			var[j] -= V[i * m + j] * V[i * m + j];
+	for (j = 0; j < m; j++)
+		if (var[j] < 1e-12)
+			var[j] = 1e-12;
+	free(V);
+	return 0;
+}
+
+/* Mean, variance and their gradients at one point (ks, v: n scratch;
+ * dk: n x d scratch). */
+void gp_predict_grad(const struct gp *gp, const double *x, double *mu,
+		     double *var, double *dmu, double *dvar, double *ks,
+		     double *v, double *dk)
+{
+	size_t n = gp->n, d = gp->d, i, k;
+	double r2, r, t, c;
+	const double *xi;
+
+	for (i = 0; i < n; i++) {
+		xi = gp->X + i * d;
+		r2 = 0;
+		for (k = 0; k < d; k++) {
+			t = x[k] - xi[k];
+			r2 += t * t * gp->ils2[k];
+		}
+		r = sqrt(r2);
+		ks[i] = gp->sf2 * (1 + SQRT5 * r + 5.0 / 3 * r2) *
+			exp(-SQRT5 * r);
+		c = -gp->sf2 * (5.0 / 3.0) * (1 + SQRT5 * r) * exp(-SQRT5 * r);
+		for (k = 0; k < d; k++)
+			dk[i * d + k] = c * (x[k] - xi[k]) * gp->ils2[k];
+	}
+	memcpy(v, ks, n * sizeof(*v));
+	linalg_cho_solve_vec(gp->L, gp->ld, n, v);
+	*mu = bo_dot(ks, gp->alpha, n);
+	*var = gp->sf2 - bo_dot(ks, v, n);
+	for (k = 0; k < d; k++) {
+		dmu[k] = 0;
+		dvar[k] = 0;
+	}
+	for (i = 0; i < n; i++)
+		for (k = 0; k < d; k++) {
+			dmu[k] += dk[i * d + k] * gp->alpha[i];
+			dvar[k] -= 2 * dk[i * d + k] * v[i];
+		}
+	if (*var < 1e-12) {
+		*var = 1e-12;
+		for (k = 0; k < d; k++)
+			dvar[k] = 0;
+	}
+}
+
+/* 64-byte aligned doubles (so OpenBLAS takes the same path for every
+ * row, whatever the capacity); not initialised. */
+static double *aligned_doubles(size_t n)
+{
+	size_t bytes = (n * sizeof(double) + 63) & ~(size_t)63;
+
+	return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+/* A model GP of dimension d at theta, with no points. */
+struct gp *gp_model_new(size_t d, const double *theta)
+{
+	struct gp *gp = calloc(1, sizeof(*gp));
+
+	if (!gp)
+		return NULL;
+	gp->d = d;
+	gp->theta = malloc((d + 2) * sizeof(*gp->theta));
+	gp->ils2 = malloc((d ? d : 1) * sizeof(*gp->ils2));
+	if (!gp->theta || !gp->ils2) {
+		gp_free(gp);
+		free(gp);
+		return NULL;
+	}
+	gp_set_theta(gp, theta);
+	return gp;
+}
+
+/* Room for `need` points: rows of L move to the new leading dimension. */
+static int gp_reserve(struct gp *gp, size_t need)
+{
+	size_t d = gp->d ? gp->d : 1, cap, i;
+	double *p, *L;
+
+	if (need <= gp->cap)
+		return 0;
+	cap = gp->cap * 2 > need ? gp->cap * 2 : need;
+	cap = (cap + 7) & ~(size_t)7;
+	if ((p = realloc(gp->X, cap * d * sizeof(*p))))
+		gp->X = p;
+	if (p && (p = realloc(gp->y, cap * sizeof(*p))))
+		gp->y = p;
+	if (p && (p = realloc(gp->alpha, cap * sizeof(*p))))
+		gp->alpha = p;
+	L = p ? aligned_doubles(cap * cap) : NULL;
+	p = L ? aligned_doubles(cap + 1) : NULL;
+	if (!p) {
+		free(L);
+		return -ENOMEM;
+	}
+	for (i = 0; i < gp->n; i++)
+		memcpy(L + i * cap, gp->L + i * gp->ld, (i + 1) * sizeof(*L));
+	free(gp->L);
+	free(gp->row);
+	gp->L = L;
+	gp->row = p;
+	gp->ld = gp->cap = cap;
+	return 0;
+}
+
+/* Append point x to the model's factor (its target is set by the
+ * caller): O(n^2). Row i depends only on points 0..i and theta. */
+int gp_append(struct gp *gp, const double *x)
+{
+	size_t n = gp->n, d = gp->d, j;
+	double *xn;
+	int rc = gp_reserve(gp, n + 1);
+
+	if (rc)
+		return rc;
+	xn = gp->X + n * d;
+	memcpy(xn, x, d * sizeof(*x));
+	for (j = 0; j < n; j++)
+		gp->row[j] = matern(xn, gp->X + j * d, gp->ils2, d, gp->sf2);
+	gp->row[n] = gp->sf2 + gp->noise + 1e-9;
+	rc = linalg_cholesky_append(gp->L, gp->ld, n, gp->row);
+	if (!rc)
+		gp->n = n + 1;
+	return rc;
+}
+
+/* The model's first m points X (m x d) factored as one block (LAPACK,
+ * O(m^3) but fast): what a refit leaves, before rows are appended. */
+int gp_factor_block(struct gp *gp, const double *X, size_t m)
+{
+	size_t d = gp->d, i, j;
+	double *Li;
+	int rc = gp_reserve(gp, m);
+
+	if (rc)
+		return rc;
+	gp->n = 0;
+	memcpy(gp->X, X, m * d * sizeof(*X));
+	for (i = 0; i < m; i++) {
+		Li = gp->L + i * gp->ld;
+		for (j = 0; j < i; j++)
+			Li[j] = matern(gp->X + i * d, gp->X + j * d, gp->ils2,
+				       d, gp->sf2);
+		Li[i] = gp->sf2 + gp->noise + 1e-9;
+	}
+	rc = linalg_cholesky_lower(gp->L, gp->ld, m);
+	if (!rc)
+		gp->n = m;
+	return rc;
+}
+
+/* alpha = K^-1 y from the factor: O(n^2). */
+void gp_solve_alpha(struct gp *gp)
+{
+	memcpy(gp->alpha, gp->y, gp->n * sizeof(*gp->alpha));
+	linalg_cho_solve_vec(gp->L, gp->ld, gp->n, gp->alpha);
+}
+
+/* Add one point (x, y) to the model without refitting: O(n^2). */
+int gp_add(struct gp *gp, const double *x, double y)
+{
+	int rc = gp_append(gp, x);
+
+	if (rc)
+		return rc;
+	gp->y[gp->n - 1] = y;
+	gp_solve_alpha(gp);
+	return 0;
+}

@@ -1,0 +1,65 @@
+/*
+ * gp.h - the Gaussian process surrogate of bayesianoptimization (gp.c).
+ *
+ * Points are encoded in [0, 1]^d; targets are standardised by the caller.
+ * theta holds the d + 2 log hyperparameters: log lengthscale per
+ * dimension, log signal variance, log noise variance (the white-noise
+ * term, fitted with the others by marginal likelihood). Predictions are
+ * of the latent function (the noise is not added to the variance).
+ */
+#ifndef KATIB_BO_GP_H
+#define KATIB_BO_GP_H
+
+#include <stddef.h>
+
+#include "katib/algorithm.h"
+
+/*
+ * Two uses: the fit's GP (gp_alloc: cap points, factored whole by
+ * gp_factor with rows n apart, for the likelihood) and the model kept in
+ * bo_priv (gp_model_new: grown by gp_append, factor rows ld apart).
+ */
+struct gp {
+	size_t n, cap, d;
+	double *X;     /* cap x d */
+	double *y;     /* standardised targets */
+	double *L;     /* Cholesky factor of K (lower) */
+	size_t ld;     /* model: distance between rows of L */
+	double *alpha; /* K^-1 y */
+	double *theta; /* d + 2 log hyperparameters */
+	double *ils2;  /* 1 / ls^2 per dimension */
+	double sf2, noise;
+	double *work; /* fit: n x n scratch (LML) */
+	double *row;  /* model: cap + 1 scratch for gp_append */
+};
+
+/* Fit theta to n points (X, standardised y) (on a subset of at most 100
+ * when there are more: the best 30 and an even spread); warm start from
+ * `warm` (or NULL); `quick`: the warm start only, a few steps. */
+int fit_theta(const double *X, const double *y, size_t n, size_t d,
+	      const double *warm, int quick, struct rng *r, double *theta);
+
+/* A model GP of dimension d at theta with no points (owned by the
+ * caller: gp_model_free), or NULL. */
+struct gp *gp_model_new(size_t d, const double *theta);
+void gp_model_free(struct gp *gp);
+
+/* Its first m points X (m x d) factored as one block. */
+int gp_factor_block(struct gp *gp, const double *X, size_t m);
+/* Append point x to the factor (its target set by the caller): O(n^2). */
+int gp_append(struct gp *gp, const double *x);
+/* alpha = K^-1 y from the factor. */
+void gp_solve_alpha(struct gp *gp);
+/* Add one point (x, y) without refitting: O(n^2). */
+int gp_add(struct gp *gp, const double *x, double y);
+
+/* Mean and variance (latent) at m points Xc (m x d). */
+int gp_predict(const struct gp *gp, const double *Xc, size_t m, double *mu,
+	       double *var);
+/* Mean, variance and their gradients at one point (ks, v: n scratch; dk:
+ * n x d scratch). */
+void gp_predict_grad(const struct gp *gp, const double *x, double *mu,
+		     double *var, double *dmu, double *dvar, double *ks,
+		     double *v, double *dk);
+
+#endif
