@@ -19,8 +19,8 @@
 #define LOG_SF_MIN	 (-3.0)
 #define LOG_SF_MAX	 3.0
 #define LOG_NOISE_MIN	 (-13.8) /* 1e-6 */
-#define LOG_NOISE_MAX	 (-0.7)
-#define FIT_MAX		 100 /* points in the likelihood fit */
+#define LOG_NOISE_MAX	 0.4	 /* 1.5: the data may be all noise */
+#define FIT_MAX		 100	 /* points in the likelihood fit */
 #define FIT_BEST	 30
 #define REFIT_ITERATIONS 15 /* L-BFGS steps of a quick refit */
 
@@ -186,9 +186,14 @@ static void theta_default(size_t d, double *theta)
 	theta[d + 1] = log(1e-3);
 }
 
-/* Fit theta: warm start (if any), the default and random restarts;
- * `quick` (a scheduled refit of a large model): the warm start only, for
- * at most REFIT_ITERATIONS steps. */
+/*
+ * Fit theta: the warm start (or the default), a "mostly noise" start (the
+ * default lengthscales with a noise variance of 0.3 on the standardised
+ * scale: from the low-noise default alone, L-BFGS settles in the mode
+ * that explains noise by short lengthscales), the default after a warm
+ * start, then random restarts; `quick` (a scheduled refit of a large
+ * model): the warm start only, for at most REFIT_ITERATIONS steps.
+ */
 static int gp_fit_theta(struct gp *gp, const double *warm, int quick,
 			struct rng *r)
 {
@@ -217,9 +222,12 @@ static int gp_fit_theta(struct gp *gp, const double *warm, int quick,
 	for (s = 0; s < starts; s++) {
 		if (s == 0 && warm)
 			memcpy(cur, warm, np * sizeof(*cur));
-		else if (s <= 1)
+		else if (s == 0 || (s == 2 && warm))
 			theta_default(gp->d, cur);
-		else
+		else if (s == 1) {
+			theta_default(gp->d, cur);
+			cur[gp->d + 1] = log(0.3);
+		} else
 			for (k = 0; k < np; k++)
 				cur[k] = lo[k] +
 					 (hi[k] - lo[k]) *

@@ -1,0 +1,85 @@
+/* test_bo_gp.c - the Gaussian process of bayesianoptimization
+ * (core/algorithms/bo/gp.c): its white-noise term fits the noise of the
+ * data, and is small on noiseless data. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "algorithms/bo/gp.h"
+
+#define N 80
+#define D 2
+
+/* The noise variance fitted to y = f(x) + sd * N(0, 1) at N points, in
+ * y's units (the GP sees y standardised). */
+static double fitted_noise(uint64_t seed, double sd)
+{
+	double X[N * D], y[N], theta[D + 2], mean = 0, var = 0;
+	struct rng r;
+	size_t i;
+
+	rng_seed(&r, seed);
+	for (i = 0; i < N; i++) {
+		X[i * D] = rng_uniform(&r);
+		X[i * D + 1] = rng_uniform(&r);
+		y[i] = sin(6 * X[i * D]) + cos(4 * X[i * D + 1]) +
+		       sd * rng_normal(&r);
+		mean += y[i];
+	}
+	mean /= N;
+	for (i = 0; i < N; i++)
+		var += (y[i] - mean) * (y[i] - mean);
+	var /= N;
+	for (i = 0; i < N; i++)
+		y[i] = (y[i] - mean) / sqrt(var);
+	assert_int_equal(fit_theta(X, y, N, D, NULL, 0, &r, theta), 0);
+	return exp(theta[D + 1]) * var;
+}
+
+/* Noise sd 0.3, 0.6 and 1.2 (variance 0.09, 0.36, 1.44; the signal's is
+ * about 0.75, so the last is mostly noise): the fitted variance is
+ * within a factor 1.6 of the truth for each of 5 seeds. */
+static void test_noise_fitted(void **state)
+{
+	static const double sds[] = { 0.3, 0.6, 1.2 };
+	double v, truth;
+	uint64_t seed;
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 3; k++)
+		for (seed = 1; seed <= 5; seed++) {
+			truth = sds[k] * sds[k];
+			v = fitted_noise(seed, sds[k]);
+			print_message("seed %llu sd %g: noise %g (truth %g)\n",
+				      (unsigned long long)seed, sds[k], v,
+				      truth);
+			assert_true(v > truth / 1.6 && v < truth * 1.6);
+		}
+}
+
+/* Noiseless data: the noise term stays negligible. */
+static void test_noiseless(void **state)
+{
+	double v = fitted_noise(7, 0);
+
+	(void)state;
+	print_message("noiseless: noise %g\n", v);
+	assert_true(v < 1e-3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_noise_fitted),
+		cmocka_unit_test(test_noiseless),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
