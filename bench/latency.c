@@ -8,6 +8,7 @@
  *
  *   latency ALGORITHM [--sizes 100,500,1000,2000] [--asks 20]
  *           [--fill self|random] [--seed 1] [--cpu] [--into candidate.json]
+ *           [--set name=value]...
  *
  * Prints a table of the first ask and median [Q1, Q3], p99, max ms; --into adds
  * the "latency" field
@@ -29,10 +30,14 @@
 
 #define MAX_SIZES 16
 
+#define MAX_SET 8
+
 struct options {
 	const char *algorithm, *into;
 	long sizes[MAX_SIZES];
 	int nsizes, asks, fill_random, seed, cpu;
+	char *set[MAX_SET]; /* algorithm settings name=value */
+	int nset;
 };
 
 static int use_cpu_clock;
@@ -66,17 +71,20 @@ static double quantile(const double *v, int n, double q)
 }
 
 static struct experiment_spec *make_spec(const struct bf_function *fn,
-					 const char *alg, int seed, int *state)
+					 const struct options *o, int *state)
 {
 	struct experiment_spec *spec = NULL;
-	char rs[64], *set[1] = { rs }, *yaml;
+	char rs[64], *set[MAX_SET + 1], *yaml;
 	struct kb_error err;
-	int pass;
+	int pass, i;
 
-	snprintf(rs, sizeof(rs), "random_state=%d", seed);
-	for (pass = 0; pass < 2 && !spec; pass++) {
-		yaml = bf_experiment_yaml(fn, alg, set, pass ? 0 : 1, 1,
-					  100000);
+	for (i = 0; i < o->nset; i++)
+		set[i + 1] = o->set[i];
+	snprintf(rs, sizeof(rs), "random_state=%d", o->seed);
+	set[0] = rs;
+	for (pass = 0; pass < 2 && !spec; pass++) { /* 1: no random_state */
+		yaml = bf_experiment_yaml(fn, o->algorithm, set + pass,
+					  o->nset + 1 - pass, 1, 100000);
 		if (yaml &&
 		    spec_parse(yaml, strlen(yaml), "latency", &spec, &err))
 			spec = NULL;
@@ -151,6 +159,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	for (i = 2; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--asks")) {
 			o->asks = atoi(argv[i + 1]);
+		} else if (!strcmp(argv[i], "--set") && o->nset < MAX_SET) {
+			o->set[o->nset++] = argv[i + 1];
 		} else if (!strcmp(argv[i], "--seed")) {
 			o->seed = atoi(argv[i + 1]);
 		} else if (!strcmp(argv[i], "--into")) {
@@ -174,7 +184,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 usage:
 	fprintf(stderr, "usage: latency ALGORITHM [--sizes 100,500,1000,2000] "
 			"[--asks 20] [--fill self|random] [--seed 1] [--cpu] "
-			"[--into candidate.json]\n");
+			"[--into candidate.json] [--set name=value]...\n");
 	exit(2);
 }
 
@@ -201,7 +211,7 @@ int main(int argc, char **argv)
 			o.algorithm);
 		return 2;
 	}
-	spec = make_spec(fn, o.algorithm, o.seed, &use_state);
+	spec = make_spec(fn, &o, &use_state);
 	total = o.sizes[o.nsizes - 1] + o.asks;
 	t = calloc((size_t)total, sizeof(*t));
 	if (!spec || !t)

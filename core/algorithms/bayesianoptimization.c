@@ -1,6 +1,9 @@
 /*
- * bayesianoptimization.c - Bayesian optimisation with a Gaussian process
- * (Katib's scikit-optimize service, base_estimator GP).
+ * bayesianoptimization.c - Bayesian optimisation as Katib's
+ * scikit-optimize service runs it (skopt's Optimizer), with each
+ * base_estimator: GP (bo/gp.c), RF, ET and GBRT (bo/trees.c on the forest
+ * module). This file owns the settings, the encoded space, the history
+ * as data, the acquisition and the suggestion loop.
  *
  * Space: every int/double parameter is one coordinate in [0, 1], linear
  * or logarithmic as its distribution says (logUniform/logNormal with
@@ -10,30 +13,32 @@
  * entry). The acquisition is optimised in this relaxed box; a point is
  * then rounded: ints and steps by param_format(), one-hot by argmax.
  *
- * Model: GP with a constant mean and a Matern 5/2 ARD kernel on the
- * standardised objective (minimised; maximize objectives are negated),
- * plus a noise term. Lengthscales, signal variance and noise are fitted by
- * maximising the log marginal likelihood (weak log-normal priors, L-BFGS
- * on the log parameters with box bounds, analytic gradients, Cholesky
- * through LAPACKE), warm started from the previous fit plus restarts.
- * The fit runs at every suggestion up to 300 observations, then each time
- * their number has grown by 1/8; in between, the model is kept and each
- * new observation appends a row to its Cholesky factor (O(n^2), not
- * O(n^3)), so a suggestion at 1,000 trials takes ~20 ms.
+ * Models work on the standardised objective (minimised; maximize
+ * objectives are negated; or any values given to
+ * bayesopt_suggest_values(), bo/bo.h). The GP (Matern 5/2 ARD plus a
+ * fitted white-noise term) is kept between suggestions: it is refitted at
+ * every suggestion up to 300 observations, then each time their number
+ * has grown by 1/8; in between each new observation appends a row to its
+ * Cholesky factor (O(n^2)), so a suggestion at 1,000 trials takes ~20 ms.
+ * Tree models are fitted afresh at each suggestion (40-60 ms at 1,000).
  *
  * Acquisition: EI, PI (xi = 0.01) and LCB (kappa = 1.96) on the
  * standardised scale; gp_hedge picks one of the three by a softmax over
- * their gains (skopt's rule, eta = 1; gains in standardised units). It is
- * optimised over many random candidates plus perturbations of the best
- * observed points, then the best few are refined by L-BFGS with the
- * analytic gradient (acq_optimizer sampling skips the refinement).
+ * their gains (skopt's rule, eta = 1; each gain drops by the model's mean
+ * at that acquisition's last pick). It is optimised over many random
+ * candidates plus perturbations of the best observed points; for the GP
+ * the best few are refined by L-BFGS with the analytic gradient
+ * (acq_optimizer auto/lbfgs; sampling skips it; trees always sample, as
+ * skopt). The incumbent and a rule that explores when the best has
+ * stopped moving are described at target_set().
  *
  * Pending trials and the other points of one batch enter as a kriging
- * believer: the GP's mean at the point is taken as its value. The first
- * n_initial_points trials come from a Latin hypercube. Suggestion k of a
- * call draws from an rng seeded by (random_state, trials so far), so the
- * same spec, history and state give the same trials. No suggestion repeats
- * an earlier trial or another one of the same batch.
+ * believer (GP: its mean at the point) or a constant liar at the lowest
+ * observed value (trees: skopt's cl_min). The first n_initial_points
+ * trials come from a Latin hypercube. Suggestion k of a call draws from an
+ * rng seeded by (random_state, trials so far), so the same spec, history
+ * and state give the same trials. No suggestion repeats an earlier trial
+ * or another one of the same batch.
  */
 #include <errno.h>
 #include <float.h>
@@ -47,8 +52,10 @@
 #include <cjson/cJSON.h>
 
 #include "katib/algorithm.h"
+#include "algorithms/bo/bo.h"
 #include "algorithms/bo/gp.h"
 #include "algorithms/bo/lbfgs.h"
+#include "algorithms/bo/trees.h"
 #include "algorithms/linalg.h"
 #include "algorithms/parego.h"
 
@@ -70,10 +77,14 @@ static const struct setting_rule bo_rules[] = {
 #define SETTING_FIELD(n) "spec.algorithm.algorithmSettings[" n "]"
 
 enum acq_kind { ACQ_EI, ACQ_PI, ACQ_LCB, ACQ_HEDGE };
+/* In the order of estimators[]. */
+enum estimator { EST_GP, EST_RF, EST_ET, EST_GBRT };
 #define NACQ 3
 
 #define XI	     0.01
 #define KAPPA	     1.96
+#define STALL	     5	 /* every STALL-th trial without a new best ... */
+#define STALL_KAPPA  5.0 /* ... is LCB with this kappa (see target_set) */
 #define DUP_TRIES    64
 #define REFIT_ALL    300 /* refit at every suggestion up to this many */
 #define REFIT_GROWTH 8	 /* then when n grew by 1/8 since the last fit */
@@ -97,17 +108,49 @@ static int bo_reject(const struct experiment_spec *spec, const char *name,
 			    value, why);
 }
 
+/* The index of the setting's value in choices (the first by default). */
+static int setting_choice(const struct experiment_spec *spec, const char *name,
+			  const char *const *choices)
+{
+	const struct algorithm_setting *s =
+		setting_find(&spec->algorithm, name);
+	int i;
+
+	for (i = 0; s && s->value && choices[i]; i++)
+		if (!strcmp(s->value, choices[i]))
+			return i;
+	return 0;
+}
+
+/* scikit-optimize's Optimizer refuses acq_optimizer lbfgs with a tree
+ * estimator ("requires acq_optimizer='sampling'"): Katib's experiment
+ * then fails when its first suggestion is asked; here it is refused at
+ * once. */
+static int bo_check_trees(const struct experiment_spec *spec,
+			  struct kb_error *err)
+{
+	int est = setting_choice(spec, "base_estimator", estimators);
+
+	if (est == EST_GP ||
+	    setting_choice(spec, "acq_optimizer", acq_optimizers) != 2)
+		return 0;
+	return kb_error_set(err, -EINVAL,
+			    "spec.algorithm.algorithmSettings[acq_optimizer]",
+			    0,
+			    "'lbfgs' needs a differentiable estimator: "
+			    "base_estimator %s takes acq_optimizer sampling "
+			    "(or auto, which is sampling for trees), as "
+			    "scikit-optimize requires",
+			    estimators[est]);
+}
+
 static int bo_validate(const struct experiment_spec *spec, struct kb_error *err)
 {
-	static const char *const trees[] = { "RF", "ET", "GBRT", NULL };
-	int rc, i;
+	int rc;
 
 	rc = settings_validate(&spec->algorithm, bo_rules, 0, err);
-	for (i = 0; !rc && trees[i]; i++)
-		rc = bo_reject(spec, "base_estimator", trees[i],
-			       "only the Gaussian process (GP) estimator is "
-			       "implemented",
-			       err);
+	if (!rc)
+		rc = bo_check_trees(spec, err);
 	if (!rc)
 		rc = bo_reject(spec, "acq_func", "EIps",
 			       "per-second acquisition needs a trial duration "
@@ -131,6 +174,7 @@ struct gp;
 struct bo_priv {
 	uint64_t seed;
 	long n_initial;
+	enum estimator est;
 	enum acq_kind acq;
 	int refine;    /* acq_optimizer != sampling */
 	size_t d;      /* encoded dimension of theta/last */
@@ -388,17 +432,24 @@ static double norm_cdf(double z)
 	return 0.5 * erfc(-z / sqrt(2));
 }
 
+/* What the acquisition compares against, on the standardised scale. */
+struct acq_target {
+	double ybest; /* the incumbent */
+	double xi;    /* EI, PI: the improvement sought beyond it */
+	double kappa; /* LCB: sds below the mean */
+};
+
 /* Acquisition value and d/dmu, d/dsd. */
-static double acq_value(enum acq_kind a, double mu, double sd, double ybest,
-			double *dmu, double *dsd)
+static double acq_value(enum acq_kind a, double mu, double sd,
+			const struct acq_target *t, double *dmu, double *dsd)
 {
-	double imp = ybest - mu - XI, z = imp / sd, pdf, cdf;
+	double imp = t->ybest - mu - t->xi, z = imp / sd, pdf, cdf;
 
 	switch (a) {
 	case ACQ_LCB:
 		*dmu = 1;
-		*dsd = -KAPPA;
-		return mu - KAPPA * sd;
+		*dsd = -t->kappa;
+		return mu - t->kappa * sd;
 	case ACQ_PI:
 		pdf = norm_pdf(z);
 		*dmu = pdf / sd;
@@ -416,7 +467,7 @@ static double acq_value(enum acq_kind a, double mu, double sd, double ybest,
 struct acq_ctx {
 	const struct gp *gp;
 	enum acq_kind kind;
-	double ybest;
+	const struct acq_target *target;
 	double *ks, *v, *dk, *dmu, *dvar;
 };
 
@@ -429,7 +480,7 @@ static double acq_objective(const double *x, double *g, void *ctx)
 	gp_predict_grad(c->gp, x, &mu, &var, c->dmu, c->dvar, c->ks, c->v,
 			c->dk);
 	sd = sqrt(var);
-	f = acq_value(c->kind, mu, sd, c->ybest, &fmu, &fsd);
+	f = acq_value(c->kind, mu, sd, c->target, &fmu, &fsd);
 	if (g)
 		for (k = 0; k < c->gp->d; k++)
 			g[k] = fmu * c->dmu[k] + fsd * c->dvar[k] / (2 * sd);
@@ -443,6 +494,7 @@ struct bo_data {
 	size_t n;
 	double *P; /* pending: np x d */
 	size_t np;
+	size_t stall; /* completed trials since the best y was last bettered */
 };
 
 static void data_free(struct bo_data *b)
@@ -452,12 +504,15 @@ static void data_free(struct bo_data *b)
 	free(b->P);
 }
 
+/* The completed trials' points and minimised values (y[i] for trial i
+ * when y is not NULL; NAN there: none), the pending trials' points. */
 static int data_collect(const struct bo_space *s,
-			const struct search_history *h, struct bo_data *b)
+			const struct search_history *h, const double *y,
+			struct bo_data *b)
 {
 	size_t d = s->d, i, cap = h->ntrials ? h->ntrials : 1;
 	const struct history_trial *t;
-	double *x;
+	double *x, best = INFINITY, v;
 
 	memset(b, 0, sizeof(*b));
 	b->X = malloc(cap * d * sizeof(*b->X));
@@ -476,14 +531,19 @@ static int data_collect(const struct bo_space *s,
 				b->np++;
 			continue;
 		}
-		if (t->state == HISTORY_FAILED || !t->has_objective ||
-		    !isfinite(t->objective))
+		v = y				  ? y[i]
+		    : !t->has_objective		  ? NAN
+		    : s->spec->objective.maximize ? -t->objective
+						  : t->objective;
+		if (t->state == HISTORY_FAILED || !isfinite(v))
 			continue;
 		x = b->X + b->n * d;
 		if (encode(s, t->values, x))
 			continue;
-		b->y[b->n++] = s->spec->objective.maximize ? -t->objective
-							   : t->objective;
+		b->y[b->n] = v;
+		b->stall = b->y[b->n] < best ? 0 : b->stall + 1;
+		best = fmin(best, b->y[b->n]);
+		b->n++;
 	}
 	return 0;
 }
@@ -493,11 +553,35 @@ static int data_collect(const struct bo_space *s,
 struct bo_call {
 	struct bo_priv *p;
 	const struct bo_space *s;
-	struct gp *gp; /* p->model, once built */
+	size_t want;   /* suggestions asked in this call */
+	struct gp *gp; /* GP: p->model, once built */
+	/* trees: the model of this call (owned) and what it was fitted to:
+	 * the observations (standardised), then pending and batch points at
+	 * the constant lie (tn rows of TX, TY; owned) */
+	struct bo_trees *trees;
+	double *TX, *TY, lie;
+	size_t tn;
 	struct rng rng;
-	double ybest; /* standardised best observed */
+	struct acq_target target;
+	int explore; /* the next suggestion explores (target_set) */
 	struct assignment_set *used;
 };
+
+/* Mean and variance of the surrogate (standardised) at m points X. */
+static int model_predict(const struct bo_call *c, const double *X, size_t m,
+			 double *mu, double *var)
+{
+	if (!c->trees)
+		return gp_predict(c->gp, X, m, mu, var);
+	bo_trees_predict(c->trees, X, m, mu, var);
+	return 0;
+}
+
+/* The points the surrogate was fitted to. */
+static size_t model_n(const struct bo_call *c)
+{
+	return c->trees ? c->tn : c->gp->n;
+}
 
 static int candidate_ok(struct bo_call *c, const double *x, char ***out)
 {
@@ -600,7 +684,7 @@ static int refine(struct bo_call *c, enum acq_kind kind, double *x)
 	if (!w)
 		return -ENOMEM;
 	ctx = (struct acq_ctx){
-		c->gp, kind,	  c->ybest,	     w,
+		c->gp, kind,	  &c->target,	     w,
 		w + n, w + 2 * n, w + 2 * n + n * d, w + 2 * n + n * d + d
 	};
 	lo = w + 2 * n + n * d + 2 * d;
@@ -629,7 +713,7 @@ static int optimise_one(struct bo_call *c, enum acq_kind kind, const double *C,
 	int rc;
 
 	for (j = 0; j < m; j++)
-		score[j] = acq_value(kind, mu[j], sd[j], c->ybest, &dm, &ds);
+		score[j] = acq_value(kind, mu[j], sd[j], &c->target, &dm, &ds);
 	for (j = 0; j < total; j++)
 		order[j] = j;
 	qsort_r(order, m, sizeof(*order), cmp_score, score);
@@ -643,11 +727,11 @@ static int optimise_one(struct bo_call *c, enum acq_kind kind, const double *C,
 		rc = snap(c->s, R + j * d);
 		if (rc == -ENOMEM)
 			return rc;
-		rc = gp_predict(c->gp, R + j * d, 1, &rmu, &rvar);
+		rc = model_predict(c, R + j * d, 1, &rmu, &rvar);
 		if (rc)
 			return rc;
 		score[m + j] =
-			acq_value(kind, rmu, sqrt(rvar), c->ybest, &dm, &ds);
+			acq_value(kind, rmu, sqrt(rvar), &c->target, &dm, &ds);
 	}
 	for (j = 0; j < total; j++)
 		order[j] = j;
@@ -701,9 +785,10 @@ static size_t hedge_pick(struct bo_call *c)
 static int suggest_model(struct bo_call *c, const struct bo_data *b, double *x,
 			 char ***out)
 {
-	size_t d = c->s->d, m = ncandidates(c->gp->n), total, k;
-	size_t nref = refine_count(c->gp->n);
-	size_t na = c->p->acq == ACQ_HEDGE ? NACQ : 1, a, pick;
+	size_t d = c->s->d, m = ncandidates(model_n(c)), total, k;
+	size_t nref = refine_count(model_n(c));
+	enum acq_kind acq = c->explore ? ACQ_LCB : c->p->acq;
+	size_t na = acq == ACQ_HEDGE ? NACQ : 1, a, pick;
 	double *C = malloc(m * d * sizeof(*C)), *mu = malloc(m * sizeof(*mu));
 	double *sd = malloc(m * sizeof(*sd)), *R, *score;
 	size_t *order;
@@ -717,21 +802,23 @@ static int suggest_model(struct bo_call *c, const struct bo_data *b, double *x,
 	*out = NULL;
 	if (!C || !mu || !sd || !R || !score || !order)
 		goto out;
+	if (c->explore)
+		c->target.kappa = STALL_KAPPA;
 	fill_candidates(c, b, C, m);
-	rc = gp_predict(c->gp, C, m, mu, sd);
+	rc = model_predict(c, C, m, mu, sd);
 	if (rc)
 		goto out;
 	for (k = 0; k < m; k++)
 		sd[k] = sqrt(sd[k]);
 	for (a = 0; a < na; a++) {
-		kind = c->p->acq == ACQ_HEDGE ? (enum acq_kind)a : c->p->acq;
+		kind = acq == ACQ_HEDGE ? (enum acq_kind)a : acq;
 		rc = optimise_one(c, kind, C, mu, sd, m, R + a * nref * d, nref,
 				  order + a * total, score + a * total);
 		if (rc)
 			goto out;
 	}
 	pick = 0;
-	if (c->p->acq == ACQ_HEDGE) {
+	if (acq == ACQ_HEDGE) {
 		for (a = 0; a < NACQ; a++) { /* remember for the gains */
 			k = order[a * total];
 			memcpy(c->p->last + a * d,
@@ -749,6 +836,8 @@ static int suggest_model(struct bo_call *c, const struct bo_data *b, double *x,
 	if (!rc && !found)
 		rc = random_unused(c, x, out);
 out:
+	c->explore = 0; /* one exploring suggestion */
+	c->target.kappa = KAPPA;
 	free(C);
 	free(mu);
 	free(sd);
@@ -768,7 +857,7 @@ static void hedge_update(struct bo_call *c)
 	if (c->p->acq != ACQ_HEDGE || !c->p->has_last || !c->p->last)
 		return;
 	for (a = 0; a < NACQ; a++)
-		if (!gp_predict(c->gp, c->p->last + a * c->s->d, 1, &mu, &var))
+		if (!model_predict(c, c->p->last + a * c->s->d, 1, &mu, &var))
 			c->p->gains[a] -= mu;
 	c->p->has_last = 0;
 }
@@ -789,6 +878,18 @@ static int refit_due(const struct bo_priv *p, size_t n, size_t d)
 	return n >= p->fit_n + p->fit_n / REFIT_GROWTH;
 }
 
+/* Room for the hedge's last candidates at dimension d. */
+static int hedge_alloc(struct bo_priv *p, size_t d)
+{
+	if (p->last && p->d == d)
+		return 0;
+	free(p->last);
+	p->last = calloc(NACQ * (d ? d : 1), sizeof(*p->last));
+	p->has_last = 0;
+	p->d = d;
+	return p->last ? 0 : -ENOMEM;
+}
+
 /* Fit theta (warm started from the last fit) into p->theta; drops the
  * model, whose factor was for the old theta. */
 static int model_refit(struct bo_call *c, const struct bo_data *b,
@@ -807,12 +908,7 @@ static int model_refit(struct bo_call *c, const struct bo_data *b,
 	if (!rc && (p->d != d || !p->theta)) {
 		free(p->theta);
 		p->theta = malloc((d + 2) * sizeof(*p->theta));
-		free(p->last);
-		p->last = calloc(NACQ * d, sizeof(*p->last));
-		p->has_last = 0;
-		p->d = d;
-		if (!p->theta || !p->last)
-			rc = -ENOMEM;
+		rc = p->theta ? hedge_alloc(p, d) : -ENOMEM;
 	}
 	if (!rc) {
 		memcpy(p->theta, theta, (d + 2) * sizeof(*theta));
@@ -837,23 +933,143 @@ static size_t model_prefix(const struct gp *gp, const struct bo_data *b)
 }
 
 /*
- * The GP on the completed observations (standardised) with pending points
- * as believers. The factor is the first fit_n points (those of the last
- * refit) factored as a block, then one row appended per later point
- * (O(n^2) each); rows kept from the last call are reused. It is a function
- * of the points' order, theta and fit_n only, so the model rebuilt after
- * a restart has the same bits.
+ * The GP on the completed observations (standardised): the factor is the
+ * first fit_n points (those of the last refit) factored as a block, then
+ * one row appended per later point (O(n^2) each); rows kept from the last
+ * call are reused. It is a function of the points' order, theta and fit_n
+ * only, so the model rebuilt after a restart has the same bits.
  */
-static int model_build(struct bo_call *c, const struct bo_data *b)
+static int gp_build(struct bo_call *c, const struct bo_data *b,
+		    const double *ys)
 {
 	struct bo_priv *p = c->p;
 	size_t d = c->s->d, i;
-	double mean = 0, var = 0, sdv, mu, pv, *ys;
 	int rc = 0;
+
+	if (refit_due(p, b->n, d))
+		rc = model_refit(c, b, ys);
+	if (!rc && !p->model && !(p->model = gp_model_new(d, p->theta)))
+		rc = -ENOMEM;
+	if (rc)
+		return rc;
+	c->gp = p->model;
+	c->gp->n = model_prefix(c->gp, b);
+	if (c->gp->n < p->fit_n)
+		rc = gp_factor_block(c->gp, b->X, p->fit_n);
+	for (i = c->gp->n; i < b->n && !rc; i++)
+		rc = gp_append(c->gp, b->X + i * d);
+	if (rc)
+		return rc;
+	memcpy(c->gp->y, ys, b->n * sizeof(*ys));
+	gp_solve_alpha(c->gp);
+	return 0;
+}
+
+/* The tree model refitted to its points (a seed from the call's rng). */
+static int trees_refit(struct bo_call *c)
+{
+	static const enum bo_trees_kind kinds[] = { BO_TREES_RF, BO_TREES_RF,
+						    BO_TREES_ET,
+						    BO_TREES_GBRT };
+
+	bo_trees_free(c->trees);
+	c->trees = NULL;
+	return bo_trees_fit(kinds[c->p->est], c->TX, c->TY, c->tn, c->s->d,
+			    rng_next(&c->rng), &c->trees);
+}
+
+/* The tree model on the completed observations (standardised); room for
+ * the pending and batch points to come. */
+static int trees_build(struct bo_call *c, const struct bo_data *b,
+		       const double *ys)
+{
+	size_t d = c->s->d, cap = b->n + b->np + c->want, i;
+	int rc = hedge_alloc(c->p, d);
+
+	c->TX = malloc(cap * d * sizeof(*c->TX));
+	c->TY = malloc(cap * sizeof(*c->TY));
+	if (rc || !c->TX || !c->TY)
+		return -ENOMEM;
+	memcpy(c->TX, b->X, b->n * d * sizeof(*c->TX));
+	memcpy(c->TY, ys, b->n * sizeof(*c->TY));
+	c->tn = b->n;
+	c->lie = INFINITY; /* scikit-optimize's default "cl_min" */
+	for (i = 0; i < b->n; i++)
+		c->lie = fmin(c->lie, ys[i]);
+	return trees_refit(c);
+}
+
+/* Add x to the model as a point whose result is not known yet: the GP
+ * takes its own mean there (a kriging believer); trees take the lie and
+ * are refitted. No refit of the GP's hyperparameters. */
+static int model_add(struct bo_call *c, const double *x, int refit)
+{
+	size_t d = c->s->d;
+	double mu, var;
+	int rc;
+
+	if (!c->trees) {
+		rc = gp_predict(c->gp, x, 1, &mu, &var);
+		return rc ? rc : gp_add(c->gp, x, mu);
+	}
+	memcpy(c->TX + c->tn * d, x, d * sizeof(*x));
+	c->TY[c->tn++] = c->lie;
+	return refit ? trees_refit(c) : 0;
+}
+
+/*
+ * The incumbent and the exploration of the acquisition.
+ *
+ * Incumbent: for the GP, the lowest posterior mean at the observed points
+ * (y_i - noise * alpha_i: no solve needed). With noise, the lowest
+ * observed value is a lucky draw (biased low), and measuring improvement
+ * from it makes EI and PI nearly zero everywhere but next to it, so the
+ * search stalls there; with no noise the two are the same. Trees keep
+ * scikit-optimize's lowest observed value.
+ *
+ * Exploration: when the best observed value has not improved for the
+ * last STALL completed trials, and those are at least half of all trials
+ * (the best is stale: it came from the first half of the search), every
+ * STALL-th such trial is an exploring one: LCB with kappa STALL_KAPPA (5
+ * sds: the most uncertain promising region) whatever acq_func says. This
+ * is for plateaus (a quantised score that no small step changes) and
+ * noise (a lucky draw that nothing beats), where EI sits at zero around
+ * the incumbent and the search would stay there. The cost is bounded: at
+ * most one trial in STALL, and none while the search improves. Measured
+ * in make bench (bench/results/README.md): without the "half of all
+ * trials" condition, raising exploration after 5 stalled trials hurt the
+ * smooth functions (rosenbrock4 73 -> 480), where a GP often goes 5
+ * trials without a new best and then finds one; with it, they are
+ * unchanged within seed noise.
+ */
+static void target_set(struct bo_call *c, const struct bo_data *b,
+		       const double *ys)
+{
+	size_t i;
+	double best = INFINITY, v;
+
+	for (i = 0; i < b->n; i++) {
+		v = ys[i];
+		if (!c->trees)
+			v -= c->gp->noise * c->gp->alpha[i];
+		best = fmin(best, v);
+	}
+	c->explore = b->stall >= STALL && b->stall % STALL == 0 &&
+		     2 * b->stall >= b->n;
+	c->target.ybest = best;
+	c->target.xi = XI;
+	c->target.kappa = KAPPA;
+}
+
+/* ys: the observations standardised (heap, n), or NULL. */
+static double *standardise(const struct bo_data *b)
+{
+	double mean = 0, var = 0, sdv, *ys;
+	size_t i;
 
 	ys = malloc((b->n ? b->n : 1) * sizeof(*ys));
 	if (!ys)
-		return -ENOMEM;
+		return NULL;
 	for (i = 0; i < b->n; i++)
 		mean += b->y[i];
 	mean /= (double)b->n;
@@ -862,35 +1078,28 @@ static int model_build(struct bo_call *c, const struct bo_data *b)
 	sdv = sqrt(var / (double)b->n);
 	if (!(sdv > 1e-12))
 		sdv = 1;
-	c->ybest = INFINITY;
-	for (i = 0; i < b->n; i++) {
+	for (i = 0; i < b->n; i++)
 		ys[i] = (b->y[i] - mean) / sdv;
-		if (ys[i] < c->ybest)
-			c->ybest = ys[i];
+	return ys;
+}
+
+/* The surrogate on the completed observations, the hedge's gains updated
+ * from it, then the pending points added (model_add). */
+static int model_build(struct bo_call *c, const struct bo_data *b)
+{
+	size_t i, d = c->s->d;
+	double *ys = standardise(b);
+	int rc;
+
+	if (!ys)
+		return -ENOMEM;
+	rc = c->p->est == EST_GP ? gp_build(c, b, ys) : trees_build(c, b, ys);
+	if (!rc) {
+		target_set(c, b, ys);
+		hedge_update(c);
 	}
-	if (refit_due(p, b->n, d))
-		rc = model_refit(c, b, ys);
-	if (!rc && !p->model && !(p->model = gp_model_new(d, p->theta)))
-		rc = -ENOMEM;
-	if (rc)
-		goto out;
-	c->gp = p->model;
-	c->gp->n = model_prefix(c->gp, b);
-	if (c->gp->n < p->fit_n)
-		rc = gp_factor_block(c->gp, b->X, p->fit_n);
-	for (i = c->gp->n; i < b->n && !rc; i++)
-		rc = gp_append(c->gp, b->X + i * d);
-	if (rc)
-		goto out;
-	memcpy(c->gp->y, ys, b->n * sizeof(*ys));
-	gp_solve_alpha(c->gp);
-	hedge_update(c);
-	for (i = 0; i < b->np && !rc; i++) {
-		rc = gp_predict(c->gp, b->P + i * d, 1, &mu, &pv);
-		if (!rc)
-			rc = gp_add(c->gp, b->P + i * d, mu);
-	}
-out:
+	for (i = 0; i < b->np && !rc; i++)
+		rc = model_add(c, b->P + i * d, i + 1 == b->np);
 	free(ys);
 	return rc;
 }
@@ -906,7 +1115,7 @@ static int suggest_batch(struct bo_call *c, const struct bo_data *b,
 			 char ***out, size_t *count)
 {
 	size_t d = c->s->d, k, ninit = (size_t)c->p->n_initial;
-	double *x = malloc((d ? d : 1) * sizeof(*x)), mu, var;
+	double *x = malloc((d ? d : 1) * sizeof(*x));
 	int modelled = 0, rc = 0, found;
 	char **v;
 
@@ -930,9 +1139,8 @@ static int suggest_batch(struct bo_call *c, const struct bo_data *b,
 			}
 			if (!rc)
 				rc = suggest_model(c, b, x, &v);
-			if (!rc && v && k + 1 < want &&
-			    !gp_predict(c->gp, x, 1, &mu, &var))
-				rc = gp_add(c->gp, x, mu);
+			if (!rc && v && k + 1 < want)
+				rc = model_add(c, x, 1);
 		}
 		if (rc || !v) {
 			assignment_values_free(v, c->s->spec->nparams);
@@ -948,9 +1156,10 @@ static int suggest_batch(struct bo_call *c, const struct bo_data *b,
 	return rc;
 }
 
-static int bo_suggest(void *priv, const struct experiment_spec *spec,
-		      const struct search_history *history, size_t want,
-		      char ***out, struct kb_error *err)
+int bayesopt_suggest_values(void *priv, const struct experiment_spec *spec,
+			    const struct search_history *history,
+			    const double *y, size_t want, char ***out,
+			    struct kb_error *err)
 {
 	struct bo_call c;
 	struct bo_space s;
@@ -962,18 +1171,22 @@ static int bo_suggest(void *priv, const struct experiment_spec *spec,
 	rc = space_init(&s, spec);
 	if (rc)
 		return kb_error_set(err, rc, NULL, 0, "out of memory");
-	rc = data_collect(&s, history, &b);
+	rc = data_collect(&s, history, y, &b);
 	if (rc) {
 		space_free(&s);
 		return kb_error_set(err, rc, NULL, 0, "out of memory");
 	}
 	c.p = priv;
 	c.s = &s;
+	c.want = want;
 	rng_seed(&c.rng,
 		 c.p->seed ^ seed_mix64(history->ntrials + 0x5bd1e995ULL));
 	c.used = assignment_set_from_history(history, spec->nparams);
 	rc = c.used ? suggest_batch(&c, &b, history, want, out, &n) : -ENOMEM;
 	assignment_set_free(c.used);
+	bo_trees_free(c.trees);
+	free(c.TX);
+	free(c.TY);
 	data_free(&b);
 	space_free(&s);
 	if (rc) {
@@ -982,10 +1195,18 @@ static int bo_suggest(void *priv, const struct experiment_spec *spec,
 		return kb_error_set(err, rc, NULL, 0,
 				    "bayesianoptimization: %s",
 				    rc == -ENOMEM ? "out of memory"
-						  : "the Gaussian process "
-						    "could not be fitted");
+						  : "the model could not be "
+						    "fitted");
 	}
 	return (int)n;
+}
+
+static int bo_suggest(void *priv, const struct experiment_spec *spec,
+		      const struct search_history *history, size_t want,
+		      char ***out, struct kb_error *err)
+{
+	return bayesopt_suggest_values(priv, spec, history, NULL, want, out,
+				       err);
 }
 
 /* ---- create / save / destroy ---- */
@@ -1057,6 +1278,8 @@ static int bo_create(const struct experiment_spec *spec, const char *state,
 		free(p);
 		return -EINVAL;
 	}
+	p->est = (enum estimator)setting_choice(spec, "base_estimator",
+						estimators);
 	p->acq = ACQ_HEDGE;
 	s = setting_find(&spec->algorithm, "acq_func");
 	if (s && s->value)
@@ -1064,8 +1287,10 @@ static int bo_create(const struct experiment_spec *spec, const char *state,
 			 : !strcmp(s->value, "PI")  ? ACQ_PI
 			 : !strcmp(s->value, "LCB") ? ACQ_LCB
 						    : ACQ_HEDGE;
+	/* auto: lbfgs for the GP, sampling for trees (skopt) */
 	s = setting_find(&spec->algorithm, "acq_optimizer");
-	p->refine = !(s && s->value && !strcmp(s->value, "sampling"));
+	p->refine = p->est == EST_GP &&
+		    !(s && s->value && !strcmp(s->value, "sampling"));
 	if (state)
 		state_load(p, state, seeded);
 	*priv = p;

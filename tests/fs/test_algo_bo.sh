@@ -10,8 +10,11 @@ SETTINGS='      - {name: random_state, value: "42"}\
       - {name: n_initial_points, value: "5"}'
 
 mkdir "$MNT/bad" "$MNT/cma" "$MNT/resume" || fail "mkdir"
-algo_expect_bad_setting bayesianoptimization '      - {name: base_estimator, value: RF}' \
-	"base_estimator RF" "base_estimator"
+algo_expect_bad_setting bayesianoptimization '      - {name: base_estimator, value: SVM}' \
+	"base_estimator SVM" "base_estimator"
+algo_expect_bad_setting bayesianoptimization '      - {name: base_estimator, value: RF}\
+      - {name: acq_optimizer, value: lbfgs}' \
+	"base_estimator RF with acq_optimizer lbfgs" "acq_optimizer"
 algo_expect_bad_setting bayesianoptimization '      - {name: acq_func, value: EIps}' \
 	"acq_func EIps" "duration model"
 
