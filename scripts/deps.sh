@@ -4,13 +4,11 @@
 #   notebook: only the optional group for tests/fs/test_notebook.sh and
 #   test_plot.sh (Jupyter, pandas, matplotlib, Chromium); those tests call it
 #   when root and skip (exit 77) when it cannot install them.
-#   bench: Optuna 3.1 for the baselines make bench reruns (bench/optuna_noisy.py).
 set -eu
 PKGS="gcc make pkg-config libfuse3-dev fuse3 libyaml-dev libcjson-dev libsqlite3-dev sqlite3 \
 libcurl4-openssl-dev libpcre2-dev libcmocka-dev liblapacke-dev libopenblas-dev"
 case "${1:-build}" in
 test) PKGS="$PKGS python3 procps clang-format" ;;
-bench) PKGS="python3 python3-optuna python3-numpy" ;;
 notebook) PKGS="python3 python3-pandas python3-matplotlib jupyter-nbconvert python3-ipykernel chromium" ;;
 bench) PKGS="python3 python3-optuna" ;; # make bench: Optuna 3.1 baselines
 esac
