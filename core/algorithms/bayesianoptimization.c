@@ -1252,20 +1252,15 @@ static void state_load(struct bo_priv *p, const char *state, int seeded)
 	e = cJSON_GetObjectItem(j, "d");
 	d = cJSON_IsNumber(e) && e->valuedouble > 0 ? (size_t)e->valuedouble
 						    : 0;
-	if (d) {
+	if (d && !hedge_alloc(p, d))
+		p->has_last = !state_json_doubles(
+			cJSON_GetObjectItem(j, "last"), p->last, NACQ * d);
+	e = cJSON_GetObjectItem(j, "theta"); /* the GP's */
+	if (p->last && e) {
 		p->theta = malloc((d + 2) * sizeof(*p->theta));
-		p->last = calloc(NACQ * d, sizeof(*p->last));
-		if (p->theta && p->last &&
-		    !state_json_doubles(cJSON_GetObjectItem(j, "theta"),
-					p->theta, d + 2)) {
-			p->d = d;
-			p->has_last = !state_json_doubles(
-				cJSON_GetObjectItem(j, "last"), p->last,
-				NACQ * d);
-		} else {
+		if (p->theta && state_json_doubles(e, p->theta, d + 2)) {
 			free(p->theta);
-			free(p->last);
-			p->theta = p->last = NULL;
+			p->theta = NULL;
 		}
 	}
 	cJSON_Delete(j);
@@ -1320,15 +1315,17 @@ static char *bo_save(void *priv)
 	snprintf(seed, sizeof(seed), "%" PRIu64, p->seed);
 	cJSON_AddStringToObject(j, "seed", seed);
 	cJSON_AddItemToObject(j, "gains", state_json_array(p->gains, NACQ));
-	if (p->theta) {
+	if (p->last) { /* any estimator: the hedge's last picks */
 		cJSON_AddNumberToObject(j, "d", (double)p->d);
-		cJSON_AddNumberToObject(j, "fit_n", (double)p->fit_n);
-		cJSON_AddItemToObject(j, "theta",
-				      state_json_array(p->theta, p->d + 2));
 		if (p->has_last)
 			cJSON_AddItemToObject(
 				j, "last",
 				state_json_array(p->last, NACQ * p->d));
+	}
+	if (p->theta) { /* the GP's hyperparameters */
+		cJSON_AddNumberToObject(j, "fit_n", (double)p->fit_n);
+		cJSON_AddItemToObject(j, "theta",
+				      state_json_array(p->theta, p->d + 2));
 	}
 	text = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
