@@ -574,10 +574,16 @@ static void test_validate_bo(void **state)
 	t.settings[0].value = "XGB";
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[base_estimator]",
 		       "GP, RF, ET, GBRT");
-	/* katibfs builds the GP estimator only; the tree ones are refused */
+	/* the tree estimators sample the acquisition: lbfgs is refused with
+	 * them, as scikit-optimize refuses it */
 	t.settings[0].value = "RF";
-	expect_invalid(&t, "spec.algorithm.algorithmSettings[base_estimator]",
-		       "GP");
+	expect_invalid(&t, "spec.algorithm.algorithmSettings[acq_optimizer]",
+		       "sampling");
+	t.settings[3].value = "sampling";
+	expect_valid(&t);
+	t.settings[0].value = "GBRT";
+	t.settings[3].value = "auto";
+	expect_valid(&t);
 	/* doubles keep their distribution (Katib's skopt forces log-uniform
 	 * and so needs min > 0; katibfs does not copy that quirk) */
 	t.settings[0].value = "GP";
