@@ -22,10 +22,14 @@
  */
 #include "katib/backend.h"
 #include "backends/kube/kube.h"
+#include "collectors/collect.h"
+#include "collectors/collector_path.h"
+#include "collectors/prometheus.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,19 +38,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MARKER_FILE	    "kubernetes.json"
-#define COLLECTOR_CONTAINER "katibfs-metrics-collector"
-#define COLLECTOR_VOLUME    "katibfs-metrics"
-#define COLLECTOR_LOG	    "collector.log"
-#define COLLECTOR_IMAGE	    "busybox:1.36"
-#define LABEL_EXPERIMENT    "katib.kubeflow.org/experiment"
-#define LABEL_TRIAL	    "katib.kubeflow.org/trial"
-#define LOST_GRACE	    15.0 /* created, yet absent from a synced watch */
-#define LOG_GRACE	    30.0 /* object finished, log still streaming */
-#define WATCH_SECONDS	    60	 /* server-side timeout of one watch request */
-#define LOG_SETTLE	    5.0 /* a log stream ended: wait for the pod's news */
-#define POD_GRACE	    5.0	  /* object finished, no pod seen: no log */
-#define POD_GIVE_UP	    120.0 /* ... even when the pod watch is silent */
+#define MARKER_FILE	 "kubernetes.json"
+#define COLLECTOR_LOG	 "collector.log"
+#define TFEVENT_STREAM	 "tfevent-stream.log"
+#define LABEL_EXPERIMENT "katib.kubeflow.org/experiment"
+#define LABEL_TRIAL	 "katib.kubeflow.org/trial"
+#define LOST_GRACE	 15.0  /* created, yet absent from a synced watch */
+#define LOG_GRACE	 30.0  /* object finished, log still streaming */
+#define WATCH_SECONDS	 60    /* server-side timeout of one watch request */
+#define LOG_SETTLE	 5.0   /* a log stream ended: wait for the pod's news */
+#define POD_GRACE	 5.0   /* object finished, no pod seen: no log */
+#define POD_GIVE_UP	 120.0 /* ... even when the pod watch is silent */
 
 struct kwatch {
 	char api_version[128], kind[64], ns[64];
@@ -73,7 +75,18 @@ struct ktrial {
 	char *success, *failure;
 	char *manifest; /* to create, until created */
 	int retain;
-	int sidecar; /* File collector: a sidecar streams the file */
+	int number;
+	enum collector_kind ckind;
+	/* the container whose log carries the collector's output (File and
+	 * TensorFlowEvent sidecars, Custom), or "", and its copy in dir */
+	char side[128], side_log[64];
+	int side_noted; /* its container's failure is in events */
+	/* PrometheusMetric: scraped through the pod proxy */
+	int prom_port;
+	char prom_path[512];
+	struct prom_series series;
+	pthread_t scrape_thread;
+	int scrape_started, scrape_done;
 	int created;
 	double created_at;
 	char error[1000];	  /* creation failed: why */
@@ -104,6 +117,8 @@ struct kpriv {
 	char ns[64];
 	void (*wake)(void *arg);
 	void *wake_arg;
+	void (*trial_event)(void *arg, const char *experiment, int number,
+			    const char *msg);
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	atomic_int stop; /* read by the threads without the lock */
@@ -191,6 +206,24 @@ static void log_note(const char *path, const char *fmt, const char *msg)
 		return;
 	fprintf(f, fmt, msg);
 	fclose(f);
+}
+
+/* A line "trial N: msg" in the trial's experiment's events (no lock of
+ * ours held). */
+static void trial_event(struct ktrial *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void trial_event(struct ktrial *t, const char *fmt, ...)
+{
+	char msg[1500];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (t->p->trial_event)
+		t->p->trial_event(t->p->wake_arg, t->experiment, t->number,
+				  msg);
 }
 
 /* ---- watches ---- */
@@ -427,11 +460,40 @@ static struct kwatch *watch_for(struct kpriv *p, const char *av,
 
 /* ---- pod logs ---- */
 
+/* A follower of one container's log: TensorFlowEvent's also mirrors the
+ * frames of the copy into the trial's collector/ (done: how far). */
+struct follower {
+	struct ktrial *t;
+	char pod[256];
+	const char *container;
+	char out[4200];
+	int tfevent;
+	off_t done;
+};
+
 struct log_stream {
 	struct ktrial *t;
+	struct follower *f; /* NULL: the primary container */
 	int fd;
 	off_t skip;
 };
+
+static void tfevent_problem(void *ctx, const char *what)
+{
+	trial_event(ctx, "TensorFlowEvent collector: %s", what);
+}
+
+/* The frames the TensorFlowEvent sidecar's log brought so far, into the
+ * trial's copy of the event directory. */
+static void tfevent_mirror(struct follower *f)
+{
+	char dir[4200];
+
+	snprintf(dir, sizeof(dir), "%s/" COLLECTOR_DIR, f->t->dir);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return;
+	kube_tfevent_mirror(f->out, &f->done, dir, tfevent_problem, f->t);
+}
 
 static int log_data(void *arg, const char *buf, size_t len)
 {
@@ -452,6 +514,8 @@ static int log_data(void *arg, const char *buf, size_t len)
 		buf += n;
 		len -= (size_t)n;
 	}
+	if (s->f && s->f->tfevent)
+		tfevent_mirror(s->f);
 	wake(s->t->p);
 	return s->t->p->stop;
 }
@@ -601,9 +665,9 @@ static int pod_settled(struct ktrial *t, const char *pod)
 /* Stream one container's log once into out; 1 when the pod is done.
  * *fails counts the failed requests in a row (backoff). */
 static int follow_once(struct ktrial *t, const char *pod, const char *container,
-		       const char *out, int *fails)
+		       const char *out, struct follower *f, int *fails)
 {
-	struct log_stream s = { .t = t };
+	struct log_stream s = { .t = t, .f = f };
 	struct kb_error err;
 	struct stat st;
 	char path[1024];
@@ -638,41 +702,123 @@ static int follow_once(struct ktrial *t, const char *pod, const char *container,
 	return pod_settled(t, pod);
 }
 
-struct sidecar_follow {
-	struct ktrial *t;
-	char pod[256];
-};
-
-/* The metrics collector sidecar's stream, into <dir>/collector.log. */
-static void *sidecar_main(void *arg)
+/*
+ * What is wrong with container `name` of the pod, for events: waiting for
+ * a reason that is not its normal start (an image that cannot be pulled,
+ * a crash loop, a bad config), or ended with a non-zero exit code. 0 when
+ * nothing is.
+ */
+static int container_problem(const cJSON *pod, const char *name, char *buf,
+			     size_t size)
 {
-	struct sidecar_follow *f = arg;
-	char out[4200];
-	int fails = 0;
+	const cJSON *st = cJSON_GetObjectItem(pod, "status"), *cs, *w, *x, *ec;
+	const char *reason, *msg;
+	int i, code;
 
-	snprintf(out, sizeof(out), "%s/%s", f->t->dir, COLLECTOR_LOG);
-	while (!f->t->p->stop &&
-	       !follow_once(f->t, f->pod, COLLECTOR_CONTAINER, out, &fails))
-		;
+	for (i = 0; i < 2; i++)
+		cJSON_ArrayForEach(
+			cs, cJSON_GetObjectItem(st, i ? "initContainerStatuses"
+						      : "containerStatuses"))
+		{
+			const char *n = cJSON_GetStringValue(
+				cJSON_GetObjectItem(cs, "name"));
+
+			if (!n || strcmp(n, name))
+				continue;
+			w = cJSON_GetObjectItem(
+				cJSON_GetObjectItem(cs, "state"), "waiting");
+			x = cJSON_GetObjectItem(
+				cJSON_GetObjectItem(cs, "state"), "terminated");
+			reason = cJSON_GetStringValue(
+				cJSON_GetObjectItem(w ? w : x, "reason"));
+			msg = cJSON_GetStringValue(
+				cJSON_GetObjectItem(w ? w : x, "message"));
+			if (w && reason &&
+			    strcmp(reason, "ContainerCreating") &&
+			    strcmp(reason, "PodInitializing")) {
+				snprintf(buf, size, "cannot start: %s%s%s",
+					 reason, msg ? ": " : "",
+					 msg ? msg : "");
+				return 1;
+			}
+			ec = cJSON_GetObjectItem(x, "exitCode");
+			code = cJSON_IsNumber(ec) ? ec->valueint : 0;
+			if (x && code != 0) {
+				snprintf(buf, size, "%s with exit code %d",
+					 reason && !strcmp(reason, "StartError")
+						 ? "could not start"
+						 : "ended",
+					 code);
+				if (reason || msg)
+					snprintf(buf + strlen(buf),
+						 size - strlen(buf),
+						 " (%s%s%s)",
+						 reason ? reason : "",
+						 reason && msg ? ": " : "",
+						 msg ? msg : "");
+				return 1;
+			}
+		}
+	return 0;
+}
+
+/* The Custom collector's container failed: say so in events, once. */
+static void note_custom(struct ktrial *t, const char *pod)
+{
+	const cJSON *obj;
+	char what[1000];
+	int bad;
+
+	pthread_mutex_lock(&t->p->lock);
+	obj = cJSON_GetObjectItemCaseSensitive(t->pw->objs, pod);
+	bad = !t->side_noted && obj &&
+	      container_problem(obj, t->side, what, sizeof(what));
+	if (bad)
+		t->side_noted = 1;
+	pthread_mutex_unlock(&t->p->lock);
+	if (bad)
+		trial_event(t,
+			    "Custom collector (collector.customCollector): "
+			    "container %s of pod %s/%s %s; the trial's other "
+			    "observations are kept",
+			    t->side, t->ns, pod, what);
+}
+
+/* The collector's container (sidecar or Custom) into <dir>/side_log. */
+static void *side_main(void *arg)
+{
+	struct follower *f = arg;
+	struct ktrial *t = f->t;
+	int fails = 0, done = 0;
+
+	while (!t->p->stop && !done) {
+		done = follow_once(t, f->pod, f->container, f->out, f, &fails);
+		if (t->ckind == COLLECTOR_CUSTOM)
+			note_custom(t, f->pod);
+	}
+	if (f->tfevent)
+		tfevent_mirror(f);
 	return NULL;
 }
 
-/* Follow the primary container (and the collector sidecar, if any). */
+/* Follow the primary container (and the collector's, if any). */
 static void follow_pod(struct ktrial *t, const char *pod)
 {
-	struct sidecar_follow f = { .t = t };
+	struct follower f = { .t = t, .container = t->side };
 	pthread_t th;
 	int side = 0, fails = 0;
 
-	if (t->sidecar) {
+	if (t->side[0]) {
 		snprintf(f.pod, sizeof(f.pod), "%s", pod);
-		side = !pthread_create(&th, NULL, sidecar_main, &f);
+		snprintf(f.out, sizeof(f.out), "%s/%s", t->dir, t->side_log);
+		f.tfevent = t->ckind == COLLECTOR_TFEVENT;
+		side = !pthread_create(&th, NULL, side_main, &f);
 	}
 	for (;;) {
 		double started = now_mono();
 
-		if (t->p->stop ||
-		    follow_once(t, pod, t->container, t->log_path, &fails))
+		if (t->p->stop || follow_once(t, pod, t->container, t->log_path,
+					      NULL, &fails))
 			break;
 		if (now_mono() - started < 1)
 			nap(t->p, 500); /* no busy loop on quick hang-ups */
@@ -866,6 +1012,143 @@ static void do_delete(struct kpriv *p, struct ktrial *t)
 	wake(p);
 }
 
+/* ---- PrometheusMetric: scraped through the API server's pod proxy ---- */
+
+struct scrape_status {
+	int tries, answered, bad_lines;
+	char last_error[600];
+	char url[900]; /* the proxy path, for messages */
+};
+
+/* GET the pod's metrics once; new values into the derived log. */
+static void scrape_once(struct ktrial *t, const char *pod,
+			struct scrape_status *st)
+{
+	struct kube_response r;
+	struct kb_error err;
+	struct strbuf lines = { 0 };
+	struct timespec now;
+	char what[1000], log[4200], msg[500];
+	int fd;
+
+	kb_error_clear(&err);
+	snprintf(st->url, sizeof(st->url),
+		 "/api/v1/namespaces/%s/pods/%s:%d/proxy%s", t->ns, pod,
+		 t->prom_port, t->prom_path);
+	snprintf(what, sizeof(what), "scrape %s", st->url);
+	st->tries++;
+	if (kube_get_through(t->p->client, st->url, what, &r, &err)) {
+		kb_error_format(&err, st->last_error, sizeof(st->last_error));
+		return;
+	}
+	if (r.status < 200 || r.status > 299) {
+		kube_status_message(r.body, msg, sizeof(msg));
+		snprintf(st->last_error, sizeof(st->last_error), "HTTP %ld: %s",
+			 r.status, msg);
+		kube_response_free(&r);
+		return;
+	}
+	st->answered++;
+	clock_gettime(CLOCK_REALTIME, &now);
+	st->bad_lines +=
+		prom_series_take(&t->series, r.body, r.len,
+				 now.tv_sec + now.tv_nsec / 1e9, &lines);
+	kube_response_free(&r);
+	snprintf(log, sizeof(log), "%s/" PROMETHEUS_LOG, t->dir);
+	fd = lines.len ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			      0644)
+		       : -1;
+	if (fd >= 0) {
+		if (write(fd, lines.data, lines.len) != (ssize_t)lines.len)
+			log_note(t->log_path, "katibfs: %s\n",
+				 "cannot write " PROMETHEUS_LOG);
+		close(fd);
+		wake(t->p);
+	}
+	strbuf_free(&lines);
+}
+
+static void scrape_report(struct ktrial *t, const struct scrape_status *st)
+{
+	if (st->tries && !st->answered)
+		trial_event(t,
+			    "PrometheusMetric collector: %s (the pod's port "
+			    "%d, path %s, through the API server's pod "
+			    "proxy) never answered (%d tries, every %.0f s; "
+			    "last: %s); the trial's other observations are "
+			    "kept",
+			    st->url, t->prom_port, t->prom_path, st->tries,
+			    PROM_SCRAPE_INTERVAL, st->last_error);
+	if (st->bad_lines)
+		trial_event(t,
+			    "PrometheusMetric collector: %s: %d malformed "
+			    "lines of the text format were skipped",
+			    st->url, st->bad_lines);
+}
+
+/*
+ * Scrape the primary pod every PROM_SCRAPE_INTERVAL while it runs, and
+ * once more when it (or the trial's object) ended; the trial is not
+ * reported ended before this thread is done.
+ */
+static void *scrape_main(void *arg)
+{
+	struct ktrial *t = arg;
+	struct kpriv *p = t->p;
+	struct scrape_status st = { 0 };
+	const cJSON *obj;
+	char pod[256] = "", phase[32];
+	double missing_since = 0;
+	unsigned long seen;
+	int finished;
+
+	while (!p->stop) {
+		pthread_mutex_lock(&p->lock);
+		seen = p->news;
+		obj = t->pw->synced ? cached_pod(t) : NULL;
+		if (obj) {
+			snprintf(pod, sizeof(pod), "%s",
+				 cJSON_GetStringValue(cJSON_GetObjectItem(
+					 cJSON_GetObjectItem(obj, "metadata"),
+					 "name")));
+			snprintf(phase, sizeof(phase), "%s", pod_phase_of(obj));
+		}
+		finished = t->terminal_since > 0 || t->terminating;
+		pthread_mutex_unlock(&p->lock);
+		if (obj && !finished && !strcmp(phase, "Running")) {
+			scrape_once(t, pod, &st);
+			nap(p, (long)(PROM_SCRAPE_INTERVAL * 1000));
+			continue;
+		}
+		if (pod[0] && (finished || phase_done(phase))) {
+			scrape_once(t, pod, &st); /* at its end */
+			break;
+		}
+		if (!obj && finished) {
+			if (!missing_since)
+				missing_since = now_mono();
+			else if (pod_never(t, missing_since))
+				break;
+		}
+		nap_news(p, seen, 1000);
+	}
+	if (!p->stop)
+		scrape_report(t, &st);
+	pthread_mutex_lock(&p->lock);
+	t->scrape_done = !p->stop;
+	pthread_mutex_unlock(&p->lock);
+	wake(p);
+	return NULL;
+}
+
+static void start_scrape(struct ktrial *t)
+{
+	if (pthread_create(&t->scrape_thread, NULL, scrape_main, t) == 0)
+		t->scrape_started = 1;
+	else
+		t->scrape_done = 1;
+}
+
 static void start_log(struct ktrial *t)
 {
 	if (pthread_create(&t->log_thread, NULL, log_main, t) == 0)
@@ -876,6 +1159,7 @@ static void start_log(struct ktrial *t)
 
 static void trial_free(struct ktrial *t)
 {
+	prom_series_free(&t->series);
 	free(t->selector);
 	free(t->success);
 	free(t->failure);
@@ -890,11 +1174,14 @@ static int reap(struct kpriv *p)
 
 	for (pp = &p->trials; (t = *pp); pp = &t->next) {
 		if (!t->reported || (t->delete_queued && !t->delete_done) ||
-		    (t->log_started && !t->log_exited))
+		    (t->log_started && !t->log_exited) ||
+		    (t->scrape_started && !t->scrape_done))
 			continue;
 		*pp = t->next;
 		if (t->log_started)
 			pthread_join(t->log_thread, NULL); /* it has ended */
+		if (t->scrape_started)
+			pthread_join(t->scrape_thread, NULL);
 		trial_free(t);
 		return 1;
 	}
@@ -969,8 +1256,11 @@ static int worker_step(struct kpriv *p)
 			return 1;
 		}
 		if (t->created && !t->log_started && !t->log_done &&
-		    !t->terminating && !p->draining)
+		    !t->terminating && !p->draining) {
 			start_log(t);
+			if (t->ckind == COLLECTOR_PROMETHEUS)
+				start_scrape(t);
+		}
 		if (t->delete_queued && !t->delete_done) {
 			t->delete_done = 1;
 			pthread_mutex_unlock(&p->lock);
@@ -1079,6 +1369,39 @@ static const char *pod_watch_selector(const struct backend_trial *bt)
 	return first->string;
 }
 
+/* What the trial's collector needs of the backend at run time. */
+static int collector_setup(struct ktrial *t, const struct backend_trial *bt)
+{
+	const struct collector_spec *c = &bt->spec->collector;
+	const char *names[64];
+	size_t n;
+
+	t->number = bt->number;
+	t->ckind = c->kind;
+	switch (c->kind) {
+	case COLLECTOR_FILE:
+		snprintf(t->side, sizeof(t->side), KUBE_COLLECTOR_CONTAINER);
+		snprintf(t->side_log, sizeof(t->side_log), COLLECTOR_LOG);
+		return 0;
+	case COLLECTOR_TFEVENT:
+		snprintf(t->side, sizeof(t->side), KUBE_COLLECTOR_CONTAINER);
+		snprintf(t->side_log, sizeof(t->side_log), TFEVENT_STREAM);
+		return 0;
+	case COLLECTOR_CUSTOM:
+		snprintf(t->side, sizeof(t->side), "%s",
+			 kube_custom_container(c));
+		snprintf(t->side_log, sizeof(t->side_log), CUSTOM_LOG);
+		return 0;
+	case COLLECTOR_PROMETHEUS:
+		t->prom_port = prom_port(c);
+		snprintf(t->prom_path, sizeof(t->prom_path), "%s%s",
+			 prom_path(c)[0] == '/' ? "" : "/", prom_path(c));
+		n = spec_metric_names(bt->spec, names, 64);
+		return prom_series_init(&t->series, (char *const *)names, n);
+	default: return 0;
+	}
+}
+
 static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 				const char *av, const char *kind,
 				const char *ns)
@@ -1100,7 +1423,10 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 		 tt->primary_container_name ? tt->primary_container_name
 					    : "training-container");
 	t->retain = tt->retain;
-	t->sidecar = bt->spec->collector.kind == COLLECTOR_FILE;
+	if (collector_setup(t, bt)) {
+		trial_free(t);
+		return NULL;
+	}
 	t->selector = pod_selector(bt, kind, av);
 	t->success =
 		tt->success_condition ? strdup(tt->success_condition) : NULL;
@@ -1115,109 +1441,6 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 	t->next = p->trials;
 	p->trials = t;
 	return t;
-}
-
-/*
- * The File collector's sidecar, as Katib injects its own: a native sidecar
- * (an initContainer with restartPolicy Always, ended by the kubelet when
- * the other containers have) sharing an emptyDir with the primary
- * container at the metrics file's directory, printing what the file gains
- * (and, on SIGTERM, its last bytes) to its stdout.
- */
-static const char sidecar_script[] =
-	"exec 2>/dev/null; f=\"$KATIBFS_METRICS_FILE\"; n=0\n"
-	"flush() { [ -f \"$f\" ] || return 0; s=$(wc -c <\"$f\"); "
-	"[ \"$s\" -gt \"$n\" ] || return 0; "
-	"tail -c +$((n + 1)) \"$f\" | head -c $((s - n)); n=$s; }\n"
-	"trap 'flush; exit 0' TERM INT\n"
-	"while :; do flush; sleep 1 & wait $!; done\n";
-
-/* The object holding a `containers` list with the container `name`. */
-static cJSON *pod_spec_of(cJSON *v, const char *name, int depth)
-{
-	cJSON *c, *it, *r;
-
-	if (!v || depth > 64)
-		return NULL;
-	cJSON_ArrayForEach(c, v)
-	{
-		if (c->string && !strcmp(c->string, "containers"))
-			cJSON_ArrayForEach(it, c)
-			{
-				const char *n = cJSON_GetStringValue(
-					cJSON_GetObjectItem(it, "name"));
-
-				if (n && !strcmp(n, name))
-					return v;
-			}
-		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
-		    (r = pod_spec_of(c, name, depth + 1)))
-			return r;
-	}
-	return NULL;
-}
-
-static cJSON *array_member(cJSON *obj, const char *key)
-{
-	cJSON *a = cJSON_GetObjectItem(obj, key);
-
-	if (cJSON_IsArray(a))
-		return a;
-	cJSON_DeleteItemFromObject(obj, key);
-	return cJSON_AddArrayToObject(obj, key);
-}
-
-static cJSON *volume_mount(const char *dir)
-{
-	cJSON *m = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(m, "name", COLLECTOR_VOLUME);
-	cJSON_AddStringToObject(m, "mountPath", dir);
-	return m;
-}
-
-static int add_sidecar(cJSON *obj, const struct experiment_spec *spec)
-{
-	const char *cname = spec->trial_template.primary_container_name;
-	const char *path = spec->collector.path;
-	cJSON *pod = pod_spec_of(obj, cname, 0), *c, *sc, *it, *e;
-	char dir[1024], *slash;
-
-	if (!pod || !path || path[0] != '/')
-		return -EINVAL;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (spec->collector.path_kind != PATH_KIND_DIRECTORY && slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	cJSON_ArrayForEach(c, cJSON_GetObjectItem(pod, "containers"))
-	{
-		const char *n =
-			cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
-
-		if (n && !strcmp(n, cname))
-			cJSON_AddItemToArray(array_member(c, "volumeMounts"),
-					     volume_mount(dir));
-	}
-	it = cJSON_CreateObject();
-	cJSON_AddStringToObject(it, "name", COLLECTOR_VOLUME);
-	cJSON_AddObjectToObject(it, "emptyDir");
-	cJSON_AddItemToArray(array_member(pod, "volumes"), it);
-	sc = cJSON_CreateObject();
-	cJSON_AddStringToObject(sc, "name", COLLECTOR_CONTAINER);
-	cJSON_AddStringToObject(sc, "image", COLLECTOR_IMAGE);
-	cJSON_AddStringToObject(sc, "restartPolicy", "Always");
-	c = cJSON_AddArrayToObject(sc, "command");
-	cJSON_AddItemToArray(c, cJSON_CreateString("sh"));
-	cJSON_AddItemToArray(c, cJSON_CreateString("-c"));
-	cJSON_AddItemToArray(c, cJSON_CreateString(sidecar_script));
-	e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "name", "KATIBFS_METRICS_FILE");
-	cJSON_AddStringToObject(e, "value", path);
-	cJSON_AddItemToArray(cJSON_AddArrayToObject(sc, "env"), e);
-	cJSON_AddItemToArray(cJSON_AddArrayToObject(sc, "volumeMounts"),
-			     volume_mount(dir));
-	cJSON_AddItemToArray(array_member(pod, "initContainers"), sc);
-	return 0;
 }
 
 /* Set our two labels on a labels-holding object's "labels" member. */
@@ -1291,17 +1514,8 @@ static char *prepare_manifest(const struct backend_trial *bt, const char *ns,
 	set_labels(md, bt->experiment, bt->name);
 	label_pod_templates(cJSON_GetObjectItem(obj, "spec"), bt->experiment,
 			    bt->name, 0);
-	if (bt->spec->collector.kind == COLLECTOR_FILE &&
-	    add_sidecar(obj, bt->spec)) {
-		kb_error_set(err, -EINVAL,
-			     "spec.metricsCollectorSpec.source.fileSystemPath."
-			     "path",
-			     0,
-			     "the File collector on the kubernetes backend "
-			     "needs an absolute path in the primary "
-			     "container");
+	if (kube_inject_collector(obj, bt->spec, err))
 		goto out;
-	}
 	text = cJSON_PrintUnformatted(obj);
 out:
 	cJSON_Delete(obj);
@@ -1435,7 +1649,8 @@ static enum trial_probe probe_locked(struct kpriv *p, struct ktrial *t,
 		return PROBE_RUNNING;
 	if (t->terminal_since <= 0)
 		t->terminal_since = now;
-	if (!t->log_done && now - t->terminal_since < LOG_GRACE)
+	if ((!t->log_done || (t->scrape_started && !t->scrape_done)) &&
+	    now - t->terminal_since < LOG_GRACE)
 		return PROBE_RUNNING;
 	return finished(t, code, 0, exit_code, term_signal);
 }
@@ -1543,6 +1758,7 @@ static int k8s_open(const struct backend_options *opt, void **priv,
 	}
 	p->wake = opt->wake;
 	p->wake_arg = opt->wake_arg;
+	p->trial_event = opt->trial_event;
 	kube_client_set_rate(p->client, qps, burst);
 	if (opt->event)
 		kube_client_set_notify(p->client, opt->event, opt->wake_arg);
@@ -1578,9 +1794,12 @@ static void k8s_close(void *priv)
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	kube_client_cancel(p->client);
-	for (t = p->trials; t; t = t->next)
+	for (t = p->trials; t; t = t->next) {
 		if (t->log_started)
 			pthread_join(t->log_thread, NULL);
+		if (t->scrape_started)
+			pthread_join(t->scrape_thread, NULL);
+	}
 	for (w = p->watches; w; w = w->next)
 		if (w->started)
 			pthread_join(w->thread, NULL);
@@ -1642,7 +1861,10 @@ static const char *k8s_default_namespace(void *priv)
 static void k8s_collector_file(void *priv, const struct collector_spec *c,
 			       const char *trial_dir, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s/" COLLECTOR_LOG, trial_dir);
+	if (c->kind == COLLECTOR_TFEVENT) /* the event files' copy */
+		snprintf(buf, size, "%s/" COLLECTOR_DIR, trial_dir);
+	else
+		snprintf(buf, size, "%s/" COLLECTOR_LOG, trial_dir);
 }
 
 const struct backend_ops kubernetes_backend = {
@@ -1656,7 +1878,13 @@ const struct backend_ops kubernetes_backend = {
 	.default_namespace = k8s_default_namespace,
 	.remove_experiment = k8s_remove_experiment,
 	.collectors = BACKEND_COLLECTOR(COLLECTOR_STDOUT) |
-		      BACKEND_COLLECTOR(COLLECTOR_FILE),
+		      BACKEND_COLLECTOR(COLLECTOR_FILE) |
+		      BACKEND_COLLECTOR(COLLECTOR_TFEVENT) |
+		      BACKEND_COLLECTOR(COLLECTOR_PROMETHEUS) |
+		      BACKEND_COLLECTOR(COLLECTOR_CUSTOM) |
+		      BACKEND_COLLECTOR(COLLECTOR_NONE),
+	.collects_itself = BACKEND_COLLECTOR(COLLECTOR_PROMETHEUS) |
+			   BACKEND_COLLECTOR(COLLECTOR_CUSTOM),
 	.renders_manifest = 1,
 	.collector_file = k8s_collector_file,
 };

@@ -196,13 +196,9 @@ int prom_parse(const char *text, size_t len, prom_sample_fn fn, void *ctx)
 	return bad;
 }
 
-/* ---- the scraper ---- */
-
 struct target {
 	char *log, *url;
-	char **metrics;
-	char **last; /* the previous value text of each metric, or NULL */
-	size_t n;
+	struct prom_series series;
 	struct prom_status st;
 	struct target *next;
 };
@@ -213,18 +209,82 @@ static struct target *targets;
 static pthread_t thread;
 static int running, stopping, fresh; /* fresh: a new target to scrape */
 
-static void target_free(struct target *t)
+/* ---- samples into derived lines ---- */
+
+int prom_series_init(struct prom_series *s, char *const *metrics, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	s->metrics = calloc(n ? n : 1, sizeof(char *));
+	s->last = calloc(n ? n : 1, sizeof(char *));
+	if (!s->metrics || !s->last) {
+		prom_series_free(s);
+		return -ENOMEM;
+	}
+	for (; s->n < n; s->n++)
+		if (!(s->metrics[s->n] = strdup(metrics[s->n]))) {
+			prom_series_free(s);
+			return -ENOMEM;
+		}
+	return 0;
+}
+
+void prom_series_free(struct prom_series *s)
 {
 	size_t i;
 
+	for (i = 0; i < s->n; i++) {
+		free(s->metrics[i]);
+		free(s->last[i]);
+	}
+	free(s->metrics);
+	free(s->last);
+	memset(s, 0, sizeof(*s));
+}
+
+struct take {
+	struct prom_series *s;
+	struct strbuf *lines;
+	double now;
+};
+
+static void take_sample(void *arg, const struct prom_sample *smp)
+{
+	struct take *tk = arg;
+	struct prom_series *s = tk->s;
+	char value[64], ts[64];
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		if (strlen(s->metrics[i]) != smp->name_len ||
+		    memcmp(s->metrics[i], smp->name, smp->name_len))
+			continue;
+		format_double(smp->value, value, sizeof(value));
+		if (s->last[i] && !strcmp(s->last[i], value))
+			continue; /* unchanged since the last scrape */
+		free(s->last[i]);
+		s->last[i] = strdup(value);
+		format_rfc3339(smp->timestamp > 0 ? smp->timestamp : tk->now,
+			       ts, sizeof(ts));
+		strbuf_printf(tk->lines, "%s %s=%s\n", ts, s->metrics[i],
+			      value);
+	}
+}
+
+int prom_series_take(struct prom_series *s, const char *body, size_t len,
+		     double now, struct strbuf *lines)
+{
+	struct take tk = { s, lines, now };
+
+	return prom_parse(body ? body : "", len, take_sample, &tk);
+}
+
+/* ---- the scraper ---- */
+
+static void target_free(struct target *t)
+{
 	if (!t)
 		return;
-	for (i = 0; i < t->n; i++) {
-		free(t->metrics[i]);
-		free(t->last[i]);
-	}
-	free(t->metrics);
-	free(t->last);
+	prom_series_free(&t->series);
 	free(t->log);
 	free(t->url);
 	free(t);
@@ -238,36 +298,6 @@ static struct target *find_locked(const char *log)
 		if (!strcmp(t->log, log))
 			return t;
 	return NULL;
-}
-
-/* What one scrape brings back for one target (thread only). */
-struct scrape {
-	struct target *t;
-	struct strbuf lines;
-	double now;
-};
-
-static void take_sample(void *arg, const struct prom_sample *s)
-{
-	struct scrape *sc = arg;
-	char value[64], ts[64];
-	struct target *t = sc->t;
-	size_t i;
-
-	for (i = 0; i < t->n; i++) {
-		if (strlen(t->metrics[i]) != s->name_len ||
-		    memcmp(t->metrics[i], s->name, s->name_len))
-			continue;
-		format_double(s->value, value, sizeof(value));
-		if (t->last[i] && !strcmp(t->last[i], value))
-			continue; /* unchanged since the last scrape */
-		free(t->last[i]);
-		t->last[i] = strdup(value);
-		format_rfc3339(s->timestamp > 0 ? s->timestamp : sc->now, ts,
-			       sizeof(ts));
-		strbuf_printf(&sc->lines, "%s %s=%s\n", ts, t->metrics[i],
-			      value);
-	}
 }
 
 static size_t body_write(char *data, size_t size, size_t n, void *arg)
@@ -333,29 +363,28 @@ static void append_log(const char *log, const struct strbuf *lines)
  * meanwhile: it is looked up again, by log, before anything is kept). */
 static void scrape_one(CURL *c, const char *log, const char *url)
 {
-	struct strbuf body = { 0 };
-	struct scrape sc = { 0 };
+	struct strbuf body = { 0 }, lines = { 0 };
 	char why[200] = "";
-	int ok = !fetch(c, url, &body, why, sizeof(why)), bad = 0;
+	int ok = !fetch(c, url, &body, why, sizeof(why));
+	struct target *t;
 
 	pthread_mutex_lock(&lock);
-	sc.t = find_locked(log);
-	if (sc.t) {
-		sc.now = now_epoch();
-		sc.t->st.tries++;
+	t = find_locked(log);
+	if (t) {
+		t->st.tries++;
 		if (ok) {
-			sc.t->st.answered++;
-			bad = prom_parse(body.data ? body.data : "", body.len,
-					 take_sample, &sc);
-			sc.t->st.bad_lines += bad;
+			t->st.answered++;
+			t->st.bad_lines +=
+				prom_series_take(&t->series, body.data,
+						 body.len, now_epoch(), &lines);
 		} else {
-			snprintf(sc.t->st.last_error,
-				 sizeof(sc.t->st.last_error), "%s", why);
+			snprintf(t->st.last_error, sizeof(t->st.last_error),
+				 "%s", why);
 		}
-		append_log(log, &sc.lines);
+		append_log(log, &lines);
 	}
 	pthread_mutex_unlock(&lock);
-	strbuf_free(&sc.lines);
+	strbuf_free(&lines);
 	strbuf_free(&body);
 }
 
@@ -417,21 +446,14 @@ static struct target *target_new(const char *log, int port, const char *path,
 				 char *const *metrics, size_t n)
 {
 	struct target *t = calloc(1, sizeof(*t));
-	size_t i;
 
 	if (!t)
 		return NULL;
 	t->log = strdup(log);
-	t->metrics = calloc(n ? n : 1, sizeof(char *));
-	t->last = calloc(n ? n : 1, sizeof(char *));
-	if (t->log && t->metrics && t->last &&
+	if (t->log &&
 	    asprintf(&t->url, "http://127.0.0.1:%d%s", port, path) < 0)
 		t->url = NULL;
-	t->n = n;
-	for (i = 0; t->url && i < n; i++)
-		if (!(t->metrics[i] = strdup(metrics[i])))
-			break;
-	if (!t->url || i < n) {
+	if (!t->url || prom_series_init(&t->series, metrics, n)) {
 		target_free(t);
 		return NULL;
 	}

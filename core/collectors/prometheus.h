@@ -45,6 +45,27 @@ typedef void (*prom_sample_fn)(void *ctx, const struct prom_sample *s);
 /* Parse text[0..len); returns the number of malformed lines skipped. */
 int prom_parse(const char *text, size_t len, prom_sample_fn fn, void *ctx);
 
+/*
+ * The metrics a target is scraped for and the last value seen of each:
+ * prom_series_take() parses a scrape's body and appends a line
+ * "RFC3339 name=value" to lines for each wanted sample whose value
+ * changed since the previous take (the sample's own timestamp, else now).
+ * Returns the malformed lines skipped. Used by the scraper below and by
+ * the kubernetes backend's (through the API server's pod proxy). Owns its
+ * copies of the names and values (prom_series_free).
+ */
+struct prom_series {
+	char **metrics;
+	char **last; /* the previous value text of each metric, or NULL */
+	size_t n;
+};
+
+struct strbuf;
+int prom_series_init(struct prom_series *s, char *const *metrics, size_t n);
+void prom_series_free(struct prom_series *s);
+int prom_series_take(struct prom_series *s, const char *body, size_t len,
+		     double now, struct strbuf *lines);
+
 /* How a target's scrapes went, for the trial's events. */
 struct prom_status {
 	int tries, answered; /* scrapes tried, and that got a 2xx answer */

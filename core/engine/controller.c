@@ -280,9 +280,11 @@ static void collector_update(struct katib *k, struct experiment *e,
 	struct collect_ctx c = { k, e, t };
 	char dir[4096], read_dir[4096];
 
-	if (e->spec->collector.kind != COLLECTOR_TFEVENT &&
-	    e->spec->collector.kind != COLLECTOR_PROMETHEUS &&
-	    e->spec->collector.kind != COLLECTOR_CUSTOM)
+	if ((e->spec->collector.kind != COLLECTOR_TFEVENT &&
+	     e->spec->collector.kind != COLLECTOR_PROMETHEUS &&
+	     e->spec->collector.kind != COLLECTOR_CUSTOM) ||
+	    (k->backend->collects_itself &
+	     BACKEND_COLLECTOR(e->spec->collector.kind)))
 		return;
 	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
 	read_dir[0] = '\0';

@@ -347,6 +347,26 @@ static void backend_event_cb(void *arg, const char *msg)
 	pthread_mutex_unlock(&k->lock);
 }
 
+/* A backend's news about one trial: its experiment's events. */
+static void backend_trial_event_cb(void *arg, const char *experiment,
+				   int number, const char *msg)
+{
+	struct katib *k = arg;
+	size_t i;
+
+	pthread_mutex_lock(&k->lock);
+	for (i = 0; i < k->nexps; i++)
+		if (!k->exps[i]->deleted &&
+		    !strcmp(k->exps[i]->name, experiment)) {
+			store_begin(k->store);
+			experiment_event(k, k->exps[i], "trial %d: %s", number,
+					 msg);
+			katib_commit_locked(k);
+			break;
+		}
+	pthread_mutex_unlock(&k->lock);
+}
+
 void backend_trial_of(const struct katib *k, const struct experiment *e,
 		      const struct trial *t, const struct trial_command *cmd,
 		      char *dir, size_t dirsize, char *log, size_t logsize,
@@ -503,6 +523,7 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 			.kube_qps = opt->kube_qps,
 			.kube_burst = opt->kube_burst,
 			.event = backend_event_cb,
+			.trial_event = backend_trial_event_cb,
 		};
 
 		rc = backend->open(&bo, &k->backend_priv, err);

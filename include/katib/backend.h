@@ -74,6 +74,11 @@ struct backend_options {
 	 * unreachable, answers again); wake_arg is its arg. Call it with none
 	 * of the backend's locks held. */
 	void (*event)(void *arg, const char *msg);
+	/* news about one trial (its collector failed, a scrape target never
+	 * answered): a line "trial N: msg" in its experiment's events;
+	 * wake_arg is its arg. Called as event. */
+	void (*trial_event)(void *arg, const char *experiment, int number,
+			    const char *msg);
 };
 
 /* A bit of backend_ops.collectors. */
@@ -125,6 +130,11 @@ struct backend_ops {
 	/* The metrics collector kinds (spec.metricsCollectorSpec.collector.
 	 * kind) whose output it brings back: BACKEND_COLLECTOR(kind) bits. */
 	unsigned collectors;
+	/* Of those, the kinds whose derived log (core/collectors/collect.h)
+	 * the backend writes itself, saying what went wrong through
+	 * trial_event: the controller only reads that log (no local scraper
+	 * or collector process for them). */
+	unsigned collects_itself;
 	/* 1: a trial is the trialTemplate's manifest (spec_render_manifest:
 	 * the image's entrypoint may run, no command is needed) and the
 	 * manifest is what trials/N/command shows; 0: the primary

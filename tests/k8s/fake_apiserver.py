@@ -20,11 +20,18 @@ prints "READY <port>" on stdout. Everything lives in memory:
   * Watches (?watch=1&resourceVersion=N&allowWatchBookmarks=true): events
     after N, bookmarks, an ERROR event with 410 Expired when N is older than
     the compacted version; timeoutSeconds honoured.
-  * Pods with /log (follow=true streams until the container ends).
+  * Pods with /log (follow=true streams until the container ends) and
+    /proxy (GET /api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH): 404 for
+    no such pod, 503 while it is not Running or nothing listens on the
+    port, else the answer of 127.0.0.1:PORT/PATH (the kubelet's
+    "containers" are local processes).
   * --kubelet: every created batch/v1 Job, kubeflow.org/v1 *Job (training
     operator) or trainer.kubeflow.org TrainJob (Kubeflow Trainer, node 0 of
     its JobSet) gets a pod (labels as the real controllers set them) whose containers' command
-    + args run as local processes; the pod log is their output; pod phase
+    + args run as local processes (native sidecars, initContainers with
+    restartPolicy Always, too; they get SIGTERM once the others ended); a
+    command that cannot be run is a container terminated with exit code
+    128, reason StartError, as containerd reports it; the pod log is their output; pod phase
     and the owner's status.conditions follow (Job: Complete/Failed,
     training jobs: Created/Running/Succeeded/Failed). --pod-delay S: the
     pod appears S seconds after its owner (controller and scheduler
@@ -58,6 +65,7 @@ import argparse
 import base64
 import copy
 import datetime
+import http.client
 import json
 import os
 import random
@@ -73,6 +81,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CORE = [
     ("pods", "Pod", True), ("pods/log", "Pod", True),
+    ("pods/proxy", "Pod", True),
     ("pods/status", "Pod", True), ("configmaps", "ConfigMap", True),
     ("events", "Event", True), ("namespaces", "Namespace", False),
     ("services", "Service", True), ("secrets", "Secret", True),
@@ -176,6 +185,7 @@ class Store:
         self.logs = {}      # (ns, pod, container) -> path
         self.procs = {}     # (ns, pod) -> [Popen]
         self.running = {}   # (ns, pod, container) -> True while running
+        self.start_errors = {}  # (ns, pod, container) -> why not started
 
     def bump(self):
         self.rv += 1
@@ -353,8 +363,8 @@ class Server:
             st.procs[(ns, pname)] = [p for _, p in procs + side if p]
         started = now_iso()
         self.set_pod(ns, pname, "Running", [
-            {"name": n, "ready": True, "restartCount": 0,
-             "state": {"running": {"startedAt": started}}} for n, _ in procs])
+            self.running_status(ns, pname, n, p, started, 0)
+            for n, p in procs])
         if gv.startswith("kubeflow.org/"):
             self.set_conditions(gv, res, ns, owner, ["Running"], None)
         codes = self.wait_containers(ns, pname, procs)
@@ -381,11 +391,24 @@ class Server:
         self.wait_containers(ns, pname, side)
         self.finish_pod(ns, pname, owner, gv, res, codes, started, restarts)
 
+    def running_status(self, ns, pname, name, p, started, restarts):
+        if p is not None:
+            return {"name": name, "ready": True, "restartCount": restarts,
+                    "state": {"running": {"startedAt": started}}}
+        return {"name": name, "ready": False, "restartCount": restarts,
+                "state": {"terminated": self.start_error(ns, pname, name)}}
+
+    def start_error(self, ns, pname, name):
+        with self.store.lock:
+            msg = self.store.start_errors.get((ns, pname, name), "")
+        return {"exitCode": 128, "reason": "StartError", "message": msg,
+                "startedAt": now_iso(), "finishedAt": now_iso()}
+
     def wait_containers(self, ns, pname, procs):
         st = self.store
         codes = []
         for n, p in procs:
-            code = p.wait() if p else 127
+            code = p.wait() if p else 128
             if code < 0:
                 code = 128 - code
             codes.append((n, code))
@@ -420,6 +443,9 @@ class Server:
             except OSError as e:
                 out.write(("exec: %s\n" % e).encode())
                 p = None
+                with st.lock:
+                    st.start_errors[(ns, pname, c["name"])] = (
+                        "failed to create containerd task: exec: %s" % e)
             out.close()
             with st.lock:
                 st.logs[(ns, pname, c["name"])] = path
@@ -430,11 +456,15 @@ class Server:
     def finish_pod(self, ns, pname, owner, gv, res, codes, started,
                    restarts):
         ok = all(c == 0 for _, c in codes)
+        with self.store.lock:
+            failed = {n for (a, b, n) in self.store.start_errors
+                      if (a, b) == (ns, pname)}
         if not self.set_pod(ns, pname, "Succeeded" if ok else "Failed", [
                 {"name": n, "ready": False, "restartCount": restarts,
-                 "state": {"terminated": {"exitCode": c,
-                                          "startedAt": started,
-                                          "finishedAt": now_iso()}}}
+                 "state": {"terminated": self.start_error(ns, pname, n)
+                           if n in failed else
+                           {"exitCode": c, "startedAt": started,
+                            "finishedAt": now_iso()}}}
                 for n, c in codes]):
             return
         if gv == "batch/v1":
@@ -520,6 +550,8 @@ def resource_list(gv, lst):
             "update", "watch"]
         if name == "pods/log":
             verbs = ["get"]
+        if name == "pods/proxy":
+            verbs = ["create", "delete", "get", "patch", "update"]
         res.append({"name": name, "singularName": "" if "/" in name else
                     kind.lower(), "namespaced": namespaced, "kind": kind,
                     "verbs": verbs})
@@ -723,6 +755,8 @@ class Handler(BaseHTTPRequestHandler):
             ns = ""
         if sub == "log" and res == "pods" and method == "GET":
             return self.pod_log(ns, name, q)
+        if sub == "proxy" and res == "pods" and method == "GET":
+            return self.pod_proxy(ns, name, "/" + "/".join(rest[3:]))
         if method == "GET" and name is None:
             if q.get("watch") in ("1", "true"):
                 return self.watch(gv, res, ns, q)
@@ -907,6 +941,35 @@ class Handler(BaseHTTPRequestHandler):
             st.put(gv, res, ns, new, "MODIFIED")
             out = copy.deepcopy(new)
         return self.send_json(200, out)
+
+    def pod_proxy(self, ns, name, path):
+        """The API server's pod proxy: the pod's own answer on PORT."""
+        pname, _, port = name.partition(":")
+        with self.app.store.lock:
+            pod = self.app.store.objs.get(("v1", "pods", ns, pname))
+            phase = pod and pod.get("status", {}).get("phase")
+        if pod is None:
+            return self.notfound("pods", pname)
+        if phase != "Running":
+            return self.fail(503, "ServiceUnavailable", 'pod "%s" is not '
+                             'running (phase %s)' % (pname, phase))
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", int(port or 80),
+                                              timeout=5)
+            conn.request("GET", path)
+            r = conn.getresponse()
+            data, code = r.read(), r.status
+            ctype = r.getheader("Content-Type") or "text/plain"
+            conn.close()
+        except (OSError, ValueError, http.client.HTTPException) as e:
+            return self.fail(503, "ServiceUnavailable", "error trying to "
+                             "reach service: dial tcp 127.0.0.1:%s: %s" %
+                             (port, e))
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def pod_log(self, ns, name, q):
         st = self.app.store

@@ -39,6 +39,7 @@ api() { # api METHOD PATH [JSON]
 		"https://127.0.0.1:$(cat "$D/port")$2"
 }
 export KATIBFS_TEST_KUBECONFIG="$D/kubeconfig"
+export KATIBFS_TEST_TOP="$top"
 
 start_server
 "$bin" || { echo "FAIL e2e (clean)"; tail -20 "$D/err"; exit 1; }

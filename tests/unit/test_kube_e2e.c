@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -486,6 +489,314 @@ static void test_file_collector(void **state)
 	}
 }
 
+/* ---- every metrics collector (issue 10) ---- */
+
+/* A Job whose primary container runs `sh -c SCRIPT` (SCRIPT: a YAML
+ * single-quoted scalar's text), with a metricsCollectorSpec. */
+static const char coll_job_fmt[] =
+	"  metricsCollectorSpec:\n"
+	"%s"
+	"  trialTemplate:\n"
+	"    primaryContainerName: training-container\n"
+	"    trialParameters:\n"
+	"      - name: learningRate\n"
+	"        description: Learning rate for the training model\n"
+	"        reference: lr\n"
+	"    trialSpec:\n"
+	"      apiVersion: batch/v1\n"
+	"      kind: Job\n"
+	"      spec:\n"
+	"        template:\n"
+	"          spec:\n"
+	"            containers:\n"
+	"              - name: training-container\n"
+	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+	"                command: [sh, -c, '%s']\n"
+	"            restartPolicy: Never\n";
+
+/* Write an experiment of `max` trials, one at a time: rc of the write. */
+static int collector_spec(struct fixture *f, const char *name, int max,
+			  const char *collector, const char *script,
+			  struct kb_error *err)
+{
+	char buf[16384], *p;
+	int n;
+
+	n = snprintf(buf, sizeof(buf), head_fmt, name, 1, max);
+	p = strstr(buf, "  trialTemplate:");
+	assert_non_null(p);
+	n = (int)(p - buf);
+	n += snprintf(p, sizeof(buf) - (size_t)n, coll_job_fmt, collector,
+		      script);
+	assert_int_equal(katib_mkdir(f->k, name, err), 0);
+	return katib_write_spec(f->k, name, buf, (size_t)n, err);
+}
+
+static void run_collector_spec(struct fixture *f, const char *name, int max,
+			       const char *collector, const char *script)
+{
+	struct kb_error err = { 0 };
+	char msg[700];
+
+	if (collector_spec(f, name, max, collector, script, &err)) {
+		kb_error_format(&err, msg, sizeof(msg));
+		fail_msg("spec %s: %s", name, msg);
+	}
+	if (katib_wait_finished(f->k, name, 90000))
+		fail_msg("%s did not finish:\n%s", name,
+			 render(f->k, name, 0, KFILE_STATUS));
+}
+
+static char *read_events(struct katib *k, const char *exp)
+{
+	char *buf = calloc(1, 262144);
+	ssize_t n;
+
+	assert_non_null(buf);
+	n = katib_stream_read(k, exp, 0, KFILE_EVENTS, buf, 262143, 0);
+	if (n < 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+static void assert_trial(struct katib *k, const char *exp, int trial,
+			 const char *state, int observations)
+{
+	char want[64], *s = render(k, exp, trial, KFILE_T_STATUS);
+
+	snprintf(want, sizeof(want), "state=%s\n", state);
+	if (!strstr(s, want))
+		fail_msg("%s trial %d: want %s in:\n%s\nevents:\n%s", exp,
+			 trial, want, s, read_events(k, exp));
+	snprintf(want, sizeof(want), "observations=%d\n", observations);
+	if (!strstr(s, want))
+		fail_msg("%s trial %d: want %s in:\n%s\nevents:\n%s", exp,
+			 trial, want, s, read_events(k, exp));
+	free(s);
+}
+
+/* None: nothing is collected; a trial succeeds or fails on its exit
+ * status alone (its log has a line the default regex would take). */
+static void test_none_collector(void **state)
+{
+	struct fixture *f = *state;
+
+	run_collector_spec(
+		f, "k8snone", 2, "    collector: {kind: None}\n",
+		"echo start; echo loss=${trialParameters.learningRate}");
+	assert_trial(f->k, "k8snone", 1, "Succeeded", 0);
+	assert_trial(f->k, "k8snone", 2, "Succeeded", 0);
+	run_collector_spec(f, "k8snonef", 1, "    collector: {kind: None}\n",
+			   "echo loss=${trialParameters.learningRate}; exit 3");
+	assert_trial(f->k, "k8snonef", 1, "Failed", 0);
+}
+
+/* Push is the local backend's: refused naming the field. */
+static void test_push_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = { 0 };
+
+	assert_int_equal(
+		collector_spec(f, "k8spush", 1, "    collector: {kind: Push}\n",
+			       "echo loss=${trialParameters.learningRate}",
+			       &err),
+		-EINVAL);
+	assert_string_equal(err.field,
+			    "spec.metricsCollectorSpec.collector.kind");
+	assert_has(err.message, "Push");
+	assert_has(err.message, "kubernetes");
+}
+
+/* Custom: the spec's container beside the primary one; its output,
+ * parsed with metricsFormat, is what counts (the trial's own log is
+ * not read). A collector whose command cannot run: an events line. */
+static void test_custom_collector(void **state)
+{
+	struct fixture *f = *state;
+	char coll[2048], script[1024], *s;
+
+	snprintf(coll, sizeof(coll),
+		 "    collector:\n"
+		 "      kind: Custom\n"
+		 "      customCollector:\n"
+		 "        name: my-collector\n"
+		 "        image: example.com/collector\n"
+		 "        command: [sh, -c, 'while [ ! -f %s/$HOSTNAME.done ]; "
+		 "do sleep 0.1; done; cat %s/$HOSTNAME.m']\n"
+		 "    source:\n"
+		 "      filter:\n"
+		 "        metricsFormat: "
+		 "['(loss)\\s*:\\s*([+-]?\\d*(\\.\\d+)?)']\n",
+		 f->dir, f->dir);
+	snprintf(script, sizeof(script),
+		 "echo loss=99; printf \"loss: %%s\\nloss: 0.5\\n\" "
+		 "${trialParameters.learningRate} >%s/$HOSTNAME.m; "
+		 "touch %s/$HOSTNAME.done",
+		 f->dir, f->dir);
+	run_collector_spec(f, "k8scustom", 2, coll, script);
+	assert_trial(f->k, "k8scustom", 1, "Succeeded", 2);
+	assert_trial(f->k, "k8scustom", 2, "Succeeded", 2);
+
+	snprintf(coll, sizeof(coll),
+		 "    collector:\n"
+		 "      kind: Custom\n"
+		 "      customCollector:\n"
+		 "        name: bad-collector\n"
+		 "        image: example.com/collector\n"
+		 "        command: [%s/no-such-collector]\n",
+		 f->dir);
+	run_collector_spec(f, "k8scbad", 1, coll,
+			   "echo loss=${trialParameters.learningRate}");
+	s = read_events(f->k, "k8scbad");
+	assert_has(s, "trial 1: Custom collector (collector.customCollector):"
+		      " container bad-collector of pod default/k8scbad-");
+	assert_has(s, "could not start with exit code 128 (StartError");
+	assert_has(s, "no-such-collector");
+	free(s);
+}
+
+/* A free TCP port of this host (the fake kubelet's pods are processes
+ * of it). */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* A metrics server: serves the text format on 127.0.0.1:PORT/metrics
+ * until it has been scraped twice (at most 30 s), then exits. */
+static const char prom_server[] =
+	"import http.server, sys, threading, time\n"
+	"port, v = int(sys.argv[1]), sys.argv[2]\n"
+	"hits = []\n"
+	"class H(http.server.BaseHTTPRequestHandler):\n"
+	"    def do_GET(self):\n"
+	"        if self.path != '/metrics':\n"
+	"            self.send_error(404)\n"
+	"            return\n"
+	"        b = ('# HELP loss the loss\\n# TYPE loss gauge\\n'\n"
+	"             'loss{phase=\"train\"} %s\\nother_metric 7\\n' % v)\n"
+	"        b = b.encode()\n"
+	"        self.send_response(200)\n"
+	"        self.send_header('Content-Type', 'text/plain')\n"
+	"        self.send_header('Content-Length', str(len(b)))\n"
+	"        self.end_headers()\n"
+	"        self.wfile.write(b)\n"
+	"        hits.append(1)\n"
+	"    def log_message(self, *a):\n"
+	"        pass\n"
+	"s = http.server.HTTPServer(('127.0.0.1', port), H)\n"
+	"threading.Thread(target=s.serve_forever, daemon=True).start()\n"
+	"end = time.time() + 30\n"
+	"while len(hits) < 2 and time.time() < end:\n"
+	"    time.sleep(0.1)\n"
+	"print('served', len(hits))\n";
+
+/* PrometheusMetric: scraped through the API server's pod proxy at
+ * source.httpGet's port and path; a target that never answers: an
+ * events line naming the pod, port and path. */
+static void test_prometheus_collector(void **state)
+{
+	struct fixture *f = *state;
+	char coll[512], script[1024], path[256], *s;
+	int port = free_port();
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/serve.py", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(prom_server, fp);
+	fclose(fp);
+	snprintf(coll, sizeof(coll),
+		 "    collector: {kind: PrometheusMetric}\n"
+		 "    source:\n"
+		 "      httpGet: {port: %d, path: /metrics}\n",
+		 port);
+	snprintf(script, sizeof(script),
+		 "echo loss=99; python3 %s %d ${trialParameters.learningRate}",
+		 path, port);
+	run_collector_spec(f, "k8sprom", 2, coll, script);
+	assert_trial(f->k, "k8sprom", 1, "Succeeded", 1);
+	assert_trial(f->k, "k8sprom", 2, "Succeeded", 1);
+	s = render(f->k, "k8sprom", 1, KFILE_T_OBSERVATIONS);
+	assert_has(s, ",loss,0.0");
+	free(s);
+
+	snprintf(coll, sizeof(coll),
+		 "    collector: {kind: PrometheusMetric}\n"
+		 "    source:\n"
+		 "      httpGet: {port: %d, path: /nowhere}\n",
+		 port);
+	run_collector_spec(
+		f, "k8spnone", 1, coll,
+		"echo loss=${trialParameters.learningRate}; sleep 3");
+	assert_trial(f->k, "k8spnone", 1, "MetricsUnavailable", 0);
+	s = read_events(f->k, "k8spnone");
+	assert_has(s, "trial 1: PrometheusMetric collector: "
+		      "/api/v1/namespaces/default/pods/k8spnone-");
+	assert_has(s, "/proxy/nowhere (the pod's port");
+	assert_has(s, "never answered");
+	free(s);
+}
+
+/* TensorFlowEvent: a sidecar ships the event files' new bytes through its
+ * log; katibfs mirrors them into the trial directory and reads them as
+ * on the local backend: every record once (also when the log stream is
+ * cut: run.sh's second pass), a corrupt one skipped with an events line.
+ * The fake kubelet has no volumes: the directory is a host path, so one
+ * trial. */
+static void test_tfevent_collector(void **state)
+{
+	struct fixture *f = *state;
+	const char *top = getenv("KATIBFS_TEST_TOP");
+	char coll[512], script[1024], path[256], writer[512], *s;
+	FILE *fp;
+
+	snprintf(writer, sizeof(writer), "%s/tests/fs/tfevent_writer.py",
+		 top ? top : ".");
+	if (access(writer, R_OK))
+		fail_msg("no %s (set KATIBFS_TEST_TOP)", writer);
+	snprintf(path, sizeof(path), "%s/write.py", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "import os, sys, time\n"
+		    "sys.path.insert(0, os.path.dirname(sys.argv[1]))\n"
+		    "import tfevent_writer\n"
+		    "os.makedirs(sys.argv[2] + '/train', exist_ok=True)\n"
+		    "w = tfevent_writer.Writer(sys.argv[2] + "
+		    "'/train/events.out.tfevents.1')\n"
+		    "for i in range(5):\n"
+		    "    w.scalar('loss', float(sys.argv[3]) + i, step=i)\n"
+		    "    time.sleep(0.5)\n"
+		    "w.scalar('loss', 42.0, step=9, corrupt=True)\n"
+		    "print('wrote 6 records')\n");
+	fclose(fp);
+	snprintf(coll, sizeof(coll),
+		 "    collector: {kind: TensorFlowEvent}\n"
+		 "    source:\n"
+		 "      fileSystemPath: {path: %s/tfev, kind: Directory}\n",
+		 f->dir);
+	snprintf(script, sizeof(script),
+		 "python3 %s %s %s/tfev ${trialParameters.learningRate}", path,
+		 writer, f->dir);
+	run_collector_spec(f, "k8stfev", 1, coll, script);
+	assert_trial(f->k, "k8stfev", 1, "Succeeded", 5);
+	s = read_events(f->k, "k8stfev");
+	assert_has(s, "trial 1: TensorFlowEvent collector: ");
+	assert_has(s, "tfev/train/events.out.tfevents.1");
+	free(s);
+}
+
 static char *b64(const char *path)
 {
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
@@ -735,8 +1046,20 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_container_restart, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_none_collector, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_push_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_custom_collector, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_prometheus_collector,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tfevent_collector, setup,
+						teardown),
 	};
 
+	if (getenv("KATIBFS_TEST_ONLY")) /* e.g. "test_*_collector" */
+		cmocka_set_test_filter(getenv("KATIBFS_TEST_ONLY"));
 	if (!getenv("KATIBFS_TEST_KUBECONFIG")) {
 		printf("test_kube_e2e: skipped (no $KATIBFS_TEST_KUBECONFIG; "
 		       "tests/k8s/run.sh sets it)\n");

@@ -628,9 +628,28 @@ static CURLcode perform_once(struct kube_client *c, const char *verb,
 	return cc;
 }
 
+static int request(struct kube_client *c, const char *verb, const char *path,
+		   const char *body, const char *content_type, const char *what,
+		   int answers_5xx, struct kube_response *resp,
+		   struct kb_error *err);
+
 int kube_request(struct kube_client *c, const char *verb, const char *path,
 		 const char *body, const char *content_type, const char *what,
 		 struct kube_response *resp, struct kb_error *err)
+{
+	return request(c, verb, path, body, content_type, what, 0, resp, err);
+}
+
+int kube_get_through(struct kube_client *c, const char *path, const char *what,
+		     struct kube_response *resp, struct kb_error *err)
+{
+	return request(c, "GET", path, NULL, NULL, what, 1, resp, err);
+}
+
+static int request(struct kube_client *c, const char *verb, const char *path,
+		   const char *body, const char *content_type, const char *what,
+		   int answers_5xx, struct kube_response *resp,
+		   struct kb_error *err)
 {
 	struct strbuf b = { 0 };
 	long status = 0, retry_after = 0;
@@ -651,7 +670,7 @@ int kube_request(struct kube_client *c, const char *verb, const char *path,
 			attempt--;
 			continue;
 		}
-		if (!retryable(cc, status))
+		if (!retryable(cc, status) || (answers_5xx && status >= 500))
 			break;
 	}
 	if (c->cancelled || cc != CURLE_OK) {

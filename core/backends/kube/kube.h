@@ -11,6 +11,8 @@
  *                 API discovery, streams, shared keep-alive connections
  *   gjson.c       the GJSON path subset Katib's success/failure
  *                 conditions use
+ *   collectors.c  the metrics collectors as Katib injects them into the
+ *                 primary pod, and the TensorFlowEvent sidecar's stream
  *
  * Nothing here is called with the model lock held: the backend's own
  * threads make the requests.
@@ -20,11 +22,13 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "katib/error.h"
+#include "katib/spec.h"
 
 /* ---- kubeconfig ---- */
 
@@ -111,6 +115,13 @@ int kube_request(struct kube_client *c, const char *verb, const char *path,
 		 const char *body, const char *content_type, const char *what,
 		 struct kube_response *resp, struct kb_error *err);
 void kube_response_free(struct kube_response *r);
+/*
+ * A GET through the API server to something behind it (a pod's proxy
+ * subresource): as kube_request, except that a 5xx answer is the
+ * target's (503: nothing listens there) and is returned, not retried.
+ */
+int kube_get_through(struct kube_client *c, const char *path, const char *what,
+		     struct kube_response *resp, struct kb_error *err);
 
 /*
  * A streaming GET (watch, log follow): `data` is called with each piece as
@@ -153,5 +164,36 @@ cJSON *kube_gjson_get(const cJSON *root, const char *path);
  * something that is not null, false or an empty array. 1 or 0.
  */
 int kube_gjson_match(const cJSON *root, const char *path);
+
+/* ---- metrics collectors (collectors.c) ---- */
+
+/* The name of the container katibfs adds for a File or TensorFlowEvent
+ * collector (a native sidecar whose log carries the collector's output). */
+#define KUBE_COLLECTOR_CONTAINER "katibfs-metrics-collector"
+
+/*
+ * Add what the spec's collector needs to the trial object obj (its pod
+ * template holding the primary container): the File and TensorFlowEvent
+ * sidecars, the Custom collector's container. 0, or -EINVAL with err
+ * naming the field.
+ */
+int kube_inject_collector(cJSON *obj, const struct experiment_spec *spec,
+			  struct kb_error *err);
+
+/* The Custom collector's container name (its own, or Katib's default). */
+const char *kube_custom_container(const struct collector_spec *c);
+
+/* A problem for the trial's events. */
+typedef void (*kube_problem_fn)(void *ctx, const char *what);
+
+/*
+ * Take the whole frames of the TensorFlowEvent sidecar's stream (a copy
+ * of its log at `stream`) after byte *done, write their bytes into the
+ * copy of the event directory at dir (at their offsets: bytes the copy
+ * has already are not written again), and move *done past them. A frame
+ * still arriving is left for the next call. 0 or a negative errno.
+ */
+int kube_tfevent_mirror(const char *stream, off_t *done, const char *dir,
+			kube_problem_fn problem, void *ctx);
 
 #endif
