@@ -879,6 +879,8 @@ static void *log_main(void *arg)
 		note_restarts(t, copy);
 		cJSON_Delete(copy);
 		if (pending) {
+			if (t->ckind == COLLECTOR_CUSTOM) /* image pull... */
+				note_custom(t, pod);
 			nap_news(p, seen, 1000);
 			continue;
 		}

@@ -153,8 +153,13 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 			err, -EINVAL,
 			"spec.metricsCollectorSpec.collector.kind", 0,
 			"collector %s is not available on the %s "
-			"backend; use %s",
-			collector_kind_name(ck), k->backend->name, kinds);
+			"backend; use %s%s",
+			collector_kind_name(ck), k->backend->name, kinds,
+			ck == COLLECTOR_PUSH
+				? " (Push takes writes to trials/N/metrics, "
+				  "which a trial running elsewhere cannot "
+				  "reach)"
+				: "");
 	}
 	if (spec->ndevices && !k->backend->trial_slots)
 		return kb_error_set(

@@ -604,8 +604,11 @@ static void test_push_refused(void **state)
 		-EINVAL);
 	assert_string_equal(err.field,
 			    "spec.metricsCollectorSpec.collector.kind");
-	assert_has(err.message, "Push");
-	assert_has(err.message, "kubernetes");
+	assert_has(err.message, "collector Push is not available on the "
+				"kubernetes backend; use StdOut, File, ");
+	assert_has(err.message, "Custom or None (Push takes writes to "
+				"trials/N/metrics, which a trial running "
+				"elsewhere cannot reach)");
 }
 
 /* Custom: the spec's container beside the primary one; its output,
