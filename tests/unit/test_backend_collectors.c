@@ -1,8 +1,9 @@
 /*
  * test_backend_collectors.c - which metrics collectors each backend takes
  * (backend_ops.collectors): every Katib kind on the local backend; on
- * kubernetes StdOut and File only (the others are issue 10's), named in
- * the refusal's message.
+ * kubernetes all but Push (a pod cannot reach the mount), named in the
+ * refusal's message; of those, the kinds the kubernetes backend collects
+ * itself (PrometheusMetric through the pod proxy, Custom's container log).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,12 +38,18 @@ static void test_kubernetes(void **state)
 	assert_non_null(b);
 	assert_true(backend_collects(b, COLLECTOR_STDOUT));
 	assert_true(backend_collects(b, COLLECTOR_FILE));
-	assert_false(backend_collects(b, COLLECTOR_TFEVENT));
-	assert_false(backend_collects(b, COLLECTOR_PROMETHEUS));
-	assert_false(backend_collects(b, COLLECTOR_CUSTOM));
-	assert_false(backend_collects(b, COLLECTOR_NONE));
+	assert_true(backend_collects(b, COLLECTOR_TFEVENT));
+	assert_true(backend_collects(b, COLLECTOR_PROMETHEUS));
+	assert_true(backend_collects(b, COLLECTOR_CUSTOM));
+	assert_true(backend_collects(b, COLLECTOR_NONE));
+	assert_false(backend_collects(b, COLLECTOR_PUSH));
 	backend_collector_names(b, names, sizeof(names));
-	assert_string_equal(names, "StdOut or File");
+	assert_string_equal(names, "StdOut, File, TensorFlowEvent, "
+				   "PrometheusMetric, Custom or None");
+	assert_int_equal(b->collects_itself,
+			 BACKEND_COLLECTOR(COLLECTOR_PROMETHEUS) |
+				 BACKEND_COLLECTOR(COLLECTOR_CUSTOM));
+	assert_int_equal(backend_find("local")->collects_itself, 0);
 }
 
 int main(void)
