@@ -603,6 +603,7 @@ static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 		return;
 	}
 	free(t->command);
+	t->command_packed = 0; /* a text again (it ran before) */
 	t->command =
 		k->backend->renders_manifest && l->cmd.manifest
 			? strdup(l->cmd.manifest)

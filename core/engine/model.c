@@ -5,6 +5,7 @@
 #include "engine/model.h"
 #include "collectors/tfevent.h"
 #include "algorithms/importance.h"
+#include "util/textdelta.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -80,6 +81,7 @@ void experiment_free(struct experiment *e)
 		trial_free(e->trials[i]);
 	free(e->trials);
 	free(e->active);
+	free(e->command_ref);
 	if (e->algo && e->algo_priv && e->algo->destroy)
 		e->algo->destroy(e->algo_priv);
 	metrics_parser_free(e->parser);
@@ -375,6 +377,89 @@ int trial_record_observation(const struct experiment *e, struct trial *t,
 	return series_push(t, v) ? 0 : 1;
 }
 
+int trial_command(const struct trial *t, struct strbuf *out)
+{
+	const char *ref;
+
+	if (!t->command)
+		return 0;
+	if (!t->command_packed)
+		return strbuf_puts(out, t->command);
+	memcpy(&ref, t->command, sizeof(ref));
+	return textdelta_unpack(ref, strlen(ref),
+				(const unsigned char *)t->command + sizeof(ref),
+				out);
+}
+
+/*
+ * t's script packed against e->command_ref (the first script packed
+ * becomes it), behind that reference's address: the experiment frees it
+ * after its trials, so the address is good as long as t. On failure t
+ * keeps its text.
+ */
+static void command_pack(struct experiment *e, struct trial *t)
+{
+	struct strbuf b = { 0 };
+	char *p;
+
+	if (!t->command || t->command_packed)
+		return;
+	if (!e->command_ref && !(e->command_ref = strdup(t->command)))
+		return;
+	strbuf_append(&b, (const char *)&e->command_ref,
+		      sizeof(e->command_ref));
+	if (textdelta_pack(e->command_ref, strlen(e->command_ref), t->command,
+			   strlen(t->command), &b) ||
+	    !(p = realloc(b.data, b.len))) { /* without the growth slack */
+		strbuf_free(&b);
+		return;
+	}
+	free(t->command);
+	t->command = p;
+	t->command_packed = 1;
+}
+
+/* b's buffer cut to its content (an ended trial's CSV grows no more). */
+static void strbuf_trim(struct strbuf *b)
+{
+	char *p;
+
+	if (!b->data || b->cap == b->len + 1)
+		return;
+	p = realloc(b->data, b->len + 1);
+	if (p) {
+		b->data = p;
+		b->cap = b->len + 1;
+	}
+}
+
+/*
+ * Per ended trial of 100,000 trivial ones (/bin/echo, one double
+ * parameter, one observation; malloc chunk sizes, bench/bench_scale.py)
+ * the daemon held about 2 KB: struct trial 384, its script 464 (here
+ * packed to ~100), the observations CSV 144 (trimmed: 80), the series
+ * 144 (trimmed: 24), the summary 80, the values 64, the history entry
+ * and the assignment set's copy ~150, the trials.csv row and the events
+ * lines ~250.
+ */
+void trial_compact(struct experiment *e, struct trial *t)
+{
+	double *p;
+
+	if (!trial_state_is_terminal(t->state))
+		return;
+	command_pack(e, t);
+	strbuf_trim(&t->observations);
+	if (t->series && t->series_cap > t->nseries) {
+		p = realloc(t->series,
+			    (t->nseries ? t->nseries : 1) * sizeof(*p));
+		if (p) {
+			t->series = p;
+			t->series_cap = t->nseries ? t->nseries : 1;
+		}
+	}
+}
+
 static int grow_trials(struct trial ***v, size_t n, size_t *cap)
 {
 	size_t c = *cap ? *cap * 2 : 16;
@@ -400,6 +485,7 @@ int experiment_append_trial(struct experiment *e, struct trial *t)
 	if (active)
 		e->active[e->nactive++] = t;
 	e->trials[e->ntrials++] = t;
+	trial_compact(e, t); /* one loaded that had ended */
 	e->counts.total++;
 	(*count_slot(&e->counts, t->state))++;
 	if (counts_best(t->state)) /* a new trial (Pending) cannot be best */
@@ -536,6 +622,7 @@ void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s)
 	if (e->best == t && !counts_best(s))
 		e->best_valid = 0;
 	t->state = s;
+	trial_compact(e, t); /* before the history points at its series */
 	if ((size_t)t->number <= e->nhistory) /* it may leave e->active */
 		history_fill(e, t, &e->history[t->number - 1]);
 	if (e->pareto.m > 1 && s == TRIAL_SUCCEEDED && old != s)

@@ -60,14 +60,19 @@ struct trial {
 	int number;    /* 1, 2, ... */
 	char name[64]; /* <experiment>-<8 chars>, as Katib names trials */
 	enum trial_state state;
-	char reason[48]; /* TrialSucceeded, TrialFailed, Killed, ... */
-	char *message;	 /* free text or NULL */
-	char **values;	 /* spec->nparams assignment strings */
+	char reason[47]; /* TrialSucceeded, TrialFailed, Killed, ... */
+	/* 1: `command` holds the address of its experiment's command_ref
+	 * then the script packed against it (util/textdelta.h), as an
+	 * ended trial keeps it (trial_compact); read it by trial_command() */
+	unsigned char command_packed;
+	char *message; /* free text or NULL */
+	char **values; /* spec->nparams assignment strings */
 	size_t nvalues;
 	int exit_code;			   /* -1 until it exits */
 	int term_signal;		   /* signal that ended it, or 0 */
 	double created, started, finished; /* epoch seconds, 0 = not yet */
-	char *command; /* trials/N/spec: what was run, or NULL */
+	char *command; /* trials/N/spec: what was run, or NULL; read it
+			* through trial_command() (it may be packed) */
 
 	/* runtime (controller thread only) */
 	struct trial_run run; /* the backend's handle while it runs */
@@ -161,6 +166,10 @@ struct experiment {
 	 * trials end (pareto.csv reads it) */
 	struct pareto_front pareto;
 
+	/* the script the ended trials' scripts are packed against: the
+	 * first one packed, kept as long as the experiment (trial_compact) */
+	char *command_ref;
+
 	struct strbuf events;
 	double created, started, finished;
 	struct timespec mtime;
@@ -251,6 +260,20 @@ void experiment_status_message(const struct experiment *e, char *buf,
  */
 int trial_record_observation(const struct experiment *e, struct trial *t,
 			     const struct observation *o);
+
+/*
+ * Append t's script (trials/N/spec) to out, unpacking it when t ended:
+ * 0, or -ENOMEM / -EINVAL. Nothing when t has none.
+ */
+int trial_command(const struct trial *t, struct strbuf *out);
+
+/*
+ * What an ended trial keeps, made small (trial_set_state and a loaded
+ * trial call it; it is idempotent): the script packed against
+ * e->command_ref, the observations CSV and the objective series without
+ * their growth slack. Nothing read from them changes.
+ */
+void trial_compact(struct experiment *e, struct trial *t);
 
 /* Append t (numbered e->ntrials + 1) to e and count it. */
 int experiment_append_trial(struct experiment *e, struct trial *t);

@@ -318,11 +318,22 @@ static char *values_json(const struct trial *t)
 int store_put_trial(struct store *s, const char *exp, const struct trial *t)
 {
 	sqlite3_stmt *st = s->stmt[ST_PUT_TRIAL];
+	struct strbuf unpacked = { 0 }; /* an ended trial's script */
+	const char *command = t->command;
 	char *values = values_json(t);
 	int rc;
 
 	if (!values)
 		return -ENOMEM;
+	if (t->command_packed) {
+		rc = trial_command(t, &unpacked);
+		if (rc) {
+			cJSON_free(values);
+			strbuf_free(&unpacked);
+			return rc;
+		}
+		command = unpacked.data ? unpacked.data : "";
+	}
 	bind_text(st, 1, exp);
 	sqlite3_bind_int(st, 2, t->number);
 	bind_text(st, 3, t->name);
@@ -335,13 +346,14 @@ int store_put_trial(struct store *s, const char *exp, const struct trial *t)
 	sqlite3_bind_double(st, 10, t->created);
 	sqlite3_bind_double(st, 11, t->started);
 	sqlite3_bind_double(st, 12, t->finished);
-	bind_text(st, 13, t->command);
+	bind_text(st, 13, command);
 	sqlite3_bind_int64(st, 14, t->log_parsed);
 	/* column kept for old databases: trials are re-adopted through
 	 * their directories (include/katib/backend.h), never a saved pid */
 	sqlite3_bind_null(st, 15);
 	rc = run(s, ST_PUT_TRIAL);
 	cJSON_free(values);
+	strbuf_free(&unpacked);
 	return rc;
 }
 

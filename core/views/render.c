@@ -630,8 +630,10 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 	case KFILE_T_METRICS: render_trial_metrics(e, t, &b); break;
 	case KFILE_T_STATUS: render_trial_status(t, &b); break;
 	case KFILE_T_SPEC:
-		if (t->command)
-			strbuf_append(&b, t->command, strlen(t->command));
+		if (trial_command(t, &b)) {
+			strbuf_free(&b);
+			return -ENOMEM;
+		}
 		break;
 	case KFILE_T_CONTROL: render_trial_control(t, &b); break;
 	case KFILE_QUEUE: queue_render_locked(e, &b); break;
