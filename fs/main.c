@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -653,6 +654,10 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && !strcmp(argv[1], "check"))
 		return cmd_check(argc, argv);
+	/* one malloc arena for every thread: the FUSE workers and the
+	 * controller allocate little at a time, and each arena of its own
+	 * kept ~5 MB of freed memory resident (issue 11, bench_scale.py) */
+	mallopt(M_ARENA_MAX, 1);
 	rc = parse_args(&o, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : 2;

@@ -550,7 +550,8 @@ static int history_reserve(struct experiment *e)
 	h = realloc(e->history, cap * sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	memset(h + e->history_cap, 0, (cap - e->history_cap) * sizeof(*h));
+	/* zeroed as entries are added (experiment_history), not here: the
+	 * capacity past them stays untouched, so not resident */
 	e->history = h;
 	e->history_cap = cap;
 	return 0;
@@ -591,9 +592,11 @@ int experiment_history(struct experiment *e, struct search_history *out)
 
 		if (history_add_used(e, t) < 0)
 			return -ENOMEM;
+		memset(&e->history[i], 0, sizeof(e->history[i]));
 		history_fill(e, t, &e->history[i]);
 		e->nhistory = i + 1;
 	}
+	memset(&e->history[e->ntrials], 0, sizeof(e->history[0]));
 	/* not compacted here: callers may be walking e->active */
 	for (i = 0; i < e->nactive; i++)
 		history_fill(e, e->active[i],
