@@ -434,13 +434,15 @@ static void strbuf_trim(struct strbuf *b)
 }
 
 /*
- * Per ended trial of 100,000 trivial ones (/bin/echo, one double
- * parameter, one observation; malloc chunk sizes, bench/bench_scale.py)
- * the daemon held about 2 KB: struct trial 384, its script 464 (here
- * packed to ~100), the observations CSV 144 (trimmed: 80), the series
- * 144 (trimmed: 24), the summary 80, the values 64, the history entry
- * and the assignment set's copy ~150, the trials.csv row and the events
- * lines ~250.
+ * What an ended trial costs (issue 11; bench/bench_scale.py: trivial
+ * trials, one double parameter, one observation; malloc chunk sizes):
+ *   struct trial 384, its values 64, its metric summary 80
+ *   its script 464 -> packed here to ~110 (text ~450, delta ~90)
+ *   observations CSV 144 -> trimmed here to 80; series 144 -> 24
+ *   history entry 56; the assignment set's copy 64 -> 32 (one block,
+ *   search_space.c) and its table ~24; e->trials 8
+ *   trials.csv's cached row ~40; the experiment's events lines ~175
+ * about 1.1 KB, plus the daemon's ~14 MB at rest.
  */
 void trial_compact(struct experiment *e, struct trial *t)
 {
