@@ -165,6 +165,14 @@ def main():
     print("scale: %d trials in %.1fs; throughput last/first window %.2f "
           "(target >= 0.67)" % (done, time.monotonic() - t0,
                                 rates[-1] / first_rate))
+    # a run whose trials did not succeed (no katibfs-shim beside the
+    # binary, say) measures nothing: say so, and fail
+    with open(os.path.join(exp, "status")) as f:
+        st = dict(l.split("=", 1) for l in f.read().splitlines() if "=" in l)
+    if int(st.get("succeeded", 0)) != done:
+        sys.exit("scale: only %s of %d trials succeeded; the figures above "
+                 "are not a measurement (see %s/events)"
+                 % (st.get("succeeded", 0), done, exp))
 
 
 if __name__ == "__main__":
