@@ -474,12 +474,22 @@ static void add_pareto_trials(cJSON *root, const struct experiment *e)
 	}
 }
 
+/* j as indented JSON and a newline (nothing on ENOMEM: b's oom says so). */
+static void append_json(struct strbuf *b, const cJSON *j)
+{
+	char *txt = cJSON_Print(j);
+
+	if (txt) {
+		strbuf_puts(b, txt);
+		strbuf_append(b, "\n", 1);
+	}
+	cJSON_free(txt);
+}
 static void render_status_json(struct experiment *e, struct strbuf *b)
 {
 	cJSON *root = cJSON_CreateObject(), *conds;
 	struct trial *best = experiment_best(e);
 	struct trial_counts c;
-	char *txt;
 
 	experiment_counts(e, &c);
 	cJSON_AddStringToObject(root, "name", e->name);
@@ -521,12 +531,7 @@ static void render_status_json(struct experiment *e, struct strbuf *b)
 		add_pareto_trials(root, e);
 	if (e->spec)
 		add_trial_lists(root, e);
-	txt = cJSON_Print(root);
-	if (txt) {
-		strbuf_append(b, txt, strlen(txt));
-		strbuf_append(b, "\n", 1);
-	}
-	cJSON_free(txt);
+	append_json(b, root);
 	cJSON_Delete(root);
 }
 
@@ -545,17 +550,11 @@ static void render_params_json(struct experiment *e, struct trial *t,
 			       struct strbuf *b)
 {
 	cJSON *o = cJSON_CreateObject();
-	char *txt;
 	size_t i;
 
 	for (i = 0; i < e->nvalue_names && i < t->nvalues; i++)
 		cJSON_AddStringToObject(o, e->value_names[i], t->values[i]);
-	txt = cJSON_Print(o);
-	if (txt) {
-		strbuf_append(b, txt, strlen(txt));
-		strbuf_append(b, "\n", 1);
-	}
-	cJSON_free(txt);
+	append_json(b, o);
 	cJSON_Delete(o);
 }
 
@@ -639,12 +638,6 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 	case KFILE_QUEUE: queue_render_locked(e, &b); break;
 	case KFILE_PARETO_CSV:
 		if (render_pareto_csv(e, &b)) {
-			strbuf_free(&b);
-			return -ENOMEM;
-		}
-		break;
-	case KFILE_PLOT:
-		if (plot_render(e, &b)) {
 			strbuf_free(&b);
 			return -ENOMEM;
 		}
