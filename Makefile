@@ -18,7 +18,7 @@
 PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
-PKGS := fuse3 yaml-0.1 libcjson sqlite3 libcurl libpcre2-8 lapacke openblas
+PKGS := fuse3 yaml-0.1 libcjson sqlite3 libcurl libpcre2-8 lapacke openblas zlib
 CFLAGS ?= -O2 -g
 # -Wformat-truncation is gcc's alone (clang rejects the option).
 IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)

@@ -6,7 +6,7 @@
 #   when root and skip (exit 77) when it cannot install them.
 set -eu
 PKGS="gcc make pkg-config libfuse3-dev fuse3 libyaml-dev libcjson-dev libsqlite3-dev sqlite3 \
-libcurl4-openssl-dev libpcre2-dev libcmocka-dev liblapacke-dev libopenblas-dev"
+libcurl4-openssl-dev libpcre2-dev libcmocka-dev liblapacke-dev libopenblas-dev zlib1g-dev"
 case "${1:-build}" in
 test) PKGS="$PKGS python3 procps clang-format" ;;
 notebook) PKGS="python3 python3-pandas python3-matplotlib jupyter-nbconvert python3-ipykernel chromium" ;;

@@ -165,6 +165,7 @@ void experiment_event(struct katib *k, struct experiment *e, const char *fmt,
 	va_start(ap, fmt);
 	add_event(k, &e->events, &e->mtime, e->name, fmt, ap);
 	va_end(ap);
+	textlog_seal(&e->events_sealed, &e->events); /* -ENOMEM: stays text */
 }
 
 void katib_event(struct katib *k, const char *fmt, ...)
@@ -321,8 +322,11 @@ static int load_event(void *arg, struct experiment *e, double time,
 	char ts[40];
 
 	format_rfc3339(time, ts, sizeof(ts));
-	return strbuf_printf(e ? &e->events : &k->events, "%s %s\n", ts,
-			     message);
+	if (!e)
+		return strbuf_printf(&k->events, "%s %s\n", ts, message);
+	if (strbuf_printf(&e->events, "%s %s\n", ts, message) < 0)
+		return -ENOMEM;
+	return textlog_seal(&e->events_sealed, &e->events);
 }
 
 static void wake_cb(void *arg)
@@ -808,7 +812,9 @@ int katib_stream_stat(struct katib *k, const char *exp, int trial, enum kfile f,
 		goto out;
 	switch (f) {
 	case KFILE_EVENTS:
-		*size = (off_t)(e ? e->events.len : k->events.len);
+		*size = (off_t)(e ? textlog_sealed_len(&e->events_sealed) +
+						e->events.len
+				  : k->events.len);
 		*mtime = e ? e->mtime : k->events_mtime;
 		break;
 	case KFILE_T_OBSERVATIONS:
@@ -862,7 +868,9 @@ ssize_t katib_stream_read(struct katib *k, const char *exp, int trial,
 	if (rc)
 		goto out;
 	if (f == KFILE_EVENTS) {
-		rc = copy_range(e ? &e->events : &k->events, buf, size, off);
+		rc = e ? textlog_pread(&e->events_sealed, &e->events, buf, size,
+				       off)
+		       : copy_range(&k->events, buf, size, off);
 	} else if (f == KFILE_T_OBSERVATIONS) {
 		rc = copy_range(&t->observations, buf, size, off);
 	} else if (f == KFILE_T_LOG) {

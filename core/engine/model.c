@@ -93,6 +93,7 @@ void experiment_free(struct experiment *e)
 	free(e->raw_spec);
 	free(e->spec_yaml);
 	strbuf_free(&e->events);
+	textlog_free(&e->events_sealed);
 	experiment_caches_reset(e);
 	pareto_front_free(&e->pareto);
 	if (e->importance)

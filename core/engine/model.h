@@ -26,6 +26,7 @@
 #include "collectors/metrics.h"
 #include "katib/spec.h"
 #include "util/strbuf.h"
+#include "util/textlog.h"
 
 #define KATIB_MAX_VALUES 256 /* parameters per experiment */
 
@@ -170,6 +171,9 @@ struct experiment {
 	 * first one packed, kept as long as the experiment (trial_compact) */
 	char *command_ref;
 
+	/* `events`: its older whole blocks deflated in events_sealed, the
+	 * rest as text in events (util/textlog.h) */
+	struct textlog events_sealed;
 	struct strbuf events;
 	double created, started, finished;
 	struct timespec mtime;

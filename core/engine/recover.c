@@ -105,14 +105,24 @@ static int rewrite_observations(struct katib *k, struct experiment *e,
 	return rc;
 }
 
-/* Events are rewritten from the text of `events` (exp "": the mount's). */
+/* Events are rewritten from the text of `events` (exp "": the mount's;
+ * an experiment's older lines are inflated from e->events_sealed). */
 static int rewrite_events(struct katib *k, const char *exp,
-			  const struct strbuf *events)
+			  struct textlog *sealed, const struct strbuf *events)
 {
-	char *copy = strdup(events->data ? events->data : "");
+	struct strbuf whole = { 0 };
+	char *copy;
 	char *line, *save = NULL, *sp;
 	double time;
-	int rc = copy ? 0 : -ENOMEM;
+	int rc;
+
+	if (sealed && textlog_append_to(sealed, events, &whole)) {
+		strbuf_free(&whole);
+		return -ENOMEM;
+	}
+	copy = sealed ? strbuf_take(&whole, NULL)
+		      : strdup(events->data ? events->data : "");
+	rc = copy ? 0 : -ENOMEM;
 
 	for (line = copy ? strtok_r(copy, "\n", &save) : NULL; !rc && line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -148,10 +158,11 @@ static int rewrite_all(struct katib *k)
 		if (!rc)
 			rc = warm_start_rewrite_locked(k, e);
 		if (!rc)
-			rc = rewrite_events(k, e->name, &e->events);
+			rc = rewrite_events(k, e->name, &e->events_sealed,
+					    &e->events);
 	}
 	if (!rc)
-		rc = rewrite_events(k, "", &k->events);
+		rc = rewrite_events(k, "", NULL, &k->events);
 	{
 		int crc = store_commit(k->store);
 

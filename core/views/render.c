@@ -643,8 +643,10 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 		}
 		break;
 	case KFILE_EVENTS:
-		strbuf_append(&b, e->events.data ? e->events.data : "",
-			      e->events.len);
+		if (textlog_append_to(&e->events_sealed, &e->events, &b)) {
+			strbuf_free(&b);
+			return -ENOMEM;
+		}
 		break;
 	case KFILE_T_OBSERVATIONS:
 		strbuf_append(&b, t->observations.data, t->observations.len);

@@ -11,7 +11,7 @@
 
 CC := $(FUZZ_CC)
 FUZZ_BUILD ?= build/fuzz
-PKGS := fuse3 yaml-0.1 libcjson sqlite3 libcurl libpcre2-8 lapacke openblas
+PKGS := fuse3 yaml-0.1 libcjson sqlite3 libcurl libpcre2-8 lapacke openblas zlib
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation \
 	-Wshadow -Wstrict-prototypes -Wno-unknown-warning-option \
 	-Wno-missing-field-initializers
