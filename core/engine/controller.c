@@ -77,7 +77,9 @@ int trial_init_metrics(struct experiment *e, struct trial *t)
 		metric_summary_init(&t->summaries[i]);
 	strbuf_free(&t->observations);
 	t->nobservations = 0;
-	t->nseries = t->series_checked = 0;
+	t->nseries = 0;
+	if (t->live) /* NULL: a loaded trial that had ended */
+		t->live->series_checked = 0;
 	return strbuf_printf(&t->observations, "timestamp,name,value\n");
 }
 
@@ -297,7 +299,7 @@ static void collector_update(struct katib *k, struct experiment *e,
 		k->backend->collector_file(k->backend_priv, &e->spec->collector,
 					   dir, read_dir, sizeof(read_dir));
 	collect_update(&e->spec->collector, e->parser, dir, read_dir, final,
-		       &t->tfevent, collect_event, &c);
+		       &t->live->tfevent, collect_event, &c);
 }
 
 /* The read starts inside a line (the rest of one longer than a chunk):
@@ -334,7 +336,7 @@ static int read_chunk(struct katib *k, struct experiment *e, struct trial *t,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	start = t->log_parsed;
+	start = t->live->log_parsed;
 	if (fstat(fd, &st) || st.st_size <= start) {
 		close(fd);
 		return 0;
@@ -358,12 +360,12 @@ static int read_chunk(struct katib *k, struct experiment *e, struct trial *t,
 	if (skip > use)
 		skip = use; /* the rest of a giant line: said already */
 	parse_lines(k, e, t, buf + skip, use - skip, start + (off_t)skip);
-	t->log_parsed += (off_t)use;
+	t->live->log_parsed += (off_t)use;
 	free(buf);
 	/* the offset goes to the store with the observations it produced,
 	 * so a daemon mounted again never counts a line twice */
 	store_put_trial(k->store, e->name, t);
-	return final && t->log_parsed < st.st_size;
+	return final && t->live->log_parsed < st.st_size;
 }
 
 static void read_output(struct katib *k, struct experiment *e, struct trial *t,
@@ -378,8 +380,8 @@ static void read_output(struct katib *k, struct experiment *e, struct trial *t,
 			; /* more than one chunk */
 	}
 	trial_log_path(k, e->name, t->number, path, sizeof(path));
-	if (!stat(path, &st) && st.st_size != t->log_size) {
-		t->log_size = st.st_size;
+	if (!stat(path, &st) && st.st_size != t->live->log_size) {
+		t->live->log_size = st.st_size;
 		katib_queue_notify(k, e->name, t->number, KFILE_T_LOG);
 	}
 }
@@ -429,7 +431,7 @@ static void trial_end_event(struct katib *k, struct experiment *e,
 	strbuf_init(&b);
 	strbuf_printf(&b, "trial %d %s", t->number, trial_state_name(t->state));
 	if (t->state != TRIAL_SUCCEEDED)
-		strbuf_printf(&b, " (%s)", t->reason);
+		strbuf_printf(&b, " (%s)", trial_reason(t));
 	if (t->started > 0)
 		strbuf_printf(&b, " after %.1fs", t->finished - t->started);
 	if (!trial_objective(e, t, &v)) {
@@ -453,23 +455,21 @@ static void trial_finish(struct katib *k, struct experiment *e, struct trial *t,
 			 enum trial_state s, const char *reason,
 			 const char *message)
 {
-	char why[sizeof(t->reason)];
-
-	snprintf(why, sizeof(why), "%s", reason); /* may be t->reason */
 	trial_set_state(e, t, s);
 	/* an algorithm that had nothing to give (hyperband waiting for a
 	 * rung to finish) is asked again: it may have more now */
 	e->exhausted = 0;
-	snprintf(t->reason, sizeof(t->reason), "%s", why);
+	trial_set_reason(t, reason);
 	if (message) {
 		free(t->message);
 		t->message = strdup(message);
 	}
 	t->finished = now_epoch();
-	tfevent_reader_free(t->tfevent);
-	t->tfevent = NULL;
-	slots_release(t);
-	k->backend->release(k->backend_priv, &t->run);
+	if (t->live) { /* NULL: it never ran (trial_compact freed it) */
+		slots_release(t);
+		k->backend->release(k->backend_priv, &t->live->run);
+		trial_live_free(t);
+	}
 	trial_touch(k, e, t);
 	trial_end_event(k, e, t, message);
 }
@@ -612,7 +612,7 @@ static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 							  : l->dir,
 				       &l->cmd);
 	t->started = now_epoch();
-	t->log_parsed = 0;
+	t->live->log_parsed = 0;
 	l->e = e;
 	l->t = t;
 	l->spec = e->spec;
@@ -620,7 +620,7 @@ static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 	 * counts, the limit and a kill see it so; the store records it once
 	 * its process exists (launch_finish) */
 	trial_set_state(e, t, TRIAL_RUNNING);
-	snprintf(t->reason, sizeof(t->reason), "TrialRunning");
+	trial_set_reason(t, "TrialRunning");
 }
 
 /* Without the lock: the trial's directory and slot record, then spawn it. */
@@ -670,8 +670,8 @@ static void launch_finish(struct katib *k, struct launch *l)
 		trial_finish(k, e, t, TRIAL_FAILED, "StartFailed", msg);
 		return;
 	}
-	t->run = l->run;
-	if (t->kill_reason) /* killed while it was being spawned */
+	t->live->run = l->run;
+	if (t->live->kill_reason) /* killed while it was being spawned */
 		backend_terminate(k, e, t, 0);
 	trial_touch(k, e, t);
 	assignment_text(e, t, &b);
@@ -687,7 +687,7 @@ static void launch_finish(struct katib *k, struct launch *l)
 static void launch_cancel(struct katib *k, struct launch *l)
 {
 	trial_set_state(l->e, l->t, TRIAL_PENDING);
-	snprintf(l->t->reason, sizeof(l->t->reason), "TrialCreated");
+	trial_set_reason(l->t, "TrialCreated");
 	slots_release(l->t);
 	trial_command_free(&l->cmd);
 	(void)k;
@@ -759,7 +759,7 @@ static void backend_terminate(struct katib *k, struct experiment *e,
 
 	backend_trial_of(k, e, t, NULL, dir, sizeof(dir), log, sizeof(log),
 			 &bt);
-	k->backend->terminate(k->backend_priv, &bt, &t->run, force);
+	k->backend->terminate(k->backend_priv, &bt, &t->live->run, force);
 }
 
 void trial_request_kill_locked(struct katib *k, struct experiment *e,
@@ -770,11 +770,11 @@ void trial_request_kill_locked(struct katib *k, struct experiment *e,
 		trial_finish(k, e, t, state, reason, NULL);
 		return;
 	}
-	if (t->state != TRIAL_RUNNING || t->kill_reason)
+	if (t->state != TRIAL_RUNNING || t->live->kill_reason)
 		return;
-	t->kill_reason = (int)state;
-	snprintf(t->reason, sizeof(t->reason), "%s", reason);
-	t->kill_deadline = now_epoch() + KILL_GRACE;
+	t->live->kill_reason = (int)state;
+	trial_set_reason(t, reason);
+	t->live->kill_deadline = now_epoch() + KILL_GRACE;
 	backend_terminate(k, e, t, 0);
 	katib_wake(k);
 }
@@ -827,7 +827,7 @@ static const char *timeout_message(const struct experiment *e,
 	const char *as_written = cJSON_IsString(a) ? a->valuestring : "";
 	char secs[64];
 
-	if (strcmp(t->reason, "Timeout"))
+	if (strcmp(trial_reason(t), "Timeout"))
 		return NULL;
 	format_double(e->spec->trial_timeout, secs, sizeof(secs));
 	/* "30m" as the user wrote it; plain seconds get their unit */
@@ -892,8 +892,8 @@ static void trial_exited(struct katib *k, struct experiment *e, struct trial *t,
 	t->exit_code = code;
 	t->term_signal = sig;
 	read_output(k, e, t, 1);
-	if (t->kill_reason) {
-		trial_finish(k, e, t, (enum trial_state)t->kill_reason,
+	if (t->live->kill_reason) {
+		trial_finish(k, e, t, (enum trial_state)t->live->kill_reason,
 			     t->reason,
 			     timeout_message(e, t, msg, sizeof(msg)));
 		return;
@@ -949,7 +949,8 @@ static void probe_trial(struct katib *k, struct experiment *e, struct trial *t)
 
 	backend_trial_of(k, e, t, NULL, dir, sizeof(dir), log, sizeof(log),
 			 &bt);
-	switch (k->backend->probe(k->backend_priv, &bt, &t->run, &code, &sig)) {
+	switch (k->backend->probe(k->backend_priv, &bt, &t->live->run, &code,
+				  &sig)) {
 	case PROBE_RUNNING: break;
 	case PROBE_EXITED: trial_exited(k, e, t, code, sig); break;
 	case PROBE_NEVER_STARTED:
@@ -964,16 +965,16 @@ static void probe_trial(struct katib *k, struct experiment *e, struct trial *t)
 static void poll_trial(struct katib *k, struct experiment *e, struct trial *t,
 		       double now)
 {
-	if (pidfd_ready(t->run.pidfd)) {
+	if (pidfd_ready(t->live->run.pidfd)) {
 		probe_trial(k, e, t);
 		if (t->state != TRIAL_RUNNING)
 			return;
 	}
-	if (t->kill_reason && now >= t->kill_deadline) {
+	if (t->live->kill_reason && now >= t->live->kill_deadline) {
 		backend_terminate(k, e, t, 1);
-		t->kill_deadline = now + KILL_GRACE;
+		t->live->kill_deadline = now + KILL_GRACE;
 	}
-	if (e->spec->trial_timeout > 0 && !t->kill_reason &&
+	if (e->spec->trial_timeout > 0 && !t->live->kill_reason &&
 	    now - t->started > e->spec->trial_timeout)
 		trial_request_kill_locked(k, e, t, TRIAL_FAILED, "Timeout");
 }
@@ -1050,11 +1051,11 @@ static struct trial *trial_new(struct katib *k, struct experiment *e,
 	t->values = values;
 	t->nvalues = e->nvalue_names;
 	t->exit_code = -1;
-	t->run.pidfd = -1;
 	t->created = now_epoch();
-	snprintf(t->reason, sizeof(t->reason), "TrialCreated");
+	trial_set_reason(t, "TrialCreated");
 	strbuf_init(&t->observations);
-	if (trial_init_metrics(e, t) || experiment_append_trial(e, t)) {
+	if (trial_live_new(t) || trial_init_metrics(e, t) ||
+	    experiment_append_trial(e, t)) {
 		t->values = NULL;
 		t->nvalues = 0;
 		trial_free(t);
@@ -1241,12 +1242,13 @@ static void check_early_stop(struct katib *k, struct experiment *e,
 {
 	struct search_history hist;
 	char why[512] = "";
-	size_t judged = t->series_checked;
+	size_t judged = t->live->series_checked;
 	int stop;
 
-	if (!e->early || t->kill_reason || t->nseries == t->series_checked)
+	if (!e->early || t->live->kill_reason ||
+	    t->nseries == t->live->series_checked)
 		return;
-	t->series_checked = t->nseries;
+	t->live->series_checked = t->nseries;
 	if (experiment_history(e, &hist))
 		return;
 	stop = e->early->should_stop(e->spec, &hist,
@@ -1385,7 +1387,7 @@ static size_t collect_pollfds(struct katib *k, struct pollfd **fds, size_t *cap)
 		for (j = 0; j < m; j++) {
 			struct trial *t = e->active[j];
 
-			if (t->state != TRIAL_RUNNING || t->run.pidfd < 0)
+			if (t->state != TRIAL_RUNNING || t->live->run.pidfd < 0)
 				continue;
 			if (n == *cap) {
 				struct pollfd *p =
@@ -1396,7 +1398,7 @@ static size_t collect_pollfds(struct katib *k, struct pollfd **fds, size_t *cap)
 				*fds = p;
 				*cap *= 2;
 			}
-			(*fds)[n].fd = t->run.pidfd;
+			(*fds)[n].fd = t->live->run.pidfd;
 			(*fds)[n].events = POLLIN;
 			(*fds)[n].revents = 0;
 			n++;
@@ -1563,11 +1565,13 @@ static void adopt_trials(struct katib *k)
 			probe_trial(k, e, t);
 			if (trial_state_is_terminal(t->state))
 				adoption_add(&a.ended, &a.nended, e, t, 1);
-			else if (t->run.pidfd >= 0 || t->state == TRIAL_RUNNING)
+			else if (t->live->run.pidfd >= 0 ||
+				 t->state == TRIAL_RUNNING)
 				adoption_add(&a.running, &a.nrunning, e, t, 0);
 			else
 				adoption_add(&a.waiting, &a.nwaiting, e, t, 0);
-			if (t->run.pidfd < 0 || t->state == TRIAL_RUNNING ||
+			if (t->live->run.pidfd < 0 ||
+			    t->state == TRIAL_RUNNING ||
 			    trial_state_is_terminal(t->state))
 				continue;
 			/* found running while the store said Pending */
@@ -1598,8 +1602,10 @@ static void release_trials(struct katib *k)
 
 	for (i = 0; i < k->nexps; i++)
 		for (j = 0; j < k->exps[i]->ntrials; j++)
-			k->backend->release(k->backend_priv,
-					    &k->exps[i]->trials[j]->run);
+			if (k->exps[i]->trials[j]->live)
+				k->backend->release(
+					k->backend_priv,
+					&k->exps[i]->trials[j]->live->run);
 }
 
 void controller_stop(struct katib *k)

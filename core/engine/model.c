@@ -8,6 +8,7 @@
 #include "util/textdelta.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,91 @@ int experiment_state_is_finished(enum experiment_state s)
 	return s == EXP_SUCCEEDED || s == EXP_FAILED || s == EXP_STOPPED;
 }
 
+_Static_assert(EXPERIMENT_NAME_MAX + 10 <= sizeof(((struct trial *)0)->name),
+	       "a trial's name is <experiment>-<8 chars>");
+
+/*
+ * Trial reasons, interned: a few distinct words shared by every trial (a
+ * pointer each instead of a copy). The list only grows (a reason read
+ * from the store that is none of these joins it) and lives as long as the
+ * process; its lock is taken only for a word not in the list.
+ */
+static struct reason_word {
+	struct reason_word *next;
+	char text[];
+} * reason_words;
+static pthread_mutex_t reason_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *const known_reasons[] = {
+	"TrialCreated",
+	"TrialRunning",
+	"TrialSucceeded",
+	"TrialFailed",
+	"MetricsUnavailable",
+	"StartFailed",
+	"Lost",
+	"Killed",
+	"Timeout",
+	"EarlyStopped",
+	"TrialEarlyStopped",
+	"KilledByUser",
+	"ExperimentFinished",
+	"",
+};
+
+static const char *reason_intern(const char *reason)
+{
+	struct reason_word *w;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(known_reasons) / sizeof(known_reasons[0]); i++)
+		if (!strcmp(known_reasons[i], reason))
+			return known_reasons[i];
+	pthread_mutex_lock(&reason_lock);
+	for (w = reason_words; w; w = w->next)
+		if (!strcmp(w->text, reason))
+			break;
+	len = strlen(reason);
+	if (!w && (w = malloc(sizeof(*w) + len + 1))) {
+		memcpy(w->text, reason, len + 1);
+		w->next = reason_words;
+		reason_words = w;
+	}
+	pthread_mutex_unlock(&reason_lock);
+	return w ? w->text : ""; /* out of memory: no reason */
+}
+
+void trial_set_reason(struct trial *t, const char *reason)
+{
+	t->reason = reason ? reason_intern(reason) : NULL;
+}
+
+const char *trial_reason(const struct trial *t)
+{
+	return t->reason ? t->reason : "";
+}
+
+int trial_live_new(struct trial *t)
+{
+	if (t->live)
+		return 0;
+	t->live = calloc(1, sizeof(*t->live));
+	if (!t->live)
+		return -ENOMEM;
+	t->live->run.pidfd = -1;
+	t->live->slot = -1;
+	return 0;
+}
+
+void trial_live_free(struct trial *t)
+{
+	if (!t->live)
+		return;
+	free(t->live->devices);
+	tfevent_reader_free(t->live->tfevent);
+	free(t->live);
+	t->live = NULL;
+}
+
 void trial_free(struct trial *t)
 {
 	size_t i;
@@ -62,8 +148,7 @@ void trial_free(struct trial *t)
 	free(t->values);
 	free(t->message);
 	free(t->command);
-	free(t->devices);
-	tfevent_reader_free(t->tfevent);
+	trial_live_free(t);
 	metric_summaries_free(t->summaries, t->nsummaries);
 	free(t->series);
 	free(t->objectives);
@@ -340,7 +425,7 @@ void experiment_status_message(const struct experiment *e, char *buf,
 static int series_push(struct trial *t, double v)
 {
 	if (t->nseries == t->series_cap) {
-		size_t cap = t->series_cap ? t->series_cap * 2 : 16;
+		uint32_t cap = t->series_cap ? t->series_cap * 2 : 16;
 		double *p = realloc(t->series, cap * sizeof(*p));
 
 		if (!p)
@@ -451,6 +536,11 @@ void trial_compact(struct experiment *e, struct trial *t)
 
 	if (!trial_state_is_terminal(t->state))
 		return;
+	/* its backend has let go of it (trial_finish compacts it again
+	 * after the release) */
+	if (t->live && t->live->run.pidfd < 0 && !t->live->run.priv &&
+	    !t->live->tfevent)
+		trial_live_free(t);
 	command_pack(e, t);
 	strbuf_trim(&t->observations);
 	if (t->series && t->series_cap > t->nseries) {

@@ -57,31 +57,18 @@ const char *experiment_state_name(enum experiment_state s);
 int trial_state_is_terminal(enum trial_state s);
 int experiment_state_is_finished(enum experiment_state s);
 
-struct trial {
-	int number;    /* 1, 2, ... */
-	char name[64]; /* <experiment>-<8 chars>, as Katib names trials */
-	enum trial_state state;
-	char reason[47]; /* TrialSucceeded, TrialFailed, Killed, ... */
-	/* 1: `command` holds the address of its experiment's command_ref
-	 * then the script packed against it (util/textdelta.h), as an
-	 * ended trial keeps it (trial_compact); read it by trial_command() */
-	unsigned char command_packed;
-	char *message; /* free text or NULL */
-	char **values; /* spec->nparams assignment strings */
-	size_t nvalues;
-	int exit_code;			   /* -1 until it exits */
-	int term_signal;		   /* signal that ended it, or 0 */
-	double created, started, finished; /* epoch seconds, 0 = not yet */
-	char *command; /* trials/N/spec: what was run, or NULL; read it
-			* through trial_command() (it may be packed) */
-
-	/* runtime (controller thread only) */
+/*
+ * What only a trial that has not ended needs (the controller thread's):
+ * allocated with the trial (trial_live_new), freed once it has ended and
+ * its backend let go of it (trial_compact), so an ended trial costs only
+ * struct trial. NULL in a trial that ended.
+ */
+struct trial_live {
 	struct trial_run run; /* the backend's handle while it runs */
 	int kill_reason;      /* 0 none, else the state to end in */
 	double kill_deadline; /* SIGKILL the group after this time */
 	off_t log_parsed;     /* bytes of the log already parsed */
 	off_t log_size;	      /* last size seen (for notifications) */
-	off_t file_start;     /* File collector: offset at start */
 	/* KATIB_TRIAL_SLOT and the devices of a running trial (slots.h);
 	 * slot_known 0: not read back from its directory since a restart */
 	int slot; /* -1: none */
@@ -89,19 +76,46 @@ struct trial {
 	char *devices; /* CUDA_VISIBLE_DEVICES, or NULL */
 	/* TensorFlowEvent collector: the event files' offsets (collect.h) */
 	struct tfevent_reader *tfevent;
+	size_t series_checked; /* early stopping looked up to here */
+};
+
+/*
+ * One trial, as small as an ended one can be (issue 11: 100,000 of them in
+ * memory): counts are 32-bit, the reason an interned string, and what only
+ * a running trial needs is in `live`.
+ */
+struct trial {
+	int number; /* 1, 2, ... */
+	enum trial_state state;
+	int exit_code;	 /* -1 until it exits */
+	int term_signal; /* signal that ended it, or 0 */
+	uint32_t nvalues, nsummaries;
+	uint32_t nseries, series_cap;
+	uint32_t nobservations;
+	/* 1: `command` is the script packed against its experiment's
+	 * command_ref (util/textdelta.h), as an ended trial keeps it
+	 * (trial_compact); read it by trial_command() */
+	unsigned char command_packed;
+	char name[56]; /* <experiment>-<8 chars>, as Katib names trials */
+	/* TrialSucceeded, TrialFailed, Killed, ...: interned (never freed;
+	 * trial_set_reason), NULL read as "" (trial_reason) */
+	const char *reason;
+	char *message; /* free text or NULL */
+	char **values; /* spec->nparams assignment strings */
+	double created, started, finished; /* epoch seconds, 0 = not yet */
+	char *command; /* trials/N/spec: what was run, or NULL; read it
+			* through trial_command() (it may be packed) */
 
 	/* metrics */
 	double *series; /* numeric objective observations, in order */
-	size_t nseries, series_cap;
-	size_t series_checked;		  /* early stopping looked up to here */
 	struct metric_summary *summaries; /* one per parser metric */
-	size_t nsummaries;
 	struct strbuf observations; /* observations CSV, header included */
-	size_t nobservations;
 	struct timespec mtime;
 	/* multi-objective: every objective's value (spec order), what its
 	 * history entry points at; NULL until first needed */
 	double *objectives;
+
+	struct trial_live *live; /* NULL once it ended (see above) */
 };
 
 /*
@@ -217,6 +231,14 @@ struct experiment {
 };
 
 void trial_free(struct trial *t);
+/* t->live allocated (no process, no slot): 0 or -ENOMEM. */
+int trial_live_new(struct trial *t);
+/* Free t->live (its backend has released t->live->run). */
+void trial_live_free(struct trial *t);
+/* t->reason set to an interned copy of reason (NULL: none). */
+void trial_set_reason(struct trial *t, const char *reason);
+/* t's reason, "" when none. */
+const char *trial_reason(const struct trial *t);
 void experiment_free(struct experiment *e);
 /* Drop e's queued assignments (memory only). */
 void experiment_queue_free(struct experiment *e);

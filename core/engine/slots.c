@@ -46,8 +46,8 @@ static void slot_read(struct katib *k, struct experiment *e, struct trial *t)
 	ssize_t n = -1;
 	int fd;
 
-	t->slot_known = 1;
-	t->slot = -1;
+	t->live->slot_known = 1;
+	t->live->slot = -1;
 	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/" SLOT_FILE, dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -58,15 +58,15 @@ static void slot_read(struct katib *k, struct experiment *e, struct trial *t)
 	if (n <= 0)
 		return;
 	text[n] = '\0';
-	if (sscanf(text, "slot=%d", &t->slot) != 1)
-		t->slot = -1;
+	if (sscanf(text, "slot=%d", &t->live->slot) != 1)
+		t->live->slot = -1;
 	dev = strstr(text, "\ndevices=");
 	if (!dev)
 		return;
 	dev += strlen("\ndevices=");
 	dev[strcspn(dev, "\n")] = '\0';
-	free(t->devices);
-	t->devices = *dev ? strdup(dev) : NULL;
+	free(t->live->devices);
+	t->live->devices = *dev ? strdup(dev) : NULL;
 }
 
 /* ---- what is in use ---- */
@@ -90,7 +90,7 @@ static size_t active_known(struct katib *k, struct experiment *e)
 	for (i = 0; i < n; i++) {
 		struct trial *t = e->active[i];
 
-		if (holds_slot(t) && !t->slot_known)
+		if (holds_slot(t) && !t->live->slot_known)
 			slot_read(k, e, t);
 	}
 	return n;
@@ -124,7 +124,7 @@ static int device_taken(struct katib *k, const char *dev)
 		n = active_known(k, x);
 		for (j = 0; j < n; j++)
 			if (holds_slot(x->active[j]) &&
-			    in_device_list(x->active[j]->devices, dev))
+			    in_device_list(x->active[j]->live->devices, dev))
 				return 1;
 	}
 	return 0;
@@ -180,7 +180,7 @@ static int slot_free(struct katib *k, struct experiment *e)
 	for (slot = 0;; slot++) {
 		for (i = 0; i < n; i++)
 			if (holds_slot(e->active[i]) &&
-			    e->active[i]->slot == slot)
+			    e->active[i]->live->slot == slot)
 				break;
 		if (i == n)
 			return slot;
@@ -247,11 +247,11 @@ int slots_assign(struct katib *k, struct experiment *e, struct trial *t,
 		return kb_error_set(err, rc, DEVICES_ANNOTATION, 0,
 				    rc == -EAGAIN ? "every device is taken"
 						  : "out of memory");
-	t->slot = slot_free(k, e);
-	t->slot_known = 1;
-	free(t->devices);
-	t->devices = devices;
-	snprintf(slot, sizeof(slot), "%d", t->slot);
+	t->live->slot = slot_free(k, e);
+	t->live->slot_known = 1;
+	free(t->live->devices);
+	t->live->devices = devices;
+	snprintf(slot, sizeof(slot), "%d", t->live->slot);
 	rc = env_set(cmd, "KATIB_TRIAL_SLOT", slot);
 	if (!rc && devices)
 		rc = env_set(cmd, "CUDA_VISIBLE_DEVICES", devices);
@@ -262,13 +262,13 @@ int slots_assign(struct katib *k, struct experiment *e, struct trial *t,
 
 int slots_record(const struct trial *t, const char *dir, struct kb_error *err)
 {
-	return slot_write(dir, t->slot, t->devices, err);
+	return slot_write(dir, t->live->slot, t->live->devices, err);
 }
 
 void slots_release(struct trial *t)
 {
-	t->slot = -1;
-	t->slot_known = 1;
-	free(t->devices);
-	t->devices = NULL;
+	t->live->slot = -1;
+	t->live->slot_known = 1;
+	free(t->live->devices);
+	t->live->devices = NULL;
 }

@@ -338,7 +338,7 @@ int store_put_trial(struct store *s, const char *exp, const struct trial *t)
 	sqlite3_bind_int(st, 2, t->number);
 	bind_text(st, 3, t->name);
 	sqlite3_bind_int(st, 4, t->state);
-	bind_text(st, 5, t->reason);
+	bind_text(st, 5, trial_reason(t));
 	bind_text(st, 6, t->message);
 	bind_text(st, 7, values);
 	sqlite3_bind_int(st, 8, t->exit_code);
@@ -347,7 +347,9 @@ int store_put_trial(struct store *s, const char *exp, const struct trial *t)
 	sqlite3_bind_double(st, 11, t->started);
 	sqlite3_bind_double(st, 12, t->finished);
 	bind_text(st, 13, command);
-	sqlite3_bind_int64(st, 14, t->log_parsed);
+	/* an ended trial's log is parsed to its end: the count no longer
+	 * matters (its live part is gone) */
+	sqlite3_bind_int64(st, 14, t->live ? t->live->log_parsed : 0);
 	/* column kept for old databases: trials are re-adopted through
 	 * their directories (include/katib/backend.h), never a saved pid */
 	sqlite3_bind_null(st, 15);
@@ -469,7 +471,7 @@ static struct trial *load_trial_row(sqlite3_stmt *st)
 	t->number = sqlite3_column_int(st, 0);
 	col_copy(st, 1, t->name, sizeof(t->name));
 	t->state = (enum trial_state)sqlite3_column_int(st, 2);
-	col_copy(st, 3, t->reason, sizeof(t->reason));
+	trial_set_reason(t, (const char *)sqlite3_column_text(st, 3));
 	t->message = col_dup(st, 4);
 	t->exit_code = sqlite3_column_int(st, 6);
 	t->term_signal = sqlite3_column_int(st, 7);
@@ -477,10 +479,13 @@ static struct trial *load_trial_row(sqlite3_stmt *st)
 	t->started = sqlite3_column_double(st, 9);
 	t->finished = sqlite3_column_double(st, 10);
 	t->command = col_dup(st, 11);
-	t->log_parsed = sqlite3_column_int64(st, 12);
-	t->run.priv = NULL; /* re-adopted through the trial directory */
-	t->run.pidfd = -1;
 	strbuf_init(&t->observations);
+	if (trial_live_new(t)) { /* freed once appended if it had ended;
+				  * run re-adopted through its directory */
+		trial_free(t);
+		return NULL;
+	}
+	t->live->log_parsed = sqlite3_column_int64(st, 12);
 	if (parse_values((const char *)sqlite3_column_text(st, 5), t)) {
 		trial_free(t);
 		return NULL;

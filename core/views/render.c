@@ -574,7 +574,7 @@ static void render_trial_metrics(struct experiment *e, struct trial *t,
 static void render_trial_status(struct trial *t, struct strbuf *b)
 {
 	kv(b, "state", trial_state_name(t->state));
-	kv(b, "reason", t->reason);
+	kv(b, "reason", trial_reason(t));
 	kv(b, "name", t->name);
 	if (t->exit_code >= 0)
 		kv_int(b, "exit_code", t->exit_code);
