@@ -60,7 +60,7 @@ static void trial_touch(struct katib *k, struct experiment *e, struct trial *t)
 {
 	clock_gettime(CLOCK_REALTIME, &t->mtime);
 	e->mtime = t->mtime;
-	store_put_trial(k->store, e->name, t);
+	store_put_trial_of(k->store, e, t);
 }
 
 int trial_init_metrics(struct experiment *e, struct trial *t)
@@ -364,7 +364,7 @@ static int read_chunk(struct katib *k, struct experiment *e, struct trial *t,
 	free(buf);
 	/* the offset goes to the store with the observations it produced,
 	 * so a daemon mounted again never counts a line twice */
-	store_put_trial(k->store, e->name, t);
+	store_put_trial_of(k->store, e, t);
 	return final && t->live->log_parsed < st.st_size;
 }
 

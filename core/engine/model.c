@@ -463,25 +463,24 @@ int trial_record_observation(const struct experiment *e, struct trial *t,
 	return series_push(t, v) ? 0 : 1;
 }
 
-int trial_command(const struct trial *t, struct strbuf *out)
+int trial_command(const struct experiment *e, const struct trial *t,
+		  struct strbuf *out)
 {
-	const char *ref;
-
 	if (!t->command)
 		return 0;
 	if (!t->command_packed)
 		return strbuf_puts(out, t->command);
-	memcpy(&ref, t->command, sizeof(ref));
-	return textdelta_unpack(ref, strlen(ref),
-				(const unsigned char *)t->command + sizeof(ref),
-				out);
+	if (!e->command_ref)
+		return -EINVAL;
+	return textdelta_unpack(e->command_ref, strlen(e->command_ref),
+				(const unsigned char *)t->command, out);
 }
 
 /*
  * t's script packed against e->command_ref (the first script packed
- * becomes it), behind that reference's address: the experiment frees it
- * after its trials, so the address is good as long as t. On failure t
- * keeps its text.
+ * becomes it; the experiment owns it and frees it with its trials). The
+ * packed form holds no pointer: it is read back against its experiment's
+ * reference (trial_command). On failure t keeps its text.
  */
 static void command_pack(struct experiment *e, struct trial *t)
 {
@@ -492,8 +491,6 @@ static void command_pack(struct experiment *e, struct trial *t)
 		return;
 	if (!e->command_ref && !(e->command_ref = strdup(t->command)))
 		return;
-	strbuf_append(&b, (const char *)&e->command_ref,
-		      sizeof(e->command_ref));
 	if (textdelta_pack(e->command_ref, strlen(e->command_ref), t->command,
 			   strlen(t->command), &b) ||
 	    !(p = realloc(b.data, b.len))) { /* without the growth slack */

@@ -288,10 +288,12 @@ int trial_record_observation(const struct experiment *e, struct trial *t,
 			     const struct observation *o);
 
 /*
- * Append t's script (trials/N/spec) to out, unpacking it when t ended:
- * 0, or -ENOMEM / -EINVAL. Nothing when t has none.
+ * Append t's script (trials/N/spec) to out, unpacking it against
+ * e->command_ref when t ended: 0, or -ENOMEM / -EINVAL. Nothing when t
+ * has none.
  */
-int trial_command(const struct trial *t, struct strbuf *out);
+int trial_command(const struct experiment *e, const struct trial *t,
+		  struct strbuf *out);
 
 /*
  * What an ended trial keeps, made small (trial_set_state and a loaded

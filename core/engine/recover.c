@@ -149,7 +149,7 @@ static int rewrite_all(struct katib *k)
 			continue;
 		experiment_save_locked(k, e);
 		for (j = 0; !rc && j < e->ntrials; j++) {
-			rc = store_put_trial(k->store, e->name, e->trials[j]);
+			rc = store_put_trial_of(k->store, e, e->trials[j]);
 			if (!rc)
 				rc = rewrite_observations(k, e, e->trials[j]);
 		}

@@ -315,25 +315,16 @@ static char *values_json(const struct trial *t)
 	return txt;
 }
 
-int store_put_trial(struct store *s, const char *exp, const struct trial *t)
+/* t's row, with its script as the text `command`. */
+static int put_trial(struct store *s, const char *exp, const struct trial *t,
+		     const char *command)
 {
 	sqlite3_stmt *st = s->stmt[ST_PUT_TRIAL];
-	struct strbuf unpacked = { 0 }; /* an ended trial's script */
-	const char *command = t->command;
 	char *values = values_json(t);
 	int rc;
 
 	if (!values)
 		return -ENOMEM;
-	if (t->command_packed) {
-		rc = trial_command(t, &unpacked);
-		if (rc) {
-			cJSON_free(values);
-			strbuf_free(&unpacked);
-			return rc;
-		}
-		command = unpacked.data ? unpacked.data : "";
-	}
 	bind_text(st, 1, exp);
 	sqlite3_bind_int(st, 2, t->number);
 	bind_text(st, 3, t->name);
@@ -355,6 +346,26 @@ int store_put_trial(struct store *s, const char *exp, const struct trial *t)
 	sqlite3_bind_null(st, 15);
 	rc = run(s, ST_PUT_TRIAL);
 	cJSON_free(values);
+	return rc;
+}
+
+int store_put_trial(struct store *s, const char *exp, const struct trial *t)
+{
+	return t->command_packed ? -EINVAL : put_trial(s, exp, t, t->command);
+}
+
+int store_put_trial_of(struct store *s, const struct experiment *e,
+		       const struct trial *t)
+{
+	struct strbuf unpacked = { 0 }; /* an ended trial's script */
+	int rc;
+
+	if (!t->command_packed)
+		return put_trial(s, e->name, t, t->command);
+	rc = trial_command(e, t, &unpacked);
+	if (!rc)
+		rc = put_trial(s, e->name, t,
+			       unpacked.data ? unpacked.data : "");
 	strbuf_free(&unpacked);
 	return rc;
 }

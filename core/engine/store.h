@@ -46,7 +46,11 @@ int store_put_experiment(struct store *s, const struct experiment *e,
 int store_delete_experiment(struct store *s, const char *exp);
 /* Delete every row (inside a transaction: before rewriting it all). */
 int store_clear_all(struct store *s);
+/* Insert or replace a trial's row; t's script must be text (not packed:
+ * -EINVAL). store_put_trial_of() writes any trial of e. */
 int store_put_trial(struct store *s, const char *exp, const struct trial *t);
+int store_put_trial_of(struct store *s, const struct experiment *e,
+		       const struct trial *t);
 /* Remove a trial's observations (a trial that is run again). */
 int store_clear_observations(struct store *s, const char *exp, int trial);
 int store_add_observation(struct store *s, const char *exp, int trial,

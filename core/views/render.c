@@ -629,7 +629,7 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 	case KFILE_T_METRICS: render_trial_metrics(e, t, &b); break;
 	case KFILE_T_STATUS: render_trial_status(t, &b); break;
 	case KFILE_T_SPEC:
-		if (trial_command(t, &b)) {
+		if (trial_command(e, t, &b)) {
 			strbuf_free(&b);
 			return -ENOMEM;
 		}
