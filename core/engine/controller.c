@@ -1570,9 +1570,8 @@ static void adopt_trials(struct katib *k)
 				adoption_add(&a.running, &a.nrunning, e, t, 0);
 			else
 				adoption_add(&a.waiting, &a.nwaiting, e, t, 0);
-			if (t->live->run.pidfd < 0 ||
-			    t->state == TRIAL_RUNNING ||
-			    trial_state_is_terminal(t->state))
+			if (trial_state_is_terminal(t->state) ||
+			    t->live->run.pidfd < 0 || t->state == TRIAL_RUNNING)
 				continue;
 			/* found running while the store said Pending */
 			trial_set_state(e, t, TRIAL_RUNNING);
