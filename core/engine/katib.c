@@ -543,8 +543,14 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 			     strerror(-rc));
 		goto fail;
 	}
-	for (i = 0; i < k->nexps; i++) /* the trials' metrics are in now */
-		experiment_pareto_rebuild(k->exps[i]);
+	for (i = 0; i < k->nexps; i++) { /* the trials' metrics are in now */
+		struct experiment *e = k->exps[i];
+		size_t j;
+
+		for (j = 0; j < e->ntrials; j++) /* their growth slack off */
+			trial_compact(e, e->trials[j]);
+		experiment_pareto_rebuild(e);
+	}
 	log_start(k, opt);
 	rc = controller_start(k);
 	if (rc)
