@@ -519,13 +519,15 @@ static void strbuf_trim(struct strbuf *b)
 /*
  * What an ended trial costs (issue 11; bench/bench_scale.py: trivial
  * trials, one double parameter, one observation; malloc chunk sizes):
- *   struct trial 384, its values 64, its metric summary 80
- *   its script 464 -> packed here to ~110 (text ~450, delta ~90)
- *   observations CSV 144 -> trimmed here to 80; series 144 -> 24
- *   history entry 56; the assignment set's copy 64 -> 32 (one block,
+ *   struct trial 240 (its running part, struct trial_live, 96, is freed
+ *   as it ends), its values 64, its metric summary 80
+ *   its script 464 -> packed here to ~96 (text ~450, delta ~85)
+ *   observations CSV 144 -> trimmed here to 80; series 144 -> 32
+ *   history entry 56; the assignment set's copy 32 (one block,
  *   search_space.c) and its table ~24; e->trials 8
- *   trials.csv's cached row ~40; the experiment's events lines ~175
- * about 1.1 KB, plus the daemon's ~14 MB at rest.
+ *   trials.csv's cached row ~40; the experiment's events lines ~175 of
+ *   text, ~20 once deflated (util/textlog.h)
+ * about 770 bytes, plus the daemon's ~14 MB at rest.
  */
 void trial_compact(struct experiment *e, struct trial *t)
 {
