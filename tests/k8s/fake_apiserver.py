@@ -26,8 +26,13 @@ prints "READY <port>" on stdout. Everything lives in memory:
     port, else the answer of 127.0.0.1:PORT/PATH (the kubelet's
     "containers" are local processes).
   * --kubelet: every created batch/v1 Job, kubeflow.org/v1 *Job (training
-    operator) or trainer.kubeflow.org TrainJob (Kubeflow Trainer, node 0 of
-    its JobSet) gets a pod (labels as the real controllers set them) whose containers' command
+    operator: one pod per replica; the primary replica, Master, Chief or
+    Launcher, else Worker 0, decides Succeeded, any failed replica fails
+    the job, the pods still running are then deleted), kubeflow.org/v2beta1
+    MPIJob (the MPI operator; as both MPI operators, the launcher pod is
+    made once the workers run) or trainer.kubeflow.org TrainJob (Kubeflow
+    Trainer, node 0 of its JobSet) gets its pods (labels as the real
+    controllers set them) whose containers' command
     + args run as local processes (native sidecars, initContainers with
     restartPolicy Always, too; they get SIGTERM once the others ended); a
     command that cannot be run is a container terminated with exit code
@@ -94,9 +99,11 @@ GROUPS = {
         ("pytorchjobs/status", "PyTorchJob", True)],
     ("kubeflow.org", "v1beta1"): [
         ("experiments", "Experiment", True), ("trials", "Trial", True)],
+    ("kubeflow.org", "v2beta1"): [("mpijobs", "MPIJob", True)],
     ("argoproj.io", "v1alpha1"): [("workflows", "Workflow", True)],
     ("trainer.kubeflow.org", "v1alpha1"): [("trainjobs", "TrainJob", True)],
 }
+OPERATOR_GVS = ("kubeflow.org/v1", "kubeflow.org/v2beta1")
 REPLICA_SPECS = {"PyTorchJob": "pytorchReplicaSpecs", "TFJob": "tfReplicaSpecs",
                  "MPIJob": "mpiReplicaSpecs", "XGBoostJob": "xgbReplicaSpecs"}
 
@@ -278,25 +285,104 @@ class Server:
                                            string.digits) for _ in range(5))
             self.make_pod(ns, "%s-node-0-0-%s" % (name, suffix), tmpl,
                           labels, obj, gv, res)
-        elif gv == "kubeflow.org/v1" and kind in REPLICA_SPECS:
-            specs = obj.get("spec", {}).get(REPLICA_SPECS[kind], {})
-            for rtype in ("Master", "Chief", "Launcher", "Worker"):
-                if rtype in specs:
-                    break
-            else:
-                return
-            tmpl = specs[rtype].get("template", {})
-            labels = {"training.kubeflow.org/job-name": name,
-                      "training.kubeflow.org/operator-name":
-                          kind.lower().replace("job", "job-controller"),
-                      "training.kubeflow.org/replica-type": rtype.lower(),
-                      "training.kubeflow.org/replica-index": "0",
-                      "training.kubeflow.org/job-role": "master"}
-            self.set_conditions(gv, res, ns, name, ["Created"], None)
-            self.make_pod(ns, "%s-%s-0" % (name, rtype.lower()), tmpl,
-                          labels, obj, gv, res)
+        elif gv in OPERATOR_GVS and kind in REPLICA_SPECS:
+            self.operator_create(gv, res, ns, obj)
 
-    def make_pod(self, ns, pname, tmpl, labels, owner, gv, res):
+    # ---- the training operator and the MPI operator ----
+    def replica_labels(self, gv, kind, name, rtype, index, primary):
+        """Labels as the operators put them on a replica's pod."""
+        rt = rtype.lower()
+        labels = {"training.kubeflow.org/job-name": name,
+                  "training.kubeflow.org/replica-type": rt}
+        if gv == "kubeflow.org/v2beta1":  # mpi-operator v2
+            labels["training.kubeflow.org/operator-name"] = "mpi-operator"
+            labels["training.kubeflow.org/job-role"] = rt
+            if rtype != "Launcher":
+                labels["training.kubeflow.org/replica-index"] = str(index)
+            return labels
+        labels["training.kubeflow.org/operator-name"] = \
+            kind.lower().replace("job", "job-controller")
+        labels["training.kubeflow.org/replica-index"] = str(index)
+        if primary:
+            labels["training.kubeflow.org/job-role"] = "master"
+        if kind == "MPIJob":
+            labels["mpi-job-role"] = rt
+        return labels
+
+    def replica_pod_name(self, gv, kind, name, rtype, index):
+        if rtype == "Launcher" and gv == "kubeflow.org/v2beta1":
+            return "%s-launcher-%s" % (name, "".join(random.choice(
+                string.ascii_lowercase + string.digits) for _ in range(5)))
+        if rtype == "Launcher":
+            return name + "-launcher"
+        return "%s-%s-%d" % (name, rtype.lower(), index)
+
+    def operator_create(self, gv, res, ns, obj):
+        """One pod per replica. The primary replica (Master, Chief or
+        Launcher, else Worker 0) decides the job's Succeeded; any replica
+        that fails fails the job; an MPIJob's launcher is made once its
+        workers run (as both MPI operators do by default)."""
+        kind, name = obj.get("kind"), obj["metadata"]["name"]
+        specs = obj.get("spec", {}).get(REPLICA_SPECS[kind]) or {}
+        if not specs:
+            return
+        first = [r for r in ("Master", "Chief", "Launcher") if r in specs]
+        prim = first[0] if first else "Worker"
+        self.set_conditions(gv, res, ns, name, ["Created"], None)
+        pods, launcher = [], None
+        for rtype, rs in specs.items():
+            for i in range(int((rs or {}).get("replicas", 1))):
+                primary = rtype == prim and i == 0
+                pod = (self.replica_pod_name(gv, kind, name, rtype, i),
+                       (rs or {}).get("template", {}),
+                       self.replica_labels(gv, kind, name, rtype, i,
+                                           primary),
+                       "primary" if primary else "replica")
+                if rtype == "Launcher":
+                    launcher = pod
+                else:
+                    pods.append(pod)
+        for pname, tmpl, labels, role in pods:
+            self.make_pod(ns, pname, tmpl, labels, obj, gv, res, role)
+        if launcher:
+            threading.Thread(target=self.launch_when_workers_run,
+                             daemon=True, args=(ns, obj, gv, res,
+                                                [q[0] for q in pods],
+                                                launcher)).start()
+
+    def launch_when_workers_run(self, ns, owner, gv, res, workers, launcher):
+        st, key = self.store, (gv, res, ns, owner["metadata"]["name"])
+        with st.lock:
+            while not self.stopping:
+                if st.objs.get(key, {}).get("metadata", {}).get("uid") != \
+                        owner["metadata"]["uid"]:
+                    return  # deleted meanwhile
+                phases = [st.objs.get(("v1", "pods", ns, w), {}).get(
+                    "status", {}).get("phase") for w in workers]
+                if all(ph in ("Running", "Succeeded") for ph in phases):
+                    break
+                st.lock.wait(0.5)
+        pname, tmpl, labels, role = launcher
+        self.make_pod(ns, pname, tmpl, labels, owner, gv, res, role)
+
+    def end_job(self, gv, res, ns, name, ok):
+        """The operator's verdict, once; then, as cleanPodPolicy Running,
+        the job's pods still running are deleted."""
+        st = self.store
+        with st.lock:
+            obj = st.objs.get((gv, res, ns, name))
+            if obj is None or any(
+                    c.get("type") in ("Succeeded", "Failed") and
+                    c.get("status") == "True"
+                    for c in obj.get("status", {}).get("conditions", [])):
+                return
+            self.set_conditions(gv, res, ns, name,
+                                ["Succeeded"] if ok else ["Failed"], None)
+            uid = obj["metadata"]["uid"]
+        self.kill_pods_of(ns, uid, only_running=True)
+
+    def make_pod(self, ns, pname, tmpl, labels, owner, gv, res,
+                 role="primary"):
         st = self.store
         md = tmpl.get("metadata", {}) or {}
         lab = dict(md.get("labels") or {})
@@ -312,7 +398,7 @@ class Server:
             st.put("v1", "pods", ns, pod, "ADDED")
         t = threading.Thread(target=self.run_pod, daemon=True,
                              args=(ns, pname, owner["metadata"]["name"], gv,
-                                   res))
+                                   res, role))
         t.start()
 
     def set_conditions(self, gv, res, ns, name, types, extra):
@@ -347,7 +433,7 @@ class Server:
             st.put("v1", "pods", ns, pod, "MODIFIED")
         return True
 
-    def run_pod(self, ns, pname, owner, gv, res):
+    def run_pod(self, ns, pname, owner, gv, res, role="primary"):
         st = self.store
         time.sleep(self.args.kubelet_delay)
         with st.lock:
@@ -365,7 +451,7 @@ class Server:
         self.set_pod(ns, pname, "Running", [
             self.running_status(ns, pname, n, p, started, 0)
             for n, p in procs])
-        if gv.startswith("kubeflow.org/"):
+        if gv in OPERATOR_GVS and role == "primary":
             self.set_conditions(gv, res, ns, owner, ["Running"], None)
         codes = self.wait_containers(ns, pname, procs)
         restarts = 0
@@ -389,7 +475,8 @@ class Server:
                 except OSError:
                     pass
         self.wait_containers(ns, pname, side)
-        self.finish_pod(ns, pname, owner, gv, res, codes, started, restarts)
+        self.finish_pod(ns, pname, owner, gv, res, codes, started, restarts,
+                        role)
 
     def running_status(self, ns, pname, name, p, started, restarts):
         if p is not None:
@@ -454,7 +541,7 @@ class Server:
         return procs
 
     def finish_pod(self, ns, pname, owner, gv, res, codes, started,
-                   restarts):
+                   restarts, role):
         ok = all(c == 0 for _, c in codes)
         with self.store.lock:
             failed = {n for (a, b, n) in self.store.start_errors
@@ -475,17 +562,18 @@ class Server:
         elif gv.startswith("trainer.kubeflow.org/"):
             self.set_conditions(gv, res, ns, owner,
                                 ["Complete"] if ok else ["Failed"], None)
-        else:
-            self.set_conditions(gv, res, ns, owner,
-                                ["Succeeded"] if ok else ["Failed"], None)
+        elif role == "primary" or not ok:
+            self.end_job(gv, res, ns, owner, ok)
 
-    def kill_pods_of(self, ns, owner_uid):
+    def kill_pods_of(self, ns, owner_uid, only_running=False):
         st = self.store
         with st.lock:
             victims = [k for k, o in st.objs.items()
                        if k[1] == "pods" and k[2] == ns and any(
                            r.get("uid") == owner_uid for r in
-                           o["metadata"].get("ownerReferences") or [])]
+                           o["metadata"].get("ownerReferences") or [])
+                       and not (only_running and o.get("status", {}).get(
+                           "phase") in ("Succeeded", "Failed"))]
         for (gv, res, pns, name) in victims:
             with st.lock:
                 procs = st.procs.pop((pns, name), [])

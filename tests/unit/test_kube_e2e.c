@@ -318,6 +318,194 @@ static void test_tfjob(void **state)
 	check_done(f->k, "k8stf", 2);
 }
 
+/* The trialTemplate of the MPIJob and XGBoostJob tests (after the head's
+ * parameters): each worker prints a loss line of its own and (MPI) runs
+ * on as sshd does, so a log read from any pod but the primary one shows. */
+static const char mpijob_v1_tmpl[] =
+	"  trialTemplate:\n"
+	"    primaryPodLabels:\n"
+	"      mpi-job-role: launcher\n"
+	"    primaryContainerName: mpi-launcher\n"
+	"    successCondition: status.conditions.#(type==\"Succeeded\")#|"
+	"#(status==\"True\")#\n"
+	"    failureCondition: status.conditions.#(type==\"Failed\")#|"
+	"#(status==\"True\")#\n"
+	"    trialParameters:\n"
+	"      - name: learningRate\n"
+	"        description: Learning rate for the training model\n"
+	"        reference: lr\n"
+	"    trialSpec:\n"
+	"      apiVersion: kubeflow.org/v1\n"
+	"      kind: MPIJob\n"
+	"      spec:\n"
+	"        slotsPerWorker: 1\n"
+	"        cleanPodPolicy: Running\n"
+	"        mpiReplicaSpecs:\n"
+	"          Launcher:\n"
+	"            replicas: 1\n"
+	"            template:\n"
+	"              spec:\n"
+	"                containers:\n"
+	"                  - image: docker.io/kubeflow/mpi-horovod-mnist\n"
+	"                    name: mpi-launcher\n"
+	"                    command: [sh, -c, \"echo start; %s echo "
+	"loss=${trialParameters.learningRate}\"]\n"
+	"          Worker:\n"
+	"            replicas: 2\n"
+	"            template:\n"
+	"              spec:\n"
+	"                containers:\n"
+	"                  - image: docker.io/kubeflow/mpi-horovod-mnist\n"
+	"                    name: mpi-worker\n"
+	"                    command: [sh, -c, \"echo loss=99; exec sleep "
+	"600\"]\n";
+
+/* The MPI operator's own API (kubeflow.org/v2beta1): its launcher is
+ * labelled job-role launcher; the conditions are the kind's defaults. */
+static const char mpijob_v2_tmpl[] =
+	"  trialTemplate:\n"
+	"    primaryPodLabels:\n"
+	"      training.kubeflow.org/job-role: launcher\n"
+	"    primaryContainerName: mpi-launcher\n"
+	"    trialParameters:\n"
+	"      - name: learningRate\n"
+	"        description: Learning rate for the training model\n"
+	"        reference: lr\n"
+	"    trialSpec:\n"
+	"      apiVersion: kubeflow.org/v2beta1\n"
+	"      kind: MPIJob\n"
+	"      spec:\n"
+	"        slotsPerWorker: 1\n"
+	"        runPolicy:\n"
+	"          cleanPodPolicy: Running\n"
+	"        mpiReplicaSpecs:\n"
+	"          Launcher:\n"
+	"            replicas: 1\n"
+	"            template:\n"
+	"              spec:\n"
+	"                containers:\n"
+	"                  - image: docker.io/kubeflow/mpi-horovod-mnist\n"
+	"                    name: mpi-launcher\n"
+	"                    command: [sh, -c, \"echo start; %s echo "
+	"loss=${trialParameters.learningRate}\"]\n"
+	"          Worker:\n"
+	"            replicas: 1\n"
+	"            template:\n"
+	"              spec:\n"
+	"                containers:\n"
+	"                  - image: docker.io/kubeflow/mpi-horovod-mnist\n"
+	"                    name: mpi-worker\n"
+	"                    command: [sh, -c, \"echo loss=99; exec sleep "
+	"600\"]\n";
+
+/* As Katib's xgboostjob-lightgbm example: Master (the primary, by the
+ * default primaryPodLabels) and Worker, restartPolicy ExitCode. */
+static const char xgboost_tmpl[] =
+	"  trialTemplate:\n"
+	"    primaryContainerName: xgboost\n"
+	"    trialParameters:\n"
+	"      - name: learningRate\n"
+	"        description: Learning rate for the training model\n"
+	"        reference: lr\n"
+	"    trialSpec:\n"
+	"      apiVersion: kubeflow.org/v1\n"
+	"      kind: XGBoostJob\n"
+	"      spec:\n"
+	"        xgbReplicaSpecs:\n"
+	"          Master:\n"
+	"            replicas: 1\n"
+	"            restartPolicy: ExitCode\n"
+	"            template:\n"
+	"              spec:\n"
+	"                containers:\n"
+	"                  - name: xgboost\n"
+	"                    image: docker.io/kubeflow/xgboost-dist-lightgbm\n"
+	"                    command: [sh, -c, \"echo start; %s echo "
+	"loss=${trialParameters.learningRate}\"]\n"
+	"          Worker:\n"
+	"            replicas: 2\n"
+	"            restartPolicy: ExitCode\n"
+	"            template:\n"
+	"              spec:\n"
+	"                containers:\n"
+	"                  - name: xgboost\n"
+	"                    image: docker.io/kubeflow/xgboost-dist-lightgbm\n"
+	"                    command: [sh, -c, \"echo loss=99\"]\n";
+
+/* head_fmt's experiment with `tmpl` (a printf format of one %s, the
+ * primary's shell before its loss line) as its trialTemplate. */
+static void write_template(struct katib *k, const char *name,
+			   const char *tmpl, const char *script, int parallel,
+			   int max)
+{
+	char buf[8192], *p;
+	struct kb_error err = { 0 };
+	int n;
+
+	snprintf(buf, sizeof(buf), head_fmt, name, parallel, max);
+	p = strstr(buf, "  trialTemplate:");
+	assert_non_null(p);
+	n = (int)(p - buf);
+	n += snprintf(p, sizeof(buf) - (size_t)n, tmpl, script);
+	assert_true(n < (int)sizeof(buf));
+	assert_int_equal(katib_mkdir(k, name, &err), 0);
+	if (katib_write_spec(k, name, buf, (size_t)n, &err)) {
+		char msg[600];
+
+		kb_error_format(&err, msg, sizeof(msg));
+		fail_msg("spec %s: %s", name, msg);
+	}
+}
+
+static void test_mpijob(void **state)
+{
+	struct fixture *f = *state;
+
+	write_template(f->k, "k8smpi", mpijob_v1_tmpl, "", 2, 3);
+	check_done(f->k, "k8smpi", 3);
+}
+
+static void test_mpijob_v2beta1(void **state)
+{
+	struct fixture *f = *state;
+
+	write_template(f->k, "k8smpi2", mpijob_v2_tmpl, "", 2, 2);
+	check_done(f->k, "k8smpi2", 2);
+}
+
+static void test_xgboostjob(void **state)
+{
+	struct fixture *f = *state;
+
+	write_template(f->k, "k8sxgb", xgboost_tmpl, "", 2, 3);
+	check_done(f->k, "k8sxgb", 3);
+}
+
+/* The primary replica fails: the operator fails the job, and the trial
+ * fails by the failureCondition (the log is the primary's). */
+static void test_training_job_fails(void **state)
+{
+	struct fixture *f = *state;
+	char *s;
+
+	write_template(f->k, "k8sxgbf", xgboost_tmpl, "exit 3;", 1, 1);
+	if (katib_wait_finished(f->k, "k8sxgbf", 90000))
+		fail_msg("k8sxgbf did not finish");
+	s = render(f->k, "k8sxgbf", 1, KFILE_T_STATUS);
+	assert_has(s, "state=Failed\n");
+	free(s);
+	s = read_log(f->k, "k8sxgbf", 1);
+	if (count(s, "start\n") != 1 || count(s, "loss=") != 0)
+		fail_msg("trial 1 log:\n%s", s);
+	free(s);
+	write_template(f->k, "k8smpif", mpijob_v1_tmpl, "exit 3;", 1, 1);
+	if (katib_wait_finished(f->k, "k8smpif", 90000))
+		fail_msg("k8smpif did not finish");
+	s = render(f->k, "k8smpif", 1, KFILE_T_STATUS);
+	assert_has(s, "state=Failed\n");
+	free(s);
+}
+
 /* Close while trials run, open again: every trial ends once, its log
  * is neither cut nor doubled. */
 static void test_restart(void **state)
@@ -1032,6 +1220,13 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_trainjob, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tfjob, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mpijob, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mpijob_v2beta1, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_xgboostjob, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_training_job_fails, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unauthorized, setup,
