@@ -81,6 +81,12 @@ struct ktrial {
 	 * TensorFlowEvent sidecars, Custom), or "", and its copy in dir */
 	char side[128], side_log[64];
 	int side_noted; /* its container's failure is in events */
+	/* Custom: the primary container ended at (0: not ended) while the
+	 * collector's runs on; past COLLECTOR_EXIT_GRACE it is stopped (the
+	 * object deleted) and the trial ends on the primary's exit code,
+	 * stopped_code (-1: not stopped) */
+	double primary_ended_at;
+	int stopped_code;
 	/* PrometheusMetric: scraped through the pod proxy */
 	int prom_port;
 	char prom_path[512];
@@ -626,7 +632,10 @@ static int object_finished(struct ktrial *t)
  * say why. 1 = the pod is done or gone, stop following; 0 = follow again
  * (the container restarted, or the stream was cut while it runs).
  */
-static int pod_settled(struct ktrial *t, const char *pod)
+static int collector_overstays(struct ktrial *t, const char *pod,
+			       const cJSON *obj);
+
+static int pod_settled(struct ktrial *t, const char *pod, int primary)
 {
 	double deadline = now_mono() + LOG_SETTLE;
 	const cJSON *obj;
@@ -649,6 +658,8 @@ static int pod_settled(struct ktrial *t, const char *pod)
 		done = copy && phase_done(pod_phase_of(copy));
 		if (copy)
 			note_restarts(t, copy);
+		if (copy && primary && collector_overstays(t, pod, copy))
+			done = 1; /* the pod goes with the object */
 		cJSON_Delete(copy);
 		if (done)
 			return 1;
@@ -699,7 +710,7 @@ static int follow_once(struct ktrial *t, const char *pod, const char *container,
 	*fails = 0;
 	if (rc)
 		return 0; /* cut before its end: go on where it stopped */
-	return pod_settled(t, pod);
+	return pod_settled(t, pod, f == NULL);
 }
 
 /*
@@ -782,6 +793,79 @@ static void note_custom(struct ktrial *t, const char *pod)
 			    "container %s of pod %s/%s %s; the trial's other "
 			    "observations are kept",
 			    t->side, t->ns, pod, what);
+}
+
+/* Has container `name` of the pod ended (state terminated)? Its exit
+ * code into *code. */
+static int container_ended(const cJSON *pod, const char *name, int *code)
+{
+	const cJSON *st = cJSON_GetObjectItem(pod, "status"), *cs, *x, *ec;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		cJSON_ArrayForEach(
+			cs, cJSON_GetObjectItem(st, i ? "initContainerStatuses"
+						      : "containerStatuses"))
+		{
+			const char *n = cJSON_GetStringValue(
+				cJSON_GetObjectItem(cs, "name"));
+
+			if (!n || strcmp(n, name))
+				continue;
+			x = cJSON_GetObjectItem(
+				cJSON_GetObjectItem(cs, "state"), "terminated");
+			ec = cJSON_GetObjectItem(x, "exitCode");
+			*code = cJSON_IsNumber(ec) ? ec->valueint : 1;
+			return x != NULL;
+		}
+	return 0;
+}
+
+/*
+ * A Custom collector that does not end when the training does would keep
+ * the pod, and the trial, running for ever (as on Katib). Once the primary
+ * container has ended, it has COLLECTOR_EXIT_GRACE seconds to end too;
+ * then the trial's object is deleted (which stops it) and the trial ends
+ * on the primary's exit code, with what the collector printed until it
+ * was stopped. 1 once that is decided (obj: the pod, in a copy).
+ */
+static int collector_overstays(struct ktrial *t, const char *pod,
+			       const cJSON *obj)
+{
+	int code = 0, side_code, stop = 0;
+	double now = now_mono();
+
+	if (t->ckind != COLLECTOR_CUSTOM || !t->side[0])
+		return 0;
+	pthread_mutex_lock(&t->p->lock);
+	if (t->stopped_code >= 0) {
+		stop = -1; /* decided already */
+	} else if (!container_ended(obj, t->container, &code) ||
+		   container_ended(obj, t->side, &side_code)) {
+		t->primary_ended_at = 0;
+	} else if (!t->primary_ended_at) {
+		t->primary_ended_at = now;
+	} else if (now - t->primary_ended_at >= COLLECTOR_EXIT_GRACE) {
+		t->stopped_code = code;
+		t->delete_queued = 1; /* retain or not: it would run on */
+		write_marker(t);
+		pthread_cond_broadcast(&t->p->cond);
+		stop = 1;
+	}
+	pthread_mutex_unlock(&t->p->lock);
+	if (stop == 1)
+		trial_event(t,
+			    "Custom collector (collector.customCollector): "
+			    "container %s of pod %s/%s did not exit within "
+			    "%d s of the primary container's end and was "
+			    "stopped (%s %s deleted%s); the trial ends on the "
+			    "primary's exit code %d, with the observations "
+			    "collected (a collector should end when the trial "
+			    "does)",
+			    t->side, t->ns, pod, COLLECTOR_EXIT_GRACE, t->kind,
+			    t->name,
+			    t->retain ? ", retain notwithstanding" : "", code);
+	return stop != 0;
 }
 
 /* The collector's container (sidecar or Custom) into <dir>/side_log. */
@@ -913,6 +997,8 @@ static void write_marker(struct ktrial *t)
 	cJSON_AddBoolToObject(m, "created", t->created);
 	cJSON_AddNumberToObject(m, "restarts", t->restarts);
 	cJSON_AddNumberToObject(m, "logBase", (double)t->log_base);
+	if (t->stopped_code >= 0)
+		cJSON_AddNumberToObject(m, "collectorStopped", t->stopped_code);
 	if (t->manifest)
 		cJSON_AddStringToObject(m, "manifest", t->manifest);
 	text = cJSON_Print(m);
@@ -1425,6 +1511,7 @@ static struct ktrial *trial_new(struct kpriv *p, const struct backend_trial *bt,
 		 tt->primary_container_name ? tt->primary_container_name
 					    : "training-container");
 	t->retain = tt->retain;
+	t->stopped_code = -1;
 	if (collector_setup(t, bt)) {
 		trial_free(t);
 		return NULL;
@@ -1565,7 +1652,7 @@ static int k8s_start(void *priv, const struct backend_trial *bt,
 static struct ktrial *adopt(struct kpriv *p, const struct backend_trial *bt)
 {
 	char path[4200], *text = NULL;
-	const cJSON *rs, *lb;
+	const cJSON *rs, *lb, *cs;
 	cJSON *m;
 	struct ktrial *t = NULL;
 	const char *av, *kind, *ns, *man;
@@ -1593,6 +1680,9 @@ static struct ktrial *adopt(struct kpriv *p, const struct backend_trial *bt)
 		lb = cJSON_GetObjectItem(m, "logBase");
 		t->restarts = cJSON_IsNumber(rs) ? rs->valueint : 0;
 		t->log_base = cJSON_IsNumber(lb) ? (off_t)lb->valuedouble : 0;
+		cs = cJSON_GetObjectItem(m, "collectorStopped");
+		if (cJSON_IsNumber(cs))
+			t->stopped_code = cs->valueint;
 		t->created_at = now_mono();
 		if (!t->created && man)
 			t->manifest = strdup(man); /* finish what was begun */
@@ -1633,7 +1723,9 @@ static enum trial_probe probe_locked(struct kpriv *p, struct ktrial *t,
 	if (!t->w->synced || !t->created)
 		return PROBE_RUNNING;
 	obj = cJSON_GetObjectItemCaseSensitive(t->w->objs, t->name);
-	if (!obj) {
+	if (t->stopped_code >= 0) /* its Custom collector overstayed */
+		code = t->stopped_code;
+	else if (!obj) {
 		if (t->terminating)
 			return finished(t, 1, 15, exit_code, term_signal);
 		/* lost: absent although the watch has heard from the
@@ -1642,8 +1734,7 @@ static enum trial_probe probe_locked(struct kpriv *p, struct ktrial *t,
 		    t->w->contact - t->created_at > LOST_GRACE)
 			return PROBE_LOST;
 		return PROBE_RUNNING;
-	}
-	if (t->failure && kube_gjson_match(obj, t->failure))
+	} else if (t->failure && kube_gjson_match(obj, t->failure))
 		code = 1;
 	else if (t->success && kube_gjson_match(obj, t->success))
 		code = 0;

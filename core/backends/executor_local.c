@@ -302,14 +302,17 @@ static int custom_argv(const struct collector_spec *spec, const char *trial_dir,
 			  c);
 }
 
-/* shim [-v TARGET BACKING | -k|-K SHARED FILE LEFTOVER] [-c OUT N CARGV...]
- *      LOG CWD EXE -- argv */
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x)  STRINGIFY_(x)
+
+/* shim [-v TARGET BACKING | -k|-K SHARED FILE LEFTOVER]
+ *      [-c OUT N CARGV... [-e NAME=VALUE]... -g GRACE] LOG CWD EXE -- argv */
 static char **shim_argv(const struct trial_command *cmd, const char *log,
 			const char *cwd, const char *exe, enum view_mode mode,
 			const struct collector_view *view,
 			const struct custom_argv *custom)
 {
-	char **v = calloc(cmd->argc + custom->argc + 2 * custom->nenv + 14,
+	char **v = calloc(cmd->argc + custom->argc + 2 * custom->nenv + 16,
 			  sizeof(char *));
 	size_t i, k = 0;
 
@@ -337,6 +340,8 @@ static char **shim_argv(const struct trial_command *cmd, const char *log,
 			v[k++] = "-e";
 			v[k++] = custom->env[i];
 		}
+		v[k++] = "-g";
+		v[k++] = STRINGIFY(COLLECTOR_EXIT_GRACE);
 	}
 	v[k++] = (char *)log;
 	v[k++] = (char *)cwd;

@@ -236,7 +236,8 @@ static void last_line(const char *path, char *buf, size_t size)
 	close(fd);
 }
 
-/* katibfs-shim's "collector-failed CODE SIG" line, if it wrote one. */
+/* katibfs-shim's "collector-stopped GRACE SIG" or "collector-failed CODE
+ * SIG" line, if it wrote one. */
 static void report_custom(const char *trial_dir, const char *log,
 			  collect_event_fn ev, void *ctx)
 {
@@ -252,6 +253,18 @@ static void report_custom(const char *trial_dir, const char *log,
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
+	line = strstr(buf, "collector-stopped ");
+	if (line &&
+	    sscanf(line, "collector-stopped %ld %ld", &code, &sig) == 2) {
+		event(ev, ctx,
+		      "Custom collector (collector.customCollector) did not "
+		      "exit within %ld s of the trial's end and was stopped "
+		      "(%s); the trial ends on its own exit status, with the "
+		      "observations collected (a collector should end when the "
+		      "trial does)",
+		      code, sig == 9 ? "SIGTERM, then SIGKILL" : "SIGTERM");
+		return;
+	}
 	line = strstr(buf, "collector-failed ");
 	if (!line || sscanf(line, "collector-failed %ld %ld", &code, &sig) != 2)
 		return;

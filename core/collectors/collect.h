@@ -34,6 +34,11 @@
 #define PROMETHEUS_LOG "prometheus-metrics.log"
 #define CUSTOM_LOG     "collector-output.log"
 
+/* Seconds a Custom collector has, once the trial's primary process (or
+ * container) has ended, to end on its own; one still running then is
+ * stopped and the trial ends on the primary's result, on both backends. */
+#define COLLECTOR_EXIT_GRACE 2
+
 enum collect_parse {
 	COLLECT_NOTHING, /* Push, None */
 	COLLECT_TEXT,	 /* metricsFormat regexes */

@@ -182,6 +182,21 @@ event_says nostart "trial 1: Custom collector (collector.customCollector) exited
 	"cannot start the custom collector /nonexistent/katibfs-collector" "No such file"
 grep -q '^ran$' "$MNT/nostart/trials/1/log" || fail "the trial did not run: $(cat "$MNT/nostart/trials/1/log")"
 
+# a collector that never exits: once the trial has ended it has 2 s to
+# end on its own, then it is stopped; the trial ends on its own exit
+# status with what the collector printed, and events say so (as on the
+# kubernetes backend)
+sed "s|command: \[python3, .*\]|command: [sh, -c, 'echo \"{metricName: loss, metricValue: 0.75}\"; exec sleep 600']|" \
+	"$TMP/custom.yaml" >"$TMP/forever.yaml"
+grep -q 'exec sleep 600' "$TMP/forever.yaml" || fail "forever.yaml: $(cat "$TMP/forever.yaml")"
+mkdir "$MNT/forever" || fail "mkdir forever"
+with_collector loss minimize 'echo ran' "$TMP/forever.yaml" >"$MNT/forever/spec.yaml" ||
+	fail "spec refused"
+wait_state forever Succeeded 60
+[ "$(observed forever loss)" = "0.75 " ] || fail "forever: loss observed $(observed forever loss)"
+event_says forever "trial 1: Custom collector (collector.customCollector) did not exit within 2 s" \
+	"was stopped (SIGTERM); the trial ends on its own exit status, with the observations collected"
+
 # ---- PrometheusMetric: scraped while the trial runs ----
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$TMP/prom_trial.py" <<'PY'

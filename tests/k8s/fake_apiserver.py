@@ -453,7 +453,7 @@ class Server:
             for n, p in procs])
         if gv in OPERATOR_GVS and role == "primary":
             self.set_conditions(gv, res, ns, owner, ["Running"], None)
-        codes = self.wait_containers(ns, pname, procs)
+        codes = self.wait_containers(ns, pname, procs, True)
         restarts = 0
         while (self.pod_restart_policy(ns, pname) == "OnFailure" and
                any(c for _, c in codes) and restarts < 3):
@@ -491,7 +491,10 @@ class Server:
         return {"exitCode": 128, "reason": "StartError", "message": msg,
                 "startedAt": now_iso(), "finishedAt": now_iso()}
 
-    def wait_containers(self, ns, pname, procs):
+    def wait_containers(self, ns, pname, procs, report=False):
+        """Wait for each container; report: as the kubelet, show each one
+        terminated in the pod's status as soon as it has (the pod runs on
+        while others do)."""
         st = self.store
         codes = []
         for n, p in procs:
@@ -502,7 +505,26 @@ class Server:
             with st.lock:
                 st.running[(ns, pname, n)] = False
                 st.lock.notify_all()
+            if report and p:
+                self.container_ended(ns, pname, n, code)
         return codes
+
+    def container_ended(self, ns, pname, name, code):
+        st = self.store
+        with st.lock:
+            pod = st.objs.get(("v1", "pods", ns, pname))
+            if pod is None or pod["status"].get("phase") != "Running":
+                return
+            pod = copy.deepcopy(pod)
+            for cs in pod["status"].get("containerStatuses") or []:
+                if cs["name"] == name and "running" in cs["state"]:
+                    started = cs["state"]["running"].get("startedAt")
+                    cs["ready"] = False
+                    cs["state"] = {"terminated": {
+                        "exitCode": code, "reason": "Completed" if code == 0
+                        else "Error", "startedAt": started,
+                        "finishedAt": now_iso()}}
+            st.put("v1", "pods", ns, pod, "MODIFIED")
 
     def pod_restart_policy(self, ns, pname):
         with self.store.lock:

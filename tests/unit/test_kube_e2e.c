@@ -434,9 +434,8 @@ static const char xgboost_tmpl[] =
 
 /* head_fmt's experiment with `tmpl` (a printf format of one %s, the
  * primary's shell before its loss line) as its trialTemplate. */
-static void write_template(struct katib *k, const char *name,
-			   const char *tmpl, const char *script, int parallel,
-			   int max)
+static void write_template(struct katib *k, const char *name, const char *tmpl,
+			   const char *script, int parallel, int max)
 {
 	char buf[8192], *p;
 	struct kb_error err = { 0 };
@@ -847,6 +846,54 @@ static void test_custom_collector(void **state)
 	free(s);
 }
 
+/* A Custom collector that never exits (it prints, then sleeps as a
+ * server would): once the primary container has ended it has a few
+ * seconds, then it is stopped with the trial's object; the trial ends on
+ * the primary's exit code with what the collector printed. */
+static void test_custom_collector_forever(void **state)
+{
+	struct fixture *f = *state;
+	char coll[2048], script[1024], *s;
+
+	snprintf(coll, sizeof(coll),
+		 "    collector:\n"
+		 "      kind: Custom\n"
+		 "      customCollector:\n"
+		 "        name: forever\n"
+		 "        image: example.com/collector\n"
+		 "        command: [sh, -c, 'while [ ! -f %s/$HOSTNAME.done ]; "
+		 "do sleep 0.1; done; cat %s/$HOSTNAME.m; exec sleep 600']\n"
+		 "    source:\n"
+		 "      filter:\n"
+		 "        metricsFormat: "
+		 "['(loss)\\s*:\\s*([+-]?\\d*(\\.\\d+)?)']\n",
+		 f->dir, f->dir);
+	snprintf(script, sizeof(script),
+		 "printf \"loss: %%s\\nloss: 0.5\\n\" "
+		 "${trialParameters.learningRate} >%s/$HOSTNAME.m; "
+		 "touch %s/$HOSTNAME.done",
+		 f->dir, f->dir);
+	run_collector_spec(f, "k8sforever", 2, coll, script);
+	assert_trial(f->k, "k8sforever", 1, "Succeeded", 2);
+	assert_trial(f->k, "k8sforever", 2, "Succeeded", 2);
+	s = read_events(f->k, "k8sforever");
+	assert_has(s, "trial 1: Custom collector (collector.customCollector):"
+		      " container forever of pod default/k8sforever-");
+	assert_has(s, "did not exit within 2 s of the primary container's "
+		      "end and was stopped (Job k8sforever-");
+	assert_has(s, "the trial ends on the primary's exit code 0, with the "
+		      "observations collected");
+	free(s);
+
+	/* the primary fails: so does the trial, on its exit code */
+	strcat(script, "; exit 3");
+	run_collector_spec(f, "k8sforeverf", 1, coll, script);
+	assert_trial(f->k, "k8sforeverf", 1, "Failed", 2);
+	s = read_events(f->k, "k8sforeverf");
+	assert_has(s, "the trial ends on the primary's exit code 3");
+	free(s);
+}
+
 /* A free TCP port of this host (the fake kubelet's pods are processes
  * of it). */
 static int free_port(void)
@@ -1250,6 +1297,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_custom_collector, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_custom_collector_forever,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prometheus_collector,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tfevent_collector, setup,

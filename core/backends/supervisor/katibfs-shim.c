@@ -10,7 +10,7 @@
  * tells a running trial from an ended one.
  *
  *   katibfs-shim [-v TARGET BACKING] [-k SHARED FILE LEFTOVER]
- *                [-c OUT N CARGV0 CARGS...] [-e NAME=VALUE]...
+ *                [-c OUT N CARGV0 CARGS...] [-e NAME=VALUE]... [-g S]
  *                LOG CWD EXE -- ARGV0 ARGS...
  *   katibfs-shim --probe DIR
  *
@@ -41,9 +41,13 @@
  *       (CARGV0 looked up in the trial's PATH), in CWD with the trial's
  *       environment (plus each -e NAME=VALUE, the customCollector's env)
  *       and collector view, its own process group, stdout and
- *       stderr appended to OUT. When the trial has ended it gets SIGTERM,
- *       and SIGKILL after COLLECTOR_GRACE seconds, before the exit is
- *       recorded. If it could not start or ended badly on its own,
+ *       stderr appended to OUT. When the trial has ended it has S seconds
+ *       (-g S, default 0) to end on its own (a collector should, as one
+ *       in a pod must); one still running then gets SIGTERM, SIGKILL after
+ *       COLLECTOR_GRACE seconds, and "collector-stopped <S> <signal that
+ *       ended it>" is recorded. A trial killed (SIGTERM, SIGUSR1) gives
+ *       its collector no time. All of it before the exit is recorded. If
+ *       the collector could not start or ended badly on its own,
  *       "collector-failed <code> <signal>" is recorded first.
  *   --probe  tries -v's namespace with DIR bound onto itself and exits 0,
  *       or with the errno that refused it.
@@ -62,6 +66,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RECORD_FD	3
@@ -79,6 +84,7 @@ struct options {
 	char **cargv;	  /* NULL-terminated copy */
 	char **cenv;	  /* -e NAME=VALUE for the collector, or NULL */
 	int ncenv;
+	int cgrace; /* -g: s the collector has to end after the trial */
 };
 
 static void record(const char *word, long a, long b)
@@ -507,28 +513,52 @@ static void collector_ended(int status)
 		record("collector-failed", WEXITSTATUS(status), 0);
 }
 
-/* The trial ended: the collector gets SIGTERM, then SIGKILL. */
-static void stop_collector(pid_t pid)
+/* Wait until the collector ends or `seconds` have passed: 1 if it ended
+ * (status set). SIGCHLD is blocked; other children's are taken too. */
+static int collector_wait(pid_t pid, int seconds, int *status)
 {
-	struct timespec grace = { COLLECTOR_GRACE, 0 };
+	struct timespec end, now, left;
 	siginfo_t info;
 	sigset_t chld;
-	int status;
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	if (waitpid(pid, &status, WNOHANG) == pid) {
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += seconds;
+	for (;;) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left.tv_sec = end.tv_sec - now.tv_sec;
+		left.tv_nsec = end.tv_nsec - now.tv_nsec;
+		if (left.tv_nsec < 0) {
+			left.tv_sec--;
+			left.tv_nsec += 1000000000L;
+		}
+		if (left.tv_sec < 0)
+			return 0;
+		sigtimedwait(&chld, &info, &left);
+	}
+}
+
+/* The trial ended: the collector has `grace` seconds to end on its own,
+ * then it gets SIGTERM, and SIGKILL COLLECTOR_GRACE seconds later. */
+static void stop_collector(pid_t pid, int grace)
+{
+	int status, sig = SIGTERM;
+
+	if (collector_wait(pid, grace, &status)) {
 		collector_ended(status);
 		return;
 	}
 	kill(-pid, SIGTERM);
-	while (waitpid(pid, &status, WNOHANG) != pid) {
-		if (sigtimedwait(&chld, &info, &grace) < 0 && errno == EAGAIN) {
-			kill(-pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			break;
-		}
+	if (!collector_wait(pid, COLLECTOR_GRACE, &status)) {
+		kill(-pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		sig = SIGKILL;
 	}
+	if (grace)
+		record("collector-stopped", grace, sig);
 	kill(-pid, SIGKILL); /* what is left of its group */
 }
 
@@ -563,6 +593,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return 2;
 			o->cenv[o->ncenv++] = argv[i + 1];
 			i += 2;
+		} else if (i + 1 < argc && !strcmp(argv[i], "-g")) {
+			o->cgrace = atoi(argv[i + 1]);
+			i += 2;
 		} else if (i + 3 < argc &&
 			   (!strcmp(argv[i], "-k") || !strcmp(argv[i], "-K"))) {
 			o->shared_dir = argv[i][1] == 'K';
@@ -577,7 +610,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (argc - i < 5 || strcmp(argv[i + 3], "--")) {
 		fprintf(stderr, "usage: katibfs-shim [-v TARGET BACKING] "
 				"[-k SHARED FILE LEFTOVER] [-c OUT N CARGV...] "
-				"[-e NAME=VALUE]... "
+				"[-e NAME=VALUE]... [-g S] "
 				"LOG CWD EXE -- ARGV...\n"
 				"       katibfs-shim --probe DIR\n"
 				"(started by katibfs for each local trial)\n");
@@ -604,6 +637,7 @@ int main(int argc, char **argv)
 	siginfo_t info;
 	sigset_t set;
 	pid_t child, collector = 0;
+	int killed = 0;
 
 	if (argc == 3 && !strcmp(argv[1], "--probe"))
 		return probe(argv[2]);
@@ -637,6 +671,8 @@ int main(int argc, char **argv)
 	for (;;) {
 		if (sigwaitinfo(&set, &info) < 0)
 			continue;
+		if (info.si_signo != SIGCHLD)
+			killed = 1;
 		if (info.si_signo == SIGUSR1)
 			kill(-child, SIGKILL);
 		else if (info.si_signo != SIGCHLD)
@@ -652,7 +688,7 @@ int main(int argc, char **argv)
 	}
 	kill(-child, SIGKILL); /* what is left of the trial's group */
 	if (collector > 0)
-		stop_collector(collector);
+		stop_collector(collector, killed ? 0 : o.cgrace);
 	if (o.shared)
 		keep_shared(&o, 0);
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
