@@ -20,15 +20,13 @@ import argparse
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SERVER = os.path.join(HERE, "..", "tests", "k8s", "fake_apiserver.py")
+FAKE = os.path.join(HERE, "..", "tests", "k8s", "fake.sh")
 SHARED = ("discovery", "list", "watch")
 
 SPEC = """apiVersion: kubeflow.org/v1beta1
@@ -81,30 +79,20 @@ def wait_for(pred, seconds, what):
 
 
 class Fake:
+    """The fake API server, started, queried and stopped by
+    tests/k8s/fake.sh as every test does."""
+
     def __init__(self, work, extra):
         self.dir = os.path.join(work, "k8s")
-        self.out = open(os.path.join(work, "server.out"), "w+")
-        self.proc = subprocess.Popen(
-            [sys.executable, SERVER, "--dir", self.dir, "--kubelet"] + extra,
-            stdout=self.out, stderr=open(os.path.join(work, "server.err"),
-                                         "w"))
-        wait_for(lambda: os.path.exists(os.path.join(self.dir, "port")) and
-                 "READY" in open(self.out.name).read(), 30,
-                 "the fake API server")
-        self.port = int(open(os.path.join(self.dir, "port")).read())
-        self.ctx = ssl.create_default_context(
-            cafile=os.path.join(self.dir, "ca.crt"))
+        if subprocess.call(["sh", FAKE, "start", self.dir] + extra) != 0:
+            raise SystemExit("the fake API server did not start")
 
     def get(self, path):
-        req = urllib.request.Request(
-            "https://127.0.0.1:%d%s" % (self.port, path),
-            headers={"Authorization": "Bearer katibfs-test-token"})
-        with urllib.request.urlopen(req, context=self.ctx) as r:
-            return json.load(r)
+        return json.loads(subprocess.check_output(
+            ["sh", FAKE, "api", self.dir, "GET", path]))
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
+        subprocess.call(["sh", FAKE, "stop", self.dir])
 
 
 def run_one(katibfs, trials, parallel, timeout, extra):

@@ -18,27 +18,12 @@ command -v python3 >/dev/null 2>&1 || { echo "skip: no python3"; exit 77; }
 command -v openssl >/dev/null 2>&1 || { echo "skip: no openssl"; exit 77; }
 command -v curl >/dev/null 2>&1 || { echo "skip: no curl"; exit 77; }
 
+. "$here/../k8s/fake.sh"
 K8S=$TMP/k8s
-SERVER=
-trap 'cleanup; [ -n "$SERVER" ] && kill $SERVER 2>/dev/null' EXIT
+trap 'cleanup; fake_stop' EXIT
 
 start_server() { # start_server [fake_apiserver.py options]
-	rm -rf "$K8S"
-	python3 "$here/../k8s/fake_apiserver.py" --dir "$K8S" --kubelet \
-		--pod-delay 0.3 "$@" >"$TMP/k8s.out" 2>"$TMP/k8s.err" &
-	SERVER=$!
-	wait_until 20 "grep -q READY '$TMP/k8s.out'" ||
-		fail "fake API server did not start: $(cat "$TMP/k8s.err")"
-}
-stop_server() {
-	kill "$SERVER" 2>/dev/null
-	wait "$SERVER" 2>/dev/null
-	SERVER=
-}
-api() { # api METHOD PATH [JSON]
-	curl -s --cacert "$K8S/ca.crt" -H "Authorization: Bearer katibfs-test-token" \
-		-X "$1" ${3:+-H "Content-Type: application/json" -d "$3"} \
-		"https://127.0.0.1:$(cat "$K8S/port")$2"
+	fake_start "$K8S" --pod-delay 0.3 "$@" || fail "fake API server did not start"
 }
 
 spec() { # spec NAME TRIALS SLEEP
@@ -94,7 +79,7 @@ check() {
 			fail "$1 trial $n: $(tr '\n' ' ' <"$MNT/$1/trials/$n/status")"
 		n=$((n + 1))
 	done
-	api GET /fake/stats >"$TMP/stats.json"
+	fake_api GET /fake/stats >"$TMP/stats.json"
 	python3 - "$TMP/stats.json" "$1" "$2" <<'PY' || fail "$1: creates: $(cat "$TMP/stats.json")"
 import json, sys
 st = json.load(open(sys.argv[1]))
@@ -132,7 +117,7 @@ mkdir "$MNT/outage" || fail "mkdir outage"
 spec outage 16 2 >"$MNT/outage/spec.yaml" || fail "spec outage"
 wait_until 60 "grep -q '^start' '$MNT/outage/trials/3/log' 2>/dev/null" ||
 	fail "trial 3 did not start: $(tr '\n' ' ' <"$MNT/outage/status")"
-api POST /fake/faults '{"unreachable": 6}' >/dev/null || fail "fault"
+fake_api POST /fake/faults '{"unreachable": 6}' >/dev/null || fail "fault"
 wait_until 30 "grep -q 'is unreachable' '$MNT/outage/events'" ||
 	fail "events do not say the API is unreachable: $(cat "$MNT/outage/events")"
 finish outage
@@ -142,7 +127,7 @@ grep -q 'is unreachable' "$MNT/events" && grep -q 'answers again' "$MNT/events" 
 	fail "the mount-wide events do not say it: $(cat "$MNT/events")"
 check outage 16
 unmount_fs || fail "unmount"
-stop_server
+fake_stop
 
 # 2. watches cut every 2 s, compaction (410 on resume), 429 storms, slow
 start_server --drop-watch 2 --compact-every 3 --slow 0.05
@@ -151,10 +136,10 @@ mkdir "$MNT/storm" || fail "mkdir storm"
 spec storm 16 1 >"$MNT/storm/spec.yaml" || fail "spec storm"
 wait_until 60 "grep -q '^start' '$MNT/storm/trials/2/log' 2>/dev/null" ||
 	fail "trial 2 did not start"
-api POST /fake/faults '{"throttle": 40, "retry_after": 1}' >/dev/null
+fake_api POST /fake/faults '{"throttle": 40, "retry_after": 1}' >/dev/null
 wait_until 60 "grep -q '^start' '$MNT/storm/trials/8/log' 2>/dev/null" ||
 	fail "trial 8 did not start: $(tr '\n' ' ' <"$MNT/storm/status") events: $(cat "$MNT/storm/events")"
-api POST /fake/faults '{"throttle": 40, "retry_after": 1}' >/dev/null
+fake_api POST /fake/faults '{"throttle": 40, "retry_after": 1}' >/dev/null
 finish storm
 check storm 16
 python3 -c "

@@ -10,12 +10,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v python3 >/dev/null 2>&1 || { echo "skip: no python3"; exit 77; }
 command -v openssl >/dev/null 2>&1 || { echo "skip: no openssl"; exit 77; }
 
+. "$here/../k8s/fake.sh"
 K8S=$TMP/k8s
-python3 "$here/../k8s/fake_apiserver.py" --dir "$K8S" --kubelet \
-	>"$TMP/k8s.out" 2>"$TMP/k8s.err" &
-SERVER=$!
-trap 'cleanup; kill $SERVER 2>/dev/null' EXIT
-wait_until 20 "test -s '$TMP/k8s.out'" || fail "fake API server did not start"
+trap 'cleanup; fake_stop' EXIT
+fake_start "$K8S" || fail "fake API server did not start"
+# "$in_cluster PATTERN": a command line (for wait_until) that holds when
+# the fake server has an object whose key matches
+in_cluster="sh '$here/../k8s/fake.sh' api '$K8S' GET /fake/objects | grep -q"
 
 "$KATIBFS" --help 2>&1 | grep -q kubernetes || { echo "skip: no --backend"; exit 77; }
 "$KATIBFS" -f --state "$STATE" --backend kubernetes \
@@ -97,7 +98,6 @@ mkdir "$MNT/kre" || fail "mkdir kre"
 spec kre 3 4 >"$MNT/kre/spec.yaml" || fail "spec kre"
 wait_until 30 "grep -q start '$MNT/kre/trials/1/log'" || fail "trial 1 did not start"
 unmount_fs || fail "unmount"
-sleep 1
 "$KATIBFS" -f --state "$STATE" --backend kubernetes \
 	--kubeconfig "$K8S/kubeconfig" "$MNT" >>"$TMP/daemon.log" 2>&1 &
 PID=$!
@@ -152,11 +152,9 @@ cat "$TMP/ms.yaml" >"$MNT/ms/spec.yaml" || fail "medianstop spec"
 wait_state ms Succeeded 120
 grep -q '^state=EarlyStopped$' "$MNT/ms/trials/3/status" ||
 	fail "trial 3: $(cat "$MNT/ms/trials/3/status")"
-curl -sf --cacert "$K8S/ca.crt" -H 'Authorization: Bearer katibfs-test-token' \
-	"https://127.0.0.1:$(cat "$K8S/port")/fake/objects" | grep -q '^\[' ||
+fake_api GET /fake/objects | grep -q '^\[' ||
 	fail "cannot list the fake server's objects"
-wait_until 20 "! curl -s --cacert '$K8S/ca.crt' -H 'Authorization: Bearer katibfs-test-token' \
-	https://127.0.0.1:\$(cat '$K8S/port')/fake/objects | grep -q '\"ms-'" ||
+wait_until 20 "! $in_cluster '\"ms-'" ||
 	fail "medianstop trial objects left in the cluster"
 
 # retain: true keeps the trial objects after they end; rmdir of the
@@ -165,12 +163,10 @@ mkdir "$MNT/kret" || fail "mkdir kret"
 spec kret 0 2 | sed 's/^    primaryContainerName: training-container$/    retain: true\n&/' \
 	>"$MNT/kret/spec.yaml" || fail "retain spec"
 wait_state kret Succeeded 60
-curl -s --cacert "$K8S/ca.crt" -H 'Authorization: Bearer katibfs-test-token' \
-	"https://127.0.0.1:$(cat "$K8S/port")/fake/objects" | grep -q '"kret-' ||
+fake_api GET /fake/objects | grep -q '"kret-' ||
 	fail "retained trial objects are gone before rmdir"
 rmdir "$MNT/kret" || fail "rmdir kret"
-wait_until 20 "! curl -s --cacert '$K8S/ca.crt' -H 'Authorization: Bearer katibfs-test-token' \
-	https://127.0.0.1:\$(cat '$K8S/port')/fake/objects | grep -q '\"kret-'" ||
+wait_until 20 "! $in_cluster '\"kret-'" ||
 	fail "rmdir left the experiment's objects in the cluster"
 unmount_fs
 

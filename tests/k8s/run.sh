@@ -18,32 +18,15 @@ sh "$here/test_kubectl.sh"
 rc=$?
 [ $rc -eq 0 ] || [ $rc -eq 77 ] || { echo "FAIL kubectl"; exit 1; }
 
+. "$here/fake.sh"
 D=$(mktemp -d "${TMPDIR:-/tmp}/katibfs-k8s.XXXXXX")
-pid=
-start_server() {
-	python3 "$here/fake_apiserver.py" --dir "$D" --kubelet "$@" \
-		>"$D/out" 2>"$D/err" &
-	pid=$!
-	for i in $(seq 150); do [ -s "$D/out" ] && break; sleep 0.1; done
-	[ -s "$D/out" ] || { echo "fake server did not start"; cat "$D/err"; exit 1; }
-}
-stop_server() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	pid=
-	rm -f "$D/out"
-}
-trap 'stop_server; [ -n "${bg:-}" ] && kill $bg 2>/dev/null; rm -rf "$D"' EXIT
-api() { # api METHOD PATH [JSON]
-	curl -s --cacert "$D/ca.crt" -H "Authorization: Bearer katibfs-test-token" \
-		-X "$1" ${3:+-H "Content-Type: application/json" -d "$3"} \
-		"https://127.0.0.1:$(cat "$D/port")$2"
-}
+trap 'fake_stop; [ -n "${bg:-}" ] && kill $bg 2>/dev/null; rm -rf "$D"' EXIT
 export KATIBFS_TEST_KUBECONFIG="$D/kubeconfig"
 export KATIBFS_TEST_TOP="$top"
 
-start_server
+fake_start "$D" || exit 1
 "$bin" || { echo "FAIL e2e (clean)"; tail -20 "$D/err"; exit 1; }
-api GET /fake/requests >"$D/requests.json"
+fake_api GET /fake/requests >"$D/requests.json"
 python3 - "$D/requests.json" <<'PY'
 import json, sys, collections
 reqs = json.load(open(sys.argv[1]))
@@ -70,14 +53,14 @@ print("requests:", dict(c), "trials:", trials)
 per = (c["create"] + c["log"] + c["delete"] + c["pods"]) / max(trials, 1)
 print("per trial (create+pods+log+delete): %.2f" % per)
 PY
-left=$(api GET /fake/objects)
+left=$(fake_api GET /fake/objects)
 echo "objects left: $left"
 case $left in *'"jobs"'*|*'"pytorchjobs"'*) echo "FAIL: trial objects not deleted"; exit 1 ;; esac
-stop_server
+fake_stop
 
-start_server --fail-5xx 3 --slow 0.02 --drop-watch 2
-api POST /fake/faults '{"create_lost": 2}' >/dev/null
-( while sleep 3; do api POST /fake/faults '{"compact": true, "fail5xx": 2}' >/dev/null || break; done ) &
+fake_start "$D" --fail-5xx 3 --slow 0.02 --drop-watch 2 || exit 1
+fake_api POST /fake/faults '{"create_lost": 2}' >/dev/null
+( while sleep 3; do fake_api POST /fake/faults '{"compact": true, "fail5xx": 2}' >/dev/null || break; done ) &
 bg=$!
 "$bin" || { echo "FAIL e2e (faults)"; tail -20 "$D/err"; exit 1; }
 kill $bg 2>/dev/null

@@ -6,13 +6,11 @@
 set -u
 command -v kubectl >/dev/null 2>&1 || { echo "no kubectl"; exit 77; }
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/fake.sh"
 D=$(mktemp -d "${TMPDIR:-/tmp}/fake-k8s.XXXXXX")
-python3 "$here/fake_apiserver.py" --dir "$D" --kubelet >"$D/out" 2>"$D/err" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$D"' EXIT
-for i in $(seq 100); do [ -s "$D/out" ] && break; sleep 0.1; done
+trap 'fake_stop; rm -rf "$D"' EXIT
 fail() { echo "FAIL: $*"; cat "$D/err"; exit 1; }
-[ -s "$D/out" ] || fail "fake API server did not start"
+fake_start "$D" || fail "fake API server did not start"
 export KUBECONFIG="$D/kubeconfig"
 cat >"$D/job.yaml" <<'YAML'
 apiVersion: batch/v1
