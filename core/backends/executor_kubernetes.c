@@ -713,18 +713,12 @@ static int follow_once(struct ktrial *t, const char *pod, const char *container,
 	return pod_settled(t, pod, f == NULL);
 }
 
-/*
- * What is wrong with container `name` of the pod, for events: waiting for
- * a reason that is not its normal start (an image that cannot be pulled,
- * a crash loop, a bad config), or ended with a non-zero exit code. 0 when
- * nothing is.
- */
-static int container_problem(const cJSON *pod, const char *name, char *buf,
-			     size_t size)
+/* The status of container `name` in the pod (containers and
+ * initContainers), or NULL. */
+static const cJSON *container_status(const cJSON *pod, const char *name)
 {
-	const cJSON *st = cJSON_GetObjectItem(pod, "status"), *cs, *w, *x, *ec;
-	const char *reason, *msg;
-	int i, code;
+	const cJSON *st = cJSON_GetObjectItem(pod, "status"), *cs;
+	int i;
 
 	for (i = 0; i < 2; i++)
 		cJSON_ArrayForEach(
@@ -734,43 +728,49 @@ static int container_problem(const cJSON *pod, const char *name, char *buf,
 			const char *n = cJSON_GetStringValue(
 				cJSON_GetObjectItem(cs, "name"));
 
-			if (!n || strcmp(n, name))
-				continue;
-			w = cJSON_GetObjectItem(
-				cJSON_GetObjectItem(cs, "state"), "waiting");
-			x = cJSON_GetObjectItem(
-				cJSON_GetObjectItem(cs, "state"), "terminated");
-			reason = cJSON_GetStringValue(
-				cJSON_GetObjectItem(w ? w : x, "reason"));
-			msg = cJSON_GetStringValue(
-				cJSON_GetObjectItem(w ? w : x, "message"));
-			if (w && reason &&
-			    strcmp(reason, "ContainerCreating") &&
-			    strcmp(reason, "PodInitializing")) {
-				snprintf(buf, size, "cannot start: %s%s%s",
-					 reason, msg ? ": " : "",
-					 msg ? msg : "");
-				return 1;
-			}
-			ec = cJSON_GetObjectItem(x, "exitCode");
-			code = cJSON_IsNumber(ec) ? ec->valueint : 0;
-			if (x && code != 0) {
-				snprintf(buf, size, "%s with exit code %d",
-					 reason && !strcmp(reason, "StartError")
-						 ? "could not start"
-						 : "ended",
-					 code);
-				if (reason || msg)
-					snprintf(buf + strlen(buf),
-						 size - strlen(buf),
-						 " (%s%s%s)",
-						 reason ? reason : "",
-						 reason && msg ? ": " : "",
-						 msg ? msg : "");
-				return 1;
-			}
+			if (n && !strcmp(n, name))
+				return cs;
 		}
-	return 0;
+	return NULL;
+}
+
+/*
+ * What is wrong with container `name` of the pod, for events: waiting for
+ * a reason that is not its normal start (an image that cannot be pulled,
+ * a crash loop, a bad config), or ended with a non-zero exit code. 0 when
+ * nothing is.
+ */
+static int container_problem(const cJSON *pod, const char *name, char *buf,
+			     size_t size)
+{
+	const cJSON *state =
+		cJSON_GetObjectItem(container_status(pod, name), "state");
+	const cJSON *w = cJSON_GetObjectItem(state, "waiting");
+	const cJSON *x = cJSON_GetObjectItem(state, "terminated");
+	const cJSON *ec = cJSON_GetObjectItem(x, "exitCode");
+	const char *reason =
+		cJSON_GetStringValue(cJSON_GetObjectItem(w ? w : x, "reason"));
+	const char *msg =
+		cJSON_GetStringValue(cJSON_GetObjectItem(w ? w : x, "message"));
+	int code = cJSON_IsNumber(ec) ? ec->valueint : 0;
+
+	if (w && reason && strcmp(reason, "ContainerCreating") &&
+	    strcmp(reason, "PodInitializing")) {
+		snprintf(buf, size, "cannot start: %s%s%s", reason,
+			 msg ? ": " : "", msg ? msg : "");
+		return 1;
+	}
+	if (!x || code == 0)
+		return 0;
+	snprintf(buf, size, "%s with exit code %d",
+		 reason && !strcmp(reason, "StartError") ? "could not start"
+							 : "ended",
+		 code);
+	if (reason || msg)
+		snprintf(buf + strlen(buf), size - strlen(buf), " (%s%s%s)",
+			 reason ? reason : "", reason && msg ? ": " : "",
+			 msg ? msg : "");
+	return 1;
 }
 
 /* The Custom collector's container failed: say so in events, once. */
@@ -799,26 +799,13 @@ static void note_custom(struct ktrial *t, const char *pod)
  * code into *code. */
 static int container_ended(const cJSON *pod, const char *name, int *code)
 {
-	const cJSON *st = cJSON_GetObjectItem(pod, "status"), *cs, *x, *ec;
-	int i;
+	const cJSON *x = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(container_status(pod, name), "state"),
+		"terminated");
+	const cJSON *ec = cJSON_GetObjectItem(x, "exitCode");
 
-	for (i = 0; i < 2; i++)
-		cJSON_ArrayForEach(
-			cs, cJSON_GetObjectItem(st, i ? "initContainerStatuses"
-						      : "containerStatuses"))
-		{
-			const char *n = cJSON_GetStringValue(
-				cJSON_GetObjectItem(cs, "name"));
-
-			if (!n || strcmp(n, name))
-				continue;
-			x = cJSON_GetObjectItem(
-				cJSON_GetObjectItem(cs, "state"), "terminated");
-			ec = cJSON_GetObjectItem(x, "exitCode");
-			*code = cJSON_IsNumber(ec) ? ec->valueint : 1;
-			return x != NULL;
-		}
-	return 0;
+	*code = cJSON_IsNumber(ec) ? ec->valueint : 1;
+	return x != NULL;
 }
 
 /*

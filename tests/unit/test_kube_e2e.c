@@ -320,7 +320,40 @@ static void test_tfjob(void **state)
 
 /* The trialTemplate of the MPIJob and XGBoostJob tests (after the head's
  * parameters): each worker prints a loss line of its own and (MPI) runs
- * on as sshd does, so a log read from any pod but the primary one shows. */
+ * on as sshd does, so a log read from any pod but the primary one shows.
+ * MPI_TRIAL: its trialParameters and the MPIJob's apiVersion, kind and
+ * replicas (a Launcher, `workers` Workers). */
+#define MPI_TRIAL(api_version, workers)                                        \
+	"    trialParameters:\n"                                               \
+	"      - name: learningRate\n"                                         \
+	"        description: Learning rate for the training model\n"          \
+	"        reference: lr\n"                                              \
+	"    trialSpec:\n"                                                     \
+	"      apiVersion: " api_version "\n"                                  \
+	"      kind: MPIJob\n"                                                 \
+	"      spec:\n"                                                        \
+	"        slotsPerWorker: 1\n"                                          \
+	"        mpiReplicaSpecs:\n"                                           \
+	"          Launcher:\n"                                                \
+	"            replicas: 1\n"                                            \
+	"            template:\n"                                              \
+	"              spec:\n"                                                \
+	"                containers:\n"                                        \
+	"                  - image: docker.io/kubeflow/mpi-horovod-mnist\n"    \
+	"                    name: mpi-launcher\n"                             \
+	"                    command: [sh, -c, \"echo start; %s echo "         \
+	"loss=${trialParameters.learningRate}\"]\n"                            \
+	"          Worker:\n"                                                  \
+	"            replicas: " workers "\n"                                  \
+	"            template:\n"                                              \
+	"              spec:\n"                                                \
+	"                containers:\n"                                        \
+	"                  - image: docker.io/kubeflow/mpi-horovod-mnist\n"    \
+	"                    name: mpi-worker\n"                               \
+	"                    command: [sh, -c, \"echo loss=99; exec sleep "    \
+	"600\"]\n"
+
+/* As Katib's mpijob-horovod example (the training operator's v1). */
 static const char mpijob_v1_tmpl[] =
 	"  trialTemplate:\n"
 	"    primaryPodLabels:\n"
@@ -329,36 +362,7 @@ static const char mpijob_v1_tmpl[] =
 	"    successCondition: status.conditions.#(type==\"Succeeded\")#|"
 	"#(status==\"True\")#\n"
 	"    failureCondition: status.conditions.#(type==\"Failed\")#|"
-	"#(status==\"True\")#\n"
-	"    trialParameters:\n"
-	"      - name: learningRate\n"
-	"        description: Learning rate for the training model\n"
-	"        reference: lr\n"
-	"    trialSpec:\n"
-	"      apiVersion: kubeflow.org/v1\n"
-	"      kind: MPIJob\n"
-	"      spec:\n"
-	"        slotsPerWorker: 1\n"
-	"        cleanPodPolicy: Running\n"
-	"        mpiReplicaSpecs:\n"
-	"          Launcher:\n"
-	"            replicas: 1\n"
-	"            template:\n"
-	"              spec:\n"
-	"                containers:\n"
-	"                  - image: docker.io/kubeflow/mpi-horovod-mnist\n"
-	"                    name: mpi-launcher\n"
-	"                    command: [sh, -c, \"echo start; %s echo "
-	"loss=${trialParameters.learningRate}\"]\n"
-	"          Worker:\n"
-	"            replicas: 2\n"
-	"            template:\n"
-	"              spec:\n"
-	"                containers:\n"
-	"                  - image: docker.io/kubeflow/mpi-horovod-mnist\n"
-	"                    name: mpi-worker\n"
-	"                    command: [sh, -c, \"echo loss=99; exec sleep "
-	"600\"]\n";
+	"#(status==\"True\")#\n" MPI_TRIAL("kubeflow.org/v1", "2");
 
 /* The MPI operator's own API (kubeflow.org/v2beta1): its launcher is
  * labelled job-role launcher; the conditions are the kind's defaults. */
@@ -366,37 +370,8 @@ static const char mpijob_v2_tmpl[] =
 	"  trialTemplate:\n"
 	"    primaryPodLabels:\n"
 	"      training.kubeflow.org/job-role: launcher\n"
-	"    primaryContainerName: mpi-launcher\n"
-	"    trialParameters:\n"
-	"      - name: learningRate\n"
-	"        description: Learning rate for the training model\n"
-	"        reference: lr\n"
-	"    trialSpec:\n"
-	"      apiVersion: kubeflow.org/v2beta1\n"
-	"      kind: MPIJob\n"
-	"      spec:\n"
-	"        slotsPerWorker: 1\n"
-	"        runPolicy:\n"
-	"          cleanPodPolicy: Running\n"
-	"        mpiReplicaSpecs:\n"
-	"          Launcher:\n"
-	"            replicas: 1\n"
-	"            template:\n"
-	"              spec:\n"
-	"                containers:\n"
-	"                  - image: docker.io/kubeflow/mpi-horovod-mnist\n"
-	"                    name: mpi-launcher\n"
-	"                    command: [sh, -c, \"echo start; %s echo "
-	"loss=${trialParameters.learningRate}\"]\n"
-	"          Worker:\n"
-	"            replicas: 1\n"
-	"            template:\n"
-	"              spec:\n"
-	"                containers:\n"
-	"                  - image: docker.io/kubeflow/mpi-horovod-mnist\n"
-	"                    name: mpi-worker\n"
-	"                    command: [sh, -c, \"echo loss=99; exec sleep "
-	"600\"]\n";
+	"    primaryContainerName: mpi-launcher\n" MPI_TRIAL(
+		"kubeflow.org/v2beta1", "1");
 
 /* As Katib's xgboostjob-lightgbm example: Master (the primary, by the
  * default primaryPodLabels) and Worker, restartPolicy ExitCode. */
@@ -456,19 +431,15 @@ static void write_template(struct katib *k, const char *name, const char *tmpl,
 	}
 }
 
+/* MPIJob as the training operator (v1) and the MPI operator (v2beta1)
+ * serve it: the launcher, made once the workers run, is the primary. */
 static void test_mpijob(void **state)
 {
 	struct fixture *f = *state;
 
 	write_template(f->k, "k8smpi", mpijob_v1_tmpl, "", 2, 3);
-	check_done(f->k, "k8smpi", 3);
-}
-
-static void test_mpijob_v2beta1(void **state)
-{
-	struct fixture *f = *state;
-
 	write_template(f->k, "k8smpi2", mpijob_v2_tmpl, "", 2, 2);
+	check_done(f->k, "k8smpi", 3);
 	check_done(f->k, "k8smpi2", 2);
 }
 
@@ -480,29 +451,33 @@ static void test_xgboostjob(void **state)
 	check_done(f->k, "k8sxgb", 3);
 }
 
+/* One trial whose primary exits 3 after "start": it fails, and its log
+ * is the primary's alone. */
+static void check_primary_fails(struct fixture *f, const char *name,
+				const char *tmpl)
+{
+	char *s;
+
+	write_template(f->k, name, tmpl, "exit 3;", 1, 1);
+	if (katib_wait_finished(f->k, name, 90000))
+		fail_msg("%s did not finish", name);
+	s = render(f->k, name, 1, KFILE_T_STATUS);
+	assert_has(s, "state=Failed\n");
+	free(s);
+	s = read_log(f->k, name, 1);
+	if (count(s, "start\n") != 1 || count(s, "loss=") != 0)
+		fail_msg("%s trial 1 log:\n%s", name, s);
+	free(s);
+}
+
 /* The primary replica fails: the operator fails the job, and the trial
- * fails by the failureCondition (the log is the primary's). */
+ * fails by the failureCondition. */
 static void test_training_job_fails(void **state)
 {
 	struct fixture *f = *state;
-	char *s;
 
-	write_template(f->k, "k8sxgbf", xgboost_tmpl, "exit 3;", 1, 1);
-	if (katib_wait_finished(f->k, "k8sxgbf", 90000))
-		fail_msg("k8sxgbf did not finish");
-	s = render(f->k, "k8sxgbf", 1, KFILE_T_STATUS);
-	assert_has(s, "state=Failed\n");
-	free(s);
-	s = read_log(f->k, "k8sxgbf", 1);
-	if (count(s, "start\n") != 1 || count(s, "loss=") != 0)
-		fail_msg("trial 1 log:\n%s", s);
-	free(s);
-	write_template(f->k, "k8smpif", mpijob_v1_tmpl, "exit 3;", 1, 1);
-	if (katib_wait_finished(f->k, "k8smpif", 90000))
-		fail_msg("k8smpif did not finish");
-	s = render(f->k, "k8smpif", 1, KFILE_T_STATUS);
-	assert_has(s, "state=Failed\n");
-	free(s);
+	check_primary_fails(f, "k8sxgbf", xgboost_tmpl);
+	check_primary_fails(f, "k8smpif", mpijob_v1_tmpl);
 }
 
 /* Close while trials run, open again: every trial ends once, its log
@@ -798,6 +773,33 @@ static void test_push_refused(void **state)
 				"elsewhere cannot reach)");
 }
 
+/* A Custom collector `name` that waits for the primary's <pod>.done in
+ * dir, prints its <pod>.m, then runs `then` (shell); and the primary's
+ * script that writes them (two loss lines) after `first`. */
+static void custom_collector(char *coll, size_t csize, char *script,
+			     size_t ssize, const char *name, const char *dir,
+			     const char *then, const char *first)
+{
+	snprintf(coll, csize,
+		 "    collector:\n"
+		 "      kind: Custom\n"
+		 "      customCollector:\n"
+		 "        name: %s\n"
+		 "        image: example.com/collector\n"
+		 "        command: [sh, -c, 'while [ ! -f %s/$HOSTNAME.done ]; "
+		 "do sleep 0.1; done; cat %s/$HOSTNAME.m%s']\n"
+		 "    source:\n"
+		 "      filter:\n"
+		 "        metricsFormat: "
+		 "['(loss)\\s*:\\s*([+-]?\\d*(\\.\\d+)?)']\n",
+		 name, dir, dir, then);
+	snprintf(script, ssize,
+		 "%sprintf \"loss: %%s\\nloss: 0.5\\n\" "
+		 "${trialParameters.learningRate} >%s/$HOSTNAME.m; "
+		 "touch %s/$HOSTNAME.done",
+		 first, dir, dir);
+}
+
 /* Custom: the spec's container beside the primary one; its output,
  * parsed with metricsFormat, is what counts (the trial's own log is
  * not read). A collector whose command cannot run: an events line. */
@@ -806,24 +808,8 @@ static void test_custom_collector(void **state)
 	struct fixture *f = *state;
 	char coll[2048], script[1024], *s;
 
-	snprintf(coll, sizeof(coll),
-		 "    collector:\n"
-		 "      kind: Custom\n"
-		 "      customCollector:\n"
-		 "        name: my-collector\n"
-		 "        image: example.com/collector\n"
-		 "        command: [sh, -c, 'while [ ! -f %s/$HOSTNAME.done ]; "
-		 "do sleep 0.1; done; cat %s/$HOSTNAME.m']\n"
-		 "    source:\n"
-		 "      filter:\n"
-		 "        metricsFormat: "
-		 "['(loss)\\s*:\\s*([+-]?\\d*(\\.\\d+)?)']\n",
-		 f->dir, f->dir);
-	snprintf(script, sizeof(script),
-		 "echo loss=99; printf \"loss: %%s\\nloss: 0.5\\n\" "
-		 "${trialParameters.learningRate} >%s/$HOSTNAME.m; "
-		 "touch %s/$HOSTNAME.done",
-		 f->dir, f->dir);
+	custom_collector(coll, sizeof(coll), script, sizeof(script),
+			 "my-collector", f->dir, "", "echo loss=99; ");
 	run_collector_spec(f, "k8scustom", 2, coll, script);
 	assert_trial(f->k, "k8scustom", 1, "Succeeded", 2);
 	assert_trial(f->k, "k8scustom", 2, "Succeeded", 2);
@@ -855,24 +841,8 @@ static void test_custom_collector_forever(void **state)
 	struct fixture *f = *state;
 	char coll[2048], script[1024], *s;
 
-	snprintf(coll, sizeof(coll),
-		 "    collector:\n"
-		 "      kind: Custom\n"
-		 "      customCollector:\n"
-		 "        name: forever\n"
-		 "        image: example.com/collector\n"
-		 "        command: [sh, -c, 'while [ ! -f %s/$HOSTNAME.done ]; "
-		 "do sleep 0.1; done; cat %s/$HOSTNAME.m; exec sleep 600']\n"
-		 "    source:\n"
-		 "      filter:\n"
-		 "        metricsFormat: "
-		 "['(loss)\\s*:\\s*([+-]?\\d*(\\.\\d+)?)']\n",
-		 f->dir, f->dir);
-	snprintf(script, sizeof(script),
-		 "printf \"loss: %%s\\nloss: 0.5\\n\" "
-		 "${trialParameters.learningRate} >%s/$HOSTNAME.m; "
-		 "touch %s/$HOSTNAME.done",
-		 f->dir, f->dir);
+	custom_collector(coll, sizeof(coll), script, sizeof(script), "forever",
+			 f->dir, "; exec sleep 600", "");
 	run_collector_spec(f, "k8sforever", 2, coll, script);
 	assert_trial(f->k, "k8sforever", 1, "Succeeded", 2);
 	assert_trial(f->k, "k8sforever", 2, "Succeeded", 2);
@@ -1268,8 +1238,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trainjob, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tfjob, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mpijob, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mpijob_v2beta1, setup,
-						teardown),
 		cmocka_unit_test_setup_teardown(test_xgboostjob, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_training_job_fails, setup,
