@@ -35,6 +35,10 @@ SHIM_SRC := core/backends/supervisor/katibfs-shim.c
 CORE_SRC := $(sort $(filter-out $(SHIM_SRC),$(wildcard core/*/*.c core/*/*/*.c)))
 FS_SRC := $(sort $(wildcard fs/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+# What the unit tests share (tests/unit/*.c that are not a test_*.c suite),
+# linked into every unit test binary.
+UNIT_LIB_SRC := $(sort $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c)))
+UNIT_LIB_OBJ := $(UNIT_LIB_SRC:%.c=$(BUILD)/%.o)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ := $(FS_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -72,9 +76,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkatib.a $(BUILD)/katibfs-shim
+$(UNIT_BIN): $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIB_OBJ) $(BUILD)/libkatib.a $(BUILD)/katibfs-shim
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MF $@.d -MT $@ -o $@ $< $(BUILD)/libkatib.a $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MF $@.d -MT $@ -o $@ $< $(UNIT_LIB_OBJ) $(BUILD)/libkatib.a $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 	@failed=; for t in $(UNIT_BIN); do echo "== $$t"; $$t || failed="$$failed $$t"; done; \
@@ -187,5 +191,5 @@ tsan-run: $(TSAN_UNIT:%=$(BUILD)/tests/%) $(BUILD)/katibfs $(BUILD)/katibfs-shim
 clean:
 	rm -rf build katibfs katibfs-shim
 
--include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_BIN:=.d) \
+-include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_BIN:=.d) $(UNIT_LIB_OBJ:.o=.d) \
 	$(BUILD)/algo_harness.d $(BUILD)/latency.d

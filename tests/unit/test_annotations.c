@@ -18,47 +18,30 @@
 
 #include "katib/spec.h"
 
-static const char spec_fmt[] =
-	"metadata:\n"
-	"  name: exp\n"
-	"  annotations:\n"
-	"    example.com/owner: team-a\n"
-	"    %s: \"%s\"\n"
-	"spec:\n"
-	"  objective: {type: maximize, objectiveMetricName: acc}\n"
-	"  algorithm: {algorithmName: random}\n"
-	"  maxTrialCount: 4\n"
-	"  parameters:\n"
-	"  - name: lr\n"
-	"    parameterType: double\n"
-	"    feasibleSpace: {min: \"0.1\", max: \"0.2\"}\n"
-	"  trialTemplate:\n"
-	"    primaryContainerName: t\n"
-	"    trialParameters: [{name: lr, reference: lr}]\n"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"            - name: t\n"
-	"              image: x\n"
-	"              command: [echo, \"acc=${trialParameters.lr}\"]\n";
+#include "fixtures.h"
+
+/* The base spec with another owner's annotation and `name: "value"`. */
+static char *spec_with(const char *name, const char *value)
+{
+	char lines[512];
+
+	snprintf(lines, sizeof(lines),
+		 "metadata:\n"
+		 "  annotations:\n"
+		 "    example.com/owner: team-a\n"
+		 "    %s: \"%s\"\n",
+		 name, value);
+	return fx_replace(FX_BASE_SPEC, "metadata:\n", lines);
+}
 
 /* Parse the spec with one annotation; the message on failure in msg. */
 static int parse_with(const char *name, const char *value,
 		      struct experiment_spec **s, char *msg, size_t size)
 {
-	char text[sizeof(spec_fmt) + 256];
-	struct kb_error err;
-	int rc;
+	char *y = spec_with(name, value);
+	int rc = fx_parse(y, s, msg, size);
 
-	snprintf(text, sizeof(text), spec_fmt, name, value);
-	kb_error_clear(&err);
-	*s = NULL;
-	rc = spec_parse(text, strlen(text), "exp", s, &err);
-	kb_error_format(&err, msg, size);
+	free(y);
 	return rc;
 }
 
@@ -79,19 +62,21 @@ static void test_known_annotation(void **state)
 
 static void test_unknown_annotation(void **state)
 {
+	char *y = spec_with("katibfs/trial-timeot", "30m");
 	struct experiment_spec *s;
-	char msg[512];
+	char msg[512], line[32];
 
 	(void)state;
-	assert_int_equal(
-		parse_with("katibfs/trial-timeot", "30m", &s, msg, sizeof(msg)),
-		-EINVAL);
+	assert_int_equal(fx_parse(y, &s, msg, sizeof(msg)), -EINVAL);
 	assert_null(s);
 	assert_non_null(strstr(
 		msg, "metadata.annotations[katibfs/trial-timeot]: unknown "
 		     "katibfs annotation"));
 	assert_non_null(strstr(msg, "did you mean katibfs/trial-timeout?"));
-	assert_non_null(strstr(msg, "(line 5)"));
+	snprintf(line, sizeof(line), "(line %d)",
+		 fx_line_of(y, "katibfs/trial-timeot"));
+	assert_non_null(strstr(msg, line));
+	free(y);
 }
 
 static void test_bad_value(void **state)

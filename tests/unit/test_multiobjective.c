@@ -38,60 +38,64 @@
 #include "engine/controller.h"
 #include "katib/daemon.h"
 
+#include "fixtures.h"
+
 /* ---- specs ---- */
 
-static const char spec_fmt[] =
-	"metadata:\n"
-	"  name: exp\n"
-	"  annotations:\n"
-	"    katibfs/objectives: \"%s\"\n"
-	"spec:\n"
-	"  objective:\n"
-	"    type: minimize\n"
-	"    objectiveMetricName: f1\n"
-	"    additionalMetricNames: [f2, latency, size]\n"
-	"  algorithm:\n"
-	"    algorithmName: %s\n"
-	"    algorithmSettings: [{name: random_state, value: \"%d\"}]\n"
-	"%s"
-	"  maxTrialCount: 100\n"
-	"  parameters:\n"
-	"  - {name: x0, parameterType: double, feasibleSpace: {min: \"0\", "
-	"max: \"1\"}}\n"
-	"  - {name: x1, parameterType: double, feasibleSpace: {min: \"0\", "
-	"max: \"1\"}}\n"
-	"  - {name: x2, parameterType: double, feasibleSpace: {min: \"0\", "
-	"max: \"1\"}}\n"
-	"  trialTemplate:\n"
-	"    primaryContainerName: t\n"
-	"    trialParameters: [{name: x0, reference: x0}, {name: x1, "
-	"reference: x1}, {name: x2, reference: x2}]\n"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"            - name: t\n"
-	"              image: x\n"
-	"              command: [echo, \"${trialParameters.x0}\", "
-	"\"${trialParameters.x1}\", \"${trialParameters.x2}\"]\n";
+/* ZDT1's search space: x0, x1 and x2 in [0, 1], passed to the trial. */
+#define ZDT1_PARAMETER(N)                                                      \
+	"    - name: x" N "\n"                                                 \
+	"      parameterType: double\n"                                        \
+	"      feasibleSpace: {min: \"0\", max: \"1\"}\n"
+static const char zdt1_space[] =
+	ZDT1_PARAMETER("0") ZDT1_PARAMETER("1") ZDT1_PARAMETER("2");
+static const char zdt1_trial_parameters[] =
+	"      - {name: x0, reference: x0}\n"
+	"      - {name: x1, reference: x1}\n"
+	"      - {name: x2, reference: x2}\n";
+static const char zdt1_arguments[] =
+	"                  - \"${trialParameters.x0}\"\n"
+	"                  - \"${trialParameters.x1}\"\n"
+	"                  - \"${trialParameters.x2}\"\n";
+
+/* The base spec on ZDT1, minimizing f1 beside the metrics f2, latency and
+ * size, with katibfs/objectives `objectives`, `algorithm` seeded with
+ * `seed` and `extra` spec lines. */
+static char *spec_with(const char *objectives, const char *algorithm, int seed,
+		       const char *extra)
+{
+	char annotation[512], algo[256], counts[256];
+
+	snprintf(annotation, sizeof(annotation),
+		 "metadata:\n"
+		 "  annotations:\n"
+		 "    katibfs/objectives: \"%s\"\n",
+		 objectives);
+	snprintf(algo, sizeof(algo),
+		 "    algorithmName: %s\n"
+		 "    algorithmSettings: [{name: random_state, value: "
+		 "\"%d\"}]\n",
+		 algorithm, seed);
+	snprintf(counts, sizeof(counts), "%s  maxTrialCount: 100\n", extra);
+	return fx_variant(
+		FX_BASE_SPEC, "metadata:\n", annotation, "    goal: 0.001\n",
+		"", "    objectiveMetricName: loss\n",
+		"    objectiveMetricName: f1\n"
+		"    additionalMetricNames: [f2, latency, size]\n",
+		FX_RANDOM, algo,
+		"  parallelTrialCount: 3\n  maxTrialCount: 12\n", counts,
+		FX_DOUBLES, zdt1_space, FX_TRIAL_PARAMETERS,
+		zdt1_trial_parameters, FX_ARGUMENTS, zdt1_arguments, NULL);
+}
 
 static int parse(const char *objectives, const char *algorithm, int seed,
 		 const char *extra, struct experiment_spec **s, char *msg,
 		 size_t size)
 {
-	char text[sizeof(spec_fmt) + 512];
-	struct kb_error err;
-	int rc;
+	char *y = spec_with(objectives, algorithm, seed, extra);
+	int rc = fx_parse(y, s, msg, size);
 
-	snprintf(text, sizeof(text), spec_fmt, objectives, algorithm, seed,
-		 extra);
-	kb_error_clear(&err);
-	*s = NULL;
-	rc = spec_parse(text, strlen(text), "exp", s, &err);
-	kb_error_format(&err, msg, size);
+	free(y);
 	return rc;
 }
 

@@ -21,50 +21,40 @@
 #include "algorithms/suggestion_command.h"
 #include "katib/spec.h"
 
-static const char spec_fmt[] =
-	"metadata:\n"
-	"  name: exp\n"
-	"  annotations:\n"
-	"    %s: |-\n      %s\n"
-	"spec:\n"
-	"  objective: {type: maximize, objectiveMetricName: acc}\n"
-	"  algorithm: {algorithmName: %s}\n"
-	"  maxTrialCount: 4\n"
-	"  parameters:\n"
-	"  - name: lr\n"
-	"    parameterType: double\n"
-	"    feasibleSpace: {min: \"0.1\", max: \"0.2\"}\n"
-	"  - name: n\n"
-	"    parameterType: int\n"
-	"    feasibleSpace: {min: \"1\", max: \"5\"}\n"
-	"  trialTemplate:\n"
-	"    primaryContainerName: t\n"
-	"    trialParameters: [{name: lr, reference: lr}, {name: n, "
-	"reference: n}]\n"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"            - name: t\n"
-	"              image: x\n"
-	"              command: [echo, \"acc=${trialParameters.lr} "
-	"${trialParameters.n}\"]\n";
+#include "fixtures.h"
+
+/* The base spec with the annotation `name` (value as a block scalar), the
+ * algorithm `algo`, and the parameters lr in [0.1, 0.2] and n in 1..5. */
+static char *spec_with(const char *name, const char *value, const char *algo)
+{
+	char annotation[512], algorithm[128];
+
+	snprintf(annotation, sizeof(annotation),
+		 "metadata:\n"
+		 "  annotations:\n"
+		 "    %s: |-\n"
+		 "      %s\n",
+		 name, value);
+	snprintf(algorithm, sizeof(algorithm), "    algorithmName: %s\n", algo);
+	return fx_variant(FX_BASE_SPEC, "metadata:\n", annotation, FX_RANDOM,
+			  algorithm, FX_DOUBLES,
+			  "    - name: lr\n"
+			  "      parameterType: double\n"
+			  "      feasibleSpace: {min: \"0.1\", max: \"0.2\"}\n"
+			  "    - name: n\n"
+			  "      parameterType: int\n"
+			  "      feasibleSpace: {min: \"1\", max: \"5\"}\n",
+			  "        reference: momentum\n",
+			  "        reference: n\n", NULL);
+}
 
 static int parse_with(const char *name, const char *value, const char *algo,
 		      struct experiment_spec **s, char *msg, size_t size)
 {
-	char text[sizeof(spec_fmt) + 512];
-	struct kb_error err;
-	int rc;
+	char *y = spec_with(name, value, algo);
+	int rc = fx_parse(y, s, msg, size);
 
-	snprintf(text, sizeof(text), spec_fmt, name, value, algo);
-	kb_error_clear(&err);
-	*s = NULL;
-	rc = spec_parse(text, strlen(text), "exp", s, &err);
-	kb_error_format(&err, msg, size);
+	free(y);
 	return rc;
 }
 

@@ -11,59 +11,10 @@
 
 #include "katib/spec.h"
 
+#include "fixtures.h"
+
 /* Katib's hp-tuning/random.yaml, shortened. */
-static const char *const base_yaml =
-	"apiVersion: kubeflow.org/v1beta1\n"
-	"kind: Experiment\n"
-	"metadata:\n"
-	"  namespace: kubeflow\n"
-	"  name: random\n"
-	"spec:\n"
-	"  objective:\n"
-	"    type: minimize\n"
-	"    goal: 0.001\n"
-	"    objectiveMetricName: loss\n"
-	"  algorithm:\n"
-	"    algorithmName: random\n"
-	"  parallelTrialCount: 3\n"
-	"  maxTrialCount: 12\n"
-	"  maxFailedTrialCount: 3\n"
-	"  parameters:\n"
-	"    - name: lr\n"
-	"      parameterType: double\n"
-	"      feasibleSpace:\n"
-	"        min: \"0.01\"\n"
-	"        max: \"0.05\"\n"
-	"    - name: momentum\n"
-	"      parameterType: double\n"
-	"      feasibleSpace:\n"
-	"        min: \"0.5\"\n"
-	"        max: \"0.9\"\n"
-	"  trialTemplate:\n"
-	"    primaryContainerName: training-container\n"
-	"    trialParameters:\n"
-	"      - name: learningRate\n"
-	"        description: Learning rate for the training model\n"
-	"        reference: lr\n"
-	"      - name: momentum\n"
-	"        description: Momentum for the training model\n"
-	"        reference: momentum\n"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: training-container\n"
-	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
-	"                command:\n"
-	"                  - \"python3\"\n"
-	"                  - \"/opt/pytorch-mnist/mnist.py\"\n"
-	"                  - \"--epochs=1\"\n"
-	"                  - \"--lr=${trialParameters.learningRate}\"\n"
-	"                  - \"--momentum=${trialParameters.momentum}\"\n"
-	"            restartPolicy: Never\n";
+static const char *const base_yaml = FX_BASE_SPEC;
 
 /* The part of a spec body before trialTemplate, for the trial kinds. */
 #define HEAD                                                                   \
@@ -83,45 +34,6 @@ static const char *const base_yaml =
 	"    - name: learningRate\n"                                           \
 	"      reference: lr\n"
 
-static char *replace(const char *s, const char *from, const char *to)
-{
-	const char *p = strstr(s, from);
-	char *out;
-
-	assert_non_null(p);
-	out = malloc(strlen(s) - strlen(from) + strlen(to) + 1);
-	assert_non_null(out);
-	memcpy(out, s, (size_t)(p - s));
-	strcpy(out + (p - s), to);
-	strcat(out, p + strlen(from));
-	return out;
-}
-
-static int line_of(const char *text, const char *needle)
-{
-	const char *p = strstr(text, needle), *q;
-	int line = 1;
-
-	assert_non_null(p);
-	for (q = text; q < p; q++)
-		line += *q == '\n';
-	return line;
-}
-
-static struct experiment_spec *parse_ok(const char *yaml)
-{
-	struct experiment_spec *s = NULL;
-	struct kb_error err;
-	char buf[800];
-	int rc = spec_parse(yaml, strlen(yaml), "exp", &s, &err);
-
-	if (rc) {
-		kb_error_format(&err, buf, sizeof(buf));
-		fail_msg("spec_parse: %d %s", rc, buf);
-	}
-	return s;
-}
-
 /* Expect failure with `field` and (if given) the line of `at` in yaml. */
 static void expect_err(const char *yaml, int code, const char *field,
 		       const char *at, const char *msg)
@@ -134,7 +46,7 @@ static void expect_err(const char *yaml, int code, const char *field,
 	kb_error_format(&err, buf, sizeof(buf));
 	if (rc != code || (field && strcmp(err.field, field)) ||
 	    (msg && !strstr(err.message, msg)) ||
-	    (at && err.line != line_of(yaml, at)))
+	    (at && err.line != fx_line_of(yaml, at)))
 		fail_msg("want %d %s %s (line of %s), got %d: %s", code,
 			 field ? field : "", msg ? msg : "", at ? at : "-", rc,
 			 buf);
@@ -145,7 +57,7 @@ static void expect_err(const char *yaml, int code, const char *field,
 static void variant_err(const char *from, const char *to, const char *field,
 			const char *at, const char *msg)
 {
-	char *y = replace(base_yaml, from, to);
+	char *y = fx_replace(base_yaml, from, to);
 
 	expect_err(y, -EINVAL, field, at, msg);
 	free(y);
@@ -153,9 +65,9 @@ static void variant_err(const char *from, const char *to, const char *field,
 
 static void variant_ok(const char *from, const char *to)
 {
-	char *y = replace(base_yaml, from, to);
+	char *y = fx_replace(base_yaml, from, to);
 
-	spec_free(parse_ok(y));
+	spec_free(fx_parse_ok(y));
 	free(y);
 }
 
@@ -163,7 +75,7 @@ static void variant_ok(const char *from, const char *to)
 
 static void test_base(void **state)
 {
-	struct experiment_spec *s = parse_ok(base_yaml);
+	struct experiment_spec *s = fx_parse_ok(base_yaml);
 	const char *names[4];
 
 	assert_string_equal(s->name, "random");
@@ -198,10 +110,10 @@ static void test_base(void **state)
 
 static void test_defaults(void **state)
 {
-	char *y = replace(base_yaml, "  parallelTrialCount: 3\n", "");
-	char *y2 = replace(y, "  maxTrialCount: 12\n  maxFailedTrialCount: 3\n",
-			   "");
-	struct experiment_spec *s = parse_ok(y2);
+	char *y = fx_replace(base_yaml, "  parallelTrialCount: 3\n", "");
+	char *y2 = fx_replace(
+		y, "  maxTrialCount: 12\n  maxFailedTrialCount: 3\n", "");
+	struct experiment_spec *s = fx_parse_ok(y2);
 
 	assert_int_equal(s->parallel_trial_count, 3);
 	assert_int_equal(s->max_trial_count, -1);
@@ -218,13 +130,13 @@ static void test_defaults(void **state)
 
 static void test_strategy_defaults(void **state)
 {
-	char *y = replace(base_yaml, "    type: minimize\n",
-			  "    type: maximize\n"
-			  "    additionalMetricNames: [loss2, acc]\n"
-			  "    metricStrategies:\n"
-			  "      - {name: acc, value: latest}\n"
-			  "      - {name: other, value: min}\n");
-	struct experiment_spec *s = parse_ok(y);
+	char *y = fx_replace(base_yaml, "    type: minimize\n",
+			     "    type: maximize\n"
+			     "    additionalMetricNames: [loss2, acc]\n"
+			     "    metricStrategies:\n"
+			     "      - {name: acc, value: latest}\n"
+			     "      - {name: other, value: min}\n");
+	struct experiment_spec *s = fx_parse_ok(y);
 	const char *names[2];
 
 	assert_int_equal(s->objective.nstrategies, 4);
@@ -263,8 +175,8 @@ static void test_collector_defaults(void **state)
 	struct experiment_spec *s;
 	char *y;
 
-	y = replace(base_yaml, "  parameters:\n", file);
-	s = parse_ok(y);
+	y = fx_replace(base_yaml, "  parameters:\n", file);
+	s = fx_parse_ok(y);
 	assert_int_equal(s->collector.kind, COLLECTOR_FILE);
 	assert_string_equal(s->collector.path, "/var/log/katib/metrics.log");
 	assert_int_equal(s->collector.path_kind, PATH_KIND_FILE);
@@ -272,16 +184,16 @@ static void test_collector_defaults(void **state)
 	spec_free(s);
 	free(y);
 
-	y = replace(base_yaml, "  parameters:\n", tf);
-	s = parse_ok(y);
+	y = fx_replace(base_yaml, "  parameters:\n", tf);
+	s = fx_parse_ok(y);
 	assert_string_equal(s->collector.path, "/var/log/katib/tfevent/");
 	assert_int_equal(s->collector.path_kind, PATH_KIND_DIRECTORY);
 	assert_int_equal(s->collector.has_format, 0);
 	spec_free(s);
 	free(y);
 
-	y = replace(base_yaml, "  parameters:\n", prom);
-	s = parse_ok(y);
+	y = fx_replace(base_yaml, "  parameters:\n", prom);
+	s = fx_parse_ok(y);
 	assert_int_equal(
 		cJSON_GetObjectItem(s->collector.http_get, "port")->valueint,
 		8080);
@@ -291,8 +203,8 @@ static void test_collector_defaults(void **state)
 	spec_free(s);
 	free(y);
 
-	y = replace(base_yaml, "  parameters:\n", none);
-	s = parse_ok(y);
+	y = fx_replace(base_yaml, "  parameters:\n", none);
+	s = fx_parse_ok(y);
 	/* None: no metrics, a trial ends on its exit status (issue 12) */
 	assert_int_equal(s->collector.kind, COLLECTOR_NONE);
 	assert_string_equal(collector_kind_name(s->collector.kind), "None");
@@ -317,7 +229,7 @@ static void test_spec_body_only(void **state)
 			*w++ = *p++;
 	}
 	*w = 0;
-	s = parse_ok(y);
+	s = fx_parse_ok(y);
 	assert_null(s->name);
 	assert_int_equal(s->nparams, 2);
 	spec_free(s);
@@ -326,17 +238,17 @@ static void test_spec_body_only(void **state)
 
 static void test_status_ignored_and_metadata(void **state)
 {
-	char *y = replace(base_yaml, "spec:\n",
-			  "  labels: {team: ml}\n"
-			  "  annotations: {note: x}\n"
-			  "  uid: 1234\n"
-			  "  creationTimestamp: \"2024-01-01T00:00:00Z\"\n"
-			  "status:\n"
-			  "  trials: 3\n"
-			  "  conditions: [{type: Running}]\n"
-			  "spec:\n");
+	char *y = fx_replace(base_yaml, "spec:\n",
+			     "  labels: {team: ml}\n"
+			     "  annotations: {note: x}\n"
+			     "  uid: 1234\n"
+			     "  creationTimestamp: \"2024-01-01T00:00:00Z\"\n"
+			     "status:\n"
+			     "  trials: 3\n"
+			     "  conditions: [{type: Running}]\n"
+			     "spec:\n");
 
-	spec_free(parse_ok(y));
+	spec_free(fx_parse_ok(y));
 	free(y);
 }
 
@@ -482,8 +394,8 @@ static void test_no_hint_when_far(void **state)
 {
 	struct experiment_spec *s = NULL;
 	struct kb_error err;
-	char *y = replace(base_yaml, "    algorithmName: random\n",
-			  "    algorithmName: hyperopt\n");
+	char *y = fx_replace(base_yaml, "    algorithmName: random\n",
+			     "    algorithmName: hyperopt\n");
 
 	assert_int_equal(spec_parse(y, strlen(y), "exp", &s, &err), -EINVAL);
 	assert_null(strstr(err.message, "did you mean"));
@@ -503,7 +415,7 @@ static void test_locate_error(void **state)
 	kb_error_clear(&err);
 	kb_error_set(&err, -EPERM, "spec.parameters[lr].feasibleSpace", 0, "x");
 	spec_locate_error(base_yaml, strlen(base_yaml), &err);
-	assert_int_equal(err.line, line_of(base_yaml, "feasibleSpace"));
+	assert_int_equal(err.line, fx_line_of(base_yaml, "feasibleSpace"));
 	/* the body alone: "spec." is implied */
 	kb_error_clear(&err);
 	kb_error_set(&err, -EPERM, "spec.maxTrialCount", 0, "x");
@@ -640,7 +552,7 @@ static void test_counts(void **state)
 static void param_err(const char *p0, const char *field, const char *at,
 		      const char *msg)
 {
-	char *y = replace(base_yaml, P0, p0);
+	char *y = fx_replace(base_yaml, P0, p0);
 
 	expect_err(y, -EINVAL, field, at, msg);
 	free(y);
@@ -648,8 +560,8 @@ static void param_err(const char *p0, const char *field, const char *at,
 
 static void param_ok(const char *p0, struct param_spec *want)
 {
-	char *y = replace(base_yaml, P0, p0);
-	struct experiment_spec *s = parse_ok(y);
+	char *y = fx_replace(base_yaml, P0, p0);
+	struct experiment_spec *s = fx_parse_ok(y);
 
 	if (want) {
 		assert_int_equal(s->params[0].type, want->type);
@@ -791,15 +703,8 @@ static char *with_configmap(const char *tail)
 
 static void test_trial_template_errors(void **state)
 {
-	variant_err(
-		"    trialParameters:\n"
-		"      - name: learningRate\n"
-		"        description: Learning rate for the training model\n"
-		"        reference: lr\n"
-		"      - name: momentum\n"
-		"        description: Momentum for the training model\n"
-		"        reference: momentum\n",
-		"", "spec.trialTemplate.trialParameters", NULL, "required");
+	variant_err("    trialParameters:\n" FX_TRIAL_PARAMETERS, "",
+		    "spec.trialTemplate.trialParameters", NULL, "required");
 	variant_err("    trialSpec:\n",
 		    "    configMap:\n"
 		    "      configMapName: c\n      configMapNamespace: n\n"
@@ -875,13 +780,13 @@ static void test_trial_template_errors(void **state)
 
 static void test_custom_kind_conditions(void **state)
 {
-	char *y = replace(base_yaml, "      kind: Job\n",
-			  "      kind: CustomKind\n");
-	char *y2 = replace(y, "    trialParameters:\n",
-			   "    successCondition: status.ok\n"
-			   "    failureCondition: status.bad\n"
-			   "    trialParameters:\n");
-	struct experiment_spec *s = parse_ok(y2);
+	char *y = fx_replace(base_yaml, "      kind: Job\n",
+			     "      kind: CustomKind\n");
+	char *y2 = fx_replace(y, "    trialParameters:\n",
+			      "    successCondition: status.ok\n"
+			      "    failureCondition: status.bad\n"
+			      "    trialParameters:\n");
+	struct experiment_spec *s = fx_parse_ok(y2);
 
 	assert_string_equal(s->trial_template.success_condition, "status.ok");
 	spec_free(s);
@@ -1035,15 +940,15 @@ static void test_yaml_limits(void **state)
 
 static void test_anchors_and_merge(void **state)
 {
-	char *y =
-		replace(base_yaml,
-			"    - name: momentum\n      parameterType: double\n"
-			"      feasibleSpace:\n        min: \"0.5\"\n"
-			"        max: \"0.9\"\n",
-			"    - name: momentum\n      parameterType: double\n"
-			"      feasibleSpace:\n        <<: &fs {min: \"0.5\"}\n"
-			"        max: \"0.9\"\n");
-	struct experiment_spec *s = parse_ok(y);
+	char *y = fx_replace(
+		base_yaml,
+		"    - name: momentum\n      parameterType: double\n"
+		"      feasibleSpace:\n        min: \"0.5\"\n"
+		"        max: \"0.9\"\n",
+		"    - name: momentum\n      parameterType: double\n"
+		"      feasibleSpace:\n        <<: &fs {min: \"0.5\"}\n"
+		"        max: \"0.9\"\n");
+	struct experiment_spec *s = fx_parse_ok(y);
 
 	assert_string_equal(s->params[1].min, "0.5");
 	spec_free(s);
@@ -1308,7 +1213,7 @@ static void test_trial_kinds(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		struct experiment_spec *s = parse_ok(kinds[i].yaml);
+		struct experiment_spec *s = fx_parse_ok(kinds[i].yaml);
 		int rc;
 
 		assert_string_equal(s->trial_template.success_condition,
@@ -1353,7 +1258,7 @@ static void test_trial_kinds(void **state)
 
 static void test_render_job(void **state)
 {
-	struct experiment_spec *s = parse_ok(base_yaml);
+	struct experiment_spec *s = fx_parse_ok(base_yaml);
 	struct assignment a[] = { { "momentum", "0.7" }, { "lr", "0.02" } };
 	struct trial_command cmd;
 	struct kb_error err;
@@ -1463,7 +1368,7 @@ static void test_render_env_and_meta(void **state)
 					    "EPOCHS=5",
 					    "EMPTY=",
 					    NULL };
-	struct experiment_spec *s = parse_ok(y);
+	struct experiment_spec *s = fx_parse_ok(y);
 	struct assignment a = { "lr", "0.1" };
 	struct trial_command cmd;
 	struct kb_error err;
@@ -1493,13 +1398,14 @@ static void test_render_errors(void **state)
 	struct experiment_spec *s;
 	char *y;
 
-	y = replace(base_yaml, "            restartPolicy: Never\n",
-		    "                env:\n"
-		    "                  - name: SECRET\n"
-		    "                    valueFrom: {secretKeyRef: {name: s, "
-		    "key: k}}\n"
-		    "            restartPolicy: Never\n");
-	s = parse_ok(y);
+	y = fx_replace(
+		base_yaml, "            restartPolicy: Never\n",
+		"                env:\n"
+		"                  - name: SECRET\n"
+		"                    valueFrom: {secretKeyRef: {name: s, "
+		"key: k}}\n"
+		"            restartPolicy: Never\n");
+	s = fx_parse_ok(y);
 	kb_error_clear(&err);
 	assert_int_equal(spec_render_trial(s, "t", NULL, a, 2, &cmd, &err),
 			 -EINVAL);
@@ -1513,7 +1419,7 @@ static void test_render_errors(void **state)
 			   "      configMapName: trial-templates\n"
 			   "      configMapNamespace: kubeflow\n"
 			   "      templatePath: defaultTrialTemplate.yaml\n");
-	s = parse_ok(y);
+	s = fx_parse_ok(y);
 	round_trip(y);
 	kb_error_clear(&err);
 	assert_int_equal(spec_render_trial(s, "t", NULL, a, 2, &cmd, &err),
@@ -1527,13 +1433,13 @@ static void test_render_errors(void **state)
 
 static void round_trip(const char *yaml)
 {
-	struct experiment_spec *s = parse_ok(yaml), *s2;
+	struct experiment_spec *s = fx_parse_ok(yaml), *s2;
 	struct kb_error err;
 	char *r1, *r2;
 
 	r1 = spec_render_yaml(s, "exp-name");
 	assert_non_null(r1);
-	s2 = parse_ok(r1);
+	s2 = fx_parse_ok(r1);
 	r2 = spec_render_yaml(s2, "exp-name");
 	assert_non_null(r2);
 	if (strcmp(r1, r2))
@@ -1567,22 +1473,22 @@ static void test_round_trip(void **state)
 		"          - "
 		"\"([\\\\w|-]+)\\\\s*=\\\\s*([+-]?\\\\d*(\\\\.\\\\d+)?)\"\n"
 		"  resumePolicy: LongRunning\n";
-	char *y = replace(base_yaml, "  algorithm:\n", extra);
-	char *y2 = replace(y, "  resumePolicy: LongRunning\n",
-			   "  resumePolicy: LongRunning\n  algorithm:\n");
-	char *y3 =
-		replace(base_yaml, "            restartPolicy: Never\n",
-			"                env:\n"
-			"                  - {name: A, value: \"1\"}\n"
-			"                  - {name: B, value: \"2\"}\n"
-			"                  - {name: C, value: null}\n"
-			"                  - {name: D, value: \"null\"}\n"
-			"                  - {name: E, value: \"a: b\"}\n"
-			"                  - {name: F, value: \"x\\ny\\n\"}\n"
-			"                  - {name: H, value: \"\"}\n"
-			"                resources:\n"
-			"                  limits: {cpu: 2, memory: 1.5e-7}\n"
-			"            restartPolicy: Never\n");
+	char *y = fx_replace(base_yaml, "  algorithm:\n", extra);
+	char *y2 = fx_replace(y, "  resumePolicy: LongRunning\n",
+			      "  resumePolicy: LongRunning\n  algorithm:\n");
+	char *y3 = fx_replace(
+		base_yaml, "            restartPolicy: Never\n",
+		"                env:\n"
+		"                  - {name: A, value: \"1\"}\n"
+		"                  - {name: B, value: \"2\"}\n"
+		"                  - {name: C, value: null}\n"
+		"                  - {name: D, value: \"null\"}\n"
+		"                  - {name: E, value: \"a: b\"}\n"
+		"                  - {name: F, value: \"x\\ny\\n\"}\n"
+		"                  - {name: H, value: \"\"}\n"
+		"                resources:\n"
+		"                  limits: {cpu: 2, memory: 1.5e-7}\n"
+		"            restartPolicy: Never\n");
 	size_t i;
 
 	round_trip(base_yaml);
@@ -1651,7 +1557,7 @@ static const char *const nas_yaml =
 
 static void test_nas(void **state)
 {
-	struct experiment_spec *s = parse_ok(nas_yaml);
+	struct experiment_spec *s = fx_parse_ok(nas_yaml);
 	cJSON *g = cJSON_GetObjectItem(s->nas_config, "graphConfig");
 	struct assignment a[] = { { "architecture", "[[0]]" },
 				  { "nn_config", "{'num_layers': 1}" } };
@@ -1673,17 +1579,17 @@ static void test_nas(void **state)
 	spec_free(s);
 	round_trip(nas_yaml);
 
-	y = replace(nas_yaml, "    numLayers: 1\n", "");
+	y = fx_replace(nas_yaml, "    numLayers: 1\n", "");
 	expect_err(y, -EINVAL, "spec.nasConfig.graphConfig.numLayers",
 		   "graphConfig", "required");
 	free(y);
-	y = replace(nas_yaml, "    - operationType: reduction\n",
-		    "    - operation: reduction\n");
+	y = fx_replace(nas_yaml, "    - operationType: reduction\n",
+		       "    - operation: reduction\n");
 	expect_err(y, -EINVAL, "spec.nasConfig.operations[1].operation",
 		   "operation: reduction", "unknown field");
 	free(y);
-	y = replace(nas_yaml, "    outputSizes: [10]\n",
-		    "    outputSizes: [ten]\n");
+	y = fx_replace(nas_yaml, "    outputSizes: [10]\n",
+		       "    outputSizes: [ten]\n");
 	expect_err(y, -EINVAL, "spec.nasConfig.graphConfig.outputSizes[0]",
 		   "[ten]", "must be an integer");
 	free(y);
@@ -1691,7 +1597,7 @@ static void test_nas(void **state)
 
 static void test_render_yaml_shape(void **state)
 {
-	struct experiment_spec *s = parse_ok(base_yaml);
+	struct experiment_spec *s = fx_parse_ok(base_yaml);
 	char *r = spec_render_yaml(s, "dir-name");
 
 	assert_non_null(r);
@@ -1713,54 +1619,55 @@ static void test_render_yaml_shape(void **state)
 
 static void test_check_update(void **state)
 {
-	struct experiment_spec *a = parse_ok(base_yaml), *b;
+	struct experiment_spec *a = fx_parse_ok(base_yaml), *b;
 	struct kb_error err;
 	char *y;
 
 	{
-		char *t = replace(base_yaml,
-				  "  maxTrialCount: 12\n"
-				  "  maxFailedTrialCount: 3\n",
-				  "  maxTrialCount: 20\n"
-				  "  maxFailedTrialCount: 5\n");
+		char *t = fx_replace(base_yaml,
+				     "  maxTrialCount: 12\n"
+				     "  maxFailedTrialCount: 3\n",
+				     "  maxTrialCount: 20\n"
+				     "  maxFailedTrialCount: 5\n");
 
-		y = replace(t, "  name: random\n", "  name: renamed\n");
+		y = fx_replace(t, "  name: random\n", "  name: renamed\n");
 		free(t);
 	}
-	b = parse_ok(y);
+	b = fx_parse_ok(y);
 	kb_error_clear(&err);
 	assert_int_equal(spec_check_update(a, b, &err), 0);
 	spec_free(b);
 	free(y);
 
-	y = replace(base_yaml, "    algorithmName: random\n",
-		    "    algorithmName: tpe\n");
-	b = parse_ok(y);
+	y = fx_replace(base_yaml, "    algorithmName: random\n",
+		       "    algorithmName: tpe\n");
+	b = fx_parse_ok(y);
 	kb_error_clear(&err);
 	assert_int_equal(spec_check_update(a, b, &err), -EPERM);
 	assert_string_equal(err.field, "spec.algorithm");
 	spec_free(b);
 	free(y);
 
-	y = replace(base_yaml, "--epochs=1", "--epochs=2");
-	b = parse_ok(y);
+	y = fx_replace(base_yaml, "--epochs=1", "--epochs=2");
+	b = fx_parse_ok(y);
 	kb_error_clear(&err);
 	assert_int_equal(spec_check_update(a, b, &err), -EPERM);
 	assert_string_equal(err.field, "spec.trialTemplate");
 	spec_free(b);
 	free(y);
 
-	y = replace(base_yaml, "  namespace: kubeflow\n", "");
-	b = parse_ok(y);
+	y = fx_replace(base_yaml, "  namespace: kubeflow\n", "");
+	b = fx_parse_ok(y);
 	kb_error_clear(&err);
 	assert_int_equal(spec_check_update(a, b, &err), -EPERM);
 	assert_string_equal(err.field, "metadata.namespace");
 	spec_free(b);
 	free(y);
 
-	y = replace(base_yaml, "  parallelTrialCount: 3\n",
-		    "  parallelTrialCount: 3\n  resumePolicy: LongRunning\n");
-	b = parse_ok(y);
+	y = fx_replace(
+		base_yaml, "  parallelTrialCount: 3\n",
+		"  parallelTrialCount: 3\n  resumePolicy: LongRunning\n");
+	b = fx_parse_ok(y);
 	kb_error_clear(&err);
 	assert_int_equal(spec_check_update(a, b, &err), -EPERM);
 	assert_string_equal(err.field, "spec.resumePolicy");
@@ -1783,7 +1690,8 @@ static void test_error_format(void **state)
 	struct experiment_spec *s = NULL;
 	struct kb_error err;
 	char buf[600];
-	char *y = replace(base_yaml, "    goal: 0.001\n", "    goall: 0.001\n");
+	char *y = fx_replace(base_yaml, "    goal: 0.001\n",
+			     "    goall: 0.001\n");
 
 	assert_int_equal(spec_parse(y, strlen(y), "exp", &s, &err), -EINVAL);
 	kb_error_format(&err, buf, sizeof(buf));

@@ -21,67 +21,7 @@
 #include "katib/spec.h"
 #include "spec/kube_manifest.h"
 
-/* Katib's examples/v1beta1/hp-tuning/random.yaml, with ALGO, SPACE and
- * COLLECTOR to fill in. */
-#define EXPERIMENT(ALGO, SPACE, COLLECTOR)                                     \
-	"apiVersion: kubeflow.org/v1beta1\n"                                   \
-	"kind: Experiment\n"                                                   \
-	"metadata:\n"                                                          \
-	"  namespace: kubeflow\n"                                              \
-	"  name: verdict\n"                                                    \
-	"spec:\n"                                                              \
-	"  objective:\n"                                                       \
-	"    type: minimize\n"                                                 \
-	"    objectiveMetricName: loss\n"                                      \
-	"  algorithm:\n" ALGO "  parallelTrialCount: 3\n"                      \
-	"  maxTrialCount: 12\n"                                                \
-	"  maxFailedTrialCount: 3\n" COLLECTOR "  parameters:\n" SPACE         \
-	"  trialTemplate:\n"                                                   \
-	"    primaryContainerName: training-container\n"                       \
-	"    trialParameters:\n"                                               \
-	"      - name: learningRate\n"                                         \
-	"        reference: lr\n"                                              \
-	"      - name: momentum\n"                                             \
-	"        reference: momentum\n"                                        \
-	"    trialSpec:\n"                                                     \
-	"      apiVersion: batch/v1\n"                                         \
-	"      kind: Job\n"                                                    \
-	"      spec:\n"                                                        \
-	"        template:\n"                                                  \
-	"          spec:\n"                                                    \
-	"            containers:\n"                                            \
-	"              - name: training-container\n"                           \
-	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"   \
-	"                command:\n"                                           \
-	"                  - \"python3\"\n"                                    \
-	"                  - \"/opt/pytorch-mnist/mnist.py\"\n"                \
-	"                  - \"--lr=${trialParameters.learningRate}\"\n"       \
-	"                  - \"--momentum=${trialParameters.momentum}\"\n"     \
-	"            restartPolicy: Never\n"
-
-#define DOUBLES                                                                \
-	"    - name: lr\n"                                                     \
-	"      parameterType: double\n"                                        \
-	"      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"                \
-	"    - name: momentum\n"                                               \
-	"      parameterType: double\n"                                        \
-	"      feasibleSpace: {min: \"0.5\", max: \"0.9\"}\n"
-
-#define RANDOM "    algorithmName: random\n"
-
-static struct experiment_spec *parse_ok(const char *yaml)
-{
-	struct experiment_spec *s = NULL;
-	struct kb_error err;
-	char buf[800];
-	int rc = spec_parse(yaml, strlen(yaml), "verdict", &s, &err);
-
-	if (rc) {
-		kb_error_format(&err, buf, sizeof(buf));
-		fail_msg("spec_parse: %d %s", rc, buf);
-	}
-	return s;
-}
+#include "fixtures.h"
 
 /* Refused with -EINVAL at `field`, the message holding `msg`. */
 static void expect_refused(const char *yaml, const char *field, const char *msg)
@@ -97,32 +37,6 @@ static void expect_refused(const char *yaml, const char *field, const char *msg)
 		fail_msg("want -EINVAL at %s with '%s' and a line, got %d: %s",
 			 field, msg, rc, buf);
 	assert_null(s);
-}
-
-/* s with the first `from` replaced by `to` (heap). */
-static char *replace(const char *s, const char *from, const char *to)
-{
-	const char *p = strstr(s, from);
-	char *out;
-
-	assert_non_null(p);
-	out = malloc(strlen(s) - strlen(from) + strlen(to) + 1);
-	assert_non_null(out);
-	memcpy(out, s, (size_t)(p - s));
-	strcpy(out + (p - s), to);
-	strcat(out, p + strlen(from));
-	return out;
-}
-
-static int line_of(const char *text, const char *needle)
-{
-	const char *p = strstr(text, needle), *q;
-	int line = 1;
-
-	assert_non_null(p);
-	for (q = text; q < p; q++)
-		line += *q == '\n';
-	return line;
 }
 
 /* The spec's warning about `field`, or NULL. */
@@ -231,7 +145,7 @@ static const char darts_gpu[] =
 static void test_darts_operation_without_parameters(void **state)
 {
 	const struct algorithm_ops *ops = algorithm_find("darts");
-	struct experiment_spec *s = parse_ok(darts_gpu);
+	struct experiment_spec *s = fx_parse_ok(darts_gpu);
 	struct search_history h = { NULL, 0 };
 	struct kb_error err;
 	char **out[1] = { NULL };
@@ -272,7 +186,7 @@ static void test_darts_other_operation_alone(void **state)
 		p + strlen(from), strlen(p + strlen(from)) + 1);
 	memcpy(p, "      - operationType: none_op\n",
 	       strlen("      - operationType: none_op\n"));
-	s = parse_ok(y);
+	s = fx_parse_ok(y);
 	assert_int_equal(ops->create(s, NULL, &priv, &err), 0);
 	assert_int_equal(ops->suggest(priv, s, &h, 1, out, &err), 1);
 	assert_non_null(strstr(out[0][1], "'max_pooling_3x3', 'none_op']"));
@@ -334,14 +248,15 @@ static void test_enas_operation_without_parameters(void **state)
 static void test_file_json_with_filter(void **state)
 {
 	static const char *const yaml[] = {
-		EXPERIMENT(RANDOM, DOUBLES,
-			   FILE_JSON("      filter:\n"
-				     "        metricsFormat:\n"
-				     "          - \"([\\\\w-]+)=(.+)\"\n")),
-		EXPERIMENT(RANDOM, DOUBLES,
-			   FILE_JSON("      filter:\n"
-				     "        metricsFormat: []\n")),
-		EXPERIMENT(RANDOM, DOUBLES, FILE_JSON("      filter: {}\n")),
+		FX_EXPERIMENT(FX_RANDOM, FX_DOUBLES,
+			      FILE_JSON("      filter:\n"
+					"        metricsFormat:\n"
+					"          - \"([\\\\w-]+)=(.+)\"\n")),
+		FX_EXPERIMENT(FX_RANDOM, FX_DOUBLES,
+			      FILE_JSON("      filter:\n"
+					"        metricsFormat: []\n")),
+		FX_EXPERIMENT(FX_RANDOM, FX_DOUBLES,
+			      FILE_JSON("      filter: {}\n")),
 	};
 	size_t i;
 
@@ -352,9 +267,10 @@ static void test_file_json_with_filter(void **state)
 			       "filter must be nil when format of metrics "
 			       "file is json");
 	/* without a filter (or with a null one) it is Katib's example */
-	spec_free(parse_ok(EXPERIMENT(RANDOM, DOUBLES, FILE_JSON(""))));
-	spec_free(parse_ok(
-		EXPERIMENT(RANDOM, DOUBLES, FILE_JSON("      filter:\n"))));
+	spec_free(fx_parse_ok(
+		FX_EXPERIMENT(FX_RANDOM, FX_DOUBLES, FILE_JSON(""))));
+	spec_free(fx_parse_ok(FX_EXPERIMENT(FX_RANDOM, FX_DOUBLES,
+					    FILE_JSON("      filter:\n"))));
 }
 
 /* ---- pbt: an int without step takes 1 ---- */
@@ -369,16 +285,16 @@ static void test_file_json_with_filter(void **state)
 static void test_pbt_int_without_step(void **state)
 {
 	const struct algorithm_ops *ops = algorithm_find("pbt");
-	struct experiment_spec *s = parse_ok(
-		EXPERIMENT(PBT,
-			   "    - name: lr\n"
-			   "      parameterType: int\n"
-			   "      feasibleSpace: {min: \"1\", max: \"4\"}\n"
-			   "    - name: momentum\n"
-			   "      parameterType: double\n"
-			   "      feasibleSpace: {min: \"0.5\", max: \"0.9\", "
-			   "step: \"0.1\"}\n",
-			   ""));
+	struct experiment_spec *s = fx_parse_ok(FX_EXPERIMENT(
+		PBT,
+		"    - name: lr\n"
+		"      parameterType: int\n"
+		"      feasibleSpace: {min: \"1\", max: \"4\"}\n"
+		"    - name: momentum\n"
+		"      parameterType: double\n"
+		"      feasibleSpace: {min: \"0.5\", max: \"0.9\", "
+		"step: \"0.1\"}\n",
+		""));
 	struct search_history h = { NULL, 0 };
 	struct kb_error err;
 	char **out[20] = { NULL };
@@ -407,7 +323,7 @@ static void test_pbt_int_without_step(void **state)
 static void test_pbt_double_without_step(void **state)
 {
 	(void)state;
-	expect_refused(EXPERIMENT(PBT, DOUBLES, ""),
+	expect_refused(FX_EXPERIMENT(PBT, FX_DOUBLES, ""),
 		       "spec.parameters[0].feasibleSpace.step",
 		       "pbt needs a step for double parameters");
 }
@@ -416,13 +332,13 @@ static void test_pbt_double_without_step(void **state)
 
 static void test_cmaes_unknown_setting_warns(void **state)
 {
-	struct experiment_spec *s = parse_ok(
-		EXPERIMENT("    algorithmName: cmaes\n"
-			   "    algorithmSettings:\n"
-			   "      - {name: restart_strategy, value: ipop}\n"
-			   "      - {name: random_state, value: \"-7\"}\n"
-			   "      - {name: sigmaa, value: \"0.2\"}\n",
-			   DOUBLES, ""));
+	struct experiment_spec *s = fx_parse_ok(
+		FX_EXPERIMENT("    algorithmName: cmaes\n"
+			      "    algorithmSettings:\n"
+			      "      - {name: restart_strategy, value: ipop}\n"
+			      "      - {name: random_state, value: \"-7\"}\n"
+			      "      - {name: sigmaa, value: \"0.2\"}\n",
+			      FX_DOUBLES, ""));
 	const struct kb_error *w;
 	uint64_t seed = 0;
 
@@ -445,29 +361,29 @@ static void test_cmaes_refuses_what_goptuna_refuses(void **state)
 {
 	(void)state;
 	expect_refused(
-		EXPERIMENT("    algorithmName: cmaes\n"
-			   "    algorithmSettings:\n"
-			   "      - {name: random_state, value: \"1.5\"}\n",
-			   DOUBLES, ""),
+		FX_EXPERIMENT("    algorithmName: cmaes\n"
+			      "    algorithmSettings:\n"
+			      "      - {name: random_state, value: \"1.5\"}\n",
+			      FX_DOUBLES, ""),
 		"spec.algorithm.algorithmSettings[random_state]",
 		"must be an integer");
 	expect_refused(
-		EXPERIMENT("    algorithmName: cmaes\n"
-			   "    algorithmSettings:\n"
-			   "      - {name: restart_strategy, value: x}\n",
-			   DOUBLES, ""),
+		FX_EXPERIMENT("    algorithmName: cmaes\n"
+			      "    algorithmSettings:\n"
+			      "      - {name: restart_strategy, value: x}\n",
+			      FX_DOUBLES, ""),
 		"spec.algorithm.algorithmSettings[restart_strategy]",
 		"must be one of ipop, bipop, none");
 }
 
 static void test_sobol_settings_warn(void **state)
 {
-	struct experiment_spec *s = parse_ok(
-		EXPERIMENT("    algorithmName: sobol\n"
-			   "    algorithmSettings:\n"
-			   "      - {name: random_state, value: \"10\"}\n"
-			   "      - {name: scramble, value: \"true\"}\n",
-			   DOUBLES, ""));
+	struct experiment_spec *s = fx_parse_ok(
+		FX_EXPERIMENT("    algorithmName: sobol\n"
+			      "    algorithmSettings:\n"
+			      "      - {name: random_state, value: \"10\"}\n"
+			      "      - {name: scramble, value: \"true\"}\n",
+			      FX_DOUBLES, ""));
 
 	(void)state;
 	assert_non_null(
@@ -476,22 +392,23 @@ static void test_sobol_settings_warn(void **state)
 	assert_null(warning_at(
 		s, "spec.algorithm.algorithmSettings[random_state]"));
 	spec_free(s);
-	expect_refused(EXPERIMENT("    algorithmName: sobol\n"
-				  "    algorithmSettings:\n"
-				  "      - {name: random_state, value: ten}\n",
-				  DOUBLES, ""),
-		       "spec.algorithm.algorithmSettings[random_state]",
-		       "must be an integer");
+	expect_refused(
+		FX_EXPERIMENT("    algorithmName: sobol\n"
+			      "    algorithmSettings:\n"
+			      "      - {name: random_state, value: ten}\n",
+			      FX_DOUBLES, ""),
+		"spec.algorithm.algorithmSettings[random_state]",
+		"must be an integer");
 }
 
 /* Services that refuse unknown settings still have katibfs refuse them. */
 static void test_random_unknown_setting_refused(void **state)
 {
 	(void)state;
-	expect_refused(EXPERIMENT("    algorithmName: random\n"
-				  "    algorithmSettings:\n"
-				  "      - {name: sigma, value: \"1\"}\n",
-				  DOUBLES, ""),
+	expect_refused(FX_EXPERIMENT("    algorithmName: random\n"
+				     "    algorithmSettings:\n"
+				     "      - {name: sigma, value: \"1\"}\n",
+				     FX_DOUBLES, ""),
 		       "spec.algorithm.algorithmSettings[sigma]",
 		       "unknown setting");
 }
@@ -499,7 +416,7 @@ static void test_random_unknown_setting_refused(void **state)
 /* A spec without warnings has an empty list. */
 static void test_no_warnings(void **state)
 {
-	struct experiment_spec *s = parse_ok(EXPERIMENT(RANDOM, DOUBLES, ""));
+	struct experiment_spec *s = fx_parse_ok(FX_BASE_SPEC);
 
 	(void)state;
 	assert_non_null(s->warnings);
@@ -529,22 +446,22 @@ static void test_hyperband_fractional_eta(void **state)
 	char *y;
 
 	(void)state;
-	expect_refused(EXPERIMENT(HYPERBAND("2.5"), EPOCHS, ""),
+	expect_refused(FX_EXPERIMENT(HYPERBAND("2.5"), EPOCHS, ""),
 		       "spec.algorithm.algorithmSettings[eta]",
 		       "must be a whole number, got '2.5'");
 	/* a whole number written as a float is that number */
-	y = strdup(EXPERIMENT(HYPERBAND("3.0"), EPOCHS, ""));
-	spec_free(parse_ok(y));
+	y = strdup(FX_EXPERIMENT(HYPERBAND("3.0"), EPOCHS, ""));
+	spec_free(fx_parse_ok(y));
 	free(y);
 	/* <= 0 is Katib's default 3 */
-	spec_free(parse_ok(EXPERIMENT(HYPERBAND("-1.5"), EPOCHS, "")));
-	expect_refused(EXPERIMENT(HYPERBAND("1.5"), EPOCHS, ""),
+	spec_free(fx_parse_ok(FX_EXPERIMENT(HYPERBAND("-1.5"), EPOCHS, "")));
+	expect_refused(FX_EXPERIMENT(HYPERBAND("1.5"), EPOCHS, ""),
 		       "spec.algorithm.algorithmSettings[eta]", "must be >= 2");
 }
 
 /* ---- a batch/v1 Job trialSpec against the Job schema ---- */
 
-static const char job_base[] = EXPERIMENT(RANDOM, DOUBLES, "");
+static const char job_base[] = FX_BASE_SPEC;
 #define JOB_PATH  "spec.trialTemplate.trialSpec."
 #define CONTAINER JOB_PATH "spec.template.spec.containers[0]."
 #define RESTART	  "            restartPolicy: Never\n"
@@ -556,7 +473,7 @@ static const char job_base[] = EXPERIMENT(RANDOM, DOUBLES, "");
 static void job_refused(const char *from, const char *to, const char *field,
 			const char *at, const char *msg)
 {
-	char *y = replace(job_base, from, to);
+	char *y = fx_replace(job_base, from, to);
 	struct experiment_spec *s = NULL;
 	struct kb_error err;
 	char buf[800];
@@ -564,18 +481,18 @@ static void job_refused(const char *from, const char *to, const char *field,
 
 	kb_error_format(&err, buf, sizeof(buf));
 	if (rc != -EINVAL || strcmp(err.field, field) ||
-	    !strstr(err.message, msg) || err.line != line_of(y, at))
+	    !strstr(err.message, msg) || err.line != fx_line_of(y, at))
 		fail_msg("want %s (line %d) '%s', got %d: %s", field,
-			 line_of(y, at), msg, rc, buf);
+			 fx_line_of(y, at), msg, rc, buf);
 	assert_null(s);
 	free(y);
 }
 
 static void job_accepted(const char *from, const char *to)
 {
-	char *y = replace(job_base, from, to);
+	char *y = fx_replace(job_base, from, to);
 
-	spec_free(parse_ok(y));
+	spec_free(fx_parse_ok(y));
 	free(y);
 }
 
@@ -754,7 +671,7 @@ static const struct assignment nas_values[] = {
 /* The trial of spec `yaml` rendered for the local backend (cmd's). */
 static void render_nas(const char *yaml, struct trial_command *cmd)
 {
-	struct experiment_spec *s = parse_ok(yaml);
+	struct experiment_spec *s = fx_parse_ok(yaml);
 	struct kb_error err;
 	char buf[800];
 
@@ -840,7 +757,7 @@ static void test_wrap_local(void **state)
 
 static void test_wrap_kubernetes(void **state)
 {
-	struct experiment_spec *s = parse_ok(ENAS(""));
+	struct experiment_spec *s = fx_parse_ok(ENAS(""));
 	struct trial_command cmd;
 	struct kb_error err;
 
@@ -862,12 +779,12 @@ static void test_wrap_kubernetes(void **state)
 /* `sh -c` or `bash -c` at the head is kept, the rest joined to it. */
 static void test_wrap_keeps_shell(void **state)
 {
-	char *y = replace(ENAS(""),
-			  "                - python3.7\n"
-			  "                - -u\n",
-			  "                - bash\n"
-			  "                - -c\n"
-			  "                - echo\n");
+	char *y = fx_replace(ENAS(""),
+			     "                - python3.7\n"
+			     "                - -u\n",
+			     "                - bash\n"
+			     "                - -c\n"
+			     "                - echo\n");
 	struct trial_command cmd;
 
 	(void)state;

@@ -1,0 +1,85 @@
+/*
+ * fixtures.c - the unit suites' shared spec fixtures (see fixtures.h):
+ * variants of a spec by replacement, a line lookup, and spec_parse() with
+ * the error as text. Linked into every unit test binary.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixtures.h"
+
+char *fx_replace(const char *s, const char *from, const char *to)
+{
+	const char *p = strstr(s, from);
+	char *out;
+
+	if (!p)
+		fail_msg("fixture: \"%s\" not in the spec", from);
+	out = malloc(strlen(s) - strlen(from) + strlen(to) + 1);
+	assert_non_null(out);
+	memcpy(out, s, (size_t)(p - s));
+	strcpy(out + (p - s), to);
+	strcat(out, p + strlen(from));
+	return out;
+}
+
+char *fx_variant(const char *s, ...)
+{
+	char *out = strdup(s), *next;
+	const char *from, *to;
+	va_list ap;
+
+	assert_non_null(out);
+	va_start(ap, s);
+	while ((from = va_arg(ap, const char *))) {
+		to = va_arg(ap, const char *);
+		next = fx_replace(out, from, to);
+		free(out);
+		out = next;
+	}
+	va_end(ap);
+	return out;
+}
+
+int fx_line_of(const char *text, const char *needle)
+{
+	const char *p = strstr(text, needle), *q;
+	int line = 1;
+
+	assert_non_null(p);
+	for (q = text; q < p; q++)
+		line += *q == '\n';
+	return line;
+}
+
+int fx_parse(const char *yaml, struct experiment_spec **s, char *msg,
+	     size_t size)
+{
+	struct kb_error err;
+	int rc;
+
+	kb_error_clear(&err);
+	*s = NULL;
+	rc = spec_parse(yaml, strlen(yaml), "exp", s, &err);
+	kb_error_format(&err, msg, size);
+	return rc;
+}
+
+struct experiment_spec *fx_parse_ok(const char *yaml)
+{
+	struct experiment_spec *s;
+	char msg[800];
+	int rc = fx_parse(yaml, &s, msg, sizeof(msg));
+
+	if (rc)
+		fail_msg("spec_parse: %d %s", rc, msg);
+	return s;
+}
