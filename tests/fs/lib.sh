@@ -137,6 +137,26 @@ expect_fail() {
 		fail "$_what: expected '$_msg', got: $(cat "$TMP/err")"
 }
 
+# spec_yaml's search space and the trial parameters that name it (as it
+# writes them: yaml_edit can replace them).
+SPEC_PARAMETERS='  parameters:
+    - name: lr
+      parameterType: double
+      feasibleSpace:
+        min: "0.01"
+        max: "0.1"
+    - name: layers
+      parameterType: int
+      feasibleSpace:
+        min: "1"
+        max: "4"'
+SPEC_TRIAL_PARAMETERS='    trialParameters:
+      - name: lr
+        description: Learning rate
+        reference: lr
+      - name: layers
+        reference: layers'
+
 # spec_yaml PROGRAM [MAX [PARALLEL [COLLECTOR]]]
 # A Katib v1beta1 Experiment over lr (double) and layers (int) whose trial
 # runs PROGRAM with sh -c; ${trialParameters.lr} etc. are substituted.
@@ -159,25 +179,10 @@ spec:
   metricsCollectorSpec:
     collector:
       kind: ${4:-StdOut}
-  parameters:
-    - name: lr
-      parameterType: double
-      feasibleSpace:
-        min: "0.01"
-        max: "0.1"
-    - name: layers
-      parameterType: int
-      feasibleSpace:
-        min: "1"
-        max: "4"
+$SPEC_PARAMETERS
   trialTemplate:
     primaryContainerName: training-container
-    trialParameters:
-      - name: lr
-        description: Learning rate
-        reference: lr
-      - name: layers
-        reference: layers
+$SPEC_TRIAL_PARAMETERS
     trialSpec:
       apiVersion: batch/v1
       kind: Job
@@ -194,6 +199,21 @@ spec:
                   - |
                     $1
 END_OF_SPEC
+}
+
+# yaml_edit FROM TO [FROM TO ...]
+# Standard input with the first FROM replaced by TO, for each pair in turn
+# (exact text; a newline is added to both): a variant of spec_yaml's
+# spec. Fails naming a FROM that is not there.
+yaml_edit() {
+	python3 -c '
+import sys
+text, edits = sys.stdin.read(), sys.argv[1:]
+for old, new in zip(edits[::2], edits[1::2]):
+    if old + "\n" not in text:
+        sys.exit("yaml_edit: not in the spec: " + old)
+    text = text.replace(old + "\n", new + "\n", 1)
+sys.stdout.write(text)' "$@"
 }
 
 # A quick trial: prints its parameters and a loss computed from them.

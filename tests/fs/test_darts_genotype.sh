@@ -7,31 +7,24 @@
 mount_fs
 
 mkdir "$MNT/dg" || fail "mkdir"
-cat >"$MNT/dg/spec.yaml" <<'END_OF_SPEC' || fail "writing the darts spec failed"
-apiVersion: kubeflow.org/v1beta1
-kind: Experiment
-metadata:
-  name: dg
-spec:
-  parallelTrialCount: 1
-  maxTrialCount: 2
-  maxFailedTrialCount: 1
-  objective:
-    type: maximize
-    objectiveMetricName: Best-Genotype
-  metricsCollectorSpec:
-    collector:
-      kind: StdOut
+# The trial prints a whole genotype; Katib joins the arguments onto the
+# program's line, after its comment.
+GENOTYPE="Genotype(normal=[[('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 1), ('max_pooling_3x3', 2)], [('max_pooling_3x3', 2), ('max_pooling_3x3', 3)]], normal_concat=range(2, 6), reduce=[[('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 1), ('max_pooling_3x3', 2)], [('max_pooling_3x3', 2), ('max_pooling_3x3', 3)], [('max_pooling_3x3', 3), ('max_pooling_3x3', 4)]], reduce_concat=range(2, 6), pid=\$\$)"
+spec_yaml "echo \"Best-Genotype=$GENOTYPE\" #" 2 1 |
+	yaml_edit '    type: minimize
+    objectiveMetricName: loss' '    type: maximize
+    objectiveMetricName: Best-Genotype' \
+	'    algorithmName: random' '    algorithmName: darts
+    algorithmSettings:
+      - name: num_epochs
+        value: "1"' \
+	'  maxFailedTrialCount: 2' '  maxFailedTrialCount: 1' \
+	'      kind: StdOut' '      kind: StdOut
     source:
       filter:
         metricsFormat:
-          - "([\\w-]+)=(Genotype.*)"
-  algorithm:
-    algorithmName: darts
-    algorithmSettings:
-      - name: num_epochs
-        value: "1"
-  nasConfig:
+          - "([\\w-]+)=(Genotype.*)"' \
+	"$SPEC_PARAMETERS" '  nasConfig:
     graphConfig:
       numLayers: 1
       inputSizes: [32, 32, 3]
@@ -42,36 +35,21 @@ spec:
           - name: filter_size
             parameterType: categorical
             feasibleSpace:
-              list: ["3"]
-  trialTemplate:
-    primaryContainerName: training-container
-    trialParameters:
+              list: ["3"]' \
+	"$SPEC_TRIAL_PARAMETERS" '    trialParameters:
       - name: algorithmSettings
         reference: algorithm-settings
       - name: searchSpace
         reference: search-space
       - name: numberLayers
-        reference: num-layers
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            restartPolicy: Never
-            containers:
-              - name: training-container
-                image: docker.io/kubeflowkatib/darts-cnn-cifar10-cpu:v0.15.0
-                command:
-                  - sh
-                  - -c
-                  # Katib joins the arguments onto this line: a comment
-                  - |-
-                    echo "Best-Genotype=Genotype(normal=[[('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 1), ('max_pooling_3x3', 2)], [('max_pooling_3x3', 2), ('max_pooling_3x3', 3)]], normal_concat=range(2, 6), reduce=[[('max_pooling_3x3', 0), ('max_pooling_3x3', 1)], [('max_pooling_3x3', 1), ('max_pooling_3x3', 2)], [('max_pooling_3x3', 2), ('max_pooling_3x3', 3)], [('max_pooling_3x3', 3), ('max_pooling_3x3', 4)]], reduce_concat=range(2, 6), pid=$$)" #
-                  - ${trialParameters.algorithmSettings}
-                  - ${trialParameters.searchSpace}
-                  - ${trialParameters.numberLayers}
-END_OF_SPEC
+        reference: num-layers' \
+	'                  - |' '                  - |-' \
+	"                    echo \"Best-Genotype=$GENOTYPE\" #" "                    echo \"Best-Genotype=$GENOTYPE\" #
+                  - \${trialParameters.algorithmSettings}
+                  - \${trialParameters.searchSpace}
+                  - \${trialParameters.numberLayers}" >"$TMP/dg.yaml" ||
+	fail "darts spec"
+cp "$TMP/dg.yaml" "$MNT/dg/spec.yaml" || fail "writing the darts spec failed"
 wait_state dg Succeeded 60
 [ "$(status_value dg succeeded)" = 2 ] || fail "status: $(cat "$MNT/dg/status")"
 [ "$(status_value dg best_trial)" = 2 ] || fail "best_trial: $(cat "$MNT/dg/status")"

@@ -54,18 +54,23 @@ read -r W H <"$TMP/size"
 # line drawn last, the diverged values clipped and marked in every panel.
 C=$MNT/curves
 mkdir "$C" || fail "mkdir curves"
-cat >"$C/spec.yaml" <<'END_OF_SPEC' || fail "curves spec rejected: $(tail -n 3 "$C/events")"
-apiVersion: kubeflow.org/v1beta1
-kind: Experiment
-metadata:
-  name: curves
-spec:
-  objective:
-    type: minimize
-    goal: 0.12
-    objectiveMetricName: loss
-  algorithm:
-    algorithmName: random
+cat >"$TMP/curve.py" <<'EOF'
+import math, sys, time
+lr, opt, layers = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+base = 0.1 + 0.08 * (math.log10(lr) + 2) ** 2 + 0.03 * abs(layers - 3)
+base += {"adam": 0.0, "rmsprop": 0.05, "sgd": 0.12}[opt]
+for t in range(1, 13):
+    if opt == "sgd" and lr > 0.02:
+        loss = 40.0 * 3 ** t
+    else:
+        loss = base + 1.5 / (1 + 0.5 * t * lr * 100) ** 0.5
+    print("loss=%.6f" % loss, flush=True)
+    time.sleep(0.02)
+EOF
+spec_yaml "python3 '$TMP/curve.py' \${trialParameters.lr} \${trialParameters.optimizer} \${trialParameters.layers}" 24 4 |
+	yaml_edit '    objectiveMetricName: loss' '    goal: 0.12
+    objectiveMetricName: loss' \
+	'    algorithmName: random' '    algorithmName: random
     algorithmSettings:
       - name: random_state
         value: "11"
@@ -75,11 +80,9 @@ spec:
       - name: min_trials_required
         value: "3"
       - name: start_step
-        value: "4"
-  parallelTrialCount: 4
-  maxTrialCount: 24
-  maxFailedTrialCount: 24
-  parameters:
+        value: "4"' \
+	'  maxFailedTrialCount: 3' '  maxFailedTrialCount: 24' \
+	"$SPEC_PARAMETERS" '  parameters:
     - name: lr
       parameterType: double
       feasibleSpace: {min: "0.001", max: "0.3", distribution: logUniform}
@@ -89,45 +92,15 @@ spec:
         list: [adam, sgd, rmsprop]
     - name: layers
       parameterType: int
-      feasibleSpace: {min: "1", max: "6"}
-  trialTemplate:
-    primaryContainerName: training-container
-    trialParameters:
+      feasibleSpace: {min: "1", max: "6"}' \
+	"$SPEC_TRIAL_PARAMETERS" '    trialParameters:
       - name: lr
         reference: lr
       - name: optimizer
         reference: optimizer
       - name: layers
-        reference: layers
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            restartPolicy: Never
-            containers:
-              - name: training-container
-                image: docker.io/library/python:3.11-slim
-                command:
-                  - sh
-                  - -c
-                  - 'python3 -c "$TRIAL_PROGRAM" ${trialParameters.lr} ${trialParameters.optimizer} ${trialParameters.layers}'
-                env:
-                  - name: TRIAL_PROGRAM
-                    value: |
-                      import math, sys, time
-                      lr, opt, layers = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-                      base = 0.1 + 0.08 * (math.log10(lr) + 2) ** 2 + 0.03 * abs(layers - 3)
-                      base += {"adam": 0.0, "rmsprop": 0.05, "sgd": 0.12}[opt]
-                      for t in range(1, 13):
-                          if opt == "sgd" and lr > 0.02:
-                              loss = 40.0 * 3 ** t
-                          else:
-                              loss = base + 1.5 / (1 + 0.5 * t * lr * 100) ** 0.5
-                          print("loss=%.6f" % loss, flush=True)
-                          time.sleep(0.02)
-END_OF_SPEC
+        reference: layers' >"$TMP/curves.yaml" || fail "curves spec"
+cp "$TMP/curves.yaml" "$C/spec.yaml" || fail "curves spec rejected: $(tail -n 3 "$C/events")"
 wait_state curves Succeeded 120
 cp "$C/plot.svg" "$TMP/curves.svg" || fail "read curves plot.svg"
 for n in $(ls "$C/trials"); do
