@@ -10,6 +10,8 @@
 #include "engine/store.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,14 +122,11 @@ static int sql_errno(int rc)
 	}
 }
 
-static int run(struct store *s, enum stmt_id id)
+/* A sqlite result code as 0 or a negative errno; a failure inside the
+ * open transaction marks it failed (finish_tx() then rolls it back). */
+static int tx_result(struct store *s, int rc)
 {
-	sqlite3_stmt *st = s->stmt[id];
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+	if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return 0;
 	if (s->in_tx && !s->tx_failed)
 		s->tx_failed = sql_errno(rc);
@@ -140,6 +139,36 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(st, i);
+}
+
+/*
+ * Run the prepared statement `id` once with its parameters ?1, ?2, ...
+ * bound from the arguments, one letter of `fmt` each: s text (a NULL
+ * pointer binds NULL), i int, l long, L int64_t, d double, n NULL (takes
+ * no argument). 0 or a negative errno.
+ */
+static int stmt_exec(struct store *s, enum stmt_id id, const char *fmt, ...)
+{
+	sqlite3_stmt *st = s->stmt[id];
+	va_list ap;
+	int i, rc;
+
+	va_start(ap, fmt);
+	for (i = 1; *fmt; fmt++, i++) {
+		switch (*fmt) {
+		case 's': bind_text(st, i, va_arg(ap, const char *)); break;
+		case 'i': sqlite3_bind_int(st, i, va_arg(ap, int)); break;
+		case 'l': sqlite3_bind_int64(st, i, va_arg(ap, long)); break;
+		case 'L': sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
+		case 'd': sqlite3_bind_double(st, i, va_arg(ap, double)); break;
+		default: sqlite3_bind_null(st, i); break;
+		}
+	}
+	va_end(ap);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return tx_result(s, rc);
 }
 
 int store_open(const char *state_dir, struct store **out, struct kb_error *err)
@@ -205,7 +234,7 @@ int store_begin(struct store *s)
 	if (s->in_tx++)
 		return 0;
 	s->tx_failed = 0;
-	rc = run(s, ST_BEGIN);
+	rc = stmt_exec(s, ST_BEGIN, "");
 	if (rc)
 		s->in_tx = 0;
 	return rc;
@@ -217,7 +246,7 @@ static int finish_tx(struct store *s)
 	int rc = s->tx_failed;
 
 	if (!rc)
-		rc = run(s, ST_COMMIT);
+		rc = stmt_exec(s, ST_COMMIT, "");
 	if (rc)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	s->tx_failed = 0;
@@ -239,9 +268,10 @@ int store_flush(struct store *s)
 		return 0;
 	rc = finish_tx(s);
 	if (!rc)
-		rc = run(s, ST_BEGIN);
+		rc = stmt_exec(s, ST_BEGIN, "");
 	else
-		run(s, ST_BEGIN); /* carry on; the caller hears of the error */
+		stmt_exec(s, ST_BEGIN,
+			  ""); /* carry on; the caller hears of the error */
 	return rc;
 }
 
@@ -259,18 +289,9 @@ void store_checkpoint(struct store *s)
 int store_put_experiment(struct store *s, const struct experiment *e,
 			 const char *algo_state)
 {
-	sqlite3_stmt *st = s->stmt[ST_PUT_EXP];
-
-	bind_text(st, 1, e->name);
-	bind_text(st, 2, e->raw_spec);
-	sqlite3_bind_int(st, 3, e->state);
-	bind_text(st, 4, e->reason);
-	bind_text(st, 5, e->error);
-	sqlite3_bind_double(st, 6, e->created);
-	sqlite3_bind_double(st, 7, e->started);
-	sqlite3_bind_double(st, 8, e->finished);
-	bind_text(st, 9, algo_state);
-	return run(s, ST_PUT_EXP);
+	return stmt_exec(s, ST_PUT_EXP, "ssissddds", e->name, e->raw_spec,
+			 (int)e->state, e->reason, e->error, e->created,
+			 e->started, e->finished, algo_state);
 }
 
 int store_delete_experiment(struct store *s, const char *exp)
@@ -281,10 +302,8 @@ int store_delete_experiment(struct store *s, const char *exp)
 	size_t i;
 	int rc = store_begin(s), rc2;
 
-	for (i = 0; !rc && i < sizeof(ids) / sizeof(ids[0]); i++) {
-		bind_text(s->stmt[ids[i]], 1, exp);
-		rc = run(s, ids[i]);
-	}
+	for (i = 0; !rc && i < sizeof(ids) / sizeof(ids[0]); i++)
+		rc = stmt_exec(s, ids[i], "s", exp);
 	rc2 = store_commit(s);
 	return rc ? rc : rc2;
 }
@@ -295,11 +314,7 @@ int store_clear_all(struct store *s)
 				  "trials; DELETE FROM observations; "
 				  "DELETE FROM events; DELETE FROM queue; "
 				  "DELETE FROM warm_start;";
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-
-	if (rc != SQLITE_OK && s->in_tx && !s->tx_failed)
-		s->tx_failed = sql_errno(rc);
-	return sql_errno(rc);
+	return tx_result(s, sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
 
 static char *values_json(const struct trial *t)
@@ -319,32 +334,20 @@ static char *values_json(const struct trial *t)
 static int put_trial(struct store *s, const char *exp, const struct trial *t,
 		     const char *command)
 {
-	sqlite3_stmt *st = s->stmt[ST_PUT_TRIAL];
 	char *values = values_json(t);
 	int rc;
 
 	if (!values)
 		return -ENOMEM;
-	bind_text(st, 1, exp);
-	sqlite3_bind_int(st, 2, t->number);
-	bind_text(st, 3, t->name);
-	sqlite3_bind_int(st, 4, t->state);
-	bind_text(st, 5, trial_reason(t));
-	bind_text(st, 6, t->message);
-	bind_text(st, 7, values);
-	sqlite3_bind_int(st, 8, t->exit_code);
-	sqlite3_bind_int(st, 9, t->term_signal);
-	sqlite3_bind_double(st, 10, t->created);
-	sqlite3_bind_double(st, 11, t->started);
-	sqlite3_bind_double(st, 12, t->finished);
-	bind_text(st, 13, command);
 	/* an ended trial's log is parsed to its end: the count no longer
-	 * matters (its live part is gone) */
-	sqlite3_bind_int64(st, 14, t->live ? t->live->log_parsed : 0);
-	/* column kept for old databases: trials are re-adopted through
-	 * their directories (include/katib/backend.h), never a saved pid */
-	sqlite3_bind_null(st, 15);
-	rc = run(s, ST_PUT_TRIAL);
+	 * matters (its live part is gone). The last column (pid) is kept for
+	 * old databases: trials are re-adopted through their directories
+	 * (include/katib/backend.h), never a saved pid. */
+	rc = stmt_exec(s, ST_PUT_TRIAL, "sisisssiidddsLn", exp, t->number,
+		       t->name, (int)t->state, trial_reason(t), t->message,
+		       values, t->exit_code, t->term_signal, t->created,
+		       t->started, t->finished, command,
+		       (int64_t)(t->live ? t->live->log_parsed : 0));
 	cJSON_free(values);
 	return rc;
 }
@@ -372,64 +375,38 @@ int store_put_trial_of(struct store *s, const struct experiment *e,
 
 int store_clear_observations(struct store *s, const char *exp, int trial)
 {
-	bind_text(s->stmt[ST_CLEAR_OBS], 1, exp);
-	sqlite3_bind_int(s->stmt[ST_CLEAR_OBS], 2, trial);
-	return run(s, ST_CLEAR_OBS);
+	return stmt_exec(s, ST_CLEAR_OBS, "si", exp, trial);
 }
 
 int store_add_observation(struct store *s, const char *exp, int trial,
 			  double time, const char *metric, const char *value)
 {
-	sqlite3_stmt *st = s->stmt[ST_ADD_OBS];
-
-	bind_text(st, 1, exp);
-	sqlite3_bind_int(st, 2, trial);
-	sqlite3_bind_double(st, 3, time);
-	bind_text(st, 4, metric);
-	bind_text(st, 5, value);
-	return run(s, ST_ADD_OBS);
+	return stmt_exec(s, ST_ADD_OBS, "sidss", exp, trial, time, metric,
+			 value);
 }
 
 int store_put_queued(struct store *s, const char *exp, long seq,
 		     const char *line)
 {
-	sqlite3_stmt *st = s->stmt[ST_PUT_QUEUED];
-
-	bind_text(st, 1, exp);
-	sqlite3_bind_int64(st, 2, seq);
-	bind_text(st, 3, line);
-	return run(s, ST_PUT_QUEUED);
+	return stmt_exec(s, ST_PUT_QUEUED, "sls", exp, seq, line);
 }
 
 int store_delete_queued(struct store *s, const char *exp, long seq)
 {
-	bind_text(s->stmt[ST_DEL_QUEUED], 1, exp);
-	sqlite3_bind_int64(s->stmt[ST_DEL_QUEUED], 2, seq);
-	return run(s, ST_DEL_QUEUED);
+	return stmt_exec(s, ST_DEL_QUEUED, "sl", exp, seq);
 }
 
 int store_put_warm(struct store *s, const char *exp, long seq,
 		   const char *source, const char *line, double objective)
 {
-	sqlite3_stmt *st = s->stmt[ST_PUT_WARM];
-
-	bind_text(st, 1, exp);
-	sqlite3_bind_int64(st, 2, seq);
-	bind_text(st, 3, source);
-	bind_text(st, 4, line);
-	sqlite3_bind_double(st, 5, objective);
-	return run(s, ST_PUT_WARM);
+	return stmt_exec(s, ST_PUT_WARM, "slssd", exp, seq, source, line,
+			 objective);
 }
 
 int store_add_event(struct store *s, const char *exp, double time,
 		    const char *message)
 {
-	sqlite3_stmt *st = s->stmt[ST_ADD_EVENT];
-
-	bind_text(st, 1, exp);
-	sqlite3_bind_double(st, 2, time);
-	bind_text(st, 3, message);
-	return run(s, ST_ADD_EVENT);
+	return stmt_exec(s, ST_ADD_EVENT, "sds", exp, time, message);
 }
 
 /* ---- loading ---- */
@@ -505,10 +482,11 @@ static struct trial *load_trial_row(sqlite3_stmt *st)
 }
 
 /* One row of a per-experiment query, handed to the loader's callback. */
-typedef int row_fn(const struct store_loader *l, struct experiment *e,
-		   sqlite3_stmt *st);
+typedef int row_fn(struct store *s, const struct store_loader *l,
+		   struct experiment *e, sqlite3_stmt *st);
 
-/* Run `sql` (with ?1 = the experiment's name) and feed each row to fn. */
+/* Run `sql` (with ?1, where it has one, = the experiment's name) and feed
+ * each row to fn. */
 static int load_rows(struct store *s, const struct store_loader *l,
 		     struct experiment *e, const char *sql, row_fn *fn)
 {
@@ -517,24 +495,25 @@ static int load_rows(struct store *s, const struct store_loader *l,
 
 	if (rc != SQLITE_OK)
 		return sql_errno(rc);
-	bind_text(st, 1, e ? e->name : ""); /* "": the mount's own */
+	if (sqlite3_bind_parameter_count(st))
+		bind_text(st, 1, e ? e->name : ""); /* "": the mount's own */
 	rc = 0;
 	while (!rc && sqlite3_step(st) == SQLITE_ROW)
-		rc = fn(l, e, st);
+		rc = fn(s, l, e, st);
 	sqlite3_finalize(st);
 	return rc;
 }
 
-static int trial_row(const struct store_loader *l, struct experiment *e,
-		     sqlite3_stmt *st)
+static int trial_row(struct store *s, const struct store_loader *l,
+		     struct experiment *e, sqlite3_stmt *st)
 {
 	struct trial *t = load_trial_row(st);
 
 	return t ? l->trial(l->arg, e, t) : -ENOMEM;
 }
 
-static int observation_row(const struct store_loader *l, struct experiment *e,
-			   sqlite3_stmt *st)
+static int observation_row(struct store *s, const struct store_loader *l,
+			   struct experiment *e, sqlite3_stmt *st)
 {
 	struct trial *t = experiment_trial(e, sqlite3_column_int(st, 0));
 
@@ -545,8 +524,8 @@ static int observation_row(const struct store_loader *l, struct experiment *e,
 			      (const char *)sqlite3_column_text(st, 3));
 }
 
-static int queued_row(const struct store_loader *l, struct experiment *e,
-		      sqlite3_stmt *st)
+static int queued_row(struct store *s, const struct store_loader *l,
+		      struct experiment *e, sqlite3_stmt *st)
 {
 	if (!l->queued)
 		return 0;
@@ -554,8 +533,8 @@ static int queued_row(const struct store_loader *l, struct experiment *e,
 			 (const char *)sqlite3_column_text(st, 1));
 }
 
-static int warm_row(const struct store_loader *l, struct experiment *e,
-		    sqlite3_stmt *st)
+static int warm_row(struct store *s, const struct store_loader *l,
+		    struct experiment *e, sqlite3_stmt *st)
 {
 	if (!l->warm)
 		return 0;
@@ -566,42 +545,32 @@ static int warm_row(const struct store_loader *l, struct experiment *e,
 
 #define EVENTS_SQL "SELECT time, message FROM events WHERE exp = ?1 ORDER BY id"
 
-static int event_row(const struct store_loader *l, struct experiment *e,
-		     sqlite3_stmt *st)
+static int event_row(struct store *s, const struct store_loader *l,
+		     struct experiment *e, sqlite3_stmt *st)
 {
 	return l->event(l->arg, e, sqlite3_column_double(st, 0),
 			(const char *)sqlite3_column_text(st, 1));
 }
 
-static int load_children(struct store *s, const struct store_loader *l,
-			 struct experiment *e)
-{
-	int rc = load_rows(s, l, e,
-			   "SELECT number, name, state, reason, message, "
-			   "assignments, exit_code, term_signal, created, "
-			   "started, finished, command, log_parsed, pid "
-			   "FROM trials WHERE exp = ?1 ORDER BY number",
-			   trial_row);
-
-	if (!rc)
-		rc = load_rows(s, l, e,
-			       "SELECT trial, time, metric, value FROM "
-			       "observations WHERE exp = ?1 ORDER BY id",
-			       observation_row);
-	if (!rc)
-		rc = load_rows(s, l, e,
-			       "SELECT seq, line FROM queue WHERE exp = ?1 "
-			       "ORDER BY seq",
-			       queued_row);
-	if (!rc)
-		rc = load_rows(s, l, e,
-			       "SELECT source, line, objective FROM warm_start "
-			       "WHERE exp = ?1 ORDER BY seq",
-			       warm_row);
-	if (!rc)
-		rc = load_rows(s, l, e, EVENTS_SQL, event_row);
-	return rc;
-}
+/* An experiment's rows in the other tables, in the order they load. */
+static const struct {
+	const char *sql;
+	row_fn *fn;
+} children[] = {
+	{ "SELECT number, name, state, reason, message, assignments, "
+	  "exit_code, term_signal, created, started, finished, command, "
+	  "log_parsed, pid FROM trials WHERE exp = ?1 ORDER BY number",
+	  trial_row },
+	{ "SELECT trial, time, metric, value FROM observations WHERE exp = ?1 "
+	  "ORDER BY id",
+	  observation_row },
+	{ "SELECT seq, line FROM queue WHERE exp = ?1 ORDER BY seq",
+	  queued_row },
+	{ "SELECT source, line, objective FROM warm_start WHERE exp = ?1 "
+	  "ORDER BY seq",
+	  warm_row },
+	{ EVENTS_SQL, event_row },
+};
 
 static struct experiment *load_experiment_row(sqlite3_stmt *st)
 {
@@ -625,32 +594,29 @@ static struct experiment *load_experiment_row(sqlite3_stmt *st)
 	return e;
 }
 
-int store_load(struct store *s, const struct store_loader *l)
+static int experiment_row(struct store *s, const struct store_loader *l,
+			  struct experiment *none, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = NULL;
+	struct experiment *e = load_experiment_row(st);
+	size_t i;
 	int rc;
 
-	rc = sqlite3_prepare_v2(s->db,
-				"SELECT name, raw_spec, state, reason, error, "
-				"created, started, finished, algo_state FROM "
-				"experiments ORDER BY name",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	rc = 0;
-	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-		struct experiment *e = load_experiment_row(st);
+	if (!e)
+		return -ENOMEM;
+	rc = l->experiment(l->arg, e, (const char *)sqlite3_column_text(st, 8));
+	for (i = 0; !rc && i < sizeof(children) / sizeof(children[0]); i++)
+		rc = load_rows(s, l, e, children[i].sql, children[i].fn);
+	return rc;
+}
 
-		if (!e) {
-			rc = -ENOMEM;
-			break;
-		}
-		rc = l->experiment(l->arg, e,
-				   (const char *)sqlite3_column_text(st, 8));
-		if (!rc)
-			rc = load_children(s, l, e);
-	}
-	sqlite3_finalize(st);
+int store_load(struct store *s, const struct store_loader *l)
+{
+	int rc = load_rows(s, l, NULL,
+			   "SELECT name, raw_spec, state, reason, error, "
+			   "created, started, finished, algo_state FROM "
+			   "experiments ORDER BY name",
+			   experiment_row);
+
 	if (!rc) /* the mount-wide events: exp "", e NULL */
 		rc = load_rows(s, l, NULL, EVENTS_SQL, event_row);
 	return rc;
