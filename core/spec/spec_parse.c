@@ -50,6 +50,33 @@ void join(char *dst, const char *base, const char *key)
 	snprintf(dst, PATHLEN, "%s%s%s", base, *base ? "." : "", key);
 }
 
+/* fail() at the field path.key, on n's line. */
+static int fail_key(struct kb_error *err, const char *path, const char *key,
+		    const struct ynode *n, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int fail_key(struct kb_error *err, const char *path, const char *key,
+		    const struct ynode *n, const char *fmt, ...)
+{
+	char sub[PATHLEN], msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	join(sub, path, key);
+	return fail(err, sub, n, "%s", msg);
+}
+
+/* A quoted string n where the schema wants `what` (e.g. "an integer"). */
+static int fail_quoted(struct kb_error *err, const char *path,
+		       const struct ynode *n, const char *what)
+{
+	return fail(err, path, n,
+		    "must be %s, without quotes (got the string \"%s\"; "
+		    "Katib's schema refuses it too)",
+		    what, n->value);
+}
+
 void join_index(char *dst, const char *base, size_t i)
 {
 	snprintf(dst, PATHLEN, "%s[%zu]", base, i);
@@ -69,8 +96,7 @@ int need_map(const struct ynode *n, const char *path, struct kb_error *err)
 	if (n->kind == YNODE_MAP)
 		return 0;
 	return fail(err, path, n,
-		    "must be a mapping (key: value lines), "
-		    "not %s",
+		    "must be a mapping (key: value lines), not %s",
 		    kind_word(n));
 }
 
@@ -187,6 +213,21 @@ static int parse_double(const char *s, double *out)
 	return strpbrk(s, "xXnN") ? -1 : 0;
 }
 
+/* A field that holds one value, which the schema says is `what` (e.g. "an
+ * integer"), so not a quoted string; NULL when absent. sub = its path. */
+static int get_unquoted(const struct ynode *map, const char *key,
+			const char *path, const char *what,
+			const struct ynode **out, char *sub,
+			struct kb_error *err)
+{
+	int rc = get_scalar(map, key, path, out, err);
+
+	join(sub, path, key);
+	if (!rc && *out && (*out)->quoted)
+		return fail_quoted(err, sub, *out, what);
+	return rc;
+}
+
 /* An int32 field: *present = 0 when absent. */
 static int get_int(const struct ynode *map, const char *key, const char *path,
 		   int *out, int *present, struct kb_error *err)
@@ -197,19 +238,12 @@ static int get_int(const struct ynode *map, const char *key, const char *path,
 	int rc;
 
 	*present = 0;
-	rc = get_scalar(map, key, path, &n, err);
+	rc = get_unquoted(map, key, path, "an integer", &n, sub, err);
 	if (rc || !n)
 		return rc;
-	join(sub, path, key);
-	if (n->quoted)
-		return fail(err, sub, n,
-			    "must be an integer, without quotes (got the "
-			    "string \"%s\"; Katib's schema refuses it too)",
-			    n->value);
 	if (parse_long(n->value, &v))
 		return fail(err, sub, n,
-			    "must be an integer, e.g. 3 (got "
-			    "\"%s\")",
+			    "must be an integer, e.g. 3 (got \"%s\")",
 			    n->value);
 	if (v < INT_MIN || v > INT_MAX)
 		return fail(err, sub, n, "is out of range");
@@ -225,15 +259,9 @@ int get_bool(const struct ynode *map, const char *key, const char *path,
 	char sub[PATHLEN];
 	int rc;
 
-	rc = get_scalar(map, key, path, &n, err);
+	rc = get_unquoted(map, key, path, "true or false", &n, sub, err);
 	if (rc || !n)
 		return rc;
-	join(sub, path, key);
-	if (n->quoted)
-		return fail(err, sub, n,
-			    "must be true or false, without quotes (got the "
-			    "string \"%s\"; Katib's schema refuses it too)",
-			    n->value);
 	if (ynode_scalar_type(n) != YS_BOOL)
 		return fail(err, sub, n, "must be true or false");
 	*out = n->value[0] == 't' || n->value[0] == 'T';
@@ -341,6 +369,28 @@ static int enum_value(const struct ynode *n, const char *path,
 	return -1;
 }
 
+/* The enum field path.key whose value is v (NULL when absent): *out = its
+ * index in list. Absent, it is the error "is required: <choices>" at map
+ * when choices are given, else 0 with *out as it was. */
+static int enum_field(const struct ynode *v, const struct ynode *map,
+		      const char *path, const char *key,
+		      const char *const *list, const char *choices, int *out,
+		      struct kb_error *err)
+{
+	char sub[PATHLEN];
+	int i;
+
+	join(sub, path, key);
+	if (!v)
+		return choices ? fail(err, sub, map, "is required: %s", choices)
+			       : 0;
+	i = enum_value(v, sub, list, err);
+	if (i < 0)
+		return -EINVAL;
+	*out = i;
+	return 0;
+}
+
 int spec_validate_name(const char *name, struct kb_error *err)
 {
 	size_t i, len = name ? strlen(name) : 0;
@@ -365,12 +415,12 @@ int spec_validate_name(const char *name, struct kb_error *err)
 		goto bad;
 	return 0;
 bad:
-	return kb_error_set(err, -EINVAL, "metadata.name", 0,
-			    "\"%s\" is not a valid experiment name: use "
-			    "lowercase letters, digits and '-', starting "
-			    "with a letter and ending with a letter or digit "
-			    "(e.g. \"random-search-1\")",
-			    name);
+	return kb_error_set(
+		err, -EINVAL, "metadata.name", 0,
+		"\"%s\" is not a valid experiment name: use lowercase letters, "
+		"digits and '-', starting with a letter and ending with a "
+		"letter or digit (e.g. \"random-search-1\")",
+		name);
 }
 
 /* ------------------------------------------------------------------ */
@@ -500,17 +550,16 @@ static int parse_number(const char *text, int integer, double *out,
 
 	if (integer) {
 		if (parse_long(text, &l))
-			return fail(err, path, n,
-				    "must be an integer, e.g. "
-				    "\"3\" (got \"%s\")",
-				    text);
+			return fail(
+				err, path, n,
+				"must be an integer, e.g. \"3\" (got \"%s\")",
+				text);
 		*out = (double)l;
 		return 0;
 	}
 	if (parse_double(text, out))
 		return fail(err, path, n,
-			    "must be a number, e.g. \"0.01\" "
-			    "(got \"%s\")",
+			    "must be a number, e.g. \"0.01\" (got \"%s\")",
 			    text);
 	return 0;
 }
@@ -522,19 +571,15 @@ static int check_range(struct param_spec *p, const struct ynode *fs,
 	char sub[PATHLEN];
 	int rc;
 
-	if (p->nlist) {
-		join(sub, path, "list");
-		return fail(err, sub, ynode_get(fs, "list"),
-			    "is only for "
-			    "categorical and discrete parameters; %s "
-			    "parameters take min and max",
-			    param_type_name(p->type));
-	}
-	if (!p->min || !p->max) {
-		join(sub, path, p->min ? "max" : "min");
-		return fail(err, sub, fs, "is required for %s parameters",
-			    param_type_name(p->type));
-	}
+	if (p->nlist)
+		return fail_key(err, path, "list", ynode_get(fs, "list"),
+				"is only for categorical and discrete "
+				"parameters; %s parameters take min and max",
+				param_type_name(p->type));
+	if (!p->min || !p->max)
+		return fail_key(err, path, p->min ? "max" : "min", fs,
+				"is required for %s parameters",
+				param_type_name(p->type));
 	join(sub, path, "min");
 	rc = parse_number(p->min, integer, &p->min_value, sub,
 			  ynode_get(fs, "min"), err);
@@ -555,20 +600,17 @@ static int check_range(struct param_spec *p, const struct ynode *fs,
 				    "must be greater than 0 (got \"%s\")",
 				    p->step);
 	}
-	if (p->min_value > p->max_value) {
-		join(sub, path, "min");
-		return fail(err, sub, ynode_get(fs, "min"),
-			    "must not exceed max (%s > %s)", p->min, p->max);
-	}
+	if (p->min_value > p->max_value)
+		return fail_key(err, path, "min", ynode_get(fs, "min"),
+				"must not exceed max (%s > %s)", p->min,
+				p->max);
 	if ((p->distribution == DIST_LOG_UNIFORM ||
 	     p->distribution == DIST_LOG_NORMAL) &&
-	    p->min_value <= 0) {
-		join(sub, path, "min");
-		return fail(err, sub, ynode_get(fs, "min"),
-			    "must be greater than 0 for the %s distribution "
-			    "(it samples the logarithm)",
-			    distribution_name(p->distribution));
-	}
+	    p->min_value <= 0)
+		return fail_key(err, path, "min", ynode_get(fs, "min"),
+				"must be greater than 0 for the %s "
+				"distribution (it samples the logarithm)",
+				distribution_name(p->distribution));
 	return 0;
 }
 
@@ -581,15 +623,13 @@ static int check_list(struct param_spec *p, const struct ynode *fs,
 	size_t i;
 	double d;
 
-	for (i = 0; bounds[i]; i++) {
-		if (!vals[i])
-			continue;
-		join(sub, path, bounds[i]);
-		return fail(err, sub, ynode_get(fs, bounds[i]),
-			    "is not allowed for %s parameters; give the "
-			    "values in list",
-			    param_type_name(p->type));
-	}
+	for (i = 0; bounds[i]; i++)
+		if (vals[i])
+			return fail_key(err, path, bounds[i],
+					ynode_get(fs, bounds[i]),
+					"is not allowed for %s parameters; "
+					"give the values in list",
+					param_type_name(p->type));
 	join(sub, path, "list");
 	if (!p->nlist)
 		return fail(err, sub, ynode_get(fs, "list") ?: fs,
@@ -611,8 +651,7 @@ static int parse_space(struct param_spec *p, const struct ynode *fs,
 		       const char *path, struct kb_error *err)
 {
 	const struct ynode *d;
-	char sub[PATHLEN];
-	int rc, v;
+	int rc, v = DIST_UNIFORM;
 
 	rc = need_map(fs, path, err);
 	rc = rc ? rc : check_fields(fs, path, space_fields, err);
@@ -621,16 +660,12 @@ static int parse_space(struct param_spec *p, const struct ynode *fs,
 	rc = rc ? rc : get_str(fs, "step", path, 0, &p->step, err);
 	rc = rc ? rc : get_str_list(fs, "list", path, &p->list, &p->nlist, err);
 	rc = rc ? rc : get_scalar(fs, "distribution", path, &d, err);
+	rc = rc ? rc
+		: enum_field(d, fs, path, "distribution", distribution_names,
+			     NULL, &v, err);
 	if (rc)
 		return rc;
-	p->distribution = DIST_UNIFORM;
-	if (d) {
-		join(sub, path, "distribution");
-		v = enum_value(d, sub, distribution_names, err);
-		if (v < 0)
-			return -EINVAL;
-		p->distribution = v;
-	}
+	p->distribution = v;
 	if (p->type == PARAM_INT || p->type == PARAM_DOUBLE)
 		return check_range(p, fs, path, err);
 	return check_list(p, fs, path, err);
@@ -641,27 +676,24 @@ static int parse_param(struct param_spec *p, const struct ynode *n,
 {
 	const struct ynode *t, *fs;
 	char sub[PATHLEN];
-	int rc, v;
+	int rc, v = 0;
 
 	rc = need_map(n, path, err);
 	rc = rc ? rc : check_fields(n, path, param_fields, err);
 	rc = rc ? rc : get_str(n, "name", path, 1, &p->name, err);
 	rc = rc ? rc : get_scalar(n, "parameterType", path, &t, err);
+	rc = rc ? rc
+		: enum_field(t, n, path, "parameterType", param_type_names,
+			     "one of int, double, categorical, discrete", &v,
+			     err);
 	if (rc)
 		return rc;
-	join(sub, path, "parameterType");
-	if (!t)
-		return fail(err, sub, n,
-			    "is required: one of int, double, "
-			    "categorical, discrete");
-	v = enum_value(t, sub, param_type_names, err);
-	if (v < 0)
-		return -EINVAL;
 	p->type = v;
 	fs = ynode_get(n, "feasibleSpace");
-	join(sub, path, "feasibleSpace");
 	if (ynode_is_null(fs))
-		return fail(err, sub, n, "is required (min/max or list)");
+		return fail_key(err, path, "feasibleSpace", n,
+				"is required (min/max or list)");
+	join(sub, path, "feasibleSpace");
 	return parse_space(p, fs, sub, err);
 }
 
@@ -669,7 +701,7 @@ static int parse_params(struct param_spec **out, size_t *nout,
 			const struct ynode *l, const char *path,
 			struct kb_error *err)
 {
-	char sub[PATHLEN], item[PATHLEN];
+	char sub[PATHLEN];
 	size_t i, j;
 	int rc;
 
@@ -685,15 +717,14 @@ static int parse_params(struct param_spec **out, size_t *nout,
 		rc = parse_param(&(*out)[i], l->items[i], sub, err);
 		if (rc)
 			return rc;
-		for (j = 0; j < i; j++) {
-			if (strcmp((*out)[i].name, (*out)[j].name))
-				continue;
-			join(item, sub, "name");
-			return fail(err, item, ynode_get(l->items[i], "name"),
-				    "\"%s\" is already the name of "
-				    "%s[%zu]; parameter names must be unique",
-				    (*out)[i].name, path, j);
-		}
+		for (j = 0; j < i; j++)
+			if (!strcmp((*out)[i].name, (*out)[j].name))
+				return fail_key(err, sub, "name",
+						ynode_get(l->items[i], "name"),
+						"\"%s\" is already the name of "
+						"%s[%zu]; parameter names must "
+						"be unique",
+						(*out)[i].name, path, j);
 	}
 	return 0;
 }
@@ -748,9 +779,9 @@ static int check_strategies(const struct ynode *l, const char *path,
 {
 	static const char *const fields[] = { "name", "value", NULL };
 	const struct ynode *n, *v, *o;
-	char sub[PATHLEN], fld[PATHLEN];
+	char sub[PATHLEN];
 	size_t i, j;
-	int rc = need_seq(l, path, err);
+	int rc = need_seq(l, path, err), ignored;
 
 	for (i = 0; !rc && i < l->n; i++) {
 		join_index(sub, path, i);
@@ -760,26 +791,19 @@ static int check_strategies(const struct ynode *l, const char *path,
 		rc = rc ? rc : get_scalar(l->items[i], "value", sub, &v, err);
 		if (rc)
 			return rc;
-		if (!n || !n->value[0]) {
-			join(fld, sub, "name");
-			return fail(err, fld, l->items[i], "is required");
-		}
-		join(fld, sub, "value");
-		if (!v)
-			return fail(err, fld, l->items[i],
-				    "is required: one "
-				    "of min, max, latest");
-		if (enum_value(v, fld, strategy_names, err) < 0)
-			return -EINVAL;
+		if (!n || !n->value[0])
+			return fail_key(err, sub, "name", l->items[i],
+					"is required");
+		rc = enum_field(v, l->items[i], sub, "value", strategy_names,
+				"one of min, max, latest", &ignored, err);
+		if (rc)
+			return rc;
 		for (j = 0; j < i; j++) {
 			o = ynode_get(l->items[j], "name");
-			if (strcmp(o->value, n->value))
-				continue;
-			join(fld, sub, "name");
-			return fail(err, fld, n,
-				    "\"%s\" has a strategy "
-				    "already",
-				    n->value);
+			if (!strcmp(o->value, n->value))
+				return fail_key(err, sub, "name", n,
+						"\"%s\" has a strategy already",
+						n->value);
 		}
 	}
 	return rc;
@@ -845,10 +869,11 @@ static void objectives_strategies(struct experiment_spec *s,
 static int parse_objective(struct objective_spec *o, const struct ynode *n,
 			   const char *path, struct kb_error *err)
 {
+	static const char *const types[] = { "minimize", "maximize", NULL };
 	const struct ynode *t, *g, *l;
 	char sub[PATHLEN];
 	size_t i, j;
-	int rc, v;
+	int rc, v = 0;
 
 	rc = need_map(n, path, err);
 	rc = rc ? rc : check_fields(n, path, objective_fields, err);
@@ -859,31 +884,19 @@ static int parse_objective(struct objective_spec *o, const struct ynode *n,
 	rc = rc ? rc
 		: get_str_list(n, "additionalMetricNames", path, &o->additional,
 			       &o->nadditional, err);
+	rc = rc ? rc
+		: enum_field(t, n, path, "type", types,
+			     "one of minimize, maximize", &v, err);
 	if (rc)
 		return rc;
-	join(sub, path, "type");
-	if (!t)
-		return fail(err, sub, n,
-			    "is required: one of minimize, "
-			    "maximize");
-	v = enum_value(t, sub,
-		       (const char *const[]){ "minimize", "maximize", NULL },
-		       err);
-	if (v < 0)
-		return -EINVAL;
 	o->maximize = v;
 	if (g) {
 		join(sub, path, "goal");
 		if (g->quoted)
-			return fail(err, sub, g,
-				    "must be a number, without quotes (got "
-				    "the string \"%s\"; Katib's schema "
-				    "refuses it too)",
-				    g->value);
+			return fail_quoted(err, sub, g, "a number");
 		if (parse_double(g->value, &o->goal))
 			return fail(err, sub, g,
-				    "must be a number, e.g. 0.99 "
-				    "(got \"%s\")",
+				    "must be a number, e.g. 0.99 (got \"%s\")",
 				    g->value);
 		o->has_goal = 1;
 	}
@@ -895,8 +908,8 @@ static int parse_objective(struct objective_spec *o, const struct ynode *n,
 		join_index(item, sub, i);
 		if (!strcmp(o->additional[i], o->metric))
 			return fail(err, item, l->items[i],
-				    "must not repeat "
-				    "the objectiveMetricName \"%s\"",
+				    "must not repeat the objectiveMetricName "
+				    "\"%s\"",
 				    o->metric);
 		for (j = 0; j < i; j++)
 			if (!strcmp(o->additional[i], o->additional[j]))
@@ -968,35 +981,27 @@ static int parse_fs_path(struct collector_spec *c, const struct ynode *n,
 			 const char *path, struct kb_error *err)
 {
 	static const char *const fields[] = { "path", "kind", "format", NULL };
+	static const char *const kinds[] = { "File", "Directory", NULL };
+	static const char *const formats[] = { "TEXT", "JSON", NULL };
 	const struct ynode *k, *f;
-	char sub[PATHLEN];
-	int rc, v;
+	int rc, kind = -1, format = -1;
 
 	rc = need_map(n, path, err);
 	rc = rc ? rc : check_fields(n, path, fields, err);
 	rc = rc ? rc : get_str(n, "path", path, 0, &c->path, err);
 	rc = rc ? rc : get_scalar(n, "kind", path, &k, err);
 	rc = rc ? rc : get_scalar(n, "format", path, &f, err);
+	rc = rc ? rc : enum_field(k, n, path, "kind", kinds, NULL, &kind, err);
+	/* an empty format is none */
+	rc = rc ? rc
+		: enum_field(f && f->value[0] ? f : NULL, n, path, "format",
+			     formats, NULL, &format, err);
 	if (rc)
 		return rc;
-	if (k) {
-		join(sub, path, "kind");
-		v = enum_value(
-			k, sub,
-			(const char *const[]){ "File", "Directory", NULL },
-			err);
-		if (v < 0)
-			return -EINVAL;
-		c->path_kind = v ? PATH_KIND_DIRECTORY : PATH_KIND_FILE;
-	}
-	if (f && f->value[0]) {
-		join(sub, path, "format");
-		v = enum_value(f, sub,
-			       (const char *const[]){ "TEXT", "JSON", NULL },
-			       err);
-		if (v < 0)
-			return -EINVAL;
-		c->format = v;
+	if (kind >= 0)
+		c->path_kind = kind ? PATH_KIND_DIRECTORY : PATH_KIND_FILE;
+	if (format >= 0) {
+		c->format = format;
 		c->has_format = 1;
 	}
 	return 0;
@@ -1085,8 +1090,7 @@ static int collector_rules(struct collector_spec *c, const struct ynode *src,
 	snprintf(hp, sizeof(hp), "%s.source.httpGet", path);
 	if (c->kind != COLLECTOR_PROMETHEUS)
 		rc = forbid(h, hp,
-			    "is only used by the PrometheusMetric "
-			    "collector",
+			    "is only used by the PrometheusMetric collector",
 			    err);
 	if (rc)
 		return rc;
@@ -1098,10 +1102,8 @@ static int collector_rules(struct collector_spec *c, const struct ynode *src,
 		rc = forbid(fs, fsp,
 			    c->kind == COLLECTOR_STDOUT
 				    ? "is not used by the StdOut collector (it "
-				      "reads "
-				      "the trial's output); use kind: File to "
-				      "read a "
-				      "file"
+				      "reads the trial's output); use kind: "
+				      "File to read a file"
 				    : "is not used by this collector kind",
 			    err);
 		break;
@@ -1111,12 +1113,9 @@ static int collector_rules(struct collector_spec *c, const struct ynode *src,
 		if (c->path_kind == PATH_KIND_NONE)
 			c->path_kind = PATH_KIND_FILE;
 		c->has_format = 1;
-		if (c->path_kind != PATH_KIND_FILE) {
-			join(sub, fsp, "kind");
-			return fail(err, sub, fs,
-				    "must be File for the File "
-				    "collector");
-		}
+		if (c->path_kind != PATH_KIND_FILE)
+			return fail_key(err, fsp, "kind", fs,
+					"must be File for the File collector");
 		/* Katib: any filter, even an empty one, is refused */
 		if (c->format == FORMAT_JSON && !ynode_is_null(f)) {
 			snprintf(sub, sizeof(sub), "%s.source.filter", path);
@@ -1132,41 +1131,32 @@ static int collector_rules(struct collector_spec *c, const struct ynode *src,
 			return -ENOMEM;
 		if (c->path_kind == PATH_KIND_NONE)
 			c->path_kind = PATH_KIND_DIRECTORY;
-		if (c->path_kind != PATH_KIND_DIRECTORY) {
-			join(sub, fsp, "kind");
-			return fail(err, sub, fs,
-				    "must be Directory for the "
-				    "TensorFlowEvent collector");
-		}
-		if (c->has_format) {
-			join(sub, fsp, "format");
-			return fail(err, sub, ynode_get(fs, "format"),
-				    "must be empty for the TensorFlowEvent "
-				    "collector");
-		}
+		if (c->path_kind != PATH_KIND_DIRECTORY)
+			return fail_key(err, fsp, "kind", fs,
+					"must be Directory for the "
+					"TensorFlowEvent collector");
+		if (c->has_format)
+			return fail_key(err, fsp, "format",
+					ynode_get(fs, "format"),
+					"must be empty for the TensorFlowEvent "
+					"collector");
 		if (c->nmetrics_format) {
 			snprintf(sub, sizeof(sub), "%s.source.filter", path);
-			return fail(err, sub, f,
-				    "is not used by the "
-				    "TensorFlowEvent collector");
+			return fail(
+				err, sub, f,
+				"is not used by the TensorFlowEvent collector");
 		}
 		break;
 	case COLLECTOR_CUSTOM:
-		if (c->path && c->path_kind == PATH_KIND_NONE) {
-			join(sub, fsp, "kind");
-			return fail(err, sub, fs,
-				    "is required: File or "
-				    "Directory");
-		}
+		if (c->path && c->path_kind == PATH_KIND_NONE)
+			return fail_key(err, fsp, "kind", fs,
+					"is required: File or Directory");
 		break;
 	}
-	if (c->path && !is_abs(c->path)) {
-		join(sub, fsp, "path");
-		return fail(err, sub, ynode_get(fs, "path"),
-			    "must be an "
-			    "absolute path (got \"%s\")",
-			    c->path);
-	}
+	if (c->path && !is_abs(c->path))
+		return fail_key(err, fsp, "path", ynode_get(fs, "path"),
+				"must be an absolute path (got \"%s\")",
+				c->path);
 	return rc;
 }
 
@@ -1206,7 +1196,7 @@ static int parse_collector(struct collector_spec *c, const struct ynode *n,
 					       NULL };
 	const struct ynode *col = NULL, *src = NULL, *k, *cc;
 	char sub[PATHLEN];
-	int rc, v;
+	int rc, v = 0;
 
 	c->kind = COLLECTOR_STDOUT;
 	if (!ynode_is_null(n)) {
@@ -1224,17 +1214,13 @@ static int parse_collector(struct collector_spec *c, const struct ynode *n,
 		rc = need_map(col, sub, err);
 		rc = rc ? rc : check_fields(col, sub, cfields, err);
 		rc = rc ? rc : get_scalar(col, "kind", sub, &k, err);
+		rc = rc ? rc
+			: enum_field(k, col, sub, "kind", collector_names,
+				     "one of StdOut, File, TensorFlowEvent, "
+				     "PrometheusMetric, Custom, Push",
+				     &v, err);
 		if (rc)
 			return rc;
-		join(sub, path, "collector.kind");
-		if (!k)
-			return fail(err, sub, col,
-				    "is required: one of StdOut, "
-				    "File, TensorFlowEvent, "
-				    "PrometheusMetric, Custom, Push");
-		v = enum_value(k, sub, collector_names, err);
-		if (v < 0)
-			return -EINVAL;
 		c->kind = (enum collector_kind)v;
 		cc = ynode_get(col, "customCollector");
 		snprintf(sub, sizeof(sub), "%s.collector.customCollector",
@@ -1242,8 +1228,7 @@ static int parse_collector(struct collector_spec *c, const struct ynode *n,
 		if (!ynode_is_null(cc)) {
 			if (c->kind != COLLECTOR_CUSTOM)
 				return fail(err, sub, cc,
-					    "is only for kind: "
-					    "Custom");
+					    "is only for kind: Custom");
 			rc = need_map(cc, sub, err);
 			if (rc)
 				return rc;
@@ -1252,8 +1237,7 @@ static int parse_collector(struct collector_spec *c, const struct ynode *n,
 				return -ENOMEM;
 		} else if (c->kind == COLLECTOR_CUSTOM) {
 			return fail(err, sub, col,
-				    "is required for kind: "
-				    "Custom");
+				    "is required for kind: Custom");
 		}
 	}
 	if (src) {
@@ -1306,7 +1290,6 @@ static int parse_graph(const struct ynode *n, const char *path, cJSON *nas,
 {
 	static const char *const fields[] = { "numLayers", "inputSizes",
 					      "outputSizes", NULL };
-	char sub[PATHLEN];
 	cJSON *g;
 	int rc, v, present;
 
@@ -1315,10 +1298,10 @@ static int parse_graph(const struct ynode *n, const char *path, cJSON *nas,
 	rc = rc ? rc : get_int(n, "numLayers", path, &v, &present, err);
 	if (rc)
 		return rc;
-	join(sub, path, "numLayers");
 	if (!present || v <= 0)
-		return fail(err, sub, ynode_get(n, "numLayers") ?: n,
-			    "is required and must be greater than 0");
+		return fail_key(err, path, "numLayers",
+				ynode_get(n, "numLayers") ?: n,
+				"is required and must be greater than 0");
 	g = cJSON_AddObjectToObject(nas, "graphConfig");
 	if (!g)
 		return -ENOMEM;
@@ -1389,11 +1372,11 @@ static int parse_nas(struct experiment_spec *s, const struct ynode *n,
 	if (!s->nas_config)
 		return -ENOMEM;
 	g = ynode_get(n, "graphConfig");
-	join(sub, path, "graphConfig");
 	if (ynode_is_null(g))
-		return fail(err, sub, n,
-			    "is required (numLayers; enas also "
-			    "needs inputSizes and outputSizes)");
+		return fail_key(err, path, "graphConfig", n,
+				"is required (numLayers; enas also needs "
+				"inputSizes and outputSizes)");
+	join(sub, path, "graphConfig");
 	rc = parse_graph(g, sub, s->nas_config, err);
 	if (rc)
 		return rc;
@@ -1401,8 +1384,7 @@ static int parse_nas(struct experiment_spec *s, const struct ynode *n,
 	join(sub, path, "operations");
 	if (ynode_is_null(ops) || (ops->kind == YNODE_SEQ && !ops->n))
 		return fail(err, sub, ops ?: n,
-			    "must list at least one "
-			    "operation");
+			    "must list at least one operation");
 	rc = need_seq(ops, sub, err);
 	if (rc)
 		return rc;
@@ -1434,45 +1416,43 @@ static int parse_counts(struct experiment_spec *s, const struct ynode *n,
 	const struct ynode *pn = ynode_get(n, "parallelTrialCount"),
 			   *mn = ynode_get(n, "maxTrialCount"),
 			   *fn = ynode_get(n, "maxFailedTrialCount");
-	int has_p, has_m, has_f, rc;
+	int has_p, has_m, has_f, rc = 0;
+	const struct {
+		const char *key;
+		int *value, *present, absent;
+	} counts[] = {
+		{ "parallelTrialCount", &s->parallel_trial_count, &has_p, 3 },
+		{ "maxTrialCount", &s->max_trial_count, &has_m, -1 },
+		{ "maxFailedTrialCount", &s->max_failed_trial_count, &has_f,
+		  -1 },
+	};
+	size_t i;
 
-	rc = get_int(n, "parallelTrialCount", "spec", &s->parallel_trial_count,
-		     &has_p, err);
-	rc = rc ? rc
-		: get_int(n, "maxTrialCount", "spec", &s->max_trial_count,
-			  &has_m, err);
-	rc = rc ? rc
-		: get_int(n, "maxFailedTrialCount", "spec",
-			  &s->max_failed_trial_count, &has_f, err);
+	for (i = 0; !rc && i < sizeof(counts) / sizeof(counts[0]); i++) {
+		rc = get_int(n, counts[i].key, "spec", counts[i].value,
+			     counts[i].present, err);
+		if (!*counts[i].present)
+			*counts[i].value = counts[i].absent;
+	}
 	if (rc)
 		return rc;
-	if (!has_p)
-		s->parallel_trial_count = 3;
-	if (!has_m)
-		s->max_trial_count = -1;
-	if (!has_f)
-		s->max_failed_trial_count = -1;
 	if (has_m && s->max_trial_count <= 0)
 		return fail(err, "spec.maxTrialCount", mn,
-			    "must be greater "
-			    "than 0 (or left out to run until the goal)");
+			    "must be greater than 0 (or left out to run until "
+			    "the goal)");
 	if (has_p && s->parallel_trial_count <= 0)
 		return fail(err, "spec.parallelTrialCount", pn,
-			    "must be "
-			    "greater than 0");
+			    "must be greater than 0");
 	if (has_f && s->max_failed_trial_count < 0)
 		return fail(err, "spec.maxFailedTrialCount", fn,
-			    "must be 0 "
-			    "or more");
+			    "must be 0 or more");
 	if (has_m && has_f && s->max_failed_trial_count > s->max_trial_count)
 		return fail(err, "spec.maxFailedTrialCount", fn,
-			    "must not "
-			    "exceed maxTrialCount (%d)",
+			    "must not exceed maxTrialCount (%d)",
 			    s->max_trial_count);
 	if (has_m && s->parallel_trial_count > s->max_trial_count)
 		return fail(err, "spec.parallelTrialCount", pn ?: n,
-			    "must not "
-			    "exceed maxTrialCount (%d)%s",
+			    "must not exceed maxTrialCount (%d)%s",
 			    s->max_trial_count,
 			    has_p ? "" : "; it defaults to 3");
 	return 0;
@@ -1488,13 +1468,12 @@ static int parse_search_space(struct experiment_spec *s, const struct ynode *n,
 
 	if (has_p && has_nas)
 		return fail(err, "spec.nasConfig", nas,
-			    "set either parameters "
-			    "(hyperparameter tuning) or nasConfig "
-			    "(architecture search), not both");
+			    "set either parameters (hyperparameter tuning) or "
+			    "nasConfig (architecture search), not both");
 	if (!has_p && !has_nas)
-		return fail(err, "spec.parameters", n,
-			    "is required (or "
-			    "nasConfig for architecture search)");
+		return fail(
+			err, "spec.parameters", n,
+			"is required (or nasConfig for architecture search)");
 	if (has_nas)
 		return parse_nas(s, nas, "spec.nasConfig", err);
 	return parse_params(&s->params, &s->nparams, p, "spec.parameters", err);
@@ -1503,8 +1482,8 @@ static int parse_search_space(struct experiment_spec *s, const struct ynode *n,
 static int parse_body(struct experiment_spec *s, const struct ynode *n,
 		      struct kb_error *err)
 {
-	const struct ynode *o, *a, *es, *rp, *tt;
-	int rc, v;
+	const struct ynode *o, *a, *es, *rp = NULL, *tt;
+	int rc, v = (int)s->resume_policy;
 
 	rc = need_map(n, "spec", err);
 	rc = rc ? rc : check_fields(n, "spec", spec_fields, err);
@@ -1514,17 +1493,16 @@ static int parse_body(struct experiment_spec *s, const struct ynode *n,
 	o = ynode_get(n, "objective");
 	if (ynode_is_null(o))
 		return fail(err, "spec.objective", n,
-			    "is required (type and "
-			    "objectiveMetricName)");
+			    "is required (type and objectiveMetricName)");
 	rc = parse_objective(&s->objective, o, "spec.objective", err);
 	if (rc)
 		return rc;
 	objectives_strategies(s, ynode_get(o, "metricStrategies"));
 	a = ynode_get(n, "algorithm");
 	if (ynode_is_null(a))
-		return fail(err, "spec.algorithm", n,
-			    "is required, e.g. "
-			    "algorithm: {algorithmName: random}");
+		return fail(
+			err, "spec.algorithm", n,
+			"is required, e.g. algorithm: {algorithmName: random}");
 	rc = parse_algorithm(&s->algorithm, a, "spec.algorithm", err);
 	es = ynode_get(n, "earlyStopping");
 	if (!rc && !ynode_is_null(es)) {
@@ -1534,14 +1512,13 @@ static int parse_body(struct experiment_spec *s, const struct ynode *n,
 	}
 	rc = rc ? rc : parse_counts(s, n, err);
 	rc = rc ? rc : get_scalar(n, "resumePolicy", "spec", &rp, err);
+	/* an empty resumePolicy is the default */
+	rc = rc ? rc
+		: enum_field(rp && rp->value[0] ? rp : NULL, n, "spec",
+			     "resumePolicy", resume_names, NULL, &v, err);
 	if (rc)
 		return rc;
-	if (rp && rp->value[0]) {
-		v = enum_value(rp, "spec.resumePolicy", resume_names, err);
-		if (v < 0)
-			return -EINVAL;
-		s->resume_policy = v;
-	}
+	s->resume_policy = v;
 	rc = parse_collector(&s->collector,
 			     ynode_get(n, "metricsCollectorSpec"),
 			     "spec.metricsCollectorSpec", err);
@@ -1550,8 +1527,8 @@ static int parse_body(struct experiment_spec *s, const struct ynode *n,
 	tt = ynode_get(n, "trialTemplate");
 	if (ynode_is_null(tt))
 		return fail(err, "spec.trialTemplate", n,
-			    "is required: the "
-			    "trial to run for each set of parameters");
+			    "is required: the trial to run for each set of "
+			    "parameters");
 	rc = parse_template(s, tt, "spec.trialTemplate", err);
 	return rc ? rc : check_params_used(s, ynode_get(n, "parameters"), err);
 }
@@ -1694,8 +1671,7 @@ int spec_parse(const char *text, size_t len, const char *name,
 	kb_error_clear(err);
 	if (len > SPEC_MAX_BYTES)
 		return kb_error_set(err, -EFBIG, "", 0,
-				    "the spec is %zu bytes; "
-				    "the limit is %d",
+				    "the spec is %zu bytes; the limit is %d",
 				    len, SPEC_MAX_BYTES);
 	if (name && (rc = spec_validate_name(name, err)))
 		return rc;
@@ -1709,9 +1685,9 @@ int spec_parse(const char *text, size_t len, const char *name,
 	}
 	if (root->kind != YNODE_MAP)
 		rc = fail(err, "", root,
-			  "the spec must be a mapping: a whole "
-			  "Experiment (apiVersion, kind, metadata, spec) or "
-			  "the body of its spec");
+			  "the spec must be a mapping: a whole Experiment "
+			  "(apiVersion, kind, metadata, spec) or the body of "
+			  "its spec");
 	else if (is_whole_object(root))
 		rc = parse_object(s, root, err);
 	else
