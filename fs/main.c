@@ -3,9 +3,9 @@
  *
  *   katibfs [-f] [-d] [-s] [--state DIR] [--backend local|kubernetes]
  *           [--kubeconfig FILE] [--context NAME] [--namespace NS]
- *           [--kube-qps N] [--kube-burst N]
+ *           [--kube-qps N] [--kube-burst N] [--configmaps DIR]
  *           [-o opt,...] MOUNTPOINT
- *   katibfs check SPEC.yaml
+ *   katibfs check [--configmaps DIR] SPEC.yaml
  *   katibfs --help | --version
  *
  * One process is the FUSE server and the daemon. Without -f (or -d) the
@@ -58,6 +58,7 @@ struct options {
 	const char *context;
 	const char *namespace;
 	const char *kube_qps, *kube_burst;
+	const char *configmaps;
 	const char *mountpoint;
 	const char *fuse_opts[MAX_OPTS];
 	int nfuse_opts;
@@ -67,7 +68,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: katibfs [options] MOUNTPOINT\n"
-		"       katibfs check SPEC.yaml\n"
+		"       katibfs check [--configmaps DIR] SPEC.yaml\n"
 		"       katibfs --help | --version\n"
 		"\n"
 		"Kubeflow Katib as a filesystem: mkdir an experiment, write a\n"
@@ -98,6 +99,10 @@ static void usage(FILE *out)
 		"  --kube-qps N, --kube-burst N\n"
 		"                         API requests a second, and at once "
 		"(default 50, 100)\n"
+		"  --configmaps DIR       local backend: ConfigMap manifests "
+		"(*.yaml, *.yml)\n"
+		"                         that trialTemplate.configMap "
+		"templates are read from\n"
 		"  -o OPT[,OPT...]        FUSE mount options (e.g. "
 		"allow_other)\n"
 		"  -h, --help             this text\n"
@@ -118,7 +123,11 @@ static void usage(FILE *out)
 		"\n"
 		"check: validate SPEC.yaml (\"-\" for stdin) and print it "
 		"normalized;\n"
-		"exit 1 with the reason if it is invalid.\n");
+		"exit 1 with the reason if it is invalid. With --configmaps "
+		"DIR "
+		"a\n"
+		"trialTemplate.configMap template is read from there and "
+		"checked.\n");
 }
 
 /* ---- katibfs check ---- */
@@ -168,39 +177,80 @@ static void print_warnings(const struct experiment_spec *spec)
 	}
 }
 
+/* A configMap template check could not read: say so, once. */
+static void unchecked_template(const struct experiment_spec *spec)
+{
+	const struct trial_template_spec *t = &spec->trial_template;
+
+	if (t->configmap_name && !t->trial_spec)
+		fprintf(stderr,
+			"katibfs: check: warning: " CONFIGMAP_NAME_FIELD
+			": the template in ConfigMap %s/%s was not checked; "
+			"pass --configmaps DIR (a directory holding its "
+			"manifest) to check it\n",
+			t->configmap_namespace, t->configmap_name);
+}
+
+static int long_opt(int argc, char **argv, int *i, const char *name,
+		    const char **val);
+
+/* katibfs check [--configmaps DIR] SPEC.yaml: 0, or 2 for a usage error. */
+static int check_args(int argc, char **argv, const char **dir,
+		      const char **file)
+{
+	int i = 2;
+
+	*dir = NULL;
+	if (argc > 2 && long_opt(argc, argv, &i, "--configmaps", dir) < 0)
+		return 2;
+	if (*dir)
+		i++;
+	if (argc != i + 1) {
+		fprintf(stderr,
+			"usage: katibfs check [--configmaps DIR] SPEC.yaml\n");
+		return 2;
+	}
+	*file = argv[i];
+	return 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct experiment_spec *spec = NULL, *named = NULL;
+	struct configmap_dir cd = { 0 };
+	struct template_source src = { configmap_dir_fetch, &cd };
 	struct kb_error err;
-	const char *name = "experiment";
+	const char *name = "experiment", *file, *dir;
 	char *text, *out;
 	size_t len;
-	int rc = 1;
+	int rc = check_args(argc, argv, &dir, &file);
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: katibfs check SPEC.yaml\n");
-		return 2;
-	}
-	text = read_all(argv[2], SPEC_MAX_BYTES + 1, &len);
+	if (rc)
+		return rc;
+	rc = 1;
+	cd.dir = dir;
+	text = read_all(file, SPEC_MAX_BYTES + 1, &len);
 	if (!text) {
-		fprintf(stderr, "katibfs: check: %s: %s\n", argv[2],
+		fprintf(stderr, "katibfs: check: %s: %s\n", file,
 			strerror(errno ? errno : ENOMEM));
 		return 1;
 	}
 	kb_error_clear(&err);
-	if (spec_parse(text, len, name, &spec, &err)) {
+	if (spec_parse_with(text, len, name, dir ? &src : NULL, &spec, &err)) {
 		rc = check_fail(&err);
 		goto out;
 	}
 	/* Validate as the experiment named in the file would be. */
 	if (spec->name && strcmp(spec->name, name)) {
 		name = spec->name;
-		if (spec_parse(text, len, name, &named, &err)) {
+		if (spec_parse_with(text, len, name, dir ? &src : NULL, &named,
+				    &err)) {
 			rc = check_fail(&err);
 			goto out;
 		}
 	}
 	print_warnings(named ? named : spec);
+	unchecked_template(spec);
 	out = spec_render_yaml(named ? named : spec, name);
 	if (!out) {
 		fprintf(stderr, "katibfs: check: out of memory\n");
@@ -254,10 +304,10 @@ static int parse_long(struct options *o, int argc, char **argv, int *i)
 	static const char *const names[] = { "--state",	     "--backend",
 					     "--kubeconfig", "--context",
 					     "--namespace",  "--kube-qps",
-					     "--kube-burst" };
-	const char **slots[] = { &o->state,	&o->backend,   &o->kubeconfig,
-				 &o->context,	&o->namespace, &o->kube_qps,
-				 &o->kube_burst };
+					     "--kube-burst", "--configmaps" };
+	const char **slots[] = { &o->state,	 &o->backend,	&o->kubeconfig,
+				 &o->context,	 &o->namespace, &o->kube_qps,
+				 &o->kube_burst, &o->configmaps };
 	size_t k;
 	int m;
 
@@ -544,6 +594,7 @@ static int serve(const struct options *o, const struct daemon_lock *lk,
 		.namespace = o->namespace,
 		.kube_qps = o->kube_qps,
 		.kube_burst = o->kube_burst,
+		.configmaps = o->configmaps,
 	};
 	struct katibfs *fs = NULL;
 	struct fuse *fuse = NULL;
@@ -647,6 +698,31 @@ out:
 	return rc;
 }
 
+/* --configmaps DIR: the local backend's, made absolute (the daemon
+ * leaves the working directory). 0, or an exit status. */
+static int configmaps_dir(struct options *o)
+{
+	struct stat st;
+	char *abs;
+
+	if (strcmp(o->backend, "local")) {
+		fprintf(stderr,
+			"katibfs: --configmaps is for the local backend; the "
+			"%s backend reads ConfigMaps from the cluster\n",
+			o->backend);
+		return 2;
+	}
+	abs = realpath(o->configmaps, NULL);
+	if (!abs || stat(abs, &st) || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "katibfs: --configmaps %s: %s\n", o->configmaps,
+			abs ? "not a directory" : strerror(errno));
+		free(abs);
+		return 1;
+	}
+	o->configmaps = abs;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { .backend = "local" };
@@ -669,5 +745,12 @@ int main(int argc, char **argv)
 			o.backend, names);
 		return 2;
 	}
-	return cmd_mount(&o, argv[0]);
+	if (o.configmaps) {
+		rc = configmaps_dir(&o);
+		if (rc)
+			return rc;
+	}
+	rc = cmd_mount(&o, argv[0]);
+	free((char *)o.configmaps);
+	return rc;
 }

@@ -1929,6 +1929,100 @@ static void k8s_remove_experiment(void *priv, const char *experiment,
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* ---- trialTemplate.configMap: the template, read from the cluster ---- */
+
+/* The keys of a ConfigMap's data, "a, b", for a message. */
+static void data_keys(const cJSON *data, char *buf, size_t size)
+{
+	const cJSON *it;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	cJSON_ArrayForEach(it, data) if (used + 1 < size) used +=
+		(size_t)snprintf(buf + used, size - used, "%s%s",
+				 used ? ", " : "", it->string);
+}
+
+/* data[key] of a ConfigMap object (JSON text) in *text. */
+static int configmap_data(const char *body, const char *ns, const char *name,
+			  const char *key, char **text, struct kb_error *err)
+{
+	cJSON *j = cJSON_Parse(body), *data = cJSON_GetObjectItem(j, "data");
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(data, key));
+	char keys[300];
+	int rc = 0;
+
+	if (!j)
+		rc = kb_error_set(err, -EIO, CONFIGMAP_NAME_FIELD, 0,
+				  "get ConfigMap %s/%s: the answer is not "
+				  "JSON",
+				  ns, name);
+	else if (!v) {
+		data_keys(data, keys, sizeof(keys));
+		rc = kb_error_set(err, -EINVAL, CONFIGMAP_PATH_FIELD, 0,
+				  "ConfigMap %s/%s has no key \"%s\" in its "
+				  "data (it has: %s); name one of its keys, or "
+				  "add the trial object under that key",
+				  ns, name, key, keys[0] ? keys : "nothing");
+	} else if (!(*text = strdup(v)))
+		rc = -ENOMEM;
+	cJSON_Delete(j);
+	return rc;
+}
+
+/*
+ * GET /api/v1/namespaces/NS/configmaps/NAME through the rate-limited
+ * client, all of it within BACKEND_CONFIGMAP_TIMEOUT: a close() of
+ * spec.yaml waits for it (without the model lock).
+ */
+static int k8s_read_configmap(void *priv, const char *exp_ns, const char *ns,
+			      const char *name, const char *key, char **text,
+			      struct kb_error *err)
+{
+	struct kpriv *p = priv;
+	struct kube_response r;
+	struct kb_error e;
+	char path[1024], ens[300], ename[300], what[700], msg[300];
+	int rc;
+
+	*text = NULL;
+	kube_urlencode(ns, ens, sizeof(ens));
+	kube_urlencode(name, ename, sizeof(ename));
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", ens,
+		 ename);
+	snprintf(what, sizeof(what), "get configmaps %s in namespace %s", name,
+		 ns);
+	kb_error_clear(&e);
+	rc = kube_get_within(p->client, path, what, BACKEND_CONFIGMAP_TIMEOUT,
+			     &r, &e);
+	if (rc == -EACCES) /* 401/403: e says which RBAC rule is missing */
+		return kb_error_set(err, -EINVAL, CONFIGMAP_NAME_FIELD, 0,
+				    "the trial template cannot be read: %s",
+				    e.message);
+	if (rc)
+		return kb_error_set(err, -EIO, CONFIGMAP_NAME_FIELD, 0,
+				    "the trial template cannot be read now "
+				    "(%s); write the spec again once the "
+				    "cluster answers",
+				    e.message);
+	kube_status_message(r.body, msg, sizeof(msg));
+	if (r.status == 404)
+		rc = kb_error_set(err, -EINVAL, CONFIGMAP_NAME_FIELD, 0,
+				  "there is no ConfigMap %s in namespace %s "
+				  "(%s): create it (kubectl apply -f its "
+				  "manifest), or name one that exists",
+				  name, ns, msg);
+	else if (r.status != 200)
+		rc = kb_error_set(err, -EIO, CONFIGMAP_NAME_FIELD, 0,
+				  "%s: the API server answered %ld (%s); "
+				  "write the spec again later",
+				  what, r.status, msg);
+	else
+		rc = configmap_data(r.body, ns, name, key, text, err);
+	kube_response_free(&r);
+	return rc;
+}
+
 /* --namespace, else the context's, else "default" (set at open). */
 static const char *k8s_default_namespace(void *priv)
 {
@@ -1967,4 +2061,5 @@ const struct backend_ops kubernetes_backend = {
 			   BACKEND_COLLECTOR(COLLECTOR_CUSTOM),
 	.renders_manifest = 1,
 	.collector_file = k8s_collector_file,
+	.read_configmap = k8s_read_configmap,
 };

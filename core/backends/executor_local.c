@@ -619,6 +619,7 @@ void local_release(struct trial_run *run)
 
 struct local_backend {
 	char *state_dir;
+	char *configmaps; /* --configmaps DIR, or NULL */
 	int probed;
 	int views; /* 0, or the negative errno that refused them */
 	char why[256];
@@ -685,7 +686,10 @@ static int lb_open(const struct backend_options *opt, void **priv,
 	struct local_backend *lb = calloc(1, sizeof(*lb));
 
 	if (!lb ||
-	    !(lb->state_dir = strdup(opt->state_dir ? opt->state_dir : "/"))) {
+	    !(lb->state_dir = strdup(opt->state_dir ? opt->state_dir : "/")) ||
+	    (opt->configmaps && !(lb->configmaps = strdup(opt->configmaps)))) {
+		if (lb)
+			free(lb->state_dir);
 		free(lb);
 		return -ENOMEM;
 	}
@@ -697,8 +701,10 @@ static void lb_close(void *priv)
 {
 	struct local_backend *lb = priv;
 
-	if (lb)
+	if (lb) {
 		free(lb->state_dir);
+		free(lb->configmaps);
+	}
 	free(lb);
 }
 
@@ -792,6 +798,17 @@ static int lb_copy_checkpoint(void *priv, const char *from, const char *to,
 	return 0;
 }
 
+/* No cluster here: the ConfigMap manifests of --configmaps DIR. */
+static int lb_read_configmap(void *priv, const char *exp_ns, const char *ns,
+			     const char *name, const char *key, char **text,
+			     struct kb_error *err)
+{
+	struct local_backend *lb = priv;
+	struct configmap_dir cd = { .dir = lb->configmaps };
+
+	return configmap_dir_fetch(&cd, exp_ns, ns, name, key, text, err);
+}
+
 const struct backend_ops local_backend = {
 	.name = "local",
 	.open = lb_open,
@@ -812,4 +829,5 @@ const struct backend_ops local_backend = {
 	.renders_manifest = 0,
 	.collector_file = lb_collector_file,
 	.copy_checkpoint = lb_copy_checkpoint,
+	.read_configmap = lb_read_configmap,
 };

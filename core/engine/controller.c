@@ -171,13 +171,6 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 			"does: request them in the trial template's container, "
 			"resources.limits (e.g. nvidia.com/gpu: 1)",
 			k->backend->name);
-	if (spec->trial_template.configmap_name)
-		return kb_error_set(err, -EINVAL,
-				    "spec.trialTemplate.configMap", 0,
-				    "katibfs cannot read a ConfigMap template "
-				    "yet (%s); inline the template as "
-				    "spec.trialTemplate.trialSpec",
-				    spec->trial_template.configmap_name);
 	rc = metrics_parser_new(spec, &parser, err);
 	if (rc)
 		return rc;

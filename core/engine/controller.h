@@ -28,6 +28,12 @@ void trial_request_kill_locked(struct katib *k, struct experiment *e,
 /* A spec a request replaced: freed now, or after the trials being
  * started off the lock are spawned, since their spawn may read it. */
 void katib_spec_retire_locked(struct katib *k, struct experiment_spec *spec);
+/* spec_parse() with the backend as the source of a trialTemplate.configMap
+ * (backend_ops.read_configmap): call it WITHOUT k->lock, since reading a
+ * ConfigMap may wait for the cluster (katib.c). */
+int katib_parse_spec(struct katib *k, const char *text, size_t len,
+		     const char *name, struct experiment_spec **out,
+		     struct kb_error *err);
 /* Record pushed observations on a trial. */
 int trial_add_observations_locked(struct katib *k, struct experiment *e,
 				  struct trial *t,

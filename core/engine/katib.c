@@ -236,6 +236,29 @@ static int add_experiment(struct katib *k, struct experiment *e)
 	return 0;
 }
 
+/* ---- specs ---- */
+
+static int backend_configmap(void *arg, const char *exp_ns, const char *ns,
+			     const char *name, const char *key, char **text,
+			     struct kb_error *err)
+{
+	struct katib *k = arg;
+
+	return k->backend->read_configmap(k->backend_priv, exp_ns, ns, name,
+					  key, text, err);
+}
+
+int katib_parse_spec(struct katib *k, const char *text, size_t len,
+		     const char *name, struct experiment_spec **out,
+		     struct kb_error *err)
+{
+	struct template_source src = { .fetch = backend_configmap, .arg = k };
+
+	return spec_parse_with(text, len, name, &src, out, err);
+}
+
+/* At open, before the controller runs: nothing else holds k->lock, and
+ * a configMap source is read from the backend again (bounded). */
 static int load_experiment(void *arg, struct experiment *e,
 			   const char *algo_state)
 {
@@ -252,8 +275,8 @@ static int load_experiment(void *arg, struct experiment *e,
 	if (!e->raw_spec || e->state == EXP_CREATED || e->state == EXP_INVALID)
 		return 0;
 	kb_error_clear(&err);
-	rc = spec_parse(e->raw_spec, strlen(e->raw_spec), e->name, &e->spec,
-			&err);
+	rc = katib_parse_spec(k, e->raw_spec, strlen(e->raw_spec), e->name,
+			      &e->spec, &err);
 	if (!rc)
 		rc = experiment_activate_locked(k, e, algo_state, &err);
 	if (!rc) {
@@ -526,6 +549,7 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 			.wake_arg = k,
 			.kube_qps = opt->kube_qps,
 			.kube_burst = opt->kube_burst,
+			.configmaps = opt->configmaps,
 			.event = backend_event_cb,
 			.trial_event = backend_trial_event_cb,
 		};

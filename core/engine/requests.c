@@ -338,16 +338,20 @@ int katib_write_spec(struct katib *k, const char *exp, const char *text,
 {
 	struct experiment_spec *spec = NULL;
 	struct experiment *e;
-	int rc;
+	int rc, parsed;
 
+	/* Off the lock: a configMap source is read from the backend (the
+	 * cluster), which may take a while. */
+	parsed = katib_parse_spec(k, text, len, exp, &spec, err);
 	pthread_mutex_lock(&k->lock);
 	e = katib_find_locked(k, exp);
 	if (!e) {
+		spec_free(spec);
 		rc = -ENOENT;
 		goto out;
 	}
 	store_begin(k->store);
-	rc = spec_parse(text, len, e->name, &spec, err);
+	rc = parsed;
 	if (!rc)
 		warn_events(k, e, spec);
 	if (!rc && (e->state == EXP_CREATED || e->state == EXP_INVALID))

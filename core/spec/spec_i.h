@@ -82,9 +82,11 @@ cJSON *param_to_json(const struct param_spec *p);
 
 /* ---- spec_template.c ---- */
 
-/* Parse and check spec.trialTemplate (at `path`) into s->trial_template. */
+/* Parse and check spec.trialTemplate (at `path`) into s->trial_template;
+ * a configMap source is read through src when it is not NULL. */
 int parse_template(struct experiment_spec *s, const struct ynode *n,
-		   const char *path, struct kb_error *err);
+		   const char *path, const struct template_source *src,
+		   struct kb_error *err);
 /* Every spec.parameters[] entry is some trialParameter's reference. */
 int check_params_used(const struct experiment_spec *s,
 		      const struct ynode *params, struct kb_error *err);

@@ -1480,7 +1480,7 @@ static int parse_search_space(struct experiment_spec *s, const struct ynode *n,
 }
 
 static int parse_body(struct experiment_spec *s, const struct ynode *n,
-		      struct kb_error *err)
+		      const struct template_source *src, struct kb_error *err)
 {
 	const struct ynode *o, *a, *es, *rp = NULL, *tt;
 	int rc, v = (int)s->resume_policy;
@@ -1529,7 +1529,7 @@ static int parse_body(struct experiment_spec *s, const struct ynode *n,
 		return fail(err, "spec.trialTemplate", n,
 			    "is required: the trial to run for each set of "
 			    "parameters");
-	rc = parse_template(s, tt, "spec.trialTemplate", err);
+	rc = parse_template(s, tt, "spec.trialTemplate", src, err);
 	return rc ? rc : check_params_used(s, ynode_get(n, "parameters"), err);
 }
 
@@ -1580,7 +1580,7 @@ static int parse_metadata(struct experiment_spec *s, const struct ynode *m,
 }
 
 static int parse_object(struct experiment_spec *s, const struct ynode *root,
-			struct kb_error *err)
+			const struct template_source *src, struct kb_error *err)
 {
 	static const char *const fields[] = { "apiVersion", "kind",
 					      "metadata",   "spec",
@@ -1607,7 +1607,7 @@ static int parse_object(struct experiment_spec *s, const struct ynode *root,
 	body = ynode_get(root, "spec");
 	if (ynode_is_null(body))
 		return fail(err, "spec", root, "is required");
-	return parse_body(s, body, err);
+	return parse_body(s, body, src, err);
 }
 
 static int is_whole_object(const struct ynode *root)
@@ -1662,6 +1662,13 @@ void spec_locate_error(const char *text, size_t len, struct kb_error *err)
 int spec_parse(const char *text, size_t len, const char *name,
 	       struct experiment_spec **out, struct kb_error *err)
 {
+	return spec_parse_with(text, len, name, NULL, out, err);
+}
+
+int spec_parse_with(const char *text, size_t len, const char *name,
+		    const struct template_source *src,
+		    struct experiment_spec **out, struct kb_error *err)
+{
 	struct experiment_spec *s = NULL;
 	struct ynode *root = NULL;
 	size_t i;
@@ -1689,9 +1696,9 @@ int spec_parse(const char *text, size_t len, const char *name,
 			  "(apiVersion, kind, metadata, spec) or the body of "
 			  "its spec");
 	else if (is_whole_object(root))
-		rc = parse_object(s, root, err);
+		rc = parse_object(s, root, src, err);
 	else
-		rc = parse_body(s, root, err);
+		rc = parse_body(s, root, src, err);
 	if (!rc && !name && s->name)
 		rc = spec_validate_name(s->name, err);
 	rc = rc ? rc : external_checks(s, err);

@@ -180,7 +180,10 @@ static cJSON *template_to_json(const struct trial_template_spec *t)
 						t->params[i].description);
 		cJSON_AddStringToObject(p, "reference", t->params[i].reference);
 	}
-	add_dup(j, "trialSpec", t->trial_spec);
+	/* a configMap source is shown as written: its template (read when
+	 * the spec was taken) is what trials/N/spec shows, rendered */
+	if (!t->configmap_name)
+		add_dup(j, "trialSpec", t->trial_spec);
 	if (t->configmap_name) {
 		cm = cJSON_AddObjectToObject(j, "configMap");
 		cJSON_AddStringToObject(cm, "configMapName", t->configmap_name);

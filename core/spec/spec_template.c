@@ -546,8 +546,101 @@ int check_params_used(const struct experiment_spec *s,
 	return 0;
 }
 
-int parse_template(struct experiment_spec *s, const struct ynode *n,
-		   const char *path, struct kb_error *err)
+/* ---- a configMap source (Katib's trial-configmap-source) ---- */
+
+/* "data[key] of ConfigMap ns/name" in buf. */
+static void configmap_where(const struct trial_template_spec *t, char *buf,
+			    size_t size)
+{
+	snprintf(buf, size, "data[%s] of ConfigMap %s/%s", t->template_path,
+		 t->configmap_namespace, t->configmap_name);
+}
+
+/* The template of the configMap source, through src, as a YAML tree in
+ * *out (the caller's): 0, or an error naming the configMap's fields. */
+static int read_configmap(const struct experiment_spec *s,
+			  const struct template_source *src, struct ynode **out,
+			  struct kb_error *err)
+{
+	const struct trial_template_spec *t = &s->trial_template;
+	struct kb_error yerr;
+	char where[600], *text = NULL;
+	size_t len;
+	int rc;
+
+	rc = src->fetch(src->arg, s->namespace, t->configmap_namespace,
+			t->configmap_name, t->template_path, &text, err);
+	if (rc)
+		return rc;
+	configmap_where(t, where, sizeof(where));
+	len = strlen(text);
+	kb_error_clear(&yerr);
+	rc = len > SPEC_MAX_BYTES
+		     ? kb_error_set(&yerr, -EFBIG, "", 0,
+				    "%zu bytes, over the limit of %d", len,
+				    SPEC_MAX_BYTES)
+		     : ytree_parse(text, len, SPEC_MAX_YAML_NODES, out, &yerr);
+	free(text);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc && yerr.line)
+		snprintf(where + strlen(where), sizeof(where) - strlen(where),
+			 " (its line %d)", yerr.line);
+	if (rc)
+		return kb_error_set(
+			err, -EINVAL, CONFIGMAP_PATH_FIELD, 0,
+			"%s is not a YAML trial object: %s; fix the "
+			"ConfigMap, or inline the object as "
+			"spec.trialTemplate.trialSpec",
+			where, yerr.message);
+	if ((*out)->kind == YNODE_MAP)
+		return 0;
+	ynode_free(*out);
+	*out = NULL;
+	return kb_error_set(err, -EINVAL, CONFIGMAP_PATH_FIELD, 0,
+			    "%s must hold the trial object, a mapping with "
+			    "apiVersion, kind and spec (as trialSpec would)",
+			    where);
+}
+
+/*
+ * An error found in a template read from a ConfigMap names a field of the
+ * spec's text that is not there: it becomes an error about templatePath
+ * that says which field of the template, and on which of its lines.
+ */
+static void configmap_error(const struct trial_template_spec *t,
+			    const char *path, struct kb_error *err)
+{
+	char where[600], msg[sizeof(err->message)], tsp[PATHLEN], at[32] = "";
+	size_t l;
+
+	if (!err || !err->message[0])
+		return;
+	configmap_where(t, where, sizeof(where));
+	join(tsp, path, "trialSpec");
+	l = strlen(tsp);
+	if (!strncmp(err->field, tsp, l) &&
+	    (err->field[l] == '.' || !err->field[l])) {
+		if (err->line)
+			snprintf(at, sizeof(at), ", line %d", err->line);
+		snprintf(msg, sizeof(msg), "%s%s%s (in %s%s)",
+			 err->field[l] ? err->field + l + 1 : "",
+			 err->field[l] ? ": " : "", err->message, where, at);
+		snprintf(err->field, sizeof(err->field), "%s",
+			 CONFIGMAP_PATH_FIELD);
+		err->line = 0;
+	} else if (strstr(err->message, "trialSpec")) {
+		snprintf(msg, sizeof(msg), "%s (the trialSpec is %s)",
+			 err->message, where);
+	} else {
+		return;
+	}
+	snprintf(err->message, sizeof(err->message), "%s", msg);
+}
+
+static int template_body(struct experiment_spec *s, const struct ynode *n,
+			 const char *path, const struct template_source *src,
+			 struct ynode **cmt, struct kb_error *err)
 {
 	struct trial_template_spec *t = &s->trial_template;
 	const struct ynode *ts, *cm, *tp, *pl;
@@ -585,6 +678,11 @@ int parse_template(struct experiment_spec *s, const struct ynode *n,
 	if (cm) {
 		join(sub, path, "configMap");
 		rc = parse_configmap(t, cm, sub, err);
+		if (!rc && src)
+			rc = read_configmap(s, src, cmt, err);
+		if (!rc && *cmt && !(t->trial_spec = ynode_to_json(*cmt)))
+			rc = -ENOMEM;
+		ts = *cmt;
 	} else {
 		join(sub, path, "trialSpec");
 		rc = need_map(ts, sub, err);
@@ -634,6 +732,19 @@ int parse_template(struct experiment_spec *s, const struct ynode *n,
 			    jstr(t->trial_spec, "kind"));
 	}
 	return 0;
+}
+
+int parse_template(struct experiment_spec *s, const struct ynode *n,
+		   const char *path, const struct template_source *src,
+		   struct kb_error *err)
+{
+	struct ynode *cmt = NULL; /* the template read from a ConfigMap */
+	int rc = template_body(s, n, path, src, &cmt, err);
+
+	if (rc && cmt)
+		configmap_error(&s->trial_template, path, err);
+	ynode_free(cmt);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */

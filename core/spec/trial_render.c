@@ -330,10 +330,12 @@ static int render_trial(const struct experiment_spec *spec,
 	memset(out, 0, sizeof(*out));
 	if (!spec->trial_template.trial_spec)
 		return kb_error_set(err, -ENOTSUP, TT ".configMap", 0,
-				    "a trial template from a ConfigMap cannot "
-				    "be rendered locally (there is no cluster "
-				    "to read it from); put the trial object "
-				    "in trialSpec");
+				    "the template of ConfigMap %s/%s was not "
+				    "read (the spec was parsed without a "
+				    "source for it); put the trial object in "
+				    "trialSpec",
+				    spec->trial_template.configmap_namespace,
+				    spec->trial_template.configmap_name);
 	text = cJSON_PrintUnformatted(spec->trial_template.trial_spec);
 	if (!text)
 		return -ENOMEM;

@@ -12,7 +12,7 @@
  * read, private collector paths, checkpoints between trials).
  *
  * The controller thread is the only caller, with the model lock held, so
- * no op may block: slow work (the
+ * no op may block (read_configmap aside: see there): slow work (the
  * network) belongs on the backend's own threads, which call the `wake`
  * callback given at open() when something changed. A backend that has no
  * pollable fd for a trial (run->pidfd < 0) is probed on every controller
@@ -79,6 +79,9 @@ struct backend_options {
 	 * wake_arg is its arg. Called as event. */
 	void (*trial_event)(void *arg, const char *experiment, int number,
 			    const char *msg);
+	/* local: --configmaps DIR (absolute), where trialTemplate.configMap
+	 * sources are read from, or NULL */
+	const char *configmaps;
 };
 
 /* A bit of backend_ops.collectors. */
@@ -161,7 +164,18 @@ struct backend_ops {
 	 * without (PBT: the trial starts from no checkpoint). */
 	int (*copy_checkpoint)(void *priv, const char *from, const char *to,
 			       struct kb_error *err);
+	/* The template of a trialTemplate.configMap, as a template_source's
+	 * fetch (include/katib/spec.h): data[key] of ConfigMap ns/name. The
+	 * one op called without the model lock, from the thread that takes
+	 * a spec (a FUSE handler, the daemon's start), so it may wait for
+	 * the network, a bounded time (BACKEND_CONFIGMAP_TIMEOUT). Required. */
+	int (*read_configmap)(void *priv, const char *exp_ns, const char *ns,
+			      const char *name, const char *key, char **text,
+			      struct kb_error *err);
 };
+
+/* Seconds read_configmap may take, retries included. */
+#define BACKEND_CONFIGMAP_TIMEOUT 10
 
 /* The backend called `name` (NULL: "local"), or NULL. */
 const struct backend_ops *backend_find(const char *name);

@@ -82,6 +82,7 @@ struct katib_options {
 	const char *mountpoint; /* for the mount-wide events, or NULL */
 	const char *kube_qps;	/* kubernetes: --kube-qps, or NULL */
 	const char *kube_burst; /* kubernetes: --kube-burst, or NULL */
+	const char *configmaps; /* local: --configmaps DIR, or NULL */
 };
 
 /*

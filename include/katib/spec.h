@@ -120,7 +120,9 @@ struct trial_parameter_spec {
 
 struct trial_template_spec {
 	int retain;
-	cJSON *trial_spec; /* the unstructured object, or NULL */
+	/* the unstructured object, or NULL; with a configMap source, the
+	 * template read by spec_parse_with() (NULL after spec_parse()) */
+	cJSON *trial_spec;
 	char *configmap_name, *configmap_namespace, *template_path;
 	struct trial_parameter_spec *params;
 	size_t nparams;
@@ -235,6 +237,57 @@ const char *spec_objective(const struct experiment_spec *spec, size_t i,
 int spec_parse(const char *text, size_t len, const char *name,
 	       struct experiment_spec **out, struct kb_error *err);
 
+/* The fields of a configMap trial template, for messages. */
+#define CONFIGMAP_NAME_FIELD "spec.trialTemplate.configMap.configMapName"
+#define CONFIGMAP_PATH_FIELD "spec.trialTemplate.configMap.templatePath"
+
+/*
+ * Where spec_parse_with() gets the trial object of a trialTemplate.configMap
+ * (Katib's ConfigMap source): fetch() puts the text of data[key] of the
+ * ConfigMap ns/name in *text (heap, the caller frees it) and returns 0, or
+ * returns a negative errno with err naming CONFIGMAP_NAME_FIELD or
+ * CONFIGMAP_PATH_FIELD and saying what would be right (-EINVAL: the spec's
+ * fault, no such ConfigMap or key, not allowed to read it; -EIO: nobody
+ * answered). exp_ns is the experiment's metadata.namespace, or NULL.
+ */
+struct template_source {
+	int (*fetch)(void *arg, const char *exp_ns, const char *ns,
+		     const char *name, const char *key, char **text,
+		     struct kb_error *err);
+	void *arg;
+};
+
+/*
+ * spec_parse(), and a trialTemplate.configMap is read through src: its
+ * template is parsed and checked exactly as an inline trialSpec (into
+ * trial_template.trial_spec, the configMap fields kept beside it). A
+ * template that is not YAML, or not a mapping, is -EINVAL naming
+ * CONFIGMAP_PATH_FIELD; an error inside it names the template's own field
+ * and line ("... data[key] of ConfigMap ns/name, line N"). src NULL: as
+ * spec_parse(), which leaves trial_spec NULL for a configMap source.
+ */
+int spec_parse_with(const char *text, size_t len, const char *name,
+		    const struct template_source *src,
+		    struct experiment_spec **out, struct kb_error *err);
+
+/*
+ * A template_source.fetch over ConfigMap manifests, for a machine without a
+ * cluster (the local backend's --configmaps DIR, `katibfs check
+ * --configmaps DIR`; core/spec/configmaps.c): arg is a struct
+ * configmap_dir. Every *.yaml / *.yml file of dir is read on each call, its
+ * `kind: ConfigMap` documents keyed by namespace and name; one that names
+ * no namespace is in the experiment's (exp_ns, else default_ns). dir NULL:
+ * every configMap source is -EINVAL naming configMapName, saying to pass
+ * --configmaps DIR or to inline the template as trialSpec.
+ */
+struct configmap_dir {
+	const char *dir;	/* absolute, or NULL */
+	const char *default_ns; /* NULL: "default" */
+};
+int configmap_dir_fetch(void *arg, const char *exp_ns, const char *ns,
+			const char *name, const char *key, char **text,
+			struct kb_error *err);
+
 /*
  * An error about a spec text that names a field but no line (one found
  * after parsing, e.g. by spec_check_update) gets the line of that field in
@@ -316,7 +369,7 @@ struct trial_command {
  * + args are then what Katib's pod webhook makes of them, in argv and in
  * the manifest: {"sh", "-c", the words joined with single spaces, not
  * quoted} (a command that began `sh -c` or `bash -c` keeps its shell).
- * The configMap source cannot be rendered locally: -ENOTSUP.
+ * A configMap source not read by spec_parse_with(): -ENOTSUP.
  * Returns 0 or -EINVAL/-ENOTSUP/-ENOMEM with err filled.
  */
 int spec_render_trial(const struct experiment_spec *spec,

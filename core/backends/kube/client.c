@@ -468,15 +468,16 @@ static int retryable(CURLcode cc, long status)
  * (capped), else exponential from 250 ms to 16 s with full jitter (half
  * fixed, half random), as client-go's backoff manager.
  */
-static void backoff(struct kube_client *c, int attempt, long retry_after)
+static void backoff(struct kube_client *c, int attempt, long retry_after,
+		    double cap)
 {
-	double base = 0.25 * (double)(1L << (attempt < 6 ? attempt : 6));
+	double base = 0.25 * (double)(1L << (attempt < 6 ? attempt : 6)), d;
 
-	if (retry_after > 0) {
-		client_sleep(c, retry_after > 60 ? 60 : (double)retry_after);
-		return;
-	}
-	client_sleep(c, base / 2 + base / 2 * (rand() / (RAND_MAX + 1.0)));
+	if (retry_after > 0)
+		d = retry_after > 60 ? 60 : (double)retry_after;
+	else
+		d = base / 2 + base / 2 * (rand() / (RAND_MAX + 1.0));
+	client_sleep(c, d < cap ? d : cap);
 }
 
 /* Record that the server could (not) be reached; say so once each way. */
@@ -589,8 +590,9 @@ static size_t header_cb(char *p, size_t size, size_t n, void *arg)
 
 static CURLcode perform_once(struct kube_client *c, const char *verb,
 			     const char *path, const char *body,
-			     const char *ctype, struct strbuf *b, long *status,
-			     long *retry_after, struct kb_error *err)
+			     const char *ctype, long timeout, struct strbuf *b,
+			     long *status, long *retry_after,
+			     struct kb_error *err)
 {
 	struct curl_slist *hdrs = NULL;
 	char hdr[128];
@@ -599,7 +601,7 @@ static CURLcode perform_once(struct kube_client *c, const char *verb,
 
 	if (!h)
 		return CURLE_OUT_OF_MEMORY;
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)KUBE_REQUEST_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, verb);
 	if (body) {
 		snprintf(hdr, sizeof(hdr), "Content-Type: %s",
@@ -630,30 +632,45 @@ static CURLcode perform_once(struct kube_client *c, const char *verb,
 
 static int request(struct kube_client *c, const char *verb, const char *path,
 		   const char *body, const char *content_type, const char *what,
-		   int answers_5xx, struct kube_response *resp,
+		   int answers_5xx, double budget, struct kube_response *resp,
 		   struct kb_error *err);
 
 int kube_request(struct kube_client *c, const char *verb, const char *path,
 		 const char *body, const char *content_type, const char *what,
 		 struct kube_response *resp, struct kb_error *err)
 {
-	return request(c, verb, path, body, content_type, what, 0, resp, err);
+	return request(c, verb, path, body, content_type, what, 0, 0, resp,
+		       err);
+}
+
+int kube_get_within(struct kube_client *c, const char *path, const char *what,
+		    double seconds, struct kube_response *resp,
+		    struct kb_error *err)
+{
+	return request(c, "GET", path, NULL, NULL, what, 0, seconds, resp, err);
 }
 
 int kube_get_through(struct kube_client *c, const char *path, const char *what,
 		     struct kube_response *resp, struct kb_error *err)
 {
-	return request(c, "GET", path, NULL, NULL, what, 1, resp, err);
+	return request(c, "GET", path, NULL, NULL, what, 1, 0, resp, err);
+}
+
+/* Seconds left before deadline (0: none, KUBE_REQUEST_TIMEOUT). */
+static double left(double deadline)
+{
+	return deadline > 0 ? deadline - mono_now() : KUBE_REQUEST_TIMEOUT;
 }
 
 static int request(struct kube_client *c, const char *verb, const char *path,
 		   const char *body, const char *content_type, const char *what,
-		   int answers_5xx, struct kube_response *resp,
+		   int answers_5xx, double budget, struct kube_response *resp,
 		   struct kb_error *err)
 {
 	struct strbuf b = { 0 };
 	long status = 0, retry_after = 0;
 	CURLcode cc = CURLE_OK;
+	double deadline = budget > 0 ? mono_now() + budget : 0;
 	int attempt, reauth = 0, rc;
 
 	memset(resp, 0, sizeof(*resp));
@@ -661,10 +678,16 @@ static int request(struct kube_client *c, const char *verb, const char *path,
 		if (attempt)
 			backoff(c, attempt - 1,
 				status == 429 || status == 503 ? retry_after
-							       : 0);
+							       : 0,
+				left(deadline) - 1);
+		if (attempt && left(deadline) < 1)
+			break; /* out of time: the last answer stands */
 		strbuf_free(&b);
-		cc = perform_once(c, verb, path, body, content_type, &b,
-				  &status, &retry_after, err);
+		cc = perform_once(c, verb, path, body, content_type,
+				  (long)(left(deadline) < KUBE_REQUEST_TIMEOUT
+						 ? left(deadline)
+						 : KUBE_REQUEST_TIMEOUT),
+				  &b, &status, &retry_after, err);
 		if (status == 401 && c->cfg.exec_argv && !reauth++) {
 			forget_exec_token(c);
 			attempt--;

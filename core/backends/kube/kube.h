@@ -115,6 +115,11 @@ int kube_request(struct kube_client *c, const char *verb, const char *path,
 		 const char *body, const char *content_type, const char *what,
 		 struct kube_response *resp, struct kb_error *err);
 void kube_response_free(struct kube_response *r);
+/* A GET as kube_request(), all of it (retries, backoff, Retry-After)
+ * within `seconds` (at least 1): for a caller that someone waits on. */
+int kube_get_within(struct kube_client *c, const char *path, const char *what,
+		    double seconds, struct kube_response *resp,
+		    struct kb_error *err);
 /*
  * A GET through the API server to something behind it (a pod's proxy
  * subresource): as kube_request, except that a 5xx answer is the
