@@ -50,6 +50,8 @@ with a JSON object (token required):
                     cut (connection closed mid-stream) (0 = never)
   unauthorized: N   the next N requests answer 401
   forbidden_create: N  the next N creates answer 403 (RBAC-like message)
+  forbidden_get: N  the next N GETs of one named object answer 403 (RBAC-like
+                    message, e.g. a ConfigMap read without `get configmaps`)
   create_lost: N    the next N creates store the object, then answer 500
                     (the client's retry then sees 409 AlreadyExists)
   compact: true     forget the event history: older watches get 410
@@ -226,6 +228,7 @@ class Server:
         self.faults = {"fail5xx": args.fail_5xx, "slow": args.slow,
                        "drop_watch": args.drop_watch, "unauthorized": 0,
                        "create_lost": 0, "forbidden_create": 0,
+                       "forbidden_get": 0,
                        "throttle": 0, "retry_after": 1}
         self.down_until = 0.0   # unreachable until then
         self.go_down = None     # set by POST /fake/faults: callable
@@ -638,6 +641,52 @@ def classify(method, path, query):
     return "list-selected"
 
 
+def named_object(path):
+    """(group, namespace, resource, name) of a path naming one namespaced
+    object (no subresource), or None."""
+    p = [x for x in path.split("/") if x]
+    if len(p) == 6 and p[:2] == ["api", "v1"] and p[2] == "namespaces":
+        return "", p[3], p[4], p[5]
+    if len(p) == 7 and p[0] == "apis" and p[3] == "namespaces":
+        return p[1], p[4], p[5], p[6]
+    return None
+
+
+CONFIGMAP_KEY = set(string.ascii_letters + string.digits + "-._")
+
+
+def configmap_invalid(obj):
+    """What the real API server refuses in a ConfigMap: (code, message), or
+    None. data and binaryData map keys to strings (JSON decoding fails
+    otherwise, 400); keys are [-._a-zA-Z0-9]+, the whole at most 1 MiB (422).
+    """
+    name = obj.get("metadata", {}).get("name", "")
+    size = 0
+    for field in ("data", "binaryData"):
+        d = obj.get(field)
+        if d is None:
+            continue
+        if not isinstance(d, dict):
+            return 400, "json: cannot unmarshal %s into Go struct field " \
+                "ConfigMap.%s of type map[string]string" % (
+                    type(d).__name__, field)
+        for k, v in d.items():
+            if not isinstance(v, str):
+                return 400, "json: cannot unmarshal %s into Go struct " \
+                    "field ConfigMap.%s of type string" % (
+                        type(v).__name__, field)
+            if not k or set(k) - CONFIGMAP_KEY:
+                return 422, 'ConfigMap "%s" is invalid: %s[%s]: Invalid ' \
+                    "value: %r: a valid config key must consist of " \
+                    "alphanumeric characters, '-', '_' or '.'" % (
+                        name, field, k, k)
+            size += len(k) + len(v)
+    if size > 1048576:
+        return 422, 'ConfigMap "%s" is invalid: []: Too long: must have ' \
+            "at most 1048576 bytes" % name
+    return None
+
+
 def find_resource(gv, res):
     if gv == "v1":
         lst = CORE
@@ -755,6 +804,15 @@ class Handler(BaseHTTPRequestHandler):
                              'create resource "%s" in API group "%s" in the '
                              'namespace "%s"' % (res, "." + group if group
                                                  else "", ns, res, group, ns))
+        if method == "GET" and named_object(url.path) and \
+                app.take_fault("forbidden_get"):
+            group, ns, res, name = named_object(url.path)
+            return self.fail(403, "Forbidden", '%s "%s" is forbidden: User '
+                             '"system:serviceaccount:%s:katibfs" cannot get '
+                             'resource "%s" in API group "%s" in the '
+                             'namespace "%s"' % (res, name, ns, res, group,
+                                                 ns), {"name": name,
+                                                       "kind": res})
         if app.take_fault("throttle"):
             return self.send_json(429, status_obj(
                 429, "TooManyRequests", "fake: too many requests, please "
@@ -988,6 +1046,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.fail(400, "BadRequest", "kind %s does not match "
                              "resource %s" % (obj.get("kind"), res))
         obj["apiVersion"], obj["kind"] = gv, kind
+        bad = configmap_invalid(obj) if kind == "ConfigMap" else None
+        if bad:
+            return self.fail(bad[0], "BadRequest" if bad[0] == 400
+                             else "Invalid", bad[1])
         with st.lock:
             if (gv, res, ns, md["name"]) in st.objs:
                 return self.fail(409, "AlreadyExists", '%s "%s" already '

@@ -21,7 +21,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "katib/katib.h"
 
@@ -1193,6 +1197,229 @@ static void test_outage(void **state)
 	check_done(f->k, "k8sout", 2);
 }
 
+/* ---- trialTemplate.configMap ---- */
+
+/* POST obj (JSON) to path of the fake server, through a file: created,
+ * or there already (a test run again on the same server). */
+static void fake_post(const char *path, cJSON *obj)
+{
+	char cmd[2048], dir[512], file[600], *slash, *text;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s", getenv("KATIBFS_TEST_KUBECONFIG"));
+	slash = strrchr(dir, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+	snprintf(file, sizeof(file), "%s/post.json", dir);
+	text = cJSON_PrintUnformatted(obj);
+	assert_non_null(text);
+	assert_non_null(f = fopen(file, "w"));
+	fputs(text, f);
+	fclose(f);
+	free(text);
+	snprintf(cmd, sizeof(cmd),
+		 "code=$(curl -s -o /dev/null -w '%%{http_code}' --cacert "
+		 "%s/ca.crt -H 'Authorization: Bearer katibfs-test-token' "
+		 "-H 'Content-Type: application/json' --data-binary @%s "
+		 "https://127.0.0.1:$(cat %s/port)%s); "
+		 "[ \"$code\" = 201 ] || [ \"$code\" = 409 ]",
+		 dir, file, dir, path);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* ConfigMap `name` in namespace default, holding the Job of job_fmt
+ * (unindented) under key `key`. */
+static void create_configmap(const char *name, const char *key)
+{
+	char job[4096], flat[4096], *w = flat;
+	const char *p = job;
+	cJSON *cm = cJSON_CreateObject(), *md, *data;
+	int sp;
+
+	snprintf(job, sizeof(job), job_fmt, "");
+	while (*p) { /* each line without the 6 spaces of nesting */
+		for (sp = 0; sp < 6 && *p == ' '; sp++)
+			p++;
+		while (*p && *p != '\n')
+			*w++ = *p++;
+		if (*p)
+			*w++ = *p++;
+	}
+	*w = '\0';
+	cJSON_AddStringToObject(cm, "apiVersion", "v1");
+	cJSON_AddStringToObject(cm, "kind", "ConfigMap");
+	md = cJSON_AddObjectToObject(cm, "metadata");
+	cJSON_AddStringToObject(md, "name", name);
+	data = cJSON_AddObjectToObject(cm, "data");
+	cJSON_AddStringToObject(data, key, flat);
+	fake_post("/api/v1/namespaces/default/configmaps", cm);
+	cJSON_Delete(cm);
+}
+
+/* head_fmt's spec with a configMap source instead of its trialSpec. */
+static int configmap_spec(char *buf, size_t size, const char *exp,
+			  const char *name, const char *key)
+{
+	int n = snprintf(buf, size, head_fmt, exp, 2, 2);
+
+	n -= (int)strlen("    trialSpec:\n");
+	n += snprintf(buf + n, size - (size_t)n,
+		      "    configMap:\n"
+		      "      configMapName: %s\n"
+		      "      configMapNamespace: default\n"
+		      "      templatePath: %s\n",
+		      name, key);
+	return n;
+}
+
+/* Katib's trial-configmap-source: the template read from the cluster
+ * runs as an inline trialSpec would; trials/N/spec shows it rendered. */
+static void test_configmap(void **state)
+{
+	struct fixture *f = *state;
+	struct kb_error err = { 0 };
+	char buf[8192], *s;
+	int n;
+
+	create_configmap("trial-templates", "defaultTrialTemplate.yaml");
+	n = configmap_spec(buf, sizeof(buf), "k8scm", "trial-templates",
+			   "defaultTrialTemplate.yaml");
+	assert_int_equal(katib_mkdir(f->k, "k8scm", &err), 0);
+	if (katib_write_spec(f->k, "k8scm", buf, (size_t)n, &err))
+		fail_msg("spec: %s: %s", err.field, err.message);
+	check_done(f->k, "k8scm", 2);
+	s = render(f->k, "k8scm", 1, KFILE_T_SPEC);
+	assert_has(s, "\"kind\":\t\"Job\"");
+	assert_has(s, "docker.io/kubeflowkatib/pytorch-mnist-cpu");
+	assert_has(s, "echo start;  echo loss=0.0");
+	free(s);
+	s = render(f->k, "k8scm", 0, KFILE_SPEC);
+	assert_has(s, "configMapName: trial-templates");
+	free(s);
+	/* a restart reads the ConfigMap again: the experiment is back */
+	katib_close(f->k);
+	f->k = NULL;
+	assert_int_equal(katib_open(&f->opt, &f->k, &err), 0);
+	s = render(f->k, "k8scm", 0, KFILE_STATUS);
+	assert_has(s, "state=Succeeded\n");
+	free(s);
+}
+
+/* No such ConfigMap, no such key, or no right to read it: the spec is
+ * refused (EINVAL naming the field, an events line saying what would be
+ * right), and no trial is made. */
+static void configmap_refused(struct katib *k, const char *exp,
+			      const char *name, const char *key,
+			      const char *field, const char *why)
+{
+	struct kb_error err = { 0 };
+	char buf[8192], *s;
+	int n = configmap_spec(buf, sizeof(buf), exp, name, key);
+
+	assert_int_equal(katib_mkdir(k, exp, &err), 0);
+	kb_error_clear(&err);
+	assert_int_equal(katib_write_spec(k, exp, buf, (size_t)n, &err),
+			 -EINVAL);
+	assert_string_equal(err.field, field);
+	assert_has(err.message, why);
+	s = read_events(k, exp);
+	assert_has(s, "rejected spec.yaml: ");
+	assert_has(s, field);
+	assert_has(s, why);
+	free(s);
+	s = render(k, exp, 0, KFILE_STATUS);
+	assert_has(s, "state=Invalid\n");
+	assert_has(s, "trials=0\n");
+	free(s);
+}
+
+static void test_configmap_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	create_configmap("templates-b", "job.yaml");
+	configmap_refused(f->k, "k8scm404", "no-such-configmap", "job.yaml",
+			  "spec.trialTemplate.configMap.configMapName",
+			  "there is no ConfigMap no-such-configmap in "
+			  "namespace default");
+	configmap_refused(f->k, "k8scmkey", "templates-b", "other.yaml",
+			  "spec.trialTemplate.configMap.templatePath",
+			  "has no key \"other.yaml\" in its data (it has: "
+			  "job.yaml)");
+	fake_fault("{\"forbidden_get\": 1}");
+	configmap_refused(f->k, "k8scm403", "templates-b", "job.yaml",
+			  "spec.trialTemplate.configMap.configMapName",
+			  "RBAC rule {apiGroups: [\"\"], resources: "
+			  "[\"configmaps\"], verbs: [\"get\"]}");
+}
+
+struct spec_writer {
+	struct katib *k;
+	char text[8192];
+	int len, rc;
+	struct kb_error err;
+};
+
+static void *write_spec_thread(void *arg)
+{
+	struct spec_writer *w = arg;
+
+	w->rc = katib_write_spec(w->k, "k8scmgone", w->text, (size_t)w->len,
+				 &w->err);
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The API server does not answer: the write waits a bounded time and
+ * fails EIO (the spec is not at fault), and meanwhile the daemon serves
+ * everyone else (the read of a ConfigMap holds no lock). */
+static void test_configmap_unreachable(void **state)
+{
+	struct fixture *f = *state;
+	struct spec_writer w = { .k = f->k };
+	double start, t, worst = 0;
+	pthread_t th;
+	char *s;
+
+	w.len = configmap_spec(w.text, sizeof(w.text), "k8scmgone",
+			       "trial-templates", "defaultTrialTemplate.yaml");
+	assert_int_equal(katib_mkdir(f->k, "k8scmgone", &w.err), 0);
+	fake_fault("{\"unreachable\": 14}");
+	start = now_s();
+	assert_int_equal(pthread_create(&th, NULL, write_spec_thread, &w), 0);
+	while (now_s() - start < 3) { /* the writer is waiting by now */
+		t = now_s();
+		s = render(f->k, "k8scmgone", 0, KFILE_STATUS);
+		free(s);
+		if (now_s() - t > worst)
+			worst = now_s() - t;
+		usleep(50000);
+	}
+	pthread_join(th, NULL);
+	t = now_s() - start;
+	if (worst > 0.5)
+		fail_msg("a status read took %.1f s while the spec waited",
+			 worst);
+	if (t > 10 + 3)
+		fail_msg("the spec write took %.1f s (bound: 10 s)", t);
+	assert_int_equal(w.rc, -EIO);
+	assert_string_equal(w.err.field,
+			    "spec.trialTemplate.configMap.configMapName");
+	assert_has(w.err.message, "write the spec again once the cluster");
+	/* wait for the server to come back, for the tests after this one */
+	while (now_s() - start < 20 &&
+	       system("curl -s -o /dev/null -k https://127.0.0.1:$(cat "
+		      "$(dirname $KATIBFS_TEST_KUBECONFIG)/port)/version"))
+		usleep(200000);
+}
+
 /* An exec credential plugin gives the token, run once (cached). */
 static void test_exec_plugin(void **state)
 {
@@ -1246,6 +1473,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unauthorized, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_configmap, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_configmap_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_configmap_unreachable,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forbidden, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_exec_plugin, setup,
