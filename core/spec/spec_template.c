@@ -3,6 +3,11 @@
  * configMap), its trialParameters and the ${trialParameters.X} /
  * ${trialSpec.X} placeholders (manifest/generator.go).
  *
+ * A configMap source is read through the caller's template_source
+ * (include/katib/spec.h) and its template checked as an inline trialSpec;
+ * errors inside it are rewritten to name templatePath and the template's
+ * own field and line (configmap_error()).
+ *
  * Owns parse_template() and check_params_used() (called by spec_parse.c),
  * the Katib defaults for known kinds (success/failure conditions, primary
  * pod labels), finding the primary container in a trial object, and
