@@ -1200,7 +1200,8 @@ static void test_outage(void **state)
 /* ---- trialTemplate.configMap ---- */
 
 /* POST obj (JSON) to path of the fake server, through a file: created,
- * or there already (a test run again on the same server). */
+ * or there already (a test run again on the same server); the faults
+ * injected (5xx, 429) are retried, 30 times at most. */
 static void fake_post(const char *path, cJSON *obj)
 {
 	char cmd[2048], dir[512], file[600], *slash, *text;
@@ -1218,11 +1219,13 @@ static void fake_post(const char *path, cJSON *obj)
 	fclose(f);
 	free(text);
 	snprintf(cmd, sizeof(cmd),
+		 "for i in $(seq 30); do "
 		 "code=$(curl -s -o /dev/null -w '%%{http_code}' --cacert "
 		 "%s/ca.crt -H 'Authorization: Bearer katibfs-test-token' "
 		 "-H 'Content-Type: application/json' --data-binary @%s "
 		 "https://127.0.0.1:$(cat %s/port)%s); "
-		 "[ \"$code\" = 201 ] || [ \"$code\" = 409 ]",
+		 "case $code in 201|409) exit 0;; 429|5*|000) sleep 0.2;; "
+		 "*) exit 1;; esac; done; exit 1",
 		 dir, file, dir, path);
 	assert_int_equal(system(cmd), 0);
 }
