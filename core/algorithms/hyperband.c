@@ -13,7 +13,8 @@
  * the request size); when the last bracket is done suggest() returns 0 and
  * the experiment ends (Katib stalls, #1168, #1366); a rung is emitted over
  * as many requests as it takes. While a rung waits for its trials,
- * suggest() returns fewer than asked (see NOTES-controller.md).
+ * suggest() returns fewer than asked (the controller asks again as each
+ * trial ends: trial_finish() in core/engine/controller.c).
  *
  * State (JSON, save()/create()): the seed, the bracket (s, i, n, r), the
  * trial numbers of the current rung, the assignments of a child rung still

@@ -1,7 +1,7 @@
 /*
  * parzen.h - Tree-structured Parzen Estimators shared by tpe.c and
  * multivariate_tpe.c (core/algorithms/tpe_common.c). Their startup points
- * come from the Sobol sequence (katib/sobol.h), which knows nothing of TPE.
+ * come from the Sobol sequence (sobol.h), which knows nothing of TPE.
  *
  * The design follows Optuna's TPESampler: observations are split at a
  * gamma quantile of the loss into a "below" (good) and an "above" group;
