@@ -73,6 +73,25 @@ int fx_parse(const char *yaml, struct experiment_spec **s, char *msg,
 	return rc;
 }
 
+int fx_expect_error(const char *yaml, int code, const char *field,
+		    const char *at, const char *msg)
+{
+	struct experiment_spec *s = NULL;
+	struct kb_error err;
+	char buf[800];
+	int rc = spec_parse(yaml, strlen(yaml), "exp", &s, &err);
+
+	kb_error_format(&err, buf, sizeof(buf));
+	if (rc != code || (field && strcmp(err.field, field)) ||
+	    (msg && !strstr(err.message, msg)) ||
+	    (at && err.line != fx_line_of(yaml, at)))
+		fail_msg("want %d %s '%s' (line of %s), got %d: %s", code,
+			 field ? field : "", msg ? msg : "", at ? at : "-", rc,
+			 buf);
+	assert_null(s);
+	return err.line;
+}
+
 struct experiment_spec *fx_parse_ok(const char *yaml)
 {
 	struct experiment_spec *s;

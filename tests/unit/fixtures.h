@@ -94,4 +94,10 @@ int fx_parse(const char *yaml, struct experiment_spec **s, char *msg,
 /* yaml parsed, or the test fails with the error. */
 struct experiment_spec *fx_parse_ok(const char *yaml);
 
+/* yaml refused with `code`, the error naming `field` (when given) on the
+ * line of the first `at` in yaml (when given), its message holding `msg`
+ * (when given); else the test fails. The error's line. */
+int fx_expect_error(const char *yaml, int code, const char *field,
+		    const char *at, const char *msg);
+
 #endif

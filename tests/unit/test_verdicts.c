@@ -26,17 +26,8 @@
 /* Refused with -EINVAL at `field`, the message holding `msg`. */
 static void expect_refused(const char *yaml, const char *field, const char *msg)
 {
-	struct experiment_spec *s = NULL;
-	struct kb_error err;
-	char buf[800];
-	int rc = spec_parse(yaml, strlen(yaml), "verdict", &s, &err);
-
-	kb_error_format(&err, buf, sizeof(buf));
-	if (rc != -EINVAL || strcmp(err.field, field) ||
-	    !strstr(err.message, msg) || !err.line)
-		fail_msg("want -EINVAL at %s with '%s' and a line, got %d: %s",
-			 field, msg, rc, buf);
-	assert_null(s);
+	if (!fx_expect_error(yaml, -EINVAL, field, NULL, msg))
+		fail_msg("%s: '%s' with no line", field, msg);
 }
 
 /* The spec's warning about `field`, or NULL. */
@@ -474,17 +465,8 @@ static void job_refused(const char *from, const char *to, const char *field,
 			const char *at, const char *msg)
 {
 	char *y = fx_replace(job_base, from, to);
-	struct experiment_spec *s = NULL;
-	struct kb_error err;
-	char buf[800];
-	int rc = spec_parse(y, strlen(y), "verdict", &s, &err);
 
-	kb_error_format(&err, buf, sizeof(buf));
-	if (rc != -EINVAL || strcmp(err.field, field) ||
-	    !strstr(err.message, msg) || err.line != fx_line_of(y, at))
-		fail_msg("want %s (line %d) '%s', got %d: %s", field,
-			 fx_line_of(y, at), msg, rc, buf);
-	assert_null(s);
+	fx_expect_error(y, -EINVAL, field, at, msg);
 	free(y);
 }
 
