@@ -16,7 +16,7 @@
 
 #include "fixtures.h"
 
-char *fx_replace(const char *s, const char *from, const char *to)
+char *fixture_replace(const char *s, const char *from, const char *to)
 {
 	const char *p = strstr(s, from);
 	char *out;
@@ -31,7 +31,7 @@ char *fx_replace(const char *s, const char *from, const char *to)
 	return out;
 }
 
-char *fx_variant(const char *s, ...)
+char *fixture_variant(const char *s, ...)
 {
 	char *out = strdup(s), *next;
 	const char *from, *to;
@@ -41,7 +41,7 @@ char *fx_variant(const char *s, ...)
 	va_start(ap, s);
 	while ((from = va_arg(ap, const char *))) {
 		to = va_arg(ap, const char *);
-		next = fx_replace(out, from, to);
+		next = fixture_replace(out, from, to);
 		free(out);
 		out = next;
 	}
@@ -49,7 +49,7 @@ char *fx_variant(const char *s, ...)
 	return out;
 }
 
-int fx_line_of(const char *text, const char *needle)
+int fixture_line_of(const char *text, const char *needle)
 {
 	const char *p = strstr(text, needle), *q;
 	int line = 1;
@@ -60,8 +60,8 @@ int fx_line_of(const char *text, const char *needle)
 	return line;
 }
 
-int fx_parse(const char *yaml, struct experiment_spec **s, char *msg,
-	     size_t size)
+int fixture_parse(const char *yaml, struct experiment_spec **s, char *msg,
+		  size_t size)
 {
 	struct kb_error err;
 	int rc;
@@ -73,8 +73,8 @@ int fx_parse(const char *yaml, struct experiment_spec **s, char *msg,
 	return rc;
 }
 
-int fx_expect_error(const char *yaml, int code, const char *field,
-		    const char *at, const char *msg)
+int fixture_expect_error(const char *yaml, int code, const char *field,
+			 const char *at, const char *msg)
 {
 	struct experiment_spec *s = NULL;
 	struct kb_error err;
@@ -84,7 +84,7 @@ int fx_expect_error(const char *yaml, int code, const char *field,
 	kb_error_format(&err, buf, sizeof(buf));
 	if (rc != code || (field && strcmp(err.field, field)) ||
 	    (msg && !strstr(err.message, msg)) ||
-	    (at && err.line != fx_line_of(yaml, at)))
+	    (at && err.line != fixture_line_of(yaml, at)))
 		fail_msg("want %d %s '%s' (line of %s), got %d: %s", code,
 			 field ? field : "", msg ? msg : "", at ? at : "-", rc,
 			 buf);
@@ -92,11 +92,11 @@ int fx_expect_error(const char *yaml, int code, const char *field,
 	return err.line;
 }
 
-struct experiment_spec *fx_parse_ok(const char *yaml)
+struct experiment_spec *fixture_parse_ok(const char *yaml)
 {
 	struct experiment_spec *s;
 	char msg[800];
-	int rc = fx_parse(yaml, &s, msg, sizeof(msg));
+	int rc = fixture_parse(yaml, &s, msg, sizeof(msg));
 
 	if (rc)
 		fail_msg("spec_parse: %d %s", rc, msg);

@@ -31,7 +31,7 @@ static char *spec_with(const char *name, const char *value)
 		 "    example.com/owner: team-a\n"
 		 "    %s: \"%s\"\n",
 		 name, value);
-	return fx_replace(FX_BASE_SPEC, "metadata:\n", lines);
+	return fixture_replace(FIXTURE_BASE_SPEC, "metadata:\n", lines);
 }
 
 /* Parse the spec with one annotation; the message on failure in msg. */
@@ -39,7 +39,7 @@ static int parse_with(const char *name, const char *value,
 		      struct experiment_spec **s, char *msg, size_t size)
 {
 	char *y = spec_with(name, value);
-	int rc = fx_parse(y, s, msg, size);
+	int rc = fixture_parse(y, s, msg, size);
 
 	free(y);
 	return rc;
@@ -67,14 +67,14 @@ static void test_unknown_annotation(void **state)
 	char msg[512], line[32];
 
 	(void)state;
-	assert_int_equal(fx_parse(y, &s, msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(fixture_parse(y, &s, msg, sizeof(msg)), -EINVAL);
 	assert_null(s);
 	assert_non_null(strstr(
 		msg, "metadata.annotations[katibfs/trial-timeot]: unknown "
 		     "katibfs annotation"));
 	assert_non_null(strstr(msg, "did you mean katibfs/trial-timeout?"));
 	snprintf(line, sizeof(line), "(line %d)",
-		 fx_line_of(y, "katibfs/trial-timeot"));
+		 fixture_line_of(y, "katibfs/trial-timeot"));
 	assert_non_null(strstr(msg, line));
 	free(y);
 }

@@ -77,15 +77,15 @@ static char *spec_with(const char *objectives, const char *algorithm, int seed,
 		 "\"%d\"}]\n",
 		 algorithm, seed);
 	snprintf(counts, sizeof(counts), "%s  maxTrialCount: 100\n", extra);
-	return fx_variant(
-		FX_BASE_SPEC, "metadata:\n", annotation, "    goal: 0.001\n",
-		"", "    objectiveMetricName: loss\n",
+	return fixture_variant(
+		FIXTURE_BASE_SPEC, "metadata:\n", annotation,
+		"    goal: 0.001\n", "", "    objectiveMetricName: loss\n",
 		"    objectiveMetricName: f1\n"
 		"    additionalMetricNames: [f2, latency, size]\n",
-		FX_RANDOM, algo,
+		FIXTURE_RANDOM, algo,
 		"  parallelTrialCount: 3\n  maxTrialCount: 12\n", counts,
-		FX_DOUBLES, zdt1_space, FX_TRIAL_PARAMETERS,
-		zdt1_trial_parameters, FX_ARGUMENTS, zdt1_arguments, NULL);
+		FIXTURE_DOUBLES, zdt1_space, FIXTURE_TRIAL_PARAMETERS,
+		zdt1_trial_parameters, FIXTURE_ARGUMENTS, zdt1_arguments, NULL);
 }
 
 static int parse(const char *objectives, const char *algorithm, int seed,
@@ -93,7 +93,7 @@ static int parse(const char *objectives, const char *algorithm, int seed,
 		 size_t size)
 {
 	char *y = spec_with(objectives, algorithm, seed, extra);
-	int rc = fx_parse(y, s, msg, size);
+	int rc = fixture_parse(y, s, msg, size);
 
 	free(y);
 	return rc;

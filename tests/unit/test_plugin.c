@@ -36,23 +36,24 @@ static char *spec_with(const char *name, const char *value, const char *algo)
 		 "      %s\n",
 		 name, value);
 	snprintf(algorithm, sizeof(algorithm), "    algorithmName: %s\n", algo);
-	return fx_variant(FX_BASE_SPEC, "metadata:\n", annotation, FX_RANDOM,
-			  algorithm, FX_DOUBLES,
-			  "    - name: lr\n"
-			  "      parameterType: double\n"
-			  "      feasibleSpace: {min: \"0.1\", max: \"0.2\"}\n"
-			  "    - name: n\n"
-			  "      parameterType: int\n"
-			  "      feasibleSpace: {min: \"1\", max: \"5\"}\n",
-			  "        reference: momentum\n",
-			  "        reference: n\n", NULL);
+	return fixture_variant(
+		FIXTURE_BASE_SPEC, "metadata:\n", annotation, FIXTURE_RANDOM,
+		algorithm, FIXTURE_DOUBLES,
+		"    - name: lr\n"
+		"      parameterType: double\n"
+		"      feasibleSpace: {min: \"0.1\", max: \"0.2\"}\n"
+		"    - name: n\n"
+		"      parameterType: int\n"
+		"      feasibleSpace: {min: \"1\", max: \"5\"}\n",
+		"        reference: momentum\n", "        reference: n\n",
+		NULL);
 }
 
 static int parse_with(const char *name, const char *value, const char *algo,
 		      struct experiment_spec **s, char *msg, size_t size)
 {
 	char *y = spec_with(name, value, algo);
-	int rc = fx_parse(y, s, msg, size);
+	int rc = fixture_parse(y, s, msg, size);
 
 	free(y);
 	return rc;

@@ -14,7 +14,7 @@
 #include "fixtures.h"
 
 /* Katib's hp-tuning/random.yaml, shortened. */
-static const char *const base_yaml = FX_BASE_SPEC;
+static const char *const base_yaml = FIXTURE_BASE_SPEC;
 
 /* The part of a spec body before trialTemplate, for the trial kinds. */
 #define HEAD                                                                   \
@@ -38,17 +38,17 @@ static const char *const base_yaml = FX_BASE_SPEC;
 static void variant_err(const char *from, const char *to, const char *field,
 			const char *at, const char *msg)
 {
-	char *y = fx_replace(base_yaml, from, to);
+	char *y = fixture_replace(base_yaml, from, to);
 
-	fx_expect_error(y, -EINVAL, field, at, msg);
+	fixture_expect_error(y, -EINVAL, field, at, msg);
 	free(y);
 }
 
 static void variant_ok(const char *from, const char *to)
 {
-	char *y = fx_replace(base_yaml, from, to);
+	char *y = fixture_replace(base_yaml, from, to);
 
-	spec_free(fx_parse_ok(y));
+	spec_free(fixture_parse_ok(y));
 	free(y);
 }
 
@@ -56,7 +56,7 @@ static void variant_ok(const char *from, const char *to)
 
 static void test_base(void **state)
 {
-	struct experiment_spec *s = fx_parse_ok(base_yaml);
+	struct experiment_spec *s = fixture_parse_ok(base_yaml);
 	const char *names[4];
 
 	assert_string_equal(s->name, "random");
@@ -91,10 +91,10 @@ static void test_base(void **state)
 
 static void test_defaults(void **state)
 {
-	char *y = fx_replace(base_yaml, "  parallelTrialCount: 3\n", "");
-	char *y2 = fx_replace(
+	char *y = fixture_replace(base_yaml, "  parallelTrialCount: 3\n", "");
+	char *y2 = fixture_replace(
 		y, "  maxTrialCount: 12\n  maxFailedTrialCount: 3\n", "");
-	struct experiment_spec *s = fx_parse_ok(y2);
+	struct experiment_spec *s = fixture_parse_ok(y2);
 
 	assert_int_equal(s->parallel_trial_count, 3);
 	assert_int_equal(s->max_trial_count, -1);
@@ -111,13 +111,13 @@ static void test_defaults(void **state)
 
 static void test_strategy_defaults(void **state)
 {
-	char *y = fx_replace(base_yaml, "    type: minimize\n",
-			     "    type: maximize\n"
-			     "    additionalMetricNames: [loss2, acc]\n"
-			     "    metricStrategies:\n"
-			     "      - {name: acc, value: latest}\n"
-			     "      - {name: other, value: min}\n");
-	struct experiment_spec *s = fx_parse_ok(y);
+	char *y = fixture_replace(base_yaml, "    type: minimize\n",
+				  "    type: maximize\n"
+				  "    additionalMetricNames: [loss2, acc]\n"
+				  "    metricStrategies:\n"
+				  "      - {name: acc, value: latest}\n"
+				  "      - {name: other, value: min}\n");
+	struct experiment_spec *s = fixture_parse_ok(y);
 	const char *names[2];
 
 	assert_int_equal(s->objective.nstrategies, 4);
@@ -156,8 +156,8 @@ static void test_collector_defaults(void **state)
 	struct experiment_spec *s;
 	char *y;
 
-	y = fx_replace(base_yaml, "  parameters:\n", file);
-	s = fx_parse_ok(y);
+	y = fixture_replace(base_yaml, "  parameters:\n", file);
+	s = fixture_parse_ok(y);
 	assert_int_equal(s->collector.kind, COLLECTOR_FILE);
 	assert_string_equal(s->collector.path, "/var/log/katib/metrics.log");
 	assert_int_equal(s->collector.path_kind, PATH_KIND_FILE);
@@ -165,16 +165,16 @@ static void test_collector_defaults(void **state)
 	spec_free(s);
 	free(y);
 
-	y = fx_replace(base_yaml, "  parameters:\n", tf);
-	s = fx_parse_ok(y);
+	y = fixture_replace(base_yaml, "  parameters:\n", tf);
+	s = fixture_parse_ok(y);
 	assert_string_equal(s->collector.path, "/var/log/katib/tfevent/");
 	assert_int_equal(s->collector.path_kind, PATH_KIND_DIRECTORY);
 	assert_int_equal(s->collector.has_format, 0);
 	spec_free(s);
 	free(y);
 
-	y = fx_replace(base_yaml, "  parameters:\n", prom);
-	s = fx_parse_ok(y);
+	y = fixture_replace(base_yaml, "  parameters:\n", prom);
+	s = fixture_parse_ok(y);
 	assert_int_equal(
 		cJSON_GetObjectItem(s->collector.http_get, "port")->valueint,
 		8080);
@@ -184,8 +184,8 @@ static void test_collector_defaults(void **state)
 	spec_free(s);
 	free(y);
 
-	y = fx_replace(base_yaml, "  parameters:\n", none);
-	s = fx_parse_ok(y);
+	y = fixture_replace(base_yaml, "  parameters:\n", none);
+	s = fixture_parse_ok(y);
 	/* None: no metrics, a trial ends on its exit status (issue 12) */
 	assert_int_equal(s->collector.kind, COLLECTOR_NONE);
 	assert_string_equal(collector_kind_name(s->collector.kind), "None");
@@ -210,7 +210,7 @@ static void test_spec_body_only(void **state)
 			*w++ = *p++;
 	}
 	*w = 0;
-	s = fx_parse_ok(y);
+	s = fixture_parse_ok(y);
 	assert_null(s->name);
 	assert_int_equal(s->nparams, 2);
 	spec_free(s);
@@ -219,17 +219,18 @@ static void test_spec_body_only(void **state)
 
 static void test_status_ignored_and_metadata(void **state)
 {
-	char *y = fx_replace(base_yaml, "spec:\n",
-			     "  labels: {team: ml}\n"
-			     "  annotations: {note: x}\n"
-			     "  uid: 1234\n"
-			     "  creationTimestamp: \"2024-01-01T00:00:00Z\"\n"
-			     "status:\n"
-			     "  trials: 3\n"
-			     "  conditions: [{type: Running}]\n"
-			     "spec:\n");
+	char *y = fixture_replace(
+		base_yaml, "spec:\n",
+		"  labels: {team: ml}\n"
+		"  annotations: {note: x}\n"
+		"  uid: 1234\n"
+		"  creationTimestamp: \"2024-01-01T00:00:00Z\"\n"
+		"status:\n"
+		"  trials: 3\n"
+		"  conditions: [{type: Running}]\n"
+		"spec:\n");
 
-	spec_free(fx_parse_ok(y));
+	spec_free(fixture_parse_ok(y));
 	free(y);
 }
 
@@ -375,8 +376,8 @@ static void test_no_hint_when_far(void **state)
 {
 	struct experiment_spec *s = NULL;
 	struct kb_error err;
-	char *y = fx_replace(base_yaml, "    algorithmName: random\n",
-			     "    algorithmName: hyperopt\n");
+	char *y = fixture_replace(base_yaml, "    algorithmName: random\n",
+				  "    algorithmName: hyperopt\n");
 
 	assert_int_equal(spec_parse(y, strlen(y), "exp", &s, &err), -EINVAL);
 	assert_null(strstr(err.message, "did you mean"));
@@ -396,7 +397,7 @@ static void test_locate_error(void **state)
 	kb_error_clear(&err);
 	kb_error_set(&err, -EPERM, "spec.parameters[lr].feasibleSpace", 0, "x");
 	spec_locate_error(base_yaml, strlen(base_yaml), &err);
-	assert_int_equal(err.line, fx_line_of(base_yaml, "feasibleSpace"));
+	assert_int_equal(err.line, fixture_line_of(base_yaml, "feasibleSpace"));
 	/* the body alone: "spec." is implied */
 	kb_error_clear(&err);
 	kb_error_set(&err, -EPERM, "spec.maxTrialCount", 0, "x");
@@ -420,13 +421,15 @@ static void test_top_level(void **state)
 		    "apiVersion", "must be kubeflow.org/v1beta1");
 	variant_err("kind: Experiment\n", "kind: Trial\n", "kind",
 		    "kind:", "must be Experiment");
-	fx_expect_error("- a\n- b\n", -EINVAL, "", NULL, "must be a mapping");
-	fx_expect_error("", -EINVAL, NULL, NULL, "empty");
-	fx_expect_error("kind: Experiment\n", -EINVAL, "spec", NULL,
-			"required");
-	fx_expect_error("a: [1, 2\n", -EINVAL, NULL, NULL, "YAML syntax error");
-	fx_expect_error("a: 1\n---\nb: 2\n", -EINVAL, NULL, NULL,
-			"more than one YAML document");
+	fixture_expect_error("- a\n- b\n", -EINVAL, "", NULL,
+			     "must be a mapping");
+	fixture_expect_error("", -EINVAL, NULL, NULL, "empty");
+	fixture_expect_error("kind: Experiment\n", -EINVAL, "spec", NULL,
+			     "required");
+	fixture_expect_error("a: [1, 2\n", -EINVAL, NULL, NULL,
+			     "YAML syntax error");
+	fixture_expect_error("a: 1\n---\nb: 2\n", -EINVAL, NULL, NULL,
+			     "more than one YAML document");
 }
 
 static void test_name(void **state)
@@ -534,16 +537,16 @@ static void test_counts(void **state)
 static void param_err(const char *p0, const char *field, const char *at,
 		      const char *msg)
 {
-	char *y = fx_replace(base_yaml, P0, p0);
+	char *y = fixture_replace(base_yaml, P0, p0);
 
-	fx_expect_error(y, -EINVAL, field, at, msg);
+	fixture_expect_error(y, -EINVAL, field, at, msg);
 	free(y);
 }
 
 static void param_ok(const char *p0, struct param_spec *want)
 {
-	char *y = fx_replace(base_yaml, P0, p0);
-	struct experiment_spec *s = fx_parse_ok(y);
+	char *y = fixture_replace(base_yaml, P0, p0);
+	struct experiment_spec *s = fixture_parse_ok(y);
 
 	if (want) {
 		assert_int_equal(s->params[0].type, want->type);
@@ -664,7 +667,7 @@ static void test_search_space_choice(void **state)
 		    "            feasibleSpace: {list: [\"3\"]}\n"
 		    "  parameters:\n",
 		    "spec.nasConfig", "nasConfig", "not both");
-	fx_expect_error(
+	fixture_expect_error(
 		"objective: {type: minimize, objectiveMetricName: loss}\n"
 		"algorithm: {algorithmName: random}\n"
 		"trialTemplate: {}\n",
@@ -686,7 +689,7 @@ static char *with_configmap(const char *tail)
 
 static void test_trial_template_errors(void **state)
 {
-	variant_err("    trialParameters:\n" FX_TRIAL_PARAMETERS, "",
+	variant_err("    trialParameters:\n" FIXTURE_TRIAL_PARAMETERS, "",
 		    "spec.trialTemplate.trialParameters", NULL, "required");
 	variant_err("    trialSpec:\n",
 		    "    configMap:\n"
@@ -698,9 +701,9 @@ static void test_trial_template_errors(void **state)
 					 "      configMapName: c\n"
 					 "      configMapNamespace: n\n");
 
-		fx_expect_error(y, -EINVAL,
-				"spec.trialTemplate.configMap.templatePath",
-				"configMap:", "required");
+		fixture_expect_error(
+			y, -EINVAL, "spec.trialTemplate.configMap.templatePath",
+			"configMap:", "required");
 		free(y);
 	}
 	variant_err("        reference: lr\n", "        reference: \"\"\n",
@@ -763,13 +766,13 @@ static void test_trial_template_errors(void **state)
 
 static void test_custom_kind_conditions(void **state)
 {
-	char *y = fx_replace(base_yaml, "      kind: Job\n",
-			     "      kind: CustomKind\n");
-	char *y2 = fx_replace(y, "    trialParameters:\n",
-			      "    successCondition: status.ok\n"
-			      "    failureCondition: status.bad\n"
-			      "    trialParameters:\n");
-	struct experiment_spec *s = fx_parse_ok(y2);
+	char *y = fixture_replace(base_yaml, "      kind: Job\n",
+				  "      kind: CustomKind\n");
+	char *y2 = fixture_replace(y, "    trialParameters:\n",
+				   "    successCondition: status.ok\n"
+				   "    failureCondition: status.bad\n"
+				   "    trialParameters:\n");
+	struct experiment_spec *s = fixture_parse_ok(y2);
 
 	assert_string_equal(s->trial_template.success_condition, "status.ok");
 	spec_free(s);
@@ -904,7 +907,8 @@ static void test_yaml_limits(void **state)
 	size_t big = SPEC_MAX_BYTES + 1, i;
 	char *text;
 
-	fx_expect_error(bomb, -EINVAL, NULL, NULL, "nodes once its aliases");
+	fixture_expect_error(bomb, -EINVAL, NULL, NULL,
+			     "nodes once its aliases");
 	text = malloc(big + 1);
 	assert_non_null(text);
 	memset(text, ' ', big);
@@ -915,15 +919,17 @@ static void test_yaml_limits(void **state)
 	for (i = 0; i < 100000; i++)
 		text[i] = '[';
 	text[i] = 0;
-	fx_expect_error(text, -EINVAL, NULL, NULL, "nests deeper");
+	fixture_expect_error(text, -EINVAL, NULL, NULL, "nests deeper");
 	free(text);
-	fx_expect_error("a: 1\na: 2\n", -EINVAL, "a", NULL, "duplicate key");
-	fx_expect_error("a: *nope\n", -EINVAL, NULL, NULL, "unknown anchor");
+	fixture_expect_error("a: 1\na: 2\n", -EINVAL, "a", NULL,
+			     "duplicate key");
+	fixture_expect_error("a: *nope\n", -EINVAL, NULL, NULL,
+			     "unknown anchor");
 }
 
 static void test_anchors_and_merge(void **state)
 {
-	char *y = fx_replace(
+	char *y = fixture_replace(
 		base_yaml,
 		"    - name: momentum\n      parameterType: double\n"
 		"      feasibleSpace:\n        min: \"0.5\"\n"
@@ -931,7 +937,7 @@ static void test_anchors_and_merge(void **state)
 		"    - name: momentum\n      parameterType: double\n"
 		"      feasibleSpace:\n        <<: &fs {min: \"0.5\"}\n"
 		"        max: \"0.9\"\n");
-	struct experiment_spec *s = fx_parse_ok(y);
+	struct experiment_spec *s = fixture_parse_ok(y);
 
 	assert_string_equal(s->params[1].min, "0.5");
 	spec_free(s);
@@ -1196,7 +1202,7 @@ static void test_trial_kinds(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		struct experiment_spec *s = fx_parse_ok(kinds[i].yaml);
+		struct experiment_spec *s = fixture_parse_ok(kinds[i].yaml);
 		int rc;
 
 		assert_string_equal(s->trial_template.success_condition,
@@ -1241,7 +1247,7 @@ static void test_trial_kinds(void **state)
 
 static void test_render_job(void **state)
 {
-	struct experiment_spec *s = fx_parse_ok(base_yaml);
+	struct experiment_spec *s = fixture_parse_ok(base_yaml);
 	struct assignment a[] = { { "momentum", "0.7" }, { "lr", "0.02" } };
 	struct trial_command cmd;
 	struct kb_error err;
@@ -1351,7 +1357,7 @@ static void test_render_env_and_meta(void **state)
 					    "EPOCHS=5",
 					    "EMPTY=",
 					    NULL };
-	struct experiment_spec *s = fx_parse_ok(y);
+	struct experiment_spec *s = fixture_parse_ok(y);
 	struct assignment a = { "lr", "0.1" };
 	struct trial_command cmd;
 	struct kb_error err;
@@ -1381,14 +1387,14 @@ static void test_render_errors(void **state)
 	struct experiment_spec *s;
 	char *y;
 
-	y = fx_replace(
+	y = fixture_replace(
 		base_yaml, "            restartPolicy: Never\n",
 		"                env:\n"
 		"                  - name: SECRET\n"
 		"                    valueFrom: {secretKeyRef: {name: s, "
 		"key: k}}\n"
 		"            restartPolicy: Never\n");
-	s = fx_parse_ok(y);
+	s = fixture_parse_ok(y);
 	kb_error_clear(&err);
 	assert_int_equal(spec_render_trial(s, "t", NULL, a, 2, &cmd, &err),
 			 -EINVAL);
@@ -1402,7 +1408,7 @@ static void test_render_errors(void **state)
 			   "      configMapName: trial-templates\n"
 			   "      configMapNamespace: kubeflow\n"
 			   "      templatePath: defaultTrialTemplate.yaml\n");
-	s = fx_parse_ok(y);
+	s = fixture_parse_ok(y);
 	round_trip(y);
 	kb_error_clear(&err);
 	assert_int_equal(spec_render_trial(s, "t", NULL, a, 2, &cmd, &err),
@@ -1416,13 +1422,13 @@ static void test_render_errors(void **state)
 
 static void round_trip(const char *yaml)
 {
-	struct experiment_spec *s = fx_parse_ok(yaml), *s2;
+	struct experiment_spec *s = fixture_parse_ok(yaml), *s2;
 	struct kb_error err;
 	char *r1, *r2;
 
 	r1 = spec_render_yaml(s, "exp-name");
 	assert_non_null(r1);
-	s2 = fx_parse_ok(r1);
+	s2 = fixture_parse_ok(r1);
 	r2 = spec_render_yaml(s2, "exp-name");
 	assert_non_null(r2);
 	if (strcmp(r1, r2))
@@ -1456,10 +1462,11 @@ static void test_round_trip(void **state)
 		"          - "
 		"\"([\\\\w|-]+)\\\\s*=\\\\s*([+-]?\\\\d*(\\\\.\\\\d+)?)\"\n"
 		"  resumePolicy: LongRunning\n";
-	char *y = fx_replace(base_yaml, "  algorithm:\n", extra);
-	char *y2 = fx_replace(y, "  resumePolicy: LongRunning\n",
-			      "  resumePolicy: LongRunning\n  algorithm:\n");
-	char *y3 = fx_replace(
+	char *y = fixture_replace(base_yaml, "  algorithm:\n", extra);
+	char *y2 =
+		fixture_replace(y, "  resumePolicy: LongRunning\n",
+				"  resumePolicy: LongRunning\n  algorithm:\n");
+	char *y3 = fixture_replace(
 		base_yaml, "            restartPolicy: Never\n",
 		"                env:\n"
 		"                  - {name: A, value: \"1\"}\n"
@@ -1540,7 +1547,7 @@ static const char *const nas_yaml =
 
 static void test_nas(void **state)
 {
-	struct experiment_spec *s = fx_parse_ok(nas_yaml);
+	struct experiment_spec *s = fixture_parse_ok(nas_yaml);
 	cJSON *g = cJSON_GetObjectItem(s->nas_config, "graphConfig");
 	struct assignment a[] = { { "architecture", "[[0]]" },
 				  { "nn_config", "{'num_layers': 1}" } };
@@ -1562,25 +1569,27 @@ static void test_nas(void **state)
 	spec_free(s);
 	round_trip(nas_yaml);
 
-	y = fx_replace(nas_yaml, "    numLayers: 1\n", "");
-	fx_expect_error(y, -EINVAL, "spec.nasConfig.graphConfig.numLayers",
-			"graphConfig", "required");
+	y = fixture_replace(nas_yaml, "    numLayers: 1\n", "");
+	fixture_expect_error(y, -EINVAL, "spec.nasConfig.graphConfig.numLayers",
+			     "graphConfig", "required");
 	free(y);
-	y = fx_replace(nas_yaml, "    - operationType: reduction\n",
-		       "    - operation: reduction\n");
-	fx_expect_error(y, -EINVAL, "spec.nasConfig.operations[1].operation",
-			"operation: reduction", "unknown field");
+	y = fixture_replace(nas_yaml, "    - operationType: reduction\n",
+			    "    - operation: reduction\n");
+	fixture_expect_error(y, -EINVAL,
+			     "spec.nasConfig.operations[1].operation",
+			     "operation: reduction", "unknown field");
 	free(y);
-	y = fx_replace(nas_yaml, "    outputSizes: [10]\n",
-		       "    outputSizes: [ten]\n");
-	fx_expect_error(y, -EINVAL, "spec.nasConfig.graphConfig.outputSizes[0]",
-			"[ten]", "must be an integer");
+	y = fixture_replace(nas_yaml, "    outputSizes: [10]\n",
+			    "    outputSizes: [ten]\n");
+	fixture_expect_error(y, -EINVAL,
+			     "spec.nasConfig.graphConfig.outputSizes[0]",
+			     "[ten]", "must be an integer");
 	free(y);
 }
 
 static void test_render_yaml_shape(void **state)
 {
-	struct experiment_spec *s = fx_parse_ok(base_yaml);
+	struct experiment_spec *s = fixture_parse_ok(base_yaml);
 	char *r = spec_render_yaml(s, "dir-name");
 
 	assert_non_null(r);
@@ -1604,7 +1613,8 @@ static void test_render_yaml_shape(void **state)
  * code, and the field it names when it refuses. */
 static void check_update(char *y, int code, const char *field)
 {
-	struct experiment_spec *a = fx_parse_ok(base_yaml), *b = fx_parse_ok(y);
+	struct experiment_spec *a = fixture_parse_ok(base_yaml),
+			       *b = fixture_parse_ok(y);
 	struct kb_error err;
 
 	kb_error_clear(&err);
@@ -1620,23 +1630,24 @@ static void test_check_update(void **state)
 {
 	(void)state;
 	/* the counts and metadata.name may change */
-	check_update(fx_variant(base_yaml,
-				"  maxTrialCount: 12\n"
-				"  maxFailedTrialCount: 3\n",
-				"  maxTrialCount: 20\n"
-				"  maxFailedTrialCount: 5\n",
-				"  name: random\n", "  name: renamed\n", NULL),
+	check_update(fixture_variant(base_yaml,
+				     "  maxTrialCount: 12\n"
+				     "  maxFailedTrialCount: 3\n",
+				     "  maxTrialCount: 20\n"
+				     "  maxFailedTrialCount: 5\n",
+				     "  name: random\n", "  name: renamed\n",
+				     NULL),
 		     0, NULL);
-	check_update(fx_replace(base_yaml, "    algorithmName: random\n",
-				"    algorithmName: tpe\n"),
+	check_update(fixture_replace(base_yaml, "    algorithmName: random\n",
+				     "    algorithmName: tpe\n"),
 		     -EPERM, "spec.algorithm");
-	check_update(fx_replace(base_yaml, "--epochs=1", "--epochs=2"), -EPERM,
-		     "spec.trialTemplate");
-	check_update(fx_replace(base_yaml, "  namespace: kubeflow\n", ""),
+	check_update(fixture_replace(base_yaml, "--epochs=1", "--epochs=2"),
+		     -EPERM, "spec.trialTemplate");
+	check_update(fixture_replace(base_yaml, "  namespace: kubeflow\n", ""),
 		     -EPERM, "metadata.namespace");
-	check_update(fx_replace(base_yaml, "  parallelTrialCount: 3\n",
-				"  parallelTrialCount: 3\n"
-				"  resumePolicy: LongRunning\n"),
+	check_update(fixture_replace(base_yaml, "  parallelTrialCount: 3\n",
+				     "  parallelTrialCount: 3\n"
+				     "  resumePolicy: LongRunning\n"),
 		     -EPERM, "spec.resumePolicy");
 }
 
@@ -1654,8 +1665,8 @@ static void test_error_format(void **state)
 	struct experiment_spec *s = NULL;
 	struct kb_error err;
 	char buf[600];
-	char *y = fx_replace(base_yaml, "    goal: 0.001\n",
-			     "    goall: 0.001\n");
+	char *y = fixture_replace(base_yaml, "    goal: 0.001\n",
+				  "    goall: 0.001\n");
 
 	assert_int_equal(spec_parse(y, strlen(y), "exp", &s, &err), -EINVAL);
 	kb_error_format(&err, buf, sizeof(buf));

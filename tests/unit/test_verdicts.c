@@ -26,7 +26,7 @@
 /* Refused with -EINVAL at `field`, the message holding `msg`. */
 static void expect_refused(const char *yaml, const char *field, const char *msg)
 {
-	if (!fx_expect_error(yaml, -EINVAL, field, NULL, msg))
+	if (!fixture_expect_error(yaml, -EINVAL, field, NULL, msg))
 		fail_msg("%s: '%s' with no line", field, msg);
 }
 
@@ -136,7 +136,7 @@ static const char darts_gpu[] =
 static void test_darts_operation_without_parameters(void **state)
 {
 	const struct algorithm_ops *ops = algorithm_find("darts");
-	struct experiment_spec *s = fx_parse_ok(darts_gpu);
+	struct experiment_spec *s = fixture_parse_ok(darts_gpu);
 	struct search_history h = { NULL, 0 };
 	struct kb_error err;
 	char **out[1] = { NULL };
@@ -177,7 +177,7 @@ static void test_darts_other_operation_alone(void **state)
 		p + strlen(from), strlen(p + strlen(from)) + 1);
 	memcpy(p, "      - operationType: none_op\n",
 	       strlen("      - operationType: none_op\n"));
-	s = fx_parse_ok(y);
+	s = fixture_parse_ok(y);
 	assert_int_equal(ops->create(s, NULL, &priv, &err), 0);
 	assert_int_equal(ops->suggest(priv, s, &h, 1, out, &err), 1);
 	assert_non_null(strstr(out[0][1], "'max_pooling_3x3', 'none_op']"));
@@ -239,15 +239,16 @@ static void test_enas_operation_without_parameters(void **state)
 static void test_file_json_with_filter(void **state)
 {
 	static const char *const yaml[] = {
-		FX_EXPERIMENT(FX_RANDOM, FX_DOUBLES,
-			      FILE_JSON("      filter:\n"
-					"        metricsFormat:\n"
-					"          - \"([\\\\w-]+)=(.+)\"\n")),
-		FX_EXPERIMENT(FX_RANDOM, FX_DOUBLES,
-			      FILE_JSON("      filter:\n"
-					"        metricsFormat: []\n")),
-		FX_EXPERIMENT(FX_RANDOM, FX_DOUBLES,
-			      FILE_JSON("      filter: {}\n")),
+		FIXTURE_EXPERIMENT(
+			FIXTURE_RANDOM, FIXTURE_DOUBLES,
+			FILE_JSON("      filter:\n"
+				  "        metricsFormat:\n"
+				  "          - \"([\\\\w-]+)=(.+)\"\n")),
+		FIXTURE_EXPERIMENT(FIXTURE_RANDOM, FIXTURE_DOUBLES,
+				   FILE_JSON("      filter:\n"
+					     "        metricsFormat: []\n")),
+		FIXTURE_EXPERIMENT(FIXTURE_RANDOM, FIXTURE_DOUBLES,
+				   FILE_JSON("      filter: {}\n")),
 	};
 	size_t i;
 
@@ -258,10 +259,11 @@ static void test_file_json_with_filter(void **state)
 			       "filter must be nil when format of metrics "
 			       "file is json");
 	/* without a filter (or with a null one) it is Katib's example */
-	spec_free(fx_parse_ok(
-		FX_EXPERIMENT(FX_RANDOM, FX_DOUBLES, FILE_JSON(""))));
-	spec_free(fx_parse_ok(FX_EXPERIMENT(FX_RANDOM, FX_DOUBLES,
-					    FILE_JSON("      filter:\n"))));
+	spec_free(fixture_parse_ok(FIXTURE_EXPERIMENT(
+		FIXTURE_RANDOM, FIXTURE_DOUBLES, FILE_JSON(""))));
+	spec_free(fixture_parse_ok(
+		FIXTURE_EXPERIMENT(FIXTURE_RANDOM, FIXTURE_DOUBLES,
+				   FILE_JSON("      filter:\n"))));
 }
 
 /* ---- pbt: an int without step takes 1 ---- */
@@ -276,7 +278,7 @@ static void test_file_json_with_filter(void **state)
 static void test_pbt_int_without_step(void **state)
 {
 	const struct algorithm_ops *ops = algorithm_find("pbt");
-	struct experiment_spec *s = fx_parse_ok(FX_EXPERIMENT(
+	struct experiment_spec *s = fixture_parse_ok(FIXTURE_EXPERIMENT(
 		PBT,
 		"    - name: lr\n"
 		"      parameterType: int\n"
@@ -314,7 +316,7 @@ static void test_pbt_int_without_step(void **state)
 static void test_pbt_double_without_step(void **state)
 {
 	(void)state;
-	expect_refused(FX_EXPERIMENT(PBT, FX_DOUBLES, ""),
+	expect_refused(FIXTURE_EXPERIMENT(PBT, FIXTURE_DOUBLES, ""),
 		       "spec.parameters[0].feasibleSpace.step",
 		       "pbt needs a step for double parameters");
 }
@@ -323,13 +325,13 @@ static void test_pbt_double_without_step(void **state)
 
 static void test_cmaes_unknown_setting_warns(void **state)
 {
-	struct experiment_spec *s = fx_parse_ok(
-		FX_EXPERIMENT("    algorithmName: cmaes\n"
-			      "    algorithmSettings:\n"
-			      "      - {name: restart_strategy, value: ipop}\n"
-			      "      - {name: random_state, value: \"-7\"}\n"
-			      "      - {name: sigmaa, value: \"0.2\"}\n",
-			      FX_DOUBLES, ""));
+	struct experiment_spec *s = fixture_parse_ok(FIXTURE_EXPERIMENT(
+		"    algorithmName: cmaes\n"
+		"    algorithmSettings:\n"
+		"      - {name: restart_strategy, value: ipop}\n"
+		"      - {name: random_state, value: \"-7\"}\n"
+		"      - {name: sigmaa, value: \"0.2\"}\n",
+		FIXTURE_DOUBLES, ""));
 	const struct kb_error *w;
 	uint64_t seed = 0;
 
@@ -351,30 +353,30 @@ static void test_cmaes_unknown_setting_warns(void **state)
 static void test_cmaes_refuses_what_goptuna_refuses(void **state)
 {
 	(void)state;
-	expect_refused(
-		FX_EXPERIMENT("    algorithmName: cmaes\n"
-			      "    algorithmSettings:\n"
-			      "      - {name: random_state, value: \"1.5\"}\n",
-			      FX_DOUBLES, ""),
-		"spec.algorithm.algorithmSettings[random_state]",
-		"must be an integer");
-	expect_refused(
-		FX_EXPERIMENT("    algorithmName: cmaes\n"
-			      "    algorithmSettings:\n"
-			      "      - {name: restart_strategy, value: x}\n",
-			      FX_DOUBLES, ""),
-		"spec.algorithm.algorithmSettings[restart_strategy]",
-		"must be one of ipop, bipop, none");
+	expect_refused(FIXTURE_EXPERIMENT(
+			       "    algorithmName: cmaes\n"
+			       "    algorithmSettings:\n"
+			       "      - {name: random_state, value: \"1.5\"}\n",
+			       FIXTURE_DOUBLES, ""),
+		       "spec.algorithm.algorithmSettings[random_state]",
+		       "must be an integer");
+	expect_refused(FIXTURE_EXPERIMENT(
+			       "    algorithmName: cmaes\n"
+			       "    algorithmSettings:\n"
+			       "      - {name: restart_strategy, value: x}\n",
+			       FIXTURE_DOUBLES, ""),
+		       "spec.algorithm.algorithmSettings[restart_strategy]",
+		       "must be one of ipop, bipop, none");
 }
 
 static void test_sobol_settings_warn(void **state)
 {
-	struct experiment_spec *s = fx_parse_ok(
-		FX_EXPERIMENT("    algorithmName: sobol\n"
-			      "    algorithmSettings:\n"
-			      "      - {name: random_state, value: \"10\"}\n"
-			      "      - {name: scramble, value: \"true\"}\n",
-			      FX_DOUBLES, ""));
+	struct experiment_spec *s = fixture_parse_ok(FIXTURE_EXPERIMENT(
+		"    algorithmName: sobol\n"
+		"    algorithmSettings:\n"
+		"      - {name: random_state, value: \"10\"}\n"
+		"      - {name: scramble, value: \"true\"}\n",
+		FIXTURE_DOUBLES, ""));
 
 	(void)state;
 	assert_non_null(
@@ -384,10 +386,10 @@ static void test_sobol_settings_warn(void **state)
 		s, "spec.algorithm.algorithmSettings[random_state]"));
 	spec_free(s);
 	expect_refused(
-		FX_EXPERIMENT("    algorithmName: sobol\n"
-			      "    algorithmSettings:\n"
-			      "      - {name: random_state, value: ten}\n",
-			      FX_DOUBLES, ""),
+		FIXTURE_EXPERIMENT("    algorithmName: sobol\n"
+				   "    algorithmSettings:\n"
+				   "      - {name: random_state, value: ten}\n",
+				   FIXTURE_DOUBLES, ""),
 		"spec.algorithm.algorithmSettings[random_state]",
 		"must be an integer");
 }
@@ -396,18 +398,18 @@ static void test_sobol_settings_warn(void **state)
 static void test_random_unknown_setting_refused(void **state)
 {
 	(void)state;
-	expect_refused(FX_EXPERIMENT("    algorithmName: random\n"
-				     "    algorithmSettings:\n"
-				     "      - {name: sigma, value: \"1\"}\n",
-				     FX_DOUBLES, ""),
-		       "spec.algorithm.algorithmSettings[sigma]",
-		       "unknown setting");
+	expect_refused(
+		FIXTURE_EXPERIMENT("    algorithmName: random\n"
+				   "    algorithmSettings:\n"
+				   "      - {name: sigma, value: \"1\"}\n",
+				   FIXTURE_DOUBLES, ""),
+		"spec.algorithm.algorithmSettings[sigma]", "unknown setting");
 }
 
 /* A spec without warnings has an empty list. */
 static void test_no_warnings(void **state)
 {
-	struct experiment_spec *s = fx_parse_ok(FX_BASE_SPEC);
+	struct experiment_spec *s = fixture_parse_ok(FIXTURE_BASE_SPEC);
 
 	(void)state;
 	assert_non_null(s->warnings);
@@ -437,22 +439,23 @@ static void test_hyperband_fractional_eta(void **state)
 	char *y;
 
 	(void)state;
-	expect_refused(FX_EXPERIMENT(HYPERBAND("2.5"), EPOCHS, ""),
+	expect_refused(FIXTURE_EXPERIMENT(HYPERBAND("2.5"), EPOCHS, ""),
 		       "spec.algorithm.algorithmSettings[eta]",
 		       "must be a whole number, got '2.5'");
 	/* a whole number written as a float is that number */
-	y = strdup(FX_EXPERIMENT(HYPERBAND("3.0"), EPOCHS, ""));
-	spec_free(fx_parse_ok(y));
+	y = strdup(FIXTURE_EXPERIMENT(HYPERBAND("3.0"), EPOCHS, ""));
+	spec_free(fixture_parse_ok(y));
 	free(y);
 	/* <= 0 is Katib's default 3 */
-	spec_free(fx_parse_ok(FX_EXPERIMENT(HYPERBAND("-1.5"), EPOCHS, "")));
-	expect_refused(FX_EXPERIMENT(HYPERBAND("1.5"), EPOCHS, ""),
+	spec_free(fixture_parse_ok(
+		FIXTURE_EXPERIMENT(HYPERBAND("-1.5"), EPOCHS, "")));
+	expect_refused(FIXTURE_EXPERIMENT(HYPERBAND("1.5"), EPOCHS, ""),
 		       "spec.algorithm.algorithmSettings[eta]", "must be >= 2");
 }
 
 /* ---- a batch/v1 Job trialSpec against the Job schema ---- */
 
-static const char job_base[] = FX_BASE_SPEC;
+static const char job_base[] = FIXTURE_BASE_SPEC;
 #define JOB_PATH  "spec.trialTemplate.trialSpec."
 #define CONTAINER JOB_PATH "spec.template.spec.containers[0]."
 #define RESTART	  "            restartPolicy: Never\n"
@@ -464,17 +467,17 @@ static const char job_base[] = FX_BASE_SPEC;
 static void job_refused(const char *from, const char *to, const char *field,
 			const char *at, const char *msg)
 {
-	char *y = fx_replace(job_base, from, to);
+	char *y = fixture_replace(job_base, from, to);
 
-	fx_expect_error(y, -EINVAL, field, at, msg);
+	fixture_expect_error(y, -EINVAL, field, at, msg);
 	free(y);
 }
 
 static void job_accepted(const char *from, const char *to)
 {
-	char *y = fx_replace(job_base, from, to);
+	char *y = fixture_replace(job_base, from, to);
 
-	spec_free(fx_parse_ok(y));
+	spec_free(fixture_parse_ok(y));
 	free(y);
 }
 
@@ -653,7 +656,7 @@ static const struct assignment nas_values[] = {
 /* The trial of spec `yaml` rendered for the local backend (cmd's). */
 static void render_nas(const char *yaml, struct trial_command *cmd)
 {
-	struct experiment_spec *s = fx_parse_ok(yaml);
+	struct experiment_spec *s = fixture_parse_ok(yaml);
 	struct kb_error err;
 	char buf[800];
 
@@ -739,7 +742,7 @@ static void test_wrap_local(void **state)
 
 static void test_wrap_kubernetes(void **state)
 {
-	struct experiment_spec *s = fx_parse_ok(ENAS(""));
+	struct experiment_spec *s = fixture_parse_ok(ENAS(""));
 	struct trial_command cmd;
 	struct kb_error err;
 
@@ -761,12 +764,12 @@ static void test_wrap_kubernetes(void **state)
 /* `sh -c` or `bash -c` at the head is kept, the rest joined to it. */
 static void test_wrap_keeps_shell(void **state)
 {
-	char *y = fx_replace(ENAS(""),
-			     "                - python3.7\n"
-			     "                - -u\n",
-			     "                - bash\n"
-			     "                - -c\n"
-			     "                - echo\n");
+	char *y = fixture_replace(ENAS(""),
+				  "                - python3.7\n"
+				  "                - -u\n",
+				  "                - bash\n"
+				  "                - -c\n"
+				  "                - echo\n");
 	struct trial_command cmd;
 
 	(void)state;
