@@ -15,6 +15,8 @@
 
 #include "katib/algorithm.h"
 
+#include "algo_test_util.h"
+
 /* ---- spec builders ---- */
 
 static struct param_spec num_param(const char *name, enum param_type t,
@@ -43,46 +45,19 @@ static struct param_spec list_param(const char *name, char **list, size_t n)
 	return p;
 }
 
-#define MAXSET 8
-
-struct test_spec {
-	struct experiment_spec spec;
-	struct param_spec params[8];
-	struct algorithm_setting settings[MAXSET];
-};
-
-static void spec_init(struct test_spec *t, const char *algorithm)
-{
-	memset(t, 0, sizeof(*t));
-	t->spec.params = t->params;
-	t->spec.algorithm.name = (char *)algorithm;
-	t->spec.algorithm.settings = t->settings;
-	t->spec.parallel_trial_count = 3;
-	t->spec.max_trial_count = -1;
-	t->spec.max_failed_trial_count = -1;
-}
-
-static void add_param(struct test_spec *t, struct param_spec p)
+static void add_param(struct tu_spec *t, struct param_spec p)
 {
 	t->params[t->spec.nparams++] = p;
 }
 
-static void add_setting(struct test_spec *t, const char *name,
-			const char *value)
-{
-	t->settings[t->spec.algorithm.nsettings].name = (char *)name;
-	t->settings[t->spec.algorithm.nsettings].value = (char *)value;
-	t->spec.algorithm.nsettings++;
-}
-
-static int validate(struct test_spec *t, struct kb_error *err)
+static int validate(struct tu_spec *t, struct kb_error *err)
 {
 	kb_error_clear(err);
 	return algorithm_validate(&t->spec, err);
 }
 
 /* Expect -EINVAL with `field` and a message containing `msg`. */
-static void expect_invalid(struct test_spec *t, const char *field,
+static void expect_invalid(struct tu_spec *t, const char *field,
 			   const char *msg)
 {
 	struct kb_error err;
@@ -93,7 +68,7 @@ static void expect_invalid(struct test_spec *t, const char *field,
 		fail_msg("message '%s' lacks '%s'", err.message, msg);
 }
 
-static void expect_valid(struct test_spec *t)
+static void expect_valid(struct tu_spec *t)
 {
 	struct kb_error err;
 
@@ -140,7 +115,7 @@ static void history_free(struct test_history *th)
 		assignment_values_free(th->owned[i], th->nparams);
 }
 
-static int run(const struct algorithm_ops *ops, struct test_spec *t,
+static int run(const struct algorithm_ops *ops, struct tu_spec *t,
 	       const char *state, struct test_history *th, size_t want,
 	       char ***out)
 {
@@ -458,7 +433,7 @@ static void test_table(void **state)
 		"darts",
 	};
 	const struct algorithm_ops *ops;
-	struct test_spec t;
+	struct tu_spec t;
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -474,23 +449,23 @@ static void test_table(void **state)
 	}
 	assert_null(algorithm_find("bayesian"));
 	assert_null(algorithm_find(NULL));
-	spec_init(&t, "bayesian");
+	tu_init(&t, "bayesian");
 	expect_invalid(&t, "spec.algorithm.algorithmName",
 		       "unknown algorithm 'bayesian'; known: random, grid, "
 		       "tpe, multivariate-tpe, cmaes, sobol, "
 		       "bayesianoptimization, hyperband, pbt, enas, darts");
-	spec_init(&t, NULL);
+	tu_init(&t, NULL);
 	expect_invalid(&t, "spec.algorithm.algorithmName", "required");
 }
 
 static void test_validate_random_tpe(void **state)
 {
-	struct test_spec t;
+	struct tu_spec t;
 
-	spec_init(&t, "random");
+	tu_init(&t, "random");
 	add_param(&t, num_param("lr", PARAM_DOUBLE, 0.01, 0.1, 0));
 	expect_valid(&t);
-	add_setting(&t, "random_state", "10");
+	tu_set(&t, "random_state", "10");
 	expect_valid(&t);
 	t.settings[0].value = "-1";
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[random_state]",
@@ -500,11 +475,11 @@ static void test_validate_random_tpe(void **state)
 		       "unknown setting for algorithm 'random'; known: "
 		       "random_state");
 
-	spec_init(&t, "tpe");
-	add_setting(&t, "gamma", "0.25");
-	add_setting(&t, "prior_weight", "1.0");
-	add_setting(&t, "n_EI_candidates", "24");
-	add_setting(&t, "random_state", "3");
+	tu_init(&t, "tpe");
+	tu_set(&t, "gamma", "0.25");
+	tu_set(&t, "prior_weight", "1.0");
+	tu_set(&t, "n_EI_candidates", "24");
+	tu_set(&t, "random_state", "3");
 	expect_valid(&t);
 	t.settings[0].value = "1";
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[gamma]",
@@ -521,23 +496,23 @@ static void test_validate_random_tpe(void **state)
 
 static void test_validate_mtpe_cmaes_sobol(void **state)
 {
-	struct test_spec t;
+	struct tu_spec t;
 
-	spec_init(&t, "multivariate-tpe");
+	tu_init(&t, "multivariate-tpe");
 	add_param(&t, num_param("lr", PARAM_DOUBLE, 0.01, 0.1, 0));
-	add_setting(&t, "n_startup_trials", "0");
-	add_setting(&t, "n_ei_candidates", "24");
+	tu_set(&t, "n_startup_trials", "0");
+	tu_set(&t, "n_ei_candidates", "24");
 	expect_valid(&t);
 	t.params[0].distribution = DIST_LOG_NORMAL;
 	expect_invalid(&t, "spec.parameters[0].feasibleSpace.distribution",
 		       "does not support 'logNormal'");
 
-	spec_init(&t, "cmaes");
+	tu_init(&t, "cmaes");
 	add_param(&t, num_param("lr", PARAM_DOUBLE, 0.01, 0.1, 0));
 	expect_invalid(&t, "spec.parameters", "at least 2 int or double");
 	add_param(&t, num_param("n", PARAM_INT, 1, 5, 0));
-	add_setting(&t, "restart_strategy", "ipop");
-	add_setting(&t, "sigma", "0.5");
+	tu_set(&t, "restart_strategy", "ipop");
+	tu_set(&t, "sigma", "0.5");
 	expect_valid(&t);
 	t.settings[0].value = "lbfgs";
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[restart_strategy]",
@@ -546,12 +521,12 @@ static void test_validate_mtpe_cmaes_sobol(void **state)
 	t.params[1].name = "lr";
 	expect_invalid(&t, "spec.parameters[1].name", "duplicate");
 
-	spec_init(&t, "sobol");
+	tu_init(&t, "sobol");
 	add_param(&t, num_param("lr", PARAM_DOUBLE, 0.01, 0.1, 0));
 	expect_valid(&t);
 	/* Katib's sobol service ignores every setting: a warning
 	 * (test_verdicts.c), not an error */
-	add_setting(&t, "random_state", "1");
+	tu_set(&t, "random_state", "1");
 	expect_valid(&t);
 	t.settings[0].value = "one";
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[random_state]",
@@ -560,16 +535,16 @@ static void test_validate_mtpe_cmaes_sobol(void **state)
 
 static void test_validate_bo(void **state)
 {
-	struct test_spec t;
+	struct tu_spec t;
 
-	spec_init(&t, "bayesianoptimization");
+	tu_init(&t, "bayesianoptimization");
 	add_param(&t, num_param("lr", PARAM_DOUBLE, 0.01, 0.1, 0));
 	add_param(&t, num_param("n", PARAM_INT, 0, 5, 0));
-	add_setting(&t, "base_estimator", "GP");
-	add_setting(&t, "n_initial_points", "5");
-	add_setting(&t, "acq_func", "gp_hedge");
-	add_setting(&t, "acq_optimizer", "lbfgs");
-	add_setting(&t, "random_state", "1");
+	tu_set(&t, "base_estimator", "GP");
+	tu_set(&t, "n_initial_points", "5");
+	tu_set(&t, "acq_func", "gp_hedge");
+	tu_set(&t, "acq_optimizer", "lbfgs");
+	tu_set(&t, "random_state", "1");
 	expect_valid(&t);
 	t.settings[0].value = "XGB";
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[base_estimator]",
@@ -594,22 +569,22 @@ static void test_validate_bo(void **state)
 static void test_validate_hyperband(void **state)
 {
 	char *list[] = { "a" };
-	struct test_spec t;
+	struct tu_spec t;
 
-	spec_init(&t, "hyperband");
+	tu_init(&t, "hyperband");
 	add_param(&t, num_param("lr", PARAM_DOUBLE, 0.01, 0.1, 0));
 	add_param(&t, num_param("epochs", PARAM_INT, 1, 81, 0));
 	add_param(&t, list_param("c", list, 1));
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[resource_name]",
 		       "required");
-	add_setting(&t, "resource_name", "epochs");
+	tu_set(&t, "resource_name", "epochs");
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[r_l]", "required");
-	add_setting(&t, "r_l", "9");
+	tu_set(&t, "r_l", "9");
 	/* s_max = int(log 9 / log 3) = 2; needs 9 parallel trials */
 	expect_invalid(&t, "spec.parallelTrialCount", ">= 9");
 	t.spec.parallel_trial_count = 9;
 	expect_valid(&t);
-	add_setting(&t, "eta", "2"); /* s_max 3, needs 8 */
+	tu_set(&t, "eta", "2"); /* s_max 3, needs 8 */
 	expect_valid(&t);
 	t.settings[2].value = "0"; /* default 3 */
 	expect_valid(&t);
@@ -629,19 +604,19 @@ static void test_validate_hyperband(void **state)
 
 static void test_validate_pbt(void **state)
 {
-	struct test_spec t;
+	struct tu_spec t;
 
-	spec_init(&t, "pbt");
+	tu_init(&t, "pbt");
 	add_param(&t, num_param("lr", PARAM_DOUBLE, 0.01, 0.1, 0.01));
-	add_setting(&t, "suggestion_trial_dir", "/var/log/katib/checkpoints/");
-	add_setting(&t, "n_population", "40");
-	add_setting(&t, "truncation_threshold", "0.3");
+	tu_set(&t, "suggestion_trial_dir", "/var/log/katib/checkpoints/");
+	tu_set(&t, "n_population", "40");
+	tu_set(&t, "truncation_threshold", "0.3");
 	expect_valid(&t);
 	t.settings[1].value = "4";
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[n_population]",
 		       ">= 5");
 	t.settings[1].value = "5";
-	add_setting(&t, "resample_probability", "1.5");
+	tu_set(&t, "resample_probability", "1.5");
 	expect_invalid(&t,
 		       "spec.algorithm.algorithmSettings[resample_probability]",
 		       "[0, 1]");
@@ -657,7 +632,7 @@ static void test_validate_pbt(void **state)
 
 static void test_validate_nas(void **state)
 {
-	struct test_spec t;
+	struct tu_spec t;
 	cJSON *nas;
 
 	nas = cJSON_Parse(
@@ -670,7 +645,7 @@ static void test_validate_nas(void **state)
 		" \"parameterType\": \"double\", \"feasibleSpace\": {\"min\":"
 		" \"1\", \"max\": \"2\"}}]}]}");
 	assert_non_null(nas);
-	spec_init(&t, "enas");
+	tu_init(&t, "enas");
 	expect_invalid(&t, "spec.nasConfig", "required by algorithm 'enas'");
 	t.spec.nas_config = nas;
 	expect_invalid(&t,
@@ -689,8 +664,8 @@ static void test_validate_nas(void **state)
 				1),
 			"feasibleSpace"),
 		"step", "0.5");
-	add_setting(&t, "controller_temperature", "None");
-	add_setting(&t, "controller_baseline_decay", "1");
+	tu_set(&t, "controller_temperature", "None");
+	tu_set(&t, "controller_baseline_decay", "1");
 	expect_valid(&t);
 	t.settings[1].value = "0";
 	expect_invalid(
@@ -698,15 +673,15 @@ static void test_validate_nas(void **state)
 		"spec.algorithm.algorithmSettings[controller_baseline_decay]",
 		"(0, 1]");
 	t.settings[1].value = "0.9";
-	add_setting(&t, "num_epochs", "5");
+	tu_set(&t, "num_epochs", "5");
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[num_epochs]",
 		       "unknown setting");
 
 	t.spec.algorithm.name = "darts";
 	t.spec.algorithm.nsettings = 0;
-	add_setting(&t, "num_epochs", "5");
-	add_setting(&t, "batch_size", "None");
-	add_setting(&t, "my_own_knob", "anything");
+	tu_set(&t, "num_epochs", "5");
+	tu_set(&t, "batch_size", "None");
+	tu_set(&t, "my_own_knob", "anything");
 	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(nas, "graphConfig"),
 				   "inputSizes");
 	expect_valid(&t);
@@ -714,7 +689,7 @@ static void test_validate_nas(void **state)
 	t.spec.algorithm.nsettings = 0;
 	expect_invalid(&t, "spec.nasConfig.graphConfig.inputSizes", "required");
 	t.spec.algorithm.name = "darts";
-	add_setting(&t, "num_epochs", "0");
+	tu_set(&t, "num_epochs", "0");
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[num_epochs]",
 		       ">= 1");
 	cJSON_Delete(nas);
@@ -724,10 +699,10 @@ static void test_early_stopping(void **state)
 {
 	struct algorithm_setting s[2] = { { "min_trials_required", "3" },
 					  { "start_step", "4" } };
-	struct test_spec t;
+	struct tu_spec t;
 	struct kb_error err;
 
-	spec_init(&t, "random");
+	tu_init(&t, "random");
 	kb_error_clear(&err);
 	assert_int_equal(early_stopping_validate(&t.spec, &err), 0);
 	t.spec.has_early_stopping = 1;
@@ -752,9 +727,9 @@ static void test_early_stopping(void **state)
 
 /* ---- grid ---- */
 
-static void grid_spec(struct test_spec *t, char **list)
+static void grid_spec(struct tu_spec *t, char **list)
 {
-	spec_init(t, "grid");
+	tu_init(t, "grid");
 	add_param(t, num_param("n", PARAM_INT, 1, 3, 0));
 	add_param(t, list_param("opt", list, 2));
 	add_param(t, num_param("lr", PARAM_DOUBLE, 0.005, 0.015, 0.005));
@@ -763,7 +738,7 @@ static void grid_spec(struct test_spec *t, char **list)
 static void test_grid_validate(void **state)
 {
 	char *list[] = { "sgd", "adam" };
-	struct test_spec t;
+	struct tu_spec t;
 
 	grid_spec(&t, list);
 	t.spec.max_trial_count = 18;
@@ -775,7 +750,7 @@ static void test_grid_validate(void **state)
 	expect_invalid(&t, "spec.parameters[2].feasibleSpace.step",
 		       "grid needs a step for double parameter 'lr'");
 	t.params[2].step_value = 0.005;
-	add_setting(&t, "random_state", "x");
+	tu_set(&t, "random_state", "x");
 	expect_invalid(&t, "spec.algorithm.algorithmSettings[random_state]",
 		       "integer");
 }
@@ -785,7 +760,7 @@ static void test_grid_order_and_exhaustion(void **state)
 	char *list[] = { "sgd", "adam" };
 	const struct algorithm_ops *ops = algorithm_find("grid");
 	struct test_history th;
-	struct test_spec t;
+	struct tu_spec t;
 	char **out[32];
 	int n;
 
@@ -815,7 +790,7 @@ static void test_grid_random_state(void **state)
 	const struct algorithm_ops *ops = algorithm_find("grid");
 	struct assignment_set *seen = assignment_set_new(3);
 	struct test_history th, th2;
-	struct test_spec t;
+	struct tu_spec t;
 	char **out[32], **plain[32], a[64];
 	int n, i, same_order = 1;
 
@@ -823,7 +798,7 @@ static void test_grid_random_state(void **state)
 	history_init(&th2, 3);
 	assert_int_equal(run(ops, &t, NULL, &th2, 18, plain), 18);
 	history_add(&th2, plain, 18);
-	add_setting(&t, "random_state", "5");
+	tu_set(&t, "random_state", "5");
 	history_init(&th, 3);
 	for (i = 0; i < 6; i++) { /* 3 at a time */
 		n = run(ops, &t, NULL, &th, 3, out);
@@ -858,9 +833,9 @@ static void test_grid_random_state(void **state)
 
 /* ---- random ---- */
 
-static void random_spec(struct test_spec *t)
+static void random_spec(struct tu_spec *t)
 {
-	spec_init(t, "random");
+	tu_init(t, "random");
 	add_param(t, num_param("lr", PARAM_DOUBLE, 0.001, 0.1, 0));
 	add_param(t, num_param("n", PARAM_INT, 1, 100, 0));
 }
@@ -869,13 +844,13 @@ static void test_random_reproducible(void **state)
 {
 	const struct algorithm_ops *ops = algorithm_find("random");
 	struct test_history a, b;
-	struct test_spec t;
+	struct tu_spec t;
 	char **out[16];
 	char keep[4][64];
 	int n, i;
 
 	random_spec(&t);
-	add_setting(&t, "random_state", "42");
+	tu_set(&t, "random_state", "42");
 	history_init(&a, 2);
 	history_init(&b, 2);
 	/* 4 at once == 2 + 2 (suggestion k depends on k only) */
@@ -901,7 +876,7 @@ static void test_random_seed_persisted(void **state)
 {
 	const struct algorithm_ops *ops = algorithm_find("random");
 	struct test_history th;
-	struct test_spec t;
+	struct tu_spec t;
 	struct kb_error err;
 	void *priv = NULL;
 	char **out1[2], **out2[2], *saved, keep[64];
@@ -932,15 +907,15 @@ static void test_random_no_duplicates(void **state)
 	const struct algorithm_ops *ops = algorithm_find("random");
 	struct assignment_set *seen = assignment_set_new(2);
 	struct test_history th;
-	struct test_spec t;
+	struct tu_spec t;
 	char **out[16];
 	size_t i;
 	int n;
 
-	spec_init(&t, "random");
+	tu_init(&t, "random");
 	add_param(&t, num_param("n", PARAM_INT, 1, 3, 0));
 	add_param(&t, list_param("c", list, 3));
-	add_setting(&t, "random_state", "1");
+	tu_set(&t, "random_state", "1");
 	history_init(&th, 2);
 	n = run(ops, &t, NULL, &th, 4, out);
 	assert_int_equal(n, 4);
