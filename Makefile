@@ -30,8 +30,9 @@ LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 VERSION := 0.1.0
 
 # Every module under core/ (one folder per part of the architecture; see
-# README "Source layout"), except the shim, which is a program of its own.
-SHIM_SRC := core/backends/supervisor/katibfs-shim.c
+# README "Source layout"), except the shim (core/backends/supervisor/), a
+# program of its own.
+SHIM_SRC := $(wildcard core/backends/supervisor/*.c)
 CORE_SRC := $(sort $(filter-out $(SHIM_SRC),$(wildcard core/*/*.c core/*/*/*.c)))
 FS_SRC := $(sort $(wildcard fs/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -62,9 +63,9 @@ katibfs: $(BUILD)/katibfs
 katibfs-shim: $(BUILD)/katibfs-shim
 	cp $< $@
 
-$(BUILD)/katibfs-shim: $(SHIM_SRC)
+$(BUILD)/katibfs-shim: $(SHIM_SRC) $(wildcard core/backends/supervisor/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 $(WARN) -O2 -static -o $@ $<
+	$(CC) -std=c11 $(WARN) -O2 -static -o $@ $(SHIM_SRC)
 
 $(BUILD)/katibfs: $(FS_OBJ) $(BUILD)/libkatib.a $(BUILD)/katibfs-shim
 	$(CC) $(ALL_CFLAGS) -o $@ $(FS_OBJ) $(BUILD)/libkatib.a $(LDLIBS)

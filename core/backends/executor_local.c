@@ -3,9 +3,10 @@
  * supervisor program of ours (include/katib/executor.h,
  * core/backends/supervisor/katibfs-shim.c).
  *
- * posix_spawn (vfork-based in glibc) starts the supervisor without copying
- * the daemon's address space; everything it needs comes in its argv, its
- * environment (the trial's) and fd 3 (the locked record). Owns the
+ * The supervisor is forked by the daemon's fork server (core/backends/
+ * spawn_client.c; posix_spawn if there is none), without copying or
+ * waiting on the daemon's address space; everything it needs comes in its
+ * argv, its environment (the trial's) and fd 3 (the locked record). Owns the
  * backend's private state (struct local_backend: whether the kernel gives
  * trials private collector paths, probed once) and, per trial, run->priv
  * (struct local_run: the supervisor's pid, freed by local_release).
@@ -15,6 +16,8 @@
 #include "collectors/collector_path.h"
 #include "spec/trial_script.h"
 #include "engine/dirtree.h"
+#include "backends/shell_line.h"
+#include "backends/spawn_client.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,44 +181,6 @@ static void find_shim(void)
 	shim_path[0] = '\0';
 }
 
-static int setup_attr(posix_spawnattr_t *attr)
-{
-	sigset_t none, all;
-	int rc;
-
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	rc = posix_spawnattr_init(attr);
-	if (!rc)
-		rc = posix_spawnattr_setflags(
-			attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-				      POSIX_SPAWN_SETSIGDEF);
-	if (!rc)
-		rc = posix_spawnattr_setsigmask(attr, &none);
-	if (!rc)
-		rc = posix_spawnattr_setsigdefault(attr, &all);
-	return rc;
-}
-
-static int setup_files(posix_spawn_file_actions_t *fa, int record_fd)
-{
-	int rc = posix_spawn_file_actions_init(fa);
-
-	if (!rc)
-		rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null",
-						      O_RDONLY, 0);
-	if (!rc)
-		rc = posix_spawn_file_actions_addopen(fa, 1, "/dev/null",
-						      O_WRONLY, 0);
-	if (!rc)
-		rc = posix_spawn_file_actions_adddup2(fa, 1, 2);
-	if (!rc)
-		rc = posix_spawn_file_actions_adddup2(fa, record_fd, 3);
-	return rc;
-}
-
 /*
  * What the supervisor does with the collector's path: nothing, -v (a
  * private view) or -k (no namespaces: the trials take turns).
@@ -305,20 +270,22 @@ static int custom_argv(const struct collector_spec *spec, const char *trial_dir,
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x)  STRINGIFY_(x)
 
-/* shim [-v TARGET BACKING | -k|-K SHARED FILE LEFTOVER]
+/* shim [-s] [-v TARGET BACKING | -k|-K SHARED FILE LEFTOVER]
  *      [-c OUT N CARGV... [-e NAME=VALUE]... -g GRACE] LOG CWD EXE -- argv */
 static char **shim_argv(const struct trial_command *cmd, const char *log,
-			const char *cwd, const char *exe, enum view_mode mode,
-			const struct collector_view *view,
+			const char *cwd, const char *exe, int as_shell,
+			enum view_mode mode, const struct collector_view *view,
 			const struct custom_argv *custom)
 {
-	char **v = calloc(cmd->argc + custom->argc + 2 * custom->nenv + 16,
+	char **v = calloc(cmd->argc + custom->argc + 2 * custom->nenv + 17,
 			  sizeof(char *));
 	size_t i, k = 0;
 
 	if (!v)
 		return NULL;
 	v[k++] = shim_path;
+	if (as_shell)
+		v[k++] = "-s";
 	if (mode == VIEW_PRIVATE) {
 		v[k++] = "-v";
 		v[k++] = (char *)view->target;
@@ -354,34 +321,64 @@ static char **shim_argv(const struct trial_command *cmd, const char *log,
 
 /* ---- the daemon's side ---- */
 
+/*
+ * `sh -c LINE` whose LINE is plain words (core/backends/shell_line.c): the
+ * words, for the supervisor to run in the shell's place (-s), and their
+ * program in exe. NULL when the shell must run it: also when the program
+ * is not found (the shell's own message and 127 then), or would be hidden
+ * by the collector's private view, or a bare name with no PATH set (the
+ * shell's default PATH is its own).
+ */
+static char **shell_words(const struct trial_command *cmd, const char *cwd,
+			  char **env, enum view_mode mode,
+			  const struct collector_view *view, char *exe,
+			  size_t size)
+{
+	const char *path = env_get(env, "PATH");
+	char **words;
+
+	if (cmd->argc != 3 || strcmp(cmd->argv[0], "sh") ||
+	    strcmp(cmd->argv[1], "-c"))
+		return NULL;
+	words = shell_line_words(cmd->argv[2]);
+	if (words &&
+	    ((!path && !strchr(words[0], '/')) ||
+	     resolve_exe(words[0], cwd, path, exe, size, NULL) ||
+	     (mode == VIEW_PRIVATE && path_within(exe, view->target)))) {
+		free(words);
+		words = NULL;
+	}
+	return words;
+}
+
 static int spawn_shim(const struct trial_command *cmd, const char *log,
 		      const char *cwd, const char *exe, char **env,
 		      int record_fd, enum view_mode mode,
 		      const struct collector_view *view,
-		      const struct custom_argv *custom, pid_t *pid,
-		      struct kb_error *err)
+		      const struct custom_argv *custom, pid_t *pid, int *pidfd,
+		      int *child, struct kb_error *err)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	char **argv = shim_argv(cmd, log, cwd, exe, mode, view, custom);
+	struct trial_command direct = *cmd;
+	char prog[4096], **argv, **words;
 	int rc;
 
-	if (!argv)
-		return -ENOMEM;
-	rc = setup_attr(&attr);
-	if (!rc) {
-		rc = setup_files(&fa, record_fd);
-		if (!rc) {
-			rc = posix_spawn(pid, shim_path, &fa, &attr, argv, env);
-			posix_spawn_file_actions_destroy(&fa);
-		}
-		posix_spawnattr_destroy(&attr);
+	words = shell_words(cmd, cwd, env, mode, view, prog, sizeof(prog));
+	if (words) {
+		for (direct.argc = 0; words[direct.argc]; direct.argc++)
+			;
+		direct.argv = words;
+		exe = prog;
 	}
+	argv = shim_argv(&direct, log, cwd, exe, words != NULL, mode, view,
+			 custom);
+	rc = argv ? spawn_supervisor(argv, env, record_fd, pid, pidfd, child)
+		  : -ENOMEM;
 	free(argv);
+	free(words);
 	if (rc)
-		return kb_error_set(err, -rc, NULL, 0,
+		return kb_error_set(err, rc, NULL, 0,
 				    "cannot start the trial supervisor %s: %s",
-				    shim_path, strerror(rc));
+				    shim_path, strerror(-rc));
 	return 0;
 }
 
@@ -448,7 +445,7 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 	char **env = NULL;
 	struct local_run *lr;
 	struct stat st;
-	int rc, fd = -1;
+	int rc, fd = -1, pidfd = -1;
 	pid_t pid;
 
 	run->pidfd = -1;
@@ -488,14 +485,13 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 		goto out;
 	}
 	rc = spawn_shim(cmd, log_path, cwd, exe, env, fd, mode, view, custom,
-			&pid, err);
+			&pid, &pidfd, &lr->child, err);
 	if (rc)
 		goto out;
 	lr->pid = pid;
-	lr->child = 1;
 	run->priv = lr;
 	lr = NULL;
-	run->pidfd = sys_pidfd_open(pid);
+	run->pidfd = pidfd >= 0 || !pid ? pidfd : sys_pidfd_open(pid);
 out:
 	if (fd >= 0)
 		close(fd); /* the supervisor holds the lock now */

@@ -2,9 +2,10 @@
  * executor.h - the local backend: each trial runs under a small supervisor
  * process of ours, so trials outlive the daemon.
  *
- * local_start() spawns katibfs-shim (core/backends/supervisor/katibfs-shim.c, a
- * small static program) in a new session; it forks the trial into its own
- * process group with its stdout and stderr appended to the log, waits for
+ * local_start() starts katibfs-shim (core/backends/supervisor/katibfs-shim.c,
+ * a small static program; each a fork of the daemon's fork server, the same
+ * program run once with --serve) in a new session; it forks the trial into its
+ * own process group with its stdout and stderr appended to the log, waits for
  * it, and records "exit <code> <signal>" in the trial directory's
  * `supervisor` file before it exits. That file is locked (flock) from
  * before the spawn until the supervisor ends, so a daemon mounted again

@@ -1,7 +1,8 @@
 /*
  * test_executor.c - the local backend (core/backends/executor_local.c): a trial
  * under its supervisor, its exit recorded in the trial directory, signals
- * through the supervisor, adoption by a second observer, start errors.
+ * through the supervisor, adoption by a second observer, start errors; an
+ * `sh -c` line of plain words run without the shell, as the shell would.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,8 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -210,6 +213,84 @@ static void test_empty_record(void **state)
 	assert_int_equal(local_probe(f->dir, &run, &code, &sig), PROBE_LOST);
 }
 
+/* The trial's pid from the supervisor's record, once it is there. */
+static pid_t trial_pid(struct fixture *f)
+{
+	char path[256];
+	long shim, trial = 0;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, f->dir);
+	for (i = 0; i < 1000 && !trial; i++) {
+		FILE *fp = fopen(path, "r");
+
+		if (fp && fscanf(fp, "pid %ld %ld", &shim, &trial) != 2)
+			trial = 0;
+		if (fp)
+			fclose(fp);
+		if (!trial)
+			usleep(10000);
+	}
+	assert_true(trial > 0);
+	return (pid_t)trial;
+}
+
+/* `sh -c "/bin/sleep 30"`: sleep runs in the shell's place; killed by a
+ * signal that was not the supervisor's, it ends as under dash: its log
+ * says so and the status is 128+signal, not the signal. */
+static void test_plain_line(void **state)
+{
+	struct fixture *f = *state;
+	char *argv[] = { "sh", "-c", " /bin/sleep  30 ", NULL };
+	char exe[PATH_MAX], proc[64], want[PATH_MAX];
+	struct trial_command c;
+	struct trial_run run;
+	int code = 0, sig = -1, i;
+	ssize_t n = -1;
+	pid_t pid;
+
+	command(&c, argv, NULL);
+	assert_int_equal(local_start(&c, "t", f->dir, f->log, &run, NULL), 0);
+	pid = trial_pid(f);
+	snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)pid);
+	assert_non_null(realpath("/bin/sleep", want));
+	for (i = 0; i < 500; i++) { /* until it has exec'd */
+		n = readlink(proc, exe, sizeof(exe) - 1);
+		if (n > 0 && (exe[n] = '\0', !strcmp(exe, want)))
+			break;
+		usleep(10000);
+	}
+	assert_string_equal(exe, want);
+	assert_int_equal(kill(pid, SIGSEGV), 0);
+	assert_int_equal(wait_end(f, &run, &code, &sig), PROBE_EXITED);
+	assert_int_equal(code, 128 + SIGSEGV);
+	assert_int_equal(sig, 0);
+	assert_non_null(strstr(slurp(f->log), "Segmentation fault"));
+	local_release(&run);
+}
+
+/* PWD is set as the shell sets it: the trial's directory, not ours. */
+static void test_plain_line_pwd(void **state)
+{
+	struct fixture *f = *state;
+	char *argv[] = { "sh", "-c", "/usr/bin/env", NULL };
+	char *env[] = { "PWD=/", NULL };
+	char want[256], *log;
+	struct trial_command c;
+	struct trial_run run;
+	int code = -1, sig = -1;
+
+	command(&c, argv, env);
+	assert_int_equal(local_start(&c, "t", f->dir, f->log, &run, NULL), 0);
+	assert_int_equal(wait_end(f, &run, &code, &sig), PROBE_EXITED);
+	assert_int_equal(code, 0);
+	snprintf(want, sizeof(want), "\nPWD=%s\n", f->dir);
+	log = slurp(f->log);
+	assert_true(strstr(log, want) ||
+		    !strncmp(log, want + 1, strlen(want + 1)));
+	local_release(&run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +302,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_start_errors, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_empty_record, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_plain_line, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_plain_line_pwd, setup,
 						teardown),
 	};
 

@@ -9,10 +9,11 @@
  * lock lives as long as this process, which is how a daemon mounted later
  * tells a running trial from an ended one.
  *
- *   katibfs-shim [-v TARGET BACKING] [-k SHARED FILE LEFTOVER]
+ *   katibfs-shim [-s] [-v TARGET BACKING] [-k SHARED FILE LEFTOVER]
  *                [-c OUT N CARGV0 CARGS...] [-e NAME=VALUE]... [-g S]
  *                LOG CWD EXE -- ARGV0 ARGS...
  *   katibfs-shim --probe DIR
+ *   katibfs-shim --serve
  *
  * It forks the trial into its own process group (stdin /dev/null, stdout
  * and stderr appended to LOG, in CWD), writes "pid <self> <trial>", then
@@ -49,8 +50,16 @@
  *       its collector no time. All of it before the exit is recorded. If
  *       the collector could not start or ended badly on its own,
  *       "collector-failed <code> <signal>" is recorded first.
+ *   -s  ARGV is what `sh -c LINE` would exec (core/backends/shell_line.c)
+ *       and runs in its place: PWD is set as the shell sets it, and the
+ *       exit recorded is the shell's: killed by the signal this process
+ *       forwarded, as the shell would have been; a trial killed by another
+ *       signal gets the shell's line in its log ("Segmentation fault") and
+ *       is recorded as exit 128+signal.
  *   --probe  tries -v's namespace with DIR bound onto itself and exits 0,
  *       or with the errno that refused it.
+ *   --serve  the daemon's fork server (spawn_server.c): supervisors are
+ *       forked from it, each then exactly as if exec'd with its argv.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -69,6 +78,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shim.h"
+
 #define RECORD_FD	3
 #define COLLECTOR_GRACE 3 /* s between SIGTERM and SIGKILL */
 
@@ -78,6 +89,7 @@ struct options {
 	const char *target, *backing;	      /* -v */
 	const char *shared, *file, *leftover; /* -k, -K */
 	int shared_dir;			      /* -K: shared is a directory */
+	int as_shell;			      /* -s */
 	const char *log, *cwd, *exe;
 	char **argv;
 	const char *cout; /* -c */
@@ -441,14 +453,26 @@ static void keep_shared(const struct options *o, int before)
 		     to, rc ? ": " : "", rc ? strerror(-rc) : "");
 }
 
+void default_signals(void)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int sig;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* In a child: its own group, output to `out`, the collector view, default
  * signals, in CWD. Returns only when all is set. */
 static void child_setup(const struct options *o, const char *out,
 			const char *who)
 {
-	struct sigaction dfl;
-	sigset_t none;
-	int fd, sig, rc;
+	int fd, rc;
 
 	setpgid(0, 0);
 	fd = open("/dev/null", O_RDONLY);
@@ -467,12 +491,7 @@ static void child_setup(const struct options *o, const char *out,
 			who, o->target, strerror(-rc));
 		_exit(127);
 	}
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	default_signals();
 	if (chdir(o->cwd)) {
 		dprintf(2, "katibfs: cannot enter %s: %s\n", o->cwd,
 			strerror(errno));
@@ -480,9 +499,43 @@ static void child_setup(const struct options *o, const char *out,
 	}
 }
 
+/* PWD as sh sets it at its start: kept if it names the working directory,
+ * else the directory's path. */
+static void shell_pwd(void)
+{
+	const char *pwd = getenv("PWD");
+	struct stat a, b;
+	char cwd[4096];
+
+	if (pwd && pwd[0] == '/' && !stat(pwd, &a) && !stat(".", &b) &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return;
+	if (getcwd(cwd, sizeof(cwd)))
+		setenv("PWD", cwd, 1);
+}
+
+/* -s: the exit the shell would have had. */
+static void shell_status(const struct options *o, int status, int forwarded,
+			 int *code, int *sig)
+{
+	if (forwarded) { /* it went to the shell too, which died of it */
+		*sig = forwarded;
+		return;
+	}
+	if (!WIFSIGNALED(status))
+		return;
+	if (*sig != SIGINT && *sig != SIGPIPE) /* dash's sprint_status */
+		note(o->log, "%s%s\n", strsignal(*sig),
+		     WCOREDUMP(status) ? " (core dumped)" : "");
+	*code = 128 + *sig;
+	*sig = 0;
+}
+
 static void run_trial(const struct options *o)
 {
 	child_setup(o, o->log, "trial");
+	if (o->as_shell)
+		shell_pwd();
 	execve(o->exe, o->argv, environ);
 	dprintf(2, "katibfs: cannot execute %s: %s\n", o->exe, strerror(errno));
 	_exit(127);
@@ -562,6 +615,14 @@ static void stop_collector(pid_t pid, int grace)
 	kill(-pid, SIGKILL); /* what is left of its group */
 }
 
+/* A signal for the trial's group; the first one sent is remembered. */
+static void forward(pid_t child, int sig, int *forwarded)
+{
+	kill(-child, sig);
+	if (!*forwarded)
+		*forwarded = sig;
+}
+
 /* 0, or 2 after the usage message */
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -569,7 +630,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	for (;;) {
-		if (i + 2 < argc && !strcmp(argv[i], "-v")) {
+		if (i < argc && !strcmp(argv[i], "-s")) {
+			o->as_shell = 1;
+			i++;
+		} else if (i + 2 < argc && !strcmp(argv[i], "-v")) {
 			o->target = argv[i + 1];
 			o->backing = argv[i + 2];
 			i += 3;
@@ -608,7 +672,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	if (argc - i < 5 || strcmp(argv[i + 3], "--")) {
-		fprintf(stderr, "usage: katibfs-shim [-v TARGET BACKING] "
+		fprintf(stderr, "usage: katibfs-shim [-s] [-v TARGET BACKING] "
 				"[-k SHARED FILE LEFTOVER] [-c OUT N CARGV...] "
 				"[-e NAME=VALUE]... [-g S] "
 				"LOG CWD EXE -- ARGV...\n"
@@ -630,17 +694,15 @@ static int probe(const char *dir)
 	return rc ? (-rc > 125 ? 125 : -rc) : 0;
 }
 
-int main(int argc, char **argv)
+int supervise(int argc, char **argv)
 {
-	int status = 0, cstatus, code, sig;
+	int status = 0, cstatus, code, sig, forwarded = 0;
 	struct options o;
 	siginfo_t info;
 	sigset_t set;
 	pid_t child, collector = 0;
 	int killed = 0;
 
-	if (argc == 3 && !strcmp(argv[1], "--probe"))
-		return probe(argv[2]);
 	if (parse_options(argc, argv, &o))
 		return 2;
 	syscall(SYS_close_range, RECORD_FD + 1, ~0U, 0);
@@ -674,9 +736,9 @@ int main(int argc, char **argv)
 		if (info.si_signo != SIGCHLD)
 			killed = 1;
 		if (info.si_signo == SIGUSR1)
-			kill(-child, SIGKILL);
+			forward(child, SIGKILL, &forwarded);
 		else if (info.si_signo != SIGCHLD)
-			kill(-child, SIGTERM);
+			forward(child, SIGTERM, &forwarded);
 		else if (collector > 0 &&
 			 waitpid(collector, &cstatus, WNOHANG) == collector) {
 			collector_ended(cstatus);
@@ -693,6 +755,17 @@ int main(int argc, char **argv)
 		keep_shared(&o, 0);
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	if (o.as_shell)
+		shell_status(&o, status, forwarded, &code, &sig);
 	record("exit", sig ? 128 + sig : code, sig);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--probe"))
+		return probe(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "--serve"))
+		return spawn_serve();
+	return supervise(argc, argv);
 }
