@@ -434,14 +434,36 @@ static int run_is_child(const struct trial_run *run)
 	return lr && lr->child;
 }
 
+/* The record, locked, with the engine's head (or nothing) in it. */
+static int open_record(const char *trial_dir, const char *head,
+		       struct kb_error *err)
+{
+	char path[4096];
+	size_t n = head ? strlen(head) : 0;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, trial_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+		  0644);
+	if (fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB) &&
+	    (!n || write(fd, head, n) == (ssize_t)n))
+		return fd;
+	rc = errno ? -errno : -EIO;
+	if (fd >= 0)
+		close(fd);
+	return kb_error_set(err, rc, NULL, 0, "cannot write and lock %s: %s",
+			    path, strerror(-rc));
+}
+
 static int start_trial(const struct trial_command *cmd, const char *trial_name,
 		       const char *trial_dir, const char *log_path,
-		       enum view_mode mode, const struct collector_view *view,
+		       const char *head, enum view_mode mode,
+		       const struct collector_view *view,
 		       const struct custom_argv *custom, struct trial_run *run,
 		       struct kb_error *err)
 {
 	const char *cwd = cmd->working_dir ? cmd->working_dir : trial_dir;
-	char exe[4096], path[4096];
+	char exe[4096];
 	char **env = NULL;
 	struct local_run *lr;
 	struct stat st;
@@ -476,12 +498,9 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 	}
 	if (rc)
 		goto out;
-	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, trial_dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-		  0644);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
-		rc = kb_error_set(err, -errno, NULL, 0, "cannot lock %s: %s",
-				  path, strerror(errno));
+	fd = open_record(trial_dir, head, err);
+	if (fd < 0) {
+		rc = fd;
 		goto out;
 	}
 	rc = spawn_shim(cmd, log_path, cwd, exe, env, fd, mode, view, custom,
@@ -506,14 +525,15 @@ int local_start(const struct trial_command *cmd, const char *trial_name,
 {
 	struct custom_argv none = { 0 };
 
-	return start_trial(cmd, trial_name, trial_dir, log_path, VIEW_NONE,
-			   NULL, &none, run, err);
+	return start_trial(cmd, trial_name, trial_dir, log_path, NULL,
+			   VIEW_NONE, NULL, &none, run, err);
 }
 
-/* Parse the supervisor file: its pid and, if recorded, the exit. */
+/* Parse the supervisor file: its pid and, if recorded, the exit (after
+ * the engine's head, at most SLOT_TEXT_MAX bytes). */
 static int read_record(int fd, pid_t *pid, int *has_exit, int *code, int *sig)
 {
-	char buf[512], *line, *save = NULL;
+	char buf[8192], *line, *save = NULL;
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
 	*pid = 0;
@@ -726,8 +746,8 @@ static int lb_start(void *priv, const struct backend_trial *t,
 		custom_argv_free(&custom);
 		return -ENOMEM;
 	}
-	rc = start_trial(t->cmd, t->name, t->dir, t->log_path, mode, &view,
-			 &custom, run, err);
+	rc = start_trial(t->cmd, t->name, t->dir, t->log_path, t->record_head,
+			 mode, &view, &custom, run, err);
 	custom_argv_free(&custom);
 	return rc;
 }
@@ -815,6 +835,7 @@ const struct backend_ops local_backend = {
 	.release = lb_release,
 	.private_paths = lb_private_paths,
 	.trial_slots = 1,
+	.record_file = SUPERVISOR_FILE,
 	.collectors = BACKEND_COLLECTOR(COLLECTOR_STDOUT) |
 		      BACKEND_COLLECTOR(COLLECTOR_FILE) |
 		      BACKEND_COLLECTOR(COLLECTOR_TFEVENT) |

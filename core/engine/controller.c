@@ -628,10 +628,13 @@ static int launch_one(struct katib *k, struct launch *l)
 		.log_path = l->log,
 		.cmd = &l->cmd,
 	};
+	char head[SLOT_TEXT_MAX];
 	int rc = trial_mkdir(k, l->e->name, l->dir, &l->err);
 
-	if (!rc && k->backend->trial_slots)
-		rc = slots_record(l->t, l->dir, &l->err);
+	if (!rc && k->backend->trial_slots) {
+		rc = slots_record(l->t, head, sizeof(head), &l->err);
+		bt.record_head = head;
+	}
 	if (!rc)
 		rc = k->backend->start(k->backend_priv, &bt, &l->run, &l->err);
 	return rc;

@@ -16,45 +16,44 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SLOT_TEXT_MAX 4096
-
 /* ---- the record in the trial directory ---- */
 
-static int slot_write(const char *dir, int slot, const char *devices,
-		      struct kb_error *err)
+/* The head of the backend's record file, else (a trial started by an
+ * earlier katibfs) its own `slot` file: n bytes into text, or -1. */
+static ssize_t slot_text(struct katib *k, const char *dir, char *text,
+			 size_t size)
 {
-	char path[PATH_MAX], text[SLOT_TEXT_MAX];
-	int fd, len, rc = 0;
+	static const char *const files[] = { NULL, LEGACY_SLOT_FILE };
+	char path[PATH_MAX + 64];
+	ssize_t n = -1;
+	size_t i;
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/" SLOT_FILE, dir);
-	len = snprintf(text, sizeof(text), "slot=%d\ndevices=%s\n", slot,
-		       devices ? devices : "");
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, (size_t)len) != len)
-		rc = kb_error_set(err, -errno, NULL, 0, "cannot write %s: %s",
-				  path, strerror(errno));
-	if (fd >= 0)
+	for (i = 0; i < 2 && n < 0; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 files[i] ? files[i] : k->backend->record_file);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, text, size - 1);
 		close(fd);
-	return rc;
+		if (n > 0 && strncmp(text, "slot=", 5))
+			n = -1;
+	}
+	return n;
 }
 
 /* A trial running since before a restart: its slot and devices, if any. */
 static void slot_read(struct katib *k, struct experiment *e, struct trial *t)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 8], text[SLOT_TEXT_MAX];
+	char dir[PATH_MAX], text[SLOT_TEXT_MAX];
 	char *dev;
-	ssize_t n = -1;
-	int fd;
+	ssize_t n;
 
 	t->live->slot_known = 1;
 	t->live->slot = -1;
 	trial_dir_path(k, e->name, t->number, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/" SLOT_FILE, dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, text, sizeof(text) - 1);
-		close(fd);
-	}
+	n = slot_text(k, dir, text, sizeof(text));
 	if (n <= 0)
 		return;
 	text[n] = '\0';
@@ -260,9 +259,16 @@ int slots_assign(struct katib *k, struct experiment *e, struct trial *t,
 	return 0;
 }
 
-int slots_record(const struct trial *t, const char *dir, struct kb_error *err)
+int slots_record(const struct trial *t, char *buf, size_t size,
+		 struct kb_error *err)
 {
-	return slot_write(dir, t->live->slot, t->live->devices, err);
+	int len = snprintf(buf, size, "slot=%d\ndevices=%s\n", t->live->slot,
+			   t->live->devices ? t->live->devices : "");
+
+	if (len < 0 || (size_t)len >= size)
+		return kb_error_set(err, -E2BIG, DEVICES_ANNOTATION, 0,
+				    "the trial's devices are too long a list");
+	return 0;
 }
 
 void slots_release(struct trial *t)

@@ -6,9 +6,12 @@
  * trial of its experiment holds, and, when the experiment lists devices,
  * devices_per_trial of them that no running trial on the mount holds (two
  * experiments listing the same GPU never share it either). Both go into the
- * trial's environment (KATIB_TRIAL_SLOT, CUDA_VISIBLE_DEVICES) and into
- * `<trial dir>/slot`, from which a daemon mounted again later reads them
- * back for the trials it re-adopts, so that none is handed out twice.
+ * trial's environment (KATIB_TRIAL_SLOT, CUDA_VISIBLE_DEVICES) and, as
+ * "slot=N\ndevices=LIST\n", at the head of the backend's record of the
+ * trial (backend_ops.record_file: the local backend's `supervisor`, one
+ * file fewer per trial than a file of their own; `slot` from an earlier
+ * katibfs is still read), from which a daemon mounted again later reads
+ * them back for the trials it re-adopts, so that none is handed out twice.
  *
  * All calls but slots_record run on the controller thread with k->lock
  * held. A trial's
@@ -21,7 +24,8 @@
 #include "katib/error.h"
 #include "katib/spec.h"
 
-#define SLOT_FILE "slot"
+#define LEGACY_SLOT_FILE "slot" /* written before the record held them */
+#define SLOT_TEXT_MAX	 4096
 
 /*
  * parallelTrialCount capped by the devices: at most devices /
@@ -43,11 +47,12 @@ int slots_assign(struct katib *k, struct experiment *e, struct trial *t,
 		 struct trial_command *cmd, struct kb_error *err);
 
 /*
- * Record t's slot and devices in its directory `dir` before its process
- * starts. Needs no lock (it reads only what slots_assign set, on the
- * controller thread). 0 or -errno with err set.
+ * t's slot and devices as the text for backend_trial.record_head, into
+ * buf (SLOT_TEXT_MAX bytes do). Needs no lock (it reads only what
+ * slots_assign set, on the controller thread). 0 or -E2BIG with err set.
  */
-int slots_record(const struct trial *t, const char *dir, struct kb_error *err);
+int slots_record(const struct trial *t, char *buf, size_t size,
+		 struct kb_error *err);
 
 /* t ended: its slot and devices are free again. */
 void slots_release(struct trial *t);

@@ -51,6 +51,10 @@ struct backend_trial {
 	const char *dir;		 /* the trial's directory in --state */
 	const char *log_path;		 /* append the trial's output here */
 	const struct trial_command *cmd; /* rendered command and manifest */
+	/* trial_slots: lines the engine keeps with the trial's process
+	 * (core/engine/slots.h: its slot and devices), or NULL; start writes
+	 * them at the head of record_file before the process starts */
+	const char *record_head;
 };
 
 enum trial_probe {
@@ -148,6 +152,9 @@ struct backend_ops {
 	 * of their own in CUDA_VISIBLE_DEVICES (core/engine/slots.h); 0: the
 	 * cluster places trials, and the devices annotation is refused. */
 	int trial_slots;
+	/* trial_slots: the file in a trial's directory that begins with
+	 * backend_trial.record_head (read back after a restart). */
+	const char *record_file;
 	/* Where the controller reads a File collector's output (c->path
 	 * set) for the trial whose directory is trial_dir: a path of this
 	 * machine in buf. Required. Pure: it may be asked at any time, also
