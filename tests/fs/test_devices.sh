@@ -125,6 +125,10 @@ touch "$R/gate-$t2"
 wait_trial_state again 2 Succeeded 30
 wait_trial_state again 3 Running 30
 [ ! -s "$R/conflicts" ] || fail "after a restart a device or slot was given twice: $(cat "$R/conflicts")"
+# Running comes before the process: wait for trial 3's own line, or its
+# gate is never opened
+wait_until 30 "[ \$(wc -l <'$R/seen-again') -ge 3 ]" ||
+	fail "trial 3 did not run: $(cat "$R/seen-again")"
 for t in $(awk '{ print $1 }' "$R/seen-again"); do touch "$R/gate-$t"; done
 wait_state again Succeeded 60
 [ ! -s "$R/conflicts" ] || fail "after a restart a device or slot was given twice: $(cat "$R/conflicts")"
