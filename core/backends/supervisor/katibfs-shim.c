@@ -453,7 +453,8 @@ static void keep_shared(const struct options *o, int before)
 		     to, rc ? ": " : "", rc ? strerror(-rc) : "");
 }
 
-void default_signals(void)
+/* Every signal's default disposition, and none blocked. */
+static void default_signals(void)
 {
 	struct sigaction dfl;
 	sigset_t none;

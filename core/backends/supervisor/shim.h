@@ -10,9 +10,6 @@
  * record); the process's exit status. */
 int supervise(int argc, char **argv);
 
-/* Every signal's default disposition, and none blocked. */
-void default_signals(void);
-
 /* katibfs-shim --serve (fd 3: the daemon's socket); returns when the
  * daemon has gone. */
 int spawn_serve(void);

@@ -84,13 +84,19 @@ static void send_reply(int err, pid_t pid, int pidfd)
 static void become_supervisor(int record, int sfd, char **argv, int argc,
 			      char **envp)
 {
+	sigset_t none;
+
+	sigemptyset(&none);
 	close(sfd);
 	if (dup2(record, SOCK_FD) < 0) /* the socket goes */
 		_exit(127);
 	if (record != SOCK_FD)
 		close(record);
 	setsid();
-	default_signals();
+	/* the server was spawned with every signal default (SETSIGDEF) and
+	 * changed only these two */
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	environ = envp;
 	_exit(supervise(argc, argv));
 }
