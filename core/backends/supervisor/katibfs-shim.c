@@ -702,7 +702,6 @@ int supervise(int argc, char **argv)
 	siginfo_t info;
 	sigset_t set;
 	pid_t child, collector = 0;
-	int killed = 0;
 
 	if (parse_options(argc, argv, &o))
 		return 2;
@@ -734,8 +733,6 @@ int supervise(int argc, char **argv)
 	for (;;) {
 		if (sigwaitinfo(&set, &info) < 0)
 			continue;
-		if (info.si_signo != SIGCHLD)
-			killed = 1;
 		if (info.si_signo == SIGUSR1)
 			forward(child, SIGKILL, &forwarded);
 		else if (info.si_signo != SIGCHLD)
@@ -751,7 +748,7 @@ int supervise(int argc, char **argv)
 	}
 	kill(-child, SIGKILL); /* what is left of the trial's group */
 	if (collector > 0)
-		stop_collector(collector, killed ? 0 : o.cgrace);
+		stop_collector(collector, forwarded ? 0 : o.cgrace);
 	if (o.shared)
 		keep_shared(&o, 0);
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
