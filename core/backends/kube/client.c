@@ -4,10 +4,11 @@
  * every stream opened) first takes a token from a client-side bucket
  * (QPS, burst); a 429 waits what its Retry-After says; 5xx answers and
  * network errors back off exponentially with jitter; 401/403 become an
- * error naming the request. One easy handle per request, but one shared
- * connection cache (a curl share: connections, TLS sessions, DNS), so
- * requests reuse a few keep-alive connections; HTTP/2 when the server
- * offers it (ALPN). Owns: the share, the bucket, the discovery cache.
+ * error naming the request. One easy handle per request, run by the
+ * client's I/O thread (mux.c: one curl multi handle), so that requests,
+ * watches and log streams share a few connections: with HTTP/2 (ALPN, when
+ * the server offers it) all are streams of one. Owns: the mux, the share
+ * (TLS sessions, DNS), the bucket, the discovery cache.
  */
 #include "backends/kube/kube.h"
 
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/kube/mux.h"
 #include "util/strbuf.h"
 
 #define KUBE_BODY_MAX (64 * 1024 * 1024)
@@ -48,6 +50,7 @@ struct kube_client {
 	 * sleeping until its own token is due */
 	pthread_mutex_t rate_lock;
 	double qps, burst, tokens, rate_last;
+	struct kube_mux *mux;
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	atomic_int outage; /* requests are failing to connect */
@@ -98,7 +101,6 @@ static void share_new(struct kube_client *c)
 	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE,
 			  CURL_LOCK_DATA_SSL_SESSION);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
@@ -162,6 +164,12 @@ int kube_client_new(struct kube_config *cfg, struct kube_client **out,
 	if (!c)
 		return kb_error_set(err, -ENOMEM, "", 0, "out of memory");
 	pthread_once(&curl_once, curl_init_once);
+	if (kube_mux_new(&c->mux)) {
+		free(c);
+		return kb_error_set(err, -ENOMEM, "", 0,
+				    "cannot start the Kubernetes client's I/O "
+				    "thread");
+	}
 	pthread_mutex_init(&c->rate_lock, NULL);
 	kube_client_set_rate(c, KUBE_DEFAULT_QPS, KUBE_DEFAULT_BURST);
 	share_new(c);
@@ -190,6 +198,7 @@ void kube_client_free(struct kube_client *c)
 		free(c->discovered[i]);
 	free(c->discovered);
 	free(c->exec_token);
+	kube_mux_free(c->mux);
 	if (c->share)
 		curl_share_cleanup(c->share);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -205,6 +214,7 @@ void kube_client_free(struct kube_client *c)
 void kube_client_cancel(struct kube_client *c)
 {
 	c->cancelled = 1;
+	kube_mux_cancel(c->mux);
 }
 
 unsigned long kube_client_requests(struct kube_client *c)
@@ -616,7 +626,7 @@ static CURLcode perform_once(struct kube_client *c, const char *verb,
 	*retry_after = 0;
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, retry_after);
-	cc = curl_easy_perform(h);
+	cc = kube_mux_perform(c->mux, h, NULL, NULL);
 	*status = 0;
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
@@ -717,22 +727,22 @@ static int request(struct kube_client *c, const char *verb, const char *path,
 /* ---- streams ---- */
 
 struct stream {
-	CURL *h;
 	long status;
 	int (*data)(void *arg, const char *buf, size_t len);
 	void *arg;
 	struct strbuf errbody;
 };
 
-static size_t stream_write(char *p, size_t size, size_t n, void *arg)
+/* A piece of a stream's body, on the caller's thread (mux.c). */
+static int stream_piece(void *arg, long status, const char *p, size_t len)
 {
 	struct stream *s = arg;
 
 	if (!s->status)
-		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
+		s->status = status;
 	if (s->status < 200 || s->status >= 300)
-		return body_write(p, size, n, &s->errbody);
-	return s->data(s->arg, p, size * n) ? 0 : size * n;
+		return body_write((char *)p, 1, len, &s->errbody) != len;
+	return s->data(s->arg, p, len);
 }
 
 int kube_stream(struct kube_client *c, const char *path, long max_seconds,
@@ -743,28 +753,27 @@ int kube_stream(struct kube_client *c, const char *path, long max_seconds,
 	struct stream s = { .data = data, .arg = arg };
 	char msg[300];
 	CURLcode cc;
+	CURL *h;
 
 	*status = 0;
-	s.h = new_handle(c, path, &hdrs, err);
-	if (!s.h)
+	h = new_handle(c, path, &hdrs, err);
+	if (!h)
 		return -ENOMEM;
 	if (max_seconds > 0)
-		curl_easy_setopt(s.h, CURLOPT_TIMEOUT, max_seconds);
-	curl_easy_setopt(s.h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(s.h, CURLOPT_WRITEFUNCTION, stream_write);
-	curl_easy_setopt(s.h, CURLOPT_WRITEDATA, &s);
-	/* a silent connection for 3 minutes is a dead one (watches get
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, max_seconds);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	/* a silent stream for 3 minutes is a dead one (watches get
 	 * bookmarks, logs may be quiet: the caller reconnects) */
-	curl_easy_setopt(s.h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(s.h, CURLOPT_LOW_SPEED_TIME, 180L);
-	cc = curl_easy_perform(s.h);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 180L);
+	cc = kube_mux_perform(c->mux, h, stream_piece, &s);
 	if (!s.status)
-		curl_easy_getinfo(s.h, CURLINFO_RESPONSE_CODE, &s.status);
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &s.status);
 	if (cc == CURLE_COULDNT_CONNECT)
 		note_reach(c, 0);
 	else if (s.status)
 		note_reach(c, 1);
-	curl_easy_cleanup(s.h);
+	curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
 	*status = s.status;
 	if (s.status == 401 || s.status == 403) {
