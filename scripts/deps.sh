@@ -8,7 +8,7 @@ set -eu
 PKGS="gcc make pkg-config libfuse3-dev fuse3 libyaml-dev libcjson-dev libsqlite3-dev sqlite3 \
 libcurl4-openssl-dev libpcre2-dev libcmocka-dev liblapacke-dev libopenblas-dev zlib1g-dev"
 case "${1:-build}" in
-test) PKGS="$PKGS python3 procps clang-format" ;;
+test) PKGS="$PKGS python3 procps clang-format curl nghttp2-proxy" ;; # nghttpx: tests/fs/test_k8s_h2.sh
 notebook) PKGS="python3 python3-pandas python3-matplotlib jupyter-nbconvert python3-ipykernel chromium" ;;
 bench) PKGS="python3 python3-optuna" ;; # make bench: Optuna 3.1 baselines
 esac
@@ -22,6 +22,9 @@ if [ "$(id -u)" -eq 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq >/dev/null
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	case " $missing " in # the tests run their own nghttpx, not a service
+	*" nghttp2-proxy "*) systemctl disable --now nghttpx >/dev/null 2>&1 || : ;;
+	esac
 else
 	echo "deps: missing Debian packages. Run:" >&2
 	echo "  sudo apt-get install -y$missing" >&2
