@@ -104,8 +104,9 @@ struct ktrial {
 	struct kwatch *pw; /* of the pods in its namespace */
 	pthread_t log_thread;
 	int log_started, log_done, log_exited;
-	int restarts;	/* of the primary container, seen so far */
-	off_t log_base; /* where its current instance's log begins */
+	int restarts;	    /* of the primary container, seen so far */
+	off_t log_base;	    /* where its current instance's log begins */
+	int previous_asked; /* its ?previous=true log fetched (once) */
 	struct kpriv *p;
 	struct ktrial *next;
 };
@@ -673,6 +674,72 @@ static int pod_settled(struct ktrial *t, const char *pod, int primary)
 	return 0;
 }
 
+/* The primary container's restarts as the pod watch has them now. */
+static void refresh_restarts(struct ktrial *t, const char *pod)
+{
+	const cJSON *obj;
+	cJSON *copy;
+
+	pthread_mutex_lock(&t->p->lock);
+	obj = cJSON_GetObjectItemCaseSensitive(t->pw->objs, pod);
+	copy = obj ? cJSON_Duplicate(obj, 1) : NULL;
+	pthread_mutex_unlock(&t->p->lock);
+	if (copy)
+		note_restarts(t, copy);
+	cJSON_Delete(copy);
+}
+
+/*
+ * The primary container restarted before its log stream began: its
+ * earlier instance's output is not in the copy (empty). Fetch it once
+ * with ?previous=true (kubectl logs --previous) and put it first; the
+ * kubelet keeps one terminated instance, so when more were missed only
+ * the last of them is there. A 400 (none) leaves the copy as it is.
+ */
+static void fetch_previous(struct ktrial *t, const char *pod)
+{
+	struct kube_response r;
+	struct kb_error err;
+	char path[1024], what[700];
+	struct stat st;
+	int missed, fd;
+	size_t off;
+	ssize_t n;
+
+	pthread_mutex_lock(&t->p->lock);
+	missed = t->restarts > 0 && t->log_base == 0 && !t->previous_asked &&
+		 (stat(t->log_path, &st) || st.st_size == 0);
+	t->previous_asked |= missed;
+	pthread_mutex_unlock(&t->p->lock);
+	if (!missed)
+		return;
+	kb_error_clear(&err);
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/%s/pods/%s/log?container=%s&previous=true",
+		 t->ns, pod, t->container);
+	snprintf(what, sizeof(what),
+		 "get the previous log of container %s of pod %s/%s",
+		 t->container, t->ns, pod);
+	if (kube_request(t->p->client, "GET", path, NULL, NULL, what, &r, &err))
+		return;
+	fd = r.status == 200 && r.len
+		     ? open(t->log_path,
+			    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)
+		     : -1;
+	for (off = 0; fd >= 0 && off < r.len; off += (size_t)n)
+		if ((n = write(fd, r.body + off, r.len - off)) <= 0)
+			break;
+	if (fd >= 0) {
+		pthread_mutex_lock(&t->p->lock);
+		t->log_base = fstat(fd, &st) ? 0 : st.st_size;
+		write_marker(t);
+		pthread_mutex_unlock(&t->p->lock);
+		close(fd);
+		wake(t->p);
+	}
+	kube_response_free(&r);
+}
+
 /* Stream one container's log once into out; 1 when the pod is done.
  * *fails counts the failed requests in a row (backoff). */
 static int follow_once(struct ktrial *t, const char *pod, const char *container,
@@ -888,6 +955,8 @@ static void follow_pod(struct ktrial *t, const char *pod)
 	for (;;) {
 		double started = now_mono();
 
+		refresh_restarts(t, pod); /* restarted while we were away? */
+		fetch_previous(t, pod);
 		if (t->p->stop || follow_once(t, pod, t->container, t->log_path,
 					      NULL, &fails))
 			break;

@@ -20,7 +20,8 @@ prints "READY <port>" on stdout. Everything lives in memory:
   * Watches (?watch=1&resourceVersion=N&allowWatchBookmarks=true): events
     after N, bookmarks, an ERROR event with 410 Expired when N is older than
     the compacted version; timeoutSeconds honoured.
-  * Pods with /log (follow=true streams until the container ends) and
+  * Pods with /log (follow=true streams until the container ends;
+    previous=true: the instance before a restart, 400 when there is none) and
     /proxy (GET /api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH): 404 for
     no such pod, 503 while it is not Running or nothing listens on the
     port, else the answer of 127.0.0.1:PORT/PATH (the kubelet's
@@ -1160,6 +1161,14 @@ class Handler(BaseHTTPRequestHandler):
                 return self.fail(400, "BadRequest", "container %s is not "
                                  "valid for pod %s" % (cname, name))
             path = st.logs.get((ns, name, cname))
+        if q.get("previous") in ("1", "true"):  # the instance before
+            inst = int(path.rsplit(".", 2)[1]) if path else 0
+            if not inst:
+                return self.fail(400, "BadRequest", 'previous terminated '
+                                 'container "%s" in pod "%s" not found' %
+                                 (cname, name))
+            path = "%s.%d.log" % (path.rsplit(".", 2)[0], inst - 1)
+            q = dict(q, follow="false")
         if path is None:
             return self.fail(400, "BadRequest", 'container "%s" in pod "%s"'
                              ' is waiting to start: ContainerCreating' %
