@@ -19,13 +19,11 @@ command -v nghttpx >/dev/null 2>&1 ||
 command -v curl >/dev/null 2>&1 || { echo "skip: no curl"; exit 77; }
 N=20
 
+. "$here/../k8s/fake.sh"
 K8S=$TMP/k8s
-python3 "$here/../k8s/fake_apiserver.py" --dir "$K8S" --kubelet \
-	>"$TMP/k8s.out" 2>"$TMP/k8s.err" &
-SERVER=$!
 H2=
-trap 'cleanup; kill $SERVER $H2 2>/dev/null' EXIT
-wait_until 20 "test -s '$TMP/k8s.out'" || fail "fake API server did not start"
+trap 'cleanup; fake_stop; [ -n "$H2" ] && kill $H2 2>/dev/null' EXIT
+fake_start "$K8S" || fail "fake API server did not start"
 BPORT=$(cat "$K8S/port")
 
 # nghttpx on a free port, TLS + h2 in front, TLS to the fake behind
