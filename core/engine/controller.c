@@ -67,6 +67,8 @@ int trial_init_metrics(struct experiment *e, struct trial *t)
 {
 	size_t i, n = e->parser ? metrics_parser_nmetrics(e->parser) : 0;
 
+	if (trial_unseal(t))
+		return -ENOMEM;
 	metric_summaries_free(t->summaries, t->nsummaries);
 	t->nsummaries = 0;
 	t->summaries = calloc(n ? n : 1, sizeof(*t->summaries));
@@ -595,7 +597,9 @@ static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 		trial_finish(k, e, t, TRIAL_FAILED, "StartFailed", msg);
 		return;
 	}
-	free(t->command);
+	if (!(t->sealed & SEALED_COMMAND))
+		free(t->command);
+	t->sealed &= ~SEALED_COMMAND;
 	t->command_packed = 0; /* a text again (it ran before) */
 	t->command =
 		k->backend->renders_manifest && l->cmd.manifest

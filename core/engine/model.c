@@ -5,6 +5,7 @@
 #include "engine/model.h"
 #include "collectors/tfevent.h"
 #include "algorithms/importance.h"
+#include "util/arena.h"
 #include "util/textdelta.h"
 
 #include <errno.h>
@@ -147,12 +148,19 @@ void trial_free(struct trial *t)
 		free(t->values[i]);
 	free(t->values);
 	free(t->message);
-	free(t->command);
 	trial_live_free(t);
-	metric_summaries_free(t->summaries, t->nsummaries);
-	free(t->series);
+	if (!(t->sealed & SEALED_COMMAND))
+		free(t->command);
+	if (t->sealed & SEALED_SUMMARIES) /* their long values are owned */
+		for (i = 0; i < t->nsummaries; i++)
+			metric_summary_release(&t->summaries[i]);
+	else
+		metric_summaries_free(t->summaries, t->nsummaries);
+	if (!(t->sealed & SEALED_SERIES))
+		free(t->series);
 	free(t->objectives);
-	strbuf_free(&t->observations);
+	if (!(t->sealed & SEALED_OBSERVATIONS))
+		strbuf_free(&t->observations);
 	free(t);
 }
 
@@ -167,6 +175,7 @@ void experiment_free(struct experiment *e)
 	free(e->trials);
 	free(e->active);
 	free(e->command_ref);
+	arena_free(&e->sealed); /* after its trials */
 	if (e->algo && e->algo_priv && e->algo->destroy)
 		e->algo->destroy(e->algo_priv);
 	metrics_parser_free(e->parser);
@@ -446,6 +455,8 @@ int trial_record_observation(const struct experiment *e, struct trial *t,
 
 	if (!e->parser || o->metric < 0 || (size_t)o->metric >= t->nsummaries)
 		return 0;
+	if (trial_unseal(t))
+		return 0;
 	name = metrics_parser_metric(e->parser, o->metric);
 	metric_summary_add(&t->summaries[o->metric], o->time, o->value);
 	format_rfc3339(o->time, ts, sizeof(ts));
@@ -492,8 +503,14 @@ static void command_pack(struct experiment *e, struct trial *t)
 	if (!e->command_ref && !(e->command_ref = strdup(t->command)))
 		return;
 	if (textdelta_pack(e->command_ref, strlen(e->command_ref), t->command,
-			   strlen(t->command), &b) ||
-	    !(p = realloc(b.data, b.len))) { /* without the growth slack */
+			   strlen(t->command), &b)) {
+		strbuf_free(&b);
+		return;
+	}
+	if ((p = arena_copy(&e->sealed, b.data, b.len))) {
+		strbuf_free(&b);
+		t->sealed |= SEALED_COMMAND;
+	} else if (!(p = realloc(b.data, b.len))) { /* without the slack */
 		strbuf_free(&b);
 		return;
 	}
@@ -502,18 +519,101 @@ static void command_pack(struct experiment *e, struct trial *t)
 	t->command_packed = 1;
 }
 
-/* b's buffer cut to its content (an ended trial's CSV grows no more). */
-static void strbuf_trim(struct strbuf *b)
+/* b's buffer cut to its content (an ended trial's CSV grows no more):
+ * moved into `arena` when it fits (1), else trimmed in place (0). */
+static int strbuf_seal(struct strbuf *b, struct arena *arena)
 {
 	char *p;
 
-	if (!b->data || b->cap == b->len + 1)
-		return;
+	if (!b->data)
+		return 0;
+	if ((p = arena_copy(arena, b->data, b->len + 1))) {
+		free(b->data);
+		b->data = p;
+		b->cap = b->len + 1;
+		return 1;
+	}
+	if (b->cap == b->len + 1)
+		return 0;
 	p = realloc(b->data, b->len + 1);
 	if (p) {
 		b->data = p;
 		b->cap = b->len + 1;
 	}
+	return 0;
+}
+
+/* t's series without its growth slack, in `arena` when it fits (1). */
+static int series_seal(struct trial *t, struct arena *arena)
+{
+	double *p;
+
+	if (!t->series)
+		return 0;
+	if (t->nseries &&
+	    (p = arena_copy(arena, t->series, t->nseries * sizeof(*p)))) {
+		free(t->series);
+		t->series = p;
+		t->series_cap = t->nseries;
+		return 1;
+	}
+	if (t->series_cap > t->nseries &&
+	    (p = realloc(t->series,
+			 (t->nseries ? t->nseries : 1) * sizeof(*p)))) {
+		t->series = p;
+		t->series_cap = t->nseries ? t->nseries : 1;
+	}
+	return 0;
+}
+
+/* t's metric summaries moved into `arena` when they fit (1). */
+static int summaries_seal(struct trial *t, struct arena *arena)
+{
+	struct metric_summary *p;
+
+	if (!t->summaries || !t->nsummaries ||
+	    !(p = arena_copy(arena, t->summaries, t->nsummaries * sizeof(*p))))
+		return 0;
+	free(t->summaries); /* their long values move with them */
+	t->summaries = p;
+	return 1;
+}
+
+/* A heap copy of the n bytes at p, or NULL. */
+static void *heap_copy(const void *p, size_t n)
+{
+	void *q = malloc(n ? n : 1);
+
+	if (q && n)
+		memcpy(q, p, n);
+	return q;
+}
+
+int trial_unseal(struct trial *t)
+{
+	void *p;
+
+	if ((t->sealed & SEALED_OBSERVATIONS)) {
+		if (!(p = heap_copy(t->observations.data,
+				    t->observations.len + 1)))
+			return -ENOMEM;
+		t->observations.data = p;
+		t->sealed &= ~SEALED_OBSERVATIONS;
+	}
+	if ((t->sealed & SEALED_SERIES)) {
+		if (!(p = heap_copy(t->series, t->nseries * sizeof(double))))
+			return -ENOMEM;
+		t->series = p;
+		t->sealed &= ~SEALED_SERIES;
+	}
+	if ((t->sealed & SEALED_SUMMARIES)) {
+		if (!(p = heap_copy(t->summaries,
+				    t->nsummaries * sizeof(*t->summaries))))
+			return -ENOMEM;
+		t->summaries = p;
+		t->sealed &= ~SEALED_SUMMARIES;
+	}
+	return 0; /* the arena keeps the old copies until the experiment */
 }
 
 /*
@@ -531,8 +631,6 @@ static void strbuf_trim(struct strbuf *b)
  */
 void trial_compact(struct experiment *e, struct trial *t)
 {
-	double *p;
-
 	if (!trial_state_is_terminal(t->state))
 		return;
 	/* its backend has let go of it (trial_finish compacts it again
@@ -541,15 +639,13 @@ void trial_compact(struct experiment *e, struct trial *t)
 	    !t->live->tfevent)
 		trial_live_free(t);
 	command_pack(e, t);
-	strbuf_trim(&t->observations);
-	if (t->series && t->series_cap > t->nseries) {
-		p = realloc(t->series,
-			    (t->nseries ? t->nseries : 1) * sizeof(*p));
-		if (p) {
-			t->series = p;
-			t->series_cap = t->nseries ? t->nseries : 1;
-		}
-	}
+	if (!(t->sealed & SEALED_OBSERVATIONS) &&
+	    strbuf_seal(&t->observations, &e->sealed))
+		t->sealed |= SEALED_OBSERVATIONS;
+	if (!(t->sealed & SEALED_SERIES) && series_seal(t, &e->sealed))
+		t->sealed |= SEALED_SERIES;
+	if (!(t->sealed & SEALED_SUMMARIES) && summaries_seal(t, &e->sealed))
+		t->sealed |= SEALED_SUMMARIES;
 }
 
 static int grow_trials(struct trial ***v, size_t n, size_t *cap)

@@ -25,6 +25,7 @@
 #include "algorithms/pareto.h"
 #include "collectors/metrics.h"
 #include "katib/spec.h"
+#include "util/arena.h"
 #include "util/strbuf.h"
 #include "util/textlog.h"
 
@@ -96,6 +97,9 @@ struct trial {
 	 * command_ref (util/textdelta.h), as an ended trial keeps it
 	 * (trial_compact); read it by trial_command() */
 	unsigned char command_packed;
+	/* SEALED_*: what of it lies in its experiment's arena e->sealed
+	 * (trial_compact), not to be freed or grown (trial_unseal) */
+	unsigned char sealed;
 	char name[56]; /* <experiment>-<8 chars>, as Katib names trials */
 	/* TrialSucceeded, TrialFailed, Killed, ...: interned (never freed;
 	 * trial_set_reason), NULL read as "" (trial_reason) */
@@ -184,6 +188,8 @@ struct experiment {
 	/* the script the ended trials' scripts are packed against: the
 	 * first one packed, kept as long as the experiment (trial_compact) */
 	char *command_ref;
+	/* what the ended trials keep, packed (trial_compact; util/arena.h) */
+	struct arena sealed;
 
 	/* `events`: its older whole blocks deflated in events_sealed, the
 	 * rest as text in events (util/textlog.h) */
@@ -230,7 +236,18 @@ struct experiment {
 	int command_failures;
 };
 
+#define SEALED_COMMAND	    1
+#define SEALED_OBSERVATIONS 2
+#define SEALED_SERIES	    4
+#define SEALED_SUMMARIES    8
+
 void trial_free(struct trial *t);
+/*
+ * Before t's observations, series or metric summaries change: a heap copy
+ * of those in its experiment's arena (an ended trial given a pushed
+ * metric, a remount reloading its observations). 0 or -ENOMEM.
+ */
+int trial_unseal(struct trial *t);
 /* t->live allocated (no process, no slot): 0 or -ENOMEM. */
 int trial_live_new(struct trial *t);
 /* Free t->live (its backend has released t->live->run). */
