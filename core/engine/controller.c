@@ -1061,6 +1061,7 @@ static struct trial *trial_new(struct katib *k, struct experiment *e,
 		trial_free(t);
 		return NULL;
 	}
+	trial_values_pack(t); /* nothing points at them yet */
 	trial_touch(k, e, t);
 	return t;
 }

@@ -138,13 +138,40 @@ void trial_live_free(struct trial *t)
 	t->live = NULL;
 }
 
+void trial_values_pack(struct trial *t)
+{
+	size_t i, size = (t->nvalues + 1) * sizeof(char *);
+	char **v, *at;
+
+	if (!t->values || (t->sealed & SEALED_VALUES))
+		return;
+	for (i = 0; i < t->nvalues; i++)
+		size += t->values[i] ? strlen(t->values[i]) + 1 : 0;
+	v = malloc(size);
+	if (!v)
+		return; /* they stay as they were */
+	at = (char *)(v + t->nvalues + 1);
+	for (i = 0; i < t->nvalues; i++) {
+		v[i] = NULL;
+		if (t->values[i]) {
+			v[i] = strcpy(at, t->values[i]);
+			at += strlen(at) + 1;
+		}
+		free(t->values[i]);
+	}
+	v[t->nvalues] = NULL;
+	free(t->values);
+	t->values = v;
+	t->sealed |= SEALED_VALUES;
+}
+
 void trial_free(struct trial *t)
 {
 	size_t i;
 
 	if (!t)
 		return;
-	for (i = 0; i < t->nvalues; i++)
+	for (i = 0; !(t->sealed & SEALED_VALUES) && i < t->nvalues; i++)
 		free(t->values[i]);
 	free(t->values);
 	free(t->message);

@@ -240,8 +240,12 @@ struct experiment {
 #define SEALED_OBSERVATIONS 2
 #define SEALED_SERIES	    4
 #define SEALED_SUMMARIES    8
+#define SEALED_VALUES	    16 /* t->values is one block (not an arena's) */
 
 void trial_free(struct trial *t);
+/* t->values and their strings made one block (as nothing points at them
+ * yet: a trial just made or loaded); unchanged if out of memory. */
+void trial_values_pack(struct trial *t);
 /*
  * Before t's observations, series or metric summaries change: a heap copy
  * of those in its experiment's arena (an ended trial given a pushed

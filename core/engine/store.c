@@ -478,6 +478,7 @@ static struct trial *load_trial_row(sqlite3_stmt *st)
 		trial_free(t);
 		return NULL;
 	}
+	trial_values_pack(t);
 	return t;
 }
 
