@@ -82,7 +82,7 @@ int trial_init_metrics(struct experiment *e, struct trial *t)
 	t->nseries = 0;
 	if (t->live) /* NULL: a loaded trial that had ended */
 		t->live->series_checked = 0;
-	return strbuf_printf(&t->observations, "timestamp,name,value\n");
+	return 0; /* the CSV's header is not kept (OBSERVATIONS_HEADER) */
 }
 
 int trial_add_observations_locked(struct katib *k, struct experiment *e,

@@ -848,7 +848,7 @@ int katib_stream_stat(struct katib *k, const char *exp, int trial, enum kfile f,
 		*mtime = e ? e->mtime : k->events_mtime;
 		break;
 	case KFILE_T_OBSERVATIONS:
-		*size = (off_t)t->observations.len;
+		*size = (off_t)trial_observations_size(t);
 		*mtime = t->mtime;
 		break;
 	case KFILE_T_LOG:
@@ -902,7 +902,7 @@ ssize_t katib_stream_read(struct katib *k, const char *exp, int trial,
 				       off)
 		       : copy_range(&k->events, buf, size, off);
 	} else if (f == KFILE_T_OBSERVATIONS) {
-		rc = copy_range(&t->observations, buf, size, off);
+		rc = trial_observations_read(t, buf, size, off);
 	} else if (f == KFILE_T_LOG) {
 		trial_log_path(k, e->name, t->number, path, sizeof(path));
 		pthread_mutex_unlock(&k->lock);

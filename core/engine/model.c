@@ -852,6 +852,35 @@ void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s)
 		e->best = t;
 }
 
+size_t trial_observations_size(const struct trial *t)
+{
+	return strlen(OBSERVATIONS_HEADER) + t->observations.len;
+}
+
+ssize_t trial_observations_read(const struct trial *t, char *buf, size_t n,
+				off_t off)
+{
+	size_t hlen = strlen(OBSERVATIONS_HEADER), pos, done = 0, take;
+
+	if (off < 0)
+		return -EINVAL;
+	pos = (size_t)off;
+	if (pos < hlen) {
+		take = hlen - pos < n ? hlen - pos : n;
+		memcpy(buf, OBSERVATIONS_HEADER + pos, take);
+		done = take;
+		pos += take;
+	}
+	if (done < n && pos - hlen < t->observations.len) {
+		take = t->observations.len - (pos - hlen);
+		if (take > n - done)
+			take = n - done;
+		memcpy(buf + done, t->observations.data + (pos - hlen), take);
+		done += take;
+	}
+	return (ssize_t)done;
+}
+
 struct trial *experiment_trial(const struct experiment *e, int number)
 {
 	/* trials are numbered densely from 1 in creation order */

@@ -113,7 +113,9 @@ struct trial {
 	/* metrics */
 	double *series; /* numeric objective observations, in order */
 	struct metric_summary *summaries; /* one per parser metric */
-	struct strbuf observations; /* observations CSV, header included */
+	/* the observations CSV's rows; its file is OBSERVATIONS_HEADER
+	 * then these (katib_stream_read) */
+	struct strbuf observations;
 	struct timespec mtime;
 	/* multi-objective: every objective's value (spec order), what its
 	 * history entry points at; NULL until first needed */
@@ -331,6 +333,14 @@ int experiment_append_trial(struct experiment *e, struct trial *t);
 void trial_set_state(struct experiment *e, struct trial *t, enum trial_state s);
 
 struct trial *experiment_trial(const struct experiment *e, int number);
+
+/* The first line of every trial's `observations` (not kept per trial). */
+#define OBSERVATIONS_HEADER "timestamp,name,value\n"
+/* Up to n bytes of t's `observations` file from off into buf: how many
+ * (0 past its end), or -EINVAL. Its size: trial_observations_size(). */
+ssize_t trial_observations_read(const struct trial *t, char *buf, size_t n,
+				off_t off);
+size_t trial_observations_size(const struct trial *t);
 
 /*
  * The trials of e that have not ended, in creation order: e->active after

@@ -81,21 +81,17 @@ static int csv3(char *line, char *f[3])
 	return n == 3 ? 0 : -EINVAL;
 }
 
-/* Observations are rewritten from the CSV kept in memory. */
+/* Observations are rewritten from the CSV rows kept in memory. */
 static int rewrite_observations(struct katib *k, struct experiment *e,
 				struct trial *t)
 {
 	char *copy = strdup(t->observations.data ? t->observations.data : "");
 	char *line, *save = NULL, *f[3];
 	double time;
-	int rc = copy ? 0 : -ENOMEM, header = 1;
+	int rc = copy ? 0 : -ENOMEM;
 
 	for (line = copy ? strtok_r(copy, "\n", &save) : NULL; !rc && line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		if (header) {
-			header = 0;
-			continue;
-		}
 		if (csv3(line, f) || !parse_rfc3339(f[0], strlen(f[0]), &time))
 			continue;
 		rc = store_add_observation(k->store, e->name, t->number, time,

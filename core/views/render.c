@@ -649,7 +649,10 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 		}
 		break;
 	case KFILE_T_OBSERVATIONS:
-		strbuf_append(&b, t->observations.data, t->observations.len);
+		strbuf_puts(&b, OBSERVATIONS_HEADER);
+		if (t->observations.len)
+			strbuf_append(&b, t->observations.data,
+				      t->observations.len);
 		break;
 	default: return -EINVAL;
 	}
