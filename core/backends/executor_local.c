@@ -27,7 +27,7 @@
  *   processes per trial         shim exec, fork,    fork, fork, echo
  *                               sh exec, vfork,     (server -> shim ->
  *                               echo exec           trial; no sh)
- *   syscalls per trial          518                 347
+ *   syscalls per trial          518                 299
  *     (strace -f, the bench's status polling included)
  *   files created per trial     4 (dir, slot,       3 (dir, supervisor,
  *                               supervisor, log)    log)
