@@ -644,18 +644,26 @@ static void join_names(const char *const *known, char *buf, size_t size)
 		snprintf(buf, size, "(none)");
 }
 
+/* 1 if s is one of the settings named in known (NULL-terminated). */
+static int setting_is_known(const struct algorithm_setting *s,
+			    const char *const *known)
+{
+	size_t k;
+
+	for (k = 0; s->name && known[k]; k++)
+		if (!strcmp(s->name, known[k]))
+			return 1;
+	return 0;
+}
+
 int settings_check_known(const struct algorithm_spec *a,
 			 const char *const *known, struct kb_error *err)
 {
 	char field[256], names[384], hint[100];
-	size_t i, k;
+	size_t i;
 
 	for (i = 0; i < a->nsettings; i++) {
-		for (k = 0; known[k]; k++)
-			if (a->settings[i].name &&
-			    !strcmp(a->settings[i].name, known[k]))
-				break;
-		if (known[k])
+		if (setting_is_known(&a->settings[i], known))
 			continue;
 		setting_field(&a->settings[i], field, sizeof(field));
 		join_names(known, names, sizeof(names));
@@ -764,18 +772,14 @@ void settings_warn_unknown(const struct experiment_spec *spec,
 	const struct algorithm_spec *a = &spec->algorithm;
 	const char *known[64];
 	char field[256], names[384], hint[100];
-	size_t i, k, n = 0;
+	size_t i, n = 0;
 
 	for (; rules[n].name && n < 63; n++)
 		known[n] = rules[n].name;
 	known[n] = NULL;
 	join_names(known, names, sizeof(names));
 	for (i = 0; i < a->nsettings; i++) {
-		for (k = 0; known[k]; k++)
-			if (a->settings[i].name &&
-			    !strcmp(a->settings[i].name, known[k]))
-				break;
-		if (known[k])
+		if (setting_is_known(&a->settings[i], known))
 			continue;
 		setting_field(&a->settings[i], field, sizeof(field));
 		spec_warn(spec, field,
