@@ -159,6 +159,22 @@ int fs_mkdir(const char *path, mode_t mode)
 	return core_err(katib_mkdir(fs->k, nd.exp, &err));
 }
 
+/* path as a node the owner removes: a directory or a file as `dir` says
+ * (else ENOTDIR or EISDIR), of `kind` (else EPERM). */
+static int resolve_removable(struct katibfs *fs, const char *path, int dir,
+			     enum node_kind kind, struct node *nd)
+{
+	int rc = node_resolve(fs, path, nd);
+
+	if (rc)
+		return rc;
+	if (!node_is_dir(nd) != !dir)
+		return dir ? -ENOTDIR : -EISDIR;
+	if ((rc = owner_only(fs)))
+		return rc;
+	return nd->kind == kind ? 0 : -EPERM;
+}
+
 int fs_rmdir(const char *path)
 {
 	struct katibfs *fs = kfs();
@@ -166,15 +182,9 @@ int fs_rmdir(const char *path)
 	struct node nd;
 	int rc;
 
-	rc = node_resolve(fs, path, &nd);
+	rc = resolve_removable(fs, path, 1, NODE_EXP, &nd);
 	if (rc)
 		return rc;
-	if (!node_is_dir(&nd))
-		return -ENOTDIR;
-	if ((rc = owner_only(fs)))
-		return rc;
-	if (nd.kind != NODE_EXP)
-		return -EPERM;
 	kb_error_clear(&err);
 	rc = core_err(katib_rmdir(fs->k, nd.exp, &err));
 	if (!rc)
@@ -255,15 +265,9 @@ int fs_unlink(const char *path)
 	struct node nd;
 	int rc;
 
-	rc = node_resolve(fs, path, &nd);
+	rc = resolve_removable(fs, path, 0, NODE_SCRATCH, &nd);
 	if (rc)
 		return rc;
-	if (node_is_dir(&nd))
-		return -EISDIR;
-	if ((rc = owner_only(fs)))
-		return rc;
-	if (nd.kind != NODE_SCRATCH)
-		return -EPERM;
 	pthread_mutex_lock(&fs->scratch_lock);
 	s = scratch_find(fs, nd.exp, nd.name);
 	if (s)
