@@ -6,8 +6,11 @@
  * enforces kills, decides completion as Katib's experiment controller does
  * (goal, maxFailedTrialCount, maxTrialCount, and an algorithm that has no
  * more to give), and starts new trials up to parallelTrialCount. All the
- * store writes of one pass are one transaction. Kernel-cache
- * notifications queued during the pass are fired after the lock is gone.
+ * store writes of one pass are one transaction. Spawning trials and an
+ * algorithm's suggestions happen after that commit, off the lock (see
+ * "Starting trials off the model lock" and "Suggesting off the model
+ * lock"). Kernel-cache notifications queued during the pass are fired
+ * after the lock is gone.
  */
 #include "collectors/collect.h"
 #include "collectors/collector_path.h"
@@ -29,6 +32,7 @@
 #include "controller.h"
 #include "algorithms/suggestion_command.h"
 #include "engine/command.h"
+#include "engine/history_snapshot.h"
 #include "engine/queue.h"
 #include "engine/importance_task.h"
 #include "engine/slots.h"
@@ -48,6 +52,7 @@ void experiment_set_state_locked(struct katib *k, struct experiment *e,
 				 enum experiment_state s, const char *reason)
 {
 	e->state = s;
+	e->generation++; /* a suggestion under way is for the old state */
 	snprintf(e->reason, sizeof(e->reason), "%s", reason);
 	if (experiment_state_is_finished(s))
 		e->finished = now_epoch();
@@ -188,6 +193,10 @@ int experiment_activate_locked(struct katib *k, struct experiment *e,
 	metrics_parser_free(e->parser);
 	e->algo = ops;
 	e->algo_priv = priv;
+	free(e->algo_state); /* what experiment_save_locked() writes while
+			      * the algorithm suggests, until it saves */
+	e->algo_state = algo_state ? strdup(algo_state) : NULL;
+	history_snapshot_free(&e->snapshot);
 	e->parser = parser;
 	experiment_caches_reset(e); /* derived with the old parser */
 	experiment_pareto_rebuild(e);
@@ -500,6 +509,13 @@ struct launch {
 	struct kb_error err;
 	char dir[4096], log[4096];
 	int rc;
+	/* the algorithm's prepare_trial (PBT: the parent's checkpoint
+	 * copied into the trial's directory), run off the lock before the
+	 * spawn; e->algo_busy counts it until launch_finish */
+	int (*prepare)(void *priv, const struct experiment_spec *spec,
+		       int number, char *const *values, const char *trial_dir,
+		       struct trial_command *cmd, struct kb_error *err);
+	void *algo_priv;
 };
 
 static struct launch *launch_new(struct katib *k)
@@ -562,6 +578,23 @@ static int trial_mkdir(const struct katib *k, const char *exp, const char *dir,
 	return 0;
 }
 
+/* trials/N/spec: the script of what is run (or the manifest). */
+static void trial_set_script(struct katib *k, struct experiment *e,
+			     struct trial *t, const struct launch *l)
+{
+	if (!(t->sealed & SEALED_COMMAND))
+		free(t->command);
+	t->sealed &= ~SEALED_COMMAND;
+	t->command_packed = 0; /* a text again (it ran before) */
+	t->command =
+		k->backend->renders_manifest && l->cmd.manifest
+			? strdup(l->cmd.manifest)
+			: trial_script(e->name, t->number, t->name, l->dir,
+				       l->cmd.working_dir ? l->cmd.working_dir
+							  : l->dir,
+				       &l->cmd);
+}
+
 /* Prepare t under the lock and queue it; controller_tick spawns it. */
 static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 {
@@ -580,14 +613,8 @@ static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 	rc = trial_render(k, e, t, &l->cmd, &l->err);
 	trial_dir_path(k, e->name, t->number, l->dir, sizeof(l->dir));
 	trial_log_path(k, e->name, t->number, l->log, sizeof(l->log));
-	/* the directory is made off the lock (launch_all), unless the
-	 * algorithm puts something in it first (PBT's checkpoint) */
-	if (!rc && e->algo->prepare_trial)
-		rc = trial_mkdir(k, e->name, l->dir, &l->err);
-	if (!rc && e->algo->prepare_trial)
-		rc = e->algo->prepare_trial(e->algo_priv, e->spec, t->number,
-					    t->values, l->dir, &l->cmd,
-					    &l->err);
+	/* the directory is made off the lock (launch_one), and filled
+	 * there by the algorithm (PBT's checkpoint) */
 	if (!rc && k->backend->trial_slots)
 		rc = slots_assign(k, e, t, &l->cmd, &l->err);
 	if (rc) {
@@ -597,17 +624,13 @@ static void trial_start(struct katib *k, struct experiment *e, struct trial *t)
 		trial_finish(k, e, t, TRIAL_FAILED, "StartFailed", msg);
 		return;
 	}
-	if (!(t->sealed & SEALED_COMMAND))
-		free(t->command);
-	t->sealed &= ~SEALED_COMMAND;
-	t->command_packed = 0; /* a text again (it ran before) */
-	t->command =
-		k->backend->renders_manifest && l->cmd.manifest
-			? strdup(l->cmd.manifest)
-			: trial_script(e->name, t->number, t->name, l->dir,
-				       l->cmd.working_dir ? l->cmd.working_dir
-							  : l->dir,
-				       &l->cmd);
+	l->prepare = e->algo->prepare_trial;
+	if (l->prepare) { /* the script once the algorithm edited it */
+		l->algo_priv = e->algo_priv;
+		e->algo_busy++;
+	} else {
+		trial_set_script(k, e, t, l);
+	}
 	t->started = now_epoch();
 	t->live->log_parsed = 0;
 	l->e = e;
@@ -635,6 +658,9 @@ static int launch_one(struct katib *k, struct launch *l)
 	char head[SLOT_TEXT_MAX];
 	int rc = trial_mkdir(k, l->e->name, l->dir, &l->err);
 
+	if (!rc && l->prepare)
+		rc = l->prepare(l->algo_priv, l->spec, l->t->number,
+				l->t->values, l->dir, &l->cmd, &l->err);
 	if (!rc && k->backend->trial_slots) {
 		rc = slots_record(l->t, head, sizeof(head), &l->err);
 		bt.record_head = head;
@@ -664,6 +690,11 @@ static void launch_finish(struct katib *k, struct launch *l)
 	struct strbuf b = { 0 };
 	char msg[1024];
 
+	if (l->prepare) {
+		e->algo_busy--;
+		if (!l->rc)
+			trial_set_script(k, e, t, l);
+	}
 	trial_command_free(&l->cmd);
 	if (l->rc) {
 		kb_error_format(&l->err, msg, sizeof(msg));
@@ -690,6 +721,8 @@ static void launch_cancel(struct katib *k, struct launch *l)
 	trial_set_reason(l->t, "TrialCreated");
 	slots_release(l->t);
 	trial_command_free(&l->cmd);
+	if (l->prepare)
+		l->e->algo_busy--;
 	(void)k;
 }
 
@@ -714,6 +747,17 @@ void katib_spec_retire_locked(struct katib *k, struct experiment_spec *spec)
 		k->retired_cap = cap;
 	}
 	k->retired[k->nretired++] = spec;
+}
+
+/* Off-lock work is over: the specs replaced meanwhile can go. */
+static void retired_free_locked(struct katib *k)
+{
+	size_t i;
+
+	k->launching = 0;
+	for (i = 0; i < k->nretired; i++)
+		spec_free(k->retired[i]);
+	k->nretired = 0;
 }
 
 /*
@@ -745,10 +789,7 @@ static void launch_queued_locked(struct katib *k)
 		launch_finish(k, &k->launches[i]);
 	katib_commit_locked(k);
 	k->nlaunches = 0;
-	k->launching = 0;
-	for (i = 0; i < k->nretired; i++)
-		spec_free(k->retired[i]);
-	k->nretired = 0;
+	retired_free_locked(k);
 }
 
 static void backend_terminate(struct katib *k, struct experiment *e,
@@ -1078,31 +1119,19 @@ static void free_assignments(char ***v, size_t from, size_t n, size_t np)
 	free(v);
 }
 
-/* Ask the algorithm for `want` assignments and create those trials. */
-static void create_trials(struct katib *k, struct experiment *e, size_t want)
+/*
+ * What the algorithm gave (n assignments in out, or a negative errno with
+ * err) becomes trials, under the lock; out is freed.
+ */
+static void suggestions_commit(struct katib *k, struct experiment *e,
+			       size_t want, char ***out, int n, int waiting,
+			       struct kb_error *err)
 {
-	struct search_history own, hist;
-	struct kb_error err;
-	char ***out = NULL;
 	char msg[1024];
-	int n, i, waiting = 0;
+	int i;
 
-	/* the warm-start history first, then the trials' */
-	if (experiment_history(e, &own) || warm_start_history(e, &own, &hist))
-		return;
-	kb_error_clear(&err);
-	out = calloc(want, sizeof(*out));
-	search_history_attach_used(&hist, e->used);
-	if (!out)
-		n = -ENOMEM;
-	else if (e->spec->nsuggestion_command) /* a program: off the lock */
-		n = command_suggest_locked(k, e, want, out, &waiting, &err);
-	else
-		n = e->algo->suggest(e->algo_priv, e->spec, &hist, want, out,
-				     &err);
-	search_history_attach_used(NULL, NULL);
 	if (n < 0) {
-		kb_error_format(&err, msg, sizeof(msg));
+		kb_error_format(err, msg, sizeof(msg));
 		experiment_event(k, e, "algorithm %s failed: %s",
 				 e->spec->algorithm.name, msg);
 		experiment_set_state_locked(k, e, EXP_FAILED,
@@ -1127,6 +1156,34 @@ static void create_trials(struct katib *k, struct experiment *e, size_t want)
 	free(out);
 	if (n)
 		experiment_save_locked(k, e); /* algorithm state */
+}
+
+/*
+ * Ask the algorithm for `want` assignments and create those trials: a
+ * built-in algorithm is asked after the pass's commit, off the lock
+ * (suggest_off_lock); a suggestion command's run is started or taken.
+ */
+static void create_trials(struct katib *k, struct experiment *e, size_t want)
+{
+	struct search_history own, hist;
+	struct kb_error err;
+	char ***out = NULL;
+	int n, waiting = 0;
+
+	if (!e->spec->nsuggestion_command) {
+		e->suggest_want = want;
+		return;
+	}
+	/* the warm-start history first, then the trials' */
+	if (experiment_history(e, &own) || warm_start_history(e, &own, &hist))
+		return;
+	kb_error_clear(&err);
+	out = calloc(want, sizeof(*out));
+	if (!out)
+		n = kb_error_set(&err, -ENOMEM, NULL, 0, "out of memory");
+	else /* a program: off the lock in a thread of its own */
+		n = command_suggest_locked(k, e, want, out, &waiting, &err);
+	suggestions_commit(k, e, want, out, n, waiting, &err);
 }
 
 /* Start up to `want` trials from EXP/queue, oldest first; how many. */
@@ -1314,6 +1371,95 @@ static void reap_deleted(struct katib *k)
 }
 
 /*
+ * Suggesting off the model lock. A pass that wants trials from a built-in
+ * algorithm says how many (e->suggest_want, create_trials); after the
+ * pass's commit and launches, the history is copied (history_snapshot.h:
+ * running trials' series included), the lock is dropped while the
+ * algorithm suggests on the copy, and retaken to create the trials, in
+ * the same pass as before: the same history gives the same suggestions
+ * (random_state). Meanwhile e->algo_busy keeps requests from asking the
+ * algorithm for its state (experiment_save_locked writes the one it last
+ * saved), a spec replaced is parked (k->launching), and e stays allocated
+ * (only this thread frees experiments). If the experiment changed
+ * meanwhile (e->generation: stopped, paused, restarted, a new spec) or
+ * was deleted, the result is dropped and the algorithm goes back to the
+ * state it last saved, as a daemon mounted again would find it: a
+ * dropped suggestion never counts.
+ */
+static void suggestion_drop_locked(struct katib *k, struct experiment *e,
+				   char ***out, int n, size_t nvalues)
+{
+	struct kb_error err;
+	void *priv = NULL;
+
+	free_assignments(out, 0, n > 0 ? (size_t)n : 0, nvalues);
+	if (e->deleted)
+		return;
+	/* the batch went into e->used: build it again from the trials */
+	experiment_caches_reset(e);
+	kb_error_clear(&err);
+	if (e->algo->create(e->spec, e->algo_state, &priv, &err))
+		return; /* keep the one that suggested */
+	if (e->algo->use_backend)
+		e->algo->use_backend(priv, k->backend, k->backend_priv);
+	if (e->algo->destroy)
+		e->algo->destroy(e->algo_priv);
+	e->algo_priv = priv;
+}
+
+static void suggest_off_lock(struct katib *k, struct experiment *e)
+{
+	const struct experiment_spec *spec = e->spec;
+	const struct algorithm_ops *algo = e->algo;
+	void *priv = e->algo_priv;
+	size_t want = e->suggest_want, nvalues = e->nvalue_names;
+	struct search_history own, hist, snap;
+	unsigned generation = e->generation;
+	struct assignment_set *used;
+	struct kb_error err;
+	char ***out;
+	int n;
+
+	e->suggest_want = 0;
+	if (e->deleted || e->state != EXP_RUNNING)
+		return;
+	/* the warm-start history first, then the trials' */
+	if (experiment_history(e, &own) || warm_start_history(e, &own, &hist) ||
+	    history_snapshot_take(&e->snapshot, &hist, &snap))
+		return;
+	kb_error_clear(&err);
+	out = calloc(want, sizeof(*out));
+	if (!out) {
+		kb_error_set(&err, -ENOMEM, NULL, 0, "out of memory");
+		store_begin(k->store);
+		suggestions_commit(k, e, want, NULL, -ENOMEM, 0, &err);
+		katib_commit_locked(k);
+		return;
+	}
+	if (!e->algo_state && e->algo->save) /* for saves meanwhile */
+		e->algo_state = e->algo->save(e->algo_priv);
+	used = e->used; /* this thread's alone, as the snapshot */
+	e->algo_busy++;
+	k->launching = 1;
+	pthread_mutex_unlock(&k->lock);
+	search_history_attach_used(&snap, used);
+	n = algo->suggest(priv, spec, &snap, want, out, &err);
+	search_history_attach_used(NULL, NULL);
+	pthread_mutex_lock(&k->lock);
+	e->algo_busy--;
+	retired_free_locked(k);
+	if (e->deleted || e->generation != generation) {
+		suggestion_drop_locked(k, e, out, n, nvalues);
+		return;
+	}
+	store_begin(k->store);
+	suggestions_commit(k, e, want, out, n, 0, &err);
+	check_completion(k, e);
+	katib_commit_locked(k);
+	launch_queued_locked(k);
+}
+
+/*
  * One pass over everything; returns the poll timeout to use next (ms).
  * The lock is held per experiment, not for the whole pass, so a reader
  * waits for at most one experiment's share of the work; each experiment's
@@ -1341,6 +1487,8 @@ static int controller_tick(struct katib *k, int tail)
 			tick_experiment(k, e, NULL, now, tail);
 			katib_commit_locked(k);
 			launch_queued_locked(k);
+			if (e->suggest_want)
+				suggest_off_lock(k, e);
 			running += e->counts.running;
 		}
 		pthread_mutex_unlock(&k->lock);

@@ -179,12 +179,13 @@ void katib_event(struct katib *k, const char *fmt, ...)
 
 void experiment_save_locked(struct katib *k, struct experiment *e)
 {
-	char *state = NULL;
-
-	if (e->algo && e->algo_priv && e->algo->save)
-		state = e->algo->save(e->algo_priv);
-	store_put_experiment(k->store, e, state);
-	free(state);
+	/* the algorithm may be running off the lock (e->algo_busy): then
+	 * the state it last saved is written again, not asked for */
+	if (e->algo && e->algo_priv && e->algo->save && !e->algo_busy) {
+		free(e->algo_state);
+		e->algo_state = e->algo->save(e->algo_priv);
+	}
+	store_put_experiment(k->store, e, e->algo_state);
 	clock_gettime(CLOCK_REALTIME, &e->mtime);
 }
 

@@ -216,6 +216,8 @@ void experiment_free(struct experiment *e)
 	strbuf_free(&e->events);
 	textlog_free(&e->events_sealed);
 	experiment_caches_reset(e);
+	history_snapshot_free(&e->snapshot);
+	free(e->algo_state);
 	pareto_front_free(&e->pareto);
 	if (e->importance)
 		importance_ranking_free(e->importance);

@@ -24,6 +24,7 @@
 #include "katib/backend.h"
 #include "algorithms/pareto.h"
 #include "collectors/metrics.h"
+#include "engine/history_snapshot.h"
 #include "katib/spec.h"
 #include "util/arena.h"
 #include "util/strbuf.h"
@@ -236,6 +237,21 @@ struct experiment {
 	/* katibfs/suggestion-command: runs that failed in a row
 	 * (core/engine/command.c) */
 	int command_failures;
+
+	/* Suggestions off the model lock (core/engine/controller.c,
+	 * "Suggesting off the model lock"): how many assignments the pass
+	 * wants (0: none), the history copy the algorithm reads, and
+	 * `generation`, bumped by every change of state or spec, so that a
+	 * result computed while one happened is dropped. While the algorithm
+	 * runs off the lock (algo_busy > 0: suggesting, or PBT preparing a
+	 * trial), experiment_save_locked() persists algo_state, the state it
+	 * last saved (owned), instead of asking it. Controller thread, but
+	 * generation and algo_state under the lock from any. */
+	size_t suggest_want;
+	struct history_snapshot snapshot;
+	unsigned generation;
+	int algo_busy;
+	char *algo_state;
 };
 
 #define SEALED_COMMAND	    1

@@ -194,6 +194,7 @@ static int start_experiment(struct katib *k, struct experiment *e,
 	}
 	katib_spec_retire_locked(k, e->spec);
 	e->spec = spec;
+	e->generation++; /* a suggestion under way was for the old spec */
 	rc = experiment_activate_locked(k, e, NULL, err);
 	if (rc) {
 		e->spec = NULL;
@@ -294,6 +295,7 @@ static int update_experiment(struct katib *k, struct experiment *e,
 			 spec->parallel_trial_count, spec->max_trial_count,
 			 spec->max_failed_trial_count);
 	e->spec = spec;
+	e->generation++; /* a suggestion under way was for the old spec */
 	/* the value names point into the spec: take them from the new one */
 	e->nvalue_names = algorithm_assignment_names(
 		e->algo, e->algo_priv, spec, e->value_names, KATIB_MAX_VALUES);

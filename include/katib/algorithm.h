@@ -22,6 +22,11 @@
  *
  * Reproducibility: with a random_state setting, the same spec and the same
  * history give the same suggestions.
+ *
+ * Threads: the controller calls suggest() and prepare_trial() without the
+ * model lock, on a copy of the history, one call at a time per
+ * experiment; save() is not called while either runs. The others are
+ * called under the lock.
  */
 #ifndef KATIB_ALGORITHM_H
 #define KATIB_ALGORITHM_H
@@ -91,7 +96,8 @@ struct algorithm_ops {
 	/*
 	 * Optional. Called for trial `number` (values as suggested) after its
 	 * command was rendered and its directory `trial_dir` created, before
-	 * it starts: PBT has the parent's checkpoint copied there (through
+	 * it starts (off the model lock, where it is spawned): PBT has the
+	 * parent's checkpoint copied there (through
 	 * the backend's copy_checkpoint) and points the command at it. May
 	 * edit cmd (argv, env). 0 or a negative errno.
 	 */

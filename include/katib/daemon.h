@@ -59,8 +59,9 @@ struct katib {
 	/* trials being started off the lock (core/engine/controller.c):
 	 * prepared and queued by the controller under the lock, spawned
 	 * without it, recorded under it again; controller thread only. While
-	 * `launching`, a spec replaced by a request is parked in `retired`
-	 * (katib_spec_retire_locked), since a spawn may still read it. */
+	 * `launching` (spawning, or an algorithm suggesting off the lock), a
+	 * spec replaced by a request is parked in `retired`
+	 * (katib_spec_retire_locked), since they may still read it. */
 	struct launch *launches;
 	size_t nlaunches, launches_cap;
 	int launching;
