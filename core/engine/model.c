@@ -647,16 +647,17 @@ int trial_unseal(struct trial *t)
 
 /*
  * What an ended trial costs (issue 11; bench/bench_scale.py: trivial
- * trials, one double parameter, one observation; malloc chunk sizes):
- *   struct trial 240 (its running part, struct trial_live, 96, is freed
- *   as it ends), its values 64, its metric summary 80
- *   its script 464 -> packed here to ~96 (text ~450, delta ~85)
- *   observations CSV 144 -> trimmed here to 80; series 144 -> 32
- *   history entry 56; the assignment set's copy 32 (one block,
- *   search_space.c) and its table ~24; e->trials 8
- *   trials.csv's cached row ~40; the experiment's events lines ~175 of
- *   text, ~20 once deflated (util/textlog.h)
- * about 770 bytes, plus the daemon's ~14 MB at rest.
+ * trials, one double parameter, one observation; bytes as allocated):
+ *   struct trial 240 (malloc chunk; its running part, struct trial_live,
+ *   96, is freed as it ends); its values and their strings, one block, 48
+ *   in e->sealed (the arena: no chunk header, no rounding): its script
+ *   packed (~450 bytes of text -> ~85), its metric summary 72, its
+ *   observations' rows ~41 (the CSV header is not kept), its series 8
+ *   history entry 56; the assignment set's copy ~48 and its table ~16
+ *   (search_space.c); e->trials 8; trials.csv's cached row ~40; the
+ *   experiment's events lines ~175 of text, ~27 once deflated
+ *   (util/textlog.h)
+ * about 700 bytes, plus the daemon's ~14 MB at rest.
  */
 void trial_compact(struct experiment *e, struct trial *t)
 {
