@@ -103,19 +103,45 @@ static int device_known(const struct experiment_spec *s, const char *d,
 	return 0;
 }
 
+/* The item of a comma-separated list at *p: *p moved past the blanks
+ * before it, its length without the blanks after it returned, and *next
+ * the item after its comma (NULL when it is the last). */
+static size_t list_item(const char **p, const char **next)
+{
+	size_t len;
+
+	*p += strspn(*p, " \t");
+	len = strcspn(*p, ",");
+	*next = (*p)[len] ? *p + len + 1 : NULL;
+	while (len && ((*p)[len - 1] == ' ' || (*p)[len - 1] == '\t'))
+		len--;
+	return len;
+}
+
+/* Append a copy of text[0..len) to the string vector *v (n of them). */
+static int strv_push(char ***v, size_t *n, const char *text, size_t len)
+{
+	char **grown = realloc(*v, (*n + 2) * sizeof(**v));
+
+	if (!grown)
+		return -ENOMEM;
+	*v = grown;
+	if (!(grown[*n] = strndup(text, len)))
+		return -ENOMEM;
+	grown[++*n] = NULL;
+	return 0;
+}
+
 /* "0,1,2,3": the devices trials share out, each named once. */
 static int parse_devices(struct experiment_spec *s, const char *path,
 			 const struct ynode *v, struct kb_error *err)
 {
-	const char *p = v->value;
-	size_t len, cap = 0;
-	char **grown;
+	const char *p, *next;
+	size_t len;
+	int rc;
 
-	for (;;) {
-		p += strspn(p, " \t");
-		len = strcspn(p, ",");
-		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
+	for (p = v->value; p; p = next) {
+		len = list_item(&p, &next);
 		if (!device_name_ok(p, len))
 			return fail(err, path, v,
 				    "must be a comma-separated list of device "
@@ -127,21 +153,11 @@ static int parse_devices(struct experiment_spec *s, const char *path,
 				    "names device \"%.*s\" twice; each device "
 				    "goes to one trial at a time",
 				    (int)len, p);
-		if (s->ndevices == cap) {
-			cap = cap ? cap * 2 : 8;
-			grown = realloc(s->devices, cap * sizeof(*grown));
-			if (!grown)
-				return -ENOMEM;
-			s->devices = grown;
-		}
-		if (!(s->devices[s->ndevices] = strndup(p, len)))
-			return -ENOMEM;
-		s->ndevices++;
-		p += strcspn(p, ",");
-		if (!*p)
-			return 0;
-		p++;
+		rc = strv_push(&s->devices, &s->ndevices, p, len);
+		if (rc)
+			return rc;
 	}
+	return 0;
 }
 
 /* "1": how many devices each running trial gets. */
@@ -162,34 +178,17 @@ static int parse_devices_per_trial(struct experiment_spec *s, const char *path,
 	return 0;
 }
 
-/* Append a copy of text[0..len) to the string vector *v (n of them). */
-static int strv_push(char ***v, size_t *n, const char *text, size_t len)
-{
-	char **grown = realloc(*v, (*n + 2) * sizeof(**v));
-
-	if (!grown)
-		return -ENOMEM;
-	*v = grown;
-	if (!(grown[*n] = strndup(text, len)))
-		return -ENOMEM;
-	grown[++*n] = NULL;
-	return 0;
-}
-
 /* "exp-a, exp-b": experiments whose Succeeded trials are the history. */
 static int parse_warm_start(struct experiment_spec *s, const char *path,
 			    const struct ynode *v, struct kb_error *err)
 {
-	const char *p = v->value;
+	const char *p, *next;
 	char name[EXPERIMENT_NAME_MAX + 2];
 	size_t len, i;
 	int rc;
 
-	for (;;) {
-		p += strspn(p, " \t");
-		len = strcspn(p, ",");
-		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
+	for (p = v->value; p; p = next) {
+		len = list_item(&p, &next);
 		snprintf(name, sizeof(name), "%.*s", (int)len, p);
 		if (!len || len > EXPERIMENT_NAME_MAX ||
 		    spec_validate_name(name, NULL))
@@ -206,11 +205,8 @@ static int parse_warm_start(struct experiment_spec *s, const char *path,
 		rc = strv_push(&s->warm_start, &s->nwarm_start, p, len);
 		if (rc)
 			return rc;
-		p += strcspn(p, ",");
-		if (!*p)
-			return 0;
-		p++;
 	}
+	return 0;
 }
 
 /*
@@ -456,25 +452,19 @@ static int parse_objective_item(struct experiment_spec *s, const char *path,
 static int parse_objectives(struct experiment_spec *s, const char *path,
 			    const struct ynode *v, struct kb_error *err)
 {
-	const char *p = v->value;
+	const char *p, *next;
 	size_t len;
 	int rc;
 
-	for (;;) {
-		p += strspn(p, " \t");
-		len = strcspn(p, ",");
-		while (len && strchr(" \t", p[len - 1]))
-			len--;
+	for (p = v->value; p; p = next) {
+		len = list_item(&p, &next);
 		if (!len)
 			return objectives_format_error(path, v, err);
 		rc = parse_objective_item(s, path, v, p, len, err);
 		if (rc)
 			return rc;
-		p += strcspn(p, ",");
-		if (!*p)
-			return 0;
-		p++;
 	}
+	return 0;
 }
 
 static int is_additional(const struct experiment_spec *s, const char *name)
