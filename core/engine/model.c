@@ -870,7 +870,7 @@ ssize_t trial_observations_read(const struct trial *t, char *buf, size_t n,
 	pos = (size_t)off;
 	if (pos < hlen) {
 		take = hlen - pos < n ? hlen - pos : n;
-		memcpy(buf, OBSERVATIONS_HEADER + pos, take);
+		memcpy(buf, &OBSERVATIONS_HEADER[pos], take);
 		done = take;
 		pos += take;
 	}
