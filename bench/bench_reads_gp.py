@@ -7,7 +7,7 @@ Usage: bench_reads_gp.py MOUNTPOINT DAEMON_PID [--history H] [--trials N]
 A suggestion of bayesianoptimization refits a Gaussian process on every
 trial so far: tens of ms at 1,000 trials. First H trials (default 1000) of
 random search on a 2-parameter bowl are run in EXPERIMENT-history; then
-EXPERIMENT runs N trials (default 80) of bayesianoptimization at
+EXPERIMENT runs N trials (default 400) of bayesianoptimization at
 parallelTrialCount 8 with those as history (katibfs/warm-start), so every
 suggestion fits H+ points. Meanwhile a second process loops
 open+read+close of status, best, trials.csv and trials/1/params
@@ -101,7 +101,7 @@ def figures(window):
 def main():
     mnt, pid = sys.argv[1], int(sys.argv[2])
     history = int(arg("--history", "1000"))
-    trials = int(arg("--trials", "80"))
+    trials = int(arg("--trials", "400"))
     name = arg("--name", "readsgp")
     exp = os.path.join(mnt, name)
     hist = exp + "-history"

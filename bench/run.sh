@@ -36,10 +36,10 @@ fi
 python3 "$top/bench/bench_scale.py" "$mnt" "$pid" --trials 300 --every 300 \
 	--name reads
 # The same reads while bayesianoptimization suggests with 1,000 trials of
-# history (katibfs/warm-start): GP updates of ~20 ms, one refit at 1,125,
-# all computed off the model lock (same targets).
+# history (katibfs/warm-start): GP updates of ~20 ms, refits at 1,125 and
+# 1,265, all computed off the model lock (same targets).
 python3 "$top/bench/bench_reads_gp.py" "$mnt" "$pid" --history 1000 \
-	--trials 160 --name readsgp
+	--trials 400 --name readsgp
 # Parameter importance (issue 13): the cost of one ranking (forest and
 # fANOVA) at 100 and 1,000 trials of 10 parameters (target < 50 ms), then
 # Optuna's FanovaImportanceEvaluator re-run live against katibfs's ranking.
