@@ -78,6 +78,7 @@ static int random_suggest(void *priv, const struct experiment_spec *spec,
 const struct algorithm_ops algorithm_random = {
 	.name = "random",
 	.implemented = 1,
+	.suggests_in_microseconds = 1,
 	.validate = random_validate,
 	.create = random_create,
 	.suggest = random_suggest,

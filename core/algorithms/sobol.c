@@ -563,6 +563,7 @@ out:
 const struct algorithm_ops algorithm_sobol = {
 	.name = "sobol",
 	.implemented = 1,
+	.suggests_in_microseconds = 1,
 	.validate = sobol_validate,
 	.create = sobol_create,
 	.suggest = sobol_suggest,

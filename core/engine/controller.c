@@ -1161,7 +1161,8 @@ static void suggestions_commit(struct katib *k, struct experiment *e,
 /*
  * Ask the algorithm for `want` assignments and create those trials: a
  * built-in algorithm is asked after the pass's commit, off the lock
- * (suggest_off_lock); a suggestion command's run is started or taken.
+ * (suggest_off_lock), unless a suggestion costs it microseconds (random,
+ * sobol); a suggestion command's run is started or taken.
  */
 static void create_trials(struct katib *k, struct experiment *e, size_t want)
 {
@@ -1170,7 +1171,8 @@ static void create_trials(struct katib *k, struct experiment *e, size_t want)
 	char ***out = NULL;
 	int n, waiting = 0;
 
-	if (!e->spec->nsuggestion_command) {
+	if (!e->spec->nsuggestion_command &&
+	    !e->algo->suggests_in_microseconds) {
 		e->suggest_want = want;
 		return;
 	}
@@ -1179,10 +1181,15 @@ static void create_trials(struct katib *k, struct experiment *e, size_t want)
 		return;
 	kb_error_clear(&err);
 	out = calloc(want, sizeof(*out));
+	search_history_attach_used(&hist, e->used);
 	if (!out)
 		n = kb_error_set(&err, -ENOMEM, NULL, 0, "out of memory");
-	else /* a program: off the lock in a thread of its own */
+	else if (e->spec->nsuggestion_command) /* a program: off the lock */
 		n = command_suggest_locked(k, e, want, out, &waiting, &err);
+	else /* a draw: cheaper than a copy of the history */
+		n = e->algo->suggest(e->algo_priv, e->spec, &hist, want, out,
+				     &err);
+	search_history_attach_used(NULL, NULL);
 	suggestions_commit(k, e, want, out, n, waiting, &err);
 }
 
@@ -1489,6 +1496,8 @@ static int controller_tick(struct katib *k, int tail)
 			launch_queued_locked(k);
 			if (e->suggest_want)
 				suggest_off_lock(k, e);
+			if (experiment_state_is_finished(e->state))
+				history_snapshot_free(&e->snapshot);
 			running += e->counts.running;
 		}
 		pthread_mutex_unlock(&k->lock);

@@ -23,10 +23,10 @@
  * Reproducibility: with a random_state setting, the same spec and the same
  * history give the same suggestions.
  *
- * Threads: the controller calls suggest() and prepare_trial() without the
- * model lock, on a copy of the history, one call at a time per
- * experiment; save() is not called while either runs. The others are
- * called under the lock.
+ * Threads: the controller calls suggest() (unless suggests_in_microseconds)
+ * and prepare_trial() without the model lock, suggest() on a copy of the
+ * history, one call at a time per experiment; save() is not called while
+ * either runs. The others are called under the lock.
  */
 #ifndef KATIB_ALGORITHM_H
 #define KATIB_ALGORITHM_H
@@ -119,6 +119,14 @@ struct algorithm_ops {
 	 * write gets; NULL (the default): every trial in the history counts.
 	 */
 	const char *foreign_refused;
+	/*
+	 * 1 if suggest() costs microseconds whatever the history (random,
+	 * sobol: a draw checked against the kept set of assignments): the
+	 * controller asks it under the model lock, with no copy of the
+	 * history (which costs memory per trial). 0 (the default): asked off
+	 * the lock on a copy (see "Threads" above).
+	 */
+	int suggests_in_microseconds;
 	/*
 	 * 1 if the algorithm takes a multi-objective spec (katibfs/
 	 * objectives): history entries then carry `objectives`. Others are
