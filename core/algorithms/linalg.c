@@ -87,6 +87,13 @@ int linalg_cholesky_append(double *l, size_t ld, size_t n, double *k)
 	return 0;
 }
 
+void linalg_tri_solve_vec(const double *l, size_t ld, size_t n, double *b)
+{
+	if (n)
+		cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans,
+			    CblasNonUnit, (int)n, l, (int)ld, b, 1);
+}
+
 void linalg_cho_solve_vec(const double *l, size_t ld, size_t n, double *b)
 {
 	if (!n)

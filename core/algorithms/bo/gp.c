@@ -26,8 +26,9 @@
 
 #define SQRT5 2.23606797749978969640
 
-static double matern(const double *a, const double *b, const double *ils2,
-		     size_t d, double sf2)
+/* The kernel between a and b; *e = its exp(-sqrt(5) r) factor. */
+static double matern_e(const double *a, const double *b, const double *ils2,
+		       size_t d, double sf2, double *e)
 {
 	double r2 = 0, r, t;
 	size_t k;
@@ -37,7 +38,16 @@ static double matern(const double *a, const double *b, const double *ils2,
 		r2 += t * t * ils2[k];
 	}
 	r = sqrt(r2);
-	return sf2 * (1 + SQRT5 * r + 5.0 / 3.0 * r2) * exp(-SQRT5 * r);
+	*e = exp(-SQRT5 * r);
+	return sf2 * (1 + SQRT5 * r + 5.0 / 3.0 * r2) * *e;
+}
+
+static double matern(const double *a, const double *b, const double *ils2,
+		     size_t d, double sf2)
+{
+	double e;
+
+	return matern_e(a, b, ils2, d, sf2, &e);
 }
 
 static void gp_set_theta(struct gp *gp, const double *theta)
@@ -52,6 +62,8 @@ static void gp_set_theta(struct gp *gp, const double *theta)
 	gp->noise = exp(theta[gp->d + 1]);
 }
 
+/* K (n x n) at the current theta; each pair's exp factor kept in
+ * gp->expo for the gradient (lml_kernel_grad), which needs the same. */
 static void gp_kernel_matrix(const struct gp *gp, double *K)
 {
 	size_t n = gp->n, d = gp->d, i, j;
@@ -60,8 +72,8 @@ static void gp_kernel_matrix(const struct gp *gp, double *K)
 		K[i * n + i] = gp->sf2 + gp->noise + 1e-9;
 		for (j = 0; j < i; j++)
 			K[i * n + j] = K[j * n + i] =
-				matern(gp->X + i * d, gp->X + j * d, gp->ils2,
-				       d, gp->sf2);
+				matern_e(gp->X + i * d, gp->X + j * d, gp->ils2,
+					 d, gp->sf2, gp->expo + i * n + j);
 	}
 }
 
@@ -114,7 +126,7 @@ static void lml_kernel_grad(const struct gp *gp, double *g)
 				r2 += t * t * gp->ils2[k];
 			}
 			r = sqrt(r2);
-			e = exp(-SQRT5 * r);
+			e = gp->expo[i * n + j];
 			g[d] += w * gp->sf2 * (1 + SQRT5 * r + 5.0 / 3 * r2) *
 				e;
 			c = w * gp->sf2 * (5.0 / 3.0) * (1 + SQRT5 * r) * e;
@@ -248,6 +260,17 @@ out:
 static void gp_free(struct gp *gp);
 static int gp_alloc(struct gp *gp, size_t d, size_t cap);
 
+static int cmp_dist(const void *a, const void *b, void *ctx)
+{
+	const double *r2 = ctx;
+	double x = r2[*(const size_t *)a], z = r2[*(const size_t *)b];
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	if (x != z)
+		return x < z ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
 static int cmp_y(const void *a, const void *b, void *ctx)
 {
 	const double *y = ctx;
@@ -307,6 +330,7 @@ static void gp_free(struct gp *gp)
 	free(gp->theta);
 	free(gp->ils2);
 	free(gp->work);
+	free(gp->expo);
 	free(gp->row);
 }
 
@@ -329,10 +353,11 @@ static int gp_alloc(struct gp *gp, size_t d, size_t cap)
 	gp->L = malloc(gp->cap * gp->cap * sizeof(*gp->L));
 	gp->alpha = malloc(gp->cap * sizeof(*gp->alpha));
 	gp->work = malloc(gp->cap * gp->cap * sizeof(*gp->work));
+	gp->expo = malloc(gp->cap * gp->cap * sizeof(*gp->expo));
 	gp->theta = malloc((d + 2) * sizeof(*gp->theta));
 	gp->ils2 = malloc((d ? d : 1) * sizeof(*gp->ils2));
 	if (!gp->X || !gp->y || !gp->L || !gp->alpha || !gp->work ||
-	    !gp->theta || !gp->ils2) {
+	    !gp->expo || !gp->theta || !gp->ils2) {
 		gp_free(gp);
 		return -ENOMEM;
 	}
@@ -358,7 +383,10 @@ int gp_predict(const struct gp *gp, const double *Xc, size_t m, double *mu,
 			s += V[i * m + j] * gp->alpha[i];
 		mu[j] = s;
 	}
-	linalg_tri_solve_lower(gp->L, gp->ld, n, V, m);
+	if (m == 1 && n > GP_LARGE) /* dtrsv: dtrsm is slow for one */
+		linalg_tri_solve_vec(gp->L, gp->ld, n, V);
+	else
+		linalg_tri_solve_lower(gp->L, gp->ld, n, V, m);
 	for (j = 0; j < m; j++)
 		var[j] = gp->sf2;
 	for (i = 0; i < n; i++)
@@ -413,6 +441,47 @@ void gp_predict_grad(const struct gp *gp, const double *x, double *mu,
 		for (k = 0; k < d; k++)
 			dvar[k] = 0;
 	}
+}
+
+/* The m points of gp nearest to x (scaled distance; ties by index), with
+ * their targets, factored at gp's theta. */
+struct gp *gp_local(const struct gp *gp, const double *x, size_t m)
+{
+	size_t n = gp->n, d = gp->d, i, k, *idx;
+	double *r2 = malloc((n ? n : 1) * sizeof(*r2)), t;
+	struct gp *loc = calloc(1, sizeof(*loc));
+
+	idx = malloc((n ? n : 1) * sizeof(*idx));
+	if (m > n)
+		m = n;
+	if (!r2 || !idx || !loc || gp_alloc(loc, d, m)) {
+		free(loc);
+		loc = NULL;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		idx[i] = i;
+		r2[i] = 0;
+		for (k = 0; k < d; k++) {
+			t = x[k] - gp->X[i * d + k];
+			r2[i] += t * t * gp->ils2[k];
+		}
+	}
+	qsort_r(idx, n, sizeof(*idx), cmp_dist, r2);
+	for (i = 0; i < m; i++) {
+		memcpy(loc->X + i * d, gp->X + idx[i] * d, d * sizeof(*loc->X));
+		loc->y[i] = gp->y[idx[i]];
+	}
+	loc->n = m;
+	gp_set_theta(loc, gp->theta);
+	if (gp_factor(loc)) {
+		gp_model_free(loc);
+		loc = NULL;
+	}
+out:
+	free(r2);
+	free(idx);
+	return loc;
 }
 
 /* 64-byte aligned doubles (so OpenBLAS takes the same path for every

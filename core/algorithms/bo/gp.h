@@ -15,6 +15,14 @@
 #include "katib/algorithm.h"
 
 /*
+ * A large model: more points than this (bayesianoptimization refits at
+ * every suggestion up to here) takes the faster paths where the rounding
+ * differs (gp_predict of one point, gp_local): every model up to it
+ * computes bit for bit what the regret tables were measured with.
+ */
+#define GP_LARGE 300
+
+/*
  * Two uses: the fit's GP (gp_alloc: cap points, factored whole by
  * gp_factor with rows n apart, for the likelihood) and the model kept in
  * bo_priv (gp_model_new: grown by gp_append, factor rows ld apart).
@@ -30,6 +38,7 @@ struct gp {
 	double *ils2;  /* 1 / ls^2 per dimension */
 	double sf2, noise;
 	double *work; /* fit: n x n scratch (LML) */
+	double *expo; /* fit: n x n, the kernel's exp factor per pair */
 	double *row;  /* model: cap + 1 scratch for gp_append */
 };
 
@@ -53,7 +62,7 @@ void gp_solve_alpha(struct gp *gp);
 /* Add one point (x, y) without refitting: O(n^2). */
 int gp_add(struct gp *gp, const double *x, double y);
 
-/* Mean and variance (latent) at m points Xc (m x d). */
+/* Mean and variance (latent) at m points Xc (m x d): O(n^2 m). */
 int gp_predict(const struct gp *gp, const double *Xc, size_t m, double *mu,
 	       double *var);
 /* Mean, variance and their gradients at one point (ks, v: n scratch; dk:
@@ -61,5 +70,11 @@ int gp_predict(const struct gp *gp, const double *Xc, size_t m, double *mu,
 void gp_predict_grad(const struct gp *gp, const double *x, double *mu,
 		     double *var, double *dmu, double *dvar, double *ks,
 		     double *v, double *dk);
+
+/* The GP at gp's theta on the (at most) m of its points nearest to x in
+ * the kernel's metric, with their targets (owned by the caller:
+ * gp_model_free), or NULL: a local model for refining an acquisition
+ * around x at O(m^2) per step instead of O(n^2). */
+struct gp *gp_local(const struct gp *gp, const double *x, size_t m);
 
 #endif
