@@ -7,8 +7,12 @@
  * one (suggest() only: history building and evaluation excluded).
  *
  *   latency ALGORITHM [--sizes 100,500,1000,2000] [--asks 20]
- *           [--fill self|random] [--seed 1] [--cpu] [--into candidate.json]
- *           [--set name=value]...
+ *           [--fill self|random] [--seed 1] [--cpu] [--restart]
+ *           [--into candidate.json] [--set name=value]...
+ *
+ * --restart: each timed ask is made by an instance created afresh from the
+ * state the previous one saved (the first suggestion after a daemon
+ * restart: models rebuilt from the history).
  *
  * Prints a table of the first ask and median [Q1, Q3], p99, max ms; --into adds
  * the "latency" field
@@ -35,7 +39,7 @@
 struct options {
 	const char *algorithm, *into;
 	long sizes[MAX_SIZES];
-	int nsizes, asks, fill_random, seed, cpu;
+	int nsizes, asks, fill_random, seed, cpu, restart;
 	char *set[MAX_SET]; /* algorithm settings name=value */
 	int nset;
 };
@@ -136,15 +140,34 @@ static int add_to_json(const struct options *o, double **ms)
 	return rc;
 }
 
+/* *priv replaced by an instance created from the state it saves. */
+static int restart(const struct algorithm_ops *ops,
+		   const struct experiment_spec *spec, void **priv)
+{
+	struct kb_error err;
+	char *state = ops->save ? ops->save(*priv) : NULL;
+	int rc;
+
+	ops->destroy(*priv);
+	*priv = NULL;
+	rc = ops->create(spec, state, priv, &err);
+	free(state);
+	if (rc)
+		fprintf(stderr, "latency: restart: %s\n", err.message);
+	return rc;
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	char *p, *end;
 	int i, j;
 
 	memset(o, 0, sizeof(*o));
-	for (i = j = 1; i < argc; i++) /* --cpu takes no value */
+	for (i = j = 1; i < argc; i++) /* --cpu, --restart take no value */
 		if (!strcmp(argv[i], "--cpu"))
 			o->cpu = 1;
+		else if (!strcmp(argv[i], "--restart"))
+			o->restart = 1;
 		else
 			argv[j++] = argv[i];
 	argc = j;
@@ -184,7 +207,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 usage:
 	fprintf(stderr, "usage: latency ALGORITHM [--sizes 100,500,1000,2000] "
 			"[--asks 20] [--fill self|random] [--seed 1] [--cpu] "
-			"[--into candidate.json] [--set name=value]...\n");
+			"[--restart] [--into candidate.json] "
+			"[--set name=value]...\n");
 	exit(2);
 }
 
@@ -228,6 +252,8 @@ int main(int argc, char **argv)
 		ms[si] = calloc((size_t)o.asks, sizeof(double));
 		while ((long)h.ntrials < o.sizes[si] + o.asks) {
 			k = (int)h.ntrials - (int)o.sizes[si];
+			if (k >= 0 && o.restart && restart(ops, spec, &priv))
+				return 1;
 			t0 = now_ms();
 			if (k < 0 && o.fill_random)
 				n = rnd->suggest(rpriv, spec, &h, 1, out, &err);
@@ -250,10 +276,13 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("suggestion latency of %s on hartmann6 (ms of %s, %d asks per "
-	       "size, in process; first: the first ask at that size)\n\n"
+	       "size, in process%s; first: the first ask at that size)\n\n"
 	       "| history | first | median | Q1 | Q3 | p99 | max |\n"
 	       "|---|---|---|---|---|---|---|\n",
-	       o.algorithm, o.cpu ? "CPU time" : "wall time", o.asks);
+	       o.algorithm, o.cpu ? "CPU time" : "wall time", o.asks,
+	       o.restart ? ", each by an instance restarted from the saved "
+			   "state"
+			 : "");
 	for (si = 0; si < o.nsizes; si++) {
 		double s[1024];
 		int m = o.asks < 1024 ? o.asks : 1024;

@@ -87,6 +87,23 @@ int linalg_cholesky_append(double *l, size_t ld, size_t n, double *k)
 	return 0;
 }
 
+int linalg_cholesky_extend(double *l, size_t ld, size_t n, size_t t)
+{
+	double *panel = l + n * ld;
+
+	if (!t)
+		return 0;
+	if (n) {
+		cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans,
+			    CblasNonUnit, (int)t, (int)n, 1.0, l, (int)ld,
+			    panel, (int)ld);
+		cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)t,
+			    (int)n, -1.0, panel, (int)ld, 1.0, panel + n,
+			    (int)ld);
+	}
+	return linalg_cholesky_lower(panel + n, ld, t);
+}
+
 void linalg_tri_solve_vec(const double *l, size_t ld, size_t n, double *b)
 {
 	if (n)

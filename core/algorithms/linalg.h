@@ -39,6 +39,15 @@ int linalg_cholesky_lower(double *a, size_t ld, size_t n);
  */
 int linalg_cholesky_append(double *l, size_t ld, size_t n, double *k);
 
+/*
+ * Grow the lower Cholesky factor l of an n x n matrix (rows ld apart) by
+ * t rows at once: rows n..n+t-1 of l hold the matrix's new rows (columns
+ * 0..n+i, the lower triangle) and are replaced by the factor's. One
+ * triangular solve for all t (dtrsm: one pass over l where t appends make
+ * t), then the t x t block. -EDOM if not positive definite.
+ */
+int linalg_cholesky_extend(double *l, size_t ld, size_t n, size_t t);
+
 /* Solve L x = b in place for one right-hand side b[n] (L's rows ld
  * apart): one triangular solve, 5x faster than linalg_tri_solve_lower
  * with nrhs 1 at n = 1,000 (but not the same rounding). */

@@ -203,8 +203,10 @@ static void theta_default(size_t d, double *theta)
  * default lengthscales with a noise variance of 0.3 on the standardised
  * scale: from the low-noise default alone, L-BFGS settles in the mode
  * that explains noise by short lengthscales), the default after a warm
- * start, then random restarts; `quick` (a scheduled refit of a large
- * model): the warm start only, for at most REFIT_ITERATIONS steps.
+ * start, then random restarts; `quick` (a large model, whose suggestion
+ * must stay cheap): a scheduled refit takes the warm start only, for at
+ * most REFIT_ITERATIONS steps, and a first fit (no warm start, e.g. an
+ * experiment warm-started with 1,000 trials) the two fixed starts only.
  */
 static int gp_fit_theta(struct gp *gp, const double *warm, int quick,
 			struct rng *r)
@@ -229,6 +231,8 @@ static int gp_fit_theta(struct gp *gp, const double *warm, int quick,
 	if (quick && warm) {
 		starts = 1;
 		maxit = REFIT_ITERATIONS;
+	} else if (quick) { /* a large model's first fit: no random start */
+		starts = 2;
 	}
 	theta_default(gp->d, best);
 	for (s = 0; s < starts; s++) {
@@ -565,13 +569,39 @@ int gp_append(struct gp *gp, const double *x)
 	return rc;
 }
 
+/* Append the t points X as one group (linalg_cholesky_extend). */
+int gp_append_group(struct gp *gp, const double *X, size_t t)
+{
+	size_t n = gp->n, d = gp->d, i, j;
+	double *Li;
+	int rc = gp_reserve(gp, n + t);
+
+	if (rc)
+		return rc;
+	memcpy(gp->X + n * d, X, t * d * sizeof(*X));
+	for (i = n; i < n + t; i++) {
+		Li = gp->L + i * gp->ld;
+		for (j = 0; j < i; j++)
+			Li[j] = matern(gp->X + i * d, gp->X + j * d, gp->ils2,
+				       d, gp->sf2);
+		Li[i] = gp->sf2 + gp->noise + 1e-9;
+	}
+	rc = linalg_cholesky_extend(gp->L, gp->ld, n, t);
+	if (!rc)
+		gp->n = n + t;
+	return rc;
+}
+
 /* The model's first m points X (m x d) factored as one block (LAPACK,
  * O(m^3) but fast): what a refit leaves, before rows are appended. */
 int gp_factor_block(struct gp *gp, const double *X, size_t m)
 {
 	size_t d = gp->d, i, j;
 	double *Li;
-	int rc = gp_reserve(gp, m);
+	/* room for the points appended until the next refit (at 9/8 m) and
+	 * a batch's believers: growing the factor later copies it (8 ms at
+	 * 1,000) */
+	int rc = gp_reserve(gp, m + m / 8 + 32);
 
 	if (rc)
 		return rc;

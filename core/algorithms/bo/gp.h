@@ -44,7 +44,8 @@ struct gp {
 
 /* Fit theta to n points (X, standardised y) (on a subset of at most 100
  * when there are more: the best 30 and an even spread); warm start from
- * `warm` (or NULL); `quick`: the warm start only, a few steps. */
+ * `warm` (or NULL); `quick` (a large model): the warm start only, a few
+ * steps, or without one no random restart. */
 int fit_theta(const double *X, const double *y, size_t n, size_t d,
 	      const double *warm, int quick, struct rng *r, double *theta);
 
@@ -57,6 +58,10 @@ void gp_model_free(struct gp *gp);
 int gp_factor_block(struct gp *gp, const double *X, size_t m);
 /* Append point x to the factor (its target set by the caller): O(n^2). */
 int gp_append(struct gp *gp, const double *x);
+/* Append the t points X (t x d) as one group (targets set by the caller):
+ * O(n^2 t) in one pass over the factor. The rows' bits depend on the
+ * points, theta and t (not on how the earlier rows were grown). */
+int gp_append_group(struct gp *gp, const double *X, size_t t);
 /* alpha = K^-1 y from the factor. */
 void gp_solve_alpha(struct gp *gp);
 /* Add one point (x, y) without refitting: O(n^2). */
