@@ -1,6 +1,7 @@
 /* test_bo_gp.c - the Gaussian process of bayesianoptimization
  * (core/algorithms/bo/gp.c): its white-noise term fits the noise of the
- * data, and is small on noiseless data. */
+ * data, and is small on noiseless data; a factor grown in groups and the
+ * local GP predict what one block does. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -74,11 +76,77 @@ static void test_noiseless(void **state)
 	assert_true(v < 1e-3);
 }
 
+/* M points in [0, 1]^D and standardised-looking targets, seeded. */
+#define M 340
+static void points(uint64_t seed, double *X, double *y)
+{
+	struct rng r;
+	size_t i;
+
+	rng_seed(&r, seed);
+	for (i = 0; i < M; i++) {
+		X[i * D] = rng_uniform(&r);
+		X[i * D + 1] = rng_uniform(&r);
+		y[i] = sin(6 * X[i * D]) + cos(4 * X[i * D + 1]);
+	}
+}
+
+/* A model factored as a block then grown in groups and by single rows
+ * predicts what the same points factored as one block do, and a local GP
+ * on all the points predicts what the whole model does. */
+static void test_groups_and_local(void **state)
+{
+	static double X[M * D], y[M];
+	double theta[D + 2] = { log(0.3), log(0.3), 0, log(1e-4) };
+	double x[D] = { 0.4, 0.6 }, mu[2], var[2];
+	struct gp *a = gp_model_new(D, theta), *b = gp_model_new(D, theta);
+	struct gp *loc;
+	size_t i;
+
+	(void)state;
+	points(3, X, y);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(gp_factor_block(a, X, M), 0);
+	assert_int_equal(gp_factor_block(b, X, 200), 0);
+	for (i = 200; i < M - 4; i += 16)
+		assert_int_equal(
+			gp_append_group(b, X + i * D,
+					M - 4 - i < 16 ? M - 4 - i : 16),
+			0);
+	for (i = M - 4; i < M; i++)
+		assert_int_equal(gp_append(b, X + i * D), 0);
+	assert_int_equal(b->n, M);
+	memcpy(a->y, y, sizeof(y));
+	memcpy(b->y, y, sizeof(y));
+	gp_solve_alpha(a);
+	gp_solve_alpha(b);
+	assert_int_equal(gp_predict(a, x, 1, &mu[0], &var[0]), 0);
+	assert_int_equal(gp_predict(b, x, 1, &mu[1], &var[1]), 0);
+	assert_true(fabs(mu[0] - mu[1]) < 1e-8);
+	assert_true(fabs(var[0] - var[1]) < 1e-8);
+	loc = gp_local(a, x, M);
+	assert_non_null(loc);
+	assert_int_equal(gp_predict(loc, x, 1, &mu[1], &var[1]), 0);
+	assert_true(fabs(mu[0] - mu[1]) < 1e-6);
+	assert_true(fabs(var[0] - var[1]) < 1e-6);
+	gp_model_free(loc);
+	loc = gp_local(a, x, 20); /* fewer points: no less uncertain */
+	assert_non_null(loc);
+	assert_int_equal(loc->n, 20);
+	assert_int_equal(gp_predict(loc, x, 1, &mu[1], &var[1]), 0);
+	assert_true(var[1] >= var[0] - 1e-12);
+	gp_model_free(loc);
+	gp_model_free(a);
+	gp_model_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_noise_fitted),
 		cmocka_unit_test(test_noiseless),
+		cmocka_unit_test(test_groups_and_local),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
