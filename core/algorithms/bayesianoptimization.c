@@ -18,8 +18,10 @@
  * bayesopt_suggest_values(), bo/bo.h). The GP (Matern 5/2 ARD plus a
  * fitted white-noise term) is kept between suggestions: it is refitted at
  * every suggestion up to 300 observations, then each time their number
- * has grown by 1/8; in between each new observation appends a row to its
- * Cholesky factor (O(n^2)), so a suggestion at 1,000 trials takes ~20 ms.
+ * has grown by 1/8; in between new observations join its Cholesky factor
+ * in groups (O(n^2) each, gp_build), and a large model refines the
+ * acquisition on a local GP (refine), so a suggestion at 1,000 trials
+ * costs ~10-20 ms of CPU and a refit or a restart's rebuild ~30-50.
  * Tree models are fitted afresh at each suggestion (40-60 ms at 1,000).
  *
  * Acquisition: EI, PI (xi = 0.01) and LCB (kappa = 1.96) on the
