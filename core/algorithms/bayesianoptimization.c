@@ -19,9 +19,8 @@
  * fitted white-noise term) is kept between suggestions: it is refitted at
  * every suggestion up to 300 observations, then each time their number
  * has grown by 1/8; in between new observations join its Cholesky factor
- * in groups (O(n^2) each, gp_build), and a large model refines the
- * acquisition on a local GP (refine), so a suggestion at 1,000 trials
- * costs ~10-20 ms of CPU and a refit or a restart's rebuild ~30-50.
+ * in groups (O(n^2) each, gp_build), so a suggestion at 1,000 trials
+ * costs ~15-25 ms of CPU and a refit or a restart's rebuild ~30-50.
  * Tree models are fitted afresh at each suggestion (40-60 ms at 1,000).
  *
  * Acquisition: EI, PI (xi = 0.01) and LCB (kappa = 1.96) on the
@@ -90,9 +89,8 @@ enum estimator { EST_GP, EST_RF, EST_ET, EST_GBRT };
 #define DUP_TRIES	64
 #define TREE_CANDIDATES 2000	 /* random points a tree model scores */
 #define REFIT_ALL	GP_LARGE /* refit at every suggestion up to this */
-#define REFIT_GROWTH	8   /* then when n grew by 1/8 since the last fit */
-#define GROUP		16  /* points appended to the factor at once */
-#define REFINE_LOCAL	128 /* points of a large model's local GP (refine) */
+#define REFIT_GROWTH	8  /* then when n grew by 1/8 since the last fit */
+#define GROUP		16 /* points appended to the factor at once */
 
 /* ---- settings ---- */
 
@@ -688,32 +686,18 @@ static int refine_iterations(size_t n)
 	return n <= 150 ? 40 : n <= 400 ? 15 : 6;
 }
 
-/*
- * Refine x by L-BFGS on acquisition `kind`. A large model (GP_LARGE) is
- * refined on the local GP of its REFINE_LOCAL points nearest to x
- * (O(m^2) a step where the whole model costs two O(n^2) solves, 8 of the
- * 25 ms of a suggestion at 1,000 trials): the refined point is then
- * scored on the whole model against every candidate, so a step the local
- * model misjudges can only lose to the candidate it started from.
- */
 static int refine(struct bo_call *c, enum acq_kind kind, double *x)
 {
-	struct gp *loc =
-		c->gp->n > GP_LARGE ? gp_local(c->gp, x, REFINE_LOCAL) : NULL;
-	const struct gp *gp = loc ? loc : c->gp;
-	size_t n = gp->n, d = c->s->d, k;
+	size_t n = c->gp->n, d = c->s->d, k;
 	double *w = malloc((2 * n + n * d + 4 * d) * sizeof(*w));
 	struct acq_ctx ctx;
 	struct lbfgs_problem pr;
 	double *lo, *hi;
 
-	if (!w || (c->gp->n > GP_LARGE && !loc)) {
-		free(w);
-		gp_model_free(loc);
+	if (!w)
 		return -ENOMEM;
-	}
 	ctx = (struct acq_ctx){
-		gp,    kind,	  &c->target,	     w,
+		c->gp, kind,	  &c->target,	     w,
 		w + n, w + 2 * n, w + 2 * n + n * d, w + 2 * n + n * d + d
 	};
 	lo = w + 2 * n + n * d + 2 * d;
@@ -725,7 +709,6 @@ static int refine(struct bo_call *c, enum acq_kind kind, double *x)
 	pr = (struct lbfgs_problem){ acq_objective, &ctx, d, lo, hi };
 	lbfgs(&pr, x, refine_iterations(c->gp->n));
 	free(w);
-	gp_model_free(loc);
 	return 0;
 }
 

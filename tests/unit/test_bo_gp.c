@@ -1,7 +1,7 @@
 /* test_bo_gp.c - the Gaussian process of bayesianoptimization
  * (core/algorithms/bo/gp.c): its white-noise term fits the noise of the
- * data, and is small on noiseless data; a factor grown in groups and the
- * local GP predict what one block does. */
+ * data, and is small on noiseless data; a factor grown in groups predicts
+ * what one block does. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,15 +92,13 @@ static void points(uint64_t seed, double *X, double *y)
 }
 
 /* A model factored as a block then grown in groups and by single rows
- * predicts what the same points factored as one block do, and a local GP
- * on all the points predicts what the whole model does. */
-static void test_groups_and_local(void **state)
+ * predicts what the same points factored as one block do. */
+static void test_groups(void **state)
 {
 	static double X[M * D], y[M];
 	double theta[D + 2] = { log(0.3), log(0.3), 0, log(1e-4) };
 	double x[D] = { 0.4, 0.6 }, mu[2], var[2];
 	struct gp *a = gp_model_new(D, theta), *b = gp_model_new(D, theta);
-	struct gp *loc;
 	size_t i;
 
 	(void)state;
@@ -125,18 +123,6 @@ static void test_groups_and_local(void **state)
 	assert_int_equal(gp_predict(b, x, 1, &mu[1], &var[1]), 0);
 	assert_true(fabs(mu[0] - mu[1]) < 1e-8);
 	assert_true(fabs(var[0] - var[1]) < 1e-8);
-	loc = gp_local(a, x, M);
-	assert_non_null(loc);
-	assert_int_equal(gp_predict(loc, x, 1, &mu[1], &var[1]), 0);
-	assert_true(fabs(mu[0] - mu[1]) < 1e-6);
-	assert_true(fabs(var[0] - var[1]) < 1e-6);
-	gp_model_free(loc);
-	loc = gp_local(a, x, 20); /* fewer points: no less uncertain */
-	assert_non_null(loc);
-	assert_int_equal(loc->n, 20);
-	assert_int_equal(gp_predict(loc, x, 1, &mu[1], &var[1]), 0);
-	assert_true(var[1] >= var[0] - 1e-12);
-	gp_model_free(loc);
 	gp_model_free(a);
 	gp_model_free(b);
 }
@@ -146,7 +132,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_noise_fitted),
 		cmocka_unit_test(test_noiseless),
-		cmocka_unit_test(test_groups_and_local),
+		cmocka_unit_test(test_groups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

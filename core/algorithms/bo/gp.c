@@ -264,17 +264,6 @@ out:
 static void gp_free(struct gp *gp);
 static int gp_alloc(struct gp *gp, size_t d, size_t cap);
 
-static int cmp_dist(const void *a, const void *b, void *ctx)
-{
-	const double *r2 = ctx;
-	double x = r2[*(const size_t *)a], z = r2[*(const size_t *)b];
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-
-	if (x != z)
-		return x < z ? -1 : 1;
-	return i < j ? -1 : i > j;
-}
-
 static int cmp_y(const void *a, const void *b, void *ctx)
 {
 	const double *y = ctx;
@@ -445,47 +434,6 @@ void gp_predict_grad(const struct gp *gp, const double *x, double *mu,
 		for (k = 0; k < d; k++)
 			dvar[k] = 0;
 	}
-}
-
-/* The m points of gp nearest to x (scaled distance; ties by index), with
- * their targets, factored at gp's theta. */
-struct gp *gp_local(const struct gp *gp, const double *x, size_t m)
-{
-	size_t n = gp->n, d = gp->d, i, k, *idx;
-	double *r2 = malloc((n ? n : 1) * sizeof(*r2)), t;
-	struct gp *loc = calloc(1, sizeof(*loc));
-
-	idx = malloc((n ? n : 1) * sizeof(*idx));
-	if (m > n)
-		m = n;
-	if (!r2 || !idx || !loc || gp_alloc(loc, d, m)) {
-		free(loc);
-		loc = NULL;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		idx[i] = i;
-		r2[i] = 0;
-		for (k = 0; k < d; k++) {
-			t = x[k] - gp->X[i * d + k];
-			r2[i] += t * t * gp->ils2[k];
-		}
-	}
-	qsort_r(idx, n, sizeof(*idx), cmp_dist, r2);
-	for (i = 0; i < m; i++) {
-		memcpy(loc->X + i * d, gp->X + idx[i] * d, d * sizeof(*loc->X));
-		loc->y[i] = gp->y[idx[i]];
-	}
-	loc->n = m;
-	gp_set_theta(loc, gp->theta);
-	if (gp_factor(loc)) {
-		gp_model_free(loc);
-		loc = NULL;
-	}
-out:
-	free(r2);
-	free(idx);
-	return loc;
 }
 
 /* 64-byte aligned doubles (so OpenBLAS takes the same path for every

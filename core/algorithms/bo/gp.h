@@ -17,8 +17,8 @@
 /*
  * A large model: more points than this (bayesianoptimization refits at
  * every suggestion up to here) takes the faster paths where the rounding
- * differs (gp_predict of one point, gp_local): every model up to it
- * computes bit for bit what the regret tables were measured with.
+ * differs (gp_predict of one point): every model up to it computes bit
+ * for bit what the regret tables were measured with.
  */
 #define GP_LARGE 300
 
@@ -75,11 +75,5 @@ int gp_predict(const struct gp *gp, const double *Xc, size_t m, double *mu,
 void gp_predict_grad(const struct gp *gp, const double *x, double *mu,
 		     double *var, double *dmu, double *dvar, double *ks,
 		     double *v, double *dk);
-
-/* The GP at gp's theta on the (at most) m of its points nearest to x in
- * the kernel's metric, with their targets (owned by the caller:
- * gp_model_free), or NULL: a local model for refining an acquisition
- * around x at O(m^2) per step instead of O(n^2). */
-struct gp *gp_local(const struct gp *gp, const double *x, size_t m);
 
 #endif
