@@ -19,8 +19,9 @@
  * fitted white-noise term) is kept between suggestions: it is refitted at
  * every suggestion up to 300 observations, then each time their number
  * has grown by 1/8; in between new observations join its Cholesky factor
- * in groups (O(n^2) each, gp_build), so a suggestion at 1,000 trials
- * costs ~15-25 ms of CPU and a refit or a restart's rebuild ~30-50.
+ * in groups (O(n^2) each, gp_build): a suggestion at 1,000 trials costs
+ * ~25 ms of CPU on a loaded 2-core machine, one with a refit or after a
+ * restart 45-80 (the O(n^3) refactoring).
  * Tree models are fitted afresh at each suggestion (40-60 ms at 1,000).
  *
  * Acquisition: EI, PI (xi = 0.01) and LCB (kappa = 1.96) on the

@@ -60,7 +60,7 @@ int gp_factor_block(struct gp *gp, const double *X, size_t m);
 int gp_append(struct gp *gp, const double *x);
 /* Append the t points X (t x d) as one group (targets set by the caller):
  * O(n^2 t) in one pass over the factor. The rows' bits depend on the
- * points, theta and t (not on how the earlier rows were grown). */
+ * earlier rows, the points, theta and t. */
 int gp_append_group(struct gp *gp, const double *X, size_t t);
 /* alpha = K^-1 y from the factor. */
 void gp_solve_alpha(struct gp *gp);
