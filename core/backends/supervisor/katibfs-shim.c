@@ -467,6 +467,19 @@ static void default_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* The collector's start pipe (write end, close-on-exec) in its child, -1
+ * elsewhere: a byte written says it could not start, EOF that it did. */
+static int start_fd = -1;
+
+/* A child that could not be set up or exec'd: said on the start pipe (for
+ * the collector), exit 127 as a shell would. */
+_Noreturn static void child_fail(void)
+{
+	if (start_fd >= 0 && write(start_fd, "x", 1) < 0)
+		_exit(127);
+	_exit(127);
+}
+
 /* In a child: its own group, output to `out`, the collector view, default
  * signals, in CWD. Returns only when all is set. */
 static void child_setup(const struct options *o, const char *out,
@@ -489,13 +502,13 @@ static void child_setup(const struct options *o, const char *out,
 	if (o->target && (rc = private_view(o->target, o->backing))) {
 		dprintf(2, "katibfs: cannot give the %s a private %s: %s\n",
 			who, o->target, strerror(-rc));
-		_exit(127);
+		child_fail();
 	}
 	default_signals();
 	if (chdir(o->cwd)) {
 		dprintf(2, "katibfs: cannot enter %s: %s\n", o->cwd,
 			strerror(errno));
-		_exit(127);
+		child_fail();
 	}
 }
 
@@ -538,7 +551,7 @@ static void run_trial(const struct options *o)
 		shell_pwd();
 	execve(o->exe, o->argv, environ);
 	dprintf(2, "katibfs: cannot execute %s: %s\n", o->exe, strerror(errno));
-	_exit(127);
+	child_fail();
 }
 
 static void run_collector(const struct options *o)
@@ -553,7 +566,7 @@ static void run_collector(const struct options *o)
 		"katibfs: cannot start the custom collector %s "
 		"(spec.metricsCollectorSpec.collector.customCollector): %s\n",
 		o->cargv[0], strerror(errno));
-	_exit(127);
+	child_fail();
 }
 
 /* A collector that ended on its own: recorded when it went badly. */
@@ -613,6 +626,44 @@ static void stop_collector(pid_t pid, int grace)
 	if (grace)
 		record("collector-stopped", grace, sig);
 	kill(-pid, SIGKILL); /* what is left of its group */
+}
+
+/* Fork the collector and wait until it has exec'd or failed to (not for
+ * its end): one that could not start is recorded now, whatever the trial
+ * does meanwhile, not left to race the trial's end and its grace. Returns
+ * its pid, or 0 when it is not running. */
+static pid_t start_collector(const struct options *o)
+{
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		record("collector-failed", 127, 0);
+		return 0;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		start_fd = p[1];
+		run_collector(o);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		record("collector-failed", 127, 0);
+		return 0;
+	}
+	do
+		n = read(p[0], &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n == 1 && waitpid(pid, &status, 0) == pid) {
+		collector_ended(status);
+		return 0;
+	}
+	return pid;
 }
 
 /* A signal for the trial's group; the first one sent is remembered. */
@@ -721,13 +772,8 @@ int supervise(int argc, char **argv)
 	}
 	if (child == 0)
 		run_trial(&o);
-	if (o.cargv) {
-		collector = fork();
-		if (collector == 0)
-			run_collector(&o);
-		if (collector < 0)
-			record("collector-failed", 127, 0);
-	}
+	if (o.cargv)
+		collector = start_collector(&o);
 	record("pid", (long)getpid(), (long)child);
 	for (;;) {
 		if (sigwaitinfo(&set, &info) < 0)
