@@ -22,7 +22,7 @@ FLAGS := -std=c11 $(WARN) -O1 -g $(SAN) -MMD -MP \
 	$(shell pkg-config --cflags $(PKGS))
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
-SHIM_SRC := core/backends/supervisor/katibfs-shim.c
+SHIM_SRC := $(wildcard core/backends/supervisor/*.c)
 CORE_SRC := $(sort $(filter-out $(SHIM_SRC),$(wildcard core/*/*.c core/*/*/*.c)))
 CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
 HARNESS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,\
@@ -31,9 +31,9 @@ HARNESS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,\
 all: $(HARNESS) $(FUZZ_BUILD)/katibfs-shim
 
 # The trial supervisor, found beside the harness binaries (fuzz_control).
-$(FUZZ_BUILD)/katibfs-shim: $(SHIM_SRC)
+$(FUZZ_BUILD)/katibfs-shim: $(SHIM_SRC) $(wildcard core/backends/supervisor/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -O2 -g -D_GNU_SOURCE -o $@ $<
+	$(CC) -std=c11 -O2 -g -o $@ $(SHIM_SRC)
 
 $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
