@@ -27,42 +27,7 @@ start_server() { # start_server [fake_apiserver.py options]
 }
 
 spec() { # spec NAME TRIALS SLEEP
-	cat <<YAML
-apiVersion: kubeflow.org/v1beta1
-kind: Experiment
-metadata:
-  name: $1
-spec:
-  objective:
-    type: minimize
-    objectiveMetricName: loss
-  algorithm:
-    algorithmName: random
-  parallelTrialCount: 4
-  maxTrialCount: $2
-  maxFailedTrialCount: 1
-  parameters:
-    - name: lr
-      parameterType: double
-      feasibleSpace: {min: "0.01", max: "0.05"}
-  trialTemplate:
-    primaryContainerName: training-container
-    trialParameters:
-      - name: learningRate
-        description: Learning rate
-        reference: lr
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            containers:
-              - name: training-container
-                image: docker.io/kubeflowkatib/pytorch-mnist-cpu
-                command: [sh, -c, "echo start; sleep $3; echo loss=\${trialParameters.learningRate}"]
-            restartPolicy: Never
-YAML
+	fake_job_spec "$1" 4 "$2" "echo start; sleep $3; echo loss=\${trialParameters.learningRate}"
 }
 
 # check EXP TRIALS: succeeded, each trial once, each Job created once

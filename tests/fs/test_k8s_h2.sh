@@ -64,48 +64,8 @@ print(n)
 PY
 }
 
-spec() { # spec NAME
-	cat <<YAML
-apiVersion: kubeflow.org/v1beta1
-kind: Experiment
-metadata:
-  name: $1
-spec:
-  objective:
-    type: minimize
-    objectiveMetricName: loss
-  algorithm:
-    algorithmName: random
-  parallelTrialCount: $N
-  maxTrialCount: $N
-  maxFailedTrialCount: 1
-  parameters:
-    - name: lr
-      parameterType: double
-      feasibleSpace:
-        min: "0.01"
-        max: "0.05"
-  trialTemplate:
-    primaryContainerName: training-container
-    trialParameters:
-      - name: learningRate
-        description: Learning rate
-        reference: lr
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            containers:
-              - name: training-container
-                image: docker.io/kubeflowkatib/pytorch-mnist-cpu
-                command:
-                  - sh
-                  - -c
-                  - "echo start; while [ ! -e $TMP/release-$1 ]; do sleep 0.1; done; echo loss=\${trialParameters.learningRate}"
-            restartPolicy: Never
-YAML
+spec() { # spec NAME: N trials that wait for $TMP/release-NAME
+	fake_job_spec "$1" "$N" "$N" "echo start; while [ ! -e $TMP/release-$1 ]; do sleep 0.1; done; echo loss=\${trialParameters.learningRate}"
 }
 
 # run NAME KUBECONFIG PORT: the experiment; prints the most connections

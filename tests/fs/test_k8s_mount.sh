@@ -34,48 +34,7 @@ fi
 wait_until 10 "test -r '$MNT/README'" || fail "README not readable after mount"
 
 spec() { # spec NAME SLEEP MAX
-	cat <<YAML
-apiVersion: kubeflow.org/v1beta1
-kind: Experiment
-metadata:
-  name: $1
-spec:
-  objective:
-    type: minimize
-    goal: 0.001
-    objectiveMetricName: loss
-  algorithm:
-    algorithmName: random
-  parallelTrialCount: 2
-  maxTrialCount: $3
-  maxFailedTrialCount: 1
-  parameters:
-    - name: lr
-      parameterType: double
-      feasibleSpace:
-        min: "0.01"
-        max: "0.05"
-  trialTemplate:
-    primaryContainerName: training-container
-    trialParameters:
-      - name: learningRate
-        description: Learning rate for the training model
-        reference: lr
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            containers:
-              - name: training-container
-                image: docker.io/kubeflowkatib/pytorch-mnist-cpu
-                command:
-                  - sh
-                  - -c
-                  - "echo start; sleep $2; echo loss=\${trialParameters.learningRate}"
-            restartPolicy: Never
-YAML
+	fake_job_spec "$1" 2 "$3" "echo start; sleep $2; echo loss=\${trialParameters.learningRate}"
 }
 
 mkdir "$MNT/kjob" || fail "mkdir"

@@ -12,6 +12,10 @@
 #   fake_stop   stops it, if started, and waits until it has ended
 #   fake_api METHOD PATH [JSON]
 #       a request to it as the tests' user (curl); the answer on stdout
+#   fake_job_spec NAME PARALLEL MAX LINE
+#       a random-search Experiment (minimize loss over lr) whose trials
+#       are batch/v1 Jobs running `sh -c LINE`; LINE prints loss=... from
+#       ${trialParameters.learningRate} and holds no double quote
 # Run as a command:
 #   sh tests/k8s/fake.sh start DIR [options]   fake_start; the server
 #       runs on (bench/k8s_requests.py)
@@ -64,6 +68,45 @@ fake_api() {
 		-H "Authorization: Bearer $FAKE_TOKEN" -X "$1" \
 		${3:+-H "Content-Type: application/json" -d "$3"} \
 		"https://127.0.0.1:$(cat "$FAKE_DIR/port")$2"
+}
+
+fake_job_spec() {
+	cat <<YAML
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata:
+  name: $1
+spec:
+  objective:
+    type: minimize
+    objectiveMetricName: loss
+  algorithm:
+    algorithmName: random
+  parallelTrialCount: $2
+  maxTrialCount: $3
+  maxFailedTrialCount: 1
+  parameters:
+    - name: lr
+      parameterType: double
+      feasibleSpace: {min: "0.01", max: "0.05"}
+  trialTemplate:
+    primaryContainerName: training-container
+    trialParameters:
+      - name: learningRate
+        description: Learning rate
+        reference: lr
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            containers:
+              - name: training-container
+                image: docker.io/kubeflowkatib/pytorch-mnist-cpu
+                command: [sh, -c, "$4"]
+            restartPolicy: Never
+YAML
 }
 
 case $0 in
