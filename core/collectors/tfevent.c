@@ -8,7 +8,7 @@
  */
 #include "collectors/tfevent.h"
 #include "collectors/metrics.h"
-#include "engine/model.h"
+#include "util/clock.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
 #ifndef KATIB_ENGINE_COMMAND_H
 #define KATIB_ENGINE_COMMAND_H
 
-#include "katib/daemon.h"
+#include "engine/daemon.h"
 
 /*
  * Under the lock, for an experiment whose algorithm is a suggestion

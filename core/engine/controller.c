@@ -14,7 +14,7 @@
  */
 #include "collectors/collect.h"
 #include "collectors/collector_path.h"
-#include "katib/daemon.h"
+#include "engine/daemon.h"
 #include "spec/kube_manifest.h"
 #include "spec/trial_script.h"
 

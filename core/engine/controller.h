@@ -1,16 +1,16 @@
 /*
  * controller.h - the controller thread (core/engine/controller.c): what the API
  * (core/engine/katib.c) and the requests (core/engine/requests.c) ask of it.
- * Below it: include/katib/daemon.h (struct katib, events, paths) and
+ * Below it: core/engine/daemon.h (struct katib, events, paths) and
  * core/engine/recover.h (the store's transactions), neither of which includes
- * this.
+ * this; above it: the API and core/engine/lifecycle.c.
  *
  * Functions named *_locked expect k->lock held (see daemon.h).
  */
 #ifndef KATIB_CORE_CONTROLLER_H
 #define KATIB_CORE_CONTROLLER_H
 
-#include "katib/daemon.h"
+#include "engine/daemon.h"
 
 int controller_start(struct katib *k);
 void controller_stop(struct katib *k);
@@ -28,12 +28,6 @@ void trial_request_kill_locked(struct katib *k, struct experiment *e,
 /* A spec a request replaced: freed now, or after the trials being
  * started off the lock are spawned, since their spawn may read it. */
 void katib_spec_retire_locked(struct katib *k, struct experiment_spec *spec);
-/* spec_parse() with the backend as the source of a trialTemplate.configMap
- * (backend_ops.read_configmap): call it WITHOUT k->lock, since reading a
- * ConfigMap may wait for the cluster (katib.c). */
-int katib_parse_spec(struct katib *k, const char *text, size_t len,
-		     const char *name, struct experiment_spec **out,
-		     struct kb_error *err);
 /* Record pushed observations on a trial. */
 int trial_add_observations_locked(struct katib *k, struct experiment *e,
 				  struct trial *t,

@@ -19,7 +19,7 @@
 #ifndef KATIB_IMPORTANCE_TASK_H
 #define KATIB_IMPORTANCE_TASK_H
 
-#include "katib/daemon.h"
+#include "engine/daemon.h"
 
 /*
  * One pass over the experiments (takes k->lock itself, briefly). Returns

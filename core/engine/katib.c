@@ -1,30 +1,29 @@
 /*
- * katib.c - the daemon's API (include/katib/katib.h): opening the state,
- * the directory structure, reads, and the user's writes. The controller
- * thread (controller.c) does everything slow.
+ * katib.c - the daemon's API (include/katib/katib.h) but for the user's
+ * writes (core/engine/requests.c, core/engine/queue.c): opening and closing
+ * a state directory, the files of the tree, listing, stat, rendering and
+ * streaming reads. The controller thread (core/engine/controller.c) does
+ * everything slow; what opening does is core/engine/lifecycle.c's, the
+ * services shared inside the daemon core/engine/daemon.c's.
+ *
+ * The top of the engine: nothing in core/ calls it. Owns struct katib
+ * (katib_open() allocates it, katib_close() frees it and what it holds).
  */
-#include "katib/daemon.h"
+#include "engine/daemon.h"
 #include "collectors/prometheus.h"
-#include "controller.h"
-#include "engine/queue.h"
-#include "engine/warm_start.h"
-#include "recover.h"
+#include "engine/controller.h"
+#include "engine/lifecycle.h"
 #include "views/plot.h"
+#include "views/render.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#ifndef KATIBFS_VERSION
-#define KATIBFS_VERSION "0.0.0"
-#endif
 
 /* ---- files of the tree ---- */
 
@@ -93,405 +92,14 @@ int kfile_writable(enum kfile f)
 	return f > KFILE_NONE && (size_t)f < NKFILES && kfiles[f].writable;
 }
 
-/* ---- helpers for the other core files ---- */
-
-struct experiment *katib_find_locked(struct katib *k, const char *name)
-{
-	size_t i;
-
-	if (!name)
-		return NULL;
-	for (i = 0; i < k->nexps; i++)
-		if (!k->exps[i]->deleted && !strcmp(k->exps[i]->name, name))
-			return k->exps[i];
-	return NULL;
-}
-
-void katib_wake(struct katib *k)
-{
-	uint64_t one = 1;
-
-	if (write(k->wake_fd, &one, sizeof(one)) < 0)
-		return; /* counter saturated: the controller is awake anyway */
-}
-
-void katib_queue_notify(struct katib *k, const char *exp, int trial,
-			enum kfile f)
-{
-	struct notification *n;
-
-	if (!k->notify)
-		return;
-	if (k->nqueue == k->qcap) {
-		size_t cap = k->qcap ? k->qcap * 2 : 64;
-
-		n = realloc(k->queue, cap * sizeof(*n));
-		if (!n)
-			return;
-		k->queue = n;
-		k->qcap = cap;
-	}
-	n = &k->queue[k->nqueue++];
-	snprintf(n->exp, sizeof(n->exp), "%s", exp ? exp : "");
-	n->trial = trial;
-	n->file = f;
-}
-
-/* One line, "<RFC3339> message", to `events` (memory, store, kernel). */
-static void add_event(struct katib *k, struct strbuf *events,
-		      struct timespec *mtime, const char *exp, const char *fmt,
-		      va_list ap)
-{
-	char msg[2048], ts[40];
-	double now = now_epoch();
-	char *nl;
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	while ((nl = strchr(msg, '\n')))
-		*nl = ' ';
-	format_rfc3339(now, ts, sizeof(ts));
-	strbuf_printf(events, "%s %s\n", ts, msg);
-	clock_gettime(CLOCK_REALTIME, mtime);
-	store_add_event(k->store, exp, now, msg);
-	katib_queue_notify(k, exp, 0, KFILE_EVENTS);
-	katib_wake(k);
-}
-
-void experiment_event(struct katib *k, struct experiment *e, const char *fmt,
-		      ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	add_event(k, &e->events, &e->mtime, e->name, fmt, ap);
-	va_end(ap);
-	textlog_seal(&e->events_sealed, &e->events); /* -ENOMEM: stays text */
-}
-
-void katib_event(struct katib *k, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	add_event(k, &k->events, &k->events_mtime, "", fmt, ap);
-	va_end(ap);
-}
-
-void experiment_save_locked(struct katib *k, struct experiment *e)
-{
-	/* the algorithm may be running off the lock (e->algo_busy): then
-	 * the state it last saved is written again, not asked for */
-	if (e->algo && e->algo_priv && e->algo->save && !e->algo_busy) {
-		free(e->algo_state);
-		e->algo_state = e->algo->save(e->algo_priv);
-	}
-	store_put_experiment(k->store, e, e->algo_state);
-	clock_gettime(CLOCK_REALTIME, &e->mtime);
-}
-
-void trial_dir_path(const struct katib *k, const char *exp, int trial,
-		    char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/experiments/%s/%d", k->state_dir, exp, trial);
-}
-
-void trial_log_path(const struct katib *k, const char *exp, int trial,
-		    char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/experiments/%s/%d/log", k->state_dir, exp,
-		 trial);
-}
-
 /* ---- open / close ---- */
-
-static int mkdir_p(const char *path)
-{
-	char buf[4096], *p;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int add_experiment(struct katib *k, struct experiment *e)
-{
-	if (k->nexps == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 16;
-		struct experiment **p = realloc(k->exps, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		k->exps = p;
-		k->cap = cap;
-	}
-	k->exps[k->nexps++] = e;
-	return 0;
-}
-
-/* ---- specs ---- */
-
-static int backend_configmap(void *arg, const char *exp_ns, const char *ns,
-			     const char *name, const char *key, char **text,
-			     struct kb_error *err)
-{
-	struct katib *k = arg;
-
-	return k->backend->read_configmap(k->backend_priv, exp_ns, ns, name,
-					  key, text, err);
-}
-
-int katib_parse_spec(struct katib *k, const char *text, size_t len,
-		     const char *name, struct experiment_spec **out,
-		     struct kb_error *err)
-{
-	struct template_source src = { .fetch = backend_configmap, .arg = k };
-
-	return spec_parse_with(text, len, name, &src, out, err);
-}
-
-/* At open, before the controller runs: nothing else holds k->lock, and
- * a configMap source is read from the backend again (bounded). */
-static int load_experiment(void *arg, struct experiment *e,
-			   const char *algo_state)
-{
-	struct katib *k = arg;
-	struct kb_error err;
-	int rc;
-
-	rc = add_experiment(k, e);
-	if (rc) {
-		experiment_free(e);
-		return rc;
-	}
-	clock_gettime(CLOCK_REALTIME, &e->mtime);
-	if (!e->raw_spec || e->state == EXP_CREATED || e->state == EXP_INVALID)
-		return 0;
-	kb_error_clear(&err);
-	rc = katib_parse_spec(k, e->raw_spec, strlen(e->raw_spec), e->name,
-			      &e->spec, &err);
-	if (!rc)
-		rc = experiment_activate_locked(k, e, algo_state, &err);
-	if (!rc) {
-		e->spec_yaml = spec_render_yaml(e->spec, e->name);
-		rc = e->spec_yaml ? 0 : -ENOMEM;
-	}
-	if (rc) {
-		char msg[1024];
-
-		/* A spec that this version no longer accepts: keep the
-		 * record, show why, run nothing. */
-		kb_error_format(&err, msg, sizeof(msg));
-		free(e->error);
-		e->error = strdup(msg);
-		e->state = EXP_INVALID;
-		return 0;
-	}
-	return 0;
-}
-
-static int load_trial(void *arg, struct experiment *e, struct trial *t)
-{
-	if (experiment_append_trial(e, t)) {
-		trial_free(t);
-		return -ENOMEM;
-	}
-	t->mtime = e->mtime;
-	return trial_init_metrics(e, t);
-}
-
-static int load_observation(void *arg, struct experiment *e, struct trial *t,
-			    double time, const char *metric, const char *value)
-{
-	struct observation o;
-	size_t i, n = e->parser ? metrics_parser_nmetrics(e->parser) : 0;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(metrics_parser_metric(e->parser, (int)i), metric))
-			break;
-	if (i == n)
-		return 0;
-	memset(&o, 0, sizeof(o));
-	o.time = time;
-	o.metric = (int)i;
-	snprintf(o.value, sizeof(o.value), "%s", value);
-	trial_record_observation(e, t, &o);
-	return 0;
-}
-
-static int load_queued(void *arg, struct experiment *e, long seq,
-		       const char *line)
-{
-	return queue_load(e, seq, line);
-}
-
-static int load_warm(void *arg, struct experiment *e, const char *source,
-		     const char *line, double objective)
-{
-	return warm_start_load(e, source, line, objective);
-}
-
-static int load_event(void *arg, struct experiment *e, double time,
-		      const char *message)
-{
-	struct katib *k = arg;
-	char ts[40];
-
-	format_rfc3339(time, ts, sizeof(ts));
-	if (!e)
-		return strbuf_printf(&k->events, "%s %s\n", ts, message);
-	if (strbuf_printf(&e->events, "%s %s\n", ts, message) < 0)
-		return -ENOMEM;
-	return textlog_seal(&e->events_sealed, &e->events);
-}
-
-static void wake_cb(void *arg)
-{
-	katib_wake(arg);
-}
-
-/* A backend's news (the cluster unreachable, back): the mount-wide
- * events and every running experiment's. */
-static void backend_event_cb(void *arg, const char *msg)
-{
-	struct katib *k = arg;
-	size_t i;
-
-	pthread_mutex_lock(&k->lock);
-	store_begin(k->store);
-	katib_event(k, "%s", msg);
-	for (i = 0; i < k->nexps; i++)
-		if (!k->exps[i]->deleted && k->exps[i]->state == EXP_RUNNING)
-			experiment_event(k, k->exps[i], "%s", msg);
-	katib_commit_locked(k);
-	pthread_mutex_unlock(&k->lock);
-}
-
-/* A backend's news about one trial: its experiment's events. */
-static void backend_trial_event_cb(void *arg, const char *experiment,
-				   int number, const char *msg)
-{
-	struct katib *k = arg;
-	size_t i;
-
-	pthread_mutex_lock(&k->lock);
-	for (i = 0; i < k->nexps; i++)
-		if (!k->exps[i]->deleted &&
-		    !strcmp(k->exps[i]->name, experiment)) {
-			store_begin(k->store);
-			experiment_event(k, k->exps[i], "trial %d: %s", number,
-					 msg);
-			katib_commit_locked(k);
-			break;
-		}
-	pthread_mutex_unlock(&k->lock);
-}
-
-void backend_trial_of(const struct katib *k, const struct experiment *e,
-		      const struct trial *t, const struct trial_command *cmd,
-		      char *dir, size_t dirsize, char *log, size_t logsize,
-		      struct backend_trial *out)
-{
-	trial_dir_path(k, e->name, t->number, dir, dirsize);
-	trial_log_path(k, e->name, t->number, log, logsize);
-	out->experiment = e->name;
-	out->spec = e->spec;
-	out->number = t->number;
-	out->name = t->name;
-	out->dir = dir;
-	out->log_path = log;
-	out->cmd = cmd;
-}
-
-/* The first line of a mount in MOUNTPOINT/events. */
-#define STOP_LINE "katibfs stopped (pid "
-
-/* The mount-wide events of earlier mounts end with a stop line, unless the
- * last daemon died (SIGKILL, a crash, the machine going down). */
-static int stopped_cleanly(const struct strbuf *events)
-{
-	const char *last;
-
-	if (!events->len)
-		return 1;		       /* a new state directory */
-	last = events->data + events->len - 1; /* its '\n' */
-	while (last > events->data && last[-1] != '\n')
-		last--;
-	last = strchr(last, ' ');
-	return last && !strncmp(last + 1, STOP_LINE, strlen(STOP_LINE));
-}
-
-static void log_start(struct katib *k, const struct katib_options *opt)
-{
-	int clean = stopped_cleanly(&k->events);
-
-	store_begin(k->store);
-	katib_event(k, "katibfs %s started (pid %ld): backend %s, state %s%s%s",
-		    KATIBFS_VERSION, (long)getpid(), k->backend->name,
-		    k->state_dir, opt->mountpoint ? ", mounted on " : "",
-		    opt->mountpoint ? opt->mountpoint : "");
-	if (!clean)
-		katib_event(k,
-			    "the previous katibfs on this state did not stop "
-			    "cleanly (killed, crashed, or the machine went "
-			    "down)");
-	katib_commit_locked(k);
-}
-
-/* The last: what goes on without the daemon. */
-static void log_stop(struct katib *k)
-{
-	size_t i, j, running = 0;
-
-	if (!k->serving)
-		return;
-	pthread_mutex_lock(&k->lock);
-	for (i = 0; i < k->nexps; i++)
-		for (j = 0; !k->exps[i]->deleted && j < k->exps[i]->ntrials;
-		     j++)
-			running +=
-				k->exps[i]->trials[j]->state == TRIAL_RUNNING;
-	store_begin(k->store);
-	if (running)
-		katib_event(k,
-			    STOP_LINE
-			    "%ld); %zu trial%s still "
-			    "running go%s on and %s re-adopted at the next "
-			    "mount",
-			    (long)getpid(), running, running == 1 ? "" : "s",
-			    running == 1 ? "es" : "",
-			    running == 1 ? "is" : "are");
-	else
-		katib_event(k, STOP_LINE "%ld); no trial was running",
-			    (long)getpid());
-	katib_commit_locked(k);
-	pthread_mutex_unlock(&k->lock);
-}
 
 int katib_open(const struct katib_options *opt, struct katib **out,
 	       struct kb_error *err)
 {
-	struct store_loader loader = {
-		.experiment = load_experiment,
-		.trial = load_trial,
-		.observation = load_observation,
-		.event = load_event,
-		.queued = load_queued,
-		.warm = load_warm,
-	};
-	struct katib *k;
-	size_t i;
-	int rc;
-
 	const struct backend_ops *backend = backend_find(opt->backend);
+	struct katib *k;
+	int rc;
 
 	if (!backend)
 		return kb_error_set(err, -ENOTSUP, "--backend", 0,
@@ -506,32 +114,9 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 	strbuf_init(&k->events);
 	clock_gettime(CLOCK_REALTIME, &k->events_mtime);
 	k->wake_fd = -1;
-	k->state_dir = realpath(opt->state_dir, NULL);
-	if (!k->state_dir) {
-		rc = mkdir_p(opt->state_dir);
-		k->state_dir = rc ? NULL : realpath(opt->state_dir, NULL);
-	}
-	if (!k->state_dir) {
-		rc = kb_error_set(err, -errno, "--state", 0,
-				  "cannot use state directory %s: %s",
-				  opt->state_dir, strerror(errno));
+	rc = lifecycle_state_dir(k, opt->state_dir, err);
+	if (rc)
 		goto fail;
-	}
-	{
-		char dir[4096];
-
-		snprintf(dir, sizeof(dir), "%s/trash", k->state_dir);
-		rc = mkdir_p(dir); /* rmdir moves experiments here */
-		snprintf(dir, sizeof(dir), "%s/experiments", k->state_dir);
-		if (!rc)
-			rc = mkdir_p(dir);
-		if (rc) {
-			kb_error_set(err, rc, "--state", 0,
-				     "cannot create %s: %s", dir,
-				     strerror(-rc));
-			goto fail;
-		}
-	}
 	rc = store_open(k->state_dir, &k->store, err);
 	if (rc)
 		goto fail;
@@ -540,43 +125,12 @@ int katib_open(const struct katib_options *opt, struct katib **out,
 		rc = -errno;
 		goto fail;
 	}
-	{
-		struct backend_options bo = {
-			.state_dir = k->state_dir,
-			.kubeconfig = opt->kubeconfig,
-			.context = opt->context,
-			.namespace = opt->namespace,
-			.wake = wake_cb,
-			.wake_arg = k,
-			.kube_qps = opt->kube_qps,
-			.kube_burst = opt->kube_burst,
-			.configmaps = opt->configmaps,
-			.event = backend_event_cb,
-			.trial_event = backend_trial_event_cb,
-		};
-
-		rc = backend->open(&bo, &k->backend_priv, err);
-		if (rc)
-			goto fail;
-		k->backend = backend;
-	}
-	loader.arg = k;
-	rc = store_load(k->store, &loader);
-	if (rc) {
-		kb_error_set(err, rc, "--state", 0,
-			     "cannot load the state database: %s",
-			     strerror(-rc));
+	rc = lifecycle_backend_open(k, backend, opt, err);
+	if (!rc)
+		rc = lifecycle_load(k, err);
+	if (rc)
 		goto fail;
-	}
-	for (i = 0; i < k->nexps; i++) { /* the trials' metrics are in now */
-		struct experiment *e = k->exps[i];
-		size_t j;
-
-		for (j = 0; j < e->ntrials; j++) /* their growth slack off */
-			trial_compact(e, e->trials[j]);
-		experiment_pareto_rebuild(e);
-	}
-	log_start(k, opt);
+	lifecycle_log_start(k, opt);
 	rc = controller_start(k);
 	if (rc)
 		goto fail;
@@ -594,7 +148,7 @@ void katib_close(struct katib *k)
 
 	if (!k)
 		return;
-	log_stop(k);
+	lifecycle_log_stop(k);
 	controller_stop(k);
 	prom_scraper_shutdown();
 	if (k->backend)
@@ -614,7 +168,6 @@ void katib_close(struct katib *k)
 	pthread_mutex_destroy(&k->lock);
 	free(k);
 }
-
 void katib_set_notify(struct katib *k, katib_notify_fn fn, void *arg)
 {
 	pthread_mutex_lock(&k->lock);

@@ -27,6 +27,7 @@
 #include "engine/history_snapshot.h"
 #include "katib/spec.h"
 #include "util/arena.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/textlog.h"
 
@@ -379,9 +380,5 @@ int experiment_history(struct experiment *e, struct search_history *out);
 /* Drop what is derived from the trials and the parser (trials.csv's rows,
  * the history): after the experiment was (re)activated. */
 void experiment_caches_reset(struct experiment *e);
-
-double now_epoch(void);
-/* RFC3339 UTC with microseconds, into buf (>= 32 bytes). */
-void format_rfc3339(double t, char *buf, size_t size);
 
 #endif

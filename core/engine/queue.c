@@ -89,22 +89,6 @@ char **queue_pop_locked(struct katib *k, struct experiment *e)
 	return values;
 }
 
-int queue_rewrite_locked(struct katib *k, struct experiment *e)
-{
-	size_t i;
-	char *line;
-	int rc = 0;
-
-	for (i = 0; !rc && i < e->nqueued; i++) {
-		line = assignment_line(e->spec, e->queued[i].values);
-		rc = line ? store_put_queued(k->store, e->name,
-					     e->queued[i].seq, line)
-			  : -ENOMEM;
-		free(line);
-	}
-	return rc;
-}
-
 /* Whether e takes queued trials now: 0, or -EBUSY/-EINVAL with err. */
 static int queue_open(const struct experiment *e, struct kb_error *err)
 {

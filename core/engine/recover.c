@@ -11,9 +11,8 @@
  * one transaction; when that commits, the error is gone and scheduling
  * resumes.
  */
-#include "engine/queue.h"
+#include "engine/recover.h"
 #include "engine/warm_start.h"
-#include "recover.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -131,6 +130,23 @@ static int rewrite_events(struct katib *k, const char *exp,
 	return rc;
 }
 
+/* Write e's queue to the store again (after store_clear_all()). */
+static int rewrite_queue(struct katib *k, struct experiment *e)
+{
+	size_t i;
+	char *line;
+	int rc = 0;
+
+	for (i = 0; !rc && i < e->nqueued; i++) {
+		line = assignment_line(e->spec, e->queued[i].values);
+		rc = line ? store_put_queued(k->store, e->name,
+					     e->queued[i].seq, line)
+			  : -ENOMEM;
+		free(line);
+	}
+	return rc;
+}
+
 static int rewrite_all(struct katib *k)
 {
 	size_t i, j;
@@ -150,7 +166,7 @@ static int rewrite_all(struct katib *k)
 				rc = rewrite_observations(k, e, e->trials[j]);
 		}
 		if (!rc)
-			rc = queue_rewrite_locked(k, e);
+			rc = rewrite_queue(k, e);
 		if (!rc)
 			rc = warm_start_rewrite_locked(k, e);
 		if (!rc)

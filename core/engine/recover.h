@@ -1,8 +1,8 @@
 /*
  * recover.h - the state database's transactions and their failure
- * (core/engine/recover.c): used by the API (core/engine/katib.c), the
- * controller and the requests. recover.c itself needs only
- * include/katib/daemon.h (events and saving an experiment), never the
+ * (core/engine/recover.c): used by opening (core/engine/lifecycle.c), the
+ * controller, the requests and the queue. recover.c itself needs only
+ * core/engine/daemon.h (events and saving an experiment), never the
  * controller.
  *
  * Functions named *_locked expect k->lock held (see daemon.h).
@@ -10,7 +10,7 @@
 #ifndef KATIB_CORE_RECOVER_H
 #define KATIB_CORE_RECOVER_H
 
-#include "katib/daemon.h"
+#include "engine/daemon.h"
 
 /* End a transaction: commit, or on failure enter the store-error state
  * (events say so) that katib_store_recover_locked() leaves. */

@@ -4,7 +4,7 @@
  * lock, recorded in the store, explained in `events`, and answered with an
  * errno (include/katib/katib.h).
  */
-#include "katib/daemon.h"
+#include "engine/daemon.h"
 #include "controller.h"
 #include "engine/warm_start.h"
 #include "recover.h"

@@ -20,7 +20,7 @@
 #ifndef KATIB_SLOTS_H
 #define KATIB_SLOTS_H
 
-#include "katib/daemon.h"
+#include "engine/daemon.h"
 #include "katib/error.h"
 #include "katib/spec.h"
 

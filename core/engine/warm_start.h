@@ -6,7 +6,7 @@
 #ifndef KATIB_ENGINE_WARM_START_H
 #define KATIB_ENGINE_WARM_START_H
 
-#include "katib/daemon.h"
+#include "engine/daemon.h"
 
 /*
  * Spec time, for experiment `exp` about to start with `spec`: every

@@ -1,10 +1,10 @@
 /*
  * render.c - the text of every snapshot file, rendered from the model under
- * its lock (include/katib/daemon.h). Formats are the ABI documented in the
+ * its lock (core/views/render.h). Formats are the ABI documented in the
  * README: key=value files are valid sh, trials.csv is RFC 4180 CSV,
  * status.json follows Katib's ExperimentStatus field names.
  */
-#include "katib/daemon.h"
+#include "views/render.h"
 #include "engine/queue.h"
 #include "views/plot.h"
 #include "engine/importance_task.h"

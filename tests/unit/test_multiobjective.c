@@ -36,7 +36,8 @@
 
 #include "algorithms/pareto.h"
 #include "engine/controller.h"
-#include "katib/daemon.h"
+#include "engine/daemon.h"
+#include "views/render.h"
 
 #include "fixtures.h"
 

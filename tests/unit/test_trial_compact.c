@@ -17,7 +17,7 @@
 
 #include "collectors/metrics.h"
 #include "engine/controller.h"
-#include "katib/daemon.h"
+#include "engine/daemon.h"
 
 #include "fixtures.h"
 

@@ -14,7 +14,8 @@
 
 #include <cmocka.h>
 
-#include "katib/daemon.h"
+#include "engine/daemon.h"
+#include "views/render.h"
 
 struct csv_fixture {
 	struct experiment e;

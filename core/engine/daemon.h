@@ -1,17 +1,18 @@
 /*
- * daemon.h - the inside of struct katib, shared by the API
- * (core/engine/katib.c), the controller thread (core/engine/controller.c) and
- * the renderers (core/views/render.c). Nothing outside core/ includes this. The
- * services declared here (events, notifications, paths) are
- * core/engine/katib.c's; the controller's own calls are in
- * core/engine/controller.h, the store's transactions in core/engine/recover.h.
+ * daemon.h - the inside of struct katib and the services the daemon's
+ * modules share (core/engine/daemon.c): finding an experiment, events,
+ * notifications, waking the controller, saving an experiment, the trial's
+ * paths. Private to core/: the API (core/engine/katib.c), the controller
+ * (core/engine/controller.h), the store's transactions
+ * (core/engine/recover.h), the requests and the renderers
+ * (core/views/render.h) build on it; it includes none of them.
  *
  * Locking: k->lock guards the model, the store and the notification
  * queue. Functions named *_locked expect it held. The controller thread
  * fires queued notifications after dropping the lock, never a FUSE handler.
  */
-#ifndef KATIB_DAEMON_H
-#define KATIB_DAEMON_H
+#ifndef KATIB_ENGINE_DAEMON_H
+#define KATIB_ENGINE_DAEMON_H
 
 #include <pthread.h>
 
@@ -112,11 +113,11 @@ void trial_dir_path(const struct katib *k, const char *exp, int trial,
 void trial_log_path(const struct katib *k, const char *exp, int trial,
 		    char *buf, size_t size);
 
-/* ---- render.c ---- */
-int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
-		       enum kfile f, char **out, size_t *len);
-char *render_readme(void);
-/* The size of trials.csv without rendering it whole (see model.h). */
-int render_trials_csv_size_locked(struct experiment *e, size_t *size);
+/* spec_parse() with the backend as the source of a trialTemplate.configMap
+ * (backend_ops.read_configmap): call it WITHOUT k->lock, since reading a
+ * ConfigMap may wait for the cluster. */
+int katib_parse_spec(struct katib *k, const char *text, size_t len,
+		     const char *name, struct experiment_spec **out,
+		     struct kb_error *err);
 
 #endif
