@@ -1,9 +1,10 @@
 /*
  * fixtures.h - what the unit suites share (tests/unit/fixtures.c): Katib's
- * hp-tuning/random.yaml as the base Experiment spec, variants of it made by
- * replacing or adding YAML fragments, and parsing a spec with its error as
- * text. Every string these return is the caller's to free. (The
- * algorithm suites' hand-built specs are algo_test_util.h's tu_* and fx_*.)
+ * hp-tuning/random.yaml as the base Experiment spec, the Job trial templates,
+ * variants of a spec made by replacing or adding YAML fragments, and
+ * parsing a spec with its error as text. Every string these return is the
+ * caller's to free. (The algorithm suites' hand-built specs are
+ * algo_test_util.h's tu_* and fx_*.)
  */
 #ifndef KATIBFS_TESTS_FIXTURES_H
 #define KATIBFS_TESTS_FIXTURES_H
@@ -11,6 +12,39 @@
 #include <stddef.h>
 
 #include "katib/spec.h"
+
+/* The head of an Experiment minimizing `loss`, as a format: the
+ * experiment's name (%s), up to spec.objective's last line. */
+#define FIXTURE_HEAD_FMT                                                       \
+	"apiVersion: kubeflow.org/v1beta1\n"                                   \
+	"kind: Experiment\n"                                                   \
+	"metadata:\n"                                                          \
+	"  name: %s\n"                                                         \
+	"spec:\n"                                                              \
+	"  objective:\n"                                                       \
+	"    type: minimize\n"                                                 \
+	"    objectiveMetricName: loss\n"
+
+/* A Job trialSpec (the lines under trialTemplate.trialSpec) up to its one
+ * container's name: what every Job trial template of the suites shares;
+ * the container's image and command follow. */
+#define FIXTURE_JOB_CONTAINER(NAME)                                            \
+	"      apiVersion: batch/v1\n"                                         \
+	"      kind: Job\n"                                                    \
+	"      spec:\n"                                                        \
+	"        template:\n"                                                  \
+	"          spec:\n"                                                    \
+	"            containers:\n"                                            \
+	"              - name: " NAME "\n"
+
+/* A Job trialSpec whose training container runs the shell line LINE (a
+ * string literal, within YAML double quotes). */
+#define FIXTURE_JOB_SHELL(LINE)                                                \
+	FIXTURE_JOB_CONTAINER("training-container")                            \
+	"                image: python:3\n"                                    \
+	"                command: [sh, -c]\n"                                  \
+	"                args: [\"" LINE "\"]\n"                               \
+	"            restartPolicy: Never\n"
 
 /* Katib's examples/v1beta1/hp-tuning/random.yaml, shortened, with ALGO
  * (the lines under `algorithm:`), SPACE (the items of `parameters:`) and
@@ -31,20 +65,18 @@
 	"  maxFailedTrialCount: 3\n" COLLECTOR "  parameters:\n" SPACE         \
 	"  trialTemplate:\n"                                                   \
 	"    primaryContainerName: training-container\n"                       \
-	"    trialParameters:\n" FIXTURE_TRIAL_PARAMETERS "    trialSpec:\n"   \
-	"      apiVersion: batch/v1\n"                                         \
-	"      kind: Job\n"                                                    \
-	"      spec:\n"                                                        \
-	"        template:\n"                                                  \
-	"          spec:\n"                                                    \
-	"            containers:\n"                                            \
-	"              - name: training-container\n"                           \
-	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"   \
-	"                command:\n"                                           \
-	"                  - \"python3\"\n"                                    \
-	"                  - \"/opt/pytorch-mnist/mnist.py\"\n"                \
-	"                  - \"--epochs=1\"\n" FIXTURE_ARGUMENTS               \
-	"            restartPolicy: Never\n"
+	"    trialParameters:\n" FIXTURE_TRIAL_PARAMETERS                      \
+	"    trialSpec:\n" FIXTURE_JOB_CONTAINER(                              \
+		"training-container") "                image: "                \
+				      "docker.io/kubeflowkatib/"               \
+				      "pytorch-mnist-cpu\n"                    \
+				      "                command:\n"             \
+				      "                  - \"python3\"\n"      \
+				      "                  - "                   \
+				      "\"/opt/pytorch-mnist/mnist.py\"\n"      \
+				      "                  - "                   \
+				      "\"--epochs=1\"\n" FIXTURE_ARGUMENTS     \
+				      "            restartPolicy: Never\n"
 
 /* The base spec's algorithm and search space. */
 #define FIXTURE_RANDOM "    algorithmName: random\n"

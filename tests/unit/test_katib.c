@@ -18,75 +18,29 @@
 
 #include "katib/katib.h"
 
+#include "daemon_test_util.h"
+#include "fixtures.h"
+
 static const char spec_fmt[] =
-	"apiVersion: kubeflow.org/v1beta1\n"
-	"kind: Experiment\n"
-	"metadata:\n"
-	"  name: %s\n"
-	"spec:\n"
-	"  objective:\n"
-	"    type: minimize\n"
-	"    objectiveMetricName: loss\n"
-	"%s"
-	"  algorithm:\n"
-	"    algorithmName: random\n"
-	"    algorithmSettings:\n"
-	"      - name: random_state\n"
-	"        value: \"7\"\n"
-	"  parallelTrialCount: %d\n"
-	"  maxTrialCount: %d\n"
-	"  maxFailedTrialCount: %d\n"
-	"  parameters:\n"
-	"    - name: x\n"
-	"      parameterType: double\n"
-	"      feasibleSpace: {min: \"-2\", max: \"2\"}\n"
-	"  trialTemplate:\n"
-	"    primaryContainerName: training-container\n"
-	"    trialParameters:\n"
-	"      - name: x\n"
-	"        reference: x\n"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: training-container\n"
-	"                image: python:3\n"
-	"                command: [sh, -c]\n"
-	"                args: [\"%s\"]\n"
-	"            restartPolicy: Never\n";
-
-struct fixture {
-	char dir[64];
-	struct katib *k;
-};
-
-static int setup(void **state)
-{
-	struct katib_options opt = { 0 };
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/katib-unit-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	opt.state_dir = f->dir;
-	assert_int_equal(katib_open(&opt, &f->k, NULL), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[128];
-
-	katib_close(f->k);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
+	FIXTURE_HEAD_FMT "%s"
+			 "  algorithm:\n"
+			 "    algorithmName: random\n"
+			 "    algorithmSettings:\n"
+			 "      - name: random_state\n"
+			 "        value: \"7\"\n"
+			 "  parallelTrialCount: %d\n"
+			 "  maxTrialCount: %d\n"
+			 "  maxFailedTrialCount: %d\n"
+			 "  parameters:\n"
+			 "    - name: x\n"
+			 "      parameterType: double\n"
+			 "      feasibleSpace: {min: \"-2\", max: \"2\"}\n"
+			 "  trialTemplate:\n"
+			 "    primaryContainerName: training-container\n"
+			 "    trialParameters:\n"
+			 "      - name: x\n"
+			 "        reference: x\n"
+			 "    trialSpec:\n" FIXTURE_JOB_SHELL("%s");
 
 static int write_spec(struct katib *k, const char *name, const char *extra,
 		      int parallel, int max, const char *script,
@@ -99,24 +53,21 @@ static int write_spec(struct katib *k, const char *name, const char *extra,
 	return katib_write_spec(k, name, buf, (size_t)n, err);
 }
 
-static char *render(struct katib *k, const char *exp, int trial, enum kfile f)
+static int setup(void **state)
 {
-	char *out = NULL;
-	size_t len;
-
-	assert_int_equal(katib_render(k, exp, trial, f, &out, &len), 0);
-	return out;
+	*state = daemon_start("unit", NULL);
+	return 0;
 }
 
-static void assert_has(const char *text, const char *needle)
+static int teardown(void **state)
 {
-	if (!strstr(text, needle))
-		fail_msg("'%s' not found in:\n%s", needle, text);
+	daemon_stop(*state);
+	return 0;
 }
 
 static void test_full_run(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char *s;
 	int *nums = NULL;
@@ -128,7 +79,7 @@ static void test_full_run(void **state)
 				    "echo loss=${trialParameters.x}", &err),
 			 0);
 	assert_int_equal(katib_wait_finished(f->k, "exp1", 20000), 0);
-	s = render(f->k, "exp1", 0, KFILE_STATUS);
+	s = daemon_render(f->k, "exp1", 0, KFILE_STATUS);
 	assert_has(s, "state=Succeeded\n");
 	assert_has(s, "reason=MaxTrialsReached\n");
 	assert_has(s, "trials=5\n");
@@ -137,13 +88,13 @@ static void test_full_run(void **state)
 	assert_int_equal(katib_list_trials(f->k, "exp1", &nums, &n), 0);
 	assert_int_equal(n, 5);
 	free(nums);
-	s = render(f->k, "exp1", 0, KFILE_TRIALS_CSV);
+	s = daemon_render(f->k, "exp1", 0, KFILE_TRIALS_CSV);
 	assert_has(s, "trial,state,x,loss\n1,Succeeded,");
 	free(s);
-	s = render(f->k, "exp1", 1, KFILE_T_METRICS);
+	s = daemon_render(f->k, "exp1", 1, KFILE_T_METRICS);
 	assert_has(s, "loss=");
 	free(s);
-	s = render(f->k, "exp1", 0, KFILE_BEST);
+	s = daemon_render(f->k, "exp1", 0, KFILE_BEST);
 	assert_has(s, "trial=");
 	free(s);
 	assert_int_equal(katib_rmdir(f->k, "exp1", &err), 0);
@@ -154,18 +105,18 @@ static void test_full_run(void **state)
 
 static void test_invalid_spec(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char *s;
 
 	assert_int_equal(katib_mkdir(f->k, "bad", &err), 0);
 	assert_int_equal(katib_write_spec(f->k, "bad", "spec: [", 7, &err),
 			 -EINVAL);
-	s = render(f->k, "bad", 0, KFILE_STATUS);
+	s = daemon_render(f->k, "bad", 0, KFILE_STATUS);
 	assert_has(s, "state=Invalid\n");
 	assert_has(s, "error='");
 	free(s);
-	s = render(f->k, "bad", 0, KFILE_EVENTS);
+	s = daemon_render(f->k, "bad", 0, KFILE_EVENTS);
 	assert_has(s, "rejected spec.yaml");
 	free(s);
 	assert_int_equal(katib_mkdir(f->k, "Bad_Name", &err), -EINVAL);
@@ -173,7 +124,7 @@ static void test_invalid_spec(void **state)
 
 static void test_failures_and_goal(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char *s;
 
@@ -182,11 +133,11 @@ static void test_failures_and_goal(void **state)
 				    "exit 3; echo ${trialParameters.x}", &err),
 			 0);
 	assert_int_equal(katib_wait_finished(f->k, "fails", 20000), 0);
-	s = render(f->k, "fails", 0, KFILE_STATUS);
+	s = daemon_render(f->k, "fails", 0, KFILE_STATUS);
 	assert_has(s, "state=Failed\nreason=MaxFailedReached\n");
 	assert_has(s, "failed=3\n");
 	free(s);
-	s = render(f->k, "fails", 1, KFILE_T_STATUS);
+	s = daemon_render(f->k, "fails", 1, KFILE_T_STATUS);
 	assert_has(s, "exit_code=3\n");
 	free(s);
 
@@ -195,7 +146,7 @@ static void test_failures_and_goal(void **state)
 				    "echo loss=1 x=${trialParameters.x}", &err),
 			 0);
 	assert_int_equal(katib_wait_finished(f->k, "goal", 20000), 0);
-	s = render(f->k, "goal", 0, KFILE_STATUS);
+	s = daemon_render(f->k, "goal", 0, KFILE_STATUS);
 	assert_has(s, "state=Succeeded\nreason=GoalReached\ntrials=1\n");
 	free(s);
 
@@ -204,7 +155,7 @@ static void test_failures_and_goal(void **state)
 				    "echo hello ${trialParameters.x}", &err),
 			 0);
 	assert_int_equal(katib_wait_finished(f->k, "nometric", 20000), 0);
-	s = render(f->k, "nometric", 0, KFILE_STATUS);
+	s = daemon_render(f->k, "nometric", 0, KFILE_STATUS);
 	assert_has(s, "state=Failed\nreason=MaxFailedReached\n");
 	assert_has(s, "metrics_unavailable=3\n");
 	free(s);
@@ -228,7 +179,7 @@ static void wait_trial(struct katib *k, const char *exp, int n)
 
 static void test_control(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char *s;
 
@@ -243,17 +194,17 @@ static void test_control(void **state)
 			 -EINVAL);
 	assert_int_equal(katib_write_control(f->k, "ctl", "pause\n", 6, &err),
 			 0);
-	s = render(f->k, "ctl", 0, KFILE_STATUS);
+	s = daemon_render(f->k, "ctl", 0, KFILE_STATUS);
 	assert_has(s, "state=Paused\n");
 	free(s);
 	assert_int_equal(
 		katib_write_trial_control(f->k, "ctl", 1, "kill", 4, &err), 0);
 	assert_int_equal(katib_write_control(f->k, "ctl", "stop", 4, &err), 0);
 	assert_int_equal(katib_wait_finished(f->k, "ctl", 20000), 0);
-	s = render(f->k, "ctl", 1, KFILE_T_STATUS);
+	s = daemon_render(f->k, "ctl", 1, KFILE_T_STATUS);
 	assert_has(s, "state=Killed\n");
 	free(s);
-	s = render(f->k, "ctl", 0, KFILE_STATUS);
+	s = daemon_render(f->k, "ctl", 0, KFILE_STATUS);
 	assert_has(s, "state=Stopped\n");
 	free(s);
 	assert_int_equal(katib_rmdir(f->k, "ctl", &err), 0);
@@ -261,7 +212,7 @@ static void test_control(void **state)
 
 static void test_push_and_reopen(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct katib_options opt = { .state_dir = f->dir };
 	struct kb_error err = { 0 };
 	char *before, *after;
@@ -281,12 +232,12 @@ static void test_push_and_reopen(void **state)
 					    "loss=0.5\nloss=0.25\n", 19, &err),
 			 0);
 	assert_int_equal(katib_wait_finished(f->k, "push", 20000), 0);
-	before = render(f->k, "push", 0, KFILE_TRIALS_CSV);
+	before = daemon_render(f->k, "push", 0, KFILE_TRIALS_CSV);
 	assert_has(before, "1,Succeeded,");
 	assert_has(before, ",0.25\n");
 	katib_close(f->k);
 	assert_int_equal(katib_open(&opt, &f->k, NULL), 0);
-	after = render(f->k, "push", 0, KFILE_TRIALS_CSV);
+	after = daemon_render(f->k, "push", 0, KFILE_TRIALS_CSV);
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
@@ -295,7 +246,7 @@ static void test_push_and_reopen(void **state)
 /* The katibfs/trial-timeout annotation kills a trial that runs too long. */
 static void test_trial_timeout(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char buf[8192], spec[8192], *s;
 	const char *cut;
@@ -311,7 +262,7 @@ static void test_trial_timeout(void **state)
 	assert_int_equal(katib_write_spec(f->k, "slow", spec, (size_t)n, &err),
 			 0);
 	assert_int_equal(katib_wait_finished(f->k, "slow", 20000), 0);
-	s = render(f->k, "slow", 1, KFILE_T_STATUS);
+	s = daemon_render(f->k, "slow", 1, KFILE_T_STATUS);
 	assert_has(s, "state=Failed\nreason=Timeout\n");
 	free(s);
 }
@@ -346,7 +297,7 @@ static size_t count(const char *text, const char *needle)
  * every trial ends once with its metrics counted once. */
 static void test_readopt(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct katib_options opt = { .state_dir = f->dir };
 	struct kb_error err = { 0 };
 	char *s;
@@ -369,13 +320,13 @@ static void test_readopt(void **state)
 	assert_has(s, "adopt/2");
 	free(s);
 	assert_int_equal(katib_wait_finished(f->k, "adopt", 20000), 0);
-	s = render(f->k, "adopt", 0, KFILE_STATUS);
+	s = daemon_render(f->k, "adopt", 0, KFILE_STATUS);
 	assert_has(s, "state=Succeeded\n");
 	assert_has(s, "trials=4\n");
 	assert_has(s, "succeeded=4\n");
 	free(s);
 	for (i = 1; i <= 4; i++) {
-		s = render(f->k, "adopt", i, KFILE_T_STATUS);
+		s = daemon_render(f->k, "adopt", i, KFILE_T_STATUS);
 		assert_has(s, "observations=1\n");
 		free(s);
 	}
@@ -384,7 +335,7 @@ static void test_readopt(void **state)
 /* The mount-wide events: start, rejected names, stop; kept across opens. */
 static void test_mount_events(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct katib_options opt = { .state_dir = f->dir };
 	struct kb_error err = { 0 };
 	char *s;

@@ -29,15 +29,10 @@
 
 #include "katib/katib.h"
 
-static const char head_fmt[] =
-	"apiVersion: kubeflow.org/v1beta1\n"
-	"kind: Experiment\n"
-	"metadata:\n"
-	"  name: %s\n"
-	"spec:\n"
-	"  objective:\n"
-	"    type: minimize\n"
-	"    objectiveMetricName: loss\n"
+#include "daemon_test_util.h"
+#include "fixtures.h"
+
+static const char head_fmt[] = FIXTURE_HEAD_FMT
 	"  algorithm:\n"
 	"    algorithmName: random\n"
 	"  parallelTrialCount: %d\n"
@@ -141,43 +136,18 @@ static const char tfjob_fmt[] =
 	"                      - \"echo start; %s echo loss=${trialParameters."
 	"learningRate}\"\n";
 
-struct fixture {
-	char dir[64];
-	struct katib_options opt;
-	struct katib *k;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct kb_error err = { 0 };
-	char msg[600];
+	struct katib_options opt = { .backend = "kubernetes" };
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/katib-k8s-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->opt.state_dir = f->dir;
-	f->opt.backend = "kubernetes";
-	f->opt.kubeconfig = getenv("KATIBFS_TEST_KUBECONFIG");
-	if (katib_open(&f->opt, &f->k, &err)) {
-		kb_error_format(&err, msg, sizeof(msg));
-		fail_msg("katib_open: %s", msg);
-	}
-	*state = f;
+	opt.kubeconfig = getenv("KATIBFS_TEST_KUBECONFIG");
+	*state = daemon_start("k8s", &opt);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
-
-	if (!f)
-		return 0;
-	katib_close(f->k);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (!getenv("KATIBFS_TEST_KEEP"))
-		assert_int_equal(system(cmd), 0);
-	free(f);
+	daemon_stop(*state);
 	return 0;
 }
 
@@ -199,21 +169,6 @@ static int write_spec(struct katib *k, const char *name, const char *body,
 		fail_msg("spec: %s", msg);
 	}
 	return rc;
-}
-
-static char *render(struct katib *k, const char *exp, int trial, enum kfile f)
-{
-	char *out = NULL;
-	size_t len;
-
-	assert_int_equal(katib_render(k, exp, trial, f, &out, &len), 0);
-	return out;
-}
-
-static void assert_has(const char *text, const char *needle)
-{
-	if (!strstr(text, needle))
-		fail_msg("'%s' not found in:\n%s", needle, text);
 }
 
 static char *read_log(struct katib *k, const char *exp, int trial)
@@ -245,10 +200,10 @@ static void check_done(struct katib *k, const char *exp, int ntrials)
 	int i;
 
 	if (katib_wait_finished(k, exp, 90000)) {
-		events = render(k, exp, 0, KFILE_STATUS);
+		events = daemon_render(k, exp, 0, KFILE_STATUS);
 		fail_msg("%s did not finish:\n%s", exp, events);
 	}
-	s = render(k, exp, 0, KFILE_STATUS);
+	s = daemon_render(k, exp, 0, KFILE_STATUS);
 	assert_has(s, "state=Succeeded\n");
 	snprintf(want, sizeof(want), "succeeded=%d\n", ntrials);
 	assert_has(s, want);
@@ -256,21 +211,21 @@ static void check_done(struct katib *k, const char *exp, int ntrials)
 	assert_has(s, want);
 	free(s);
 	for (i = 1; i <= ntrials; i++) {
-		s = render(k, exp, i, KFILE_T_STATUS);
+		s = daemon_render(k, exp, i, KFILE_T_STATUS);
 		assert_has(s, "observations=1\n");
 		free(s);
 		s = read_log(k, exp, i);
 		if (count(s, "start\n") != 1 || count(s, "loss=") != 1)
 			fail_msg("trial %d log:\n%s", i, s);
 		free(s);
-		s = render(k, exp, i, KFILE_T_SPEC);
+		s = daemon_render(k, exp, i, KFILE_T_SPEC);
 		free(s);
 	}
 }
 
 static void test_job(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 
 	assert_int_equal(katib_mkdir(f->k, "k8sjob", &err), 0);
@@ -280,7 +235,7 @@ static void test_job(void **state)
 
 static void test_pytorchjob(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 
 	assert_int_equal(katib_mkdir(f->k, "k8spt", &err), 0);
@@ -290,7 +245,7 @@ static void test_pytorchjob(void **state)
 
 static void test_trainjob(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char buf[8192], tmpl[4096];
 	int n;
@@ -314,7 +269,7 @@ static void test_trainjob(void **state)
 
 static void test_tfjob(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 
 	assert_int_equal(katib_mkdir(f->k, "k8stf", &err), 0);
@@ -439,7 +394,7 @@ static void write_template(struct katib *k, const char *name, const char *tmpl,
  * serve it: the launcher, made once the workers run, is the primary. */
 static void test_mpijob(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 
 	write_template(f->k, "k8smpi", mpijob_v1_tmpl, "", 2, 3);
 	write_template(f->k, "k8smpi2", mpijob_v2_tmpl, "", 2, 2);
@@ -449,7 +404,7 @@ static void test_mpijob(void **state)
 
 static void test_xgboostjob(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 
 	write_template(f->k, "k8sxgb", xgboost_tmpl, "", 2, 3);
 	check_done(f->k, "k8sxgb", 3);
@@ -457,7 +412,7 @@ static void test_xgboostjob(void **state)
 
 /* One trial whose primary exits 3 after "start": it fails, and its log
  * is the primary's alone. */
-static void check_primary_fails(struct fixture *f, const char *name,
+static void check_primary_fails(struct daemon_fixture *f, const char *name,
 				const char *tmpl)
 {
 	char *s;
@@ -465,7 +420,7 @@ static void check_primary_fails(struct fixture *f, const char *name,
 	write_template(f->k, name, tmpl, "exit 3;", 1, 1);
 	if (katib_wait_finished(f->k, name, 90000))
 		fail_msg("%s did not finish", name);
-	s = render(f->k, name, 1, KFILE_T_STATUS);
+	s = daemon_render(f->k, name, 1, KFILE_T_STATUS);
 	assert_has(s, "state=Failed\n");
 	free(s);
 	s = read_log(f->k, name, 1);
@@ -478,7 +433,7 @@ static void check_primary_fails(struct fixture *f, const char *name,
  * fails by the failureCondition. */
 static void test_training_job_fails(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 
 	check_primary_fails(f, "k8sxgbf", xgboost_tmpl);
 	check_primary_fails(f, "k8smpif", mpijob_v1_tmpl);
@@ -488,7 +443,7 @@ static void test_training_job_fails(void **state)
  * is neither cut nor doubled. */
 static void test_restart(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char *s;
 	int i;
@@ -514,7 +469,7 @@ static void test_restart(void **state)
 /* A trial killed through trials/N/control ends Killed; its object goes. */
 static void test_kill(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char *s;
 	int i;
@@ -534,7 +489,7 @@ static void test_kill(void **state)
 		katib_write_trial_control(f->k, "k8skill", 1, "kill", 4, &err),
 		0);
 	assert_int_equal(katib_wait_finished(f->k, "k8skill", 60000), 0);
-	s = render(f->k, "k8skill", 1, KFILE_T_STATUS);
+	s = daemon_render(f->k, "k8skill", 1, KFILE_T_STATUS);
 	assert_has(s, "state=Killed\n");
 	free(s);
 }
@@ -561,7 +516,7 @@ static void spit(const char *path, const char *text)
 }
 
 /* A kubeconfig like the test server's, its user block replaced. */
-static void kubeconfig_with_user(struct fixture *f, const char *user,
+static void kubeconfig_with_user(struct daemon_fixture *f, const char *user,
 				 char *path, size_t size)
 {
 	char *text = slurp(getenv("KATIBFS_TEST_KUBECONFIG"));
@@ -577,7 +532,7 @@ static void kubeconfig_with_user(struct fixture *f, const char *user,
 	free(text);
 }
 
-static void reopen_with(struct fixture *f, const char *kubeconfig)
+static void reopen_with(struct daemon_fixture *f, const char *kubeconfig)
 {
 	struct kb_error err = { 0 };
 
@@ -589,7 +544,7 @@ static void reopen_with(struct fixture *f, const char *kubeconfig)
 /* A token the server refuses: the trial fails and its log says why. */
 static void test_unauthorized(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char path[256], *s;
 
@@ -598,7 +553,7 @@ static void test_unauthorized(void **state)
 	assert_int_equal(katib_mkdir(f->k, "k8s401", &err), 0);
 	write_spec(f->k, "k8s401", job_fmt, "", 1, 1);
 	assert_int_equal(katib_wait_finished(f->k, "k8s401", 60000), 0);
-	s = render(f->k, "k8s401", 1, KFILE_T_STATUS);
+	s = daemon_render(f->k, "k8s401", 1, KFILE_T_STATUS);
 	assert_has(s, "state=Failed\n");
 	free(s);
 	s = read_log(f->k, "k8s401", 1);
@@ -613,7 +568,7 @@ static void test_unauthorized(void **state)
  * one host path: one trial at a time, each removes it at its end. */
 static void test_file_collector(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char head[8192], tmpl[4096], sh[1024], buf[16384], path[256], *s, *p;
 	int n, i;
@@ -648,7 +603,7 @@ static void test_file_collector(void **state)
 		if (count(s, "loss=9\n") != 1 || count(s, "loss=0.0") != 1)
 			fail_msg("trial %d collector.log:\n%s", i, s);
 		free(s);
-		s = render(f->k, "k8sfile", i, KFILE_T_STATUS);
+		s = daemon_render(f->k, "k8sfile", i, KFILE_T_STATUS);
 		assert_has(s, "state=Succeeded\n");
 		assert_has(s, "observations=2\n");
 		free(s);
@@ -681,7 +636,7 @@ static const char coll_job_fmt[] =
 	"            restartPolicy: Never\n";
 
 /* Write an experiment of `max` trials, one at a time: rc of the write. */
-static int collector_spec(struct fixture *f, const char *name, int max,
+static int collector_spec(struct daemon_fixture *f, const char *name, int max,
 			  const char *collector, const char *script,
 			  struct kb_error *err)
 {
@@ -698,8 +653,9 @@ static int collector_spec(struct fixture *f, const char *name, int max,
 	return katib_write_spec(f->k, name, buf, (size_t)n, err);
 }
 
-static void run_collector_spec(struct fixture *f, const char *name, int max,
-			       const char *collector, const char *script)
+static void run_collector_spec(struct daemon_fixture *f, const char *name,
+			       int max, const char *collector,
+			       const char *script)
 {
 	struct kb_error err = { 0 };
 	char msg[700];
@@ -710,7 +666,7 @@ static void run_collector_spec(struct fixture *f, const char *name, int max,
 	}
 	if (katib_wait_finished(f->k, name, 90000))
 		fail_msg("%s did not finish:\n%s", name,
-			 render(f->k, name, 0, KFILE_STATUS));
+			 daemon_render(f->k, name, 0, KFILE_STATUS));
 }
 
 static char *read_events(struct katib *k, const char *exp)
@@ -728,7 +684,7 @@ static char *read_events(struct katib *k, const char *exp)
 static void assert_trial(struct katib *k, const char *exp, int trial,
 			 const char *state, int observations)
 {
-	char want[64], *s = render(k, exp, trial, KFILE_T_STATUS);
+	char want[64], *s = daemon_render(k, exp, trial, KFILE_T_STATUS);
 
 	snprintf(want, sizeof(want), "state=%s\n", state);
 	if (!strstr(s, want))
@@ -745,7 +701,7 @@ static void assert_trial(struct katib *k, const char *exp, int trial,
  * status alone (its log has a line the default regex would take). */
 static void test_none_collector(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 
 	run_collector_spec(
 		f, "k8snone", 2, "    collector: {kind: None}\n",
@@ -760,7 +716,7 @@ static void test_none_collector(void **state)
 /* Push is the local backend's: refused naming the field. */
 static void test_push_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 
 	assert_int_equal(
@@ -809,7 +765,7 @@ static void custom_collector(char *coll, size_t csize, char *script,
  * not read). A collector whose command cannot run: an events line. */
 static void test_custom_collector(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	char coll[2048], script[1024], *s;
 
 	custom_collector(coll, sizeof(coll), script, sizeof(script),
@@ -842,7 +798,7 @@ static void test_custom_collector(void **state)
  * the primary's exit code with what the collector printed. */
 static void test_custom_collector_forever(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	char coll[2048], script[1024], *s;
 
 	custom_collector(coll, sizeof(coll), script, sizeof(script), "forever",
@@ -919,7 +875,7 @@ static const char prom_server[] =
  * events line naming the pod, port and path. */
 static void test_prometheus_collector(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	char coll[512], script[1024], path[256], *s;
 	int port = free_port();
 	FILE *fp;
@@ -940,7 +896,7 @@ static void test_prometheus_collector(void **state)
 	run_collector_spec(f, "k8sprom", 2, coll, script);
 	assert_trial(f->k, "k8sprom", 1, "Succeeded", 1);
 	assert_trial(f->k, "k8sprom", 2, "Succeeded", 1);
-	s = render(f->k, "k8sprom", 1, KFILE_T_OBSERVATIONS);
+	s = daemon_render(f->k, "k8sprom", 1, KFILE_T_OBSERVATIONS);
 	assert_has(s, ",loss,0.0");
 	free(s);
 
@@ -969,7 +925,7 @@ static void test_prometheus_collector(void **state)
  * trial. */
 static void test_tfevent_collector(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	const char *top = getenv("KATIBFS_TEST_TOP");
 	char coll[512], script[1024], path[256], writer[512], *s;
 	FILE *fp;
@@ -1044,7 +1000,7 @@ static void server_dir(char *dir, size_t size)
 /* client-certificate-data/client-key-data instead of a token. */
 static void test_client_cert(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char dir[512], file[600], path[256], *user, *cert, *key;
 
@@ -1072,7 +1028,7 @@ static void test_client_cert(void **state)
 /* No kubeconfig anywhere: the in-cluster service account files. */
 static void test_in_cluster(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char dir[512], sa[300], file[700], cmd[2048], home[300], *port;
 	const char *saved_home = getenv("HOME");
@@ -1109,7 +1065,7 @@ static void test_in_cluster(void **state)
  * trial's log has both instances, each once, nothing cut. */
 static void test_container_restart(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char buf[16384], *s;
 	int n, i;
@@ -1167,7 +1123,7 @@ static void fake_fault(const char *json)
 /* RBAC says no: 403 names the verb, the resource and the rule. */
 static void test_forbidden(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char *s;
 
@@ -1188,7 +1144,7 @@ static void test_forbidden(void **state)
  * retries): trials wait and are created once it answers again. */
 static void test_outage(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 
 	fake_fault("{\"fail5xx\": 40}");
@@ -1279,7 +1235,7 @@ static int configmap_spec(char *buf, size_t size, const char *exp,
  * runs as an inline trialSpec would; trials/N/spec shows it rendered. */
 static void test_configmap(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char buf[8192], *s;
 	int n;
@@ -1291,19 +1247,19 @@ static void test_configmap(void **state)
 	if (katib_write_spec(f->k, "k8scm", buf, (size_t)n, &err))
 		fail_msg("spec: %s: %s", err.field, err.message);
 	check_done(f->k, "k8scm", 2);
-	s = render(f->k, "k8scm", 1, KFILE_T_SPEC);
+	s = daemon_render(f->k, "k8scm", 1, KFILE_T_SPEC);
 	assert_has(s, "\"kind\":\t\"Job\"");
 	assert_has(s, "docker.io/kubeflowkatib/pytorch-mnist-cpu");
 	assert_has(s, "echo start;  echo loss=0.0");
 	free(s);
-	s = render(f->k, "k8scm", 0, KFILE_SPEC);
+	s = daemon_render(f->k, "k8scm", 0, KFILE_SPEC);
 	assert_has(s, "configMapName: trial-templates");
 	free(s);
 	/* a restart reads the ConfigMap again: the experiment is back */
 	katib_close(f->k);
 	f->k = NULL;
 	assert_int_equal(katib_open(&f->opt, &f->k, &err), 0);
-	s = render(f->k, "k8scm", 0, KFILE_STATUS);
+	s = daemon_render(f->k, "k8scm", 0, KFILE_STATUS);
 	assert_has(s, "state=Succeeded\n");
 	free(s);
 }
@@ -1330,7 +1286,7 @@ static void configmap_refused(struct katib *k, const char *exp,
 	assert_has(s, field);
 	assert_has(s, why);
 	free(s);
-	s = render(k, exp, 0, KFILE_STATUS);
+	s = daemon_render(k, exp, 0, KFILE_STATUS);
 	assert_has(s, "state=Invalid\n");
 	assert_has(s, "trials=0\n");
 	free(s);
@@ -1338,7 +1294,7 @@ static void configmap_refused(struct katib *k, const char *exp,
 
 static void test_configmap_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 
 	create_configmap("templates-b", "job.yaml");
 	configmap_refused(f->k, "k8scm404", "no-such-configmap", "job.yaml",
@@ -1410,7 +1366,7 @@ static double now_s(void)
  * (the read of a ConfigMap holds no lock). */
 static void test_configmap_no_answer(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct spec_writer w = { .k = f->k };
 	double start, t, worst = 0, was;
 	char put_back[64];
@@ -1426,7 +1382,7 @@ static void test_configmap_no_answer(void **state)
 	assert_int_equal(pthread_create(&th, NULL, write_spec_thread, &w), 0);
 	while (now_s() - start < 3) { /* the writer is waiting by now */
 		t = now_s();
-		s = render(f->k, "k8scmgone", 0, KFILE_STATUS);
+		s = daemon_render(f->k, "k8scmgone", 0, KFILE_STATUS);
 		free(s);
 		if (now_s() - t > worst)
 			worst = now_s() - t;
@@ -1454,7 +1410,7 @@ static void test_configmap_no_answer(void **state)
 /* An exec credential plugin gives the token, run once (cached). */
 static void test_exec_plugin(void **state)
 {
-	struct fixture *f = *state;
+	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char path[256], plugin[256], user[1024], calls[256], *s;
 
