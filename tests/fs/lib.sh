@@ -48,6 +48,13 @@ holds() {
 	return 1
 }
 
+# free_port: a TCP port of 127.0.0.1 that nothing listens on now (the
+# kernel's pick), for a trial's server: a fixed port collides when tests
+# run in parallel.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 is_mounted() {
 	grep -q " $MNT fuse" /proc/mounts
 }

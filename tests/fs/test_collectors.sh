@@ -198,7 +198,7 @@ event_says forever "trial 1: Custom collector (collector.customCollector) did no
 	"was stopped (SIGTERM); the trial ends on its own exit status, with the observations collected"
 
 # ---- PrometheusMetric: scraped while the trial runs ----
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 cat >"$TMP/prom_trial.py" <<'PY'
 import http.server, os, sys, threading, time
 log = os.path.join(os.environ["KATIB_TRIAL_DIR"], "prometheus-metrics.log")

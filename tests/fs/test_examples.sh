@@ -1,8 +1,9 @@
 #!/bin/sh
 # Every spec in examples/ (examples/*.yaml and examples/*/*.yaml) runs as
-# shipped, copied unchanged, to Succeeded with no failed trial, all at once
-# on one mount. The installed copies are the same files (test_install.sh
-# checks that and that none names a path), so this covers them too. Then:
+# shipped, copied unchanged (but for prometheus.yaml's port, below), to
+# Succeeded with no failed trial, all at once on one mount. The installed
+# copies are the same files (test_install.sh checks that and that none
+# names a path), so this covers them too. Then:
 #   - sh trials/1/spec of each (but pbt, whose trial resumes from and
 #     rewrites its checkpoint, and those with a collector fileSystemPath,
 #     which by hand is the host's own) prints what the trial's log holds;
@@ -23,13 +24,30 @@ for algo in random grid tpe multivariate-tpe cmaes bayesianoptimization sobol \
 		fail "no example for algorithm $algo"
 done
 
+# prometheus.yaml's trial serves its metrics on a fixed port, written out
+# for its readers (29170, in the collector's source and in the program);
+# here both get a free port instead, so that tests running at the same
+# time cannot take it from each other.
+PROM_PORT=$(free_port)
+copy_example() {
+	case $1 in
+	*/prometheus.yaml)
+		grep -c '29170' "$1" | grep -qx 2 ||
+			fail "$1: expected port 29170 twice (source.httpGet.port and the server)"
+		sed "s/\<29170\>/$PROM_PORT/g" "$1" >"$2" ;;
+	*) cp "$1" "$2" ;;
+	esac
+}
+
 mount_fs
 start=$(date +%s)
 for f in "$ROOT"/examples/*.yaml "$ROOT"/examples/*/*.yaml; do
 	n=$(basename "$f" .yaml)
 	mkdir "$MNT/$n" || fail "mkdir $n"
-	cp "$f" "$MNT/$n/spec.yaml" || fail "cp $f: $(tail -n 3 "$MNT/$n/events")"
+	copy_example "$f" "$MNT/$n/spec.yaml" || fail "cp $f: $(tail -n 3 "$MNT/$n/events")"
 done
+grep -q "port: $PROM_PORT\$" "$MNT/prometheus/spec.yaml" ||
+	fail "prometheus: port $PROM_PORT not in its spec: $(grep port: "$MNT/prometheus/spec.yaml")"
 for n in $names; do
 	wait_state "$n" Succeeded $((start + 200 - $(date +%s)))
 	[ "$(status_value "$n" failed)" = 0 ] || fail "$n: $(cat "$MNT/$n/status")"
