@@ -1,7 +1,8 @@
 /*
  * fixtures.c - the unit suites' shared spec fixtures (see fixtures.h):
- * variants of a spec by replacement, a line lookup, and spec_parse() with
- * the error as text. Linked into every unit test binary.
+ * variants of a spec by replacement, a line lookup, spec_parse() with the
+ * error as text, and the one-parameter Job spec of the Kubernetes suites.
+ * Linked into every unit test binary.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,5 +101,47 @@ struct experiment_spec *fixture_parse_ok(const char *yaml)
 
 	if (rc)
 		fail_msg("spec_parse: %d %s", rc, msg);
+	return s;
+}
+
+/* fixture_job_spec()'s text: %s the lines under spec:, then those of the
+ * container. */
+static const char job_spec_fmt[] =
+	"apiVersion: kubeflow.org/v1beta1\n"
+	"kind: Experiment\n"
+	"metadata: {name: m, namespace: ml}\n"
+	"spec:\n"
+	"  objective: {type: minimize, objectiveMetricName: loss}\n"
+	"  algorithm: {algorithmName: random}\n"
+	"%s"
+	"  parameters:\n"
+	"    - name: lr\n"
+	"      parameterType: double\n"
+	"      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
+	"  trialTemplate:\n"
+	"    primaryContainerName: training-container\n"
+	"    trialParameters:\n"
+	"      - {name: learningRate, reference: lr}\n"
+	"    trialSpec:\n" FIXTURE_JOB
+	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
+	"%s"
+	"                args: [\"--lr=${trialParameters.learningRate}\"]\n"
+	"            restartPolicy: Never\n";
+
+struct experiment_spec *fixture_job_spec(const char *spec_lines,
+					 const char *container_lines)
+{
+	struct experiment_spec *s = NULL;
+	struct kb_error err;
+	char text[4096], msg[800];
+	int n = snprintf(text, sizeof(text), job_spec_fmt, spec_lines,
+			 container_lines);
+
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	kb_error_clear(&err);
+	if (spec_parse(text, (size_t)n, "m", &s, &err)) {
+		kb_error_format(&err, msg, sizeof(msg));
+		fail_msg("spec_parse: %s\n%s", msg, text);
+	}
 	return s;
 }

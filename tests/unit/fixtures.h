@@ -25,22 +25,31 @@
 	"    type: minimize\n"                                                 \
 	"    objectiveMetricName: loss\n"
 
-/* A Job trialSpec (the lines under trialTemplate.trialSpec) up to its one
- * container's name: what every Job trial template of the suites shares;
- * the container's image and command follow. */
-#define FIXTURE_JOB_CONTAINER(NAME)                                            \
-	"      apiVersion: batch/v1\n"                                         \
-	"      kind: Job\n"                                                    \
-	"      spec:\n"                                                        \
-	"        template:\n"                                                  \
-	"          spec:\n"                                                    \
-	"            containers:\n"                                            \
-	"              - name: " NAME "\n"
+/* A Job with its lines indented by I (a string literal of spaces), up to
+ * its one container's name: what every Job trial template of the suites
+ * shares; the container's image and command follow, indented by I and 10
+ * spaces. */
+/* clang-format off */
+#define FIXTURE_JOB_AT(I, NAME)                                                \
+	I "apiVersion: batch/v1\n"                                             \
+	I "kind: Job\n"                                                        \
+	I "spec:\n"                                                            \
+	I "  template:\n"                                                      \
+	I "    spec:\n"                                                        \
+	I "      containers:\n"                                                \
+	I "        - name: " NAME "\n"
+/* clang-format on */
+
+/* The same with the container training-container: under
+ * trialTemplate.trialSpec (FIXTURE_JOB), and indented by 4 (FIXTURE_JOB_4:
+ * a ConfigMap's template file, a spec with a narrower indentation). */
+#define FIXTURE_JOB   FIXTURE_JOB_AT("      ", "training-container")
+#define FIXTURE_JOB_4 FIXTURE_JOB_AT("    ", "training-container")
 
 /* A Job trialSpec whose training container runs the shell line LINE (a
  * string literal, within YAML double quotes). */
 #define FIXTURE_JOB_SHELL(LINE)                                                \
-	FIXTURE_JOB_CONTAINER("training-container")                            \
+	FIXTURE_JOB                                                            \
 	"                image: python:3\n"                                    \
 	"                command: [sh, -c]\n"                                  \
 	"                args: [\"" LINE "\"]\n"                               \
@@ -66,17 +75,13 @@
 	"  trialTemplate:\n"                                                   \
 	"    primaryContainerName: training-container\n"                       \
 	"    trialParameters:\n" FIXTURE_TRIAL_PARAMETERS                      \
-	"    trialSpec:\n" FIXTURE_JOB_CONTAINER(                              \
-		"training-container") "                image: "                \
-				      "docker.io/kubeflowkatib/"               \
-				      "pytorch-mnist-cpu\n"                    \
-				      "                command:\n"             \
-				      "                  - \"python3\"\n"      \
-				      "                  - "                   \
-				      "\"/opt/pytorch-mnist/mnist.py\"\n"      \
-				      "                  - "                   \
-				      "\"--epochs=1\"\n" FIXTURE_ARGUMENTS     \
-				      "            restartPolicy: Never\n"
+	"    trialSpec:\n" FIXTURE_JOB                                         \
+	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"   \
+	"                command:\n"                                           \
+	"                  - \"python3\"\n"                                    \
+	"                  - \"/opt/pytorch-mnist/mnist.py\"\n"                \
+	"                  - \"--epochs=1\"\n" FIXTURE_ARGUMENTS               \
+	"            restartPolicy: Never\n"
 
 /* The base spec's algorithm and search space. */
 #define FIXTURE_RANDOM "    algorithmName: random\n"
@@ -133,5 +138,14 @@ struct experiment_spec *fixture_parse_ok(const char *yaml);
  * (when given); else the test fails. The error's line. */
 int fixture_expect_error(const char *yaml, int code, const char *field,
 			 const char *at, const char *msg);
+
+/* Experiment "m" in namespace "ml": random search for lr in [0.01, 0.05],
+ * its trial a Job whose container training-container (image
+ * pytorch-mnist-cpu) has the lines container_lines (e.g. its command, at
+ * the container's indentation) and args [--lr=${trialParameters...}], and
+ * spec_lines added under spec: (e.g. a metricsCollectorSpec; "" for
+ * none). Parsed; the test fails with the error if it does not parse. */
+struct experiment_spec *fixture_job_spec(const char *spec_lines,
+					 const char *container_lines);
 
 #endif

@@ -23,6 +23,8 @@
 #include "katib/spec.h"
 #include "spec/configmaps.h"
 
+#include "fixtures.h"
+
 /* Katib's trial-templates ConfigMap, among other kinds of documents. */
 static const char manifests[] =
 	"apiVersion: v1\n"
@@ -38,14 +40,7 @@ static const char manifests[] =
 	"  labels:\n"
 	"    katib.kubeflow.org/component: trial-templates\n"
 	"data:\n"
-	"  defaultTrialTemplate.yaml: |-\n"
-	"    apiVersion: batch/v1\n"
-	"    kind: Job\n"
-	"    spec:\n"
-	"      template:\n"
-	"        spec:\n"
-	"          containers:\n"
-	"            - name: training-container\n"
+	"  defaultTrialTemplate.yaml: |-\n" FIXTURE_JOB_4
 	"              image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
 	"              command:\n"
 	"                - sh\n"
@@ -62,14 +57,7 @@ static const char manifests[] =
 	"          containers:\n"
 	"            - name: training-container\n"
 	"              command: [echo, \"${trialParameters.learningRate}\"]\n"
-	"  undeclared.yaml: |\n"
-	"    apiVersion: batch/v1\n"
-	"    kind: Job\n"
-	"    spec:\n"
-	"      template:\n"
-	"        spec:\n"
-	"          containers:\n"
-	"            - name: training-container\n"
+	"  undeclared.yaml: |\n" FIXTURE_JOB_4
 	"              command: [echo, \"${trialParameters.lr}\"]\n"
 	"  notYaml: \"a: [b\"\n"
 	"  list.yaml: \"[1, 2]\"\n"

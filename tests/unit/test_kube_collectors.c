@@ -19,51 +19,25 @@
 
 #include "backends/kube/kube.h"
 
-static const char spec_fmt[] =
-	"apiVersion: kubeflow.org/v1beta1\n"
-	"kind: Experiment\n"
-	"metadata: {name: m, namespace: ml}\n"
-	"spec:\n"
-	"  objective: {type: minimize, objectiveMetricName: loss}\n"
-	"  algorithm: {algorithmName: random}\n"
-	"  metricsCollectorSpec:\n"
-	"%s"
-	"  parameters:\n"
-	"    - name: lr\n"
-	"      parameterType: double\n"
-	"      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
-	"  trialTemplate:\n"
-	"    primaryContainerName: training-container\n"
-	"    trialParameters:\n"
-	"      - {name: learningRate, reference: lr}\n"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: training-container\n"
-	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
-	"                args: [\"--lr=${trialParameters.learningRate}\"]\n"
-	"            restartPolicy: Never\n";
+#include "fixtures.h"
 
 static const char job[] =
 	"{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{},"
 	"\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":"
 	"\"training-container\",\"image\":\"x\"}]}}}}";
 
-/* The Job above with the spec's collector injected. */
+/* The Job above with the collector (the lines under
+ * metricsCollectorSpec) of fixture_job_spec() injected. */
 static cJSON *inject(const char *collector)
 {
-	struct experiment_spec *spec = NULL;
+	struct experiment_spec *spec;
 	struct kb_error err = { 0 };
-	char text[4096];
-	int n = snprintf(text, sizeof(text), spec_fmt, collector);
+	char text[1024];
 	cJSON *obj = cJSON_Parse(job);
 
-	if (spec_parse(text, (size_t)n, "m", &spec, &err) ||
-	    kube_inject_collector(obj, spec, &err)) {
+	snprintf(text, sizeof(text), "  metricsCollectorSpec:\n%s", collector);
+	spec = fixture_job_spec(text, "");
+	if (kube_inject_collector(obj, spec, &err)) {
 		kb_error_format(&err, text, sizeof(text));
 		fail_msg("%s", text);
 	}

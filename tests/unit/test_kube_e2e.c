@@ -52,14 +52,7 @@ static const char head_fmt[] = FIXTURE_HEAD_FMT
 
 /* As Katib's examples/v1beta1/hp-tuning/random.yaml, the image's
  * program replaced by a shell line. */
-static const char job_fmt[] =
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: training-container\n"
+static const char job_fmt[] = FIXTURE_JOB
 	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
 	"                command:\n"
 	"                  - sh\n"
@@ -623,14 +616,7 @@ static const char coll_job_fmt[] =
 	"      - name: learningRate\n"
 	"        description: Learning rate for the training model\n"
 	"        reference: lr\n"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: training-container\n"
+	"    trialSpec:\n" FIXTURE_JOB
 	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
 	"                command: [sh, -c, '%s']\n"
 	"            restartPolicy: Never\n";

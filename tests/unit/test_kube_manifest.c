@@ -16,44 +16,16 @@
 #include "backends/kube/kube.h"
 #include "spec/kube_manifest.h"
 
-static const char spec_fmt[] =
-	"apiVersion: kubeflow.org/v1beta1\n"
-	"kind: Experiment\n"
-	"metadata: {name: m, namespace: ml}\n"
-	"spec:\n"
-	"  objective: {type: minimize, objectiveMetricName: loss}\n"
-	"  algorithm: {algorithmName: random}\n"
-	"  parameters:\n"
-	"    - name: lr\n"
-	"      parameterType: double\n"
-	"      feasibleSpace: {min: \"0.01\", max: \"0.05\"}\n"
-	"  trialTemplate:\n"
-	"    primaryContainerName: training-container\n"
-	"    trialParameters:\n"
-	"      - {name: learningRate, reference: lr}\n"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: training-container\n"
-	"                image: docker.io/kubeflowkatib/pytorch-mnist-cpu\n"
-	"%s"
-	"                args:\n"
-	"                  - --lr=${trialParameters.learningRate}\n"
-	"            restartPolicy: Never\n";
+#include "fixtures.h"
 
+/* fixture_job_spec() with the container lines `command`, rendered for
+ * trial m-abcdefgh (lr 0.03) in namespace ml. */
 static void render(const char *command, cJSON **obj, struct trial_command *c)
 {
-	struct experiment_spec *spec = NULL;
+	struct experiment_spec *spec = fixture_job_spec("", command);
 	struct kb_error err = { 0 };
 	struct assignment a = { .name = "lr", .value = "0.03" };
-	char text[4096];
-	int n = snprintf(text, sizeof(text), spec_fmt, command);
 
-	assert_int_equal(spec_parse(text, (size_t)n, "m", &spec, &err), 0);
 	assert_int_equal(
 		spec_render_manifest(spec, "m-abcdefgh", "ml", &a, 1, c, &err),
 		0);

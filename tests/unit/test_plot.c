@@ -23,6 +23,8 @@
 #include "views/plot_i.h"
 #include "katib/spec.h"
 
+#include "fixtures.h"
+
 static const char spec_fmt[] =
 	"apiVersion: kubeflow.org/v1beta1\n"
 	"kind: Experiment\n"
@@ -49,15 +51,7 @@ static const char spec_fmt[] =
 	"      - name: lr\n"
 	"        reference: lr\n"
 	"%s"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: training-container\n"
-	"                image: python:3\n"
+	"    trialSpec:\n" FIXTURE_JOB "                image: python:3\n"
 	"                command: [sh, -c, \"echo ${trialParameters.lr}%s\"]\n"
 	"            restartPolicy: Never\n";
 
