@@ -29,44 +29,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "..", "tests", "k8s", "fake.sh")
 SHARED = ("discovery", "list", "watch")
 
-SPEC = """apiVersion: kubeflow.org/v1beta1
-kind: Experiment
-metadata:
-  name: {name}
-spec:
-  objective:
-    type: minimize
-    objectiveMetricName: loss
-  algorithm:
-    algorithmName: random
-  parallelTrialCount: {parallel}
-  maxTrialCount: {trials}
-  maxFailedTrialCount: {trials}
-  parameters:
-    - name: lr
-      parameterType: double
-      feasibleSpace: {{min: "0.01", max: "0.05"}}
-  trialTemplate:
-    primaryContainerName: training-container
-    trialParameters:
-      - name: learningRate
-        description: Learning rate
-        reference: lr
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            containers:
-              - name: training-container
-                image: docker.io/kubeflowkatib/pytorch-mnist-cpu
-                command:
-                  - sh
-                  - -c
-                  - "echo loss=${{trialParameters.learningRate}}"
-            restartPolicy: Never
-"""
+
+
+def spec(name, parallel, trials):
+    """The experiment: tests/k8s/fake.sh's fake_job_spec (the tests' Job
+    experiment), `trials` trials of `echo loss=...`, which may all fail
+    without ending it (maxFailedTrialCount)."""
+    return subprocess.check_output(
+        ["sh", FAKE, "job-spec", name, str(parallel), str(trials),
+         "echo loss=${trialParameters.learningRate}", str(trials)],
+        universal_newlines=True)
 
 
 def wait_for(pred, seconds, what):
@@ -110,7 +82,7 @@ def run_one(katibfs, trials, parallel, timeout, extra):
         name = "bench%d" % parallel
         os.mkdir(os.path.join(mnt, name))
         with open(os.path.join(mnt, name, "spec.yaml"), "w") as f:
-            f.write(SPEC.format(name=name, parallel=parallel, trials=trials))
+            f.write(spec(name, parallel, trials))
         started = time.time()
         status = os.path.join(mnt, name, "status")
 

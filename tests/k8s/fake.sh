@@ -12,16 +12,19 @@
 #   fake_stop   stops it, if started, and waits until it has ended
 #   fake_api METHOD PATH [JSON]
 #       a request to it as the tests' user (curl); the answer on stdout
-#   fake_job_spec NAME PARALLEL MAX LINE
+#   fake_job_spec NAME PARALLEL MAX LINE [MAXFAILED]
 #       a random-search Experiment (minimize loss over lr) whose trials
 #       are batch/v1 Jobs running `sh -c LINE`; LINE prints loss=... from
-#       ${trialParameters.learningRate} and holds no double quote
+#       ${trialParameters.learningRate} and holds no double quote;
+#       maxFailedTrialCount MAXFAILED (1 if not given)
 # Run as a command:
 #   sh tests/k8s/fake.sh start DIR [options]   fake_start; the server
 #       runs on (bench/k8s_requests.py)
 #   sh tests/k8s/fake.sh stop DIR              fake_stop of DIR's server
 #   sh tests/k8s/fake.sh api DIR METHOD PATH [JSON]
 #       fake_api to DIR's server (also for wait_until's commands)
+#   sh tests/k8s/fake.sh job-spec NAME PARALLEL MAX LINE [MAXFAILED]
+#       fake_job_spec on stdout (bench/k8s_requests.py)
 
 FAKE_PID=
 FAKE_DIR=
@@ -84,7 +87,7 @@ spec:
     algorithmName: random
   parallelTrialCount: $2
   maxTrialCount: $3
-  maxFailedTrialCount: 1
+  maxFailedTrialCount: ${5:-1}
   parameters:
     - name: lr
       parameterType: double
@@ -122,6 +125,11 @@ case $0 in
 		fake_stop
 		exit 0
 		;;
+	job-spec:[5-6])
+		shift
+		fake_job_spec "$@"
+		exit
+		;;
 	api:[4-5])
 		FAKE_DIR=$2
 		shift 2
@@ -132,6 +140,7 @@ case $0 in
 	echo "usage: sh fake.sh start DIR [fake_apiserver.py options]" >&2
 	echo "       sh fake.sh stop DIR" >&2
 	echo "       sh fake.sh api DIR METHOD PATH [JSON]" >&2
+	echo "       sh fake.sh job-spec NAME PARALLEL MAX LINE [MAXFAILED]" >&2
 	exit 2
 	;;
 esac
