@@ -13,15 +13,15 @@
 
 #include "katib/algorithm.h"
 
+#include "algo_test_util.h"
+
 #define MAXT 256
 
 struct hb_fixture {
 	struct experiment_spec spec;
 	struct param_spec params[3];
 	struct algorithm_setting settings[3];
-	struct history_trial trials[MAXT];
-	char **values[MAXT];
-	struct search_history hist;
+	struct tu_history th; /* the trials suggested, their values its own */
 };
 
 static void hb_init(struct hb_fixture *f, const char *r_l, const char *eta,
@@ -59,15 +59,12 @@ static void hb_init(struct hb_fixture *f, const char *r_l, const char *eta,
 	}
 	f->spec.parallel_trial_count = parallel;
 	f->spec.max_trial_count = -1;
-	f->hist.trials = f->trials;
+	tu_history_init(&f->th, 3);
 }
 
 static void hb_free(struct hb_fixture *f)
 {
-	size_t i;
-
-	for (i = 0; i < f->hist.ntrials; i++)
-		assignment_values_free(f->values[i], 3);
+	tu_history_free(&f->th);
 }
 
 /* Ask for `want`; the new trials are pending. Returns how many came. */
@@ -78,16 +75,11 @@ static int ask(struct hb_fixture *f, void *priv, size_t want)
 	struct kb_error err;
 	int n, i;
 
-	n = ops->suggest(priv, &f->spec, &f->hist, want, out, &err);
+	n = ops->suggest(priv, &f->spec, &f->th.h, want, out, &err);
 	assert_true(n >= 0);
 	for (i = 0; i < n; i++) {
-		struct history_trial *t = &f->trials[f->hist.ntrials];
-
-		assert_true(f->hist.ntrials < MAXT);
-		f->values[f->hist.ntrials] = out[i];
-		t->values = out[i];
-		t->state = HISTORY_PENDING;
-		t->number = (int)++f->hist.ntrials;
+		assert_true(f->th.h.ntrials < MAXT);
+		tu_add(&f->th, out[i]);
 	}
 	return n;
 }
@@ -97,14 +89,11 @@ static void finish_all(struct hb_fixture *f)
 {
 	size_t i;
 
-	for (i = 0; i < f->hist.ntrials; i++) {
-		struct history_trial *t = &f->trials[i];
+	for (i = 0; i < f->th.h.ntrials; i++) {
+		struct history_trial *t = &f->th.trials[i];
 
-		if (t->state != HISTORY_PENDING)
-			continue;
-		t->state = HISTORY_SUCCEEDED;
-		t->has_objective = 1;
-		t->objective = strtod(t->values[0], NULL);
+		if (t->state == HISTORY_PENDING)
+			tu_complete(t, strtod(t->values[0], NULL));
 	}
 }
 
@@ -120,7 +109,7 @@ static int run(struct hb_fixture *f, void **priv, size_t want, int *rungs,
 	char *state;
 
 	for (;;) {
-		first = f->hist.ntrials;
+		first = f->th.h.ntrials;
 		n = ask(f, *priv, want);
 		if (++calls == restart_at) { /* unmount and mount again */
 			state = ops->save(*priv);
@@ -135,10 +124,12 @@ static int run(struct hb_fixture *f, void **priv, size_t want, int *rungs,
 		/* while a rung runs, nothing more comes */
 		assert_int_equal(ask(f, *priv, want), 0);
 		rungs[nr] = n;
-		resources[nr++] = strtol(f->values[first][1], NULL, 10);
-		for (size_t k = first; k < f->hist.ntrials; k++)
-			assert_int_equal(strtol(f->values[k][1], NULL, 10),
-					 resources[nr - 1]);
+		resources[nr++] =
+			strtol(f->th.trials[first].values[1], NULL, 10);
+		for (size_t k = first; k < f->th.h.ntrials; k++)
+			assert_int_equal(
+				strtol(f->th.trials[k].values[1], NULL, 10),
+				resources[nr - 1]);
 		finish_all(f);
 	}
 	return nr;
@@ -170,15 +161,15 @@ static void test_katib_numbers_9_3(void **state)
 	}
 	/* ended: 0 assignments, again and again */
 	assert_int_equal(ask(&f, priv, 9), 0);
-	assert_int_equal(f.hist.ntrials, 23);
+	assert_int_equal(f.th.h.ntrials, 23);
 	/* the second rung is the best third of the first (smallest x) */
 	{
 		double xs[9];
 
 		for (i = 0; i < 9; i++)
-			xs[i] = strtod(f.values[i][0], NULL);
+			xs[i] = strtod(f.th.trials[i].values[0], NULL);
 		for (i = 9; i < 12; i++) {
-			double x = strtod(f.values[i][0], NULL);
+			double x = strtod(f.th.trials[i].values[0], NULL);
 			int better = 0;
 
 			for (int k = 0; k < 9; k++)
@@ -208,8 +199,9 @@ static void test_small_requests_and_restart(void **state)
 		if (!n) {
 			size_t pending = 0;
 
-			for (size_t k = 0; k < f.hist.ntrials; k++)
-				pending += f.trials[k].state == HISTORY_PENDING;
+			for (size_t k = 0; k < f.th.h.ntrials; k++)
+				pending +=
+					f.th.trials[k].state == HISTORY_PENDING;
 			if (!pending)
 				break;
 			finish_all(&f);
@@ -226,11 +218,11 @@ static void test_small_requests_and_restart(void **state)
 		}
 	}
 	assert_int_equal(total, 5);
-	assert_string_equal(f.values[0][1], "1");
-	assert_string_equal(f.values[1][1], "1");
-	assert_string_equal(f.values[2][1], "2");
-	assert_string_equal(f.values[3][1], "2");
-	assert_string_equal(f.values[4][1], "2");
+	assert_string_equal(f.th.trials[0].values[1], "1");
+	assert_string_equal(f.th.trials[1].values[1], "1");
+	assert_string_equal(f.th.trials[2].values[1], "2");
+	assert_string_equal(f.th.trials[3].values[1], "2");
+	assert_string_equal(f.th.trials[4].values[1], "2");
 	ops->destroy(priv);
 	hb_free(&f);
 }
@@ -249,7 +241,7 @@ static void test_restart_between_rungs(void **state)
 	assert_int_equal(ops->create(&f.spec, NULL, &priv, &err), 0);
 	nr = run(&f, &priv, 9, rungs, res, 3);
 	assert_int_equal(nr, 6);
-	assert_int_equal(f.hist.ntrials, 23);
+	assert_int_equal(f.th.h.ntrials, 23);
 	ops->destroy(priv);
 	hb_free(&f);
 }
@@ -270,16 +262,18 @@ static void test_reproducible_and_failures(void **state)
 	assert_int_equal(ask(&a, pa, 9), 9);
 	assert_int_equal(ask(&b, pb, 9), 9);
 	for (i = 0; i < 9; i++) {
-		assert_string_equal(a.values[i][0], b.values[i][0]);
-		assert_string_equal(a.values[i][2], b.values[i][2]);
-		assert_true(strtod(a.values[i][0], NULL) >= 0 &&
-			    strtod(a.values[i][0], NULL) <= 1);
+		assert_string_equal(a.th.trials[i].values[0],
+				    b.th.trials[i].values[0]);
+		assert_string_equal(a.th.trials[i].values[2],
+				    b.th.trials[i].values[2]);
+		assert_true(strtod(a.th.trials[i].values[0], NULL) >= 0 &&
+			    strtod(a.th.trials[i].values[0], NULL) <= 1);
 	}
 	/* all of the master rung failed: the bracket is dropped */
 	for (i = 0; i < 9; i++)
-		a.trials[i].state = HISTORY_FAILED;
+		a.th.trials[i].state = HISTORY_FAILED;
 	assert_int_equal(ask(&a, pa, 9), 5);
-	assert_string_equal(a.values[9][1], "3");
+	assert_string_equal(a.th.trials[9].values[1], "3");
 	ops->destroy(pa);
 	ops->destroy(pb);
 	hb_free(&a);

@@ -16,15 +16,15 @@
 
 #include "katib/algorithm.h"
 
+#include "algo_test_util.h"
+
 #define MAXT 128
 
 struct pbt_fixture {
 	struct experiment_spec spec;
 	struct param_spec params[3];
 	struct algorithm_setting settings[4];
-	struct history_trial trials[MAXT];
-	char **values[MAXT];
-	struct search_history hist;
+	struct tu_history th; /* the trials suggested, their values its own */
 	void *priv;
 };
 
@@ -77,18 +77,15 @@ static void pbt_init(struct pbt_fixture *f, const char *resample)
 	}
 	f->spec.parallel_trial_count = 5;
 	f->spec.max_trial_count = -1;
-	f->hist.trials = f->trials;
+	tu_history_init(&f->th, 3);
 	assert_int_equal(pbt()->validate(&f->spec, &err), 0);
 	assert_int_equal(pbt()->create(&f->spec, NULL, &f->priv, &err), 0);
 }
 
 static void pbt_fini(struct pbt_fixture *f)
 {
-	size_t i;
-
 	pbt()->destroy(f->priv);
-	for (i = 0; i < f->hist.ntrials; i++)
-		assignment_values_free(f->values[i], 3);
+	tu_history_free(&f->th);
 }
 
 static int ask(struct pbt_fixture *f, size_t want)
@@ -97,15 +94,11 @@ static int ask(struct pbt_fixture *f, size_t want)
 	struct kb_error err;
 	int n, i;
 
-	n = pbt()->suggest(f->priv, &f->spec, &f->hist, want, out, &err);
+	n = pbt()->suggest(f->priv, &f->spec, &f->th.h, want, out, &err);
 	assert_int_equal(n, (int)want); /* never fewer */
 	for (i = 0; i < n; i++) {
-		struct history_trial *t = &f->trials[f->hist.ntrials];
-
-		f->values[f->hist.ntrials] = out[i];
-		t->values = out[i];
-		t->state = HISTORY_PENDING;
-		t->number = (int)++f->hist.ntrials;
+		assert_true(f->th.h.ntrials < MAXT);
+		tu_add(&f->th, out[i]);
 	}
 	return n;
 }
@@ -115,15 +108,12 @@ static void finish_all(struct pbt_fixture *f)
 {
 	size_t i;
 
-	for (i = 0; i < f->hist.ntrials; i++) {
-		struct history_trial *t = &f->trials[i];
+	for (i = 0; i < f->th.h.ntrials; i++) {
+		struct history_trial *t = &f->th.trials[i];
 
-		if (t->state != HISTORY_PENDING)
-			continue;
-		t->state = HISTORY_SUCCEEDED;
-		t->has_objective = 1;
-		t->objective =
-			strtod(t->values[0], NULL) * strtod(t->values[1], NULL);
+		if (t->state == HISTORY_PENDING)
+			tu_complete(t, strtod(t->values[0], NULL) *
+					       strtod(t->values[1], NULL));
 	}
 }
 
@@ -161,7 +151,7 @@ static void test_generations(void **state)
 	pbt_init(&f, NULL);
 	ask(&f, 5); /* generation 0 from the space */
 	for (i = 0; i < 5; i++) {
-		double lr = strtod(f.values[i][0], NULL);
+		double lr = strtod(f.th.trials[i].values[0], NULL);
 		double steps = (lr - 0.01) / 0.01;
 
 		assert_true(lr >= 0.01 - 1e-12 && lr <= 0.1 + 1e-12);
@@ -175,8 +165,9 @@ static void test_generations(void **state)
 		int found = 0;
 
 		for (k = 0; k < 10; k++) {
-			if (same(f.values[i], f.values[k]) &&
-			    objective(f.values[k]) >= 0) {
+			if (same(f.th.trials[i].values,
+				 f.th.trials[k].values) &&
+			    objective(f.th.trials[k].values) >= 0) {
 				found = 1;
 				exploit++;
 				break;
@@ -185,7 +176,8 @@ static void test_generations(void **state)
 		if (found)
 			continue;
 		for (k = 0; k < 10 && !found; k++)
-			found = is_perturbation(f.values[i], f.values[k]);
+			found = is_perturbation(f.th.trials[i].values,
+						f.th.trials[k].values);
 		assert_true(found);
 		explore++;
 	}
@@ -219,17 +211,18 @@ static void test_int_perturbs_off_grid(void **state)
 	ask(&f, 5);
 	finish_all(&f);
 	for (g = 0; g < 4; g++) {
-		gen_start = f.hist.ntrials;
+		gen_start = f.th.h.ntrials;
 		ask(&f, 5);
-		for (i = gen_start; i < f.hist.ntrials; i++) {
-			long w = strtol(f.values[i][1], NULL, 10);
+		for (i = gen_start; i < f.th.h.ntrials; i++) {
+			long w = strtol(f.th.trials[i].values[1], NULL, 10);
 			int from_parent = 0;
 
 			assert_true(w >= 16 && w <= 64);
 			off_grid += w % 16 != 0;
 			/* a copy of an earlier trial, or int(int(pw) * f) */
 			for (k = 0; k < gen_start && !from_parent; k++) {
-				long pw = strtol(f.values[k][1], NULL, 10);
+				long pw = strtol(f.th.trials[k].values[1], NULL,
+						 10);
 
 				from_parent =
 					w == pw ||
@@ -263,11 +256,11 @@ static void test_requeue_and_restore(void **state)
 	(void)state;
 	pbt_init(&f, "0.5");
 	ask(&f, 3);
-	f.trials[1].state = HISTORY_FAILED;
+	f.th.trials[1].state = HISTORY_FAILED;
 	/* the failed trial is queued again (after the rest of the first
 	 * population), with the same values */
 	ask(&f, 3);
-	assert_true(same(f.values[5], f.values[1]));
+	assert_true(same(f.th.trials[5].values, f.th.trials[1].values));
 	s = pbt()->save(f.priv);
 	assert_non_null(s);
 	pbt()->destroy(f.priv);
@@ -353,8 +346,9 @@ static void test_prepare_trial_copies_checkpoint(void **state)
 	cmd.nenv = 1;
 	cmd.env = calloc(2, sizeof(char *));
 	cmd.env[0] = strdup("CKPT=/var/log/katib/checkpoints/");
-	assert_int_equal(pbt()->prepare_trial(f.priv, &f.spec, 11, f.values[10],
-					      dir, &cmd, &err),
+	assert_int_equal(pbt()->prepare_trial(f.priv, &f.spec, 11,
+					      f.th.trials[10].values, dir, &cmd,
+					      &err),
 			 0);
 	parent = atoi(env_get(&cmd, "KATIB_PBT_PARENT"));
 	assert_true(parent >= 1 && parent <= 10);
@@ -382,8 +376,9 @@ static void test_prepare_trial_copies_checkpoint(void **state)
 	cmd.argc = 1;
 	cmd.argv = calloc(2, sizeof(char *));
 	cmd.argv[0] = strdup("true");
-	assert_int_equal(pbt()->prepare_trial(f.priv, &f.spec, 1, f.values[0],
-					      dir, &cmd, &err),
+	assert_int_equal(pbt()->prepare_trial(f.priv, &f.spec, 1,
+					      f.th.trials[0].values, dir, &cmd,
+					      &err),
 			 0);
 	assert_string_equal(env_get(&cmd, "KATIB_PBT_PARENT"), "");
 	assert_string_equal(env_get(&cmd, "KATIB_PBT_GENERATION"), "0");
