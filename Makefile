@@ -84,6 +84,9 @@ $(UNIT_BIN): $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIB_OBJ) $(BUILD)/libkatib.
 # test_suggest_race holds the controller where a suggestion computed off the
 # model lock ends (ld --wrap; the product has no hook for it).
 $(BUILD)/tests/test_suggest_race: UNIT_LDFLAGS := -Wl,--wrap=search_history_attach_used
+# test_render_oom fails allocations of the library one by one.
+$(BUILD)/tests/test_render_oom: UNIT_LDFLAGS := \
+	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup
 
 unit: $(UNIT_BIN)
 	@failed=; for t in $(UNIT_BIN); do echo "== $$t"; $$t || failed="$$failed $$t"; done; \

@@ -243,8 +243,10 @@ static int trials_csv_update(struct experiment *e)
 
 	strbuf_init(&h);
 	rc = csv_header(e, &h);
-	if (rc)
-		goto out;
+	if (rc) {
+		strbuf_free(&h);
+		return rc; /* the cache is as it was */
+	}
 	if (!c->text.data || c->header_len != h.len ||
 	    memcmp(c->text.data, h.data, h.len)) {
 		trials_csv_cache_reset(c);
@@ -364,75 +366,104 @@ static void render_control(struct experiment *e, struct strbuf *b)
 
 /* ---- status.json ---- */
 
-static cJSON *assignments_json(const struct experiment *e,
-			       const struct trial *t)
+/*
+ * The JSON files are built with cJSON, whose calls fail quietly (a NULL
+ * parent or item is skipped): each item goes through jadd(), which counts
+ * a failure in *oom and frees an item it could not attach, so that a
+ * document missing a part is never rendered.
+ */
+static cJSON *jadd(int *oom, cJSON *parent, const char *key, cJSON *item)
 {
-	cJSON *a = cJSON_CreateArray();
+	if (!item || !parent ||
+	    !(key ? cJSON_AddItemToObject(parent, key, item)
+		  : cJSON_AddItemToArray(parent, item))) {
+		cJSON_Delete(item);
+		*oom = 1;
+		return NULL;
+	}
+	return item;
+}
+
+/* key: s (nothing for a NULL s, as cJSON_AddStringToObject does). */
+static void jstr(int *oom, cJSON *o, const char *key, const char *s)
+{
+	if (s)
+		jadd(oom, o, key, cJSON_CreateString(s));
+}
+
+static void jnum(int *oom, cJSON *o, const char *key, double v)
+{
+	jadd(oom, o, key, cJSON_CreateNumber(v));
+}
+
+static cJSON *assignments_json(const struct experiment *e,
+			       const struct trial *t, int *oom)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
 	size_t i;
 
-	for (i = 0; i < e->nvalue_names && i < t->nvalues; i++) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "name", e->value_names[i]);
-		cJSON_AddStringToObject(o, "value", t->values[i]);
-		cJSON_AddItemToArray(a, o);
+	for (i = 0; a && i < e->nvalue_names && i < t->nvalues; i++) {
+		o = jadd(oom, a, NULL, cJSON_CreateObject());
+		jstr(oom, o, "name", e->value_names[i]);
+		jstr(oom, o, "value", t->values[i]);
 	}
 	return a;
 }
 
-static cJSON *observation_json(const struct experiment *e,
-			       const struct trial *t)
+static void add_metric_json(cJSON *ms, const char *name,
+			    const struct metric_summary *s, int *oom)
 {
-	cJSON *obs = cJSON_CreateObject(), *ms = cJSON_CreateArray();
+	cJSON *m = jadd(oom, ms, NULL, cJSON_CreateObject());
 	char buf[METRIC_VALUE_MAX];
+
+	jstr(oom, m, "name", name);
+	if (s->numeric) {
+		format_double(s->min, buf, sizeof(buf));
+		jstr(oom, m, "min", buf);
+		format_double(s->max, buf, sizeof(buf));
+		jstr(oom, m, "max", buf);
+	} else {
+		jstr(oom, m, "min", "unavailable");
+		jstr(oom, m, "max", "unavailable");
+	}
+	jstr(oom, m, "latest",
+	     s->count ? metric_summary_latest(s) : "unavailable");
+}
+
+static cJSON *observation_json(const struct experiment *e,
+			       const struct trial *t, int *oom)
+{
+	cJSON *obs = cJSON_CreateObject();
+	cJSON *ms = jadd(oom, obs, "metrics", cJSON_CreateArray());
 	size_t i;
 
-	for (i = 0; i < nmetrics(e) && i < t->nsummaries; i++) {
-		const struct metric_summary *s = &t->summaries[i];
-		cJSON *m = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(
-			m, "name", metrics_parser_metric(e->parser, (int)i));
-		if (s->numeric) {
-			format_double(s->min, buf, sizeof(buf));
-			cJSON_AddStringToObject(m, "min", buf);
-			format_double(s->max, buf, sizeof(buf));
-			cJSON_AddStringToObject(m, "max", buf);
-		} else {
-			cJSON_AddStringToObject(m, "min", "unavailable");
-			cJSON_AddStringToObject(m, "max", "unavailable");
-		}
-		cJSON_AddStringToObject(m, "latest",
-					s->count ? metric_summary_latest(s)
-						 : "unavailable");
-		cJSON_AddItemToArray(ms, m);
-	}
-	cJSON_AddItemToObject(obs, "metrics", ms);
+	for (i = 0; ms && i < nmetrics(e) && i < t->nsummaries; i++)
+		add_metric_json(ms, metrics_parser_metric(e->parser, (int)i),
+				&t->summaries[i], oom);
 	return obs;
 }
 
-static void add_time(cJSON *o, const char *key, double t)
+static void add_time(cJSON *o, const char *key, double t, int *oom)
 {
 	char ts[40];
 
 	if (t <= 0)
 		return;
 	format_rfc3339(t, ts, sizeof(ts));
-	cJSON_AddStringToObject(o, key, ts);
+	jstr(oom, o, key, ts);
 }
 
 static void add_condition(cJSON *conds, const char *type, int on,
-			  const char *reason)
+			  const char *reason, int *oom)
 {
-	cJSON *c = cJSON_CreateObject();
+	cJSON *c = jadd(oom, conds, NULL, cJSON_CreateObject());
 
-	cJSON_AddStringToObject(c, "type", type);
-	cJSON_AddStringToObject(c, "status", on ? "True" : "False");
-	cJSON_AddStringToObject(c, "reason", reason);
-	cJSON_AddItemToArray(conds, c);
+	jstr(oom, c, "type", type);
+	jstr(oom, c, "status", on ? "True" : "False");
+	jstr(oom, c, "reason", reason);
 }
 
-static void add_trial_lists(cJSON *root, const struct experiment *e)
+static void add_trial_lists(cJSON *root, const struct experiment *e, int *oom)
 {
 	static const char *const keys[] = {
 		[TRIAL_PENDING] = "pendingTrialList",
@@ -447,92 +478,100 @@ static void add_trial_lists(cJSON *root, const struct experiment *e)
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		lists[i] = cJSON_AddArrayToObject(root, keys[i]);
-	for (i = 0; i < e->ntrials; i++)
-		cJSON_AddItemToArray(lists[e->trials[i]->state],
-				     cJSON_CreateString(e->trials[i]->name));
+		lists[i] = jadd(oom, root, keys[i], cJSON_CreateArray());
+	for (i = 0; !*oom && i < e->ntrials; i++)
+		jadd(oom, lists[e->trials[i]->state], NULL,
+		     cJSON_CreateString(e->trials[i]->name));
+}
+
+/* A trial as currentOptimalTrial shows it, under `key` of o (NULL: an
+ * item of the array o); name_key names its trial name. */
+static void add_trial_json(cJSON *o, const char *key, const char *name_key,
+			   const struct experiment *e, const struct trial *t,
+			   int *oom)
+{
+	cJSON *j = jadd(oom, o, key, cJSON_CreateObject());
+
+	jstr(oom, j, name_key, t->name);
+	jnum(oom, j, "trial", t->number);
+	jadd(oom, j, "parameterAssignments", assignments_json(e, t, oom));
+	jadd(oom, j, "observation", observation_json(e, t, oom));
 }
 
 /* paretoOptimalTrials: each trial of the front as currentOptimalTrial
  * shows the best one (a katibfs addition; Katib has one objective). */
-static void add_pareto_trials(cJSON *root, const struct experiment *e)
+static void add_pareto_trials(cJSON *root, const struct experiment *e, int *oom)
 {
-	cJSON *a = cJSON_AddArrayToObject(root, "paretoOptimalTrials"), *o;
+	cJSON *a = jadd(oom, root, "paretoOptimalTrials", cJSON_CreateArray());
 	const struct trial *t;
 	size_t i;
 
 	for (i = 0; a && i < e->pareto.n; i++) {
 		t = experiment_trial(e, e->pareto.ids[i]);
-		if (!t || !(o = cJSON_CreateObject()))
-			continue;
-		cJSON_AddStringToObject(o, "trialName", t->name);
-		cJSON_AddNumberToObject(o, "trial", t->number);
-		cJSON_AddItemToObject(o, "parameterAssignments",
-				      assignments_json(e, t));
-		cJSON_AddItemToObject(o, "observation", observation_json(e, t));
-		cJSON_AddItemToArray(a, o);
+		if (t)
+			add_trial_json(a, NULL, "trialName", e, t, oom);
 	}
 }
 
-/* j as indented JSON and a newline (nothing on ENOMEM: b's oom says so). */
-static void append_json(struct strbuf *b, const cJSON *j)
+/* j as indented JSON and a newline, or -ENOMEM (oom: a part of j is
+ * missing). */
+static int append_json(struct strbuf *b, const cJSON *j, int oom)
 {
-	char *txt = cJSON_Print(j);
+	char *txt = oom || !j ? NULL : cJSON_Print(j);
+	int rc = txt ? strbuf_puts(b, txt) : -ENOMEM;
 
-	if (txt) {
-		strbuf_puts(b, txt);
-		strbuf_append(b, "\n", 1);
-	}
+	if (!rc)
+		rc = strbuf_append(b, "\n", 1);
 	cJSON_free(txt);
+	return rc;
 }
-static void render_status_json(struct experiment *e, struct strbuf *b)
+
+static void add_counts(cJSON *root, const struct trial_counts *c, int *oom)
+{
+	jnum(oom, root, "trials", c->total);
+	jnum(oom, root, "trialsPending", c->pending);
+	jnum(oom, root, "trialsRunning", c->running);
+	jnum(oom, root, "trialsSucceeded", c->succeeded);
+	jnum(oom, root, "trialsFailed", c->failed);
+	jnum(oom, root, "trialsKilled", c->killed);
+	jnum(oom, root, "trialsEarlyStopped", c->early_stopped);
+	jnum(oom, root, "trialMetricsUnavailable", c->metrics_unavailable);
+}
+
+static int render_status_json(struct experiment *e, struct strbuf *b)
 {
 	cJSON *root = cJSON_CreateObject(), *conds;
 	struct trial *best = experiment_best(e);
 	struct trial_counts c;
+	int oom = 0, rc;
 
 	experiment_counts(e, &c);
-	cJSON_AddStringToObject(root, "name", e->name);
-	cJSON_AddStringToObject(root, "state", experiment_state_name(e->state));
-	cJSON_AddStringToObject(root, "reason", e->reason);
-	if (e->error)
-		cJSON_AddStringToObject(root, "error", e->error);
-	add_time(root, "startTime", e->started);
-	add_time(root, "completionTime", e->finished);
-	conds = cJSON_AddArrayToObject(root, "conditions");
-	add_condition(conds, "Created", 1, "ExperimentCreated");
+	jstr(&oom, root, "name", e->name);
+	jstr(&oom, root, "state", experiment_state_name(e->state));
+	jstr(&oom, root, "reason", e->reason);
+	jstr(&oom, root, "error", e->error);
+	add_time(root, "startTime", e->started, &oom);
+	add_time(root, "completionTime", e->finished, &oom);
+	conds = jadd(&oom, root, "conditions", cJSON_CreateArray());
+	add_condition(conds, "Created", 1, "ExperimentCreated", &oom);
 	add_condition(conds, "Running",
 		      e->state == EXP_RUNNING || e->state == EXP_PAUSED,
-		      e->reason);
+		      e->reason, &oom);
 	if (e->state == EXP_SUCCEEDED)
-		add_condition(conds, "Succeeded", 1, e->reason);
+		add_condition(conds, "Succeeded", 1, e->reason, &oom);
 	if (e->state == EXP_FAILED || e->state == EXP_STOPPED)
-		add_condition(conds, "Failed", 1, e->reason);
-	cJSON_AddNumberToObject(root, "trials", c.total);
-	cJSON_AddNumberToObject(root, "trialsPending", c.pending);
-	cJSON_AddNumberToObject(root, "trialsRunning", c.running);
-	cJSON_AddNumberToObject(root, "trialsSucceeded", c.succeeded);
-	cJSON_AddNumberToObject(root, "trialsFailed", c.failed);
-	cJSON_AddNumberToObject(root, "trialsKilled", c.killed);
-	cJSON_AddNumberToObject(root, "trialsEarlyStopped", c.early_stopped);
-	cJSON_AddNumberToObject(root, "trialMetricsUnavailable",
-				c.metrics_unavailable);
-	if (best) {
-		cJSON *o = cJSON_AddObjectToObject(root, "currentOptimalTrial");
-
-		cJSON_AddStringToObject(o, "bestTrialName", best->name);
-		cJSON_AddNumberToObject(o, "trial", best->number);
-		cJSON_AddItemToObject(o, "parameterAssignments",
-				      assignments_json(e, best));
-		cJSON_AddItemToObject(o, "observation",
-				      observation_json(e, best));
-	}
+		add_condition(conds, "Failed", 1, e->reason, &oom);
+	add_counts(root, &c, &oom);
+	if (best)
+		add_trial_json(root, "currentOptimalTrial", "bestTrialName", e,
+			       best, &oom);
 	if (e->spec && spec_objective_count(e->spec) > 1)
-		add_pareto_trials(root, e);
+		add_pareto_trials(root, e, &oom);
 	if (e->spec)
-		add_trial_lists(root, e);
-	append_json(b, root);
+		add_trial_lists(root, e, &oom);
+	rc = append_json(b, root, oom);
 	cJSON_Delete(root);
+	return rc;
 }
 
 /* ---- trial files ---- */
@@ -546,16 +585,18 @@ static void render_params(struct experiment *e, struct trial *t,
 		kv(b, e->value_names[i], t->values[i]);
 }
 
-static void render_params_json(struct experiment *e, struct trial *t,
-			       struct strbuf *b)
+static int render_params_json(struct experiment *e, struct trial *t,
+			      struct strbuf *b)
 {
 	cJSON *o = cJSON_CreateObject();
 	size_t i;
+	int oom = 0, rc;
 
 	for (i = 0; i < e->nvalue_names && i < t->nvalues; i++)
-		cJSON_AddStringToObject(o, e->value_names[i], t->values[i]);
-	append_json(b, o);
+		jstr(&oom, o, e->value_names[i], t->values[i]);
+	rc = append_json(b, o, oom);
 	cJSON_Delete(o);
+	return rc;
 }
 
 static void render_trial_metrics(struct experiment *e, struct trial *t,
@@ -605,48 +646,36 @@ static void render_spec(struct experiment *e, struct strbuf *b)
 		strbuf_append(b, s, strlen(s));
 }
 
+/*
+ * The text of f, whole, or -ENOMEM and nothing: the key=value renderers
+ * append without checking each call, and b's oom flag (strbuf_finish)
+ * says whether any append failed; the others return their failure.
+ */
 int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 		       enum kfile f, char **out, size_t *len)
 {
 	struct strbuf b;
+	int rc = 0;
 
 	strbuf_init(&b);
 	switch (f) {
 	case KFILE_SPEC: render_spec(e, &b); break;
 	case KFILE_STATUS: render_status(k, e, &b); break;
-	case KFILE_STATUS_JSON: render_status_json(e, &b); break;
+	case KFILE_STATUS_JSON: rc = render_status_json(e, &b); break;
 	case KFILE_CONTROL: render_control(e, &b); break;
 	case KFILE_BEST: render_best(e, &b); break;
-	case KFILE_IMPORTANCE: importance_task_render_locked(e, &b); break;
-	case KFILE_TRIALS_CSV:
-		if (render_trials_csv(e, &b)) {
-			strbuf_free(&b);
-			return -ENOMEM;
-		}
-		break;
+	case KFILE_IMPORTANCE: rc = importance_task_render_locked(e, &b); break;
+	case KFILE_TRIALS_CSV: rc = render_trials_csv(e, &b); break;
 	case KFILE_T_PARAMS: render_params(e, t, &b); break;
-	case KFILE_T_PARAMS_JSON: render_params_json(e, t, &b); break;
+	case KFILE_T_PARAMS_JSON: rc = render_params_json(e, t, &b); break;
 	case KFILE_T_METRICS: render_trial_metrics(e, t, &b); break;
 	case KFILE_T_STATUS: render_trial_status(t, &b); break;
-	case KFILE_T_SPEC:
-		if (trial_command(e, t, &b)) {
-			strbuf_free(&b);
-			return -ENOMEM;
-		}
-		break;
+	case KFILE_T_SPEC: rc = trial_command(e, t, &b); break;
 	case KFILE_T_CONTROL: render_trial_control(t, &b); break;
 	case KFILE_QUEUE: queue_render_locked(e, &b); break;
-	case KFILE_PARETO_CSV:
-		if (render_pareto_csv(e, &b)) {
-			strbuf_free(&b);
-			return -ENOMEM;
-		}
-		break;
+	case KFILE_PARETO_CSV: rc = render_pareto_csv(e, &b); break;
 	case KFILE_EVENTS:
-		if (textlog_append_to(&e->events_sealed, &e->events, &b)) {
-			strbuf_free(&b);
-			return -ENOMEM;
-		}
+		rc = textlog_append_to(&e->events_sealed, &e->events, &b);
 		break;
 	case KFILE_T_OBSERVATIONS:
 		strbuf_puts(&b, OBSERVATIONS_HEADER);
@@ -656,8 +685,12 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 		break;
 	default: return -EINVAL;
 	}
-	*out = strbuf_take(&b, len);
-	return *out ? 0 : -ENOMEM;
+	*out = rc ? NULL : strbuf_finish(&b, len);
+	if (*out)
+		return 0;
+	strbuf_free(&b);
+	*len = 0;
+	return -ENOMEM;
 }
 
 char *render_readme(void)
