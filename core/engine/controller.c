@@ -760,30 +760,51 @@ static void retired_free_locked(struct katib *k)
 	k->nretired = 0;
 }
 
+/* None of the queued trials may be spawned. */
+static void launch_cancel_all(struct katib *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nlaunches; i++)
+		launch_cancel(k, &k->launches[i]);
+	k->nlaunches = 0;
+}
+
 /*
  * Spawn what the locked part of a pass queued, off the lock, and record
  * it. Called with k->lock held, after the pass's commit: every queued
- * trial is on record (Pending) before its process exists, so a crash from
- * here on finds it and its directory tells the rest; if the commit failed,
- * nothing is spawned and the trials start after recovery. Returns with
- * the lock held, having dropped it while spawning.
+ * trial is on record (Pending) before its process exists, since the
+ * spawn waits (without the lock) until the store has written that
+ * commit, so a crash from here on finds it and its directory tells the
+ * rest; if the write failed, nothing is spawned and the trials start
+ * after recovery. Returns with the lock held, having dropped it while
+ * waiting and spawning.
  */
 static void launch_queued_locked(struct katib *k)
 {
+	uint64_t mark;
 	size_t i;
+	int rc;
 
 	if (!k->nlaunches)
 		return;
 	if (k->store_error) {
-		for (i = 0; i < k->nlaunches; i++)
-			launch_cancel(k, &k->launches[i]);
-		k->nlaunches = 0;
+		launch_cancel_all(k);
 		return;
 	}
+	mark = store_mark(k->store);
 	k->launching = 1;
 	pthread_mutex_unlock(&k->lock);
-	launch_all(k);
+	rc = store_sync(k->store, mark);
+	if (!rc)
+		launch_all(k);
 	pthread_mutex_lock(&k->lock);
+	if (rc) {
+		katib_store_failed_locked(k, rc);
+		launch_cancel_all(k);
+		retired_free_locked(k);
+		return;
+	}
 	store_begin(k->store);
 	for (i = 0; i < k->nlaunches; i++)
 		launch_finish(k, &k->launches[i]);
@@ -1479,6 +1500,7 @@ static int controller_tick(struct katib *k, int tail)
 	size_t i, n;
 
 	pthread_mutex_lock(&k->lock);
+	katib_store_poll_locked(k);
 	katib_store_recover_locked(k);
 	reap_deleted(k);
 	n = k->nexps;

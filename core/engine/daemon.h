@@ -55,7 +55,8 @@ struct katib {
 	 * once a rewrite succeeds */
 	int store_error;
 	char store_message[256];
-	double store_retry; /* next rewrite attempt */
+	double store_retry;	/* next rewrite attempt */
+	uint64_t store_rewrite; /* the rewrite handed over (store_mark) */
 
 	/* trials being started off the lock (core/engine/controller.c):
 	 * prepared and queued by the controller under the lock, spawned

@@ -225,6 +225,6 @@ int katib_write_queue(struct katib *k, const char *exp, const char *text,
 	katib_commit_locked(k);
 	katib_wake(k);
 out:
-	pthread_mutex_unlock(&k->lock);
+	katib_unlock_synced(k);
 	return rc;
 }

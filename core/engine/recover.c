@@ -10,6 +10,13 @@
  * second, katib_store_recover_locked() tries to rewrite the whole model in
  * one transaction; when that commits, the error is gone and scheduling
  * resumes.
+ *
+ * The store's writer thread commits (core/engine/store.h), so a write's
+ * failure is known after the lock that made it was dropped: the
+ * controller asks each pass (katib_store_poll_locked), a trial's start
+ * waits for its row and a request for its own writes (katib_unlock_synced),
+ * and the rewrite is handed over in one pass and found written in a later
+ * one.
  */
 #include "engine/recover.h"
 #include "engine/warm_start.h"
@@ -25,14 +32,18 @@ void katib_store_failed_locked(struct katib *k, int rc)
 {
 	size_t i;
 
+	char why[256];
+
 	if (!rc || k->store_error)
 		return;
 	k->store_error = rc;
+	k->store_rewrite = 0;
+	store_errmsg(k->store, why, sizeof(why));
 	snprintf(k->store_message, sizeof(k->store_message),
 		 "cannot write the state database in %s: %s (%s); katibfs "
 		 "goes on in memory, starts no new trial, and writes "
 		 "everything when it can again",
-		 k->state_dir, strerror(-rc), store_errmsg(k->store));
+		 k->state_dir, strerror(-rc), why);
 	k->store_retry = now_epoch() + RETRY_INTERVAL;
 	katib_event(k, "%s", k->store_message);
 	for (i = 0; i < k->nexps; i++)
@@ -45,6 +56,26 @@ int katib_commit_locked(struct katib *k)
 	int rc = store_commit(k->store);
 
 	katib_store_failed_locked(k, rc);
+	return rc;
+}
+
+void katib_store_poll_locked(struct katib *k)
+{
+	katib_store_failed_locked(k, store_failed(k->store));
+}
+
+int katib_unlock_synced(struct katib *k)
+{
+	uint64_t mark = store_mark(k->store);
+	int rc;
+
+	pthread_mutex_unlock(&k->lock);
+	rc = store_sync(k->store, mark);
+	if (rc) {
+		pthread_mutex_lock(&k->lock);
+		katib_store_failed_locked(k, rc);
+		pthread_mutex_unlock(&k->lock);
+	}
 	return rc;
 }
 
@@ -182,15 +213,34 @@ static int rewrite_all(struct katib *k)
 	}
 }
 
+/* The rewrite handed over earlier: 1 once it is written, else 0 (and a
+ * new one is due when it failed). */
+static int rewrite_written(struct katib *k)
+{
+	int rc;
+
+	if (!store_done(k->store, k->store_rewrite, &rc))
+		return 0;
+	k->store_rewrite = 0;
+	return !rc;
+}
+
 void katib_store_recover_locked(struct katib *k)
 {
 	double now = now_epoch();
 	size_t i;
 
-	if (!k->store_error || now < k->store_retry)
+	if (!k->store_error)
 		return;
-	k->store_retry = now + RETRY_INTERVAL;
-	if (rewrite_all(k))
+	if (!k->store_rewrite) {
+		if (now < k->store_retry)
+			return;
+		k->store_retry = now + RETRY_INTERVAL;
+		if (!rewrite_all(k))
+			k->store_rewrite = store_mark(k->store);
+		return; /* written in a later pass */
+	}
+	if (!rewrite_written(k))
 		return;
 	k->store_error = 0;
 	k->store_message[0] = '\0';

@@ -16,7 +16,14 @@
  * (events say so) that katib_store_recover_locked() leaves. */
 int katib_commit_locked(struct katib *k);
 void katib_store_failed_locked(struct katib *k, int rc);
-/* Rewrite the whole model into the store if it failed earlier. */
+/* Enter the store-error state if the store's writer failed since. */
+void katib_store_poll_locked(struct katib *k);
+/* Drop the lock, then wait until what was committed under it is on
+ * disk (what a request returns only once it is): 0, or the store's
+ * error, which puts the daemon in the store-error state. */
+int katib_unlock_synced(struct katib *k);
+/* Rewrite the whole model into the store if it failed earlier: handed
+ * over in one call, found written (and the error gone) in a later one. */
 void katib_store_recover_locked(struct katib *k);
 
 #endif

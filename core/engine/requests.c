@@ -61,7 +61,7 @@ static int reject_name(struct katib *k, const char *exp, struct kb_error *err)
 		    "is " EXPERIMENT_NAME_RULE " (e.g. random-search-1)",
 		    exp, why);
 	katib_commit_locked(k);
-	pthread_mutex_unlock(&k->lock);
+	katib_unlock_synced(k);
 	return rc;
 }
 
@@ -111,7 +111,7 @@ int katib_mkdir(struct katib *k, const char *exp, struct kb_error *err)
 	rc = 0;
 	katib_queue_notify(k, NULL, 0, KFILE_NONE);
 out:
-	pthread_mutex_unlock(&k->lock);
+	katib_unlock_synced(k); /* returns once it is on disk */
 	return rc;
 }
 
@@ -137,9 +137,14 @@ int katib_rmdir(struct katib *k, const char *exp, struct kb_error *err)
 		rc = reject(k, e, -EBUSY, err, "rmdir");
 		goto out;
 	}
+	/* on disk before anything goes: a failure leaves it all in place */
 	rc = store_delete_experiment(k->store, exp);
-	if (rc)
+	if (!rc)
+		rc = store_sync(k->store, store_mark(k->store));
+	if (rc) {
+		katib_store_failed_locked(k, rc);
 		goto out;
+	}
 	if (e->spec && k->backend->remove_experiment)
 		k->backend->remove_experiment(k->backend_priv, exp, e->spec);
 	e->deleted = 1; /* the controller frees it */
@@ -154,7 +159,7 @@ int katib_rmdir(struct katib *k, const char *exp, struct kb_error *err)
 	k->trash_pending = 1;
 	katib_wake(k);
 out:
-	pthread_mutex_unlock(&k->lock);
+	katib_unlock_synced(k);
 	return rc;
 }
 
@@ -374,7 +379,7 @@ int katib_write_spec(struct katib *k, const char *exp, const char *text,
 	}
 	katib_commit_locked(k);
 out:
-	pthread_mutex_unlock(&k->lock);
+	katib_unlock_synced(k);
 	return rc;
 }
 
@@ -476,7 +481,7 @@ int katib_write_control(struct katib *k, const char *exp, const char *text,
 	katib_commit_locked(k);
 	katib_wake(k);
 out:
-	pthread_mutex_unlock(&k->lock);
+	katib_unlock_synced(k);
 	return rc;
 }
 
@@ -521,7 +526,7 @@ int katib_write_trial_control(struct katib *k, const char *exp, int trial,
 	katib_commit_locked(k);
 	katib_wake(k);
 out:
-	pthread_mutex_unlock(&k->lock);
+	katib_unlock_synced(k);
 	return rc;
 }
 
@@ -567,7 +572,7 @@ int katib_push_metrics(struct katib *k, const char *exp, int trial,
 	rc = trial_add_observations_locked(k, e, t, obs, (size_t)n);
 	katib_commit_locked(k);
 out:
-	pthread_mutex_unlock(&k->lock);
+	katib_unlock_synced(k);
 	free(obs);
 	return rc;
 }

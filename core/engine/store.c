@@ -4,17 +4,20 @@
  *
  * WAL mode with synchronous=NORMAL: a commit appends to the WAL without an
  * fsync, so a power cut may lose the last few commits but never corrupts
- * the database; a daemon crash loses nothing committed. Automatic
- * checkpoints are off; store_checkpoint() runs them from the controller.
+ * the database; a daemon crash loses nothing the writer committed.
+ * Automatic checkpoints are off; the controller asks for them
+ * (store_checkpoint) and the writer runs them.
  */
 #include "engine/store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -98,11 +101,61 @@ static const char schema[] =
 	" line TEXT NOT NULL, objective REAL NOT NULL,"
 	" PRIMARY KEY(exp, seq));";
 
+/*
+ * The writer. Callers (under katib->lock) build each transaction as a
+ * compact list of statements with their values (struct strbuf `building`:
+ * per statement its id, its argument count and each argument's type and
+ * bytes) and store_commit() hands it over whole; the writer thread, which
+ * alone uses the connection after store_open(), runs what has piled up
+ * since its last wakeup in one sqlite transaction (a group commit: each
+ * handed-over transaction is all or nothing, and so is the group), never
+ * under the model lock. Transactions are numbered in hand-over order
+ * (store_mark); store_sync waits until one is on disk.
+ *
+ * A failure rolls the group back and the writer then skips everything
+ * until a rewrite (a transaction holding store_clear_all()) commits: the
+ * database stays a consistent prefix of what was handed over, and
+ * store_failed() tells the daemon, which rewrites the whole model.
+ */
+#define ARG_NULL_TEXT UINT32_MAX /* a 's' argument that is NULL */
+#define TX_REWRITE    1		 /* holds store_clear_all() */
+#define OP_CLEAR_ALL  ST_COUNT	 /* not a prepared statement */
+/* How long the writer lets transactions pile up when nobody waits for
+ * them (the most a daemon killed then loses; adoption at the next mount
+ * finds its trials through their directories, as ever) */
+#define GROUP_DELAY_NS 20000000L
+
+/* What precedes each transaction in the queue. */
+struct tx_head {
+	uint32_t len; /* bytes of statements after this head */
+	uint32_t flags;
+	int32_t error; /* the transaction could not be built: -ENOMEM */
+};
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
+
+	/* the callers' side: one at a time (katib->lock) */
+	struct strbuf building;
 	int in_tx;
-	int tx_failed; /* first error inside the open transaction */
+	uint32_t build_flags;
+	int build_error;
+
+	/* handed over; guarded by qlock */
+	pthread_mutex_t qlock;
+	pthread_cond_t work, done;
+	struct strbuf queue;
+	uint64_t queued;   /* transactions handed over */
+	uint64_t finished; /* of those, run or skipped by the writer */
+	uint64_t durable;  /* the database holds everything up to here */
+	int failed;	   /* the writer's error, until a rewrite commits */
+	char errmsg[256];
+	int checkpoint, stop;
+	int waiters; /* in store_sync: write now */
+	int dropped; /* a transaction never reached the queue (-ENOMEM) */
+	pthread_t writer;
+	int writer_running;
 };
 
 static int sql_errno(int rc)
@@ -122,17 +175,6 @@ static int sql_errno(int rc)
 	}
 }
 
-/* A sqlite result code as 0 or a negative errno; a failure inside the
- * open transaction marks it failed (finish_tx() then rolls it back). */
-static int tx_result(struct store *s, int rc)
-{
-	if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
-	if (s->in_tx && !s->tx_failed)
-		s->tx_failed = sql_errno(rc);
-	return sql_errno(rc);
-}
-
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v)
@@ -141,44 +183,437 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_null(st, i);
 }
 
-/*
- * Run the prepared statement `id` once with its parameters ?1, ?2, ...
- * bound from the arguments, one letter of `fmt` each: s text (a NULL
- * pointer binds NULL), i int, l long, L int64_t, d double, n NULL (takes
- * no argument). 0 or a negative errno.
- */
-static int stmt_exec(struct store *s, enum stmt_id id, const char *fmt, ...)
-{
-	sqlite3_stmt *st = s->stmt[id];
-	va_list ap;
-	int i, rc;
+/* ---- building (callers, under katib->lock) ---- */
 
+static void put_bytes(struct store *s, const void *p, size_t n)
+{
+	if (strbuf_append(&s->building, p, n))
+		s->build_error = -ENOMEM;
+}
+
+/* Hand the transaction built so far to the writer. */
+static void hand_over(struct store *s)
+{
+	struct tx_head h = { 0 };
+	int whole = s->building.data && !s->building.oom;
+
+	h.error = -ENOMEM; /* unless it is whole */
+	if (whole) {
+		h.len = (uint32_t)(s->building.len - sizeof(h));
+		h.flags = s->build_flags;
+		h.error = s->build_error;
+		memcpy(s->building.data, &h, sizeof(h));
+	}
+	pthread_mutex_lock(&s->qlock);
+	if (!s->queue.len)
+		pthread_cond_signal(&s->work); /* a group starts */
+	if (whole && !s->queue.len) {	       /* the usual case: no copy */
+		struct strbuf t = s->queue;
+
+		s->queue = s->building;
+		s->building = t;
+		s->queued++;
+	} else if (whole && !strbuf_append(&s->queue, s->building.data,
+					   s->building.len)) {
+		s->queued++;
+	} else {
+		/* not built, or no room for it: the writer must fail as for
+		 * a write error (the daemon then rewrites everything) */
+		h.len = 0;
+		h.flags = 0;
+		h.error = -ENOMEM;
+		if (!strbuf_append(&s->queue, (const char *)&h, sizeof(h)))
+			s->queued++;
+		else
+			s->dropped = -ENOMEM; /* the writer's next batch */
+	}
+	pthread_mutex_unlock(&s->qlock);
+	s->building.len = 0;
+	s->building.oom = 0;
+}
+
+static void open_tx(struct store *s)
+{
+	struct tx_head h = { 0 };
+
+	s->building.len = 0;
+	s->building.oom = 0;
+	s->build_flags = 0;
+	s->build_error = 0;
+	put_bytes(s, &h, sizeof(h)); /* filled by hand_over() */
+}
+
+/*
+ * Append statement `id` with its parameters ?1, ?2, ... from the
+ * arguments, one letter of `fmt` each: s text (a NULL pointer binds
+ * NULL), i int, l long, L int64_t, d double, n NULL (takes no argument).
+ * Outside a transaction it is one. 0 or -ENOMEM.
+ */
+static int stmt_exec(struct store *s, int id, const char *fmt, ...)
+{
+	unsigned char head[2] = { (unsigned char)id,
+				  (unsigned char)strlen(fmt) };
+	int own = !s->in_tx;
+	va_list ap;
+
+	if (own)
+		store_begin(s);
+	put_bytes(s, head, sizeof(head));
 	va_start(ap, fmt);
-	for (i = 1; *fmt; fmt++, i++) {
+	for (; *fmt; fmt++) {
+		unsigned char type = (unsigned char)*fmt;
+		int64_t v = 0;
+		double d;
+		const char *t;
+		uint32_t n;
+
+		put_bytes(s, &type, 1);
 		switch (*fmt) {
-		case 's': bind_text(st, i, va_arg(ap, const char *)); break;
-		case 'i': sqlite3_bind_int(st, i, va_arg(ap, int)); break;
-		case 'l': sqlite3_bind_int64(st, i, va_arg(ap, long)); break;
-		case 'L': sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
-		case 'd': sqlite3_bind_double(st, i, va_arg(ap, double)); break;
-		default: sqlite3_bind_null(st, i); break;
+		case 's':
+			t = va_arg(ap, const char *);
+			n = t ? (uint32_t)strlen(t) : ARG_NULL_TEXT;
+			put_bytes(s, &n, sizeof(n));
+			if (t)
+				put_bytes(s, t, n);
+			break;
+		case 'i': v = va_arg(ap, int); goto integer;
+		case 'l': v = va_arg(ap, long); goto integer;
+		case 'L':
+			v = va_arg(ap, int64_t);
+		integer:
+			put_bytes(s, &v, sizeof(v));
+			break;
+		case 'd':
+			d = va_arg(ap, double);
+			put_bytes(s, &d, sizeof(d));
+			break;
+		default: break;
 		}
 	}
 	va_end(ap);
+	if (own)
+		return store_commit(s);
+	return s->build_error;
+}
+
+int store_begin(struct store *s)
+{
+	if (!s->in_tx++)
+		open_tx(s);
+	return 0;
+}
+
+int store_commit(struct store *s)
+{
+	int rc;
+
+	if (!s->in_tx || --s->in_tx)
+		return 0;
+	rc = s->build_error ? s->build_error : s->building.oom ? -ENOMEM : 0;
+	hand_over(s);
+	return rc;
+}
+
+uint64_t store_mark(struct store *s)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&s->qlock);
+	seq = s->queued;
+	pthread_mutex_unlock(&s->qlock);
+	return seq;
+}
+
+/* 0 when everything up to seq is on disk, else the writer's error. */
+static int synced_locked(const struct store *s, uint64_t seq)
+{
+	if (s->durable >= seq)
+		return 0;
+	return s->failed ? s->failed : -EIO;
+}
+
+int store_sync(struct store *s, uint64_t seq)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->qlock);
+	if (s->finished < seq) {
+		s->waiters++;
+		pthread_cond_signal(&s->work);
+		while (s->finished < seq && s->writer_running)
+			pthread_cond_wait(&s->done, &s->qlock);
+		s->waiters--;
+	}
+	rc = synced_locked(s, seq);
+	pthread_mutex_unlock(&s->qlock);
+	return rc;
+}
+
+int store_done(struct store *s, uint64_t seq, int *rc)
+{
+	int done;
+
+	pthread_mutex_lock(&s->qlock);
+	done = s->finished >= seq;
+	*rc = synced_locked(s, seq);
+	pthread_mutex_unlock(&s->qlock);
+	return done;
+}
+
+int store_failed(struct store *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->qlock);
+	rc = s->failed;
+	pthread_mutex_unlock(&s->qlock);
+	return rc;
+}
+
+void store_errmsg(struct store *s, char *buf, size_t size)
+{
+	pthread_mutex_lock(&s->qlock);
+	snprintf(buf, size, "%s", s->errmsg);
+	pthread_mutex_unlock(&s->qlock);
+}
+
+void store_checkpoint(struct store *s)
+{
+	pthread_mutex_lock(&s->qlock);
+	s->checkpoint = 1;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->qlock);
+}
+
+/* ---- the writer thread ---- */
+
+static const char *take(const char **p, size_t n)
+{
+	const char *at = *p;
+
+	*p += n;
+	return at;
+}
+
+/* Run one statement at *p (advanced past it); 0 or a negative errno. */
+static int run_stmt(struct store *s, const char **p)
+{
+	unsigned char id = (unsigned char)*take(p, 1);
+	unsigned char n = (unsigned char)*take(p, 1);
+	sqlite3_stmt *st = id < ST_COUNT ? s->stmt[id] : NULL;
+	int i, rc;
+
+	for (i = 1; i <= n; i++) {
+		char type = *take(p, 1);
+		uint32_t len;
+		int64_t v;
+		double d;
+
+		switch (type) {
+		case 's':
+			memcpy(&len, take(p, sizeof(len)), sizeof(len));
+			if (len == ARG_NULL_TEXT) {
+				sqlite3_bind_null(st, i);
+				break;
+			}
+			sqlite3_bind_text(st, i, take(p, len), (int)len,
+					  SQLITE_STATIC);
+			break;
+		case 'd':
+			memcpy(&d, take(p, sizeof(d)), sizeof(d));
+			sqlite3_bind_double(st, i, d);
+			break;
+		case 'n': sqlite3_bind_null(st, i); break;
+		default:
+			memcpy(&v, take(p, sizeof(v)), sizeof(v));
+			sqlite3_bind_int64(st, i, v);
+			break;
+		}
+	}
+	if (id == OP_CLEAR_ALL)
+		return sql_errno(sqlite3_exec(
+			s->db,
+			"DELETE FROM experiments; DELETE FROM trials; "
+			"DELETE FROM observations; DELETE FROM events; "
+			"DELETE FROM queue; DELETE FROM warm_start;",
+			NULL, NULL, NULL));
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return tx_result(s, rc);
+	return sql_errno(rc);
+}
+
+static int run_tx(struct store *s, const char *p, const char *end)
+{
+	int rc = 0;
+
+	while (!rc && p < end)
+		rc = run_stmt(s, &p);
+	return rc;
+}
+
+/* What a batch did, for the waiters. */
+struct batch_result {
+	uint64_t durable;
+	int failed;
+	char errmsg[256];
+};
+
+static void batch_fail(struct store *s, int open, int rc,
+		       struct batch_result *r)
+{
+	if (rc && !r->failed)
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s",
+			 rc == -ENOMEM && !open ? "out of memory"
+						: sqlite3_errmsg(s->db));
+	if (open)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	r->failed = rc;
+}
+
+/*
+ * Run the transactions of one batch (numbered from first) as one sqlite
+ * transaction; skipped after a failure until a rewrite. Returns how many
+ * the batch held.
+ */
+static uint64_t run_batch(struct store *s, const struct strbuf *b,
+			  uint64_t first, struct batch_result *r)
+{
+	const char *p = b->data, *end = b->data + b->len;
+	uint64_t seq = first, last = 0;
+	int open = 0, rc;
+
+	for (; p + sizeof(struct tx_head) <= end; seq++) {
+		struct tx_head h;
+
+		memcpy(&h, p, sizeof(h));
+		p += sizeof(h) + h.len;
+		if (h.error) {
+			batch_fail(s, open, h.error, r);
+			open = 0;
+			continue;
+		}
+		if (r->failed && !(h.flags & TX_REWRITE))
+			continue;
+		if (!open) {
+			rc = sql_errno(sqlite3_exec(s->db, "BEGIN IMMEDIATE",
+						    NULL, NULL, NULL));
+			if (rc) {
+				batch_fail(s, 0, rc, r);
+				continue;
+			}
+			open = 1;
+		}
+		if (h.flags & TX_REWRITE)
+			r->failed = 0;
+		rc = run_tx(s, p - h.len, p);
+		if (rc) {
+			batch_fail(s, 1, rc, r);
+			open = 0;
+			continue;
+		}
+		last = seq;
+	}
+	if (open) {
+		rc = sql_errno(sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL));
+		if (rc)
+			batch_fail(s, 1, rc, r);
+		else if (last)
+			r->durable = last;
+	}
+	return seq - first;
+}
+
+/* Let more transactions join the group, unless someone waits for it. */
+static void group_wait_locked(struct store *s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += GROUP_DELAY_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!s->waiters && !s->stop && !s->checkpoint &&
+	       pthread_cond_timedwait(&s->work, &s->qlock, &until) == 0)
+		;
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+	struct strbuf batch = { 0 };
+	struct batch_result r = { 0 };
+	uint64_t first, n;
+	int checkpoint;
+
+	pthread_mutex_lock(&s->qlock);
+	for (;;) {
+		while (!s->queue.len && !s->stop && !s->checkpoint)
+			pthread_cond_wait(&s->work, &s->qlock);
+		if (!s->queue.len && !s->checkpoint)
+			break; /* stop, and everything is written */
+		group_wait_locked(s);
+		{
+			struct strbuf t = batch;
+
+			batch = s->queue;
+			s->queue = t;
+			s->queue.len = 0;
+		}
+		first = s->finished + 1;
+		checkpoint = s->checkpoint;
+		s->checkpoint = 0;
+		r.durable = s->durable;
+		r.failed = s->failed;
+		if (s->dropped && !r.failed) {
+			r.failed = s->dropped;
+			snprintf(r.errmsg, sizeof(r.errmsg), "out of memory");
+		}
+		s->dropped = 0;
+		pthread_mutex_unlock(&s->qlock);
+
+		n = run_batch(s, &batch, first, &r);
+		if (checkpoint)
+			sqlite3_wal_checkpoint_v2(s->db, NULL,
+						  SQLITE_CHECKPOINT_PASSIVE,
+						  NULL, NULL);
+		if (batch.cap > (1u << 20))
+			strbuf_free(&batch); /* a rewrite's: give it back */
+
+		pthread_mutex_lock(&s->qlock);
+		s->finished = first - 1 + n;
+		s->durable = r.durable;
+		if (r.failed) /* the message of the failure it is in */
+			snprintf(s->errmsg, sizeof(s->errmsg), "%s", r.errmsg);
+		s->failed = r.failed;
+		batch.len = 0;
+		pthread_cond_broadcast(&s->done);
+	}
+	s->writer_running = 0;
+	pthread_cond_broadcast(&s->done);
+	pthread_mutex_unlock(&s->qlock);
+	strbuf_free(&batch);
+	return NULL;
 }
 
 int store_open(const char *state_dir, struct store **out, struct kb_error *err)
 {
 	struct store *s = calloc(1, sizeof(*s));
+	pthread_condattr_t monotonic;
 	char path[4096];
 	int rc, i;
 
 	if (!s)
 		return -ENOMEM;
+
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_mutex_init(&s->qlock, NULL);
+	pthread_cond_init(&s->work, &monotonic);
+	pthread_cond_init(&s->done, NULL);
+	pthread_condattr_destroy(&monotonic);
 	snprintf(path, sizeof(path), "%s/katibfs.db", state_dir);
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -200,6 +635,16 @@ int store_open(const char *state_dir, struct store **out, struct kb_error *err)
 					NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
+	s->writer_running = 1;
+	rc = pthread_create(&s->writer, NULL, writer_main, s);
+	if (rc) {
+		s->writer_running = 0;
+		kb_error_set(err, -rc, "--state", 0,
+			     "cannot start the state database's writer: %s",
+			     strerror(rc));
+		store_close(s);
+		return -rc;
+	}
 	*out = s;
 	return 0;
 fail:
@@ -217,6 +662,12 @@ void store_close(struct store *s)
 
 	if (!s)
 		return;
+	pthread_mutex_lock(&s->qlock);
+	s->stop = 1;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->qlock);
+	if (s->writer_running) /* it writes what was handed over first */
+		pthread_join(s->writer, NULL);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	if (s->db) {
@@ -224,66 +675,12 @@ void store_close(struct store *s)
 			s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 		sqlite3_close(s->db);
 	}
+	strbuf_free(&s->building);
+	strbuf_free(&s->queue);
+	pthread_cond_destroy(&s->work);
+	pthread_cond_destroy(&s->done);
+	pthread_mutex_destroy(&s->qlock);
 	free(s);
-}
-
-int store_begin(struct store *s)
-{
-	int rc;
-
-	if (s->in_tx++)
-		return 0;
-	s->tx_failed = 0;
-	rc = stmt_exec(s, ST_BEGIN, "");
-	if (rc)
-		s->in_tx = 0;
-	return rc;
-}
-
-/* End the open transaction: COMMIT, or ROLLBACK if any write failed. */
-static int finish_tx(struct store *s)
-{
-	int rc = s->tx_failed;
-
-	if (!rc)
-		rc = stmt_exec(s, ST_COMMIT, "");
-	if (rc)
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	s->tx_failed = 0;
-	return rc;
-}
-
-int store_commit(struct store *s)
-{
-	if (!s->in_tx || --s->in_tx)
-		return 0;
-	return finish_tx(s);
-}
-
-int store_flush(struct store *s)
-{
-	int rc;
-
-	if (!s->in_tx)
-		return 0;
-	rc = finish_tx(s);
-	if (!rc)
-		rc = stmt_exec(s, ST_BEGIN, "");
-	else
-		stmt_exec(s, ST_BEGIN,
-			  ""); /* carry on; the caller hears of the error */
-	return rc;
-}
-
-const char *store_errmsg(struct store *s)
-{
-	return sqlite3_errmsg(s->db);
-}
-
-void store_checkpoint(struct store *s)
-{
-	sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-				  NULL);
 }
 
 int store_put_experiment(struct store *s, const struct experiment *e,
@@ -310,11 +707,10 @@ int store_delete_experiment(struct store *s, const char *exp)
 
 int store_clear_all(struct store *s)
 {
-	static const char sql[] = "DELETE FROM experiments; DELETE FROM "
-				  "trials; DELETE FROM observations; "
-				  "DELETE FROM events; DELETE FROM queue; "
-				  "DELETE FROM warm_start;";
-	return tx_result(s, sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+	if (!s->in_tx)
+		return -EINVAL;
+	s->build_flags |= TX_REWRITE;
+	return stmt_exec(s, OP_CLEAR_ALL, "");
 }
 
 static char *values_json(const struct trial *t)
@@ -612,11 +1008,14 @@ static int experiment_row(struct store *s, const struct store_loader *l,
 
 int store_load(struct store *s, const struct store_loader *l)
 {
-	int rc = load_rows(s, l, NULL,
-			   "SELECT name, raw_spec, state, reason, error, "
-			   "created, started, finished, algo_state FROM "
-			   "experiments ORDER BY name",
-			   experiment_row);
+	int rc;
+
+	store_sync(s, store_mark(s)); /* the writer idle from here */
+	rc = load_rows(s, l, NULL,
+		       "SELECT name, raw_spec, state, reason, error, "
+		       "created, started, finished, algo_state FROM "
+		       "experiments ORDER BY name",
+		       experiment_row);
 
 	if (!rc) /* the mount-wide events: exp "", e NULL */
 		rc = load_rows(s, l, NULL, EVENTS_SQL, event_row);

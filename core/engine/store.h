@@ -6,45 +6,73 @@
  * observations, events, queue (EXP/queue's lines), warm_start (the
  * history katibfs/warm-start gave). Callers group the writes of
  * one decision between store_begin() and store_commit() so that a crash leaves
- * either all or none of them. The connection is used under katib->lock only
- * (one writer).
+ * either all or none of them.
  *
- * Ownership: the store owns its sqlite handle; experiments and trials
+ * Writes are built by the callers, one at a time (under katib->lock), as
+ * a compact copy of each statement's values, and committed by the store's
+ * own writer thread, which alone uses the sqlite connection: a commit
+ * never runs under the model lock. Transactions reach the disk in the
+ * order they were committed; what has piled up is committed as one sqlite
+ * transaction. Before an outside effect (a process started) the caller
+ * takes store_mark() under the lock and, after dropping it, store_sync()
+ * waits until that point is on disk.
+ *
+ * Ownership: the store owns its sqlite handle, its writer thread and the
+ * buffers of transactions not yet written; experiments and trials
  * returned by store_load() belong to the caller.
  */
 #ifndef KATIB_STORE_H
 #define KATIB_STORE_H
+
+#include <stdint.h>
 
 #include "katib/error.h"
 #include "engine/model.h"
 
 struct store;
 
-/* Open (creating) STATE_DIR/katibfs.db. */
+/* Open (creating) STATE_DIR/katibfs.db and start its writer. */
 int store_open(const char *state_dir, struct store **out, struct kb_error *err);
+/* Write what was committed, stop the writer, close. */
 void store_close(struct store *s);
 
 /*
- * Transactions nest; the outermost store_commit() commits, or rolls back
- * and returns the first error of any write inside it (-ENOSPC for a full
- * disk, -EROFS for a read-only state directory, -EIO otherwise).
+ * Transactions nest; the outermost store_commit() hands the transaction
+ * to the writer and returns at once: 0, or -ENOMEM when it could not be
+ * built (the writer then fails as for a write error). A write outside a
+ * transaction is one. The writes below return 0 or -ENOMEM likewise.
  */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
-/* Inside a transaction: commit what is there now and carry on in a new
- * one (what must be on disk before an outside effect, like a process). */
-int store_flush(struct store *s);
-/* sqlite's message for the last error. */
-const char *store_errmsg(struct store *s);
+/* How many transactions were committed so far (the last one's number). */
+uint64_t store_mark(struct store *s);
+/*
+ * Wait (never holding the model lock) until transaction `mark` is
+ * written: 0 when the database holds everything up to it, else the
+ * writer's error (-ENOSPC for a full disk, -EROFS for a read-only state
+ * directory, -EIO otherwise).
+ */
+int store_sync(struct store *s, uint64_t mark);
+/* The same without waiting: 1 and *rc once `mark` was written, else 0. */
+int store_done(struct store *s, uint64_t mark, int *rc);
+/*
+ * The writer's error: after a failed write it rolls back what it was
+ * writing and skips everything until a rewrite (a transaction that
+ * begins with store_clear_all()) commits. 0 when it is writing.
+ */
+int store_failed(struct store *s);
+/* sqlite's message for the writer's first error since it last wrote. */
+void store_errmsg(struct store *s, char *buf, size_t size);
 
-/* Checkpoint the WAL (from a backend thread, outside hot paths). */
+/* Checkpoint the WAL (the writer does, when it has written). */
 void store_checkpoint(struct store *s);
 
 /* Insert or replace the experiment row (not its trials). */
 int store_put_experiment(struct store *s, const struct experiment *e,
 			 const char *algo_state);
 int store_delete_experiment(struct store *s, const char *exp);
-/* Delete every row (inside a transaction: before rewriting it all). */
+/* Delete every row (inside a transaction: before rewriting it all;
+ * -EINVAL outside one). The transaction is a rewrite (store_failed). */
 int store_clear_all(struct store *s);
 /* Insert or replace a trial's row; t's script must be text (not packed:
  * -EINVAL). store_put_trial_of() writes any trial of e. */
@@ -92,7 +120,8 @@ struct store_loader {
  * its trials (by number), their observations (in insertion order), its
  * queued lines, its warm-start entries and its events, and then the mount-wide
  * events. Experiments are allocated here and handed to the callback, which
- * takes ownership (even when it fails).
+ * takes ownership (even when it fails). What was committed is written
+ * first.
  */
 int store_load(struct store *s, const struct store_loader *l);
 
