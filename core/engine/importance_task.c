@@ -67,34 +67,112 @@ static void add_row(struct snapshot *s, const struct experiment *e,
 	s->y[s->n++] = y;
 }
 
-/* Under the lock: the Succeeded trials with an objective, encoded; an
- * evenly spaced IMPORTANCE_MAX_TRIALS of them when there are more. */
-static int take_snapshot_locked(const struct experiment *e, struct snapshot *s)
+/* Keep the sample's rows for every `stride`-th eligible trial: at most
+ * 2 * IMPORTANCE_MAX_TRIALS (then every other one goes, stride doubles). */
+static int sample_add(struct experiment *e, size_t index)
 {
-	size_t i, total = 0, k = 0, want;
+	size_t i;
+
+	if (e->importance_seen++ % e->importance_stride)
+		return 0;
+	if (e->importance_nrows == 2 * IMPORTANCE_MAX_TRIALS) {
+		for (i = 0; 2 * i < e->importance_nrows; i++)
+			e->importance_rows[i] = e->importance_rows[2 * i];
+		e->importance_nrows = i;
+		e->importance_stride *= 2;
+		if ((e->importance_seen - 1) % e->importance_stride)
+			return 0;
+	}
+	if (!e->importance_rows) {
+		e->importance_rows = malloc(2 * IMPORTANCE_MAX_TRIALS *
+					    sizeof(*e->importance_rows));
+		if (!e->importance_rows)
+			return -ENOMEM;
+	}
+	e->importance_rows[e->importance_nrows++] = (uint32_t)index;
+	return 0;
+}
+
+/* Under the lock: the ended trials not yet looked at, up to the first
+ * still running, into e's sample (all of it again for a new spec). */
+static int sample_update_locked(struct experiment *e)
+{
+	double y;
+
+	if (e->importance_generation != e->generation ||
+	    !e->importance_stride) {
+		e->importance_generation = e->generation;
+		e->importance_nrows = e->importance_scanned = 0;
+		e->importance_seen = 0;
+		e->importance_stride = 1;
+	}
+	for (; e->importance_scanned < e->ntrials; e->importance_scanned++) {
+		const struct trial *t = e->trials[e->importance_scanned];
+
+		if (!trial_state_is_terminal(t->state))
+			break;
+		if (eligible(e, t, &y) &&
+		    sample_add(e, e->importance_scanned)) {
+			e->importance_stride = 0; /* start again next time */
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The k-th of the candidate trials: the sample's, then those after it. */
+static size_t candidate(const struct experiment *e, const uint32_t *tail,
+			size_t k)
+{
+	return k < e->importance_nrows ? e->importance_rows[k]
+				       : tail[k - e->importance_nrows];
+}
+
+/*
+ * Under the lock: the Succeeded trials with an objective, encoded; an
+ * evenly spaced IMPORTANCE_MAX_TRIALS of them when there are more. The
+ * ended trials are sampled once (sample_update_locked); only those after
+ * the first still running are looked at each time.
+ */
+static int take_snapshot_locked(struct experiment *e, struct snapshot *s)
+{
+	size_t i, total, ntail = 0, k, want;
+	uint32_t *tail;
 	double y;
 
 	memset(s, 0, sizeof(*s));
 	s->succeeded = e->counts.succeeded;
-	for (i = 0; i < e->ntrials; i++)
-		total += (size_t)eligible(e, e->trials[i], &y);
-	want = total < IMPORTANCE_MAX_TRIALS ? total : IMPORTANCE_MAX_TRIALS;
-	if (importance_space_init(&s->space, e->spec->params, e->spec->nparams))
+	if (sample_update_locked(e))
 		return -ENOMEM;
+	tail = malloc((e->ntrials - e->importance_scanned + 1) * sizeof(*tail));
+	if (!tail)
+		return -ENOMEM;
+	for (i = e->importance_scanned; i < e->ntrials; i++)
+		if (eligible(e, e->trials[i], &y))
+			tail[ntail++] = (uint32_t)i;
+	total = e->importance_nrows + ntail;
+	want = total < IMPORTANCE_MAX_TRIALS ? total : IMPORTANCE_MAX_TRIALS;
+	if (importance_space_init(&s->space, e->spec->params,
+				  e->spec->nparams)) {
+		free(tail);
+		return -ENOMEM;
+	}
 	s->x = malloc((want * s->space.ncolumns + 1) * sizeof(*s->x));
 	s->y = malloc((want + 1) * sizeof(*s->y));
 	if (!s->x || !s->y) {
+		free(tail);
 		snapshot_free(s);
 		return -ENOMEM;
 	}
-	for (i = 0; i < e->ntrials && want; i++) {
-		if (!eligible(e, e->trials[i], &y))
-			continue;
-		/* eligible trial k is taken when it starts a new stride */
-		if ((k + 1) * want / total > k * want / total && s->n < want)
-			add_row(s, e, e->trials[i], y);
-		k++;
+	/* candidate k is taken when it starts a new stride */
+	for (k = 0; k < total && want; k++) {
+		const struct trial *t = e->trials[candidate(e, tail, k)];
+
+		if ((k + 1) * want / total > k * want / total && s->n < want &&
+		    eligible(e, t, &y))
+			add_row(s, e, t, y);
 	}
+	free(tail);
 	return 0;
 }
 

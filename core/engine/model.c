@@ -222,6 +222,7 @@ void experiment_free(struct experiment *e)
 	if (e->importance)
 		importance_ranking_free(e->importance);
 	free(e->importance);
+	free(e->importance_rows);
 	free(e);
 }
 

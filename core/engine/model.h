@@ -223,6 +223,15 @@ struct experiment {
 	const char *importance_note;
 	int importance_succeeded;
 	double importance_next;
+	/* its sample of the ended trials before the first still running,
+	 * kept across rankings so that one costs the new trials only: the
+	 * indices in trials[] (owned) of every `stride`-th eligible one,
+	 * how many were looked at (`scanned`) and found eligible (`seen`),
+	 * for `generation` (a new spec starts it again) */
+	uint32_t *importance_rows;
+	size_t importance_nrows, importance_scanned, importance_seen;
+	size_t importance_stride;
+	unsigned importance_generation;
 
 	/* katibfs/warm-start: trials of earlier experiments given to the
 	 * algorithm as history before this one's own (core/engine/
