@@ -155,7 +155,8 @@ struct store {
 	int waiters; /* in store_sync: write now */
 	int dropped; /* a transaction never reached the queue (-ENOMEM) */
 	pthread_t writer;
-	int writer_running;
+	int writer_started; /* store_open's and store_close's only */
+	int writer_running; /* till it stops (for store_sync) */
 };
 
 static int sql_errno(int rc)
@@ -637,6 +638,7 @@ int store_open(const char *state_dir, struct store **out, struct kb_error *err)
 		goto fail;
 	s->writer_running = 1;
 	rc = pthread_create(&s->writer, NULL, writer_main, s);
+	s->writer_started = !rc;
 	if (rc) {
 		s->writer_running = 0;
 		kb_error_set(err, -rc, "--state", 0,
@@ -666,7 +668,7 @@ void store_close(struct store *s)
 	s->stop = 1;
 	pthread_cond_signal(&s->work);
 	pthread_mutex_unlock(&s->qlock);
-	if (s->writer_running) /* it writes what was handed over first */
+	if (s->writer_started) /* it writes what was handed over first */
 		pthread_join(s->writer, NULL);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
