@@ -7,7 +7,8 @@
  * (core/engine/recover.h), the requests and the renderers
  * (core/views/render.h) build on it; it includes none of them.
  *
- * Locking: k->lock guards the model, the store and the notification
+ * Locking: k->lock guards the model, the store's transactions being
+ * built (its writer thread commits them without it) and the notification
  * queue. Functions named *_locked expect it held. The controller thread
  * fires queued notifications after dropping the lock, never a FUSE handler.
  */
