@@ -55,6 +55,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -389,8 +390,8 @@ static int spawn_shim(const struct trial_command *cmd, const char *log,
 		      const char *cwd, const char *exe, char **env,
 		      int record_fd, enum view_mode mode,
 		      const struct collector_view *view,
-		      const struct custom_argv *custom, pid_t *pid, int *pidfd,
-		      int *child, struct kb_error *err)
+		      const struct custom_argv *custom, struct spawned *sp,
+		      struct kb_error *err)
 {
 	struct trial_command direct = *cmd;
 	char prog[4096], **argv, **words;
@@ -405,8 +406,7 @@ static int spawn_shim(const struct trial_command *cmd, const char *log,
 	}
 	argv = shim_argv(&direct, log, cwd, exe, words != NULL, mode, view,
 			 custom);
-	rc = argv ? spawn_supervisor(argv, env, record_fd, pid, pidfd, child)
-		  : -ENOMEM;
+	rc = argv ? spawn_supervisor(argv, env, record_fd, sp) : -ENOMEM;
 	free(argv);
 	free(words);
 	if (rc)
@@ -448,24 +448,26 @@ static int check_view(const struct collector_view *view, const char *cwd,
 			    view->target, hidden);
 }
 
-/* What run->priv holds (owned by the run: local_release frees it). */
+/* What run->priv holds (owned by the run: local_release frees it and
+ * closes sp.sigfd). */
 struct local_run {
-	pid_t pid; /* the supervisor */
-	int child; /* we spawned it: it is our child, to reap */
+	struct spawned sp; /* pid: the supervisor, or a plain trial; child:
+			      we spawned it, to reap */
+	int direct;	   /* pid is a plain trial a fork server supervises */
 };
 
 static pid_t run_pid(const struct trial_run *run)
 {
 	const struct local_run *lr = run->priv;
 
-	return lr ? lr->pid : 0;
+	return lr ? lr->sp.pid : 0;
 }
 
 static int run_is_child(const struct trial_run *run)
 {
 	const struct local_run *lr = run->priv;
 
-	return lr && lr->child;
+	return lr && lr->sp.child;
 }
 
 /* The record, locked, with the engine's head (or nothing) in it. */
@@ -500,9 +502,9 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 	char exe[4096];
 	char **env = NULL;
 	struct local_run *lr;
+	struct spawned sp;
 	struct stat st;
-	int rc, fd = -1, pidfd = -1;
-	pid_t pid;
+	int rc, fd = -1;
 
 	run->pidfd = -1;
 	run->priv = NULL;
@@ -538,13 +540,16 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 		goto out;
 	}
 	rc = spawn_shim(cmd, log_path, cwd, exe, env, fd, mode, view, custom,
-			&pid, &pidfd, &lr->child, err);
+			&sp, err);
 	if (rc)
 		goto out;
-	lr->pid = pid;
+	run->pidfd =
+		sp.pidfd >= 0 || !sp.pid ? sp.pidfd : sys_pidfd_open(sp.pid);
+	sp.pidfd = -1; /* the run's */
+	lr->sp = sp;
+	lr->direct = sp.server != 0;
 	run->priv = lr;
 	lr = NULL;
-	run->pidfd = pidfd >= 0 || !pid ? pidfd : sys_pidfd_open(pid);
 out:
 	if (fd >= 0)
 		close(fd); /* the supervisor holds the lock now */
@@ -563,14 +568,16 @@ int local_start(const struct trial_command *cmd, const char *trial_name,
 			   VIEW_NONE, NULL, &none, run, err);
 }
 
-/* Parse the supervisor file: its pid and, if recorded, the exit (after
- * the engine's head, at most SLOT_TEXT_MAX bytes). */
-static int read_record(int fd, pid_t *pid, int *has_exit, int *code, int *sig)
+/* Parse the supervisor file: its pid, the trial's and, if recorded, the
+ * exit (after the engine's head, at most SLOT_TEXT_MAX bytes). The two
+ * pids are the same when a fork server supervises the trial itself. */
+static int read_record(int fd, pid_t *pid, pid_t *trial, int *has_exit,
+		       int *code, int *sig)
 {
 	char buf[8192], *line, *save = NULL;
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
-	*pid = 0;
+	*pid = *trial = 0;
 	*has_exit = 0;
 	if (n < 0)
 		return -errno;
@@ -579,9 +586,10 @@ static int read_record(int fd, pid_t *pid, int *has_exit, int *code, int *sig)
 	     line = strtok_r(NULL, "\n", &save)) {
 		long a, b;
 
-		if (sscanf(line, "pid %ld %ld", &a, &b) == 2)
+		if (sscanf(line, "pid %ld %ld", &a, &b) == 2) {
 			*pid = (pid_t)a;
-		else if (sscanf(line, "exit %ld %ld", &a, &b) == 2) {
+			*trial = (pid_t)b;
+		} else if (sscanf(line, "exit %ld %ld", &a, &b) == 2) {
 			*has_exit = 1;
 			*code = (int)a;
 			*sig = (int)b;
@@ -590,13 +598,54 @@ static int read_record(int fd, pid_t *pid, int *has_exit, int *code, int *sig)
 	return 0;
 }
 
+static int fd_ready(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/* The supervisor's pid (or a plain trial's) from its record, for a run
+ * that had another or none (a trial found after a restart). */
+static void adopt_pid(struct trial_run *run, pid_t pid, pid_t trial)
+{
+	struct local_run *lr;
+
+	local_release(run);
+	/* without it (ENOMEM) the pid is only compared again */
+	lr = calloc(1, sizeof(*lr));
+	run->priv = lr;
+	if (!lr)
+		return;
+	lr->sp.pid = pid;
+	lr->sp.sigfd = -1;
+	lr->direct = pid == trial;
+}
+
+/* A plain trial has ended and its fork server holds the record still:
+ * it is writing the exit. Wait for that (bounded), then read it. */
+static enum trial_probe await_record(int fd, int *has_exit, int *code, int *sig)
+{
+	pid_t pid, trial;
+	int tries;
+
+	for (tries = 0; tries < 200; tries++) {
+		if (!flock(fd, LOCK_SH | LOCK_NB)) {
+			read_record(fd, &pid, &trial, has_exit, code, sig);
+			return *has_exit ? PROBE_EXITED : PROBE_LOST;
+		}
+		usleep(5000);
+	}
+	return PROBE_RUNNING;
+}
+
 enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 			     int *exit_code, int *term_signal)
 {
 	enum trial_probe result = PROBE_LOST;
 	int fd, has_exit = 0, code = 0, sig = 0, tries;
 	char path[4096];
-	pid_t pid = 0;
+	pid_t pid = 0, trial = 0;
 
 	if (run_is_child(run) && run_pid(run) > 0)
 		waitpid(run_pid(run), NULL, WNOHANG); /* reap: the file tells */
@@ -605,7 +654,7 @@ enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 	if (fd < 0)
 		return PROBE_NEVER_STARTED;
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-		read_record(fd, &pid, &has_exit, &code, &sig);
+		read_record(fd, &pid, &trial, &has_exit, &code, &sig);
 		/* no line at all: the daemon died between creating the file
 		 * and forking the supervisor, so the trial never ran */
 		result = has_exit ? PROBE_EXITED
@@ -615,26 +664,25 @@ enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 	}
 	/* locked: a supervisor holds it; its pid line may lag the fork */
 	for (tries = 0; tries < 200 && !pid; tries++) {
-		read_record(fd, &pid, &has_exit, &code, &sig);
+		read_record(fd, &pid, &trial, &has_exit, &code, &sig);
 		if (!pid)
 			usleep(5000);
 	}
 	if (pid <= 0)
 		goto out;
-	if (run_pid(run) != pid) {
-		local_release(run);
-		/* without it (ENOMEM) the pid is only compared again */
-		run->priv = calloc(1, sizeof(struct local_run));
-		if (run->priv)
-			((struct local_run *)run->priv)->pid = pid;
-	}
+	if (run_pid(run) != pid)
+		adopt_pid(run, pid, trial);
+	/* a plain trial's: its server records the exit before reaping it,
+	 * so while the record is locked the pid is the trial's */
 	if (run->pidfd < 0)
 		run->pidfd = sys_pidfd_open(pid);
 	/* still locked after the pidfd exists: the pidfd is that process */
 	result = flock(fd, LOCK_SH | LOCK_NB) ? PROBE_RUNNING : PROBE_LOST;
 	if (result == PROBE_LOST) {
-		read_record(fd, &pid, &has_exit, &code, &sig);
+		read_record(fd, &pid, &trial, &has_exit, &code, &sig);
 		result = has_exit ? PROBE_EXITED : PROBE_LOST;
+	} else if (pid == trial && fd_ready(run->pidfd)) {
+		result = await_record(fd, &has_exit, &code, &sig);
 	}
 out:
 	close(fd);
@@ -645,8 +693,20 @@ out:
 
 int local_terminate(const struct trial_run *run, int force)
 {
+	const struct local_run *lr = run->priv;
 	int sig = force ? SIGUSR1 : SIGTERM;
 
+	if (lr && lr->direct) {
+		/* a plain trial: through its server, as its own supervisor
+		 * would forward it; else to the trial itself */
+		if (!spawn_signal(&lr->sp, force))
+			return 0;
+		sig = force ? SIGKILL : SIGTERM;
+		if (lr->sp.sigfd >= 0)
+			return sys_pidfd_send_signal(lr->sp.sigfd, sig) ? -errno
+									: 0;
+		/* re-adopted: run->pidfd is the trial's */
+	}
 	if (run->pidfd >= 0)
 		return sys_pidfd_send_signal(run->pidfd, sig) ? -errno : 0;
 	/* no pidfd (an old kernel, valgrind): our own child cannot have
@@ -658,10 +718,14 @@ int local_terminate(const struct trial_run *run, int force)
 
 void local_release(struct trial_run *run)
 {
+	struct local_run *lr = run->priv;
+
 	if (run->pidfd >= 0)
 		close(run->pidfd);
 	run->pidfd = -1;
-	free(run->priv);
+	if (lr && lr->sp.sigfd >= 0)
+		close(lr->sp.sigfd);
+	free(lr);
 	run->priv = NULL;
 }
 

@@ -4,11 +4,13 @@
  *
  * One server per process, started at the first request: posix_spawn
  * of katibfs-shim in a session of its own, fd 3 on the other end of a
- * socketpair. Each trial's supervisor is then a fork of that small static
- * process instead of a vfork+exec of the program from the daemon, which
- * kept the controller waiting for the exec. The server ends when this
- * process's end of the socket closes; the supervisors it forked run on.
- * Owns the server's pid and socket (struct server, under its mutex).
+ * socketpair. A plain trial is then forked by that small static process,
+ * which supervises it itself; any other trial's supervisor is a fork of it
+ * instead of a vfork+exec of the program from the daemon, which kept the
+ * controller waiting for the exec. The server ends when this process's end
+ * of the socket has closed and its own trials have been recorded; the
+ * supervisors it forked run on. Owns the server's pid and socket (struct
+ * server, under its mutex).
  */
 #include "backends/spawn_client.h"
 #include "supervisor/spawn_proto.h"
@@ -76,16 +78,18 @@ static struct {
 	pthread_mutex_t lock;
 	pid_t pid;
 	int sock;
-} server = { PTHREAD_MUTEX_INITIALIZER, 0, -1 };
+	unsigned generation; /* counts the servers started */
+} server = { PTHREAD_MUTEX_INITIALIZER, 0, -1, 0 };
 
+/* Our end closes: the server takes no more requests and exits once its
+ * own trials are recorded (never killed: it supervises them). Reaped
+ * here if it has already gone, else left to init once we exit. */
 static void server_stop(void)
 {
 	if (server.sock >= 0)
 		close(server.sock);
-	if (server.pid > 0) {
-		kill(server.pid, SIGKILL); /* our child: the pid is its own */
-		waitpid(server.pid, NULL, 0);
-	}
+	if (server.pid > 0)
+		waitpid(server.pid, NULL, WNOHANG);
 	server.sock = -1;
 	server.pid = 0;
 }
@@ -116,6 +120,7 @@ static int server_start(char *shim)
 		return -rc;
 	}
 	server.sock = sv[0];
+	server.generation++;
 	return 0;
 }
 
@@ -146,8 +151,9 @@ static char *request_strings(char **argv, char **env, struct spawn_request *h)
 static int send_request(const struct spawn_request *h, const char *data,
 			int record_fd)
 {
+	int fds[SPAWN_MAX_FDS] = { record_fd, -1 };
 	size_t off = 0;
-	ssize_t n = spawn_send(server.sock, h, sizeof(*h), record_fd);
+	ssize_t n = spawn_send(server.sock, h, sizeof(*h), fds);
 
 	if (n != (ssize_t)sizeof(*h))
 		return n < 0 ? -errno : -EIO;
@@ -162,28 +168,30 @@ static int send_request(const struct spawn_request *h, const char *data,
 	return 0;
 }
 
-/* The reply and its pidfd (-1 if none came). 0 or -errno. */
-static int recv_reply(struct spawn_reply *r, int *pidfd)
+/* The reply and its fds (-1 where none came). 0 or -errno. */
+static int recv_reply(struct spawn_reply *r, int fds[SPAWN_MAX_FDS])
 {
 	struct pollfd p = { .fd = server.sock, .events = POLLIN };
 	ssize_t n;
+	int i;
 
-	*pidfd = -1;
+	for (i = 0; i < SPAWN_MAX_FDS; i++)
+		fds[i] = -1;
 	if (poll(&p, 1, SERVER_REPLY_MS) != 1)
 		return -ETIMEDOUT;
-	n = spawn_recv(server.sock, r, sizeof(*r), pidfd);
+	n = spawn_recv(server.sock, r, sizeof(*r), fds);
 	return n == (ssize_t)sizeof(*r) ? 0 : n < 0 ? -errno : -EIO;
 }
 
 /* -EAGAIN: the server never had the request (it forks only once it has
  * all of it); -ESRCH: it went, and no reply came. */
-static int server_request(char **argv, char **env, int record_fd, pid_t *pid,
-			  int *pidfd)
+static int server_request(char **argv, char **env, int record_fd,
+			  struct spawned *s)
 {
+	int fds[SPAWN_MAX_FDS], rc = -EAGAIN, attempt, i;
 	struct spawn_request h;
 	struct spawn_reply r;
 	char *data = request_strings(argv, env, &h);
-	int rc = -EAGAIN, attempt;
 
 	if (!data)
 		return -EAGAIN;
@@ -195,46 +203,71 @@ static int server_request(char **argv, char **env, int record_fd, pid_t *pid,
 			server_stop(); /* gone: a new one for the retry */
 			continue;
 		}
-		rc = recv_reply(&r, pidfd);
+		rc = recv_reply(&r, fds); /* fills fds, whatever comes */
 		if (rc) {
 			server_stop();
 			rc = -ESRCH;
 		} else if (r.err) {
 			rc = -r.err;
 		} else {
-			*pid = r.pid;
+			s->pid = r.pid;
+			s->pidfd = fds[0];
+			fds[0] = -1;
+			if (r.flags & SPAWN_DIRECT) {
+				s->server = server.generation;
+				s->sigfd = fds[1];
+				fds[1] = -1;
+			}
 		}
+		for (i = 0; i < SPAWN_MAX_FDS; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
 	}
 	pthread_mutex_unlock(&server.lock);
 	free(data);
 	return rc;
 }
 
-int spawn_supervisor(char **argv, char **env, int record_fd, pid_t *pid,
-		     int *pidfd, int *child)
+int spawn_supervisor(char **argv, char **env, int record_fd, struct spawned *s)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	int rc = server_request(argv, env, record_fd, pid, pidfd);
+	int rc;
 
-	*child = 0;
+	memset(s, 0, sizeof(*s));
+	s->pidfd = s->sigfd = -1;
+	rc = server_request(argv, env, record_fd, s);
 	if (rc == -ESRCH) {
-		*pid = 0;
-		*pidfd = -1;
+		s->pid = 0;
 		return 0;
 	}
 	if (rc != -EAGAIN)
 		return rc;
-	*pidfd = -1;
-	*child = 1;
+	s->child = 1;
 	rc = setup_attr(&attr);
 	if (!rc) {
 		rc = setup_files(&fa, record_fd);
 		if (!rc) {
-			rc = posix_spawn(pid, argv[0], &fa, &attr, argv, env);
+			rc = posix_spawn(&s->pid, argv[0], &fa, &attr, argv,
+					 env);
 			posix_spawn_file_actions_destroy(&fa);
 		}
 		posix_spawnattr_destroy(&attr);
 	}
 	return -rc;
+}
+
+int spawn_signal(const struct spawned *s, int kill_it)
+{
+	struct spawn_request h = { .magic = SPAWN_SIGNAL_MAGIC,
+				   .argc = (uint32_t)s->pid,
+				   .envc = kill_it ? 1 : 0 };
+	int fds[SPAWN_MAX_FDS] = { -1, -1 }, rc = -ESRCH;
+
+	pthread_mutex_lock(&server.lock);
+	if (s->server && s->server == server.generation && server.sock >= 0 &&
+	    spawn_send(server.sock, &h, sizeof(h), fds) == (ssize_t)sizeof(h))
+		rc = 0;
+	pthread_mutex_unlock(&server.lock);
+	return rc;
 }

@@ -85,20 +85,6 @@
 
 extern char **environ;
 
-struct options {
-	const char *target, *backing;	      /* -v */
-	const char *shared, *file, *leftover; /* -k, -K */
-	int shared_dir;			      /* -K: shared is a directory */
-	int as_shell;			      /* -s */
-	const char *log, *cwd, *exe;
-	char **argv;
-	const char *cout; /* -c */
-	char **cargv;	  /* NULL-terminated copy */
-	char **cenv;	  /* -e NAME=VALUE for the collector, or NULL */
-	int ncenv;
-	int cgrace; /* -g: s the collector has to end after the trial */
-};
-
 static void record(const char *word, long a, long b)
 {
 	dprintf(RECORD_FD, "%s %ld %ld\n", word, a, b);
@@ -488,16 +474,15 @@ static void child_setup(const struct options *o, const char *out,
 	int fd, rc;
 
 	setpgid(0, 0);
-	fd = open("/dev/null", O_RDONLY);
+	/* close-on-exec: only their copies at 0-2 reach the program */
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0)
 		dup2(fd, 0);
-	fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd >= 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);
 	}
-	if (fd > 2)
-		close(fd);
 	close(RECORD_FD);
 	if (o->target && (rc = private_view(o->target, o->backing))) {
 		dprintf(2, "katibfs: cannot give the %s a private %s: %s\n",
@@ -544,7 +529,18 @@ static void shell_status(const struct options *o, int status, int forwarded,
 	*sig = 0;
 }
 
-static void run_trial(const struct options *o)
+void shim_exit_status(const struct options *o, int status, int forwarded,
+		      int *code, int *sig)
+{
+	*code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+	*sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	if (o->as_shell)
+		shell_status(o, status, forwarded, code, sig);
+	if (*sig)
+		*code = 128 + *sig;
+}
+
+void shim_run_trial(const struct options *o)
 {
 	child_setup(o, o->log, "trial");
 	if (o->as_shell)
@@ -675,7 +671,7 @@ static void forward(pid_t child, int sig, int *forwarded)
 }
 
 /* 0, or 2 after the usage message */
-static int parse_options(int argc, char **argv, struct options *o)
+int shim_parse_options(int argc, char **argv, struct options *o)
 {
 	int i = 1;
 
@@ -753,7 +749,7 @@ int supervise(int argc, char **argv)
 	sigset_t set;
 	pid_t child, collector = 0;
 
-	if (parse_options(argc, argv, &o))
+	if (shim_parse_options(argc, argv, &o))
 		return 2;
 	syscall(SYS_close_range, RECORD_FD + 1, ~0U, 0);
 	sigemptyset(&set);
@@ -771,7 +767,7 @@ int supervise(int argc, char **argv)
 		return 1;
 	}
 	if (child == 0)
-		run_trial(&o);
+		shim_run_trial(&o);
 	if (o.cargv)
 		collector = start_collector(&o);
 	record("pid", (long)getpid(), (long)child);
@@ -796,11 +792,8 @@ int supervise(int argc, char **argv)
 		stop_collector(collector, forwarded ? 0 : o.cgrace);
 	if (o.shared)
 		keep_shared(&o, 0);
-	code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	if (o.as_shell)
-		shell_status(&o, status, forwarded, &code, &sig);
-	record("exit", sig ? 128 + sig : code, sig);
+	shim_exit_status(&o, status, forwarded, &code, &sig);
+	record("exit", code, sig);
 	return 0;
 }
 

@@ -7,8 +7,16 @@
  * time: a struct spawn_request carrying the trial's locked `supervisor`
  * record as SCM_RIGHTS, then `len` bytes: `argc` NUL-terminated strings
  * (the per-trial supervisor's argv, as for katibfs-shim without --serve)
- * and `envc` more (its environment). The reply is a struct spawn_reply,
- * with a pidfd of the new supervisor as SCM_RIGHTS when err is 0.
+ * and `envc` more (its environment). The reply is a struct spawn_reply
+ * with, when err is 0, fds as SCM_RIGHTS: a pidfd of the new supervisor;
+ * or with SPAWN_DIRECT (the server supervises that trial itself; pid is
+ * the trial's), the read end of a pipe whose other end the server closes
+ * once the trial's exit is recorded, then a pidfd of the trial.
+ *
+ * A signal request (magic SPAWN_SIGNAL_MAGIC, len 0, argc a pid the
+ * server replied with SPAWN_DIRECT, envc 1 to kill, 0 to stop) has no
+ * reply: the server forwards SIGKILL or SIGTERM to that trial's group, as
+ * a trial's own supervisor does for SIGUSR1 and SIGTERM.
  */
 #ifndef KATIB_SPAWN_PROTO_H
 #define KATIB_SPAWN_PROTO_H
@@ -18,8 +26,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define SPAWN_MAGIC   0x6b667331u /* "kfs1" */
-#define SPAWN_MAX_LEN (16u << 20) /* bytes of strings in one request */
+#define SPAWN_MAGIC	   0x6b667331u /* "kfs1" */
+#define SPAWN_SIGNAL_MAGIC 0x6b667332u /* "kfs2" */
+#define SPAWN_MAX_LEN	   (16u << 20) /* bytes of strings in one request */
 
 struct spawn_request {
 	uint32_t magic;
@@ -28,30 +37,43 @@ struct spawn_request {
 	uint32_t envc;
 };
 
+#define SPAWN_DIRECT 1u /* spawn_reply.flags: the server supervises it */
+
 struct spawn_reply {
 	int32_t err; /* 0, or the errno that kept the supervisor from forking */
-	int32_t pid; /* the supervisor's */
+	int32_t pid; /* the supervisor's, or with SPAWN_DIRECT the trial's */
+	uint32_t flags;
+	uint32_t pad;
 };
 
-/* One message of len bytes, with fd attached unless it is -1; what
+#define SPAWN_MAX_FDS 2 /* attached to one message */
+
+/* One message of len bytes, with fds[0..1] attached (those not -1); what
  * sendmsg returned. */
-static inline ssize_t spawn_send(int sock, const void *buf, size_t len, int fd)
+static inline ssize_t spawn_send(int sock, const void *buf, size_t len,
+				 const int fds[SPAWN_MAX_FDS])
 {
-	char control[CMSG_SPACE(sizeof(int))];
+	char control[CMSG_SPACE(SPAWN_MAX_FDS * sizeof(int))];
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *c;
+	int k = 0, i;
 	ssize_t n;
 
-	if (fd >= 0) {
+	for (i = 0; i < SPAWN_MAX_FDS; i++)
+		k += fds[i] >= 0;
+	if (k) {
 		memset(control, 0, sizeof(control));
 		msg.msg_control = control;
-		msg.msg_controllen = sizeof(control);
+		msg.msg_controllen = CMSG_SPACE(k * sizeof(int));
 		c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		c->cmsg_len = CMSG_LEN(k * sizeof(int));
+		for (i = 0, k = 0; i < SPAWN_MAX_FDS; i++)
+			if (fds[i] >= 0)
+				memcpy(CMSG_DATA(c) + sizeof(int) * k++,
+				       &fds[i], sizeof(int));
 	}
 	do
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
@@ -59,27 +81,35 @@ static inline ssize_t spawn_send(int sock, const void *buf, size_t len, int fd)
 	return n;
 }
 
-/* len bytes and the fd that came with them (*fd -1: none); what recvmsg
- * returned (0: the other end has gone). */
-static inline ssize_t spawn_recv(int sock, void *buf, size_t len, int *fd)
+/* len bytes and the fds that came with them, in order (-1: none); what
+ * recvmsg returned (0: the other end has gone). */
+static inline ssize_t spawn_recv(int sock, void *buf, size_t len,
+				 int fds[SPAWN_MAX_FDS])
 {
-	char control[CMSG_SPACE(sizeof(int))];
+	char control[CMSG_SPACE(SPAWN_MAX_FDS * sizeof(int))];
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov,
 			      .msg_iovlen = 1,
 			      .msg_control = control,
 			      .msg_controllen = sizeof(control) };
 	struct cmsghdr *c;
+	size_t i, k;
 	ssize_t n;
 
-	*fd = -1;
+	for (i = 0; i < SPAWN_MAX_FDS; i++)
+		fds[i] = -1;
 	do
 		n = recvmsg(sock, &msg, MSG_WAITALL | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	for (c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c;
-	     c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	     c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k && i < SPAWN_MAX_FDS; i++)
+			memcpy(&fds[i], CMSG_DATA(c) + sizeof(int) * i,
+			       sizeof(int));
+	}
 	return n;
 }
 

@@ -1,26 +1,41 @@
 /*
- * spawn_server.c - katibfs-shim --serve: the daemon's fork server.
+ * spawn_server.c - katibfs-shim --serve: the daemon's fork server, and the
+ * supervisor of its plain trials.
  *
  * Exec'ing katibfs-shim for every trial cost the daemon's controller about
  * as much as the trial's own program (a vfork that waits for the exec, then
  * the static program's start). This process is that exec done once: the
  * daemon starts it in a session of its own with fd 3 on a socketpair, and
  * for each trial sends the supervisor's argv, environment and locked
- * record (core/backends/supervisor/spawn_proto.h); it forks, and the child
- * becomes exactly the supervisor katibfs-shim would have been (supervise()
- * in a new session, fd 3 on the record, default signals, an empty mask).
- * The reply carries a pidfd of the child, taken before this process can
- * reap it, so it names that process and no other.
+ * record (core/backends/supervisor/spawn_proto.h).
  *
- * It holds nothing a trial needs: every supervisor is a process of its own
- * that holds its record's lock and records the exit, as before, so a
- * daemon (or this server) killed with SIGKILL leaves every trial running
- * and re-adoptable. It reaps its children (signalfd) and exits when the
- * daemon's end of the socket closes. Owns the request being served only.
+ * A plain trial (no collector view, shared file or Custom collector: the
+ * options that need a process of their own) is forked here directly, one
+ * process hand-off fewer at its start and none at its end: this process
+ * holds its record (and so its lock), writes "pid <trial> <trial>", and
+ * when it ends records its exit as katibfs-shim would, before reaping it
+ * (while the record is locked, its pid is the trial's), then closes the
+ * pipe whose other end the daemon polls. Signals come as requests on the
+ * socket and go to the trial's group as its own supervisor would send
+ * them. When the daemon's end of the socket closes (the daemon gone, or
+ * killed), the server takes no more requests and exits once the last of
+ * its trials has been recorded: a daemon mounted later finds them by their
+ * locked records, as it finds any supervisor's.
+ *
+ * Any other trial gets a supervisor forked from here: the child becomes
+ * exactly the supervisor katibfs-shim would have been (supervise() in a
+ * new session, fd 3 on the record, default signals, an empty mask). The
+ * reply carries a pidfd of it, taken before this process can reap it, so
+ * it names that process and no other.
+ *
+ * Owns the request being served and the table of its plain trials (struct
+ * direct: the record, the pipe's write end, the log's path).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +51,92 @@
 #define SOCK_FD 3
 
 extern char **environ;
+
+/* A trial this process supervises itself. */
+struct direct {
+	pid_t pid;     /* the trial's; its group's id */
+	int record;    /* its locked record */
+	int done;      /* the write end of the daemon's pipe */
+	int forwarded; /* the first signal forwarded, or 0 */
+	struct options o;
+	char *log; /* o.log's own copy (the request's strings go) */
+};
+
+static struct direct *directs;
+static size_t ndirect, direct_cap;
+
+static struct direct *direct_find(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < ndirect; i++)
+		if (directs[i].pid == pid)
+			return &directs[i];
+	return NULL;
+}
+
+/* Plain: nothing that katibfs-shim does in a process of its own. */
+static int is_plain(const struct options *o)
+{
+	return !o->target && !o->shared && !o->cargv;
+}
+
+/* The trial has ended (not reaped yet: pid is still its own): what is
+ * left of its group goes, its exit is recorded, and the daemon hears. */
+static void direct_ended(struct direct *d, const siginfo_t *si)
+{
+	int status, code, sig;
+
+	kill(-d->pid, SIGKILL);
+	if (si->si_code == CLD_EXITED)
+		status = (si->si_status & 0xff) << 8;
+	else
+		status = (si->si_status & 0x7f) |
+			 (si->si_code == CLD_DUMPED ? 0x80 : 0);
+	d->o.log = d->log;
+	shim_exit_status(&d->o, status, d->forwarded, &code, &sig);
+	dprintf(d->record, "exit %d %d\n", code, sig);
+	close(d->record);
+	close(d->done);
+	free(d->log);
+	*d = directs[--ndirect];
+}
+
+/* Every child that has ended: a plain trial is recorded before it is
+ * reaped; a supervisor is only reaped. */
+static void reap_children(void)
+{
+	siginfo_t si;
+	pid_t pid;
+
+	for (;;) {
+		struct direct *d;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) ||
+		    !si.si_pid)
+			return;
+		pid = si.si_pid;
+		d = direct_find(pid);
+		if (d)
+			direct_ended(d, &si);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* A signal request: SIGKILL (kill) or SIGTERM for a plain trial's group,
+ * the first one remembered for its exit, as katibfs-shim's forward(). */
+static void signal_direct(pid_t pid, int kill_it)
+{
+	struct direct *d = direct_find(pid);
+	int sig = kill_it ? SIGKILL : SIGTERM;
+
+	if (!d)
+		return; /* ended meanwhile */
+	kill(-d->pid, sig);
+	if (!d->forwarded)
+		d->forwarded = sig;
+}
 
 static int read_full(char *buf, size_t len)
 {
@@ -72,11 +173,66 @@ static char **strings(char **p, const char *end, uint32_t n)
 	return v;
 }
 
-static void send_reply(int err, pid_t pid, int pidfd)
+static void send_reply(int err, pid_t pid, const int fds[SPAWN_MAX_FDS],
+		       unsigned flags)
 {
-	struct spawn_reply r = { .err = err, .pid = pid };
+	struct spawn_reply r = { .err = err, .pid = pid, .flags = flags };
 
-	spawn_send(SOCK_FD, &r, sizeof(r), pidfd);
+	spawn_send(SOCK_FD, &r, sizeof(r), fds);
+}
+
+/* Fork a plain trial and keep its record; the pipe's read end and a pidfd
+ * of the trial into fds. */
+static int start_direct(int record, int sfd, char **argv, int argc, char **envp,
+			pid_t *pid, int fds[SPAWN_MAX_FDS])
+{
+	struct direct *d;
+	int p[2];
+
+	if (ndirect == direct_cap) {
+		size_t cap = direct_cap ? direct_cap * 2 : 8;
+
+		d = realloc(directs, cap * sizeof(*d));
+		if (!d)
+			return ENOMEM;
+		directs = d;
+		direct_cap = cap;
+	}
+	d = &directs[ndirect];
+	memset(d, 0, sizeof(*d));
+	if (shim_parse_options(argc, argv, &d->o))
+		return EINVAL;
+	if (!(d->log = strdup(d->o.log)))
+		return ENOMEM;
+	if (pipe2(p, O_CLOEXEC)) {
+		free(d->log);
+		return errno;
+	}
+	*pid = fork();
+	if (*pid == 0) {
+		close(sfd);
+		signal(SIGPIPE, SIG_DFL);
+		environ = envp;
+		shim_run_trial(&d->o); /* closes fd 3, the socket */
+	}
+	if (*pid < 0) {
+		int err = errno;
+
+		close(p[0]);
+		close(p[1]);
+		free(d->log);
+		return err;
+	}
+	setpgid(*pid, *pid); /* as the child does: a signal finds its group */
+	d->pid = *pid;
+	d->record = record;
+	d->done = p[1];
+	d->o.argv = NULL; /* the request's strings go; only log is kept */
+	ndirect++;
+	dprintf(record, "pid %ld %ld\n", (long)*pid, (long)*pid);
+	fds[0] = p[0];
+	fds[1] = (int)syscall(SYS_pidfd_open, *pid, 0);
+	return 0;
 }
 
 /* In the child: what posix_spawn with SETSID, SETSIGMASK and SETSIGDEF
@@ -101,17 +257,41 @@ static void become_supervisor(int record, int sfd, char **argv, int argc,
 	_exit(supervise(argc, argv));
 }
 
-/* One request: fork its supervisor and reply. 1 when the daemon has gone. */
+/* argv (argc strings) as katibfs-shim would parse it: plain? */
+static int request_is_plain(int argc, char **argv)
+{
+	struct options o;
+	int plain = !shim_parse_options(argc, argv, &o) && is_plain(&o);
+
+	free(o.cargv);
+	free(o.cenv);
+	return plain;
+}
+
+/* One request: fork its supervisor (or a plain trial) and reply. 1 when
+ * the daemon has gone. */
 static int serve_one(int sfd)
 {
 	struct spawn_request h;
 	char *data = NULL, *p, **argv = NULL, **envp = NULL;
-	int record, err = 0, pidfd = -1;
+	int fds[SPAWN_MAX_FDS] = { -1, -1 }, in[SPAWN_MAX_FDS], record, err = 0,
+	    i;
+	unsigned flags = 0;
 	pid_t pid = -1;
-	ssize_t n = spawn_recv(SOCK_FD, &h, sizeof(h), &record);
+	ssize_t n = spawn_recv(SOCK_FD, &h, sizeof(h), in);
+
+	record = in[0];
+	if (in[1] >= 0)
+		close(in[1]);
 
 	if (n <= 0)
 		return 1;
+	if (n == sizeof(h) && h.magic == SPAWN_SIGNAL_MAGIC && !h.len) {
+		if (record >= 0)
+			close(record);
+		signal_direct((pid_t)h.argc, h.envc != 0);
+		return 0;
+	}
 	if (n != sizeof(h) || h.magic != SPAWN_MAGIC || h.len > SPAWN_MAX_LEN ||
 	    !h.argc || record < 0) {
 		err = EPROTO;
@@ -131,17 +311,27 @@ static int serve_one(int sfd)
 		err = argv ? ENOMEM : EPROTO;
 		goto reply;
 	}
+	if (request_is_plain((int)h.argc, argv)) {
+		err = start_direct(record, sfd, argv, (int)h.argc, envp, &pid,
+				   fds);
+		if (!err) {
+			record = -1; /* kept until the trial's exit */
+			flags = SPAWN_DIRECT;
+		}
+		goto reply;
+	}
 	pid = fork();
 	if (pid == 0)
 		become_supervisor(record, sfd, argv, (int)h.argc, envp);
 	if (pid < 0)
 		err = errno;
 	else
-		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		fds[0] = (int)syscall(SYS_pidfd_open, pid, 0);
 reply:
-	send_reply(err, pid, pidfd);
-	if (pidfd >= 0)
-		close(pidfd);
+	send_reply(err, pid, fds, flags);
+	for (i = 0; i < SPAWN_MAX_FDS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	if (record >= 0)
 		close(record); /* the supervisor holds the lock now */
 	free(envp);
@@ -154,7 +344,7 @@ int spawn_serve(void)
 {
 	struct pollfd p[2];
 	sigset_t chld;
-	int sfd;
+	int sfd, open = 1;
 
 	syscall(SYS_close_range, SOCK_FD + 1, ~0U, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -164,21 +354,24 @@ int spawn_serve(void)
 	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return 1;
-	p[0].fd = SOCK_FD;
-	p[1].fd = sfd;
-	for (;;) {
+	p[0].fd = sfd;
+	p[1].fd = SOCK_FD;
+	/* the daemon gone: on until the last plain trial is recorded */
+	while (open || ndirect) {
 		struct signalfd_siginfo si;
 
 		p[0].events = p[1].events = POLLIN;
-		if (poll(p, 2, -1) < 0)
+		if (poll(p, open ? 2 : 1, -1) < 0)
 			continue;
-		if (p[1].revents) {
+		if (p[0].revents) {
 			while (read(sfd, &si, sizeof(si)) > 0)
 				;
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
+			reap_children();
 		}
-		if (p[0].revents && serve_one(sfd))
-			return 0;
+		if (open && p[1].revents && serve_one(sfd)) {
+			open = 0;
+			close(SOCK_FD);
+		}
 	}
+	return 0;
 }
