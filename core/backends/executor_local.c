@@ -386,29 +386,28 @@ static char **shell_words(const struct trial_command *cmd, const char *cwd,
 	return words;
 }
 
-static int spawn_shim(const struct trial_command *cmd, const char *log,
-		      const char *cwd, const char *exe, char **env,
-		      int record_fd, enum view_mode mode,
+/* words: what runs in place of `sh -c` (shell_words), or NULL; exe the
+ * program that runs. */
+static int spawn_shim(const struct trial_command *cmd, char **words,
+		      const char *log, const char *cwd, const char *exe,
+		      char **env, int record_fd, enum view_mode mode,
 		      const struct collector_view *view,
 		      const struct custom_argv *custom, struct spawned *sp,
 		      struct kb_error *err)
 {
 	struct trial_command direct = *cmd;
-	char prog[4096], **argv, **words;
+	char **argv;
 	int rc;
 
-	words = shell_words(cmd, cwd, env, mode, view, prog, sizeof(prog));
 	if (words) {
 		for (direct.argc = 0; words[direct.argc]; direct.argc++)
 			;
 		direct.argv = words;
-		exe = prog;
 	}
 	argv = shim_argv(&direct, log, cwd, exe, words != NULL, mode, view,
 			 custom);
 	rc = argv ? spawn_supervisor(argv, env, record_fd, sp) : -ENOMEM;
 	free(argv);
-	free(words);
 	if (rc)
 		return kb_error_set(err, rc, NULL, 0,
 				    "cannot start the trial supervisor %s: %s",
@@ -500,7 +499,7 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 {
 	const char *cwd = cmd->working_dir ? cmd->working_dir : trial_dir;
 	char exe[4096];
-	char **env = NULL;
+	char **env = NULL, **words = NULL;
 	struct local_run *lr;
 	struct spawned sp;
 	struct stat st;
@@ -523,8 +522,12 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 		free(lr);
 		return -ENOMEM;
 	}
-	rc = resolve_exe(cmd->argv[0], cwd, env_get(env, "PATH"), exe,
-			 sizeof(exe), err);
+	/* the program that runs: a plain line's own (no walk of PATH for
+	 * the shell it replaces), or the command's */
+	words = shell_words(cmd, cwd, env, mode, view, exe, sizeof(exe));
+	rc = words ? 0
+		   : resolve_exe(cmd->argv[0], cwd, env_get(env, "PATH"), exe,
+				 sizeof(exe), err);
 	if (!rc && mode == VIEW_PRIVATE) {
 		rc = check_view(view, cwd, exe, err);
 		if (!rc && mkdir(view->backing, 0755) && errno != EEXIST)
@@ -539,8 +542,8 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 		rc = fd;
 		goto out;
 	}
-	rc = spawn_shim(cmd, log_path, cwd, exe, env, fd, mode, view, custom,
-			&sp, err);
+	rc = spawn_shim(cmd, words, log_path, cwd, exe, env, fd, mode, view,
+			custom, &sp, err);
 	if (rc)
 		goto out;
 	run->pidfd =
@@ -554,6 +557,7 @@ out:
 	if (fd >= 0)
 		close(fd); /* the supervisor holds the lock now */
 	free(lr);
+	free(words);
 	free_env(env);
 	return rc;
 }
