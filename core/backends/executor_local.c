@@ -52,6 +52,7 @@
 #include "engine/dirtree.h"
 #include "backends/shell_line.h"
 #include "backends/spawn_client.h"
+#include "backends/supervisor/spawn_proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -448,11 +449,12 @@ static int check_view(const struct collector_view *view, const char *cwd,
 }
 
 /* What run->priv holds (owned by the run: local_release frees it and
- * closes sp.sigfd). */
+ * closes sp.sigfd and server_pidfd). */
 struct local_run {
 	struct spawned sp; /* pid: the supervisor, or a plain trial; child:
 			      we spawned it, to reap */
 	int direct;	   /* pid is a plain trial a fork server supervises */
+	int server_pidfd;  /* that server's, from the record, or -1 */
 };
 
 static pid_t run_pid(const struct trial_run *run)
@@ -551,6 +553,7 @@ static int start_trial(const struct trial_command *cmd, const char *trial_name,
 	sp.pidfd = -1; /* the run's */
 	lr->sp = sp;
 	lr->direct = sp.server != 0;
+	lr->server_pidfd = -1;
 	run->priv = lr;
 	lr = NULL;
 out:
@@ -572,31 +575,37 @@ int local_start(const struct trial_command *cmd, const char *trial_name,
 			   VIEW_NONE, NULL, &none, run, err);
 }
 
-/* Parse the supervisor file: its pid, the trial's and, if recorded, the
- * exit (after the engine's head, at most SLOT_TEXT_MAX bytes). The two
- * pids are the same when a fork server supervises the trial itself. */
-static int read_record(int fd, pid_t *pid, pid_t *trial, int *has_exit,
-		       int *code, int *sig)
+/* The supervisor file: after the engine's head (at most SLOT_TEXT_MAX
+ * bytes), "pid <supervisor> <trial>" or, for a plain trial its fork server
+ * supervises, "pid <trial> <trial> <server>"; then the exit. */
+struct record {
+	pid_t pid;    /* the supervisor's, or a plain trial's */
+	pid_t trial;  /* the trial's */
+	pid_t server; /* a plain trial's fork server, or 0 */
+	int has_exit, code, sig;
+};
+
+static int read_record(int fd, struct record *r)
 {
 	char buf[8192], *line, *save = NULL;
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
-	*pid = *trial = 0;
-	*has_exit = 0;
+	memset(r, 0, sizeof(*r));
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		long a, b;
+		long a, b, c = 0;
 
-		if (sscanf(line, "pid %ld %ld", &a, &b) == 2) {
-			*pid = (pid_t)a;
-			*trial = (pid_t)b;
+		if (sscanf(line, "pid %ld %ld %ld", &a, &b, &c) >= 2) {
+			r->pid = (pid_t)a;
+			r->trial = (pid_t)b;
+			r->server = (pid_t)c;
 		} else if (sscanf(line, "exit %ld %ld", &a, &b) == 2) {
-			*has_exit = 1;
-			*code = (int)a;
-			*sig = (int)b;
+			r->has_exit = 1;
+			r->code = (int)a;
+			r->sig = (int)b;
 		}
 	}
 	return 0;
@@ -609,9 +618,10 @@ static int fd_ready(int fd)
 	return fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
-/* The supervisor's pid (or a plain trial's) from its record, for a run
- * that had another or none (a trial found after a restart). */
-static void adopt_pid(struct trial_run *run, pid_t pid, pid_t trial)
+/* The supervisor (or plain trial) its record names, for a run that had
+ * another or none (a trial found after a restart). Called while the record
+ * is locked and checked again after: its pids are then the processes'. */
+static void adopt_pid(struct trial_run *run, const struct record *r)
 {
 	struct local_run *lr;
 
@@ -621,22 +631,23 @@ static void adopt_pid(struct trial_run *run, pid_t pid, pid_t trial)
 	run->priv = lr;
 	if (!lr)
 		return;
-	lr->sp.pid = pid;
+	lr->sp.pid = r->pid;
 	lr->sp.sigfd = -1;
-	lr->direct = pid == trial;
+	lr->direct = r->pid == r->trial;
+	lr->server_pidfd =
+		lr->direct && r->server > 0 ? sys_pidfd_open(r->server) : -1;
 }
 
 /* A plain trial has ended and its fork server holds the record still:
  * it is writing the exit. Wait for that (bounded), then read it. */
-static enum trial_probe await_record(int fd, int *has_exit, int *code, int *sig)
+static enum trial_probe await_record(int fd, struct record *r)
 {
-	pid_t pid, trial;
 	int tries;
 
 	for (tries = 0; tries < 200; tries++) {
 		if (!flock(fd, LOCK_SH | LOCK_NB)) {
-			read_record(fd, &pid, &trial, has_exit, code, sig);
-			return *has_exit ? PROBE_EXITED : PROBE_LOST;
+			read_record(fd, r);
+			return r->has_exit ? PROBE_EXITED : PROBE_LOST;
 		}
 		usleep(5000);
 	}
@@ -647,9 +658,9 @@ enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 			     int *exit_code, int *term_signal)
 {
 	enum trial_probe result = PROBE_LOST;
-	int fd, has_exit = 0, code = 0, sig = 0, tries;
+	struct record r = { 0 };
 	char path[4096];
-	pid_t pid = 0, trial = 0;
+	int fd, tries;
 
 	if (run_is_child(run) && run_pid(run) > 0)
 		waitpid(run_pid(run), NULL, WNOHANG); /* reap: the file tells */
@@ -658,41 +669,60 @@ enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 	if (fd < 0)
 		return PROBE_NEVER_STARTED;
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-		read_record(fd, &pid, &trial, &has_exit, &code, &sig);
+		read_record(fd, &r);
 		/* no line at all: the daemon died between creating the file
 		 * and forking the supervisor, so the trial never ran */
-		result = has_exit ? PROBE_EXITED
-			 : pid	  ? PROBE_LOST
-				  : PROBE_NEVER_STARTED;
+		result = r.has_exit ? PROBE_EXITED
+			 : r.pid    ? PROBE_LOST
+				    : PROBE_NEVER_STARTED;
 		goto out;
 	}
 	/* locked: a supervisor holds it; its pid line may lag the fork */
-	for (tries = 0; tries < 200 && !pid; tries++) {
-		read_record(fd, &pid, &trial, &has_exit, &code, &sig);
-		if (!pid)
+	for (tries = 0; tries < 200 && !r.pid; tries++) {
+		read_record(fd, &r);
+		if (!r.pid)
 			usleep(5000);
 	}
-	if (pid <= 0)
+	if (r.pid <= 0)
 		goto out;
-	if (run_pid(run) != pid)
-		adopt_pid(run, pid, trial);
+	if (run_pid(run) != r.pid)
+		adopt_pid(run, &r);
 	/* a plain trial's: its server records the exit before reaping it,
 	 * so while the record is locked the pid is the trial's */
 	if (run->pidfd < 0)
-		run->pidfd = sys_pidfd_open(pid);
+		run->pidfd = sys_pidfd_open(r.pid);
 	/* still locked after the pidfd exists: the pidfd is that process */
 	result = flock(fd, LOCK_SH | LOCK_NB) ? PROBE_RUNNING : PROBE_LOST;
 	if (result == PROBE_LOST) {
-		read_record(fd, &pid, &trial, &has_exit, &code, &sig);
-		result = has_exit ? PROBE_EXITED : PROBE_LOST;
-	} else if (pid == trial && fd_ready(run->pidfd)) {
-		result = await_record(fd, &has_exit, &code, &sig);
+		read_record(fd, &r);
+		result = r.has_exit ? PROBE_EXITED : PROBE_LOST;
+	} else if (r.pid == r.trial && fd_ready(run->pidfd)) {
+		result = await_record(fd, &r);
 	}
 out:
 	close(fd);
-	*exit_code = code;
-	*term_signal = sig;
+	*exit_code = r.code;
+	*term_signal = r.sig;
 	return result;
+}
+
+/* A plain trial re-adopted from another daemon's fork server: the signal
+ * goes through that server (SPAWN_SIGNAL_RT), which forwards it. */
+static int signal_server(const struct local_run *lr, int force)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	info.si_signo = SPAWN_SIGNAL_RT;
+	info.si_code = SI_QUEUE;
+	info.si_pid = getpid();
+	info.si_uid = getuid();
+	info.si_value.sival_int = (int)((lr->sp.pid & SPAWN_SIGNAL_PID) |
+					(force ? SPAWN_SIGNAL_KILL : 0));
+	return (int)syscall(SYS_pidfd_send_signal, lr->server_pidfd,
+			    SPAWN_SIGNAL_RT, &info, 0)
+		       ? -errno
+		       : 0;
 }
 
 int local_terminate(const struct trial_run *run, int force)
@@ -704,6 +734,8 @@ int local_terminate(const struct trial_run *run, int force)
 		/* a plain trial: through its server, as its own supervisor
 		 * would forward it; else to the trial itself */
 		if (!spawn_signal(&lr->sp, force))
+			return 0;
+		if (lr->server_pidfd >= 0 && !signal_server(lr, force))
 			return 0;
 		sig = force ? SIGKILL : SIGTERM;
 		if (lr->sp.sigfd >= 0)
@@ -729,6 +761,8 @@ void local_release(struct trial_run *run)
 	run->pidfd = -1;
 	if (lr && lr->sp.sigfd >= 0)
 		close(lr->sp.sigfd);
+	if (lr && lr->server_pidfd >= 0)
+		close(lr->server_pidfd);
 	free(lr);
 	run->priv = NULL;
 }

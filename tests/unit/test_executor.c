@@ -291,6 +291,46 @@ static void test_plain_line_pwd(void **state)
 	local_release(&run);
 }
 
+/* A plain trial is supervised by the fork server itself ("pid <trial>
+ * <trial> <server>"); a second observer (a daemon mounted again, with no
+ * socket to that server) stops it through the server, which forwards the
+ * signal to the trial's group as its own supervisor: the exit is the
+ * shell's, killed by SIGTERM, and the log says nothing of it. */
+static void test_plain_adopted_terminate(void **state)
+{
+	struct fixture *f = *state;
+	char *argv[] = { "sh", "-c", "/bin/sleep 30", NULL };
+	struct trial_command c;
+	struct trial_run run, other = { .pidfd = -1 };
+	int code = 0, sig = 0;
+	char path[256];
+	long a = 0, b = 0, server = 0;
+	pid_t trial = 0;
+	FILE *fp;
+
+	command(&c, argv, NULL);
+	assert_int_equal(local_start(&c, "t", f->dir, f->log, &run, NULL), 0);
+	trial = trial_pid(f);
+	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, f->dir);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fscanf(fp, "pid %ld %ld %ld", &a, &b, &server), 3);
+	fclose(fp);
+	assert_int_equal(a, trial);
+	assert_int_equal(b, trial);
+	assert_true(server > 0 && server != getpid());
+	assert_int_equal(local_probe(f->dir, &other, &code, &sig),
+			 PROBE_RUNNING);
+	assert_int_equal(local_terminate(&other, 0), 0);
+	assert_int_equal(wait_end(f, &other, &code, &sig), PROBE_EXITED);
+	assert_int_equal(sig, 15);
+	assert_int_equal(code, 128 + 15);
+	assert_null(strstr(slurp(f->log), "Terminated"));
+	assert_int_equal(local_probe(f->dir, &run, &code, &sig), PROBE_EXITED);
+	local_release(&other);
+	local_release(&run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +347,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_plain_line_pwd, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_plain_adopted_terminate,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

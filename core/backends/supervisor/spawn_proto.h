@@ -16,12 +16,16 @@
  * A signal request (magic SPAWN_SIGNAL_MAGIC, len 0, argc a pid the
  * server replied with SPAWN_DIRECT, envc 1 to kill, 0 to stop) has no
  * reply: the server forwards SIGKILL or SIGTERM to that trial's group, as
- * a trial's own supervisor does for SIGUSR1 and SIGTERM.
+ * a trial's own supervisor does for SIGUSR1 and SIGTERM. A daemon mounted
+ * later (no socket to that server) queues SPAWN_SIGNAL_RT to the server
+ * instead (the pid its record names after the trial's), with the trial's
+ * pid and SPAWN_SIGNAL_KILL in the value.
  */
 #ifndef KATIB_SPAWN_PROTO_H
 #define KATIB_SPAWN_PROTO_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,6 +42,10 @@ struct spawn_request {
 };
 
 #define SPAWN_DIRECT 1u /* spawn_reply.flags: the server supervises it */
+
+#define SPAWN_SIGNAL_RT	  (SIGRTMIN + 2)
+#define SPAWN_SIGNAL_PID  0x3fffffff /* of the value: the trial's pid */
+#define SPAWN_SIGNAL_KILL 0x40000000 /* SIGKILL, not SIGTERM */
 
 struct spawn_reply {
 	int32_t err; /* 0, or the errno that kept the supervisor from forking */

@@ -12,15 +12,17 @@
  * A plain trial (no collector view, shared file or Custom collector: the
  * options that need a process of their own) is forked here directly, one
  * process hand-off fewer at its start and none at its end: this process
- * holds its record (and so its lock), writes "pid <trial> <trial>", and
+ * holds its record (and so its lock), writes "pid <trial> <trial>
+ * <server>", and
  * when it ends records its exit as katibfs-shim would, before reaping it
  * (while the record is locked, its pid is the trial's), then closes the
  * pipe whose other end the daemon polls. Signals come as requests on the
- * socket and go to the trial's group as its own supervisor would send
- * them. When the daemon's end of the socket closes (the daemon gone, or
- * killed), the server takes no more requests and exits once the last of
- * its trials has been recorded: a daemon mounted later finds them by their
- * locked records, as it finds any supervisor's.
+ * socket (or, from a daemon mounted later, as SPAWN_SIGNAL_RT) and go to
+ * the trial's group as its own supervisor would send them. When the daemon's
+ * end of the socket closes (the daemon gone, or killed), the server takes no
+ * more requests and exits once the last of its trials has been recorded: a
+ * daemon mounted later finds them by their locked records, as it finds any
+ * supervisor's.
  *
  * Any other trial gets a supervisor forked from here: the child becomes
  * exactly the supervisor katibfs-shim would have been (supervise() in a
@@ -229,7 +231,8 @@ static int start_direct(int record, int sfd, char **argv, int argc, char **envp,
 	d->done = p[1];
 	d->o.argv = NULL; /* the request's strings go; only log is kept */
 	ndirect++;
-	dprintf(record, "pid %ld %ld\n", (long)*pid, (long)*pid);
+	dprintf(record, "pid %ld %ld %ld\n", (long)*pid, (long)*pid,
+		(long)getpid());
 	fds[0] = p[0];
 	fds[1] = (int)syscall(SYS_pidfd_open, *pid, 0);
 	return 0;
@@ -350,6 +353,7 @@ int spawn_serve(void)
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	sigaddset(&chld, SPAWN_SIGNAL_RT);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
@@ -364,8 +368,12 @@ int spawn_serve(void)
 		if (poll(p, open ? 2 : 1, -1) < 0)
 			continue;
 		if (p[0].revents) {
-			while (read(sfd, &si, sizeof(si)) > 0)
-				;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				if ((int)si.ssi_signo == SPAWN_SIGNAL_RT)
+					signal_direct((pid_t)(si.ssi_int &
+							      SPAWN_SIGNAL_PID),
+						      !!(si.ssi_int &
+							 SPAWN_SIGNAL_KILL));
 			reap_children();
 		}
 		if (open && p[1].revents && serve_one(sfd)) {
