@@ -3,47 +3,54 @@
  * supervisor program of ours (include/katib/executor.h,
  * core/backends/supervisor/katibfs-shim.c).
  *
- * The supervisor is forked by the daemon's fork server (core/backends/
- * spawn_client.c; posix_spawn if there is none), without copying or
- * waiting on the daemon's address space; everything it needs comes in its
- * argv, its environment (the trial's) and fd 3 (the locked record). Owns the
+ * A plain trial (no collector view, shared file or Custom collector) is
+ * forked by the daemon's fork server (core/backends/spawn_client.c,
+ * supervisor/spawn_server.c), which supervises it itself: it holds the
+ * trial's locked record, records the exit before reaping it, and closes a
+ * pipe the controller polls (run->pidfd). Any other trial gets a
+ * supervisor of its own, forked by that server (posix_spawn of
+ * katibfs-shim if there is none), without copying or waiting on the
+ * daemon's address space; everything it needs comes in its argv, its
+ * environment (the trial's) and fd 3 (the locked record). Owns the
  * backend's private state (struct local_backend: whether the kernel gives
  * trials private collector paths, probed once) and, per trial, run->priv
- * (struct local_run: the supervisor's pid, freed by local_release).
+ * (struct local_run: the supervisor's or plain trial's pid and pidfds,
+ * freed by local_release).
  *
  * What a trivial trial costs (500 x `/bin/echo objective=1`, random,
- * parallelTrialCount 1, bench/bench_slice.py; medians per trial, load
- * average 18-24 on 2 cores, so only the proportions travel):
+ * parallelTrialCount 1, bench/bench_slice.py; per trial, all processes,
+ * the bench's status polling included; --state on tmpfs, nice -10 at a
+ * load average of 7-8 on 2 cores, so only the proportions travel):
  *
- *                               before              after
- *   controller pass, locked     ~300 us             ~270 us
- *     (reap, record, suggest, prepare) + its commit ~80 us
- *   spawn, off the lock         0.8-1.5 ms          0.4 ms tmpfs, 1.6 ext4
- *     (mkdir, slot file, record; posix_spawn waits for the shim's exec;
- *      after: no slot file, a fork server's reply)
- *   record Running + commit     ~110 us             ~110 us
- *   the trial, until its end    ~21 ms              6.4 ms tmpfs, 15 ext4
- *     is seen (pidfd)
- *   processes per trial         shim exec, fork,    fork, fork, echo
- *                               sh exec, vfork,     (server -> shim ->
- *                               echo exec           trial; no sh)
- *   syscalls per trial          518                 299
- *     (strace -f, the bench's status polling included)
- *   files created per trial     4 (dir, slot,       3 (dir, supervisor,
- *                               supervisor, log)    log)
+ *                          a supervisor per trial  the server supervises
+ *   processes              fork server -> fork     fork server -> fork
+ *                          supervisor -> fork      trial -> exec echo
+ *                          trial -> exec echo
+ *   hand-offs on the       5: trial -> supervisor  4: trial -> server
+ *     critical path        -> daemon -> server     -> daemon -> server
+ *                          -> supervisor -> trial  -> trial
+ *   syscalls (perf)        305 (daemon 146,        272 (daemon 120,
+ *                          server+shim 49)         server 42; echo 110)
+ *   CPU (perf task-clock)  3.3-3.7 ms (daemon      3.2 ms (daemon 1.33-
+ *                          1.38-1.59, shim .75-    1.36, server and the
+ *                          .81, echo 1.21-1.31)    trial's fork .55-.61)
+ *   files created          3 (dir, supervisor, log), unchanged
+ *   fsyncs                 none (WAL, synchronous=NORMAL: 8 checkpoint
+ *                          fsyncs in 500 trials)
  *
- * CPU per trial (perf, 300 trials, --state on tmpfs; the daemon's share
- * includes its start): before 3.9 ms (daemon 1.41, shim 0.69, sh 0.90,
- * echo 0.89), after 2.05 ms (daemon 0.90, shim 0.26, echo 0.89); the
- * shell loop spends ~1 ms per iteration, nearly all of it echo's own start
- * (a dynamic exec: ld.so, locale files, cpuid in a VM). On this machine's
- * ext4 /tmp (no journal) an inode allocation cost up to 2.8 ms under
- * others' churn (ext4 recently_deleted scans): the three files a trial
- * needs are then most of its cost, and a trial that creates none (the
- * loop) is not matched. The rest is process hand-offs: daemon -> server
- * -> supervisor -> trial -> supervisor -> daemon, against the loop's
- * shell -> echo; and the controller's work, which the importance ranking
- * (core/engine/importance_task.c) may delay by up to a tenth.
+ * The loop spends ~1.1 ms per iteration (one fork, echo's own start: ld.so,
+ * locale files, cpuid in a VM). Where a trial's wall time goes now (uprobes
+ * and tracepoints, medians, from the end of one echo): the server sees it
+ * +0.32 ms (most of it echo's own exit), the controller +0.39, the ended
+ * trial read and recorded +0.64, the next one created and committed
+ * +0.80, its spawn request +0.90, forked +1.51, exec'd +2.26 (the tracing
+ * itself slows each step). The controller's share is the engine's (its
+ * sqlite commits, the metrics, the suggestion); the server's reply and
+ * the Running commit come after the fork, beside the trial. On this
+ * machine's ext4 /tmp (no journal) under others' churn a mkdir took 1.9
+ * ms and each file creation 0.6-1.9 ms (tmpfs: 0.03 ms for all three):
+ * there the three inodes a trial needs are most of its cost, which a loop
+ * that creates none does not pay.
  */
 #include "katib/executor.h"
 #include "collectors/collect.h"

@@ -2,14 +2,17 @@
  * executor.h - the local backend: each trial runs under a small supervisor
  * process of ours, so trials outlive the daemon.
  *
- * local_start() starts katibfs-shim (core/backends/supervisor/katibfs-shim.c,
- * a small static program; each a fork of the daemon's fork server, the same
- * program run once with --serve) in a new session; it forks the trial into its
- * own process group with its stdout and stderr appended to the log, waits for
- * it, and records "exit <code> <signal>" in the trial directory's
- * `supervisor` file before it exits. That file is locked (flock) from
- * before the spawn until the supervisor ends, so a daemon mounted again
- * later can tell, without guessing from pids:
+ * local_start() hands the trial to the daemon's fork server, katibfs-shim
+ * --serve (core/backends/supervisor/, a small static program in a session
+ * of its own). A plain trial (no collector view, shared file or Custom
+ * collector) the server forks and supervises itself; any other gets a
+ * supervisor of its own, a fork of the server (katibfs-shim without
+ * --serve). Either forks the trial into its own process group with its
+ * stdout and stderr appended to the log, waits for it, and records "exit
+ * <code> <signal>" in the trial directory's `supervisor` file (after "pid
+ * <supervisor> <trial>", or "pid <trial> <trial> <server>"). That file is
+ * locked (flock) from before the spawn until the exit is recorded, so a
+ * daemon mounted again later can tell, without guessing from pids:
  *
  *   locked                    the trial runs: local_probe() re-attaches;
  *   unlocked, exit recorded   it ended meanwhile: the status is there;
@@ -29,10 +32,13 @@
  * refuses namespaces (backend op private_paths), the controller runs such
  * trials one at a time and the supervisor hands the file on between them.
  *
- * Signals go to the supervisor (through a pidfd, never a bare pid), which
- * forwards them to the trial's process group: SIGTERM as SIGTERM, SIGUSR1
- * as SIGKILL. Completion is seen by poll()ing run->pidfd. Nothing here
- * blocks.
+ * Signals go to the supervisor (through a pidfd, never a bare pid; to the
+ * fork server as a request), which forwards them to the trial's process
+ * group: SIGTERM as SIGTERM, SIGUSR1 (a request's kill) as SIGKILL.
+ * Completion is seen by poll()ing run->pidfd. Nothing here blocks. The
+ * fork server outlives its daemon until the last of its trials is
+ * recorded; a SIGKILLed server (not daemon) loses its plain trials' exits,
+ * as a SIGKILLed supervisor loses its trial's.
  */
 #ifndef KATIB_EXECUTOR_H
 #define KATIB_EXECUTOR_H

@@ -59,7 +59,9 @@
  *   --probe  tries -v's namespace with DIR bound onto itself and exits 0,
  *       or with the errno that refused it.
  *   --serve  the daemon's fork server (spawn_server.c): supervisors are
- *       forked from it, each then exactly as if exec'd with its argv.
+ *       forked from it, each then exactly as if exec'd with its argv; a
+ *       plain trial (no -v, -k, -K or -c) it forks and supervises itself,
+ *       with shim_run_trial() and shim_exit_status() from here.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -372,7 +374,7 @@ static int move_tree(const char *from, const char *to)
 
 /* -K: what is in the shared directory changes hands (its entries move;
  * the directory itself stays, as a volume's mountpoint would). */
-static void keep_shared_dir(const struct options *o, int before)
+static void keep_shared_dir(const struct shim_options *o, int before)
 {
 	const char *to = before ? o->leftover : o->file;
 	char from[4096], dest[4096];
@@ -404,7 +406,7 @@ static void keep_shared_dir(const struct options *o, int before)
 }
 
 /* -k: the shared file changes hands between trials run one at a time. */
-static void keep_shared(const struct options *o, int before)
+static void keep_shared(const struct shim_options *o, int before)
 {
 	const char *to = before ? o->leftover : o->file;
 	char dir[4096], *slash;
@@ -468,7 +470,7 @@ _Noreturn static void child_fail(void)
 
 /* In a child: its own group, output to `out`, the collector view, default
  * signals, in CWD. Returns only when all is set. */
-static void child_setup(const struct options *o, const char *out,
+static void child_setup(const struct shim_options *o, const char *out,
 			const char *who)
 {
 	int fd, rc;
@@ -513,8 +515,8 @@ static void shell_pwd(void)
 }
 
 /* -s: the exit the shell would have had. */
-static void shell_status(const struct options *o, int status, int forwarded,
-			 int *code, int *sig)
+static void shell_status(const struct shim_options *o, int status,
+			 int forwarded, int *code, int *sig)
 {
 	if (forwarded) { /* it went to the shell too, which died of it */
 		*sig = forwarded;
@@ -529,7 +531,7 @@ static void shell_status(const struct options *o, int status, int forwarded,
 	*sig = 0;
 }
 
-void shim_exit_status(const struct options *o, int status, int forwarded,
+void shim_exit_status(const struct shim_options *o, int status, int forwarded,
 		      int *code, int *sig)
 {
 	*code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
@@ -540,7 +542,7 @@ void shim_exit_status(const struct options *o, int status, int forwarded,
 		*code = 128 + *sig;
 }
 
-void shim_run_trial(const struct options *o)
+void shim_run_trial(const struct shim_options *o)
 {
 	child_setup(o, o->log, "trial");
 	if (o->as_shell)
@@ -550,7 +552,7 @@ void shim_run_trial(const struct options *o)
 	child_fail();
 }
 
-static void run_collector(const struct options *o)
+static void run_collector(const struct shim_options *o)
 {
 	int i;
 
@@ -628,7 +630,7 @@ static void stop_collector(pid_t pid, int grace)
  * its end): one that could not start is recorded now, whatever the trial
  * does meanwhile, not left to race the trial's end and its grace. Returns
  * its pid, or 0 when it is not running. */
-static pid_t start_collector(const struct options *o)
+static pid_t start_collector(const struct shim_options *o)
 {
 	int p[2], status;
 	ssize_t n;
@@ -671,7 +673,7 @@ static void forward(pid_t child, int sig, int *forwarded)
 }
 
 /* 0, or 2 after the usage message */
-int shim_parse_options(int argc, char **argv, struct options *o)
+int shim_parse_options(int argc, char **argv, struct shim_options *o)
 {
 	int i = 1;
 
@@ -744,7 +746,7 @@ static int probe(const char *dir)
 int supervise(int argc, char **argv)
 {
 	int status = 0, cstatus, code, sig, forwarded = 0;
-	struct options o;
+	struct shim_options o;
 	siginfo_t info;
 	sigset_t set;
 	pid_t child, collector = 0;

@@ -1,14 +1,15 @@
 /*
  * shim.h - the two halves of the katibfs-shim program: the per-trial
  * supervisor (katibfs-shim.c) and the daemon's fork server that starts
- * supervisors without an exec each (spawn_server.c).
+ * supervisors without an exec each and supervises plain trials itself
+ * (spawn_server.c), with the supervisor's trial start and exit status.
  */
 #ifndef KATIB_SHIM_H
 #define KATIB_SHIM_H
 
 /* A supervisor's command line (katibfs-shim [options] LOG CWD EXE -- ARGV),
  * parsed; the strings are argv's. */
-struct options {
+struct shim_options {
 	const char *target, *backing;	      /* -v */
 	const char *shared, *file, *leftover; /* -k, -K */
 	int shared_dir;			      /* -K: shared is a directory */
@@ -23,16 +24,16 @@ struct options {
 };
 
 /* 0, or 2 after the usage message. */
-int shim_parse_options(int argc, char **argv, struct options *o);
+int shim_parse_options(int argc, char **argv, struct shim_options *o);
 
 /* In the trial's process, forked by its supervisor: its own group, its
  * log, view and working directory, then the exec; never returns. */
-_Noreturn void shim_run_trial(const struct options *o);
+_Noreturn void shim_run_trial(const struct shim_options *o);
 
 /* The exit recorded for a trial that ended with wait status `status`
  * (forwarded: the first signal its supervisor forwarded, or 0): code
  * 128+signal when killed by one. */
-void shim_exit_status(const struct options *o, int status, int forwarded,
+void shim_exit_status(const struct shim_options *o, int status, int forwarded,
 		      int *code, int *sig);
 
 /* One trial's supervisor, argv as for katibfs-shim (fd 3: the locked

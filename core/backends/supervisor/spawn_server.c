@@ -60,7 +60,7 @@ struct direct {
 	int record;    /* its locked record */
 	int done;      /* the write end of the daemon's pipe */
 	int forwarded; /* the first signal forwarded, or 0 */
-	struct options o;
+	struct shim_options o;
 	char *log; /* o.log's own copy (the request's strings go) */
 };
 
@@ -78,7 +78,7 @@ static struct direct *direct_find(pid_t pid)
 }
 
 /* Plain: nothing that katibfs-shim does in a process of its own. */
-static int is_plain(const struct options *o)
+static int is_plain(const struct shim_options *o)
 {
 	return !o->target && !o->shared && !o->cargv;
 }
@@ -188,6 +188,7 @@ static void send_reply(int err, pid_t pid, const int fds[SPAWN_MAX_FDS],
 static int start_direct(int record, int sfd, char **argv, int argc, char **envp,
 			pid_t *pid, int fds[SPAWN_MAX_FDS])
 {
+	char **saved_environ;
 	struct direct *d;
 	int p[2];
 
@@ -210,13 +211,19 @@ static int start_direct(int record, int sfd, char **argv, int argc, char **envp,
 		free(d->log);
 		return errno;
 	}
-	*pid = fork();
+	/* vfork: no copy of this process's page tables to make and undo at
+	 * the exec. The child only sets up its own fds, signals and working
+	 * directory and execs (or _exits); what it changes in the memory it
+	 * shares is environ, put back below */
+	saved_environ = environ;
+	*pid = vfork();
 	if (*pid == 0) {
 		close(sfd);
 		signal(SIGPIPE, SIG_DFL);
 		environ = envp;
 		shim_run_trial(&d->o); /* closes fd 3, the socket */
 	}
+	environ = saved_environ;
 	if (*pid < 0) {
 		int err = errno;
 
@@ -263,7 +270,7 @@ static void become_supervisor(int record, int sfd, char **argv, int argc,
 /* argv (argc strings) as katibfs-shim would parse it: plain? */
 static int request_is_plain(int argc, char **argv)
 {
-	struct options o;
+	struct shim_options o;
 	int plain = !shim_parse_options(argc, argv, &o) && is_plain(&o);
 
 	free(o.cargv);
