@@ -698,14 +698,15 @@ out:
 	return rc;
 }
 
-/* --configmaps DIR: the local backend's, made absolute (the daemon
- * leaves the working directory). 0, or an exit status. */
+/* --configmaps DIR, for a backend that takes it (backend_ops
+ * .configmaps_dir), made absolute (the daemon leaves the working
+ * directory). 0, or an exit status. */
 static int configmaps_dir(struct options *o)
 {
 	struct stat st;
 	char *abs;
 
-	if (strcmp(o->backend, "local")) {
+	if (!backend_find(o->backend)->configmaps_dir) {
 		fprintf(stderr,
 			"katibfs: --configmaps is for the local backend; the "
 			"%s backend reads ConfigMaps from the cluster\n",

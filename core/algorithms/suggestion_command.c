@@ -37,6 +37,7 @@
 #include <cjson/cJSON.h>
 
 #include "collectors/metrics.h"
+#include "util/strbuf.h"
 
 #define OUT_MAX	 (16 << 20) /* stdout kept */
 #define ERR_KEEP 4096	    /* stderr tail kept to find its last line */
@@ -133,12 +134,12 @@ static int spawn(char *const *argv, int in, int out, int err, pid_t *pid)
 }
 
 /*
- * Append what fd has to *buf, at most cap bytes in all: the first ones
+ * Append what fd has to b, at most cap bytes in all: the first ones
  * (stdout), or with `tail` the newest ones (stderr). 0 at EOF, else 1.
  */
-static int drain(int fd, char **buf, size_t *len, size_t cap, int tail)
+static int drain(int fd, struct strbuf *b, size_t cap, int tail)
 {
-	char chunk[65536], *grown;
+	char chunk[65536];
 	ssize_t got = read(fd, chunk, sizeof(chunk));
 	const char *from = chunk;
 	size_t n, drop;
@@ -152,27 +153,21 @@ static int drain(int fd, char **buf, size_t *len, size_t cap, int tail)
 		from += n - cap;
 		n = cap;
 	}
-	if (tail && *len + n > cap) { /* drop the oldest bytes */
-		drop = *len + n - cap;
-		memmove(*buf, *buf + drop, *len - drop);
-		*len -= drop;
-	} else if (*len + n > cap) {
-		n = cap - *len; /* stdout beyond the cap is read, not kept */
+	if (tail && b->len + n > cap) { /* drop the oldest bytes */
+		drop = b->len + n - cap;
+		memmove(b->data, b->data + drop, b->len - drop);
+		b->len -= drop;
+	} else if (b->len + n > cap) {
+		n = cap - b->len; /* stdout beyond the cap is read, not kept */
 	}
-	grown = realloc(*buf, *len + n + 1);
-	if (!grown)
-		return 1;
-	*buf = grown;
-	memcpy(*buf + *len, from, n);
-	*len += n;
-	(*buf)[*len] = '\0';
+	strbuf_append(b, from, n); /* -ENOMEM: read, not kept */
 	return 1;
 }
 
 /* The poll loop of one run: feed stdin, read both outputs. */
 static void pump(int in, int out, int err, int cancel_fd, double deadline,
-		 const char *input, struct sc_raw *raw, char **tail,
-		 size_t *tail_len, pid_t pid)
+		 const char *input, struct sc_raw *raw, struct strbuf *out_b,
+		 struct strbuf *tail, pid_t pid)
 {
 	size_t in_len = input ? strlen(input) : 0, in_off = 0;
 	int out_open = 1, err_open = 1, timeout;
@@ -202,10 +197,9 @@ static void pump(int in, int out, int err, int cancel_fd, double deadline,
 		if (p[3].revents)
 			break; /* cancelled: the experiment is going away */
 		if (p[0].revents)
-			out_open = drain(out, &raw->out, &raw->out_len, OUT_MAX,
-					 0);
+			out_open = drain(out, out_b, OUT_MAX, 0);
 		if (p[1].revents)
-			err_open = drain(err, tail, tail_len, ERR_KEEP, 1);
+			err_open = drain(err, tail, ERR_KEEP, 1);
 		if (in >= 0 && p[2].revents) {
 			n = send(in, input + in_off, in_len - in_off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -229,8 +223,7 @@ int sc_run(char *const *argv, const char *input, double timeout, int cancel_fd,
 	   struct sc_raw *raw)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	char *tail = NULL;
-	size_t tail_len = 0;
+	struct strbuf out_b = { 0 }, tail = { 0 };
 	pid_t pid;
 	int rc, status;
 
@@ -252,7 +245,7 @@ int sc_run(char *const *argv, const char *input, double timeout, int cancel_fd,
 	}
 	raw->spawned = 1;
 	pump(in[0], out[0], err[0], cancel_fd, mono_now() + timeout, input, raw,
-	     &tail, &tail_len, pid);
+	     &out_b, &tail, pid);
 	in[0] = -1;	     /* pump closed it */
 	kill(-pid, SIGKILL); /* whatever it left running */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -261,12 +254,12 @@ int sc_run(char *const *argv, const char *input, double timeout, int cancel_fd,
 		raw->exit_status = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status) && !raw->timed_out)
 		raw->signal = WTERMSIG(status);
-	if (tail)
-		last_line(tail, tail_len, raw);
-	if (!raw->out)
-		raw->out = calloc(1, 1);
+	if (tail.len)
+		last_line(tail.data, tail.len, raw);
+	raw->out = strbuf_take(&out_b, &raw->out_len);
 out:
-	free(tail);
+	strbuf_free(&out_b);
+	strbuf_free(&tail);
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)
 			close(in[i]);

@@ -25,6 +25,7 @@
 #include "collectors/collect.h"
 #include "collectors/collector_path.h"
 #include "collectors/prometheus.h"
+#include "util/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -301,18 +302,20 @@ static int watch_list(struct kwatch *w)
 	return 0;
 }
 
+/* A watch event longer than this ends the stream (a relist follows). */
+#define WATCH_LINE_MAX (64 * 1024 * 1024)
+
 struct watch_stream {
 	struct kwatch *w;
-	char *line;
-	size_t len, cap;
-	int gone; /* 410: relist */
+	struct strbuf line; /* the event being received */
+	int gone;	    /* 410: relist */
 	int events;
 };
 
 static void watch_line(struct watch_stream *s)
 {
 	struct kpriv *p = s->w->p;
-	cJSON *ev = cJSON_Parse(s->line);
+	cJSON *ev = cJSON_Parse(s->line.data);
 	const char *type =
 		cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type"));
 	cJSON *obj = cJSON_GetObjectItem(ev, "object");
@@ -340,27 +343,21 @@ static void watch_line(struct watch_stream *s)
 static int watch_data(void *arg, const char *buf, size_t len)
 {
 	struct watch_stream *s = arg;
-	size_t i;
-	char *d;
+	const char *end = buf + len, *nl;
+	size_t n;
 
-	for (i = 0; i < len; i++) {
-		if (buf[i] != '\n') {
-			if (s->len + 2 > s->cap) {
-				size_t cap = s->cap ? s->cap * 2 : 4096;
-
-				if (cap > 64 * 1024 * 1024 ||
-				    !(d = realloc(s->line, cap)))
-					return 1;
-				s->line = d;
-				s->cap = cap;
-			}
-			s->line[s->len++] = buf[i];
-			continue;
-		}
-		s->line[s->len] = '\0';
-		if (s->len)
+	while (buf < end) {
+		nl = memchr(buf, '\n', (size_t)(end - buf));
+		n = (size_t)((nl ? nl : end) - buf);
+		if (s->line.len + n + 2 > WATCH_LINE_MAX ||
+		    strbuf_append(&s->line, buf, n))
+			return 1;
+		if (!nl)
+			break;
+		buf = nl + 1;
+		if (s->line.len)
 			watch_line(s);
-		s->len = 0;
+		s->line.len = 0;
 		if (s->gone)
 			return 1;
 	}
@@ -396,7 +393,7 @@ static int watch_once(struct kwatch *w)
 	started = now_mono();
 	rc = kube_stream(w->p->client, path, WATCH_SECONDS + 30, watch_data, &s,
 			 &status, &err);
-	free(s.line);
+	strbuf_free(&s.line);
 	if (s.gone == 1 || status == 410)
 		return 1;
 	if (rc || status != 200 || now_mono() - started < 1)

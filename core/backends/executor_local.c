@@ -1,6 +1,6 @@
 /*
  * executor_local.c - trials as local processes under katibfs-shim, a small
- * supervisor program of ours (include/katib/executor.h,
+ * supervisor program of ours (core/backends/executor_local.h,
  * core/backends/supervisor/katibfs-shim.c).
  *
  * A plain trial (no collector view, shared file or Custom collector) is
@@ -52,7 +52,7 @@
  * there the three inodes a trial needs are most of its cost, which a loop
  * that creates none does not pay.
  */
-#include "katib/executor.h"
+#include "backends/executor_local.h"
 #include "collectors/collect.h"
 #include "collectors/collector_path.h"
 #include "spec/trial_script.h"
@@ -987,6 +987,7 @@ const struct backend_ops local_backend = {
 		      BACKEND_COLLECTOR(COLLECTOR_PUSH) |
 		      BACKEND_COLLECTOR(COLLECTOR_NONE),
 	.renders_manifest = 0,
+	.configmaps_dir = 1,
 	.collector_file = lb_collector_file,
 	.copy_checkpoint = lb_copy_checkpoint,
 	.read_configmap = lb_read_configmap,

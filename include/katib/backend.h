@@ -83,8 +83,8 @@ struct backend_options {
 	 * wake_arg is its arg. Called as event. */
 	void (*trial_event)(void *arg, const char *experiment, int number,
 			    const char *msg);
-	/* local: --configmaps DIR (absolute), where trialTemplate.configMap
-	 * sources are read from, or NULL */
+	/* --configmaps DIR (absolute), where trialTemplate.configMap sources
+	 * are read from, or NULL (always, unless configmaps_dir) */
 	const char *configmaps;
 };
 
@@ -147,6 +147,10 @@ struct backend_ops {
 	 * manifest is what trials/N/command shows; 0: the primary
 	 * container's command runs (spec_render_trial) and is shown. */
 	int renders_manifest;
+	/* 1: takes --configmaps DIR (backend_options.configmaps: ConfigMap
+	 * manifests in files); 0: reads ConfigMaps elsewhere (a cluster),
+	 * and katibfs refuses the option */
+	int configmaps_dir;
 	/* 1: trials are processes of this machine, which get
 	 * KATIB_TRIAL_SLOT and, with the katibfs/devices annotation, devices
 	 * of their own in CUDA_VISIBLE_DEVICES (core/engine/slots.h); 0: the

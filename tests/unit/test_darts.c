@@ -36,7 +36,7 @@ static const char darts_yaml[] =
 	"  nasConfig:\n"
 	"    graphConfig:\n"
 	"      numLayers: 3\n"
-	"      inputSizes: [32, 32, 3]\n" /* spec.c requires them (Katib not) */
+	"      inputSizes: [32, 32, 3]\n" /* required here, not by Katib */
 	"      outputSizes: [10]\n"
 	"    operations:\n"
 	"      - operationType: skip_connection\n"

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "katib/executor.h"
+#include "backends/executor_local.h"
 
 struct fixture {
 	char dir[64];

@@ -1,6 +1,6 @@
 /*
  * katibfs-shim - the supervisor of one local trial (see
- * include/katib/executor.h for the protocol).
+ * core/backends/executor_local.h for the protocol).
  *
  * A small static program, so that starting it costs the daemon one
  * vfork+exec rather than a fork of its whole address space. The daemon

@@ -1,6 +1,7 @@
 /*
- * executor.h - the local backend: each trial runs under a small supervisor
- * process of ours, so trials outlive the daemon.
+ * executor_local.h - the local backend (core/backends/executor_local.c):
+ * each trial runs under a small supervisor process of ours, so trials
+ * outlive the daemon.
  *
  * local_start() hands the trial to the daemon's fork server, katibfs-shim
  * --serve (core/backends/supervisor/, a small static program in a session
@@ -40,8 +41,8 @@
  * recorded; a SIGKILLed server (not daemon) loses its plain trials' exits,
  * as a SIGKILLed supervisor loses its trial's.
  */
-#ifndef KATIB_EXECUTOR_H
-#define KATIB_EXECUTOR_H
+#ifndef KATIB_BACKENDS_EXECUTOR_LOCAL_H
+#define KATIB_BACKENDS_EXECUTOR_LOCAL_H
 
 #include <sys/types.h>
 
