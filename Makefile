@@ -47,7 +47,18 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all deps demo test test-run unit fstest check valgrind bench clean \
 	install format format-check tsan tsan-run job-schema job-schema-check
 
+
 all: katibfs katibfs-shim
+
+# The compiler and flags of this build tree, written when they change:
+# everything built depends on the file, so `make CC=clang` after `make` (or
+# new CFLAGS) compiles everything again instead of mixing two compilers'
+# objects.
+FLAGS_FILE := $(BUILD)/.flags
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDLIBS)
+ifneq ($(FLAGS_NOW),$(shell cat $(FLAGS_FILE) 2>/dev/null))
+$(shell mkdir -p $(BUILD) && printf '%s\n' '$(FLAGS_NOW)' >$(FLAGS_FILE))
+endif
 
 # Packages are installed here only; `test` and `demo` run it in a make of
 # its own first, so nothing compiles (even under -j) before it is done.
@@ -63,7 +74,7 @@ katibfs: $(BUILD)/katibfs
 katibfs-shim: $(BUILD)/katibfs-shim
 	cp $< $@
 
-$(BUILD)/katibfs-shim: $(SHIM_SRC) $(wildcard core/backends/supervisor/*.h)
+$(BUILD)/katibfs-shim: $(SHIM_SRC) $(wildcard core/backends/supervisor/*.h) $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(WARN) -O2 -static -o $@ $(SHIM_SRC)
 
@@ -73,11 +84,11 @@ $(BUILD)/katibfs: $(FS_OBJ) $(BUILD)/libkatib.a $(BUILD)/katibfs-shim
 $(BUILD)/libkatib.a: $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(UNIT_BIN): $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIB_OBJ) $(BUILD)/libkatib.a $(BUILD)/katibfs-shim
+$(UNIT_BIN): $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIB_OBJ) $(BUILD)/libkatib.a $(BUILD)/katibfs-shim $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MF $@.d -MT $@ -o $@ $< $(UNIT_LIB_OBJ) $(BUILD)/libkatib.a $(LDLIBS) -lcmocka $(UNIT_LDFLAGS)
 
@@ -128,7 +139,7 @@ demo:
 bench: all $(BUILD)/algo_harness $(BUILD)/latency $(BUILD)/mo_harness $(BUILD)/importance $(BUILD)/tests/test_importance
 	sh bench/run.sh
 
-$(BUILD)/algo_harness $(BUILD)/latency $(BUILD)/mo_harness $(BUILD)/importance: $(BUILD)/%: bench/%.c bench/bench_functions.h $(BUILD)/libkatib.a
+$(BUILD)/algo_harness $(BUILD)/latency $(BUILD)/mo_harness $(BUILD)/importance: $(BUILD)/%: bench/%.c bench/bench_functions.h $(BUILD)/libkatib.a $(FLAGS_FILE)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MF $@.d -MT $@ -o $@ $< $(BUILD)/libkatib.a $(LDLIBS)
 
 install: all
@@ -198,6 +209,8 @@ tsan-run: $(TSAN_UNIT:%=$(BUILD)/tests/%) $(BUILD)/katibfs $(BUILD)/katibfs-shim
 
 clean:
 	rm -rf build katibfs katibfs-shim
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 -include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_BIN:=.d) $(UNIT_LIB_OBJ:.o=.d) \
-	$(BUILD)/algo_harness.d $(BUILD)/latency.d
+	$(BUILD)/algo_harness.d $(BUILD)/latency.d $(BUILD)/mo_harness.d \
+	$(BUILD)/importance.d

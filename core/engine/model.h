@@ -172,10 +172,11 @@ struct experiment {
 
 	struct trials_csv_cache csv;
 	/* durations of trials[0..done) for eta_seconds (core/views/render.c),
-	 * which have all ended: summed in trial order once */
+	 * which have all ended: summed in trial order once; the earliest end
+	 * among them (0: none) */
 	struct {
 		size_t done;
-		double sum;
+		double sum, first_end;
 		int n;
 	} durations;
 	/* what the algorithm and early stopping see, kept across

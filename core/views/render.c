@@ -84,27 +84,78 @@ static void add_duration(const struct trial *t, double *sum, int *n)
 	}
 }
 
-/* Sum the durations of the ended trials at the head of e->trials once: an
- * ended trial's times never change. In trial order, as the sum always was. */
+/* Sum the durations of the ended trials at the head of e->trials once, and
+ * the earliest end among them: an ended trial's times never change. In
+ * trial order, as the sum always was. */
 static void durations_update(struct experiment *e)
 {
+	const struct trial *t;
+
 	while (e->durations.done < e->ntrials &&
-	       trial_state_is_terminal(e->trials[e->durations.done]->state))
-		add_duration(e->trials[e->durations.done++], &e->durations.sum,
-			     &e->durations.n);
+	       trial_state_is_terminal(e->trials[e->durations.done]->state)) {
+		t = e->trials[e->durations.done++];
+		add_duration(t, &e->durations.sum, &e->durations.n);
+		if (t->finished > 0 && (e->durations.first_end <= 0 ||
+					t->finished < e->durations.first_end))
+			e->durations.first_end = t->finished;
+	}
+}
+
+/* The starts eta_seconds' rate is taken over: at least ETA_MIN_STARTS and
+ * ETA_MIN_SECONDS of them when there are, at most ETA_MAX_STARTS. */
+#define ETA_MIN_STARTS	16
+#define ETA_MIN_SECONDS 5.0
+#define ETA_MAX_STARTS	1024
+
+/*
+ * The rate trials start at once the experiment is under way: the newest
+ * starts after the first trial ended (the first wave starts at once), over
+ * the time from the oldest of them until now. Whatever limits it shows in
+ * it: the trials' length, parallelTrialCount, devices, the machine's load,
+ * the daemon. Walks back from the newest trial (starts are in creation
+ * order), over ETA_MAX_STARTS at most. 0 while fewer than 5 have started
+ * so.
+ */
+static double start_rate(const struct experiment *e, double first_end,
+			 double now)
+{
+	double from = 0;
+	size_t i = e->ntrials;
+	int seen = 0;
+
+	if (first_end <= 0)
+		return 0;
+	while (i-- > 0 && seen < ETA_MAX_STARTS &&
+	       (seen <= ETA_MIN_STARTS || now - from < ETA_MIN_SECONDS)) {
+		const struct trial *t = e->trials[i];
+
+		if (t->started < first_end)
+			continue;
+		from = t->started;
+		seen++;
+	}
+	if (seen < 5 || now <= from)
+		return 0;
+	return (seen - 1) / (now - from);
 }
 
 /*
- * eta_seconds: the trials still to finish, in waves of parallelTrialCount,
- * times the mean duration of the finished ones. Only while running and
- * once something has finished.
+ * eta_seconds: while running, once a trial has ended. With d the mean
+ * length of the ended trials: the trials not yet started at the rate trials
+ * start (start_rate()), the last one then taking d; once all have started,
+ * until the last running one has had d. Before the rate is known, the
+ * trials still to finish in waves of the trials running at once (at most
+ * parallelTrialCount) times d. In the steady state of trials of length d,
+ * parallelTrialCount at a time and nothing else in the way, all three
+ * agree; under load, or with fewer at once, the rate says how long it
+ * really takes.
  */
 static void render_eta(struct experiment *e, const struct trial_counts *c,
 		       struct strbuf *b)
 {
 	const struct experiment_spec *s = e->spec;
-	double sum, left;
-	int n, todo;
+	double sum, d, left, rate, now = now_epoch(), first_end, last = 0;
+	int n, todo, unstarted, waves, at_once;
 	size_t i;
 
 	if (e->state != EXP_RUNNING)
@@ -112,14 +163,36 @@ static void render_eta(struct experiment *e, const struct trial_counts *c,
 	durations_update(e);
 	sum = e->durations.sum;
 	n = e->durations.n;
-	for (i = e->durations.done; i < e->ntrials; i++)
-		add_duration(e->trials[i], &sum, &n);
+	first_end = e->durations.first_end;
+	for (i = e->durations.done; i < e->ntrials; i++) {
+		const struct trial *t = e->trials[i];
+
+		add_duration(t, &sum, &n);
+		if (trial_state_is_terminal(t->state) && t->finished > 0 &&
+		    (first_end <= 0 || t->finished < first_end))
+			first_end = t->finished;
+		if (t->state == TRIAL_RUNNING && t->started > last)
+			last = t->started;
+	}
 	todo = s->max_trial_count - (c->total - c->pending - c->running);
 	if (!n || todo <= 0)
 		return;
-	left = (double)((todo + s->parallel_trial_count - 1) /
-			s->parallel_trial_count) *
-	       (sum / n);
+	d = sum / n;
+	unstarted = todo - c->running;
+	rate = start_rate(e, first_end, now);
+	if (unstarted <= 0) {
+		left = last + d - now;
+		if (left < 0)
+			left = 0;
+	} else if (rate > 0) {
+		left = unstarted / rate + d;
+	} else {
+		at_once = c->running > 0 && c->running < s->parallel_trial_count
+				  ? c->running
+				  : s->parallel_trial_count;
+		waves = (todo + at_once - 1) / at_once;
+		left = waves * d;
+	}
 	strbuf_printf(b, "eta_seconds=%.0f\n", left);
 }
 
