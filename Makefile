@@ -11,6 +11,7 @@
 #   make bench      benchmarks (bench/)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format     clang-format the sources; format-check only checks
+#   make structure-check  no include cycle, no comment naming what is gone
 #   make job-schema regenerate core/spec/job_schema.c (tools/gen_job_schema.py)
 #   make clean      remove everything built
 #   make CC=clang   build with clang (same -Werror warnings)
@@ -112,6 +113,7 @@ test:
 
 test-run: format-check job-schema-check
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory structure-check
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory fstest
@@ -180,6 +182,14 @@ job-schema-check:
 		diff -u core/spec/job_schema.c - >/dev/null && \
 		echo "job-schema-check: core/spec/job_schema.c is what tools/gen_job_schema.py writes" || \
 		{ echo "job-schema-check: core/spec/job_schema.c differs from tools/gen_job_schema.py's output; run make job-schema"; exit 1; }; fi
+
+# The structure: no include cycle between modules (scripts/modgraph.sh,
+# on the objects of $(BUILD)), and no comment naming a file or function
+# that does not exist (scripts/comment-names.sh).
+.PHONY: structure-check
+structure-check: $(BUILD)/libkatib.a
+	@sh scripts/modgraph.sh -q $(BUILD)
+	@sh scripts/comment-names.sh
 
 format-check:
 	@clang-format --dry-run -Werror $(FORMAT_SRC) && \

@@ -1,6 +1,6 @@
 #!/bin/sh
 # comment-names.sh - the names a comment points at must exist: every file
-# name (foo.c, include/katib/spec.h, tests/fs/lib.sh, ...) and every
+# name (katib.c, include/katib/spec.h, tests/fs/lib.sh, ...) and every
 # function written as name() in the comments of our C sources, headers,
 # Makefile and scripts. A file name is found as written (from the top or the
 # commenting file's folder) or, for a bare name, anywhere in the tree; a

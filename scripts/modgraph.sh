@@ -85,7 +85,9 @@ AWK
 rc=0
 for g in incmods calls; do
 	awk -f "$tmp/scc.awk" "$tmp/$g" >"$tmp/$g.scc"
-	if [ -s "$tmp/$g.scc" ]; then
+	if [ -s "$tmp/$g.scc" ] && [ $g = calls ] && [ -n "$quiet" ]; then
+		echo "modgraph: $g: $(wc -l <"$tmp/$g") edges, $(wc -l <"$tmp/$g.scc") groups of modules that call each other (without -q: which)"
+	elif [ -s "$tmp/$g.scc" ]; then
 		echo "modgraph: $g: cycles (modules that reach each other):"
 		sed 's/^/  /' "$tmp/$g.scc"
 		[ $g = calls ] || rc=1

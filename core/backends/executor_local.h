@@ -51,7 +51,7 @@
 
 #include "katib/backend.h"
 
-#define SUPERVISOR_FILE "supervisor"
+#include "backends/supervisor/record.h" /* SUPERVISOR_FILE */
 
 /* The local backend, as the table in core/backends/backend.c lists it. */
 extern const struct backend_ops local_backend;

@@ -7,7 +7,7 @@
 #include "collectors/collect.h"
 #include "collectors/collector_path.h"
 #include "collectors/prometheus.h"
-#include "backends/executor_local.h"
+#include "backends/supervisor/record.h"
 
 #include <errno.h>
 #include <fcntl.h>
