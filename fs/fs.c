@@ -38,6 +38,8 @@
  *
  * fuse_config: nullpath_ok, so fh-based operations get no path (unlinked
  * scratch files stay usable), and hard_remove.
+ *
+ * Owns: struct katibfs (katibfs_new(), katibfs_free()).
  */
 #include <errno.h>
 #include <limits.h>

@@ -2,6 +2,8 @@
  * notify.c - kernel cache invalidation: the core's notify callback (a core
  * thread, no core lock held) only queues a path; the notifier thread calls
  * fuse_invalidate_path, so no handler and no core thread waits on the kernel.
+ *
+ * Owns: the queued paths, until the notifier thread has sent them.
  */
 #include <errno.h>
 #include <limits.h>

@@ -2,6 +2,8 @@
  * ops.c - the handlers of open files: open, read, write, flush, release,
  * getattr of an open file, truncate; and struct handle, what an open file
  * carries in fi->fh.
+ *
+ * Owns: struct handle, one per open file (handle_new(), handle_free()).
  */
 #include <errno.h>
 #include <limits.h>

@@ -1,6 +1,8 @@
 /*
  * paths.c - paths of the mount to nodes (syntax), and a node's existence and
  * attributes (getattr) from the core.
+ *
+ * Owns nothing: a path is parsed into the caller's struct.
  */
 #include <errno.h>
 #include <limits.h>

@@ -2,6 +2,9 @@
  * scratch.c - editor scratch files: the in-memory files an editor or `sed -i`
  * creates inside an experiment directory before renaming onto spec.yaml.
  * Callers hold fs->scratch_lock unless a function says otherwise.
+ *
+ * Owns: the scratch files (scratch_create()), freed once unlinked and
+ * closed.
  */
 #include <errno.h>
 #include <limits.h>

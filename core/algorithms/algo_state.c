@@ -2,6 +2,8 @@
  * algo_state.c - JSON helpers for the state blobs that algorithms save and
  * load (bayesianoptimization, cmaes): numbers written exactly, so that a
  * restarted experiment resumes bit for bit, and arrays of them read back.
+ *
+ * Owns nothing: the cJSON values it makes are the caller's.
  */
 #include <math.h>
 #include <stdio.h>

@@ -2,6 +2,9 @@
  * algorithm.c - the table of search algorithms Katib knows, spec-time
  * validation of spec.algorithm and spec.earlyStopping, and the nasConfig
  * checks shared by ENAS and DARTS.
+ *
+ * Owns nothing: the tables are static; each algorithm's state is its own
+ * file's.
  */
 #include "katib/algorithm.h"
 

@@ -47,6 +47,9 @@
  * Reproducible: candidate i of generation g in run r draws from an rng
  * seeded by (random_state, r, g, i, attempt). The whole state is JSON
  * (cJSON) in save(), so an unmount/mount resumes exactly.
+ *
+ * Owns: the algorithm's state (cmaes_create(), cmaes_destroy()): its runs,
+ * generations, candidates and the assignments seen.
  */
 #include <errno.h>
 #include <inttypes.h>

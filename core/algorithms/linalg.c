@@ -2,6 +2,8 @@
  * linalg.c - Cholesky, triangular solves and symmetric eigendecomposition
  * through LAPACKE/OpenBLAS, for the Gaussian process of
  * bayesianoptimization and the covariance of cmaes.
+ *
+ * Owns nothing: every matrix and vector is the caller's.
  */
 #include "algorithms/linalg.h"
 

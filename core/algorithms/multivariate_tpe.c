@@ -12,6 +12,8 @@
  * Optuna's default gamma, below = min(ceil(0.1 n), 25); Sobol startup
  * points; a third more candidates drawn near the best trial. Pending
  * trials count as the worst observed loss (constant liar).
+ *
+ * Owns nothing of its own: its state is tpe_common.c's.
  */
 #include <errno.h>
 #include <math.h>

@@ -37,6 +37,9 @@
  * Points whose assignment a trial already has (small discrete spaces)
  * are replaced by random unused ones; a full finite space ends the search.
  * Past 64 dimensions (or 2^32 points) coordinates are pseudo-random.
+ *
+ * Owns: the sobol algorithm's state (sobol_create(), sobol_destroy()); a
+ * value sobol_map() returns is the caller's.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -14,6 +14,8 @@
  * n_startup_trials suggestions are scrambled Sobol points. Unlike
  * multivariate-tpe, normal/logNormal parameters are accepted (their prior
  * kernel is the hyperopt normal, sigma = range/6).
+ *
+ * Owns nothing of its own: its state is tpe_common.c's.
  */
 #include <errno.h>
 #include <math.h>

@@ -19,6 +19,10 @@
  *    tpe): one joint mixture with bandwidths SIGMA0 n^(-1/(d+4)) * range,
  *    SIGMA0 = 0.1 (Optuna: 0.2), plus n_candidates/3 extra candidates
  *    drawn around the best trial, all scored by log l - log g.
+ *
+ * Owns: the state of tpe and multivariate-tpe (tpe_algo_create(),
+ * tpe_algo_destroy()): the cache of observations, the Parzen mixtures and a
+ * suggestion's work arrays.
  */
 #include <errno.h>
 #include <math.h>

@@ -1,6 +1,9 @@
 /* backend.c - the table of backends (include/katib/backend.h), and what
  * can be said about a backend from its ops alone. A new backend is one
- * file and one line in `backends`. */
+ * file and one line in `backends`.
+ *
+ * Owns nothing: the table is static.
+ */
 #include "katib/backend.h"
 
 #include <stdio.h>

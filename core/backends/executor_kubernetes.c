@@ -19,6 +19,10 @@
  * the primary pod to log_path. A follower that reconnects (or a daemon
  * mounted again) skips the bytes log_path already has, so nothing is
  * duplicated. Each calls the wake callback when something changed.
+ *
+ * Owns: the backend's state from open to close (the API client, the watches
+ * and their threads) and each trial's handle (trial_run.priv, freed by
+ * release).
  */
 #include "katib/backend.h"
 #include "backends/kube/kube.h"

@@ -2,6 +2,8 @@
  * collector_path.c - the private view of a trial's collector path (see
  * core/collectors/collector_path.h): path arithmetic only, no I/O, so the
  * daemon, the controller and the unit tests agree on every name.
+ *
+ * Owns nothing: names go into the caller's buffers.
  */
 #include "collectors/collector_path.h"
 

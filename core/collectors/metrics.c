@@ -5,6 +5,10 @@
  * The rules follow KATIB.md c.1 (parseLogsInTextFormat); deviations are
  * marked "katibfs:" in the comments. A parser is immutable once built;
  * match data is allocated per call so several threads may share it.
+ *
+ * Owns: a metrics parser (metrics_parser_new(), metrics_parser_free(): its
+ * compiled patterns and metric names) and the metric summaries' values
+ * (metric_summaries_free()).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 

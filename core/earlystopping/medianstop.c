@@ -15,6 +15,8 @@
  * those averages, despite the name. katibfs takes the MEDIAN of the
  * best-so-far values, as the name (and Golovin et al., "Google Vizier")
  * says: one outlier among the completed trials cannot move it.
+ *
+ * Owns nothing past a call: its work arrays are freed before it returns.
  */
 #include <errno.h>
 #include <limits.h>

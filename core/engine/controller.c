@@ -11,6 +11,9 @@
  * "Starting trials off the model lock" and "Suggesting off the model
  * lock"). Kernel-cache notifications queued during the pass are fired
  * after the lock is gone.
+ *
+ * Owns: the trials being started off the lock (k->launches, their commands)
+ * and the specs retired meanwhile (k->retired), until the spawns are done.
  */
 #include "collectors/collect.h"
 #include "collectors/collector_path.h"

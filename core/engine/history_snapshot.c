@@ -2,6 +2,9 @@
  * history_snapshot.c - the search history copied for an algorithm that
  * suggests off the model lock (see history_snapshot.h). A take costs the
  * new entries and those of trials that had not ended, not the history.
+ *
+ * Owns: a snapshot (history_snapshot_take(), history_snapshot_free()) and
+ * its entries.
  */
 #include "engine/history_snapshot.h"
 

@@ -1,6 +1,10 @@
 /*
  * model.c - the in-memory experiment/trial model: names, counts,
  * the current optimal trial. See core/engine/model.h.
+ *
+ * Owns: every experiment and trial (experiment_free(), trial_free()) with
+ * their observations, summaries, caches and arenas; the spec is freed
+ * through spec_free().
  */
 #include "engine/model.h"
 #include "collectors/tfevent.h"

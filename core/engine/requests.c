@@ -3,6 +3,9 @@
  * spec, a control word, a pushed metric. Each is decided under the model
  * lock, recorded in the store, explained in `events`, and answered with an
  * errno (include/katib/katib.h).
+ *
+ * Owns nothing past a request: a new experiment or spec goes to the model, a
+ * replaced spec to katib_spec_retire_locked().
  */
 #include "engine/daemon.h"
 #include "controller.h"

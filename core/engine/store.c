@@ -7,6 +7,9 @@
  * the database; a daemon crash loses nothing the writer committed.
  * Automatic checkpoints are off; the controller asks for them
  * (store_checkpoint) and the writer runs them.
+ *
+ * Owns: struct store (store_open(), store_close()): the sqlite connection,
+ * its statements, the transaction being built and the writer thread.
  */
 #include "engine/store.h"
 

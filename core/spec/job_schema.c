@@ -4,6 +4,8 @@
  * edit. `make job-schema` writes it again, `make job-schema-check`
  * checks it is what the script writes. The types and their use:
  * core/spec/job_schema.h, core/spec/job_check.c.
+ *
+ * Owns nothing: generated constant tables.
  */
 #include "spec/job_schema.h"
 

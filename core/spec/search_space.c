@@ -4,6 +4,10 @@
  * (hyperopt for random, optuna for grid), grids, duplicate detection,
  * algorithm-setting parsing, seeds (random_state or saved "seed=N"), and
  * the loop that fills a batch with assignments new to the history.
+ *
+ * Owns: assignment sets (assignment_set_new(), assignment_set_free()); an
+ * assignment it returns (nparams strings) is the caller's, freed by
+ * assignment_values_free().
  */
 #include "katib/algorithm.h"
 

@@ -1,4 +1,8 @@
-/* yamltree.c - YAML node tree on libyaml (see core/spec/yamltree.h). */
+/*
+ * yamltree.c - YAML node tree on libyaml (see core/spec/yamltree.h).
+ *
+ * Owns: the node tree it builds (ynode_free() frees it).
+ */
 #include "spec/yamltree.h"
 
 #include <errno.h>

@@ -1,4 +1,7 @@
-/* error.c - struct kb_error helpers (see include/katib/error.h). */
+/* error.c - struct kb_error helpers (see include/katib/error.h).
+ *
+ * Owns nothing.
+ */
 #include "katib/error.h"
 
 #include <stdarg.h>

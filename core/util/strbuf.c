@@ -1,5 +1,7 @@
 /*
  * strbuf.c - the growable byte buffer (core/util/strbuf.h).
+ *
+ * Owns nothing itself: a struct strbuf owns its data (strbuf.h).
  */
 #include "util/strbuf.h"
 

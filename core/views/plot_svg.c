@@ -6,6 +6,8 @@
  *
  * The writer appends to a strbuf and remembers the first allocation
  * failure (struct svg.err), so that drawing code need not check each call.
+ *
+ * Owns nothing past a call: the SVG goes into the caller's strbuf.
  */
 #include "views/plot_i.h"
 

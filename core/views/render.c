@@ -3,6 +3,9 @@
  * its lock (core/views/render.h). Formats are the ABI documented in the
  * README: key=value files are valid sh, trials.csv is RFC 4180 CSV,
  * status.json follows Katib's ExperimentStatus field names.
+ *
+ * Owns nothing past a call: the text rendered is the caller's; trials.csv's
+ * kept rows are the experiment's (model.h).
  */
 #include "views/render.h"
 #include "engine/queue.h"

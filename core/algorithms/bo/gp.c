@@ -4,6 +4,9 @@
  * white-noise term; hyperparameters by maximum a posteriori (weak
  * log-normal priors) with L-BFGS on their logs and analytic gradients.
  * The model GP grows its Cholesky factor a row at a time.
+ *
+ * Owns: the GP models (gp_model_new(), gp_model_free()) with their points,
+ * factors and hyperparameters.
  */
 #include <errno.h>
 #include <math.h>

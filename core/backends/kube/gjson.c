@@ -5,6 +5,9 @@
  *   status.conditions.#(type=="Complete")#|#(status=="True")#
  *   status.[@this].#(phase=="Succeeded")#
  *   status.conditions.0.type, status.conditions.#, ...
+ *
+ * Owns nothing past a call: a query is freed when evaluated; the cJSON
+ * result is the caller's.
  */
 #include "backends/kube/kube.h"
 

@@ -1,6 +1,9 @@
 /*
  * kubeconfig.c - where the cluster is and who we are, found as kubectl
  * finds it (core/backends/kube/kube.h).
+ *
+ * Owns: what a struct kube_config holds (kube_config_load() fills it,
+ * kube_config_free() frees it).
  */
 #include "backends/kube/kube.h"
 
