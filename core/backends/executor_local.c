@@ -20,20 +20,22 @@
  * What a trivial trial costs (500 x `/bin/echo objective=1`, random,
  * parallelTrialCount 1, bench/bench_slice.py; per trial, all processes,
  * the bench's status polling included; --state on tmpfs, nice -10 at a
- * load average of 7-8 on 2 cores, so only the proportions travel):
+ * load average of 8-9 on 2 cores, so only the proportions travel; both
+ * with the store's writer thread):
  *
  *                          a supervisor per trial  the server supervises
- *   processes              fork server -> fork     fork server -> fork
+ *   processes              fork server -> fork     fork server -> vfork
  *                          supervisor -> fork      trial -> exec echo
  *                          trial -> exec echo
  *   hand-offs on the       5: trial -> supervisor  4: trial -> server
  *     critical path        -> daemon -> server     -> daemon -> server
  *                          -> supervisor -> trial  -> trial
- *   syscalls (perf)        305 (daemon 146,        272 (daemon 120,
- *                          server+shim 49)         server 42; echo 110)
- *   CPU (perf task-clock)  3.3-3.7 ms (daemon      3.2 ms (daemon 1.33-
- *                          1.38-1.59, shim .75-    1.36, server and the
- *                          .81, echo 1.21-1.31)    trial's fork .55-.61)
+ *   syscalls (perf)        297 (daemon 138,        253 (daemon 101,
+ *                          server+shim 49)         server 41; echo 110)
+ *   CPU (perf task-clock)  3.2-4.3 ms (daemon      3.1-3.2 ms (daemon
+ *                          1.41-1.85, server and   1.40-1.46, server and
+ *                          shim .68-.97, echo      the trial's vfork
+ *                          1.09-1.46)              .37-.38, echo 1.28-1.33)
  *   files created          3 (dir, supervisor, log), unchanged
  *   fsyncs                 none (WAL, synchronous=NORMAL: 8 checkpoint
  *                          fsyncs in 500 trials)
@@ -41,16 +43,16 @@
  * The loop spends ~1.1 ms per iteration (one fork, echo's own start: ld.so,
  * locale files, cpuid in a VM). Where a trial's wall time goes now (uprobes
  * and tracepoints, medians, from the end of one echo): the server sees it
- * +0.32 ms (most of it echo's own exit), the controller +0.39, the ended
- * trial read and recorded +0.64, the next one created and committed
- * +0.80, its spawn request +0.90, forked +1.51, exec'd +2.26 (the tracing
- * itself slows each step). The controller's share is the engine's (its
- * sqlite commits, the metrics, the suggestion); the server's reply and
- * the Running commit come after the fork, beside the trial. On this
- * machine's ext4 /tmp (no journal) under others' churn a mkdir took 1.9
- * ms and each file creation 0.6-1.9 ms (tmpfs: 0.03 ms for all three):
- * there the three inodes a trial needs are most of its cost, which a loop
- * that creates none does not pay.
+ * +0.22 ms (most of it echo's own exit), the ended trial is read and
+ * recorded +0.40, the next one created and its commit handed to the
+ * store's writer +0.43, on disk +0.65, the spawn request +0.72, the trial
+ * forked +1.08 and exec'd +1.32 (the tracing itself slows each step). The
+ * controller's share is the engine's (the metrics, the suggestion, the
+ * store); the server's reply and the Running commit come after the fork,
+ * beside the trial. On this machine's ext4 /tmp (no journal) under others'
+ * churn a mkdir took 1.9 ms and each file creation 0.6-1.9 ms (tmpfs: 0.03
+ * ms for all three): there the three inodes a trial needs are most of its
+ * cost, which a loop that creates none does not pay.
  */
 #include "backends/executor_local.h"
 #include "collectors/collect.h"
