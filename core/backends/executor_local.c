@@ -58,7 +58,7 @@
 #include "collectors/collect.h"
 #include "collectors/collector_path.h"
 #include "spec/trial_script.h"
-#include "engine/dirtree.h"
+#include "util/dirtree.h"
 #include "backends/shell_line.h"
 #include "backends/spawn_client.h"
 #include "backends/supervisor/spawn_proto.h"

@@ -4,7 +4,7 @@
  * backend's checkpoint copy between trials (core/backends/executor_local.c)
  * uses it. Owns nothing beyond each call.
  */
-#include "dirtree.h"
+#include "util/dirtree.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /*
  * dirtree.h - recursive copy and removal of directory trees
- * (core/engine/dirtree.c). Private to core/: beside its code, not in include/.
+ * (core/util/dirtree.c). Private to core/: beside its code, not in include/.
  */
 #ifndef KATIB_DIRTREE_H
 #define KATIB_DIRTREE_H
