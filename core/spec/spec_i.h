@@ -1,6 +1,6 @@
 /*
- * spec_i.h - private to the spec module (core/spec/spec_parse.c,
- * core/spec/spec_template.c, core/spec/spec_render.c,
+ * spec_i.h - private to the spec module (core/spec/spec.c,
+ * core/spec/spec_parse.c, core/spec/spec_template.c, core/spec/spec_render.c,
  * core/spec/trial_render.c, core/spec/job_check.c): the field helpers they
  * share and the calls between them. Not a contract: the public interface is
  * include/katib/spec.h.
@@ -24,6 +24,11 @@
 #define API_VERSION "kubeflow.org/v1beta1"
 #define TT	    "spec.trialTemplate"
 
+/* Free the first n strings of v, then v (spec.c). */
+void free_strv(char **v, size_t n);
+/* Free a parameter's strings and zero it (spec.c). */
+void param_clear(struct param_spec *p);
+
 /* ---- spec_parse.c: field helpers ---- */
 
 /* Set err (-EINVAL) at path, on n's line when n is given. */
@@ -46,8 +51,12 @@ int get_str(const struct ynode *map, const char *key, const char *path,
 /* A boolean field; *out unchanged when absent. */
 int get_bool(const struct ynode *map, const char *key, const char *path,
 	     int *out, struct kb_error *err);
-/* Free the first n strings of v, then v. */
-void free_strv(char **v, size_t n);
+/* ---- spec.c: the enums' names (NULL-terminated, indexed by value) ---- */
+
+extern const char *const param_type_names[];
+extern const char *const distribution_names[];
+extern const char *const strategy_names[];
+extern const char *const collector_names[];
 /* resumePolicy names, indexed by the spec's resume_policy. */
 extern const char *const resume_names[];
 
