@@ -72,6 +72,15 @@ int linalg_cholesky_lower(double *a, size_t ld, size_t n)
 	return 0;
 }
 
+int linalg_cholesky_lower_large(double *a, size_t ld, size_t n)
+{
+	/* row-major lower is column-major upper: the same memory */
+	if (n && LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, a,
+				     (lapack_int)ld))
+		return -EDOM;
+	return 0;
+}
+
 int linalg_cholesky_append(double *l, size_t ld, size_t n, double *k)
 {
 	double s = k[n];
@@ -106,6 +115,15 @@ int linalg_cholesky_extend(double *l, size_t ld, size_t n, size_t t)
 	return linalg_cholesky_lower(panel + n, ld, t);
 }
 
+void linalg_tri_solve_rows(const double *l, size_t ld, size_t n, double *b,
+			   size_t nrhs)
+{
+	if (n && nrhs)
+		cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans,
+			    CblasNonUnit, (int)nrhs, (int)n, 1.0, l, (int)ld, b,
+			    (int)n);
+}
+
 void linalg_tri_solve_vec(const double *l, size_t ld, size_t n, double *b)
 {
 	if (n)
@@ -135,6 +153,14 @@ int linalg_cho_inverse(double *l, size_t n)
 	for (i = 0; i < n; i++)
 		for (j = i + 1; j < n; j++)
 			l[i * n + j] = l[j * n + i];
+	return 0;
+}
+
+int linalg_cho_inverse_lower(double *l, size_t n)
+{
+	if (n && LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, l,
+				     (lapack_int)n))
+		return -EDOM;
 	return 0;
 }
 

@@ -29,6 +29,12 @@ int linalg_tri_solve_lower(const double *l, size_t ld, size_t n, double *b,
  * are ld apart; only the lower triangle is read and written. */
 int linalg_cholesky_lower(double *a, size_t ld, size_t n);
 
+/* The same factor as linalg_cholesky_lower (not the same rounding) by
+ * LAPACK's column-major upper factorisation of the same memory: without
+ * the transposed copy (n^2 doubles allocated, written and read twice),
+ * NaN check and LAPACKE's copy back, 25-30% less time at n = 1,000. */
+int linalg_cholesky_lower_large(double *a, size_t ld, size_t n);
+
 /*
  * Grow the lower Cholesky factor l of an n x n matrix (rows ld apart, ld >
  * n) by one row: k[0..n-1] are the new point's covariances with the n
@@ -48,6 +54,12 @@ int linalg_cholesky_append(double *l, size_t ld, size_t n, double *k);
  */
 int linalg_cholesky_extend(double *l, size_t ld, size_t n, size_t t);
 
+/* Solve L x = b in place for the nrhs right-hand sides stored as the
+ * rows of b (nrhs x n row-major; L's rows ld apart): for a few, 2x faster
+ * than linalg_tri_solve_lower with them as columns. */
+void linalg_tri_solve_rows(const double *l, size_t ld, size_t n, double *b,
+			   size_t nrhs);
+
 /* Solve L x = b in place for one right-hand side b[n] (L's rows ld
  * apart): one triangular solve, 5x faster than linalg_tri_solve_lower
  * with nrhs 1 at n = 1,000 (but not the same rounding). */
@@ -60,6 +72,11 @@ void linalg_cho_solve_vec(const double *l, size_t ld, size_t n, double *b);
 /* In place: the inverse of (L L^T) from its Cholesky factor (full
  * symmetric matrix written to l). */
 int linalg_cho_inverse(double *l, size_t n);
+
+/* In place: the lower triangle of the inverse of (L L^T) from its factor
+ * (rows n apart; the upper triangle is left as it was), without
+ * LAPACKE's row-major copies: not linalg_cho_inverse's rounding. */
+int linalg_cho_inverse_lower(double *l, size_t n);
 
 /*
  * Symmetric eigendecomposition of a (only its lower triangle read):

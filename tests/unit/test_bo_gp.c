@@ -1,7 +1,8 @@
 /* test_bo_gp.c - the Gaussian process of bayesianoptimization
  * (core/algorithms/bo/gp.c): its white-noise term fits the noise of the
  * data, and is small on noiseless data; a factor grown in groups predicts
- * what one block does. */
+ * what one block does, one done in two parts is the same; the screen's
+ * variance bound holds. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -127,12 +128,74 @@ static void test_groups(void **state)
 	gp_model_free(b);
 }
 
+/* A large block factored in two parts a suggestion apart (a partial
+ * model finished by gp_factor_block) has the bits of one done at once. */
+static void test_factor_part(void **state)
+{
+	static double X[M * D], y[M];
+	double theta[D + 2] = { log(0.3), log(0.3), 0, log(1e-4) };
+	struct gp *a = gp_model_new(D, theta), *b = gp_model_new(D, theta);
+	size_t i;
+
+	(void)state;
+	points(5, X, y);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(gp_factor_block(a, X, M), 0);
+	assert_int_equal(gp_factor_part(b, X, M), 0);
+	assert_true(b->n > 0 && b->n < M);
+	assert_int_equal(gp_factor_block(b, X, M), 0);
+	assert_int_equal(b->n, M);
+	for (i = 0; i < M; i++)
+		assert_memory_equal(a->L + i * a->ld, b->L + i * b->ld,
+				    (i + 1) * sizeof(double));
+	gp_model_free(a);
+	gp_model_free(b);
+}
+
+/* The screen of a large model: its mean is gp_predict's bit for bit, its
+ * variance bound is at least the variance, and the variance from the
+ * covariances it keeps is gp_predict's. */
+static void test_screen(void **state)
+{
+	static double X[M * D], y[M], Kc[64 * M];
+	double theta[D + 2] = { log(0.2), log(0.5), 0, log(1e-4) };
+	double C[64 * D], mu[64], var[64], mu2[64], hi[64], ex[64];
+	struct gp *gp = gp_model_new(D, theta);
+	struct rng r;
+	size_t j;
+
+	(void)state;
+	points(9, X, y);
+	assert_non_null(gp);
+	assert_int_equal(gp_factor_block(gp, X, M), 0);
+	memcpy(gp->y, y, sizeof(y));
+	gp_solve_alpha(gp);
+	rng_seed(&r, 11);
+	for (j = 0; j < 64 * D; j++) /* half near the data, half anywhere */
+		C[j] = j < 32 * D ? X[j] + 0.01 * rng_normal(&r)
+				  : rng_uniform(&r);
+	assert_int_equal(gp_predict(gp, C, 64, mu, var), 0);
+	assert_int_equal(gp_predict_screen(gp, C, 64, mu2, hi, Kc), 0);
+	gp_var_of_cov(gp, Kc, 64, ex);
+	for (j = 0; j < 64; j++) {
+		assert_memory_equal(&mu[j], &mu2[j], sizeof(double));
+		assert_true(hi[j] >= var[j] * (1 - 1e-9));
+		assert_true(fabs(ex[j] - var[j]) <= 1e-9 * (1 + var[j]));
+	}
+	print_message("bound/variance near the data %g, anywhere %g\n",
+		      hi[0] / var[0], hi[40] / var[40]);
+	gp_model_free(gp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_noise_fitted),
 		cmocka_unit_test(test_noiseless),
 		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_factor_part),
+		cmocka_unit_test(test_screen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,6 +40,7 @@ struct gp {
 	double *work; /* fit: n x n scratch (LML) */
 	double *expo; /* fit: n x n, the kernel's exp factor per pair */
 	double *row;  /* model: cap + 1 scratch for gp_append */
+	int fast; /* fit of a large model: LAPACK without LAPACKE's copies */
 };
 
 /* Fit theta to n points (X, standardised y) (on a subset of at most 100
@@ -49,13 +50,22 @@ struct gp {
 int fit_theta(const double *X, const double *y, size_t n, size_t d,
 	      const double *warm, int quick, struct rng *r, double *theta);
 
+/* A model at theta of the (at most 100) points fit_theta fits theta to,
+ * factored (owned by the caller: gp_model_free), or NULL. */
+struct gp *gp_subset_model(const double *X, const double *y, size_t n, size_t d,
+			   const double *theta);
+
 /* A model GP of dimension d at theta with no points (owned by the
  * caller: gp_model_free), or NULL. */
 struct gp *gp_model_new(size_t d, const double *theta);
 void gp_model_free(struct gp *gp);
 
-/* Its first m points X (m x d) factored as one block. */
+/* Its first m points X (m x d) factored (from the rows gp_factor_part
+ * left when gp->n says so). */
 int gp_factor_block(struct gp *gp, const double *X, size_t m);
+/* The first part of gp_factor_block(gp, X, m) (all of it up to GP_LARGE
+ * points; ~70% of the rows and a third of the work above). */
+int gp_factor_part(struct gp *gp, const double *X, size_t m);
 /* Append point x to the factor (its target set by the caller): O(n^2). */
 int gp_append(struct gp *gp, const double *x);
 /* Append the t points X (t x d) as one group (targets set by the caller):
@@ -67,9 +77,26 @@ void gp_solve_alpha(struct gp *gp);
 /* Add one point (x, y) without refitting: O(n^2). */
 int gp_add(struct gp *gp, const double *x, double y);
 
-/* Mean and variance (latent) at m points Xc (m x d): O(n^2 m). */
+/* Mean and variance (latent) at m points Xc (m x d): O(n^2 m); var NULL:
+ * the mean only, O(n m). */
 int gp_predict(const struct gp *gp, const double *Xc, size_t m, double *mu,
 	       double *var);
+
+/* Points a large model's variance bound conditions on (gp_predict_screen). */
+#define GP_SCREEN 16
+
+/* The mean (as gp_predict computes it) and an upper bound on the
+ * variance at m points Xc: the variance given only the GP_SCREEN points
+ * each covaries with most (more data never raises it). O(n m): to choose
+ * the few points worth an O(n^2) variance (gp_var_of_cov). Kc (m x n):
+ * each point's covariances with the model's points. */
+int gp_predict_screen(const struct gp *gp, const double *Xc, size_t m,
+		      double *mu, double *var_hi, double *Kc);
+
+/* The variance at k points from their covariances, the rows of B (k x
+ * n; overwritten): O(n^2 k). */
+void gp_var_of_cov(const struct gp *gp, double *B, size_t k, double *var);
+
 /* Mean, variance and their gradients at one point (ks, v: n scratch; dk:
  * n x d scratch). */
 void gp_predict_grad(const struct gp *gp, const double *x, double *mu,
