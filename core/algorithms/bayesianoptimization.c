@@ -19,9 +19,14 @@
  * fitted white-noise term) is kept between suggestions: it is refitted at
  * every suggestion up to 300 observations, then each time their number
  * has grown by 1/8; in between new observations join its Cholesky factor
- * in groups (O(n^2) each, gp_build): a suggestion at 1,000 trials costs
- * ~25 ms of CPU on a loaded 2-core machine, one with a refit or after a
- * restart 45-80 (the O(n^3) refactoring).
+ * in groups (O(n^2) each, gp_build). Past 300 (a "large" GP) no
+ * suggestion does two of the O(n^3)-ish steps: a scheduled refit is
+ * spread over three suggestions (model_refit_later), the first from
+ * nothing (a warm start) suggests by the model of the fit's points,
+ * candidates get the O(n^2) variance only where it can matter
+ * (screen_candidates) and only the hedge's pick is refined: at 1,000
+ * trials a suggestion costs ~12 ms of CPU on a loaded 2-core machine, the
+ * heaviest (a refit's, a restart's) 30-45.
  * Tree models are fitted afresh at each suggestion (40-60 ms at 1,000).
  *
  * Acquisition: EI, PI (xi = 0.01) and LCB (kappa = 1.96) on the
@@ -92,6 +97,7 @@ enum estimator { EST_GP, EST_RF, EST_ET, EST_GBRT };
 #define REFIT_ALL	GP_LARGE /* refit at every suggestion up to this */
 #define REFIT_GROWTH	8  /* then when n grew by 1/8 since the last fit */
 #define GROUP		16 /* points appended to the factor at once */
+#define SCREEN_TOP	4  /* large GP: candidates in exact order (screen) */
 
 /* ---- settings ---- */
 
@@ -184,6 +190,13 @@ struct bo_priv {
 	size_t d;      /* encoded dimension of theta/last */
 	double *theta; /* log ls[d], log sf2, log noise; NULL = none */
 	size_t fit_n;  /* observations when theta was last fitted */
+	/* A large model's scheduled refit under way (model_refit_later):
+	 * its hyperparameters (NULL = none), the n they were fitted at,
+	 * and the suggestions before they are taken */
+	double *theta_next;
+	size_t fit_n_next;
+	int next_wait; /* 1: the first part of model_next is still to do */
+	struct gp *model_next; /* its model, part factored (owned; not saved) */
 	double gains[NACQ];
 	double *last; /* NACQ x d: last hedge candidates */
 	int has_last;
@@ -557,8 +570,9 @@ static int data_collect(const struct bo_space *s,
 struct bo_call {
 	struct bo_priv *p;
 	const struct bo_space *s;
-	size_t want;   /* suggestions asked in this call */
-	struct gp *gp; /* GP: p->model, once built */
+	size_t want;	   /* suggestions asked in this call */
+	struct gp *gp;	   /* GP: p->model, once built (or subset) */
+	struct gp *subset; /* a large GP's first suggestion's model (owned) */
 	/* trees: the model of this call (owned) and what it was fitted to:
 	 * the observations (standardised), then pending and batch points at
 	 * the constant lie (tn rows of TX, TY; owned) */
@@ -795,6 +809,111 @@ static size_t hedge_pick(struct bo_call *c)
 	return NACQ - 1;
 }
 
+/* The best score acquisition a can give a candidate of mean mu whose sd
+ * is at most sd_hi (and at least 1e-6, gp_predict's floor): EI and LCB
+ * improve with the sd, PI too below the target but with less above it. */
+static double acq_bound(enum acq_kind a, double mu, double sd_hi,
+			const struct acq_target *t)
+{
+	double dm, ds, imp = t->ybest - mu - t->xi;
+
+	return acq_value(a, mu, a == ACQ_PI && imp > 0 ? 1e-6 : sd_hi, t, &dm,
+			 &ds);
+}
+
+/* Candidates of acquisition `kind` by score, the exact one where exact[j]
+ * is set, else its bound (order: m indices). */
+static void screen_order(struct bo_call *c, enum acq_kind kind,
+			 const double *mu, const double *sd,
+			 const unsigned char *exact, size_t m, double *key,
+			 size_t *order)
+{
+	double dm, ds;
+	size_t j;
+
+	for (j = 0; j < m; j++) {
+		key[j] = exact[j] ? acq_value(kind, mu[j], sd[j], &c->target,
+					      &dm, &ds)
+				  : acq_bound(kind, mu[j], sd[j], &c->target);
+		order[j] = j;
+	}
+	qsort_r(order, m, sizeof(*order), cmp_score, key);
+}
+
+/* The exact sd of the k candidates need[] from their covariances (the
+ * rows of Kc, n each; B: k x n scratch). */
+static void screen_exact(const struct gp *gp, const double *Kc,
+			 const size_t *need, size_t k, double *B, double *sd)
+{
+	size_t n = gp->n, i;
+
+	for (i = 0; i < k; i++)
+		memcpy(B + i * n, Kc + need[i] * n, n * sizeof(*B));
+	gp_var_of_cov(gp, B, k, B + k * n);
+	for (i = 0; i < k; i++)
+		sd[need[i]] = sqrt(B[k * n + i]);
+}
+
+/*
+ * A large GP's candidates (mu, sd of the m points C) without the O(n^2)
+ * variance of each: gp_predict_screen gives every candidate its mean and
+ * an upper bound on its variance, hence a bound on each acquisition's
+ * score (acq_bound). A candidate whose bound is not among the SCREEN_TOP
+ * best keys (exact scores, or bounds where the variance is not computed
+ * yet) of any acquisition cannot be among its SCREEN_TOP best; so the
+ * exact variance is computed, in rounds, for the candidates among the
+ * leaders until the leaders of every acquisition are exact. The others
+ * keep the bound: the order is exact for the first SCREEN_TOP of each
+ * acquisition, approximate after (what first_unused reaches only when
+ * those are all used).
+ */
+static int screen_candidates(struct bo_call *c, const double *C, size_t m,
+			     double *mu, double *sd, enum acq_kind acq,
+			     size_t na)
+{
+	size_t n = c->gp->n, *order = malloc(2 * m * sizeof(*order)), *need;
+	size_t top = SCREEN_TOP, k, j, a;
+	unsigned char *exact = calloc(m, 1);
+	double *key = malloc(m * sizeof(*key));
+	double *Kc = malloc((2 * m * n + m) * sizeof(*Kc));
+	int rc = -ENOMEM;
+
+	if (!exact || !order || !key || !Kc)
+		goto out;
+	need = order + m;
+	rc = gp_predict_screen(c->gp, C, m, mu, sd, Kc);
+	for (j = 0; !rc && j < m; j++)
+		sd[j] = sqrt(sd[j]);
+	while (!rc) {
+		k = 0;
+		for (a = 0; a < na; a++) {
+			screen_order(c,
+				     acq == ACQ_HEDGE ? (enum acq_kind)a : acq,
+				     mu, sd, exact, m, key, order);
+			for (j = 0; j < SCREEN_TOP && j < m; j++)
+				if (!exact[order[j]])
+					break;
+			if (j == SCREEN_TOP || j == m)
+				continue; /* this one's leaders are exact */
+			for (j = 0; j < top && j < m; j++)
+				if (!exact[order[j]]) {
+					exact[order[j]] = 1;
+					need[k++] = order[j];
+				}
+		}
+		if (!k)
+			break;
+		top *= 2; /* a round costs a pass over the factor */
+		screen_exact(c->gp, Kc, need, k, Kc + m * n, sd);
+	}
+out:
+	free(exact);
+	free(order);
+	free(key);
+	free(Kc);
+	return rc;
+}
+
 /* Model-based suggestion: fills x and *out (NULL if nothing unused). */
 static int suggest_model(struct bo_call *c, const struct bo_data *b, double *x,
 			 char ***out)
@@ -808,7 +927,7 @@ static int suggest_model(struct bo_call *c, const struct bo_data *b, double *x,
 	double *sd = malloc(m * sizeof(*sd)), *R, *score;
 	size_t *order;
 	enum acq_kind kind;
-	int rc = -ENOMEM, found = 0;
+	int rc = -ENOMEM, found = 0, large;
 
 	total = m + nref;
 	R = malloc(na * nref * d * sizeof(*R));
@@ -820,15 +939,18 @@ static int suggest_model(struct bo_call *c, const struct bo_data *b, double *x,
 	if (c->explore)
 		c->target.kappa = STALL_KAPPA;
 	fill_candidates(c, b, C, m);
-	rc = model_predict(c, C, m, mu, sd);
+	large = !c->trees && c->gp->n > GP_LARGE;
+	rc = large ? screen_candidates(c, C, m, mu, sd, acq, na)
+		   : model_predict(c, C, m, mu, sd);
 	if (rc)
 		goto out;
-	for (k = 0; k < m; k++)
+	for (k = 0; k < m && !large; k++)
 		sd[k] = sqrt(sd[k]);
 	for (a = 0; a < na; a++) {
 		kind = acq == ACQ_HEDGE ? (enum acq_kind)a : acq;
-		rc = optimise_one(c, kind, C, mu, sd, m, R + a * nref * d, nref,
-				  order + a * total, score + a * total);
+		rc = optimise_one(c, kind, C, mu, sd, m, R + a * nref * d,
+				  large && na > 1 ? 0 : nref, order + a * total,
+				  score + a * total);
 		if (rc)
 			goto out;
 	}
@@ -843,6 +965,15 @@ static int suggest_model(struct bo_call *c, const struct bo_data *b, double *x,
 		}
 		c->p->has_last = 1;
 		pick = hedge_pick(c);
+		/* a large GP refines the pick's best only (each gain drops by
+		 * the mean at that acquisition's best candidate) */
+		if (large)
+			rc = optimise_one(c, (enum acq_kind)pick, C, mu, sd, m,
+					  R + pick * nref * d, nref,
+					  order + pick * total,
+					  score + pick * total);
+		if (rc)
+			goto out;
 	}
 	rc = first_unused(c, C, m, R + pick * nref * d, order + pick * total,
 			  total, x, out);
@@ -871,8 +1002,9 @@ static void hedge_update(struct bo_call *c)
 
 	if (c->p->acq != ACQ_HEDGE || !c->p->has_last || !c->p->last)
 		return;
-	for (a = 0; a < NACQ; a++)
-		if (!model_predict(c, c->p->last + a * c->s->d, 1, &mu, &var))
+	for (a = 0; a < NACQ; a++) /* the mean only: a GP skips the solve */
+		if (!model_predict(c, c->p->last + a * c->s->d, 1, &mu,
+				   c->trees ? &var : NULL))
 			c->p->gains[a] -= mu;
 	c->p->has_last = 0;
 }
@@ -935,6 +1067,73 @@ static int model_refit(struct bo_call *c, const struct bo_data *b,
 	return rc;
 }
 
+/*
+ * A large model's scheduled refit over three suggestions, each of which
+ * still suggests with the model it has until the third: the first fits
+ * theta (warm, on a bounded subset: fit_theta) into theta_next; the
+ * second does the first part of the new model's factorisation
+ * (model_next_part: about half the work); the third takes theta_next and
+ * that model (model_take_next) and finishes it (gp_build). The fit and
+ * the O(n^3) factorisation, 10-35 ms each at 1,000 points, are spread
+ * over three suggestions. theta_next and the suggestions left are saved
+ * (bo_save): a restarted daemon suggests the same, doing what it lacks of
+ * the factorisation in the third (as after any restart; the same bits).
+ */
+static int model_refit_later(struct bo_call *c, const struct bo_data *b,
+			     const double *ys)
+{
+	struct bo_priv *p = c->p;
+	size_t d = c->s->d;
+	int rc;
+
+	if (!p->theta_next &&
+	    !(p->theta_next = malloc((d + 2) * sizeof(*p->theta_next))))
+		return -ENOMEM;
+	rc = fit_theta(b->X, ys, b->n, d, p->theta, 1, &c->rng, p->theta_next);
+	if (rc) {
+		free(p->theta_next);
+		p->theta_next = NULL;
+		return rc;
+	}
+	p->fit_n_next = b->n;
+	p->next_wait = 1;
+	return 0;
+}
+
+/* The second suggestion of a refit: the first part of its model (any
+ * failure is the third's to report). */
+static void model_next_part(struct bo_priv *p, const struct bo_data *b)
+{
+	p->next_wait = 0;
+	gp_model_free(p->model_next);
+	p->model_next = NULL;
+	if (b->n < p->fit_n_next)
+		return;
+	p->model_next = gp_model_new(p->d, p->theta_next);
+	if (p->model_next &&
+	    gp_factor_part(p->model_next, b->X, p->fit_n_next)) {
+		gp_model_free(p->model_next);
+		p->model_next = NULL;
+	}
+}
+
+/* The refit of the last suggestion taken: theta_next and its n become
+ * theta and fit_n; the model (of the old theta) is dropped. */
+static void model_take_next(struct bo_priv *p, size_t d)
+{
+	if (p->theta_next && p->theta && p->d == d) {
+		memcpy(p->theta, p->theta_next, (d + 2) * sizeof(*p->theta));
+		p->fit_n = p->fit_n_next;
+		gp_model_free(p->model);
+		p->model = p->model_next; /* or NULL: factored afresh */
+		p->model_next = NULL;
+	}
+	gp_model_free(p->model_next);
+	p->model_next = NULL;
+	free(p->theta_next);
+	p->theta_next = NULL;
+}
+
 /* How many leading rows of the model are the first observations of b
  * (same points in the same order): their factor rows are kept. */
 static size_t model_prefix(const struct gp *gp, const struct bo_data *b)
@@ -964,10 +1163,29 @@ static int gp_build(struct bo_call *c, const struct bo_data *b,
 {
 	struct bo_priv *p = c->p;
 	size_t d = c->s->d, i, t;
-	int rc = 0;
+	int rc = 0, first = !p->theta || p->d != d;
 
-	if (refit_due(p, b->n, d))
+	if (p->theta_next &&
+	    (!p->next_wait || p->d != d || b->n < p->fit_n_next))
+		model_take_next(p, d); /* or dropped for another space */
+	else if (p->theta_next)
+		model_next_part(p, b);
+	if (p->theta_next)
+		rc = 0; /* a refit under way */
+	else if (!refit_due(p, b->n, d))
+		rc = 0;
+	else if (!first && b->n > REFIT_ALL && b->n >= p->fit_n)
+		rc = model_refit_later(c, b, ys);
+	else
 		rc = model_refit(c, b, ys);
+	if (!rc && first && b->n > REFIT_ALL) {
+		/* the fit and the factorisation in different suggestions:
+		 * this one by the model of the fit's points (the best 30 and
+		 * a spread), the next by the whole */
+		c->gp = c->subset =
+			gp_subset_model(b->X, ys, b->n, d, p->theta);
+		return c->gp ? 0 : -ENOMEM;
+	}
 	if (!rc && !p->model && !(p->model = gp_model_new(d, p->theta)))
 		rc = -ENOMEM;
 	if (rc)
@@ -1030,11 +1248,11 @@ static int trees_build(struct bo_call *c, const struct bo_data *b,
 static int model_add(struct bo_call *c, const double *x, int refit)
 {
 	size_t d = c->s->d;
-	double mu, var;
+	double mu;
 	int rc;
 
 	if (!c->trees) {
-		rc = gp_predict(c->gp, x, 1, &mu, &var);
+		rc = gp_predict(c->gp, x, 1, &mu, NULL);
 		return rc ? rc : gp_add(c->gp, x, mu);
 	}
 	memcpy(c->TX + c->tn * d, x, d * sizeof(*x));
@@ -1070,11 +1288,11 @@ static int model_add(struct bo_call *c, const double *x, int refit)
 static void target_set(struct bo_call *c, const struct bo_data *b,
 		       const double *ys)
 {
-	size_t i;
+	size_t i, n = c->trees ? b->n : c->gp->n;
 	double best = INFINITY, v;
 
-	for (i = 0; i < b->n; i++) {
-		v = ys[i];
+	for (i = 0; i < n; i++) { /* the GP's points: ys, or a subset */
+		v = c->trees ? ys[i] : c->gp->y[i];
 		if (!c->trees)
 			v -= c->gp->noise * c->gp->alpha[i];
 		best = fmin(best, v);
@@ -1209,6 +1427,7 @@ int bayesopt_suggest_values(void *priv, const struct experiment_spec *spec,
 	c.used = assignment_set_from_history(history, spec->nparams);
 	rc = c.used ? suggest_batch(&c, &b, history, want, out, &n) : -ENOMEM;
 	assignment_set_free(c.used);
+	gp_model_free(c.subset);
 	bo_trees_free(c.trees);
 	free(c.TX);
 	free(c.TY);
@@ -1243,6 +1462,8 @@ static void bo_destroy(void *priv)
 	if (!p)
 		return;
 	free(p->theta);
+	free(p->theta_next);
+	gp_model_free(p->model_next);
 	free(p->last);
 	gp_model_free(p->model);
 	free(p);
@@ -1275,6 +1496,21 @@ static void state_load(struct bo_priv *p, const char *state, int seeded)
 			free(p->theta);
 			p->theta = NULL;
 		}
+	}
+	e = cJSON_GetObjectItem(j, "theta_next"); /* a refit not taken yet */
+	if (p->theta && e) {
+		p->theta_next = malloc((d + 2) * sizeof(*p->theta_next));
+		if (p->theta_next &&
+		    state_json_doubles(e, p->theta_next, d + 2)) {
+			free(p->theta_next);
+			p->theta_next = NULL;
+		}
+		e = cJSON_GetObjectItem(j, "fit_n_next");
+		p->fit_n_next = cJSON_IsNumber(e) && e->valuedouble > 0
+					? (size_t)e->valuedouble
+					: p->fit_n;
+		e = cJSON_GetObjectItem(j, "next_wait");
+		p->next_wait = cJSON_IsNumber(e) && e->valuedouble > 0;
 	}
 	cJSON_Delete(j);
 }
@@ -1339,6 +1575,13 @@ static char *bo_save(void *priv)
 		cJSON_AddNumberToObject(j, "fit_n", (double)p->fit_n);
 		cJSON_AddItemToObject(j, "theta",
 				      state_json_array(p->theta, p->d + 2));
+	}
+	if (p->theta && p->theta_next) {
+		cJSON_AddNumberToObject(j, "fit_n_next", (double)p->fit_n_next);
+		cJSON_AddNumberToObject(j, "next_wait", p->next_wait);
+		cJSON_AddItemToObject(
+			j, "theta_next",
+			state_json_array(p->theta_next, p->d + 2));
 	}
 	text = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);

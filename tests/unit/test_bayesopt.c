@@ -114,13 +114,99 @@ static void test_round_trip(void **state)
 	fx_check_round_trip(ALGO, 14, 10);
 }
 
-/* Past REFIT_ALL (300) observations the factor is grown between refits and
- * kept in memory: a restarted instance rebuilds it from the history and
- * must suggest exactly what the uninterrupted one does. */
+/* b's instance replaced by one created from the state it saves. */
+static void fx_restart(struct fx *b)
+{
+	char *state = b->ops->save(b->priv);
+
+	assert_non_null(state);
+	b->ops->destroy(b->priv);
+	b->priv = NULL;
+	assert_int_equal(b->ops->create(&b->spec, state, &b->priv, NULL), 0);
+	free(state);
+}
+
+/* a and b suggested the same n trials. */
+static void fx_assert_same(const struct fx *a, const struct fx *b, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < 3; j++)
+			assert_string_equal(a->trials[i].values[j],
+					    b->trials[i].values[j]);
+}
+
+/*
+ * Past REFIT_ALL (300) observations the factor is grown between refits and
+ * kept in memory, and a scheduled refit (due at 300 + 300 / 8 = 337)
+ * spans three suggestions: the fit, the first part of the new factor, the
+ * rest. An instance restarted before any of them (or after 304) rebuilds
+ * what it lacks from the history and must suggest exactly what the
+ * uninterrupted one does.
+ */
 static void test_round_trip_incremental(void **state)
 {
+	static const size_t restarts[] = { 304, 337, 338, 339 };
+	struct fx a, b;
+	size_t k;
+
 	(void)state;
-	fx_check_round_trip(ALGO, 304, 12);
+	fx_init(&a, ALGO);
+	fx_box(&a, 3);
+	fx_set(&a, "random_state", "5");
+	fx_start(&a, NULL);
+	fx_run(&a, 342);
+	fx_init(&b, ALGO);
+	fx_box(&b, 3);
+	fx_set(&b, "random_state", "5");
+	fx_start(&b, NULL);
+	for (k = 0; k < sizeof(restarts) / sizeof(*restarts); k++) {
+		fx_run(&b, restarts[k]);
+		fx_restart(&b);
+	}
+	fx_run(&b, 342);
+	fx_assert_same(&a, &b, 342);
+	fx_free(&a);
+	fx_free(&b);
+}
+
+/* f: 310 random trials, then bayesianoptimization on them (as warm
+ * started), restarted before each suggestion in restarts[] (n of them). */
+static void fx_warm_large(struct fx *f, const size_t *restarts, size_t n)
+{
+	size_t k;
+
+	fx_init(f, "random");
+	fx_box(f, 3);
+	fx_set(f, "random_state", "7");
+	fx_start(f, NULL);
+	fx_run(f, 310);
+	f->ops->destroy(f->priv);
+	f->ops = algorithm_find(ALGO);
+	f->spec.algorithm.name = ALGO;
+	fx_start(f, NULL);
+	for (k = 0; k < n; k++) {
+		fx_run(f, restarts[k]);
+		fx_restart(f);
+	}
+	fx_run(f, 314);
+}
+
+/* A large history and no model yet (a warm start): the first suggestion
+ * fits the hyperparameters and suggests by the model of the fit's points,
+ * the next factors the whole; restarted before either, the same trials. */
+static void test_warm_large(void **state)
+{
+	static const size_t restarts[] = { 310, 311, 312 };
+	struct fx a, b;
+
+	(void)state;
+	fx_warm_large(&a, NULL, 0);
+	fx_warm_large(&b, restarts, 3);
+	fx_assert_same(&a, &b, 314);
+	fx_free(&a);
+	fx_free(&b);
 }
 
 static void test_converges(void **state)
@@ -401,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_no_duplicates),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_round_trip_incremental),
+		cmocka_unit_test(test_warm_large),
 		cmocka_unit_test(test_converges),
 		cmocka_unit_test(test_acq_variants),
 		cmocka_unit_test(test_initial_design),
