@@ -6,8 +6,9 @@
  * A plain trial (no collector view, shared file or Custom collector) is
  * forked by the daemon's fork server (core/backends/spawn_client.c,
  * supervisor/spawn_server.c), which supervises it itself: it holds the
- * trial's locked record, records the exit before reaping it, and closes a
- * pipe the controller polls (run->pidfd). Any other trial gets a
+ * trial's locked record, records the exit before reaping it, and writes
+ * that exit on a pipe the controller polls (run->pidfd) before closing it
+ * (the record is read back only after a restart). Any other trial gets a
  * supervisor of its own, forked by that server (posix_spawn of
  * katibfs-shim if there is none), without copying or waiting on the
  * daemon's address space; everything it needs comes in its argv, its
@@ -647,6 +648,22 @@ static void adopt_pid(struct trial_run *run, const struct record *r)
 		lr->direct && r->server > 0 ? sys_pidfd_open(r->server) : -1;
 }
 
+/* A plain trial of ours that has ended: its server wrote the exit it
+ * recorded on the pipe (run->pidfd) before closing it. 1 with r set. */
+static int own_exit(const struct trial_run *run, struct record *r)
+{
+	const struct local_run *lr = run->priv;
+	struct spawn_exit ex;
+
+	if (!lr || !lr->direct || !lr->sp.server || run->pidfd < 0 ||
+	    read(run->pidfd, &ex, sizeof(ex)) != (ssize_t)sizeof(ex))
+		return 0;
+	r->has_exit = 1;
+	r->code = ex.code;
+	r->sig = ex.sig;
+	return 1;
+}
+
 /* A plain trial has ended and its fork server holds the record still:
  * it is writing the exit. Wait for that (bounded), then read it. */
 static enum trial_probe await_record(int fd, struct record *r)
@@ -673,6 +690,11 @@ enum trial_probe local_probe(const char *trial_dir, struct trial_run *run,
 
 	if (run_is_child(run) && run_pid(run) > 0)
 		waitpid(run_pid(run), NULL, WNOHANG); /* reap: the file tells */
+	if (own_exit(run, &r)) {
+		*exit_code = r.code;
+		*term_signal = r.sig;
+		return PROBE_EXITED;
+	}
 	snprintf(path, sizeof(path), "%s/" SUPERVISOR_FILE, trial_dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

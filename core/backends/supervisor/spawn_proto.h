@@ -10,8 +10,9 @@
  * and `envc` more (its environment). The reply is a struct spawn_reply
  * with, when err is 0, fds as SCM_RIGHTS: a pidfd of the new supervisor;
  * or with SPAWN_DIRECT (the server supervises that trial itself; pid is
- * the trial's), the read end of a pipe whose other end the server closes
- * once the trial's exit is recorded, then a pidfd of the trial.
+ * the trial's), the read end of a pipe (non-blocking) on which the server
+ * writes a struct spawn_exit and closes its end once the trial's exit is
+ * recorded, then a pidfd of the trial.
  *
  * A signal request (magic SPAWN_SIGNAL_MAGIC, len 0, argc a pid the
  * server replied with SPAWN_DIRECT, envc 1 to kill, 0 to stop) has no
@@ -52,6 +53,12 @@ struct spawn_reply {
 	int32_t pid; /* the supervisor's, or with SPAWN_DIRECT the trial's */
 	uint32_t flags;
 	uint32_t pad;
+};
+
+/* What a SPAWN_DIRECT trial's pipe carries before its end of file: the
+ * exit as recorded (written once the record holds it). */
+struct spawn_exit {
+	int32_t code, sig;
 };
 
 #define SPAWN_MAX_FDS 2 /* attached to one message */

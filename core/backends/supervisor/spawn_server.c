@@ -87,7 +87,9 @@ static int is_plain(const struct shim_options *o)
  * left of its group goes, its exit is recorded, and the daemon hears. */
 static void direct_ended(struct direct *d, const siginfo_t *si)
 {
+	struct spawn_exit ex;
 	int status, code, sig;
+	ssize_t n;
 
 	kill(-d->pid, SIGKILL);
 	if (si->si_code == CLD_EXITED)
@@ -99,6 +101,12 @@ static void direct_ended(struct direct *d, const siginfo_t *si)
 	shim_exit_status(&d->o, status, d->forwarded, &code, &sig);
 	dprintf(d->record, "exit %d %d\n", code, sig);
 	close(d->record);
+	ex.code = code;
+	ex.sig = sig;
+	/* the same, for the daemon not to read the record back (a pipe
+	 * takes 8 bytes at once; a daemon gone: EPIPE, SIGPIPE ignored) */
+	n = write(d->done, &ex, sizeof(ex));
+	(void)n;
 	close(d->done);
 	free(d->log);
 	*d = directs[--ndirect];
@@ -207,7 +215,7 @@ static int start_direct(int record, int sfd, char **argv, int argc, char **envp,
 		return EINVAL;
 	if (!(d->log = strdup(d->o.log)))
 		return ENOMEM;
-	if (pipe2(p, O_CLOEXEC)) {
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
 		free(d->log);
 		return errno;
 	}
