@@ -108,12 +108,13 @@ static const char schema[] =
  * The writer. Callers (under katib->lock) build each transaction as a
  * compact list of statements with their values (struct strbuf `building`:
  * per statement its id, its argument count and each argument's type and
- * bytes) and store_commit() hands it over whole; the writer thread, which
- * alone uses the connection after store_open(), runs what has piled up
- * since its last wakeup in one sqlite transaction (a group commit: each
- * handed-over transaction is all or nothing, and so is the group), never
- * under the model lock. Transactions are numbered in hand-over order
- * (store_mark); store_sync waits until one is on disk.
+ * bytes) and store_commit() hands it over whole; the writer thread runs
+ * what has piled up (for up to GROUP_DELAY_NS) in one sqlite transaction
+ * (a group commit: each handed-over transaction is all or nothing, and so
+ * is the group), never under the model lock. Transactions are numbered in
+ * hand-over order (store_mark); store_sync() waits until one is on disk,
+ * writing the pile itself when no one is writing (a trial's start then
+ * costs no hand-off to another thread). One thread writes at a time.
  *
  * A failure rolls the group back and the writer then skips everything
  * until a rewrite (a transaction holding store_clear_all()) commits: the
@@ -156,6 +157,8 @@ struct store {
 	char errmsg[256];
 	int checkpoint, stop;
 	int waiters; /* in store_sync: write now */
+	int writing; /* a thread writes `batch` (write_pending_locked) */
+	struct strbuf batch;
 	int dropped; /* a transaction never reached the queue (-ENOMEM) */
 	pthread_t writer;
 	int writer_started; /* store_open's and store_close's only */
@@ -328,6 +331,8 @@ uint64_t store_mark(struct store *s)
 	return seq;
 }
 
+static void write_pending_locked(struct store *s);
+
 /* 0 when everything up to seq is on disk, else the writer's error. */
 static int synced_locked(const struct store *s, uint64_t seq)
 {
@@ -341,13 +346,14 @@ int store_sync(struct store *s, uint64_t seq)
 	int rc;
 
 	pthread_mutex_lock(&s->qlock);
-	if (s->finished < seq) {
-		s->waiters++;
-		pthread_cond_signal(&s->work);
-		while (s->finished < seq && s->writer_running)
+	s->waiters++;
+	while (s->finished < seq && s->writer_running) {
+		if (!s->writing) /* write it here, at once */
+			write_pending_locked(s);
+		else
 			pthread_cond_wait(&s->done, &s->qlock);
-		s->waiters--;
 	}
+	s->waiters--;
 	rc = synced_locked(s, seq);
 	pthread_mutex_unlock(&s->qlock);
 	return rc;
@@ -544,61 +550,81 @@ static void group_wait_locked(struct store *s)
 		;
 }
 
-static void *writer_main(void *arg)
+/*
+ * Write everything handed over so far (qlock held; dropped meanwhile).
+ * One thread at a time (`writing`): the writer thread, or a thread in
+ * store_sync() that finds it idle and writes itself rather than wait
+ * for it to be scheduled. The batch buffer and the connection belong to
+ * whoever set `writing`.
+ */
+static void write_pending_locked(struct store *s)
 {
-	struct store *s = arg;
-	struct strbuf batch = { 0 };
 	struct batch_result r = { 0 };
 	uint64_t first, n;
 	int checkpoint;
 
+	s->writing = 1;
+	{
+		struct strbuf t = s->batch;
+
+		s->batch = s->queue;
+		s->queue = t;
+		s->queue.len = 0;
+	}
+	first = s->finished + 1;
+	checkpoint = s->checkpoint;
+	s->checkpoint = 0;
+	r.durable = s->durable;
+	r.failed = s->failed;
+	if (s->dropped && !r.failed) {
+		r.failed = s->dropped;
+		snprintf(r.errmsg, sizeof(r.errmsg), "out of memory");
+	}
+	s->dropped = 0;
+	pthread_mutex_unlock(&s->qlock);
+
+	n = run_batch(s, &s->batch, first, &r);
+	if (checkpoint)
+		sqlite3_wal_checkpoint_v2(
+			s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (s->batch.cap > (1u << 20))
+		strbuf_free(&s->batch); /* a rewrite's: give it back */
+	s->batch.len = 0;
+
+	pthread_mutex_lock(&s->qlock);
+	s->finished = first - 1 + n;
+	s->durable = r.durable;
+	if (r.failed) /* the message of the failure it is in */
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s", r.errmsg);
+	s->failed = r.failed;
+	s->writing = 0;
+	if (s->queue.len) /* handed over meanwhile (no signal then) */
+		pthread_cond_signal(&s->work);
+	pthread_cond_broadcast(&s->done);
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+
 	pthread_mutex_lock(&s->qlock);
 	for (;;) {
-		while (!s->queue.len && !s->stop && !s->checkpoint)
+		while ((!s->queue.len || s->writing) && !s->stop &&
+		       !s->checkpoint)
 			pthread_cond_wait(&s->work, &s->qlock);
+		if (s->writing) { /* stop or checkpoint: after that one */
+			pthread_cond_wait(&s->done, &s->qlock);
+			continue;
+		}
 		if (!s->queue.len && !s->checkpoint)
 			break; /* stop, and everything is written */
 		group_wait_locked(s);
-		{
-			struct strbuf t = batch;
-
-			batch = s->queue;
-			s->queue = t;
-			s->queue.len = 0;
-		}
-		first = s->finished + 1;
-		checkpoint = s->checkpoint;
-		s->checkpoint = 0;
-		r.durable = s->durable;
-		r.failed = s->failed;
-		if (s->dropped && !r.failed) {
-			r.failed = s->dropped;
-			snprintf(r.errmsg, sizeof(r.errmsg), "out of memory");
-		}
-		s->dropped = 0;
-		pthread_mutex_unlock(&s->qlock);
-
-		n = run_batch(s, &batch, first, &r);
-		if (checkpoint)
-			sqlite3_wal_checkpoint_v2(s->db, NULL,
-						  SQLITE_CHECKPOINT_PASSIVE,
-						  NULL, NULL);
-		if (batch.cap > (1u << 20))
-			strbuf_free(&batch); /* a rewrite's: give it back */
-
-		pthread_mutex_lock(&s->qlock);
-		s->finished = first - 1 + n;
-		s->durable = r.durable;
-		if (r.failed) /* the message of the failure it is in */
-			snprintf(s->errmsg, sizeof(s->errmsg), "%s", r.errmsg);
-		s->failed = r.failed;
-		batch.len = 0;
-		pthread_cond_broadcast(&s->done);
+		if (!s->writing) /* else a store_sync() took it meanwhile */
+			write_pending_locked(s);
 	}
 	s->writer_running = 0;
 	pthread_cond_broadcast(&s->done);
 	pthread_mutex_unlock(&s->qlock);
-	strbuf_free(&batch);
 	return NULL;
 }
 
@@ -682,6 +708,7 @@ void store_close(struct store *s)
 	}
 	strbuf_free(&s->building);
 	strbuf_free(&s->queue);
+	strbuf_free(&s->batch);
 	pthread_cond_destroy(&s->work);
 	pthread_cond_destroy(&s->done);
 	pthread_mutex_destroy(&s->qlock);

@@ -10,12 +10,12 @@
  *
  * Writes are built by the callers, one at a time (under katib->lock), as
  * a compact copy of each statement's values, and committed by the store's
- * own writer thread, which alone uses the sqlite connection: a commit
- * never runs under the model lock. Transactions reach the disk in the
- * order they were committed; what has piled up is committed as one sqlite
- * transaction. Before an outside effect (a process started) the caller
- * takes store_mark() under the lock and, after dropping it, store_sync()
- * waits until that point is on disk.
+ * own writer thread (or by a thread waiting in store_sync, when no one is
+ * writing), one at a time: a commit never runs under the model lock.
+ * Transactions reach the disk in the order they were committed; what has piled
+ * up is committed as one sqlite transaction. Before an outside effect (a
+ * process started) the caller takes store_mark() under the lock and, after
+ * dropping it, store_sync() waits until that point is on disk.
  *
  * Ownership: the store owns its sqlite handle, its writer thread and the
  * buffers of transactions not yet written; experiments and trials
