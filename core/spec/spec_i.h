@@ -1,9 +1,9 @@
 /*
  * spec_i.h - private to the spec module (core/spec/spec.c,
- * core/spec/spec_parse.c, core/spec/spec_template.c, core/spec/spec_render.c,
- * core/spec/trial_render.c, core/spec/job_check.c): the field helpers they
- * share and the calls between them. Not a contract: the public interface is
- * include/katib/spec.h.
+ * core/spec/fields.c, core/spec/spec_parse.c, core/spec/spec_template.c,
+ * core/spec/spec_render.c, core/spec/trial_render.c, core/spec/job_check.c):
+ * the field helpers they share and the calls between them. Not a contract: the
+ * public interface is include/katib/spec.h.
  *
  * Errors go in the caller's struct kb_error with the field's path, as
  * "spec.trialTemplate.trialParameters[0].name", built with join() and
@@ -29,7 +29,7 @@ void free_strv(char **v, size_t n);
 /* Free a parameter's strings and zero it (spec.c). */
 void param_clear(struct param_spec *p);
 
-/* ---- spec_parse.c: field helpers ---- */
+/* ---- fields.c: field helpers ---- */
 
 /* Set err (-EINVAL) at path, on n's line when n is given. */
 int fail(struct kb_error *err, const char *path, const struct ynode *n,
@@ -51,6 +51,27 @@ int get_str(const struct ynode *map, const char *key, const char *path,
 /* A boolean field; *out unchanged when absent. */
 int get_bool(const struct ynode *map, const char *key, const char *path,
 	     int *out, struct kb_error *err);
+/* fail() at the field path.key, on n's line. */
+int fail_key(struct kb_error *err, const char *path, const char *key,
+	     const struct ynode *n, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* A quoted string n where the schema wants `what` (e.g. "an integer"). */
+int fail_quoted(struct kb_error *err, const char *path, const struct ynode *n,
+		const char *what);
+/* The NULL-terminated list as "a, b, c" into buf. */
+void list_text(const char *const *list, char *buf, size_t size);
+/* A field that holds one value; NULL (and 0) when absent or null. */
+int get_scalar(const struct ynode *map, const char *key, const char *path,
+	       const struct ynode **out, struct kb_error *err);
+/* Whole text as a number: 0, or -1 when it is not one. */
+int parse_long(const char *s, long *out);
+int parse_double(const char *s, double *out);
+/* An int32 field: *present = 0 when absent. */
+int get_int(const struct ynode *map, const char *key, const char *path,
+	    int *out, int *present, struct kb_error *err);
+/* A list of single values; *out NULL and *n 0 when absent. */
+int get_str_list(const struct ynode *map, const char *key, const char *path,
+		 char ***out, size_t *n, struct kb_error *err);
 /* ---- spec.c: the enums' names (NULL-terminated, indexed by value) ---- */
 
 extern const char *const param_type_names[];
