@@ -138,11 +138,15 @@ demo:
 	@$(MAKE) --no-print-directory all
 	sh scripts/demo.sh
 
-bench: all $(BUILD)/algo_harness $(BUILD)/latency $(BUILD)/mo_harness $(BUILD)/importance $(BUILD)/tests/test_importance
+bench: all $(BUILD)/algo_harness $(BUILD)/latency $(BUILD)/mo_harness $(BUILD)/importance $(BUILD)/tests/test_importance $(BUILD)/lockhold.so
 	sh bench/run.sh
 
 $(BUILD)/algo_harness $(BUILD)/latency $(BUILD)/mo_harness $(BUILD)/importance: $(BUILD)/%: bench/%.c bench/bench_functions.h $(BUILD)/libkatib.a $(FLAGS_FILE)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MF $@.d -MT $@ -o $@ $< $(BUILD)/libkatib.a $(LDLIBS)
+
+# bench/lockhold.c: LD_PRELOAD timing of the model lock's holds (see its head).
+$(BUILD)/lockhold.so: bench/lockhold.c
+	$(CC) -O2 -g -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

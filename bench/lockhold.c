@@ -3,7 +3,7 @@
  * LD_PRELOAD library for measuring the model lock (k->lock) of a running
  * katibfs (issue 11, "Reads never wait").
  *
- *   cc -O2 -shared -fPIC -o build/lockhold.so bench/lockhold.c -ldl
+ *   make build/lockhold.so      (make bench builds it too)
  *   LOCKHOLD_OUT=/tmp/holds.txt LD_PRELOAD=build/lockhold.so katibfs ...
  *
  * Every pthread_mutex_lock/unlock (and the unlock+lock inside
