@@ -123,6 +123,8 @@ def emit(version, tables):
     w(" * edit. `make job-schema` writes it again, `make job-schema-check`\n")
     w(" * checks it is what the script writes. The types and their use:\n")
     w(" * core/spec/job_schema.h, core/spec/job_check.c.\n")
+    w(" *\n")
+    w(" * Owns nothing: generated constant tables.\n")
     w(" */\n")
     w('#include "spec/job_schema.h"\n\n')
     w("/* clang-format off */\n")
