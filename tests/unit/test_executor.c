@@ -269,12 +269,12 @@ static void test_plain_line(void **state)
 	local_release(&run);
 }
 
-/* PWD is set as the shell sets it: the trial's directory, not ours. */
-static void test_plain_line_pwd(void **state)
+/* PWD is set as the shell sets it: the trial's directory, not ours (env's
+ * PWD=/ replaced, or PWD added to an environment without one; the fork
+ * server decides it before its vfork), the rest of env kept. */
+static void plain_line_pwd(struct fixture *f, char **env)
 {
-	struct fixture *f = *state;
 	char *argv[] = { "sh", "-c", "/usr/bin/env", NULL };
-	char *env[] = { "PWD=/", NULL };
 	char want[256], *log;
 	struct trial_command c;
 	struct trial_run run;
@@ -288,7 +288,22 @@ static void test_plain_line_pwd(void **state)
 	log = slurp(f->log);
 	assert_true(strstr(log, want) ||
 		    !strncmp(log, want + 1, strlen(want + 1)));
+	assert_non_null(strstr(log, "KEEP=1"));
 	local_release(&run);
+}
+
+static void test_plain_line_pwd(void **state)
+{
+	char *env[] = { "KEEP=1", "PWD=/", NULL };
+
+	plain_line_pwd(*state, env);
+}
+
+static void test_plain_line_no_pwd(void **state)
+{
+	char *env[] = { "KEEP=1", NULL };
+
+	plain_line_pwd(*state, env);
 }
 
 /* A plain trial is supervised by the fork server itself ("pid <trial>
@@ -346,6 +361,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_line, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_plain_line_pwd, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_plain_line_no_pwd, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_plain_adopted_terminate,
 						setup, teardown),

@@ -545,7 +545,7 @@ void shim_exit_status(const struct shim_options *o, int status, int forwarded,
 void shim_run_trial(const struct shim_options *o)
 {
 	child_setup(o, o->log, "trial");
-	if (o->as_shell)
+	if (o->as_shell && !o->pwd_ready)
 		shell_pwd();
 	execve(o->exe, o->argv, environ);
 	dprintf(2, "katibfs: cannot execute %s: %s\n", o->exe, strerror(errno));

@@ -21,6 +21,10 @@ struct shim_options {
 	char **cenv;	  /* -e NAME=VALUE for the collector, or NULL */
 	int ncenv;
 	int cgrace; /* -g: s the collector has to end after the trial */
+	/* -s: the environment's PWD is already what sh would make it (the
+	 * fork server decides it before its vfork: the child must not
+	 * allocate in the memory it shares with the server) */
+	int pwd_ready;
 };
 
 /* 0, or 2 after the usage message. */

@@ -36,6 +36,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <signal.h>
@@ -43,6 +44,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -191,14 +193,72 @@ static void send_reply(int err, pid_t pid, const int fds[SPAWN_MAX_FDS],
 	spawn_send(SOCK_FD, &r, sizeof(r), fds);
 }
 
+/* -s: the environment with PWD as sh sets it at its start in directory
+ * cwd (kept if it names cwd, else cwd's physical path, as getcwd gives
+ * it), decided here rather than in the vfork child, whose setenv would
+ * allocate in this process's heap and leak there at every trial. *env is
+ * envp, changed in place, or when envp has no PWD a new vector (*own, for
+ * the caller to free; envp's strings borrowed); pwd holds the entry. */
+static int shell_env(char **envp, const char *cwd, char *pwd, size_t size,
+		     char ***env, char ***own)
+{
+	char path[PATH_MAX];
+	struct stat a, b;
+	size_t i, n;
+
+	*env = envp;
+	*own = NULL;
+	for (i = 0; envp[i] && strncmp(envp[i], "PWD=", 4); i++)
+		;
+	if (envp[i] && envp[i][4] == '/' && !stat(envp[i] + 4, &a) &&
+	    !stat(cwd, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;
+	if (!realpath(cwd, path))
+		return 0; /* the child's chdir fails and says why */
+	if (snprintf(pwd, size, "PWD=%s", path) >= (int)size)
+		return ENAMETOOLONG;
+	if (envp[i]) {
+		envp[i] = pwd;
+		return 0;
+	}
+	for (n = i; envp[n]; n++)
+		;
+	if (!(*own = calloc(n + 2, sizeof(char *))))
+		return ENOMEM;
+	memcpy(*own, envp, n * sizeof(char *));
+	(*own)[n] = pwd;
+	*env = *own;
+	return 0;
+}
+
+/* vfork: no copy of this process's page tables to make and undo at the
+ * exec. The child only sets up its own fds, signals and working directory
+ * and execs (or _exits), allocating nothing; what it changes in the memory
+ * it shares is environ, put back here. The child's pid, or -1. */
+static pid_t vfork_trial(int sfd, const struct shim_options *o, char **env)
+{
+	char **saved_environ = environ;
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		close(sfd);
+		signal(SIGPIPE, SIG_DFL);
+		environ = env;
+		shim_run_trial(o); /* closes fd 3, the socket */
+	}
+	environ = saved_environ;
+	return pid;
+}
+
 /* Fork a plain trial and keep its record; the pipe's read end and a pidfd
  * of the trial into fds. */
 static int start_direct(int record, int sfd, char **argv, int argc, char **envp,
 			pid_t *pid, int fds[SPAWN_MAX_FDS])
 {
-	char **saved_environ;
+	char **env = envp, **own = NULL;
+	char pwd[PATH_MAX + 8];
 	struct direct *d;
-	int p[2];
+	int p[2], err;
 
 	if (ndirect == direct_cap) {
 		size_t cap = direct_cap ? direct_cap * 2 : 8;
@@ -213,28 +273,26 @@ static int start_direct(int record, int sfd, char **argv, int argc, char **envp,
 	memset(d, 0, sizeof(*d));
 	if (shim_parse_options(argc, argv, &d->o))
 		return EINVAL;
-	if (!(d->log = strdup(d->o.log)))
+	if (d->o.as_shell) {
+		err = shell_env(envp, d->o.cwd, pwd, sizeof(pwd), &env, &own);
+		if (err)
+			return err;
+		d->o.pwd_ready = 1;
+	}
+	if (!(d->log = strdup(d->o.log))) {
+		free(own);
 		return ENOMEM;
+	}
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
+		err = errno;
 		free(d->log);
-		return errno;
+		free(own);
+		return err;
 	}
-	/* vfork: no copy of this process's page tables to make and undo at
-	 * the exec. The child only sets up its own fds, signals and working
-	 * directory and execs (or _exits); what it changes in the memory it
-	 * shares is environ, put back below */
-	saved_environ = environ;
-	*pid = vfork();
-	if (*pid == 0) {
-		close(sfd);
-		signal(SIGPIPE, SIG_DFL);
-		environ = envp;
-		shim_run_trial(&d->o); /* closes fd 3, the socket */
-	}
-	environ = saved_environ;
-	if (*pid < 0) {
-		int err = errno;
-
+	*pid = vfork_trial(sfd, &d->o, env);
+	err = *pid < 0 ? errno : 0;
+	free(own);
+	if (err) {
 		close(p[0]);
 		close(p[1]);
 		free(d->log);
