@@ -22,6 +22,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_slice import TRIAL_JOB  # noqa: E402
 from bench_scale import (FILES, IDLE_SECONDS, cpu_seconds,  # noqa: E402
                          finished_trials, pct)
 
@@ -44,17 +45,7 @@ spec:
   trialTemplate:
     primaryContainerName: main
     trialParameters: [{{name: x, reference: x}}, {{name: y, reference: y}}]
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            restartPolicy: Never
-            containers:
-              - name: main
-                image: none
-                command:
+""" + TRIAL_JOB + """                command:
                   - sh
                   - -c
                   - >-

@@ -15,6 +15,21 @@ import subprocess
 import sys
 import time
 
+# A trialTemplate's trialSpec, a Job up to its container main's image: the
+# benchmarks' experiments (here, bench_reads_gp.py, load.py) add the
+# container's command. It holds no brace, so it joins a str.format template.
+TRIAL_JOB = """    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            restartPolicy: Never
+            containers:
+              - name: main
+                image: none
+"""
+
 SPEC = """apiVersion: kubeflow.org/v1beta1
 kind: Experiment
 spec:
@@ -29,17 +44,7 @@ spec:
   trialTemplate:
     primaryContainerName: main
     trialParameters: [{{name: x, reference: x}}]
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            restartPolicy: Never
-            containers:
-              - name: main
-                image: none
-                command: [/bin/echo, objective=1, "x=${{trialParameters.x}}"]
+""" + TRIAL_JOB + """                command: [/bin/echo, objective=1, "x=${{trialParameters.x}}"]
 """
 
 

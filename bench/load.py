@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 
+from bench_slice import TRIAL_JOB
+
 SPEC = """apiVersion: kubeflow.org/v1beta1
 kind: Experiment
 metadata:
@@ -42,17 +44,7 @@ spec:
     trialParameters:
       - name: x
         reference: x
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            restartPolicy: Never
-            containers:
-              - name: main
-                image: busybox
-                command:
+""" + TRIAL_JOB + """                command:
                   - sh
                   - -c
                   - 'sleep ${{trialParameters.x}}; echo loss=${{trialParameters.x}}'

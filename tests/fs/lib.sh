@@ -7,6 +7,8 @@
 
 set -u
 
+. "$(dirname "$0")/trial_job.sh"
+
 : "${KATIBFS:?set KATIBFS to the katibfs binary}"
 [ -c /dev/fuse ] || { echo "skip: no /dev/fuse"; exit 77; }
 
@@ -190,16 +192,7 @@ $SPEC_PARAMETERS
   trialTemplate:
     primaryContainerName: training-container
 $SPEC_TRIAL_PARAMETERS
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            restartPolicy: Never
-            containers:
-              - name: training-container
-                image: docker.io/library/python:3.11-slim
+$(trial_job training-container docker.io/library/python:3.11-slim)
                 command:
                   - sh
                   - -c

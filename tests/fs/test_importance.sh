@@ -13,7 +13,8 @@ ls "$MNT/imp" | grep -qx importance || fail "importance not listed: $(ls "$MNT/i
 	fail "before any trial: $(cat "$MNT/imp/importance")"
 expect_fail "write importance" "Permission denied" sh -c "echo x=1 >'$MNT/imp/importance'"
 
-cat >"$MNT/imp/spec.yaml" <<'END_OF_SPEC' || fail "spec"
+{
+	cat <<'END_OF_SPEC'
 objective:
   type: minimize
   objectiveMetricName: loss
@@ -40,21 +41,16 @@ trialTemplate:
     - {name: x, reference: x}
     - {name: lr, reference: lr}
     - {name: opt, reference: opt}
-  trialSpec:
-    apiVersion: batch/v1
-    kind: Job
-    spec:
-      template:
-        spec:
-          containers:
-            - name: main
-              image: busybox
+END_OF_SPEC
+	trial_job main busybox "  "
+	cat <<'END_OF_SPEC'
               command:
                 - sh
                 - -c
                 - |
                   awk -v x=${trialParameters.x} -v o=${trialParameters.opt} -v lr=${trialParameters.lr} 'BEGIN { printf "loss=%.6f\n", 10 * x + (o == "b" ? 3 : 0) + 0 * lr }'
 END_OF_SPEC
+} >"$MNT/imp/spec.yaml" || fail "spec"
 wait_state imp Succeeded 120
 [ "$(status_value imp succeeded)" = 40 ] || fail "not all trials succeeded: $(cat "$MNT/imp/status")"
 

@@ -32,16 +32,7 @@ spec:
     trialParameters:
       - name: lr
         reference: lr
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            restartPolicy: Never
-            containers:
-              - name: main
-                image: python:3.11-slim
+$(trial_job main python:3.11-slim)
                 workingDir: $TMP/work
                 env:
                   - name: GREETING

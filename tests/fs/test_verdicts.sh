@@ -68,16 +68,7 @@ trialTemplate:
   trialParameters:
     - {name: architecture, reference: arch}
     - {name: config, reference: cfg}
-  trialSpec:
-    apiVersion: batch/v1
-    kind: Job
-    spec:
-      template:
-        spec:
-          restartPolicy: Never
-          containers:
-            - name: training-container
-              image: docker.io/kubeflowkatib/enas-cnn-cifar10-cpu
+$(trial_job training-container docker.io/kubeflowkatib/enas-cnn-cifar10-cpu "  ")
               command:
                 - python3
                 - $TMP/run_trial.py

@@ -32,21 +32,16 @@
 #include <unistd.h>
 
 #include "katib/katib.h"
+#include "../unit/fixtures.h"
 
 #define MAX_TEXT   8192 /* a bit over the parser's 4096 limit */
 #define MAX_TRIALS 64	/* per generation, then a fresh one */
 #define MAX_PUSHES 2000 /* per trial, then a fresh one */
 #define WAIT_MS	   20000
 
+/* clang-format off */
 static const char spec_fmt[] =
-	"apiVersion: kubeflow.org/v1beta1\n"
-	"kind: Experiment\n"
-	"metadata:\n"
-	"  name: %s\n"
-	"spec:\n"
-	"  objective:\n"
-	"    type: minimize\n"
-	"    objectiveMetricName: loss\n"
+	FIXTURE_HEAD_FMT
 	"    additionalMetricNames: [accuracy]\n"
 	"  metricsCollectorSpec:\n"
 	"    collector:\n"
@@ -54,27 +49,9 @@ static const char spec_fmt[] =
 	"  algorithm:\n"
 	"    algorithmName: random\n"
 	"  parallelTrialCount: 1\n"
-	"  parameters:\n"
-	"    - name: x\n"
-	"      parameterType: double\n"
-	"      feasibleSpace: {min: \"-2\", max: \"2\"}\n"
-	"  trialTemplate:\n"
-	"    primaryContainerName: main\n"
-	"    trialParameters:\n"
-	"      - name: x\n"
-	"        reference: x\n"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: main\n"
-	"                image: none\n"
-	"                command: [sh, -c, \"exec sleep 300\", "
-	"\"${trialParameters.x}\"]\n"
+	FIXTURE_X_JOB("[sh, -c, \"exec sleep 300\", \"${trialParameters.x}\"]")
 	"            restartPolicy: Never\n";
+/* clang-format on */
 
 static struct katib *k;
 static char state_dir[64];

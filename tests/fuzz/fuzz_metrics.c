@@ -23,19 +23,14 @@
 
 #include "collectors/metrics.h"
 #include "katib/spec.h"
+#include "../unit/fixtures.h"
 
 #define MAX_FORMATS 4
 #define MAX_OBS	    64
 
+/* clang-format off */
 static const char fixed_spec[] =
-	"apiVersion: kubeflow.org/v1beta1\n"
-	"kind: Experiment\n"
-	"metadata:\n"
-	"  name: fuzz-metrics\n"
-	"spec:\n"
-	"  objective:\n"
-	"    type: minimize\n"
-	"    objectiveMetricName: loss\n"
+	FIXTURE_HEAD("fuzz-metrics")
 	"    additionalMetricNames: [accuracy, Score, \"valid_1 auc\",\n"
 	"      Best-Genotype, Validation-accuracy, timestamp, a]\n"
 	"    metricStrategies:\n"
@@ -43,25 +38,8 @@ static const char fixed_spec[] =
 	"      - {name: Score, value: latest}\n"
 	"  algorithm:\n"
 	"    algorithmName: random\n"
-	"  parameters:\n"
-	"    - name: x\n"
-	"      parameterType: double\n"
-	"      feasibleSpace: {min: \"-2\", max: \"2\"}\n"
-	"  trialTemplate:\n"
-	"    primaryContainerName: main\n"
-	"    trialParameters:\n"
-	"      - name: x\n"
-	"        reference: x\n"
-	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: main\n"
-	"                image: none\n"
-	"                command: [sh, -c, \"echo ${trialParameters.x}\"]\n";
+	FIXTURE_X_JOB("[sh, -c, \"echo ${trialParameters.x}\"]");
+/* clang-format on */
 
 static struct experiment_spec *spec;
 static struct metrics_parser *text_parser, *json_parser;

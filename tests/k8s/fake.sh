@@ -26,6 +26,9 @@
 #   sh tests/k8s/fake.sh job-spec NAME PARALLEL MAX LINE [MAXFAILED]
 #       fake_job_spec on stdout (bench/k8s_requests.py)
 
+# trial_job, for fake_job_spec (from tests/fs/ or tests/k8s/: both work)
+. "$(dirname "$0")/../fs/trial_job.sh"
+
 FAKE_PID=
 FAKE_DIR=
 FAKE_TOKEN=katibfs-test-token
@@ -98,17 +101,8 @@ spec:
       - name: learningRate
         description: Learning rate
         reference: lr
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            containers:
-              - name: training-container
-                image: docker.io/kubeflowkatib/pytorch-mnist-cpu
+$(trial_job training-container docker.io/kubeflowkatib/pytorch-mnist-cpu)
                 command: [sh, -c, "$4"]
-            restartPolicy: Never
 YAML
 }
 

@@ -13,17 +13,18 @@
 
 #include "katib/spec.h"
 
-/* The head of an Experiment minimizing `loss`, as a format: the
- * experiment's name (%s), up to spec.objective's last line. */
-#define FIXTURE_HEAD_FMT                                                       \
+/* The head of an Experiment NAME (a string literal) minimizing `loss`, up
+ * to spec.objective's last line; as a format for the name (%s). */
+#define FIXTURE_HEAD(NAME)                                                     \
 	"apiVersion: kubeflow.org/v1beta1\n"                                   \
 	"kind: Experiment\n"                                                   \
 	"metadata:\n"                                                          \
-	"  name: %s\n"                                                         \
+	"  name: " NAME "\n"                                                   \
 	"spec:\n"                                                              \
 	"  objective:\n"                                                       \
 	"    type: minimize\n"                                                 \
 	"    objectiveMetricName: loss\n"
+#define FIXTURE_HEAD_FMT FIXTURE_HEAD("%s")
 
 /* A Job with its lines indented by I (a string literal of spaces), up to
  * its one container's name: what every Job trial template of the suites
@@ -54,6 +55,27 @@
 	"                command: [sh, -c]\n"                                  \
 	"                args: [\"" LINE "\"]\n"                               \
 	"            restartPolicy: Never\n"
+
+/* A parameter x in [-2, 2] and a trialTemplate passing it to a Job whose
+ * container main (image none) has the command COMMAND (a YAML flow
+ * sequence, a string literal): the fuzz harnesses' experiment after its
+ * algorithm. */
+/* clang-format off */
+#define FIXTURE_X_JOB(COMMAND)                                                 \
+	"  parameters:\n"                                                      \
+	"    - name: x\n"                                                      \
+	"      parameterType: double\n"                                        \
+	"      feasibleSpace: {min: \"-2\", max: \"2\"}\n"                     \
+	"  trialTemplate:\n"                                                   \
+	"    primaryContainerName: main\n"                                     \
+	"    trialParameters:\n"                                               \
+	"      - name: x\n"                                                    \
+	"        reference: x\n"                                               \
+	"    trialSpec:\n"                                                     \
+	FIXTURE_JOB_AT("      ", "main")                                       \
+	"                image: none\n"                                        \
+	"                command: " COMMAND "\n"
+/* clang-format on */
 
 /* Katib's examples/v1beta1/hp-tuning/random.yaml, shortened, with ALGO
  * (the lines under `algorithm:`), SPACE (the items of `parameters:`) and

@@ -92,21 +92,32 @@ static void points(uint64_t seed, double *X, double *y)
 	}
 }
 
+/* Two models with the same hyperparameters for the M points(seed) in X, y:
+ * *a factored as one block (the reference), *b empty. */
+static void two_models(uint64_t seed, double *X, double *y, struct gp **a,
+		       struct gp **b)
+{
+	double theta[D + 2] = { log(0.3), log(0.3), 0, log(1e-4) };
+
+	points(seed, X, y);
+	*a = gp_model_new(D, theta);
+	*b = gp_model_new(D, theta);
+	assert_non_null(*a);
+	assert_non_null(*b);
+	assert_int_equal(gp_factor_block(*a, X, M), 0);
+}
+
 /* A model factored as a block then grown in groups and by single rows
  * predicts what the same points factored as one block do. */
 static void test_groups(void **state)
 {
 	static double X[M * D], y[M];
-	double theta[D + 2] = { log(0.3), log(0.3), 0, log(1e-4) };
 	double x[D] = { 0.4, 0.6 }, mu[2], var[2];
-	struct gp *a = gp_model_new(D, theta), *b = gp_model_new(D, theta);
+	struct gp *a, *b;
 	size_t i;
 
 	(void)state;
-	points(3, X, y);
-	assert_non_null(a);
-	assert_non_null(b);
-	assert_int_equal(gp_factor_block(a, X, M), 0);
+	two_models(3, X, y, &a, &b);
 	assert_int_equal(gp_factor_block(b, X, 200), 0);
 	for (i = 200; i < M - 4; i += 16)
 		assert_int_equal(
@@ -133,15 +144,11 @@ static void test_groups(void **state)
 static void test_factor_part(void **state)
 {
 	static double X[M * D], y[M];
-	double theta[D + 2] = { log(0.3), log(0.3), 0, log(1e-4) };
-	struct gp *a = gp_model_new(D, theta), *b = gp_model_new(D, theta);
+	struct gp *a, *b;
 	size_t i;
 
 	(void)state;
-	points(5, X, y);
-	assert_non_null(a);
-	assert_non_null(b);
-	assert_int_equal(gp_factor_block(a, X, M), 0);
+	two_models(5, X, y, &a, &b);
 	assert_int_equal(gp_factor_part(b, X, M), 0);
 	assert_true(b->n > 0 && b->n < M);
 	assert_int_equal(gp_factor_block(b, X, M), 0);

@@ -12,7 +12,9 @@
 
 #include "katib/algorithm.h"
 #include "engine/model.h"
+#include "fixtures.h"
 
+/* clang-format off */
 static const char darts_yaml[] =
 	"apiVersion: kubeflow.org/v1beta1\n"
 	"kind: Experiment\n"
@@ -61,16 +63,11 @@ static const char darts_yaml[] =
 	"      - {name: sp, reference: search-space}\n"
 	"      - {name: n, reference: num-layers}\n"
 	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: main\n"
+	FIXTURE_JOB_AT("      ", "main")
 	"                image: x\n"
 	"                command: [echo, \"${trialParameters.s}\", "
 	"\"${trialParameters.sp}\", \"${trialParameters.n}\"]\n";
+/* clang-format on */
 
 /* What python3's json.dumps(...).replace('"', "'") prints for them. */
 static const char expect_settings[] =

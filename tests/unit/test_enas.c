@@ -13,7 +13,9 @@
 #include <cmocka.h>
 
 #include "katib/algorithm.h"
+#include "fixtures.h"
 
+/* clang-format off */
 static const char enas_yaml[] =
 	"apiVersion: kubeflow.org/v1beta1\n"
 	"kind: Experiment\n"
@@ -57,16 +59,11 @@ static const char enas_yaml[] =
 	"      - {name: a, reference: architecture}\n"
 	"      - {name: c, reference: nn_config}\n"
 	"    trialSpec:\n"
-	"      apiVersion: batch/v1\n"
-	"      kind: Job\n"
-	"      spec:\n"
-	"        template:\n"
-	"          spec:\n"
-	"            containers:\n"
-	"              - name: main\n"
+	FIXTURE_JOB_AT("      ", "main")
 	"                image: x\n"
 	"                command: [echo, \"${trialParameters.a}\", "
 	"\"${trialParameters.c}\"]\n";
+/* clang-format on */
 
 static char *subst(const char *text, const char *key, const char *val)
 {
