@@ -32,8 +32,10 @@ VERSION := 0.1.0
 
 # Every module under core/ (one folder per part of the architecture; see
 # README "Source layout"), except the shim (core/backends/supervisor/), a
-# program of its own.
+# program of its own. SHIM_UTIL: what of core/util/ the shim links too
+# (libc only).
 SHIM_SRC := $(wildcard core/backends/supervisor/*.c)
+SHIM_UTIL := core/util/mkdir_p.c
 CORE_SRC := $(sort $(filter-out $(SHIM_SRC),$(wildcard core/*/*.c core/*/*/*.c)))
 FS_SRC := $(sort $(wildcard fs/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -75,9 +77,10 @@ katibfs: $(BUILD)/katibfs
 katibfs-shim: $(BUILD)/katibfs-shim
 	cp $< $@
 
-$(BUILD)/katibfs-shim: $(SHIM_SRC) $(wildcard core/backends/supervisor/*.h) $(FLAGS_FILE)
+$(BUILD)/katibfs-shim: $(SHIM_SRC) $(SHIM_UTIL) $(SHIM_UTIL:.c=.h) \
+		$(wildcard core/backends/supervisor/*.h) $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 $(WARN) -O2 -static -o $@ $(SHIM_SRC)
+	$(CC) -std=c11 $(WARN) -O2 -static -Icore -o $@ $(SHIM_SRC) $(SHIM_UTIL)
 
 $(BUILD)/katibfs: $(FS_OBJ) $(BUILD)/libkatib.a $(BUILD)/katibfs-shim
 	$(CC) $(ALL_CFLAGS) -o $@ $(FS_OBJ) $(BUILD)/libkatib.a $(LDLIBS)

@@ -43,6 +43,7 @@
 
 #include "katib/backend.h"
 #include "katib/spec.h"
+#include "util/mkdir_p.h"
 
 #ifndef KATIBFS_VERSION
 #define KATIBFS_VERSION "0.0.0"
@@ -393,26 +394,6 @@ static int parse_args(struct options *o, int argc, char **argv)
 
 /* ---- state directory ---- */
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* The state directory as an absolute path (heap), created if missing. */
 static char *state_dir(const char *given)
 {
@@ -430,7 +411,7 @@ static char *state_dir(const char *given)
 		snprintf(buf, sizeof(buf), "%s/.local/share/katibfs", home);
 	else
 		snprintf(buf, sizeof(buf), ".katibfs");
-	rc = mkdir_p(buf);
+	rc = mkdir_p(buf, 0700);
 	if (rc) {
 		fprintf(stderr, "katibfs: state directory %s: %s\n", buf,
 			strerror(-rc));

@@ -15,6 +15,7 @@
 #include "engine/queue.h"
 #include "engine/recover.h"
 #include "engine/warm_start.h"
+#include "util/mkdir_p.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,24 +27,6 @@
 #ifndef KATIBFS_VERSION
 #define KATIBFS_VERSION "0.0.0"
 #endif
-
-static int mkdir_p(const char *path)
-{
-	char buf[4096], *p;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static int add_experiment(struct katib *k, struct experiment *e)
 {
@@ -269,7 +252,7 @@ int lifecycle_state_dir(struct katib *k, const char *path, struct kb_error *err)
 
 	k->state_dir = realpath(path, NULL);
 	if (!k->state_dir) {
-		rc = mkdir_p(path);
+		rc = mkdir_p(path, 0755);
 		k->state_dir = rc ? NULL : realpath(path, NULL);
 	}
 	if (!k->state_dir)
@@ -277,10 +260,10 @@ int lifecycle_state_dir(struct katib *k, const char *path, struct kb_error *err)
 				    "cannot use state directory %s: %s", path,
 				    strerror(errno));
 	snprintf(dir, sizeof(dir), "%s/trash", k->state_dir);
-	rc = mkdir_p(dir); /* rmdir moves experiments here */
+	rc = mkdir_p(dir, 0755); /* rmdir moves experiments here */
 	snprintf(dir, sizeof(dir), "%s/experiments", k->state_dir);
 	if (!rc)
-		rc = mkdir_p(dir);
+		rc = mkdir_p(dir, 0755);
 	if (rc)
 		return kb_error_set(err, rc, "--state", 0,
 				    "cannot create %s: %s", dir, strerror(-rc));

@@ -23,6 +23,7 @@ FLAGS := -std=c11 $(WARN) -O1 -g $(SAN) -MMD -MP \
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
 SHIM_SRC := $(wildcard core/backends/supervisor/*.c)
+SHIM_UTIL := core/util/mkdir_p.c
 CORE_SRC := $(sort $(filter-out $(SHIM_SRC),$(wildcard core/*/*.c core/*/*/*.c)))
 CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
 HARNESS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,\
@@ -31,9 +32,10 @@ HARNESS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,\
 all: $(HARNESS) $(FUZZ_BUILD)/katibfs-shim
 
 # The trial supervisor, found beside the harness binaries (fuzz_control).
-$(FUZZ_BUILD)/katibfs-shim: $(SHIM_SRC) $(wildcard core/backends/supervisor/*.h)
+$(FUZZ_BUILD)/katibfs-shim: $(SHIM_SRC) $(SHIM_UTIL) \
+		$(wildcard core/backends/supervisor/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -O2 -g -o $@ $(SHIM_SRC)
+	$(CC) -std=c11 -O2 -g -Icore -o $@ $(SHIM_SRC) $(SHIM_UTIL)
 
 $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

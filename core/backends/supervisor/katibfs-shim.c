@@ -81,6 +81,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "util/mkdir_p.h"
 
 #define RECORD_FD	3
 #define COLLECTOR_GRACE 3 /* s between SIGTERM and SIGKILL */
@@ -136,25 +137,6 @@ static int map_self(uid_t uid, gid_t gid)
 	}
 	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
 	return rc ? rc : write_file("/proc/self/gid_map", line);
-}
-
-static int mkdir_p(const char *dir)
-{
-	char path[4096], *p, c;
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	for (p = path + 1;; p++) {
-		if (*p != '/' && *p)
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST)
-			return -errno;
-		if (!c)
-			return 0;
-		*p = c;
-	}
 }
 
 /* The deepest directory of path that exists, into out. */
@@ -236,7 +218,7 @@ static int overlay_ancestor(const char *target, int why)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			reveal(dir, top, de->d_name);
 	closedir(dir);
-	return mkdir_p(target);
+	return mkdir_p(target, 0755);
 }
 
 /* /proc/mounts escapes space, tab, newline and backslash as \ooo. */
@@ -298,7 +280,7 @@ static int private_view(const char *target, const char *backing)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		return -errno;
 	detach_katibfs();
-	rc = mkdir_p(target);
+	rc = mkdir_p(target, 0755);
 	if (rc == -EACCES || rc == -EPERM || rc == -EROFS)
 		rc = overlay_ancestor(target, rc);
 	if (rc)
@@ -382,7 +364,7 @@ static void keep_shared_dir(const struct shim_options *o, int before)
 	int rc = 0, moved = 0;
 	DIR *d;
 
-	mkdir_p(o->shared);
+	mkdir_p(o->shared, 0755);
 	d = opendir(o->shared);
 	if (!d)
 		return;
@@ -421,7 +403,7 @@ static void keep_shared(const struct shim_options *o, int before)
 		slash = strrchr(dir, '/');
 		if (slash && slash != dir) {
 			*slash = '\0';
-			mkdir_p(dir);
+			mkdir_p(dir, 0755);
 		}
 	}
 	if (access(o->shared, F_OK))
