@@ -705,8 +705,8 @@ static void launch_finish(struct katib *k, struct launch *l)
 		return;
 	}
 	t->live->run = l->run;
-	if (t->live->kill_reason) /* killed while it was being spawned */
-		backend_terminate(k, e, t, 0);
+	if (t->live->kill_reason) /* killed while it was being spawned: */
+		t->live->kill_deadline = 0; /* poll_trial sends it again */
 	trial_touch(k, e, t);
 	assignment_text(e, t, &b);
 	experiment_event(k, e, "trial %d started: %s", t->number,
@@ -839,8 +839,13 @@ void trial_request_kill_locked(struct katib *k, struct experiment *e,
 		return;
 	t->live->kill_reason = (int)state;
 	trial_set_reason(t, reason);
-	t->live->kill_deadline = now_epoch() + KILL_GRACE;
-	backend_terminate(k, e, t, 0);
+	/* the decision is on disk before the trial hears of it (poll_trial):
+	 * a daemon killed meanwhile finds the trial running (and decides
+	 * again) or ending for this reason (lifecycle.c), never failed by a
+	 * SIGTERM nobody recorded. The row is the next transaction. */
+	t->live->kill_deadline = 0;
+	t->live->kill_mark = store_mark(k->store) + 1;
+	trial_touch(k, e, t);
 	katib_wake(k);
 }
 
@@ -1030,12 +1035,19 @@ static void probe_trial(struct katib *k, struct experiment *e, struct trial *t)
 static void poll_trial(struct katib *k, struct experiment *e, struct trial *t,
 		       double now)
 {
+	int rc; /* a failed store is the rewrite's business: kill anyway */
+
 	if (pidfd_ready(t->live->run.pidfd)) {
 		probe_trial(k, e, t);
 		if (t->state != TRIAL_RUNNING)
 			return;
 	}
-	if (t->live->kill_reason && now >= t->live->kill_deadline) {
+	if (t->live->kill_reason && !t->live->kill_deadline &&
+	    store_done(k->store, t->live->kill_mark, &rc)) {
+		backend_terminate(k, e, t, 0); /* its kill is recorded */
+		t->live->kill_deadline = now + KILL_GRACE;
+	} else if (t->live->kill_reason && t->live->kill_deadline &&
+		   now >= t->live->kill_deadline) {
 		backend_terminate(k, e, t, 1);
 		t->live->kill_deadline = now + KILL_GRACE;
 	}

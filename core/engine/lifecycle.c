@@ -83,12 +83,35 @@ static int load_experiment(void *arg, struct experiment *e,
 	return 0;
 }
 
+/*
+ * The state a trial the store has as not ended must end in: 0, or the
+ * kill's when its row has a kill's reason (trial_request_kill_locked
+ * records it before the trial's SIGTERM). Such a kill is carried out
+ * again (the controller sends SIGTERM), or was: a trial that ended
+ * meanwhile ends as the kill said, not as failed by the signal.
+ */
+static int kill_decided(const struct trial *t)
+{
+	const char *r = trial_reason(t);
+
+	if (trial_state_is_terminal(t->state) || !*r ||
+	    !strcmp(r, "TrialCreated") || !strcmp(r, "TrialRunning"))
+		return 0;
+	if (!strcmp(r, "TrialEarlyStopped"))
+		return TRIAL_EARLY_STOPPED;
+	if (!strcmp(r, "Timeout"))
+		return TRIAL_FAILED;
+	return TRIAL_KILLED; /* KilledByUser, ExperimentStopped, ... */
+}
+
 static int load_trial(void *arg, struct experiment *e, struct trial *t)
 {
 	if (experiment_append_trial(e, t)) {
 		trial_free(t);
 		return -ENOMEM;
 	}
+	if (t->live)
+		t->live->kill_reason = kill_decided(t);
 	t->mtime = e->mtime;
 	return trial_init_metrics(e, t);
 }

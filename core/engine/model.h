@@ -69,9 +69,13 @@ int experiment_state_is_finished(enum experiment_state s);
 struct trial_live {
 	struct trial_run run; /* the backend's handle while it runs */
 	int kill_reason;      /* 0 none, else the state to end in */
-	double kill_deadline; /* SIGKILL the group after this time */
-	off_t log_parsed;     /* bytes of the log already parsed */
-	off_t log_size;	      /* last size seen (for notifications) */
+	/* the kill's SIGTERM is sent once the store transaction kill_mark
+	 * (its reason on the Running row) is on disk; 0 until then, then
+	 * SIGKILL the group after this time */
+	double kill_deadline;
+	uint64_t kill_mark;
+	off_t log_parsed; /* bytes of the log already parsed */
+	off_t log_size;	  /* last size seen (for notifications) */
 	/* KATIB_TRIAL_SLOT and the devices of a running trial (slots.h);
 	 * slot_known 0: not read back from its directory since a restart */
 	int slot; /* -1: none */
