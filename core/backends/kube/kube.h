@@ -14,6 +14,9 @@
  *   collectors.c  the metrics collectors as Katib injects them into the
  *                 primary pod, and the TensorFlowEvent sidecar's stream
  *
+ * The backend itself (executor_kubernetes.c) has its other files here
+ * too, sharing backend_i.h, which lists them.
+ *
  * Nothing here is called with the model lock held: the backend's own
  * threads make the requests.
  */
