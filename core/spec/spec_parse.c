@@ -300,12 +300,13 @@ static int user_strategy(const struct ynode *l, const char *name)
 	for (i = 0; l && i < l->n; i++) {
 		n = ynode_get(l->items[i], "name");
 		v = ynode_get(l->items[i], "value");
-		if (n && !strcmp(n->value, name))
-			return in_list(v->value, strategy_names)
-				       ? (!strcmp(v->value, "min")   ? 0
-					  : !strcmp(v->value, "max") ? 1
-								     : 2)
-				       : -1;
+		if (!n || strcmp(n->value, name))
+			continue;
+		if (!in_list(v->value, strategy_names))
+			return -1;
+		if (!strcmp(v->value, "min"))
+			return 0;
+		return !strcmp(v->value, "max") ? 1 : 2;
 	}
 	return -1;
 }
@@ -612,14 +613,70 @@ static int is_abs(const char *p)
 	return p && p[0] == '/';
 }
 
+/* The File collector's defaults (the path, kind File, a format) and
+ * rules; src is the collector's source, path the collector's path. */
+static int file_rules(struct collector_spec *c, const struct ynode *src,
+		      const char *path, struct kb_error *err)
+{
+	const struct ynode *fs = ynode_get(src, "fileSystemPath"),
+			   *f = ynode_get(src, "filter");
+	char fsp[PATHLEN], sub[PATHLEN];
+
+	if (!c->path && !(c->path = strdup(DEFAULT_FILE_PATH)))
+		return -ENOMEM;
+	if (c->path_kind == PATH_KIND_NONE)
+		c->path_kind = PATH_KIND_FILE;
+	c->has_format = 1;
+	snprintf(fsp, sizeof(fsp), "%s.source.fileSystemPath", path);
+	if (c->path_kind != PATH_KIND_FILE)
+		return fail_key(err, fsp, "kind", fs,
+				"must be File for the File collector");
+	/* Katib: any filter, even an empty one, is refused */
+	if (c->format != FORMAT_JSON || ynode_is_null(f))
+		return 0;
+	snprintf(sub, sizeof(sub), "%s.source.filter", path);
+	return fail(err, sub, f,
+		    "filter must be nil when format of metrics "
+		    "file is json (Katib's words): leave filter "
+		    "out, JSON lines name their metrics");
+}
+
+/* The TensorFlowEvent collector's defaults (the path, kind Directory)
+ * and rules (no format, no filter), as file_rules(). */
+static int tfevent_rules(struct collector_spec *c, const struct ynode *src,
+			 const char *path, struct kb_error *err)
+{
+	const struct ynode *fs = ynode_get(src, "fileSystemPath"),
+			   *f = ynode_get(src, "filter");
+	char fsp[PATHLEN], sub[PATHLEN];
+
+	if (!c->path && !(c->path = strdup(DEFAULT_TFEVENT_PATH)))
+		return -ENOMEM;
+	if (c->path_kind == PATH_KIND_NONE)
+		c->path_kind = PATH_KIND_DIRECTORY;
+	snprintf(fsp, sizeof(fsp), "%s.source.fileSystemPath", path);
+	if (c->path_kind != PATH_KIND_DIRECTORY)
+		return fail_key(err, fsp, "kind", fs,
+				"must be Directory for the "
+				"TensorFlowEvent collector");
+	if (c->has_format)
+		return fail_key(err, fsp, "format", ynode_get(fs, "format"),
+				"must be empty for the TensorFlowEvent "
+				"collector");
+	if (!c->nmetrics_format)
+		return 0;
+	snprintf(sub, sizeof(sub), "%s.source.filter", path);
+	return fail(err, sub, f,
+		    "is not used by the TensorFlowEvent collector");
+}
+
 /* Katib's defaulter and validator for each collector kind. */
 static int collector_rules(struct collector_spec *c, const struct ynode *src,
 			   const char *path, struct kb_error *err)
 {
 	const struct ynode *fs = ynode_get(src, "fileSystemPath"),
-			   *h = ynode_get(src, "httpGet"),
-			   *f = ynode_get(src, "filter");
-	char fsp[PATHLEN], hp[PATHLEN], sub[PATHLEN];
+			   *h = ynode_get(src, "httpGet");
+	char fsp[PATHLEN], hp[PATHLEN];
 	int rc = 0;
 
 	snprintf(fsp, sizeof(fsp), "%s.source.fileSystemPath", path);
@@ -644,44 +701,14 @@ static int collector_rules(struct collector_spec *c, const struct ynode *src,
 			    err);
 		break;
 	case COLLECTOR_FILE:
-		if (!c->path && !(c->path = strdup(DEFAULT_FILE_PATH)))
-			return -ENOMEM;
-		if (c->path_kind == PATH_KIND_NONE)
-			c->path_kind = PATH_KIND_FILE;
-		c->has_format = 1;
-		if (c->path_kind != PATH_KIND_FILE)
-			return fail_key(err, fsp, "kind", fs,
-					"must be File for the File collector");
-		/* Katib: any filter, even an empty one, is refused */
-		if (c->format == FORMAT_JSON && !ynode_is_null(f)) {
-			snprintf(sub, sizeof(sub), "%s.source.filter", path);
-			return fail(
-				err, sub, f,
-				"filter must be nil when format of metrics "
-				"file is json (Katib's words): leave filter "
-				"out, JSON lines name their metrics");
-		}
+		rc = file_rules(c, src, path, err);
+		if (rc)
+			return rc;
 		break;
 	case COLLECTOR_TFEVENT:
-		if (!c->path && !(c->path = strdup(DEFAULT_TFEVENT_PATH)))
-			return -ENOMEM;
-		if (c->path_kind == PATH_KIND_NONE)
-			c->path_kind = PATH_KIND_DIRECTORY;
-		if (c->path_kind != PATH_KIND_DIRECTORY)
-			return fail_key(err, fsp, "kind", fs,
-					"must be Directory for the "
-					"TensorFlowEvent collector");
-		if (c->has_format)
-			return fail_key(err, fsp, "format",
-					ynode_get(fs, "format"),
-					"must be empty for the TensorFlowEvent "
-					"collector");
-		if (c->nmetrics_format) {
-			snprintf(sub, sizeof(sub), "%s.source.filter", path);
-			return fail(
-				err, sub, f,
-				"is not used by the TensorFlowEvent collector");
-		}
+		rc = tfevent_rules(c, src, path, err);
+		if (rc)
+			return rc;
 		break;
 	case COLLECTOR_CUSTOM:
 		if (c->path && c->path_kind == PATH_KIND_NONE)

@@ -136,16 +136,102 @@ static int is_meta_ref(const char *ref)
 	return !strncmp(ref, META_PREFIX, strlen(META_PREFIX));
 }
 
+/* Item `it` (path sub) of trialTemplate.trialParameters into p: its
+ * fields, and a name without braces. */
+static int parse_trial_param(struct trial_parameter_spec *p,
+			     const struct ynode *it, const char *sub,
+			     struct kb_error *err)
+{
+	static const char *const fields[] = { "name", "description",
+					      "reference", NULL };
+	char fld[PATHLEN];
+	int rc = need_map(it, sub, err);
+
+	rc = rc ? rc : check_fields(it, sub, fields, err);
+	rc = rc ? rc : get_str(it, "name", sub, 1, &p->name, err);
+	rc = rc ? rc : get_str(it, "description", sub, 0, &p->description, err);
+	rc = rc ? rc : get_str(it, "reference", sub, 1, &p->reference, err);
+	if (rc)
+		return rc;
+	join(fld, sub, "name");
+	if (strpbrk(p->name, "{}"))
+		return fail(err, fld, ynode_get(it, "name"),
+			    "must not contain { or } (write the bare "
+			    "name; the template uses "
+			    "${trialParameters.<name>})");
+	return 0;
+}
+
+/* Trial parameter i (item `it`, path sub) has a name and a reference no
+ * earlier one (of the list at path) has. */
+static int check_trial_param_unique(const struct trial_template_spec *t,
+				    size_t i, const struct ynode *it,
+				    const char *sub, const char *path,
+				    struct kb_error *err)
+{
+	const struct trial_parameter_spec *p = &t->params[i];
+	char fld[PATHLEN];
+	size_t j;
+
+	for (j = 0; j < i; j++) {
+		if (!strcmp(p->name, t->params[j].name)) {
+			join(fld, sub, "name");
+			return fail(err, fld, ynode_get(it, "name"),
+				    "\"%s\" is declared twice", p->name);
+		}
+		if (!strcmp(p->reference, t->params[j].reference)) {
+			join(fld, sub, "reference");
+			return fail(err, fld, ynode_get(it, "reference"),
+				    "\"%s\" is already referenced by %s[%zu]",
+				    p->reference, path, j);
+		}
+	}
+	return 0;
+}
+
+/* p's reference (item `it`, path sub): trial metadata
+ * (${trialSpec.Name} ...) or a spec.parameters[] name (anything for NAS,
+ * whose algorithm names the values). */
+static int check_trial_param_reference(const struct trial_parameter_spec *p,
+				       const struct experiment_spec *s,
+				       const struct ynode *it, const char *sub,
+				       struct kb_error *err)
+{
+	char fld[PATHLEN], key[128], idx[128], hint[100];
+	struct suggest sg;
+	size_t j;
+
+	join(fld, sub, "reference");
+	if (is_meta_ref(p->reference)) {
+		if (!parse_meta_ref(p->reference, key, sizeof(key), idx,
+				    sizeof(idx)))
+			return 0;
+		return fail(err, fld, ynode_get(it, "reference"),
+			    "illegal reference of trial metadata \"%s\": use "
+			    "${trialSpec.Name}, Namespace, Kind, APIVersion, "
+			    "Labels[key] or Annotations[key]%s",
+			    p->reference, meta_hint(key, hint, sizeof(hint)));
+	}
+	if (!s->nparams)
+		return 0; /* NAS: the algorithm names the values */
+	suggest_init(&sg, p->reference);
+	for (j = 0; j < s->nparams; j++) {
+		if (!strcmp(s->params[j].name, p->reference))
+			return 0;
+		suggest_offer(&sg, s->params[j].name);
+	}
+	return fail(err, fld, ynode_get(it, "reference"),
+		    "\"%s\" is not the name of any spec.parameters[] entry%s",
+		    p->reference, suggest_hint(&sg, hint, sizeof(hint)));
+}
+
 static int parse_trial_params(struct trial_template_spec *t,
 			      const struct experiment_spec *s,
 			      const struct ynode *l, const char *path,
 			      struct kb_error *err)
 {
-	static const char *const fields[] = { "name", "description",
-					      "reference", NULL };
-	char sub[PATHLEN], fld[PATHLEN], key[128], idx[128], hint[100];
-	struct suggest sg;
-	size_t i, j;
+	char sub[PATHLEN];
+	size_t i;
 	int rc = need_seq(l, path, err);
 
 	if (rc)
@@ -154,70 +240,18 @@ static int parse_trial_params(struct trial_template_spec *t,
 	if (!t->params)
 		return -ENOMEM;
 	for (i = 0; i < l->n; i++) {
-		struct trial_parameter_spec *p = &t->params[i];
 		const struct ynode *it = l->items[i];
 
 		t->nparams = i + 1;
 		join_index(sub, path, i);
-		rc = need_map(it, sub, err);
-		rc = rc ? rc : check_fields(it, sub, fields, err);
-		rc = rc ? rc : get_str(it, "name", sub, 1, &p->name, err);
+		rc = parse_trial_param(&t->params[i], it, sub, err);
 		rc = rc ? rc
-			: get_str(it, "description", sub, 0, &p->description,
-				  err);
+			: check_trial_param_unique(t, i, it, sub, path, err);
 		rc = rc ? rc
-			: get_str(it, "reference", sub, 1, &p->reference, err);
+			: check_trial_param_reference(&t->params[i], s, it, sub,
+						      err);
 		if (rc)
 			return rc;
-		join(fld, sub, "name");
-		if (strpbrk(p->name, "{}"))
-			return fail(err, fld, ynode_get(it, "name"),
-				    "must not contain { or } (write the bare "
-				    "name; the template uses "
-				    "${trialParameters.<name>})");
-		for (j = 0; j < i; j++) {
-			if (!strcmp(p->name, t->params[j].name))
-				return fail(err, fld, ynode_get(it, "name"),
-					    "\"%s\" is declared twice",
-					    p->name);
-			if (!strcmp(p->reference, t->params[j].reference)) {
-				join(fld, sub, "reference");
-				return fail(err, fld,
-					    ynode_get(it, "reference"),
-					    "\"%s\" is already referenced by "
-					    "%s[%zu]",
-					    p->reference, path, j);
-			}
-		}
-		join(fld, sub, "reference");
-		if (is_meta_ref(p->reference)) {
-			if (parse_meta_ref(p->reference, key, sizeof(key), idx,
-					   sizeof(idx)))
-				return fail(err, fld,
-					    ynode_get(it, "reference"),
-					    "illegal reference of trial "
-					    "metadata \"%s\": use "
-					    "${trialSpec.Name}, Namespace, "
-					    "Kind, APIVersion, Labels[key] or "
-					    "Annotations[key]%s",
-					    p->reference,
-					    meta_hint(key, hint, sizeof(hint)));
-			continue;
-		}
-		if (!s->nparams)
-			continue; /* NAS: the algorithm names the values */
-		suggest_init(&sg, p->reference);
-		for (j = 0; j < s->nparams; j++) {
-			if (!strcmp(s->params[j].name, p->reference))
-				break;
-			suggest_offer(&sg, s->params[j].name);
-		}
-		if (j == s->nparams)
-			return fail(err, fld, ynode_get(it, "reference"),
-				    "\"%s\" is not the name of any "
-				    "spec.parameters[] entry%s",
-				    p->reference,
-				    suggest_hint(&sg, hint, sizeof(hint)));
 	}
 	return 0;
 }
@@ -643,16 +677,14 @@ static void configmap_error(const struct trial_template_spec *t,
 	snprintf(err->message, sizeof(err->message), "%s", msg);
 }
 
-static int template_body(struct experiment_spec *s, const struct ynode *n,
-			 const char *path, const struct template_source *src,
-			 struct ynode **cmt, struct kb_error *err)
+/* The template's own scalar fields (retain, primaryContainerName, the
+ * conditions), after its keys are checked. */
+static int template_scalars(struct trial_template_spec *t,
+			    const struct ynode *n, const char *path,
+			    struct kb_error *err)
 {
-	struct trial_template_spec *t = &s->trial_template;
-	const struct ynode *ts, *cm, *tp, *pl;
-	char sub[PATHLEN];
-	int rc;
+	int rc = need_map(n, path, err);
 
-	rc = need_map(n, path, err);
 	rc = rc ? rc : check_fields(n, path, template_fields, err);
 	rc = rc ? rc : get_bool(n, "retain", path, &t->retain, err);
 	rc = rc ? rc
@@ -664,57 +696,111 @@ static int template_body(struct experiment_spec *s, const struct ynode *n,
 	rc = rc ? rc
 		: get_str(n, "failureCondition", path, 0, &t->failure_condition,
 			  err);
-	if (rc)
-		return rc;
-	ts = ynode_get(n, "trialSpec");
-	cm = ynode_get(n, "configMap");
-	ts = ynode_is_null(ts) ? NULL : ts;
+	return rc;
+}
+
+/* The trial object: trialSpec, or the template configMap names (read
+ * through src when given, into *cmt). Its node into *ts (NULL when the
+ * ConfigMap was not read). */
+static int template_object(struct experiment_spec *s, const struct ynode *n,
+			   const char *path, const struct template_source *src,
+			   struct ynode **cmt, const struct ynode **ts,
+			   struct kb_error *err)
+{
+	struct trial_template_spec *t = &s->trial_template;
+	const struct ynode *spec = ynode_get(n, "trialSpec");
+	const struct ynode *cm = ynode_get(n, "configMap");
+	char sub[PATHLEN];
+	int rc;
+
+	spec = ynode_is_null(spec) ? NULL : spec;
 	cm = ynode_is_null(cm) ? NULL : cm;
-	if (ts && cm) {
+	if (spec && cm) {
 		join(sub, path, "configMap");
 		return fail(err, sub, cm,
-			    "set either trialSpec or configMap, "
-			    "not both");
+			    "set either trialSpec or configMap, not both");
 	}
-	if (!ts && !cm)
+	if (!spec && !cm)
 		return fail(err, path, n,
-			    "needs trialSpec (the trial "
-			    "object) or configMap");
-	if (cm) {
-		join(sub, path, "configMap");
-		rc = parse_configmap(t, cm, sub, err);
-		if (!rc && src)
-			rc = read_configmap(s, src, cmt, err);
-		if (!rc && *cmt && !(t->trial_spec = ynode_to_json(*cmt)))
-			rc = -ENOMEM;
-		ts = *cmt;
-	} else {
+			    "needs trialSpec (the trial object) or configMap");
+	if (!cm) {
 		join(sub, path, "trialSpec");
-		rc = need_map(ts, sub, err);
-		if (!rc && !(t->trial_spec = ynode_to_json(ts)))
+		*ts = spec;
+		rc = need_map(spec, sub, err);
+		if (!rc && !(t->trial_spec = ynode_to_json(spec)))
 			rc = -ENOMEM;
-	}
-	if (rc)
 		return rc;
-	pl = ynode_get(n, "primaryPodLabels");
+	}
+	join(sub, path, "configMap");
+	rc = parse_configmap(t, cm, sub, err);
+	if (!rc && src)
+		rc = read_configmap(s, src, cmt, err);
+	if (!rc && *cmt && !(t->trial_spec = ynode_to_json(*cmt)))
+		rc = -ENOMEM;
+	*ts = *cmt;
+	return rc;
+}
+
+/* primaryPodLabels (optional) and trialParameters (required, if empty);
+ * trialParameters' node into *tp. */
+static int template_params(struct experiment_spec *s, const struct ynode *n,
+			   const char *path, const struct ynode **tp,
+			   struct kb_error *err)
+{
+	struct trial_template_spec *t = &s->trial_template;
+	const struct ynode *pl = ynode_get(n, "primaryPodLabels");
+	char sub[PATHLEN];
+	int rc;
+
 	if (!ynode_is_null(pl)) {
 		join(sub, path, "primaryPodLabels");
 		rc = parse_pod_labels(t, pl, sub, err);
 		if (rc)
 			return rc;
 	}
-	tp = ynode_get(n, "trialParameters");
+	*tp = ynode_get(n, "trialParameters");
 	join(sub, path, "trialParameters");
-	if (!tp || (ynode_is_null(tp) && !tp->quoted))
+	if (!*tp || (ynode_is_null(*tp) && !(*tp)->quoted))
 		return fail(err, sub, n,
 			    "is required: declare each "
 			    "${trialParameters.<name>} the template uses, "
 			    "with the parameter it takes its value from");
-	if (!(tp->kind == YNODE_SCALAR && ynode_is_null(tp))) {
-		rc = parse_trial_params(t, s, tp, sub, err);
-		if (rc)
-			return rc;
-	}
+	if ((*tp)->kind == YNODE_SCALAR && ynode_is_null(*tp))
+		return 0;
+	return parse_trial_params(t, s, *tp, sub, err);
+}
+
+/* Both conditions, which Katib has defaults for only for some kinds (set
+ * by template_defaults()). */
+static int template_conditions(const struct trial_template_spec *t,
+			       const struct ynode *n, const char *path,
+			       struct kb_error *err)
+{
+	char sub[PATHLEN];
+
+	if (t->success_condition && t->failure_condition)
+		return 0;
+	join(sub, path,
+	     t->success_condition ? "failureCondition" : "successCondition");
+	return fail(err, sub, n,
+		    "is required for kind %s (Katib "
+		    "knows the defaults only for Job, TFJob, "
+		    "PyTorchJob, XGBoostJob, MPIJob and TrainJob)",
+		    jstr(t->trial_spec, "kind"));
+}
+
+static int template_body(struct experiment_spec *s, const struct ynode *n,
+			 const char *path, const struct template_source *src,
+			 struct ynode **cmt, struct kb_error *err)
+{
+	struct trial_template_spec *t = &s->trial_template;
+	const struct ynode *ts = NULL, *tp = NULL;
+	int rc = template_scalars(t, n, path, err);
+
+	rc = rc ? rc : template_object(s, n, path, src, cmt, &ts, err);
+	rc = rc ? rc : template_params(s, n, path, &tp, err);
+	if (rc)
+		return rc;
 	if (t->trial_spec) {
 		rc = check_trial_object(t, ts, path, err);
 		rc = rc ? rc : check_job(t, ts, path, err);
@@ -726,17 +812,7 @@ static int template_body(struct experiment_spec *s, const struct ynode *n,
 	rc = check_container(t, n, path, err);
 	if (rc || !t->trial_spec)
 		return rc;
-	if (!t->success_condition || !t->failure_condition) {
-		join(sub, path,
-		     t->success_condition ? "failureCondition"
-					  : "successCondition");
-		return fail(err, sub, n,
-			    "is required for kind %s (Katib "
-			    "knows the defaults only for Job, TFJob, "
-			    "PyTorchJob, XGBoostJob, MPIJob and TrainJob)",
-			    jstr(t->trial_spec, "kind"));
-	}
-	return 0;
+	return template_conditions(t, n, path, err);
 }
 
 int parse_template(struct experiment_spec *s, const struct ynode *n,
