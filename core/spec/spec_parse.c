@@ -613,6 +613,18 @@ static int is_abs(const char *p)
 	return p && p[0] == '/';
 }
 
+/* Katib's fileSystemPath for a collector that left it out: its path and
+ * its kind, each if not given. -ENOMEM or 0. */
+static int path_defaults(struct collector_spec *c, const char *def_path,
+			 enum fs_path_kind kind)
+{
+	if (!c->path && !(c->path = strdup(def_path)))
+		return -ENOMEM;
+	if (c->path_kind == PATH_KIND_NONE)
+		c->path_kind = kind;
+	return 0;
+}
+
 /* The File collector's defaults (the path, kind File, a format) and
  * rules; src is the collector's source, path the collector's path. */
 static int file_rules(struct collector_spec *c, const struct ynode *src,
@@ -622,10 +634,8 @@ static int file_rules(struct collector_spec *c, const struct ynode *src,
 			   *f = ynode_get(src, "filter");
 	char fsp[PATHLEN], sub[PATHLEN];
 
-	if (!c->path && !(c->path = strdup(DEFAULT_FILE_PATH)))
+	if (path_defaults(c, DEFAULT_FILE_PATH, PATH_KIND_FILE))
 		return -ENOMEM;
-	if (c->path_kind == PATH_KIND_NONE)
-		c->path_kind = PATH_KIND_FILE;
 	c->has_format = 1;
 	snprintf(fsp, sizeof(fsp), "%s.source.fileSystemPath", path);
 	if (c->path_kind != PATH_KIND_FILE)
@@ -650,10 +660,8 @@ static int tfevent_rules(struct collector_spec *c, const struct ynode *src,
 			   *f = ynode_get(src, "filter");
 	char fsp[PATHLEN], sub[PATHLEN];
 
-	if (!c->path && !(c->path = strdup(DEFAULT_TFEVENT_PATH)))
+	if (path_defaults(c, DEFAULT_TFEVENT_PATH, PATH_KIND_DIRECTORY))
 		return -ENOMEM;
-	if (c->path_kind == PATH_KIND_NONE)
-		c->path_kind = PATH_KIND_DIRECTORY;
 	snprintf(fsp, sizeof(fsp), "%s.source.fileSystemPath", path);
 	if (c->path_kind != PATH_KIND_DIRECTORY)
 		return fail_key(err, fsp, "kind", fs,

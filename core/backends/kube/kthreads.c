@@ -27,7 +27,8 @@ void k8s_wake(struct kpriv *p)
 		p->wake(p->wake_arg);
 }
 
-void k8s_nap(struct kpriv *p, long ms)
+/* CLOCK_REALTIME ms from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(long ms)
 {
 	struct timespec ts;
 
@@ -38,6 +39,13 @@ void k8s_nap(struct kpriv *p, long ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
+	return ts;
+}
+
+void k8s_nap(struct kpriv *p, long ms)
+{
+	struct timespec ts = deadline_in(ms);
+
 	pthread_mutex_lock(&p->lock);
 	if (!p->stop)
 		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
@@ -46,15 +54,8 @@ void k8s_nap(struct kpriv *p, long ms)
 
 void k8s_nap_news(struct kpriv *p, unsigned long seen, long ms)
 {
-	struct timespec ts;
+	struct timespec ts = deadline_in(ms);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop && p->news == seen &&
 	       pthread_cond_timedwait(&p->cond, &p->lock, &ts) == 0)
