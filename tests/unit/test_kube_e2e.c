@@ -176,6 +176,24 @@ static char *read_log(struct katib *k, const char *exp, int trial)
 	return buf;
 }
 
+/* Wait until trial `trial` of exp has logged "start": 10 s at most, then
+ * the test fails. */
+static void wait_started(struct katib *k, const char *exp, int trial)
+{
+	char *s;
+	int i, started;
+
+	for (i = 0; i < 100; i++) {
+		s = read_log(k, exp, trial);
+		started = strstr(s, "start") != NULL;
+		free(s);
+		if (started)
+			return;
+		usleep(100000);
+	}
+	fail_msg("%s trial %d logged no \"start\" in 10 s", exp, trial);
+}
+
 static int count(const char *text, const char *needle)
 {
 	int n = 0;
@@ -438,20 +456,10 @@ static void test_restart(void **state)
 {
 	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
-	char *s;
-	int i;
 
 	assert_int_equal(katib_mkdir(f->k, "k8sre", &err), 0);
 	write_spec(f->k, "k8sre", job_fmt, "sleep 3;", 2, 4);
-	for (i = 0; i < 100; i++) {
-		s = read_log(f->k, "k8sre", 1);
-		if (strstr(s, "start")) {
-			free(s);
-			break;
-		}
-		free(s);
-		usleep(100000);
-	}
+	wait_started(f->k, "k8sre", 1);
 	katib_close(f->k);
 	f->k = NULL;
 	sleep(4); /* trials 1 and 2 end meanwhile: their logs are read after */
@@ -465,19 +473,10 @@ static void test_kill(void **state)
 	struct daemon_fixture *f = *state;
 	struct kb_error err = { 0 };
 	char *s;
-	int i;
 
 	assert_int_equal(katib_mkdir(f->k, "k8skill", &err), 0);
 	write_spec(f->k, "k8skill", job_fmt, "sleep 30;", 1, 1);
-	for (i = 0; i < 100; i++) {
-		s = read_log(f->k, "k8skill", 1);
-		if (strstr(s, "start")) {
-			free(s);
-			break;
-		}
-		free(s);
-		usleep(100000);
-	}
+	wait_started(f->k, "k8skill", 1);
 	assert_int_equal(
 		katib_write_trial_control(f->k, "k8skill", 1, "kill", 4, &err),
 		0);
