@@ -95,9 +95,10 @@ enum estimator { EST_GP, EST_RF, EST_ET, EST_GBRT };
 #define DUP_TRIES	64
 #define TREE_CANDIDATES 2000	 /* random points a tree model scores */
 #define REFIT_ALL	GP_LARGE /* refit at every suggestion up to this */
-#define REFIT_GROWTH	8  /* then when n grew by 1/8 since the last fit */
-#define GROUP		16 /* points appended to the factor at once */
-#define SCREEN_TOP	4  /* large GP: candidates in exact order (screen) */
+#define REFIT_GROWTH	8   /* then when n grew by 1/8 since the last fit */
+#define GROUP		16  /* points appended to the factor at once */
+#define SCREEN_TOP	4   /* large GP: candidates in exact order (screen) */
+#define MODEL_MAX	768 /* a refit's block at most: a subset past it */
 
 /* ---- settings ---- */
 
@@ -196,6 +197,9 @@ struct bo_priv {
 	double *theta_next;
 	size_t fit_n_next;
 	int next_wait; /* 1: the first part of model_next is still to do */
+	/* 1: a large model's first fit has its second start to do at the
+	 * next suggestion (FIT_SECOND; saved) */
+	int second_start;
 	struct gp *model_next; /* its model, part factored (owned; not saved) */
 	double gains[NACQ];
 	double *last; /* NACQ x d: last hedge candidates */
@@ -1009,12 +1013,20 @@ static void hedge_update(struct bo_call *c)
 	c->p->has_last = 0;
 }
 
+/* The rows of the model's block after a refit at fit_n observations: all
+ * of them up to MODEL_MAX, then MODEL_MAX (model_rows). */
+static size_t block_size(size_t fit_n)
+{
+	return fit_n < MODEL_MAX ? fit_n : MODEL_MAX;
+}
+
 /*
  * Refit the hyperparameters now? At every suggestion up to REFIT_ALL
  * observations (a fit costs ~10 ms whatever n: it uses at most FIT_MAX
  * points), then each time their number has grown by 1/REFIT_GROWTH since
  * the last fit (a geometric schedule: ~10 fits from 300 to 1,000), when the
- * O(n^3) refactoring it implies would dominate.
+ * O(n^3) refactoring it implies would dominate; past MODEL_MAX, each time
+ * MODEL_MAX / 8 more have come (the model's size stays bounded).
  * A function of the saved state and the history only, so a restarted
  * daemon decides the same.
  */
@@ -1022,7 +1034,7 @@ static int refit_due(const struct bo_priv *p, size_t n, size_t d)
 {
 	if (!p->theta || p->d != d || n <= REFIT_ALL || n < p->fit_n)
 		return 1;
-	return n >= p->fit_n + p->fit_n / REFIT_GROWTH;
+	return n >= p->fit_n + block_size(p->fit_n) / REFIT_GROWTH;
 }
 
 /* Room for the hedge's last candidates at dimension d. */
@@ -1045,13 +1057,13 @@ static int model_refit(struct bo_call *c, const struct bo_data *b,
 	struct bo_priv *p = c->p;
 	size_t d = c->s->d;
 	double *theta = malloc((d + 2) * sizeof(*theta));
-	int rc;
+	int rc, warm = p->theta && p->d == d;
 
 	if (!theta)
 		return -ENOMEM;
-	rc = fit_theta(b->X, ys, b->n, d,
-		       p->theta && p->d == d ? p->theta : NULL,
-		       b->n > REFIT_ALL, &c->rng, theta);
+	rc = fit_theta(b->X, ys, b->n, d, warm ? p->theta : NULL,
+		       b->n > REFIT_ALL ? FIT_QUICK : 0, &c->rng, theta);
+	p->second_start = !warm && b->n > REFIT_ALL;
 	if (!rc && (p->d != d || !p->theta)) {
 		free(p->theta);
 		p->theta = malloc((d + 2) * sizeof(*p->theta));
@@ -1065,6 +1077,20 @@ static int model_refit(struct bo_call *c, const struct bo_data *b,
 	gp_model_free(p->model);
 	p->model = NULL;
 	return rc;
+}
+
+/* The second start of a large model's first fit (FIT_SECOND): theta
+ * replaced by its result if that is better on this suggestion's data. */
+static int model_second_start(struct bo_call *c, const struct bo_data *b,
+			      const double *ys)
+{
+	struct bo_priv *p = c->p;
+
+	p->second_start = 0;
+	gp_model_free(p->model);
+	p->model = NULL;
+	return fit_theta(b->X, ys, b->n, c->s->d, p->theta, FIT_SECOND, &c->rng,
+			 p->theta);
 }
 
 /*
@@ -1097,6 +1123,101 @@ static int model_refit_later(struct bo_call *c, const struct bo_data *b,
 	}
 	p->fit_n_next = b->n;
 	p->next_wait = 1;
+	p->second_start = 0;
+	return 0;
+}
+
+/* The points a model is of (model_rows): rows X (n x d) with targets y,
+ * the first `block` of them factored as a block; X and y are the call's
+ * data or, past MODEL_MAX, own (freed by rows_free). */
+struct model_rows {
+	const double *X, *y;
+	size_t n, block;
+	double *own;
+};
+
+static int cmp_y_index(const void *a, const void *b, void *ctx)
+{
+	const double *y = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	if (y[i] != y[j])
+		return y[i] < y[j] ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/*
+ * The MODEL_MAX of the first m observations a model past MODEL_MAX keeps
+ * in its block, in history order, into idx (m scratch; the first
+ * MODEL_MAX written): the best half and an even spread of the others by
+ * rank (so the model still sees the bad regions), a function of the
+ * history and m only (ties by history order), so a restart picks the
+ * same.
+ */
+static int block_pick(const double *y, size_t m, size_t *idx)
+{
+	size_t half = MODEL_MAX / 2, i, k;
+	unsigned char *keep = calloc(m, 1);
+
+	if (!keep)
+		return -ENOMEM;
+	for (i = 0; i < m; i++)
+		idx[i] = i;
+	qsort_r(idx, m, sizeof(*idx), cmp_y_index, (void *)y);
+	for (i = 0; i < half; i++)
+		keep[idx[i]] = 1;
+	for (i = 0; i < MODEL_MAX - half; i++)
+		keep[idx[half + i * (m - half) / (MODEL_MAX - half)]] = 1;
+	for (i = k = 0; i < m; i++)
+		if (keep[i])
+			idx[k++] = i;
+	free(keep);
+	return 0;
+}
+
+static void rows_free(struct model_rows *r)
+{
+	free(r->own);
+	r->own = NULL;
+}
+
+/*
+ * The points of the model refitted at fit_n observations, given the
+ * call's b (standardised targets ys, or NULL: y not set): its block, the
+ * first fit_n observations (past MODEL_MAX, block_pick's MODEL_MAX of
+ * them), then every later observation in history order.
+ */
+static int model_rows(const struct bo_data *b, const double *ys, size_t fit_n,
+		      size_t d, struct model_rows *r)
+{
+	size_t i, t, *idx;
+
+	memset(r, 0, sizeof(*r));
+	r->block = block_size(fit_n);
+	if (fit_n > b->n)
+		return -EINVAL; /* a refit comes first (refit_due) */
+	if (fit_n <= MODEL_MAX) {
+		r->X = b->X;
+		r->y = ys;
+		r->n = b->n;
+		return 0;
+	}
+	r->n = r->block + b->n - fit_n;
+	idx = malloc(fit_n * sizeof(*idx));
+	r->own = idx ? malloc(r->n * (d + 1) * sizeof(*r->own)) : NULL;
+	if (!r->own || block_pick(b->y, fit_n, idx)) {
+		free(idx);
+		rows_free(r);
+		return -ENOMEM;
+	}
+	for (i = 0; i < r->n; i++) {
+		t = i < r->block ? idx[i] : fit_n + i - r->block;
+		memcpy(r->own + i * d, b->X + t * d, d * sizeof(*r->own));
+		r->own[r->n * d + i] = ys ? ys[t] : 0;
+	}
+	free(idx);
+	r->X = r->own;
+	r->y = r->own + r->n * d;
 	return 0;
 }
 
@@ -1104,17 +1225,20 @@ static int model_refit_later(struct bo_call *c, const struct bo_data *b,
  * failure is the third's to report). */
 static void model_next_part(struct bo_priv *p, const struct bo_data *b)
 {
+	struct model_rows r;
+
 	p->next_wait = 0;
 	gp_model_free(p->model_next);
 	p->model_next = NULL;
-	if (b->n < p->fit_n_next)
+	if (b->n < p->fit_n_next ||
+	    model_rows(b, NULL, p->fit_n_next, p->d, &r))
 		return;
 	p->model_next = gp_model_new(p->d, p->theta_next);
-	if (p->model_next &&
-	    gp_factor_part(p->model_next, b->X, p->fit_n_next)) {
+	if (p->model_next && gp_factor_part(p->model_next, r.X, r.block)) {
 		gp_model_free(p->model_next);
 		p->model_next = NULL;
 	}
+	rows_free(&r);
 }
 
 /* The refit of the last suggestion taken: theta_next and its n become
@@ -1134,14 +1258,14 @@ static void model_take_next(struct bo_priv *p, size_t d)
 	p->theta_next = NULL;
 }
 
-/* How many leading rows of the model are the first observations of b
- * (same points in the same order): their factor rows are kept. */
-static size_t model_prefix(const struct gp *gp, const struct bo_data *b)
+/* How many leading rows of the model are the first of r's (same points
+ * in the same order): their factor rows are kept. */
+static size_t model_prefix(const struct gp *gp, const struct model_rows *r)
 {
-	size_t d = gp->d, i, n = gp->n < b->n ? gp->n : b->n;
+	size_t d = gp->d, i, n = gp->n < r->n ? gp->n : r->n;
 
 	for (i = 0; i < n; i++)
-		if (memcmp(gp->X + i * d, b->X + i * d, d * sizeof(*b->X)))
+		if (memcmp(gp->X + i * d, r->X + i * d, d * sizeof(*r->X)))
 			break;
 	return i;
 }
@@ -1163,49 +1287,54 @@ static int gp_build(struct bo_call *c, const struct bo_data *b,
 {
 	struct bo_priv *p = c->p;
 	size_t d = c->s->d, i, t;
-	int rc = 0, first = !p->theta || p->d != d;
+	int rc = 0, first = !p->theta || p->d != d, due;
+	struct model_rows r;
 
 	if (p->theta_next &&
 	    (!p->next_wait || p->d != d || b->n < p->fit_n_next))
 		model_take_next(p, d); /* or dropped for another space */
 	else if (p->theta_next)
 		model_next_part(p, b);
-	if (p->theta_next)
-		rc = 0; /* a refit under way */
-	else if (!refit_due(p, b->n, d))
-		rc = 0;
-	else if (!first && b->n > REFIT_ALL && b->n >= p->fit_n)
+	due = !p->theta_next && refit_due(p, b->n, d);
+	if (due && !first && b->n > REFIT_ALL && b->n >= p->fit_n)
 		rc = model_refit_later(c, b, ys);
-	else
+	else if (due)
 		rc = model_refit(c, b, ys);
+	else if (!p->theta_next && p->second_start) {
+		rc = model_second_start(c, b, ys);
+		first = 1; /* still by the fit's points */
+	}
 	if (!rc && first && b->n > REFIT_ALL) {
-		/* the fit and the factorisation in different suggestions:
-		 * this one by the model of the fit's points (the best 30 and
-		 * a spread), the next by the whole */
+		/* the fit's two starts and the factorisation in different
+		 * suggestions: these two by the model of the fit's points
+		 * (the best 30 and a spread), the next by the whole */
 		c->gp = c->subset =
 			gp_subset_model(b->X, ys, b->n, d, p->theta);
 		return c->gp ? 0 : -ENOMEM;
 	}
 	if (!rc && !p->model && !(p->model = gp_model_new(d, p->theta)))
 		rc = -ENOMEM;
+	if (!rc)
+		rc = model_rows(b, ys, p->fit_n, d, &r);
 	if (rc)
 		return rc;
 	c->gp = p->model;
-	i = model_prefix(c->gp, b);
-	if (i > p->fit_n) /* whole groups only */
-		i = p->fit_n + (i - p->fit_n) / GROUP * GROUP;
+	i = model_prefix(c->gp, &r);
+	if (i > r.block) /* whole groups only */
+		i = r.block + (i - r.block) / GROUP * GROUP;
 	c->gp->n = i;
-	if (c->gp->n < p->fit_n)
-		rc = gp_factor_block(c->gp, b->X, p->fit_n);
-	for (i = c->gp->n; i < b->n && !rc; i += t) {
-		t = b->n - i < GROUP ? b->n - i : GROUP;
-		rc = gp_append_group(c->gp, b->X + i * d, t);
+	if (c->gp->n < r.block)
+		rc = gp_factor_block(c->gp, r.X, r.block);
+	for (i = c->gp->n; i < r.n && !rc; i += t) {
+		t = r.n - i < GROUP ? r.n - i : GROUP;
+		rc = gp_append_group(c->gp, r.X + i * d, t);
 	}
-	if (rc)
-		return rc;
-	memcpy(c->gp->y, ys, b->n * sizeof(*ys));
-	gp_solve_alpha(c->gp);
-	return 0;
+	if (!rc) {
+		memcpy(c->gp->y, r.y, r.n * sizeof(*r.y));
+		gp_solve_alpha(c->gp);
+	}
+	rows_free(&r);
+	return rc;
 }
 
 /* The tree model refitted to its points (a seed from the call's rng). */
@@ -1512,6 +1641,8 @@ static void state_load(struct bo_priv *p, const char *state, int seeded)
 		e = cJSON_GetObjectItem(j, "next_wait");
 		p->next_wait = cJSON_IsNumber(e) && e->valuedouble > 0;
 	}
+	e = cJSON_GetObjectItem(j, "second_start");
+	p->second_start = p->theta && cJSON_IsNumber(e) && e->valuedouble > 0;
 	cJSON_Delete(j);
 }
 
@@ -1576,6 +1707,8 @@ static char *bo_save(void *priv)
 		cJSON_AddItemToObject(j, "theta",
 				      state_json_array(p->theta, p->d + 2));
 	}
+	if (p->theta && p->second_start)
+		cJSON_AddNumberToObject(j, "second_start", 1);
 	if (p->theta && p->theta_next) {
 		cJSON_AddNumberToObject(j, "fit_n_next", (double)p->fit_n_next);
 		cJSON_AddNumberToObject(j, "next_wait", p->next_wait);

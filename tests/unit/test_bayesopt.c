@@ -171,9 +171,11 @@ static void test_round_trip_incremental(void **state)
 	fx_free(&b);
 }
 
-/* f: 310 random trials, then bayesianoptimization on them (as warm
- * started), restarted before each suggestion in restarts[] (n of them). */
-static void fx_warm_large(struct fx *f, const size_t *restarts, size_t n)
+/* f: `fill` random trials, then bayesianoptimization on them (as warm
+ * started) up to `end`, restarted before each suggestion in restarts[] (n
+ * of them). */
+static void fx_warm_large(struct fx *f, size_t fill, size_t end,
+			  const size_t *restarts, size_t n)
 {
 	size_t k;
 
@@ -181,7 +183,7 @@ static void fx_warm_large(struct fx *f, const size_t *restarts, size_t n)
 	fx_box(f, 3);
 	fx_set(f, "random_state", "7");
 	fx_start(f, NULL);
-	fx_run(f, 310);
+	fx_run(f, fill);
 	f->ops->destroy(f->priv);
 	f->ops = algorithm_find(ALGO);
 	f->spec.algorithm.name = ALGO;
@@ -190,21 +192,42 @@ static void fx_warm_large(struct fx *f, const size_t *restarts, size_t n)
 		fx_run(f, restarts[k]);
 		fx_restart(f);
 	}
-	fx_run(f, 314);
+	fx_run(f, end);
 }
 
-/* A large history and no model yet (a warm start): the first suggestion
- * fits the hyperparameters and suggests by the model of the fit's points,
- * the next factors the whole; restarted before either, the same trials. */
+/* A large history and no model yet (a warm start): the first two
+ * suggestions fit the hyperparameters (a start each) and suggest by the
+ * model of the fit's points, the next factors the whole; restarted before
+ * any of them, the same trials. */
 static void test_warm_large(void **state)
 {
-	static const size_t restarts[] = { 310, 311, 312 };
+	static const size_t restarts[] = { 310, 311, 312, 313 };
 	struct fx a, b;
 
 	(void)state;
-	fx_warm_large(&a, NULL, 0);
-	fx_warm_large(&b, restarts, 3);
-	fx_assert_same(&a, &b, 314);
+	fx_warm_large(&a, 310, 315, NULL, 0);
+	fx_warm_large(&b, 310, 315, restarts, 4);
+	fx_assert_same(&a, &b, 315);
+	fx_free(&a);
+	fx_free(&b);
+}
+
+/*
+ * Past MODEL_MAX (768) observations the model is of a bounded subset: the
+ * refit's block is 768 of them (the best half and a spread), then the
+ * later ones; the next refit comes 768 / 8 = 96 later (here at 780 + 96 =
+ * 876, over three suggestions). Restarted at the first suggestions, in
+ * between and at each step of that refit, the same trials.
+ */
+static void test_model_cap(void **state)
+{
+	static const size_t restarts[] = { 780, 781, 782, 830, 876, 877, 878 };
+	struct fx a, b;
+
+	(void)state;
+	fx_warm_large(&a, 780, 880, NULL, 0);
+	fx_warm_large(&b, 780, 880, restarts, 7);
+	fx_assert_same(&a, &b, 880);
 	fx_free(&a);
 	fx_free(&b);
 }
@@ -488,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_round_trip_incremental),
 		cmocka_unit_test(test_warm_large),
+		cmocka_unit_test(test_model_cap),
 		cmocka_unit_test(test_converges),
 		cmocka_unit_test(test_acq_variants),
 		cmocka_unit_test(test_initial_design),

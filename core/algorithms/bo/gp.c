@@ -258,9 +258,12 @@ static void theta_default(size_t d, double *theta)
  * scale: from the low-noise default alone, L-BFGS settles in the mode
  * that explains noise by short lengthscales), the default after a warm
  * start, then random restarts; `quick` (a large model, whose suggestion
- * must stay cheap): a scheduled refit takes the warm start only, for at
- * most REFIT_ITERATIONS steps, and a first fit (no warm start, e.g. an
- * experiment warm-started with 1,000 trials) the two fixed starts only.
+ * must stay cheap): a scheduled refit (FIT_QUICK with a warm start) takes
+ * the warm start only, for at most REFIT_ITERATIONS steps; a first fit (no
+ * warm start, e.g. an experiment warm-started with 1,000 trials) the two
+ * fixed starts only, one per suggestion: FIT_QUICK the default, then
+ * FIT_SECOND the "mostly noise" one, kept if better than `warm` (the
+ * first's result) on this data.
  */
 static int gp_fit_theta(struct gp *gp, const double *warm, int quick,
 			struct rng *r)
@@ -269,7 +272,7 @@ static int gp_fit_theta(struct gp *gp, const double *warm, int quick,
 	double *lo = malloc(3 * np * sizeof(*lo)), *hi, *cur, *best, f;
 	double fbest = INFINITY;
 	struct lbfgs_problem pr;
-	int starts, s, maxit, rc = 0;
+	int starts, s = 0, maxit, rc = 0;
 
 	best = malloc(np * sizeof(*best));
 	if (!lo || !best) {
@@ -279,18 +282,24 @@ static int gp_fit_theta(struct gp *gp, const double *warm, int quick,
 	hi = lo + np;
 	cur = hi + np;
 	theta_bounds(gp->d, lo, hi);
-	gp->fast = quick;
+	gp->fast = quick != 0;
 	pr = (struct lbfgs_problem){ gp_neg_lml, gp, np, lo, hi };
 	starts = n <= 60 ? 4 : !warm ? 3 : n % 8 ? 1 : 2;
 	maxit = n <= 60 ? 60 : 30;
-	if (quick && warm) {
+	theta_default(gp->d, best);
+	if (quick == FIT_QUICK && warm) {
 		starts = 1;
 		maxit = REFIT_ITERATIONS;
-	} else if (quick) { /* a large model's first fit: no random start */
+	} else if (quick == FIT_QUICK) { /* a first fit: the default start */
+		starts = 1;
+	} else if (quick == FIT_SECOND) { /* then the noise start */
+		memcpy(best, warm, np * sizeof(*best));
+		fbest = gp_neg_lml(best, NULL, gp);
+		warm = NULL;
+		s = 1;
 		starts = 2;
 	}
-	theta_default(gp->d, best);
-	for (s = 0; s < starts; s++) {
+	for (; s < starts; s++) {
 		if (s == 0 && warm)
 			memcpy(cur, warm, np * sizeof(*cur));
 		else if (s == 0 || (s == 2 && warm))

@@ -43,10 +43,16 @@ struct gp {
 	int fast; /* fit of a large model: LAPACK without LAPACKE's copies */
 };
 
+/* fit_theta's `quick` for a large model, whose suggestion must stay cheap:
+ * from `warm`, a few steps; without one, the default start only, then
+ * at the next suggestion FIT_SECOND: the second fixed start, kept if it
+ * is better than `warm` (the first's result). */
+#define FIT_QUICK  1
+#define FIT_SECOND 2
+
 /* Fit theta to n points (X, standardised y) (on a subset of at most 100
  * when there are more: the best 30 and an even spread); warm start from
- * `warm` (or NULL); `quick` (a large model): the warm start only, a few
- * steps, or without one no random restart. */
+ * `warm` (or NULL); quick: 0 or as above. */
 int fit_theta(const double *X, const double *y, size_t n, size_t d,
 	      const double *warm, int quick, struct rng *r, double *theta);
 
