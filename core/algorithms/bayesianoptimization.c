@@ -1296,18 +1296,24 @@ static int gp_build(struct bo_call *c, const struct bo_data *b,
 	else if (p->theta_next)
 		model_next_part(p, b);
 	due = !p->theta_next && refit_due(p, b->n, d);
-	if (due && !first && b->n > REFIT_ALL && b->n >= p->fit_n)
+	if (due && !first && b->n > REFIT_ALL && b->n >= p->fit_n &&
+	    b->n <= p->fit_n + 2 * (block_size(p->fit_n) / REFIT_GROWTH)) {
 		rc = model_refit_later(c, b, ys);
-	else if (due)
+	} else if (due) {
+		/* at once; a large model (from nothing, or past more new
+		 * observations than a scheduled refit leaves, whose appending
+		 * would cost O(n^2) each) suggests by the fit's points */
 		rc = model_refit(c, b, ys);
-	else if (!p->theta_next && p->second_start) {
+		first = 1;
+	} else if (!p->theta_next && p->second_start) {
 		rc = model_second_start(c, b, ys);
 		first = 1; /* still by the fit's points */
 	}
 	if (!rc && first && b->n > REFIT_ALL) {
-		/* the fit's two starts and the factorisation in different
-		 * suggestions: these two by the model of the fit's points
-		 * (the best 30 and a spread), the next by the whole */
+		/* the fit (a first fit's two starts) and the factorisation
+		 * in different suggestions: the fit's by the model of the
+		 * fit's points (the best 30 and a spread), the next by the
+		 * whole */
 		c->gp = c->subset =
 			gp_subset_model(b->X, ys, b->n, d, p->theta);
 		return c->gp ? 0 : -ENOMEM;
