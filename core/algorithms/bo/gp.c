@@ -507,14 +507,17 @@ out:
 static size_t largest(const double *k, size_t n, size_t q, size_t *top)
 {
 	size_t i, c = 0, p;
+	double floor = -INFINITY; /* the q-th largest so far, once q */
 
 	for (i = 0; i < n; i++) {
-		if (c == q && k[i] <= k[top[q - 1]])
+		if (k[i] <= floor)
 			continue;
 		p = c < q ? c++ : q - 1;
 		for (; p > 0 && k[top[p - 1]] < k[i]; p--)
 			top[p] = top[p - 1];
 		top[p] = i;
+		if (c == q)
+			floor = k[top[q - 1]];
 	}
 	return c;
 }
