@@ -21,12 +21,16 @@
  * has grown by 1/8; in between new observations join its Cholesky factor
  * in groups (O(n^2) each, gp_build). Past 300 (a "large" GP) no
  * suggestion does two of the O(n^3)-ish steps: a scheduled refit is
- * spread over three suggestions (model_refit_later), the first from
- * nothing (a warm start) suggests by the model of the fit's points,
- * candidates get the O(n^2) variance only where it can matter
- * (screen_candidates) and only the hedge's pick is refined: at 1,000
- * trials a suggestion costs ~12 ms of CPU on a loaded 2-core machine, the
- * heaviest (a refit's, a restart's) 30-45.
+ * spread over three suggestions (model_refit_later), a model from nothing
+ * (a warm start) fits one start per suggestion for two and suggests by
+ * the model of the fit's points meanwhile, candidates get the O(n^2)
+ * variance only where it can matter (screen_candidates) and only the
+ * hedge's pick is refined. Past MODEL_MAX (768) observations the model is
+ * bounded: a refit's block is 768 of them (the best half and a spread,
+ * model_rows), the later ones appended until the next refit 96 later; so
+ * a suggestion costs about the same at 5,000 trials as at 1,000 (~10 ms
+ * of CPU on a loaded 2-core machine, the heaviest ~25), plus the O(n)
+ * reading of the history (~8 ms at 5,000).
  * Tree models are fitted afresh at each suggestion (40-60 ms at 1,000).
  *
  * Acquisition: EI, PI (xi = 0.01) and LCB (kappa = 1.96) on the
@@ -206,8 +210,9 @@ struct bo_priv {
 	int has_last;
 	/* The GP at theta, kept between suggestions (owned; NULL until the
 	 * first model): its rows are the completed observations in history
-	 * order (then the last call's believers); its Cholesky factor is
-	 * the first fit_n rows as a block, then grown a row at a time. Not
+	 * order (past MODEL_MAX a subset of those up to fit_n: model_rows;
+	 * then the last call's believers); its Cholesky factor is the
+	 * first fit_n rows as a block, then grown a group at a time. Not
 	 * saved: rebuilt from the history after a restart, to the same bits
 	 * (see model_build). */
 	struct gp *model;
@@ -1280,7 +1285,7 @@ static size_t model_prefix(const struct gp *gp, const struct model_rows *r)
  * points' order, theta and fit_n only, so the model rebuilt after a
  * restart has the same bits, and costs one pass per GROUP points (up to
  * fit_n / 8 of them: ~5 ms at 1,000 where appending them one by one took
- * 30).
+ * 30). Past MODEL_MAX the block is a subset (model_rows).
  */
 static int gp_build(struct bo_call *c, const struct bo_data *b,
 		    const double *ys)
