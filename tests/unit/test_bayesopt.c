@@ -223,11 +223,15 @@ static void test_model_cap(void **state)
 {
 	static const size_t restarts[] = { 780, 781, 782, 830, 876, 877, 878 };
 	struct fx a, b;
+	char *saved;
 
 	(void)state;
 	fx_warm_large(&a, 780, 880, NULL, 0);
 	fx_warm_large(&b, 780, 880, restarts, 7);
 	fx_assert_same(&a, &b, 880);
+	saved = a.ops->save(a.priv); /* refitted at 876, not 780 + 780 / 8 */
+	assert_non_null(strstr(saved, "\"fit_n\":876,"));
+	free(saved);
 	fx_free(&a);
 	fx_free(&b);
 }
