@@ -75,7 +75,7 @@ struct node {
 };
 
 enum handle_mode {
-	H_RENDERED, /* snapshot or immutable: content in buf */
+	H_RENDERED, /* snapshot or immutable: content in text */
 	H_STREAM,   /* katib_stream_read */
 	H_SPEC,	    /* spec.yaml opened for writing: buf is the file */
 	H_LINES,    /* control/metrics for writing: lines in pend */
@@ -87,7 +87,8 @@ struct handle {
 	struct node node;
 	enum handle_mode mode;
 	pthread_mutex_t lock;
-	struct strbuf buf;  /* rendered content or the spec being written */
+	struct katib_text *text; /* H_RENDERED: fixed at open, read unlocked */
+	struct strbuf buf;  /* the spec being written, or a line file's text */
 	struct strbuf pend; /* H_LINES: a line not yet submitted */
 	int dirty;	    /* H_SPEC: DIRTY_WRITTEN or DIRTY_TRUNCATED */
 	struct scratch *sc;
@@ -110,6 +111,9 @@ int node_resolve(struct katibfs *fs, const char *path, struct node *nd);
 void stat_set_times(struct stat *sb, const struct timespec *mtime);
 mode_t node_mode(const struct node *nd);
 int node_getattr(struct katibfs *fs, const struct node *nd, struct stat *sb);
+/* The same for a file whose size is known (an open snapshot's). */
+int node_getattr_sized(struct katibfs *fs, const struct node *nd, off_t size,
+		       struct stat *sb);
 
 /* scratch.c */
 struct scratch *scratch_find(struct katibfs *fs, const char *exp,

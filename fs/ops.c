@@ -42,6 +42,7 @@ void handle_free(struct katibfs *fs, struct handle *h)
 		scratch_unref(h->sc);
 		pthread_mutex_unlock(&fs->scratch_lock);
 	}
+	katib_text_free(h->text);
 	strbuf_free(&h->buf);
 	strbuf_free(&h->pend);
 	pthread_mutex_destroy(&h->lock);
@@ -65,6 +66,14 @@ static int handle_render(struct katibfs *fs, struct handle *h)
 	h->buf.data = text;
 	h->buf.len = h->buf.cap = len;
 	return 0;
+}
+
+/* A read-only open of a snapshot or immutable file: its text, fixed now. */
+static int handle_snapshot(struct katibfs *fs, struct handle *h)
+{
+	return core_err(katib_open_text(
+		fs->k, h->node.kind == NODE_README ? NULL : h->node.exp,
+		h->node.trial, h->node.f, &h->text));
 }
 
 /* Submit a line file's text to the core. */
@@ -183,7 +192,7 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 		h->mode = H_STREAM;
 		fi->direct_io = 1;
 	} else {
-		rc = handle_render(fs, h);
+		rc = handle_snapshot(fs, h);
 		if (kfile_class(nd.f) == KCLASS_IMMUTABLE)
 			fi->keep_cache = 1;
 		else
@@ -214,6 +223,8 @@ int fs_read(const char *path, char *out, size_t size, off_t off,
 		n = strbuf_pread(&h->sc->buf, out, size, off);
 		pthread_mutex_unlock(&fs->scratch_lock);
 		return (int)n;
+	case H_RENDERED: /* fixed at open: no lock */
+		return (int)katib_text_read(h->text, out, size, off);
 	default:
 		pthread_mutex_lock(&h->lock);
 		n = strbuf_pread(&h->buf, out, size, off);
@@ -350,10 +361,13 @@ int fs_getattr(const char *path, struct stat *sb, struct fuse_file_info *fi)
 		sb->st_blocks = (sb->st_size + 511) / 512;
 		return 0;
 	}
+	if (h->mode == H_RENDERED) /* its size is the snapshot's: no render */
+		return node_getattr_sized(fs, &h->node,
+					  (off_t)katib_text_size(h->text), sb);
 	rc = node_getattr(fs, &h->node, sb);
 	if (rc)
 		return rc;
-	if (h->mode == H_RENDERED || h->mode == H_SPEC) {
+	if (h->mode == H_SPEC) {
 		pthread_mutex_lock(&h->lock);
 		sb->st_size = (off_t)h->buf.len;
 		pthread_mutex_unlock(&h->lock);

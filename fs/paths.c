@@ -239,6 +239,20 @@ mode_t node_mode(const struct node *nd)
 	return S_IFREG | (kfile_writable(nd->f) ? 0644 : 0444);
 }
 
+static void fill_stat(struct katibfs *fs, const struct node *nd, nlink_t nl,
+		      off_t size, const struct timespec *mtime, struct stat *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->st_mode = node_mode(nd);
+	sb->st_nlink = nl;
+	sb->st_uid = fs->uid;
+	sb->st_gid = fs->gid;
+	sb->st_size = size;
+	sb->st_blksize = 4096;
+	sb->st_blocks = (size + 511) / 512;
+	stat_set_times(sb, mtime);
+}
+
 int node_getattr(struct katibfs *fs, const struct node *nd, struct stat *sb)
 {
 	struct katib_stat st;
@@ -257,14 +271,17 @@ int node_getattr(struct katibfs *fs, const struct node *nd, struct stat *sb)
 		rc = file_size(fs, nd, &size, &mtime);
 	if (rc)
 		return rc;
-	memset(sb, 0, sizeof(*sb));
-	sb->st_mode = node_mode(nd);
-	sb->st_nlink = nl;
-	sb->st_uid = fs->uid;
-	sb->st_gid = fs->gid;
-	sb->st_size = size;
-	sb->st_blksize = 4096;
-	sb->st_blocks = (size + 511) / 512;
-	stat_set_times(sb, &mtime);
+	fill_stat(fs, nd, nl, size, &mtime, sb);
 	return 0;
+}
+
+int node_getattr_sized(struct katibfs *fs, const struct node *nd, off_t size,
+		       struct stat *sb)
+{
+	struct katib_stat st;
+	int rc = node_check(fs, nd, &st);
+
+	if (!rc)
+		fill_stat(fs, nd, 1, size, &st.mtime, sb);
+	return rc;
 }

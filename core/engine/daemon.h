@@ -84,6 +84,9 @@ struct katib {
 	"starting with a letter and ending with a letter or digit"
 
 struct experiment *katib_find_locked(struct katib *k, const char *name);
+/* The same for a request that changes it: waits while an rmdir of it
+ * writes the store (core/engine/requests.c). */
+struct experiment *katib_find_settled_locked(struct katib *k, const char *name);
 
 /* Append "<RFC3339> message" to the experiment's events (memory + store)
  * and queue a notification. */

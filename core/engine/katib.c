@@ -360,6 +360,38 @@ int katib_render(struct katib *k, const char *exp, int trial, enum kfile f,
 	return rc;
 }
 
+/* A rendered text, taken whole into a snapshot (freed on failure). */
+static int text_of(char *text, size_t len, int rc, struct katib_text **out)
+{
+	*out = rc ? NULL : text_snapshot(text, len);
+	if (*out)
+		return 0;
+	free(text);
+	return rc ? rc : -ENOMEM;
+}
+
+int katib_open_text(struct katib *k, const char *exp, int trial, enum kfile f,
+		    struct katib_text **out)
+{
+	struct experiment *e;
+	struct trial *t;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if (f != KFILE_TRIALS_CSV) {
+		rc = katib_render(k, exp, trial, f, &text, &len);
+		return text_of(text, len, rc, out);
+	}
+	pthread_mutex_lock(&k->lock);
+	rc = resolve_locked(k, exp, trial, f, &e, &t);
+	if (!rc)
+		rc = render_trials_csv_text_locked(e, out);
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
 int katib_render_size(struct katib *k, const char *exp, int trial, enum kfile f,
 		      size_t *len)
 {

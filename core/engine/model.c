@@ -261,7 +261,7 @@ void experiment_queue_free(struct experiment *e)
 
 void trials_csv_cache_reset(struct trials_csv_cache *c)
 {
-	strbuf_free(&c->text);
+	chunks_reset(&c->text);
 	c->header_len = c->nrows = 0;
 }
 

@@ -27,6 +27,7 @@
 #include "engine/history_snapshot.h"
 #include "katib/spec.h"
 #include "util/arena.h"
+#include "util/chunks.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/textlog.h"
@@ -137,7 +138,7 @@ struct trial {
  * again only when the header changes (new metrics or value names).
  */
 struct trials_csv_cache {
-	struct strbuf text;
+	struct chunks text; /* shared with open files (core/util/chunks.h) */
 	size_t header_len, nrows;
 };
 
@@ -207,6 +208,7 @@ struct experiment {
 	double created, started, finished;
 	struct timespec mtime;
 	int deleted;	     /* rmdir'd; freed by the controller */
+	int removing;	     /* rmdir waits for the store (requests.c) */
 	int collector_noted; /* events said where the collector's file is */
 	int devices_noted;   /* events said the devices cap parallelism */
 

@@ -203,7 +203,7 @@ int katib_write_queue(struct katib *k, const char *exp, const char *text,
 	int rc;
 
 	pthread_mutex_lock(&k->lock);
-	e = katib_find_locked(k, exp);
+	e = katib_find_settled_locked(k, exp);
 	if (!e) {
 		rc = -ENOENT;
 		goto out;

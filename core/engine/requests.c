@@ -77,7 +77,7 @@ int katib_mkdir(struct katib *k, const char *exp, struct kb_error *err)
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&k->lock);
-	if (katib_find_locked(k, exp)) {
+	if (katib_find_settled_locked(k, exp)) {
 		rc = -EEXIST;
 		goto out;
 	}
@@ -118,6 +118,40 @@ out:
 	return rc;
 }
 
+/*
+ * The experiment named exp for a request that changes it, once no rmdir of
+ * it is under way: such a request waits (on k->changed, the lock dropped)
+ * as it used to wait for the lock that rmdir held through its store write,
+ * and then finds the experiment gone, or back if the write failed.
+ */
+struct experiment *katib_find_settled_locked(struct katib *k, const char *exp)
+{
+	struct experiment *e;
+
+	while ((e = katib_find_locked(k, exp)) && e->removing)
+		pthread_cond_wait(&k->changed, &k->lock);
+	return e;
+}
+
+/* rmdir's deletion on disk, waited for without the model lock: readers go
+ * on meanwhile and see the experiment; requests that would change it wait
+ * (katib_find_settled_locked). Returns with the lock held, e still there. */
+static int delete_on_disk(struct katib *k, struct experiment *e)
+{
+	int rc = store_delete_experiment(k->store, e->name);
+	uint64_t mark = store_mark(k->store);
+
+	if (rc)
+		return rc;
+	e->removing = 1;
+	pthread_mutex_unlock(&k->lock);
+	rc = store_sync(k->store, mark);
+	pthread_mutex_lock(&k->lock);
+	e->removing = 0;
+	pthread_cond_broadcast(&k->changed);
+	return rc;
+}
+
 int katib_rmdir(struct katib *k, const char *exp, struct kb_error *err)
 {
 	struct experiment *e;
@@ -126,7 +160,7 @@ int katib_rmdir(struct katib *k, const char *exp, struct kb_error *err)
 	int rc = 0;
 
 	pthread_mutex_lock(&k->lock);
-	e = katib_find_locked(k, exp);
+	e = katib_find_settled_locked(k, exp);
 	if (!e) {
 		rc = -ENOENT;
 		goto out;
@@ -141,9 +175,7 @@ int katib_rmdir(struct katib *k, const char *exp, struct kb_error *err)
 		goto out;
 	}
 	/* on disk before anything goes: a failure leaves it all in place */
-	rc = store_delete_experiment(k->store, exp);
-	if (!rc)
-		rc = store_sync(k->store, store_mark(k->store));
+	rc = delete_on_disk(k, e);
 	if (rc) {
 		katib_store_failed_locked(k, rc);
 		goto out;
@@ -354,7 +386,7 @@ int katib_write_spec(struct katib *k, const char *exp, const char *text,
 	 * cluster), which may take a while. */
 	parsed = katib_parse_spec(k, text, len, exp, &spec, err);
 	pthread_mutex_lock(&k->lock);
-	e = katib_find_locked(k, exp);
+	e = katib_find_settled_locked(k, exp);
 	if (!e) {
 		spec_free(spec);
 		rc = -ENOENT;
@@ -472,7 +504,7 @@ int katib_write_control(struct katib *k, const char *exp, const char *text,
 	int rc;
 
 	pthread_mutex_lock(&k->lock);
-	c.e = katib_find_locked(k, exp);
+	c.e = katib_find_settled_locked(k, exp);
 	if (!c.e) {
 		rc = -ENOENT;
 		goto out;
@@ -515,7 +547,7 @@ int katib_write_trial_control(struct katib *k, const char *exp, int trial,
 	int rc;
 
 	pthread_mutex_lock(&k->lock);
-	c.e = katib_find_locked(k, exp);
+	c.e = katib_find_settled_locked(k, exp);
 	c.t = c.e ? experiment_trial(c.e, trial) : NULL;
 	if (!c.t) {
 		rc = -ENOENT;
@@ -545,7 +577,7 @@ int katib_push_metrics(struct katib *k, const char *exp, int trial,
 	int rc, n;
 
 	pthread_mutex_lock(&k->lock);
-	e = katib_find_locked(k, exp);
+	e = katib_find_settled_locked(k, exp);
 	t = e ? experiment_trial(e, trial) : NULL;
 	if (!t) {
 		rc = -ENOENT;

@@ -309,34 +309,41 @@ static int csv_row(const struct experiment *e, const struct trial *t,
 /*
  * Bring e->csv up to date: start again when the header changed, then
  * append the rows of the trials that ended, in creation order, up to the
- * first that has not (an ended trial's row never changes again).
+ * first that has not (an ended trial's row never changes again). A row is
+ * rendered apart and appended whole, so on ENOMEM the cache keeps the
+ * rows it had, each whole (open files hold the chunks they read).
  */
 static int trials_csv_update(struct experiment *e)
 {
 	struct trials_csv_cache *c = &e->csv;
-	struct strbuf h;
+	struct strbuf h, row;
 	int rc;
 
 	strbuf_init(&h);
+	strbuf_init(&row);
 	rc = csv_header(e, &h);
-	if (rc) {
-		strbuf_free(&h);
-		return rc; /* the cache is as it was */
-	}
-	if (!c->text.data || c->header_len != h.len ||
-	    memcmp(c->text.data, h.data, h.len)) {
+	if (rc)
+		goto out; /* the cache is as it was */
+	if (c->header_len != h.len ||
+	    !chunks_begin_with(&c->text, h.data, h.len)) {
 		trials_csv_cache_reset(c);
-		rc = strbuf_append(&c->text, h.data, h.len);
+		rc = chunks_append(&c->text, h.data, h.len);
 		if (rc)
 			goto out;
 		c->header_len = h.len;
 	}
-	while (!rc && c->nrows < e->ntrials &&
-	       trial_state_is_terminal(e->trials[c->nrows]->state))
-		rc = csv_row(e, e->trials[c->nrows++], &c->text);
+	while (c->nrows < e->ntrials &&
+	       trial_state_is_terminal(e->trials[c->nrows]->state)) {
+		row.len = 0;
+		rc = csv_row(e, e->trials[c->nrows], &row);
+		if (!rc)
+			rc = chunks_append(&c->text, row.data, row.len);
+		if (rc)
+			break;
+		c->nrows++;
+	}
 out:
-	if (rc)
-		trials_csv_cache_reset(c); /* never keep a partial row */
+	strbuf_free(&row);
 	strbuf_free(&h);
 	return rc;
 }
@@ -355,10 +362,15 @@ static int csv_tail(const struct experiment *e, struct strbuf *b)
 
 static int render_trials_csv(struct experiment *e, struct strbuf *b)
 {
+	const struct chunks *c = &e->csv.text;
 	int rc = trials_csv_update(e);
 
 	if (!rc)
-		rc = strbuf_append(b, e->csv.text.data, e->csv.text.len);
+		rc = strbuf_reserve(b, b->len + c->len);
+	if (!rc) {
+		b->len += chunks_read(c, b->data + b->len, c->len, 0);
+		b->data[b->len] = '\0';
+	}
 	return rc ? rc : csv_tail(e, b);
 }
 
@@ -373,6 +385,24 @@ int render_trials_csv_size_locked(struct experiment *e, size_t *size)
 	*size = e->csv.text.len + tail.len;
 	strbuf_free(&tail);
 	return rc;
+}
+
+int render_trials_csv_text_locked(struct experiment *e, struct katib_text **out)
+{
+	struct strbuf tail;
+	int rc = trials_csv_update(e);
+
+	*out = NULL;
+	strbuf_init(&tail);
+	if (!rc)
+		rc = csv_tail(e, &tail);
+	if (!rc)
+		*out = chunks_snapshot(&e->csv.text, tail.data, tail.len);
+	if (!*out) {
+		strbuf_free(&tail);
+		return rc ? rc : -ENOMEM;
+	}
+	return 0; /* the snapshot took tail.data */
 }
 
 /* ---- pareto.csv ---- */

@@ -14,5 +14,9 @@ int render_file_locked(struct katib *k, struct experiment *e, struct trial *t,
 char *render_readme(void);
 /* The size of trials.csv without rendering it whole (see model.h). */
 int render_trials_csv_size_locked(struct experiment *e, size_t *size);
+/* trials.csv as an open file reads it: its kept rows shared, the rest
+ * rendered (include/katib/katib.h, katib_open_text). */
+int render_trials_csv_text_locked(struct experiment *e,
+				  struct katib_text **out);
 
 #endif

@@ -134,6 +134,22 @@ int katib_trial_stat(struct katib *k, const char *exp, int trial,
 int katib_render(struct katib *k, const char *exp, int trial, enum kfile f,
 		 char **out, size_t *len);
 
+/*
+ * An open file's text, fixed at open (a snapshot or immutable file, as
+ * katib_render would give it), read later a range at a time without the
+ * model lock: trials.csv's shares the rows kept for it (never copied
+ * whole), the others own their rendered text. NULL *out and -ENOMEM, or
+ * another error as katib_render's.
+ */
+struct katib_text;
+int katib_open_text(struct katib *k, const char *exp, int trial, enum kfile f,
+		    struct katib_text **out);
+size_t katib_text_size(const struct katib_text *t);
+/* Up to size bytes from off: the number copied (0 at or past the end). */
+size_t katib_text_read(const struct katib_text *t, char *out, size_t size,
+		       off_t off);
+void katib_text_free(struct katib_text *t);
+
 /* The size katib_render would give now (for stat); trials.csv is not
  * rendered whole for it. */
 int katib_render_size(struct katib *k, const char *exp, int trial, enum kfile f,

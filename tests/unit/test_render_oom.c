@@ -1,7 +1,9 @@
 /*
  * test_render_oom.c - every file katib_render() makes (core/views/render.c)
  * when an allocation fails: -ENOMEM and no text at all (never a part of
- * one), nothing leaked, and the next render whole again.
+ * one), nothing leaked, and the next render whole again. The same for the
+ * texts open files read (katib_open_text), and for trials.csv with its
+ * kept rows (core/util/chunks.h) rebuilt from nothing at each try.
  *
  * The failure is injected: the binary is linked with ld --wrap for malloc,
  * calloc, realloc, free, strdup and strndup (Makefile), so the library's
@@ -26,6 +28,7 @@
 #include <cjson/cJSON.h>
 
 #include "katib/katib.h"
+#include "engine/daemon.h"
 
 #include "daemon_test_util.h"
 #include "fixtures.h"
@@ -204,22 +207,52 @@ static int teardown(void **state)
 
 /* Render f of trial (0: the experiment's) with its n-th allocation
  * failing: 1 if that allocation came (and the render held up), 0 if the
- * render made fewer. */
-static int render_failing(struct katib *k, int trial, enum kfile f, long n,
-			  const char *whole)
-{
-	char *out = NULL;
-	size_t len = 0;
-	int rc, hit;
+ * render made fewer. With cold, trials.csv's kept rows are built again
+ * during the try and forgotten after it (what a try leaves there is the
+ * experiment's, not a leak). */
+static void csv_forget(struct katib *k);
+static void cold_after(struct katib *k, int cold, int rc, const char *whole);
 
+/* Count this thread's allocations from now, the n-th failing. */
+static void arm(struct katib *k, long n, int cold)
+{
+	if (cold)
+		csv_forget(k);
 	nlive = 0;
 	nallocs = 0;
 	failed = 0;
 	fail_at = n;
 	armed = 1;
-	rc = katib_render(k, "oom", trial, f, &out, &len);
+}
+
+/* Stop counting: 1 if the failure came. */
+static int disarm(void)
+{
 	armed = 0;
-	hit = failed;
+	return failed;
+}
+
+/* After a try: nothing of it is left allocated. */
+static void settle(struct katib *k, int cold, int rc, const char *whole,
+		   const char *what, enum kfile f, long n)
+{
+	cold_after(k, cold, rc, whole);
+	if (nlive)
+		fail_msg("%s %s with allocation %ld failing: %zu "
+			 "allocation(s) leaked",
+			 what, kfile_name(f), n, nlive);
+}
+
+static int render_failing(struct katib *k, int trial, enum kfile f, long n,
+			  const char *whole, int cold)
+{
+	char *out = NULL;
+	size_t len = 0;
+	int rc, hit;
+
+	arm(k, n, cold);
+	rc = katib_render(k, "oom", trial, f, &out, &len);
+	hit = disarm();
 	if (rc == 0 && strcmp(out, whole))
 		fail_msg("%s with allocation %ld failing: %d bytes of %d:\n%s",
 			 kfile_name(f), n, (int)len, (int)strlen(whole), out);
@@ -229,28 +262,118 @@ static int render_failing(struct katib *k, int trial, enum kfile f, long n,
 		fail_msg("%s with allocation %ld failing: %d, %s",
 			 kfile_name(f), n, rc, out ? "and a text" : "no text");
 	free(out);
-	if (nlive)
-		fail_msg("%s with allocation %ld failing: %zu allocation(s) "
-			 "leaked",
-			 kfile_name(f), n, nlive);
+	settle(k, cold, rc, whole, "render", f, n);
 	return hit;
 }
 
-static void check_file(struct katib *k, int trial, enum kfile f)
+/* Forget trials.csv's kept rows (freed here, so untracked). */
+static void csv_forget(struct katib *k)
 {
+	struct experiment *e;
+
+	pthread_mutex_lock(&k->lock);
+	e = katib_find_locked(k, "oom");
+	assert_non_null(e);
+	trials_csv_cache_reset(&e->csv);
+	pthread_mutex_unlock(&k->lock);
+}
+
+/* After a cold try: what a failed one kept of trials.csv's rows is whole
+ * rows (the next render, from them, is right); then forget them. */
+static void cold_after(struct katib *k, int cold, int rc, const char *whole)
+{
+	char *again;
+
+	if (!cold)
+		return;
+	if (rc) {
+		again = daemon_render(k, "oom", 0, KFILE_TRIALS_CSV);
+		if (strcmp(again, whole))
+			fail_msg("trials.csv after a failed try: %s", again);
+		free(again);
+	}
+	csv_forget(k);
+}
+
+/* katib_open_text's text, read whole in odd-sized pieces. */
+static char *text_read_all(const struct katib_text *t)
+{
+	size_t size = katib_text_size(t), got = 0, n;
+	char *buf = __real_malloc(size + 1);
+
+	assert_non_null(buf);
+	while ((n = katib_text_read(t, buf + got, 7, (off_t)got)))
+		got += n;
+	assert_int_equal(got, size);
+	assert_int_equal(katib_text_read(t, buf, 7, (off_t)size + 3), 0);
+	buf[got] = '\0';
+	return buf;
+}
+
+/* katib_open_text as render_failing does katib_render (cold the same). */
+static int open_failing(struct katib *k, int trial, enum kfile f, long n,
+			const char *whole, int cold)
+{
+	struct katib_text *t = NULL;
+	char *text;
+	int rc, hit;
+
+	arm(k, n, cold);
+	rc = katib_open_text(k, "oom", trial, f, &t);
+	hit = disarm();
+	if (rc == 0) {
+		text = text_read_all(t);
+		if (strcmp(text, whole))
+			fail_msg("open %s with allocation %ld failing: %s",
+				 kfile_name(f), n, text);
+		__real_free(text);
+	}
+	if (rc && (rc != -ENOMEM || t))
+		fail_msg("open %s with allocation %ld failing: %d, %s",
+			 kfile_name(f), n, rc, t ? "and a text" : "no text");
+	katib_text_free(t);
+	settle(k, cold, rc, whole, "open", f, n);
+	return hit;
+}
+
+enum how { RENDER, OPEN, RENDER_COLD, OPEN_COLD };
+
+static int try_failing(enum how how, struct katib *k, int trial, enum kfile f,
+		       long n, const char *whole)
+{
+	switch (how) {
+	case RENDER: return render_failing(k, trial, f, n, whole, 0);
+	case OPEN: return open_failing(k, trial, f, n, whole, 0);
+	case RENDER_COLD: return render_failing(k, trial, f, n, whole, 1);
+	default: return open_failing(k, trial, f, n, whole, 1);
+	}
+}
+
+static void check_file_how(struct katib *k, int trial, enum kfile f,
+			   enum how how)
+{
+	static const char *const names[] = { "render", "open", "render cold",
+					     "open cold" };
 	char *whole = daemon_render(k, "oom", trial, f), *again;
 	long n = 1;
 
-	while (render_failing(k, trial, f, n, whole))
+	while (try_failing(how, k, trial, f, n, whole))
 		if (++n > MAX_ALLOC)
 			fail_msg("%s: more than %d allocations", kfile_name(f),
 				 MAX_ALLOC);
 	again = daemon_render(k, "oom", trial, f);
 	assert_string_equal(again, whole);
-	printf("%-16s %3ld allocation(s), each failing in turn: -ENOMEM\n",
-	       kfile_name(f), n - 1);
+	printf("%-11s %-16s %3ld allocation(s), each failing in turn: "
+	       "-ENOMEM\n",
+	       names[how], kfile_name(f), n - 1);
 	free(again);
 	free(whole);
+}
+
+static void check_file(struct katib *k, int trial, enum kfile f)
+{
+	check_file_how(k, trial, f, RENDER);
+	check_file_how(k, trial, f, OPEN);
 }
 
 /* Every file the daemon renders (plot.svg and README aside), of the
@@ -279,10 +402,21 @@ static void test_every_file(void **state)
 		check_file(f->k, files[i].trial, files[i].f);
 }
 
+/* trials.csv's rows kept in chunks, built from nothing under failures:
+ * the rows a failed try kept are whole, and the text always right. */
+static void test_trials_csv_cold(void **state)
+{
+	struct daemon_fixture *f = *state;
+
+	check_file_how(f->k, 0, KFILE_TRIALS_CSV, RENDER_COLD);
+	check_file_how(f->k, 0, KFILE_TRIALS_CSV, OPEN_COLD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_file),
+		cmocka_unit_test(test_trials_csv_cold),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
