@@ -218,6 +218,7 @@ int katib_experiment_stat(struct katib *k, const char *exp,
 	if (e) {
 		epoch_to_ts(e->created, &st->ctime);
 		st->mtime = e->mtime;
+		st->ntrials = e->ntrials;
 	}
 	pthread_mutex_unlock(&k->lock);
 	return e ? 0 : -ENOENT;

@@ -113,6 +113,7 @@ void katib_set_notify(struct katib *k, katib_notify_fn fn, void *arg);
 struct katib_stat {
 	struct timespec ctime; /* creation */
 	struct timespec mtime; /* last change of anything inside */
+	size_t ntrials;	       /* an experiment's (katib_experiment_stat) */
 };
 
 /* Experiment names, sorted; *names is a heap array of heap strings. */
