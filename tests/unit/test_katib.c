@@ -177,6 +177,24 @@ static void wait_trial(struct katib *k, const char *exp, int n)
 	fail_msg("trial %d of %s never appeared", n, exp);
 }
 
+/* Wait until trial n of exp has observed its objective once (its first
+ * output line is parsed). */
+static void wait_observed(struct katib *k, const char *exp, int n)
+{
+	char *s;
+	int i, seen;
+
+	for (i = 0; i < 2000; i++) {
+		s = daemon_render(k, exp, n, KFILE_T_STATUS);
+		seen = s && strstr(s, "observations=1\n");
+		free(s);
+		if (seen)
+			return;
+		usleep(5000);
+	}
+	fail_msg("trial %d of %s observed nothing in 10 s", n, exp);
+}
+
 static void test_control(void **state)
 {
 	struct daemon_fixture *f = *state;
@@ -310,7 +328,8 @@ static void test_readopt(void **state)
 			   &err),
 		0);
 	wait_trial(f->k, "adopt", 2);
-	usleep(400000); /* the first line is parsed before the close */
+	wait_observed(f->k, "adopt", 1); /* parsed before the close */
+	wait_observed(f->k, "adopt", 2);
 	katib_close(f->k);
 	usleep(500000); /* trials 1 and 2 still run: re-adopted */
 	assert_int_equal(katib_open(&opt, &f->k, NULL), 0);

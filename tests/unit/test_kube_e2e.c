@@ -450,6 +450,33 @@ static void test_training_job_fails(void **state)
 	check_primary_fails(f, "k8smpif", mpijob_v1_tmpl);
 }
 
+/* Wait (30 s at most, or fail) until the fake server holds at least one
+ * Job of experiment `exp` and every one has ended (status.succeeded or
+ * status.failed), asking it as a client would: a list by label. The
+ * faults a test run injects (5xx, 429) are retried. */
+static void wait_jobs_ended(const char *exp)
+{
+	char cmd[2048], dir[512], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", getenv("KATIBFS_TEST_KUBECONFIG"));
+	slash = strrchr(dir, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+	snprintf(cmd, sizeof(cmd),
+		 "for i in $(seq 300); do "
+		 "curl -sf --cacert %s/ca.crt -H 'Authorization: Bearer "
+		 "katibfs-test-token' 'https://127.0.0.1:'$(cat %s/port)"
+		 "'/apis/batch/v1/namespaces/default/jobs?labelSelector="
+		 "katib.kubeflow.org%%2Fexperiment%%3D%s' | python3 -c '"
+		 "import json, sys; j = json.load(sys.stdin)[\"items\"]; "
+		 "sys.exit(not j or any(not (x.get(\"status\", {}).get("
+		 "\"succeeded\") or x.get(\"status\", {}).get(\"failed\")) "
+		 "for x in j))' 2>/dev/null && exit 0; sleep 0.1; done; exit 1",
+		 dir, dir, exp);
+	if (system(cmd) != 0)
+		fail_msg("%s: its Jobs did not all end within 30 s", exp);
+}
+
 /* Close while trials run, open again: every trial ends once, its log
  * is neither cut nor doubled. */
 static void test_restart(void **state)
@@ -462,7 +489,9 @@ static void test_restart(void **state)
 	wait_started(f->k, "k8sre", 1);
 	katib_close(f->k);
 	f->k = NULL;
-	sleep(4); /* trials 1 and 2 end meanwhile: their logs are read after */
+	/* the trials created before the close end meanwhile: their logs are
+	 * read after */
+	wait_jobs_ended("k8sre");
 	assert_int_equal(katib_open(&f->opt, &f->k, &err), 0);
 	check_done(f->k, "k8sre", 4);
 }
