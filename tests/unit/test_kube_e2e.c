@@ -450,18 +450,26 @@ static void test_training_job_fails(void **state)
 	check_primary_fails(f, "k8smpif", mpijob_v1_tmpl);
 }
 
+/* The fake server's directory (its ca.crt, port, kubeconfig). */
+static void server_dir(char *dir, size_t size)
+{
+	char *slash;
+
+	snprintf(dir, size, "%s", getenv("KATIBFS_TEST_KUBECONFIG"));
+	slash = strrchr(dir, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+}
+
 /* Wait (30 s at most, or fail) until the fake server holds at least one
  * Job of experiment `exp` and every one has ended (status.succeeded or
  * status.failed), asking it as a client would: a list by label. The
  * faults a test run injects (5xx, 429) are retried. */
 static void wait_jobs_ended(const char *exp)
 {
-	char cmd[2048], dir[512], *slash;
+	char cmd[2048], dir[512];
 
-	snprintf(dir, sizeof(dir), "%s", getenv("KATIBFS_TEST_KUBECONFIG"));
-	slash = strrchr(dir, '/');
-	assert_non_null(slash);
-	*slash = '\0';
+	server_dir(dir, sizeof(dir));
 	snprintf(cmd, sizeof(cmd),
 		 "for i in $(seq 300); do "
 		 "curl -sf --cacert %s/ca.crt -H 'Authorization: Bearer "
@@ -1001,16 +1009,6 @@ static char *b64(const char *path)
 	return out;
 }
 
-static void server_dir(char *dir, size_t size)
-{
-	char *slash;
-
-	snprintf(dir, size, "%s", getenv("KATIBFS_TEST_KUBECONFIG"));
-	slash = strrchr(dir, '/');
-	assert_non_null(slash);
-	*slash = '\0';
-}
-
 /* client-certificate-data/client-key-data instead of a token. */
 static void test_client_cert(void **state)
 {
@@ -1120,12 +1118,9 @@ static void test_container_restart(void **state)
 /* Set faults in the fake server (POST /fake/faults). */
 static void fake_fault(const char *json)
 {
-	char cmd[1024], dir[512], *slash;
+	char cmd[1024], dir[512];
 
-	snprintf(dir, sizeof(dir), "%s", getenv("KATIBFS_TEST_KUBECONFIG"));
-	slash = strrchr(dir, '/');
-	assert_non_null(slash);
-	*slash = '\0';
+	server_dir(dir, sizeof(dir));
 	snprintf(cmd, sizeof(cmd),
 		 "curl -sf --cacert %s/ca.crt -H 'Authorization: Bearer "
 		 "katibfs-test-token' -d '%s' "
@@ -1174,13 +1169,10 @@ static void test_outage(void **state)
  * injected (5xx, 429) are retried, 30 times at most. */
 static void fake_post(const char *path, cJSON *obj)
 {
-	char cmd[2048], dir[512], file[600], *slash, *text;
+	char cmd[2048], dir[512], file[600], *text;
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "%s", getenv("KATIBFS_TEST_KUBECONFIG"));
-	slash = strrchr(dir, '/');
-	assert_non_null(slash);
-	*slash = '\0';
+	server_dir(dir, sizeof(dir));
 	snprintf(file, sizeof(file), "%s/post.json", dir);
 	text = cJSON_PrintUnformatted(obj);
 	assert_non_null(text);
@@ -1329,14 +1321,11 @@ static void test_configmap_refused(void **state)
 /* The fake server's current `slow` fault (seconds), to put it back. */
 static double fake_slow(void)
 {
-	char cmd[1024], dir[512], *slash;
+	char cmd[1024], dir[512];
 	double slow = 0;
 	FILE *p;
 
-	snprintf(dir, sizeof(dir), "%s", getenv("KATIBFS_TEST_KUBECONFIG"));
-	slash = strrchr(dir, '/');
-	assert_non_null(slash);
-	*slash = '\0';
+	server_dir(dir, sizeof(dir));
 	snprintf(cmd, sizeof(cmd),
 		 "curl -sf --cacert %s/ca.crt -H 'Authorization: Bearer "
 		 "katibfs-test-token' -d '{}' "
