@@ -566,13 +566,24 @@ static int trial_render(struct katib *k, struct experiment *e, struct trial *t,
 	return rc;
 }
 
-/* The trial's directory (and its experiment's): no lock needed. */
+static void exp_dir_path(const struct katib *k, const char *exp, char *buf,
+			 size_t size)
+{
+	snprintf(buf, size, "%s/experiments/%s", k->state_dir, exp);
+}
+
+/* The trial's directory (and its experiment's): no lock needed. The one
+ * the backend made ahead if it has one ready (one rename), else a new
+ * one. */
 static int trial_mkdir(const struct katib *k, const char *exp, const char *dir,
 		       struct kb_error *err)
 {
 	char path[4096];
 
-	snprintf(path, sizeof(path), "%s/experiments/%s", k->state_dir, exp);
+	exp_dir_path(k, exp, path, sizeof(path));
+	if (k->backend->take_prepared &&
+	    !k->backend->take_prepared(k->backend_priv, path, dir))
+		return 0;
 	mkdir(path, 0755);
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return kb_error_set(err, -errno, NULL, 0,
@@ -685,6 +696,36 @@ static void launch_all(struct katib *k)
 static void backend_terminate(struct katib *k, struct experiment *e,
 			      struct trial *t, int force);
 
+/* A trial of e started and more may follow: the backend makes the next
+ * one's directory while it runs (kept ready until discarded). */
+static void prepare_next_locked(struct katib *k, struct experiment *e)
+{
+	const struct experiment_spec *s = e->spec;
+	char dir[4096];
+
+	if (!k->backend->prepare_next || e->next_prepared ||
+	    e->state != EXP_RUNNING ||
+	    (s->max_trial_count >= 0 &&
+	     (long)e->ntrials >= (long)s->max_trial_count))
+		return;
+	exp_dir_path(k, e->name, dir, sizeof(dir));
+	k->backend->prepare_next(k->backend_priv, dir);
+	e->next_prepared = 1;
+}
+
+/* No more trials of e for now (ended, paused, stopped, deleted): the
+ * directory made ahead goes, unseen. */
+static void discard_next_locked(struct katib *k, struct experiment *e)
+{
+	char dir[4096];
+
+	if (!e->next_prepared)
+		return;
+	exp_dir_path(k, e->name, dir, sizeof(dir));
+	k->backend->discard_prepared(k->backend_priv, dir);
+	e->next_prepared = 0;
+}
+
 /* Under the lock again: what became of one queued trial. */
 static void launch_finish(struct katib *k, struct launch *l)
 {
@@ -712,6 +753,7 @@ static void launch_finish(struct katib *k, struct launch *l)
 	experiment_event(k, e, "trial %d started: %s", t->number,
 			 b.data ? b.data : "");
 	strbuf_free(&b);
+	prepare_next_locked(k, e);
 }
 
 /*
@@ -1405,10 +1447,12 @@ static void reap_deleted(struct katib *k)
 	for (i = 0; i < k->nexps; i++) {
 		struct experiment *e = k->exps[i];
 
-		if (e->deleted)
+		if (e->deleted) {
+			discard_next_locked(k, e);
 			experiment_free(e);
-		else
+		} else {
 			k->exps[j++] = e;
+		}
 	}
 	k->nexps = j;
 }
@@ -1523,6 +1567,8 @@ static int controller_tick(struct katib *k, int tail)
 	for (i = 0; i < n; i++) {
 		pthread_mutex_lock(&k->lock);
 		/* experiments are only appended or marked deleted meanwhile */
+		if (i < k->nexps && k->exps[i]->state != EXP_RUNNING)
+			discard_next_locked(k, k->exps[i]);
 		if (i < k->nexps && k->exps[i]->spec && !k->exps[i]->deleted &&
 		    !experiment_idle(k->exps[i])) {
 			struct experiment *e = k->exps[i];
@@ -1533,6 +1579,8 @@ static int controller_tick(struct katib *k, int tail)
 			launch_queued_locked(k);
 			if (e->suggest_want)
 				suggest_off_lock(k, e);
+			if (e->state != EXP_RUNNING)
+				discard_next_locked(k, e);
 			if (experiment_state_is_finished(e->state))
 				history_snapshot_free(&e->snapshot);
 			running += e->counts.running;
@@ -1752,6 +1800,9 @@ static void adopt_trials(struct katib *k)
 	for (i = 0; i < k->nexps; i++) {
 		struct experiment *e = k->exps[i];
 
+		/* a directory made ahead by a daemon that died is no trial */
+		e->next_prepared = k->backend->discard_prepared != NULL;
+		discard_next_locked(k, e);
 		for (j = 0; e->spec && e->parser && j < e->ntrials; j++) {
 			struct trial *t = e->trials[j];
 

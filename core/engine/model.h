@@ -211,6 +211,8 @@ struct experiment {
 	int removing;	     /* rmdir waits for the store (requests.c) */
 	int collector_noted; /* events said where the collector's file is */
 	int devices_noted;   /* events said the devices cap parallelism */
+	int next_prepared;   /* the backend keeps its next trial's directory
+				ready (backend_ops.prepare_next) */
 
 	/* EXP/queue: assignments a user asked to run next, oldest first,
 	 * each spec->nparams values with its store key (core/engine/queue.c) */

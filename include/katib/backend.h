@@ -175,6 +175,19 @@ struct backend_ops {
 	 * without (PBT: the trial starts from no checkpoint). */
 	int (*copy_checkpoint)(void *priv, const char *from, const char *to,
 			       struct kb_error *err);
+	/* Optional, the three together: the next trial's directory made
+	 * ahead while trials run (core/backends/prepared.h). prepare_next:
+	 * keep one ready in exp_dir (the experiment's directory in --state),
+	 * made by the backend's own thread, under a name no trial has; it is
+	 * no trial until taken. take_prepared: trial_dir made from it by one
+	 * rename, and its start then finds its trace there ready: 0, or a
+	 * negative errno (none ready: the caller makes trial_dir itself).
+	 * discard_prepared: none any more; remove it and whatever a crash
+	 * left in exp_dir. None of them waits for the filesystem's work. */
+	void (*prepare_next)(void *priv, const char *exp_dir);
+	int (*take_prepared)(void *priv, const char *exp_dir,
+			     const char *trial_dir);
+	void (*discard_prepared)(void *priv, const char *exp_dir);
 	/* The template of a trialTemplate.configMap, as a template_source's
 	 * fetch (include/katib/spec.h): data[key] of ConfigMap ns/name. The
 	 * one op called without the model lock, from the thread that takes
