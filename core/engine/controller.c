@@ -66,8 +66,8 @@ void experiment_set_state_locked(struct katib *k, struct experiment *e,
 
 static void trial_touch(struct katib *k, struct experiment *e, struct trial *t)
 {
-	clock_gettime(CLOCK_REALTIME, &t->mtime);
-	e->mtime = t->mtime;
+	trial_touch_mtime(t);
+	e->mtime = trial_mtime(t);
 	store_put_trial_of(k->store, e, t);
 }
 
@@ -85,8 +85,7 @@ int trial_init_metrics(struct experiment *e, struct trial *t)
 	t->nsummaries = n;
 	for (i = 0; i < n; i++)
 		metric_summary_init(&t->summaries[i]);
-	strbuf_free(&t->observations);
-	t->nobservations = 0;
+	trial_observations_clear(t);
 	t->nseries = 0;
 	if (t->live) /* NULL: a loaded trial that had ended */
 		t->live->series_checked = 0;
@@ -119,8 +118,8 @@ int trial_add_observations_locked(struct katib *k, struct experiment *e,
 			obs[i].value);
 	}
 	if (n) {
-		clock_gettime(CLOCK_REALTIME, &t->mtime);
-		e->mtime = t->mtime;
+		trial_touch_mtime(t);
+		e->mtime = trial_mtime(t);
 		katib_queue_notify(k, e->name, t->number, KFILE_T_OBSERVATIONS);
 	}
 	return 0;
@@ -1161,26 +1160,25 @@ static int check_completion(struct katib *k, struct experiment *e)
 static struct trial *trial_new(struct katib *k, struct experiment *e,
 			       char **values)
 {
-	struct trial *t = calloc(1, sizeof(*t));
+	struct trial *t = trial_alloc();
+	char name[TRIAL_NAME_MAX];
 
 	if (!t)
 		return NULL;
 	t->number = (int)e->ntrials + 1;
-	trial_name(k, e, t->name, sizeof(t->name));
+	trial_name(k, e, name, sizeof(name));
 	t->values = values;
 	t->nvalues = e->nvalue_names;
-	t->exit_code = -1;
 	t->created = now_epoch();
 	trial_set_reason(t, "TrialCreated");
-	strbuf_init(&t->observations);
-	if (trial_live_new(t) || trial_init_metrics(e, t) ||
-	    experiment_append_trial(e, t)) {
+	if (trial_set_name(e, t, name) || trial_live_new(t) ||
+	    trial_init_metrics(e, t) || experiment_append_trial(e, t)) {
 		t->values = NULL;
 		t->nvalues = 0;
 		trial_free(t);
 		return NULL;
 	}
-	trial_values_pack(t); /* nothing points at them yet */
+	trial_values_pack(e, t); /* nothing points at them yet */
 	trial_touch(k, e, t);
 	return t;
 }

@@ -262,7 +262,7 @@ int katib_trial_stat(struct katib *k, const char *exp, int trial,
 		t = experiment_trial(e, trial);
 	if (t) {
 		epoch_to_ts(t->created, &st->ctime);
-		st->mtime = t->mtime;
+		st->mtime = trial_mtime(t);
 	}
 	pthread_mutex_unlock(&k->lock);
 	return t ? 0 : -ENOENT;
@@ -436,13 +436,13 @@ int katib_stream_stat(struct katib *k, const char *exp, int trial, enum kfile f,
 		break;
 	case KFILE_T_OBSERVATIONS:
 		*size = (off_t)trial_observations_size(t);
-		*mtime = t->mtime;
+		*mtime = trial_mtime(t);
 		break;
 	case KFILE_T_LOG:
 		trial_log_path(k, e->name, t->number, path, sizeof(path));
 		if (stat(path, &st)) {
 			*size = 0;
-			*mtime = t->mtime;
+			*mtime = trial_mtime(t);
 		} else {
 			*size = st.st_size;
 			*mtime = st.st_mtim;

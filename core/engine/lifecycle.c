@@ -112,7 +112,7 @@ static int load_trial(void *arg, struct experiment *e, struct trial *t)
 	}
 	if (t->live)
 		t->live->kill_reason = kill_decided(t);
-	t->mtime = e->mtime;
+	trial_set_mtime(t, e->mtime);
 	return trial_init_metrics(e, t);
 }
 

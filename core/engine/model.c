@@ -57,7 +57,7 @@ int experiment_state_is_finished(enum experiment_state s)
 	return s == EXP_SUCCEEDED || s == EXP_FAILED || s == EXP_STOPPED;
 }
 
-_Static_assert(EXPERIMENT_NAME_MAX + 10 <= sizeof(((struct trial *)0)->name),
+_Static_assert(EXPERIMENT_NAME_MAX + 10 <= TRIAL_NAME_MAX,
 	       "a trial's name is <experiment>-<8 chars>");
 
 /*
@@ -142,7 +142,39 @@ void trial_live_free(struct trial *t)
 	t->live = NULL;
 }
 
-void trial_values_pack(struct trial *t)
+struct trial *trial_alloc(void)
+{
+	struct trial *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->exit_code = -1;
+	t->name = ""; /* not the heap's (trial_set_name) */
+	t->sealed = SEALED_NAME;
+	return t;
+}
+
+int trial_set_name(struct experiment *e, struct trial *t, const char *name)
+{
+	size_t len = strnlen(name, TRIAL_NAME_MAX - 1);
+	char *p = arena_alloc(&e->sealed, len + 1);
+
+	if (!(t->sealed & SEALED_NAME))
+		free((char *)t->name);
+	t->sealed |= SEALED_NAME;
+	if (!p) { /* out of memory: on the heap */
+		t->sealed &= ~SEALED_NAME;
+		p = malloc(len + 1);
+	}
+	t->name = p;
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, name, len);
+	p[len] = '\0';
+	return 0;
+}
+
+void trial_values_pack(struct experiment *e, struct trial *t)
 {
 	size_t i, size = (t->nvalues + 1) * sizeof(char *);
 	char **v, *at;
@@ -151,9 +183,9 @@ void trial_values_pack(struct trial *t)
 		return;
 	for (i = 0; i < t->nvalues; i++)
 		size += t->values[i] ? strlen(t->values[i]) + 1 : 0;
-	v = malloc(size);
+	v = arena_alloc(&e->sealed, size);
 	if (!v)
-		return; /* they stay as they were */
+		return; /* they stay as they were (NAS values may be large) */
 	at = (char *)(v + t->nvalues + 1);
 	for (i = 0; i < t->nvalues; i++) {
 		v[i] = NULL;
@@ -169,15 +201,51 @@ void trial_values_pack(struct trial *t)
 	t->sealed |= SEALED_VALUES;
 }
 
+void trial_set_mtime(struct trial *t, struct timespec ts)
+{
+	t->mtime_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void trial_touch_mtime(struct trial *t)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	trial_set_mtime(t, ts);
+}
+
+struct timespec trial_mtime(const struct trial *t)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(t->mtime_ns / 1000000000),
+		.tv_nsec = (long)(t->mtime_ns % 1000000000),
+	};
+
+	return ts;
+}
+
+void trial_observations_clear(struct trial *t)
+{
+	if (!(t->sealed & SEALED_OBSERVATIONS))
+		free(t->observations.data);
+	t->sealed &= ~SEALED_OBSERVATIONS;
+	memset(&t->observations, 0, sizeof(t->observations));
+	t->nobservations = 0;
+}
+
 void trial_free(struct trial *t)
 {
 	size_t i;
 
 	if (!t)
 		return;
-	for (i = 0; !(t->sealed & SEALED_VALUES) && i < t->nvalues; i++)
-		free(t->values[i]);
-	free(t->values);
+	if (!(t->sealed & SEALED_VALUES)) {
+		for (i = 0; t->values && i < t->nvalues; i++)
+			free(t->values[i]);
+		free(t->values);
+	}
+	if (!(t->sealed & SEALED_NAME))
+		free((char *)t->name);
 	free(t->message);
 	trial_live_free(t);
 	if (!(t->sealed & SEALED_COMMAND))
@@ -191,7 +259,7 @@ void trial_free(struct trial *t)
 		free(t->series);
 	free(t->objectives);
 	if (!(t->sealed & SEALED_OBSERVATIONS))
-		strbuf_free(&t->observations);
+		free(t->observations.data);
 	free(t);
 }
 
@@ -480,9 +548,34 @@ static int series_push(struct trial *t, double v)
 	return 0;
 }
 
+/* n bytes appended to x (NUL-terminated, doubling): 0 or -ENOMEM. */
+static int text_append(struct trial_text *x, const char *p, size_t n)
+{
+	size_t cap = x->cap ? x->cap : 64;
+	char *q;
+
+	if ((size_t)x->len + n + 1 > UINT32_MAX)
+		return -ENOMEM;
+	while (cap < (size_t)x->len + n + 1)
+		cap *= 2;
+	if (cap > UINT32_MAX)
+		cap = UINT32_MAX;
+	if (cap != x->cap) {
+		if (!(q = realloc(x->data, cap)))
+			return -ENOMEM;
+		x->data = q;
+		x->cap = (uint32_t)cap;
+	}
+	memcpy(x->data + x->len, p, n);
+	x->len += (uint32_t)n;
+	x->data[x->len] = '\0';
+	return 0;
+}
+
 int trial_record_observation(const struct experiment *e, struct trial *t,
 			     const struct observation *o)
 {
+	struct strbuf row;
 	const char *name;
 	char ts[40], *end;
 	double v;
@@ -494,11 +587,17 @@ int trial_record_observation(const struct experiment *e, struct trial *t,
 	name = metrics_parser_metric(e->parser, o->metric);
 	metric_summary_add(&t->summaries[o->metric], o->time, o->value);
 	format_rfc3339(o->time, ts, sizeof(ts));
-	strbuf_printf(&t->observations, "%s,", ts);
-	strbuf_csv(&t->observations, name);
-	strbuf_append(&t->observations, ",", 1);
-	strbuf_csv(&t->observations, o->value);
-	strbuf_append(&t->observations, "\n", 1);
+	strbuf_init(&row);
+	strbuf_printf(&row, "%s,", ts);
+	strbuf_csv(&row, name);
+	strbuf_append(&row, ",", 1);
+	strbuf_csv(&row, o->value);
+	strbuf_append(&row, "\n", 1);
+	if (row.oom || text_append(&t->observations, row.data, row.len)) {
+		strbuf_free(&row);
+		return 0;
+	}
+	strbuf_free(&row);
 	t->nobservations++;
 	if (o->metric != 0)
 		return 0;
@@ -553,26 +652,26 @@ static void command_pack(struct experiment *e, struct trial *t)
 	t->command_packed = 1;
 }
 
-/* b's buffer cut to its content (an ended trial's CSV grows no more):
+/* x's text cut to its content (an ended trial's CSV grows no more):
  * moved into `arena` when it fits (1), else trimmed in place (0). */
-static int strbuf_seal(struct strbuf *b, struct arena *arena)
+static int text_seal(struct trial_text *x, struct arena *arena)
 {
 	char *p;
 
-	if (!b->data)
+	if (!x->data)
 		return 0;
-	if ((p = arena_copy(arena, b->data, b->len + 1))) {
-		free(b->data);
-		b->data = p;
-		b->cap = b->len + 1;
+	if ((p = arena_copy(arena, x->data, (size_t)x->len + 1))) {
+		free(x->data);
+		x->data = p;
+		x->cap = 0;
 		return 1;
 	}
-	if (b->cap == b->len + 1)
+	if (x->cap == x->len + 1)
 		return 0;
-	p = realloc(b->data, b->len + 1);
+	p = realloc(x->data, (size_t)x->len + 1);
 	if (p) {
-		b->data = p;
-		b->cap = b->len + 1;
+		x->data = p;
+		x->cap = x->len + 1;
 	}
 	return 0;
 }
@@ -629,9 +728,10 @@ int trial_unseal(struct trial *t)
 
 	if ((t->sealed & SEALED_OBSERVATIONS)) {
 		if (!(p = heap_copy(t->observations.data,
-				    t->observations.len + 1)))
+				    (size_t)t->observations.len + 1)))
 			return -ENOMEM;
 		t->observations.data = p;
+		t->observations.cap = t->observations.len + 1;
 		t->sealed &= ~SEALED_OBSERVATIONS;
 	}
 	if ((t->sealed & SEALED_SERIES)) {
@@ -675,7 +775,7 @@ void trial_compact(struct experiment *e, struct trial *t)
 		trial_live_free(t);
 	command_pack(e, t);
 	if (!(t->sealed & SEALED_OBSERVATIONS) &&
-	    strbuf_seal(&t->observations, &e->sealed))
+	    text_seal(&t->observations, &e->sealed))
 		t->sealed |= SEALED_OBSERVATIONS;
 	if (!(t->sealed & SEALED_SERIES) && series_seal(t, &e->sealed))
 		t->sealed |= SEALED_SERIES;
@@ -781,7 +881,9 @@ static int history_reserve(struct experiment *e)
 }
 
 /* t's assignment into e->used, as spec->nparams values (missing ones
- * read as NULL, as a trial loaded with fewer values always did). */
+ * read as NULL, as a trial loaded with fewer values always did): the
+ * trial's own values, which live as long as the set (not a copy), unless
+ * it has fewer. */
 static int history_add_used(struct experiment *e, const struct trial *t)
 {
 	size_t i, np = e->spec->nparams;
@@ -791,7 +893,7 @@ static int history_add_used(struct experiment *e, const struct trial *t)
 	if (!t->values)
 		return 0;
 	if (t->nvalues >= np)
-		return assignment_set_add(e->used, t->values);
+		return assignment_set_borrow(e->used, t->values);
 	v = calloc(np, sizeof(*v));
 	if (!v)
 		return -ENOMEM;

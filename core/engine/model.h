@@ -88,18 +88,32 @@ struct trial_live {
 };
 
 /*
+ * An ended trial's observations CSV rows (see trial_observations_read):
+ * the text, its length and the room allocated (0 when the text lies in
+ * the experiment's arena, SEALED_OBSERVATIONS). Changed only through
+ * trial_record_observation() and trial_observations_clear().
+ */
+struct trial_text {
+	char *data;
+	uint32_t len, cap;
+};
+
+/*
  * One trial, as small as an ended one can be (issue 11: 100,000 of them in
- * memory): counts are 32-bit, the reason an interned string, and what only
- * a running trial needs is in `live`.
+ * memory; the breakdown per trial is at the top of model.c): counts are
+ * 32-bit or less, the reason an interned string, the name and the values
+ * in the experiment's arena, and what only a running trial needs in
+ * `live`. 152 bytes (a 160-byte malloc chunk).
  */
 struct trial {
 	int number; /* 1, 2, ... */
 	enum trial_state state;
-	int exit_code;	 /* -1 until it exits */
-	int term_signal; /* signal that ended it, or 0 */
-	uint32_t nvalues, nsummaries;
+	uint32_t nvalues;
 	uint32_t nseries, series_cap;
 	uint32_t nobservations;
+	int16_t exit_code;   /* -1 until it exits */
+	uint16_t nsummaries; /* one per parser metric */
+	uint8_t term_signal; /* signal that ended it, or 0 */
 	/* 1: `command` is the script packed against its experiment's
 	 * command_ref (util/textdelta.h), as an ended trial keeps it
 	 * (trial_compact); read it by trial_command() */
@@ -107,29 +121,30 @@ struct trial {
 	/* SEALED_*: what of it lies in its experiment's arena e->sealed
 	 * (trial_compact), not to be freed or grown (trial_unseal) */
 	unsigned char sealed;
-	char name[56]; /* <experiment>-<8 chars>, as Katib names trials */
+	/* <experiment>-<8 chars>, as Katib names trials (at most
+	 * TRIAL_NAME_MAX bytes with its NUL): set by trial_set_name() */
+	const char *name;
 	/* TrialSucceeded, TrialFailed, Killed, ...: interned (never freed;
 	 * trial_set_reason), NULL read as "" (trial_reason) */
 	const char *reason;
-	char *message; /* free text or NULL */
-	char **values; /* spec->nparams assignment strings */
-	double created, started, finished; /* epoch seconds, 0 = not yet */
-	char *command; /* trials/N/spec: what was run, or NULL; read it
-			* through trial_command() (it may be packed) */
-
-	/* metrics */
+	char *message;	/* free text or NULL */
+	char **values;	/* nvalues assignment strings (trial_values_pack) */
+	char *command;	/* trials/N/spec: what was run, or NULL; read it
+			 * through trial_command() (it may be packed) */
 	double *series; /* numeric objective observations, in order */
 	struct metric_summary *summaries; /* one per parser metric */
-	/* the observations CSV's rows; its file is OBSERVATIONS_HEADER
-	 * then these (katib_stream_read) */
-	struct strbuf observations;
-	struct timespec mtime;
 	/* multi-objective: every objective's value (spec order), what its
 	 * history entry points at; NULL until first needed */
 	double *objectives;
-
 	struct trial_live *live; /* NULL once it ended (see above) */
+	/* the observations CSV's rows; its file is OBSERVATIONS_HEADER
+	 * then these (trial_observations_read) */
+	struct trial_text observations;
+	double created, started, finished; /* epoch seconds, 0 = not yet */
+	int64_t mtime_ns; /* last change, CLOCK_REALTIME (trial_mtime) */
 };
+
+#define TRIAL_NAME_MAX 56
 
 /*
  * trials.csv rendered incrementally (core/views/render.c): the header and the
@@ -277,12 +292,25 @@ struct experiment {
 #define SEALED_OBSERVATIONS 2
 #define SEALED_SERIES	    4
 #define SEALED_SUMMARIES    8
-#define SEALED_VALUES	    16 /* t->values is one block (not an arena's) */
+#define SEALED_VALUES	    16 /* t->values is one block in the arena */
+#define SEALED_NAME	    32 /* t->name is in the arena */
 
+/* A trial named "" with nothing recorded (exit_code -1): its creator
+ * sets the rest. NULL when out of memory. */
+struct trial *trial_alloc(void);
 void trial_free(struct trial *t);
-/* t->values and their strings made one block (as nothing points at them
- * yet: a trial just made or loaded); unchanged if out of memory. */
-void trial_values_pack(struct trial *t);
+/* t->name set to a copy of name in e's arena: 0, or -ENOMEM. */
+int trial_set_name(struct experiment *e, struct trial *t, const char *name);
+/* t->values and their strings made one block in e's arena (as nothing
+ * points at them yet: a trial just made or loaded); unchanged if out of
+ * memory. */
+void trial_values_pack(struct experiment *e, struct trial *t);
+/* t's last change: now (trial_touch_mtime), ts, or as a timespec. */
+void trial_touch_mtime(struct trial *t);
+void trial_set_mtime(struct trial *t, struct timespec ts);
+struct timespec trial_mtime(const struct trial *t);
+/* t's observations forgotten (its metrics start again). */
+void trial_observations_clear(struct trial *t);
 /*
  * Before t's observations, series or metric summaries change: a heap copy
  * of those in its experiment's arena (an ended trial given a pushed

@@ -878,14 +878,19 @@ static int parse_values(const char *json, struct trial *t)
 	return 0;
 }
 
-static struct trial *load_trial_row(sqlite3_stmt *st)
+static struct trial *load_trial_row(struct experiment *e, sqlite3_stmt *st)
 {
-	struct trial *t = calloc(1, sizeof(*t));
+	struct trial *t = trial_alloc();
+	char name[TRIAL_NAME_MAX];
 
 	if (!t)
 		return NULL;
 	t->number = sqlite3_column_int(st, 0);
-	col_copy(st, 1, t->name, sizeof(t->name));
+	col_copy(st, 1, name, sizeof(name));
+	if (trial_set_name(e, t, name)) {
+		trial_free(t);
+		return NULL;
+	}
 	t->state = (enum trial_state)sqlite3_column_int(st, 2);
 	trial_set_reason(t, (const char *)sqlite3_column_text(st, 3));
 	t->message = col_dup(st, 4);
@@ -895,7 +900,6 @@ static struct trial *load_trial_row(sqlite3_stmt *st)
 	t->started = sqlite3_column_double(st, 9);
 	t->finished = sqlite3_column_double(st, 10);
 	t->command = col_dup(st, 11);
-	strbuf_init(&t->observations);
 	if (trial_live_new(t)) { /* freed once appended if it had ended;
 				  * run re-adopted through its directory */
 		trial_free(t);
@@ -906,7 +910,7 @@ static struct trial *load_trial_row(sqlite3_stmt *st)
 		trial_free(t);
 		return NULL;
 	}
-	trial_values_pack(t);
+	trial_values_pack(e, t);
 	return t;
 }
 
@@ -936,7 +940,7 @@ static int load_rows(struct store *s, const struct store_loader *l,
 static int trial_row(struct store *s, const struct store_loader *l,
 		     struct experiment *e, sqlite3_stmt *st)
 {
-	struct trial *t = load_trial_row(st);
+	struct trial *t = load_trial_row(e, st);
 
 	return t ? l->trial(l->arg, e, t) : -ENOMEM;
 }

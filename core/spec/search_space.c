@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,10 +358,30 @@ int history_contains(const struct search_history *h, size_t nparams,
 	return 0;
 }
 
+/*
+ * Open addressing on the values' hash. A slot holds either a copy the set
+ * owns (assignment_set_add: one block, the pointers then the strings) or,
+ * tagged by its low bit, values the set only points at
+ * (assignment_set_borrow: an experiment's trials, whose values live as
+ * long as the set): an experiment's set of 100,000 trials keeps no second
+ * copy of them (issue 11).
+ */
 struct assignment_set {
 	size_t nparams, count, cap;
 	char ***slots;
 };
+
+#define BORROWED ((uintptr_t)1)
+
+static char **slot_values(char **const *slot)
+{
+	return (char **)((uintptr_t)*slot & ~BORROWED);
+}
+
+static int slot_owned(char **const *slot)
+{
+	return *slot && !((uintptr_t)*slot & BORROWED);
+}
 
 static uint64_t hash_values(size_t n, char *const *v)
 {
@@ -396,7 +417,7 @@ static size_t find_slot(char ***slots, size_t cap, size_t n, char *const *v)
 {
 	size_t i = hash_values(n, v) & (cap - 1);
 
-	while (slots[i] && !same(n, slots[i], v))
+	while (slots[i] && !same(n, slot_values(&slots[i]), v))
 		i = (i + 1) & (cap - 1);
 	return i;
 }
@@ -410,7 +431,8 @@ static int grow(struct assignment_set *s)
 		return -ENOMEM;
 	for (i = 0; i < s->cap; i++)
 		if (s->slots[i])
-			slots[find_slot(slots, cap, s->nparams, s->slots[i])] =
+			slots[find_slot(slots, cap, s->nparams,
+					slot_values(&s->slots[i]))] =
 				s->slots[i];
 	free(s->slots);
 	s->slots = slots;
@@ -465,6 +487,27 @@ int assignment_set_add(struct assignment_set *s, char *const *values)
 	return 1;
 }
 
+int assignment_set_borrow(struct assignment_set *s, char *const *values)
+{
+	size_t i = find_slot(s->slots, s->cap, s->nparams, values);
+
+	if (s->slots[i]) { /* present: a copy of them gives way */
+		if (slot_owned(&s->slots[i])) {
+			free(s->slots[i]);
+			s->slots[i] = (char **)((uintptr_t)values | BORROWED);
+		}
+		return 0;
+	}
+	if ((s->count + 1) * 2 > s->cap) {
+		if (grow(s))
+			return -ENOMEM;
+		i = find_slot(s->slots, s->cap, s->nparams, values);
+	}
+	s->slots[i] = (char **)((uintptr_t)values | BORROWED);
+	s->count++;
+	return 1;
+}
+
 size_t assignment_set_count(const struct assignment_set *s)
 {
 	return s->count;
@@ -477,7 +520,8 @@ void assignment_set_free(struct assignment_set *s)
 	if (!s)
 		return;
 	for (i = 0; i < s->cap; i++)
-		free(s->slots[i]); /* values_copy(): one block */
+		if (slot_owned(&s->slots[i]))
+			free(s->slots[i]); /* values_copy(): one block */
 	free(s->slots);
 	free(s);
 }

@@ -15,7 +15,7 @@ struct arena_piece {
 	_Alignas(8) unsigned char data[];
 };
 
-static void *arena_alloc(struct arena *a, size_t n)
+static void *piece_alloc(struct arena *a, size_t n)
 {
 	struct arena_piece *p = a->pieces;
 	size_t need = (n + 7) & ~(size_t)7;
@@ -35,13 +35,17 @@ static void *arena_alloc(struct arena *a, size_t n)
 	return p->data + p->used - need;
 }
 
-void *arena_copy(struct arena *a, const void *p, size_t n)
+void *arena_alloc(struct arena *a, size_t n)
 {
-	void *q;
-
 	if (!n || n > ARENA_MAX_BLOCK)
 		return NULL;
-	q = arena_alloc(a, n);
+	return piece_alloc(a, n);
+}
+
+void *arena_copy(struct arena *a, const void *p, size_t n)
+{
+	void *q = arena_alloc(a, n);
+
 	if (q)
 		memcpy(q, p, n);
 	return q;

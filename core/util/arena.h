@@ -25,6 +25,8 @@ struct arena {
 /* A copy of p[0..n) in a, or NULL (out of memory, or n > ARENA_MAX_BLOCK
  * or 0). */
 void *arena_copy(struct arena *a, const void *p, size_t n);
+/* n bytes (8-byte aligned, uninitialised) in a, or NULL as arena_copy. */
+void *arena_alloc(struct arena *a, size_t n);
 
 void arena_free(struct arena *a);
 

@@ -259,6 +259,13 @@ struct assignment_set;
 struct assignment_set *assignment_set_new(size_t nparams);
 /* Adds a copy; 1 if added, 0 if already present, -ENOMEM. */
 int assignment_set_add(struct assignment_set *s, char *const *values);
+/*
+ * Adds values themselves, not a copy: they must stay unchanged until the
+ * set is freed (an experiment's trials' values). A copy of the same
+ * values already in s is freed for them. 1 if added, 0 if present,
+ * -ENOMEM.
+ */
+int assignment_set_borrow(struct assignment_set *s, char *const *values);
 int assignment_set_contains(const struct assignment_set *s,
 			    char *const *values);
 size_t assignment_set_count(const struct assignment_set *s);

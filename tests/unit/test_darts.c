@@ -152,13 +152,16 @@ static void test_darts_defaults(void **state)
 }
 
 /* A trial that reported `value` for the objective (NULL: nothing). */
-static struct trial *reported(int number, const char *value)
+static struct trial *reported(struct experiment *e, int number,
+			      const char *value)
 {
-	struct trial *t = calloc(1, sizeof(*t));
+	struct trial *t = trial_alloc();
+	char name[TRIAL_NAME_MAX];
 
 	assert_non_null(t);
 	t->number = number;
-	snprintf(t->name, sizeof(t->name), "darts-cpu-%d", number);
+	snprintf(name, sizeof(name), "darts-cpu-%d", number);
+	assert_int_equal(trial_set_name(e, t, name), 0);
 	t->state = TRIAL_PENDING;
 	t->summaries = calloc(1, sizeof(*t->summaries));
 	assert_non_null(t->summaries);
@@ -201,7 +204,7 @@ static void test_text_objective_best(void **state)
 				    &e->spec, &err),
 			 0);
 	for (i = 0; i < 5; i++) {
-		struct trial *t = reported((int)i + 1, values[i]);
+		struct trial *t = reported(e, (int)i + 1, values[i]);
 
 		assert_int_equal(experiment_append_trial(e, t), 0);
 		trial_set_state(e, t, TRIAL_RUNNING);
@@ -211,8 +214,8 @@ static void test_text_objective_best(void **state)
 		assert_int_equal(best_number(e), expect[i]);
 	}
 	/* a running trial with a text value does not count yet */
-	assert_int_equal(experiment_append_trial(e, reported(6, "Genotype(x)")),
-			 0);
+	assert_int_equal(
+		experiment_append_trial(e, reported(e, 6, "Genotype(x)")), 0);
 	assert_int_equal(best_number(e), 5);
 	experiment_free(e);
 }

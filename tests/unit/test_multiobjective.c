@@ -351,7 +351,7 @@ static void test_experiment_front(void **state)
 	assert_int_equal(metrics_parser_new(e->spec, &e->parser, &err), 0);
 	experiment_pareto_rebuild(e);
 	for (i = 0; i < 60; i++) {
-		t = calloc(1, sizeof(*t));
+		t = trial_alloc();
 		assert_non_null(t);
 		t->number = i + 1;
 		t->state = TRIAL_RUNNING;

@@ -118,12 +118,14 @@ static struct experiment *make_exp(const char *type, const char *goal,
 static void add_trial(struct experiment *e, enum trial_state st,
 		      const char *objective, const char *const *values)
 {
-	struct trial *t = calloc(1, sizeof(*t));
+	struct trial *t = trial_alloc();
+	char name[TRIAL_NAME_MAX];
 	size_t i;
 
 	assert_non_null(t);
 	t->number = (int)e->ntrials + 1;
-	snprintf(t->name, sizeof(t->name), "plot-test-%08d", t->number);
+	snprintf(name, sizeof(name), "plot-test-%08d", t->number);
+	assert_int_equal(trial_set_name(e, t, name), 0);
 	t->state = st;
 	t->exit_code = -1;
 	t->nvalues = e->nvalue_names;

@@ -60,13 +60,14 @@ static char *script_of(const struct experiment *e, const struct trial *t)
 
 static struct trial *new_trial(struct experiment *e, int number)
 {
-	struct trial *t = calloc(1, sizeof(*t));
-	char script[512];
+	struct trial *t = trial_alloc();
+	char script[512], name[TRIAL_NAME_MAX];
 
 	assert_non_null(t);
 	t->number = number;
 	t->state = TRIAL_RUNNING;
-	snprintf(t->name, sizeof(t->name), "random-%08d", number);
+	snprintf(name, sizeof(name), "random-%08d", number);
+	assert_int_equal(trial_set_name(e, t, name), 0);
 	snprintf(script, sizeof(script), SCRIPT, number, number, number);
 	t->command = strdup(script);
 	t->nvalues = 2;
@@ -77,7 +78,7 @@ static struct trial *new_trial(struct experiment *e, int number)
 	assert_int_equal(trial_live_new(t), 0);
 	assert_int_equal(experiment_append_trial(e, t), 0);
 	assert_int_equal(trial_init_metrics(e, t), 0);
-	trial_values_pack(t);
+	trial_values_pack(e, t);
 	return t;
 }
 
