@@ -63,27 +63,43 @@ struct dim {
 struct tpe_cache {
 	uint64_t sig;
 	size_t d, n, cap;
-	char **keys; /* per trial: its value strings, NUL separated */
-	int *num;    /* per trial: its number (0: none) */
-	double *x;   /* n * d internal values */
+	/* per trial: its value strings, NUL separated, at text + key[i] */
+	size_t *key;
+	char *text;
+	size_t text_len, text_cap;
+	int *num;  /* per trial: its number (0: none) */
+	double *x; /* n * d internal values */
 	unsigned char *ok;
-	uint32_t **sorted; /* per dim: ok trials by x (numeric dims) */
+	/* per dim: ok trials by x (numeric dims), kept only for the
+	 * univariate model that reads them (keep_sorted) */
+	uint32_t **sorted;
 	size_t nsorted;
+	int keep_sorted;
 	uint32_t *ht; /* open addressing: trial index + 1, by key */
 	size_t htcap;
 };
 
 /* ---- small maths ---- */
 
-/* log(Phi(zb) - Phi(za)), za <= zb, computed on the accurate side. */
+/*
+ * log(Phi(zb) - Phi(za)), za <= zb, computed on the accurate side. With
+ * zb >= 0, erfc(-zb/sqrt 2) is in [1, 2]; an erfc(-za/sqrt 2) below 2^-54
+ * (its argument above 6.5: below 4e-20) is under half an ulp of it and
+ * cannot change the difference's bits, so it is not computed (a kernel
+ * far above the lower bound: half of them, at a fifth of a suggestion).
+ */
 static double log_phi_diff(double za, double zb)
 {
-	double d;
+	double d, hi;
 
-	if (za > 0)
+	if (za > 0) {
 		d = 0.5 * (erfc(za * M_SQRT1_2) - erfc(zb * M_SQRT1_2));
-	else
-		d = 0.5 * (erfc(-zb * M_SQRT1_2) - erfc(-za * M_SQRT1_2));
+	} else {
+		hi = erfc(-zb * M_SQRT1_2);
+		d = 0.5 * (zb >= 0 && -za * M_SQRT1_2 > 6.5
+				   ? hi
+				   : hi - erfc(-za * M_SQRT1_2));
+	}
 	return log(d > 1e-300 ? d : 1e-300);
 }
 
@@ -265,13 +281,12 @@ static void cache_clear(struct tpe_cache *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->n; i++)
-		free(c->keys[i]);
 	for (i = 0; c->sorted && i < c->d; i++)
 		free(c->sorted[i]);
 	free(c->sorted);
 	free(c->ht);
-	free(c->keys);
+	free(c->key);
+	free(c->text);
 	free(c->num);
 	free(c->x);
 	free(c->ok);
@@ -286,11 +301,13 @@ void tpe_cache_free(struct tpe_cache *c)
 	free(c);
 }
 
-static int cache_reset(struct tpe_cache *c, size_t d, uint64_t sig)
+static int cache_reset(struct tpe_cache *c, size_t d, uint64_t sig,
+		       int keep_sorted)
 {
 	cache_clear(c);
 	c->d = d;
 	c->sig = sig;
+	c->keep_sorted = keep_sorted;
 	c->sorted = calloc(d ? d : 1, sizeof(*c->sorted));
 	return c->sorted ? 0 : -ENOMEM;
 }
@@ -304,10 +321,10 @@ static int cache_grow(struct tpe_cache *c, size_t need)
 		return 0;
 	while (cap < need)
 		cap *= 2;
-	p = realloc(c->keys, cap * sizeof(*c->keys));
+	p = realloc(c->key, cap * sizeof(*c->key));
 	if (!p)
 		return -ENOMEM;
-	c->keys = p;
+	c->key = p;
 	p = realloc(c->num, cap * sizeof(*c->num));
 	if (!p)
 		return -ENOMEM;
@@ -320,7 +337,7 @@ static int cache_grow(struct tpe_cache *c, size_t need)
 	if (!p)
 		return -ENOMEM;
 	c->ok = p;
-	for (i = 0; i < c->d; i++) {
+	for (i = 0; c->keep_sorted && i < c->d; i++) {
 		p = realloc(c->sorted[i], cap * sizeof(**c->sorted));
 		if (!p)
 			return -ENOMEM;
@@ -330,24 +347,38 @@ static int cache_grow(struct tpe_cache *c, size_t need)
 	return 0;
 }
 
-static char *make_key(char *const *values, size_t d)
+static const char *key_of(const struct tpe_cache *c, size_t i)
 {
-	size_t len = 1, i, l;
-	char *k, *p;
+	return c->text + c->key[i];
+}
 
-	for (i = 0; i < d; i++)
-		len += (values && values[i] ? strlen(values[i]) : 0) + 1;
-	k = malloc(len);
-	if (!k)
-		return NULL;
-	for (i = 0, p = k; i < d; i++) {
-		l = values && values[i] ? strlen(values[i]) : 0;
-		memcpy(p, l ? values[i] : "", l);
+/* Trial i's key (its values, NUL separated) appended to c->text. */
+static int add_key(struct tpe_cache *c, size_t i, char *const *values)
+{
+	size_t len = 1, j, l, cap = c->text_cap ? c->text_cap : 4096;
+	char *p;
+
+	for (j = 0; j < c->d; j++)
+		len += (values && values[j] ? strlen(values[j]) : 0) + 1;
+	while (cap < c->text_len + len)
+		cap *= 2;
+	if (cap != c->text_cap) {
+		if (!(p = realloc(c->text, cap)))
+			return -ENOMEM;
+		c->text = p;
+		c->text_cap = cap;
+	}
+	c->key[i] = c->text_len;
+	p = c->text + c->text_len;
+	for (j = 0; j < c->d; j++) {
+		l = values && values[j] ? strlen(values[j]) : 0;
+		memcpy(p, l ? values[j] : "", l);
 		p[l] = '\0';
 		p += l + 1;
 	}
 	*p = '\0';
-	return k;
+	c->text_len += len;
+	return 0;
 }
 
 static int key_equal(const char *k, char *const *values, size_t d)
@@ -391,7 +422,7 @@ static uint64_t hash_key(const char *k, size_t d)
 
 static void ht_put(struct tpe_cache *c, size_t idx)
 {
-	size_t i = hash_key(c->keys[idx], c->d) & (c->htcap - 1);
+	size_t i = hash_key(key_of(c, idx), c->d) & (c->htcap - 1);
 
 	while (c->ht[i])
 		i = (i + 1) & (c->htcap - 1);
@@ -426,7 +457,7 @@ static int cache_contains(const struct tpe_cache *c, char *const *v)
 		return 0;
 	i = hash_values(v, c->d) & (c->htcap - 1);
 	for (; c->ht[i]; i = (i + 1) & (c->htcap - 1))
-		if (key_equal(c->keys[c->ht[i] - 1], v, c->d))
+		if (key_equal(key_of(c, c->ht[i] - 1), v, c->d))
 			return 1;
 	return 0;
 }
@@ -435,11 +466,11 @@ static void cache_truncate(struct tpe_cache *c, size_t n)
 {
 	size_t i, j, m;
 
-	for (i = n; i < c->n; i++)
-		free(c->keys[i]);
+	if (n < c->n)
+		c->text_len = c->key[n];
 	c->n = n;
 	m = 0;
-	for (j = 0; j < c->d; j++) {
+	for (j = 0; c->keep_sorted && j < c->d; j++) {
 		m = 0;
 		for (i = 0; i < c->nsorted; i++)
 			if (c->sorted[j][i] < n)
@@ -478,8 +509,7 @@ static int cache_append(struct tpe_cache *c, const struct dim *dims,
 
 	if (cache_grow(c, i + 1))
 		return -ENOMEM;
-	c->keys[i] = make_key(values, c->d);
-	if (!c->keys[i])
+	if (add_key(c, i, values))
 		return -ENOMEM;
 	c->num[i] = number;
 	x = c->x + i * c->d;
@@ -493,7 +523,7 @@ static int cache_append(struct tpe_cache *c, const struct dim *dims,
 	} else {
 		ht_put(c, i);
 	}
-	if (!ok)
+	if (!ok || !c->keep_sorted)
 		return 0;
 	for (j = 0; j < c->d; j++)
 		sorted_insert(c, j, (uint32_t)i);
@@ -503,14 +533,15 @@ static int cache_append(struct tpe_cache *c, const struct dim *dims,
 
 static int cache_sync(struct tpe_cache *c, const struct dim *dims,
 		      const struct experiment_spec *spec,
-		      const struct history_trial *t, size_t n)
+		      const struct history_trial *t, size_t n, int keep_sorted)
 {
 	uint64_t sig = spec_signature(spec);
 	size_t i;
 	int rc;
 
-	if (!c->sorted || c->sig != sig || c->d != spec->nparams) {
-		rc = cache_reset(c, spec->nparams, sig);
+	if (!c->sorted || c->sig != sig || c->d != spec->nparams ||
+	    c->keep_sorted != keep_sorted) {
+		rc = cache_reset(c, spec->nparams, sig, keep_sorted);
 		if (rc)
 			return rc;
 	}
@@ -519,7 +550,7 @@ static int cache_sync(struct tpe_cache *c, const struct dim *dims,
 	 * every suggestion). Unnumbered entries (a batch's own) compare. */
 	for (i = 0; i < c->n && i < n; i++)
 		if (!(t[i].number > 0 && c->num[i] == t[i].number) &&
-		    !key_equal(c->keys[i], t[i].values, c->d))
+		    !key_equal(key_of(c, i), t[i].values, c->d))
 			break;
 	if (i < c->n)
 		cache_truncate(c, i);
@@ -1214,12 +1245,16 @@ out:
 struct mvmix {
 	size_t n;      /* kernels; the last is the prior */
 	double *mu;    /* n * d */
+	double *mu_t;  /* d rows of `stride`: mu by dimension, zero-padded */
+	double *s;     /* stride: a candidate's log terms (mv_eval) */
+	size_t stride; /* n rounded up to a multiple of 4 */
 	double *lz;    /* n * d: log Z (numeric dims) */
 	double *c;     /* n: log w - sum over continuous dims of log norms */
 	double *w;     /* n: normalised weights */
 	double *sigma; /* d: observation bandwidths */
 	double *lon, *loff;    /* d: categorical log row probabilities */
 	double *inv;	       /* d: 1 / sigma */
+	double *log_sigma;     /* d: log sigma */
 	size_t *cont, ncont;   /* continuous dims */
 	size_t *other, nother; /* discrete and categorical dims */
 };
@@ -1227,6 +1262,8 @@ struct mvmix {
 static void mv_free(struct mvmix *m)
 {
 	free(m->mu);
+	free(m->mu_t);
+	free(m->s);
 	free(m->lz);
 	free(m->c);
 	free(m->w);
@@ -1234,6 +1271,7 @@ static void mv_free(struct mvmix *m)
 	free(m->lon);
 	free(m->loff);
 	free(m->inv);
+	free(m->log_sigma);
 	free(m->cont);
 	free(m->other);
 	memset(m, 0, sizeof(*m));
@@ -1270,6 +1308,7 @@ static void mv_bandwidths(struct mvmix *m, const struct work *w, size_t nm)
 			continue;
 		if (!dm->cat && !dm->q) {
 			m->inv[j] = 1 / m->sigma[j];
+			m->log_sigma[j] = log(m->sigma[j]);
 			m->cont[m->ncont++] = j;
 		} else {
 			m->other[m->nother++] = j;
@@ -1288,12 +1327,14 @@ static void mv_kernel(struct mvmix *m, const struct work *w, size_t k,
 	for (j = 0; j < w->d; j++) {
 		dm = &w->dims[j];
 		m->mu[k * w->d + j] = x ? x[j] : dm->cat ? -1 : dm->prior_mu;
+		m->mu_t[j * m->stride + k] = m->mu[k * w->d + j];
 		if (dm->cat || dm->fixed)
 			continue;
 		s = mv_sigma(m, dm, k, j);
 		m->lz[k * w->d + j] = log_z(dm, m->mu[k * w->d + j], s);
-		if (!dm->q)
-			c -= log(s) + LOG_SQRT_2PI + m->lz[k * w->d + j];
+		if (!dm->q) /* log(s) as log(sigma) for all but the prior */
+			c -= (k + 1 == m->n ? log(s) : m->log_sigma[j]) +
+			     LOG_SQRT_2PI + m->lz[k * w->d + j];
 	}
 	m->c[k] = c;
 }
@@ -1317,6 +1358,9 @@ static int mv_build(struct mvmix *m, const struct work *w,
 	memset(m, 0, sizeof(*m));
 	m->n = n;
 	m->mu = malloc(n * d * sizeof(double));
+	m->stride = (n + 3) & ~(size_t)3;
+	m->mu_t = calloc(m->stride * d, sizeof(double));
+	m->s = malloc(m->stride * sizeof(double));
 	m->lz = calloc(n * d, sizeof(double));
 	m->c = malloc(n * sizeof(double));
 	m->w = malloc(n * sizeof(double));
@@ -1324,10 +1368,12 @@ static int mv_build(struct mvmix *m, const struct work *w,
 	m->lon = calloc(d, sizeof(double));
 	m->loff = calloc(d, sizeof(double));
 	m->inv = calloc(d, sizeof(double));
+	m->log_sigma = calloc(d, sizeof(double));
 	m->cont = calloc(d, sizeof(size_t));
 	m->other = calloc(d, sizeof(size_t));
-	if (!m->mu || !m->lz || !m->c || !m->w || !m->sigma || !m->lon ||
-	    !m->loff || !m->inv || !m->cont || !m->other)
+	if (!m->mu || !m->mu_t || !m->s || !m->lz || !m->c || !m->w ||
+	    !m->sigma || !m->lon || !m->loff || !m->inv || !m->log_sigma ||
+	    !m->cont || !m->other)
 		return -ENOMEM;
 	mv_bandwidths(m, w, nm);
 	for (i = 0; i < nm; i++)
@@ -1347,27 +1393,20 @@ static int mv_build(struct mvmix *m, const struct work *w,
 	return 0;
 }
 
-/* Kernel k's log term at x (bins a..b for discrete dims); -INFINITY when
- * it falls below `floor` on the continuous dims already. */
-/* Kernel k's log term at x (bins a..b for discrete dims); -INFINITY when
- * it already falls below `floor` on the continuous dims. */
-static double mv_term(const struct mvmix *m, const struct work *w, size_t k,
-		      const double *x, const double *a, const double *b,
-		      double floor)
+/* Kernel k's log term from its continuous part s (what
+ * mv_continuous_terms left of m->c[k]), adding its discrete and
+ * categorical dims at x (bins a..b); -INFINITY when s is below `floor`. */
+static double mv_finish(const struct mvmix *m, const struct work *w, size_t k,
+			const double *x, const double *a, const double *b,
+			double s, double floor)
 {
 	const double *mu = m->mu + k * w->d;
 	const struct dim *dm;
-	double s = m->c[k], z, sg;
+	double sg;
 	size_t j, t;
 
-	for (t = 0; t < m->ncont; t++) {
-		j = m->cont[t];
-		z = (x[j] - mu[j]) *
-		    (k + 1 == m->n ? 1 / w->dims[j].prior_sigma : m->inv[j]);
-		s -= 0.5 * z * z;
-		if (s < floor)
-			return -INFINITY;
-	}
+	if (m->ncont && s < floor)
+		return -INFINITY;
 	for (t = 0; t < m->nother; t++) {
 		j = m->other[t];
 		dm = &w->dims[j];
@@ -1386,15 +1425,57 @@ static double mv_term(const struct mvmix *m, const struct work *w, size_t k,
 	return s;
 }
 
+/*
+ * The continuous part of every kernel's log term at x into m->s[0..n):
+ * log c_k - sum over continuous dims of z^2 / 2, a dimension at a time
+ * over all kernels (contiguous, vectorisable). Each kernel's sum is taken
+ * in the same order as one kernel at a time would, so the same bits; as
+ * each step only subtracts, a sum below a floor at the end was below it
+ * at every later step, and pruning it at the end drops the same kernels.
+ */
+static void mv_continuous_terms(const struct mvmix *m, const struct work *w,
+				const double *x)
+{
+	double *restrict s = m->s, xj, inv, z, prior = m->c[m->n - 1];
+	double z0, z1, z2, z3;
+	const double *restrict mu;
+	size_t k, t, j, n = m->n;
+
+	memcpy(s, m->c, n * sizeof(*s));
+	for (t = 0; t < m->ncont; t++) {
+		j = m->cont[t];
+		xj = x[j];
+		inv = m->inv[j];
+		mu = m->mu_t + j * m->stride;
+		/* four at a time (the padding's terms are never read), so
+		 * that the compiler may pair them in vector registers */
+		for (k = 0; k < m->stride; k += 4) {
+			z0 = (xj - mu[k]) * inv;
+			z1 = (xj - mu[k + 1]) * inv;
+			z2 = (xj - mu[k + 2]) * inv;
+			z3 = (xj - mu[k + 3]) * inv;
+			s[k] -= 0.5 * z0 * z0;
+			s[k + 1] -= 0.5 * z1 * z1;
+			s[k + 2] -= 0.5 * z2 * z2;
+			s[k + 3] -= 0.5 * z3 * z3;
+		}
+		z = (xj - mu[n - 1]) * (1 / w->dims[j].prior_sigma);
+		prior -= 0.5 * z * z; /* the prior's own bandwidth */
+	}
+	s[n - 1] = prior;
+}
+
 static double mv_eval(const struct mvmix *m, const struct work *w,
 		      const double *x, const double *a, const double *b)
 {
-	double base = mv_term(m, w, m->n - 1, x, a, b, -INFINITY), t;
+	double base, t;
 	size_t k, nt = 0;
 
+	mv_continuous_terms(m, w, x);
+	base = mv_finish(m, w, m->n - 1, x, a, b, m->s[m->n - 1], -INFINITY);
 	w->scratch[nt++] = base;
 	for (k = 0; k + 1 < m->n; k++) {
-		t = mv_term(m, w, k, x, a, b, base - PRUNE_LOG);
+		t = mv_finish(m, w, k, x, a, b, m->s[k], base - PRUNE_LOG);
 		if (t > -INFINITY)
 			w->scratch[nt++] = t;
 	}
@@ -1603,7 +1684,7 @@ static char **suggest_one(struct tpe_cache *c, const struct tpe_config *cfg,
 	w.dims = dims;
 	w.d = spec->nparams;
 	rng_seed(&w.rng, cfg->seed ^ seed_mix64(k + 0x9e3779b97f4a7c15ULL));
-	*rc = cache_sync(c, dims, spec, trials, k);
+	*rc = cache_sync(c, dims, spec, trials, k, !cfg->multivariate);
 	if (!*rc)
 		*rc = work_init(&w, k);
 	if (*rc)
