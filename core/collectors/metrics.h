@@ -34,7 +34,10 @@
 /* A value's bytes, at most (longer ones are cut): text values such as
  * DARTS's Best-Genotype run to several hundred bytes. */
 #define METRIC_VALUE_MAX     2048
-#define METRIC_LATEST_INLINE 32 /* latest values this short need no heap */
+/* latest values shorter than this need no heap: 23 bytes hold every
+ * double's shortest round-trip form but the longest negative subnormals
+ * (an ended trial keeps one summary per metric: 64 bytes, not 72) */
+#define METRIC_LATEST_INLINE 24
 
 struct metrics_parser;
 
@@ -111,8 +114,9 @@ struct metric_summary {
 	int numeric; /* numeric observations seen */
 	double min, max;
 	double latest_time;
-	/* the latest value: in latest_inline when it fits (numbers always
-	 * do), else in latest_long (heap, owned); metric_summary_latest() */
+	/* the latest value: in latest_inline when it fits (numbers nearly
+	 * always do), else in latest_long (heap, owned);
+	 * metric_summary_latest() */
 	char latest_inline[METRIC_LATEST_INLINE];
 	char *latest_long;
 };
