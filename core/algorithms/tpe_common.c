@@ -9,10 +9,15 @@
  *    the probability mass of the value's bin; lists are categorical.
  *  - The cache keeps every history trial's parsed values (validated by
  *    comparing the value strings, so a different history simply rebuilds
- *    it) and, per numeric dimension, the trial indices sorted by value.
- *    The "above" mixture is then read off in sorted order in O(n), and a
- *    candidate is scored only against the kernels within a few bandwidths
- *    (binary search), plus the few wide ones.
+ *    it) and, for the univariate model, per numeric dimension the trial
+ *    indices sorted by value. The "above" mixture is then read off in
+ *    sorted order in O(n), and a candidate is scored only against the
+ *    kernels within a few bandwidths (binary search), plus the few wide
+ *    ones. An instance's first suggestion parses the whole history (at
+ *    1,000 trials of 6 parameters 1.1-1.8 ms of CPU, 6,000 strtod): that
+ *    is once per instance, made at a mount, for a new spec, or after a
+ *    suggestion computed off the model lock was dropped (controller.c),
+ *    and off the lock; later suggestions parse only the new trials.
  *  - Univariate (cfg->multivariate = 0, kept but unused by the two
  *    algorithms): one mixture per parameter, Optuna's neighbour-gap
  *    bandwidths with the magic clip. Multivariate (tpe and multivariate-

@@ -33,7 +33,7 @@
 #define METRICS_MAX_LINE 65536 /* longer lines are cut here before parsing */
 /* A value's bytes, at most (longer ones are cut): text values such as
  * DARTS's Best-Genotype run to several hundred bytes. */
-#define METRIC_VALUE_MAX     2048
+#define METRIC_VALUE_MAX 2048
 /* latest values shorter than this need no heap: 23 bytes hold every
  * double's shortest round-trip form but the longest negative subnormals
  * (an ended trial keeps one summary per metric: 64 bytes, not 72) */

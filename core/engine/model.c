@@ -5,6 +5,32 @@
  * Owns: every experiment and trial (experiment_free(), trial_free()) with
  * their observations, summaries, caches and arenas; the spec is freed
  * through spec_free().
+ *
+ * What an ended trial costs (issue 11; bench/bench_scale.py's trivial
+ * trials: one double parameter, one observation; bytes as allocated):
+ *   struct trial                    152 (a 160-byte malloc chunk; its
+ *                                       running part, struct trial_live,
+ *                                       80, is freed as it ends)
+ *   in the experiment's arena e->sealed (no chunk header, 8-byte steps):
+ *     its name                       16
+ *     its values, one block          40 (the pointers, then the strings)
+ *     its script, packed            ~88 (of ~440 bytes; util/textdelta.h)
+ *     its metric summary             64 (collectors/metrics.h)
+ *     its observations' rows        ~48 (the CSV header is not kept)
+ *     its series                      8
+ *   its history entry                56 (experiment_history())
+ *   e->used's slot                  ~21 (8 bytes, the table 2-4 times
+ *                                       the trials; the trial's own
+ *                                       values, not a copy)
+ *   e->trials                        ~8
+ *   trials.csv's cached row         ~52 (core/views/render.c)
+ *   the experiment's events lines   ~24 (deflated; util/textlog.h)
+ * about 590 bytes; at 100,000 trials the daemon's RSS was 85 MB (0.85 KB
+ * per trial): ~14 MB at rest (11.5 of it shared libraries' pages), ~6 MB
+ * fixed (FUSE's four 1 MB worker buffers, sqlite's page cache, at most
+ * 2 MB), the rest malloc's chunk headers and freed transient buffers.
+ * Before (232-byte record with an inline name, values and the set's copy
+ * of them on the heap, 72-byte summaries): 0.99-1.06 KB per trial.
  */
 #include "engine/model.h"
 #include "collectors/tfevent.h"
@@ -750,20 +776,7 @@ int trial_unseal(struct trial *t)
 	return 0; /* the arena keeps the old copies until the experiment */
 }
 
-/*
- * What an ended trial costs (issue 11; bench/bench_scale.py: trivial
- * trials, one double parameter, one observation; bytes as allocated):
- *   struct trial 240 (malloc chunk; its running part, struct trial_live,
- *   96, is freed as it ends); its values and their strings, one block, 48
- *   in e->sealed (the arena: no chunk header, no rounding): its script
- *   packed (~450 bytes of text -> ~85), its metric summary 72, its
- *   observations' rows ~41 (the CSV header is not kept), its series 8
- *   history entry 56; the assignment set's copy ~48 and its table ~16
- *   (search_space.c); e->trials 8; trials.csv's cached row ~40; the
- *   experiment's events lines ~175 of text, ~27 once deflated
- *   (util/textlog.h)
- * about 700 bytes, plus the daemon's ~14 MB at rest.
- */
+/* (What an ended trial then costs: the head of this file.) */
 void trial_compact(struct experiment *e, struct trial *t)
 {
 	if (!trial_state_is_terminal(t->state))
