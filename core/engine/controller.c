@@ -1231,7 +1231,7 @@ static void suggestions_commit(struct katib *k, struct experiment *e,
 	}
 	free(out);
 	if (n)
-		experiment_save_locked(k, e); /* algorithm state */
+		experiment_save_algo_locked(k, e);
 }
 
 /*

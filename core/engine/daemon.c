@@ -102,16 +102,28 @@ void katib_event(struct katib *k, const char *fmt, ...)
 	va_end(ap);
 }
 
-void experiment_save_locked(struct katib *k, struct experiment *e)
+/* The algorithm's state into e->algo_state. The algorithm may be running
+ * off the lock (e->algo_busy): then the state it last saved stays, to be
+ * written again, not asked for. */
+static void algo_state_take(struct experiment *e)
 {
-	/* the algorithm may be running off the lock (e->algo_busy): then
-	 * the state it last saved is written again, not asked for */
 	if (e->algo && e->algo_priv && e->algo->save && !e->algo_busy) {
 		free(e->algo_state);
 		e->algo_state = e->algo->save(e->algo_priv);
 	}
+}
+
+void experiment_save_locked(struct katib *k, struct experiment *e)
+{
+	algo_state_take(e);
 	store_put_experiment(k->store, e, e->algo_state);
 	clock_gettime(CLOCK_REALTIME, &e->mtime);
+}
+
+void experiment_save_algo_locked(struct katib *k, struct experiment *e)
+{
+	algo_state_take(e);
+	store_put_algo_state(k->store, e->name, e->algo_state);
 }
 
 void trial_dir_path(const struct katib *k, const char *exp, int trial,

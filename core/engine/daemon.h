@@ -105,6 +105,9 @@ void katib_wake(struct katib *k);
 
 /* Persist the experiment row (state, reason, spec, algorithm state). */
 void experiment_save_locked(struct katib *k, struct experiment *e);
+/* Persist only its algorithm state (after a suggestion: nothing else of
+ * the row changed). */
+void experiment_save_algo_locked(struct katib *k, struct experiment *e);
 
 /* Describe t to the backend (cmd may be NULL but for start). */
 void backend_trial_of(const struct katib *k, const struct experiment *e,

@@ -29,6 +29,7 @@ enum stmt_id {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_PUT_EXP,
+	ST_PUT_ALGO_STATE,
 	ST_DEL_EXP,
 	ST_DEL_EXP_TRIALS,
 	ST_DEL_EXP_OBS,
@@ -52,6 +53,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"INSERT OR REPLACE INTO experiments(name, raw_spec, "
 		"state, reason, error, created, started, finished, "
 		"algo_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_PUT_ALGO_STATE] = "UPDATE experiments SET algo_state = ?2 "
+			      "WHERE name = ?1",
 	[ST_DEL_EXP] = "DELETE FROM experiments WHERE name = ?1",
 	[ST_DEL_EXP_TRIALS] = "DELETE FROM trials WHERE exp = ?1",
 	[ST_DEL_EXP_OBS] = "DELETE FROM observations WHERE exp = ?1",
@@ -721,6 +724,12 @@ int store_put_experiment(struct store *s, const struct experiment *e,
 	return stmt_exec(s, ST_PUT_EXP, "ssissddds", e->name, e->raw_spec,
 			 (int)e->state, e->reason, e->error, e->created,
 			 e->started, e->finished, algo_state);
+}
+
+int store_put_algo_state(struct store *s, const char *exp,
+			 const char *algo_state)
+{
+	return stmt_exec(s, ST_PUT_ALGO_STATE, "ss", exp, algo_state);
 }
 
 int store_delete_experiment(struct store *s, const char *exp)

@@ -70,6 +70,10 @@ void store_checkpoint(struct store *s);
 /* Insert or replace the experiment row (not its trials). */
 int store_put_experiment(struct store *s, const struct experiment *e,
 			 const char *algo_state);
+/* Only the experiment row's algorithm state (a row that is there: after
+ * each suggestion; the spec, often kilobytes, is not written again). */
+int store_put_algo_state(struct store *s, const char *exp,
+			 const char *algo_state);
 int store_delete_experiment(struct store *s, const char *exp);
 /* Delete every row (inside a transaction: before rewriting it all;
  * -EINVAL outside one). The transaction is a rewrite (store_failed). */
