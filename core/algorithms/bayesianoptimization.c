@@ -730,7 +730,7 @@ static int refine(struct bo_call *c, enum acq_kind kind, double *x)
 		lo[k] = 0;
 		hi[k] = 1;
 	}
-	pr = (struct lbfgs_problem){ acq_objective, &ctx, d, lo, hi };
+	pr = (struct lbfgs_problem){ acq_objective, &ctx, d, lo, hi, 0 };
 	lbfgs(&pr, x, refine_iterations(c->gp->n));
 	free(w);
 	return 0;

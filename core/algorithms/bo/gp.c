@@ -101,6 +101,7 @@ static void gp_set_theta(struct gp *gp, const double *theta)
 
 	if (theta != gp->theta)
 		memcpy(gp->theta, theta, (gp->d + 2) * sizeof(*theta));
+	gp->factored = 0;
 	for (k = 0; k < gp->d; k++)
 		gp->ils2[k] = exp(-2 * theta[k]);
 	gp->sf2 = exp(theta[gp->d]);
@@ -191,16 +192,22 @@ static void lml_kernel_grad(const struct gp *gp, double *g)
 	}
 }
 
-/* Negative log posterior of theta and its gradient (g may be NULL). */
+/* Negative log posterior of theta and its gradient (g may be NULL): the
+ * same value, to the bit, whether g is asked or not; when the factor is
+ * of this theta already (the call before was for its value), it is not
+ * redone (lbfgs' value_first). */
 static double gp_neg_lml(const double *theta, double *g, void *ctx)
 {
 	struct gp *gp = ctx;
 	size_t n = gp->n, np = gp->d + 2, i, j, k;
 	double lml = 0, mu, sd, tr = 0;
 
-	gp_set_theta(gp, theta);
-	if (gp_factor(gp))
-		return INFINITY;
+	if (!gp->factored || memcmp(theta, gp->theta, np * sizeof(*theta))) {
+		gp_set_theta(gp, theta);
+		if (gp_factor(gp))
+			return INFINITY;
+		gp->factored = 1;
+	}
 	for (i = 0; i < n; i++)
 		lml -= 0.5 * gp->y[i] * gp->alpha[i] + log(gp->L[i * n + i]);
 	if (g) {
@@ -283,7 +290,7 @@ static int gp_fit_theta(struct gp *gp, const double *warm, int quick,
 	cur = hi + np;
 	theta_bounds(gp->d, lo, hi);
 	gp->fast = quick != 0;
-	pr = (struct lbfgs_problem){ gp_neg_lml, gp, np, lo, hi };
+	pr = (struct lbfgs_problem){ gp_neg_lml, gp, np, lo, hi, 1 };
 	starts = n <= 60 ? 4 : !warm ? 3 : n % 8 ? 1 : 2;
 	maxit = n <= 60 ? 60 : 30;
 	theta_default(gp->d, best);

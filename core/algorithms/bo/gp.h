@@ -41,6 +41,7 @@ struct gp {
 	double *expo; /* fit: n x n, the kernel's exp factor per pair */
 	double *row;  /* model: cap + 1 scratch for gp_append */
 	int fast; /* fit of a large model: LAPACK without LAPACKE's copies */
+	int factored; /* fit: L and alpha are of theta (gp_neg_lml) */
 };
 
 /* fit_theta's `quick` for a large model, whose suggestion must stay cheap:

@@ -115,12 +115,14 @@ double lbfgs(const struct lbfgs_problem *pr, double *x, int maxit)
 			for (i = 0; i < n; i++)
 				xn[i] = x[i] + t * dir[i];
 			project(pr, xn);
-			fn = pr->f(xn, gn, pr->ctx);
+			fn = pr->f(xn, pr->value_first ? NULL : gn, pr->ctx);
 			if (isfinite(fn) && fn <= f + 1e-4 * t * gd)
 				break;
 		}
 		if (ls == 20)
 			break;
+		if (pr->value_first)
+			fn = pr->f(xn, gn, pr->ctx);
 		for (i = 0; i < n; i++) {
 			S[head * n + i] = xn[i] - x[i];
 			Y[head * n + i] = gn[i] - g[i];

@@ -13,6 +13,11 @@ struct lbfgs_problem {
 	void *ctx;
 	size_t n;
 	const double *lo, *hi; /* box bounds, n each */
+	/* 1: the line search asks f alone at each step it tries, then f with
+	 * the gradient at the one it takes (for an f whose value is much
+	 * cheaper than its gradient, and that returns the same value both
+	 * times); 0: f with the gradient at every step tried */
+	int value_first;
 };
 
 /* Minimise from x (in place, projected into the box) for at most maxit
