@@ -99,6 +99,8 @@ $(UNIT_BIN): $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIB_OBJ) $(BUILD)/libkatib.
 # test_suggest_race holds the controller where a suggestion computed off the
 # model lock ends (ld --wrap; the product has no hook for it).
 $(BUILD)/tests/test_suggest_race: UNIT_LDFLAGS := -Wl,--wrap=search_history_attach_used
+# test_rmdir_wait holds rmdir where it waits for the store (ld --wrap).
+$(BUILD)/tests/test_rmdir_wait: UNIT_LDFLAGS := -Wl,--wrap=store_sync
 # test_render_oom fails allocations of the library one by one.
 $(BUILD)/tests/test_render_oom: UNIT_LDFLAGS := \
 	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup
@@ -207,7 +209,7 @@ format-check:
 # go to build/tsan/logs (tests/tsan.supp: documented false positives only);
 # any report fails the run.
 # TSAN_FS: the mounted tests to run (all when empty).
-TSAN_UNIT := test_katib test_kube_e2e test_suggest_race
+TSAN_UNIT := test_katib test_kube_e2e test_suggest_race test_rmdir_wait
 TSAN_FS ?=
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN="-fsanitize=thread" \
