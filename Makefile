@@ -209,7 +209,8 @@ format-check:
 # go to build/tsan/logs (tests/tsan.supp: documented false positives only);
 # any report fails the run.
 # TSAN_FS: the mounted tests to run (all when empty).
-TSAN_UNIT := test_katib test_kube_e2e test_suggest_race test_rmdir_wait
+TSAN_UNIT := test_katib test_kube_e2e test_suggest_race test_rmdir_wait \
+	test_importance_task
 TSAN_FS ?=
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN="-fsanitize=thread" \

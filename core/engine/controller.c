@@ -1445,10 +1445,11 @@ static void reap_deleted(struct katib *k)
 	for (i = 0; i < k->nexps; i++) {
 		struct experiment *e = k->exps[i];
 
-		if (e->deleted) {
+		if (e->deleted)
 			discard_next_locked(k, e);
+		if (e->deleted && !e->importance_busy) {
 			experiment_free(e);
-		} else {
+		} else { /* being ranked: freed once the ranker lets go */
 			k->exps[j++] = e;
 		}
 	}
@@ -1705,8 +1706,8 @@ static void *controller_main(void *arg)
 		if (tail)
 			last_tail = now;
 		timeout = controller_tick(k, tail);
-		timeout = sooner(timeout, importance_task_run(k));
 		pthread_mutex_lock(&k->lock);
+		timeout = sooner(timeout, importance_task_kick_locked(k));
 		n = collect_pollfds(k, &fds, &cap);
 		pthread_cond_broadcast(&k->changed);
 		pthread_mutex_unlock(&k->lock);
@@ -1831,9 +1832,14 @@ int controller_start(struct katib *k)
 	int rc;
 
 	adopt_trials(k);
-	rc = pthread_create(&k->controller, NULL, controller_main, k);
+	rc = importance_task_start(k);
 	if (rc)
+		return rc;
+	rc = pthread_create(&k->controller, NULL, controller_main, k);
+	if (rc) {
+		importance_task_stop(k);
 		return -rc;
+	}
 	k->controller_running = 1;
 	return 0;
 }
@@ -1861,5 +1867,6 @@ void controller_stop(struct katib *k)
 	katib_wake(k);
 	pthread_join(k->controller, NULL);
 	k->controller_running = 0;
+	importance_task_stop(k);
 	release_trials(k);
 }

@@ -76,6 +76,7 @@ struct katib {
 	struct strbuf events;
 	struct timespec events_mtime;
 	int serving; /* katib_open() succeeded: katib_close() says stop */
+	struct ranker *ranker; /* the importance thread (importance_task.c) */
 };
 
 /* What spec_validate_name() enforces, in words (README, events). */

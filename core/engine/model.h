@@ -247,6 +247,7 @@ struct experiment {
 	const char *importance_note;
 	int importance_succeeded;
 	double importance_next;
+	int importance_busy; /* being ranked: the controller does not free it */
 	/* its sample of the ended trials before the first still running,
 	 * kept across rankings so that one costs the new trials only: the
 	 * indices in trials[] (owned) of every `stride`-th eligible one,

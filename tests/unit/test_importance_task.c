@@ -2,8 +2,10 @@
  * test_importance_task.c - when the controller ranks an experiment's
  * parameters again (core/engine/importance_task.c): after every new
  * Succeeded trial up to IMPORTANCE_MAX_TRIALS, and above that only once 1%
- * more have succeeded since the last ranking. The experiment is built in
- * memory (no daemon, no store); its rankings are real.
+ * more have succeeded since the last ranking; never before RANK_SHARE
+ * times the last one's CPU time; on the ranker thread, woken by a kick.
+ * The experiment is built in memory (no daemon, no store); its rankings
+ * are real.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -136,11 +142,90 @@ static void test_one_percent_above_max(void **state)
 	fixture_release(&f);
 }
 
+static double monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A ranking defers the next by RANK_SHARE times its cost: a new Succeeded
+ * trial right after one is not ranked, and the pass says when it will be. */
+static void test_deferred_by_share(void **state)
+{
+	struct task_fixture f;
+	int wait;
+
+	(void)state;
+	fixture_init(&f, 100);
+	assert_int_equal(pass(&f), 100);
+	f.e->importance_next = monotonic() + 60; /* as after a 6 s ranking */
+	succeed(&f, 1);
+	wait = importance_task_run(&f.k);
+	assert_true(wait > 59000 && wait <= 60001); /* ms */
+	assert_int_equal(f.e->importance_succeeded, 100);
+	assert_int_equal(pass(&f), 101);
+	fixture_release(&f);
+}
+
+/* Controller passes (importance_task_kick_locked), each after the ranker
+ * woke the controller or 10 ms, till e's ranking stands for `want`
+ * Succeeded trials: what it stands for then (30 s at most: a timeout
+ * fails the test). */
+static int controller_passes(struct task_fixture *f, int want)
+{
+	struct pollfd pfd = { .fd = f->k.wake_fd, .events = POLLIN };
+	uint64_t v;
+	int got = -1, tries;
+
+	for (tries = 0; tries < 3000 && got != want; tries++) {
+		pthread_mutex_lock(&f->k.lock);
+		importance_task_kick_locked(&f->k);
+		got = f->e->importance ? f->e->importance_succeeded : -1;
+		pthread_mutex_unlock(&f->k.lock);
+		if (got != want && poll(&pfd, 1, 10) > 0 &&
+		    read(f->k.wake_fd, &v, sizeof(v)) < 0)
+			v = 0;
+	}
+	return got;
+}
+
+/* The ranker thread: handed what is there at the first pass, then what
+ * succeeded since (the share spent: importance_next cleared); the
+ * experiment busy only meanwhile; stopped at once when idle. */
+static void test_ranker_thread(void **state)
+{
+	struct task_fixture f;
+
+	(void)state;
+	fixture_init(&f, 50);
+	f.k.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(f.k.wake_fd >= 0);
+	assert_int_equal(importance_task_start(&f.k), 0);
+	assert_int_equal(controller_passes(&f, 50), 50);
+	assert_int_equal(f.e->importance_busy, 0);
+	pthread_mutex_lock(&f.k.lock);
+	succeed(&f, 10);
+	f.e->importance_next = 0;
+	importance_task_kick_locked(&f.k);
+	assert_int_equal(f.e->importance_busy, 1); /* handed over */
+	pthread_mutex_unlock(&f.k.lock);
+	assert_int_equal(controller_passes(&f, 60), 60);
+	assert_int_equal(f.e->importance_busy, 0);
+	importance_task_stop(&f.k);
+	assert_null(f.k.ranker);
+	close(f.k.wake_fd);
+	fixture_release(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_trial_up_to_max),
 		cmocka_unit_test(test_one_percent_above_max),
+		cmocka_unit_test(test_deferred_by_share),
+		cmocka_unit_test(test_ranker_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
